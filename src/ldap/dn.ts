@@ -1,0 +1,382 @@
+/**
+ * RFC 4514 distinguished names: parsing, formatting, comparison.
+ *
+ * Decisions (kept deliberately strict because DNs typed by operators end up
+ * in server configuration, where a misread DN is worse than a rejected one):
+ *
+ * - `;` is NOT accepted as an RDN separator. RFC 2253 let parsers accept it,
+ *   RFC 4514 dropped that, and a value containing `;` must be escaped (`\;`).
+ *   An unescaped `;` is reported as an error rather than guessed at.
+ * - Unescaped `"`, `<`, `>` and NUL are rejected (RFC 4514 requires escaping;
+ *   RFC 2253's quoted-string form is not supported).
+ * - Spaces (U+0020 only) around `,`, `+` and `=` and at either end of the DN
+ *   are tolerated and dropped, like RFC 2253 parsers do. Spaces that belong to
+ *   a value at its start or end must therefore be escaped (`\ `).
+ * - `#hex` (BER-encoded) values are validated and kept as their literal
+ *   `#...` text; nothing marks them as BER. Because `formatDn` escapes every
+ *   value as a string, re-formatting such a DN turns the value into the string
+ *   `#...`. BER-form DNs do not occur in practice in the directories we touch.
+ * - Attribute types must be a descr (`cn`) or a numeric OID (`2.5.4.3`); the
+ *   RFC 2253 `OID.2.5.4.3` prefix is rejected.
+ * - Empty values (`cn=`) are allowed, as RFC 4514 allows them.
+ */
+
+export interface Ava {
+  readonly type: string;
+  /** Unescaped value as text; a BER `#hex` value keeps its literal `#hex` text. */
+  readonly value: string;
+}
+
+export type Rdn = readonly Ava[];
+
+export class DnSyntaxError extends Error {
+  /** 1-based character position of the problem, when one applies. */
+  readonly position: number | undefined;
+
+  constructor(problem: string, dnText?: string, position?: number) {
+    super(describeProblem(problem, dnText));
+    this.name = 'DnSyntaxError';
+    this.position = position;
+  }
+}
+
+// Long DNs are left out of messages so a hostile or huge input cannot flood logs.
+const MAX_DN_TEXT_IN_MESSAGE = 80;
+const MAX_FRAGMENT_IN_MESSAGE = 40;
+
+function describeProblem(problem: string, dnText: string | undefined): string {
+  if (dnText === undefined || dnText.length > MAX_DN_TEXT_IN_MESSAGE) return problem;
+  return `${problem} in DN '${dnText}'`;
+}
+
+function shorten(fragment: string): string {
+  return fragment.length > MAX_FRAGMENT_IN_MESSAGE
+    ? `${fragment.slice(0, MAX_FRAGMENT_IN_MESSAGE)}...`
+    : fragment;
+}
+
+const DESCR = /^[A-Za-z][A-Za-z0-9-]*$/;
+// RFC 4512 numericoid: no leading zeros in a component, at least two components.
+const NUMERIC_OID = /^(?:0|[1-9][0-9]*)(?:\.(?:0|[1-9][0-9]*))+$/;
+
+function isValidAttributeType(type: string): boolean {
+  return DESCR.test(type) || NUMERIC_OID.test(type);
+}
+
+const HEX_DIGIT = /^[0-9A-Fa-f]$/;
+// Characters that may follow a backslash as themselves (RFC 4514 `special`).
+const ESCAPABLE = new Set([' ', '"', '#', '+', ',', ';', '<', '=', '>', '\\']);
+// Characters RFC 4514 forbids unescaped inside a string value (`,` and `+`
+// end the value instead, `\` starts an escape).
+const MUST_BE_ESCAPED = new Set(['"', ';', '<', '>', '\u0000']);
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+function pushUtf8(bytes: number[], codePoint: number): void {
+  if (codePoint < 0x80) {
+    bytes.push(codePoint);
+  } else if (codePoint < 0x800) {
+    bytes.push(0xc0 | (codePoint >> 6), 0x80 | (codePoint & 0x3f));
+  } else if (codePoint < 0x10000) {
+    bytes.push(0xe0 | (codePoint >> 12), 0x80 | ((codePoint >> 6) & 0x3f), 0x80 | (codePoint & 0x3f));
+  } else {
+    bytes.push(
+      0xf0 | (codePoint >> 18),
+      0x80 | ((codePoint >> 12) & 0x3f),
+      0x80 | ((codePoint >> 6) & 0x3f),
+      0x80 | (codePoint & 0x3f),
+    );
+  }
+}
+
+function describeChar(char: string): string {
+  return char === '\u0000' ? 'NUL' : `'${char}'`;
+}
+
+class DnParser {
+  private pos = 0;
+  private rdnNumber = 1;
+
+  constructor(private readonly text: string) {}
+
+  parse(): Rdn[] {
+    this.skipSpaces();
+    if (this.atEnd()) return [];
+    const rdns: Rdn[] = [];
+    for (;;) {
+      rdns.push(this.parseRdn());
+      if (this.atEnd()) return rdns;
+      // parseRdn only stops at the end or at a ','.
+      this.pos++;
+      this.rdnNumber++;
+    }
+  }
+
+  private parseRdn(): Rdn {
+    const avas: Ava[] = [];
+    for (;;) {
+      this.skipSpaces();
+      const char = this.peek();
+      if (char === undefined || char === ',') {
+        if (avas.length === 0) {
+          const detail = char === undefined && this.rdnNumber > 1 ? " (trailing ',')" : '';
+          this.fail(`empty RDN ${this.rdnNumber}${detail}`, this.pos);
+        }
+        this.fail(`missing attribute after '+' in RDN ${this.rdnNumber}`, this.pos);
+      }
+      avas.push(this.parseAva());
+      this.skipSpaces();
+      const next = this.peek();
+      if (next === '+') {
+        this.pos++;
+        continue;
+      }
+      // parseAva stops values only at end, ',' or '+', and hex values are checked likewise.
+      return avas;
+    }
+  }
+
+  private parseAva(): Ava {
+    const typeStart = this.pos;
+    while (!this.atEnd() && !' =,+'.includes(this.text[this.pos] ?? '')) this.pos++;
+    const type = this.text.slice(typeStart, this.pos);
+    this.skipSpaces();
+    if (this.peek() !== '=') {
+      if (type === '') {
+        this.fail(`missing attribute type in RDN ${this.rdnNumber}`, typeStart);
+      }
+      this.fail(`missing '=' in RDN ${this.rdnNumber}`, this.pos);
+    }
+    if (type === '') {
+      this.fail(`missing attribute type in RDN ${this.rdnNumber}`, typeStart);
+    }
+    if (!isValidAttributeType(type)) {
+      this.fail(`invalid attribute type '${shorten(type)}' in RDN ${this.rdnNumber}`, typeStart);
+    }
+    this.pos++; // '='
+    this.skipSpaces();
+    const value = this.peek() === '#' ? this.parseHexValue() : this.parseStringValue();
+    return { type, value };
+  }
+
+  private parseHexValue(): string {
+    const start = this.pos;
+    this.pos++; // '#'
+    while (!this.atEnd() && !' ,+'.includes(this.text[this.pos] ?? '')) this.pos++;
+    const literal = this.text.slice(start, this.pos);
+    const hex = literal.slice(1);
+    if (hex.length === 0 || hex.length % 2 !== 0 || !/^[0-9A-Fa-f]+$/.test(hex)) {
+      this.fail(
+        `invalid hex string value '${shorten(literal)}' in RDN ${this.rdnNumber}` +
+          " (escape a leading '#' as '\\#' for a text value)",
+        start,
+      );
+    }
+    this.skipSpaces();
+    const next = this.peek();
+    if (next !== undefined && next !== ',' && next !== '+') {
+      this.fail(`unexpected ${describeChar(next)} after hex string value in RDN ${this.rdnNumber}`, this.pos);
+    }
+    return literal;
+  }
+
+  private parseStringValue(): string {
+    const start = this.pos;
+    const bytes: number[] = [];
+    // Unescaped trailing spaces are insignificant; remember where the last
+    // significant byte ended so they can be dropped.
+    let significantLength = 0;
+    for (;;) {
+      const char = this.peek();
+      if (char === undefined || char === ',' || char === '+') break;
+      if (char === '\\') {
+        bytes.push(this.parseEscape());
+        significantLength = bytes.length;
+        continue;
+      }
+      if (MUST_BE_ESCAPED.has(char)) {
+        const escaped = char === '\u0000' ? '\\00' : `\\${char}`;
+        this.fail(
+          `unescaped ${describeChar(char)} in RDN ${this.rdnNumber} (write it as '${escaped}')`,
+          this.pos,
+        );
+      }
+      const codePoint = this.text.codePointAt(this.pos) ?? 0;
+      if (codePoint >= 0xd800 && codePoint <= 0xdfff) {
+        this.fail(`unpaired surrogate in RDN ${this.rdnNumber}`, this.pos);
+      }
+      pushUtf8(bytes, codePoint);
+      this.pos += codePoint > 0xffff ? 2 : 1;
+      if (char !== ' ') significantLength = bytes.length;
+    }
+    try {
+      return strictUtf8.decode(new Uint8Array(bytes.slice(0, significantLength)));
+    } catch {
+      this.fail(`invalid UTF-8 in hex escapes of the value in RDN ${this.rdnNumber}`, start);
+    }
+  }
+
+  /** Consumes one escape sequence and returns the byte it stands for. */
+  private parseEscape(): number {
+    const escapeStart = this.pos;
+    const first = this.text[this.pos + 1];
+    if (first === undefined) {
+      this.fail(`unexpected end after '\\'`, escapeStart);
+    }
+    if (ESCAPABLE.has(first)) {
+      this.pos += 2;
+      return first.charCodeAt(0);
+    }
+    if (HEX_DIGIT.test(first)) {
+      const second = this.text[this.pos + 2];
+      if (second === undefined) {
+        this.fail(`unexpected end after '\\${first}'`, escapeStart);
+      }
+      if (!HEX_DIGIT.test(second)) {
+        this.fail(`invalid hex escape '\\${first}${second}'`, escapeStart);
+      }
+      this.pos += 3;
+      return Number.parseInt(first + second, 16);
+    }
+    const shown = first === '\u0000' ? 'NUL' : `'\\${first}'`;
+    this.fail(`invalid escape ${shown}`, escapeStart);
+  }
+
+  private skipSpaces(): void {
+    while (this.text[this.pos] === ' ') this.pos++;
+  }
+
+  private peek(): string | undefined {
+    return this.text[this.pos];
+  }
+
+  private atEnd(): boolean {
+    return this.pos >= this.text.length;
+  }
+
+  /** Throws with the problem and the 1-based position of the offending character at `index`. */
+  private fail(problem: string, index: number): never {
+    throw new DnSyntaxError(`${problem} at position ${index + 1}`, this.text, index + 1);
+  }
+}
+
+/** Parses an RFC 4514 DN string into RDNs, most specific first. `''` is the empty (root) DN. */
+export function parseDn(text: string): Rdn[] {
+  return new DnParser(text).parse();
+}
+
+export function isValidDn(text: string): boolean {
+  try {
+    parseDn(text);
+    return true;
+  } catch (error) {
+    if (error instanceof DnSyntaxError) return false;
+    throw error;
+  }
+}
+
+/**
+ * Escapes a value for use in a DN string. Besides what RFC 4514 requires
+ * (`" + , ; < > \`, a leading `#` or space, a trailing space, NUL) it escapes
+ * `=` (harmless, and some older parsers choke on it) and control characters
+ * as hex, so a DN never carries raw newlines or tabs into logs or LDIF.
+ */
+export function escapeDnValue(value: string): string {
+  let out = '';
+  const lastIndex = value.length - 1;
+  for (let index = 0; index < value.length; index++) {
+    const char = value[index] ?? '';
+    const code = char.charCodeAt(0);
+    if ('"+,;<>\\='.includes(char)) {
+      out += `\\${char}`;
+    } else if (code < 0x20 || code === 0x7f) {
+      out += `\\${code.toString(16).toUpperCase().padStart(2, '0')}`;
+    } else if (char === '#' && index === 0) {
+      out += '\\#';
+    } else if (char === ' ' && (index === 0 || index === lastIndex)) {
+      out += '\\ ';
+    } else {
+      out += char;
+    }
+  }
+  return out;
+}
+
+/** Formats RDNs as an RFC 4514 string; throws DnSyntaxError on an empty RDN or a bad attribute type. */
+export function formatDn(rdns: readonly Rdn[]): string {
+  return rdns
+    .map((rdn, index) => {
+      if (rdn.length === 0) throw new DnSyntaxError(`empty RDN ${index + 1}`);
+      return rdn
+        .map((ava) => {
+          if (!isValidAttributeType(ava.type)) {
+            throw new DnSyntaxError(`invalid attribute type '${shorten(ava.type)}' in RDN ${index + 1}`);
+          }
+          return `${ava.type}=${escapeDnValue(ava.value)}`;
+        })
+        .join('+');
+    })
+    .join(',');
+}
+
+function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/**
+ * Canonical comparison form of one RDN. Lower-casing values is an
+ * approximation: it matches the case-ignore matching rules of the attributes
+ * used in naming (cn, uid, ou, dc, o, ...), but not case-exact attributes,
+ * insignificant-space rules (RFC 4518), or an OID standing for a name
+ * (`2.5.4.3` vs `cn`).
+ */
+function normalizeRdn(rdn: Rdn): Ava[] {
+  return rdn
+    .map((ava) => ({ type: ava.type.toLowerCase(), value: ava.value.toLowerCase() }))
+    .sort((a, b) => compareText(a.type, b.type) || compareText(a.value, b.value));
+}
+
+/** A comparison key for a DN; throws DnSyntaxError on an invalid DN. See normalizeRdn for its limits. */
+export function normalizeDn(text: string): string {
+  return formatDn(parseDn(text).map(normalizeRdn));
+}
+
+/** True when both DNs are valid and name the same entry (per normalizeDn). */
+export function dnEquals(a: string, b: string): boolean {
+  try {
+    return normalizeDn(a) === normalizeDn(b);
+  } catch (error) {
+    if (error instanceof DnSyntaxError) return false;
+    throw error;
+  }
+}
+
+/** The DN without its first RDN; undefined for the empty DN, '' for a one-RDN DN. Throws on invalid input. */
+export function parentDn(text: string): string | undefined {
+  const rdns = parseDn(text);
+  if (rdns.length === 0) return undefined;
+  return formatDn(rdns.slice(1));
+}
+
+/** The first (most specific) RDN; throws DnSyntaxError for the empty DN or invalid input. */
+export function firstRdn(text: string): Rdn {
+  const first = parseDn(text)[0];
+  if (first === undefined) throw new DnSyntaxError('the empty DN has no RDN');
+  return first;
+}
+
+/** True when dn is base itself or an entry below it; false if either is invalid. '' contains everything. */
+export function isWithin(dn: string, base: string): boolean {
+  let dnKeys: string[];
+  let baseKeys: string[];
+  try {
+    dnKeys = parseDn(dn).map((rdn) => formatDn([normalizeRdn(rdn)]));
+    baseKeys = parseDn(base).map((rdn) => formatDn([normalizeRdn(rdn)]));
+  } catch (error) {
+    if (error instanceof DnSyntaxError) return false;
+    throw error;
+  }
+  if (baseKeys.length > dnKeys.length) return false;
+  const offset = dnKeys.length - baseKeys.length;
+  return baseKeys.every((key, index) => dnKeys[offset + index] === key);
+}
