@@ -1,0 +1,44 @@
+/**
+ * Every failure the tool reports carries an LDAP result code. Ping's tools (and the UnboundID LDAP SDK they
+ * are built on) exit with the result code of what went wrong, and scripts already know those numbers, so the
+ * one error type of the project lives at the bottom layer where the codes come from.
+ */
+export const ResultCode = {
+  SUCCESS: 0,
+  OPERATIONS_ERROR: 1,
+  NO_SUCH_OBJECT: 32,
+  INVALID_CREDENTIALS: 49,
+  INSUFFICIENT_ACCESS: 50,
+  UNWILLING_TO_PERFORM: 53,
+  OBJECT_CLASS_VIOLATION: 65,
+  ENTRY_ALREADY_EXISTS: 68,
+  TIMEOUT: 85,
+  PARAM_ERROR: 89,
+  CONNECT_ERROR: 91,
+  /** Not an LDAP code: the shell convention for a process ended by SIGINT (128 + 2). */
+  INTERRUPTED: 130,
+} as const;
+
+export type ResultCodeValue = number;
+
+export class PrepareError extends Error {
+  public override readonly name = 'PrepareError';
+
+  /**
+   * @param resultCode what the process exits with
+   * @param message one line: what failed (never a secret)
+   * @param hint one line: what to do about it
+   */
+  public constructor(
+    public readonly resultCode: ResultCodeValue,
+    message: string,
+    public readonly hint?: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+export function isPrepareError(error: unknown): error is PrepareError {
+  return error instanceof PrepareError;
+}
