@@ -1,0 +1,77 @@
+/**
+ * The plan: what the server looks like in, the list of steps (each with its writes) out. Pure, so every
+ * decision the tool makes can be tested without a server, and `--dry-run` is the plan printed.
+ */
+import { PrepareError, ResultCode } from '../ldap/errors.js';
+import { parentDn } from '../ldap/dn.js';
+import type { Observation, PlannedStep, PrepareTarget, ServerProfile } from '../servers/profile.js';
+
+export interface SyncUserFacts {
+  readonly password: string;
+  /** Whether a simple bind with the given password succeeded before anything was changed. */
+  readonly canBind: boolean;
+  readonly resetPassword: boolean;
+}
+
+export function planPreparation(
+  profile: ServerProfile,
+  target: PrepareTarget,
+  observed: Observation,
+  syncUser: SyncUserFacts,
+): PlannedStep[] {
+  return [
+    planSyncUser(profile, target.syncUserDn, observed, syncUser),
+    ...profile.planAccess(target, observed),
+    ...(target.roles.source ? profile.planChangelog(target, observed) : []),
+  ];
+}
+
+export function planSyncUser(
+  profile: ServerProfile,
+  dn: string,
+  observed: Observation,
+  syncUser: SyncUserFacts,
+): PlannedStep {
+  const id = 'sync-user';
+  const title = `Sync user '${dn}'`;
+  if (observed.entry(dn) !== undefined) {
+    if (syncUser.canBind) {
+      return { id, title, status: 'unchanged', detail: 'exists and accepts the password', changes: [], warnings: [] };
+    }
+    if (!syncUser.resetPassword) {
+      throw new PrepareError(
+        ResultCode.INVALID_CREDENTIALS,
+        `The sync user '${dn}' exists but does not accept the password given`,
+        'give its current password, or add --resetSyncServerBindPassword to set the new one',
+      );
+    }
+    return {
+      id,
+      title,
+      status: 'updated',
+      detail: 'password reset (--resetSyncServerBindPassword)',
+      changes: [{
+        kind: 'modify',
+        dn,
+        modifications: [{ operation: 'replace', attribute: profile.passwordAttribute, values: [syncUser.password] }],
+      }],
+      warnings: [],
+    };
+  }
+  const parent = parentDn(dn);
+  if (parent === undefined || parent === '' || observed.entry(parent) === undefined) {
+    throw new PrepareError(
+      ResultCode.NO_SUCH_OBJECT,
+      `Cannot create the sync user '${dn}': its parent entry '${parent ?? ''}' does not exist`,
+      'create the parent entry first, or choose another --syncServerBindDN',
+    );
+  }
+  return {
+    id,
+    title,
+    status: 'created',
+    detail: 'account added',
+    changes: [{ kind: 'add', dn, attributes: profile.syncUserEntry(dn, syncUser.password) }],
+    warnings: [],
+  };
+}

@@ -1,0 +1,22 @@
+/** What the core needs from the outside world, so the CLI can provide it and tests can fake it. */
+import type { Change } from '../ldap/types.js';
+import type { PlannedStep } from '../servers/profile.js';
+
+export interface Prompter {
+  /** Free text with a default that Enter accepts; `validate` returns an error message or undefined. */
+  text(message: string, defaultValue: string, validate?: (value: string) => string | undefined): Promise<string>;
+  secret(message: string): Promise<string>;
+  /** A new password, asked twice until both answers match. */
+  newSecret(message: string): Promise<string>;
+}
+
+/** The run as it happens: the CLI renders it and logs it. */
+export interface RunReporter {
+  /** A check in Ping's style: `Testing connection to host:port ..... Done`. */
+  check(title: string, outcome: 'Done' | 'Denied' | 'Missing' | 'Failed', detail?: string): void;
+  info(message: string): void;
+  step(step: PlannedStep): void;
+  warning(message: string): void;
+  /** After each successful write (the log records DN and attribute names, never values). */
+  wrote(change: Change): void;
+}

@@ -1,0 +1,64 @@
+/** A run's settings: validated, typed, built once by the CLI from options, files and prompts. */
+import type { TransportSecurity, Trust } from '../ldap/directory.js';
+import type { ServerTypeName } from '../servers/detect.js';
+
+/**
+ * A password. It never shows itself: `String(secret)`, JSON and `util.inspect` all print `***`, so a secret
+ * that slips into a log call or an error is masked instead of leaked.
+ */
+export class Secret {
+  readonly #value: string;
+
+  public constructor(value: string) {
+    this.#value = value;
+  }
+
+  public reveal(): string {
+    return this.#value;
+  }
+
+  public toString(): string {
+    return '***';
+  }
+
+  public toJSON(): string {
+    return '***';
+  }
+
+  public [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return 'Secret(***)';
+  }
+}
+
+export interface Roles {
+  readonly source: boolean;
+  readonly destination: boolean;
+}
+
+export interface Settings {
+  readonly host: string;
+  readonly port: number;
+  readonly security: TransportSecurity;
+  readonly trust: Trust;
+  readonly connectTimeoutMs: number;
+  readonly operationTimeoutMs: number;
+  /** Admin account used to prepare the server; prompted for when absent. */
+  readonly bindDn: string | undefined;
+  readonly bindPassword: Secret | undefined;
+  /** Sync user; the default DN depends on the server family. */
+  readonly syncUserDn: string | undefined;
+  readonly syncPassword: Secret | undefined;
+  readonly baseDns: readonly string[];
+  readonly roles: Roles;
+  /** Undefined when not given: a terminal run asks, others use the default. */
+  readonly changelogMaxAgeSeconds: number | undefined;
+  readonly serverType: ServerTypeName;
+  readonly resetSyncPassword: boolean;
+  readonly inheritDefaultRootPrivileges: boolean;
+  readonly accesslogDirectory: string | undefined;
+  readonly remove: boolean;
+  readonly disableChangelog: boolean;
+}
+
+export const DEFAULT_CHANGELOG_MAX_AGE_SECONDS = 2 * 24 * 3600;
+export const DEFAULT_ADMIN_DN = 'cn=Directory Manager';

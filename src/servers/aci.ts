@@ -1,0 +1,95 @@
+/**
+ * ACIs in the Netscape syntax shared by 389 DS, Red Hat DS and Sun/Oracle DSEE. The tool names every ACI it
+ * adds `prepare-endpoint-server: ...` so a re-run finds it again and an operator knows where it came from.
+ */
+import { formatDn, normalizeDn, parseDn } from '../ldap/dn.js';
+import type { Change } from '../ldap/types.js';
+import type { PlannedStep } from './profile.js';
+
+export const ACI_NAME_PREFIX = 'prepare-endpoint-server: ';
+
+export interface AciSpec {
+  /** Name after the prefix, such as `sync source read`. */
+  readonly name: string;
+  readonly targetAttributes: string;
+  readonly rights: readonly string[];
+  readonly userDn: string;
+}
+
+/**
+ * The userdn is written with every double quote hex-escaped (RFC 4514 allows `\22`), so no DN can close the
+ * quoted value early and change what the ACI means.
+ */
+export function aciUserDn(dn: string): string {
+  return formatDn(parseDn(dn)).replace(/\\"/g, '\\22');
+}
+
+export function renderAci(spec: AciSpec): string {
+  return (
+    `(targetattr="${spec.targetAttributes}")(version 3.0; acl "${ACI_NAME_PREFIX}${spec.name}"; ` +
+    `allow (${spec.rights.join(',')}) userdn="ldap:///${aciUserDn(spec.userDn)}";)`
+  );
+}
+
+/** The name of an ACI (`acl "..."`, or `aci "..."` as some defaults spell it), if it has one. */
+export function aciName(aci: string): string | undefined {
+  return /\bac[il]\s+"([^"]*)"/i.exec(aci)?.[1];
+}
+
+/** The DNs an ACI's `userdn` names, without the `ldap:///` prefix. */
+export function aciUserDns(aci: string): string[] {
+  const match = /\buserdn\s*=\s*"([^"]*)"/i.exec(aci);
+  if (match?.[1] === undefined) return [];
+  return match[1].split('||').map((part) => part.trim().replace(/^ldap:\/\/\//i, ''));
+}
+
+function sameDn(a: string, b: string): boolean {
+  try {
+    return normalizeDn(a) === normalizeDn(b);
+  } catch {
+    return false;
+  }
+}
+
+/** True when `aci` is one this tool wrote under `spec`'s name for `spec`'s user. */
+export function isOurAci(aci: string, spec: AciSpec): boolean {
+  const name = aciName(aci);
+  if (name === undefined || name.toLowerCase() !== (ACI_NAME_PREFIX + spec.name).toLowerCase()) return false;
+  return aciUserDns(aci).some((dn) => sameDn(dn.replace(/\\22/g, '\\"'), spec.userDn));
+}
+
+/**
+ * Plans one ACI on one entry: add it when missing, replace ours when its text differs (an older version, or
+ * edited by hand), drop duplicates of ours (two runs at once), and never touch anybody else's.
+ */
+export function planAci(id: string, title: string, entryDn: string, existing: readonly string[], spec: AciSpec): PlannedStep {
+  const wanted = renderAci(spec);
+  const ours = existing.filter((aci) => isOurAci(aci, spec));
+  const exact = ours.filter((aci) => aci === wanted);
+  const stale = ours.filter((aci) => aci !== wanted);
+  const extraCopies = exact.slice(1);
+  if (exact.length === 1 && stale.length === 0) {
+    return { id, title, status: 'unchanged', detail: `ACI "${ACI_NAME_PREFIX}${spec.name}" present`, changes: [], warnings: [] };
+  }
+  const modifications: Change = {
+    kind: 'modify',
+    dn: entryDn,
+    modifications: [
+      ...(stale.length + extraCopies.length > 0
+        ? [{ operation: 'delete' as const, attribute: 'aci', values: [...stale, ...extraCopies] }]
+        : []),
+      ...(exact.length === 0 ? [{ operation: 'add' as const, attribute: 'aci', values: [wanted] }] : []),
+    ],
+  };
+  const created = ours.length === 0;
+  return {
+    id,
+    title,
+    status: created ? 'created' : 'updated',
+    detail: created
+      ? `ACI "${ACI_NAME_PREFIX}${spec.name}" added`
+      : `ACI "${ACI_NAME_PREFIX}${spec.name}" rewritten`,
+    changes: [modifications],
+    warnings: [],
+  };
+}

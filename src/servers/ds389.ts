@@ -1,0 +1,188 @@
+/**
+ * 389 Directory Server, Red Hat Directory Server and Sun/Oracle DSEE: the Netscape lineage. Rights are ACIs;
+ * the change log is the Retro Changelog Plugin, which serves `cn=changelog` and the root DSE change numbers.
+ */
+import { formatCompact, parseServerDuration } from '../core/duration.js';
+import { firstRdn, formatDn, parseDn } from '../ldap/dn.js';
+import { firstValue, valuesOf } from '../ldap/types.js';
+import { planAci, type AciSpec } from './aci.js';
+import type { Observation, PlannedStep, PrepareTarget, ReadRequest, ServerProfile } from './profile.js';
+
+export const RETRO_CHANGELOG_PLUGIN_DN = 'cn=Retro Changelog Plugin,cn=plugins,cn=config';
+export const CHANGELOG_DN = 'cn=changelog';
+const CONFIG_DN = 'cn=config';
+const ROOT_DSE_DN = '';
+
+const READ_RIGHTS = ['read', 'search', 'compare'];
+/** A destination applies adds, modifies, deletes and renames; reading is how it finds the entries to change. */
+const WRITE_RIGHTS = ['read', 'search', 'compare', 'add', 'delete', 'write'];
+
+function isOn(value: string | undefined): boolean {
+  return value !== undefined && /^(on|true)$/i.test(value.trim());
+}
+
+export class Ds389Profile implements ServerProfile {
+  public readonly family: string;
+  public readonly baseDnAttributes = ['objectClass', 'aci'] as const;
+  public readonly passwordAttribute = 'userPassword';
+  public readonly changeNumberAttributes = ['firstChangeNumber', 'lastChangeNumber'] as const;
+
+  public constructor(
+    family: '389ds' | 'dsee',
+    public readonly productName: string,
+  ) {
+    this.family = family;
+  }
+
+  public defaultSyncUserDn(baseDns: readonly string[]): string {
+    // Ping's documentation: on the Sun/389 lineage the account lives under the base DN, never in cn=config.
+    return formatDn([[{ type: 'cn', value: 'Sync User' }], ...parseDn(baseDns[0] ?? '')]);
+  }
+
+  public reads(target: PrepareTarget): ReadRequest[] {
+    if (!target.roles.source) return [];
+    return [
+      { dn: CONFIG_DN, attributes: ['nsslapd-dynamic-plugins'] },
+      { dn: RETRO_CHANGELOG_PLUGIN_DN, attributes: ['nsslapd-pluginEnabled', 'nsslapd-changelogmaxage'] },
+      { dn: CHANGELOG_DN, attributes: ['aci'] },
+      { dn: ROOT_DSE_DN, attributes: ['aci'] },
+    ];
+  }
+
+  public syncUserEntry(dn: string, password: string): Record<string, string[]> {
+    const rdn = firstRdn(dn);
+    const naming: Record<string, string[]> = {};
+    for (const ava of rdn) naming[ava.type] = [ava.value];
+    const label = rdn[0]?.value ?? 'Sync User';
+    return {
+      objectClass: ['top', 'person', 'organizationalPerson', 'inetOrgPerson'],
+      cn: [label],
+      sn: [label],
+      ...naming,
+      description: ['Account used by the synchronization server (created by prepare-endpoint-server)'],
+      userPassword: [password],
+    };
+  }
+
+  public planAccess(target: PrepareTarget, observed: Observation): PlannedStep[] {
+    const steps: PlannedStep[] = [];
+    for (const base of target.baseDns) {
+      const acis = valuesOf(observed.entry(base), 'aci');
+      if (target.roles.source) {
+        steps.push(
+          planAci(`aci:source:${base}`, `Read access for the sync user on '${base}'`, base, acis,
+            this.aci('sync source read', READ_RIGHTS, target.syncUserDn)),
+        );
+      }
+      if (target.roles.destination) {
+        steps.push(
+          planAci(`aci:destination:${base}`, `Write access for the sync user on '${base}'`, base, acis,
+            this.aci('sync destination write', WRITE_RIGHTS, target.syncUserDn)),
+        );
+      }
+    }
+    if (target.roles.source) {
+      const rootDseAcis = valuesOf(observed.entry(ROOT_DSE_DN), 'aci');
+      if (!rootDseReadableByEveryone(rootDseAcis)) {
+        steps.push(
+          planAci('aci:root-dse', 'Root DSE read access for the sync user', ROOT_DSE_DN, rootDseAcis,
+            this.aci('sync root DSE read', READ_RIGHTS, target.syncUserDn)),
+        );
+      }
+    }
+    return steps;
+  }
+
+  public planChangelog(target: PrepareTarget, observed: Observation): PlannedStep[] {
+    const plugin = observed.entry(RETRO_CHANGELOG_PLUGIN_DN);
+    if (plugin === undefined) {
+      return [{
+        id: 'changelog', title: 'Enabling cn=changelog', status: 'warning', changes: [],
+        detail: `'${RETRO_CHANGELOG_PLUGIN_DN}' is missing`,
+        warnings: [`The Retro Changelog Plugin entry '${RETRO_CHANGELOG_PLUGIN_DN}' was not found: this server cannot serve cn=changelog; reinstall the plugin, then run this command again`],
+      }];
+    }
+    const dynamicPlugins = isOn(firstValue(observed.entry(CONFIG_DN), 'nsslapd-dynamic-plugins'));
+    const enabled = isOn(firstValue(plugin, 'nsslapd-pluginEnabled'));
+    const running = observed.entry(CHANGELOG_DN) !== undefined;
+    const currentAgeText = firstValue(plugin, 'nsslapd-changelogmaxage');
+    const currentAge = currentAgeText === undefined ? undefined : parseServerDuration(currentAgeText);
+    const wantedAge = formatCompact(target.changelogMaxAgeSeconds);
+    const ageChanges = currentAge !== target.changelogMaxAgeSeconds;
+
+    const modifications = [
+      ...(enabled ? [] : [{ operation: 'replace' as const, attribute: 'nsslapd-pluginEnabled', values: ['on'] }]),
+      ...(ageChanges ? [{ operation: 'replace' as const, attribute: 'nsslapd-changelogmaxage', values: [wantedAge] }] : []),
+    ];
+    const ageDetail = ageChanges
+      ? `nsslapd-changelogmaxage ${wantedAge} (was ${currentAgeText ?? 'unset: never trimmed'})`
+      : `nsslapd-changelogmaxage ${wantedAge}`;
+    const restart =
+      'restart the directory server (for example `dsctl <instance> restart`), then run this command again to finish and verify';
+
+    const steps: PlannedStep[] = [];
+    if (modifications.length === 0) {
+      steps.push(running
+        ? { id: 'changelog', title: 'Enabling cn=changelog', status: 'unchanged', detail: `Retro Changelog Plugin on, ${ageDetail}`, changes: [], warnings: [] }
+        : {
+            id: 'changelog', title: 'Enabling cn=changelog', status: 'warning', changes: [],
+            detail: 'enabled in the configuration, not running yet',
+            warnings: [`The Retro Changelog Plugin is enabled but not running: ${restart}`],
+          });
+    } else {
+      // 389 starts a plugin live only with nsslapd-dynamic-plugins on, and reads the maximum age only when the
+      // plugin starts: so a live start takes the new age, and every other case needs a restart.
+      const startsLive = !enabled && dynamicPlugins;
+      const warnings = startsLive
+        ? []
+        : enabled
+          ? [`The new change log maximum age is read when the Retro Changelog Plugin starts: ${restart}`]
+          : [`The Retro Changelog Plugin starts at the next server start (nsslapd-dynamic-plugins is off): ${restart}`];
+      steps.push({
+        id: 'changelog',
+        title: 'Enabling cn=changelog',
+        status: 'updated',
+        detail: `${enabled ? 'Retro Changelog Plugin already on' : 'Retro Changelog Plugin on'}, ${ageDetail}${startsLive ? ', started live' : ''}`,
+        changes: [{ kind: 'modify', dn: RETRO_CHANGELOG_PLUGIN_DN, modifications }],
+        warnings,
+      });
+    }
+
+    // cn=changelog comes into being when the plugin starts; its default ACI lets nobody read the changes.
+    const changelogWillRun = running || (!enabled && dynamicPlugins);
+    const spec = this.aci('sync changelog read', READ_RIGHTS, target.syncUserDn);
+    if (changelogWillRun) {
+      steps.push(planAci('aci:changelog', `Change log read access for the sync user on '${CHANGELOG_DN}'`, CHANGELOG_DN,
+        valuesOf(observed.entry(CHANGELOG_DN), 'aci'), spec));
+    } else {
+      steps.push({
+        id: 'aci:changelog', title: `Change log read access for the sync user on '${CHANGELOG_DN}'`, status: 'skipped',
+        detail: `'${CHANGELOG_DN}' exists only once the plugin runs: granted by the run after the restart`,
+        changes: [], warnings: [],
+      });
+    }
+    return steps;
+  }
+
+  public explainMissingChangeNumbers(_target: PrepareTarget, observed: Observation, plan: readonly PlannedStep[]): string {
+    const changelog = plan.find((step) => step.id === 'changelog');
+    if (changelog !== undefined && changelog.warnings.length > 0) {
+      return 'the change log is not running yet: restart the directory server, then run this command again';
+    }
+    if (observed.entry(CHANGELOG_DN) === undefined && changelog?.detail?.includes('started live') !== true) {
+      return 'the Retro Changelog Plugin is not running: check the server error log, restart the server, then run this command again';
+    }
+    return "the sync user may not read the root DSE: check the ACIs on the root DSE ('') and cn=changelog";
+  }
+
+  private aci(name: string, rights: readonly string[], userDn: string): AciSpec {
+    // targetattr="*" covers operational attributes such as nsUniqueId and entryUUID on 389 DS 2.x; "+" is
+    // rejected there as an unknown attribute.
+    return { name, targetAttributes: '*', rights, userDn };
+  }
+}
+
+/** True when some ACI on the root DSE lets anyone (or any bound user) read it, as 389's default does. */
+function rootDseReadableByEveryone(acis: readonly string[]): boolean {
+  return acis.some((aci) => /userdn\s*=\s*"ldap:\/\/\/(anyone|all)"/i.test(aci) && /allow\s*\(([^)]*\b)?read\b/i.test(aci));
+}

@@ -1,0 +1,69 @@
+/**
+ * What a server family contributes to a run. The core decides the order of things and owns the steps every
+ * family shares (base DNs, the sync user); a profile only knows its own DNs, attributes and rules.
+ */
+import type { Change, Entry } from '../ldap/types.js';
+
+export type StepStatus = 'created' | 'updated' | 'unchanged' | 'skipped' | 'warning';
+
+export interface PlannedStep {
+  /** Stable id for scripts and tests, such as `sync-user` or `aci:source:dc=example,dc=com`. */
+  readonly id: string;
+  readonly title: string;
+  readonly status: StepStatus;
+  /** What was found or will be done, in a few words. */
+  readonly detail?: string;
+  readonly changes: readonly Change[];
+  /** Things the operator must do or know (restart needed, rights that could not be granted). */
+  readonly warnings: readonly string[];
+}
+
+export interface RoleSet {
+  readonly source: boolean;
+  readonly destination: boolean;
+}
+
+/** What the run is asked to achieve, in the profile's terms. */
+export interface PrepareTarget {
+  readonly baseDns: readonly string[];
+  readonly roles: RoleSet;
+  readonly syncUserDn: string;
+  readonly changelogMaxAgeSeconds: number;
+  readonly inheritDefaultRootPrivileges: boolean;
+}
+
+/** An entry to read as the admin before planning. */
+export interface ReadRequest {
+  readonly dn: string;
+  readonly attributes: readonly string[];
+}
+
+/** What the admin connection saw: the root DSE, and every entry the profile and the core asked for. */
+export interface Observation {
+  readonly rootDse: Entry | undefined;
+  /** The entry at `dn` (undefined when absent); only DNs that were requested can be looked up. */
+  entry(dn: string): Entry | undefined;
+}
+
+export interface ServerProfile {
+  readonly family: string;
+  /** Product name for the console, such as `389 Directory Server`. */
+  readonly productName: string;
+  defaultSyncUserDn(baseDns: readonly string[]): string;
+  /** Attributes of the base DN entries the profile needs (for example `aci`). */
+  readonly baseDnAttributes: readonly string[];
+  /** Entries to read besides the base DNs, the sync user and its parent. */
+  reads(target: PrepareTarget): ReadRequest[];
+  /** The attributes of a new sync user entry, password included. */
+  syncUserEntry(dn: string, password: string): Record<string, string[]>;
+  /** The attribute a password reset replaces. */
+  readonly passwordAttribute: string;
+  /** Rights for the roles: ACIs, access rules or privileges. Pure. */
+  planAccess(target: PrepareTarget, observed: Observation): PlannedStep[];
+  /** Source only: the change log and its maximum age. Pure. */
+  planChangelog(target: PrepareTarget, observed: Observation): PlannedStep[];
+  /** Root DSE attributes the sync user must be able to read on a source. */
+  readonly changeNumberAttributes: readonly string[];
+  /** Why the sync user could not read the change numbers and what to do, given what was planned. */
+  explainMissingChangeNumbers(target: PrepareTarget, observed: Observation, plan: readonly PlannedStep[]): string;
+}

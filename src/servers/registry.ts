@@ -1,0 +1,17 @@
+/** The profiles this build supports, by family. */
+import { Ds389Profile } from './ds389.js';
+import type { ServerFamily } from './detect.js';
+import type { ServerProfile } from './profile.js';
+
+export function profileFor(family: ServerFamily): ServerProfile | undefined {
+  switch (family) {
+    case '389ds':
+      return new Ds389Profile('389ds', '389 Directory Server');
+    case 'dsee':
+      return new Ds389Profile('dsee', 'Sun/Oracle Directory Server Enterprise Edition');
+    default:
+      return undefined;
+  }
+}
+
+export const SUPPORTED_FAMILIES: readonly ServerFamily[] = ['389ds', 'dsee'];
