@@ -1,0 +1,186 @@
+/**
+ * The command line, from one table: commander's options, the help text and the spelling rules all come from
+ * OPTION_TABLE. Long options are Ping's camelCase names; like Ping's tools, any letter case and the kebab-case
+ * spelling (`--bind-dn`) are accepted too, by normalizing argv before commander sees it.
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { PrepareError, ResultCode } from '../ldap/errors.js';
+import { SERVER_TYPES } from '../servers/detect.js';
+
+export interface OptionSpec {
+  /** camelCase long name without dashes, as Ping spells it. */
+  readonly long: string;
+  readonly short?: string;
+  /** Placeholder for the value; absent for a flag. */
+  readonly value?: string;
+  readonly help: string;
+  readonly group: 'Connection' | 'Credentials' | 'Preparation' | 'Output';
+  readonly repeatable?: boolean;
+  readonly choices?: readonly string[];
+  /** Shown in help; the real defaults are applied once, when settings are resolved. */
+  readonly defaultText?: string;
+  /** Only for the properties file: values that must never come from a shared file. */
+  readonly secret?: boolean;
+}
+
+export const OPTION_TABLE: readonly OptionSpec[] = [
+  { long: 'hostname', short: 'h', value: 'host', group: 'Connection', help: 'directory server to prepare', defaultText: 'localhost' },
+  { long: 'port', short: 'p', value: 'port', group: 'Connection', help: 'LDAP port, 1-65535', defaultText: '389, or 636 with --useSSL' },
+  { long: 'useSSL', short: 'Z', group: 'Connection', help: 'connect with LDAPS' },
+  { long: 'useStartTLS', short: 'q', group: 'Connection', help: 'upgrade the connection with StartTLS' },
+  { long: 'trustAll', short: 'X', group: 'Connection', help: 'accept any server certificate (insecure: prints a warning)' },
+  { long: 'trustStorePath', short: 'P', value: 'file', group: 'Connection', help: 'PEM bundle of trusted CA certificates', defaultText: 'system CAs' },
+  { long: 'trustStorePassword', short: 'T', value: 'password', group: 'Connection', help: 'password of a PKCS#12 trust store', secret: true },
+  { long: 'trustStorePasswordFile', short: 'U', value: 'file', group: 'Connection', help: 'file holding the trust store password' },
+  { long: 'connectTimeout', value: 'duration', group: 'Connection', help: 'give up connecting after this long (such as 10s)', defaultText: '10s' },
+  { long: 'operationTimeout', value: 'duration', group: 'Connection', help: 'give up on any single LDAP operation after this long', defaultText: '30s' },
+  { long: 'bindDN', short: 'D', value: 'dn', group: 'Credentials', help: 'administrator DN used to prepare the server', defaultText: 'prompted' },
+  { long: 'bindPassword', short: 'w', value: 'password', group: 'Credentials', help: 'administrator password (visible to other local users: prefer a file)', secret: true },
+  { long: 'bindPasswordFile', short: 'j', value: 'file', group: 'Credentials', help: 'file whose first line is the administrator password' },
+  { long: 'syncServerBindDN', value: 'dn', group: 'Credentials', help: 'the sync user account', defaultText: 'per server type' },
+  { long: 'syncServerBindPassword', value: 'password', group: 'Credentials', help: 'sync user password (visible to other local users: prefer a file)', secret: true },
+  { long: 'syncServerBindPasswordFile', value: 'file', group: 'Credentials', help: 'file whose first line is the sync user password' },
+  { long: 'resetSyncServerBindPassword', group: 'Credentials', help: 'set the password of an existing sync user (otherwise a mismatch is an error)' },
+  { long: 'baseDN', short: 'b', value: 'dn', group: 'Preparation', help: 'base DN to synchronize; must exist; repeat for several', repeatable: true },
+  { long: 'isSource', group: 'Preparation', help: 'prepare the server as a sync source (read rights, change log)' },
+  { long: 'isDestination', group: 'Preparation', help: 'prepare the server as a sync destination (write rights)' },
+  { long: 'changelogMaximumAge', value: 'duration', group: 'Preparation', help: 'how long the change log keeps changes: 8h, 2d, 1w, "2 days"', defaultText: '2d' },
+  { long: 'serverType', value: 'type', group: 'Preparation', help: 'skip detection', choices: SERVER_TYPES, defaultText: 'auto' },
+  { long: 'inheritDefaultRootPrivileges', group: 'Preparation', help: 'PingDirectory: give the sync user the default root privileges instead of least privilege' },
+  { long: 'accesslogDirectory', value: 'path', group: 'Preparation', help: 'OpenLDAP source: existing server-side folder for a new cn=accesslog database' },
+  { long: 'remove', group: 'Preparation', help: 'undo: delete the sync user and every ACI, rule or privilege this tool added' },
+  { long: 'disableChangelog', group: 'Preparation', help: 'with --remove: also turn the change log off' },
+  { long: 'propertiesFilePath', value: 'file', group: 'Preparation', help: 'file of name=value lines giving defaults for long options (explicit options win)' },
+  { long: 'noPrompt', short: 'n', group: 'Output', help: 'never prompt: a missing value is an error (also implied when stdin is not a terminal)' },
+  { long: 'logFile', value: 'file', group: 'Output', help: 'where the run is logged', defaultText: 'logs/prepare-endpoint-server.log in the tool folder' },
+  { long: 'noColor', group: 'Output', help: 'no colours (NO_COLOR is honoured too)' },
+];
+
+/** Flag spelling as commander sees it: `noPrompt` is commander's negation `--no-prompt`. */
+function flagName(spec: OptionSpec): string {
+  return spec.long.startsWith('no') && /^no[A-Z]/.test(spec.long)
+    ? `no-${spec.long.charAt(2).toLowerCase()}${spec.long.slice(3)}`
+    : spec.long;
+}
+
+const BY_LOOSE_NAME = new Map<string, OptionSpec>(
+  OPTION_TABLE.map((spec) => [spec.long.toLowerCase(), spec]),
+);
+BY_LOOSE_NAME.set('help', { long: 'help', group: 'Output', help: '' });
+BY_LOOSE_NAME.set('version', { long: 'version', group: 'Output', help: '' });
+
+/** Rewrites `--bind-dn`, `--BINDDN` and `--binddn=x` to `--bindDN`, leaving option values alone. */
+export function normalizeArgv(args: readonly string[]): string[] {
+  const out: string[] = [];
+  let expectValue = false;
+  for (let i = 0; i < args.length; i += 1) {
+    const arg = args[i]!;
+    if (expectValue) {
+      out.push(arg);
+      expectValue = false;
+      continue;
+    }
+    if (arg === '--') {
+      out.push(...args.slice(i));
+      break;
+    }
+    if (arg.startsWith('--')) {
+      const [name = '', ...rest] = arg.slice(2).split('=');
+      const spec = BY_LOOSE_NAME.get(name.replace(/-/g, '').toLowerCase());
+      if (spec === undefined) {
+        out.push(arg);
+        continue;
+      }
+      const canonical = `--${spec.long === 'help' || spec.long === 'version' ? spec.long : flagName(spec)}`;
+      out.push(rest.length > 0 ? `${canonical}=${rest.join('=')}` : canonical);
+      expectValue = spec.value !== undefined && rest.length === 0;
+      continue;
+    }
+    if (/^-[A-Za-z]$/.test(arg)) {
+      const spec = OPTION_TABLE.find((s) => s.short === arg.slice(1));
+      expectValue = spec?.value !== undefined;
+    }
+    out.push(arg);
+  }
+  return out;
+}
+
+export type RawOptions = Record<string, unknown>;
+
+const EXIT_CODE_HELP = `
+Exit codes (LDAP result codes, as in Ping's tools):
+   0  success, also with warnings or with nothing to change
+  32  no such object: a base DN or the sync user's parent entry is missing
+  49  invalid credentials: admin password wrong, or sync user password mismatch
+  50  insufficient access: the admin may not make a needed change
+  53  unwilling to perform: unsupported server type, or the server refused
+  85  timeout
+  89  parameter error: a bad or missing option value
+  91  cannot connect: refused, unknown host, TLS failure
+ 130  interrupted (Ctrl-C)
+  Other LDAP result codes are passed through; 1 is an unexpected internal error.`;
+
+const EXAMPLES = `
+Examples:
+  Prepare a 389 Directory Server as a sync source (prompts for the admin DN and passwords):
+    prepare-endpoint-server --hostname sun-ds1.example.com --port 21389 \\
+      --syncServerBindDN "cn=Sync User,dc=example,dc=com" --baseDN "dc=example,dc=com" --isSource
+
+  The same, unattended, as source and destination:
+    prepare-endpoint-server -h ds1.example.com -p 389 -D "cn=Directory Manager" -j admin.pw \\
+      --syncServerBindPasswordFile sync.pw -b dc=example,dc=com --isSource --isDestination \\
+      --changelogMaximumAge 1w --no-prompt
+
+Every long option also accepts its kebab-case spelling (--bind-dn) and any letter case (--binddn).
+Passwords: prefer --bindPasswordFile / --syncServerBindPasswordFile, or the environment variables
+PES_BIND_PASSWORD and PES_SYNC_PASSWORD, to password options that other users can see in ps.`;
+
+export function buildProgram(version: string, write: { out: (s: string) => void; err: (s: string) => void }): Command {
+  const program = new Command('prepare-endpoint-server')
+    .description('Prepare an LDAP directory server to be a synchronization source and/or destination: create the sync user, grant it what its role needs, enable the change log.')
+    .helpOption('-H, --help', 'show this help')
+    .version(version, '-V, --version', 'show the version')
+    .exitOverride()
+    .allowExcessArguments(false)
+    .configureOutput({ writeOut: write.out, writeErr: write.err, outputError: () => undefined })
+    .addHelpText('after', `${EXAMPLES}\n${EXIT_CODE_HELP}`);
+  for (const spec of OPTION_TABLE) {
+    const flags = `${spec.short === undefined ? '' : `-${spec.short}, `}--${flagName(spec)}${spec.value === undefined ? '' : ` <${spec.value}>`}`;
+    const help = spec.defaultText === undefined ? spec.help : `${spec.help} (default: ${spec.defaultText})`;
+    const option = new Option(flags, help).helpGroup(`${spec.group}:`);
+    if (spec.choices !== undefined) option.choices([...spec.choices]);
+    if (spec.repeatable === true) option.argParser((value: string, previous: string[] | undefined) => [...(previous ?? []), value]);
+    program.addOption(option);
+  }
+  return program;
+}
+
+export type ParseResult =
+  | { readonly kind: 'run'; readonly options: RawOptions; readonly explicit: ReadonlySet<string> }
+  | { readonly kind: 'exit'; readonly code: number };
+
+/** Parses argv; help and version end the run with 0, any usage problem is a PrepareError with code 89. */
+export function parseCommandLine(args: readonly string[], version: string, write: { out: (s: string) => void; err: (s: string) => void }): ParseResult {
+  const program = buildProgram(version, write);
+  try {
+    program.parse(normalizeArgv(args), { from: 'user' });
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') {
+        return { kind: 'exit', code: 0 };
+      }
+      throw new PrepareError(ResultCode.PARAM_ERROR, error.message.replace(/^error: /, ''), 'see prepare-endpoint-server --help');
+    }
+    throw error;
+  }
+  const options = program.opts();
+  const explicit = new Set(
+    Object.keys(options).filter((key) => program.getOptionValueSource(key) === 'cli'),
+  );
+  return { kind: 'run', options, explicit };
+}
+
+/** The key commander stores an option under (`noPrompt` is stored as `prompt`). */
+export function optionKey(spec: OptionSpec): string {
+  return /^no[A-Z]/.test(spec.long) ? `${spec.long.charAt(2).toLowerCase()}${spec.long.slice(3)}` : spec.long;
+}

@@ -1,0 +1,74 @@
+/** Console output in the style of Ping's tool: `Testing connection to host:port ..... Done`. */
+import { Chalk, type ChalkInstance } from 'chalk';
+import type { PlannedStep, StepStatus } from '../servers/profile.js';
+
+const LINE_WIDTH = 72;
+
+export interface Console {
+  line(text: string): void;
+}
+
+export class Renderer {
+  private readonly style: ChalkInstance;
+
+  public constructor(
+    private readonly out: Console,
+    color: boolean,
+  ) {
+    this.style = new Chalk({ level: color ? 1 : 0 });
+  }
+
+  public check(title: string, outcome: string, detail?: string): void {
+    const word = outcome === 'Done' ? this.style.green(outcome) : outcome === 'Denied' ? this.style.yellow(outcome) : this.style.red(outcome);
+    this.out.line(`${dotted(title)} ${word}${detail === undefined ? '' : ` (${detail})`}`);
+  }
+
+  public info(message: string): void {
+    this.out.line(message);
+  }
+
+  public step(step: PlannedStep): void {
+    if (step.id === 'sync-user' && step.status === 'created') {
+      // Ping prints exactly this line when it creates the account.
+      this.out.line(`Created '${step.title.replace(/^Sync user '(.*)'$/, '$1')}'`);
+      return;
+    }
+    this.out.line(`${dotted(step.title)} ${this.status(step.status)}${step.detail === undefined ? '' : this.style.dim(` (${step.detail})`)}`);
+  }
+
+  public warning(message: string): void {
+    this.out.line(`${this.style.yellow('Warning:')} ${message}`);
+  }
+
+  public error(message: string, hint?: string): void {
+    this.out.line(`${this.style.red('Error:')} ${message}${hint === undefined ? '' : `: ${hint}`}`);
+  }
+
+  public summary(steps: readonly PlannedStep[], warnings: number, changed: boolean): void {
+    const counts = new Map<StepStatus, number>();
+    for (const step of steps) counts.set(step.status, (counts.get(step.status) ?? 0) + 1);
+    const parts = (['created', 'updated', 'unchanged', 'skipped', 'warning'] as const)
+      .filter((status) => (counts.get(status) ?? 0) > 0)
+      .map((status) => `${counts.get(status)} ${status}`);
+    const tail = changed ? '' : ': nothing to change, the server was already prepared';
+    this.out.line(`Summary: ${parts.join(', ')}${warnings > 0 ? `; ${warnings} warning${warnings === 1 ? '' : 's'}` : ''}${tail}`);
+  }
+
+  private status(status: StepStatus): string {
+    const word = status.charAt(0).toUpperCase() + status.slice(1);
+    switch (status) {
+      case 'created':
+      case 'updated':
+        return this.style.green(word);
+      case 'warning':
+        return this.style.yellow(word);
+      default:
+        return word;
+    }
+  }
+}
+
+function dotted(title: string): string {
+  const dots = Math.max(5, LINE_WIDTH - title.length - 2);
+  return `${title} ${'.'.repeat(dots)}`;
+}

@@ -1,0 +1,277 @@
+/**
+ * From parsed options (plus the properties file, password files and environment) to validated Settings.
+ * Everything is checked here, before any connection: a problem is a PrepareError with code 89 and a hint.
+ */
+import { readFileSync, statSync } from 'node:fs';
+import { DurationSyntaxError, parseDuration } from '../core/duration.js';
+import { Secret, type Settings } from '../core/settings.js';
+import type { Trust } from '../ldap/directory.js';
+import { DnSyntaxError, normalizeDn, parseDn } from '../ldap/dn.js';
+import { PrepareError, ResultCode } from '../ldap/errors.js';
+import type { ServerTypeName } from '../servers/detect.js';
+import { OPTION_TABLE, optionKey, type RawOptions } from './options.js';
+
+export interface ResolvedSettings {
+  readonly settings: Settings;
+  /** Said before the run starts (passwords on the command line, loose file permissions, --trustAll). */
+  readonly warnings: readonly string[];
+  readonly canPrompt: boolean;
+  readonly logFile: string | undefined;
+  readonly color: boolean;
+}
+
+export interface Environment {
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly stdinIsTTY: boolean;
+  /** Reads all of stdin; for `-` as a password file. */
+  readStdin(): string;
+}
+
+function usage(message: string, hint?: string): PrepareError {
+  return new PrepareError(ResultCode.PARAM_ERROR, message, hint ?? 'see prepare-endpoint-server --help');
+}
+
+export function resolveSettings(parsed: RawOptions, explicit: ReadonlySet<string>, environment: Environment): ResolvedSettings {
+  const warnings: string[] = [];
+  const options = withPropertiesFile(parsed, explicit);
+  const str = (key: string): string | undefined => (typeof options[key] === 'string' ? (options[key] as string) : undefined);
+  const flag = (key: string): boolean => options[key] === true || options[key] === 'true';
+
+  conflict(options, 'useSSL', 'useStartTLS');
+  conflict(options, 'bindPassword', 'bindPasswordFile');
+  conflict(options, 'syncServerBindPassword', 'syncServerBindPasswordFile');
+  conflict(options, 'trustAll', 'trustStorePath');
+  conflict(options, 'trustStorePassword', 'trustStorePasswordFile');
+
+  const security = flag('useSSL') ? 'ssl' : flag('useStartTLS') ? 'starttls' : 'none';
+  const port = parsePort(str('port'), security === 'ssl' ? 636 : 389);
+  const host = str('hostname') ?? 'localhost';
+  if (host.trim() === '' || /\s/.test(host)) throw usage(`Invalid --hostname '${host}'`);
+
+  const bindDn = optionalDn(str('bindDN'), '--bindDN');
+  const syncUserDn = optionalDn(str('syncServerBindDN'), '--syncServerBindDN');
+  const baseValues = options['baseDN'];
+  const baseDns = (Array.isArray(baseValues) ? baseValues : typeof baseValues === 'string' ? [baseValues] : []).map(String);
+  const remove = flag('remove');
+  if (baseDns.length === 0) throw usage('No --baseDN given', 'name the base DN to synchronize with --baseDN (repeat it for several)');
+  const seen = new Set<string>();
+  for (const base of baseDns) {
+    const key = requireDn(base, '--baseDN');
+    if (key === '') throw usage('--baseDN may not be the root DSE (empty DN)');
+    if (seen.has(key)) throw usage(`--baseDN '${base}' is given twice`);
+    seen.add(key);
+  }
+
+  const roles = { source: flag('isSource'), destination: flag('isDestination') };
+  if (!roles.source && !roles.destination && !remove) {
+    throw usage('Neither --isSource nor --isDestination was given', 'say which role(s) the server plays: --isSource, --isDestination, or both');
+  }
+  if (flag('disableChangelog') && !remove) throw usage('--disableChangelog only goes with --remove');
+
+  const maxAgeText = str('changelogMaximumAge');
+  const changelogMaxAgeSeconds = maxAgeText === undefined ? undefined : duration(maxAgeText, '--changelogMaximumAge');
+  const connectTimeoutMs = duration(str('connectTimeout') ?? '10s', '--connectTimeout') * 1000;
+  const operationTimeoutMs = duration(str('operationTimeout') ?? '30s', '--operationTimeout') * 1000;
+
+  const bindPassword = password(options, 'bindPassword', 'bindPasswordFile', 'PES_BIND_PASSWORD', environment, warnings);
+  const syncPassword = password(options, 'syncServerBindPassword', 'syncServerBindPasswordFile', 'PES_SYNC_PASSWORD', environment, warnings);
+  const trust = resolveTrust(options, warnings);
+  if (flag('trustAll') && security === 'none') warnings.push('--trustAll has no effect without --useSSL or --useStartTLS');
+
+  const canPrompt = options['prompt'] !== false && environment.stdinIsTTY;
+  if (!canPrompt) {
+    const missing = [
+      ...(bindDn === undefined ? ['--bindDN'] : []),
+      ...(bindPassword === undefined ? ['--bindPasswordFile (or PES_BIND_PASSWORD)'] : []),
+      ...(syncPassword === undefined && !remove ? ['--syncServerBindPasswordFile (or PES_SYNC_PASSWORD)'] : []),
+    ];
+    if (missing.length > 0) {
+      const why = options['prompt'] === false ? '--no-prompt is set' : 'stdin is not a terminal';
+      throw usage(`Missing ${missing.join(', ')}; cannot prompt because ${why}`, `pass ${missing.join(' and ')}`);
+    }
+  }
+
+  const serverType = (str('serverType') ?? 'auto') as ServerTypeName;
+  const env = environment.env;
+  const color = options['color'] !== false && (env['NO_COLOR'] ?? '') === '';
+
+  return {
+    settings: {
+      host,
+      port,
+      security,
+      trust,
+      connectTimeoutMs,
+      operationTimeoutMs,
+      bindDn,
+      bindPassword,
+      syncUserDn,
+      syncPassword,
+      baseDns,
+      roles,
+      changelogMaxAgeSeconds,
+      serverType,
+      resetSyncPassword: flag('resetSyncServerBindPassword'),
+      inheritDefaultRootPrivileges: flag('inheritDefaultRootPrivileges'),
+      accesslogDirectory: str('accesslogDirectory'),
+      remove,
+      disableChangelog: flag('disableChangelog'),
+    },
+    warnings,
+    canPrompt,
+    logFile: str('logFile'),
+    color,
+  };
+}
+
+function conflict(options: RawOptions, a: string, b: string): void {
+  if (options[a] !== undefined && options[a] !== false && options[b] !== undefined && options[b] !== false) {
+    throw usage(`--${a} and --${b} cannot be used together`);
+  }
+}
+
+function parsePort(text: string | undefined, fallback: number): number {
+  if (text === undefined) return fallback;
+  if (!/^\d{1,5}$/.test(text.trim())) throw usage(`Invalid --port '${text}': use a number from 1 to 65535`);
+  const port = Number(text.trim());
+  if (port < 1 || port > 65535) throw usage(`Invalid --port '${text}': use a number from 1 to 65535`);
+  return port;
+}
+
+function requireDn(text: string, option: string): string {
+  try {
+    parseDn(text);
+    return normalizeDn(text);
+  } catch (error) {
+    if (error instanceof DnSyntaxError) throw usage(`Invalid DN for ${option} '${text}': ${error.message}`, 'write DNs as in RFC 4514, such as cn=Sync User,dc=example,dc=com (escape a comma in a value as \\,)');
+    throw error;
+  }
+}
+
+function optionalDn(text: string | undefined, option: string): string | undefined {
+  if (text === undefined) return undefined;
+  if (requireDn(text, option) === '') throw usage(`${option} may not be empty`);
+  return text;
+}
+
+function duration(text: string, option: string): number {
+  try {
+    return parseDuration(text);
+  } catch (error) {
+    if (error instanceof DurationSyntaxError) throw usage(`Invalid ${option}: ${error.message}`);
+    throw error;
+  }
+}
+
+/** File (or `-` for stdin) first, then environment, then the option itself (accepted, with a warning). */
+function password(
+  options: RawOptions,
+  valueKey: string,
+  fileKey: string,
+  envName: string,
+  environment: Environment,
+  warnings: string[],
+): Secret | undefined {
+  const file = options[fileKey];
+  if (typeof file === 'string') return new Secret(readPasswordFile(file, `--${fileKey}`, environment, warnings));
+  const fromEnv = environment.env[envName];
+  if (fromEnv !== undefined && fromEnv !== '') return new Secret(fromEnv);
+  const value = options[valueKey];
+  if (typeof value === 'string') {
+    if (value === '') throw usage(`--${valueKey} is empty`);
+    warnings.push(`--${valueKey} on the command line is visible to other local users; prefer --${fileKey} or ${envName}`);
+    return new Secret(value);
+  }
+  return undefined;
+}
+
+export function readPasswordFile(path: string, option: string, environment: Environment, warnings: string[]): string {
+  let text: string;
+  try {
+    text = path === '-' ? environment.readStdin() : readFileSync(path, 'utf8');
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'it does not exist' : 'it cannot be read';
+    throw usage(`Cannot read ${option} '${path}': ${reason}`, 'check the path and its permissions');
+  }
+  const firstLine = text.split(/\r?\n/, 1)[0] ?? '';
+  if (firstLine === '') throw usage(`${option} '${path}' is empty: its first line must be the password`);
+  if (path !== '-') {
+    try {
+      if ((statSync(path).mode & 0o077) !== 0) {
+        warnings.push(`${option} '${path}' can be read by other users: chmod 600 it`);
+      }
+    } catch {
+      // Read above succeeded; a failed stat only loses the permission warning.
+    }
+  }
+  return firstLine;
+}
+
+function resolveTrust(options: RawOptions, warnings: string[]): Trust {
+  if (options['trustAll'] === true) {
+    warnings.push('--trustAll accepts any server certificate: the connection can be intercepted. Use --trustStorePath in production');
+    return { kind: 'all' };
+  }
+  const path = options['trustStorePath'];
+  if (typeof path !== 'string') return { kind: 'system' };
+  let content: Buffer;
+  try {
+    content = readFileSync(path);
+  } catch {
+    throw usage(`Cannot read --trustStorePath '${path}'`, 'check the path and its permissions');
+  }
+  if (content.length >= 4 && content.readUInt32BE(0) === 0xfeedfeed) {
+    throw usage(`--trustStorePath '${path}' is a Java KeyStore (JKS)`,
+      `convert it: keytool -exportcert -rfc -keystore ${path} -alias <alias> -file ca.pem, then pass ca.pem`);
+  }
+  const pem = content.toString('utf8');
+  const certificates = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g);
+  if (certificates === null) {
+    throw usage(`--trustStorePath '${path}' holds no PEM certificate`,
+      `give a PEM bundle (convert PKCS#12 with: openssl pkcs12 -in ${path} -nokeys -out ca.pem)`);
+  }
+  return { kind: 'certificates', ca: certificates.map((c) => Buffer.from(c)), source: path };
+}
+
+/** `name=value` lines; `#` comments. Explicit command-line options win; secrets only from a private file. */
+function withPropertiesFile(parsed: RawOptions, explicit: ReadonlySet<string>): RawOptions {
+  const path = parsed['propertiesFilePath'];
+  if (typeof path !== 'string') return parsed;
+  let text: string;
+  let privateFile = false;
+  try {
+    text = readFileSync(path, 'utf8');
+    privateFile = (statSync(path).mode & 0o077) === 0;
+  } catch {
+    throw usage(`Cannot read --propertiesFilePath '${path}'`, 'check the path and its permissions');
+  }
+  const merged: RawOptions = { ...parsed };
+  const repeated = new Map<string, string[]>();
+  text.split(/\r?\n/).forEach((line, index) => {
+    const trimmed = line.trim();
+    if (trimmed === '' || trimmed.startsWith('#')) return;
+    const eq = trimmed.indexOf('=');
+    if (eq <= 0) throw usage(`${path} line ${index + 1}: expected name=value`);
+    const name = trimmed.slice(0, eq).trim().replace(/-/g, '').toLowerCase();
+    const value = trimmed.slice(eq + 1).trim();
+    const spec = OPTION_TABLE.find((s) => s.long.toLowerCase() === name);
+    if (spec === undefined || spec.long === 'propertiesFilePath') throw usage(`${path} line ${index + 1}: unknown option '${trimmed.slice(0, eq).trim()}'`);
+    if (spec.secret === true && !privateFile) {
+      throw usage(`${path} gives ${spec.long} in clear but other users can read the file`, `chmod 600 ${path}, or use a password file`);
+    }
+    const key = optionKey(spec);
+    if (explicit.has(key)) return;
+    if (spec.repeatable === true) {
+      const fromFile = repeated.get(key) ?? [];
+      fromFile.push(value);
+      repeated.set(key, fromFile);
+      merged[key] = fromFile;
+    } else if (spec.value === undefined) {
+      if (!/^(true|false)$/i.test(value)) throw usage(`${path} line ${index + 1}: ${spec.long} takes true or false`);
+      merged[key] = /^true$/i.test(value);
+    } else {
+      merged[key] = value;
+    }
+  });
+  return merged;
+}
