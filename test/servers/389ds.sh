@@ -1,0 +1,381 @@
+#!/usr/bin/env bash
+# Throw-away 389 Directory Server instances for the integration tests.
+#
+#   389ds.sh up PORT DATADIR          create (first time) and start
+#   389ds.sh down DATADIR [--purge]   stop; --purge also deletes DATADIR
+#
+# Every file of the instance lives in DATADIR (a private lib389 PREFIX with
+# systemd and SELinux switched off); the server listens on 127.0.0.1:PORT only
+# (no TLS port) and runs as the invoking user (root in CI). The only file ever
+# created elsewhere is the POSIX semaphore /dev/shm/sem.slapd-<instance>.stats
+# that ns-slapd itself creates and removes; the instance name is derived from
+# the port (pes<PORT>) so concurrent instances never share it.
+#
+# A restart is "down DATADIR" followed by "up PORT DATADIR": when DATADIR
+# already holds an instance, "up" just starts it again (data kept).
+#
+# Seeded data (at creation):
+#   dc=example,dc=com      backend userroot, suffix entry
+#   ou=People,dc=example,dc=com
+#   dc=example,dc=org      backend orgroot, suffix entry
+#
+# Environment (optional):
+#   DS_DM_PASSWORD      Directory Manager password (default Secret123!, >= 8 chars)
+#   DS_DB_LIB           mdb | bdb (default mdb: faster to create and to stop)
+#   DS_DYNAMIC_PLUGINS  1 => nsslapd-dynamic-plugins: on in cn=config after creation
+#   DS_START_TIMEOUT    seconds to wait for an LDAP answer (default 60)
+#   DS_STOP_TIMEOUT     seconds to wait after SIGTERM before SIGKILL (default 30)
+#
+# Needs: 389-ds-base python3-lib389 ldap-utils (dscreate, ns-slapd, ldapsearch, ldapmodify).
+set -euo pipefail
+
+PROG=${0##*/}
+SYS_INF=/usr/share/dirsrv/inf/defaults.inf
+SYS_TEMPLATE=/usr/share/dirsrv/data/template-dse.ldif
+MARKER=.pes-389ds          # marks a DATADIR made by this script (holds the instance name)
+
+die() { echo "$PROG: ERROR: $*" >&2; exit 1; }
+usage() {
+    echo "usage: $PROG up PORT DATADIR" >&2
+    echo "       $PROG down DATADIR [--purge]" >&2
+    exit 2
+}
+now() { date +%s.%N; }
+since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }'; }
+
+# ---------------------------------------------------------------- helpers
+
+# set_paths DIR: the instance layout inside DIR (INST must be set)
+set_paths() {
+    CONF="$D/etc/dirsrv/slapd-$INST"
+    PIDFILE="$D/run/slapd-$INST.pid"
+    ERRLOG="$D/log/errors"
+}
+
+# our_pid: print the pidfile's PID if that process is alive and is the
+# ns-slapd serving this DATADIR's config (checked via /proc/PID/cmdline).
+our_pid() {
+    local p cmd
+    [ -s "$PIDFILE" ] || return 1
+    p=$(head -n1 "$PIDFILE" 2>/dev/null) || return 1
+    case "$p" in '' | *[!0-9]*) return 1 ;; esac
+    [ -r "/proc/$p/cmdline" ] || return 1
+    cmd=$(tr '\0' '\n' < "/proc/$p/cmdline" 2>/dev/null) || return 1
+    # expected argv: ns-slapd -D <CONF> -i <PIDFILE>
+    case "$(printf '%s\n' "$cmd" | sed -n 1p)" in ns-slapd | */ns-slapd) ;; *) return 1 ;; esac
+    [ "$(printf '%s\n' "$cmd" | sed -n 2p)" = "-D" ] || return 1
+    [ "$(printf '%s\n' "$cmd" | sed -n 3p)" = "$CONF" ] || return 1
+    echo "$p"
+}
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+ldap_answers() {
+    ldapsearch -x -H "ldap://127.0.0.1:$PORT" -o nettimeout=2 -l 2 -s base -b "" -LLL \
+        "(objectClass=*)" vendorVersion >/dev/null 2>&1
+}
+
+need() {
+    local c missing=()
+    for c in "$@"; do command -v "$c" >/dev/null 2>&1 || missing+=("$c"); done
+    [ ${#missing[@]} -eq 0 ] || die "missing commands: ${missing[*]} (apt-get install --no-install-recommends 389-ds-base python3-lib389 ldap-utils)"
+}
+
+# --------------------------------------------------------------------- up
+
+create_instance() {
+    local run_user run_group
+    run_user=$(id -un)
+    run_group=$(id -gn)
+    [ -r "$SYS_INF" ] || die "$SYS_INF not found (is 389-ds-base installed?)"
+    [ -r "$SYS_TEMPLATE" ] || die "$SYS_TEMPLATE not found (is 389-ds-base installed?)"
+    [ ${#DM_PW} -ge 8 ] || die "DS_DM_PASSWORD must have at least 8 characters"
+    case "$DM_PW" in *$'\n'* | *"'"*) die "DS_DM_PASSWORD must not contain newlines or single quotes" ;; esac
+
+    mkdir -p "$D/share/dirsrv/inf" "$D/share/dirsrv/data" "$D/etc/dirsrv" "$D/tmp" "$D/inst" "$D/run" "$D/log"
+
+    # lib389 honours $PREFIX: it reads $PREFIX/share/dirsrv/inf/defaults.inf and
+    # finds instances as $PREFIX/etc/dirsrv/slapd-*/dse.ldif. Move every path
+    # into DATADIR; with_systemd = 0 makes lib389 run ns-slapd itself.
+    sed -e "s#^with_systemd = .*#with_systemd = 0#" \
+        -e "s#^with_selinux = .*#with_selinux = no#" \
+        -e "s#^data_dir = .*#data_dir = $D/share#" \
+        -e "s#^tmp_dir = .*#tmp_dir = $D/tmp#" \
+        -e "s#^local_state_dir = .*#local_state_dir = $D#" \
+        -e "s#^run_dir = .*#run_dir = $D/run#" \
+        -e "s#^inst_dir = .*#inst_dir = $D/inst#" \
+        -e "s#^tmpfiles_d = .*#tmpfiles_d = $D/tmpfiles.d#" \
+        -e "s#^pid_file = .*#pid_file = $D/run/slapd-{instance_name}.pid#" \
+        -e "s#^ldapi = .*#ldapi = $D/run/slapd-{instance_name}.socket#" \
+        -e "s#^db_home_dir = .*#db_home_dir = $D/db#" \
+        -e "s#= /etc/dirsrv/slapd-{instance_name}#= $D/etc/dirsrv/slapd-{instance_name}#" \
+        -e "s#= /run/lock/dirsrv/slapd-{instance_name}#= $D/lock/slapd-{instance_name}#" \
+        -e "s#= /var/log/dirsrv/slapd-{instance_name}#= $D/log#" \
+        -e "s#= /var/lib/dirsrv/slapd-{instance_name}#= $D#" \
+        "$SYS_INF" > "$D/share/dirsrv/inf/defaults.inf"
+
+    # cn=config template: listen on loopback only, from the very first start
+    # (dscreate starts the server internally while creating it).
+    awk 'BEGIN { done = 0 }
+         !done && $0 == "" { print "nsslapd-listenhost: 127.0.0.1"; done = 1 }
+         { print }' "$SYS_TEMPLATE" > "$D/share/dirsrv/data/template-dse.ldif"
+    grep -qx 'nsslapd-listenhost: 127.0.0.1' "$D/share/dirsrv/data/template-dse.ldif" \
+        || die "could not add nsslapd-listenhost to template-dse.ldif"
+
+    local inf="$D/instance.inf"
+    (
+        umask 077
+        cat > "$inf" <<EOF
+[general]
+config_version = 2
+full_machine_name = localhost
+selinux = False
+systemd = False
+start = False
+strict_host_checking = False
+
+[slapd]
+instance_name = $INST
+port = $PORT
+secure_port = 0
+self_sign_cert = False
+root_dn = cn=Directory Manager
+root_password = $DM_PW
+user = $run_user
+group = $run_group
+db_lib = $DB_LIB
+
+[backend-userroot]
+suffix = dc=example,dc=com
+create_suffix_entry = True
+sample_entries = no
+
+[backend-orgroot]
+suffix = dc=example,dc=org
+create_suffix_entry = True
+sample_entries = no
+EOF
+    )
+    local rc=0
+    (cd "$D" && PREFIX="$D" dscreate -v from-file "$inf") > "$D/dscreate.log" 2>&1 || rc=$?
+    rm -f "$inf"   # it holds the clear-text password
+    if [ $rc -ne 0 ]; then
+        echo "$PROG: ERROR: dscreate failed (rc $rc); last lines of $D/dscreate.log:" >&2
+        tail -n 25 "$D/dscreate.log" >&2
+        exit 1
+    fi
+    [ -f "$CONF/dse.ldif" ] || die "dscreate did not create $CONF/dse.ldif (see $D/dscreate.log)"
+}
+
+seed_instance() {
+    local url="ldap://127.0.0.1:$PORT" out
+    if ! out=$(ldapadd -x -H "$url" -D "cn=Directory Manager" -y "$PWFILE" 2>&1 <<'EOF'
+dn: ou=People,dc=example,dc=com
+objectClass: top
+objectClass: organizationalUnit
+ou: People
+EOF
+    ); then
+        echo "$out" >&2; die "could not add ou=People,dc=example,dc=com"
+    fi
+    if [ "${DS_DYNAMIC_PLUGINS:-0}" = 1 ]; then
+        if ! out=$(ldapmodify -x -H "$url" -D "cn=Directory Manager" -y "$PWFILE" 2>&1 <<'EOF'
+dn: cn=config
+changetype: modify
+replace: nsslapd-dynamic-plugins
+nsslapd-dynamic-plugins: on
+EOF
+        ); then
+            echo "$out" >&2; die "could not set nsslapd-dynamic-plugins: on"
+        fi
+    fi
+}
+
+start_instance() {
+    local errlines pid="" deadline
+    errlines=$(wc -l < "$ERRLOG" 2>/dev/null || echo 0)
+    # ns-slapd never removes its pidfile; a stale one would be read right after
+    # start (the new one appears only once it listens). We know it is not ours
+    # and alive (checked by the caller).
+    rm -f "$PIDFILE"
+    # a stale LDAPI socket would make ns-slapd's bind of the new one fail
+    rm -f "$D/run/slapd-$INST.socket"
+    # ns-slapd daemonises: the parent returns at once.
+    ns-slapd -D "$CONF" -i "$PIDFILE" >>"$D/ns-slapd.out" 2>&1 || true
+    deadline=$(awk -v n="$(now)" -v t="$START_TIMEOUT" 'BEGIN { printf "%.0f", n + t }')
+    while :; do
+        [ -n "$pid" ] || pid=$(our_pid || true)
+        if [ -n "$pid" ] && ldap_answers; then
+            break
+        fi
+        if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then
+            echo "$PROG: ERROR: ns-slapd (pid $pid) exited during start-up; end of $ERRLOG:" >&2
+            tail -n 20 "$ERRLOG" >&2 || true
+            exit 1
+        fi
+        if [ -z "$pid" ] && tail -n +"$((errlines + 1))" "$ERRLOG" 2>/dev/null | grep -q 'EMERG\|slapd stopped'; then
+            echo "$PROG: ERROR: ns-slapd failed to start; end of $ERRLOG:" >&2
+            tail -n 20 "$ERRLOG" >&2 || true
+            exit 1
+        fi
+        if [ "$(date +%s)" -ge "$deadline" ]; then
+            echo "$PROG: ERROR: no LDAP answer on 127.0.0.1:$PORT after ${START_TIMEOUT}s; end of $ERRLOG:" >&2
+            tail -n 20 "$ERRLOG" >&2 || true
+            [ -z "$pid" ] || kill -TERM "$pid" 2>/dev/null || true
+            exit 1
+        fi
+        sleep 0.1
+    done
+    PID=$pid
+}
+
+cmd_up() {
+    [ $# -eq 2 ] || usage
+    PORT=$1
+    case "$PORT" in '' | *[!0-9]*) die "PORT must be a number, got '$PORT'" ;; esac
+    [ "$PORT" -ge 1024 ] && [ "$PORT" -le 65535 ] || die "PORT must be in 1024..65535, got $PORT"
+    need dscreate ns-slapd ldapsearch ldapmodify ldapadd
+    mkdir -p -- "$2" || die "cannot create $2"
+    D=$(cd -- "$2" && pwd -P)
+    case "$D" in *[[:space:]#]*) die "DATADIR must not contain spaces or '#': $D" ;; esac
+
+    DM_PW=${DS_DM_PASSWORD:-Secret123!}
+    DB_LIB=${DS_DB_LIB:-mdb}
+    case "$DB_LIB" in mdb | bdb) ;; *) die "DS_DB_LIB must be mdb or bdb, got '$DB_LIB'" ;; esac
+    START_TIMEOUT=${DS_START_TIMEOUT:-60}
+
+    local t0 created=0 already=0 t_create=""
+    t0=$(now)
+    if [ -f "$D/$MARKER" ]; then
+        INST=$(cat "$D/$MARKER")
+        [ -n "$INST" ] || die "$D/$MARKER is empty"
+        set_paths
+        [ -f "$CONF/dse.ldif" ] || die "$D holds an incomplete instance (no $CONF/dse.ldif); purge it: $PROG down $D --purge"
+        local cfgport
+        cfgport=$(sed -n 's/^nsslapd-port: //p' "$CONF/dse.ldif" | head -n1)
+        [ "$cfgport" = "$PORT" ] || die "instance in $D is configured for port $cfgport, not $PORT"
+    else
+        [ -z "$(ls -A "$D")" ] || die "$D is not empty and holds no instance made by $PROG"
+        INST="pes$PORT"
+        set_paths
+    fi
+
+    if p=$(our_pid); then
+        PID=$p
+        already=1
+    else
+        port_open "$PORT" && die "something already listens on 127.0.0.1:$PORT"
+        PWFILE=$(mktemp "${TMPDIR:-/tmp}/pes-dmpw.XXXXXX")
+        trap 'rm -f "$PWFILE"' EXIT
+        printf '%s' "$DM_PW" > "$PWFILE"
+        if [ ! -f "$D/$MARKER" ]; then
+            echo "$INST" > "$D/$MARKER"
+            create_instance
+            created=1
+            t_create=$(since "$t0")
+        fi
+        start_instance
+        if [ $created = 1 ]; then
+            seed_instance
+        fi
+    fi
+
+    (
+        umask 077
+        cat > "$D/connection.env" <<EOF
+LDAP_URL=ldap://127.0.0.1:$PORT
+LDAP_HOST=127.0.0.1
+LDAP_PORT=$PORT
+LDAP_BIND_DN='cn=Directory Manager'
+LDAP_BIND_PW='$DM_PW'
+LDAP_SUFFIXES='dc=example,dc=com dc=example,dc=org'
+LDAPI_URL=ldapi://$(printf '%s' "$D/run/slapd-$INST.socket" | sed 's#/#%2f#g')
+DS_INSTANCE=$INST
+DS_PID=$PID
+DS_PIDFILE=$PIDFILE
+DS_DB_LIB=$DB_LIB
+EOF
+    )
+    if [ $already = 1 ]; then
+        echo "389 DS $INST already running: pid $PID, ldap://127.0.0.1:$PORT, data $D"
+    elif [ $created = 1 ]; then
+        echo "389 DS $INST created (${t_create}s) and started in $(since "$t0")s: pid $PID, ldap://127.0.0.1:$PORT, data $D"
+    else
+        echo "389 DS $INST started in $(since "$t0")s: pid $PID, ldap://127.0.0.1:$PORT, data $D"
+    fi
+}
+
+# ------------------------------------------------------------------- down
+
+cmd_down() {
+    [ $# -ge 1 ] && [ $# -le 2 ] || usage
+    local purge=0
+    if [ $# -eq 2 ]; then
+        [ "$2" = "--purge" ] || usage
+        purge=1
+    fi
+    if [ ! -e "$1" ]; then
+        echo "389 DS: $1 does not exist, nothing to stop"
+        return 0
+    fi
+    [ -d "$1" ] || die "$1 is not a directory"
+    D=$(cd -- "$1" && pwd -P)
+    local stop_timeout=${DS_STOP_TIMEOUT:-30}
+
+    if [ -f "$D/$MARKER" ]; then
+        INST=$(cat "$D/$MARKER")
+        set_paths
+        local pid t0 deadline
+        if pid=$(our_pid); then
+            t0=$(now)
+            kill -TERM "$pid" 2>/dev/null || true
+            deadline=$(( $(date +%s) + stop_timeout ))
+            while kill -0 "$pid" 2>/dev/null; do
+                if [ "$(date +%s)" -ge "$deadline" ]; then
+                    echo "$PROG: ns-slapd pid $pid still running after ${stop_timeout}s, sending SIGKILL" >&2
+                    kill -KILL "$pid" 2>/dev/null || true
+                    local i
+                    for i in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+                    # a killed ns-slapd leaves its semaphore behind
+                    rm -f "/dev/shm/sem.slapd-$INST.stats"
+                    break
+                fi
+                sleep 0.05
+            done
+            kill -0 "$pid" 2>/dev/null && die "ns-slapd pid $pid would not die"
+            rm -f "$PIDFILE"
+            echo "389 DS $INST (pid $pid) stopped in $(since "$t0")s"
+        else
+            rm -f "$PIDFILE"   # stale, if any
+            echo "389 DS $INST in $D is not running"
+        fi
+    elif [ -n "$(ls -A "$D")" ]; then
+        [ $purge = 0 ] || die "refusing to purge $D: it is not a data directory made by $PROG"
+        die "$D holds no instance made by $PROG"
+    fi
+
+    if [ $purge = 1 ]; then
+        case "$D" in
+            / | /tmp | /var/tmp | /root | /home | /etc | /etc/* | /usr | /usr/* | /var | /var/lib | /opt | /srv | /boot | /dev | /dev/* | /proc | /proc/* | /sys | /sys/*)
+                die "refusing to purge $D" ;;
+        esac
+        # at least two path components (e.g. /tmp/x)
+        case "$D" in /*/*) ;; *) die "refusing to purge $D" ;; esac
+        [ "$D" != "$(cd ~ 2>/dev/null && pwd -P)" ] || die "refusing to purge the home directory $D"
+        [ "$D" != "$(pwd -P)" ] || cd /
+        rm -rf -- "$D"
+        echo "removed $D"
+    fi
+}
+
+# ------------------------------------------------------------------- main
+
+[ $# -ge 1 ] || usage
+cmd=$1
+shift
+case "$cmd" in
+    up) cmd_up "$@" ;;
+    down) cmd_down "$@" ;;
+    -h | --help | help) usage ;;
+    *) usage ;;
+esac
