@@ -20,7 +20,7 @@ export function planPreparation(
   syncUser: SyncUserFacts,
 ): PlannedStep[] {
   return [
-    planSyncUser(profile, target.syncUserDn, observed, syncUser),
+    planSyncUser(profile, target, observed, syncUser),
     ...profile.planAccess(target, observed),
     ...(target.roles.source ? profile.planChangelog(target, observed) : []),
   ];
@@ -28,10 +28,11 @@ export function planPreparation(
 
 export function planSyncUser(
   profile: ServerProfile,
-  dn: string,
+  target: PrepareTarget,
   observed: Observation,
   syncUser: SyncUserFacts,
 ): PlannedStep {
+  const dn = target.syncUserDn;
   const id = 'sync-user';
   const title = `Sync user '${dn}'`;
   if (observed.entry(dn) !== undefined) {
@@ -71,7 +72,7 @@ export function planSyncUser(
     title,
     status: 'created',
     detail: 'account added',
-    changes: [{ kind: 'add', dn, attributes: profile.syncUserEntry(dn, syncUser.password) }],
+    changes: [{ kind: 'add', dn, attributes: profile.syncUserEntry(dn, syncUser.password, target) }],
     warnings: [],
   };
 }

@@ -115,7 +115,7 @@ export class Ds389Profile implements ServerProfile {
       ...(ageChanges ? [{ operation: 'replace' as const, attribute: 'nsslapd-changelogmaxage', values: [wantedAge] }] : []),
     ];
     const ageDetail = ageChanges
-      ? `nsslapd-changelogmaxage ${wantedAge} (was ${currentAgeText ?? 'unset: never trimmed'})`
+      ? `nsslapd-changelogmaxage ${wantedAge}, was ${currentAgeText ?? 'unset (never trimmed)'}`
       : `nsslapd-changelogmaxage ${wantedAge}`;
     const restart =
       'restart the directory server (for example `dsctl <instance> restart`), then run this command again to finish and verify';

@@ -54,8 +54,8 @@ export interface ServerProfile {
   readonly baseDnAttributes: readonly string[];
   /** Entries to read besides the base DNs, the sync user and its parent. */
   reads(target: PrepareTarget): ReadRequest[];
-  /** The attributes of a new sync user entry, password included. */
-  syncUserEntry(dn: string, password: string): Record<string, string[]>;
+  /** The attributes of a new sync user entry, password included (and, where rights live on it, its rights). */
+  syncUserEntry(dn: string, password: string, target: PrepareTarget): Record<string, string[]>;
   /** The attribute a password reset replaces. */
   readonly passwordAttribute: string;
   /** Rights for the roles: ACIs, access rules or privileges. Pure. */
