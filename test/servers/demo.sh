@@ -34,8 +34,8 @@ trap cleanup EXIT
 echo "== Starting a throw-away 389 Directory Server on 127.0.0.1:$PORT (data in $DS)"
 bash "$ROOT/test/servers/389ds.sh" up "$PORT" "$DS" >/dev/null
 umask 077
-printf 'Secret123!\n' > "$WORK/admin.pw"
-printf 'Demo-Sync-%s\n' "$RANDOM$RANDOM" > "$WORK/sync.pw"
+printf '%s' 'Secret123!' > "$WORK/admin.pw"   # no newline: ldapsearch -y reads the whole file
+printf 'Demo-Sync-%s' "$RANDOM$RANDOM" > "$WORK/sync.pw"
 URL="ldap://127.0.0.1:$PORT"
 DM=(-x -H "$URL" -D "cn=Directory Manager" -y "$WORK/admin.pw")
 SYNC_DN="cn=Sync User,dc=example,dc=com"
