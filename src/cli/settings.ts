@@ -37,11 +37,7 @@ export function resolveSettings(parsed: RawOptions, explicit: ReadonlySet<string
   const str = (key: string): string | undefined => (typeof options[key] === 'string' ? (options[key] as string) : undefined);
   const flag = (key: string): boolean => options[key] === true || options[key] === 'true';
 
-  conflict(options, 'useSSL', 'useStartTLS');
-  conflict(options, 'bindPassword', 'bindPasswordFile');
-  conflict(options, 'syncServerBindPassword', 'syncServerBindPasswordFile');
-  conflict(options, 'trustAll', 'trustStorePath');
-  conflict(options, 'trustStorePassword', 'trustStorePasswordFile');
+  for (const [a, b] of CONFLICTS) conflict(options, a, b);
 
   const security = flag('useSSL') ? 'ssl' : flag('useStartTLS') ? 'starttls' : 'none';
   const port = parsePort(str('port'), security === 'ssl' ? 636 : 389);
@@ -123,6 +119,15 @@ export function resolveSettings(parsed: RawOptions, explicit: ReadonlySet<string
     color,
   };
 }
+
+/** Pairs of options that cannot be used together. */
+const CONFLICTS: readonly (readonly [string, string])[] = [
+  ['useSSL', 'useStartTLS'],
+  ['bindPassword', 'bindPasswordFile'],
+  ['syncServerBindPassword', 'syncServerBindPasswordFile'],
+  ['trustAll', 'trustStorePath'],
+  ['trustStorePassword', 'trustStorePasswordFile'],
+];
 
 function conflict(options: RawOptions, a: string, b: string): void {
   if (options[a] !== undefined && options[a] !== false && options[b] !== undefined && options[b] !== false) {
@@ -260,7 +265,8 @@ function withPropertiesFile(parsed: RawOptions, explicit: ReadonlySet<string>): 
       throw usage(`${path} gives ${spec.long} in clear but other users can read the file`, `chmod 600 ${path}, or use a password file`);
     }
     const key = optionKey(spec);
-    if (explicit.has(key)) return;
+    // An explicit option wins over the file, and so does an explicit option the file value would conflict with.
+    if (explicit.has(key) || CONFLICTS.some(([a, b]) => (a === key && explicit.has(b)) || (b === key && explicit.has(a)))) return;
     if (spec.repeatable === true) {
       const fromFile = repeated.get(key) ?? [];
       fromFile.push(value);
@@ -268,7 +274,9 @@ function withPropertiesFile(parsed: RawOptions, explicit: ReadonlySet<string>): 
       merged[key] = fromFile;
     } else if (spec.value === undefined) {
       if (!/^(true|false)$/i.test(value)) throw usage(`${path} line ${index + 1}: ${spec.long} takes true or false`);
-      merged[key] = /^true$/i.test(value);
+      // `noPrompt=true` is stored as commander stores --no-prompt: prompt = false.
+      const negated = /^no[A-Z]/.test(spec.long);
+      merged[key] = /^true$/i.test(value) !== negated;
     } else {
       merged[key] = value;
     }

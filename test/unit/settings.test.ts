@@ -1,0 +1,426 @@
+import { after, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { inspect } from 'node:util';
+import { parseCommandLine } from '../../src/cli/options.js';
+import { resolveSettings, type Environment, type ResolvedSettings } from '../../src/cli/settings.js';
+import { Secret } from '../../src/core/settings.js';
+import { PrepareError } from '../../src/ldap/errors.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'pes-settings-test-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+let fileCounter = 0;
+/** Writes a file in the test folder with the given mode (0600 unless told). */
+function file(content: string | Buffer, mode = 0o600): string {
+  fileCounter += 1;
+  const path = join(dir, `f${fileCounter}`);
+  writeFileSync(path, content);
+  chmodSync(path, mode);
+  return path;
+}
+
+const BIND_PW = file('admin-secret\n');
+const SYNC_PW = file('sync-secret\n');
+/** A complete unattended command line; tests add to it. */
+const BASE = ['-D', 'cn=Directory Manager', '-j', BIND_PW, '--syncServerBindPasswordFile', SYNC_PW, '-b', 'dc=example,dc=com', '--isSource'];
+
+function environment(env: Record<string, string | undefined> = {}, stdinIsTTY = false, stdin = ''): Environment {
+  return { env, stdinIsTTY, readStdin: () => stdin };
+}
+
+function resolve(args: readonly string[], env: Environment = environment()): ResolvedSettings {
+  const parsed = parseCommandLine(args, '0.0.0', { out: () => undefined, err: () => undefined });
+  if (parsed.kind !== 'run') throw new Error(`unexpected ${parsed.kind}`);
+  return resolveSettings(parsed.options, parsed.explicit, env);
+}
+
+function rejected(args: readonly string[], env: Environment = environment()): PrepareError {
+  try {
+    resolve(args, env);
+  } catch (error) {
+    assert.ok(error instanceof PrepareError, `expected a PrepareError, got ${String(error)}`);
+    assert.equal(error.resultCode, 89);
+    return error;
+  }
+  assert.fail(`expected ${JSON.stringify(args)} to be rejected`);
+}
+
+describe('resolveSettings: defaults and ports', () => {
+  test('defaults: localhost, port 389, no TLS, 10s/30s timeouts in ms', () => {
+    const { settings, warnings, canPrompt, color, logFile } = resolve(BASE);
+    assert.equal(settings.host, 'localhost');
+    assert.equal(settings.port, 389);
+    assert.equal(settings.security, 'none');
+    assert.deepEqual(settings.trust, { kind: 'system' });
+    assert.equal(settings.connectTimeoutMs, 10_000);
+    assert.equal(settings.operationTimeoutMs, 30_000);
+    assert.equal(settings.bindDn, 'cn=Directory Manager');
+    assert.equal(settings.bindPassword?.reveal(), 'admin-secret');
+    assert.equal(settings.syncPassword?.reveal(), 'sync-secret');
+    assert.equal(settings.syncUserDn, undefined);
+    assert.deepEqual(settings.baseDns, ['dc=example,dc=com']);
+    assert.deepEqual(settings.roles, { source: true, destination: false });
+    assert.equal(settings.changelogMaxAgeSeconds, undefined);
+    assert.equal(settings.serverType, 'auto');
+    assert.equal(settings.resetSyncPassword, false);
+    assert.equal(settings.remove, false);
+    assert.deepEqual(warnings, []);
+    assert.equal(canPrompt, false);
+    assert.equal(color, true);
+    assert.equal(logFile, undefined);
+  });
+
+  test('port 636 with --useSSL, explicit port wins', () => {
+    const ssl = resolve([...BASE, '--useSSL']).settings;
+    assert.equal(ssl.port, 636);
+    assert.equal(ssl.security, 'ssl');
+    assert.equal(resolve([...BASE, '--useSSL', '-p', '1636']).settings.port, 1636);
+    const tls = resolve([...BASE, '--useStartTLS']).settings;
+    assert.equal(tls.port, 389);
+    assert.equal(tls.security, 'starttls');
+  });
+
+  test('explicit timeouts are converted to milliseconds', () => {
+    const { settings } = resolve([...BASE, '--connectTimeout', '5s', '--operationTimeout', '2 minutes']);
+    assert.equal(settings.connectTimeoutMs, 5000);
+    assert.equal(settings.operationTimeoutMs, 120_000);
+  });
+
+  for (const bad of ['0', '70000', 'abc', '  ', '-1', '65536']) {
+    test(`port '${bad}' is rejected`, () => {
+      const error = rejected([...BASE, '-p', bad]);
+      assert.match(error.message, /--port/);
+    });
+  }
+
+  test('ports 1 and 65535 are accepted', () => {
+    assert.equal(resolve([...BASE, '-p', '1']).settings.port, 1);
+    assert.equal(resolve([...BASE, '-p', '65535']).settings.port, 65535);
+  });
+});
+
+describe('resolveSettings: conflicts and required options', () => {
+  const cases: ReadonlyArray<readonly [string, string[], string, string]> = [
+    ['--useSSL with --useStartTLS', ['--useSSL', '--useStartTLS'], 'useSSL', 'useStartTLS'],
+    ['--bindPassword with --bindPasswordFile', ['-w', 'pw'], 'bindPassword', 'bindPasswordFile'],
+    ['--trustAll with --trustStorePath', ['-X', '-P', BIND_PW], 'trustAll', 'trustStorePath'],
+    ['--syncServerBindPassword with its file', ['--syncServerBindPassword', 'pw'], 'syncServerBindPassword', 'syncServerBindPasswordFile'],
+  ];
+  for (const [title, extra, a, b] of cases) {
+    test(`${title} -> 89`, () => {
+      const error = rejected([...BASE, ...extra]);
+      assert.equal(error.message, `--${a} and --${b} cannot be used together`);
+    });
+  }
+
+  test('neither --isSource nor --isDestination -> 89', () => {
+    const error = rejected(BASE.filter((a) => a !== '--isSource'));
+    assert.match(error.message, /Neither --isSource nor --isDestination/);
+  });
+
+  test('--isDestination alone is a valid role', () => {
+    const { settings } = resolve([...BASE.filter((a) => a !== '--isSource'), '--isDestination']);
+    assert.deepEqual(settings.roles, { source: false, destination: true });
+  });
+
+  test('no --baseDN -> 89', () => {
+    const error = rejected(['-D', 'cn=Directory Manager', '-j', BIND_PW, '--syncServerBindPasswordFile', SYNC_PW, '--isSource']);
+    assert.match(error.message, /No --baseDN/);
+  });
+
+  test('the same base twice, differing only in case and spacing -> 89', () => {
+    const error = rejected([...BASE, '-b', 'DC=Example, DC=COM']);
+    assert.match(error.message, /given twice/);
+  });
+
+  test('several distinct bases are kept in order, as typed', () => {
+    const { settings } = resolve([...BASE, '-b', 'ou=Other,DC=Example,dc=com']);
+    assert.deepEqual(settings.baseDns, ['dc=example,dc=com', 'ou=Other,DC=Example,dc=com']);
+  });
+
+  for (const [option, args] of [
+    ['--bindDN', ['-D', 'cn=a,,dc=b']],
+    ['--syncServerBindDN', ['--syncServerBindDN', 'cn="quoted",dc=example,dc=com']],
+    ['--baseDN', ['-b', 'dc=example;dc=com']],
+  ] as const) {
+    test(`an invalid DN in ${option} -> 89 naming ${option}`, () => {
+      const error = rejected([...BASE, ...args]);
+      assert.ok(error.message.startsWith(`Invalid DN for ${option} '`), error.message);
+    });
+  }
+
+  test('valid --syncServerBindDN is kept as typed', () => {
+    const { settings } = resolve([...BASE, '--syncServerBindDN', 'cn=Sync\\, User,dc=example,dc=com']);
+    assert.equal(settings.syncUserDn, 'cn=Sync\\, User,dc=example,dc=com');
+  });
+});
+
+describe('resolveSettings: durations', () => {
+  for (const [text, seconds] of [['2d', 172800], ['8h', 28800], ['1w', 604800], ['2 d', 172800], ['30 minutes', 1800]] as const) {
+    test(`--changelogMaximumAge '${text}' -> ${seconds} s`, () => {
+      assert.equal(resolve([...BASE, '--changelogMaximumAge', text]).settings.changelogMaxAgeSeconds, seconds);
+    });
+  }
+
+  test("--changelogMaximumAge 'abc' -> 89", () => {
+    const error = rejected([...BASE, '--changelogMaximumAge', 'abc']);
+    assert.match(error.message, /^Invalid --changelogMaximumAge: invalid duration 'abc'/);
+  });
+
+  test("--connectTimeout 'abc' -> 89", () => {
+    assert.match(rejected([...BASE, '--connectTimeout', 'abc']).message, /--connectTimeout/);
+  });
+});
+
+describe('resolveSettings: passwords', () => {
+  function withBindFile(path: string, env: Environment = environment()): ResolvedSettings {
+    return resolve(['-D', 'cn=Directory Manager', '-j', path, '--syncServerBindPasswordFile', SYNC_PW, '-b', 'dc=example,dc=com', '--isSource'], env);
+  }
+
+  test('only the first line of a password file counts', () => {
+    assert.equal(withBindFile(file('first\nsecond\n')).settings.bindPassword?.reveal(), 'first');
+  });
+
+  test('a trailing newline is stripped, and so is CRLF', () => {
+    assert.equal(withBindFile(file('pw\n')).settings.bindPassword?.reveal(), 'pw');
+    assert.equal(withBindFile(file('pw\r\n')).settings.bindPassword?.reveal(), 'pw');
+    assert.equal(withBindFile(file('pw')).settings.bindPassword?.reveal(), 'pw');
+  });
+
+  test('inner and edge spaces are part of the password', () => {
+    assert.equal(withBindFile(file(' p w \n')).settings.bindPassword?.reveal(), ' p w ');
+  });
+
+  test('a missing password file -> 89', () => {
+    const error = rejected(['-D', 'cn=x', '-j', join(dir, 'nope'), '--syncServerBindPasswordFile', SYNC_PW, '-b', 'dc=x', '--isSource']);
+    assert.match(error.message, /Cannot read --bindPasswordFile .*it does not exist/);
+  });
+
+  test('an empty password file (or one whose first line is empty) -> 89', () => {
+    for (const content of ['', '\n', '\nsecond\n']) {
+      const error = rejected(['-D', 'cn=x', '-j', file(content), '--syncServerBindPasswordFile', SYNC_PW, '-b', 'dc=x', '--isSource']);
+      assert.match(error.message, /--bindPasswordFile .* is empty/);
+    }
+  });
+
+  test('a world-readable password file gives a warning, a 0600 one does not', () => {
+    const loose = file('pw\n', 0o644);
+    const { warnings, settings } = withBindFile(loose);
+    assert.equal(settings.bindPassword?.reveal(), 'pw');
+    assert.deepEqual(warnings, [`--bindPasswordFile '${loose}' can be read by other users: chmod 600 it`]);
+    assert.deepEqual(withBindFile(file('pw\n', 0o600)).warnings, []);
+  });
+
+  test('- reads the password file from stdin', () => {
+    const { settings } = withBindFile('-', environment({}, false, 'from-stdin\n'));
+    assert.equal(settings.bindPassword?.reveal(), 'from-stdin');
+  });
+
+  test('PES_BIND_PASSWORD / PES_SYNC_PASSWORD are used when no file is given', () => {
+    const { settings, warnings } = resolve(['-D', 'cn=x', '-b', 'dc=x', '--isSource'],
+      environment({ PES_BIND_PASSWORD: 'env-admin', PES_SYNC_PASSWORD: 'env-sync' }));
+    assert.equal(settings.bindPassword?.reveal(), 'env-admin');
+    assert.equal(settings.syncPassword?.reveal(), 'env-sync');
+    assert.deepEqual(warnings, []);
+  });
+
+  test('a password file beats the environment', () => {
+    const { settings } = resolve(BASE, environment({ PES_BIND_PASSWORD: 'env-admin', PES_SYNC_PASSWORD: 'env-sync' }));
+    assert.equal(settings.bindPassword?.reveal(), 'admin-secret');
+    assert.equal(settings.syncPassword?.reveal(), 'sync-secret');
+  });
+
+  test('an empty environment variable is ignored', () => {
+    const error = rejected(['-D', 'cn=x', '-b', 'dc=x', '--isSource'], environment({ PES_BIND_PASSWORD: '', PES_SYNC_PASSWORD: '' }));
+    assert.match(error.message, /--bindPasswordFile \(or PES_BIND_PASSWORD\)/);
+  });
+
+  test('--bindPassword on the command line warns, without showing the password', () => {
+    const { settings, warnings } = resolve(['-D', 'cn=x', '-w', 'Hunter2!', '--syncServerBindPasswordFile', SYNC_PW, '-b', 'dc=x', '--isSource']);
+    assert.equal(settings.bindPassword?.reveal(), 'Hunter2!');
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0]!, /--bindPassword on the command line is visible to other local users/);
+    assert.ok(!warnings.join('\n').includes('Hunter2!'));
+  });
+
+  test('no TTY and missing passwords -> 89 naming every missing option', () => {
+    const error = rejected(['-b', 'dc=x', '--isSource']);
+    assert.equal(error.message,
+      'Missing --bindDN, --bindPasswordFile (or PES_BIND_PASSWORD), --syncServerBindPasswordFile (or PES_SYNC_PASSWORD); cannot prompt because stdin is not a terminal');
+  });
+
+  test('no TTY and only the sync password missing -> 89 naming only it', () => {
+    const error = rejected(['-D', 'cn=x', '-j', BIND_PW, '-b', 'dc=x', '--isSource']);
+    assert.equal(error.message, 'Missing --syncServerBindPasswordFile (or PES_SYNC_PASSWORD); cannot prompt because stdin is not a terminal');
+  });
+
+  test('a TTY with --no-prompt still rejects missing passwords, and says why', () => {
+    const error = rejected(['-b', 'dc=x', '--isSource', '--no-prompt'], environment({}, true));
+    assert.match(error.message, /cannot prompt because --no-prompt is set$/);
+  });
+
+  test('a TTY without --no-prompt allows missing passwords (canPrompt)', () => {
+    const resolved = resolve(['-b', 'dc=x', '--isSource'], environment({}, true));
+    assert.equal(resolved.canPrompt, true);
+    assert.equal(resolved.settings.bindDn, undefined);
+    assert.equal(resolved.settings.bindPassword, undefined);
+    assert.equal(resolved.settings.syncPassword, undefined);
+  });
+});
+
+describe('resolveSettings: colour', () => {
+  test('NO_COLOR non-empty -> color false; empty NO_COLOR -> true; --no-color -> false', () => {
+    assert.equal(resolve(BASE, environment({ NO_COLOR: '1' })).color, false);
+    assert.equal(resolve(BASE, environment({ NO_COLOR: '' })).color, true);
+    assert.equal(resolve([...BASE, '--no-color']).color, false);
+  });
+});
+
+describe('Secret', () => {
+  test('never reveals itself via String, templates, JSON or util.inspect', () => {
+    const secret = new Secret('p@ss-word');
+    assert.equal(String(secret), '***');
+    assert.equal(`${secret}`, '***');
+    assert.equal(JSON.stringify(secret), '"***"');
+    assert.equal(JSON.stringify({ secret }), '{"secret":"***"}');
+    assert.equal(inspect(secret), 'Secret(***)');
+    assert.equal(secret.reveal(), 'p@ss-word');
+  });
+
+  test('resolved settings printed whole show no password', () => {
+    const { settings } = resolve(BASE);
+    for (const text of [JSON.stringify(settings), inspect(settings, { depth: 10 }), String(settings.bindPassword)]) {
+      assert.ok(!text.includes('admin-secret'), text);
+      assert.ok(!text.includes('sync-secret'), text);
+    }
+    assert.ok(JSON.stringify(settings).includes('"bindPassword":"***"'));
+  });
+});
+
+describe('resolveSettings: --propertiesFilePath', () => {
+  test('name=value lines are defaults (any spelling), explicit options win', () => {
+    const props = file([
+      '# comment',
+      '',
+      'hostname = ds.example.com',
+      'port=1389',
+      'bind-dn=cn=Directory Manager',
+      'bindPasswordFile=' + BIND_PW,
+      'syncServerBindPasswordFile=' + SYNC_PW,
+      'baseDN=dc=example,dc=com',
+      'baseDN=dc=other,dc=com',
+      'isSource=true',
+      'changelogMaximumAge=1w',
+    ].join('\n'), 0o644);
+    const fromFile = resolve(['--propertiesFilePath', props]).settings;
+    assert.equal(fromFile.host, 'ds.example.com');
+    assert.equal(fromFile.port, 1389);
+    assert.equal(fromFile.bindDn, 'cn=Directory Manager');
+    assert.equal(fromFile.bindPassword?.reveal(), 'admin-secret');
+    assert.deepEqual(fromFile.baseDns, ['dc=example,dc=com', 'dc=other,dc=com']);
+    assert.deepEqual(fromFile.roles, { source: true, destination: false });
+    assert.equal(fromFile.changelogMaxAgeSeconds, 604800);
+
+    const overridden = resolve(['--propertiesFilePath', props, '-h', 'cli.example.com', '-b', 'dc=cli,dc=com']).settings;
+    assert.equal(overridden.host, 'cli.example.com');
+    assert.equal(overridden.port, 1389);
+    assert.deepEqual(overridden.baseDns, ['dc=cli,dc=com']);
+  });
+
+  test('a secret in a group- or world-readable properties file -> 89', () => {
+    for (const mode of [0o640, 0o604, 0o644]) {
+      const props = file('bindPassword=leaked\n', mode);
+      const error = rejected([...BASE.filter((a) => a !== '-j' && a !== BIND_PW), '--propertiesFilePath', props]);
+      assert.match(error.message, /gives bindPassword in clear but other users can read the file/);
+      assert.ok(!error.message.includes('leaked'));
+    }
+  });
+
+  test('a secret in a 0600 properties file is accepted', () => {
+    const props = file('bindPassword=from-props\nsyncServerBindPassword=sync-props\n', 0o600);
+    const { settings } = resolve(['-D', 'cn=x', '-b', 'dc=x', '--isSource', '--propertiesFilePath', props]);
+    assert.equal(settings.bindPassword?.reveal(), 'from-props');
+    assert.equal(settings.syncPassword?.reveal(), 'sync-props');
+  });
+
+  test('an unknown name -> 89', () => {
+    const props = file('frobnicate=1\n');
+    assert.match(rejected([...BASE, '--propertiesFilePath', props]).message, /line 1: unknown option 'frobnicate'/);
+  });
+
+  test('propertiesFilePath inside the properties file -> 89', () => {
+    const props = file('propertiesFilePath=/etc/other\n');
+    assert.match(rejected([...BASE, '--propertiesFilePath', props]).message, /unknown option/);
+  });
+
+  test('a flag with a value other than true/false -> 89', () => {
+    const props = file('isDestination=yes\n');
+    assert.match(rejected([...BASE, '--propertiesFilePath', props]).message, /isDestination takes true or false/);
+  });
+
+  test('a missing properties file -> 89', () => {
+    assert.match(rejected([...BASE, '--propertiesFilePath', join(dir, 'absent.properties')]).message, /Cannot read --propertiesFilePath/);
+  });
+
+  test('noPrompt=true in a properties file turns prompting off', () => {
+    const props = file('noPrompt=true\n');
+    const error = rejected(['-b', 'dc=x', '--isSource', '--propertiesFilePath', props], environment({}, true));
+    assert.match(error.message, /--no-prompt is set/);
+  });
+
+  test('a properties-file password does not conflict with an explicit password file', () => {
+    const props = file('bindPassword=from-props\n', 0o600);
+    const { settings } = resolve([...BASE, '--propertiesFilePath', props]);
+    assert.equal(settings.bindPassword?.reveal(), 'admin-secret');
+  });
+
+  test('noColor=true in a properties file turns colour off', () => {
+    const props = file('noColor=true\n');
+    assert.equal(resolve([...BASE, '--propertiesFilePath', props]).color, false);
+  });
+});
+
+describe('resolveSettings: --trustStorePath', () => {
+  const CERT_A = '-----BEGIN CERTIFICATE-----\nMIIBAAAA\n-----END CERTIFICATE-----';
+  const CERT_B = '-----BEGIN CERTIFICATE-----\nMIIBBBBB\n-----END CERTIFICATE-----';
+
+  test('a PEM bundle gives certificates trust, one buffer per certificate', () => {
+    const pem = file(`subject=CN=A\n${CERT_A}\nsubject=CN=B\n${CERT_B}\n`, 0o644);
+    const { settings, warnings } = resolve([...BASE, '--useSSL', '-P', pem]);
+    assert.equal(settings.trust.kind, 'certificates');
+    if (settings.trust.kind !== 'certificates') throw new Error('unreachable');
+    assert.equal(settings.trust.source, pem);
+    assert.deepEqual(settings.trust.ca.map((b) => b.toString('utf8')), [CERT_A, CERT_B]);
+    assert.deepEqual(warnings, []);
+  });
+
+  test('a JKS file -> 89 with a keytool hint', () => {
+    const jks = file(Buffer.from([0xfe, 0xed, 0xfe, 0xed, 0, 0, 0, 2, 1, 2, 3]));
+    const error = rejected([...BASE, '--useSSL', '-P', jks]);
+    assert.match(error.message, /is a Java KeyStore \(JKS\)/);
+    assert.match(error.hint ?? '', /keytool -exportcert -rfc -keystore/);
+  });
+
+  test('a non-PEM file -> 89', () => {
+    const der = file(Buffer.from([0x30, 0x82, 0x01, 0x0a, 0x02, 0x82]));
+    const error = rejected([...BASE, '--useSSL', '-P', der]);
+    assert.match(error.message, /holds no PEM certificate/);
+  });
+
+  test('a missing trust store -> 89', () => {
+    assert.match(rejected([...BASE, '--useSSL', '-P', join(dir, 'none.pem')]).message, /Cannot read --trustStorePath/);
+  });
+
+  test('--trustAll gives "all" trust and a warning; without TLS a second warning', () => {
+    const tls = resolve([...BASE, '--useSSL', '-X']);
+    assert.deepEqual(tls.settings.trust, { kind: 'all' });
+    assert.equal(tls.warnings.length, 1);
+    assert.match(tls.warnings[0]!, /--trustAll accepts any server certificate/);
+    const plain = resolve([...BASE, '-X']);
+    assert.equal(plain.warnings.length, 2);
+    assert.equal(plain.warnings[1], '--trustAll has no effect without --useSSL or --useStartTLS');
+  });
+});
