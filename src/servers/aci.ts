@@ -55,29 +55,27 @@ function sameDn(a: string, b: string): boolean {
 export function isOurAci(aci: string, spec: AciSpec): boolean {
   const name = aciName(aci);
   if (name === undefined || name.toLowerCase() !== (ACI_NAME_PREFIX + spec.name).toLowerCase()) return false;
-  return aciUserDns(aci).some((dn) => sameDn(dn.replace(/\\22/g, '\\"'), spec.userDn));
+  // The DN parser decodes the \22 that aciUserDn() writes, so the DNs compare as they are.
+  return aciUserDns(aci).some((dn) => sameDn(dn, spec.userDn));
 }
 
 /**
  * Plans one ACI on one entry: add it when missing, replace ours when its text differs (an older version, or
- * edited by hand), drop duplicates of ours (two runs at once), and never touch anybody else's.
+ * edited by hand), and never touch anybody else's. (Exact duplicates cannot exist: attribute values are a set.)
  */
 export function planAci(id: string, title: string, entryDn: string, existing: readonly string[], spec: AciSpec): PlannedStep {
   const wanted = renderAci(spec);
   const ours = existing.filter((aci) => isOurAci(aci, spec));
   const exact = ours.filter((aci) => aci === wanted);
   const stale = ours.filter((aci) => aci !== wanted);
-  const extraCopies = exact.slice(1);
-  if (exact.length === 1 && stale.length === 0) {
+  if (exact.length > 0 && stale.length === 0) {
     return { id, title, status: 'unchanged', detail: `ACI "${ACI_NAME_PREFIX}${spec.name}" present`, changes: [], warnings: [] };
   }
   const modifications: Change = {
     kind: 'modify',
     dn: entryDn,
     modifications: [
-      ...(stale.length + extraCopies.length > 0
-        ? [{ operation: 'delete' as const, attribute: 'aci', values: [...stale, ...extraCopies] }]
-        : []),
+      ...(stale.length > 0 ? [{ operation: 'delete' as const, attribute: 'aci', values: stale }] : []),
       ...(exact.length === 0 ? [{ operation: 'add' as const, attribute: 'aci', values: [wanted] }] : []),
     ],
   };

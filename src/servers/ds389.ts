@@ -3,9 +3,9 @@
  * the change log is the Retro Changelog Plugin, which serves `cn=changelog` and the root DSE change numbers.
  */
 import { formatCompact, parseServerDuration } from '../core/duration.js';
-import { firstRdn, formatDn, parseDn } from '../ldap/dn.js';
 import { firstValue, valuesOf } from '../ldap/types.js';
 import { planAci, type AciSpec } from './aci.js';
+import { personEntry, syncUserUnderBase } from './person.js';
 import type { Observation, PlannedStep, PrepareTarget, ReadRequest, ServerProfile } from './profile.js';
 
 export const RETRO_CHANGELOG_PLUGIN_DN = 'cn=Retro Changelog Plugin,cn=plugins,cn=config';
@@ -16,6 +16,8 @@ const ROOT_DSE_DN = '';
 const READ_RIGHTS = ['read', 'search', 'compare'];
 /** A destination applies adds, modifies, deletes and renames; reading is how it finds the entries to change. */
 const WRITE_RIGHTS = ['read', 'search', 'compare', 'add', 'delete', 'write'];
+/** 389 DS 1.3.1+ checks moves to a new parent against `moddn`; Sun DSEE does not know the right. */
+const MOVE_RIGHT = 'moddn';
 
 function isOn(value: string | undefined): boolean {
   return value !== undefined && /^(on|true)$/i.test(value.trim());
@@ -36,7 +38,7 @@ export class Ds389Profile implements ServerProfile {
 
   public defaultSyncUserDn(baseDns: readonly string[]): string {
     // Ping's documentation: on the Sun/389 lineage the account lives under the base DN, never in cn=config.
-    return formatDn([[{ type: 'cn', value: 'Sync User' }], ...parseDn(baseDns[0] ?? '')]);
+    return syncUserUnderBase(baseDns);
   }
 
   public reads(target: PrepareTarget): ReadRequest[] {
@@ -50,18 +52,7 @@ export class Ds389Profile implements ServerProfile {
   }
 
   public syncUserEntry(dn: string, password: string): Record<string, string[]> {
-    const rdn = firstRdn(dn);
-    const naming: Record<string, string[]> = {};
-    for (const ava of rdn) naming[ava.type] = [ava.value];
-    const label = rdn[0]?.value ?? 'Sync User';
-    return {
-      objectClass: ['top', 'person', 'organizationalPerson', 'inetOrgPerson'],
-      cn: [label],
-      sn: [label],
-      ...naming,
-      description: ['Account used by the synchronization server (created by prepare-endpoint-server)'],
-      userPassword: [password],
-    };
+    return personEntry(dn, password);
   }
 
   public planAccess(target: PrepareTarget, observed: Observation): PlannedStep[] {
@@ -77,7 +68,7 @@ export class Ds389Profile implements ServerProfile {
       if (target.roles.destination) {
         steps.push(
           planAci(`aci:destination:${base}`, `Write access for the sync user on '${base}'`, base, acis,
-            this.aci('sync destination write', WRITE_RIGHTS, target.syncUserDn)),
+            this.aci('sync destination write', this.family === 'dsee' ? WRITE_RIGHTS : [...WRITE_RIGHTS, MOVE_RIGHT], target.syncUserDn)),
         );
       }
     }
@@ -184,5 +175,11 @@ export class Ds389Profile implements ServerProfile {
 
 /** True when some ACI on the root DSE lets anyone (or any bound user) read it, as 389's default does. */
 function rootDseReadableByEveryone(acis: readonly string[]): boolean {
-  return acis.some((aci) => /userdn\s*=\s*"ldap:\/\/\/(anyone|all)"/i.test(aci) && /allow\s*\(([^)]*\b)?read\b/i.test(aci));
+  return acis.some(
+    (aci) =>
+      /userdn\s*=\s*"ldap:\/\/\/(anyone|all)"/i.test(aci) &&
+      /allow\s*\(([^)]*\b)?read\b/i.test(aci) &&
+      // Only an ACI over every attribute (or all but a few) covers the change numbers.
+      /\(\s*targetattr\s*(!=\s*"[^"]*"|=\s*"\s*\*\s*")\s*\)/i.test(aci),
+  );
 }

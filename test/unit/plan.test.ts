@@ -1,0 +1,385 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { planPreparation, planSyncUser, type SyncUserFacts } from '../../src/core/plan.js';
+import { normalizeDn } from '../../src/ldap/dn.js';
+import { PrepareError } from '../../src/ldap/errors.js';
+import type { Change, Entry } from '../../src/ldap/types.js';
+import { aciName, aciUserDns, isOurAci, planAci, renderAci, type AciSpec } from '../../src/servers/aci.js';
+import { CHANGELOG_DN, Ds389Profile, RETRO_CHANGELOG_PLUGIN_DN } from '../../src/servers/ds389.js';
+import type { Observation, PlannedStep, PrepareTarget } from '../../src/servers/profile.js';
+
+const BASE = 'dc=example,dc=com';
+const OTHER_BASE = 'ou=Other,dc=example,dc=com';
+const SYNC_DN = 'cn=Sync User,dc=example,dc=com';
+const TWO_DAYS = 2 * 86400;
+const profile = new Ds389Profile('389ds', '389 Directory Server');
+
+/** 389 DS's default root DSE ACI. */
+const ROOT_DSE_ANON_READ =
+  '(targetattr != "aci")(version 3.0; aci "rootdse anon read access"; allow(read,search,compare) userdn="ldap:///anyone";)';
+const THIRD_PARTY_ACI =
+  '(targetattr="userPassword")(version 3.0; acl "Enable self write for common attributes"; allow (write) userdn="ldap:///self";)';
+
+function entry(dn: string, attributes: Record<string, string[]> = {}): Entry {
+  return { dn, attributes: new Map(Object.entries(attributes).map(([name, values]) => [name.toLowerCase(), values])) };
+}
+
+/** A fake Observation: the entries given, keyed by normalized DN. */
+function observe(...entries: Entry[]): Observation {
+  const byDn = new Map(entries.map((e) => [normalizeDn(e.dn), e]));
+  return {
+    rootDse: byDn.get(''),
+    entry: (dn) => byDn.get(normalizeDn(dn)),
+    found: () => [],
+  };
+}
+
+function target(overrides: Partial<PrepareTarget> = {}): PrepareTarget {
+  return {
+    baseDns: [BASE],
+    roles: { source: true, destination: false },
+    syncUserDn: SYNC_DN,
+    changelogMaxAgeSeconds: TWO_DAYS,
+    inheritDefaultRootPrivileges: false,
+    ...overrides,
+  };
+}
+
+const USER_OK: SyncUserFacts = { password: 'sync-pw', canBind: true, resetPassword: false };
+
+function spec(name: string, rights: readonly string[], userDn = SYNC_DN): AciSpec {
+  return { name, targetAttributes: '*', rights, userDn };
+}
+const READ = ['read', 'search', 'compare'];
+const WRITE = ['read', 'search', 'compare', 'add', 'delete', 'write', 'moddn'];
+
+function step(steps: readonly PlannedStep[], id: string): PlannedStep {
+  const found = steps.find((s) => s.id === id);
+  assert.ok(found !== undefined, `no step '${id}' in ${steps.map((s) => s.id).join(', ')}`);
+  return found;
+}
+
+function rejects(fn: () => unknown, code: number): PrepareError {
+  try {
+    fn();
+  } catch (error) {
+    assert.ok(error instanceof PrepareError, `expected a PrepareError, got ${String(error)}`);
+    assert.equal(error.resultCode, code);
+    return error;
+  }
+  assert.fail('expected a PrepareError');
+}
+
+/** Every value any change deletes. */
+function deletedValues(changes: readonly Change[]): string[] {
+  return changes.flatMap((c) => (c.kind === 'modify' ? c.modifications.filter((m) => m.operation === 'delete').flatMap((m) => m.values) : []));
+}
+
+describe('planSyncUser', () => {
+  test('absent with its parent present -> created, one add with the full entry', () => {
+    const result = planSyncUser(profile, target(), observe(entry(BASE)), { password: 'sync-pw', canBind: false, resetPassword: false });
+    assert.equal(result.id, 'sync-user');
+    assert.equal(result.status, 'created');
+    assert.equal(result.changes.length, 1);
+    const change = result.changes[0]!;
+    assert.equal(change.kind, 'add');
+    if (change.kind !== 'add') throw new Error('unreachable');
+    assert.equal(change.dn, SYNC_DN);
+    assert.deepEqual(change.attributes['objectClass'], ['top', 'person', 'organizationalPerson', 'inetOrgPerson']);
+    assert.deepEqual(change.attributes['cn'], ['Sync User']);
+    assert.deepEqual(change.attributes['sn'], ['Sync User']);
+    assert.deepEqual(change.attributes['userPassword'], ['sync-pw']);
+    assert.deepEqual(result.warnings, []);
+  });
+
+  test('the parent is found whatever the case and spacing of the DN', () => {
+    const result = planSyncUser(profile, target({ syncUserDn: 'cn=Sync User, DC=Example, DC=com' }), observe(entry(BASE)), USER_OK);
+    assert.equal(result.status, 'created');
+  });
+
+  test('a uid-named sync user carries its uid and takes its value as cn/sn', () => {
+    const result = planSyncUser(profile, target({ syncUserDn: 'uid=sync,ou=People,dc=example,dc=com' }),
+      observe(entry('ou=People,dc=example,dc=com')), USER_OK);
+    const change = result.changes[0]!;
+    if (change.kind !== 'add') throw new Error('expected an add');
+    assert.deepEqual(change.attributes['uid'], ['sync']);
+    assert.deepEqual(change.attributes['cn'], ['sync']);
+    assert.deepEqual(change.attributes['sn'], ['sync']);
+  });
+
+  test('an upper-case RDN type does not produce the attribute twice',
+    () => {
+      const result = planSyncUser(profile, target({ syncUserDn: 'CN=Sync User,DC=example,DC=com' }), observe(entry(BASE)), USER_OK);
+      const change = result.changes[0]!;
+      if (change.kind !== 'add') throw new Error('expected an add');
+      const names = Object.keys(change.attributes).map((n) => n.toLowerCase());
+      assert.deepEqual(names.filter((n) => n === 'cn'), ['cn']);
+    });
+
+  test('absent with its parent missing -> PrepareError 32 naming the parent', () => {
+    const error = rejects(() => planSyncUser(profile, target(), observe(), USER_OK), 32);
+    assert.match(error.message, /its parent entry 'dc=example,dc=com' does not exist/);
+  });
+
+  test('a one-RDN sync user DN (no parent) -> 32', () => {
+    rejects(() => planSyncUser(profile, target({ syncUserDn: 'cn=sync' }), observe(entry(BASE)), USER_OK), 32);
+  });
+
+  test('present and the password binds -> unchanged, no changes', () => {
+    const result = planSyncUser(profile, target(), observe(entry(BASE), entry(SYNC_DN)), USER_OK);
+    assert.equal(result.status, 'unchanged');
+    assert.deepEqual(result.changes, []);
+  });
+
+  test('present, password does not bind, no reset -> PrepareError 49', () => {
+    const error = rejects(() => planSyncUser(profile, target(), observe(entry(SYNC_DN)),
+      { password: 'wrong', canBind: false, resetPassword: false }), 49);
+    assert.match(error.hint ?? '', /--resetSyncServerBindPassword/);
+    assert.ok(!error.message.includes('wrong'));
+  });
+
+  test('present, password does not bind, reset -> updated with a replace of userPassword', () => {
+    const result = planSyncUser(profile, target(), observe(entry(SYNC_DN)), { password: 'new-pw', canBind: false, resetPassword: true });
+    assert.equal(result.status, 'updated');
+    assert.deepEqual(result.changes, [{
+      kind: 'modify', dn: SYNC_DN, modifications: [{ operation: 'replace', attribute: 'userPassword', values: ['new-pw'] }],
+    }]);
+  });
+});
+
+describe('planPreparation on 389 DS as a source', () => {
+  const pluginOff = entry(RETRO_CHANGELOG_PLUGIN_DN, { 'nsslapd-pluginEnabled': ['off'] });
+  const rootDse = entry('', { aci: [ROOT_DSE_ANON_READ] });
+
+  test('fresh server, dynamic plugins off: read ACIs, plugin enabled with a restart warning, changelog ACI skipped', () => {
+    const steps = planPreparation(profile, target({ baseDns: [BASE, OTHER_BASE] }),
+      observe(entry(BASE), entry(OTHER_BASE), rootDse, entry('cn=config', { 'nsslapd-dynamic-plugins': ['off'] }), pluginOff),
+      USER_OK);
+    assert.deepEqual(steps.map((s) => s.id), [
+      'sync-user', `aci:source:${BASE}`, `aci:source:${OTHER_BASE}`, 'changelog', 'aci:changelog',
+    ]);
+    for (const base of [BASE, OTHER_BASE]) {
+      const aci = step(steps, `aci:source:${base}`);
+      assert.equal(aci.status, 'created');
+      assert.deepEqual(aci.changes, [{
+        kind: 'modify', dn: base,
+        modifications: [{ operation: 'add', attribute: 'aci', values: [renderAci(spec('sync source read', READ))] }],
+      }]);
+    }
+    const changelog = step(steps, 'changelog');
+    assert.equal(changelog.status, 'updated');
+    assert.deepEqual(changelog.changes, [{
+      kind: 'modify', dn: RETRO_CHANGELOG_PLUGIN_DN,
+      modifications: [
+        { operation: 'replace', attribute: 'nsslapd-pluginEnabled', values: ['on'] },
+        { operation: 'replace', attribute: 'nsslapd-changelogmaxage', values: ['2d'] },
+      ],
+    }]);
+    assert.equal(changelog.warnings.length, 1);
+    assert.match(changelog.warnings[0]!, /nsslapd-dynamic-plugins is off/);
+    assert.match(changelog.warnings[0]!, /restart the directory server/);
+    const changelogAci = step(steps, 'aci:changelog');
+    assert.equal(changelogAci.status, 'skipped');
+    assert.deepEqual(changelogAci.changes, []);
+  });
+
+  test('fresh server, dynamic plugins on: no restart warning, the changelog ACI is added to cn=changelog', () => {
+    const steps = planPreparation(profile, target(),
+      observe(entry(BASE), rootDse, entry('cn=config', { 'nsslapd-dynamic-plugins': ['on'] }), pluginOff), USER_OK);
+    const changelog = step(steps, 'changelog');
+    assert.equal(changelog.status, 'updated');
+    assert.deepEqual(changelog.warnings, []);
+    assert.match(changelog.detail ?? '', /started live/);
+    const changelogAci = step(steps, 'aci:changelog');
+    assert.equal(changelogAci.status, 'created');
+    assert.deepEqual(changelogAci.changes, [{
+      kind: 'modify', dn: CHANGELOG_DN,
+      modifications: [{ operation: 'add', attribute: 'aci', values: [renderAci(spec('sync changelog read', READ))] }],
+    }]);
+  });
+
+  test('plugin on and running, maxage 48h, 2d wanted -> changelog unchanged (48h == 2d)', () => {
+    const steps = profile.planChangelog(target(), observe(
+      entry(RETRO_CHANGELOG_PLUGIN_DN, { 'nsslapd-pluginEnabled': ['on'], 'nsslapd-changelogmaxage': ['48h'] }),
+      entry(CHANGELOG_DN, { aci: [renderAci(spec('sync changelog read', READ))] }),
+    ));
+    const changelog = step(steps, 'changelog');
+    assert.equal(changelog.status, 'unchanged');
+    assert.deepEqual(changelog.changes, []);
+    assert.deepEqual(changelog.warnings, []);
+    assert.equal(step(steps, 'aci:changelog').status, 'unchanged');
+  });
+
+  test('plugin on and running, maxage 7d, 2d wanted -> updated with only the age, and a restart warning', () => {
+    const steps = profile.planChangelog(target(), observe(
+      entry(RETRO_CHANGELOG_PLUGIN_DN, { 'nsslapd-pluginEnabled': ['on'], 'nsslapd-changelogmaxage': ['7d'] }),
+      entry(CHANGELOG_DN),
+    ));
+    const changelog = step(steps, 'changelog');
+    assert.equal(changelog.status, 'updated');
+    assert.deepEqual(changelog.changes, [{
+      kind: 'modify', dn: RETRO_CHANGELOG_PLUGIN_DN,
+      modifications: [{ operation: 'replace', attribute: 'nsslapd-changelogmaxage', values: ['2d'] }],
+    }]);
+    assert.equal(changelog.warnings.length, 1);
+    assert.match(changelog.warnings[0]!, /maximum age is read when the Retro Changelog Plugin starts: restart/);
+    assert.match(changelog.detail ?? '', /was 7d/);
+  });
+
+  test('plugin on but not running -> warning with restart text', () => {
+    const steps = profile.planChangelog(target(), observe(
+      entry(RETRO_CHANGELOG_PLUGIN_DN, { 'nsslapd-pluginEnabled': ['on'], 'nsslapd-changelogmaxage': ['2d'] }),
+    ));
+    const changelog = step(steps, 'changelog');
+    assert.equal(changelog.status, 'warning');
+    assert.deepEqual(changelog.changes, []);
+    assert.equal(changelog.warnings.length, 1);
+    assert.match(changelog.warnings[0]!, /enabled but not running: restart the directory server/);
+    assert.equal(step(steps, 'aci:changelog').status, 'skipped');
+  });
+
+  test('no Retro Changelog Plugin entry -> warning only, no changes', () => {
+    const steps = profile.planChangelog(target(), observe());
+    assert.equal(steps.length, 1);
+    assert.equal(steps[0]!.status, 'warning');
+    assert.deepEqual(steps[0]!.changes, []);
+  });
+
+  test('destination only: no changelog steps at all', () => {
+    const steps = planPreparation(profile, target({ roles: { source: false, destination: true } }), observe(entry(BASE)), USER_OK);
+    assert.deepEqual(steps.map((s) => s.id), ['sync-user', `aci:destination:${BASE}`]);
+  });
+});
+
+describe('ACIs on 389 DS', () => {
+  const wantedWrite = renderAci(spec('sync destination write', WRITE));
+  const wantedRead = renderAci(spec('sync source read', READ));
+  const destination = target({ roles: { source: false, destination: true } });
+
+  test('destination: the write ACI grants add,delete,write,moddn (plus reading)', () => {
+    assert.equal(wantedWrite,
+      '(targetattr="*")(version 3.0; acl "prepare-endpoint-server: sync destination write"; ' +
+      'allow (read,search,compare,add,delete,write,moddn) userdn="ldap:///cn=Sync User,dc=example,dc=com";)');
+    const steps = profile.planAccess(destination, observe(entry(BASE, { aci: [THIRD_PARTY_ACI] })));
+    assert.equal(steps.length, 1);
+    assert.equal(steps[0]!.status, 'created');
+    assert.deepEqual(steps[0]!.changes, [{
+      kind: 'modify', dn: BASE, modifications: [{ operation: 'add', attribute: 'aci', values: [wantedWrite] }],
+    }]);
+  });
+
+  test('an identical existing ACI -> unchanged, no changes', () => {
+    const steps = profile.planAccess(destination, observe(entry(BASE, { aci: [THIRD_PARTY_ACI, wantedWrite] })));
+    assert.equal(steps[0]!.status, 'unchanged');
+    assert.deepEqual(steps[0]!.changes, []);
+  });
+
+  test('ours with a different text -> one modify deleting the old value and adding the new', () => {
+    const old = renderAci(spec('sync destination write', ['read', 'search', 'write']));
+    const steps = profile.planAccess(destination, observe(entry(BASE, { aci: [THIRD_PARTY_ACI, old] })));
+    assert.equal(steps[0]!.status, 'updated');
+    assert.deepEqual(steps[0]!.changes, [{
+      kind: 'modify', dn: BASE,
+      modifications: [
+        { operation: 'delete', attribute: 'aci', values: [old] },
+        { operation: 'add', attribute: 'aci', values: [wantedWrite] },
+      ],
+    }]);
+  });
+
+  test('ours recognized whatever the case of the name and the user DN', () => {
+    const old = '(targetattr="*")(version 3.0; acl "PREPARE-ENDPOINT-SERVER: Sync Destination Write"; allow (write) userdn="ldap:///CN=sync user, DC=example,DC=COM";)';
+    const result = planAci('x', 'x', BASE, [old], spec('sync destination write', WRITE));
+    assert.equal(result.status, 'updated');
+    assert.deepEqual(deletedValues(result.changes), [old]);
+  });
+
+  test('the wanted ACI next to a stale one of ours -> delete the stale one only, add nothing', () => {
+    const stale = renderAci(spec('sync destination write', ['read']));
+    const result = planAci('x', 'x', BASE, [wantedWrite, THIRD_PARTY_ACI, stale], spec('sync destination write', WRITE));
+    assert.equal(result.status, 'updated');
+    assert.deepEqual(result.changes, [{
+      kind: 'modify', dn: BASE, modifications: [{ operation: 'delete', attribute: 'aci', values: [stale] }],
+    }]);
+  });
+
+  test('third-party ACIs never appear in any delete', () => {
+    const otherUser = renderAci(spec('sync destination write', WRITE, 'cn=Someone Else,dc=example,dc=com'));
+    const otherName = wantedWrite.replace('sync destination write', 'sync destination write (hand-made)');
+    const unnamed = '(targetattr="*")(version 3.0; allow (all) userdn="ldap:///cn=Sync User,dc=example,dc=com";)';
+    const stale = renderAci(spec('sync destination write', ['read']));
+    const foreign = [THIRD_PARTY_ACI, otherUser, otherName, unnamed, wantedRead];
+    const observations = [
+      [...foreign],
+      [...foreign, wantedWrite],
+      [...foreign, stale],
+      [...foreign, wantedWrite, wantedWrite, stale],
+    ];
+    for (const acis of observations) {
+      const steps = profile.planAccess(target({ roles: { source: true, destination: true } }), observe(entry(BASE, { aci: acis }), entry('', { aci: [ROOT_DSE_ANON_READ] })));
+      const deleted = steps.flatMap((s) => deletedValues(s.changes));
+      for (const value of foreign.filter((v) => v !== wantedRead)) assert.ok(!deleted.includes(value), `deleted ${value}`);
+      assert.ok(!deleted.includes(wantedRead));
+    }
+  });
+
+  test('root DSE with the default anonymous-read ACI -> no root DSE step', () => {
+    const steps = profile.planAccess(target(), observe(entry(BASE), entry('', { aci: [ROOT_DSE_ANON_READ] })));
+    assert.deepEqual(steps.map((s) => s.id), [`aci:source:${BASE}`]);
+  });
+
+  test('root DSE with no ACIs -> a root DSE ACI step adding ours', () => {
+    for (const observation of [observe(entry(BASE), entry('')), observe(entry(BASE))]) {
+      const steps = profile.planAccess(target(), observation);
+      const rootStep = step(steps, 'aci:root-dse');
+      assert.equal(rootStep.status, 'created');
+      assert.deepEqual(rootStep.changes, [{
+        kind: 'modify', dn: '',
+        modifications: [{ operation: 'add', attribute: 'aci', values: [renderAci(spec('sync root DSE read', READ))] }],
+      }]);
+    }
+  });
+
+  test('a root DSE ACI that only lets anyone search (not read) does not count', () => {
+    const searchOnly = '(targetattr="*")(version 3.0; acl "x"; allow (search) userdn="ldap:///anyone";)';
+    const steps = profile.planAccess(target(), observe(entry(BASE), entry('', { aci: [searchOnly] })));
+    assert.equal(step(steps, 'aci:root-dse').status, 'created');
+  });
+});
+
+describe('renderAci / isOurAci with awkward DNs', () => {
+  test('a double quote in the user DN is written as \\22 and the ACI is recognized again', () => {
+    const quoted = spec('sync source read', READ, 'cn=Sync \\"Q\\" User,dc=example,dc=com');
+    const aci = renderAci(quoted);
+    assert.equal(aci,
+      '(targetattr="*")(version 3.0; acl "prepare-endpoint-server: sync source read"; ' +
+      'allow (read,search,compare) userdn="ldap:///cn=Sync \\22Q\\22 User,dc=example,dc=com";)');
+    assert.equal(aci.match(/"/g)?.length, 6);
+    assert.deepEqual(aciUserDns(aci), ['cn=Sync \\22Q\\22 User,dc=example,dc=com']);
+    assert.equal(isOurAci(aci, quoted), true);
+    assert.equal(planAci('x', 'x', BASE, [aci], quoted).status, 'unchanged');
+  });
+
+  test('a DN with an escaped comma is recognized again', () => {
+    const comma = spec('sync source read', READ, 'cn=Sync\\, User,dc=example,dc=com');
+    const aci = renderAci(comma);
+    assert.ok(aci.includes('userdn="ldap:///cn=Sync\\, User,dc=example,dc=com"'), aci);
+    assert.equal(isOurAci(aci, comma), true);
+    assert.equal(isOurAci(aci, spec('sync source read', READ, 'cn=Sync,dc=example,dc=com')), false);
+    assert.equal(planAci('x', 'x', BASE, [aci], comma).status, 'unchanged');
+  });
+
+  test('a DN with an escaped backslash followed by "22" is recognized again',
+    () => {
+      const backslash = spec('sync source read', READ, 'cn=Back\\\\22slash,dc=example,dc=com');
+      const aci = renderAci(backslash);
+      assert.equal(isOurAci(aci, backslash), true);
+    });
+
+  test('aciName reads acl "..." and aci "..."; ACIs of another name or user are not ours', () => {
+    assert.equal(aciName(renderAci(spec('sync source read', READ))), 'prepare-endpoint-server: sync source read');
+    assert.equal(aciName(ROOT_DSE_ANON_READ), 'rootdse anon read access');
+    assert.equal(isOurAci(renderAci(spec('sync source read', READ)), spec('sync destination write', WRITE)), false);
+    assert.equal(isOurAci(renderAci(spec('sync source read', READ, 'cn=Other,dc=example,dc=com')), spec('sync source read', READ)), false);
+  });
+});
