@@ -146,6 +146,7 @@ export async function main(args: readonly string[], io: ProcessIo): Promise<numb
     }
     if (isPrepareError(error)) {
       problems.error(error.message, error.hint);
+      if (error.details !== undefined) err(`${error.details}\n`);
       log.error({ event: 'end', exitCode: error.resultCode, durationMs: Date.now() - startedAt, hint: error.hint ?? null }, error.message);
       return error.resultCode;
     }

@@ -5,9 +5,10 @@
 import { connect, type ConnectionOptions, type Directory, type DirectoryStats } from '../ldap/directory.js';
 import { normalizeDn, parentDn } from '../ldap/dn.js';
 import { PrepareError, ResultCode } from '../ldap/errors.js';
-import { firstValue, type Entry } from '../ldap/types.js';
+import { renderLdif } from '../ldap/ldif.js';
+import { firstValue, type Change, type Entry } from '../ldap/types.js';
 import { detectServer, ROOT_DSE_ATTRIBUTES, type ServerFamily } from '../servers/detect.js';
-import type { Observation, PlannedStep, PrepareTarget, ReadRequest, ServerProfile } from '../servers/profile.js';
+import type { Observation, PlannedStep, PrepareTarget, ReadRequest, SearchRequest, ServerProfile } from '../servers/profile.js';
 import { profileFor, SUPPORTED_FAMILIES } from '../servers/registry.js';
 import { formatCompact, parseDuration } from './duration.js';
 import { planPreparation } from './plan.js';
@@ -90,6 +91,7 @@ export async function prepareEndpoint(settings: Settings, deps: RunDependencies)
       syncUserDn,
       changelogMaxAgeSeconds: maxAge,
       inheritDefaultRootPrivileges: settings.inheritDefaultRootPrivileges,
+      ...(settings.accesslogDirectory === undefined ? {} : { accesslogDirectory: settings.accesslogDirectory }),
     };
 
     const observed = await observe(admin, profile, target, rootDse);
@@ -101,13 +103,20 @@ export async function prepareEndpoint(settings: Settings, deps: RunDependencies)
       resetPassword: settings.resetSyncPassword,
     });
 
+    const pending = plan.flatMap((step) => step.changes);
+    let applied = 0;
     for (const step of plan) {
       for (const change of step.changes) {
         if (deps.signal.aborted) {
           throw new PrepareError(ResultCode.INTERRUPTED, 'Interrupted before all changes were made',
             'run the same command again: it finishes what is left');
         }
-        await admin.apply(change);
+        try {
+          await admin.apply(change);
+        } catch (error) {
+          throw withRemainingChanges(error, pending.slice(applied));
+        }
+        applied += 1;
         reporter.wrote(change);
       }
       reporter.step(step);
@@ -129,6 +138,16 @@ export async function prepareEndpoint(settings: Settings, deps: RunDependencies)
   } finally {
     await admin.close();
   }
+}
+
+/** When the admin may not make a change, the operator gets the LDIF of what is left to apply by hand. */
+function withRemainingChanges(error: unknown, remaining: readonly Change[]): unknown {
+  if (!(error instanceof PrepareError) || error.resultCode !== ResultCode.INSUFFICIENT_ACCESS || error.details !== undefined) {
+    return error;
+  }
+  return new PrepareError(error.resultCode, error.message,
+    'bind as an administrator with the rights, or have one apply the LDIF below (passwords masked: fill them in)',
+    { cause: error, details: renderLdif(remaining) });
 }
 
 function connectionOptions(settings: Settings): ConnectionOptions {
@@ -231,11 +250,16 @@ async function observe(
   for (const request of profile.reads(target)) want(request);
 
   const keys = [...requests.keys()];
-  const entries = await Promise.all(keys.map((key) => {
-    const request = requests.get(key)!;
-    return admin.read(request.dn, request.attributes.length > 0 ? request.attributes : ['objectClass']);
-  }));
+  const searches = profile.searches?.(target) ?? [];
+  const [entries, searchResults] = await Promise.all([
+    Promise.all(keys.map((key) => {
+      const request = requests.get(key)!;
+      return admin.read(request.dn, request.attributes.length > 0 ? request.attributes : ['objectClass']);
+    })),
+    Promise.all(searches.map((search) => searchOrNothing(admin, search))),
+  ]);
   const byDn = new Map(keys.map((key, index) => [key, entries[index]]));
+  const bySearch = new Map(searches.map((search, index) => [search.key, searchResults[index] ?? []]));
   return {
     rootDse,
     entry(dn: string): Entry | undefined {
@@ -243,7 +267,22 @@ async function observe(
       if (!byDn.has(key)) throw new Error(`internal: '${dn}' was not read before planning`);
       return byDn.get(key);
     },
+    found(key: string): readonly Entry[] {
+      const result = bySearch.get(key);
+      if (result === undefined) throw new Error(`internal: search '${key}' was not run before planning`);
+      return result;
+    },
   };
+}
+
+/** A search the admin may not run (no rights on cn=config, say) finds nothing; the profile decides what that means. */
+async function searchOrNothing(admin: Directory, search: SearchRequest): Promise<Entry[]> {
+  try {
+    return await admin.search(search.base, search.scope, search.filter, search.attributes);
+  } catch (error) {
+    if (error instanceof PrepareError && error.resultCode === ResultCode.INSUFFICIENT_ACCESS) return [];
+    throw error;
+  }
 }
 
 function verifyBaseDns(baseDns: readonly string[], observed: Observation, reporter: RunReporter): void {
@@ -279,6 +318,18 @@ async function verifySyncUser(
     await directory.bind(target.syncUserDn, password.reveal());
     if (!target.roles.source) {
       reporter.check(`Testing '${target.syncUserDn}' access`, 'Done');
+      return undefined;
+    }
+    const changeSource = profile.changeSource?.(target);
+    if (changeSource !== undefined) {
+      const title = `Verifying '${target.syncUserDn}' can read '${changeSource.dn}'`;
+      if ((await directory.read(changeSource.dn, ['objectClass'])) !== undefined) {
+        reporter.check(title, 'Done');
+        warn(changeSource.note);
+      } else {
+        reporter.check(title, 'Denied');
+        warn(`The sync user cannot read '${changeSource.dn}': ${profile.explainMissingChangeNumbers(target, observed, plan)}`);
+      }
       return undefined;
     }
     const rootDse = await directory.read('', profile.changeNumberAttributes);

@@ -33,10 +33,14 @@ export class PrepareError extends Error {
     public readonly resultCode: ResultCodeValue,
     message: string,
     public readonly hint?: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; details?: string },
   ) {
     super(message, options);
+    this.details = options?.details;
   }
+
+  /** A block printed after the one-line message, such as the LDIF an operator can apply by hand. */
+  public readonly details: string | undefined;
 }
 
 export function isPrepareError(error: unknown): error is PrepareError {

@@ -30,6 +30,8 @@ export interface PrepareTarget {
   readonly syncUserDn: string;
   readonly changelogMaxAgeSeconds: number;
   readonly inheritDefaultRootPrivileges: boolean;
+  /** OpenLDAP: an existing server-side folder for a new cn=accesslog database. */
+  readonly accesslogDirectory?: string;
 }
 
 /** An entry to read as the admin before planning. */
@@ -38,11 +40,31 @@ export interface ReadRequest {
   readonly attributes: readonly string[];
 }
 
+/** A search to run as the admin before planning, for entries whose DNs the profile cannot know up front. */
+export interface SearchRequest {
+  /** How the profile finds the result again in the Observation. */
+  readonly key: string;
+  readonly base: string;
+  readonly scope: 'one' | 'sub';
+  readonly filter: string;
+  readonly attributes: readonly string[];
+}
+
 /** What the admin connection saw: the root DSE, and every entry the profile and the core asked for. */
 export interface Observation {
   readonly rootDse: Entry | undefined;
   /** The entry at `dn` (undefined when absent); only DNs that were requested can be looked up. */
   entry(dn: string): Entry | undefined;
+  /** The entries a SearchRequest found (empty when the base is missing or the admin may not see it). */
+  found(key: string): readonly Entry[];
+}
+
+/** For servers whose change source is an entry to read rather than root DSE change numbers. */
+export interface ChangeSource {
+  /** Entry the sync user must be able to read, such as `cn=accesslog`. */
+  readonly dn: string;
+  /** Said after a successful check, for what a sync server needs beyond it. */
+  readonly note: string;
 }
 
 export interface ServerProfile {
@@ -54,6 +76,8 @@ export interface ServerProfile {
   readonly baseDnAttributes: readonly string[];
   /** Entries to read besides the base DNs, the sync user and its parent. */
   reads(target: PrepareTarget): ReadRequest[];
+  /** Searches to run before planning (optional). */
+  searches?(target: PrepareTarget): SearchRequest[];
   /** The attributes of a new sync user entry, password included (and, where rights live on it, its rights). */
   syncUserEntry(dn: string, password: string, target: PrepareTarget): Record<string, string[]>;
   /** The attribute a password reset replaces. */
@@ -62,6 +86,8 @@ export interface ServerProfile {
   planAccess(target: PrepareTarget, observed: Observation): PlannedStep[];
   /** Source only: the change log and its maximum age. Pure. */
   planChangelog(target: PrepareTarget, observed: Observation): PlannedStep[];
+  /** When set, the source check reads this entry as the sync user instead of the root DSE change numbers. */
+  changeSource?(target: PrepareTarget): ChangeSource;
   /** Root DSE attributes the sync user must be able to read on a source. */
   readonly changeNumberAttributes: readonly string[];
   /** Why the sync user could not read the change numbers and what to do, given what was planned. */

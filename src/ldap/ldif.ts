@@ -1,0 +1,42 @@
+/**
+ * Changes as LDIF (RFC 2849), for an operator to read or apply with ldapmodify. Secret values are masked:
+ * this text goes to terminals and logs.
+ */
+import { isSecretAttribute, type Change } from './types.js';
+
+export const MASK = '********';
+
+function needsBase64(value: string): boolean {
+  // RFC 2849 SAFE-STRING: no leading space, colon or '<', no trailing space, ASCII without NUL, CR, LF.
+  return value === '' ? false : /^[ :<]|[\r\n\0]|[^\x01-\x7f]| $/.test(value);
+}
+
+function line(attribute: string, value: string): string {
+  if (isSecretAttribute(attribute)) return `${attribute}: ${MASK}`;
+  return needsBase64(value) ? `${attribute}:: ${Buffer.from(value, 'utf8').toString('base64')}` : `${attribute}: ${value}`;
+}
+
+function dnLine(dn: string): string {
+  return needsBase64(dn) ? `dn:: ${Buffer.from(dn, 'utf8').toString('base64')}` : `dn: ${dn}`;
+}
+
+export function renderLdif(changes: readonly Change[]): string {
+  return changes
+    .map((change) => {
+      const lines = [dnLine(change.dn), `changetype: ${change.kind}`];
+      if (change.kind === 'add') {
+        for (const [attribute, values] of Object.entries(change.attributes)) {
+          for (const value of values) lines.push(line(attribute, value));
+        }
+      } else if (change.kind === 'modify') {
+        change.modifications.forEach((modification, index) => {
+          if (index > 0) lines.push('-');
+          lines.push(`${modification.operation}: ${modification.attribute}`);
+          for (const value of modification.values) lines.push(line(modification.attribute, value));
+        });
+        lines.push('-');
+      }
+      return lines.join('\n');
+    })
+    .join('\n\n');
+}
