@@ -1,0 +1,420 @@
+#!/usr/bin/env bash
+# Throw-away OpenLDAP slapd instances for the integration tests.
+#
+#   slapd.sh up PORT DATADIR          create (first time) and start
+#   slapd.sh down DATADIR [--purge]   stop; --purge also deletes DATADIR
+#
+# Everything lives in DATADIR: the cn=config tree (DATADIR/slapd.d, built
+# offline with slapadd -n0), the data (DATADIR/data), the pid/args files and
+# the LDAPI socket (DATADIR/run). The server listens on ldap://127.0.0.1:PORT/
+# and on ldapi://DATADIR/run/ldapi only, runs in the foreground (-d) detached
+# with setsid, as the invoking user (root in CI), and logs to DATADIR/slapd.log.
+# The Debian package's own /etc/ldap/slapd.d is neither used nor touched.
+#
+# A restart is "down DATADIR" followed by "up PORT DATADIR": when DATADIR
+# already holds a config made by this script, "up" just starts it again
+# (data and config changes made over LDAP are kept).
+#
+# Layout (at creation):
+#   cn=module{0},cn=config   loads back_mdb only (Debian builds it as a module);
+#                            accesslog and other overlays are for the tool
+#                            under test to load over LDAP
+#   cn=schema                core, cosine, nis, inetorgperson
+#   {-1}frontend             root (LDAPI peercred) manage; root DSE and
+#                            cn=Subschema readable by all
+#   {0}config                rootdn cn=admin,cn=config; olcAccess
+#                              {0}to * by dn.exact="<root>" manage
+#                                 by dn.exact="cn=admin,dc=example,dc=com" manage by * break
+#   {1}mdb                   dc=example,dc=com in DATADIR/data,
+#                            rootdn cn=admin,dc=example,dc=com; olcAccess
+#                              {0}to * by dn.exact="<root>" manage by * break
+#                              {1}to * by dn.exact="cn=limited,dc=example,dc=com" write by * break
+#                              {2}to attrs=userPassword by self write by anonymous auth by * none
+#                              {3}to * by * read
+#   DATADIR/accesslog        empty directory (mode 700) for an accesslog database:
+#                            slapd cannot create a database directory itself
+# Seeded entries:
+#   dc=example,dc=com
+#   ou=People,dc=example,dc=com
+#   cn=limited,dc=example,dc=com   organizationalRole + simpleSecurityObject;
+#                                  may write the data tree, has no rights on cn=config
+# Credentials (all with the same password):
+#   cn=admin,dc=example,dc=com     rootdn of the data DB and "manage" on cn=config
+#   cn=admin,cn=config             rootdn of the config DB
+#   cn=limited,dc=example,dc=com   see above
+#   root via LDAPI (SASL EXTERNAL) manage on everything
+#
+# Environment (optional):
+#   SLAPD_ADMIN_PASSWORD  password of the three accounts (default Secret123!)
+#   SLAPD_DEBUG           slapd -d level, output in DATADIR/slapd.log (default none:
+#                         only errors such as "bind(...) failed ... Address already
+#                         in use"; 0 is silent even on errors; stats logs every
+#                         connection and operation)
+#   SLAPD_START_TIMEOUT   seconds to wait for an LDAP answer (default 30)
+#   SLAPD_STOP_TIMEOUT    seconds to wait after SIGTERM before SIGKILL (default 30)
+#
+# Needs: slapd ldap-utils (slapd, slapadd, slappasswd, ldapsearch).
+set -euo pipefail
+
+PROG=${0##*/}
+MARKER=.pes-slapd          # marks a DATADIR made by this script
+SUFFIX=dc=example,dc=com
+ADMIN_DN="cn=admin,$SUFFIX"
+LIMITED_DN="cn=limited,$SUFFIX"
+SCHEMA_DIR=/etc/ldap/schema
+MODULE_DIR=/usr/lib/ldap
+
+die() { echo "$PROG: ERROR: $*" >&2; exit 1; }
+usage() {
+    echo "usage: $PROG up PORT DATADIR" >&2
+    echo "       $PROG down DATADIR [--purge]" >&2
+    exit 2
+}
+now() { date +%s.%N; }
+since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }'; }
+
+# ---------------------------------------------------------------- helpers
+
+# set_paths: the instance layout inside $D
+set_paths() {
+    CONFDIR="$D/slapd.d"
+    PIDFILE="$D/run/slapd.pid"
+    SOCK="$D/run/ldapi"
+    LOG="$D/slapd.log"
+}
+
+ldapi_url() { printf 'ldapi://%s' "$(printf '%s' "$SOCK" | sed 's#/#%2F#g')"; }
+
+# our_pid: print the pidfile's PID if that process is alive and is the slapd
+# serving this DATADIR's config (argv checked via /proc/PID/cmdline).
+our_pid() {
+    local p argv0 prev="" arg found=0
+    [ -s "$PIDFILE" ] || return 1
+    p=$(head -n1 "$PIDFILE" 2>/dev/null) || return 1
+    case "$p" in '' | *[!0-9]*) return 1 ;; esac
+    [ -r "/proc/$p/cmdline" ] || return 1
+    # expected argv: slapd -d LEVEL -h URLS -F <CONFDIR>
+    argv0=$(tr '\0' '\n' < "/proc/$p/cmdline" 2>/dev/null | sed -n 1p) || return 1
+    case "$argv0" in slapd | */slapd) ;; *) return 1 ;; esac
+    while IFS= read -r -d '' arg; do
+        if [ "$prev" = "-F" ] && [ "$arg" = "$CONFDIR" ]; then found=1; break; fi
+        prev=$arg
+    done < "/proc/$p/cmdline"
+    [ $found = 1 ] || return 1
+    echo "$p"
+}
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+ldap_answers() {
+    ldapsearch -x -H "ldap://127.0.0.1:$PORT/" -o nettimeout=2 -l 2 -s base -b "" -LLL \
+        "(objectClass=*)" namingContexts >/dev/null 2>&1
+}
+
+need() {
+    local c missing=()
+    for c in "$@"; do command -v "$c" >/dev/null 2>&1 || missing+=("$c"); done
+    [ ${#missing[@]} -eq 0 ] || die "missing commands: ${missing[*]} (apt-get install --no-install-recommends slapd ldap-utils)"
+}
+
+# --------------------------------------------------------------------- up
+
+create_instance() {
+    local s hash root_ext pwtmp rc=0
+    for s in core cosine nis inetorgperson; do
+        [ -r "$SCHEMA_DIR/$s.ldif" ] || die "$SCHEMA_DIR/$s.ldif not found (is slapd installed?)"
+    done
+    [ -e "$MODULE_DIR/back_mdb.so" ] || [ -e "$MODULE_DIR/back_mdb.la" ] \
+        || die "$MODULE_DIR/back_mdb.so not found (is slapd installed?)"
+    case "$PW" in '' | *$'\n'*) die "SLAPD_ADMIN_PASSWORD must be non-empty and have no newline" ;; esac
+
+    mkdir -p "$CONFDIR" "$D/data" "$D/accesslog" "$D/run"
+    chmod 700 "$CONFDIR" "$D/data" "$D/accesslog"
+
+    # hash via a file (-T), so the clear-text password is never in an argv
+    pwtmp=$(mktemp "$D/.pw.XXXXXX")
+    printf '%s' "$PW" > "$pwtmp"
+    hash=$(slappasswd -h '{SSHA}' -T "$pwtmp") || rc=$?
+    rm -f "$pwtmp"
+    [ $rc -eq 0 ] && [ -n "$hash" ] || die "slappasswd failed"
+    root_ext="gidNumber=$(id -g)+uidNumber=$(id -u),cn=peercred,cn=external,cn=auth"
+
+    (
+        umask 077
+        cat > "$D/config.ldif" <<EOF
+dn: cn=config
+objectClass: olcGlobal
+cn: config
+olcPidFile: $PIDFILE
+olcArgsFile: $D/run/slapd.args
+olcLogLevel: none
+
+dn: cn=module{0},cn=config
+objectClass: olcModuleList
+cn: module{0}
+olcModulePath: $MODULE_DIR
+olcModuleLoad: {0}back_mdb
+
+dn: cn=schema,cn=config
+objectClass: olcSchemaConfig
+cn: schema
+
+include: file://$SCHEMA_DIR/core.ldif
+
+include: file://$SCHEMA_DIR/cosine.ldif
+
+include: file://$SCHEMA_DIR/nis.ldif
+
+include: file://$SCHEMA_DIR/inetorgperson.ldif
+
+dn: olcDatabase={-1}frontend,cn=config
+objectClass: olcDatabaseConfig
+objectClass: olcFrontendConfig
+olcDatabase: {-1}frontend
+olcSizeLimit: 500
+olcAccess: {0}to * by dn.exact="$root_ext" manage by * break
+olcAccess: {1}to dn.base="" by * read
+olcAccess: {2}to dn.base="cn=Subschema" by * read
+
+dn: olcDatabase={0}config,cn=config
+objectClass: olcDatabaseConfig
+olcDatabase: {0}config
+olcRootDN: cn=admin,cn=config
+olcRootPW: $hash
+olcAccess: {0}to * by dn.exact="$root_ext" manage by dn.exact="$ADMIN_DN" manage by * break
+
+dn: olcDatabase={1}mdb,cn=config
+objectClass: olcDatabaseConfig
+objectClass: olcMdbConfig
+olcDatabase: {1}mdb
+olcSuffix: $SUFFIX
+olcDbDirectory: $D/data
+olcDbMaxSize: 1073741824
+olcRootDN: $ADMIN_DN
+olcRootPW: $hash
+olcDbIndex: objectClass eq
+olcDbIndex: entryCSN,entryUUID eq
+olcLastMod: TRUE
+olcAccess: {0}to * by dn.exact="$root_ext" manage by * break
+olcAccess: {1}to * by dn.exact="$LIMITED_DN" write by * break
+olcAccess: {2}to attrs=userPassword by self write by anonymous auth by * none
+olcAccess: {3}to * by * read
+EOF
+        cat > "$D/seed.ldif" <<EOF
+dn: $SUFFIX
+objectClass: top
+objectClass: dcObject
+objectClass: organization
+o: example
+dc: example
+
+dn: ou=People,$SUFFIX
+objectClass: top
+objectClass: organizationalUnit
+ou: People
+
+dn: $LIMITED_DN
+objectClass: top
+objectClass: organizationalRole
+objectClass: simpleSecurityObject
+cn: limited
+description: limited admin: may write $SUFFIX, no rights on cn=config
+userPassword: $hash
+EOF
+    )
+    if ! slapadd -n0 -F "$CONFDIR" -l "$D/config.ldif" > "$D/slapadd.log" 2>&1; then
+        echo "$PROG: ERROR: slapadd -n0 failed; $D/slapadd.log:" >&2
+        tail -n 25 "$D/slapadd.log" >&2
+        exit 1
+    fi
+    if ! slapadd -n1 -F "$CONFDIR" -l "$D/seed.ldif" >> "$D/slapadd.log" 2>&1; then
+        echo "$PROG: ERROR: slapadd -n1 failed; $D/slapadd.log:" >&2
+        tail -n 25 "$D/slapadd.log" >&2
+        exit 1
+    fi
+    rm -f "$D/config.ldif" "$D/seed.ldif"   # they hold password hashes
+    [ -d "$CONFDIR/cn=config" ] || die "slapadd did not create $CONFDIR/cn=config (see $D/slapadd.log)"
+}
+
+start_instance() {
+    local pid="" bgpid bgrc deadline loglines
+    loglines=0; [ ! -f "$LOG" ] || loglines=$(wc -l < "$LOG")
+    # the pidfile and socket of a dead slapd (checked by the caller) would be
+    # misleading / make the bind of the new socket fail
+    rm -f "$PIDFILE" "$SOCK"
+    # -d keeps slapd in the foreground (no fork) even at level 0; setsid + &
+    # detach it from the caller's session. No -u/-g: it runs as the caller.
+    setsid slapd -d "$DEBUG" -h "ldap://127.0.0.1:$PORT/ $(ldapi_url)" -F "$CONFDIR" \
+        </dev/null >>"$LOG" 2>&1 &
+    bgpid=$!
+    deadline=$(awk -v n="$(now)" -v t="$START_TIMEOUT" 'BEGIN { printf "%.0f", n + t }')
+    while :; do
+        [ -n "$pid" ] || pid=$(our_pid || true)
+        if [ -n "$pid" ] && ldap_answers; then
+            break
+        fi
+        if [ -n "$bgpid" ] && ! kill -0 "$bgpid" 2>/dev/null; then
+            bgrc=0
+            wait "$bgpid" || bgrc=$?
+            bgpid=""
+            # rc 0 would be setsid having forked (it does so only as a process
+            # group leader): slapd may still be coming up, keep polling
+            if [ $bgrc -ne 0 ]; then
+                echo "$PROG: ERROR: slapd exited during start-up (rc $bgrc); end of $LOG:" >&2
+                tail -n +"$((loglines + 1))" "$LOG" | tail -n 20 >&2 || true
+                exit 1
+            fi
+        fi
+        if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then
+            echo "$PROG: ERROR: slapd (pid $pid) exited during start-up; end of $LOG:" >&2
+            tail -n +"$((loglines + 1))" "$LOG" | tail -n 20 >&2 || true
+            exit 1
+        fi
+        if [ "$(date +%s)" -ge "$deadline" ]; then
+            echo "$PROG: ERROR: no LDAP answer on 127.0.0.1:$PORT after ${START_TIMEOUT}s; end of $LOG:" >&2
+            tail -n +"$((loglines + 1))" "$LOG" | tail -n 20 >&2 || true
+            [ -z "$pid" ] || kill -TERM "$pid" 2>/dev/null || true
+            exit 1
+        fi
+        sleep 0.05
+    done
+    PID=$pid
+}
+
+cmd_up() {
+    [ $# -eq 2 ] || usage
+    PORT=$1
+    case "$PORT" in '' | *[!0-9]*) die "PORT must be a number, got '$PORT'" ;; esac
+    [ "$PORT" -ge 1024 ] && [ "$PORT" -le 65535 ] || die "PORT must be in 1024..65535, got $PORT"
+    need slapd slapadd slappasswd ldapsearch setsid
+    mkdir -p -- "$2" || die "cannot create $2"
+    D=$(cd -- "$2" && pwd -P)
+    case "$D" in *[[:space:]\"\\]*) die "DATADIR must not contain spaces, quotes or backslashes: $D" ;; esac
+    set_paths
+    # sun_path holds 108 bytes including the terminating NUL
+    [ ${#SOCK} -le 107 ] || die "LDAPI socket path too long (${#SOCK} > 107): $SOCK; use a shorter DATADIR"
+
+    PW=${SLAPD_ADMIN_PASSWORD:-Secret123!}
+    DEBUG=${SLAPD_DEBUG:-none}
+    START_TIMEOUT=${SLAPD_START_TIMEOUT:-30}
+    case "$START_TIMEOUT" in '' | *[!0-9]*) die "SLAPD_START_TIMEOUT must be whole seconds" ;; esac
+
+    local t0 created=0 already=0 t_create=""
+    t0=$(now)
+    if [ -f "$D/$MARKER" ]; then
+        [ -d "$CONFDIR/cn=config" ] || die "$D holds an incomplete instance (no $CONFDIR/cn=config); purge it: $PROG down $D --purge"
+    else
+        [ -z "$(ls -A "$D")" ] || die "$D is not empty and holds no instance made by $PROG"
+    fi
+
+    if p=$(our_pid); then
+        PID=$p
+        already=1
+    else
+        port_open "$PORT" && die "something already listens on 127.0.0.1:$PORT"
+        if [ ! -f "$D/$MARKER" ]; then
+            : > "$D/$MARKER"
+            create_instance
+            created=1
+            t_create=$(since "$t0")
+        fi
+        start_instance
+    fi
+
+    (
+        umask 077
+        cat > "$D/connection.env" <<EOF
+LDAP_URL=ldap://127.0.0.1:$PORT
+LDAP_HOST=127.0.0.1
+LDAP_PORT=$PORT
+LDAP_BIND_DN='$ADMIN_DN'
+LDAP_BIND_PW='$(printf '%s' "$PW" | sed "s/'/'\\\\''/g")'
+LDAP_CONFIG_BIND_DN='cn=admin,cn=config'
+LDAP_LIMITED_DN='$LIMITED_DN'
+LDAP_SUFFIXES='$SUFFIX'
+LDAPI_URL=$(ldapi_url)
+SLAPD_ACCESSLOG_DIR=$D/accesslog
+SLAPD_PID=$PID
+SLAPD_PIDFILE=$PIDFILE
+EOF
+    )
+    if [ $already = 1 ]; then
+        echo "slapd already running: pid $PID, ldap://127.0.0.1:$PORT, data $D"
+    elif [ $created = 1 ]; then
+        echo "slapd created (${t_create}s) and started in $(since "$t0")s: pid $PID, ldap://127.0.0.1:$PORT, data $D"
+    else
+        echo "slapd started in $(since "$t0")s: pid $PID, ldap://127.0.0.1:$PORT, data $D"
+    fi
+}
+
+# ------------------------------------------------------------------- down
+
+cmd_down() {
+    [ $# -ge 1 ] && [ $# -le 2 ] || usage
+    local purge=0
+    if [ $# -eq 2 ]; then
+        [ "$2" = "--purge" ] || usage
+        purge=1
+    fi
+    if [ ! -e "$1" ]; then
+        echo "slapd: $1 does not exist, nothing to stop"
+        return 0
+    fi
+    [ -d "$1" ] || die "$1 is not a directory"
+    D=$(cd -- "$1" && pwd -P)
+    set_paths
+    local stop_timeout=${SLAPD_STOP_TIMEOUT:-30}
+    case "$stop_timeout" in '' | *[!0-9]*) die "SLAPD_STOP_TIMEOUT must be whole seconds" ;; esac
+
+    if [ -f "$D/$MARKER" ]; then
+        local pid t0 deadline i
+        if pid=$(our_pid); then
+            t0=$(now)
+            kill -TERM "$pid" 2>/dev/null || true
+            deadline=$(( $(date +%s) + stop_timeout ))
+            while kill -0 "$pid" 2>/dev/null; do
+                if [ "$(date +%s)" -ge "$deadline" ]; then
+                    echo "$PROG: slapd pid $pid still running after ${stop_timeout}s, sending SIGKILL" >&2
+                    kill -KILL "$pid" 2>/dev/null || true
+                    for i in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+                    break
+                fi
+                sleep 0.05
+            done
+            kill -0 "$pid" 2>/dev/null && die "slapd pid $pid would not die"
+            rm -f "$PIDFILE" "$SOCK"
+            echo "slapd (pid $pid) stopped in $(since "$t0")s"
+        else
+            rm -f "$PIDFILE"   # stale, if any
+            echo "slapd in $D is not running"
+        fi
+    elif [ -n "$(ls -A "$D")" ]; then
+        [ $purge = 0 ] || die "refusing to purge $D: it is not a data directory made by $PROG"
+        die "$D holds no instance made by $PROG"
+    fi
+
+    if [ $purge = 1 ]; then
+        case "$D" in
+            / | /tmp | /var/tmp | /root | /home | /etc | /etc/* | /usr | /usr/* | /var | /var/lib | /opt | /srv | /boot | /dev | /dev/* | /proc | /proc/* | /sys | /sys/*)
+                die "refusing to purge $D" ;;
+        esac
+        # at least two path components (e.g. /tmp/x)
+        case "$D" in /*/*) ;; *) die "refusing to purge $D" ;; esac
+        [ "$D" != "$(cd ~ 2>/dev/null && pwd -P)" ] || die "refusing to purge the home directory $D"
+        [ "$D" != "$(pwd -P)" ] || cd /
+        rm -rf -- "$D"
+        echo "removed $D"
+    fi
+}
+
+# ------------------------------------------------------------------- main
+
+[ $# -ge 1 ] || usage
+cmd=$1
+shift
+case "$cmd" in
+    up) cmd_up "$@" ;;
+    down) cmd_down "$@" ;;
+    -h | --help | help) usage ;;
+    *) usage ;;
+esac
