@@ -1,5 +1,7 @@
 /** The profiles this build supports, by family. */
 import { Ds389Profile } from './ds389.js';
+import { GenericProfile } from './generic.js';
+import { OpenLdapProfile } from './openldap.js';
 import type { ServerFamily } from './detect.js';
 import type { ServerProfile } from './profile.js';
 
@@ -9,9 +11,13 @@ export function profileFor(family: ServerFamily): ServerProfile | undefined {
       return new Ds389Profile('389ds', '389 Directory Server');
     case 'dsee':
       return new Ds389Profile('dsee', 'Sun/Oracle Directory Server Enterprise Edition');
+    case 'openldap':
+      return new OpenLdapProfile();
+    case 'generic':
+      return new GenericProfile();
     default:
       return undefined;
   }
 }
 
-export const SUPPORTED_FAMILIES: readonly ServerFamily[] = ['389ds', 'dsee'];
+export const SUPPORTED_FAMILIES: readonly ServerFamily[] = ['389ds', 'dsee', 'openldap', 'generic'];

@@ -1,0 +1,353 @@
+/**
+ * OpenLDAP. Rights are `olcAccess` rules on the database that serves each base DN, in cn=config; the change
+ * source is the accesslog overlay writing to a `cn=accesslog` database (OpenLDAP has no cn=changelog and no
+ * root DSE change numbers). Everything is done live over LDAP: slapd never needs a restart for it.
+ */
+import { formatAccessLogPurge, parseServerDuration } from '../core/duration.js';
+import { formatDn, isWithin, normalizeDn, parentDn, parseDn } from '../ldap/dn.js';
+import { PrepareError, ResultCode } from '../ldap/errors.js';
+import { firstValue, valuesOf, type Change, type Entry, type Modification } from '../ldap/types.js';
+import { personEntry, syncUserUnderBase } from './person.js';
+import type {
+  ChangeSource,
+  Observation,
+  PlannedStep,
+  PrepareTarget,
+  ReadRequest,
+  SearchRequest,
+  ServerProfile,
+} from './profile.js';
+
+export const ACCESSLOG_SUFFIX = 'cn=accesslog';
+const CONFIG_SEARCH = 'openldap:config';
+const DAY = 86_400;
+
+/** OpenLDAP access levels, weakest first; each includes the ones before it. */
+const LEVELS = ['none', 'disclose', 'auth', 'compare', 'search', 'read', 'write', 'manage'] as const;
+
+/**
+ * DNs inside an olcAccess rule are double-quoted; a quote in a DN is written `\22` so it cannot end the value.
+ */
+function quotedDn(dn: string): string {
+  return `"${formatDn(parseDn(dn)).replace(/\\"/g, '\\22')}"`;
+}
+
+function sameDn(a: string, b: string): boolean {
+  try {
+    return normalizeDn(a) === normalizeDn(b);
+  } catch {
+    return false;
+  }
+}
+
+/** The rule this tool adds on a data database. olcAccess values carry no name, so the rule is known by its shape. */
+export function dataAccessRule(base: string, syncUserDn: string, level: 'read' | 'write'): string {
+  return `to dn.subtree=${quotedDn(base)} by dn.exact=${quotedDn(syncUserDn)} ${level} by * break`;
+}
+
+/** The rule on the accesslog database: the sync user reads, and (on a database this tool creates) nobody else. */
+export function accesslogAccessRule(syncUserDn: string, others: 'none' | 'break'): string {
+  return `to * by dn.exact=${quotedDn(syncUserDn)} read by * ${others}`;
+}
+
+/** `{3}to * by ...` -> index 3 and the rule text. */
+export function splitOrdered(value: string): { index: number | undefined; text: string } {
+  const match = /^\{(\d+)\}(.*)$/s.exec(value);
+  return match === null ? { index: undefined, text: value } : { index: Number(match[1]), text: match[2] ?? '' };
+}
+
+interface DataRule {
+  readonly value: string;
+  readonly level: string;
+}
+
+/** Our data rules for `base` and the sync user among a database's olcAccess values. */
+export function findDataRules(values: readonly string[], base: string, syncUserDn: string): DataRule[] {
+  const found: DataRule[] = [];
+  for (const value of values) {
+    const { text } = splitOrdered(value);
+    const match = /^to\s+dn\.subtree="([^"]*)"\s+by\s+dn\.exact="([^"]*)"\s+(\w+)\s+by\s+\*\s+break\s*$/i.exec(text.trim());
+    if (match === null) continue;
+    if (sameDn(match[1] ?? '', base) && sameDn(match[2] ?? '', syncUserDn)) {
+      found.push({ value, level: (match[3] ?? '').toLowerCase() });
+    }
+  }
+  return found;
+}
+
+function rank(level: string): number {
+  return LEVELS.indexOf(level as (typeof LEVELS)[number]);
+}
+
+function hasObjectClass(entry: Entry, objectClass: string): boolean {
+  return valuesOf(entry, 'objectClass').some((v) => v.toLowerCase() === objectClass.toLowerCase());
+}
+
+/** `{1}accesslog.la`, `/usr/lib/ldap/accesslog.so` -> `accesslog`. */
+function moduleName(value: string): string {
+  const file = splitOrdered(value).text.trim().split('/').pop() ?? '';
+  return file.replace(/\.(la|so)$/i, '').toLowerCase();
+}
+
+interface ConfigView {
+  readonly databases: readonly Entry[];
+  readonly moduleLists: readonly Entry[];
+  readonly accesslogOverlays: readonly Entry[];
+}
+
+function configView(observed: Observation): ConfigView {
+  const entries = observed.found(CONFIG_SEARCH);
+  return {
+    databases: entries.filter((e) => hasObjectClass(e, 'olcDatabaseConfig') && valuesOf(e, 'olcSuffix').length > 0),
+    moduleLists: entries.filter((e) => hasObjectClass(e, 'olcModuleList')),
+    accesslogOverlays: entries.filter((e) => hasObjectClass(e, 'olcAccessLogConfig')),
+  };
+}
+
+/** The database whose suffix holds `dn` (the most specific one when suffixes nest). */
+function databaseFor(view: ConfigView, dn: string): Entry | undefined {
+  let best: { entry: Entry; depth: number } | undefined;
+  for (const database of view.databases) {
+    for (const suffix of valuesOf(database, 'olcSuffix')) {
+      if (!isWithin(dn, suffix)) continue;
+      const depth = parseDn(suffix).length;
+      if (best === undefined || depth > best.depth) best = { entry: database, depth };
+    }
+  }
+  return best?.entry;
+}
+
+function ldapiHint(target: PrepareTarget): string {
+  const level = target.roles.destination ? 'write' : 'read';
+  const rules = target.baseDns.map((base) =>
+    [
+      `# database serving ${base}: ldapsearch -Y EXTERNAL -H ldapi:/// -b cn=config -LLL '(olcSuffix=${base})' dn`,
+      'dn: olcDatabase={1}mdb,cn=config',
+      'changetype: modify',
+      'add: olcAccess',
+      `olcAccess: {0}${dataAccessRule(base, target.syncUserDn, level)}`,
+      '-',
+    ].join('\n'),
+  );
+  return rules.join('\n\n');
+}
+
+export class OpenLdapProfile implements ServerProfile {
+  public readonly family = 'openldap';
+  public readonly productName = 'OpenLDAP';
+  public readonly baseDnAttributes = ['objectClass'] as const;
+  public readonly passwordAttribute = 'userPassword';
+  public readonly changeNumberAttributes = [] as const;
+
+  public defaultSyncUserDn(baseDns: readonly string[]): string {
+    return syncUserUnderBase(baseDns);
+  }
+
+  public reads(): ReadRequest[] {
+    return [];
+  }
+
+  public searches(): SearchRequest[] {
+    return [{
+      key: CONFIG_SEARCH,
+      base: 'cn=config',
+      scope: 'sub',
+      filter: '(|(objectClass=olcDatabaseConfig)(objectClass=olcModuleList)(objectClass=olcAccessLogConfig))',
+      attributes: ['objectClass', 'olcDatabase', 'olcSuffix', 'olcAccess', 'olcModuleLoad', 'olcDbDirectory',
+        'olcAccessLogDB', 'olcAccessLogOps', 'olcAccessLogSuccess', 'olcAccessLogPurge'],
+    }];
+  }
+
+  public syncUserEntry(dn: string, password: string): Record<string, string[]> {
+    return personEntry(dn, password);
+  }
+
+  public planAccess(target: PrepareTarget, observed: Observation): PlannedStep[] {
+    const view = configView(observed);
+    if (view.databases.length === 0) {
+      throw new PrepareError(
+        ResultCode.INSUFFICIENT_ACCESS,
+        'The admin may not read cn=config, where OpenLDAP keeps access rules',
+        'bind as an account with manage rights on cn=config, or have root apply the LDIF below with ldapmodify -Y EXTERNAL -H ldapi:///',
+        { details: ldapiHint(target) },
+      );
+    }
+    const level = target.roles.destination ? 'write' : 'read';
+    return target.baseDns.map((base): PlannedStep => {
+      const id = `olcaccess:${base}`;
+      const title = `${level === 'write' ? 'Write' : 'Read'} access for the sync user on '${base}'`;
+      const database = databaseFor(view, base);
+      if (database === undefined) {
+        throw new PrepareError(ResultCode.UNWILLING_TO_PERFORM, `No database in cn=config serves '${base}'`,
+          'check --baseDN against the olcSuffix values in cn=config');
+      }
+      const ours = findDataRules(valuesOf(database, 'olcAccess'), base, target.syncUserDn);
+      const strongEnough = ours.filter((rule) => rank(rule.level) >= rank(level));
+      const wanted = `{0}${dataAccessRule(base, target.syncUserDn, level)}`;
+      if (strongEnough.length === 1 && ours.length === 1) {
+        return { id, title, status: 'unchanged', detail: `olcAccess rule on ${database.dn} grants ${ours[0]?.level}`, changes: [], warnings: [] };
+      }
+      const keep = strongEnough[0];
+      const drop = ours.filter((rule) => rule !== keep).map((rule) => rule.value);
+      const modifications: Modification[] = [
+        ...(drop.length > 0 ? [{ operation: 'delete' as const, attribute: 'olcAccess', values: drop }] : []),
+        ...(keep === undefined ? [{ operation: 'add' as const, attribute: 'olcAccess', values: [wanted] }] : []),
+      ];
+      return {
+        id,
+        title,
+        status: ours.length === 0 ? 'created' : 'updated',
+        detail: ours.length === 0
+          ? `olcAccess rule added first on ${database.dn}, falling through (by * break) to the existing rules`
+          : `olcAccess rule on ${database.dn} set to ${keep?.level ?? level}`,
+        changes: [{ kind: 'modify', dn: database.dn, modifications }],
+        warnings: [],
+      };
+    });
+  }
+
+  public planChangelog(target: PrepareTarget, observed: Observation): PlannedStep[] {
+    const view = configView(observed);
+    const steps: PlannedStep[] = [];
+
+    // Debian and most packages build overlays as modules: accesslog must be loaded before it can be configured.
+    const loaded = view.moduleLists.some((list) => valuesOf(list, 'olcModuleLoad').some((v) => moduleName(v) === 'accesslog'));
+    const firstList = [...view.moduleLists].sort((a, b) => a.dn.localeCompare(b.dn))[0];
+    if (firstList === undefined) {
+      steps.push({ id: 'accesslog:module', title: 'Loading the accesslog module', status: 'skipped', detail: 'slapd has no module list: accesslog is assumed built in', changes: [], warnings: [] });
+    } else if (loaded) {
+      steps.push({ id: 'accesslog:module', title: 'Loading the accesslog module', status: 'unchanged', detail: 'already loaded', changes: [], warnings: [] });
+    } else {
+      steps.push({
+        id: 'accesslog:module', title: 'Loading the accesslog module', status: 'created', detail: `olcModuleLoad on ${firstList.dn}`,
+        changes: [{ kind: 'modify', dn: firstList.dn, modifications: [{ operation: 'add', attribute: 'olcModuleLoad', values: ['accesslog'] }] }],
+        warnings: [],
+      });
+    }
+
+    const logDatabase = databaseFor(view, ACCESSLOG_SUFFIX);
+    const logIsOwn = logDatabase !== undefined && valuesOf(logDatabase, 'olcSuffix').some((s) => sameDn(s, ACCESSLOG_SUFFIX));
+    if (logDatabase === undefined || !logIsOwn) {
+      if (target.accesslogDirectory === undefined) {
+        throw new PrepareError(
+          ResultCode.PARAM_ERROR,
+          'This OpenLDAP server has no cn=accesslog database to use as the change log',
+          'pass --accesslogDirectory with an existing, empty folder on the server that slapd can write (slapd cannot create it)',
+        );
+      }
+      steps.push({
+        id: 'accesslog:database', title: `Creating the '${ACCESSLOG_SUFFIX}' database`, status: 'created',
+        detail: `mdb in ${target.accesslogDirectory}, readable by the sync user only`,
+        changes: [{
+          kind: 'add',
+          dn: 'olcDatabase=mdb,cn=config',
+          attributes: {
+            objectClass: ['olcDatabaseConfig', 'olcMdbConfig'],
+            olcDatabase: ['mdb'],
+            olcSuffix: [ACCESSLOG_SUFFIX],
+            olcDbDirectory: [target.accesslogDirectory],
+            olcRootDN: [ACCESSLOG_SUFFIX],
+            olcDbIndex: ['default eq', 'entryCSN,objectClass,reqEnd,reqResult,reqStart,reqDN eq'],
+            olcAccess: [`{0}${accesslogAccessRule(target.syncUserDn, 'none')}`],
+          },
+        }],
+        warnings: [],
+      });
+    } else {
+      steps.push(this.planAccesslogRead(target, logDatabase));
+    }
+
+    const age = target.changelogMaxAgeSeconds;
+    const interval = Math.min(age, DAY);
+    const purge = `${formatAccessLogPurge(age)} ${formatAccessLogPurge(interval)}`;
+    const served = new Map<string, Entry>();
+    for (const base of target.baseDns) {
+      const database = databaseFor(view, base);
+      if (database !== undefined) served.set(normalizeDn(database.dn), database);
+    }
+    for (const database of served.values()) {
+      steps.push(this.planOverlay(database, view, purge, age, interval));
+    }
+    return steps;
+  }
+
+  public changeSource(): ChangeSource {
+    return {
+      dn: ACCESSLOG_SUFFIX,
+      note:
+        'OpenLDAP exposes no firstChangeNumber/lastChangeNumber in the root DSE: a PingDataSync source on it needs a ' +
+        'custom change detector (Server SDK) reading cn=accesslog, while accesslog consumers (syncrepl delta, LSC) can use it directly',
+    };
+  }
+
+  public explainMissingChangeNumbers(): string {
+    return `check that the '${ACCESSLOG_SUFFIX}' database exists and that its olcAccess lets the sync user read it`;
+  }
+
+  private planAccesslogRead(target: PrepareTarget, logDatabase: Entry): PlannedStep {
+    const id = 'accesslog:access';
+    const title = `Read access for the sync user on '${ACCESSLOG_SUFFIX}'`;
+    const present = valuesOf(logDatabase, 'olcAccess').some((value) => {
+      const match = /^to\s+\*\s+by\s+dn\.exact="([^"]*)"\s+(\w+)\b/i.exec(splitOrdered(value).text.trim());
+      return match !== null && sameDn(match[1] ?? '', target.syncUserDn) && rank((match[2] ?? '').toLowerCase()) >= rank('read');
+    });
+    if (present) {
+      return { id, title, status: 'unchanged', detail: `olcAccess rule on ${logDatabase.dn}`, changes: [], warnings: [] };
+    }
+    return {
+      id, title, status: 'created', detail: `olcAccess rule added first on ${logDatabase.dn}`,
+      changes: [{ kind: 'modify', dn: logDatabase.dn, modifications: [{ operation: 'add', attribute: 'olcAccess', values: [`{0}${accesslogAccessRule(target.syncUserDn, 'break')}`] }] }],
+      warnings: [],
+    };
+  }
+
+  private planOverlay(database: Entry, view: ConfigView, purge: string, age: number, interval: number): PlannedStep {
+    const id = `accesslog:overlay:${database.dn}`;
+    const suffix = firstValue(database, 'olcSuffix') ?? database.dn;
+    const title = `Logging writes to '${suffix}' in '${ACCESSLOG_SUFFIX}'`;
+    const overlay = view.accesslogOverlays.find((o) => sameDn(parentDn(o.dn) ?? '', database.dn));
+    if (overlay === undefined) {
+      const add: Change = {
+        kind: 'add',
+        dn: `olcOverlay=accesslog,${database.dn}`,
+        attributes: {
+          objectClass: ['olcOverlayConfig', 'olcAccessLogConfig'],
+          olcOverlay: ['accesslog'],
+          olcAccessLogDB: [ACCESSLOG_SUFFIX],
+          olcAccessLogOps: ['writes'],
+          olcAccessLogSuccess: ['TRUE'],
+          olcAccessLogPurge: [purge],
+        },
+      };
+      return { id, title, status: 'created', detail: `accesslog overlay, successful writes only, purge ${purge}`, changes: [add], warnings: [] };
+    }
+    const logDb = firstValue(overlay, 'olcAccessLogDB') ?? '';
+    if (!sameDn(logDb, ACCESSLOG_SUFFIX)) {
+      return {
+        id, title, status: 'warning', detail: `an accesslog overlay already logs to '${logDb}'`, changes: [],
+        warnings: [`${overlay.dn} logs to '${logDb}', not '${ACCESSLOG_SUFFIX}': it was left alone; point the sync server at '${logDb}' or reconfigure it by hand`],
+      };
+    }
+    const modifications: Modification[] = [];
+    const ops = valuesOf(overlay, 'olcAccessLogOps').flatMap((v) => v.toLowerCase().split(/\s+/));
+    if (!ops.includes('writes') && !['add', 'delete', 'modify', 'modrdn'].every((op) => ops.includes(op))) {
+      modifications.push({ operation: 'add', attribute: 'olcAccessLogOps', values: ['writes'] });
+    }
+    if (!/^true$/i.test(firstValue(overlay, 'olcAccessLogSuccess') ?? '')) {
+      modifications.push({ operation: 'replace', attribute: 'olcAccessLogSuccess', values: ['TRUE'] });
+    }
+    const [currentAge, currentInterval] = (firstValue(overlay, 'olcAccessLogPurge') ?? '').trim().split(/\s+/);
+    if (parseServerDuration(currentAge ?? '') !== age || parseServerDuration(currentInterval ?? '') !== interval) {
+      modifications.push({ operation: 'replace', attribute: 'olcAccessLogPurge', values: [purge] });
+    }
+    if (modifications.length === 0) {
+      return { id, title, status: 'unchanged', detail: `accesslog overlay, purge ${purge}`, changes: [], warnings: [] };
+    }
+    return {
+      id, title, status: 'updated',
+      detail: `${modifications.map((m) => m.attribute).join(', ')} on ${overlay.dn}${modifications.some((m) => m.attribute === 'olcAccessLogPurge') ? ` (purge ${purge}, was ${firstValue(overlay, 'olcAccessLogPurge') ?? 'unset'})` : ''}`,
+      changes: [{ kind: 'modify', dn: overlay.dn, modifications }],
+      warnings: [],
+    };
+  }
+}
