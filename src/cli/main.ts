@@ -55,16 +55,20 @@ export async function main(args: readonly string[], io: ProcessIo): Promise<numb
 
   let resolved: ResolvedSettings;
   let log: RunLog | undefined;
+  let requestedLogFile: string | undefined;
   try {
     const parsed = parseCommandLine(args, toolVersion(), { out, err });
     if (parsed.kind === 'exit') return parsed.code;
+    const logFileOption = parsed.options['logFile'];
+    if (typeof logFileOption === 'string') requestedLogFile = resolve(logFileOption);
     resolved = resolveSettings(parsed.options, parsed.explicit, {
       env: io.env,
       stdinIsTTY: io.stdin.isTTY === true,
       readStdin: () => readFileSync(0, 'utf8'),
     });
   } catch (error) {
-    const failure = await openRunLog(DEFAULT_LOG_FILE, runId);
+    // Usage errors are logged too, to --logFile when it could be read from the command line.
+    const failure = await openRunLog(requestedLogFile ?? DEFAULT_LOG_FILE, runId);
     if (isPrepareError(error)) {
       failure.log.error({ event: 'usage-error', exitCode: error.resultCode }, error.message);
       err(`Error: ${error.message}${error.hint === undefined ? '' : `\nHint: ${error.hint}`}\n`);

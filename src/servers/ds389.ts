@@ -97,7 +97,8 @@ export class Ds389Profile implements ServerProfile {
     const enabled = isOn(firstValue(plugin, 'nsslapd-pluginEnabled'));
     const running = observed.entry(CHANGELOG_DN) !== undefined;
     const currentAgeText = firstValue(plugin, 'nsslapd-changelogmaxage');
-    const currentAge = currentAgeText === undefined ? undefined : parseServerDuration(currentAgeText);
+    // 389 reads a bare number as seconds.
+    const currentAge = currentAgeText === undefined ? undefined : parseServerDuration(currentAgeText, { bareNumberUnit: 's' });
     const wantedAge = formatCompact(target.changelogMaxAgeSeconds);
     const ageChanges = currentAge !== target.changelogMaxAgeSeconds;
 
