@@ -7,12 +7,16 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { RunReporter } from '../core/ports.js';
-import { isPrepareError, ResultCode } from '../ldap/errors.js';
+import type { DirectoryStats } from '../ldap/directory.js';
+import { isPrepareError, PrepareError, ResultCode } from '../ldap/errors.js';
+import { renderLdif } from '../ldap/ldif.js';
 import { changedAttributes } from '../ldap/types.js';
+import type { PlannedStep } from '../servers/profile.js';
 import { openRunLog, type RunLog } from './log.js';
-import { parseCommandLine } from './options.js';
+import { normalizeArgv, parseCommandLine } from './options.js';
 import { InterruptedError, terminalPrompter } from './prompts.js';
 import { Renderer } from './render.js';
+import { stepSummary, type RunResult } from './result.js';
 import { resolveSettings, type ResolvedSettings } from './settings.js';
 
 export interface ProcessIo {
@@ -47,17 +51,24 @@ function toolVersion(): string {
   return manifest.version ?? '0.0.0';
 }
 
+function isTerminal(stream: NodeJS.WritableStream): boolean {
+  return (stream as NodeJS.WriteStream).isTTY === true;
+}
+
 export async function main(args: readonly string[], io: ProcessIo): Promise<number> {
   const out = (text: string): void => void io.stdout.write(text);
   const err = (text: string): void => void io.stderr.write(text);
   const startedAt = Date.now();
   const runId = randomUUID();
+  const version = toolVersion();
+  const stats: DirectoryStats = { reads: 0, writes: 0 };
+  // Known before parsing can fail, so even a usage error answers in JSON when asked to.
+  const jsonRequested = normalizeArgv(args).includes('--json');
 
   let resolved: ResolvedSettings;
-  let log: RunLog | undefined;
   let requestedLogFile: string | undefined;
   try {
-    const parsed = parseCommandLine(args, toolVersion(), { out, err });
+    const parsed = parseCommandLine(args, version, { out, err });
     if (parsed.kind === 'exit') return parsed.code;
     const logFileOption = parsed.options['logFile'];
     if (typeof logFileOption === 'string') requestedLogFile = resolve(logFileOption);
@@ -67,25 +78,28 @@ export async function main(args: readonly string[], io: ProcessIo): Promise<numb
       readStdin: () => readFileSync(0, 'utf8'),
     });
   } catch (error) {
+    if (!isPrepareError(error)) throw error;
     // Usage errors are logged too, to --logFile when it could be read from the command line.
-    const failure = await openRunLog(requestedLogFile ?? DEFAULT_LOG_FILE, runId);
-    if (isPrepareError(error)) {
-      failure.log.error({ event: 'usage-error', exitCode: error.resultCode }, error.message);
-      err(`Error: ${error.message}${error.hint === undefined ? '' : `\nHint: ${error.hint}`}\n`);
-      return error.resultCode;
+    const { log } = await openRunLog(requestedLogFile ?? DEFAULT_LOG_FILE, runId);
+    log.error({ event: 'usage-error', exitCode: error.resultCode }, error.message);
+    err(`Error: ${error.message}${error.hint === undefined ? '' : `\nHint: ${error.hint}`}\n`);
+    if (jsonRequested) {
+      out(`${JSON.stringify(failureResult(version, runId, error))}\n`);
     }
-    throw error;
+    return error.resultCode;
   }
 
   const { settings } = resolved;
-  const color = resolved.color && (io.stdout as NodeJS.WriteStream).isTTY === true;
-  const screen = new Renderer({ line: (text) => out(`${text}\n`) }, color);
-  const problems = new Renderer({ line: (text) => err(`${text}\n`) }, color && (io.stderr as NodeJS.WriteStream).isTTY === true);
+  // With --json, stdout carries the JSON object alone: everything a person reads goes to stderr.
+  const humanStream = resolved.json ? io.stderr : io.stdout;
+  const screen = new Renderer({ line: (text) => humanStream.write(`${text}\n`) }, resolved.color && isTerminal(humanStream));
+  const problems = new Renderer({ line: (text) => err(`${text}\n`) }, resolved.color && isTerminal(io.stderr));
   const opened = await openRunLog(resolve(resolved.logFile ?? DEFAULT_LOG_FILE), runId);
-  log = opened.log;
+  const log: RunLog = opened.log;
   if (opened.problem !== undefined) problems.warning(opened.problem);
   log.info({
     event: 'start',
+    version,
     host: settings.host,
     port: settings.port,
     security: settings.security,
@@ -96,69 +110,116 @@ export async function main(args: readonly string[], io: ProcessIo): Promise<numb
     bindDn: settings.bindDn ?? null,
     serverType: settings.serverType,
     changelogMaxAgeSeconds: settings.changelogMaxAgeSeconds ?? null,
+    dryRun: settings.dryRun,
+    remove: settings.remove,
     prompting: resolved.canPrompt,
   }, 'run started');
+
+  const warnings: string[] = [];
+  const steps: PlannedStep[] = [];
+  let server: RunResult['server'] = { host: settings.host, port: settings.port, type: null, productName: null, vendor: null };
   for (const message of resolved.warnings) {
+    warnings.push(message);
     problems.warning(message);
     log.warn({ event: 'warning' }, message);
   }
 
-  const runLog = log;
   const reporter: RunReporter = {
     check(title, outcome, detail) {
       screen.check(title, outcome, detail);
-      runLog.info({ event: 'check', outcome, ...(detail === undefined ? {} : { detail }) }, title);
+      log.info({ event: 'check', outcome, ...(detail === undefined ? {} : { detail }) }, title);
     },
     info(message) {
       screen.info(message);
-      runLog.info({ event: 'info' }, message);
+      log.info({ event: 'info' }, message);
+    },
+    detected(found) {
+      server = { ...server, type: found.family, productName: found.productName, vendor: found.vendor };
+      log.info({ event: 'detected', type: found.family, vendor: found.vendor }, found.productName);
     },
     step(step) {
-      screen.step(step);
-      runLog.info({ event: 'step', id: step.id, status: step.status, detail: step.detail ?? null }, step.title);
+      steps.push(step);
+      screen.step(step, settings.dryRun);
+      log.info({ event: 'step', id: step.id, status: step.status, detail: step.detail ?? null, dryRun: settings.dryRun }, step.title);
     },
     warning(message) {
+      warnings.push(message);
       problems.warning(message);
-      runLog.warn({ event: 'warning' }, message);
+      log.warn({ event: 'warning' }, message);
     },
     wrote(change) {
-      runLog.info({ event: 'write', kind: change.kind, dn: change.dn, attributes: changedAttributes(change) }, `${change.kind} ${change.dn}`);
+      log.info({ event: 'write', kind: change.kind, dn: change.dn, attributes: changedAttributes(change) }, `${change.kind} ${change.dn}`);
     },
   };
 
+  const base = {
+    tool: 'prepare-endpoint-server' as const,
+    version,
+    runId,
+    roles: settings.roles,
+    remove: settings.remove,
+    dryRun: settings.dryRun,
+  };
   const abort = new AbortController();
   const unsubscribe = io.onInterrupt(() => abort.abort());
+  let exitCode: number;
+  let result: RunResult;
   try {
-    if (settings.remove) {
-      const { PrepareError } = await import('../ldap/errors.js');
-      throw new PrepareError(ResultCode.UNWILLING_TO_PERFORM, '--remove is not available in this version', 'remove the sync user and the ACIs named "prepare-endpoint-server: ..." by hand');
-    }
     const { prepareEndpoint } = await import('../core/run.js');
     const outcome = await prepareEndpoint(settings, {
       reporter,
       prompter: resolved.canPrompt ? terminalPrompter(io.stderr) : undefined,
       signal: abort.signal,
+      stats,
     });
-    screen.summary(outcome.steps, outcome.warnings.length, outcome.changed);
-    log.info({ event: 'end', exitCode: 0, changed: outcome.changed, reads: outcome.stats.reads, writes: outcome.stats.writes, durationMs: Date.now() - startedAt }, 'run finished');
-    return ResultCode.SUCCESS;
+    const ldif = settings.dryRun ? renderLdif(outcome.changes) : null;
+    if (ldif !== null) {
+      screen.info(outcome.changes.length === 0 ? 'Dry run: nothing would change.' : `Dry run: these changes would be made (passwords masked):\n\n${ldif}\n`);
+    }
+    screen.summary(outcome.steps, outcome.warnings.length, outcome.changed, settings.dryRun ? 'dry-run' : settings.remove ? 'remove' : 'prepare');
+    exitCode = ResultCode.SUCCESS;
+    result = {
+      ...base, server, syncUserDn: outcome.syncUserDn, changed: outcome.changed, steps: outcome.steps.map(stepSummary),
+      warnings, changeNumbers: outcome.changeNumbers ?? null, ldif, ldap: { ...stats }, exitCode, error: null,
+    };
+    log.info({ event: 'end', exitCode, changed: outcome.changed, reads: stats.reads, writes: stats.writes, durationMs: Date.now() - startedAt }, 'run finished');
   } catch (error) {
-    if (error instanceof InterruptedError || (isPrepareError(error) && error.resultCode === ResultCode.INTERRUPTED)) {
-      problems.error('Interrupted', 'run the same command again to finish: it picks up where this run stopped');
-      log.warn({ event: 'end', exitCode: ResultCode.INTERRUPTED, durationMs: Date.now() - startedAt }, 'interrupted');
-      return ResultCode.INTERRUPTED;
-    }
-    if (isPrepareError(error)) {
-      problems.error(error.message, error.hint);
-      if (error.details !== undefined) err(`${error.details}\n`);
-      log.error({ event: 'end', exitCode: error.resultCode, durationMs: Date.now() - startedAt, hint: error.hint ?? null }, error.message);
-      return error.resultCode;
-    }
-    const message = error instanceof Error ? error.message : String(error);
-    problems.error(`Unexpected failure: ${message}`, 'please report it with the log file');
-    log.error({ event: 'end', exitCode: 1, stack: error instanceof Error ? error.stack ?? null : null }, 'unexpected failure');
-    return 1;
+    const failure = asFailure(error);
+    exitCode = failure.resultCode;
+    problems.error(failure.message, failure.hint);
+    if (failure.details !== undefined) err(`${failure.details}\n`);
+    result = {
+      ...base, server, syncUserDn: settings.syncUserDn ?? null, changed: stats.writes > 0, steps: steps.map(stepSummary),
+      warnings, changeNumbers: null, ldif: null, ldap: { ...stats }, exitCode,
+      error: { exitCode, message: failure.message, hint: failure.hint ?? null },
+    };
+    log.error({
+      event: 'end', exitCode, reads: stats.reads, writes: stats.writes, durationMs: Date.now() - startedAt, hint: failure.hint ?? null,
+      ...(exitCode === 1 && error instanceof Error ? { stack: error.stack ?? null } : {}),
+    }, failure.message);
   } finally {
     unsubscribe();
   }
+  if (resolved.json) out(`${JSON.stringify(result)}\n`);
+  return exitCode;
+}
+
+/** Every way a run can fail, as one PrepareError: interrupts are 130, anything unexpected is 1. */
+function asFailure(error: unknown): PrepareError {
+  if (error instanceof InterruptedError) {
+    return new PrepareError(ResultCode.INTERRUPTED, 'Interrupted', 'run the same command again to finish: it picks up where this run stopped');
+  }
+  if (isPrepareError(error)) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  return new PrepareError(1, `Unexpected failure: ${message}`, 'please report it with the log file', { cause: error });
+}
+
+function failureResult(version: string, runId: string, error: PrepareError): RunResult {
+  return {
+    tool: 'prepare-endpoint-server', version, runId,
+    server: { host: null, port: null, type: null, productName: null, vendor: null },
+    roles: { source: false, destination: false }, remove: false, dryRun: false, syncUserDn: null, changed: false,
+    steps: [], warnings: [], changeNumbers: null, ldif: null, ldap: { reads: 0, writes: 0 }, exitCode: error.resultCode,
+    error: { exitCode: error.resultCode, message: error.message, hint: error.hint ?? null },
+  };
 }

@@ -51,6 +51,8 @@ export const OPTION_TABLE: readonly OptionSpec[] = [
   { long: 'remove', group: 'Preparation', help: 'undo: delete the sync user and every ACI, rule or privilege this tool added' },
   { long: 'disableChangelog', group: 'Preparation', help: 'with --remove: also turn the change log off' },
   { long: 'propertiesFilePath', value: 'file', group: 'Preparation', help: 'file of name=value lines giving defaults for long options (explicit options win)' },
+  { long: 'dry-run', group: 'Output', help: 'read and plan only: print the planned changes as LDIF (passwords masked) and write nothing' },
+  { long: 'json', group: 'Output', help: 'print one JSON result object on stdout; human output goes to stderr' },
   { long: 'noPrompt', short: 'n', group: 'Output', help: 'never prompt: a missing value is an error (also implied when stdin is not a terminal)' },
   { long: 'logFile', value: 'file', group: 'Output', help: 'where the run is logged', defaultText: 'logs/prepare-endpoint-server.log in the tool folder' },
   { long: 'noColor', group: 'Output', help: 'no colours (NO_COLOR is honoured too)' },
@@ -63,8 +65,13 @@ function flagName(spec: OptionSpec): string {
     : spec.long;
 }
 
+/** `--bind-dn`, `--BINDDN` and `--bindDN` all look up `binddn`. */
+export function looseName(name: string): string {
+  return name.replace(/-/g, '').toLowerCase();
+}
+
 const BY_LOOSE_NAME = new Map<string, OptionSpec>(
-  OPTION_TABLE.map((spec) => [spec.long.toLowerCase(), spec]),
+  OPTION_TABLE.map((spec) => [looseName(spec.long), spec]),
 );
 BY_LOOSE_NAME.set('help', { long: 'help', group: 'Output', help: '' });
 BY_LOOSE_NAME.set('version', { long: 'version', group: 'Output', help: '' });
@@ -86,7 +93,7 @@ export function normalizeArgv(args: readonly string[]): string[] {
     }
     if (arg.startsWith('--')) {
       const [name = '', ...rest] = arg.slice(2).split('=');
-      const spec = BY_LOOSE_NAME.get(name.replace(/-/g, '').toLowerCase());
+      const spec = BY_LOOSE_NAME.get(looseName(name));
       if (spec === undefined) {
         out.push(arg);
         continue;
@@ -180,7 +187,8 @@ export function parseCommandLine(args: readonly string[], version: string, write
   return { kind: 'run', options, explicit };
 }
 
-/** The key commander stores an option under (`noPrompt` is stored as `prompt`). */
+/** The key commander stores an option under (`noPrompt` is stored as `prompt`, `dry-run` as `dryRun`). */
 export function optionKey(spec: OptionSpec): string {
-  return /^no[A-Z]/.test(spec.long) ? `${spec.long.charAt(2).toLowerCase()}${spec.long.slice(3)}` : spec.long;
+  const camel = spec.long.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
+  return /^no[A-Z]/.test(camel) ? `${camel.charAt(2).toLowerCase()}${camel.slice(3)}` : camel;
 }

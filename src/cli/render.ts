@@ -27,7 +27,13 @@ export class Renderer {
     this.out.line(message);
   }
 
-  public step(step: PlannedStep): void {
+  public step(step: PlannedStep, dryRun = false): void {
+    if (dryRun) {
+      // Nothing was done: say what would be.
+      const word = step.status === 'created' ? 'Would create' : step.status === 'updated' ? 'Would update' : this.status(step.status);
+      this.out.line(`${dotted(step.title)} ${word}${step.detail === undefined ? '' : this.style.dim(` (${step.detail})`)}`);
+      return;
+    }
     if (step.id === 'sync-user' && step.status === 'created') {
       // Ping prints exactly this line when it creates the account.
       this.out.line(`Created '${step.title.replace(/^Sync user '(.*)'$/, '$1')}'`);
@@ -44,13 +50,18 @@ export class Renderer {
     this.out.line(`${this.style.red('Error:')} ${message}${hint === undefined ? '' : `: ${hint}`}`);
   }
 
-  public summary(steps: readonly PlannedStep[], warnings: number, changed: boolean): void {
+  public summary(steps: readonly PlannedStep[], warnings: number, changed: boolean, mode: 'prepare' | 'remove' | 'dry-run' = 'prepare'): void {
     const counts = new Map<StepStatus, number>();
     for (const step of steps) counts.set(step.status, (counts.get(step.status) ?? 0) + 1);
     const parts = (['created', 'updated', 'unchanged', 'skipped', 'warning'] as const)
       .filter((status) => (counts.get(status) ?? 0) > 0)
       .map((status) => `${counts.get(status)} ${status}`);
-    const tail = changed ? '' : ': nothing to change, the server was already prepared';
+    const pending = steps.some((step) => step.changes.length > 0);
+    const tail = mode === 'dry-run'
+      ? ' (dry run: nothing was written)'
+      : changed || pending
+        ? ''
+        : mode === 'remove' ? ': nothing to remove' : ': nothing to change, the server was already prepared';
     this.out.line(`Summary: ${parts.join(', ')}${warnings > 0 ? `; ${warnings} warning${warnings === 1 ? '' : 's'}` : ''}${tail}`);
   }
 

@@ -9,7 +9,7 @@ import type { Trust } from '../ldap/directory.js';
 import { DnSyntaxError, normalizeDn, parseDn } from '../ldap/dn.js';
 import { PrepareError, ResultCode } from '../ldap/errors.js';
 import type { ServerTypeName } from '../servers/detect.js';
-import { OPTION_TABLE, optionKey, type RawOptions } from './options.js';
+import { looseName, OPTION_TABLE, optionKey, type RawOptions } from './options.js';
 
 export interface ResolvedSettings {
   readonly settings: Settings;
@@ -18,6 +18,8 @@ export interface ResolvedSettings {
   readonly canPrompt: boolean;
   readonly logFile: string | undefined;
   readonly color: boolean;
+  /** One JSON object on stdout; human output on stderr. */
+  readonly json: boolean;
 }
 
 export interface Environment {
@@ -112,11 +114,13 @@ export function resolveSettings(parsed: RawOptions, explicit: ReadonlySet<string
       accesslogDirectory: str('accesslogDirectory'),
       remove,
       disableChangelog: flag('disableChangelog'),
+      dryRun: flag('dryRun'),
     },
     warnings,
     canPrompt,
     logFile: str('logFile'),
     color,
+    json: flag('json'),
   };
 }
 
@@ -257,9 +261,9 @@ function withPropertiesFile(parsed: RawOptions, explicit: ReadonlySet<string>): 
     if (trimmed === '' || trimmed.startsWith('#')) return;
     const eq = trimmed.indexOf('=');
     if (eq <= 0) throw usage(`${path} line ${index + 1}: expected name=value`);
-    const name = trimmed.slice(0, eq).trim().replace(/-/g, '').toLowerCase();
+    const name = looseName(trimmed.slice(0, eq).trim());
     const value = trimmed.slice(eq + 1).trim();
-    const spec = OPTION_TABLE.find((s) => s.long.toLowerCase() === name);
+    const spec = OPTION_TABLE.find((s) => looseName(s.long) === name);
     if (spec === undefined || spec.long === 'propertiesFilePath') throw usage(`${path} line ${index + 1}: unknown option '${trimmed.slice(0, eq).trim()}'`);
     if (spec.secret === true && !privateFile) {
       throw usage(`${path} gives ${spec.long} in clear but other users can read the file`, `chmod 600 ${path}, or use a password file`);

@@ -76,3 +76,20 @@ export function planSyncUser(
     warnings: [],
   };
 }
+
+/** `--remove`: the profile's rights and change log first, the account last (a re-run finishes an interrupted one). */
+export function planRemoval(
+  profile: ServerProfile,
+  target: PrepareTarget,
+  observed: Observation,
+  disableChangelog: boolean,
+): PlannedStep[] {
+  const dn = target.syncUserDn;
+  const exists = observed.entry(dn) !== undefined;
+  return [
+    ...(profile.planRemoval?.(target, observed, disableChangelog) ?? []),
+    exists
+      ? { id: 'sync-user', title: `Sync user '${dn}'`, status: 'updated', detail: 'account deleted', changes: [{ kind: 'delete', dn }], warnings: [] }
+      : { id: 'sync-user', title: `Sync user '${dn}'`, status: 'unchanged', detail: 'already absent', changes: [], warnings: [] },
+  ];
+}

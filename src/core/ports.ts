@@ -15,6 +15,8 @@ export interface RunReporter {
   /** A check in Ping's style: `Testing connection to host:port ..... Done`. */
   check(title: string, outcome: 'Done' | 'Denied' | 'Missing' | 'Failed', detail?: string): void;
   info(message: string): void;
+  /** The server type the run settled on (detected or forced). */
+  detected(server: { readonly family: string; readonly productName: string; readonly vendor: string }): void;
   step(step: PlannedStep): void;
   warning(message: string): void;
   /** After each successful write (the log records DN and attribute names, never values). */

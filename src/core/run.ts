@@ -11,7 +11,7 @@ import { detectServer, ROOT_DSE_ATTRIBUTES, type ServerFamily } from '../servers
 import type { Observation, PlannedStep, PrepareTarget, ReadRequest, SearchRequest, ServerProfile } from '../servers/profile.js';
 import { profileFor, SUPPORTED_FAMILIES } from '../servers/registry.js';
 import { formatCompact, parseDuration } from './duration.js';
-import { planPreparation } from './plan.js';
+import { planPreparation, planRemoval } from './plan.js';
 import type { Prompter, RunReporter } from './ports.js';
 import { DEFAULT_ADMIN_DN, DEFAULT_CHANGELOG_MAX_AGE_SECONDS, Secret, type Settings } from './settings.js';
 
@@ -21,6 +21,8 @@ export interface RunDependencies {
   readonly prompter: Prompter | undefined;
   /** Aborted on Ctrl-C: the run stops before its next write. */
   readonly signal: AbortSignal;
+  /** LDAP operations of every connection of the run, counted as they happen (a failed run reports them too). */
+  readonly stats: DirectoryStats;
 }
 
 export interface RunOutcome {
@@ -28,27 +30,30 @@ export interface RunOutcome {
   readonly syncUserDn: string;
   readonly steps: readonly PlannedStep[];
   readonly warnings: readonly string[];
-  /** True when anything was written. */
+  /** True when anything was written (never in a dry run). */
   readonly changed: boolean;
+  /** Every change of the plan, in order: what was written, or in a dry run what would be. */
+  readonly changes: readonly Change[];
   readonly changeNumbers: { readonly first: string; readonly last: string } | undefined;
-  readonly stats: DirectoryStats;
 }
 
 export async function prepareEndpoint(settings: Settings, deps: RunDependencies): Promise<RunOutcome> {
-  const { reporter } = deps;
+  const { reporter, stats } = deps;
   const connection = connectionOptions(settings);
   const warnings: string[] = [];
   const warn = (message: string): void => {
     warnings.push(message);
     reporter.warning(message);
   };
-  const stats: DirectoryStats = { reads: 0, writes: 0 };
 
-  const admin = await openConnection(connection, reporter);
+  const admin = await openConnection(connection, reporter, stats);
   try {
     let rootDse = await admin.read('', ROOT_DSE_ATTRIBUTES);
-    const syncPassword = settings.syncPassword ?? new Secret(await ask(deps, (p) =>
-      p.newSecret('Password for the sync user:'), '--syncServerBindPasswordFile (or PES_SYNC_PASSWORD)'));
+    // Removal needs no sync password: the account is deleted, not used.
+    const syncPassword = settings.remove
+      ? undefined
+      : settings.syncPassword ?? new Secret(await ask(deps, (p) =>
+        p.newSecret('Password for the sync user:'), '--syncServerBindPasswordFile (or PES_SYNC_PASSWORD)'));
 
     // A locked-down root DSE answers nobody anonymous: then detection waits for the admin bind.
     let adminBound = false;
@@ -69,6 +74,7 @@ export async function prepareEndpoint(settings: Settings, deps: RunDependencies)
     const detection = detectServer(rootDse);
     const family = settings.serverType === 'auto' ? detection.family : settings.serverType;
     const profile = profileFor(family);
+    reporter.detected({ family, productName: profile?.productName ?? family, vendor: detection.vendor });
     reporter.info(`Server type: ${profile?.productName ?? family} (${detection.vendor})${settings.serverType === 'auto' ? '' : ', from --serverType'}`);
     if (profile === undefined) {
       throw new PrepareError(
@@ -77,17 +83,22 @@ export async function prepareEndpoint(settings: Settings, deps: RunDependencies)
         `supported types: ${SUPPORTED_FAMILIES.join(', ')}; if detection is wrong, pass --serverType`,
       );
     }
+    if (settings.remove && profile.planRemoval === undefined) {
+      throw new PrepareError(ResultCode.UNWILLING_TO_PERFORM, `--remove is not available for ${profile.productName} yet`,
+        'remove the sync user and the rights named "prepare-endpoint-server" by hand');
+    }
     warnAboutIgnoredOptions(settings, family, warn);
 
     const syncUserDn = settings.syncUserDn ?? profile.defaultSyncUserDn(settings.baseDns);
-    const canBind = await testSyncAccess(connection, syncUserDn, syncPassword, reporter, stats);
+    const canBind = syncPassword === undefined ? false : await testSyncAccess(connection, syncUserDn, syncPassword, reporter, stats);
 
     await bindAdmin();
 
-    const maxAge = settings.roles.source ? await changelogMaxAge(settings, deps) : DEFAULT_CHANGELOG_MAX_AGE_SECONDS;
+    const maxAge = settings.roles.source && !settings.remove ? await changelogMaxAge(settings, deps) : DEFAULT_CHANGELOG_MAX_AGE_SECONDS;
     const target: PrepareTarget = {
       baseDns: settings.baseDns,
-      roles: settings.roles,
+      // Removal looks for what either role may have added.
+      roles: settings.remove ? { source: true, destination: true } : settings.roles,
       syncUserDn,
       changelogMaxAgeSeconds: maxAge,
       inheritDefaultRootPrivileges: settings.inheritDefaultRootPrivileges,
@@ -97,13 +108,23 @@ export async function prepareEndpoint(settings: Settings, deps: RunDependencies)
     const observed = await observe(admin, profile, target, rootDse);
     verifyBaseDns(settings.baseDns, observed, reporter);
 
-    const plan = planPreparation(profile, target, observed, {
-      password: syncPassword.reveal(),
-      canBind,
-      resetPassword: settings.resetSyncPassword,
-    });
+    const plan = settings.remove
+      ? planRemoval(profile, target, observed, settings.disableChangelog)
+      : planPreparation(profile, target, observed, {
+        password: syncPassword?.reveal() ?? '',
+        canBind,
+        resetPassword: settings.resetSyncPassword,
+      });
+    const changes = plan.flatMap((step) => step.changes);
 
-    const pending = plan.flatMap((step) => step.changes);
+    if (settings.dryRun) {
+      for (const step of plan) {
+        reporter.step(step);
+        for (const message of step.warnings) warn(message);
+      }
+      return { server: { address: admin.address, family, vendor: detection.vendor }, syncUserDn, steps: plan, warnings, changed: false, changes, changeNumbers: undefined };
+    }
+
     let applied = 0;
     for (const step of plan) {
       for (const change of step.changes) {
@@ -114,7 +135,7 @@ export async function prepareEndpoint(settings: Settings, deps: RunDependencies)
         try {
           await admin.apply(change);
         } catch (error) {
-          throw withRemainingChanges(error, pending.slice(applied));
+          throw withRemainingChanges(error, changes.slice(applied));
         }
         applied += 1;
         reporter.wrote(change);
@@ -123,21 +144,33 @@ export async function prepareEndpoint(settings: Settings, deps: RunDependencies)
       for (const message of step.warnings) warn(message);
     }
 
-    const changeNumbers = await verifySyncUser(connection, profile, target, observed, plan, syncPassword, reporter, warn, stats);
-    stats.reads += admin.stats.reads;
-    stats.writes += admin.stats.writes;
+    const changeNumbers = settings.remove
+      ? await confirmRemoval(admin, syncUserDn, reporter, warn)
+      : await verifySyncUser(connection, profile, target, observed, plan, syncPassword ?? new Secret(''), reporter, warn, stats);
     return {
       server: { address: admin.address, family, vendor: detection.vendor },
       syncUserDn,
       steps: plan,
       warnings,
-      changed: plan.some((step) => step.changes.length > 0),
+      changed: changes.length > 0,
+      changes,
       changeNumbers,
-      stats,
     };
   } finally {
     await admin.close();
   }
+}
+
+/** After --remove the sync user's entry must be gone (read back as the admin). */
+async function confirmRemoval(admin: Directory, dn: string, reporter: RunReporter, warn: (message: string) => void): Promise<undefined> {
+  const title = `Verifying '${dn}' is gone`;
+  if ((await admin.read(dn, ['objectClass'])) === undefined) {
+    reporter.check(title, 'Done');
+  } else {
+    reporter.check(title, 'Failed');
+    warn(`'${dn}' still exists after its removal: check the server's error log`);
+  }
+  return undefined;
 }
 
 /** When the admin may not make a change, the operator gets the LDIF of what is left to apply by hand. */
@@ -161,10 +194,10 @@ function connectionOptions(settings: Settings): ConnectionOptions {
   };
 }
 
-async function openConnection(options: ConnectionOptions, reporter: RunReporter): Promise<Directory> {
+async function openConnection(options: ConnectionOptions, reporter: RunReporter, stats: DirectoryStats): Promise<Directory> {
   const address = `${options.host}:${options.port}`;
   try {
-    const directory = await connect(options);
+    const directory = await connect(options, stats);
     // ldapts connects on the first operation; the root DSE read is that operation (and proves the server speaks LDAP).
     await directory.read('', ['objectClass']);
     reporter.check(`Testing connection to ${address}`, 'Done');
@@ -190,7 +223,7 @@ async function testSyncAccess(
   reporter: RunReporter,
   stats: DirectoryStats,
 ): Promise<boolean> {
-  const directory = await connect(options);
+  const directory = await connect(options, stats);
   try {
     await directory.bind(dn, password.reveal());
     reporter.check(`Testing '${dn}' access`, 'Done');
@@ -202,7 +235,6 @@ async function testSyncAccess(
     }
     throw error;
   } finally {
-    stats.reads += directory.stats.reads;
     await directory.close();
   }
 }
@@ -313,7 +345,7 @@ async function verifySyncUser(
   warn: (message: string) => void,
   stats: DirectoryStats,
 ): Promise<{ first: string; last: string } | undefined> {
-  const directory = await connect(options);
+  const directory = await connect(options, stats);
   try {
     await directory.bind(target.syncUserDn, password.reveal());
     if (!target.roles.source) {
@@ -337,7 +369,12 @@ async function verifySyncUser(
     const first = firstValue(rootDse, firstName ?? 'firstChangeNumber');
     const last = firstValue(rootDse, lastName ?? 'lastChangeNumber');
     if (first !== undefined && last !== undefined) {
-      reporter.check(`Verifying '${target.syncUserDn}' can read the change numbers`, 'Done', `first ${first}, last ${last}`);
+      // Attributes past the first two (PingDirectory's lastPurgedChangeNumber) are reported when the server shows them.
+      const more = profile.changeNumberAttributes.slice(2).flatMap((name) => {
+        const value = firstValue(rootDse, name);
+        return value === undefined ? [] : [`${name} ${value}`];
+      });
+      reporter.check(`Verifying '${target.syncUserDn}' can read the change numbers`, 'Done', [`first ${first}, last ${last}`, ...more].join(', '));
       return { first, last };
     }
     reporter.check(`Verifying '${target.syncUserDn}' can read the change numbers`, 'Denied');
@@ -351,7 +388,6 @@ async function verifySyncUser(
     }
     throw error;
   } finally {
-    stats.reads += directory.stats.reads;
     await directory.close();
   }
 }

@@ -58,6 +58,8 @@ export interface Settings {
   readonly accesslogDirectory: string | undefined;
   readonly remove: boolean;
   readonly disableChangelog: boolean;
+  /** Read and plan only: print the changes as LDIF, write nothing. */
+  readonly dryRun: boolean;
 }
 
 export const DEFAULT_CHANGELOG_MAX_AGE_SECONDS = 2 * 24 * 3600;

@@ -41,20 +41,25 @@ export interface Directory {
   close(): Promise<void>;
 }
 
-/** Opens a connection and proves the server answers (StartTLS is negotiated here too). */
-export async function connect(options: ConnectionOptions): Promise<Directory> {
-  const directory = new LdaptsDirectory(options);
+/**
+ * Opens a connection (StartTLS is negotiated here too). Reads and writes are counted into `stats`, which
+ * several connections of one run may share.
+ */
+export async function connect(options: ConnectionOptions, stats: DirectoryStats = { reads: 0, writes: 0 }): Promise<Directory> {
+  const directory = new LdaptsDirectory(options, stats);
   await directory.open();
   return directory;
 }
 
 class LdaptsDirectory implements Directory {
   public readonly address: string;
-  public readonly stats: DirectoryStats = { reads: 0, writes: 0 };
   private readonly client: Client;
   private boundDn: string | undefined;
 
-  public constructor(private readonly options: ConnectionOptions) {
+  public constructor(
+    private readonly options: ConnectionOptions,
+    public readonly stats: DirectoryStats,
+  ) {
     const host = options.host.includes(':') ? `[${options.host}]` : options.host;
     this.address = `${host}:${options.port}`;
     const scheme = options.security === 'ssl' ? 'ldaps' : 'ldap';

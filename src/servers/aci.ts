@@ -91,3 +91,19 @@ export function planAci(id: string, title: string, entryDn: string, existing: re
     warnings: [],
   };
 }
+
+/** `--remove`: delete every ACI of ours (any text) for `specs`' names and user on one entry. */
+export function planAciRemoval(id: string, title: string, entryDn: string, existing: readonly string[], specs: readonly AciSpec[]): PlannedStep {
+  const ours = existing.filter((aci) => specs.some((spec) => isOurAci(aci, spec)));
+  if (ours.length === 0) {
+    return { id, title, status: 'unchanged', detail: 'no ACI of this tool for the sync user', changes: [], warnings: [] };
+  }
+  return {
+    id,
+    title,
+    status: 'updated',
+    detail: `${ours.length} ACI${ours.length === 1 ? '' : 's'} removed`,
+    changes: [{ kind: 'modify', dn: entryDn, modifications: [{ operation: 'delete', attribute: 'aci', values: ours }] }],
+    warnings: [],
+  };
+}

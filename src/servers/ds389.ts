@@ -4,7 +4,7 @@
  */
 import { formatCompact, parseServerDuration } from '../core/duration.js';
 import { firstValue, valuesOf } from '../ldap/types.js';
-import { planAci, type AciSpec } from './aci.js';
+import { planAci, planAciRemoval, type AciSpec } from './aci.js';
 import { personEntry, syncUserUnderBase } from './person.js';
 import type { Observation, PlannedStep, PrepareTarget, ReadRequest, ServerProfile } from './profile.js';
 
@@ -154,6 +154,38 @@ export class Ds389Profile implements ServerProfile {
       });
     }
     return steps;
+  }
+
+  public planRemoval(target: PrepareTarget, observed: Observation, disableChangelog: boolean): PlannedStep[] {
+    const user = target.syncUserDn;
+    const dataAcis = [this.aci('sync source read', READ_RIGHTS, user), this.aci('sync destination write', WRITE_RIGHTS, user)];
+    const steps = target.baseDns.map((base) =>
+      planAciRemoval(`aci:${base}`, `Access for the sync user on '${base}'`, base, valuesOf(observed.entry(base), 'aci'), dataAcis));
+    if (observed.entry(CHANGELOG_DN) !== undefined) {
+      steps.push(planAciRemoval('aci:changelog', `Change log read access on '${CHANGELOG_DN}'`, CHANGELOG_DN,
+        valuesOf(observed.entry(CHANGELOG_DN), 'aci'), [this.aci('sync changelog read', READ_RIGHTS, user)]));
+    }
+    steps.push(planAciRemoval('aci:root-dse', 'Root DSE read access', ROOT_DSE_DN,
+      valuesOf(observed.entry(ROOT_DSE_DN), 'aci'), [this.aci('sync root DSE read', READ_RIGHTS, user)]));
+    if (disableChangelog) steps.push(this.planChangelogOff(observed));
+    return steps;
+  }
+
+  private planChangelogOff(observed: Observation): PlannedStep {
+    const plugin = observed.entry(RETRO_CHANGELOG_PLUGIN_DN);
+    const title = 'Disabling cn=changelog';
+    if (plugin === undefined || !isOn(firstValue(plugin, 'nsslapd-pluginEnabled'))) {
+      return { id: 'changelog', title, status: 'unchanged', detail: 'Retro Changelog Plugin already off', changes: [], warnings: [] };
+    }
+    const dynamicPlugins = isOn(firstValue(observed.entry(CONFIG_DN), 'nsslapd-dynamic-plugins'));
+    return {
+      id: 'changelog',
+      title,
+      status: 'updated',
+      detail: `Retro Changelog Plugin off${dynamicPlugins ? ', stopped live' : ''}`,
+      changes: [{ kind: 'modify', dn: RETRO_CHANGELOG_PLUGIN_DN, modifications: [{ operation: 'replace', attribute: 'nsslapd-pluginEnabled', values: ['off'] }] }],
+      warnings: dynamicPlugins ? [] : ['The Retro Changelog Plugin stops at the next server start (nsslapd-dynamic-plugins is off): restart the directory server'],
+    };
   }
 
   public explainMissingChangeNumbers(_target: PrepareTarget, observed: Observation, plan: readonly PlannedStep[]): string {

@@ -59,6 +59,11 @@ export class GenericProfile implements ServerProfile {
     }];
   }
 
+  /** Nothing but the account was created on such a server, so nothing else is taken away. */
+  public planRemoval(): PlannedStep[] {
+    return [];
+  }
+
   public explainMissingChangeNumbers(): string {
     return 'this server type is not one the tool can configure: enable its change log and grant the sync user read access by hand, as the warnings above say';
   }

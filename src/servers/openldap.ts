@@ -132,6 +132,22 @@ function ldapiHint(target: PrepareTarget): string {
   return rules.join('\n\n');
 }
 
+/** The accesslog overlay on a data database: successful writes only, into cn=accesslog, purged by age. */
+function overlayAdd(databaseDn: string, purge: string): Change {
+  return {
+    kind: 'add',
+    dn: `olcOverlay=accesslog,${databaseDn}`,
+    attributes: {
+      objectClass: ['olcOverlayConfig', 'olcAccessLogConfig'],
+      olcOverlay: ['accesslog'],
+      olcAccessLogDB: [ACCESSLOG_SUFFIX],
+      olcAccessLogOps: ['writes'],
+      olcAccessLogSuccess: ['TRUE'],
+      olcAccessLogPurge: [purge],
+    },
+  };
+}
+
 export class OpenLdapProfile implements ServerProfile {
   public readonly family = 'openldap';
   public readonly productName = 'OpenLDAP';
@@ -154,7 +170,7 @@ export class OpenLdapProfile implements ServerProfile {
       scope: 'sub',
       filter: '(|(objectClass=olcDatabaseConfig)(objectClass=olcModuleList)(objectClass=olcAccessLogConfig))',
       attributes: ['objectClass', 'olcDatabase', 'olcSuffix', 'olcAccess', 'olcModuleLoad', 'olcDbDirectory',
-        'olcAccessLogDB', 'olcAccessLogOps', 'olcAccessLogSuccess', 'olcAccessLogPurge'],
+        'olcAccessLogDB', 'olcAccessLogOps', 'olcAccessLogSuccess', 'olcAccessLogPurge', 'olcDisabled'],
     }];
   }
 
@@ -271,6 +287,52 @@ export class OpenLdapProfile implements ServerProfile {
     return steps;
   }
 
+  public planRemoval(target: PrepareTarget, observed: Observation, disableChangelog: boolean): PlannedStep[] {
+    const view = configView(observed);
+    if (view.databases.length === 0) {
+      throw new PrepareError(ResultCode.INSUFFICIENT_ACCESS, 'The admin may not read cn=config, where OpenLDAP keeps access rules',
+        'bind as an account with manage rights on cn=config');
+    }
+    const steps: PlannedStep[] = [];
+    for (const base of target.baseDns) {
+      const database = databaseFor(view, base);
+      const ours = database === undefined ? [] : findDataRules(valuesOf(database, 'olcAccess'), base, target.syncUserDn);
+      steps.push(database === undefined || ours.length === 0
+        ? { id: `olcaccess:${base}`, title: `Access for the sync user on '${base}'`, status: 'unchanged', detail: 'no rule of this tool for the sync user', changes: [], warnings: [] }
+        : {
+            id: `olcaccess:${base}`, title: `Access for the sync user on '${base}'`, status: 'updated', detail: `olcAccess rule removed from ${database.dn}`,
+            changes: [{ kind: 'modify', dn: database.dn, modifications: [{ operation: 'delete', attribute: 'olcAccess', values: ours.map((r) => r.value) }] }],
+            warnings: [],
+          });
+    }
+    const logDatabase = view.databases.find((d) => valuesOf(d, 'olcSuffix').some((s) => sameDn(s, ACCESSLOG_SUFFIX)));
+    if (logDatabase !== undefined) {
+      const ours = valuesOf(logDatabase, 'olcAccess').filter((value) => {
+        const match = /^to\s+\*\s+by\s+dn\.exact="([^"]*)"\s+read\s+by\s+\*\s+(none|break)\s*$/i.exec(splitOrdered(value).text.trim());
+        return match !== null && sameDn(match[1] ?? '', target.syncUserDn);
+      });
+      steps.push(ours.length === 0
+        ? { id: 'accesslog:access', title: `Read access on '${ACCESSLOG_SUFFIX}'`, status: 'unchanged', detail: 'no rule of this tool for the sync user', changes: [], warnings: [] }
+        : {
+            id: 'accesslog:access', title: `Read access on '${ACCESSLOG_SUFFIX}'`, status: 'updated', detail: `olcAccess rule removed from ${logDatabase.dn}`,
+            changes: [{ kind: 'modify', dn: logDatabase.dn, modifications: [{ operation: 'delete', attribute: 'olcAccess', values: ours }] }],
+            warnings: [],
+          });
+    }
+    if (disableChangelog) {
+      // Deleting the overlay is what slapd 2.5 handles live; toggling olcDisabled on it aborts slapd.
+      for (const overlay of view.accesslogOverlays) {
+        if (!sameDn(firstValue(overlay, 'olcAccessLogDB') ?? '', ACCESSLOG_SUFFIX)) continue;
+        steps.push({
+          id: `accesslog:overlay:${overlay.dn}`, title: `Logging to '${ACCESSLOG_SUFFIX}'`, status: 'updated',
+          detail: `${overlay.dn} deleted; the log database and its entries are kept`,
+          changes: [{ kind: 'delete', dn: overlay.dn }], warnings: [],
+        });
+      }
+    }
+    return steps;
+  }
+
   public changeSource(): ChangeSource {
     return {
       dn: ACCESSLOG_SUFFIX,
@@ -307,25 +369,21 @@ export class OpenLdapProfile implements ServerProfile {
     const title = `Logging writes to '${suffix}' in '${ACCESSLOG_SUFFIX}'`;
     const overlay = view.accesslogOverlays.find((o) => sameDn(parentDn(o.dn) ?? '', database.dn));
     if (overlay === undefined) {
-      const add: Change = {
-        kind: 'add',
-        dn: `olcOverlay=accesslog,${database.dn}`,
-        attributes: {
-          objectClass: ['olcOverlayConfig', 'olcAccessLogConfig'],
-          olcOverlay: ['accesslog'],
-          olcAccessLogDB: [ACCESSLOG_SUFFIX],
-          olcAccessLogOps: ['writes'],
-          olcAccessLogSuccess: ['TRUE'],
-          olcAccessLogPurge: [purge],
-        },
-      };
-      return { id, title, status: 'created', detail: `accesslog overlay, successful writes only, purge ${purge}`, changes: [add], warnings: [] };
+      return { id, title, status: 'created', detail: `accesslog overlay, successful writes only, purge ${purge}`, changes: [overlayAdd(database.dn, purge)], warnings: [] };
     }
     const logDb = firstValue(overlay, 'olcAccessLogDB') ?? '';
     if (!sameDn(logDb, ACCESSLOG_SUFFIX)) {
       return {
         id, title, status: 'warning', detail: `an accesslog overlay already logs to '${logDb}'`, changes: [],
         warnings: [`${overlay.dn} logs to '${logDb}', not '${ACCESSLOG_SUFFIX}': it was left alone; point the sync server at '${logDb}' or reconfigure it by hand`],
+      };
+    }
+    if (/^true$/i.test(firstValue(overlay, 'olcDisabled') ?? '')) {
+      // slapd 2.5 aborts (accesslog_db_root assertion) when olcDisabled is modified on an accesslog overlay,
+      // so a disabled overlay is deleted and created again, which it handles live.
+      return {
+        id, title, status: 'updated', detail: `${overlay.dn} was disabled: re-created enabled, purge ${purge}`,
+        changes: [{ kind: 'delete', dn: overlay.dn }, overlayAdd(database.dn, purge)], warnings: [],
       };
     }
     const modifications: Modification[] = [];

@@ -86,6 +86,11 @@ export interface ServerProfile {
   planAccess(target: PrepareTarget, observed: Observation): PlannedStep[];
   /** Source only: the change log and its maximum age. Pure. */
   planChangelog(target: PrepareTarget, observed: Observation): PlannedStep[];
+  /**
+   * `--remove`: take away every right this tool added for the sync user, and with `disableChangelog` turn the
+   * change log off. The core deletes the account itself afterwards. Pure. Profiles without it refuse --remove.
+   */
+  planRemoval?(target: PrepareTarget, observed: Observation, disableChangelog: boolean): PlannedStep[];
   /** When set, the source check reads this entry as the sync user instead of the root DSE change numbers. */
   changeSource?(target: PrepareTarget): ChangeSource;
   /** Root DSE attributes the sync user must be able to read on a source. */
