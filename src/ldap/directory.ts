@@ -5,7 +5,7 @@
 import { Attribute, Change as LdapChange, Client, ResultCodeError } from 'ldapts';
 import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
 import { PrepareError, ResultCode } from './errors.js';
-import type { Change, Entry } from './types.js';
+import { isSecretAttribute, type Change, type Entry } from './types.js';
 
 export type TransportSecurity = 'none' | 'ssl' | 'starttls';
 
@@ -107,7 +107,7 @@ class LdaptsDirectory implements Directory {
         await this.guard('add', change.dn, () =>
           this.client.add(
             change.dn,
-            Object.entries(change.attributes).map(([type, values]) => new Attribute({ type, values: [...values] })),
+            Object.entries(change.attributes).map(([type, values]) => new Attribute({ type, values: wireValues(type, values) })),
           ),
         );
         return;
@@ -119,7 +119,7 @@ class LdaptsDirectory implements Directory {
               (m) =>
                 new LdapChange({
                   operation: m.operation,
-                  modification: new Attribute({ type: m.attribute, values: [...m.values] }),
+                  modification: new Attribute({ type: m.attribute, values: wireValues(m.attribute, m.values) }),
                 }),
             ),
           ),
@@ -169,6 +169,19 @@ class LdaptsDirectory implements Directory {
       throw translateError(error, { operation, dn, boundDn: this.boundDn, address: this.address });
     }
   }
+}
+
+/**
+ * With NODE_DEBUG=ldapts, ldapts prints every request with JSON.stringify and masks only bind passwords.
+ * Secret values therefore travel as Buffers whose toJSON says `__redacted__`: the wire bytes are the same.
+ */
+function wireValues(attribute: string, values: readonly string[]): string[] | Buffer[] {
+  if (!isSecretAttribute(attribute)) return [...values];
+  return values.map((value) => {
+    const bytes = Buffer.from(value, 'utf8');
+    Object.defineProperty(bytes, 'toJSON', { value: () => '__redacted__' });
+    return bytes;
+  });
 }
 
 function tlsOptionsFor(options: ConnectionOptions): TlsConnectionOptions {
