@@ -2,6 +2,7 @@
 import { Ds389Profile } from './ds389.js';
 import { GenericProfile } from './generic.js';
 import { OpenLdapProfile } from './openldap.js';
+import { PingDirectoryProfile } from './pingdirectory.js';
 import type { ServerFamily } from './detect.js';
 import type { ServerProfile } from './profile.js';
 
@@ -11,6 +12,10 @@ export function profileFor(family: ServerFamily): ServerProfile | undefined {
       return new Ds389Profile('389ds', '389 Directory Server');
     case 'dsee':
       return new Ds389Profile('dsee', 'Sun/Oracle Directory Server Enterprise Edition');
+    case 'pingdirectory':
+      return new PingDirectoryProfile('pingdirectory', 'PingDirectory');
+    case 'pingdirectoryproxy':
+      return new PingDirectoryProfile('pingdirectoryproxy', 'PingDirectoryProxy');
     case 'openldap':
       return new OpenLdapProfile();
     case 'generic':
@@ -20,4 +25,4 @@ export function profileFor(family: ServerFamily): ServerProfile | undefined {
   }
 }
 
-export const SUPPORTED_FAMILIES: readonly ServerFamily[] = ['389ds', 'dsee', 'openldap', 'generic'];
+export const SUPPORTED_FAMILIES: readonly ServerFamily[] = ['389ds', 'dsee', 'pingdirectory', 'pingdirectoryproxy', 'openldap', 'generic'];

@@ -1,0 +1,308 @@
+/**
+ * PingDirectory (and UnboundID / Nokia / Alcatel-Lucent Directory Server) and PingDirectoryProxy. The sync
+ * user is a root DN user in the configuration; its rights are privileges (`ds-privilege-name`), never ACIs;
+ * the change log is the `changelog` backend, configured through `cn=config`.
+ */
+import { formatSpaced, parseServerDuration } from '../core/duration.js';
+import { dnEquals, firstRdn, normalizeDn, parentDn } from '../ldap/dn.js';
+import type { Change, Entry } from '../ldap/types.js';
+import { firstValue, valuesOf } from '../ldap/types.js';
+import type { Observation, PlannedStep, PrepareTarget, ReadRequest, RoleSet, ServerProfile } from './profile.js';
+
+export const ROOT_DNS_DN = 'cn=Root DNs,cn=config';
+export const DEFAULT_SYNC_USER_DN = 'cn=Sync User,cn=Root DNs,cn=config';
+export const CHANGELOG_BACKEND_DN = 'ds-cfg-backend-id=changelog,cn=Backends,cn=config';
+
+export const PRIVILEGE_ATTRIBUTE = 'ds-privilege-name';
+export const INHERIT_ATTRIBUTE = 'ds-cfg-inherit-default-root-privileges';
+export const DEFAULT_ROOT_PRIVILEGES_ATTRIBUTE = 'ds-cfg-default-root-privilege-name';
+export const ROOT_DN_USER_CLASS = 'ds-cfg-root-dn-user';
+const ENABLED_ATTRIBUTE = 'ds-cfg-enabled';
+const MAX_AGE_ATTRIBUTE = 'ds-cfg-changelog-maximum-age';
+
+/**
+ * What each role needs, least privilege first. Why each one is needed is written down in
+ * test/emulators/pingdirectory/PRIVILEGES.md.
+ */
+export const SOURCE_PRIVILEGES = ['bypass-read-acl', 'config-read', 'unindexed-search'] as const;
+export const DESTINATION_PRIVILEGES = ['bypass-acl', 'password-reset', 'bypass-pw-policy', 'unindexed-search'] as const;
+
+/**
+ * `default-root-privilege-name` of `cn=Root DNs,cn=config` as PingDirectory 10.2 documents it: used only when
+ * the server does not let the admin read its own list.
+ */
+export const DOCUMENTED_DEFAULT_ROOT_PRIVILEGES = [
+  'audit-data-security', 'bypass-acl', 'modify-acl', 'config-read', 'config-write', 'ldif-import', 'ldif-export',
+  'backend-backup', 'backend-restore', 'server-shutdown', 'server-restart', 'disconnect-client', 'password-reset',
+  'update-schema', 'privilege-change', 'unindexed-search', 'lockdown-mode', 'stream-values', 'third-party-task',
+  'use-admin-session', 'soft-delete-read', 'metrics-read', 'manage-topology', 'permit-get-password-policy-state-issues',
+  'permit-proxied-mschapv2-details', 'collect-support-data', 'file-servlet-access',
+] as const;
+
+/** The privileges the roles need, in a stable order: the source's first, then what the destination adds. */
+export function privilegesFor(roles: RoleSet): string[] {
+  const wanted = [...(roles.source ? SOURCE_PRIVILEGES : []), ...(roles.destination ? DESTINATION_PRIVILEGES : [])];
+  return [...new Set(wanted)];
+}
+
+/** True for a boolean configuration value PingDirectory reads as true. */
+function isTrue(value: string | undefined): boolean {
+  return value !== undefined && value.trim().toLowerCase() === 'true';
+}
+
+/**
+ * The privileges an account holds, as the server computes them: the default root privileges when it
+ * inherits them, plus every `ds-privilege-name` value, minus every `-name` value.
+ */
+export function effectivePrivileges(inherits: boolean, defaults: readonly string[], values: readonly string[]): Set<string> {
+  const held = new Set(inherits ? defaults.map((name) => name.toLowerCase()) : []);
+  for (const value of values) {
+    const name = value.trim().toLowerCase();
+    if (!name.startsWith('-')) held.add(name);
+  }
+  for (const value of values) {
+    const name = value.trim().toLowerCase();
+    if (name.startsWith('-')) held.delete(name.slice(1));
+  }
+  return held;
+}
+
+/** True when the sync user DN names an entry in `cn=Root DNs,cn=config` (a root DN user, not a data entry). */
+export function isRootDnUserDn(dn: string): boolean {
+  const parent = parentDn(dn);
+  return parent !== undefined && dnEquals(parent, ROOT_DNS_DN);
+}
+
+interface AccountFacts {
+  readonly rootUser: boolean;
+  readonly inherits: boolean;
+  readonly values: readonly string[];
+}
+
+export class PingDirectoryProfile implements ServerProfile {
+  public readonly family: string;
+  public readonly baseDnAttributes = ['objectClass'] as const;
+  public readonly passwordAttribute = 'userPassword';
+  public readonly changeNumberAttributes = ['firstChangeNumber', 'lastChangeNumber', 'lastPurgedChangeNumber'] as const;
+  private readonly proxy: boolean;
+
+  public constructor(
+    family: 'pingdirectory' | 'pingdirectoryproxy',
+    public readonly productName: string,
+  ) {
+    this.family = family;
+    this.proxy = family === 'pingdirectoryproxy';
+  }
+
+  public defaultSyncUserDn(_baseDns: readonly string[]): string {
+    return DEFAULT_SYNC_USER_DN;
+  }
+
+  public reads(target: PrepareTarget): ReadRequest[] {
+    const requests: ReadRequest[] = [
+      { dn: target.syncUserDn, attributes: ['objectClass', PRIVILEGE_ATTRIBUTE, INHERIT_ATTRIBUTE] },
+      { dn: ROOT_DNS_DN, attributes: [DEFAULT_ROOT_PRIVILEGES_ATTRIBUTE] },
+    ];
+    if (target.roles.source && !this.proxy) {
+      requests.push({ dn: CHANGELOG_BACKEND_DN, attributes: [ENABLED_ATTRIBUTE, MAX_AGE_ATTRIBUTE] });
+    }
+    return requests;
+  }
+
+  public syncUserEntry(dn: string, password: string, target: PrepareTarget): Record<string, string[]> {
+    const rdn = firstRdn(dn);
+    const naming: Record<string, string[]> = {};
+    for (const ava of rdn) naming[ava.type] = [ava.value];
+    const label = rdn[0]?.value ?? 'Sync User';
+    const words = label.split(/\s+/).filter((word) => word !== '');
+    const surname = words.length > 1 ? (words[words.length - 1] ?? label) : label;
+    const givenName = words.length > 1 ? words.slice(0, -1).join(' ') : undefined;
+    const privileges = this.privilegesToGrant(target);
+    const person = {
+      cn: [label],
+      sn: [surname],
+      ...(givenName === undefined ? {} : { givenName: [givenName] }),
+      ...naming,
+      description: ['Account used by the synchronization server (created by prepare-endpoint-server)'],
+      userPassword: [password],
+    };
+    if (!isRootDnUserDn(dn)) {
+      // Outside cn=Root DNs the account is a normal user: privileges still apply, inheritance does not.
+      return {
+        objectClass: ['top', 'person', 'organizationalPerson', 'inetOrgPerson'],
+        ...person,
+        [PRIVILEGE_ATTRIBUTE]: privilegesFor(target.roles),
+      };
+    }
+    return {
+      objectClass: ['top', 'person', 'organizationalPerson', 'inetOrgPerson', 'ds-cfg-user', ROOT_DN_USER_CLASS],
+      ...person,
+      [INHERIT_ATTRIBUTE]: [target.inheritDefaultRootPrivileges ? 'true' : 'false'],
+      ...(privileges.length > 0 ? { [PRIVILEGE_ATTRIBUTE]: privileges } : {}),
+    };
+  }
+
+  public planAccess(target: PrepareTarget, observed: Observation): PlannedStep[] {
+    const id = 'privileges';
+    const title = `Privileges of '${target.syncUserDn}'`;
+    const needed = privilegesFor(target.roles);
+    const account = observed.entry(target.syncUserDn);
+    if (account === undefined) {
+      const granted = target.inheritDefaultRootPrivileges && isRootDnUserDn(target.syncUserDn)
+        ? ['the default root privileges', ...this.privilegesToGrant(target)]
+        : needed;
+      return [{ id, title, status: 'created', detail: `granted with the new account: ${granted.join(', ')}`, changes: [], warnings: [] }];
+    }
+
+    const facts = accountFacts(account, target.syncUserDn);
+    const defaults = this.defaultRootPrivileges(observed);
+    const modifications: { operation: 'add' | 'replace'; attribute: string; values: string[] }[] = [];
+    const notes: string[] = [];
+    let inherits = facts.inherits;
+    if (target.inheritDefaultRootPrivileges && facts.rootUser && !facts.inherits) {
+      modifications.push({ operation: 'replace', attribute: INHERIT_ATTRIBUTE, values: ['true'] });
+      notes.push('now inherits the default root privileges');
+      inherits = true;
+    }
+    const held = effectivePrivileges(inherits, defaults, facts.values);
+    const removedByValue = new Set(facts.values.map((v) => v.trim().toLowerCase()).filter((v) => v.startsWith('-')).map((v) => v.slice(1)));
+    const missing = needed.filter((name) => !held.has(name));
+    const blocked = missing.filter((name) => removedByValue.has(name));
+    const toAdd = missing.filter((name) => !removedByValue.has(name));
+    if (toAdd.length > 0) {
+      modifications.push({ operation: 'add', attribute: PRIVILEGE_ATTRIBUTE, values: toAdd });
+      notes.push(`added ${toAdd.join(', ')}`);
+    }
+    const warnings = blocked.map((name) =>
+      `'${target.syncUserDn}' has '${PRIVILEGE_ATTRIBUTE}: -${name}', which takes away the ${name} privilege the sync user needs: ` +
+      `remove that value from the account (this tool never removes what others set), then run this command again`);
+
+    if (modifications.length === 0) {
+      return [{
+        id, title, status: warnings.length > 0 ? 'warning' : 'unchanged',
+        detail: `${inherits ? 'inherits the default root privileges; ' : ''}holds ${needed.filter((name) => held.has(name)).join(', ') || 'none of those needed'}`,
+        changes: [], warnings,
+      }];
+    }
+    const change: Change = { kind: 'modify', dn: target.syncUserDn, modifications };
+    return [{ id, title, status: warnings.length > 0 ? 'warning' : 'updated', detail: notes.join('; '), changes: [change], warnings }];
+  }
+
+  public planChangelog(target: PrepareTarget, observed: Observation): PlannedStep[] {
+    const id = 'changelog';
+    const title = 'Enabling cn=changelog';
+    if (this.proxy) {
+      return [{
+        id, title, status: 'warning', detail: 'not on a proxy: the change log lives on the backend servers', changes: [],
+        warnings: [
+          'PingDirectoryProxy keeps no change log of its own: the sync server reads the change logs of the backend ' +
+          'Directory Servers through it, so run this command with --isSource against each backend server too',
+        ],
+      }];
+    }
+    const backend = observed.entry(CHANGELOG_BACKEND_DN);
+    if (backend === undefined) {
+      return [{
+        id, title, status: 'warning', detail: `'${CHANGELOG_BACKEND_DN}' is missing`, changes: [],
+        warnings: [`The changelog backend '${CHANGELOG_BACKEND_DN}' was not found (or the admin may not read it): check the server version and that the admin holds config-read`],
+      }];
+    }
+    const enabled = isTrue(firstValue(backend, ENABLED_ATTRIBUTE));
+    const currentText = firstValue(backend, MAX_AGE_ATTRIBUTE);
+    const current = currentText === undefined ? undefined : parseServerDuration(currentText);
+    const wanted = formatSpaced(target.changelogMaxAgeSeconds);
+    const ageDiffers = current !== target.changelogMaxAgeSeconds;
+    const modifications = [
+      ...(enabled ? [] : [{ operation: 'replace' as const, attribute: ENABLED_ATTRIBUTE, values: ['true'] }]),
+      ...(ageDiffers ? [{ operation: 'replace' as const, attribute: MAX_AGE_ATTRIBUTE, values: [wanted] }] : []),
+    ];
+    const ageDetail = ageDiffers
+      ? `changelog-maximum-age changed from '${currentText ?? 'unset'}' to '${wanted}'`
+      : `changelog-maximum-age '${currentText ?? wanted}'`;
+    if (modifications.length === 0) {
+      return [{ id, title, status: 'unchanged', detail: `changelog backend enabled, ${ageDetail}`, changes: [], warnings: [] }];
+    }
+    return [{
+      id, title, status: 'updated',
+      detail: `${enabled ? 'changelog backend already enabled' : 'changelog backend enabled'}, ${ageDetail}`,
+      changes: [{ kind: 'modify', dn: CHANGELOG_BACKEND_DN, modifications }],
+      warnings: [],
+    }];
+  }
+
+  public explainMissingChangeNumbers(target: PrepareTarget, observed: Observation, plan: readonly PlannedStep[]): string {
+    if (this.proxy) {
+      return 'PingDirectoryProxy has no change log of its own: prepare each backend Directory Server with --isSource';
+    }
+    const changelog = plan.find((step) => step.id === 'changelog');
+    if (changelog !== undefined && changelog.status === 'warning') {
+      return `the changelog backend could not be enabled: ${changelog.detail ?? 'see the warning above'}`;
+    }
+    const held = privilegesAfterPlan(target, observed, plan, this.defaultRootPrivileges(observed));
+    if (!held.has('bypass-read-acl') && !held.has('bypass-acl')) {
+      return "the sync user lacks the bypass-read-acl privilege (bypass-acl would do too), which reading the change log needs: " +
+        `add 'ds-privilege-name: bypass-read-acl' to '${target.syncUserDn}' and remove any '-bypass-read-acl' value`;
+    }
+    return "the changelog backend is enabled and the sync user holds bypass-read-acl, yet the change numbers are hidden: " +
+      'check the global ACIs and the client connection policy that applies to the sync user';
+  }
+
+  private privilegesToGrant(target: PrepareTarget): string[] {
+    const needed = privilegesFor(target.roles);
+    if (!target.inheritDefaultRootPrivileges) return needed;
+    // The defaults lack bypass-read-acl and bypass-pw-policy: name what the roles need beyond them, as Ping's own examples do.
+    const defaults = new Set<string>(DOCUMENTED_DEFAULT_ROOT_PRIVILEGES);
+    return needed.filter((name) => !defaults.has(name));
+  }
+
+  private defaultRootPrivileges(observed: Observation): string[] {
+    const listed = valuesOf(observed.entry(ROOT_DNS_DN), DEFAULT_ROOT_PRIVILEGES_ATTRIBUTE);
+    return listed.length > 0 ? [...listed] : [...DOCUMENTED_DEFAULT_ROOT_PRIVILEGES];
+  }
+}
+
+function accountFacts(account: Entry, dn: string): AccountFacts {
+  const classes = valuesOf(account, 'objectClass').map((name) => name.toLowerCase());
+  const rootUser = classes.includes(ROOT_DN_USER_CLASS) || isRootDnUserDn(dn);
+  // inherit-default-root-privileges defaults to true on a root DN user, and means nothing elsewhere.
+  const inheritValue = firstValue(account, INHERIT_ATTRIBUTE);
+  const inherits = rootUser && (inheritValue === undefined || isTrue(inheritValue));
+  return { rootUser, inherits, values: valuesOf(account, PRIVILEGE_ATTRIBUTE) };
+}
+
+/** What the sync user holds once the plan is applied: what it had, plus the privileges the plan adds. */
+export function privilegesAfterPlan(
+  target: PrepareTarget,
+  observed: Observation,
+  plan: readonly PlannedStep[],
+  defaults: readonly string[],
+): Set<string> {
+  const key = normalizeDn(target.syncUserDn);
+  let inherits = false;
+  let values: string[] = [];
+  const account = observed.entry(target.syncUserDn);
+  if (account !== undefined) {
+    const facts = accountFacts(account, target.syncUserDn);
+    inherits = facts.inherits;
+    values = [...facts.values];
+  }
+  for (const change of plan.flatMap((step) => step.changes)) {
+    if (normalizeDn(change.dn) !== key) continue;
+    if (change.kind === 'add') {
+      const attributes = lowerKeys(change.attributes);
+      inherits = isTrue(attributes.get(INHERIT_ATTRIBUTE)?.[0]) || (attributes.get(INHERIT_ATTRIBUTE) === undefined && isRootDnUserDn(change.dn));
+      values = [...(attributes.get(PRIVILEGE_ATTRIBUTE) ?? [])];
+    } else if (change.kind === 'modify') {
+      for (const modification of change.modifications) {
+        const attribute = modification.attribute.toLowerCase();
+        if (attribute === PRIVILEGE_ATTRIBUTE && modification.operation === 'add') values.push(...modification.values);
+        if (attribute === INHERIT_ATTRIBUTE && modification.operation === 'replace') inherits = isTrue(modification.values[0]);
+      }
+    }
+  }
+  return effectivePrivileges(inherits, defaults, values);
+}
+
+function lowerKeys(attributes: Readonly<Record<string, readonly string[]>>): Map<string, readonly string[]> {
+  return new Map(Object.entries(attributes).map(([name, values]) => [name.toLowerCase(), values]));
+}
