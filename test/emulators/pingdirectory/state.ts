@@ -1,0 +1,635 @@
+/**
+ * What the PingDirectory emulator knows and decides: its entries, who is bound, which privileges that account
+ * holds, what it may read and write, and the change log. No sockets here (see server.ts). Every rule is listed,
+ * with the documentation it comes from, in README.md beside this file.
+ */
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Attribute, Filter, Modification } from './protocol.js';
+
+export const RESULT = {
+  success: 0,
+  operationsError: 1,
+  protocolError: 2,
+  authMethodNotSupported: 7,
+  unavailableCriticalExtension: 12,
+  noSuchAttribute: 16,
+  attributeOrValueExists: 20,
+  invalidAttributeSyntax: 21,
+  noSuchObject: 32,
+  invalidDnSyntax: 34,
+  invalidCredentials: 49,
+  insufficientAccessRights: 50,
+  unwillingToPerform: 53,
+  objectClassViolation: 65,
+  notAllowedOnNonLeaf: 66,
+  entryAlreadyExists: 68,
+} as const;
+
+export class LdapFailure extends Error {
+  public constructor(
+    public readonly code: number,
+    message: string,
+    public readonly matchedDn = '',
+  ) {
+    super(message);
+  }
+}
+
+export interface EmulatorOptions {
+  /** Answer as PingDirectoryProxy: no changelog backend, no change numbers. */
+  readonly proxy: boolean;
+  readonly adminPassword: string;
+  readonly now?: () => Date;
+}
+
+export const DATA_SUFFIX = 'dc=example,dc=com';
+export const ADMIN_DN = 'cn=Directory Manager,cn=Root DNs,cn=config';
+export const ADMIN_ALTERNATE_DN = 'cn=Directory Manager';
+const CONFIG_DN = 'cn=config';
+const ROOT_DNS_DN = 'cn=Root DNs,cn=config';
+const CHANGELOG_BACKEND_DN = 'ds-cfg-backend-id=changelog,cn=Backends,cn=config';
+const CHANGELOG_DN = 'cn=changelog';
+
+/** `default-root-privilege-name` of `cn=Root DNs,cn=config`, PingDirectory 10.2. */
+export const DEFAULT_ROOT_PRIVILEGES = [
+  'audit-data-security', 'bypass-acl', 'modify-acl', 'config-read', 'config-write', 'ldif-import', 'ldif-export',
+  'backend-backup', 'backend-restore', 'server-shutdown', 'server-restart', 'disconnect-client', 'password-reset',
+  'update-schema', 'privilege-change', 'unindexed-search', 'lockdown-mode', 'stream-values', 'third-party-task',
+  'use-admin-session', 'soft-delete-read', 'metrics-read', 'manage-topology', 'permit-get-password-policy-state-issues',
+  'permit-proxied-mschapv2-details', 'collect-support-data', 'file-servlet-access',
+];
+
+/** Privilege names the emulator accepts in `ds-privilege-name` (the defaults and the others Ping documents). */
+const KNOWN_PRIVILEGES = new Set([
+  ...DEFAULT_ROOT_PRIVILEGES,
+  'bypass-read-acl', 'bypass-pw-policy', 'proxied-auth', 'jmx-read', 'jmx-write', 'jmx-notify', 'exec-task',
+  'permit-externally-processed-authentication', 'permit-forwarding-client-connection-policy',
+]);
+
+/** Operational attributes: returned only when asked for by name or with `+`. */
+const OPERATIONAL = new Set([
+  'firstchangenumber', 'lastchangenumber', 'lastpurgedchangenumber', 'ds-privilege-name', 'changetime',
+  'createtimestamp', 'modifytimestamp', 'creatorsname', 'modifiersname',
+]);
+
+const DURATION_UNITS: Readonly<Record<string, string>> = {
+  ms: 'ms', s: 's', sec: 's', seconds: 's', m: 'm', min: 'm', minutes: 'm', h: 'h', hours: 'h', d: 'd', days: 'd', w: 'w', weeks: 'w',
+};
+const UNIT_SECONDS: Readonly<Record<string, number>> = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86400, w: 604800 };
+
+// ---------------------------------------------------------------- DNs
+
+/** RDNs of a DN, split on unescaped commas; enough DN syntax for the entries the emulator holds. */
+function splitDn(dn: string): string[] {
+  const parts: string[] = [];
+  let current = '';
+  for (let i = 0; i < dn.length; i++) {
+    const char = dn[i] ?? '';
+    if (char === '\\' && i + 1 < dn.length) {
+      current += char + (dn[i + 1] ?? '');
+      i++;
+    } else if (char === ',') {
+      parts.push(current);
+      current = '';
+    } else {
+      current += char;
+    }
+  }
+  if (dn.trim() !== '') parts.push(current);
+  return parts;
+}
+
+export function normalize(dn: string): string {
+  return splitDn(dn)
+    .map((rdn) => {
+      const eq = rdn.indexOf('=');
+      if (eq <= 0) throw new LdapFailure(RESULT.invalidDnSyntax, `The DN '${dn}' is not valid`);
+      return `${rdn.slice(0, eq).trim().toLowerCase()}=${rdn.slice(eq + 1).trim().toLowerCase()}`;
+    })
+    .join(',');
+}
+
+function parentOf(normalizedDn: string): string {
+  const parts = splitDn(normalizedDn);
+  return parts.slice(1).join(',');
+}
+
+function isWithin(normalizedDn: string, normalizedBase: string): boolean {
+  if (normalizedBase === '') return true;
+  return normalizedDn === normalizedBase || normalizedDn.endsWith(`,${normalizedBase}`);
+}
+
+// ---------------------------------------------------------------- entries
+
+interface StoredEntry {
+  dn: string;
+  /** Lower-cased attribute name to the name as written and its values. */
+  attributes: Map<string, { name: string; values: string[] }>;
+}
+
+function makeEntry(dn: string, attributes: Record<string, readonly string[]>): StoredEntry {
+  const entry: StoredEntry = { dn, attributes: new Map() };
+  for (const [name, values] of Object.entries(attributes)) entry.attributes.set(name.toLowerCase(), { name, values: [...values] });
+  return entry;
+}
+
+function values(entry: StoredEntry | undefined, name: string): string[] {
+  return entry?.attributes.get(name.toLowerCase())?.values ?? [];
+}
+
+function hasObjectClass(entry: StoredEntry, name: string): boolean {
+  return values(entry, 'objectClass').some((value) => value.toLowerCase() === name.toLowerCase());
+}
+
+/** Salted SHA-256 in the `{SSHA256}` form PingDirectory's default password storage scheme writes. */
+function encodePassword(clear: string): string {
+  const salt = randomBytes(8);
+  const digest = createHash('sha256').update(clear, 'utf8').update(salt).digest();
+  return `{SSHA256}${Buffer.concat([digest, salt]).toString('base64')}`;
+}
+
+function passwordMatches(stored: string, clear: string): boolean {
+  if (!stored.startsWith('{SSHA256}')) return stored === clear;
+  const raw = Buffer.from(stored.slice('{SSHA256}'.length), 'base64');
+  const digest = raw.subarray(0, 32);
+  const salt = raw.subarray(32);
+  const candidate = createHash('sha256').update(clear, 'utf8').update(salt).digest();
+  return candidate.length === digest.length && timingSafeEqual(candidate, digest);
+}
+
+function generalizedTime(date: Date): string {
+  return date.toISOString().replace(/[-:T]/g, '').replace(/\.(\d{3})Z$/, '.$1Z');
+}
+
+// ---------------------------------------------------------------- sessions
+
+export interface Session {
+  /** Normalized DN of the bound entry; undefined when anonymous. */
+  boundDn: string | undefined;
+}
+
+export interface SearchResultEntry {
+  readonly dn: string;
+  readonly attributes: Attribute[];
+}
+
+interface ChangeRecord {
+  readonly number: number;
+  readonly time: Date;
+  readonly targetDn: string;
+  readonly changeType: 'add' | 'modify' | 'delete';
+  readonly changes: string | undefined;
+}
+
+export class EmulatedServer {
+  private readonly entries = new Map<string, StoredEntry>();
+  private readonly changes: ChangeRecord[] = [];
+  private lastChangeNumber = 0;
+  private lastPurgedChangeNumber = 0;
+  private readonly now: () => Date;
+
+  public constructor(private readonly options: EmulatorOptions) {
+    this.now = options.now ?? (() => new Date());
+    this.seed();
+  }
+
+  public get proxy(): boolean {
+    return this.options.proxy;
+  }
+
+  // ------------------------------------------------------------ bind
+
+  public bind(session: Session, dn: string, password: string | undefined): void {
+    session.boundDn = undefined;
+    if (password === undefined) throw new LdapFailure(RESULT.authMethodNotSupported, 'Only simple authentication is emulated');
+    if (dn.trim() === '' && password === '') return;
+    if (password === '') {
+      throw new LdapFailure(RESULT.unwillingToPerform, 'Unauthenticated simple binds (a DN without a password) are not allowed');
+    }
+    const account = this.findBindAccount(dn);
+    const stored = values(account, 'userPassword');
+    if (account === undefined || !stored.some((value) => passwordMatches(value, password))) {
+      throw new LdapFailure(RESULT.invalidCredentials, 'Invalid credentials');
+    }
+    session.boundDn = normalize(account.dn);
+  }
+
+  /** A root DN user by its DN or one of its `ds-cfg-alternate-bind-dn` values, or a data entry by its DN. */
+  private findBindAccount(dn: string): StoredEntry | undefined {
+    let key: string;
+    try {
+      key = normalize(dn);
+    } catch {
+      throw new LdapFailure(RESULT.invalidCredentials, 'Invalid credentials');
+    }
+    const direct = this.entries.get(key);
+    if (direct !== undefined) return direct;
+    for (const [entryKey, entry] of this.entries) {
+      if (parentOf(entryKey) !== normalize(ROOT_DNS_DN)) continue;
+      if (values(entry, 'ds-cfg-alternate-bind-dn').some((alternate) => safeNormalize(alternate) === key)) return entry;
+    }
+    return undefined;
+  }
+
+  // ------------------------------------------------------------ privileges
+
+  /** The privileges of the session's account, computed from the configuration as it is now. */
+  public privileges(session: Session): Set<string> {
+    if (session.boundDn === undefined) return new Set();
+    const account = this.entries.get(session.boundDn);
+    if (account === undefined) return new Set();
+    const rootUser = parentOf(session.boundDn) === normalize(ROOT_DNS_DN) && hasObjectClass(account, 'ds-cfg-root-dn-user');
+    const inheritValue = values(account, 'ds-cfg-inherit-default-root-privileges')[0];
+    const inherits = rootUser && (inheritValue === undefined || inheritValue.toLowerCase() === 'true');
+    const held = new Set(inherits ? values(this.entries.get(normalize(ROOT_DNS_DN)), 'ds-cfg-default-root-privilege-name') : []);
+    const assigned = values(account, 'ds-privilege-name').map((value) => value.trim().toLowerCase());
+    for (const name of assigned) if (!name.startsWith('-')) held.add(name);
+    for (const name of assigned) if (name.startsWith('-')) held.delete(name.slice(1));
+    return held;
+  }
+
+  private isRootUser(session: Session): boolean {
+    if (session.boundDn === undefined) return false;
+    const account = this.entries.get(session.boundDn);
+    return account !== undefined && parentOf(session.boundDn) === normalize(ROOT_DNS_DN) && hasObjectClass(account, 'ds-cfg-root-dn-user');
+  }
+
+  private canReadEverything(held: Set<string>): boolean {
+    return held.has('bypass-acl') || held.has('bypass-read-acl');
+  }
+
+  private changelogEnabled(): boolean {
+    if (this.options.proxy) return false;
+    return values(this.entries.get(normalize(CHANGELOG_BACKEND_DN)), 'ds-cfg-enabled')[0]?.toLowerCase() === 'true';
+  }
+
+  // ------------------------------------------------------------ search
+
+  public search(session: Session, base: string, scope: 'base' | 'one' | 'sub', filter: Filter, requested: readonly string[]): SearchResultEntry[] {
+    const baseKey = normalize(base);
+    const held = this.privileges(session);
+    if (baseKey === '' && scope === 'base') {
+      const rootDse = this.rootDse(held);
+      return matches(rootDse, filter) ? [select(rootDse, requested)] : [];
+    }
+    this.purgeChangelog();
+    if (isWithin(baseKey, normalize(CONFIG_DN)) && !held.has('config-read')) {
+      throw new LdapFailure(RESULT.insufficientAccessRights, 'You do not have sufficient privileges to access the server configuration (config-read is needed)');
+    }
+    const candidates = this.visibleEntries(held);
+    const baseEntry = candidates.get(baseKey);
+    if (baseEntry === undefined) {
+      throw new LdapFailure(RESULT.noSuchObject, `The entry '${base}' does not exist`, this.matchedDn(baseKey, candidates));
+    }
+    const found: SearchResultEntry[] = [];
+    for (const [key, entry] of candidates) {
+      const inScope =
+        scope === 'base' ? key === baseKey : scope === 'one' ? parentOf(key) === baseKey : isWithin(key, baseKey);
+      if (inScope && matches(entry, filter)) found.push(select(entry, requested));
+    }
+    return found;
+  }
+
+  /** Entries this session can see: configuration and data as stored, plus cn=changelog while enabled. */
+  private visibleEntries(held: Set<string>): Map<string, StoredEntry> {
+    const visible = new Map<string, StoredEntry>();
+    const readsData = this.canReadEverything(held);
+    for (const [key, entry] of this.entries) {
+      if (isWithin(key, normalize(CONFIG_DN))) visible.set(key, entry);
+      else if (readsData) visible.set(key, entry);
+    }
+    if (this.changelogEnabled() && readsData) {
+      visible.set(normalize(CHANGELOG_DN), makeEntry(CHANGELOG_DN, { objectClass: ['top', 'untypedObject'], cn: ['changelog'] }));
+      for (const record of this.changes) {
+        const dn = `changeNumber=${record.number},${CHANGELOG_DN}`;
+        visible.set(normalize(dn), makeEntry(dn, {
+          objectClass: ['top', 'changeLogEntry'],
+          changeNumber: [String(record.number)],
+          targetDN: [record.targetDn],
+          changeType: [record.changeType],
+          ...(record.changes === undefined ? {} : { changes: [record.changes] }),
+          changeTime: [generalizedTime(record.time)],
+        }));
+      }
+    }
+    return visible;
+  }
+
+  private matchedDn(key: string, candidates: Map<string, StoredEntry>): string {
+    for (let parent = parentOf(key); parent !== ''; parent = parentOf(parent)) {
+      const entry = candidates.get(parent);
+      if (entry !== undefined) return entry.dn;
+    }
+    return '';
+  }
+
+  private rootDse(held: Set<string>): StoredEntry {
+    const version = this.options.proxy ? 'Ping Identity Directory Proxy Server 10.2.0.0' : 'Ping Identity Directory Server 10.2.0.0';
+    const attributes: Record<string, string[]> = {
+      objectClass: ['top', 'ds-root-dse'],
+      namingContexts: [DATA_SUFFIX],
+      subschemaSubentry: ['cn=schema'],
+      supportedLDAPVersion: ['3'],
+      vendorName: ['Ping Identity Corporation'],
+      vendorVersion: [`${version} (prepare-endpoint-server test emulator, not the real product)`],
+    };
+    if (this.changelogEnabled() && this.canReadEverything(held)) {
+      this.purgeChangelog();
+      const first = this.changes[0]?.number ?? (this.lastChangeNumber === 0 ? 0 : this.lastChangeNumber + 1);
+      attributes.firstChangeNumber = [String(first)];
+      attributes.lastChangeNumber = [String(this.lastChangeNumber)];
+      attributes.lastPurgedChangeNumber = [String(this.lastPurgedChangeNumber)];
+    }
+    return makeEntry('', attributes);
+  }
+
+  // ------------------------------------------------------------ writes
+
+  public add(session: Session, dn: string, attributes: readonly Attribute[]): void {
+    const key = normalize(dn);
+    this.authorizeWrite(session, key, attributes.map((attribute) => attribute.name), dn);
+    if (this.entries.has(key)) throw new LdapFailure(RESULT.entryAlreadyExists, `The entry '${dn}' already exists`);
+    const parent = parentOf(key);
+    if (!this.entries.has(parent)) {
+      throw new LdapFailure(RESULT.noSuchObject, `The parent of '${dn}' does not exist`, this.matchedDn(key, this.entries));
+    }
+    const record: Record<string, string[]> = {};
+    for (const attribute of attributes) record[attribute.name] = [...(record[attribute.name] ?? []), ...attribute.values];
+    const entry = makeEntry(dn, record);
+    if (values(entry, 'objectClass').length === 0) throw new LdapFailure(RESULT.objectClassViolation, 'The entry has no object class');
+    if (parent === normalize(ROOT_DNS_DN) && !hasObjectClass(entry, 'ds-cfg-root-dn-user')) {
+      throw new LdapFailure(RESULT.objectClassViolation, `Entries below '${ROOT_DNS_DN}' must be root DN users (objectClass ds-cfg-root-dn-user)`);
+    }
+    if (isWithin(key, normalize(CONFIG_DN))) this.validateConfig(entry);
+    const password = entry.attributes.get('userpassword');
+    if (password !== undefined) password.values = password.values.map(encodePassword);
+    this.stampWrite(entry, session, true);
+    this.entries.set(key, entry);
+    this.recordChange(key, dn, 'add', ldifOfAttributes(attributes));
+  }
+
+  public modify(session: Session, dn: string, modifications: readonly Modification[]): void {
+    const key = normalize(dn);
+    const names = modifications.map((modification) => modification.attribute.name);
+    this.authorizeWrite(session, key, names, dn);
+    const current = this.entries.get(key);
+    if (current === undefined) throw new LdapFailure(RESULT.noSuchObject, `The entry '${dn}' does not exist`, this.matchedDn(key, this.entries));
+    const touchesPassword = names.some((name) => name.toLowerCase() === 'userpassword');
+    if (touchesPassword && isWithin(key, normalize(DATA_SUFFIX)) && session.boundDn !== key && !this.privileges(session).has('password-reset')) {
+      throw new LdapFailure(RESULT.insufficientAccessRights, "Changing another user's password requires the password-reset privilege");
+    }
+    const next = makeEntry(current.dn, Object.fromEntries([...current.attributes.values()].map((a) => [a.name, a.values])));
+    for (const { operation, attribute } of modifications) {
+      const lower = attribute.name.toLowerCase();
+      const existing = next.attributes.get(lower);
+      const incoming = lower === 'userpassword' && operation !== 'delete' ? attribute.values.map(encodePassword) : [...attribute.values];
+      if (operation === 'replace') {
+        if (incoming.length === 0) next.attributes.delete(lower);
+        else next.attributes.set(lower, { name: attribute.name, values: incoming });
+      } else if (operation === 'add') {
+        const have = existing?.values ?? [];
+        const duplicate = attribute.values.find((value) => have.some((v) => v.toLowerCase() === value.toLowerCase()));
+        if (duplicate !== undefined) throw new LdapFailure(RESULT.attributeOrValueExists, `'${attribute.name}' already has the value '${duplicate}'`);
+        next.attributes.set(lower, { name: existing?.name ?? attribute.name, values: [...have, ...incoming] });
+      } else {
+        if (existing === undefined) throw new LdapFailure(RESULT.noSuchAttribute, `'${attribute.name}' is not present`);
+        if (attribute.values.length === 0) {
+          next.attributes.delete(lower);
+        } else {
+          const remaining = existing.values.filter((v) => !attribute.values.some((value) => value.toLowerCase() === v.toLowerCase()));
+          if (remaining.length !== existing.values.length - attribute.values.length) {
+            throw new LdapFailure(RESULT.noSuchAttribute, `'${attribute.name}' does not have every value to delete`);
+          }
+          if (remaining.length === 0) next.attributes.delete(lower);
+          else existing.values = remaining;
+        }
+      }
+    }
+    if (isWithin(key, normalize(CONFIG_DN))) this.validateConfig(next);
+    this.stampWrite(next, session, false);
+    this.entries.set(key, next);
+    this.recordChange(key, dn, 'modify', ldifOfModifications(modifications));
+  }
+
+  public delete(session: Session, dn: string): void {
+    const key = normalize(dn);
+    this.authorizeWrite(session, key, [], dn);
+    if (!this.entries.has(key)) throw new LdapFailure(RESULT.noSuchObject, `The entry '${dn}' does not exist`, this.matchedDn(key, this.entries));
+    if ([...this.entries.keys()].some((other) => parentOf(other) === key && other !== key)) {
+      throw new LdapFailure(RESULT.notAllowedOnNonLeaf, `The entry '${dn}' has subordinate entries`);
+    }
+    if (isWithin(key, normalize(CONFIG_DN)) && parentOf(key) !== normalize(ROOT_DNS_DN)) {
+      throw new LdapFailure(RESULT.unwillingToPerform, 'Only root DN users may be deleted from the emulated configuration');
+    }
+    this.entries.delete(key);
+    this.recordChange(key, dn, 'delete', undefined);
+  }
+
+  /** Who may write where (the emulator's stand-in for privileges plus the default access control). */
+  private authorizeWrite(session: Session, key: string, attributeNames: readonly string[], dn: string): void {
+    if (key === '') throw new LdapFailure(RESULT.unwillingToPerform, 'The root DSE cannot be changed over LDAP');
+    if (isWithin(key, normalize(CHANGELOG_DN))) {
+      throw new LdapFailure(RESULT.unwillingToPerform, 'The changelog backend is read-only (writability-mode disabled)');
+    }
+    const held = this.privileges(session);
+    if (isWithin(key, normalize(CONFIG_DN))) {
+      if (!this.isRootUser(session) || !held.has('config-write')) {
+        throw new LdapFailure(RESULT.insufficientAccessRights, `Changing the server configuration ('${dn}') requires a root user with the config-write privilege`);
+      }
+      const privilegeAttributes = ['ds-privilege-name', 'ds-cfg-inherit-default-root-privileges', 'ds-cfg-default-root-privilege-name'];
+      if (attributeNames.some((name) => privilegeAttributes.includes(name.toLowerCase())) && !held.has('privilege-change')) {
+        throw new LdapFailure(RESULT.insufficientAccessRights, 'Changing privileges requires the privilege-change privilege');
+      }
+      return;
+    }
+    if (!held.has('bypass-acl')) {
+      throw new LdapFailure(RESULT.insufficientAccessRights, `Insufficient access rights to change '${dn}' (the emulator has no ACIs: writes need bypass-acl)`);
+    }
+  }
+
+  /** What the configuration handler rejects: values it cannot read. */
+  private validateConfig(entry: StoredEntry): void {
+    for (const value of values(entry, 'ds-privilege-name')) {
+      const name = value.trim().toLowerCase().replace(/^-/, '');
+      if (!KNOWN_PRIVILEGES.has(name)) throw new LdapFailure(RESULT.unwillingToPerform, `'${value}' is not a privilege name`);
+    }
+    for (const attribute of ['ds-cfg-enabled', 'ds-cfg-inherit-default-root-privileges']) {
+      for (const value of values(entry, attribute)) {
+        if (!/^(true|false)$/i.test(value)) throw new LdapFailure(RESULT.unwillingToPerform, `'${value}' is not a valid value for ${attribute}: use true or false`);
+      }
+    }
+    const age = entry.attributes.get('ds-cfg-changelog-maximum-age');
+    if (age !== undefined) {
+      if (age.values.length !== 1) throw new LdapFailure(RESULT.unwillingToPerform, 'changelog-maximum-age takes exactly one value');
+      age.values = [normalizeDuration(age.values[0] ?? '')];
+    }
+  }
+
+  /** createTimestamp/modifyTimestamp and creatorsName/modifiersName (RFC 4512 section 3.4), to the millisecond. */
+  private stampWrite(entry: StoredEntry, session: Session, created: boolean): void {
+    const time = generalizedTime(this.now());
+    const who = session.boundDn === undefined ? '' : (this.entries.get(session.boundDn)?.dn ?? '');
+    const names: [string, string][] = created
+      ? [['createTimestamp', time], ['creatorsName', who], ['modifyTimestamp', time], ['modifiersName', who]]
+      : [['modifyTimestamp', time], ['modifiersName', who]];
+    for (const [name, value] of names) entry.attributes.set(name.toLowerCase(), { name, values: [value] });
+  }
+
+  // ------------------------------------------------------------ change log
+
+  private recordChange(key: string, dn: string, changeType: ChangeRecord['changeType'], changes: string | undefined): void {
+    if (!this.changelogEnabled() || !isWithin(key, normalize(DATA_SUFFIX))) return;
+    this.lastChangeNumber += 1;
+    this.changes.push({ number: this.lastChangeNumber, time: this.now(), targetDn: dn, changeType, changes });
+  }
+
+  /** Drops changes older than changelog-maximum-age, counting them in lastPurgedChangeNumber. */
+  private purgeChangelog(): void {
+    const ageText = values(this.entries.get(normalize(CHANGELOG_BACKEND_DN)), 'ds-cfg-changelog-maximum-age')[0];
+    if (ageText === undefined) return;
+    const maxAgeMs = durationSeconds(ageText) * 1000;
+    const cutoff = this.now().getTime() - maxAgeMs;
+    while (this.changes.length > 0 && (this.changes[0]?.time.getTime() ?? 0) < cutoff) {
+      this.lastPurgedChangeNumber = this.changes.shift()?.number ?? this.lastPurgedChangeNumber;
+    }
+  }
+
+  // ------------------------------------------------------------ seed
+
+  private seed(): void {
+    const put = (dn: string, attributes: Record<string, readonly string[]>): void => {
+      this.entries.set(normalize(dn), makeEntry(dn, attributes));
+    };
+    put(CONFIG_DN, { objectClass: ['top', 'ds-cfg-root-config'], cn: ['config'] });
+    put(ROOT_DNS_DN, {
+      objectClass: ['top', 'ds-cfg-root-dn'],
+      cn: ['Root DNs'],
+      'ds-cfg-default-root-privilege-name': DEFAULT_ROOT_PRIVILEGES,
+    });
+    put(ADMIN_DN, {
+      objectClass: ['top', 'person', 'organizationalPerson', 'inetOrgPerson', 'ds-cfg-user', 'ds-cfg-root-dn-user'],
+      cn: ['Directory Manager'],
+      sn: ['Manager'],
+      givenName: ['Directory'],
+      userPassword: [encodePassword(this.options.adminPassword)],
+      'ds-cfg-alternate-bind-dn': [ADMIN_ALTERNATE_DN],
+      'ds-cfg-inherit-default-root-privileges': ['true'],
+    });
+    put('cn=Backends,cn=config', { objectClass: ['top', 'ds-cfg-branch'], cn: ['Backends'] });
+    if (!this.options.proxy) {
+      put(CHANGELOG_BACKEND_DN, {
+        objectClass: ['top', 'ds-cfg-backend', 'ds-cfg-changelog-backend'],
+        'ds-cfg-backend-id': ['changelog'],
+        'ds-cfg-enabled': ['false'],
+        'ds-cfg-writability-mode': ['disabled'],
+        'ds-cfg-base-dn': [CHANGELOG_DN],
+        'ds-cfg-db-directory': ['db'],
+        'ds-cfg-changelog-maximum-age': ['2 d'],
+      });
+      put('ds-cfg-backend-id=userRoot,cn=Backends,cn=config', {
+        objectClass: ['top', 'ds-cfg-backend', 'ds-cfg-local-db-backend'],
+        'ds-cfg-backend-id': ['userRoot'],
+        'ds-cfg-enabled': ['true'],
+        'ds-cfg-base-dn': [DATA_SUFFIX],
+      });
+    }
+    put(DATA_SUFFIX, { objectClass: ['top', 'domain'], dc: ['example'] });
+    put(`ou=People,${DATA_SUFFIX}`, { objectClass: ['top', 'organizationalUnit'], ou: ['People'] });
+  }
+}
+
+// ---------------------------------------------------------------- helpers
+
+function safeNormalize(dn: string): string | undefined {
+  try {
+    return normalize(dn);
+  } catch {
+    return undefined;
+  }
+}
+
+/** A duration in the configuration's syntax (`2 d`, `36 h`); `2d` and `2 days` are read too and written back spaced. */
+export function normalizeDuration(text: string): string {
+  const match = /^\s*(\d+)\s*([a-z]+)\s*$/i.exec(text);
+  const unit = match === null ? undefined : DURATION_UNITS[(match[2] ?? '').toLowerCase()];
+  if (match === null || unit === undefined) {
+    throw new LdapFailure(RESULT.unwillingToPerform, `'${text}' is not a valid duration: use a number and a unit such as '2 d' or '12 h'`);
+  }
+  return `${Number(match[1])} ${unit}`;
+}
+
+function durationSeconds(text: string): number {
+  const [amount = '0', unit = 's'] = normalizeDuration(text).split(' ');
+  return Number(amount) * (UNIT_SECONDS[unit] ?? 1);
+}
+
+function select(entry: StoredEntry, requested: readonly string[]): SearchResultEntry {
+  const wanted = requested.map((name) => name.toLowerCase()).filter((name) => name !== '1.1');
+  const allUser = wanted.length === 0 || wanted.includes('*');
+  const allOperational = wanted.includes('+');
+  const attributes: Attribute[] = [];
+  for (const [lower, attribute] of entry.attributes) {
+    const operational = OPERATIONAL.has(lower);
+    if (wanted.includes(lower) || (operational ? allOperational : allUser)) {
+      attributes.push({ name: attribute.name, values: [...attribute.values] });
+    }
+  }
+  return { dn: entry.dn, attributes };
+}
+
+function matches(entry: StoredEntry, filter: Filter): boolean {
+  const has = (name: string): string[] => values(entry, name);
+  switch (filter.kind) {
+    case 'and':
+      return filter.filters.every((inner) => matches(entry, inner));
+    case 'or':
+      return filter.filters.some((inner) => matches(entry, inner));
+    case 'not':
+      return !matches(entry, filter.filter);
+    case 'present':
+      return filter.attribute.toLowerCase() === 'objectclass' || has(filter.attribute).length > 0;
+    case 'equal':
+    case 'approx':
+      return has(filter.attribute).some((value) => value.toLowerCase() === filter.value.toLowerCase());
+    case 'greaterOrEqual':
+    case 'lessOrEqual':
+      return has(filter.attribute).some((value) => {
+        const numeric = /^-?\d+$/.test(value) && /^-?\d+$/.test(filter.value);
+        const order = numeric ? Number(value) - Number(filter.value) : value.toLowerCase().localeCompare(filter.value.toLowerCase());
+        return filter.kind === 'greaterOrEqual' ? order >= 0 : order <= 0;
+      });
+    case 'substrings':
+      return has(filter.attribute).some((value) => {
+        const text = value.toLowerCase();
+        let position = 0;
+        if (filter.initial !== undefined) {
+          if (!text.startsWith(filter.initial.toLowerCase())) return false;
+          position = filter.initial.length;
+        }
+        for (const part of filter.any) {
+          const found = text.indexOf(part.toLowerCase(), position);
+          if (found < 0) return false;
+          position = found + part.length;
+        }
+        return filter.final === undefined || (text.length - filter.final.length >= position && text.endsWith(filter.final.toLowerCase()));
+      });
+    case 'unsupported':
+      return false;
+  }
+}
+
+function ldifOfAttributes(attributes: readonly Attribute[]): string {
+  return attributes
+    .flatMap((attribute) => attribute.values.map((value) => `${attribute.name}: ${attribute.name.toLowerCase() === 'userpassword' ? '{redacted}' : value}`))
+    .join('\n');
+}
+
+function ldifOfModifications(modifications: readonly Modification[]): string {
+  return modifications
+    .map(({ operation, attribute }) => [
+      `${operation}: ${attribute.name}`,
+      ...attribute.values.map((value) => `${attribute.name}: ${attribute.name.toLowerCase() === 'userpassword' ? '{redacted}' : value}`),
+      '-',
+    ].join('\n'))
+    .join('\n');
+}

@@ -1,0 +1,355 @@
+// The built CLI against the PingDirectory EMULATOR (test/emulators/pingdirectory, not the real product).
+// Every effect is checked over LDAP, as the admin or as the sync user, not only in what the tool prints.
+import { after, afterEach, before, describe, test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Attribute, Change, Client } from 'ldapts';
+import { runCli, type RunCliResult } from '../helpers/cli.js';
+import { canBind, readEntry, searchDns, withClient, type Bind } from '../helpers/directory.js';
+import { startPingEmulator, type PingEmulator } from '../servers/pingdirectory.js';
+
+const SYNC_DN = 'cn=Sync User,cn=Root DNs,cn=config';
+const SYNC_PASSWORD = 'sync-secret-1';
+const CHANGELOG_BACKEND = 'ds-cfg-backend-id=changelog,cn=Backends,cn=config';
+const SOURCE = ['bypass-read-acl', 'config-read', 'unindexed-search'];
+const DESTINATION = ['bypass-acl', 'password-reset', 'bypass-pw-policy', 'unindexed-search'];
+
+let dir: string;
+let emulator: PingEmulator | undefined;
+
+before(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), 'pes-ping-it-'));
+  await secretFile('admin.pw', 'adminpw');
+  await secretFile('sync.pw', SYNC_PASSWORD);
+});
+
+after(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+afterEach(async () => {
+  await emulator?.stop();
+  emulator = undefined;
+  // One log per test: assertions on it see only that test's runs.
+  await rm(path.join(dir, 'run.log'), { force: true });
+});
+
+async function secretFile(name: string, content: string): Promise<string> {
+  const file = path.join(dir, name);
+  await writeFile(file, `${content}\n`);
+  await chmod(file, 0o600);
+  return file;
+}
+
+async function start(proxy = false): Promise<PingEmulator> {
+  emulator = await startPingEmulator({ proxy });
+  return emulator;
+}
+
+const admin = (e: PingEmulator): Bind => ({ dn: e.adminDn, password: e.adminPassword });
+const sync: Bind = { dn: SYNC_DN, password: SYNC_PASSWORD };
+
+/** The seed's command line, against the emulator, with the given role flags and extras. */
+function prepare(e: PingEmulator, ...extra: string[]): Promise<RunCliResult> {
+  return runCli([
+    '--hostname', '127.0.0.1', '--port', String(e.port),
+    '--syncServerBindDN', SYNC_DN, '--syncServerBindPasswordFile', path.join(dir, 'sync.pw'),
+    '--baseDN', 'dc=example,dc=com',
+    '-D', 'cn=Directory Manager', '-j', path.join(dir, 'admin.pw'), '--no-prompt',
+    '--logFile', path.join(dir, 'run.log'),
+    ...extra,
+  ]);
+}
+
+function ok(result: RunCliResult): void {
+  assert.equal(result.code, 0, `exit ${String(result.code)}\n${result.stdout}\n${result.stderr}`);
+}
+
+function sorted(values: readonly string[] | undefined): string[] {
+  return [...(values ?? [])].map((v) => v.toLowerCase()).sort();
+}
+
+async function syncAccount(e: PingEmulator): Promise<Record<string, string[]> | undefined> {
+  return readEntry(e.url, admin(e), SYNC_DN, ['*', 'ds-privilege-name', 'modifyTimestamp']);
+}
+
+async function addPerson(e: PingEmulator, uid: string): Promise<void> {
+  await withClient(e.url, admin(e), (c) =>
+    c.add(`uid=${uid},ou=People,dc=example,dc=com`, {
+      objectClass: ['top', 'person', 'organizationalPerson', 'inetOrgPerson'],
+      uid,
+      cn: uid,
+      sn: uid,
+    }),
+  );
+}
+
+describe('prepare-endpoint-server against the PingDirectory emulator', () => {
+  test('destination (the seed command): a root DN user with exactly the destination privileges, change log untouched', async () => {
+    const e = await start();
+    const result = await prepare(e, '--isDestination');
+    ok(result);
+    assert.match(result.stdout + result.stderr, /PingDirectory/);
+
+    const account = await syncAccount(e);
+    assert.ok(account, 'the sync user exists');
+    assert.ok(account.objectclass?.map((v) => v.toLowerCase()).includes('ds-cfg-root-dn-user'), JSON.stringify(account.objectclass));
+    assert.deepEqual(account['ds-cfg-inherit-default-root-privileges'], ['false']);
+    assert.deepEqual(sorted(account['ds-privilege-name']), sorted(DESTINATION));
+    assert.deepEqual(account.cn, ['Sync User']);
+    assert.ok(account.sn?.length === 1);
+    assert.equal(await canBind(e.url, SYNC_DN, SYNC_PASSWORD), true);
+    assert.equal(await canBind(e.url, SYNC_DN, 'wrong'), false);
+
+    const backend = await readEntry(e.url, admin(e), CHANGELOG_BACKEND, ['ds-cfg-enabled', 'ds-cfg-changelog-maximum-age']);
+    assert.deepEqual(backend?.['ds-cfg-enabled'], ['false'], 'a destination does not enable the change log');
+  });
+
+  test('source: change log enabled with the given age, and a later change shows up in cn=changelog for the sync user', async () => {
+    const e = await start();
+    const result = await prepare(e, '--isSource', '--changelogMaximumAge', '3d');
+    ok(result);
+    assert.match(result.stdout, /from '2 d' to '3 d'/);
+    assert.match(result.stdout, /first 0, last 0, lastPurgedChangeNumber 0/);
+
+    const account = await syncAccount(e);
+    assert.deepEqual(sorted(account?.['ds-privilege-name']), sorted(SOURCE));
+    const backend = await readEntry(e.url, admin(e), CHANGELOG_BACKEND, ['ds-cfg-enabled', 'ds-cfg-changelog-maximum-age']);
+    assert.deepEqual(backend?.['ds-cfg-enabled'], ['true']);
+    assert.deepEqual(backend?.['ds-cfg-changelog-maximum-age'], ['3 d']);
+
+    const before = await readEntry(e.url, sync, '', ['firstChangeNumber', 'lastChangeNumber', 'lastPurgedChangeNumber']);
+    assert.deepEqual(before?.lastchangenumber, ['0']);
+    assert.deepEqual(before?.lastpurgedchangenumber, ['0']);
+
+    await addPerson(e, 'after.prepare');
+    const afterChange = await readEntry(e.url, sync, '', ['firstChangeNumber', 'lastChangeNumber']);
+    assert.deepEqual(afterChange?.firstchangenumber, ['1']);
+    assert.deepEqual(afterChange?.lastchangenumber, ['1']);
+    const change = await readEntry(e.url, sync, 'changeNumber=1,cn=changelog', ['targetDN', 'changeType', 'changeNumber']);
+    assert.deepEqual(change?.targetdn, ['uid=after.prepare,ou=People,dc=example,dc=com']);
+    assert.deepEqual(change?.changetype, ['add']);
+    // The sync user may not write anything as a source: bypass-read-acl only reads.
+    await assert.rejects(
+      withClient(e.url, sync, (c) => c.del('uid=after.prepare,ou=People,dc=example,dc=com')),
+      (error: unknown) => (error as { code?: number }).code === 50,
+    );
+  });
+
+  test('both roles: the union of the privileges, the default age 2 d left alone', async () => {
+    const e = await start();
+    const result = await prepare(e, '--isSource', '--isDestination');
+    ok(result);
+    const account = await syncAccount(e);
+    assert.deepEqual(sorted(account?.['ds-privilege-name']), sorted([...new Set([...SOURCE, ...DESTINATION])]));
+    const backend = await readEntry(e.url, admin(e), CHANGELOG_BACKEND, ['ds-cfg-enabled', 'ds-cfg-changelog-maximum-age', 'modifyTimestamp']);
+    assert.deepEqual(backend?.['ds-cfg-enabled'], ['true']);
+    assert.deepEqual(backend?.['ds-cfg-changelog-maximum-age'], ['2 d']);
+    assert.match(result.stdout, /can read the change numbers \.+ Done/);
+  });
+
+  test('a second identical run writes nothing', async () => {
+    const e = await start();
+    ok(await prepare(e, '--isSource', '--isDestination', '--changelogMaximumAge', '8h'));
+    const accountBefore = await syncAccount(e);
+    const backendBefore = await readEntry(e.url, admin(e), CHANGELOG_BACKEND, ['*', 'modifyTimestamp']);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const logFile = path.join(dir, 'run.log');
+    await rm(logFile, { force: true });
+
+    const again = await prepare(e, '--isSource', '--isDestination', '--changelogMaximumAge', '8h');
+    ok(again);
+    assert.match(again.stdout, /nothing to change/);
+    assert.deepEqual(await syncAccount(e), accountBefore, 'the sync user entry (modifyTimestamp included) is unchanged');
+    assert.deepEqual(await readEntry(e.url, admin(e), CHANGELOG_BACKEND, ['*', 'modifyTimestamp']), backendBefore);
+    const writes = (await readFile(logFile, 'utf8')).split('\n').filter((line) => line.includes('"event":"write"'));
+    assert.deepEqual(writes, []);
+  });
+
+  test('--inheritDefaultRootPrivileges: inherits the defaults and names only what they lack', async () => {
+    const e = await start();
+    ok(await prepare(e, '--isSource', '--isDestination', '--inheritDefaultRootPrivileges'));
+    const account = await syncAccount(e);
+    assert.deepEqual(account?.['ds-cfg-inherit-default-root-privileges'], ['true']);
+    assert.deepEqual(sorted(account?.['ds-privilege-name']), ['bypass-pw-policy', 'bypass-read-acl']);
+    // Inherited for real: the sync user may read the configuration (config-read) and change data (bypass-acl).
+    assert.ok(await readEntry(e.url, sync, CHANGELOG_BACKEND, ['ds-cfg-enabled']));
+    await addPerson(e, 'before.sync');
+    await withClient(e.url, sync, (c) => c.del('uid=before.sync,ou=People,dc=example,dc=com'));
+  });
+
+  test('re-run on an existing account adds only the missing privileges and keeps the others', async () => {
+    const e = await start();
+    await withClient(e.url, admin(e), (c) =>
+      c.add(SYNC_DN, {
+        objectClass: ['top', 'person', 'organizationalPerson', 'inetOrgPerson', 'ds-cfg-user', 'ds-cfg-root-dn-user'],
+        cn: 'Sync User',
+        sn: 'User',
+        userPassword: SYNC_PASSWORD,
+        'ds-cfg-inherit-default-root-privileges': 'false',
+        'ds-privilege-name': ['config-read', 'jmx-read'],
+      }),
+    );
+    const result = await prepare(e, '--isSource');
+    ok(result);
+    assert.match(result.stdout, /added bypass-read-acl, unindexed-search/);
+    const account = await syncAccount(e);
+    assert.deepEqual(sorted(account?.['ds-privilege-name']), ['bypass-read-acl', 'config-read', 'jmx-read', 'unindexed-search']);
+    assert.deepEqual(account?.['ds-cfg-inherit-default-root-privileges'], ['false']);
+  });
+
+  test('a sync user whose privilege is taken away gets a warning naming it, and the value is not removed', async () => {
+    const e = await start();
+    await withClient(e.url, admin(e), (c) =>
+      c.add(SYNC_DN, {
+        objectClass: ['top', 'person', 'organizationalPerson', 'inetOrgPerson', 'ds-cfg-user', 'ds-cfg-root-dn-user'],
+        cn: 'Sync User',
+        sn: 'User',
+        userPassword: SYNC_PASSWORD,
+        'ds-cfg-inherit-default-root-privileges': 'true',
+        'ds-privilege-name': ['-bypass-acl', '-bypass-read-acl'],
+      }),
+    );
+    const result = await prepare(e, '--isSource');
+    ok(result);
+    const text = result.stdout + result.stderr;
+    assert.match(text, /bypass-read-acl/);
+    assert.match(text, /cannot read firstChangeNumber\/lastChangeNumber/);
+    const log = await readFile(path.join(dir, 'run.log'), 'utf8');
+    assert.ok(log.split('\n').some((line) => line.includes('"level":40') && line.includes('bypass-read-acl')), 'warning in the log');
+
+    const account = await syncAccount(e);
+    assert.ok(account?.['ds-privilege-name']?.includes('-bypass-read-acl'), 'others\' settings are left alone');
+    const rootDse = await readEntry(e.url, sync, '', ['firstChangeNumber', 'lastChangeNumber']);
+    assert.equal(rootDse?.firstchangenumber?.length ?? 0, 0, 'the emulator hides the change numbers from this account');
+  });
+
+  test('PingDirectoryProxy: the sync user is created on the proxy, no change log is touched, and backends are named', async () => {
+    const e = await start(true);
+    const result = await prepare(e, '--isSource');
+    ok(result);
+    const text = result.stdout + result.stderr;
+    assert.match(text, /PingDirectoryProxy/);
+    assert.match(text, /each backend/);
+    const account = await syncAccount(e);
+    assert.deepEqual(sorted(account?.['ds-privilege-name']), sorted(SOURCE));
+    assert.equal(await readEntry(e.url, admin(e), CHANGELOG_BACKEND), undefined, 'the proxy has no changelog backend');
+    const writes = (await readFile(path.join(dir, 'run.log'), 'utf8'))
+      .split('\n')
+      .filter((line) => line.includes('"event":"write"') && line.includes('Backends'));
+    assert.deepEqual(writes, []);
+  });
+
+  test('--serverType pingdirectoryproxy overrides detection', async () => {
+    const e = await start();
+    const result = await prepare(e, '--isSource', '--serverType', 'pingdirectoryproxy');
+    ok(result);
+    assert.match(result.stdout + result.stderr, /PingDirectoryProxy/);
+    const backend = await readEntry(e.url, admin(e), CHANGELOG_BACKEND, ['ds-cfg-enabled']);
+    assert.deepEqual(backend?.['ds-cfg-enabled'], ['false'], 'treated as a proxy: the change log is left alone');
+  });
+
+  test('a wrong admin password exits 49 and a missing base DN exits 32, writing nothing', async () => {
+    const e = await start();
+    const wrong = await secretFile('wrong.pw', 'not-the-password');
+    const denied = await runCli([
+      '--hostname', '127.0.0.1', '--port', String(e.port), '--syncServerBindPasswordFile', path.join(dir, 'sync.pw'),
+      '--baseDN', 'dc=example,dc=com', '--isDestination', '-D', 'cn=Directory Manager', '-j', wrong, '--no-prompt',
+      '--logFile', path.join(dir, 'run.log'),
+    ]);
+    assert.equal(denied.code, 49, denied.stderr);
+    const missing = await runCli([
+      '--hostname', '127.0.0.1', '--port', String(e.port), '--syncServerBindPasswordFile', path.join(dir, 'sync.pw'),
+      '--baseDN', 'dc=nowhere,dc=com', '--isDestination', '-D', 'cn=Directory Manager', '-j', path.join(dir, 'admin.pw'),
+      '--no-prompt', '--logFile', path.join(dir, 'run.log'),
+    ]);
+    assert.equal(missing.code, 32, missing.stderr);
+    assert.equal(await syncAccount(e), undefined);
+  });
+});
+
+describe('the PingDirectory emulator itself', () => {
+  async function code(promise: Promise<unknown>): Promise<number | undefined> {
+    try {
+      await promise;
+      return 0;
+    } catch (error) {
+      return (error as { code?: number }).code;
+    }
+  }
+
+  test('root DSE: Ping vendor, naming contexts, no change numbers while the changelog backend is disabled', async () => {
+    const e = await start();
+    const rootDse = await readEntry(e.url, undefined, '', ['vendorName', 'vendorVersion', 'namingContexts', 'firstChangeNumber']);
+    assert.deepEqual(rootDse?.vendorname, ['Ping Identity Corporation']);
+    assert.match(rootDse?.vendorversion?.[0] ?? '', /^Ping Identity Directory Server .*emulator/);
+    assert.deepEqual(rootDse?.namingcontexts, ['dc=example,dc=com']);
+    const asAdmin = await readEntry(e.url, admin(e), '', ['firstChangeNumber', 'lastChangeNumber']);
+    assert.equal(asAdmin?.firstchangenumber?.length ?? 0, 0);
+  });
+
+  test('binds by entry DN and by alternate bind DN; result codes 49, 50, 32, 68, 53', async () => {
+    const e = await start();
+    assert.equal(await canBind(e.url, 'cn=Directory Manager,cn=Root DNs,cn=config', e.adminPassword), true);
+    assert.equal(await canBind(e.url, 'cn=Directory Manager', e.adminPassword), true);
+    assert.equal(await canBind(e.url, 'cn=Directory Manager', 'nope'), false);
+    assert.equal(await canBind(e.url, 'cn=Nobody,cn=Root DNs,cn=config', 'x'), false);
+
+    assert.equal(await code(readEntry(e.url, undefined, 'cn=config', ['cn'])), 50, 'cn=config needs config-read');
+    assert.equal(await code(withClient(e.url, admin(e), (c) => c.add('uid=x,ou=Nowhere,dc=example,dc=com', { objectClass: 'top', uid: 'x' }))), 32);
+    assert.equal(await code(withClient(e.url, admin(e), (c) => c.add('ou=People,dc=example,dc=com', { objectClass: 'organizationalUnit', ou: 'People' }))), 68);
+    assert.equal(await code(withClient(e.url, admin(e), (c) => c.del('changeNumber=1,cn=changelog'))), 53);
+    assert.equal(
+      await code(withClient(e.url, admin(e), (c) =>
+        c.modify(CHANGELOG_BACKEND, new Change({ operation: 'replace', modification: new Attribute({ type: 'ds-cfg-changelog-maximum-age', values: ['soon'] }) })))),
+      53,
+      'the configuration rejects a value it cannot read',
+    );
+  });
+
+  test('privileges: computed from inherit and ds-privilege-name with -name removals; config writes need config-write', async () => {
+    const e = await start();
+    await withClient(e.url, admin(e), (c) =>
+      c.add('cn=Reader,cn=Root DNs,cn=config', {
+        objectClass: ['top', 'person', 'organizationalPerson', 'inetOrgPerson', 'ds-cfg-user', 'ds-cfg-root-dn-user'],
+        cn: 'Reader',
+        sn: 'Reader',
+        userPassword: 'reader-pw',
+        'ds-cfg-alternate-bind-dn': 'cn=reader',
+        'ds-cfg-inherit-default-root-privileges': 'true',
+        'ds-privilege-name': ['-config-write', 'bypass-read-acl'],
+      }),
+    );
+    const reader: Bind = { dn: 'cn=reader', password: 'reader-pw' };
+    assert.ok(await readEntry(e.url, reader, CHANGELOG_BACKEND, ['ds-cfg-enabled']), 'config-read inherited');
+    assert.equal(
+      await code(withClient(e.url, reader, (c) =>
+        c.modify(CHANGELOG_BACKEND, new Change({ operation: 'replace', modification: new Attribute({ type: 'ds-cfg-enabled', values: ['true'] }) })))),
+      50,
+      '-config-write removes the inherited privilege',
+    );
+    const people = await searchDns(e.url, reader, 'dc=example,dc=com', '(objectClass=organizationalUnit)');
+    assert.deepEqual(people.map((dn) => dn.toLowerCase()), ['ou=people,dc=example,dc=com']);
+  });
+
+  test('changelog: modifies and deletes are numbered while enabled, and only bypass-(read-)acl holders see them', async () => {
+    const e = await start();
+    await addPerson(e, 'not.logged');
+    await withClient(e.url, admin(e), (c) =>
+      c.modify(CHANGELOG_BACKEND, new Change({ operation: 'replace', modification: new Attribute({ type: 'ds-cfg-enabled', values: ['true'] }) })));
+    await withClient(e.url, admin(e), async (c: Client) => {
+      await c.modify('uid=not.logged,ou=People,dc=example,dc=com',
+        new Change({ operation: 'replace', modification: new Attribute({ type: 'description', values: ['changed'] }) }));
+      await c.del('uid=not.logged,ou=People,dc=example,dc=com');
+    });
+    const changes = await searchDns(e.url, admin(e), 'cn=changelog', '(changeType=*)');
+    assert.deepEqual(changes.sort(), ['changeNumber=1,cn=changelog', 'changeNumber=2,cn=changelog']);
+    const types = await withClient(e.url, admin(e), async (c) =>
+      (await c.search('cn=changelog', { scope: 'one', filter: '(objectClass=changeLogEntry)', attributes: ['changeType'] }))
+        .searchEntries.map((entry) => String(entry.changeType)).sort());
+    assert.deepEqual(types, ['delete', 'modify']);
+    assert.deepEqual(await searchDns(e.url, undefined, 'cn=changelog', '(objectClass=*)'), [], 'anonymous sees no change');
+  });
+});
