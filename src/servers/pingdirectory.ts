@@ -230,6 +230,24 @@ export class PingDirectoryProfile implements ServerProfile {
     }];
   }
 
+  /**
+   * The privileges live on the sync user's own entry, which the core deletes: nothing else was added. With
+   * --disableChangelog the changelog backend is disabled (not on a proxy, which has none).
+   */
+  public planRemoval(_target: PrepareTarget, observed: Observation, disableChangelog: boolean): PlannedStep[] {
+    if (!disableChangelog || this.proxy) return [];
+    const title = 'Disabling cn=changelog';
+    const backend = observed.entry(CHANGELOG_BACKEND_DN);
+    if (backend === undefined || !isTrue(firstValue(backend, ENABLED_ATTRIBUTE))) {
+      return [{ id: 'changelog', title, status: 'unchanged', detail: 'changelog backend already disabled', changes: [], warnings: [] }];
+    }
+    return [{
+      id: 'changelog', title, status: 'updated', detail: 'changelog backend disabled',
+      changes: [{ kind: 'modify', dn: CHANGELOG_BACKEND_DN, modifications: [{ operation: 'replace', attribute: ENABLED_ATTRIBUTE, values: ['false'] }] }],
+      warnings: [],
+    }];
+  }
+
   public explainMissingChangeNumbers(target: PrepareTarget, observed: Observation, plan: readonly PlannedStep[]): string {
     if (this.proxy) {
       return 'PingDirectoryProxy has no change log of its own: prepare each backend Directory Server with --isSource';
