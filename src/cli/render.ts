@@ -55,7 +55,7 @@ export class Renderer {
     for (const step of steps) counts.set(step.status, (counts.get(step.status) ?? 0) + 1);
     const parts = (['created', 'updated', 'unchanged', 'skipped', 'warning'] as const)
       .filter((status) => (counts.get(status) ?? 0) > 0)
-      .map((status) => `${counts.get(status)} ${status}`);
+      .map((status) => `${counts.get(status)} ${status === 'warning' ? 'to check' : status}`);
     const pending = steps.some((step) => step.changes.length > 0);
     const tail = mode === 'dry-run'
       ? ' (dry run: nothing was written)'

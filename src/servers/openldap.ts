@@ -6,6 +6,7 @@
 import { formatAccessLogPurge, parseServerDuration } from '../core/duration.js';
 import { formatDn, isWithin, normalizeDn, parentDn, parseDn } from '../ldap/dn.js';
 import { PrepareError, ResultCode } from '../ldap/errors.js';
+import { renderLdif } from '../ldap/ldif.js';
 import { firstValue, valuesOf, type Change, type Entry, type Modification } from '../ldap/types.js';
 import { personEntry, syncUserUnderBase } from './person.js';
 import type {
@@ -117,19 +118,43 @@ function databaseFor(view: ConfigView, dn: string): Entry | undefined {
   return best?.entry;
 }
 
-function ldapiHint(target: PrepareTarget): string {
+/**
+ * What root can apply with `ldapmodify -Y EXTERNAL -H ldapi:///` when the admin may not read cn=config: the
+ * sync user (password masked), the access rules and, on a source, the change log. Database DNs cannot be known
+ * without reading cn=config, so they are placeholders that ldapmodify rejects until they are filled in.
+ */
+function ldapiHint(target: PrepareTarget, observed: Observation, syncUser: Record<string, string[]> | undefined): string {
   const level = target.roles.destination ? 'write' : 'read';
-  const rules = target.baseDns.map((base) =>
-    [
-      `# database serving ${base}: ldapsearch -Y EXTERNAL -H ldapi:/// -b cn=config -LLL '(olcSuffix=${base})' dn`,
-      'dn: olcDatabase={1}mdb,cn=config',
-      'changetype: modify',
-      'add: olcAccess',
-      `olcAccess: {0}${dataAccessRule(base, target.syncUserDn, level)}`,
-      '-',
-    ].join('\n'),
-  );
-  return rules.join('\n\n');
+  const placeholder = (base: string): string => `<DN of the database serving ${base}>`;
+  const blocks: string[] = [
+    "# Fill in each <...> placeholder; find a database DN with:\n#   ldapsearch -Y EXTERNAL -H ldapi:/// -b cn=config -LLL '(olcSuffix=<base DN>)' dn",
+  ];
+  if (syncUser !== undefined && observed.entry(target.syncUserDn) === undefined) {
+    blocks.push(renderLdif([{ kind: 'add', dn: target.syncUserDn, attributes: syncUser }]) + '\n# (set the real password with ldappasswd afterwards)');
+  }
+  for (const base of target.baseDns) {
+    blocks.push([`dn: ${placeholder(base)}`, 'changetype: modify', 'add: olcAccess',
+      `olcAccess: {0}${dataAccessRule(base, target.syncUserDn, level)}`, '-'].join('\n'));
+  }
+  if (target.roles.source) {
+    const age = target.changelogMaxAgeSeconds;
+    const purge = `${formatAccessLogPurge(age)} ${formatAccessLogPurge(Math.min(age, DAY))}`;
+    blocks.push(
+      '# the change log: load accesslog (skip if loaded), a cn=accesslog database, and the overlay on each data database',
+      ['dn: cn=module{0},cn=config', 'changetype: modify', 'add: olcModuleLoad', 'olcModuleLoad: accesslog', '-'].join('\n'),
+      [
+        'dn: olcDatabase=mdb,cn=config', 'changetype: add', 'objectClass: olcDatabaseConfig', 'objectClass: olcMdbConfig',
+        'olcDatabase: mdb', `olcSuffix: ${ACCESSLOG_SUFFIX}`, `olcDbDirectory: ${target.accesslogDirectory ?? '<existing empty folder slapd can write>'}`,
+        `olcRootDN: ${ACCESSLOG_SUFFIX}`, `olcAccess: {0}${accesslogAccessRule(target.syncUserDn, 'none')}`,
+      ].join('\n'),
+      ...target.baseDns.map((base) => [
+        `dn: olcOverlay=accesslog,${placeholder(base)}`, 'changetype: add', 'objectClass: olcOverlayConfig',
+        'objectClass: olcAccessLogConfig', 'olcOverlay: accesslog', `olcAccessLogDB: ${ACCESSLOG_SUFFIX}`,
+        'olcAccessLogOps: writes', 'olcAccessLogSuccess: TRUE', `olcAccessLogPurge: ${purge}`,
+      ].join('\n')),
+    );
+  }
+  return blocks.join('\n\n');
 }
 
 /** The accesslog overlay on a data database: successful writes only, into cn=accesslog, purged by age. */
@@ -185,7 +210,7 @@ export class OpenLdapProfile implements ServerProfile {
         ResultCode.INSUFFICIENT_ACCESS,
         'The admin may not read cn=config, where OpenLDAP keeps access rules',
         'bind as an account with manage rights on cn=config, or have root apply the LDIF below with ldapmodify -Y EXTERNAL -H ldapi:///',
-        { details: ldapiHint(target) },
+        { details: ldapiHint(target, observed, this.syncUserEntry(target.syncUserDn, '')) },
       );
     }
     const level = target.roles.destination ? 'write' : 'read';
