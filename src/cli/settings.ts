@@ -10,6 +10,7 @@ import { DnSyntaxError, normalizeDn, parseDn } from '../ldap/dn.js';
 import { PrepareError, ResultCode } from '../ldap/errors.js';
 import type { ServerTypeName } from '../servers/detect.js';
 import { looseName, OPTION_TABLE, optionKey, type RawOptions } from './options.js';
+import { readTrustStore, TrustStoreError, type TrustStoreContent } from './truststore.js';
 
 export interface ResolvedSettings {
   readonly settings: Settings;
@@ -73,7 +74,7 @@ export function resolveSettings(parsed: RawOptions, explicit: ReadonlySet<string
 
   const bindPassword = password(options, 'bindPassword', 'bindPasswordFile', 'PES_BIND_PASSWORD', environment, warnings);
   const syncPassword = password(options, 'syncServerBindPassword', 'syncServerBindPasswordFile', 'PES_SYNC_PASSWORD', environment, warnings);
-  const trust = resolveTrust(options, warnings);
+  const trust = resolveTrust(options, warnings, environment);
   if (flag('trustAll') && security === 'none') warnings.push('--trustAll has no effect without --useSSL or --useStartTLS');
 
   const canPrompt = options['prompt'] !== false && environment.stdinIsTTY;
@@ -112,6 +113,7 @@ export function resolveSettings(parsed: RawOptions, explicit: ReadonlySet<string
       resetSyncPassword: flag('resetSyncServerBindPassword'),
       inheritDefaultRootPrivileges: flag('inheritDefaultRootPrivileges'),
       accesslogDirectory: str('accesslogDirectory'),
+      adAdministratorsGroup: flag('adAdministratorsGroup'),
       remove,
       disableChangelog: flag('disableChangelog'),
       dryRun: flag('dryRun'),
@@ -122,6 +124,19 @@ export function resolveSettings(parsed: RawOptions, explicit: ReadonlySet<string
     color,
     json: flag('json'),
   };
+}
+
+/**
+ * Whether the run asked for --json, on the command line or in its properties file: a usage error found later
+ * must still answer in JSON. Never throws: a broken properties file is reported by resolveSettings.
+ */
+export function wantsJson(parsed: RawOptions, explicit: ReadonlySet<string>): boolean {
+  try {
+    const value = withPropertiesFile(parsed, explicit)['json'];
+    return value === true || value === 'true';
+  } catch {
+    return parsed['json'] === true;
+  }
 }
 
 /** Pairs of options that cannot be used together. */
@@ -216,7 +231,12 @@ export function readPasswordFile(path: string, option: string, environment: Envi
   return firstLine;
 }
 
-function resolveTrust(options: RawOptions, warnings: string[]): Trust {
+/**
+ * --trustAll, or the certificates of --trustStorePath (PEM bundle, DER certificate or PKCS#12 with
+ * --trustStorePassword/--trustStorePasswordFile), or the system CAs. Problems are usage errors (89).
+ * `environment` serves `-` (stdin) as the password file; without it stdin is read directly.
+ */
+function resolveTrust(options: RawOptions, warnings: string[], environment?: Environment): Trust {
   if (options['trustAll'] === true) {
     warnings.push('--trustAll accepts any server certificate: the connection can be intercepted. Use --trustStorePath in production');
     return { kind: 'all' };
@@ -229,17 +249,56 @@ function resolveTrust(options: RawOptions, warnings: string[]): Trust {
   } catch {
     throw usage(`Cannot read --trustStorePath '${path}'`, 'check the path and its permissions');
   }
-  if (content.length >= 4 && content.readUInt32BE(0) === 0xfeedfeed) {
-    throw usage(`--trustStorePath '${path}' is a Java KeyStore (JKS)`,
-      `convert it: keytool -exportcert -rfc -keystore ${path} -alias <alias> -file ca.pem, then pass ca.pem`);
+  let store: TrustStoreContent;
+  try {
+    store = readTrustStore(content, trustStorePassword(options, warnings, environment));
+  } catch (error) {
+    if (!(error instanceof TrustStoreError)) throw error;
+    throw trustStoreUsage(error, path);
   }
-  const pem = content.toString('utf8');
-  const certificates = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g);
-  if (certificates === null) {
-    throw usage(`--trustStorePath '${path}' holds no PEM certificate`,
-      `give a PEM bundle (convert PKCS#12 with: openssl pkcs12 -in ${path} -nokeys -out ca.pem)`);
+  return { kind: 'certificates', ca: store.certificates.map((c) => Buffer.from(c)), source: path };
+}
+
+/** The PKCS#12 password: file (first line) first, then the option (accepted, with a warning). */
+function trustStorePassword(options: RawOptions, warnings: string[], environment: Environment | undefined): string | undefined {
+  const file = options['trustStorePasswordFile'];
+  if (typeof file === 'string') {
+    const env: Environment = environment ?? {
+      env: process.env,
+      stdinIsTTY: process.stdin.isTTY === true,
+      readStdin: () => readFileSync(0, 'utf8'),
+    };
+    return readPasswordFile(file, '--trustStorePasswordFile', env, warnings);
   }
-  return { kind: 'certificates', ca: certificates.map((c) => Buffer.from(c)), source: path };
+  const value = options['trustStorePassword'];
+  if (typeof value === 'string') {
+    warnings.push('--trustStorePassword on the command line is visible to other local users; prefer --trustStorePasswordFile');
+    return value;
+  }
+  return undefined;
+}
+
+function trustStoreUsage(error: TrustStoreError, path: string): PrepareError {
+  switch (error.problem) {
+    case 'jks':
+      return usage(`--trustStorePath '${path}' is a Java KeyStore (JKS), which is not supported`,
+        `convert it: keytool -exportcert -rfc -keystore ${path} -alias <alias> -file ca.pem, then pass ca.pem ` +
+          `(or all of it: keytool -importkeystore -srckeystore ${path} -destkeystore truststore.p12 -deststoretype PKCS12)`);
+    case 'password-needed':
+      return usage(`--trustStorePath '${path}' is a PKCS#12 file protected by a password`,
+        'give its password with --trustStorePasswordFile (or --trustStorePassword)');
+    case 'password-wrong':
+      return usage(`The password for --trustStorePath '${path}' is wrong: ${error.message}`,
+        'check --trustStorePasswordFile (its first line is the password) or --trustStorePassword');
+    case 'unrecognized':
+      return usage(`--trustStorePath '${path}' holds no PEM certificate and is not a PKCS#12 file${error.message.startsWith('it is a damaged') ? ` (${error.message})` : ''}`,
+        'give a PEM bundle of CA certificates or a PKCS#12 trust store');
+    case 'no-certificate':
+      return usage(`--trustStorePath '${path}' holds no certificate`, 'put the CA certificate that issued the server certificate in it');
+    case 'unsupported':
+      return usage(`--trustStorePath '${path}' cannot be read: ${error.message}`,
+        `convert it to PEM: openssl pkcs12 -in ${path} -nokeys -out ca.pem, then pass ca.pem`);
+  }
 }
 
 /** `name=value` lines; `#` comments. Explicit command-line options win; secrets only from a private file. */

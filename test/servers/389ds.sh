@@ -26,6 +26,20 @@
 #   DS_START_TIMEOUT    seconds to wait for an LDAP answer (default 60)
 #   DS_STOP_TIMEOUT     seconds to wait after SIGTERM before SIGKILL (default 30)
 #
+# TLS (optional, opt-in, read at creation only; all four or none):
+#   DS_TLS_CERT         server certificate (PEM)
+#   DS_TLS_KEY          its private key (PEM, unencrypted)
+#   DS_TLS_CA           the CA certificate that issued it (PEM)
+#   DS_TLS_PORT         LDAPS port (nsslapd-securePort), on 127.0.0.1 only
+# The key and certificate go into the instance's NSS database (CONF/cert9.db,
+# made by dscreate, unlocked by CONF/pin.txt) with pk12util as "Server-Cert"
+# (the nickname cn=RSA,cn=encryption,cn=config names), the CA with certutil
+# (trust CT,,), and cn=config gets nsslapd-security: on, nsslapd-securePort and
+# nsslapd-securelistenhost: 127.0.0.1 (edited in dse.ldif before the first
+# start, so no restart is needed). StartTLS then works on PORT too. Without
+# them the instance has no TLS (StartTLS is refused). Needs certutil and
+# pk12util (libnss3-tools, a dependency of python3-lib389) and openssl.
+#
 # Needs: 389-ds-base python3-lib389 ldap-utils (dscreate, ns-slapd, ldapsearch, ldapmodify).
 set -euo pipefail
 
@@ -167,6 +181,36 @@ EOF
     [ -f "$CONF/dse.ldif" ] || die "dscreate did not create $CONF/dse.ldif (see $D/dscreate.log)"
 }
 
+# configure_tls: import DS_TLS_* into the (stopped) instance's NSS database and
+# switch LDAPS on in dse.ldif.
+configure_tls() {
+    local p12 p12pw rc=0 out
+    [ -r "$CONF/pwdfile.txt" ] || die "no NSS password file $CONF/pwdfile.txt (dscreate layout changed?)"
+    p12=$(mktemp "$D/tmp/server.XXXXXX.p12")
+    p12pw=$(mktemp "$D/tmp/p12pw.XXXXXX")
+    openssl rand -hex 16 > "$p12pw"
+    if ! out=$(openssl pkcs12 -export -in "$DS_TLS_CERT" -inkey "$DS_TLS_KEY" -name Server-Cert \
+            -out "$p12" -passout "file:$p12pw" 2>&1); then
+        rm -f "$p12" "$p12pw"; echo "$out" >&2; die "openssl pkcs12 -export of DS_TLS_CERT/DS_TLS_KEY failed"
+    fi
+    out=$(pk12util -i "$p12" -d "$CONF" -k "$CONF/pwdfile.txt" -w "$p12pw" 2>&1) || rc=$?
+    rm -f "$p12" "$p12pw"
+    [ $rc -eq 0 ] || { echo "$out" >&2; die "pk12util could not import the server certificate"; }
+    if ! out=$(certutil -A -d "$CONF" -f "$CONF/pwdfile.txt" -n "PES Test CA" -t "CT,," -a -i "$DS_TLS_CA" 2>&1); then
+        echo "$out" >&2; die "certutil could not import DS_TLS_CA"
+    fi
+    # cn=config is the dse.ldif entry holding nsslapd-securePort
+    awk -v port="$TLS_PORT" '
+        /^nsslapd-securePort: / { print "nsslapd-securePort: " port; print "nsslapd-security: on";
+                                  print "nsslapd-securelistenhost: 127.0.0.1"; done = 1; next }
+        /^nsslapd-security: / || /^nsslapd-securelistenhost: / { next }
+        { print }
+        END { if (!done) exit 3 }' "$CONF/dse.ldif" > "$CONF/dse.ldif.tls" \
+        || { rm -f "$CONF/dse.ldif.tls"; die "no nsslapd-securePort in $CONF/dse.ldif"; }
+    chmod 600 "$CONF/dse.ldif.tls"
+    mv -f "$CONF/dse.ldif.tls" "$CONF/dse.ldif"
+}
+
 seed_instance() {
     local url="ldap://127.0.0.1:$PORT" out
     if ! out=$(ldapadd -x -H "$url" -D "cn=Directory Manager" -y "$PWFILE" 2>&1 <<'EOF'
@@ -243,6 +287,17 @@ cmd_up() {
     DB_LIB=${DS_DB_LIB:-mdb}
     case "$DB_LIB" in mdb | bdb) ;; *) die "DS_DB_LIB must be mdb or bdb, got '$DB_LIB'" ;; esac
     START_TIMEOUT=${DS_START_TIMEOUT:-60}
+    TLS_PORT=${DS_TLS_PORT:-}
+    if [ -n "$TLS_PORT" ] || [ -n "${DS_TLS_CERT:-}${DS_TLS_KEY:-}${DS_TLS_CA:-}" ]; then
+        case "$TLS_PORT" in '' | *[!0-9]*) die "DS_TLS_PORT must be a number, got '$TLS_PORT'" ;; esac
+        [ "$TLS_PORT" -ge 1024 ] && [ "$TLS_PORT" -le 65535 ] && [ "$TLS_PORT" != "$PORT" ] \
+            || die "DS_TLS_PORT must be in 1024..65535 and differ from PORT, got $TLS_PORT"
+        local f
+        for f in DS_TLS_CERT DS_TLS_KEY DS_TLS_CA; do
+            [ -n "${!f:-}" ] && [ -r "${!f}" ] || die "$f must name a readable file when TLS is wanted"
+        done
+        need certutil pk12util openssl
+    fi
 
     local t0 created=0 already=0 t_create=""
     t0=$(now)
@@ -269,8 +324,10 @@ cmd_up() {
         trap 'rm -f "$PWFILE"' EXIT
         printf '%s' "$DM_PW" > "$PWFILE"
         if [ ! -f "$D/$MARKER" ]; then
+            [ -z "$TLS_PORT" ] || ! port_open "$TLS_PORT" || die "something already listens on 127.0.0.1:$TLS_PORT"
             echo "$INST" > "$D/$MARKER"
             create_instance
+            [ -z "$TLS_PORT" ] || configure_tls
             created=1
             t_create=$(since "$t0")
         fi
@@ -280,6 +337,10 @@ cmd_up() {
         fi
     fi
 
+    local ldaps_port=""
+    if grep -qx 'nsslapd-security: on' "$CONF/dse.ldif"; then
+        ldaps_port=$(sed -n 's/^nsslapd-securePort: //p' "$CONF/dse.ldif" | head -n1)
+    fi
     (
         umask 077
         cat > "$D/connection.env" <<EOF
@@ -293,7 +354,9 @@ LDAPI_URL=ldapi://$(printf '%s' "$D/run/slapd-$INST.socket" | sed 's#/#%2f#g')
 DS_INSTANCE=$INST
 DS_PID=$PID
 DS_PIDFILE=$PIDFILE
-DS_DB_LIB=$DB_LIB
+DS_DB_LIB=$DB_LIB${ldaps_port:+
+LDAPS_URL=ldaps://127.0.0.1:$ldaps_port
+LDAPS_PORT=$ldaps_port}
 EOF
     )
     if [ $already = 1 ]; then

@@ -11,6 +11,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { repoRoot } from '../helpers/cli.js';
+import type { ServerTls } from './tls.js';
 
 const execFileP = promisify(execFile);
 
@@ -19,6 +20,11 @@ export const ds389Script: string = path.join(repoRoot, 'test', 'servers', '389ds
 export interface Ds389Options {
   /** nsslapd-dynamic-plugins: on (plugin enable/disable takes effect without restart). */
   dynamicPlugins?: boolean;
+  /**
+   * Opt-in TLS: the certificate and key go into the instance's NSS database, the CA is trusted, and LDAPS
+   * listens on a second port (127.0.0.1); StartTLS then works on `port` too. Set at creation, kept on restart.
+   */
+  tls?: ServerTls;
 }
 
 export interface Ds389 {
@@ -28,6 +34,9 @@ export interface Ds389 {
   dataDir: string;
   adminDn: 'cn=Directory Manager';
   adminPassword: string;
+  /** With `tls`: the LDAPS port and URL. */
+  ldapsPort?: number;
+  ldapsUrl?: string;
   /** Stop and start again (data kept); resolves once LDAP answers. */
   restart(): Promise<void>;
   /** Stop the server and delete its data directory. Safe to call twice. */
@@ -100,16 +109,29 @@ async function runScript(args: string[], env: NodeJS.ProcessEnv, timeoutMs: numb
 export async function startDs389(opts: Ds389Options = {}): Promise<Ds389> {
   installExitHook();
   const adminPassword = process.env.DS_DM_PASSWORD ?? 'Secret123!';
-  const env: NodeJS.ProcessEnv = {
+  const baseEnv: NodeJS.ProcessEnv = {
     ...process.env,
     DS_DM_PASSWORD: adminPassword,
     DS_DYNAMIC_PLUGINS: opts.dynamicPlugins ? '1' : '0',
   };
+  for (const name of ['DS_TLS_CERT', 'DS_TLS_KEY', 'DS_TLS_CA', 'DS_TLS_PORT']) delete baseEnv[name];
 
   // The port can be taken between freePort() and the server's bind: retry a few times.
   let lastError: unknown;
   for (let attempt = 1; attempt <= 3; attempt++) {
     const port = await freePort();
+    let ldapsPort: number | undefined;
+    if (opts.tls !== undefined) {
+      do ldapsPort = await freePort();
+      while (ldapsPort === port);
+    }
+    const env: NodeJS.ProcessEnv = opts.tls === undefined || ldapsPort === undefined ? baseEnv : {
+      ...baseEnv,
+      DS_TLS_CERT: opts.tls.cert,
+      DS_TLS_KEY: opts.tls.key,
+      DS_TLS_CA: opts.tls.ca,
+      DS_TLS_PORT: String(ldapsPort),
+    };
     const dataDir = await mkdtemp(path.join(os.tmpdir(), `pes-389ds-${port}-`));
     live.add(dataDir);
     try {
@@ -132,6 +154,7 @@ export async function startDs389(opts: Ds389Options = {}): Promise<Ds389> {
       dataDir,
       adminDn: 'cn=Directory Manager',
       adminPassword,
+      ...(ldapsPort === undefined ? {} : { ldapsPort, ldapsUrl: `ldaps://127.0.0.1:${ldapsPort}` }),
       async restart() {
         if (stopped) throw new Error(`389 DS on port ${port} was stopped; cannot restart it`);
         await runScript(['down', dataDir], env, DOWN_TIMEOUT_MS);

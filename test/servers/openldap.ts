@@ -25,6 +25,7 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { repoRoot } from '../helpers/cli.js';
 import { freePort } from './ds389.js';
+import type { ServerTls } from './tls.js';
 
 const execFileP = promisify(execFile);
 
@@ -44,6 +45,9 @@ export interface Slapd {
   accesslogDirectory: string;
   /** ldapi:// URL of the server's socket; root gets "manage" everywhere through SASL EXTERNAL. */
   ldapiUrl: string;
+  /** With `tls`: the LDAPS port (127.0.0.1) and URL; StartTLS then works on `port` too. */
+  ldapsPort?: number;
+  ldapsUrl?: string;
   /** Stop and start again (data and cn=config kept); resolves once LDAP answers. */
   restart(): Promise<void>;
   /** Stop the server and delete its data directory. Safe to call twice. */
@@ -99,15 +103,33 @@ function ldapiUrlFor(dataDir: string): string {
   return `ldapi://${encodeURIComponent(path.join(dataDir, 'run', 'ldapi'))}`;
 }
 
-export async function startSlapd(): Promise<Slapd> {
+export interface SlapdOptions {
+  /** Opt-in TLS: certificate, key and CA for olcTLS*, an ldaps:// listener on a second port, StartTLS on the first. */
+  tls?: ServerTls;
+}
+
+export async function startSlapd(opts: SlapdOptions = {}): Promise<Slapd> {
   installExitHook();
   const adminPassword = process.env.SLAPD_ADMIN_PASSWORD ?? 'Secret123!';
-  const env: NodeJS.ProcessEnv = { ...process.env, SLAPD_ADMIN_PASSWORD: adminPassword };
+  const baseEnv: NodeJS.ProcessEnv = { ...process.env, SLAPD_ADMIN_PASSWORD: adminPassword };
+  for (const name of ['SLAPD_TLS_CERT', 'SLAPD_TLS_KEY', 'SLAPD_TLS_CA', 'SLAPD_TLS_PORT']) delete baseEnv[name];
 
   // The port can be taken between freePort() and slapd's bind: retry a few times.
   let lastError: unknown;
   for (let attempt = 1; attempt <= 3; attempt++) {
     const port = await freePort();
+    let ldapsPort: number | undefined;
+    if (opts.tls !== undefined) {
+      do ldapsPort = await freePort();
+      while (ldapsPort === port);
+    }
+    const env: NodeJS.ProcessEnv = opts.tls === undefined || ldapsPort === undefined ? baseEnv : {
+      ...baseEnv,
+      SLAPD_TLS_CERT: opts.tls.cert,
+      SLAPD_TLS_KEY: opts.tls.key,
+      SLAPD_TLS_CA: opts.tls.ca,
+      SLAPD_TLS_PORT: String(ldapsPort),
+    };
     // realpath: the script resolves DATADIR with pwd -P, and the ldapi URL is derived from it
     const dataDir = await realpath(await mkdtemp(path.join(os.tmpdir(), `pes-slapd-${port}-`)));
     live.add(dataDir);
@@ -135,6 +157,7 @@ export async function startSlapd(): Promise<Slapd> {
       limitedDn: 'cn=limited,dc=example,dc=com',
       accesslogDirectory: path.join(dataDir, 'accesslog'),
       ldapiUrl: ldapiUrlFor(dataDir),
+      ...(ldapsPort === undefined ? {} : { ldapsPort, ldapsUrl: `ldaps://127.0.0.1:${ldapsPort}` }),
       async restart() {
         if (stopped) throw new Error(`slapd on port ${port} was stopped; cannot restart it`);
         await runScript(['down', dataDir], env, DOWN_TIMEOUT_MS);

@@ -53,6 +53,16 @@
 #   SLAPD_START_TIMEOUT   seconds to wait for an LDAP answer (default 30)
 #   SLAPD_STOP_TIMEOUT    seconds to wait after SIGTERM before SIGKILL (default 30)
 #
+# TLS (optional, opt-in, read at creation only; all four or none):
+#   SLAPD_TLS_CERT        server certificate (PEM)
+#   SLAPD_TLS_KEY         its private key (PEM, unencrypted)
+#   SLAPD_TLS_CA          CA certificate(s) (PEM)
+#   SLAPD_TLS_PORT        port of an extra ldaps://127.0.0.1:PORT/ listener
+# The three files are copied into DATADIR/tls and set as olcTLSCertificateFile,
+# olcTLSCertificateKeyFile and olcTLSCACertificateFile in cn=config, so StartTLS
+# works on the ldap:// port too. Without them slapd has no TLS at all (StartTLS
+# is refused). The LDAPS port is kept in DATADIR/tls/port for later "up"s.
+#
 # Needs: slapd ldap-utils (slapd, slapadd, slappasswd, ldapsearch).
 set -euo pipefail
 
@@ -131,6 +141,21 @@ create_instance() {
     mkdir -p "$CONFDIR" "$D/data" "$D/accesslog" "$D/run"
     chmod 700 "$CONFDIR" "$D/data" "$D/accesslog"
 
+    local tls_ldif=""
+    if [ -n "$TLS_PORT" ]; then
+        mkdir -p "$D/tls"
+        chmod 700 "$D/tls"
+        cp -- "$SLAPD_TLS_CERT" "$D/tls/server.pem"
+        cp -- "$SLAPD_TLS_KEY" "$D/tls/server.key"
+        cp -- "$SLAPD_TLS_CA" "$D/tls/ca.pem"
+        chmod 600 "$D/tls/server.key"
+        echo "$TLS_PORT" > "$D/tls/port"
+        tls_ldif="olcTLSCertificateFile: $D/tls/server.pem
+olcTLSCertificateKeyFile: $D/tls/server.key
+olcTLSCACertificateFile: $D/tls/ca.pem
+olcTLSVerifyClient: never"
+    fi
+
     # hash via a file (-T), so the clear-text password is never in an argv
     pwtmp=$(mktemp "$D/.pw.XXXXXX")
     printf '%s' "$PW" > "$pwtmp"
@@ -147,7 +172,8 @@ objectClass: olcGlobal
 cn: config
 olcPidFile: $PIDFILE
 olcArgsFile: $D/run/slapd.args
-olcLogLevel: none
+olcLogLevel: none${tls_ldif:+
+$tls_ldif}
 
 dn: cn=module{0},cn=config
 objectClass: olcModuleList
@@ -244,7 +270,9 @@ start_instance() {
     rm -f "$PIDFILE" "$SOCK"
     # -d keeps slapd in the foreground (no fork) even at level 0; setsid + &
     # detach it from the caller's session. No -u/-g: it runs as the caller.
-    setsid slapd -d "$DEBUG" -h "ldap://127.0.0.1:$PORT/ $(ldapi_url)" -F "$CONFDIR" \
+    local urls="ldap://127.0.0.1:$PORT/ $(ldapi_url)"
+    [ -z "$LDAPS_PORT" ] || urls="$urls ldaps://127.0.0.1:$LDAPS_PORT/"
+    setsid slapd -d "$DEBUG" -h "$urls" -F "$CONFDIR" \
         </dev/null >>"$LOG" 2>&1 &
     bgpid=$!
     deadline=$(awk -v n="$(now)" -v t="$START_TIMEOUT" 'BEGIN { printf "%.0f", n + t }')
@@ -298,6 +326,16 @@ cmd_up() {
     DEBUG=${SLAPD_DEBUG:-none}
     START_TIMEOUT=${SLAPD_START_TIMEOUT:-30}
     case "$START_TIMEOUT" in '' | *[!0-9]*) die "SLAPD_START_TIMEOUT must be whole seconds" ;; esac
+    TLS_PORT=${SLAPD_TLS_PORT:-}
+    if [ -n "$TLS_PORT" ] || [ -n "${SLAPD_TLS_CERT:-}${SLAPD_TLS_KEY:-}${SLAPD_TLS_CA:-}" ]; then
+        case "$TLS_PORT" in '' | *[!0-9]*) die "SLAPD_TLS_PORT must be a number, got '$TLS_PORT'" ;; esac
+        [ "$TLS_PORT" -ge 1024 ] && [ "$TLS_PORT" -le 65535 ] && [ "$TLS_PORT" != "$PORT" ] \
+            || die "SLAPD_TLS_PORT must be in 1024..65535 and differ from PORT, got $TLS_PORT"
+        local f
+        for f in SLAPD_TLS_CERT SLAPD_TLS_KEY SLAPD_TLS_CA; do
+            [ -n "${!f:-}" ] && [ -r "${!f}" ] || die "$f must name a readable file when TLS is wanted"
+        done
+    fi
 
     local t0 created=0 already=0 t_create=""
     t0=$(now)
@@ -307,17 +345,22 @@ cmd_up() {
         [ -z "$(ls -A "$D")" ] || die "$D is not empty and holds no instance made by $PROG"
     fi
 
+    LDAPS_PORT=""
+    [ ! -f "$D/tls/port" ] || LDAPS_PORT=$(cat "$D/tls/port")
     if p=$(our_pid); then
         PID=$p
         already=1
     else
         port_open "$PORT" && die "something already listens on 127.0.0.1:$PORT"
         if [ ! -f "$D/$MARKER" ]; then
+            [ -z "$TLS_PORT" ] || ! port_open "$TLS_PORT" || die "something already listens on 127.0.0.1:$TLS_PORT"
             : > "$D/$MARKER"
             create_instance
             created=1
             t_create=$(since "$t0")
+            LDAPS_PORT=$TLS_PORT
         fi
+        [ -z "$LDAPS_PORT" ] || ! port_open "$LDAPS_PORT" || die "something already listens on 127.0.0.1:$LDAPS_PORT"
         start_instance
     fi
 
@@ -335,7 +378,9 @@ LDAP_SUFFIXES='$SUFFIX'
 LDAPI_URL=$(ldapi_url)
 SLAPD_ACCESSLOG_DIR=$D/accesslog
 SLAPD_PID=$PID
-SLAPD_PIDFILE=$PIDFILE
+SLAPD_PIDFILE=$PIDFILE${LDAPS_PORT:+
+LDAPS_URL=ldaps://127.0.0.1:$LDAPS_PORT
+LDAPS_PORT=$LDAPS_PORT}
 EOF
     )
     if [ $already = 1 ]; then
