@@ -4,6 +4,7 @@
  */
 import { PrepareError, ResultCode } from '../ldap/errors.js';
 import { parentDn } from '../ldap/dn.js';
+import { valuesOf, type Entry } from '../ldap/types.js';
 import type { Observation, PlannedStep, PrepareTarget, ServerProfile } from '../servers/profile.js';
 
 export interface SyncUserFacts {
@@ -26,6 +27,18 @@ export function planPreparation(
   ];
 }
 
+/** Object classes of entries that can be a bind account (RFC 4519, RFC 2307, cosine, PingDirectory root DN users). */
+const ACCOUNT_CLASSES: ReadonlySet<string> = new Set([
+  'person', 'organizationalperson', 'inetorgperson', 'simplesecurityobject', 'account', 'posixaccount',
+  'ds-cfg-user', 'ds-cfg-root-dn-user',
+]);
+
+/** True when the entry is an account; an entry whose object classes were not readable gets the benefit of the doubt. */
+function isAccount(entry: Entry): boolean {
+  const classes = valuesOf(entry, 'objectClass');
+  return classes.length === 0 || classes.some((name) => ACCOUNT_CLASSES.has(name.toLowerCase()));
+}
+
 export function planSyncUser(
   profile: ServerProfile,
   target: PrepareTarget,
@@ -35,7 +48,15 @@ export function planSyncUser(
   const dn = target.syncUserDn;
   const id = 'sync-user';
   const title = `Sync user '${dn}'`;
-  if (observed.entry(dn) !== undefined) {
+  const existing = observed.entry(dn);
+  if (existing !== undefined) {
+    if (!isAccount(existing)) {
+      throw new PrepareError(
+        ResultCode.OBJECT_CLASS_VIOLATION,
+        `The sync user DN '${dn}' names an existing entry that is not an account (objectClass ${valuesOf(existing, 'objectClass').join(', ') || 'unknown'})`,
+        'choose another --syncServerBindDN: a new entry, or an existing person or simpleSecurityObject',
+      );
+    }
     if (syncUser.canBind) {
       return { id, title, status: 'unchanged', detail: 'exists and accepts the password', changes: [], warnings: [] };
     }

@@ -302,6 +302,16 @@ export function escapeDnValue(value: string): string {
   return out;
 }
 
+/**
+ * The DN in RFC 4514 form for use inside a double-quoted value of server configuration (an ACI's
+ * `userdn="ldap:///..."`, an olcAccess `dn.exact="..."`). Besides formatDn's escaping, `"`, `|` and `?` are
+ * hex-escaped (RFC 4514 allows any character as `\XX`): so no value can end the quoted string early, add an
+ * alternative (`||` in a userdn) or start an LDAP URL's scope and filter (`?`). Parsing the result gives the same DN.
+ */
+export function quotableDn(dn: string): string {
+  return formatDn(parseDn(dn)).replace(/\\"|[|?]/g, (match) => (match === '\\"' ? '\\22' : `\\${match.charCodeAt(0).toString(16).toUpperCase()}`));
+}
+
 /** Formats RDNs as an RFC 4514 string; throws DnSyntaxError on an empty RDN or a bad attribute type. */
 export function formatDn(rdns: readonly Rdn[]): string {
   return rdns

@@ -2,7 +2,8 @@
  * ACIs in the Netscape syntax shared by 389 DS, Red Hat DS and Sun/Oracle DSEE. The tool names every ACI it
  * adds `prepare-endpoint-server: ...` so a re-run finds it again and an operator knows where it came from.
  */
-import { formatDn, normalizeDn, parseDn } from '../ldap/dn.js';
+import { formatDn, normalizeDn, parseDn, quotableDn } from '../ldap/dn.js';
+import { PrepareError, ResultCode } from '../ldap/errors.js';
 import type { Change } from '../ldap/types.js';
 import type { PlannedStep } from './profile.js';
 
@@ -17,11 +18,18 @@ export interface AciSpec {
 }
 
 /**
- * The userdn is written with every double quote hex-escaped (RFC 4514 allows `\22`), so no DN can close the
- * quoted value early and change what the ACI means.
+ * The userdn is written with `"` hex-escaped (quotableDn), so no DN can close the quoted value early. A DN with
+ * `|`, `?`, `;` or `*` cannot be named at all: 389 DS reads `||` as a second user, `?` as the start of an LDAP
+ * URL's scope and filter, `*` as a wildcard (`cn=*,ou=People,...` would grant every account there), rejects any
+ * `;` (even escaped) as an ACI syntax error, and does not decode hex escapes of these when matching; so such
+ * a DN is refused before any write.
  */
 export function aciUserDn(dn: string): string {
-  return formatDn(parseDn(dn)).replace(/\\"/g, '\\22');
+  if (/[|?;*]/.test(formatDn(parseDn(dn)))) {
+    throw new PrepareError(ResultCode.PARAM_ERROR, `The sync user DN '${dn}' contains '|', '?', ';' or '*', which an ACI's userdn cannot name`,
+      'choose a --syncServerBindDN without | ? ; and *');
+  }
+  return quotableDn(dn);
 }
 
 export function renderAci(spec: AciSpec): string {

@@ -4,7 +4,7 @@
  * root DSE change numbers). Everything is done live over LDAP: slapd never needs a restart for it.
  */
 import { formatAccessLogPurge, parseServerDuration } from '../core/duration.js';
-import { formatDn, isWithin, normalizeDn, parentDn, parseDn } from '../ldap/dn.js';
+import { formatDn, isWithin, normalizeDn, parentDn, parseDn, quotableDn } from '../ldap/dn.js';
 import { PrepareError, ResultCode } from '../ldap/errors.js';
 import { renderLdif } from '../ldap/ldif.js';
 import { firstValue, valuesOf, type Change, type Entry, type Modification } from '../ldap/types.js';
@@ -30,7 +30,7 @@ const LEVELS = ['none', 'disclose', 'auth', 'compare', 'search', 'read', 'write'
  * DNs inside an olcAccess rule are double-quoted; a quote in a DN is written `\22` so it cannot end the value.
  */
 function quotedDn(dn: string): string {
-  return `"${formatDn(parseDn(dn)).replace(/\\"/g, '\\22')}"`;
+  return `"${quotableDn(dn)}"`;
 }
 
 function sameDn(a: string, b: string): boolean {

@@ -1,0 +1,170 @@
+// Shared by the fault-matrix tests (test/integration/matrix-*.test.ts): sentinel passwords, a CLI spawner
+// that keeps the child (for signals), and checks every run's output for the sentinels as it ends.
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { cliPath, repoRoot, type RunCliResult } from './cli.js';
+
+/** Every password of the matrix: none may ever appear in anything the tool prints or writes. */
+export const SENTINEL_ADMIN = `Sentinel-Admin-${randomUUID()}`;
+export const SENTINEL_SYNC = `Sentinel-Sync-${randomUUID()}`;
+export const SENTINEL_OTHER = `Sentinel-Other-${randomUUID()}`;
+export const SENTINELS: readonly string[] = [SENTINEL_ADMIN, SENTINEL_SYNC, SENTINEL_OTHER];
+
+// The throw-away servers take their admin password from these (read when a server starts).
+process.env.SLAPD_ADMIN_PASSWORD = SENTINEL_ADMIN;
+process.env.DS_DM_PASSWORD = SENTINEL_ADMIN;
+
+/** The default log in the tool folder: matrix runs all pass --logFile, so nothing may land there. */
+export const REPO_LOG = path.join(repoRoot, 'logs', 'prepare-endpoint-server.log');
+
+export interface SpawnOptions {
+  /** Text for stdin, then closed; 'closed' (default) closes it at once; 'open' leaves the pipe open. */
+  stdin?: string | 'closed' | 'open';
+  env?: Record<string, string>;
+  timeoutMs?: number;
+  uid?: number;
+  gid?: number;
+  /** Run through `script` so the CLI gets a terminal (stdin and stdout are a pty). */
+  tty?: boolean;
+}
+
+export interface Spawned {
+  readonly child: ChildProcess;
+  readonly result: Promise<RunCliResult & { ms: number }>;
+  /** Resolves when stdout+stderr contain `pattern`. */
+  output(pattern: RegExp): Promise<void>;
+}
+
+export function describeRun(r: RunCliResult): string {
+  return `exit ${String(r.code)}${r.signal === null ? '' : ` signal ${r.signal}`}${r.timedOut ? ' (timed out)' : ''}\n--- stdout\n${r.stdout}--- stderr\n${r.stderr}`;
+}
+
+/** Every run of the matrix, for the closing secrets check of each file. */
+export const recorded: RunCliResult[] = [];
+
+export function assertNoSentinel(text: string, where: string): void {
+  for (const secret of SENTINELS) assert.ok(!text.includes(secret), `a sentinel password is in ${where}`);
+}
+
+function shellQuote(word: string): string {
+  return `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+export function spawnCli(args: string[], opts: SpawnOptions = {}): Spawned {
+  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', ...opts.env };
+  if (opts.env?.FORCE_COLOR === undefined) delete env.FORCE_COLOR;
+  // The servers' admin password is in our environment for the server scripts: the CLI must not see it.
+  delete env.SLAPD_ADMIN_PASSWORD;
+  delete env.DS_DM_PASSWORD;
+  const command = opts.tty === true
+    ? { file: 'script', args: ['-qefc', [process.execPath, cliPath, ...args].map(shellQuote).join(' '), '/dev/null'] }
+    : { file: process.execPath, args: [cliPath, ...args] };
+  const started = Date.now();
+  const child = spawn(command.file, command.args, {
+    cwd: repoRoot, env, stdio: ['pipe', 'pipe', 'pipe'],
+    ...(opts.uid === undefined ? {} : { uid: opts.uid }), ...(opts.gid === undefined ? {} : { gid: opts.gid }),
+  });
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  const waiters: { pattern: RegExp; resolve: () => void }[] = [];
+  const check = (): void => {
+    const text = Buffer.concat([...out, ...err]).toString('utf8');
+    for (const waiter of [...waiters]) {
+      if (waiter.pattern.test(text)) {
+        waiters.splice(waiters.indexOf(waiter), 1);
+        waiter.resolve();
+      }
+    }
+  };
+  child.stdout.on('data', (b: Buffer) => { out.push(b); check(); });
+  child.stderr.on('data', (b: Buffer) => { err.push(b); check(); });
+  child.stdin.on('error', () => undefined);
+  const stdin = opts.stdin ?? 'closed';
+  if (stdin === 'closed') child.stdin.end();
+  else if (stdin !== 'open') child.stdin.end(stdin);
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    child.kill('SIGKILL');
+  }, opts.timeoutMs ?? 60_000);
+  const result = new Promise<RunCliResult & { ms: number }>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      const r = {
+        code, signal, timedOut, ms: Date.now() - started,
+        stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'),
+      };
+      recorded.push(r);
+      // Every row: no sentinel in what the run printed.
+      assertNoSentinel(r.stdout, `stdout of: ${args.join(' ')}`);
+      assertNoSentinel(r.stderr, `stderr of: ${args.join(' ')}`);
+      resolve(r);
+    });
+  });
+  return {
+    child,
+    result,
+    output: (pattern) => new Promise<void>((resolve) => {
+      waiters.push({ pattern, resolve });
+      check();
+    }),
+  };
+}
+
+export async function runCli(args: string[], opts: SpawnOptions = {}): Promise<RunCliResult & { ms: number }> {
+  return spawnCli(args, opts).result;
+}
+
+/** stderr is exactly one non-empty line (no stack trace, no repeated message); returns it. */
+export function oneLine(text: string, r: RunCliResult): string {
+  const lines = text.split(/\r?\n/).filter((line) => line.trim() !== '');
+  assert.equal(lines.length, 1, describeRun(r));
+  return lines[0]!;
+}
+
+export function secretFile(dir: string, name: string, value: string, mode = 0o600): string {
+  const file = path.join(dir, name);
+  writeFileSync(file, `${value}\n`, { mode });
+  chmodSync(file, mode);
+  return file;
+}
+
+export function fileSize(file: string): number {
+  return existsSync(file) ? statSync(file).size : 0;
+}
+
+export interface LogLine {
+  runId?: string;
+  event?: string;
+  level?: number;
+  exitCode?: number;
+  msg?: string;
+  [key: string]: unknown;
+}
+
+export function logLines(file: string, offset = 0): LogLine[] {
+  if (!existsSync(file)) return [];
+  return readFileSync(file).subarray(offset).toString('utf8')
+    .split('\n').filter((line) => line.trim() !== '').map((line) => JSON.parse(line) as LogLine);
+}
+
+/** The closing check of a matrix file: no sentinel in any run's output, in the given logs, or the tool folder's log. */
+export function assertNoSecretsAnywhere(files: readonly string[], repoLogOffset: number, minimumRuns: number): void {
+  assert.ok(recorded.length >= minimumRuns, `all runs were recorded: ${recorded.length}`);
+  recorded.forEach((r, i) => {
+    assertNoSentinel(r.stdout, `stdout of run ${i}`);
+    assertNoSentinel(r.stderr, `stderr of run ${i}`);
+  });
+  for (const file of files) {
+    if (existsSync(file)) assertNoSentinel(readFileSync(file, 'utf8'), file);
+  }
+  if (existsSync(REPO_LOG)) assertNoSentinel(readFileSync(REPO_LOG).subarray(repoLogOffset).toString('utf8'), REPO_LOG);
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,132 @@
+// Fault matrix, directory (real slapd): wrong admin password, an admin without rights on cn=config, missing
+// base and parent, a sync user with another password, a sync user DN naming a non-person entry, and an
+// access rule of the tool removed by hand. Each failure exits with its code, says one line, writes nothing.
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { Attribute, Change } from 'ldapts';
+import { mkdtempSync, rmSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { startSlapd, type Slapd } from '../servers/openldap.js';
+import { canBind, readEntry, withClient } from '../helpers/directory.js';
+import {
+  assertNoSecretsAnywhere, describeRun, fileSize, logLines, oneLine, REPO_LOG, runCli, secretFile,
+  SENTINEL_ADMIN, SENTINEL_OTHER, SENTINEL_SYNC,
+} from '../helpers/matrix.js';
+import { accessRulesFor, MDB_DN, slapdState } from '../helpers/slapd-state.js';
+
+const BASE = 'dc=example,dc=com';
+const SYNC_DN = `cn=Sync User,${BASE}`;
+let s: Slapd;
+let tmp = '';
+let logFile = '';
+let adminFile = '';
+let wrongFile = '';
+let syncFile = '';
+let otherFile = '';
+let repoLogOffset = 0;
+
+function common(extra: string[], opts: { bindDn?: string; adminFile?: string; syncFile?: string } = {}): string[] {
+  return [
+    '-h', s.host, '-p', String(s.port), '-D', opts.bindDn ?? s.adminDn, '--bindPasswordFile', opts.adminFile ?? adminFile,
+    '--syncServerBindPasswordFile', opts.syncFile ?? syncFile, '--no-prompt', '--logFile', logFile, ...extra,
+  ];
+}
+
+/** The run fails with `code` and a first stderr line matching `pattern`; the server and the log show no write. */
+async function failsCleanly(args: string[], code: number, pattern: RegExp, opts: { details?: boolean } = {}): Promise<string> {
+  const before = await slapdState(s);
+  const offset = fileSize(logFile);
+  const r = await runCli(args);
+  assert.equal(r.code, code, describeRun(r));
+  const line = opts.details === true ? r.stderr.split('\n')[0]! : oneLine(r.stderr, r);
+  assert.match(line, pattern, describeRun(r));
+  assert.deepEqual(await slapdState(s), before, 'the server is unchanged');
+  const lines = logLines(logFile, offset);
+  assert.deepEqual(lines.filter((l) => l.event === 'write'), [], 'no write in the log');
+  assert.equal(lines.filter((l) => l.event === 'end').at(-1)?.exitCode, code, 'the log has the end line with the exit code');
+  return line;
+}
+
+before(async () => {
+  tmp = mkdtempSync(path.join(os.tmpdir(), 'pes-matrix-dir-'));
+  logFile = path.join(tmp, 'run.log');
+  repoLogOffset = fileSize(REPO_LOG);
+  s = await startSlapd();
+  adminFile = secretFile(tmp, 'admin.pw', SENTINEL_ADMIN);
+  wrongFile = secretFile(tmp, 'wrong.pw', SENTINEL_OTHER);
+  syncFile = secretFile(tmp, 'sync.pw', SENTINEL_SYNC);
+  otherFile = secretFile(tmp, 'other.pw', SENTINEL_OTHER);
+});
+
+after(async () => {
+  await s?.stop();
+  if (tmp !== '') rmSync(tmp, { recursive: true, force: true });
+});
+
+describe('matrix: directory (pristine slapd)', () => {
+  test('wrong admin password: exit 49, nothing written', async () => {
+    const line = await failsCleanly(common(['--isDestination', '-b', BASE], { adminFile: wrongFile }), 49, /rejected the password/);
+    assert.ok(line.includes(s.adminDn), line);
+  });
+
+  test('an admin without rights on cn=config: exit 50, nothing written, the LDIF to apply by hand', async () => {
+    await failsCleanly(common(['--isDestination', '-b', BASE], { bindDn: s.limitedDn }), 50, /may not read cn=config/, { details: true });
+  });
+
+  test('base DN missing: exit 32, nothing written', async () => {
+    await failsCleanly(common(['--isDestination', '-b', 'ou=Missing,dc=example,dc=com']), 32, /ou=Missing,dc=example,dc=com/);
+  });
+
+  test('parent of the sync user missing: exit 32, nothing written', async () => {
+    await failsCleanly(common(['--isDestination', '-b', BASE, '--syncServerBindDN', `cn=Sync,ou=Nowhere,${BASE}`]), 32, /parent entry 'ou=Nowhere/);
+  });
+
+  test('sync user DN naming an entry that is not a person: exit 65, nothing written (also with --resetSyncServerBindPassword)', async () => {
+    const people = `ou=People,${BASE}`;
+    await failsCleanly(common(['--isDestination', '-b', BASE, '--syncServerBindDN', people]), 65, /not an account/);
+    await failsCleanly(common(['--isDestination', '-b', BASE, '--syncServerBindDN', people, '--resetSyncServerBindPassword']), 65, /not an account/);
+    await failsCleanly(common(['--isDestination', '-b', BASE, '--syncServerBindDN', BASE]), 65, /not an account/);
+  });
+});
+
+describe('matrix: directory (prepared slapd)', () => {
+  test('setup: a destination run prepares the server', async () => {
+    const r = await runCli(common(['--isDestination', '-b', BASE]));
+    assert.equal(r.code, 0, describeRun(r));
+    assert.equal(await canBind(s.url, SYNC_DN, SENTINEL_SYNC), true);
+  });
+
+  test('sync user exists with another password: exit 49, nothing written; --resetSyncServerBindPassword sets it', async () => {
+    const hash = (await readEntry(s.url, { dn: s.adminDn, password: s.adminPassword }, SYNC_DN, ['userPassword']))?.userpassword;
+    await failsCleanly(common(['--isDestination', '-b', BASE], { syncFile: otherFile }), 49, /exists but does not accept the password/);
+    assert.deepEqual((await readEntry(s.url, { dn: s.adminDn, password: s.adminPassword }, SYNC_DN, ['userPassword']))?.userpassword, hash);
+    const reset = await runCli(common(['--isDestination', '-b', BASE, '--resetSyncServerBindPassword'], { syncFile: otherFile }));
+    assert.equal(reset.code, 0, describeRun(reset));
+    assert.equal(await canBind(s.url, SYNC_DN, SENTINEL_OTHER), true);
+    assert.equal(await canBind(s.url, SYNC_DN, SENTINEL_SYNC), false);
+    const back = await runCli(common(['--isDestination', '-b', BASE, '--resetSyncServerBindPassword']));
+    assert.equal(back.code, 0, describeRun(back));
+    assert.equal(await canBind(s.url, SYNC_DN, SENTINEL_SYNC), true);
+  });
+
+  test('the access rule removed by hand: a re-run restores it, and the next run changes nothing', async () => {
+    const [rule] = await accessRulesFor(s, 'cn=Sync User');
+    assert.ok(rule, 'the rule was added');
+    await withClient(s.url, { dn: s.configAdminDn, password: s.adminPassword }, async (c) => {
+      await c.modify(MDB_DN, [new Change({ operation: 'delete', modification: new Attribute({ type: 'olcAccess', values: [rule] }) })]);
+    });
+    assert.deepEqual(await accessRulesFor(s, 'cn=Sync User'), []);
+    const r = await runCli(common(['--isDestination', '-b', BASE, '--json']));
+    assert.equal(r.code, 0, describeRun(r));
+    const json = JSON.parse(r.stdout) as { steps: { status: string }[] };
+    assert.deepEqual(json.steps.map((step) => step.status), ['unchanged', 'created']);
+    assert.deepEqual(await accessRulesFor(s, 'cn=Sync User'), [rule]);
+    const again = await runCli(common(['--isDestination', '-b', BASE, '--json']));
+    assert.equal((JSON.parse(again.stdout) as { changed: boolean }).changed, false);
+  });
+
+  test('no sentinel password anywhere', () => {
+    assertNoSecretsAnywhere([logFile], repoLogOffset, 12);
+  });
+});

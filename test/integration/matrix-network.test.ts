@@ -1,0 +1,123 @@
+// Fault matrix, network: refused, a listener that never answers, a host name that does not resolve, and a
+// server stopped in the middle of a run (then a re-run after its restart finishes the job). Real slapd.
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+import { freePort } from '../servers/ds389.js';
+import { slapdScript, startSlapd, type Slapd } from '../servers/openldap.js';
+import { canBind, readEntry } from '../helpers/directory.js';
+import { startLdapProxy, startSilentListener } from '../helpers/ldap-proxy.js';
+import {
+  assertNoSecretsAnywhere, describeRun, fileSize, logLines, oneLine, REPO_LOG, runCli, secretFile, spawnCli,
+  SENTINEL_ADMIN, SENTINEL_SYNC,
+} from '../helpers/matrix.js';
+import { accessRulesFor, slapdState } from '../helpers/slapd-state.js';
+
+const execFileP = promisify(execFile);
+const BASE = 'dc=example,dc=com';
+const SYNC_DN = `cn=Sync User,${BASE}`;
+let s: Slapd;
+let tmp = '';
+let logFile = '';
+let adminFile = '';
+let syncFile = '';
+let repoLogOffset = 0;
+
+function common(host: string, port: number, extra: string[]): string[] {
+  return [
+    '-h', host, '-p', String(port), '-D', s.adminDn, '--bindPasswordFile', adminFile,
+    '--syncServerBindPasswordFile', syncFile, '--no-prompt', '--logFile', logFile, ...extra,
+  ];
+}
+
+before(async () => {
+  tmp = mkdtempSync(path.join(os.tmpdir(), 'pes-matrix-net-'));
+  logFile = path.join(tmp, 'run.log');
+  repoLogOffset = fileSize(REPO_LOG);
+  s = await startSlapd();
+  adminFile = secretFile(tmp, 'admin.pw', SENTINEL_ADMIN);
+  syncFile = secretFile(tmp, 'sync.pw', SENTINEL_SYNC);
+});
+
+after(async () => {
+  await s?.stop();
+  if (tmp !== '') rmSync(tmp, { recursive: true, force: true });
+});
+
+describe('matrix: network', () => {
+  test('nothing listening: exit 91, one line naming host:port', async () => {
+    const port = await freePort();
+    const r = await runCli(common('127.0.0.1', port, ['--isDestination', '-b', BASE]), { timeoutMs: 20_000 });
+    assert.equal(r.code, 91, describeRun(r));
+    assert.match(oneLine(r.stderr, r), new RegExp(`Nothing is listening on 127\\.0\\.0\\.1:${port}`));
+  });
+
+  test('a listener that accepts and never answers: exit 85 within --operationTimeout', async () => {
+    const silent = await startSilentListener();
+    try {
+      const r = await runCli(common('127.0.0.1', silent.port, ['--isDestination', '-b', BASE, '--operationTimeout', '2s', '--connectTimeout', '2s']),
+        { timeoutMs: 20_000 });
+      assert.equal(r.code, 85, describeRun(r));
+      assert.match(oneLine(r.stderr, r), /did not answer .* in time/);
+      assert.ok(silent.connections() >= 1, 'the CLI did connect');
+      assert.ok(r.ms >= 1_900 && r.ms < 5_000, `took ${r.ms} ms for a 2 s timeout`);
+      const end = logLines(logFile).filter((l) => l.event === 'end').at(-1);
+      assert.equal(end?.exitCode, 85);
+    } finally {
+      await silent.close();
+    }
+  });
+
+  test('a host name that does not resolve: exit 91', async () => {
+    const r = await runCli(common('no-such-host.invalid', 389, ['--isDestination', '-b', BASE, '--connectTimeout', '5s']), { timeoutMs: 30_000 });
+    assert.equal(r.code, 91, describeRun(r));
+    assert.match(oneLine(r.stderr, r), /no-such-host\.invalid:389/);
+  });
+
+  test('the server stops in the middle of the writes: exit 91; after its restart a re-run finishes the job', async () => {
+    const before = await slapdState(s);
+    let stopped = false;
+    const proxy = await startLdapProxy({ host: s.host, port: s.port }, {
+      async onWrite(request) {
+        // The sync user is added (write 1); the server goes down while the access rule (write 2) is on its way.
+        if (request.index === 2) {
+          stopped = true;
+          await execFileP('bash', [slapdScript, 'down', s.dataDir]);
+          return 'drop';
+        }
+        return 'forward';
+      },
+    });
+    try {
+      const r = await spawnCli(common('127.0.0.1', proxy.port, ['--isDestination', '-b', BASE, '--operationTimeout', '10s']), { timeoutMs: 30_000 }).result;
+      assert.ok(stopped, `the server was stopped mid-run: ${describeRun(r)}`);
+      assert.equal(r.code, 91, describeRun(r));
+      assert.match(oneLine(r.stderr.replace(/^Hint: .*$/m, ''), r), /connection to 127\.0\.0\.1:\d+ was lost|reset/);
+      assert.ok(r.ms < 10_000, `gave up after ${r.ms} ms, before the operation timeout`);
+    } finally {
+      await proxy.close();
+      await execFileP('bash', [slapdScript, 'up', String(s.port), s.dataDir]);
+    }
+    // Half prepared: the account exists, its access rule does not.
+    assert.ok(await readEntry(s.url, { dn: s.adminDn, password: s.adminPassword }, SYNC_DN));
+    assert.deepEqual(await accessRulesFor(s, 'cn=Sync User'), []);
+    assert.notDeepEqual(await slapdState(s), before);
+
+    const rerun = await runCli(common(s.host, s.port, ['--isDestination', '-b', BASE, '--json']));
+    assert.equal(rerun.code, 0, describeRun(rerun));
+    const json = JSON.parse(rerun.stdout) as { steps: { id: string; status: string }[] };
+    assert.deepEqual(json.steps.map((step) => step.status), ['unchanged', 'created'], rerun.stdout);
+    assert.equal((await accessRulesFor(s, 'cn=Sync User')).length, 1);
+    assert.equal(await canBind(s.url, SYNC_DN, SENTINEL_SYNC), true);
+    const third = await runCli(common(s.host, s.port, ['--isDestination', '-b', BASE, '--json']));
+    assert.equal((JSON.parse(third.stdout) as { changed: boolean }).changed, false, describeRun(third));
+  });
+
+  test('no sentinel password anywhere', () => {
+    assertNoSecretsAnywhere([logFile], repoLogOffset, 6);
+  });
+});
