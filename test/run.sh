@@ -15,12 +15,13 @@ set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 1
 ROOT=$(pwd -P)
 
-APT_PKGS="389-ds-base python3-lib389 ldap-utils slapd"
+# samba samba-ad-dc samba-ad-provision: the Samba AD DC of test/servers/samba.sh (provisioning needs all three)
+APT_PKGS="389-ds-base python3-lib389 ldap-utils slapd samba samba-ad-dc samba-ad-provision"
 APT_LINE="apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $APT_PKGS"
 
 need_bins() {
     local b missing=()
-    for b in dscreate ns-slapd ldapsearch ldapmodify slapd; do
+    for b in dscreate ns-slapd ldapsearch ldapmodify slapd samba samba-tool; do
         # ns-slapd and slapd live in /usr/sbin, which a non-root PATH may lack
         command -v "$b" >/dev/null 2>&1 || [ -x "/usr/sbin/$b" ] || missing+=("$b")
     done

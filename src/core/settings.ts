@@ -56,6 +56,8 @@ export interface Settings {
   readonly resetSyncPassword: boolean;
   readonly inheritDefaultRootPrivileges: boolean;
   readonly accesslogDirectory: string | undefined;
+  /** Active Directory: membership of CN=Administrators instead of least-privilege ACEs (optional: absent is off). */
+  readonly adAdministratorsGroup?: boolean;
   readonly remove: boolean;
   readonly disableChangelog: boolean;
   /** Read and plan only: print the changes as LDIF, write nothing. */

@@ -7,6 +7,8 @@ export const ResultCode = {
   SUCCESS: 0,
   OPERATIONS_ERROR: 1,
   NO_SUCH_OBJECT: 32,
+  /** The server requires an encrypted connection for the operation (Active Directory passwords). */
+  CONFIDENTIALITY_REQUIRED: 13,
   INVALID_CREDENTIALS: 49,
   INSUFFICIENT_ACCESS: 50,
   UNWILLING_TO_PERFORM: 53,

@@ -2,7 +2,7 @@
  * Changes as LDIF (RFC 2849), for an operator to read or apply with ldapmodify. Secret values are masked:
  * this text goes to terminals and logs.
  */
-import { isSecretAttribute, type Change } from './types.js';
+import { isBinaryAttribute, isSecretAttribute, type Change, type LdapControl } from './types.js';
 
 export const MASK = '********';
 
@@ -13,7 +13,14 @@ function needsBase64(value: string): boolean {
 
 function line(attribute: string, value: string): string {
   if (isSecretAttribute(attribute)) return `${attribute}: ${MASK}`;
+  // Binary attribute values are already base64 of their bytes.
+  if (isBinaryAttribute(attribute)) return `${attribute}:: ${value}`;
   return needsBase64(value) ? `${attribute}:: ${Buffer.from(value, 'utf8').toString('base64')}` : `${attribute}: ${value}`;
+}
+
+/** RFC 2849 `control: <oid> <criticality>[:: <base64 value>]`. */
+function controlLine(control: LdapControl): string {
+  return `control: ${control.oid} ${control.critical ? 'true' : 'false'}${control.value === undefined ? '' : `:: ${control.value}`}`;
 }
 
 function dnLine(dn: string): string {
@@ -23,7 +30,8 @@ function dnLine(dn: string): string {
 export function renderLdif(changes: readonly Change[]): string {
   return changes
     .map((change) => {
-      const lines = [dnLine(change.dn), `changetype: ${change.kind}`];
+      const controls = change.kind === 'modify' ? (change.controls ?? []).map(controlLine) : [];
+      const lines = [dnLine(change.dn), ...controls, `changetype: ${change.kind}`];
       if (change.kind === 'add') {
         for (const [attribute, values] of Object.entries(change.attributes)) {
           for (const value of values) lines.push(line(attribute, value));

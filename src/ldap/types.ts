@@ -1,6 +1,10 @@
 /** Plain data shapes shared by every layer; nothing here talks to a server. */
 
-/** An entry as read from a server: attribute names lower-cased, every value a string. */
+/**
+ * An entry as read from a server: attribute names lower-cased, every value a string. Values of the binary
+ * attributes in BINARY_ATTRIBUTES (Active Directory's nTSecurityDescriptor, objectSid, objectGUID) are base64 of
+ * their bytes, since UTF-8 decoding would destroy them.
+ */
 export interface Entry {
   readonly dn: string;
   readonly attributes: ReadonlyMap<string, readonly string[]>;
@@ -9,13 +13,30 @@ export interface Entry {
 export interface Modification {
   readonly operation: 'add' | 'delete' | 'replace';
   readonly attribute: string;
+  /** Base64 of the bytes for the attributes in BINARY_ATTRIBUTES. */
   readonly values: readonly string[];
+}
+
+/**
+ * A request control (RFC 4511 4.1.11). `value` is base64 of the control value's bytes (its BER encoding), as in
+ * LDIF `control:` lines (RFC 2849), so a plan stays plain data and `--dry-run` prints what ldapmodify can apply.
+ */
+export interface LdapControl {
+  readonly oid: string;
+  readonly critical: boolean;
+  readonly value?: string;
 }
 
 /** One write, as the plan wants it and as `--dry-run` prints it. */
 export type Change =
   | { readonly kind: 'add'; readonly dn: string; readonly attributes: Readonly<Record<string, readonly string[]>> }
-  | { readonly kind: 'modify'; readonly dn: string; readonly modifications: readonly Modification[] }
+  | {
+    readonly kind: 'modify';
+    readonly dn: string;
+    readonly modifications: readonly Modification[];
+    /** Sent with the modify (Active Directory: the SD flags control saying which part of a descriptor is written). */
+    readonly controls?: readonly LdapControl[];
+  }
   | { readonly kind: 'delete'; readonly dn: string };
 
 /** Attributes whose values are secrets: never logged, never printed. */
@@ -23,6 +44,22 @@ export const SECRET_ATTRIBUTES: ReadonlySet<string> = new Set(['userpassword', '
 
 export function isSecretAttribute(name: string): boolean {
   return SECRET_ATTRIBUTES.has(name.toLowerCase());
+}
+
+/**
+ * Attributes whose values are bytes, not text: read as Buffers and kept as base64 strings in Entry and Change
+ * values, written as the decoded bytes, printed as `name:: base64` in LDIF.
+ */
+export const BINARY_ATTRIBUTES: ReadonlySet<string> = new Set(['ntsecuritydescriptor', 'objectsid', 'objectguid']);
+
+export function isBinaryAttribute(name: string): boolean {
+  return BINARY_ATTRIBUTES.has(name.toLowerCase());
+}
+
+/** The bytes of the first value of a binary attribute (see BINARY_ATTRIBUTES). */
+export function binaryValue(entry: Entry | undefined, name: string): Uint8Array | undefined {
+  const value = firstValue(entry, name);
+  return value === undefined ? undefined : new Uint8Array(Buffer.from(value, 'base64'));
 }
 
 /** Values of `name` in `entry`, matched case-insensitively (389 DS spells root DSE names its own way). */

@@ -24,6 +24,7 @@ export const ROOT_DSE_ATTRIBUTES = [
   'configContext',
   'supportedCapabilities',
   'defaultNamingContext',
+  'domainFunctionality',
   'changelog',
   'firstChangeNumber',
   'lastChangeNumber',

@@ -2,7 +2,7 @@
  * What a server family contributes to a run. The core decides the order of things and owns the steps every
  * family shares (base DNs, the sync user); a profile only knows its own DNs, attributes and rules.
  */
-import type { Change, Entry } from '../ldap/types.js';
+import type { Change, Entry, LdapControl } from '../ldap/types.js';
 
 export type StepStatus = 'created' | 'updated' | 'unchanged' | 'skipped' | 'warning';
 
@@ -32,12 +32,19 @@ export interface PrepareTarget {
   readonly inheritDefaultRootPrivileges: boolean;
   /** OpenLDAP: an existing server-side folder for a new cn=accesslog database. */
   readonly accesslogDirectory?: string;
+  /** Active Directory: membership of CN=Administrators instead of least-privilege ACEs. */
+  readonly adAdministratorsGroup?: boolean;
 }
 
 /** An entry to read as the admin before planning. */
 export interface ReadRequest {
   readonly dn: string;
   readonly attributes: readonly string[];
+  /**
+   * Request controls for the read (Active Directory: SD flags, show deleted). Reads of one DN are merged, their
+   * controls too (one per OID, the last wins).
+   */
+  readonly controls?: readonly LdapControl[];
 }
 
 /** A search to run as the admin before planning, for entries whose DNs the profile cannot know up front. */
@@ -65,6 +72,11 @@ export interface ChangeSource {
   readonly dn: string;
   /** Said after a successful check, for what a sync server needs beyond it. */
   readonly note: string;
+  /**
+   * Check with an Active Directory DirSync search of `dn` (a naming context root) instead of reading it: the
+   * check passes when the search, as the sync user, returns an entry matching `filter`.
+   */
+  readonly dirSync?: { readonly filter: string };
 }
 
 export interface ServerProfile {
@@ -82,6 +94,16 @@ export interface ServerProfile {
   syncUserEntry(dn: string, password: string, target: PrepareTarget): Record<string, string[]>;
   /** The attribute a password reset replaces. */
   readonly passwordAttribute: string;
+  /** The server accepts the password only over LDAPS or StartTLS (Active Directory's unicodePwd). */
+  readonly passwordRequiresEncryption?: boolean;
+  /**
+   * Rights name the sync user by something the server assigns when it creates the account (AD's objectSid):
+   * the core writes the sync user and planPrerequisites first, observes again, then plans access and the
+   * change log. A dry run plans everything from the one observation.
+   */
+  readonly plansAccessAfterSyncUser?: boolean;
+  /** With plansAccessAfterSyncUser: writes that must happen before the rights can be planned. Pure. */
+  planPrerequisites?(target: PrepareTarget, observed: Observation): PlannedStep[];
   /** Rights for the roles: ACIs, access rules or privileges. Pure. */
   planAccess(target: PrepareTarget, observed: Observation): PlannedStep[];
   /** Source only: the change log and its maximum age. Pure. */

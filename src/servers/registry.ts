@@ -1,4 +1,6 @@
 /** The profiles this build supports, by family. */
+import type { Entry } from '../ldap/types.js';
+import { ActiveDirectoryProfile } from './activedirectory.js';
 import { Ds389Profile } from './ds389.js';
 import { GenericProfile } from './generic.js';
 import { OpenLdapProfile } from './openldap.js';
@@ -6,8 +8,11 @@ import { PingDirectoryProfile } from './pingdirectory.js';
 import type { ServerFamily } from './detect.js';
 import type { ServerProfile } from './profile.js';
 
-export function profileFor(family: ServerFamily): ServerProfile | undefined {
+/** `rootDse` lets a profile take server facts such as Active Directory's defaultNamingContext. */
+export function profileFor(family: ServerFamily, rootDse?: Entry): ServerProfile | undefined {
   switch (family) {
+    case 'activedirectory':
+      return new ActiveDirectoryProfile(rootDse);
     case '389ds':
       return new Ds389Profile('389ds', '389 Directory Server');
     case 'dsee':
@@ -25,4 +30,4 @@ export function profileFor(family: ServerFamily): ServerProfile | undefined {
   }
 }
 
-export const SUPPORTED_FAMILIES: readonly ServerFamily[] = ['389ds', 'dsee', 'pingdirectory', 'pingdirectoryproxy', 'openldap', 'generic'];
+export const SUPPORTED_FAMILIES: readonly ServerFamily[] = ['389ds', 'dsee', 'pingdirectory', 'pingdirectoryproxy', 'openldap', 'activedirectory', 'generic'];

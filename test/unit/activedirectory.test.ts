@@ -1,0 +1,126 @@
+// The Active Directory profile without a server: plans made from descriptors read from a real Samba AD DC
+// (test/fixtures/samba-ad/descriptors.json), a pure function of what the admin saw.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { repoRoot } from '../helpers/cli.js';
+import { normalizeDn } from '../../src/ldap/dn.js';
+import type { Change, Entry } from '../../src/ldap/types.js';
+import {
+  ActiveDirectoryProfile,
+  REPLICATING_DIRECTORY_CHANGES,
+  samAccountNameFor,
+  SD_FLAGS_OID,
+  SHOW_DELETED_OID,
+} from '../../src/servers/activedirectory.js';
+import { AceType, decodeSecurityDescriptor, encodeSid, findAce } from '../../src/servers/ad/security-descriptor.js';
+import type { Observation, PrepareTarget } from '../../src/servers/profile.js';
+
+const BASE = 'DC=example,DC=com';
+const SYNC_DN = `CN=Sync User,CN=Users,${BASE}`;
+const DELETED = `CN=Deleted Objects,${BASE}`;
+const SID = 'S-1-5-21-2279243221-4096599812-3722786622-1105';
+const fixtures = JSON.parse(readFileSync(path.join(repoRoot, 'test', 'fixtures', 'samba-ad', 'descriptors.json'), 'utf8')) as {
+  descriptors: Array<{ dn: string; sdFlags: number; base64: string }>;
+};
+const DOMAIN_DACL = fixtures.descriptors.find((f) => f.dn === BASE && f.sdFlags === 4)!.base64;
+const rootDse: Entry = { dn: '', attributes: new Map([['defaultnamingcontext', [BASE]], ['supportedcapabilities', ['1.2.840.113556.1.4.800']]]) };
+const profile = new ActiveDirectoryProfile(rootDse);
+
+function entry(dn: string, attributes: Record<string, string[]> = {}): Entry {
+  return { dn, attributes: new Map(Object.entries(attributes).map(([k, v]) => [k.toLowerCase(), v])) };
+}
+
+function observation(entries: Entry[]): Observation {
+  const byDn = new Map(entries.map((e) => [normalizeDn(e.dn), e]));
+  return { rootDse, entry: (dn) => byDn.get(normalizeDn(dn)), found: () => [] };
+}
+
+function target(roles: { source: boolean; destination: boolean }, extra: Partial<PrepareTarget> = {}): PrepareTarget {
+  return { baseDns: [BASE], roles, syncUserDn: SYNC_DN, changelogMaxAgeSeconds: 172800, inheritDefaultRootPrivileges: false, ...extra };
+}
+
+const syncUser = entry(SYNC_DN, { objectClass: ['top', 'person', 'organizationalPerson', 'user'], objectSid: [Buffer.from(encodeSid(SID)).toString('base64')] });
+// Deleted Objects as its owner sees it after taking ownership: SYSTEM full, BA list+read
+const DELETED_SD = 'AQAElBQAAAAAAAAAAAAAACQAAAABAgAAAAAABSAAAAAgAgAABAA0AAIAAAAAABQAPwAPAAEBAAAAAAAFEgAAAAAAGAAUAAAAAQIAAAAAAAUgAAAAIAIAAA==';
+
+function descriptorOf(change: Change | undefined): ReturnType<typeof decodeSecurityDescriptor> {
+  assert.ok(change?.kind === 'modify');
+  return decodeSecurityDescriptor(Buffer.from(change.modifications[0]!.values[0]!, 'base64'));
+}
+
+function firstValueOf(change: Change | undefined): string {
+  assert.ok(change?.kind === 'modify');
+  return change.modifications[0]!.values[0]!;
+}
+
+describe('Active Directory profile', () => {
+  test('sync user under CN=Users of the default naming context, or of the base DN\'s domain', () => {
+    assert.equal(profile.defaultSyncUserDn(['OU=People,DC=example,DC=com']), SYNC_DN);
+    assert.equal(new ActiveDirectoryProfile().defaultSyncUserDn(['OU=People,DC=corp,DC=example,DC=com']), 'CN=Sync User,CN=Users,DC=corp,DC=example,DC=com');
+  });
+
+  test('the account: enabled, password never expires, sAMAccountName from the CN, password as text', () => {
+    const attributes = profile.syncUserEntry(SYNC_DN, 'pw');
+    assert.deepEqual(attributes['userAccountControl'], ['66048']);
+    assert.deepEqual(attributes['sAMAccountName'], ['SyncUser']);
+    assert.deepEqual(attributes['unicodePwd'], ['pw']);
+    assert.equal(profile.passwordAttribute, 'unicodePwd');
+    assert.equal(samAccountNameFor('CN=A very long name with [odd] chars,DC=x'), 'Averylongnamewithodd');
+  });
+
+  test('descriptors are read with the SD flags control; Deleted Objects with show-deleted too', () => {
+    const reads = profile.reads(target({ source: true, destination: false }));
+    const domain = reads.find((r) => r.dn === BASE)!;
+    assert.deepEqual(domain.controls?.map((c) => [c.oid, c.value]), [[SD_FLAGS_OID, 'MAMCAQQ=']]);
+    const deleted = reads.find((r) => r.dn === DELETED)!;
+    assert.deepEqual(deleted.controls?.map((c) => c.oid), [SHOW_DELETED_OID, SD_FLAGS_OID]);
+  });
+
+  test('both roles on the domain root: one write carrying both ACEs, then nothing', () => {
+    const t = target({ source: true, destination: true });
+    const observed = observation([syncUser, entry(BASE, { nTSecurityDescriptor: [DOMAIN_DACL] }), entry(DELETED, { nTSecurityDescriptor: [DELETED_SD] })]);
+    const steps = profile.planAccess(t, observed);
+    assert.deepEqual(steps.map((s) => [s.id, s.status]), [[`ace:${BASE}`, 'updated'], [`ace:${DELETED}`, 'updated']]);
+    const change = steps[0]!.changes[0];
+    assert.ok(change?.kind === 'modify');
+    assert.deepEqual(change.controls?.map((c) => c.oid), [SD_FLAGS_OID]);
+    const sd = descriptorOf(change);
+    assert.equal(sd.owner, undefined, 'DACL only: owner untouched');
+    assert.equal(sd.dacl?.aces.length, 46 + 2);
+    assert.ok(findAce(sd.dacl, { type: AceType.ACCESS_ALLOWED_OBJECT, flags: 0, mask: 0x100, sid: SID, objectType: REPLICATING_DIRECTORY_CHANGES }));
+
+    const after = observation([
+      syncUser,
+      entry(BASE, { nTSecurityDescriptor: [change.modifications[0]!.values[0]!] }),
+      entry(DELETED, { nTSecurityDescriptor: [firstValueOf(steps[1]!.changes[0])] }),
+    ]);
+    assert.deepEqual(profile.planAccess(t, after).map((s) => s.status), ['unchanged', 'unchanged']);
+    const removal = profile.planRemoval(t, after);
+    assert.deepEqual(removal.map((s) => s.status), ['updated', 'updated']);
+    assert.equal(descriptorOf(removal[0]!.changes[0]).dacl?.aces.length, 46);
+  });
+
+  test('an unreadable CN=Deleted Objects DACL: take ownership first', () => {
+    const steps = profile.planPrerequisites(target({ source: true, destination: false }), observation([syncUser, entry(DELETED, { objectClass: ['container'] })]));
+    assert.equal(steps.length, 1);
+    const change = steps[0]!.changes[0];
+    assert.ok(change?.kind === 'modify');
+    assert.deepEqual(change.controls?.map((c) => [c.oid, c.value ?? '']), [[SHOW_DELETED_OID, ''], [SD_FLAGS_OID, 'MAMCAQE=']]);
+    assert.equal(descriptorOf(change).owner, 'S-1-5-32-544');
+  });
+
+  test('a new account in a dry run: the rights are announced without a SID to name', () => {
+    const steps = profile.planAccess(target({ source: true, destination: false }), observation([entry(BASE, { nTSecurityDescriptor: [DOMAIN_DACL] })]));
+    assert.ok(steps.every((s) => s.status === 'created' && s.changes.length === 0));
+  });
+
+  test('--adAdministratorsGroup: membership, no ACE; present membership is left alone', () => {
+    const t = target({ source: true, destination: true }, { adAdministratorsGroup: true });
+    const group = `CN=Administrators,CN=Builtin,${BASE}`;
+    const steps = profile.planAccess(t, observation([syncUser, entry(group, { member: [`CN=Administrator,CN=Users,${BASE}`] })]));
+    assert.deepEqual(steps.map((s) => [s.id, s.status]), [['ad:administrators', 'updated']]);
+    assert.deepEqual(profile.planAccess(t, observation([syncUser, entry(group, { member: [SYNC_DN.toLowerCase()] })])).map((s) => s.status), ['unchanged']);
+  });
+});
