@@ -2,22 +2,20 @@
  * The CLI boundary: parse, resolve settings, wire prompts, console and log to the core, and turn the outcome
  * into the exit code. This is the one place where a run ends; `bin/` only sets `process.exitCode` from it.
  */
-import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { RunReporter } from '../core/ports.js';
 import type { DirectoryStats } from '../ldap/directory.js';
-import { isPrepareError, PrepareError, ResultCode } from '../ldap/errors.js';
-import { renderLdif } from '../ldap/ldif.js';
-import { changedAttributes } from '../ldap/types.js';
+import type { PrepareError } from '../ldap/errors.js';
 import type { PlannedStep } from '../servers/profile.js';
-import { openRunLog, type RunLog } from './log.js';
-import { normalizeArgv, parseCommandLine } from './options.js';
-import { InterruptedError, terminalPrompter } from './prompts.js';
-import { Renderer } from './render.js';
-import { stepSummary, type RunResult } from './result.js';
-import { resolveSettings, type ResolvedSettings } from './settings.js';
+import type { RunLog } from './log.js';
+import type { RunResult } from './result.js';
+import type { ResolvedSettings } from './settings.js';
+
+// Start-up is part of every run of a fleet loop: this module loads nothing but node builtins. `--version`
+// answers from package.json alone; everything else (commander, chalk, pino, ldapts, prompts) is imported on
+// the path that uses it, below.
 
 export interface ProcessIo {
   readonly env: Readonly<Record<string, string | undefined>>;
@@ -55,23 +53,54 @@ function isTerminal(stream: NodeJS.WritableStream): boolean {
   return (stream as NodeJS.WriteStream).isTTY === true;
 }
 
+/**
+ * True for a lone `-V`/`--version` (or `-H`/`--help`) in any spelling normalizeArgv accepts (`--VERSION`,
+ * `--ver-sion`): what commander would answer without looking at anything else.
+ */
+function isLoneOption(args: readonly string[], short: string, long: string): boolean {
+  if (args.length !== 1) return false;
+  const arg = args[0]!;
+  return arg === `-${short}` || (arg.startsWith('--') && !arg.includes('=') && arg.slice(2).replace(/-/g, '').toLowerCase() === long);
+}
+
+/** Commander's --help text for a stdout that is not a terminal (80 columns), rendered by the bundle build. */
+declare const PES_PIPE_HELP: string | undefined;
+
 export async function main(args: readonly string[], io: ProcessIo): Promise<number> {
   const out = (text: string): void => void io.stdout.write(text);
   const err = (text: string): void => void io.stderr.write(text);
   const startedAt = Date.now();
-  const runId = randomUUID();
   const version = toolVersion();
+  // What commander prints for --version and (into a pipe) for --help, without loading commander.
+  if (isLoneOption(args, 'V', 'version')) {
+    out(`${version}\n`);
+    return 0;
+  }
+  if (typeof PES_PIPE_HELP === 'string' && process.stdout.isTTY !== true && isLoneOption(args, 'H', 'help')) {
+    out(PES_PIPE_HELP);
+    return 0;
+  }
+  // --help needs commander and the option table only; settings, the log and the run come after parsing.
+  const [{ normalizeArgv, parseCommandLine }, { isPrepareError }, { randomUUID }] = await Promise.all([
+    import('./options.js'),
+    import('../ldap/errors.js'),
+    import('node:crypto'),
+  ]);
+  const runId = randomUUID();
   const stats: DirectoryStats = { reads: 0, writes: 0 };
   // Known before parsing can fail, so even a usage error answers in JSON when asked to.
-  const jsonRequested = normalizeArgv(args).includes('--json');
+  let jsonRequested = normalizeArgv(args).includes('--json');
+  // Likewise the log file: a usage error commander itself reports (an unknown option) goes to --logFile too.
+  let requestedLogFile = logFileInArgv(normalizeArgv(args));
 
   let resolved: ResolvedSettings;
-  let requestedLogFile: string | undefined;
   try {
     const parsed = parseCommandLine(args, version, { out, err });
     if (parsed.kind === 'exit') return parsed.code;
     const logFileOption = parsed.options['logFile'];
     if (typeof logFileOption === 'string') requestedLogFile = resolve(logFileOption);
+    const { resolveSettings, wantsJson } = await import('./settings.js');
+    jsonRequested ||= wantsJson(parsed.options, parsed.explicit);
     resolved = resolveSettings(parsed.options, parsed.explicit, {
       env: io.env,
       stdinIsTTY: io.stdin.isTTY === true,
@@ -79,10 +108,12 @@ export async function main(args: readonly string[], io: ProcessIo): Promise<numb
     });
   } catch (error) {
     if (!isPrepareError(error)) throw error;
+    const { openRunLog } = await import('./log.js');
     // Usage errors are logged too, to --logFile when it could be read from the command line.
     const { log } = await openRunLog(requestedLogFile ?? DEFAULT_LOG_FILE, runId);
     log.error({ event: 'usage-error', exitCode: error.resultCode }, error.message);
-    err(`Error: ${error.message}${error.hint === undefined ? '' : `\nHint: ${error.hint}`}\n`);
+    // One line, as for every other failure: what failed, then what to do.
+    err(`Error: ${error.message}${error.hint === undefined ? '' : `: ${error.hint}`}\n`);
     if (jsonRequested) {
       out(`${JSON.stringify(failureResult(version, runId, error))}\n`);
     }
@@ -90,6 +121,15 @@ export async function main(args: readonly string[], io: ProcessIo): Promise<numb
   }
 
   const { settings } = resolved;
+  const [{ openRunLog }, { Renderer }, { terminalPrompter }, { renderLdif }, { changedAttributes }, { stepSummary }, { ResultCode }] = await Promise.all([
+    import('./log.js'),
+    import('./render.js'),
+    import('./prompts.js'),
+    import('../ldap/ldif.js'),
+    import('../ldap/types.js'),
+    import('./result.js'),
+    import('../ldap/errors.js'),
+  ]);
   // With --json, stdout carries the JSON object alone: everything a person reads goes to stderr.
   const humanStream = resolved.json ? io.stderr : io.stdout;
   const screen = new Renderer({ line: (text) => humanStream.write(`${text}\n`) }, resolved.color && isTerminal(humanStream));
@@ -184,7 +224,7 @@ export async function main(args: readonly string[], io: ProcessIo): Promise<numb
     };
     log.info({ event: 'end', exitCode, changed: outcome.changed, reads: stats.reads, writes: stats.writes, durationMs: Date.now() - startedAt }, 'run finished');
   } catch (error) {
-    const failure = asFailure(error);
+    const failure = await asFailure(error);
     exitCode = failure.resultCode;
     problems.error(failure.message, failure.hint);
     if (failure.details !== undefined) err(`${failure.details}\n`);
@@ -204,8 +244,21 @@ export async function main(args: readonly string[], io: ProcessIo): Promise<numb
   return exitCode;
 }
 
+/** The value of the last `--logFile` in normalized argv (before `--`), resolved; undefined when absent. */
+function logFileInArgv(argv: readonly string[]): string | undefined {
+  let found: string | undefined;
+  for (let i = 0; i < argv.length; i += 1) {
+    const arg = argv[i]!;
+    if (arg === '--') break;
+    if (arg === '--logFile' && argv[i + 1] !== undefined) found = argv[i + 1];
+    else if (arg.startsWith('--logFile=')) found = arg.slice('--logFile='.length);
+  }
+  return found === undefined || found === '' ? undefined : resolve(found);
+}
+
 /** Every way a run can fail, as one PrepareError: interrupts are 130, anything unexpected is 1. */
-function asFailure(error: unknown): PrepareError {
+async function asFailure(error: unknown): Promise<PrepareError> {
+  const [{ InterruptedError }, { isPrepareError, PrepareError, ResultCode }] = await Promise.all([import('./prompts.js'), import('../ldap/errors.js')]);
   if (error instanceof InterruptedError) {
     return new PrepareError(ResultCode.INTERRUPTED, 'Interrupted', 'run the same command again to finish: it picks up where this run stopped');
   }
