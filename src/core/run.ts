@@ -1,19 +1,23 @@
 /**
- * One preparation of one server: connect, detect, plan, apply, verify. Everything the run says goes through
- * the reporter; every failure is a PrepareError carrying the exit code. Nothing here touches `process`.
+ * One preparation of one server: connect, detect, observe, plan, apply, verify. This module is the order of
+ * those steps and the decisions between them; the steps themselves live in connections.ts, observe.ts,
+ * plan.ts (pure), apply.ts and verify.ts. Everything the run says goes through the reporter; every failure
+ * is a PrepareError carrying the exit code. Nothing here touches `process`.
  */
-import { connect, type ConnectionOptions, type Directory, type DirectoryStats } from '../ldap/directory.js';
-import { normalizeDn, parentDn } from '../ldap/dn.js';
+import type { DirectoryStats } from '../ldap/directory.js';
 import { PrepareError, ResultCode } from '../ldap/errors.js';
-import { renderLdif } from '../ldap/ldif.js';
-import { firstValue, isSecretAttribute, valuesOf, type Change, type Entry, type LdapControl } from '../ldap/types.js';
+import type { Change } from '../ldap/types.js';
 import { detectServer, ROOT_DSE_ATTRIBUTES, type ServerFamily } from '../servers/detect.js';
-import type { Observation, PlannedStep, PrepareTarget, ReadRequest, SearchRequest, ServerProfile } from '../servers/profile.js';
+import type { Observation, PlannedStep, PrepareTarget, ServerProfile } from '../servers/profile.js';
 import { profileFor, SUPPORTED_FAMILIES } from '../servers/registry.js';
+import { applyPlan, type ApplyContext } from './apply.js';
+import { connectionOptions, openConnection, testSyncAccess, type SyncSession } from './connections.js';
 import { formatCompact, parseDuration } from './duration.js';
+import { observe, verifyBaseDns } from './observe.js';
 import { planPreparation, planRemoval, planSyncUser } from './plan.js';
 import type { Prompter, RunReporter } from './ports.js';
 import { DEFAULT_ADMIN_DN, DEFAULT_CHANGELOG_MAX_AGE_SECONDS, Secret, type Settings } from './settings.js';
+import { confirmRemoval, verifySyncUser } from './verify.js';
 
 export interface RunDependencies {
   readonly reporter: RunReporter;
@@ -138,42 +142,16 @@ export async function prepareEndpoint(settings: Settings, deps: RunDependencies)
       return { server: { address: admin.address, family, vendor: detection.vendor }, syncUserDn, steps: plan, warnings, changed: false, changes, changeNumbers: undefined };
     }
 
-    await applyPlan(firstPhase);
+    const applying: ApplyContext = { admin, connection, stats, reporter, signal: deps.signal, warn };
+    await applyPlan(firstPhase, applying);
     let plan = firstPhase;
     if (twoPhase) {
       if (firstPhase.some((step) => step.changes.length > 0)) observed = await observe(admin, profile, target, rootDse);
       const rest = planRest(observed);
-      await applyPlan(rest);
+      await applyPlan(rest, applying);
       plan = [...firstPhase, ...rest];
     }
     const changes = plan.flatMap((step) => step.changes);
-
-    /** Applies steps in order, each write reported as made; a refusal carries the LDIF of what is left. */
-    async function applyPlan(steps: readonly PlannedStep[]): Promise<void> {
-      const changes = steps.flatMap((step) => step.changes);
-      let applied = 0;
-      for (const step of steps) {
-        for (const change of step.changes) {
-          if (deps.signal.aborted) {
-            throw new PrepareError(ResultCode.INTERRUPTED, 'Interrupted before all changes were made',
-              'run the same command again: it finishes what is left');
-          }
-          try {
-            await admin.apply(change);
-            reporter.wrote(change);
-          } catch (error) {
-            // Another run (or person) may have made the same change since we read the server: that is success.
-            if (!(await madeMeanwhile(admin, change, error, connection, stats))) {
-              throw withRemainingChanges(error, changes.slice(applied));
-            }
-            reporter.info(`'${change.dn}' was changed meanwhile by someone else, as this run wanted: kept`);
-          }
-          applied += 1;
-        }
-        reporter.step(step);
-        for (const message of step.warnings) warn(message);
-      }
-    }
 
     const changeNumbers = settings.remove
       ? await confirmRemoval(admin, syncUserDn, reporter, warn)
@@ -190,64 +168,6 @@ export async function prepareEndpoint(settings: Settings, deps: RunDependencies)
   } finally {
     await syncSession?.directory.close();
     await admin.close();
-  }
-}
-
-/** Result codes a write gets when the server already is as the write wanted (a concurrent run got there first). */
-const ALREADY_DONE_CODES: ReadonlySet<number> = new Set([
-  ResultCode.NO_SUCH_OBJECT, // delete of an entry already gone
-  16, // noSuchAttribute: delete of a value already gone
-  20, // attributeOrValueExists: add of a value already there
-  ResultCode.ENTRY_ALREADY_EXISTS,
-]);
-
-/**
- * After a write failed with one of ALREADY_DONE_CODES: reads the entry back and says whether it is now as the
- * write wanted. A racing add of an account only counts when the account accepts this run's password.
- */
-async function madeMeanwhile(
-  admin: Directory,
-  change: Change,
-  error: unknown,
-  connection: ConnectionOptions,
-  stats: DirectoryStats,
-): Promise<boolean> {
-  if (!(error instanceof PrepareError) || !ALREADY_DONE_CODES.has(error.resultCode)) return false;
-  switch (change.kind) {
-    case 'delete':
-      return (await admin.read(change.dn, ['objectClass'])) === undefined;
-    case 'add': {
-      if (error.resultCode !== ResultCode.ENTRY_ALREADY_EXISTS) return false;
-      if ((await admin.read(change.dn, ['objectClass'])) === undefined) return false;
-      const secret = Object.entries(change.attributes).find(([name]) => isSecretAttribute(name))?.[1][0];
-      if (secret === undefined) return true;
-      const probe = await connect(connection, stats);
-      try {
-        await probe.bind(change.dn, secret);
-        return true;
-      } catch {
-        return false;
-      } finally {
-        await probe.close();
-      }
-    }
-    case 'modify': {
-      // Secret values cannot be read back (servers hash them): such a write is never assumed done.
-      if (change.modifications.some((m) => isSecretAttribute(m.attribute))) return false;
-      const entry = await admin.read(change.dn, [...new Set(change.modifications.map((m) => m.attribute))]);
-      if (entry === undefined) return false;
-      return change.modifications.every((m) => {
-        const now = valuesOf(entry, m.attribute);
-        switch (m.operation) {
-          case 'add':
-            return m.values.every((value) => now.includes(value));
-          case 'delete':
-            return m.values.length === 0 ? now.length === 0 : m.values.every((value) => !now.includes(value));
-          case 'replace':
-            return now.length === m.values.length && m.values.every((value) => now.includes(value));
-        }
-      });
-    }
   }
 }
 
@@ -269,99 +189,11 @@ function requireEncryptionForPasswords(profile: ServerProfile, settings: Setting
   );
 }
 
-/** After --remove the sync user's entry must be gone (read back as the admin). */
-async function confirmRemoval(admin: Directory, dn: string, reporter: RunReporter, warn: (message: string) => void): Promise<undefined> {
-  const title = `Verifying '${dn}' is gone`;
-  if ((await admin.read(dn, ['objectClass'])) === undefined) {
-    reporter.check(title, 'Done');
-  } else {
-    reporter.check(title, 'Failed');
-    warn(`'${dn}' still exists after its removal: check the server's error log`);
-  }
-  return undefined;
-}
-
-/** When the admin may not make a change, the operator gets the LDIF of what is left to apply by hand. */
-function withRemainingChanges(error: unknown, remaining: readonly Change[]): unknown {
-  if (!(error instanceof PrepareError) || error.resultCode !== ResultCode.INSUFFICIENT_ACCESS || error.details !== undefined) {
-    return error;
-  }
-  return new PrepareError(error.resultCode, error.message,
-    'bind as an administrator with the rights, or have one apply the LDIF below (passwords masked: fill them in)',
-    { cause: error, details: renderLdif(remaining) });
-}
-
-function connectionOptions(settings: Settings): ConnectionOptions {
-  return {
-    host: settings.host,
-    port: settings.port,
-    security: settings.security,
-    trust: settings.trust,
-    connectTimeoutMs: settings.connectTimeoutMs,
-    operationTimeoutMs: settings.operationTimeoutMs,
-  };
-}
-
-async function openConnection(
-  options: ConnectionOptions,
-  reporter: RunReporter,
-  stats: DirectoryStats,
-): Promise<{ directory: Directory; rootDse: Entry | undefined }> {
-  const address = `${options.host}:${options.port}`;
-  try {
-    const directory = await connect(options, stats);
-    // ldapts connects on the first operation; the root DSE read is that operation (and proves the server
-    // speaks LDAP). It asks for what detection needs, so detection reads nothing more.
-    const rootDse = await directory.read('', ROOT_DSE_ATTRIBUTES);
-    reporter.check(`Testing connection to ${address}`, 'Done');
-    return { directory, rootDse };
-  } catch (error) {
-    reporter.check(`Testing connection to ${address}`, 'Failed');
-    throw error;
-  }
-}
-
 async function ask(deps: RunDependencies, question: (prompter: Prompter) => Promise<string>, option: string): Promise<string> {
   if (deps.prompter === undefined) {
     throw new PrepareError(ResultCode.PARAM_ERROR, `A value is missing and prompting is off`, `pass ${option}`);
   }
   return question(deps.prompter);
-}
-
-/** The sync user's own connection: `bound` when the bind of the access test succeeded. */
-interface SyncSession {
-  readonly directory: Directory;
-  readonly bound: boolean;
-}
-
-/**
- * Binds as the sync user on a connection of its own. Denied is normal before the account exists. The
- * connection stays open for verifySyncUser (the caller closes it); it is closed here only on a failure.
- */
-async function testSyncAccess(
-  options: ConnectionOptions,
-  dn: string,
-  password: Secret,
-  reporter: RunReporter,
-  stats: DirectoryStats,
-): Promise<SyncSession> {
-  const directory = await connect(options, stats);
-  try {
-    await directory.bind(dn, password.reveal());
-    reporter.check(`Testing '${dn}' access`, 'Done');
-    return { directory, bound: true };
-  } catch (error) {
-    if (error instanceof PrepareError && isDenial(error.resultCode)) {
-      reporter.check(`Testing '${dn}' access`, 'Denied');
-      return { directory, bound: false };
-    }
-    await directory.close();
-    throw error;
-  }
-}
-
-function isDenial(code: number): boolean {
-  return code === ResultCode.INVALID_CREDENTIALS || code === ResultCode.NO_SUCH_OBJECT || code === ResultCode.INSUFFICIENT_ACCESS || code === 48 || code === 53;
 }
 
 async function changelogMaxAge(settings: Settings, deps: RunDependencies): Promise<number> {
@@ -380,204 +212,6 @@ async function changelogMaxAge(settings: Settings, deps: RunDependencies): Promi
     },
   );
   return parseDuration(answer);
-}
-
-/** Reads everything the plan looks at, all requests in flight at once on the admin connection. */
-async function observe(
-  admin: Directory,
-  profile: ServerProfile,
-  target: PrepareTarget,
-  rootDse: Entry | undefined,
-): Promise<Observation> {
-  const requests = new Map<string, ReadRequest>();
-  const want = (request: ReadRequest): void => {
-    const key = normalizeDn(request.dn);
-    const known = requests.get(key);
-    const attributes = new Set([...(known?.attributes ?? []), ...request.attributes]);
-    const controls = new Map<string, LdapControl>([...(known?.controls ?? []), ...(request.controls ?? [])].map((c) => [c.oid, c]));
-    requests.set(key, { dn: request.dn, attributes: [...attributes], ...(controls.size > 0 ? { controls: [...controls.values()] } : {}) });
-  };
-  for (const base of target.baseDns) want({ dn: base, attributes: profile.baseDnAttributes });
-  want({ dn: target.syncUserDn, attributes: ['objectClass'] });
-  const parent = parentDn(target.syncUserDn);
-  if (parent !== undefined && parent !== '') want({ dn: parent, attributes: ['objectClass'] });
-  for (const request of profile.reads(target)) want(request);
-
-  const keys = [...requests.keys()];
-  const searches = profile.searches?.(target) ?? [];
-  const [entries, searchResults] = await Promise.all([
-    inFlight(keys.map((key) => () => {
-      const request = requests.get(key)!;
-      const attributes = request.attributes.length > 0 ? request.attributes : ['objectClass'];
-      return request.controls === undefined ? admin.read(request.dn, attributes) : admin.read(request.dn, attributes, { controls: request.controls });
-    }), MAX_IN_FLIGHT),
-    inFlight(searches.map((search) => () => searchOrNothing(admin, search)), 1),
-  ]);
-  const byDn = new Map(keys.map((key, index) => [key, entries[index]]));
-  const bySearch = new Map(searches.map((search, index) => [search.key, searchResults[index] ?? []]));
-  return {
-    rootDse,
-    entry(dn: string): Entry | undefined {
-      const key = normalizeDn(dn);
-      if (!byDn.has(key)) throw new Error(`internal: '${dn}' was not read before planning`);
-      return byDn.get(key);
-    },
-    found(key: string): readonly Entry[] {
-      const result = bySearch.get(key);
-      if (result === undefined) throw new Error(`internal: search '${key}' was not run before planning`);
-      return result;
-    },
-  };
-}
-
-/**
- * Requests pipelined on one connection. 389 DS answers a third request in flight on one connection only at
- * its next poll, about 100 ms later (measured: 6 reads in flight take 100-400 ms, 2 at a time take 3 ms), so
- * the reads go out two at a time, and the searches (profiles other than 389 DS's) one at a time beside them.
- */
-const MAX_IN_FLIGHT = 2;
-
-/** Runs the tasks with at most `limit` of them in flight; the results keep the tasks' order. */
-async function inFlight<T>(tasks: readonly (() => Promise<T>)[], limit: number): Promise<T[]> {
-  const results: T[] = new Array<T>(tasks.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < tasks.length) {
-      const index = next;
-      next += 1;
-      results[index] = await tasks[index]!();
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, tasks.length) }, worker));
-  return results;
-}
-
-/** A search the admin may not run (no rights on cn=config, say) finds nothing; the profile decides what that means. */
-async function searchOrNothing(admin: Directory, search: SearchRequest): Promise<Entry[]> {
-  try {
-    return await admin.search(search.base, search.scope, search.filter, search.attributes);
-  } catch (error) {
-    if (error instanceof PrepareError && error.resultCode === ResultCode.INSUFFICIENT_ACCESS) return [];
-    throw error;
-  }
-}
-
-function verifyBaseDns(baseDns: readonly string[], observed: Observation, reporter: RunReporter): void {
-  const missing: string[] = [];
-  for (const base of baseDns) {
-    const exists = observed.entry(base) !== undefined;
-    reporter.check(`Verifying base DN '${base}'`, exists ? 'Done' : 'Missing');
-    if (!exists) missing.push(base);
-  }
-  if (missing.length > 0) {
-    throw new PrepareError(
-      ResultCode.NO_SUCH_OBJECT,
-      `Base DN ${missing.map((dn) => `'${dn}'`).join(', ')} does not exist (or the admin may not read it)`,
-      'create the base entry first, or correct --baseDN',
-    );
-  }
-}
-
-/** Binds as the sync user after the changes and checks what a sync server will need of it. */
-async function verifySyncUser(
-  options: ConnectionOptions,
-  profile: ServerProfile,
-  target: PrepareTarget,
-  observed: Observation,
-  plan: readonly PlannedStep[],
-  password: Secret,
-  reporter: RunReporter,
-  warn: (message: string) => void,
-  stats: DirectoryStats,
-  session?: SyncSession,
-): Promise<{ first: string; last: string } | undefined> {
-  // The access test's connection is reused; it binds again unless it is bound already and nothing was
-  // written to the account since (a new password or new privileges take effect at the next bind).
-  const directory = session?.directory ?? (await connect(options, stats));
-  try {
-    const syncUserKey = normalizeDn(target.syncUserDn);
-    const accountChanged = plan.some((step) => step.changes.some((change) => normalizeDn(change.dn) === syncUserKey));
-    if (session?.bound !== true || accountChanged) await directory.bind(target.syncUserDn, password.reveal());
-    if (!target.roles.source) {
-      reporter.check(`Testing '${target.syncUserDn}' access`, 'Done');
-      return undefined;
-    }
-    const changeSource = profile.changeSource?.(target);
-    if (changeSource?.dirSync !== undefined) {
-      const title = `Verifying '${target.syncUserDn}' can run DirSync on '${changeSource.dn}'`;
-      const seen = await dirSyncFinds(directory, changeSource.dn, changeSource.dirSync.filter, target.syncUserDn);
-      if (seen.ok) {
-        reporter.check(title, 'Done', seen.detail);
-        warn(changeSource.note);
-      } else {
-        reporter.check(title, 'Denied', seen.detail);
-        warn(`The sync user cannot run DirSync on '${changeSource.dn}' (${seen.detail}): ${profile.explainMissingChangeNumbers(target, observed, plan)}`);
-      }
-      return undefined;
-    }
-    if (changeSource !== undefined) {
-      const title = `Verifying '${target.syncUserDn}' can read '${changeSource.dn}'`;
-      if ((await directory.read(changeSource.dn, ['objectClass'])) !== undefined) {
-        reporter.check(title, 'Done');
-        warn(changeSource.note);
-      } else {
-        reporter.check(title, 'Denied');
-        warn(`The sync user cannot read '${changeSource.dn}': ${profile.explainMissingChangeNumbers(target, observed, plan)}`);
-      }
-      return undefined;
-    }
-    const rootDse = await directory.read('', profile.changeNumberAttributes);
-    const [firstName, lastName] = profile.changeNumberAttributes;
-    const first = firstValue(rootDse, firstName ?? 'firstChangeNumber');
-    const last = firstValue(rootDse, lastName ?? 'lastChangeNumber');
-    if (first !== undefined && last !== undefined) {
-      // Attributes past the first two (PingDirectory's lastPurgedChangeNumber) are reported when the server shows them.
-      const more = profile.changeNumberAttributes.slice(2).flatMap((name) => {
-        const value = firstValue(rootDse, name);
-        return value === undefined ? [] : [`${name} ${value}`];
-      });
-      reporter.check(`Verifying '${target.syncUserDn}' can read the change numbers`, 'Done', [`first ${first}, last ${last}`, ...more].join(', '));
-      return { first, last };
-    }
-    reporter.check(`Verifying '${target.syncUserDn}' can read the change numbers`, 'Denied');
-    warn(`The sync user cannot read firstChangeNumber/lastChangeNumber in the root DSE: ${profile.explainMissingChangeNumbers(target, observed, plan)}`);
-    return undefined;
-  } catch (error) {
-    if (error instanceof PrepareError && error.resultCode === ResultCode.INVALID_CREDENTIALS) {
-      reporter.check(`Testing '${target.syncUserDn}' access`, 'Denied');
-      warn(`The sync user cannot bind after preparation: check its account status (locked or expired?) on the server`);
-      return undefined;
-    }
-    throw error;
-  } finally {
-    // A reused connection is closed by prepareEndpoint.
-    if (session === undefined) await directory.close();
-  }
-}
-
-/**
- * A DirSync search from the start (no cookie), round after round while the server has more, until an entry
- * with the DN wanted shows up: proof that the sync user holds the replication right and sees recent changes.
- */
-async function dirSyncFinds(directory: Directory, base: string, filter: string, dn: string): Promise<{ ok: boolean; detail: string }> {
-  const wanted = normalizeDn(dn);
-  let cookie: string | undefined;
-  try {
-    for (let round = 1; round <= 50; round++) {
-      const result = await directory.dirSync(base, filter, ['objectClass'], cookie === undefined ? {} : { cookie });
-      if (result.entries.some((entry) => normalizeDn(entry.dn) === wanted)) {
-        return { ok: true, detail: `the sync user's own entry came back as a change (round ${round})` };
-      }
-      if (!result.more) return { ok: false, detail: `DirSync answered, but without '${dn}'` };
-      cookie = result.cookie;
-    }
-    return { ok: false, detail: `'${dn}' not seen after 50 DirSync rounds` };
-  } catch (error) {
-    if (error instanceof PrepareError && (error.resultCode === ResultCode.INSUFFICIENT_ACCESS || error.resultCode === ResultCode.UNWILLING_TO_PERFORM)) {
-      return { ok: false, detail: `the server said: ${error.message}` };
-    }
-    throw error;
-  }
 }
 
 function warnAboutIgnoredOptions(settings: Settings, family: ServerFamily, warn: (message: string) => void): void {

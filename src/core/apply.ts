@@ -1,0 +1,118 @@
+/**
+ * Applying the plan: the writes in order, each reported as made. A write that fails because the server is
+ * already as it wanted (another run got there first) counts as done; any other failure stops the run, and a
+ * refusal for lack of rights carries the LDIF of what is left, for an administrator to apply by hand.
+ */
+import { connect, type ConnectionOptions, type Directory, type DirectoryStats } from '../ldap/directory.js';
+import { PrepareError, ResultCode } from '../ldap/errors.js';
+import { renderLdif } from '../ldap/ldif.js';
+import { isSecretAttribute, valuesOf, type Change } from '../ldap/types.js';
+import type { PlannedStep } from '../servers/profile.js';
+import type { RunReporter } from './ports.js';
+
+/** What applying needs of the run: the admin connection to write on, and how to open another to test a password. */
+export interface ApplyContext {
+  readonly admin: Directory;
+  readonly connection: ConnectionOptions;
+  readonly stats: DirectoryStats;
+  readonly reporter: RunReporter;
+  /** Checked before each write: Ctrl-C stops the run between writes, never in the middle of one. */
+  readonly signal: AbortSignal;
+  readonly warn: (message: string) => void;
+}
+
+/** Applies steps in order, each write reported as made; a refusal carries the LDIF of what is left. */
+export async function applyPlan(steps: readonly PlannedStep[], context: ApplyContext): Promise<void> {
+  const { admin, connection, stats, reporter, signal, warn } = context;
+  const changes = steps.flatMap((step) => step.changes);
+  let applied = 0;
+  for (const step of steps) {
+    for (const change of step.changes) {
+      if (signal.aborted) {
+        throw new PrepareError(ResultCode.INTERRUPTED, 'Interrupted before all changes were made',
+          'run the same command again: it finishes what is left');
+      }
+      try {
+        await admin.apply(change);
+        reporter.wrote(change);
+      } catch (error) {
+        // Another run (or person) may have made the same change since we read the server: that is success.
+        if (!(await madeMeanwhile(admin, change, error, connection, stats))) {
+          throw withRemainingChanges(error, changes.slice(applied));
+        }
+        reporter.info(`'${change.dn}' was changed meanwhile by someone else, as this run wanted: kept`);
+      }
+      applied += 1;
+    }
+    reporter.step(step);
+    for (const message of step.warnings) warn(message);
+  }
+}
+
+/** Result codes a write gets when the server already is as the write wanted (a concurrent run got there first). */
+const ALREADY_DONE_CODES: ReadonlySet<number> = new Set([
+  ResultCode.NO_SUCH_OBJECT, // delete of an entry already gone
+  16, // noSuchAttribute: delete of a value already gone
+  20, // attributeOrValueExists: add of a value already there
+  ResultCode.ENTRY_ALREADY_EXISTS,
+]);
+
+/**
+ * After a write failed with one of ALREADY_DONE_CODES: reads the entry back and says whether it is now as the
+ * write wanted. A racing add of an account only counts when the account accepts this run's password.
+ */
+async function madeMeanwhile(
+  admin: Directory,
+  change: Change,
+  error: unknown,
+  connection: ConnectionOptions,
+  stats: DirectoryStats,
+): Promise<boolean> {
+  if (!(error instanceof PrepareError) || !ALREADY_DONE_CODES.has(error.resultCode)) return false;
+  switch (change.kind) {
+    case 'delete':
+      return (await admin.read(change.dn, ['objectClass'])) === undefined;
+    case 'add': {
+      if (error.resultCode !== ResultCode.ENTRY_ALREADY_EXISTS) return false;
+      if ((await admin.read(change.dn, ['objectClass'])) === undefined) return false;
+      const secret = Object.entries(change.attributes).find(([name]) => isSecretAttribute(name))?.[1][0];
+      if (secret === undefined) return true;
+      const probe = await connect(connection, stats);
+      try {
+        await probe.bind(change.dn, secret);
+        return true;
+      } catch {
+        return false;
+      } finally {
+        await probe.close();
+      }
+    }
+    case 'modify': {
+      // Secret values cannot be read back (servers hash them): such a write is never assumed done.
+      if (change.modifications.some((m) => isSecretAttribute(m.attribute))) return false;
+      const entry = await admin.read(change.dn, [...new Set(change.modifications.map((m) => m.attribute))]);
+      if (entry === undefined) return false;
+      return change.modifications.every((m) => {
+        const now = valuesOf(entry, m.attribute);
+        switch (m.operation) {
+          case 'add':
+            return m.values.every((value) => now.includes(value));
+          case 'delete':
+            return m.values.length === 0 ? now.length === 0 : m.values.every((value) => !now.includes(value));
+          case 'replace':
+            return now.length === m.values.length && m.values.every((value) => now.includes(value));
+        }
+      });
+    }
+  }
+}
+
+/** When the admin may not make a change, the operator gets the LDIF of what is left to apply by hand. */
+function withRemainingChanges(error: unknown, remaining: readonly Change[]): unknown {
+  if (!(error instanceof PrepareError) || error.resultCode !== ResultCode.INSUFFICIENT_ACCESS || error.details !== undefined) {
+    return error;
+  }
+  return new PrepareError(error.resultCode, error.message,
+    'bind as an administrator with the rights, or have one apply the LDIF below (passwords masked: fill them in)',
+    { cause: error, details: renderLdif(remaining) });
+}

@@ -1,0 +1,77 @@
+/**
+ * The run's connections: the admin's, opened by the root DSE read that both tests it and feeds detection, and
+ * the sync user's, opened by the access test and kept for the final verification. Callers close both.
+ */
+import { connect, type ConnectionOptions, type Directory, type DirectoryStats } from '../ldap/directory.js';
+import { PrepareError, ResultCode } from '../ldap/errors.js';
+import type { Entry } from '../ldap/types.js';
+import { ROOT_DSE_ATTRIBUTES } from '../servers/detect.js';
+import type { RunReporter } from './ports.js';
+import type { Secret, Settings } from './settings.js';
+
+export function connectionOptions(settings: Settings): ConnectionOptions {
+  return {
+    host: settings.host,
+    port: settings.port,
+    security: settings.security,
+    trust: settings.trust,
+    connectTimeoutMs: settings.connectTimeoutMs,
+    operationTimeoutMs: settings.operationTimeoutMs,
+  };
+}
+
+export async function openConnection(
+  options: ConnectionOptions,
+  reporter: RunReporter,
+  stats: DirectoryStats,
+): Promise<{ directory: Directory; rootDse: Entry | undefined }> {
+  const address = `${options.host}:${options.port}`;
+  try {
+    const directory = await connect(options, stats);
+    // ldapts connects on the first operation; the root DSE read is that operation (and proves the server
+    // speaks LDAP). It asks for what detection needs, so detection reads nothing more.
+    const rootDse = await directory.read('', ROOT_DSE_ATTRIBUTES);
+    reporter.check(`Testing connection to ${address}`, 'Done');
+    return { directory, rootDse };
+  } catch (error) {
+    reporter.check(`Testing connection to ${address}`, 'Failed');
+    throw error;
+  }
+}
+
+/** The sync user's own connection: `bound` when the bind of the access test succeeded. */
+export interface SyncSession {
+  readonly directory: Directory;
+  readonly bound: boolean;
+}
+
+/**
+ * Binds as the sync user on a connection of its own. Denied is normal before the account exists. The
+ * connection stays open for verifySyncUser (the caller closes it); it is closed here only on a failure.
+ */
+export async function testSyncAccess(
+  options: ConnectionOptions,
+  dn: string,
+  password: Secret,
+  reporter: RunReporter,
+  stats: DirectoryStats,
+): Promise<SyncSession> {
+  const directory = await connect(options, stats);
+  try {
+    await directory.bind(dn, password.reveal());
+    reporter.check(`Testing '${dn}' access`, 'Done');
+    return { directory, bound: true };
+  } catch (error) {
+    if (error instanceof PrepareError && isDenial(error.resultCode)) {
+      reporter.check(`Testing '${dn}' access`, 'Denied');
+      return { directory, bound: false };
+    }
+    await directory.close();
+    throw error;
+  }
+}
+
+/** Result codes that mean "not this account, or not yet": 48 is inappropriateAuthentication, 53 unwillingToPerform. */
+function isDenial(code: number): boolean {
+  return code === ResultCode.INVALID_CREDENTIALS || code === ResultCode.NO_SUCH_OBJECT || code === ResultCode.INSUFFICIENT_ACCESS || code === 48 || code === 53;
+}

@@ -1,0 +1,127 @@
+/**
+ * Verification after the writes, as the server now answers: the sync user binds and can read what a sync
+ * server will need (change numbers, the change log entry, or DirSync on Active Directory); after --remove,
+ * the account is gone. A denied check becomes a warning, not a failure: the writes are already made.
+ */
+import { connect, type ConnectionOptions, type Directory, type DirectoryStats } from '../ldap/directory.js';
+import { normalizeDn } from '../ldap/dn.js';
+import { PrepareError, ResultCode } from '../ldap/errors.js';
+import { firstValue } from '../ldap/types.js';
+import type { Observation, PlannedStep, PrepareTarget, ServerProfile } from '../servers/profile.js';
+import type { SyncSession } from './connections.js';
+import type { RunReporter } from './ports.js';
+import type { Secret } from './settings.js';
+
+/** Binds as the sync user after the changes and checks what a sync server will need of it. */
+export async function verifySyncUser(
+  options: ConnectionOptions,
+  profile: ServerProfile,
+  target: PrepareTarget,
+  observed: Observation,
+  plan: readonly PlannedStep[],
+  password: Secret,
+  reporter: RunReporter,
+  warn: (message: string) => void,
+  stats: DirectoryStats,
+  session?: SyncSession,
+): Promise<{ first: string; last: string } | undefined> {
+  // The access test's connection is reused; it binds again unless it is bound already and nothing was
+  // written to the account since (a new password or new privileges take effect at the next bind).
+  const directory = session?.directory ?? (await connect(options, stats));
+  try {
+    const syncUserKey = normalizeDn(target.syncUserDn);
+    const accountChanged = plan.some((step) => step.changes.some((change) => normalizeDn(change.dn) === syncUserKey));
+    if (session?.bound !== true || accountChanged) await directory.bind(target.syncUserDn, password.reveal());
+    if (!target.roles.source) {
+      reporter.check(`Testing '${target.syncUserDn}' access`, 'Done');
+      return undefined;
+    }
+    const changeSource = profile.changeSource?.(target);
+    if (changeSource?.dirSync !== undefined) {
+      const title = `Verifying '${target.syncUserDn}' can run DirSync on '${changeSource.dn}'`;
+      const seen = await dirSyncFinds(directory, changeSource.dn, changeSource.dirSync.filter, target.syncUserDn);
+      if (seen.ok) {
+        reporter.check(title, 'Done', seen.detail);
+        warn(changeSource.note);
+      } else {
+        reporter.check(title, 'Denied', seen.detail);
+        warn(`The sync user cannot run DirSync on '${changeSource.dn}' (${seen.detail}): ${profile.explainMissingChangeNumbers(target, observed, plan)}`);
+      }
+      return undefined;
+    }
+    if (changeSource !== undefined) {
+      const title = `Verifying '${target.syncUserDn}' can read '${changeSource.dn}'`;
+      if ((await directory.read(changeSource.dn, ['objectClass'])) !== undefined) {
+        reporter.check(title, 'Done');
+        warn(changeSource.note);
+      } else {
+        reporter.check(title, 'Denied');
+        warn(`The sync user cannot read '${changeSource.dn}': ${profile.explainMissingChangeNumbers(target, observed, plan)}`);
+      }
+      return undefined;
+    }
+    const rootDse = await directory.read('', profile.changeNumberAttributes);
+    const [firstName, lastName] = profile.changeNumberAttributes;
+    const first = firstValue(rootDse, firstName ?? 'firstChangeNumber');
+    const last = firstValue(rootDse, lastName ?? 'lastChangeNumber');
+    if (first !== undefined && last !== undefined) {
+      // Attributes past the first two (PingDirectory's lastPurgedChangeNumber) are reported when the server shows them.
+      const more = profile.changeNumberAttributes.slice(2).flatMap((name) => {
+        const value = firstValue(rootDse, name);
+        return value === undefined ? [] : [`${name} ${value}`];
+      });
+      reporter.check(`Verifying '${target.syncUserDn}' can read the change numbers`, 'Done', [`first ${first}, last ${last}`, ...more].join(', '));
+      return { first, last };
+    }
+    reporter.check(`Verifying '${target.syncUserDn}' can read the change numbers`, 'Denied');
+    warn(`The sync user cannot read firstChangeNumber/lastChangeNumber in the root DSE: ${profile.explainMissingChangeNumbers(target, observed, plan)}`);
+    return undefined;
+  } catch (error) {
+    if (error instanceof PrepareError && error.resultCode === ResultCode.INVALID_CREDENTIALS) {
+      reporter.check(`Testing '${target.syncUserDn}' access`, 'Denied');
+      warn(`The sync user cannot bind after preparation: check its account status (locked or expired?) on the server`);
+      return undefined;
+    }
+    throw error;
+  } finally {
+    // A reused connection is closed by prepareEndpoint.
+    if (session === undefined) await directory.close();
+  }
+}
+
+/**
+ * A DirSync search from the start (no cookie), round after round while the server has more, until an entry
+ * with the DN wanted shows up: proof that the sync user holds the replication right and sees recent changes.
+ */
+async function dirSyncFinds(directory: Directory, base: string, filter: string, dn: string): Promise<{ ok: boolean; detail: string }> {
+  const wanted = normalizeDn(dn);
+  let cookie: string | undefined;
+  try {
+    for (let round = 1; round <= 50; round++) {
+      const result = await directory.dirSync(base, filter, ['objectClass'], cookie === undefined ? {} : { cookie });
+      if (result.entries.some((entry) => normalizeDn(entry.dn) === wanted)) {
+        return { ok: true, detail: `the sync user's own entry came back as a change (round ${round})` };
+      }
+      if (!result.more) return { ok: false, detail: `DirSync answered, but without '${dn}'` };
+      cookie = result.cookie;
+    }
+    return { ok: false, detail: `'${dn}' not seen after 50 DirSync rounds` };
+  } catch (error) {
+    if (error instanceof PrepareError && (error.resultCode === ResultCode.INSUFFICIENT_ACCESS || error.resultCode === ResultCode.UNWILLING_TO_PERFORM)) {
+      return { ok: false, detail: `the server said: ${error.message}` };
+    }
+    throw error;
+  }
+}
+
+/** After --remove the sync user's entry must be gone (read back as the admin). */
+export async function confirmRemoval(admin: Directory, dn: string, reporter: RunReporter, warn: (message: string) => void): Promise<undefined> {
+  const title = `Verifying '${dn}' is gone`;
+  if ((await admin.read(dn, ['objectClass'])) === undefined) {
+    reporter.check(title, 'Done');
+  } else {
+    reporter.check(title, 'Failed');
+    warn(`'${dn}' still exists after its removal: check the server's error log`);
+  }
+  return undefined;
+}
