@@ -7,13 +7,20 @@ export interface Bind {
   password: string;
 }
 
+/** A throw-away server's admin as a Bind. */
+export function adminBind(server: { adminDn: string; adminPassword: string }): Bind {
+  return { dn: server.adminDn, password: server.adminPassword };
+}
+
 const TIMEOUT_MS = 10_000;
 const CONNECT_TIMEOUT_MS = 5_000;
 
 const NO_SUCH_OBJECT = 32;
 const INVALID_CREDENTIALS = 49;
+const INSUFFICIENT_ACCESS = 50;
 
-function resultCode(err: unknown): number | undefined {
+/** The LDAP result code of an ldapts error, if it has one. */
+export function resultCode(err: unknown): number | undefined {
   if (typeof err === 'object' && err !== null && 'code' in err) {
     const code = (err as { code: unknown }).code;
     if (typeof code === 'number') return code;
@@ -103,5 +110,65 @@ export async function searchDns(
       if (resultCode(err) === NO_SUCH_OBJECT) return [];
       throw err;
     }
+  });
+}
+
+/**
+ * Entries under `base` with the first value of each attribute as a string (names lower-cased, `dn` kept);
+ * none when the base does not exist (32) or `bind` may not read it (50).
+ */
+export async function searchFirstValues(
+  url: string,
+  bind: Bind | undefined,
+  base: string,
+  opts: { scope: 'base' | 'one' | 'sub'; filter: string; attributes: string[] },
+): Promise<Array<Record<string, string>>> {
+  return withClient(url, bind, async (c) => {
+    try {
+      const res = await c.search(base, opts);
+      return res.searchEntries.map((e) => {
+        const out: Record<string, string> = { dn: e.dn };
+        for (const [k, v] of Object.entries(e)) {
+          if (k === 'dn') continue;
+          const first = Array.isArray(v) ? v[0] : v;
+          out[k.toLowerCase()] = first === undefined ? '' : Buffer.isBuffer(first) ? first.toString('utf8') : String(first);
+        }
+        return out;
+      });
+    } catch (err) {
+      const code = resultCode(err);
+      if (code === NO_SUCH_OBJECT || code === INSUFFICIENT_ACCESS) return [];
+      throw err;
+    }
+  });
+}
+
+/** Every attribute of an entry (user and operational), names lower-cased and sorted, values base64 for binary. */
+export type Dump = Record<string, Record<string, string[]>>;
+
+/**
+ * Every attribute (user and operational) of every entry under `base` (or of `base` alone), keyed
+ * `scope:dn` in lower case: compare two dumps for "byte-for-byte unchanged". Empty if `base` does not exist.
+ */
+export async function dumpEntries(url: string, bind: Bind, base: string, scope: 'base' | 'sub'): Promise<Dump> {
+  return withClient(url, bind, async (c) => {
+    const out: Dump = {};
+    let res;
+    try {
+      res = await c.search(base, { scope, filter: '(objectClass=*)', attributes: ['*', '+'] });
+    } catch (err) {
+      if ((err as { code?: unknown }).code === NO_SUCH_OBJECT) return out;
+      throw err;
+    }
+    for (const entry of res.searchEntries) {
+      const attributes: Record<string, string[]> = {};
+      for (const [name, value] of Object.entries(entry)) {
+        if (name === 'dn') continue;
+        const values = Array.isArray(value) ? value : [value];
+        attributes[name.toLowerCase()] = values.map((v) => (Buffer.isBuffer(v) ? v.toString('base64') : String(v)));
+      }
+      out[`${scope}:${entry.dn.toLowerCase()}`] = Object.fromEntries(Object.entries(attributes).sort(([a], [b]) => a.localeCompare(b)));
+    }
+    return out;
   });
 }

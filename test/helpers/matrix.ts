@@ -3,9 +3,12 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
 import { cliPath, repoRoot, type RunCliResult } from './cli.js';
+import { describeRun, fileSize, makeTempDir, secretFile } from './fixture.js';
+
+export { describeRun, fileSize, logLines, secretFile, type LogLine } from './fixture.js';
 
 /** Every password of the matrix: none may ever appear in anything the tool prints or writes. */
 export const SENTINEL_ADMIN = `Sentinel-Admin-${randomUUID()}`;
@@ -38,8 +41,30 @@ export interface Spawned {
   output(pattern: RegExp): Promise<void>;
 }
 
-export function describeRun(r: RunCliResult): string {
-  return `exit ${String(r.code)}${r.signal === null ? '' : ` signal ${r.signal}`}${r.timedOut ? ' (timed out)' : ''}\n--- stdout\n${r.stdout}--- stderr\n${r.stderr}`;
+/** A matrix file's private folder: its run log, the admin and sync sentinel passwords in files. */
+export interface MatrixFiles {
+  tmp: string;
+  logFile: string;
+  adminFile: string;
+  syncFile: string;
+  /** Where the tool folder's log ends before the file's runs: the closing check reads only what follows. */
+  repoLogOffset: number;
+}
+
+/** `logName` is relative to the new folder (a subfolder is created by the tool, not here). */
+export function makeMatrixFiles(prefix: string, logName = 'run.log'): MatrixFiles {
+  const tmp = makeTempDir(prefix);
+  return {
+    tmp,
+    logFile: path.join(tmp, logName),
+    adminFile: secretFile(tmp, 'admin.pw', SENTINEL_ADMIN),
+    syncFile: secretFile(tmp, 'sync.pw', SENTINEL_SYNC),
+    repoLogOffset: fileSize(REPO_LOG),
+  };
+}
+
+export function removeMatrixFiles(tmp: string): void {
+  if (tmp !== '') rmSync(tmp, { recursive: true, force: true });
 }
 
 /** Every run of the matrix, for the closing secrets check of each file. */
@@ -124,32 +149,6 @@ export function oneLine(text: string, r: RunCliResult): string {
   const lines = text.split(/\r?\n/).filter((line) => line.trim() !== '');
   assert.equal(lines.length, 1, describeRun(r));
   return lines[0]!;
-}
-
-export function secretFile(dir: string, name: string, value: string, mode = 0o600): string {
-  const file = path.join(dir, name);
-  writeFileSync(file, `${value}\n`, { mode });
-  chmodSync(file, mode);
-  return file;
-}
-
-export function fileSize(file: string): number {
-  return existsSync(file) ? statSync(file).size : 0;
-}
-
-export interface LogLine {
-  runId?: string;
-  event?: string;
-  level?: number;
-  exitCode?: number;
-  msg?: string;
-  [key: string]: unknown;
-}
-
-export function logLines(file: string, offset = 0): LogLine[] {
-  if (!existsSync(file)) return [];
-  return readFileSync(file).subarray(offset).toString('utf8')
-    .split('\n').filter((line) => line.trim() !== '').map((line) => JSON.parse(line) as LogLine);
 }
 
 /** The closing check of a matrix file: no sentinel in any run's output, in the given logs, or the tool folder's log. */

@@ -13,6 +13,7 @@ import { connect, type Directory } from '../../src/ldap/directory.js';
 import { decodeSid } from '../../src/servers/ad/security-descriptor.js';
 import { binaryValue, valuesOf } from '../../src/ldap/types.js';
 import { runCli, type RunCliResult } from '../helpers/cli.js';
+import { describeRun } from '../helpers/fixture.js';
 import { sambaSkipReason, startSamba, type SambaDc } from '../servers/samba.js';
 
 const skip = sambaSkipReason();
@@ -23,10 +24,6 @@ const ADMINISTRATORS = `CN=Administrators,CN=Builtin,${BASE}`;
 const TARGET_OU = `OU=Sync Target,${BASE}`;
 const SYNC_PASSWORD = `Sync-${randomUUID()}-aA1!`;
 const GET_CHANGES = '1131f6aa-9c07-11d1-f79f-00c04fc2dcd2';
-
-function describeRun(r: RunCliResult): string {
-  return `exit ${String(r.code)}${r.timedOut ? ' (timed out)' : ''}\n--- stdout\n${r.stdout}--- stderr\n${r.stderr}`;
-}
 
 interface JsonResult {
   changed: boolean;

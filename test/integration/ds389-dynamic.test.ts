@@ -4,13 +4,13 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import * as os from 'node:os';
+import { rmSync } from 'node:fs';
 import * as path from 'node:path';
 import type { Client } from 'ldapts';
 import { startDs389, type Ds389 } from '../servers/ds389.js';
-import { runCli, type RunCliResult } from '../helpers/cli.js';
-import { canBind, readEntry, withClient } from '../helpers/directory.js';
+import { runCli } from '../helpers/cli.js';
+import { connectionArgs, describeRun, logLines, makeTempDir, secretFile, started, type LogLine } from '../helpers/fixture.js';
+import { adminBind, canBind, readEntry, withClient, type Bind } from '../helpers/directory.js';
 
 const COM = 'dc=example,dc=com';
 const ORG = 'dc=example,dc=org';
@@ -29,59 +29,21 @@ let tmp = '';
 let logFile = '';
 let adminPasswordFile = '';
 
-function server(): Ds389 {
-  assert.ok(ds, '389 DS was not started');
-  return ds;
-}
-
-function admin(): { dn: string; password: string } {
-  const d = server();
-  return { dn: d.adminDn, password: d.adminPassword };
-}
+const server = (): Ds389 => started(ds, '389 DS');
+const admin = (): Bind => adminBind(server());
 
 const syncBind = { dn: SYNC_DN, password: SYNC_PASSWORD };
 
-function secretFile(name: string, value: string): string {
-  const file = path.join(tmp, name);
-  writeFileSync(file, `${value}\n`, { mode: 0o600 });
-  chmodSync(file, 0o600);
-  return file;
-}
-
 function commonArgs(syncPasswordFile: string): string[] {
   const d = server();
-  return [
-    '-h', d.host, '-p', String(d.port), '-D', d.adminDn,
-    '--bindPasswordFile', adminPasswordFile,
-    '--syncServerBindPasswordFile', syncPasswordFile,
-    '--no-prompt', '--logFile', logFile,
-  ];
-}
-
-interface LogLine {
-  runId?: string;
-  event?: string;
-  dn?: string;
-  [key: string]: unknown;
-}
-
-function logLines(): LogLine[] {
-  if (!existsSync(logFile)) return [];
-  return readFileSync(logFile, 'utf8')
-    .split('\n')
-    .filter((line) => line.trim() !== '')
-    .map((line) => JSON.parse(line) as LogLine);
+  return connectionArgs({ host: d.host, port: d.port, bindDn: d.adminDn, adminPasswordFile, syncPasswordFile, logFile });
 }
 
 function lastRunLines(): LogLine[] {
-  const all = logLines();
+  const all = logLines(logFile);
   const runId = all.at(-1)?.runId;
   assert.ok(runId, 'the run log has lines with a runId');
   return all.filter((line) => line.runId === runId);
-}
-
-function describeRun(r: RunCliResult): string {
-  return `exit ${String(r.code)}${r.timedOut ? ' (timed out)' : ''}\n--- stdout\n${r.stdout}--- stderr\n${r.stderr}`;
 }
 
 function acisNamed(acis: readonly string[] | undefined, name: string, userDn: string): string[] {
@@ -99,10 +61,10 @@ async function changelogTargets(bind: { dn: string; password: string }): Promise
 }
 
 before(async () => {
-  tmp = mkdtempSync(path.join(os.tmpdir(), 'pes-ds389-dynamic-'));
+  tmp = makeTempDir('pes-ds389-dynamic-');
   logFile = path.join(tmp, 'run.log');
   ds = await startDs389({ dynamicPlugins: true });
-  adminPasswordFile = secretFile('admin.pw', ds.adminPassword);
+  adminPasswordFile = secretFile(tmp, 'admin.pw', ds.adminPassword);
 });
 
 after(async () => {
@@ -127,7 +89,7 @@ describe('389 DS with dynamic plugins on (tests run in order)', () => {
     await new Promise((resolve) => setTimeout(resolve, 1100)); // modifyTimestamp has one-second granularity
 
     const r = await runCli([
-      ...commonArgs(secretFile('dest-only.pw', DEST_ONLY_PASSWORD)),
+      ...commonArgs(secretFile(tmp, 'dest-only.pw', DEST_ONLY_PASSWORD)),
       '--isDestination', '-b', ORG, '--syncServerBindDN', DEST_ONLY_DN,
     ]);
     assert.equal(r.code, 0, describeRun(r));
@@ -155,7 +117,7 @@ describe('389 DS with dynamic plugins on (tests run in order)', () => {
   test('--isSource --isDestination over two bases: exit 0, no restart warning, everything granted in one run', async () => {
     const d = server();
     const r = await runCli([
-      ...commonArgs(secretFile('sync.pw', SYNC_PASSWORD)),
+      ...commonArgs(secretFile(tmp, 'sync.pw', SYNC_PASSWORD)),
       '--isSource', '--isDestination', '-b', COM, '-b', ORG,
     ]);
     assert.equal(r.code, 0, describeRun(r));
@@ -213,7 +175,7 @@ describe('389 DS with dynamic plugins on (tests run in order)', () => {
 
   test('a second identical run changes nothing', async () => {
     const r = await runCli([
-      ...commonArgs(secretFile('sync.pw', SYNC_PASSWORD)),
+      ...commonArgs(secretFile(tmp, 'sync.pw', SYNC_PASSWORD)),
       '--isSource', '--isDestination', '-b', COM, '-b', ORG,
     ]);
     assert.equal(r.code, 0, describeRun(r));

@@ -3,12 +3,12 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import * as os from 'node:os';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
 import { freePort, startDs389, type Ds389 } from '../servers/ds389.js';
 import { repoRoot, runCli, type RunCliOptions, type RunCliResult } from '../helpers/cli.js';
-import { canBind, readEntry, searchDns } from '../helpers/directory.js';
+import { adminBind, canBind, readEntry, searchDns, type Bind } from '../helpers/directory.js';
+import { connectionArgs, describeRun, fileSize, logLines, makeTempDir, secretFile, started } from '../helpers/fixture.js';
 
 const COM = 'dc=example,dc=com';
 const ORG = 'dc=example,dc=org';
@@ -32,37 +32,16 @@ let sync2File = '';
 let repoLogOffset = 0;
 const results: RunCliResult[] = [];
 
-function server(): Ds389 {
-  assert.ok(ds, '389 DS was not started');
-  return ds;
-}
-
-function admin(): { dn: string; password: string } {
-  const d = server();
-  return { dn: d.adminDn, password: d.adminPassword };
-}
-
-function secretFile(name: string, value: string): string {
-  const file = path.join(tmp, name);
-  writeFileSync(file, `${value}\n`, { mode: 0o600 });
-  chmodSync(file, 0o600);
-  return file;
-}
-
-function fileSize(file: string): number {
-  return existsSync(file) ? statSync(file).size : 0;
-}
+const server = (): Ds389 => started(ds, '389 DS');
+const admin = (): Bind => adminBind(server());
 
 /** -h/-p/-D, the admin and sync password files, --no-prompt and --logFile; `extra` last. */
 function args(extra: string[], opts: { adminFile?: string; syncFile?: string; port?: string } = {}): string[] {
   const d = server();
-  return [
-    '-h', d.host, '-p', opts.port ?? String(d.port), '-D', d.adminDn,
-    '--bindPasswordFile', opts.adminFile ?? adminPasswordFile,
-    '--syncServerBindPasswordFile', opts.syncFile ?? sync1File,
-    '--no-prompt', '--logFile', logFile,
-    ...extra,
-  ];
+  return connectionArgs({
+    host: d.host, port: opts.port ?? d.port, bindDn: d.adminDn,
+    adminPasswordFile: opts.adminFile ?? adminPasswordFile, syncPasswordFile: opts.syncFile ?? sync1File, logFile,
+  }, extra);
 }
 
 async function run(cliArgs: string[], opts: RunCliOptions = {}): Promise<RunCliResult & { ms: number }> {
@@ -72,29 +51,11 @@ async function run(cliArgs: string[], opts: RunCliOptions = {}): Promise<RunCliR
   return { ...r, ms: Date.now() - started };
 }
 
-function describeRun(r: RunCliResult): string {
-  return `exit ${String(r.code)}${r.timedOut ? ' (timed out)' : ''}\n--- stdout\n${r.stdout}--- stderr\n${r.stderr}`;
-}
-
 /** stderr is exactly one non-empty line (no stack trace, no repeated message). */
 function assertOneLine(stderr: string, r: RunCliResult): string {
   const lines = stderr.split('\n').filter((line) => line.trim() !== '');
   assert.equal(lines.length, 1, describeRun(r));
   return lines[0]!;
-}
-
-interface LogLine {
-  runId?: string;
-  event?: string;
-  [key: string]: unknown;
-}
-
-function logLinesFrom(offset: number): LogLine[] {
-  if (!existsSync(logFile)) return [];
-  return readFileSync(logFile).subarray(offset).toString('utf8')
-    .split('\n')
-    .filter((line) => line.trim() !== '')
-    .map((line) => JSON.parse(line) as LogLine);
 }
 
 /** Everything a failed run must not have changed. */
@@ -124,19 +85,19 @@ async function assertNothingWritten(action: () => Promise<void>): Promise<void> 
   await new Promise((resolve) => setTimeout(resolve, 1100));
   await action();
   assert.deepEqual(await serverState(), before, 'the server is unchanged');
-  const lines = logLinesFrom(offset);
+  const lines = logLines(logFile, offset);
   assert.deepEqual(lines.filter((l) => l.event === 'write'), [], 'no "event":"write" in the run log');
 }
 
 before(async () => {
-  tmp = mkdtempSync(path.join(os.tmpdir(), 'pes-ds389-errors-'));
+  tmp = makeTempDir('pes-ds389-errors-');
   logFile = path.join(tmp, 'run.log');
   repoLogOffset = fileSize(REPO_LOG);
   ds = await startDs389();
-  adminPasswordFile = secretFile('admin.pw', ds.adminPassword);
-  wrongAdminPasswordFile = secretFile('wrong-admin.pw', WRONG_ADMIN_PASSWORD);
-  sync1File = secretFile('sync1.pw', SYNC_PASSWORD_1);
-  sync2File = secretFile('sync2.pw', SYNC_PASSWORD_2);
+  adminPasswordFile = secretFile(tmp, 'admin.pw', ds.adminPassword);
+  wrongAdminPasswordFile = secretFile(tmp, 'wrong-admin.pw', WRONG_ADMIN_PASSWORD);
+  sync1File = secretFile(tmp, 'sync1.pw', SYNC_PASSWORD_1);
+  sync2File = secretFile(tmp, 'sync2.pw', SYNC_PASSWORD_2);
 });
 
 after(async () => {
@@ -151,7 +112,7 @@ describe('389 DS: failures write nothing (pristine server)', () => {
       assert.equal(r.code, 49, describeRun(r));
       const line = assertOneLine(r.stderr, r);
       assert.ok(line.includes('cn=Directory Manager'), line);
-      const end = logLinesFrom(0).filter((l) => l.event === 'end').at(-1);
+      const end = logLines(logFile, 0).filter((l) => l.event === 'end').at(-1);
       assert.equal(end?.exitCode, 49, JSON.stringify(end));
     });
   });
@@ -237,7 +198,7 @@ describe('389 DS: failures write nothing (pristine server)', () => {
     const offset = fileSize(logFile);
     const r = await run(args(['-b', COM, '--isSource'], { port: '0' }));
     assert.equal(r.code, 89, describeRun(r));
-    const lines = logLinesFrom(offset);
+    const lines = logLines(logFile, offset);
     assert.ok(lines.some((l) => l.event === 'usage-error' && l.exitCode === 89), `--logFile got: ${JSON.stringify(lines)}`);
   });
 });
@@ -275,7 +236,7 @@ describe('389 DS: an existing sync user with another password', () => {
     assert.equal(r.code, 0, describeRun(r));
     assert.equal(await canBind(d.url, syncDn, SYNC_PASSWORD_2), true, 'the new password binds');
     assert.equal(await canBind(d.url, syncDn, SYNC_PASSWORD_1), false, 'the old one no longer does');
-    const writes = logLinesFrom(offset).filter((l) => l.event === 'write');
+    const writes = logLines(logFile, offset).filter((l) => l.event === 'write');
     assert.ok(
       writes.some((l) => String(l.dn).toLowerCase() === syncDn.toLowerCase() && JSON.stringify(l.attributes).toLowerCase().includes('userpassword')),
       JSON.stringify(writes),

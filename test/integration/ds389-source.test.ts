@@ -4,13 +4,13 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import * as os from 'node:os';
+import { readFileSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
-import { Attribute, Change, type Client } from 'ldapts';
+import { Attribute, Change } from 'ldapts';
 import { startDs389, type Ds389 } from '../servers/ds389.js';
-import { runCli, type RunCliResult } from '../helpers/cli.js';
-import { canBind, readEntry, withClient } from '../helpers/directory.js';
+import { runCli } from '../helpers/cli.js';
+import { connectionArgs, describeRun, logLines, makeTempDir, secretFile, started, type LogLine } from '../helpers/fixture.js';
+import { adminBind, canBind, readEntry, searchFirstValues, withClient, type Bind } from '../helpers/directory.js';
 
 const BASE = 'dc=example,dc=com';
 const SYNC_DN = `cn=Sync User,${BASE}`;
@@ -31,54 +31,20 @@ let logFile = '';
 let adminPasswordFile = '';
 let syncPasswordFile = '';
 
-function server(): Ds389 {
-  assert.ok(ds, '389 DS was not started');
-  return ds;
-}
-
-function admin(): { dn: string; password: string } {
-  const d = server();
-  return { dn: d.adminDn, password: d.adminPassword };
-}
+const server = (): Ds389 => started(ds, '389 DS');
+const admin = (): Bind => adminBind(server());
 
 const syncBind = { dn: SYNC_DN, password: SYNC_PASSWORD };
 
-function secretFile(name: string, value: string): string {
-  const file = path.join(tmp, name);
-  writeFileSync(file, `${value}\n`, { mode: 0o600 });
-  chmodSync(file, 0o600);
-  return file;
-}
-
 function sourceArgs(): string[] {
   const d = server();
-  return [
-    '-h', d.host, '-p', String(d.port), '-D', d.adminDn,
-    '--bindPasswordFile', adminPasswordFile,
-    '--syncServerBindPasswordFile', syncPasswordFile,
-    '--no-prompt', '--logFile', logFile,
-    '-b', BASE, '--isSource', '--changelogMaximumAge', '3d',
-  ];
-}
-
-interface LogLine {
-  runId?: string;
-  event?: string;
-  dn?: string;
-  [key: string]: unknown;
-}
-
-function logLines(): LogLine[] {
-  if (!existsSync(logFile)) return [];
-  return readFileSync(logFile, 'utf8')
-    .split('\n')
-    .filter((line) => line.trim() !== '')
-    .map((line) => JSON.parse(line) as LogLine);
+  return connectionArgs({ host: d.host, port: d.port, bindDn: d.adminDn, adminPasswordFile, syncPasswordFile, logFile },
+    ['-b', BASE, '--isSource', '--changelogMaximumAge', '3d']);
 }
 
 /** The lines of the last run in the log (the last runId), checked to be the lines written after `from`. */
 function lastRunLines(from: number): LogLine[] {
-  const all = logLines();
+  const all = logLines(logFile);
   const last = all.at(-1);
   assert.ok(last?.runId, 'the run log has lines with a runId');
   const lines = all.filter((line) => line.runId === last.runId);
@@ -86,36 +52,15 @@ function lastRunLines(from: number): LogLine[] {
   return lines;
 }
 
-function describeRun(r: RunCliResult): string {
-  return `exit ${String(r.code)}${r.timedOut ? ' (timed out)' : ''}\n--- stdout\n${r.stdout}--- stderr\n${r.stderr}`;
-}
-
 function ourAcis(acis: readonly string[] | undefined, name: string): string[] {
   return (acis ?? []).filter((aci) => aci.includes(name));
 }
 
 async function changelogEntries(bind: { dn: string; password: string }): Promise<Array<Record<string, string>>> {
-  return withClient(server().url, bind, async (c: Client) => {
-    try {
-      const res = await c.search('cn=changelog', {
-        scope: 'one',
-        filter: '(objectClass=*)',
-        attributes: ['changeNumber', 'targetDn', 'changeType'],
-      });
-      return res.searchEntries.map((e) => {
-        const out: Record<string, string> = { dn: e.dn };
-        for (const [k, v] of Object.entries(e)) {
-          if (k === 'dn') continue;
-          const first = Array.isArray(v) ? v[0] : v;
-          out[k.toLowerCase()] = first === undefined ? '' : Buffer.isBuffer(first) ? first.toString('utf8') : String(first);
-        }
-        return out;
-      });
-    } catch (err) {
-      const code = (err as { code?: unknown }).code;
-      if (code === 32 || code === 50) return [];
-      throw err;
-    }
+  return searchFirstValues(server().url, bind, 'cn=changelog', {
+    scope: 'one',
+    filter: '(objectClass=*)',
+    attributes: ['changeNumber', 'targetDn', 'changeType'],
   });
 }
 
@@ -137,11 +82,11 @@ async function snapshot(): Promise<Record<string, unknown>> {
 }
 
 before(async () => {
-  tmp = mkdtempSync(path.join(os.tmpdir(), 'pes-ds389-source-'));
+  tmp = makeTempDir('pes-ds389-source-');
   logFile = path.join(tmp, 'run.log');
   ds = await startDs389();
-  adminPasswordFile = secretFile('admin.pw', ds.adminPassword);
-  syncPasswordFile = secretFile('sync.pw', SYNC_PASSWORD);
+  adminPasswordFile = secretFile(tmp, 'admin.pw', ds.adminPassword);
+  syncPasswordFile = secretFile(tmp, 'sync.pw', SYNC_PASSWORD);
   // A third-party ACI that names the sync user but is not ours.
   await withClient(ds.url, admin(), (c) =>
     c.modify(BASE, [new Change({ operation: 'add', modification: new Attribute({ type: 'aci', values: [THIRD_PARTY_ACI] }) })]),
@@ -245,7 +190,7 @@ describe('389 DS source, dynamic plugins off: enable, restart, finish, re-run', 
   test('third run changes nothing: summary says so, server unchanged, no write in the run log', async () => {
     const d = server();
     const before = await snapshot();
-    const logLength = logLines().length;
+    const logLength = logLines(logFile).length;
     // modifyTimestamp has one-second granularity: make any write show.
     await new Promise((resolve) => setTimeout(resolve, 1100));
 
@@ -266,7 +211,7 @@ describe('389 DS source, dynamic plugins off: enable, restart, finish, re-run', 
     assert.equal(end?.writes, 0, JSON.stringify(end));
     assert.deepEqual(lines.filter((l) => l.event === 'write'), [], 'no "event":"write" line for this run');
     // The earlier runs did log their writes (the log is real, not silent).
-    assert.ok(logLines().some((l) => l.event === 'write' && String(l.dn).toLowerCase() === PLUGIN_DN.toLowerCase()));
+    assert.ok(logLines(logFile).some((l) => l.event === 'write' && String(l.dn).toLowerCase() === PLUGIN_DN.toLowerCase()));
   });
 
   test('no password ever reaches the run log', () => {

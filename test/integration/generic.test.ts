@@ -4,42 +4,17 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import * as os from 'node:os';
+import { rmSync } from 'node:fs';
 import * as path from 'node:path';
 import type { Client } from 'ldapts';
 import { startSlapd, type Slapd } from '../servers/openldap.js';
-import { runCli, type RunCliResult } from '../helpers/cli.js';
+import { runCli } from '../helpers/cli.js';
+import { describeRun, fileSize, logLines, makeTempDir, secretFile } from '../helpers/fixture.js';
 import { canBind, readEntry, withClient, type Bind } from '../helpers/directory.js';
 
 const BASE = 'dc=example,dc=com';
 const SYNC_DN = `cn=Sync User,${BASE}`;
 const SYNC_PASSWORD = `Sync-Generic-${randomUUID()}`;
-
-function describeRun(r: RunCliResult): string {
-  return `exit ${String(r.code)}${r.timedOut ? ' (timed out)' : ''}\n--- stdout\n${r.stdout}--- stderr\n${r.stderr}`;
-}
-
-interface LogLine {
-  runId?: string;
-  event?: string;
-  [key: string]: unknown;
-}
-
-function secretFile(dir: string, name: string, value: string): string {
-  const file = path.join(dir, name);
-  writeFileSync(file, `${value}\n`, { mode: 0o600 });
-  chmodSync(file, 0o600);
-  return file;
-}
-
-function logLinesFrom(file: string, offset: number): LogLine[] {
-  if (!existsSync(file)) return [];
-  return readFileSync(file).subarray(offset).toString('utf8')
-    .split('\n')
-    .filter((line) => line.trim() !== '')
-    .map((line) => JSON.parse(line) as LogLine);
-}
 
 /** All of cn=config, with modifyTimestamp and entryCSN, sorted by DN. */
 async function configState(s: Slapd, admin: Bind): Promise<Array<Record<string, string[]>>> {
@@ -61,7 +36,7 @@ async function configState(s: Slapd, admin: Bind): Promise<Array<Record<string, 
 describe('generic profile forced on slapd (--serverType generic)', () => {
   test('--isSource --isDestination: sync user created, no olcAccess rule, no overlay, exit 0, hand-work warnings; re-run writes nothing', async () => {
     const s = await startSlapd();
-    const tmp = mkdtempSync(path.join(os.tmpdir(), 'pes-generic-'));
+    const tmp = makeTempDir('pes-generic-');
     try {
       const admin: Bind = { dn: s.adminDn, password: s.adminPassword };
       const logFile = path.join(tmp, 'run.log');
@@ -86,7 +61,7 @@ describe('generic profile forced on slapd (--serverType generic)', () => {
       assert.equal(await canBind(s.url, SYNC_DN, SYNC_PASSWORD), true, 'the sync user binds');
       assert.deepEqual(await configState(s, admin), configBefore, 'cn=config untouched: no olcAccess rule, no module, no overlay, no database');
 
-      const writes = logLinesFrom(logFile, 0).filter((l) => l.event === 'write');
+      const writes = logLines(logFile, 0).filter((l) => l.event === 'write');
       assert.deepEqual(writes.map((l) => [l.kind, String(l.dn)]), [['add', SYNC_DN]], 'one write: the sync user');
 
       // stderr tells the operator what is left to do by hand: rights on the base, and the change log
@@ -95,13 +70,13 @@ describe('generic profile forced on slapd (--serverType generic)', () => {
       assert.match(r.stdout, /warning/i, 'the summary counts the warnings');
 
       // re-run: still exit 0 with the same warnings, nothing written
-      const offset = existsSync(logFile) ? statSync(logFile).size : 0;
+      const offset = fileSize(logFile);
       await new Promise((resolve) => setTimeout(resolve, 1100));
       const again = await runCli(args, { timeoutMs: 30_000 });
       assert.equal(again.code, 0, describeRun(again));
       assert.match(again.stderr, /change log by hand/i, describeRun(again));
       assert.deepEqual(await configState(s, admin), configBefore);
-      const lines = logLinesFrom(logFile, offset);
+      const lines = logLines(logFile, offset);
       assert.deepEqual(lines.filter((l) => l.event === 'write'), [], 'no "event":"write" on the re-run');
       assert.equal(lines.find((l) => l.event === 'end')?.changed, false);
     } finally {
@@ -112,7 +87,7 @@ describe('generic profile forced on slapd (--serverType generic)', () => {
 
   test('--accesslogDirectory is ignored with a warning (no accesslog database made)', async () => {
     const s = await startSlapd();
-    const tmp = mkdtempSync(path.join(os.tmpdir(), 'pes-generic-'));
+    const tmp = makeTempDir('pes-generic-');
     try {
       const admin: Bind = { dn: s.adminDn, password: s.adminPassword };
       const configBefore = await configState(s, admin);

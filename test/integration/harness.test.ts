@@ -2,8 +2,8 @@
 import { test, before, after } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import * as net from 'node:net';
 import { startDs389, type Ds389 } from '../servers/ds389.js';
+import { acceptsConnection } from '../servers/harness.js';
 import { canBind, readEntry, searchDns } from '../helpers/directory.js';
 
 let ds: Ds389 | undefined;
@@ -15,20 +15,6 @@ function server(): Ds389 {
 
 function admin(d: Ds389): { dn: string; password: string } {
   return { dn: d.adminDn, password: d.adminPassword };
-}
-
-/** Resolves true if 127.0.0.1:port accepts a TCP connection. */
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const sock = net.connect({ host: '127.0.0.1', port });
-    const done = (ok: boolean): void => {
-      sock.destroy();
-      resolve(ok);
-    };
-    sock.setTimeout(2000, () => done(false));
-    sock.once('connect', () => done(true));
-    sock.once('error', () => done(false));
-  });
 }
 
 before(async () => {
@@ -82,9 +68,9 @@ test('restart keeps the data and the server answers again', async () => {
 
 test('stop shuts the server down and removes its data directory', async () => {
   const d = server();
-  assert.equal(await accepts(d.port), true);
+  assert.equal(await acceptsConnection(d.port), true);
   await d.stop();
-  assert.equal(await accepts(d.port), false, 'port no longer accepts connections');
+  assert.equal(await acceptsConnection(d.port), false, 'port no longer accepts connections');
   assert.equal(existsSync(d.dataDir), false, 'data directory removed');
   await d.stop(); // idempotent
 });

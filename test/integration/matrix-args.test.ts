@@ -10,9 +10,10 @@ import { startSlapd, type Slapd } from '../servers/openldap.js';
 import { Attribute, Change } from 'ldapts';
 import { canBind, readEntry, withClient } from '../helpers/directory.js';
 import {
-  assertNoSecretsAnywhere, describeRun, fileSize, logLines, oneLine, REPO_LOG, runCli, secretFile,
+  assertNoSecretsAnywhere, describeRun, fileSize, logLines, makeMatrixFiles, oneLine, removeMatrixFiles, runCli, secretFile,
   SENTINEL_ADMIN, SENTINEL_OTHER, SENTINEL_SYNC,
 } from '../helpers/matrix.js';
+import { connectionArgs } from '../helpers/fixture.js';
 import { accessRulesFor, addEntries, slapdState } from '../helpers/slapd-state.js';
 
 const BASE = 'dc=example,dc=com';
@@ -24,10 +25,10 @@ let syncFile = '';
 let repoLogOffset = 0;
 
 function common(extra: string[], opts: { adminFile?: string; syncFile?: string } = {}): string[] {
-  return [
-    '-h', s.host, '-p', String(s.port), '-D', s.adminDn, '--bindPasswordFile', opts.adminFile ?? adminFile,
-    '--syncServerBindPasswordFile', opts.syncFile ?? syncFile, '--no-prompt', '--logFile', logFile, ...extra,
-  ];
+  return connectionArgs({
+    host: s.host, port: s.port, bindDn: s.adminDn,
+    adminPasswordFile: opts.adminFile ?? adminFile, syncPasswordFile: opts.syncFile ?? syncFile, logFile,
+  }, extra);
 }
 
 /** Runs the CLI, expects a usage error: exit 89, one line on stderr matching `pattern`, nothing on stdout or the server. */
@@ -46,17 +47,13 @@ async function usageError(args: string[], pattern: RegExp): Promise<string> {
 }
 
 before(async () => {
-  tmp = mkdtempSync(path.join(os.tmpdir(), 'pes-matrix-args-'));
-  logFile = path.join(tmp, 'logs', 'run.log');
-  repoLogOffset = fileSize(REPO_LOG);
+  ({ tmp, logFile, adminFile, syncFile, repoLogOffset } = makeMatrixFiles('pes-matrix-args-', path.join('logs', 'run.log')));
   s = await startSlapd();
-  adminFile = secretFile(tmp, 'admin.pw', SENTINEL_ADMIN);
-  syncFile = secretFile(tmp, 'sync.pw', SENTINEL_SYNC);
 });
 
 after(async () => {
   await s?.stop();
-  if (tmp !== '') rmSync(tmp, { recursive: true, force: true });
+  removeMatrixFiles(tmp);
 });
 
 describe('matrix: arguments (exit 89, nothing written)', () => {

@@ -4,15 +4,13 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Attribute, Change } from 'ldapts';
-import { mkdtempSync, rmSync } from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { startSlapd, type Slapd } from '../servers/openldap.js';
 import { canBind, readEntry, withClient } from '../helpers/directory.js';
 import {
-  assertNoSecretsAnywhere, describeRun, fileSize, logLines, oneLine, REPO_LOG, runCli, secretFile,
-  SENTINEL_ADMIN, SENTINEL_OTHER, SENTINEL_SYNC,
+  assertNoSecretsAnywhere, describeRun, fileSize, logLines, makeMatrixFiles, oneLine, removeMatrixFiles, runCli, secretFile,
+  SENTINEL_OTHER, SENTINEL_SYNC,
 } from '../helpers/matrix.js';
+import { connectionArgs } from '../helpers/fixture.js';
 import { accessRulesFor, MDB_DN, slapdState } from '../helpers/slapd-state.js';
 
 const BASE = 'dc=example,dc=com';
@@ -27,10 +25,10 @@ let otherFile = '';
 let repoLogOffset = 0;
 
 function common(extra: string[], opts: { bindDn?: string; adminFile?: string; syncFile?: string } = {}): string[] {
-  return [
-    '-h', s.host, '-p', String(s.port), '-D', opts.bindDn ?? s.adminDn, '--bindPasswordFile', opts.adminFile ?? adminFile,
-    '--syncServerBindPasswordFile', opts.syncFile ?? syncFile, '--no-prompt', '--logFile', logFile, ...extra,
-  ];
+  return connectionArgs({
+    host: s.host, port: s.port, bindDn: opts.bindDn ?? s.adminDn,
+    adminPasswordFile: opts.adminFile ?? adminFile, syncPasswordFile: opts.syncFile ?? syncFile, logFile,
+  }, extra);
 }
 
 /** The run fails with `code` and a first stderr line matching `pattern`; the server and the log show no write. */
@@ -49,19 +47,15 @@ async function failsCleanly(args: string[], code: number, pattern: RegExp, opts:
 }
 
 before(async () => {
-  tmp = mkdtempSync(path.join(os.tmpdir(), 'pes-matrix-dir-'));
-  logFile = path.join(tmp, 'run.log');
-  repoLogOffset = fileSize(REPO_LOG);
+  ({ tmp, logFile, adminFile, syncFile, repoLogOffset } = makeMatrixFiles('pes-matrix-dir-'));
   s = await startSlapd();
-  adminFile = secretFile(tmp, 'admin.pw', SENTINEL_ADMIN);
   wrongFile = secretFile(tmp, 'wrong.pw', SENTINEL_OTHER);
-  syncFile = secretFile(tmp, 'sync.pw', SENTINEL_SYNC);
   otherFile = secretFile(tmp, 'other.pw', SENTINEL_OTHER);
 });
 
 after(async () => {
   await s?.stop();
-  if (tmp !== '') rmSync(tmp, { recursive: true, force: true });
+  removeMatrixFiles(tmp);
 });
 
 describe('matrix: directory (pristine slapd)', () => {

@@ -4,16 +4,14 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Attribute, Change } from 'ldapts';
-import { mkdtempSync, rmSync } from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { startDs389, type Ds389 } from '../servers/ds389.js';
 import { canBind, readEntry, searchDns, withClient } from '../helpers/directory.js';
 import { startLdapProxy, type LdapProxy, type WriteDecision } from '../helpers/ldap-proxy.js';
 import {
-  assertNoSecretsAnywhere, describeRun, fileSize, logLines, REPO_LOG, runCli, secretFile, spawnCli,
-  SENTINEL_ADMIN, SENTINEL_OTHER, SENTINEL_SYNC,
+  assertNoSecretsAnywhere, describeRun, fileSize, logLines, makeMatrixFiles, removeMatrixFiles, runCli, secretFile, spawnCli,
+  SENTINEL_OTHER, SENTINEL_SYNC,
 } from '../helpers/matrix.js';
+import { connectionArgs } from '../helpers/fixture.js';
 
 const COM = 'dc=example,dc=com';
 const ORG = 'dc=example,dc=org';
@@ -31,10 +29,10 @@ function dm(): { dn: string; password: string } {
 }
 
 function common(extra: string[], opts: { bindDn?: string; adminFile?: string; port?: number } = {}): string[] {
-  return [
-    '-h', ds.host, '-p', String(opts.port ?? ds.port), '-D', opts.bindDn ?? ds.adminDn, '--bindPasswordFile', opts.adminFile ?? adminFile,
-    '--syncServerBindPasswordFile', syncFile, '--no-prompt', '--logFile', logFile, ...extra,
-  ];
+  return connectionArgs({
+    host: ds.host, port: opts.port ?? ds.port, bindDn: opts.bindDn ?? ds.adminDn,
+    adminPasswordFile: opts.adminFile ?? adminFile, syncPasswordFile: syncFile, logFile,
+  }, extra);
 }
 
 async function acis(dn: string): Promise<string[]> {
@@ -52,13 +50,9 @@ async function state(): Promise<unknown> {
 }
 
 before(async () => {
-  tmp = mkdtempSync(path.join(os.tmpdir(), 'pes-matrix-389-'));
-  logFile = path.join(tmp, 'run.log');
-  repoLogOffset = fileSize(REPO_LOG);
+  ({ tmp, logFile, adminFile, syncFile, repoLogOffset } = makeMatrixFiles('pes-matrix-389-'));
   ds = await startDs389();
-  adminFile = secretFile(tmp, 'admin.pw', SENTINEL_ADMIN);
   weakFile = secretFile(tmp, 'weak.pw', SENTINEL_OTHER);
-  syncFile = secretFile(tmp, 'sync.pw', SENTINEL_SYNC);
   await withClient(ds.url, dm(), async (c) => {
     await c.add(WEAK_DN, { objectClass: ['top', 'person', 'organizationalPerson', 'inetOrgPerson'], uid: 'weak', cn: 'Weak', sn: 'Weak', userPassword: SENTINEL_OTHER });
   });
@@ -66,7 +60,7 @@ before(async () => {
 
 after(async () => {
   await ds?.stop();
-  if (tmp !== '') rmSync(tmp, { recursive: true, force: true });
+  removeMatrixFiles(tmp);
 });
 
 describe('matrix: 389 DS', () => {

@@ -3,18 +3,16 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { promisify } from 'node:util';
-import { freePort } from '../servers/ds389.js';
+import { freePort } from '../servers/harness.js';
 import { slapdScript, startSlapd, type Slapd } from '../servers/openldap.js';
 import { canBind, readEntry } from '../helpers/directory.js';
 import { startLdapProxy, startSilentListener } from '../helpers/ldap-proxy.js';
 import {
-  assertNoSecretsAnywhere, describeRun, fileSize, logLines, oneLine, REPO_LOG, runCli, secretFile, spawnCli,
-  SENTINEL_ADMIN, SENTINEL_SYNC,
+  assertNoSecretsAnywhere, describeRun, logLines, makeMatrixFiles, oneLine, removeMatrixFiles, runCli, spawnCli,
+  SENTINEL_SYNC,
 } from '../helpers/matrix.js';
+import { connectionArgs } from '../helpers/fixture.js';
 import { accessRulesFor, slapdState } from '../helpers/slapd-state.js';
 
 const execFileP = promisify(execFile);
@@ -28,24 +26,17 @@ let syncFile = '';
 let repoLogOffset = 0;
 
 function common(host: string, port: number, extra: string[]): string[] {
-  return [
-    '-h', host, '-p', String(port), '-D', s.adminDn, '--bindPasswordFile', adminFile,
-    '--syncServerBindPasswordFile', syncFile, '--no-prompt', '--logFile', logFile, ...extra,
-  ];
+  return connectionArgs({ host, port, bindDn: s.adminDn, adminPasswordFile: adminFile, syncPasswordFile: syncFile, logFile }, extra);
 }
 
 before(async () => {
-  tmp = mkdtempSync(path.join(os.tmpdir(), 'pes-matrix-net-'));
-  logFile = path.join(tmp, 'run.log');
-  repoLogOffset = fileSize(REPO_LOG);
+  ({ tmp, logFile, adminFile, syncFile, repoLogOffset } = makeMatrixFiles('pes-matrix-net-'));
   s = await startSlapd();
-  adminFile = secretFile(tmp, 'admin.pw', SENTINEL_ADMIN);
-  syncFile = secretFile(tmp, 'sync.pw', SENTINEL_SYNC);
 });
 
 after(async () => {
   await s?.stop();
-  if (tmp !== '') rmSync(tmp, { recursive: true, force: true });
+  removeMatrixFiles(tmp);
 });
 
 describe('matrix: network', () => {

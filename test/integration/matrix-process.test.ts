@@ -4,16 +4,16 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import * as os from 'node:os';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { startSlapd, type Slapd } from '../servers/openldap.js';
 import { canBind, readEntry } from '../helpers/directory.js';
 import { startLdapProxy, type WriteDecision } from '../helpers/ldap-proxy.js';
 import {
-  assertNoSecretsAnywhere, describeRun, fileSize, logLines, oneLine, REPO_LOG, runCli, secretFile, sleep, spawnCli,
+  assertNoSecretsAnywhere, describeRun, fileSize, logLines, makeMatrixFiles, oneLine, removeMatrixFiles, runCli, sleep, spawnCli,
   SENTINEL_ADMIN, SENTINEL_SYNC,
 } from '../helpers/matrix.js';
+import { connectionArgs } from '../helpers/fixture.js';
 import { accessRulesFor, slapdState } from '../helpers/slapd-state.js';
 
 const BASE = 'dc=example,dc=com';
@@ -31,23 +31,18 @@ function connection(server: Slapd, port = server.port): string[] {
 }
 
 function common(server: Slapd, extra: string[], port = server.port): string[] {
-  return [...connection(server, port), '--bindPasswordFile', adminFile, '--syncServerBindPasswordFile', syncFile,
-    '--no-prompt', '--logFile', logFile, ...extra];
+  return connectionArgs({ host: '127.0.0.1', port, bindDn: server.adminDn, adminPasswordFile: adminFile, syncPasswordFile: syncFile, logFile }, extra);
 }
 
 before(async () => {
-  tmp = mkdtempSync(path.join(os.tmpdir(), 'pes-matrix-proc-'));
-  logFile = path.join(tmp, 'run.log');
+  ({ tmp, logFile, adminFile, syncFile, repoLogOffset } = makeMatrixFiles('pes-matrix-proc-'));
   logs.push(logFile);
-  repoLogOffset = fileSize(REPO_LOG);
   s = await startSlapd();
-  adminFile = secretFile(tmp, 'admin.pw', SENTINEL_ADMIN);
-  syncFile = secretFile(tmp, 'sync.pw', SENTINEL_SYNC);
 });
 
 after(async () => {
   await s?.stop();
-  if (tmp !== '') rmSync(tmp, { recursive: true, force: true });
+  removeMatrixFiles(tmp);
 });
 
 describe('matrix: process', () => {

@@ -6,13 +6,13 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import * as os from 'node:os';
+import { readFileSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
 import type { Client } from 'ldapts';
 import { startSlapd, type Slapd } from '../servers/openldap.js';
 import { runCli, type RunCliResult } from '../helpers/cli.js';
-import { canBind, readEntry, searchDns, withClient, type Bind } from '../helpers/directory.js';
+import { canBind, readEntry, searchDns, searchFirstValues, withClient, type Bind } from '../helpers/directory.js';
+import { connectionArgs, describeRun, fileSize, logLines, makeTempDir, secretFile, type LogLine } from '../helpers/fixture.js';
 
 const BASE = 'dc=example,dc=com';
 const SYNC_DN = `cn=Sync User,${BASE}`;
@@ -33,19 +33,8 @@ function text(value: string): string {
   return value.replace(/^\{\d+\}/, '');
 }
 
-function describeRun(r: RunCliResult): string {
-  return `exit ${String(r.code)}${r.timedOut ? ' (timed out)' : ''}\n--- stdout\n${r.stdout}--- stderr\n${r.stderr}`;
-}
-
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-interface LogLine {
-  runId?: string;
-  event?: string;
-  dn?: string;
-  [key: string]: unknown;
 }
 
 /** One slapd, one temp folder (password files, run log) for one test; both removed afterwards. */
@@ -56,7 +45,7 @@ class Fixture {
   public readonly syncPasswordFile: string;
 
   public constructor(public readonly slapd: Slapd) {
-    this.tmp = mkdtempSync(path.join(os.tmpdir(), 'pes-openldap-'));
+    this.tmp = makeTempDir('pes-openldap-');
     this.logFile = path.join(this.tmp, 'run.log');
     this.adminPasswordFile = this.secretFile('admin.pw', slapd.adminPassword);
     this.syncPasswordFile = this.secretFile('sync.pw', SYNC_PASSWORD);
@@ -71,22 +60,14 @@ class Fixture {
   }
 
   public secretFile(name: string, value: string): string {
-    const file = path.join(this.tmp, name);
-    writeFileSync(file, `${value}\n`, { mode: 0o600 });
-    chmodSync(file, 0o600);
-    return file;
+    return secretFile(this.tmp, name, value);
   }
 
   /** -h/-p/-D (the admin unless `bindDn`), password files, --no-prompt, --logFile, -b; `extra` last. */
   public args(extra: string[], bindDn: string = this.slapd.adminDn): string[] {
-    return [
-      '-h', this.slapd.host, '-p', String(this.slapd.port), '-D', bindDn,
-      '--bindPasswordFile', this.adminPasswordFile,
-      '--syncServerBindPasswordFile', this.syncPasswordFile,
-      '--no-prompt', '--logFile', this.logFile,
-      '-b', BASE,
-      ...extra,
-    ];
+    const { host, port } = this.slapd;
+    return connectionArgs({ host, port, bindDn, adminPasswordFile: this.adminPasswordFile, syncPasswordFile: this.syncPasswordFile, logFile: this.logFile },
+      ['-b', BASE, ...extra]);
   }
 
   public sourceArgs(extra: string[] = []): string[] {
@@ -98,15 +79,11 @@ class Fixture {
   }
 
   public logSize(): number {
-    return existsSync(this.logFile) ? statSync(this.logFile).size : 0;
+    return fileSize(this.logFile);
   }
 
   public logLinesFrom(offset = 0): LogLine[] {
-    if (!existsSync(this.logFile)) return [];
-    return readFileSync(this.logFile).subarray(offset).toString('utf8')
-      .split('\n')
-      .filter((line) => line.trim() !== '')
-      .map((line) => JSON.parse(line) as LogLine);
+    return logLines(this.logFile, offset);
   }
 
   public async olcAccess(dn: string): Promise<string[]> {
@@ -147,25 +124,9 @@ class Fixture {
 
   /** Entries in cn=accesslog as `bind` sees them (none when it may not read the database). */
   public async accesslog(bind: Bind, filter = '(reqType=*)'): Promise<Array<Record<string, string>>> {
-    return withClient(this.slapd.url, bind, async (c: Client) => {
-      try {
-        const res = await c.search('cn=accesslog', { scope: 'sub', filter, attributes: ['reqType', 'reqDN', 'reqResult'] });
-        return res.searchEntries.map((e) => {
-          const out: Record<string, string> = { dn: e.dn };
-          for (const [k, v] of Object.entries(e)) {
-            if (k === 'dn') continue;
-            const first = Array.isArray(v) ? v[0] : v;
-            out[k.toLowerCase()] = first === undefined ? '' : Buffer.isBuffer(first) ? first.toString('utf8') : String(first);
-          }
-          return out;
-        });
-      } catch (err) {
-        const code = (err as { code?: unknown }).code;
-        if (code === 32 || code === 50) return [];
-        throw err;
-      }
-    });
+    return searchFirstValues(this.slapd.url, bind, 'cn=accesslog', { scope: 'sub', filter, attributes: ['reqType', 'reqDN', 'reqResult'] });
   }
+
 
   public async dispose(): Promise<void> {
     try {

@@ -86,6 +86,20 @@ async function addPerson(e: PingEmulator, uid: string): Promise<void> {
   );
 }
 
+/** The sync user as a root DN user made beforehand, with these privilege values (a leading '-' takes one away). */
+async function addSyncAccount(e: PingEmulator, inheritDefaultPrivileges: boolean, privileges: string[]): Promise<void> {
+  await withClient(e.url, admin(e), (c) =>
+    c.add(SYNC_DN, {
+      objectClass: ['top', 'person', 'organizationalPerson', 'inetOrgPerson', 'ds-cfg-user', 'ds-cfg-root-dn-user'],
+      cn: 'Sync User',
+      sn: 'User',
+      userPassword: SYNC_PASSWORD,
+      'ds-cfg-inherit-default-root-privileges': String(inheritDefaultPrivileges),
+      'ds-privilege-name': privileges,
+    }),
+  );
+}
+
 describe('prepare-endpoint-server against the PingDirectory emulator', () => {
   test('destination (the seed command): a root DN user with exactly the destination privileges, change log untouched', async () => {
     const e = await start();
@@ -182,16 +196,7 @@ describe('prepare-endpoint-server against the PingDirectory emulator', () => {
 
   test('re-run on an existing account adds only the missing privileges and keeps the others', async () => {
     const e = await start();
-    await withClient(e.url, admin(e), (c) =>
-      c.add(SYNC_DN, {
-        objectClass: ['top', 'person', 'organizationalPerson', 'inetOrgPerson', 'ds-cfg-user', 'ds-cfg-root-dn-user'],
-        cn: 'Sync User',
-        sn: 'User',
-        userPassword: SYNC_PASSWORD,
-        'ds-cfg-inherit-default-root-privileges': 'false',
-        'ds-privilege-name': ['config-read', 'jmx-read'],
-      }),
-    );
+    await addSyncAccount(e, false, ['config-read', 'jmx-read']);
     const result = await prepare(e, '--isSource');
     ok(result);
     assert.match(result.stdout, /added bypass-read-acl, unindexed-search/);
@@ -202,16 +207,7 @@ describe('prepare-endpoint-server against the PingDirectory emulator', () => {
 
   test('a sync user whose privilege is taken away gets a warning naming it, and the value is not removed', async () => {
     const e = await start();
-    await withClient(e.url, admin(e), (c) =>
-      c.add(SYNC_DN, {
-        objectClass: ['top', 'person', 'organizationalPerson', 'inetOrgPerson', 'ds-cfg-user', 'ds-cfg-root-dn-user'],
-        cn: 'Sync User',
-        sn: 'User',
-        userPassword: SYNC_PASSWORD,
-        'ds-cfg-inherit-default-root-privileges': 'true',
-        'ds-privilege-name': ['-bypass-acl', '-bypass-read-acl'],
-      }),
-    );
+    await addSyncAccount(e, true, ['-bypass-acl', '-bypass-read-acl']);
     const result = await prepare(e, '--isSource');
     ok(result);
     const text = result.stdout + result.stderr;

@@ -6,13 +6,13 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import * as os from 'node:os';
+import { readFileSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
-import { Attribute, Change, type Client } from 'ldapts';
+import { Attribute, Change } from 'ldapts';
 import type { RunResult } from '../../src/cli/result.js';
 import { runCli, type RunCliResult } from '../helpers/cli.js';
-import { canBind, readEntry, withClient, type Bind } from '../helpers/directory.js';
+import { describeRun, makeTempDir, secretFile } from '../helpers/fixture.js';
+import { canBind, dumpEntries, readEntry, withClient, type Bind, type Dump } from '../helpers/directory.js';
 import { startDs389, type Ds389 } from '../servers/ds389.js';
 import { startSlapd, type Slapd } from '../servers/openldap.js';
 import { startPingEmulator, type PingEmulator } from '../servers/pingdirectory.js';
@@ -26,47 +26,10 @@ const OUR_PREFIX = 'prepare-endpoint-server:';
 let tmp = '';
 let logFile = '';
 
-function describeRun(r: RunCliResult): string {
-  return `exit ${String(r.code)}${r.timedOut ? ' (timed out)' : ''}\n--- stdout\n${r.stdout}--- stderr\n${r.stderr}`;
-}
-
-function secretFile(name: string, value: string): string {
-  const file = path.join(tmp, name);
-  writeFileSync(file, `${value}\n`, { mode: 0o600 });
-  chmodSync(file, 0o600);
-  return file;
-}
-
 function json(r: RunCliResult): RunResult {
   const lines = r.stdout.split('\n');
   assert.equal(lines.length, 2, `one JSON line on stdout:\n${describeRun(r)}`);
   return JSON.parse(lines[0] ?? '') as RunResult;
-}
-
-type Dump = Record<string, Record<string, string[]>>;
-
-/** Every attribute (user and operational) of every entry under `base` (or of `base` alone). */
-async function dump(url: string, bind: Bind, base: string, scope: 'base' | 'sub'): Promise<Dump> {
-  return withClient(url, bind, async (c: Client) => {
-    const out: Dump = {};
-    let res;
-    try {
-      res = await c.search(base, { scope, filter: '(objectClass=*)', attributes: ['*', '+'] });
-    } catch (err) {
-      if ((err as { code?: unknown }).code === 32) return out;
-      throw err;
-    }
-    for (const entry of res.searchEntries) {
-      const attributes: Record<string, string[]> = {};
-      for (const [name, value] of Object.entries(entry)) {
-        if (name === 'dn') continue;
-        const values = Array.isArray(value) ? value : [value];
-        attributes[name.toLowerCase()] = values.map((v) => (Buffer.isBuffer(v) ? v.toString('base64') : String(v)));
-      }
-      out[`${scope}:${entry.dn.toLowerCase()}`] = Object.fromEntries(Object.entries(attributes).sort(([a], [b]) => a.localeCompare(b)));
-    }
-    return out;
-  });
 }
 
 async function modify(url: string, bind: Bind, dn: string, operation: 'add' | 'delete' | 'replace', type: string, values: string[]): Promise<void> {
@@ -74,9 +37,9 @@ async function modify(url: string, bind: Bind, dn: string, operation: 'add' | 'd
 }
 
 before(() => {
-  tmp = mkdtempSync(path.join(os.tmpdir(), 'pes-remove-'));
+  tmp = makeTempDir('pes-remove-');
   logFile = path.join(tmp, 'run.log');
-  secretFile('sync.pw', SYNC_PASSWORD);
+  secretFile(tmp, 'sync.pw', SYNC_PASSWORD);
 });
 
 after(() => {
@@ -113,17 +76,17 @@ describe('389 DS (dynamic plugins on): prepare, remove, remove again, disable th
   const state = async (): Promise<Dump[]> => {
     const d = server();
     return [
-      await dump(d.url, admin(), BASE, 'sub'),
-      await dump(d.url, admin(), 'cn=config', 'base'),
-      await dump(d.url, admin(), PLUGIN_DN, 'base'),
-      await dump(d.url, admin(), '', 'base'),
-      await dump(d.url, admin(), 'cn=changelog', 'base'),
+      await dumpEntries(d.url, admin(), BASE, 'sub'),
+      await dumpEntries(d.url, admin(), 'cn=config', 'base'),
+      await dumpEntries(d.url, admin(), PLUGIN_DN, 'base'),
+      await dumpEntries(d.url, admin(), '', 'base'),
+      await dumpEntries(d.url, admin(), 'cn=changelog', 'base'),
     ];
   };
 
   before(async () => {
     ds = await startDs389({ dynamicPlugins: true });
-    secretFile('ds-admin.pw', ds.adminPassword);
+    secretFile(tmp, 'ds-admin.pw', ds.adminPassword);
     const d = ds;
     const bind = { dn: d.adminDn, password: d.adminPassword };
     await modify(d.url, bind, BASE, 'add', 'aci', [THIRD_BASE_ACI]);
@@ -258,7 +221,7 @@ describe('slapd: prepare source, remove, disable the change log, prepare again',
 
   before(async () => {
     slapd = await startSlapd();
-    secretFile('slapd-admin.pw', slapd.adminPassword);
+    secretFile(tmp, 'slapd-admin.pw', slapd.adminPassword);
     originalRules = (await readEntry(slapd.url, { dn: slapd.adminDn, password: slapd.adminPassword }, DATA_DB, ['olcAccess']))?.olcaccess ?? [];
     assert.equal(originalRules.length, 4, JSON.stringify(originalRules));
   });
@@ -362,7 +325,7 @@ describe('PingDirectory emulator: --remove deletes the root DN sync user (its pr
 
   before(async () => {
     ping = await startPingEmulator();
-    secretFile('ping-admin.pw', ping.adminPassword);
+    secretFile(tmp, 'ping-admin.pw', ping.adminPassword);
   });
   after(async () => {
     await ping?.stop();

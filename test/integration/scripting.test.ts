@@ -5,13 +5,12 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import * as os from 'node:os';
+import { chmodSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import type { Client } from 'ldapts';
 import type { RunResult } from '../../src/cli/result.js';
 import { repoRoot, runCli, type RunCliOptions, type RunCliResult } from '../helpers/cli.js';
-import { canBind, readEntry, withClient, type Bind } from '../helpers/directory.js';
+import { describeRun, makeTempDir } from '../helpers/fixture.js';
+import { canBind, dumpEntries, readEntry, withClient, type Bind, type Dump } from '../helpers/directory.js';
 import { startDs389, type Ds389 } from '../servers/ds389.js';
 import { startSlapd, type Slapd } from '../servers/openldap.js';
 
@@ -26,10 +25,6 @@ let tmp = '';
 let logFile = '';
 let slapd: Slapd | undefined;
 let ds: Ds389 | undefined;
-
-function describeRun(r: RunCliResult): string {
-  return `exit ${String(r.code)}${r.timedOut ? ' (timed out)' : ''}\n--- stdout\n${r.stdout}--- stderr\n${r.stderr}`;
-}
 
 function file(name: string, content: string, mode = 0o600): string {
   const target = path.join(tmp, name);
@@ -150,36 +145,11 @@ function jsonOf(r: RunCliResult): RunResult {
 // ---------------------------------------------------------------------------------------------------------
 // Dumps for "byte-for-byte unchanged": every attribute, user and operational, of every entry.
 
-type Dump = Record<string, Record<string, string[]>>;
-
-async function dump(url: string, bind: Bind, base: string, scope: 'base' | 'sub'): Promise<Dump> {
-  return withClient(url, bind, async (c: Client) => {
-    const out: Dump = {};
-    let res;
-    try {
-      res = await c.search(base, { scope, filter: '(objectClass=*)', attributes: ['*', '+'] });
-    } catch (err) {
-      if ((err as { code?: unknown }).code === 32) return out;
-      throw err;
-    }
-    for (const entry of res.searchEntries) {
-      const attributes: Record<string, string[]> = {};
-      for (const [name, value] of Object.entries(entry)) {
-        if (name === 'dn') continue;
-        const values = Array.isArray(value) ? value : [value];
-        attributes[name.toLowerCase()] = values.map((v) => (Buffer.isBuffer(v) ? v.toString('base64') : String(v)));
-      }
-      out[`${scope}:${entry.dn.toLowerCase()}`] = Object.fromEntries(Object.entries(attributes).sort(([a], [b]) => a.localeCompare(b)));
-    }
-    return out;
-  });
-}
-
 async function slapdState(): Promise<{ data: Dump; config: Dump; accesslogFiles: string[] }> {
   const s = ldap();
   return {
-    data: await dump(s.url, slapdAdmin(), BASE, 'sub'),
-    config: await dump(s.url, slapdAdmin(), 'cn=config', 'sub'),
+    data: await dumpEntries(s.url, slapdAdmin(), BASE, 'sub'),
+    config: await dumpEntries(s.url, slapdAdmin(), 'cn=config', 'sub'),
     accesslogFiles: readdirSync(s.accesslogDirectory).sort(),
   };
 }
@@ -187,16 +157,16 @@ async function slapdState(): Promise<{ data: Dump; config: Dump; accesslogFiles:
 async function ds389State(): Promise<Dump[]> {
   const d = dirsrv();
   return [
-    await dump(d.url, dsAdmin(), BASE, 'sub'),
-    await dump(d.url, dsAdmin(), 'cn=config', 'base'),
-    await dump(d.url, dsAdmin(), PLUGIN_DN, 'base'),
-    await dump(d.url, dsAdmin(), '', 'base'),
-    await dump(d.url, dsAdmin(), 'cn=changelog', 'base'),
+    await dumpEntries(d.url, dsAdmin(), BASE, 'sub'),
+    await dumpEntries(d.url, dsAdmin(), 'cn=config', 'base'),
+    await dumpEntries(d.url, dsAdmin(), PLUGIN_DN, 'base'),
+    await dumpEntries(d.url, dsAdmin(), '', 'base'),
+    await dumpEntries(d.url, dsAdmin(), 'cn=changelog', 'base'),
   ];
 }
 
 before(async () => {
-  tmp = mkdtempSync(path.join(os.tmpdir(), 'pes-scripting-'));
+  tmp = makeTempDir('pes-scripting-');
   logFile = path.join(tmp, 'run.log');
   file('sync.pw', `${SYNC_PASSWORD}\n`);
   slapd = await startSlapd();

@@ -4,11 +4,11 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
-import * as net from 'node:net';
 import { promisify } from 'node:util';
 import { Attribute, Change } from 'ldapts';
 import { startSlapd, type Slapd } from '../servers/openldap.js';
-import { canBind, readEntry, searchDns, withClient } from '../helpers/directory.js';
+import { acceptsConnection } from '../servers/harness.js';
+import { canBind, readEntry, resultCode, searchDns, withClient } from '../helpers/directory.js';
 
 const execFileP = promisify(execFile);
 
@@ -28,28 +28,6 @@ function admin(s: Slapd): { dn: string; password: string } {
 
 function limited(s: Slapd): { dn: string; password: string } {
   return { dn: s.limitedDn, password: s.adminPassword };
-}
-
-function resultCode(err: unknown): number | undefined {
-  if (typeof err === 'object' && err !== null && 'code' in err) {
-    const code = (err as { code: unknown }).code;
-    if (typeof code === 'number') return code;
-  }
-  return undefined;
-}
-
-/** Resolves true if 127.0.0.1:port accepts a TCP connection. */
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const sock = net.connect({ host: '127.0.0.1', port });
-    const done = (ok: boolean): void => {
-      sock.destroy();
-      resolve(ok);
-    };
-    sock.setTimeout(2000, () => done(false));
-    sock.once('connect', () => done(true));
-    sock.once('error', () => done(false));
-  });
 }
 
 before(async () => {
@@ -185,9 +163,9 @@ test('restart keeps data and cn=config and the server answers again', async () =
 
 test('stop shuts the server down and removes its data directory', async () => {
   const s = server();
-  assert.equal(await accepts(s.port), true);
+  assert.equal(await acceptsConnection(s.port), true);
   await s.stop();
-  assert.equal(await accepts(s.port), false, 'port no longer accepts connections');
+  assert.equal(await acceptsConnection(s.port), false, 'port no longer accepts connections');
   assert.equal(existsSync(s.dataDir), false, 'data directory removed');
   await s.stop(); // idempotent
 });

@@ -4,11 +4,11 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import * as os from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { runCli, type RunCliResult } from '../helpers/cli.js';
 import { readEntry } from '../helpers/directory.js';
+import { describeRun, makeTempDir, secretFile, started } from '../helpers/fixture.js';
 import { startDs389, type Ds389 } from '../servers/ds389.js';
 import { startSlapd, type Slapd } from '../servers/openldap.js';
 import { makeTestCertificates, serverTls, type TestCertificates } from '../servers/tls.js';
@@ -25,18 +25,6 @@ let ds: Ds389 | undefined; // TLS with the valid certificate
 let dsPlain: Ds389 | undefined; // no TLS at all
 const outputs: RunCliResult[] = [];
 
-function must<T>(value: T | undefined, what: string): T {
-  assert.ok(value !== undefined, `${what} was not started`);
-  return value;
-}
-
-function secretFile(name: string, value: string): string {
-  const file = path.join(tmp, name);
-  writeFileSync(file, `${value}\n`, { mode: 0o600 });
-  chmodSync(file, 0o600);
-  return file;
-}
-
 interface Target {
   host: string;
   port: number;
@@ -49,8 +37,8 @@ interface Target {
 function args(target: Target, port: number, extra: string[], opts: { host?: string; syncDn?: string } = {}): string[] {
   return [
     '-h', opts.host ?? target.host, '-p', String(port), '-D', target.adminDn,
-    '--bindPasswordFile', secretFile(`admin-${port}.pw`, target.adminPassword),
-    '--syncServerBindPasswordFile', secretFile('sync.pw', 'Sync-Secret-42'),
+    '--bindPasswordFile', secretFile(tmp, `admin-${port}.pw`, target.adminPassword),
+    '--syncServerBindPasswordFile', secretFile(tmp, 'sync.pw', 'Sync-Secret-42'),
     ...(opts.syncDn === undefined ? [] : ['--syncServerBindDN', opts.syncDn]),
     '-b', SUFFIX, '--isDestination', '--no-prompt', '--logFile', path.join(tmp, 'run.log'),
     ...extra,
@@ -61,10 +49,6 @@ async function run(cliArgs: string[]): Promise<RunCliResult> {
   const r = await runCli(cliArgs, { timeoutMs: 60_000 });
   outputs.push(r);
   return r;
-}
-
-function describeRun(r: RunCliResult): string {
-  return `exit ${String(r.code)}${r.timedOut ? ' (timed out)' : ''}\n--- stdout\n${r.stdout}--- stderr\n${r.stderr}`;
 }
 
 /** The error line: exactly one non-empty line on stderr. */
@@ -101,7 +85,7 @@ async function assertPrepared(target: Target, cliArgs: string[], syncDn: string)
 }
 
 before(async () => {
-  tmp = mkdtempSync(path.join(os.tmpdir(), 'pes-tls-test-'));
+  tmp = makeTempDir('pes-tls-test-');
   certs = await makeTestCertificates();
   const c = certs;
   // Started together: 389 DS creation dominates (a few seconds), the slapd instances take a fraction of that.
@@ -124,27 +108,27 @@ after(async () => {
 for (const family of ['OpenLDAP', '389 DS'] as const) {
   describe(`${family}: TLS connections that work`, () => {
     const target = (): Target & { ldapsPort: number } => {
-      const s = family === 'OpenLDAP' ? must(slapd, 'slapd') : must(ds, '389 DS');
-      return { ...s, ldapsPort: must(s.ldapsPort, 'the LDAPS port') };
+      const s = family === 'OpenLDAP' ? started(slapd, 'slapd') : started(ds, '389 DS');
+      return { ...s, ldapsPort: started(s.ldapsPort, 'the LDAPS port') };
     };
     const tag = family === 'OpenLDAP' ? 'ol' : 'ds';
 
     test('--useSSL with a PEM bundle (another CA, then the issuer): exit 0, sync user created', async () => {
       const t = target();
       const syncDn = `cn=Sync ${tag} SSL PEM,${SUFFIX}`;
-      await assertPrepared(t, args(t, t.ldapsPort, ['--useSSL', '--trustStorePath', must(certs, 'certs').bundlePem], { syncDn }), syncDn);
+      await assertPrepared(t, args(t, t.ldapsPort, ['--useSSL', '--trustStorePath', started(certs, 'certs').bundlePem], { syncDn }), syncDn);
     });
 
     test('--useStartTLS with a PKCS#12 trust store and --trustStorePasswordFile: exit 0, sync user created', async () => {
       const t = target();
-      const c = must(certs, 'certs');
+      const c = started(certs, 'certs');
       const syncDn = `cn=Sync ${tag} StartTLS P12,${SUFFIX}`;
       await assertPrepared(t, args(t, t.port, ['--useStartTLS', '--trustStorePath', c.pkcs12, '--trustStorePasswordFile', c.pkcs12PasswordFile], { syncDn }), syncDn);
     });
 
     test('--useSSL with PKCS#12 and --useStartTLS with PEM, by host name (DNS:localhost): exit 0', async () => {
       const t = target();
-      const c = must(certs, 'certs');
+      const c = started(certs, 'certs');
       const sslDn = `cn=Sync ${tag} SSL P12,${SUFFIX}`;
       await assertPrepared(t, args(t, t.ldapsPort, ['-Z', '-P', c.pkcs12, '-U', c.pkcs12PasswordFile], { syncDn: sslDn, host: 'localhost' }), sslDn);
       const startTlsDn = `cn=Sync ${tag} StartTLS PEM,${SUFFIX}`;
@@ -168,35 +152,35 @@ for (const family of ['OpenLDAP', '389 DS'] as const) {
 
     test('--useSSL against the plain LDAP port: exit 91, says it looks like a plain port', async () => {
       const t = target();
-      await assertFails91(args(t, t.port, ['--useSSL', '-P', must(certs, 'certs').caPem]), /plain LDAP port/, /--useStartTLS/);
+      await assertFails91(args(t, t.port, ['--useSSL', '-P', started(certs, 'certs').caPem]), /plain LDAP port/, /--useStartTLS/);
     });
 
     test('StartTLS refused by a server without TLS: exit 91', async () => {
-      const plain = family === 'OpenLDAP' ? must(slapdPlain, 'plain slapd') : must(dsPlain, 'plain 389 DS');
-      await assertFails91(args(plain, plain.port, ['--useStartTLS', '-P', must(certs, 'certs').caPem]), /refused StartTLS/, /no TLS configured/, /--useSSL/);
+      const plain = family === 'OpenLDAP' ? started(slapdPlain, 'plain slapd') : started(dsPlain, 'plain 389 DS');
+      await assertFails91(args(plain, plain.port, ['--useStartTLS', '-P', started(certs, 'certs').caPem]), /refused StartTLS/, /no TLS configured/, /--useSSL/);
     });
   });
 }
 
 describe('OpenLDAP: certificate problems', () => {
   test('a trust store without the issuer: exit 91 naming the file', async () => {
-    const t = must(slapd, 'slapd');
-    const c = must(certs, 'certs');
-    const line = await assertFails91(args(t, must(t.ldapsPort, 'LDAPS port'), ['--useSSL', '-P', c.otherCaPem]), /unknown CA/);
+    const t = started(slapd, 'slapd');
+    const c = started(certs, 'certs');
+    const line = await assertFails91(args(t, started(t.ldapsPort, 'LDAPS port'), ['--useSSL', '-P', c.otherCaPem]), /unknown CA/);
     assert.ok(line.includes(c.otherCaPem), line);
   });
 
   test('an expired server certificate: exit 91 "has expired", over LDAPS and StartTLS', async () => {
-    const t = must(slapdExpired, 'slapd (expired)');
-    const ca = must(certs, 'certs').caPem;
-    await assertFails91(args(t, must(t.ldapsPort, 'LDAPS port'), ['--useSSL', '-P', ca]), /has expired/, /renew the server certificate/);
+    const t = started(slapdExpired, 'slapd (expired)');
+    const ca = started(certs, 'certs').caPem;
+    await assertFails91(args(t, started(t.ldapsPort, 'LDAPS port'), ['--useSSL', '-P', ca]), /has expired/, /renew the server certificate/);
     await assertFails91(args(t, t.port, ['--useStartTLS', '-P', ca]), /has expired/);
   });
 
   test('a certificate for another host: exit 91, the IP address and the host name are both checked', async () => {
-    const t = must(slapdWrongHost, 'slapd (wrong host)');
-    const ca = must(certs, 'certs').caPem;
-    await assertFails91(args(t, must(t.ldapsPort, 'LDAPS port'), ['--useSSL', '-P', ca]), /not for '127\.0\.0\.1'/, /wrong\.example/, /--hostname/);
+    const t = started(slapdWrongHost, 'slapd (wrong host)');
+    const ca = started(certs, 'certs').caPem;
+    await assertFails91(args(t, started(t.ldapsPort, 'LDAPS port'), ['--useSSL', '-P', ca]), /not for '127\.0\.0\.1'/, /wrong\.example/, /--hostname/);
     // StartTLS over an IP connection: the IP must be checked too (Node alone would check "localhost").
     await assertFails91(args(t, t.port, ['--useStartTLS', '-P', ca]), /not for '127\.0\.0\.1'/);
     await assertFails91(args(t, t.port, ['--useStartTLS', '-P', ca], { host: 'localhost' }), /not for 'localhost'/, /wrong\.example/);
@@ -205,35 +189,35 @@ describe('OpenLDAP: certificate problems', () => {
 
 describe('trust store problems are usage errors (89) before any connection', () => {
   test('a wrong PKCS#12 password: exit 89, says the password is wrong, never prints it', async () => {
-    const t = must(slapd, 'slapd');
-    const c = must(certs, 'certs');
-    const wrong = secretFile('wrong-p12.pw', 'Not-The-P12-Password');
-    const r = await run(args(t, must(t.ldapsPort, 'LDAPS port'), ['--useSSL', '-P', c.pkcs12, '-U', wrong]));
+    const t = started(slapd, 'slapd');
+    const c = started(certs, 'certs');
+    const wrong = secretFile(tmp, 'wrong-p12.pw', 'Not-The-P12-Password');
+    const r = await run(args(t, started(t.ldapsPort, 'LDAPS port'), ['--useSSL', '-P', c.pkcs12, '-U', wrong]));
     assert.equal(r.code, 89, describeRun(r));
     assert.match(usageText(r), /password for --trustStorePath .* is wrong/);
-    const missing = await run(args(t, must(t.ldapsPort, 'LDAPS port'), ['--useSSL', '-P', c.pkcs12]));
+    const missing = await run(args(t, started(t.ldapsPort, 'LDAPS port'), ['--useSSL', '-P', c.pkcs12]));
     assert.equal(missing.code, 89, describeRun(missing));
     assert.match(usageText(missing), /protected by a password.*--trustStorePasswordFile/);
   });
 
   test('a JKS trust store: exit 89 naming the keytool command', async () => {
-    const t = must(slapd, 'slapd');
-    const c = must(certs, 'certs');
+    const t = started(slapd, 'slapd');
+    const c = started(certs, 'certs');
     const jks = path.join(tmp, 'truststore.jks');
     try {
       execFileSync('keytool', ['-importcert', '-noprompt', '-alias', 'pes', '-file', c.caPem, '-keystore', jks, '-storetype', 'JKS', '-storepass', 'changeit'], { stdio: 'ignore' });
     } catch {
       writeFileSync(jks, Buffer.from([0xfe, 0xed, 0xfe, 0xed, 0, 0, 0, 2, 0, 0, 0, 1])); // no keytool here: the JKS magic
     }
-    const r = await run(args(t, must(t.ldapsPort, 'LDAPS port'), ['--useSSL', '-P', jks]));
+    const r = await run(args(t, started(t.ldapsPort, 'LDAPS port'), ['--useSSL', '-P', jks]));
     assert.equal(r.code, 89, describeRun(r));
     assert.match(usageText(r), /Java KeyStore \(JKS\).*keytool -exportcert -rfc -keystore/);
   });
 
   test('no run printed a trust store or admin password', () => {
-    const c = must(certs, 'certs');
+    const c = started(certs, 'certs');
     assert.ok(outputs.length > 20, `runs recorded: ${outputs.length}`);
-    for (const secret of [c.pkcs12Password, 'Not-The-P12-Password', 'Sync-Secret-42', must(slapd, 'slapd').adminPassword]) {
+    for (const secret of [c.pkcs12Password, 'Not-The-P12-Password', 'Sync-Secret-42', started(slapd, 'slapd').adminPassword]) {
       for (const r of outputs) {
         assert.ok(!r.stdout.includes(secret) && !r.stderr.includes(secret), `a password leaked:\n${describeRun(r)}`);
       }

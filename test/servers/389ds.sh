@@ -44,18 +44,13 @@
 set -euo pipefail
 
 PROG=${0##*/}
+UP_ARGS="PORT DATADIR"
+NEED_PACKAGES="389-ds-base python3-lib389 ldap-utils"
+# shellcheck source=test/servers/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 SYS_INF=/usr/share/dirsrv/inf/defaults.inf
 SYS_TEMPLATE=/usr/share/dirsrv/data/template-dse.ldif
 MARKER=.pes-389ds          # marks a DATADIR made by this script (holds the instance name)
-
-die() { echo "$PROG: ERROR: $*" >&2; exit 1; }
-usage() {
-    echo "usage: $PROG up PORT DATADIR" >&2
-    echo "       $PROG down DATADIR [--purge]" >&2
-    exit 2
-}
-now() { date +%s.%N; }
-since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }'; }
 
 # ---------------------------------------------------------------- helpers
 
@@ -70,29 +65,13 @@ set_paths() {
 # ns-slapd serving this DATADIR's config (checked via /proc/PID/cmdline).
 our_pid() {
     local p cmd
-    [ -s "$PIDFILE" ] || return 1
-    p=$(head -n1 "$PIDFILE" 2>/dev/null) || return 1
-    case "$p" in '' | *[!0-9]*) return 1 ;; esac
-    [ -r "/proc/$p/cmdline" ] || return 1
+    p=$(pidfile_pid "$PIDFILE") || return 1
     cmd=$(tr '\0' '\n' < "/proc/$p/cmdline" 2>/dev/null) || return 1
     # expected argv: ns-slapd -D <CONF> -i <PIDFILE>
     case "$(printf '%s\n' "$cmd" | sed -n 1p)" in ns-slapd | */ns-slapd) ;; *) return 1 ;; esac
     [ "$(printf '%s\n' "$cmd" | sed -n 2p)" = "-D" ] || return 1
     [ "$(printf '%s\n' "$cmd" | sed -n 3p)" = "$CONF" ] || return 1
     echo "$p"
-}
-
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
-ldap_answers() {
-    ldapsearch -x -H "ldap://127.0.0.1:$PORT" -o nettimeout=2 -l 2 -s base -b "" -LLL \
-        "(objectClass=*)" vendorVersion >/dev/null 2>&1
-}
-
-need() {
-    local c missing=()
-    for c in "$@"; do command -v "$c" >/dev/null 2>&1 || missing+=("$c"); done
-    [ ${#missing[@]} -eq 0 ] || die "missing commands: ${missing[*]} (apt-get install --no-install-recommends 389-ds-base python3-lib389 ldap-utils)"
 }
 
 # --------------------------------------------------------------------- up
@@ -246,27 +225,21 @@ start_instance() {
     rm -f "$D/run/slapd-$INST.socket"
     # ns-slapd daemonises: the parent returns at once.
     ns-slapd -D "$CONF" -i "$PIDFILE" >>"$D/ns-slapd.out" 2>&1 || true
-    deadline=$(awk -v n="$(now)" -v t="$START_TIMEOUT" 'BEGIN { printf "%.0f", n + t }')
+    deadline=$(deadline_after "$START_TIMEOUT")
     while :; do
         [ -n "$pid" ] || pid=$(our_pid || true)
-        if [ -n "$pid" ] && ldap_answers; then
+        if [ -n "$pid" ] && ldap_answers "ldap://127.0.0.1:$PORT" vendorVersion; then
             break
         fi
+        # the whole end of the errors log (from line 0): the lines before this start give context
         if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then
-            echo "$PROG: ERROR: ns-slapd (pid $pid) exited during start-up; end of $ERRLOG:" >&2
-            tail -n 20 "$ERRLOG" >&2 || true
-            exit 1
+            start_failed "ns-slapd (pid $pid) exited during start-up" "$ERRLOG" 0
         fi
         if [ -z "$pid" ] && tail -n +"$((errlines + 1))" "$ERRLOG" 2>/dev/null | grep -q 'EMERG\|slapd stopped'; then
-            echo "$PROG: ERROR: ns-slapd failed to start; end of $ERRLOG:" >&2
-            tail -n 20 "$ERRLOG" >&2 || true
-            exit 1
+            start_failed "ns-slapd failed to start" "$ERRLOG" 0
         fi
         if [ "$(date +%s)" -ge "$deadline" ]; then
-            echo "$PROG: ERROR: no LDAP answer on 127.0.0.1:$PORT after ${START_TIMEOUT}s; end of $ERRLOG:" >&2
-            tail -n 20 "$ERRLOG" >&2 || true
-            [ -z "$pid" ] || kill -TERM "$pid" 2>/dev/null || true
-            exit 1
+            start_failed "no LDAP answer on 127.0.0.1:$PORT after ${START_TIMEOUT}s" "$ERRLOG" 0 "$pid"
         fi
         sleep 0.1
     done
@@ -276,28 +249,17 @@ start_instance() {
 cmd_up() {
     [ $# -eq 2 ] || usage
     PORT=$1
-    case "$PORT" in '' | *[!0-9]*) die "PORT must be a number, got '$PORT'" ;; esac
-    [ "$PORT" -ge 1024 ] && [ "$PORT" -le 65535 ] || die "PORT must be in 1024..65535, got $PORT"
+    require_port PORT "$PORT"
     need dscreate ns-slapd ldapsearch ldapmodify ldapadd
-    mkdir -p -- "$2" || die "cannot create $2"
-    D=$(cd -- "$2" && pwd -P)
+    enter_datadir "$2"
     case "$D" in *[[:space:]#]*) die "DATADIR must not contain spaces or '#': $D" ;; esac
 
     DM_PW=${DS_DM_PASSWORD:-Secret123!}
     DB_LIB=${DS_DB_LIB:-mdb}
     case "$DB_LIB" in mdb | bdb) ;; *) die "DS_DB_LIB must be mdb or bdb, got '$DB_LIB'" ;; esac
     START_TIMEOUT=${DS_START_TIMEOUT:-60}
-    TLS_PORT=${DS_TLS_PORT:-}
-    if [ -n "$TLS_PORT" ] || [ -n "${DS_TLS_CERT:-}${DS_TLS_KEY:-}${DS_TLS_CA:-}" ]; then
-        case "$TLS_PORT" in '' | *[!0-9]*) die "DS_TLS_PORT must be a number, got '$TLS_PORT'" ;; esac
-        [ "$TLS_PORT" -ge 1024 ] && [ "$TLS_PORT" -le 65535 ] && [ "$TLS_PORT" != "$PORT" ] \
-            || die "DS_TLS_PORT must be in 1024..65535 and differ from PORT, got $TLS_PORT"
-        local f
-        for f in DS_TLS_CERT DS_TLS_KEY DS_TLS_CA; do
-            [ -n "${!f:-}" ] && [ -r "${!f}" ] || die "$f must name a readable file when TLS is wanted"
-        done
-        need certutil pk12util openssl
-    fi
+    read_tls_opt_in DS
+    [ -z "$TLS_PORT" ] || need certutil pk12util openssl
 
     local t0 created=0 already=0 t_create=""
     t0=$(now)
@@ -341,9 +303,7 @@ cmd_up() {
     if grep -qx 'nsslapd-security: on' "$CONF/dse.ldif"; then
         ldaps_port=$(sed -n 's/^nsslapd-securePort: //p' "$CONF/dse.ldif" | head -n1)
     fi
-    (
-        umask 077
-        cat > "$D/connection.env" <<EOF
+    write_private "$D/connection.env" <<EOF
 LDAP_URL=ldap://127.0.0.1:$PORT
 LDAP_HOST=127.0.0.1
 LDAP_PORT=$PORT
@@ -358,87 +318,37 @@ DS_DB_LIB=$DB_LIB${ldaps_port:+
 LDAPS_URL=ldaps://127.0.0.1:$ldaps_port
 LDAPS_PORT=$ldaps_port}
 EOF
-    )
-    if [ $already = 1 ]; then
-        echo "389 DS $INST already running: pid $PID, ldap://127.0.0.1:$PORT, data $D"
-    elif [ $created = 1 ]; then
-        echo "389 DS $INST created (${t_create}s) and started in $(since "$t0")s: pid $PID, ldap://127.0.0.1:$PORT, data $D"
-    else
-        echo "389 DS $INST started in $(since "$t0")s: pid $PID, ldap://127.0.0.1:$PORT, data $D"
-    fi
+    report_up "389 DS $INST" "$already" "$created" "$t_create" "$t0"
 }
 
 # ------------------------------------------------------------------- down
 
 cmd_down() {
-    [ $# -ge 1 ] && [ $# -le 2 ] || usage
-    local purge=0
-    if [ $# -eq 2 ]; then
-        [ "$2" = "--purge" ] || usage
-        purge=1
-    fi
-    if [ ! -e "$1" ]; then
-        echo "389 DS: $1 does not exist, nothing to stop"
-        return 0
-    fi
-    [ -d "$1" ] || die "$1 is not a directory"
-    D=$(cd -- "$1" && pwd -P)
+    parse_down_args "389 DS" "$@" || return 0
     local stop_timeout=${DS_STOP_TIMEOUT:-30}
 
     if [ -f "$D/$MARKER" ]; then
         INST=$(cat "$D/$MARKER")
         set_paths
-        local pid t0 deadline
+        local pid t0
         if pid=$(our_pid); then
             t0=$(now)
-            kill -TERM "$pid" 2>/dev/null || true
-            deadline=$(( $(date +%s) + stop_timeout ))
-            while kill -0 "$pid" 2>/dev/null; do
-                if [ "$(date +%s)" -ge "$deadline" ]; then
-                    echo "$PROG: ns-slapd pid $pid still running after ${stop_timeout}s, sending SIGKILL" >&2
-                    kill -KILL "$pid" 2>/dev/null || true
-                    local i
-                    for i in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-                    # a killed ns-slapd leaves its semaphore behind
-                    rm -f "/dev/shm/sem.slapd-$INST.stats"
-                    break
-                fi
-                sleep 0.05
-            done
-            kill -0 "$pid" 2>/dev/null && die "ns-slapd pid $pid would not die"
+            stop_pid "$pid" "$stop_timeout" ns-slapd
+            # a killed ns-slapd leaves its semaphore behind
+            [ "$STOP_KILLED" = 0 ] || rm -f "/dev/shm/sem.slapd-$INST.stats"
             rm -f "$PIDFILE"
             echo "389 DS $INST (pid $pid) stopped in $(since "$t0")s"
         else
             rm -f "$PIDFILE"   # stale, if any
             echo "389 DS $INST in $D is not running"
         fi
-    elif [ -n "$(ls -A "$D")" ]; then
-        [ $purge = 0 ] || die "refusing to purge $D: it is not a data directory made by $PROG"
-        die "$D holds no instance made by $PROG"
+    else
+        refuse_foreign_datadir
     fi
 
-    if [ $purge = 1 ]; then
-        case "$D" in
-            / | /tmp | /var/tmp | /root | /home | /etc | /etc/* | /usr | /usr/* | /var | /var/lib | /opt | /srv | /boot | /dev | /dev/* | /proc | /proc/* | /sys | /sys/*)
-                die "refusing to purge $D" ;;
-        esac
-        # at least two path components (e.g. /tmp/x)
-        case "$D" in /*/*) ;; *) die "refusing to purge $D" ;; esac
-        [ "$D" != "$(cd ~ 2>/dev/null && pwd -P)" ] || die "refusing to purge the home directory $D"
-        [ "$D" != "$(pwd -P)" ] || cd /
-        rm -rf -- "$D"
-        echo "removed $D"
-    fi
+    [ "$PURGE" = 0 ] || purge_datadir
 }
 
 # ------------------------------------------------------------------- main
 
-[ $# -ge 1 ] || usage
-cmd=$1
-shift
-case "$cmd" in
-    up) cmd_up "$@" ;;
-    down) cmd_down "$@" ;;
-    -h | --help | help) usage ;;
-    *) usage ;;
-esac
+dispatch "$@"

@@ -10,6 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { repoRoot } from '../helpers/cli.js';
 import { readEntry } from '../helpers/directory.js';
+import { cleanupAtExit, forgetAtExit } from './harness.js';
 
 export const pingEmulatorMain: string = path.join(repoRoot, 'dist', 'test', 'emulators', 'pingdirectory', 'main.js');
 
@@ -32,25 +33,6 @@ export interface PingEmulator {
 
 const UP_TIMEOUT_MS = 15_000;
 const DOWN_TIMEOUT_MS = 5_000;
-
-/** Emulator PIDs not yet stopped: killed synchronously if the test process exits without stop(). */
-const live = new Set<number>();
-let exitHookInstalled = false;
-
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.on('exit', () => {
-    for (const pid of live) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
-    live.clear();
-  });
-}
 
 function firstLine(child: ChildProcess, timeoutMs: number): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -87,7 +69,6 @@ function exited(child: ChildProcess, timeoutMs: number): Promise<boolean> {
 }
 
 export async function startPingEmulator(opts: PingEmulatorOptions = {}): Promise<PingEmulator> {
-  installExitHook();
   const adminPassword = 'adminpw';
   const dir = await mkdtemp(path.join(os.tmpdir(), 'pes-ping-emulator-'));
   const passwordFile = path.join(dir, 'admin.pw');
@@ -98,7 +79,9 @@ export async function startPingEmulator(opts: PingEmulatorOptions = {}): Promise
   const child = spawn(process.execPath, args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
   const pid = child.pid;
   if (pid === undefined) throw new Error('could not spawn the PingDirectory emulator');
-  live.add(pid);
+  const exitKey = `pid:${pid}`;
+  // killed at exit if the test process ends without stop()
+  cleanupAtExit(exitKey, () => process.kill(pid, 'SIGKILL'));
   let port: number;
   try {
     const announced = JSON.parse(await firstLine(child, UP_TIMEOUT_MS)) as { port?: unknown };
@@ -109,7 +92,7 @@ export async function startPingEmulator(opts: PingEmulatorOptions = {}): Promise
     if (rootDse === undefined) throw new Error('the emulator answered without a root DSE');
   } catch (error) {
     child.kill('SIGKILL');
-    live.delete(pid);
+    forgetAtExit(exitKey);
     await rm(dir, { recursive: true, force: true });
     throw error;
   }
@@ -134,7 +117,7 @@ export async function startPingEmulator(opts: PingEmulatorOptions = {}): Promise
         process.kill(pid, 'SIGKILL');
         await exited(child, DOWN_TIMEOUT_MS);
       }
-      live.delete(pid);
+      forgetAtExit(exitKey);
       await rm(dir, { recursive: true, force: true });
     },
   };

@@ -6,12 +6,12 @@
 //
 // Samba's AD LDAP ports are fixed (389, 636): the DC needs root, and only one can run at a time, so every AD
 // test lives in one file sharing one DC. `sambaSkipReason()` says why the tests cannot run (not root).
-import { execFile, execFileSync } from 'node:child_process';
-import { mkdtemp, realpath, rm } from 'node:fs/promises';
-import * as os from 'node:os';
+import { execFile } from 'node:child_process';
+import { rm } from 'node:fs/promises';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { repoRoot } from '../helpers/cli.js';
+import { forgetAtExit, makeDataDir, purgeAtExit, runServerScript } from './harness.js';
 
 const execFileP = promisify(execFile);
 
@@ -45,32 +45,8 @@ export function sambaSkipReason(): string | undefined {
   return undefined;
 }
 
-let live: string | undefined;
-let exitHookInstalled = false;
-
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.on('exit', () => {
-    if (live === undefined) return;
-    try {
-      execFileSync('bash', [sambaScript, 'down', live, '--purge'], { stdio: 'ignore', timeout: DOWN_TIMEOUT_MS });
-    } catch {
-      // best effort
-    }
-  });
-}
-
-async function runScript(args: string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<string> {
-  try {
-    const { stdout } = await execFileP('bash', [sambaScript, ...args], { env, timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 4 * 1024 * 1024 });
-    return stdout;
-  } catch (e) {
-    const err = e as Error & { code?: number | string; stdout?: string; stderr?: string };
-    const detail = [err.stdout, err.stderr].filter((s) => s && s.trim() !== '').join('\n').trim();
-    throw new Error(`samba.sh ${args.join(' ')} failed (${String(err.code ?? err.message)}):\n${detail}`, { cause: e });
-  }
-}
+/** The data directory of the DC now running (ports 389/636 allow only one). */
+let running: string | undefined;
 
 const SDDL_SCRIPT = `
 import sys, ldb
@@ -86,17 +62,18 @@ print(ndr_unpack(security.descriptor, r[0]['nTSecurityDescriptor'][0]).as_sddl()
 `;
 
 export async function startSamba(): Promise<SambaDc> {
-  installExitHook();
-  if (live !== undefined) throw new Error(`a Samba DC is already running from ${live}: only one can run`);
+  if (running !== undefined) throw new Error(`a Samba DC is already running from ${running}: only one can run`);
   const adminPassword = process.env.SAMBA_ADMIN_PASSWORD ?? 'Secret123!';
   const env: NodeJS.ProcessEnv = { ...process.env, SAMBA_ADMIN_PASSWORD: adminPassword };
-  const dataDir = await realpath(await mkdtemp(path.join(os.tmpdir(), 'pes-samba-')));
-  live = dataDir;
+  const dataDir = await makeDataDir('pes-samba-', { realpath: true });
+  running = dataDir;
+  purgeAtExit(sambaScript, dataDir, DOWN_TIMEOUT_MS);
   try {
-    await runScript(['up', dataDir], env, UP_TIMEOUT_MS);
+    await runServerScript(sambaScript, ['up', dataDir], env, UP_TIMEOUT_MS);
   } catch (e) {
-    await runScript(['down', dataDir, '--purge'], env, DOWN_TIMEOUT_MS).catch(() => rm(dataDir, { recursive: true, force: true }));
-    live = undefined;
+    await runServerScript(sambaScript, ['down', dataDir, '--purge'], env, DOWN_TIMEOUT_MS).catch(() => rm(dataDir, { recursive: true, force: true }));
+    forgetAtExit(dataDir);
+    running = undefined;
     throw e;
   }
   let stopped = false;
@@ -118,8 +95,9 @@ export async function startSamba(): Promise<SambaDc> {
     async stop() {
       if (stopped) return;
       stopped = true;
-      await runScript(['down', dataDir, '--purge'], env, DOWN_TIMEOUT_MS);
-      live = undefined;
+      await runServerScript(sambaScript, ['down', dataDir, '--purge'], env, DOWN_TIMEOUT_MS);
+      forgetAtExit(dataDir);
+      running = undefined;
     },
   };
 }

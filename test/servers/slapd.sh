@@ -67,21 +67,16 @@
 set -euo pipefail
 
 PROG=${0##*/}
+UP_ARGS="PORT DATADIR"
+NEED_PACKAGES="slapd ldap-utils"
+# shellcheck source=test/servers/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 MARKER=.pes-slapd          # marks a DATADIR made by this script
 SUFFIX=dc=example,dc=com
 ADMIN_DN="cn=admin,$SUFFIX"
 LIMITED_DN="cn=limited,$SUFFIX"
 SCHEMA_DIR=/etc/ldap/schema
 MODULE_DIR=/usr/lib/ldap
-
-die() { echo "$PROG: ERROR: $*" >&2; exit 1; }
-usage() {
-    echo "usage: $PROG up PORT DATADIR" >&2
-    echo "       $PROG down DATADIR [--purge]" >&2
-    exit 2
-}
-now() { date +%s.%N; }
-since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }'; }
 
 # ---------------------------------------------------------------- helpers
 
@@ -99,10 +94,7 @@ ldapi_url() { printf 'ldapi://%s' "$(printf '%s' "$SOCK" | sed 's#/#%2F#g')"; }
 # serving this DATADIR's config (argv checked via /proc/PID/cmdline).
 our_pid() {
     local p argv0 prev="" arg found=0
-    [ -s "$PIDFILE" ] || return 1
-    p=$(head -n1 "$PIDFILE" 2>/dev/null) || return 1
-    case "$p" in '' | *[!0-9]*) return 1 ;; esac
-    [ -r "/proc/$p/cmdline" ] || return 1
+    p=$(pidfile_pid "$PIDFILE") || return 1
     # expected argv: slapd -d LEVEL -h URLS -F <CONFDIR>
     argv0=$(tr '\0' '\n' < "/proc/$p/cmdline" 2>/dev/null | sed -n 1p) || return 1
     case "$argv0" in slapd | */slapd) ;; *) return 1 ;; esac
@@ -112,19 +104,6 @@ our_pid() {
     done < "/proc/$p/cmdline"
     [ $found = 1 ] || return 1
     echo "$p"
-}
-
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
-ldap_answers() {
-    ldapsearch -x -H "ldap://127.0.0.1:$PORT/" -o nettimeout=2 -l 2 -s base -b "" -LLL \
-        "(objectClass=*)" namingContexts >/dev/null 2>&1
-}
-
-need() {
-    local c missing=()
-    for c in "$@"; do command -v "$c" >/dev/null 2>&1 || missing+=("$c"); done
-    [ ${#missing[@]} -eq 0 ] || die "missing commands: ${missing[*]} (apt-get install --no-install-recommends slapd ldap-utils)"
 }
 
 # --------------------------------------------------------------------- up
@@ -275,10 +254,10 @@ start_instance() {
     setsid slapd -d "$DEBUG" -h "$urls" -F "$CONFDIR" \
         </dev/null >>"$LOG" 2>&1 &
     bgpid=$!
-    deadline=$(awk -v n="$(now)" -v t="$START_TIMEOUT" 'BEGIN { printf "%.0f", n + t }')
+    deadline=$(deadline_after "$START_TIMEOUT")
     while :; do
         [ -n "$pid" ] || pid=$(our_pid || true)
-        if [ -n "$pid" ] && ldap_answers; then
+        if [ -n "$pid" ] && ldap_answers "ldap://127.0.0.1:$PORT/" namingContexts; then
             break
         fi
         if [ -n "$bgpid" ] && ! kill -0 "$bgpid" 2>/dev/null; then
@@ -288,21 +267,14 @@ start_instance() {
             # rc 0 would be setsid having forked (it does so only as a process
             # group leader): slapd may still be coming up, keep polling
             if [ $bgrc -ne 0 ]; then
-                echo "$PROG: ERROR: slapd exited during start-up (rc $bgrc); end of $LOG:" >&2
-                tail -n +"$((loglines + 1))" "$LOG" | tail -n 20 >&2 || true
-                exit 1
+                start_failed "slapd exited during start-up (rc $bgrc)" "$LOG" "$loglines"
             fi
         fi
         if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then
-            echo "$PROG: ERROR: slapd (pid $pid) exited during start-up; end of $LOG:" >&2
-            tail -n +"$((loglines + 1))" "$LOG" | tail -n 20 >&2 || true
-            exit 1
+            start_failed "slapd (pid $pid) exited during start-up" "$LOG" "$loglines"
         fi
         if [ "$(date +%s)" -ge "$deadline" ]; then
-            echo "$PROG: ERROR: no LDAP answer on 127.0.0.1:$PORT after ${START_TIMEOUT}s; end of $LOG:" >&2
-            tail -n +"$((loglines + 1))" "$LOG" | tail -n 20 >&2 || true
-            [ -z "$pid" ] || kill -TERM "$pid" 2>/dev/null || true
-            exit 1
+            start_failed "no LDAP answer on 127.0.0.1:$PORT after ${START_TIMEOUT}s" "$LOG" "$loglines" "$pid"
         fi
         sleep 0.05
     done
@@ -312,11 +284,9 @@ start_instance() {
 cmd_up() {
     [ $# -eq 2 ] || usage
     PORT=$1
-    case "$PORT" in '' | *[!0-9]*) die "PORT must be a number, got '$PORT'" ;; esac
-    [ "$PORT" -ge 1024 ] && [ "$PORT" -le 65535 ] || die "PORT must be in 1024..65535, got $PORT"
+    require_port PORT "$PORT"
     need slapd slapadd slappasswd ldapsearch setsid
-    mkdir -p -- "$2" || die "cannot create $2"
-    D=$(cd -- "$2" && pwd -P)
+    enter_datadir "$2"
     case "$D" in *[[:space:]\"\\]*) die "DATADIR must not contain spaces, quotes or backslashes: $D" ;; esac
     set_paths
     # sun_path holds 108 bytes including the terminating NUL
@@ -326,16 +296,7 @@ cmd_up() {
     DEBUG=${SLAPD_DEBUG:-none}
     START_TIMEOUT=${SLAPD_START_TIMEOUT:-30}
     case "$START_TIMEOUT" in '' | *[!0-9]*) die "SLAPD_START_TIMEOUT must be whole seconds" ;; esac
-    TLS_PORT=${SLAPD_TLS_PORT:-}
-    if [ -n "$TLS_PORT" ] || [ -n "${SLAPD_TLS_CERT:-}${SLAPD_TLS_KEY:-}${SLAPD_TLS_CA:-}" ]; then
-        case "$TLS_PORT" in '' | *[!0-9]*) die "SLAPD_TLS_PORT must be a number, got '$TLS_PORT'" ;; esac
-        [ "$TLS_PORT" -ge 1024 ] && [ "$TLS_PORT" -le 65535 ] && [ "$TLS_PORT" != "$PORT" ] \
-            || die "SLAPD_TLS_PORT must be in 1024..65535 and differ from PORT, got $TLS_PORT"
-        local f
-        for f in SLAPD_TLS_CERT SLAPD_TLS_KEY SLAPD_TLS_CA; do
-            [ -n "${!f:-}" ] && [ -r "${!f}" ] || die "$f must name a readable file when TLS is wanted"
-        done
-    fi
+    read_tls_opt_in SLAPD
 
     local t0 created=0 already=0 t_create=""
     t0=$(now)
@@ -364,9 +325,7 @@ cmd_up() {
         start_instance
     fi
 
-    (
-        umask 077
-        cat > "$D/connection.env" <<EOF
+    write_private "$D/connection.env" <<EOF
 LDAP_URL=ldap://127.0.0.1:$PORT
 LDAP_HOST=127.0.0.1
 LDAP_PORT=$PORT
@@ -382,84 +341,35 @@ SLAPD_PIDFILE=$PIDFILE${LDAPS_PORT:+
 LDAPS_URL=ldaps://127.0.0.1:$LDAPS_PORT
 LDAPS_PORT=$LDAPS_PORT}
 EOF
-    )
-    if [ $already = 1 ]; then
-        echo "slapd already running: pid $PID, ldap://127.0.0.1:$PORT, data $D"
-    elif [ $created = 1 ]; then
-        echo "slapd created (${t_create}s) and started in $(since "$t0")s: pid $PID, ldap://127.0.0.1:$PORT, data $D"
-    else
-        echo "slapd started in $(since "$t0")s: pid $PID, ldap://127.0.0.1:$PORT, data $D"
-    fi
+    report_up slapd "$already" "$created" "$t_create" "$t0"
 }
 
 # ------------------------------------------------------------------- down
 
 cmd_down() {
-    [ $# -ge 1 ] && [ $# -le 2 ] || usage
-    local purge=0
-    if [ $# -eq 2 ]; then
-        [ "$2" = "--purge" ] || usage
-        purge=1
-    fi
-    if [ ! -e "$1" ]; then
-        echo "slapd: $1 does not exist, nothing to stop"
-        return 0
-    fi
-    [ -d "$1" ] || die "$1 is not a directory"
-    D=$(cd -- "$1" && pwd -P)
+    parse_down_args slapd "$@" || return 0
     set_paths
     local stop_timeout=${SLAPD_STOP_TIMEOUT:-30}
     case "$stop_timeout" in '' | *[!0-9]*) die "SLAPD_STOP_TIMEOUT must be whole seconds" ;; esac
 
     if [ -f "$D/$MARKER" ]; then
-        local pid t0 deadline i
+        local pid t0
         if pid=$(our_pid); then
             t0=$(now)
-            kill -TERM "$pid" 2>/dev/null || true
-            deadline=$(( $(date +%s) + stop_timeout ))
-            while kill -0 "$pid" 2>/dev/null; do
-                if [ "$(date +%s)" -ge "$deadline" ]; then
-                    echo "$PROG: slapd pid $pid still running after ${stop_timeout}s, sending SIGKILL" >&2
-                    kill -KILL "$pid" 2>/dev/null || true
-                    for i in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-                    break
-                fi
-                sleep 0.05
-            done
-            kill -0 "$pid" 2>/dev/null && die "slapd pid $pid would not die"
+            stop_pid "$pid" "$stop_timeout" slapd
             rm -f "$PIDFILE" "$SOCK"
             echo "slapd (pid $pid) stopped in $(since "$t0")s"
         else
             rm -f "$PIDFILE"   # stale, if any
             echo "slapd in $D is not running"
         fi
-    elif [ -n "$(ls -A "$D")" ]; then
-        [ $purge = 0 ] || die "refusing to purge $D: it is not a data directory made by $PROG"
-        die "$D holds no instance made by $PROG"
+    else
+        refuse_foreign_datadir
     fi
 
-    if [ $purge = 1 ]; then
-        case "$D" in
-            / | /tmp | /var/tmp | /root | /home | /etc | /etc/* | /usr | /usr/* | /var | /var/lib | /opt | /srv | /boot | /dev | /dev/* | /proc | /proc/* | /sys | /sys/*)
-                die "refusing to purge $D" ;;
-        esac
-        # at least two path components (e.g. /tmp/x)
-        case "$D" in /*/*) ;; *) die "refusing to purge $D" ;; esac
-        [ "$D" != "$(cd ~ 2>/dev/null && pwd -P)" ] || die "refusing to purge the home directory $D"
-        [ "$D" != "$(pwd -P)" ] || cd /
-        rm -rf -- "$D"
-        echo "removed $D"
-    fi
+    [ "$PURGE" = 0 ] || purge_datadir
 }
 
 # ------------------------------------------------------------------- main
 
-[ $# -ge 1 ] || usage
-cmd=$1
-shift
-case "$cmd" in
-    up) cmd_up "$@" ;;
-    down) cmd_down "$@" ;;
-    -h | --help | help) usage ;;
-    *) usage ;;
-esac
+dispatch "$@"

@@ -12,13 +12,12 @@ set -euo pipefail
 PROG=${0##*/}
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd -P)
 MAIN="$ROOT/dist/test/emulators/pingdirectory/main.js"
-die() { echo "$PROG: ERROR: $*" >&2; exit 1; }
+# shellcheck source=test/servers/lib.sh
+. "$ROOT/test/servers/lib.sh"
 
 our_pid() {
     local p
-    [ -s "$1/emulator.pid" ] || return 1
-    p=$(head -n1 "$1/emulator.pid")
-    case "$p" in '' | *[!0-9]*) return 1 ;; esac
+    p=$(pidfile_pid "$1/emulator.pid") || return 1
     # only a node process running this emulator's main.js is ours
     tr '\0' ' ' < "/proc/$p/cmdline" 2>/dev/null | grep -q "emulators/pingdirectory/main.js" || return 1
     echo "$p"
@@ -43,13 +42,10 @@ up)
     ;;
 down)
     [ $# -ge 2 ] || die "usage: $PROG down DATADIR [--purge]"
-    D=$2
-    if p=$(our_pid "$D"); then
-        kill -TERM "$p"
-        for _ in $(seq 1 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-        kill -0 "$p" 2>/dev/null && kill -KILL "$p"
-    fi
-    [ "${3:-}" = "--purge" ] && rm -rf "$D"
+    [ -d "$2" ] || exit 0
+    D=$(cd -- "$2" && pwd -P)
+    if p=$(our_pid "$D"); then stop_pid "$p" 5 "the emulator"; fi
+    if [ "${3:-}" = "--purge" ]; then purge_datadir >/dev/null; fi
     exit 0
     ;;
 *)
