@@ -1,5 +1,5 @@
 /** A run's settings: validated, typed, built once by the CLI from options, files and prompts. */
-import type { TransportSecurity, Trust } from '../ldap/directory.js';
+import type { ConnectionOptions } from '../ldap/directory.js';
 import type { ServerTypeName } from '../servers/detect.js';
 
 /**
@@ -35,13 +35,8 @@ export interface Roles {
   readonly destination: boolean;
 }
 
-export interface Settings {
-  readonly host: string;
-  readonly port: number;
-  readonly security: TransportSecurity;
-  readonly trust: Trust;
-  readonly connectTimeoutMs: number;
-  readonly operationTimeoutMs: number;
+/** Where and how to connect (host, port, TLS, trust, timeouts), then what to do there. */
+export interface Settings extends ConnectionOptions {
   /** Admin account used to prepare the server; prompted for when absent. */
   readonly bindDn: string | undefined;
   readonly bindPassword: Secret | undefined;
