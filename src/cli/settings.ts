@@ -3,7 +3,7 @@
  * Everything is checked here, before any connection: a problem is a PrepareError with code 89 and a hint.
  */
 import { readFileSync, statSync } from 'node:fs';
-import { DurationSyntaxError, parseDuration } from '../core/duration.js';
+import { DurationSyntaxError, parseDuration } from '../servers/duration.js';
 import { Secret, type Settings } from '../core/settings.js';
 import type { Trust } from '../ldap/directory.js';
 import { DnSyntaxError, normalizeDn, parseDn } from '../ldap/dn.js';

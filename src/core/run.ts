@@ -12,7 +12,7 @@ import type { Observation, PlannedStep, PrepareTarget, ServerProfile } from '../
 import { profileFor, SUPPORTED_FAMILIES } from '../servers/registry.js';
 import { applyPlan, type ApplyContext } from './apply.js';
 import { connectionOptions, openConnection, testSyncAccess, type SyncSession } from './connections.js';
-import { formatCompact, parseDuration } from './duration.js';
+import { formatCompact, parseDuration } from '../servers/duration.js';
 import { observe, verifyBaseDns } from './observe.js';
 import { planPreparation, planRemoval, planSyncUser } from './plan.js';
 import type { Prompter, RunReporter } from './ports.js';

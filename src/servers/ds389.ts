@@ -2,7 +2,7 @@
  * 389 Directory Server, Red Hat Directory Server and Sun/Oracle DSEE: the Netscape lineage. Rights are ACIs;
  * the change log is the Retro Changelog Plugin, which serves `cn=changelog` and the root DSE change numbers.
  */
-import { formatCompact, parseServerDuration } from '../core/duration.js';
+import { formatCompact, parseServerDuration } from './duration.js';
 import { firstValue, valuesOf } from '../ldap/types.js';
 import { planAci, planAciRemoval, type AciSpec } from './aci.js';
 import { personEntry, syncUserUnderBase } from './person.js';

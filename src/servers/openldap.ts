@@ -3,7 +3,7 @@
  * source is the accesslog overlay writing to a `cn=accesslog` database (OpenLDAP has no cn=changelog and no
  * root DSE change numbers). Everything is done live over LDAP: slapd never needs a restart for it.
  */
-import { formatAccessLogPurge, parseServerDuration } from '../core/duration.js';
+import { formatAccessLogPurge, parseServerDuration } from './duration.js';
 import { formatDn, isWithin, normalizeDn, parentDn, parseDn, quotableDn } from '../ldap/dn.js';
 import { PrepareError, ResultCode } from '../ldap/errors.js';
 import { renderLdif } from '../ldap/ldif.js';

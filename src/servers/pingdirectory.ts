@@ -3,7 +3,7 @@
  * user is a root DN user in the configuration; its rights are privileges (`ds-privilege-name`), never ACIs;
  * the change log is the `changelog` backend, configured through `cn=config`.
  */
-import { formatSpaced, parseServerDuration } from '../core/duration.js';
+import { formatSpaced, parseServerDuration } from './duration.js';
 import { dnEquals, firstRdn, normalizeDn, parentDn } from '../ldap/dn.js';
 import type { Change, Entry } from '../ldap/types.js';
 import { firstValue, valuesOf } from '../ldap/types.js';

@@ -1,6 +1,5 @@
 import { test, describe } from 'node:test';
-// tsconfig has esModuleInterop off, so the default import of node:assert/strict does not type-check.
-import { strict as assert } from 'node:assert';
+import assert from 'node:assert/strict';
 import {
   DurationSyntaxError,
   MAX_DURATION_SECONDS,
@@ -10,7 +9,7 @@ import {
   formatSpaced,
   parseDuration,
   parseServerDuration,
-} from '../../src/core/duration.js';
+} from '../../src/servers/duration.js';
 
 const MINUTE = 60;
 const HOUR = 3600;

@@ -1,6 +1,5 @@
 import { test, describe } from 'node:test';
-// tsconfig has esModuleInterop off, so the default import of node:assert/strict does not type-check.
-import { strict as assert } from 'node:assert';
+import assert from 'node:assert/strict';
 import {
   FilterSyntaxError,
   equalityFilter,

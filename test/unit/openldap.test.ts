@@ -2,7 +2,7 @@
 // conversion, and the plans made from a fake cn=config (a pure function of what the admin saw).
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatAccessLogPurge, parseDuration, parseServerDuration } from '../../src/core/duration.js';
+import { formatAccessLogPurge, parseDuration, parseServerDuration } from '../../src/servers/duration.js';
 import { normalizeDn } from '../../src/ldap/dn.js';
 import { PrepareError, ResultCode } from '../../src/ldap/errors.js';
 import type { Change, Entry, Modification } from '../../src/ldap/types.js';
