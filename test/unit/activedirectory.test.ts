@@ -5,7 +5,6 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { repoRoot } from '../helpers/cli.js';
-import { normalizeDn } from '../../src/ldap/dn.js';
 import type { Change, Entry } from '../../src/ldap/types.js';
 import {
   ActiveDirectoryProfile,
@@ -16,6 +15,7 @@ import {
 } from '../../src/servers/activedirectory.js';
 import { AceType, decodeSecurityDescriptor, encodeSid, findAce } from '../../src/servers/ad/security-descriptor.js';
 import type { Observation, PrepareTarget } from '../../src/servers/profile.js';
+import { entry, observation as fakeObservation } from '../helpers/planning.js';
 
 const BASE = 'DC=example,DC=com';
 const SYNC_DN = `CN=Sync User,CN=Users,${BASE}`;
@@ -28,13 +28,8 @@ const DOMAIN_DACL = fixtures.descriptors.find((f) => f.dn === BASE && f.sdFlags 
 const rootDse: Entry = { dn: '', attributes: new Map([['defaultnamingcontext', [BASE]], ['supportedcapabilities', ['1.2.840.113556.1.4.800']]]) };
 const profile = new ActiveDirectoryProfile(rootDse);
 
-function entry(dn: string, attributes: Record<string, string[]> = {}): Entry {
-  return { dn, attributes: new Map(Object.entries(attributes).map(([k, v]) => [k.toLowerCase(), v])) };
-}
-
 function observation(entries: Entry[]): Observation {
-  const byDn = new Map(entries.map((e) => [normalizeDn(e.dn), e]));
-  return { rootDse, entry: (dn) => byDn.get(normalizeDn(dn)), found: () => [] };
+  return fakeObservation(entries, { rootDse });
 }
 
 function target(roles: { source: boolean; destination: boolean }, extra: Partial<PrepareTarget> = {}): PrepareTarget {

@@ -13,6 +13,7 @@ import {
   parseDn,
   type Rdn,
 } from '../../src/ldap/dn.js';
+import { seededRandom } from '../helpers/planning.js';
 
 function assertDnError(text: string, messagePart: string | RegExp): void {
   assert.throws(
@@ -427,18 +428,6 @@ describe('hostile values', () => {
     assert.deepEqual(parseDn(formatDn([rdn])), [rdn]);
   });
 });
-
-/** Mulberry32: a small seeded PRNG so the property test is reproducible without a dependency. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('round-trip property', () => {
   const alphabet = [

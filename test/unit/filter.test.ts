@@ -6,6 +6,7 @@ import {
   escapeFilterValue,
   isValidAttributeDescription,
 } from '../../src/ldap/filter.js';
+import { seededRandom } from '../helpers/planning.js';
 
 /** Test-only inverse of escapeFilterValue: decodes every `\xx` hex escape as UTF-8. */
 function unescapeFilterValue(escaped: string): string {
@@ -30,17 +31,6 @@ function unescapeFilterValue(escaped: string): string {
 /** True when the text has a `*`, `(` or `)` that is not produced by an escape. */
 function hasUnescapedSpecial(escaped: string): boolean {
   return /[*()\u0000]/.test(escaped.replace(/\\[0-9a-fA-F]{2}/g, ''));
-}
-
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 describe('escapeFilterValue', () => {

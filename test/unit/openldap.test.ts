@@ -4,7 +4,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { formatAccessLogPurge, parseDuration, parseServerDuration } from '../../src/servers/duration.js';
 import { normalizeDn } from '../../src/ldap/dn.js';
-import { PrepareError, ResultCode } from '../../src/ldap/errors.js';
+import { ResultCode } from '../../src/ldap/errors.js';
 import type { Change, Entry, Modification } from '../../src/ldap/types.js';
 import {
   ACCESSLOG_SUFFIX,
@@ -15,6 +15,7 @@ import {
   splitOrdered,
 } from '../../src/servers/openldap.js';
 import type { Observation, PlannedStep, PrepareTarget } from '../../src/servers/profile.js';
+import { entry, rejects } from '../helpers/planning.js';
 
 const BASE = 'dc=example,dc=com';
 const SYNC_DN = 'cn=Sync User,dc=example,dc=com';
@@ -32,10 +33,6 @@ const THIRD_PARTY = [
   '{2}to attrs=userPassword by self write by anonymous auth by * none',
   '{3}to * by * read',
 ];
-
-function entry(dn: string, attributes: Record<string, string[]> = {}): Entry {
-  return { dn, attributes: new Map(Object.entries(attributes).map(([name, values]) => [name.toLowerCase(), values])) };
-}
 
 function dataDb(olcAccess: string[] = THIRD_PARTY, suffix = BASE, dn = DATA_DB): Entry {
   return entry(dn, { objectClass: ['olcDatabaseConfig', 'olcMdbConfig'], olcDatabase: ['{1}mdb'], olcSuffix: [suffix], olcAccess: olcAccess });
@@ -89,17 +86,6 @@ function step(steps: readonly PlannedStep[], id: string): PlannedStep {
 function modifications(change: Change | undefined): readonly Modification[] {
   assert.ok(change?.kind === 'modify', `a modify: ${JSON.stringify(change)}`);
   return change.modifications;
-}
-
-function rejects(fn: () => unknown, code: number): PrepareError {
-  try {
-    fn();
-  } catch (error) {
-    assert.ok(error instanceof PrepareError, `expected a PrepareError, got ${String(error)}`);
-    assert.equal(error.resultCode, code);
-    return error;
-  }
-  assert.fail('expected a PrepareError');
 }
 
 /** The ordered olcAccess values a modify leaves, as slapd applies it: deletes by value, adds at their {n}. */

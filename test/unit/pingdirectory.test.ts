@@ -2,7 +2,6 @@
 import { describe, test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { planPreparation } from '../../src/core/plan.js';
-import { normalizeDn } from '../../src/ldap/dn.js';
 import type { Change, Entry } from '../../src/ldap/types.js';
 import { detectServer } from '../../src/servers/detect.js';
 import {
@@ -15,18 +14,14 @@ import {
 } from '../../src/servers/pingdirectory.js';
 import type { Observation, PlannedStep, PrepareTarget } from '../../src/servers/profile.js';
 import { profileFor } from '../../src/servers/registry.js';
-
-function entry(dn: string, attributes: Record<string, string[]>): Entry {
-  return { dn, attributes: new Map(Object.entries(attributes).map(([name, values]) => [name.toLowerCase(), values])) };
-}
+import { entry, observation as fakeObservation } from '../helpers/planning.js';
 
 function rootDse(vendorName: string, vendorVersion: string): Entry {
   return entry('', { objectClass: ['top', 'ds-root-dse'], vendorName: [vendorName], vendorVersion: [vendorVersion] });
 }
 
 function observation(entries: Entry[], root?: Entry): Observation {
-  const byDn = new Map(entries.map((e) => [normalizeDn(e.dn), e]));
-  return { rootDse: root, entry: (dn) => byDn.get(normalizeDn(dn)), found: () => [] };
+  return fakeObservation(entries, root === undefined ? {} : { rootDse: root });
 }
 
 const TWO_DAYS = 2 * 86400;

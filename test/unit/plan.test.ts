@@ -1,12 +1,11 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { planPreparation, planSyncUser, type SyncUserFacts } from '../../src/core/plan.js';
-import { normalizeDn } from '../../src/ldap/dn.js';
-import { PrepareError } from '../../src/ldap/errors.js';
 import type { Change, Entry } from '../../src/ldap/types.js';
 import { aciName, aciUserDns, isOurAci, planAci, renderAci, type AciSpec } from '../../src/servers/aci.js';
 import { CHANGELOG_DN, Ds389Profile, RETRO_CHANGELOG_PLUGIN_DN } from '../../src/servers/ds389.js';
 import type { Observation, PlannedStep, PrepareTarget } from '../../src/servers/profile.js';
+import { entry, observation, rejects } from '../helpers/planning.js';
 
 const BASE = 'dc=example,dc=com';
 const OTHER_BASE = 'ou=Other,dc=example,dc=com';
@@ -20,18 +19,9 @@ const ROOT_DSE_ANON_READ =
 const THIRD_PARTY_ACI =
   '(targetattr="userPassword")(version 3.0; acl "Enable self write for common attributes"; allow (write) userdn="ldap:///self";)';
 
-function entry(dn: string, attributes: Record<string, string[]> = {}): Entry {
-  return { dn, attributes: new Map(Object.entries(attributes).map(([name, values]) => [name.toLowerCase(), values])) };
-}
-
 /** A fake Observation: the entries given, keyed by normalized DN. */
 function observe(...entries: Entry[]): Observation {
-  const byDn = new Map(entries.map((e) => [normalizeDn(e.dn), e]));
-  return {
-    rootDse: byDn.get(''),
-    entry: (dn) => byDn.get(normalizeDn(dn)),
-    found: () => [],
-  };
+  return observation(entries);
 }
 
 function target(overrides: Partial<PrepareTarget> = {}): PrepareTarget {
@@ -57,17 +47,6 @@ function step(steps: readonly PlannedStep[], id: string): PlannedStep {
   const found = steps.find((s) => s.id === id);
   assert.ok(found !== undefined, `no step '${id}' in ${steps.map((s) => s.id).join(', ')}`);
   return found;
-}
-
-function rejects(fn: () => unknown, code: number): PrepareError {
-  try {
-    fn();
-  } catch (error) {
-    assert.ok(error instanceof PrepareError, `expected a PrepareError, got ${String(error)}`);
-    assert.equal(error.resultCode, code);
-    return error;
-  }
-  assert.fail('expected a PrepareError');
 }
 
 /** Every value any change deletes. */
