@@ -1,7 +1,7 @@
 // Shared by the fault-matrix tests (test/integration/matrix-*.test.ts): sentinel passwords, a CLI spawner
 // that keeps the child (for signals), and checks every run's output for the sentinels as it ends.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
@@ -167,3 +167,17 @@ export function assertNoSecretsAnywhere(files: readonly string[], repoLogOffset:
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
+
+/** The unprivileged account the permission rows run the CLI as (root reads and writes anything). */
+export const NOBODY = { uid: 65534, gid: 65534 } as const;
+
+/**
+ * Whether `nobody` can run the CLI where this checkout lies: a clone inside a private folder (mktemp -d is
+ * 0700) cannot be reached by another user, and the permission rows then say so instead of failing.
+ */
+export function cliRunnableByNobody(): boolean {
+  const probe = spawnSync(process.execPath, [cliPath, '--version'], { ...NOBODY, stdio: 'ignore', timeout: 10_000 });
+  return probe.status === 0;
+}
+
+export const NOBODY_UNREACHABLE = 'the checkout is not readable by nobody (a parent folder is private), so this permission case cannot run here';
