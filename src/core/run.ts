@@ -5,6 +5,7 @@
  * is a PrepareError carrying the exit code. Nothing here touches `process`.
  */
 import type { DirectoryStats } from '../ldap/directory.js';
+import { isWithin } from '../ldap/dn.js';
 import { PrepareError, ResultCode } from '../ldap/errors.js';
 import type { Change } from '../ldap/types.js';
 import { detectServer, ROOT_DSE_ATTRIBUTES, type ServerFamily } from '../servers/detect.js';
@@ -62,16 +63,20 @@ export async function prepareEndpoint(settings: Settings, deps: RunDependencies)
       : settings.syncPassword ?? new Secret(await ask(deps, (p) =>
         p.newSecret('Password for the sync user:'), '--syncServerBindPasswordFile (or PES_SYNC_PASSWORD)'));
 
+    if (settings.security === 'none' && !isLoopbackHost(settings.host)) {
+      warn(`Passwords are sent to ${admin.address} over plain LDAP, readable on the network: add --useStartTLS (or --useSSL with the LDAPS port)`);
+    }
+
     // A locked-down root DSE answers nobody anonymous: then detection waits for the admin bind.
-    let adminBound = false;
+    let adminDn: string | undefined;
     const bindAdmin = async (): Promise<void> => {
-      if (adminBound) return;
+      if (adminDn !== undefined) return;
       const bindDn = settings.bindDn ?? (await ask(deps, (p) =>
         p.text('Administrator bind DN:', DEFAULT_ADMIN_DN), '--bindDN'));
       const bindPassword = settings.bindPassword ?? new Secret(await ask(deps, (p) =>
         p.secret(`Password for '${bindDn}':`), '--bindPasswordFile (or PES_BIND_PASSWORD)'));
       await admin.bind(bindDn, bindPassword.reveal());
-      adminBound = true;
+      adminDn = bindDn;
     };
     if (rootDse === undefined || rootDse.attributes.size === 0) {
       await bindAdmin();
@@ -102,20 +107,23 @@ export async function prepareEndpoint(settings: Settings, deps: RunDependencies)
 
     await bindAdmin();
 
-    const maxAge = settings.roles.source && !settings.remove ? await changelogMaxAge(settings, deps) : DEFAULT_CHANGELOG_MAX_AGE_SECONDS;
-    const target: PrepareTarget = {
+    const provisional: PrepareTarget = {
       baseDns: settings.baseDns,
       // Removal looks for what either role may have added.
       roles: settings.remove ? { source: true, destination: true } : settings.roles,
       syncUserDn,
-      changelogMaxAgeSeconds: maxAge,
+      changelogMaxAgeSeconds: settings.changelogMaxAgeSeconds ?? DEFAULT_CHANGELOG_MAX_AGE_SECONDS,
+      keepCurrentChangelogMaxAge: settings.changelogMaxAgeSeconds === undefined,
       inheritDefaultRootPrivileges: settings.inheritDefaultRootPrivileges,
       ...(settings.accesslogDirectory === undefined ? {} : { accesslogDirectory: settings.accesslogDirectory }),
       ...(settings.adAdministratorsGroup === true ? { adAdministratorsGroup: true } : {}),
     };
-
-    let observed = await observe(admin, profile, target, rootDse);
+    let observed = await observe(admin, profile, provisional, rootDse);
     verifyBaseDns(settings.baseDns, observed, reporter);
+    // The age is asked once the server's current one is known, so the prompt can offer to keep it.
+    const target = settings.roles.source && !settings.remove && settings.changelogMaxAgeSeconds === undefined && deps.prompter !== undefined
+      ? { ...provisional, ...(await askChangelogMaxAge(deps.prompter, profile.currentChangelogMaxAge?.(provisional, observed))) }
+      : provisional;
 
     const syncFacts = { password: syncPassword?.reveal() ?? '', canBind, resetPassword: settings.resetSyncPassword };
     // Profiles whose rights name the account by a server-assigned id (AD's objectSid) plan in two phases: the
@@ -156,6 +164,7 @@ export async function prepareEndpoint(settings: Settings, deps: RunDependencies)
     const changeNumbers = settings.remove
       ? await confirmRemoval(admin, syncUserDn, reporter, warn)
       : await verifySyncUser(connection, profile, target, observed, plan, syncPassword ?? new Secret(''), reporter, warn, stats, syncSession);
+    if (!settings.remove) warnAboutAdminUnderDestination(settings, adminDn, warn);
     return {
       server: { address: admin.address, family, vendor: detection.vendor },
       syncUserDn,
@@ -189,6 +198,13 @@ function requireEncryptionForPasswords(profile: ServerProfile, settings: Setting
   );
 }
 
+/** `localhost` and the loopback addresses: the only hosts a plain-LDAP password does not cross a network to. */
+export function isLoopbackHost(host: string): boolean {
+  const name = host.trim().toLowerCase().replace(/^\[(.*)\]$/, '$1').replace(/\.$/, '');
+  return name === 'localhost' || name.endsWith('.localhost') || /^127(\.\d{1,3}){3}$/.test(name) ||
+    name === '::1' || /^(0{0,4}:){7}0{0,3}1$/.test(name) || /^::ffff:127(\.\d{1,3}){3}$/.test(name);
+}
+
 async function ask(deps: RunDependencies, question: (prompter: Prompter) => Promise<string>, option: string): Promise<string> {
   if (deps.prompter === undefined) {
     throw new PrepareError(ResultCode.PARAM_ERROR, `A value is missing and prompting is off`, `pass ${option}`);
@@ -196,12 +212,13 @@ async function ask(deps: RunDependencies, question: (prompter: Prompter) => Prom
   return question(deps.prompter);
 }
 
-async function changelogMaxAge(settings: Settings, deps: RunDependencies): Promise<number> {
-  if (settings.changelogMaxAgeSeconds !== undefined) return settings.changelogMaxAgeSeconds;
-  if (deps.prompter === undefined) return DEFAULT_CHANGELOG_MAX_AGE_SECONDS;
-  const answer = await deps.prompter.text(
-    'Maximum age of change log entries (such as 8h, 2d, 1w):',
-    formatCompact(DEFAULT_CHANGELOG_MAX_AGE_SECONDS),
+/** At a terminal: the maximum age, offering the server's current one (or the 2-day default) as the answer. */
+async function askChangelogMaxAge(prompter: Prompter, current: number | undefined): Promise<Pick<PrepareTarget, 'changelogMaxAgeSeconds' | 'keepCurrentChangelogMaxAge'>> {
+  const answer = await prompter.text(
+    current === undefined
+      ? 'Maximum age of change log entries (such as 8h, 2d, 1w):'
+      : 'Maximum age of change log entries (such as 8h, 2d, 1w; Enter keeps the current one):',
+    formatCompact(current ?? DEFAULT_CHANGELOG_MAX_AGE_SECONDS),
     (value) => {
       try {
         parseDuration(value);
@@ -211,7 +228,17 @@ async function changelogMaxAge(settings: Settings, deps: RunDependencies): Promi
       }
     },
   );
-  return parseDuration(answer);
+  // An answer is the operator's choice, even when it is the value offered.
+  return { changelogMaxAgeSeconds: parseDuration(answer), keepCurrentChangelogMaxAge: false };
+}
+
+/** Said once the run has prepared the server: a destination base DN that holds the admin is the sync user's to write. */
+function warnAboutAdminUnderDestination(settings: Settings, adminDn: string | undefined, warn: (message: string) => void): void {
+  if (!settings.roles.destination || adminDn === undefined) return;
+  for (const base of settings.baseDns.filter((dn) => isWithin(adminDn, dn))) {
+    warn(`The admin bind DN '${adminDn}' is under the destination base DN '${base}', where the sync user may write every ` +
+      'entry: make each destination base DN the synchronized subtree, not a suffix that holds administrators');
+  }
 }
 
 function warnAboutIgnoredOptions(settings: Settings, family: ServerFamily, warn: (message: string) => void): void {

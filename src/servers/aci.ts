@@ -12,7 +12,16 @@ export const ACI_NAME_PREFIX = 'prepare-endpoint-server: ';
 export interface AciSpec {
   /** Name after the prefix, such as `sync source read`. */
   readonly name: string;
-  readonly targetAttributes: string;
+  /** The `targetattr` value (`*`, `aci`, `a || b`); absent: no targetattr part. */
+  readonly targetAttributes?: string;
+  /** Write `targetattr!=`: every attribute but those named. */
+  readonly excludeTargetAttributes?: boolean;
+  /** A `targetfilter`: the ACI applies to entries matching it (checked on the entry added, deleted or moved). */
+  readonly targetFilter?: string;
+  /** The ACI binds only when the user acts on its own entry (`userdn="ldap:///self"` as well). */
+  readonly ownEntryOnly?: boolean;
+  /** Deny ACIs win over every allow, whoever wrote it: they are how a right is kept away for good. */
+  readonly permission?: 'allow' | 'deny';
   readonly rights: readonly string[];
   readonly userDn: string;
 }
@@ -33,9 +42,16 @@ export function aciUserDn(dn: string): string {
 }
 
 export function renderAci(spec: AciSpec): string {
+  const attributes = spec.targetAttributes === undefined
+    ? ''
+    : `(targetattr${spec.excludeTargetAttributes === true ? '!=' : '='}"${spec.targetAttributes}")`;
+  const filter = spec.targetFilter === undefined ? '' : `(targetfilter="${spec.targetFilter}")`;
+  const user = `userdn="ldap:///${aciUserDn(spec.userDn)}"`;
+  // The user's own DN comes first: aciUserDns() reads the first userdn.
+  const bindRule = spec.ownEntryOnly === true ? `(${user} and userdn="ldap:///self");)` : `${user};)`;
   return (
-    `(targetattr="${spec.targetAttributes}")(version 3.0; acl "${ACI_NAME_PREFIX}${spec.name}"; ` +
-    `allow (${spec.rights.join(',')}) userdn="ldap:///${aciUserDn(spec.userDn)}";)`
+    `${attributes}${filter}(version 3.0; acl "${ACI_NAME_PREFIX}${spec.name}"; ` +
+    `${spec.permission ?? 'allow'} (${spec.rights.join(',')}) ${bindRule}`
   );
 }
 
@@ -68,36 +84,47 @@ export function isOurAci(aci: string, spec: AciSpec): boolean {
 }
 
 /**
- * Plans one ACI on one entry: add it when missing, replace ours when its text differs (an older version, or
- * edited by hand), and never touch anybody else's. (Exact duplicates cannot exist: attribute values are a set.)
+ * Plans ACIs on one entry in one modify (so a set of allow and deny ACIs is never half there): add the missing
+ * ones, replace ours whose text differs (an older version, or edited by hand), and never touch anybody else's.
+ * (Exact duplicates cannot exist: attribute values are a set.)
  */
-export function planAci(id: string, title: string, entryDn: string, existing: readonly string[], spec: AciSpec): PlannedStep {
-  const wanted = renderAci(spec);
-  const ours = existing.filter((aci) => isOurAci(aci, spec));
-  const exact = ours.filter((aci) => aci === wanted);
-  const stale = ours.filter((aci) => aci !== wanted);
-  if (exact.length > 0 && stale.length === 0) {
-    return { id, title, status: 'unchanged', detail: `ACI "${ACI_NAME_PREFIX}${spec.name}" present`, changes: [], warnings: [] };
+export function planAcis(id: string, title: string, entryDn: string, existing: readonly string[], specs: readonly AciSpec[]): PlannedStep {
+  const deletes: string[] = [];
+  const adds: string[] = [];
+  let anyOurs = false;
+  for (const spec of specs) {
+    const wanted = renderAci(spec);
+    const ours = existing.filter((aci) => isOurAci(aci, spec));
+    anyOurs ||= ours.length > 0;
+    for (const aci of ours) if (aci !== wanted && !deletes.includes(aci)) deletes.push(aci);
+    if (!ours.includes(wanted)) adds.push(wanted);
   }
-  const modifications: Change = {
+  const names = specs.map((spec) => `"${ACI_NAME_PREFIX}${spec.name}"`).join(', ');
+  const plural = specs.length === 1 ? 'ACI' : 'ACIs';
+  if (deletes.length === 0 && adds.length === 0) {
+    return { id, title, status: 'unchanged', detail: `${plural} ${names} present`, changes: [], warnings: [] };
+  }
+  const change: Change = {
     kind: 'modify',
     dn: entryDn,
     modifications: [
-      ...(stale.length > 0 ? [{ operation: 'delete' as const, attribute: 'aci', values: stale }] : []),
-      ...(exact.length === 0 ? [{ operation: 'add' as const, attribute: 'aci', values: [wanted] }] : []),
+      ...(deletes.length > 0 ? [{ operation: 'delete' as const, attribute: 'aci', values: deletes }] : []),
+      ...(adds.length > 0 ? [{ operation: 'add' as const, attribute: 'aci', values: adds }] : []),
     ],
   };
-  const created = ours.length === 0;
   return {
     id,
     title,
-    status: created ? 'created' : 'updated',
-    detail: created
-      ? `ACI "${ACI_NAME_PREFIX}${spec.name}" added`
-      : `ACI "${ACI_NAME_PREFIX}${spec.name}" rewritten`,
-    changes: [modifications],
+    status: anyOurs ? 'updated' : 'created',
+    detail: anyOurs ? `${plural} ${names} rewritten` : `${plural} ${names} added`,
+    changes: [change],
     warnings: [],
   };
+}
+
+/** planAcis for a single ACI. */
+export function planAci(id: string, title: string, entryDn: string, existing: readonly string[], spec: AciSpec): PlannedStep {
+  return planAcis(id, title, entryDn, existing, [spec]);
 }
 
 /** `--remove`: delete every ACI of ours (any text) for `specs`' names and user on one entry. */

@@ -4,7 +4,8 @@
  */
 import { formatCompact, parseServerDuration } from './duration.js';
 import { firstValue, valuesOf } from '../ldap/types.js';
-import { planAci, planAciRemoval, type AciSpec } from './aci.js';
+import { planAci, planAciRemoval, planAcis, type AciSpec } from './aci.js';
+import { decideRetention, KEPT_NOTE, wantedRetention } from './retention.js';
 import { personEntry, syncUserUnderBase } from './person.js';
 import type { Observation, PlannedStep, PrepareTarget, ReadRequest, ServerProfile } from './profile.js';
 
@@ -67,8 +68,8 @@ export class Ds389Profile implements ServerProfile {
       }
       if (target.roles.destination) {
         steps.push(
-          planAci(`aci:destination:${base}`, `Write access for the sync user on '${base}'`, base, acis,
-            this.aci('sync destination write', this.family === 'dsee' ? WRITE_RIGHTS : [...WRITE_RIGHTS, MOVE_RIGHT], target.syncUserDn)),
+          planAcis(`aci:destination:${base}`, `Write access for the sync user on '${base}'`, base, acis,
+            this.destinationAcis(target.syncUserDn)),
         );
       }
     }
@@ -97,39 +98,39 @@ export class Ds389Profile implements ServerProfile {
     const enabled = isOn(firstValue(plugin, 'nsslapd-pluginEnabled'));
     const running = observed.entry(CHANGELOG_DN) !== undefined;
     const currentAgeText = firstValue(plugin, 'nsslapd-changelogmaxage');
-    // 389 reads a bare number as seconds.
-    const currentAge = currentAgeText === undefined ? undefined : parseServerDuration(currentAgeText, { bareNumberUnit: 's' });
-    const wantedAge = formatCompact(target.changelogMaxAgeSeconds);
-    const ageChanges = currentAge !== target.changelogMaxAgeSeconds;
+    const retention = decideRetention(this.currentChangelogMaxAge(target, observed), wantedRetention(target));
+    const wantedAge = formatCompact(retention.seconds);
 
     const modifications = [
       ...(enabled ? [] : [{ operation: 'replace' as const, attribute: 'nsslapd-pluginEnabled', values: ['on'] }]),
-      ...(ageChanges ? [{ operation: 'replace' as const, attribute: 'nsslapd-changelogmaxage', values: [wantedAge] }] : []),
+      ...(retention.change ? [{ operation: 'replace' as const, attribute: 'nsslapd-changelogmaxage', values: [wantedAge] }] : []),
     ];
-    const ageDetail = ageChanges
+    const ageDetail = retention.change
       ? `nsslapd-changelogmaxage ${wantedAge}, was ${currentAgeText ?? 'unset (never trimmed)'}`
-      : `nsslapd-changelogmaxage ${wantedAge}`;
+      : `nsslapd-changelogmaxage ${retention.kept ? `${currentAgeText ?? wantedAge}, ${KEPT_NOTE}` : wantedAge}`;
+    const retentionWarnings = retention.warning === undefined ? [] : [retention.warning];
     const restart =
       'restart the directory server (for example `dsctl <instance> restart`), then run this command again to finish and verify';
 
     const steps: PlannedStep[] = [];
     if (modifications.length === 0) {
       steps.push(running
-        ? { id: 'changelog', title: 'Enabling cn=changelog', status: 'unchanged', detail: `Retro Changelog Plugin on, ${ageDetail}`, changes: [], warnings: [] }
+        ? { id: 'changelog', title: 'Enabling cn=changelog', status: 'unchanged', detail: `Retro Changelog Plugin on, ${ageDetail}`, changes: [], warnings: retentionWarnings }
         : {
             id: 'changelog', title: 'Enabling cn=changelog', status: 'warning', changes: [],
             detail: 'enabled in the configuration, not running yet',
-            warnings: [`The Retro Changelog Plugin is enabled but not running: ${restart}`],
+            warnings: [`The Retro Changelog Plugin is enabled but not running: ${restart}`, ...retentionWarnings],
           });
     } else {
       // 389 starts a plugin live only with nsslapd-dynamic-plugins on, and reads the maximum age only when the
       // plugin starts: so a live start takes the new age, and every other case needs a restart.
       const startsLive = !enabled && dynamicPlugins;
-      const warnings = startsLive
+      const restartWarnings = startsLive
         ? []
         : enabled
           ? [`The new change log maximum age is read when the Retro Changelog Plugin starts: ${restart}`]
           : [`The Retro Changelog Plugin starts at the next server start (nsslapd-dynamic-plugins is off): ${restart}`];
+      const warnings = [...retentionWarnings, ...restartWarnings];
       steps.push({
         id: 'changelog',
         title: 'Enabling cn=changelog',
@@ -156,9 +157,17 @@ export class Ds389Profile implements ServerProfile {
     return steps;
   }
 
+  /** The plugin's maximum age in seconds; undefined when unset or 0 (never trimmed). */
+  public currentChangelogMaxAge(_target: PrepareTarget, observed: Observation): number | undefined {
+    const text = firstValue(observed.entry(RETRO_CHANGELOG_PLUGIN_DN), 'nsslapd-changelogmaxage');
+    // 389 reads a bare number as seconds.
+    const seconds = text === undefined ? undefined : parseServerDuration(text, { bareNumberUnit: 's' });
+    return seconds === undefined || seconds <= 0 ? undefined : seconds;
+  }
+
   public planRemoval(target: PrepareTarget, observed: Observation, disableChangelog: boolean): PlannedStep[] {
     const user = target.syncUserDn;
-    const dataAcis = [this.aci('sync source read', READ_RIGHTS, user), this.aci('sync destination write', WRITE_RIGHTS, user)];
+    const dataAcis = [this.aci('sync source read', READ_RIGHTS, user), ...this.destinationAcis(user)];
     const steps = target.baseDns.map((base) =>
       planAciRemoval(`aci:${base}`, `Access for the sync user on '${base}'`, base, valuesOf(observed.entry(base), 'aci'), dataAcis));
     if (observed.entry(CHANGELOG_DN) !== undefined) {
@@ -197,6 +206,24 @@ export class Ds389Profile implements ServerProfile {
       return 'the Retro Changelog Plugin is not running: check the server error log, restart the server, then run this command again';
     }
     return "the sync user may not read the root DSE: check the ACIs on the root DSE ('') and cn=changelog";
+  }
+
+  /**
+   * A destination may add, delete, rename and write every attribute of every entry under the base, and never
+   * touch access control: the allow ACI leaves out `aci`, and deny ACIs (which win over any allow, including one
+   * the account might gain later through a group) refuse writing `aci` values, adding, deleting or moving an
+   * entry that carries ACIs (389 checks targetattr per attribute on a modify, but not on an add), and changing
+   * its own account (its roles, limits or lock).
+   */
+  private destinationAcis(userDn: string): AciSpec[] {
+    const move = this.family === 'dsee' ? [] : [MOVE_RIGHT];
+    return [
+      { name: 'sync destination write', targetAttributes: 'aci', excludeTargetAttributes: true, rights: [...WRITE_RIGHTS, ...move], userDn },
+      { name: 'sync destination: no access control changes', targetAttributes: 'aci', permission: 'deny', rights: ['write'], userDn },
+      { name: 'sync destination: no entries carrying ACIs', targetFilter: '(aci=*)', permission: 'deny', rights: ['add', 'delete', ...move], userDn },
+      // An ACI's target may not leave the entry it sits on, so "its own entry" is said by the bind rule instead.
+      { name: 'sync destination: not its own account', targetAttributes: '*', ownEntryOnly: true, permission: 'deny', rights: ['write', 'delete', ...move], userDn },
+    ];
   }
 
   private aci(name: string, rights: readonly string[], userDn: string): AciSpec {

@@ -4,6 +4,7 @@
  * root DSE change numbers). Everything is done live over LDAP: slapd never needs a restart for it.
  */
 import { formatAccessLogPurge, parseServerDuration } from './duration.js';
+import { decideRetention, KEPT_NOTE, wantedRetention } from './retention.js';
 import { formatDn, isWithin, normalizeDn, parentDn, parseDn, quotableDn } from '../ldap/dn.js';
 import { PrepareError, ResultCode } from '../ldap/errors.js';
 import { renderLdif } from '../ldap/ldif.js';
@@ -137,8 +138,7 @@ function ldapiHint(target: PrepareTarget, observed: Observation, syncUser: Recor
       `olcAccess: {0}${dataAccessRule(base, target.syncUserDn, level)}`, '-'].join('\n'));
   }
   if (target.roles.source) {
-    const age = target.changelogMaxAgeSeconds;
-    const purge = `${formatAccessLogPurge(age)} ${formatAccessLogPurge(Math.min(age, DAY))}`;
+    const purge = purgeValue(target.changelogMaxAgeSeconds);
     blocks.push(
       '# the change log: load accesslog (skip if loaded), a cn=accesslog database, and the overlay on each data database',
       ['dn: cn=module{0},cn=config', 'changetype: modify', 'add: olcModuleLoad', 'olcModuleLoad: accesslog', '-'].join('\n'),
@@ -155,6 +155,28 @@ function ldapiHint(target: PrepareTarget, observed: Observation, syncUser: Recor
     );
   }
   return blocks.join('\n\n');
+}
+
+/** The databases serving the base DNs, each once. */
+function servedDatabases(view: ConfigView, target: PrepareTarget): Entry[] {
+  const served = new Map<string, Entry>();
+  for (const base of target.baseDns) {
+    const database = databaseFor(view, base);
+    if (database !== undefined) served.set(normalizeDn(database.dn), database);
+  }
+  return [...served.values()];
+}
+
+/** An overlay's purge age in seconds (`olcAccessLogPurge: <age> <interval>`); undefined when unset or 0. */
+function purgeAgeOf(overlay: Entry | undefined): number | undefined {
+  const age = (firstValue(overlay, 'olcAccessLogPurge') ?? '').trim().split(/\s+/)[0];
+  const seconds = parseServerDuration(age ?? '');
+  return seconds === undefined || seconds <= 0 ? undefined : seconds;
+}
+
+/** `olcAccessLogPurge` for an age: purge entries older than it, checking at least once a day. */
+function purgeValue(age: number): string {
+  return `${formatAccessLogPurge(age)} ${formatAccessLogPurge(Math.min(age, DAY))}`;
 }
 
 /** The accesslog overlay on a data database: successful writes only, into cn=accesslog, purged by age. */
@@ -298,18 +320,21 @@ export class OpenLdapProfile implements ServerProfile {
       steps.push(this.planAccesslogRead(target, logDatabase));
     }
 
-    const age = target.changelogMaxAgeSeconds;
-    const interval = Math.min(age, DAY);
-    const purge = `${formatAccessLogPurge(age)} ${formatAccessLogPurge(interval)}`;
-    const served = new Map<string, Entry>();
-    for (const base of target.baseDns) {
-      const database = databaseFor(view, base);
-      if (database !== undefined) served.set(normalizeDn(database.dn), database);
-    }
-    for (const database of served.values()) {
-      steps.push(this.planOverlay(database, view, purge, age, interval));
+    for (const database of servedDatabases(view, target)) {
+      steps.push(this.planOverlay(database, view, target));
     }
     return steps;
+  }
+
+  /** The purge age of the first accesslog overlay on a database serving a base DN (undefined when none is set). */
+  public currentChangelogMaxAge(target: PrepareTarget, observed: Observation): number | undefined {
+    const view = configView(observed);
+    for (const database of servedDatabases(view, target)) {
+      const overlay = view.accesslogOverlays.find((o) => sameDn(parentDn(o.dn) ?? '', database.dn));
+      const age = purgeAgeOf(overlay);
+      if (age !== undefined) return age;
+    }
+    return undefined;
   }
 
   public planRemoval(target: PrepareTarget, observed: Observation, disableChangelog: boolean): PlannedStep[] {
@@ -388,11 +413,14 @@ export class OpenLdapProfile implements ServerProfile {
     };
   }
 
-  private planOverlay(database: Entry, view: ConfigView, purge: string, age: number, interval: number): PlannedStep {
+  private planOverlay(database: Entry, view: ConfigView, target: PrepareTarget): PlannedStep {
     const id = `accesslog:overlay:${database.dn}`;
     const suffix = firstValue(database, 'olcSuffix') ?? database.dn;
     const title = `Logging writes to '${suffix}' in '${ACCESSLOG_SUFFIX}'`;
     const overlay = view.accesslogOverlays.find((o) => sameDn(parentDn(o.dn) ?? '', database.dn));
+    const retention = decideRetention(purgeAgeOf(overlay), wantedRetention(target));
+    const purge = purgeValue(retention.seconds);
+    const retentionWarnings = retention.warning === undefined ? [] : [retention.warning];
     if (overlay === undefined) {
       return { id, title, status: 'created', detail: `accesslog overlay, successful writes only, purge ${purge}`, changes: [overlayAdd(database.dn, purge)], warnings: [] };
     }
@@ -419,18 +447,20 @@ export class OpenLdapProfile implements ServerProfile {
     if (!/^true$/i.test(firstValue(overlay, 'olcAccessLogSuccess') ?? '')) {
       modifications.push({ operation: 'replace', attribute: 'olcAccessLogSuccess', values: ['TRUE'] });
     }
-    const [currentAge, currentInterval] = (firstValue(overlay, 'olcAccessLogPurge') ?? '').trim().split(/\s+/);
-    if (parseServerDuration(currentAge ?? '') !== age || parseServerDuration(currentInterval ?? '') !== interval) {
+    // A kept age keeps its purge interval too; a new age is checked at least daily.
+    const currentInterval = (firstValue(overlay, 'olcAccessLogPurge') ?? '').trim().split(/\s+/)[1];
+    if (retention.change || (!retention.kept && parseServerDuration(currentInterval ?? '') !== Math.min(retention.seconds, DAY))) {
       modifications.push({ operation: 'replace', attribute: 'olcAccessLogPurge', values: [purge] });
     }
     if (modifications.length === 0) {
-      return { id, title, status: 'unchanged', detail: `accesslog overlay, purge ${purge}`, changes: [], warnings: [] };
+      const shown = retention.kept ? `${firstValue(overlay, 'olcAccessLogPurge') ?? purge}, ${KEPT_NOTE}` : purge;
+      return { id, title, status: 'unchanged', detail: `accesslog overlay, purge ${shown}`, changes: [], warnings: [] };
     }
     return {
       id, title, status: 'updated',
       detail: `${modifications.map((m) => m.attribute).join(', ')} on ${overlay.dn}${modifications.some((m) => m.attribute === 'olcAccessLogPurge') ? ` (purge ${purge}, was ${firstValue(overlay, 'olcAccessLogPurge') ?? 'unset'})` : ''}`,
       changes: [{ kind: 'modify', dn: overlay.dn, modifications }],
-      warnings: [],
+      warnings: retentionWarnings,
     };
   }
 }

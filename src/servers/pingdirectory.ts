@@ -4,6 +4,7 @@
  * the change log is the `changelog` backend, configured through `cn=config`.
  */
 import { formatSpaced, parseServerDuration } from './duration.js';
+import { decideRetention, KEPT_NOTE, wantedRetention } from './retention.js';
 import { dnEquals, firstRdn, normalizeDn, parentDn } from '../ldap/dn.js';
 import type { Change, Entry } from '../ldap/types.js';
 import { firstValue, valuesOf } from '../ldap/types.js';
@@ -188,6 +189,14 @@ export class PingDirectoryProfile implements ServerProfile {
     return [{ id, title, status: warnings.length > 0 ? 'warning' : 'updated', detail: notes.join('; '), changes: [change], warnings }];
   }
 
+  /** The changelog backend's maximum age in seconds; undefined when unset, unlimited, or on a proxy. */
+  public currentChangelogMaxAge(_target: PrepareTarget, observed: Observation): number | undefined {
+    if (this.proxy) return undefined;
+    const text = firstValue(observed.entry(CHANGELOG_BACKEND_DN), MAX_AGE_ATTRIBUTE);
+    const seconds = text === undefined ? undefined : parseServerDuration(text);
+    return seconds === undefined || seconds <= 0 ? undefined : seconds;
+  }
+
   public planChangelog(target: PrepareTarget, observed: Observation): PlannedStep[] {
     const id = 'changelog';
     const title = 'Enabling cn=changelog';
@@ -209,24 +218,24 @@ export class PingDirectoryProfile implements ServerProfile {
     }
     const enabled = isTrue(firstValue(backend, ENABLED_ATTRIBUTE));
     const currentText = firstValue(backend, MAX_AGE_ATTRIBUTE);
-    const current = currentText === undefined ? undefined : parseServerDuration(currentText);
-    const wanted = formatSpaced(target.changelogMaxAgeSeconds);
-    const ageDiffers = current !== target.changelogMaxAgeSeconds;
+    const retention = decideRetention(this.currentChangelogMaxAge(target, observed), wantedRetention(target));
+    const wanted = formatSpaced(retention.seconds);
     const modifications = [
       ...(enabled ? [] : [{ operation: 'replace' as const, attribute: ENABLED_ATTRIBUTE, values: ['true'] }]),
-      ...(ageDiffers ? [{ operation: 'replace' as const, attribute: MAX_AGE_ATTRIBUTE, values: [wanted] }] : []),
+      ...(retention.change ? [{ operation: 'replace' as const, attribute: MAX_AGE_ATTRIBUTE, values: [wanted] }] : []),
     ];
-    const ageDetail = ageDiffers
+    const ageDetail = retention.change
       ? `changelog-maximum-age changed from '${currentText ?? 'unset'}' to '${wanted}'`
-      : `changelog-maximum-age '${currentText ?? wanted}'`;
+      : `changelog-maximum-age '${currentText ?? wanted}'${retention.kept ? `, ${KEPT_NOTE}` : ''}`;
+    const warnings = retention.warning === undefined ? [] : [retention.warning];
     if (modifications.length === 0) {
-      return [{ id, title, status: 'unchanged', detail: `changelog backend enabled, ${ageDetail}`, changes: [], warnings: [] }];
+      return [{ id, title, status: 'unchanged', detail: `changelog backend enabled, ${ageDetail}`, changes: [], warnings }];
     }
     return [{
       id, title, status: 'updated',
       detail: `${enabled ? 'changelog backend already enabled' : 'changelog backend enabled'}, ${ageDetail}`,
       changes: [{ kind: 'modify', dn: CHANGELOG_BACKEND_DN, modifications }],
-      warnings: [],
+      warnings,
     }];
   }
 

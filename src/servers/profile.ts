@@ -28,7 +28,13 @@ export interface PrepareTarget {
   readonly baseDns: readonly string[];
   readonly roles: RoleSet;
   readonly syncUserDn: string;
+  /** The change log maximum age the run asks for (the 2-day default when none was given). */
   readonly changelogMaxAgeSeconds: number;
+  /**
+   * No age was asked for (no option, no prompt answer): a finite age already on the server is kept, and
+   * `changelogMaxAgeSeconds` applies only where none is set (see retention.ts).
+   */
+  readonly keepCurrentChangelogMaxAge?: boolean;
   readonly inheritDefaultRootPrivileges: boolean;
   /** OpenLDAP: an existing server-side folder for a new cn=accesslog database. */
   readonly accesslogDirectory?: string;
@@ -55,6 +61,8 @@ export interface SearchRequest {
   readonly scope: 'one' | 'sub';
   readonly filter: string;
   readonly attributes: readonly string[];
+  /** Request controls for the search (Active Directory: SD flags). */
+  readonly controls?: readonly LdapControl[];
 }
 
 /** What the admin connection saw: the root DSE, and every entry the profile and the core asked for. */
@@ -106,6 +114,11 @@ export interface ServerProfile {
   planPrerequisites?(target: PrepareTarget, observed: Observation): PlannedStep[];
   /** Rights for the roles: ACIs, access rules or privileges. Pure. */
   planAccess(target: PrepareTarget, observed: Observation): PlannedStep[];
+  /**
+   * The change log maximum age on the server now, in seconds (undefined when unset or unlimited): offered as the
+   * prompt's default, so pressing Enter keeps it. Pure.
+   */
+  currentChangelogMaxAge?(target: PrepareTarget, observed: Observation): number | undefined;
   /** Source only: the change log and its maximum age. Pure. */
   planChangelog(target: PrepareTarget, observed: Observation): PlannedStep[];
   /**

@@ -104,7 +104,8 @@ describe('389 DS (dynamic plugins on): prepare, remove, remove again, disable th
     const r = await runCli(args(['--syncServerBindPasswordFile', path.join(tmp, 'sync.pw'), '--isSource', '--isDestination', '--changelogMaximumAge', '3d']));
     assert.equal(r.code, 0, describeRun(r));
     assert.equal(await pluginEnabled(), 'on');
-    assert.equal((await acis(BASE)).filter((a) => a.includes(OUR_PREFIX)).length, 2, JSON.stringify(await acis(BASE)));
+    // source read, destination write and its three deny ACIs
+    assert.equal((await acis(BASE)).filter((a) => a.includes(OUR_PREFIX)).length, 5, JSON.stringify(await acis(BASE)));
     assert.equal((await acis('')).filter((a) => a.includes(OUR_PREFIX)).length, 1, JSON.stringify(await acis('')));
     assert.equal((await acis('cn=changelog')).filter((a) => a.includes(OUR_PREFIX)).length, 1, JSON.stringify(await acis('cn=changelog')));
     // Somebody else's ACI on cn=changelog, added after it came into being.

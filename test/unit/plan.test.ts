@@ -189,7 +189,7 @@ describe('planPreparation on 389 DS as a source', () => {
     assert.equal(step(steps, 'aci:changelog').status, 'unchanged');
   });
 
-  test('plugin on and running, maxage 7d, 2d wanted -> updated with only the age, and a restart warning', () => {
+  test('plugin on and running, maxage 7d, 2d asked for -> updated with only the age, a shortening and a restart warning', () => {
     const steps = profile.planChangelog(target(), observe(
       entry(RETRO_CHANGELOG_PLUGIN_DN, { 'nsslapd-pluginEnabled': ['on'], 'nsslapd-changelogmaxage': ['7d'] }),
       entry(CHANGELOG_DN),
@@ -200,9 +200,45 @@ describe('planPreparation on 389 DS as a source', () => {
       kind: 'modify', dn: RETRO_CHANGELOG_PLUGIN_DN,
       modifications: [{ operation: 'replace', attribute: 'nsslapd-changelogmaxage', values: ['2d'] }],
     }]);
-    assert.equal(changelog.warnings.length, 1);
-    assert.match(changelog.warnings[0]!, /maximum age is read when the Retro Changelog Plugin starts: restart/);
+    assert.equal(changelog.warnings.length, 2);
+    assert.match(changelog.warnings[0]!, /shortens the change log retention from 1w to 2d/);
+    assert.match(changelog.warnings[1]!, /maximum age is read when the Retro Changelog Plugin starts: restart/);
     assert.match(changelog.detail ?? '', /was 7d/);
+  });
+
+  test('plugin on, maxage 30d, no age asked for -> unchanged, kept, no warning', () => {
+    const steps = profile.planChangelog(target({ keepCurrentChangelogMaxAge: true }), observe(
+      entry(RETRO_CHANGELOG_PLUGIN_DN, { 'nsslapd-pluginEnabled': ['on'], 'nsslapd-changelogmaxage': ['30d'] }),
+      entry(CHANGELOG_DN),
+    ));
+    const changelog = step(steps, 'changelog');
+    assert.equal(changelog.status, 'unchanged');
+    assert.deepEqual(changelog.changes, []);
+    assert.deepEqual(changelog.warnings, []);
+    assert.match(changelog.detail ?? '', /30d, kept: pass --changelogMaximumAge to change it/);
+  });
+
+  test('plugin on, maxage unset or 0 (never trimmed), no age asked for -> the 2-day default', () => {
+    for (const unlimited of [[], ['0']]) {
+      const steps = profile.planChangelog(target({ keepCurrentChangelogMaxAge: true }), observe(
+        entry(RETRO_CHANGELOG_PLUGIN_DN, { 'nsslapd-pluginEnabled': ['on'], 'nsslapd-changelogmaxage': unlimited }),
+        entry(CHANGELOG_DN),
+      ));
+      assert.deepEqual(step(steps, 'changelog').changes, [{
+        kind: 'modify', dn: RETRO_CHANGELOG_PLUGIN_DN,
+        modifications: [{ operation: 'replace', attribute: 'nsslapd-changelogmaxage', values: ['2d'] }],
+      }]);
+    }
+  });
+
+  test('maxage 1d, 7d asked for -> longer: changed without a shortening warning', () => {
+    const steps = profile.planChangelog(target({ changelogMaxAgeSeconds: 7 * 86400 }), observe(
+      entry(RETRO_CHANGELOG_PLUGIN_DN, { 'nsslapd-pluginEnabled': ['on'], 'nsslapd-changelogmaxage': ['1d'] }),
+      entry(CHANGELOG_DN),
+    ));
+    const changelog = step(steps, 'changelog');
+    assert.equal(changelog.status, 'updated');
+    assert.ok(!changelog.warnings.some((w) => /shortens/.test(w)));
   });
 
   test('plugin on but not running -> warning with restart text', () => {
@@ -231,31 +267,61 @@ describe('planPreparation on 389 DS as a source', () => {
 });
 
 describe('ACIs on 389 DS', () => {
-  const wantedWrite = renderAci(spec('sync destination write', WRITE));
+  // The destination's rights: everything but access control, with deny ACIs that win over any allow.
+  const wantedWrite =
+    '(targetattr!="aci")(version 3.0; acl "prepare-endpoint-server: sync destination write"; ' +
+    'allow (read,search,compare,add,delete,write,moddn) userdn="ldap:///cn=Sync User,dc=example,dc=com";)';
+  const destinationDenies = [
+    '(targetattr="aci")(version 3.0; acl "prepare-endpoint-server: sync destination: no access control changes"; ' +
+      'deny (write) userdn="ldap:///cn=Sync User,dc=example,dc=com";)',
+    '(targetfilter="(aci=*)")(version 3.0; acl "prepare-endpoint-server: sync destination: no entries carrying ACIs"; ' +
+      'deny (add,delete,moddn) userdn="ldap:///cn=Sync User,dc=example,dc=com";)',
+    '(targetattr="*")(version 3.0; acl "prepare-endpoint-server: sync destination: not its own account"; ' +
+      'deny (write,delete,moddn) (userdn="ldap:///cn=Sync User,dc=example,dc=com" and userdn="ldap:///self");)',
+  ];
+  const wantedDestination = [wantedWrite, ...destinationDenies];
   const wantedRead = renderAci(spec('sync source read', READ));
   const destination = target({ roles: { source: false, destination: true } });
 
-  test('destination: the write ACI grants add,delete,write,moddn (plus reading)', () => {
-    assert.equal(wantedWrite,
-      '(targetattr="*")(version 3.0; acl "prepare-endpoint-server: sync destination write"; ' +
-      'allow (read,search,compare,add,delete,write,moddn) userdn="ldap:///cn=Sync User,dc=example,dc=com";)');
+  test('destination: add,delete,write,moddn on everything but aci, and the deny ACIs, in one modify', () => {
     const steps = profile.planAccess(destination, observe(entry(BASE, { aci: [THIRD_PARTY_ACI] })));
     assert.equal(steps.length, 1);
     assert.equal(steps[0]!.status, 'created');
     assert.deepEqual(steps[0]!.changes, [{
-      kind: 'modify', dn: BASE, modifications: [{ operation: 'add', attribute: 'aci', values: [wantedWrite] }],
+      kind: 'modify', dn: BASE, modifications: [{ operation: 'add', attribute: 'aci', values: wantedDestination }],
     }]);
   });
 
-  test('an identical existing ACI -> unchanged, no changes', () => {
-    const steps = profile.planAccess(destination, observe(entry(BASE, { aci: [THIRD_PARTY_ACI, wantedWrite] })));
+  test('DSEE: no moddn right anywhere (DSEE does not know it)', () => {
+    const dsee = new Ds389Profile('dsee', 'Sun DSEE');
+    const added = dsee.planAccess(destination, observe(entry(BASE))).flatMap((s) => s.changes).flatMap((c) => c.kind === 'modify' ? c.modifications.flatMap((m) => m.values) : []);
+    assert.equal(added.length, 4);
+    assert.ok(added.every((aci) => !/moddn/.test(aci)), added.join('\n'));
+  });
+
+  test('the allow-all destination ACI of earlier versions is rewritten, the denies added, in one modify', () => {
+    const earlier = '(targetattr="*")(version 3.0; acl "prepare-endpoint-server: sync destination write"; ' +
+      'allow (read,search,compare,add,delete,write,moddn) userdn="ldap:///cn=Sync User,dc=example,dc=com";)';
+    const steps = profile.planAccess(destination, observe(entry(BASE, { aci: [THIRD_PARTY_ACI, earlier] })));
+    assert.equal(steps[0]!.status, 'updated');
+    assert.deepEqual(steps[0]!.changes, [{
+      kind: 'modify', dn: BASE,
+      modifications: [
+        { operation: 'delete', attribute: 'aci', values: [earlier] },
+        { operation: 'add', attribute: 'aci', values: wantedDestination },
+      ],
+    }]);
+  });
+
+  test('an identical existing ACI set -> unchanged, no changes', () => {
+    const steps = profile.planAccess(destination, observe(entry(BASE, { aci: [THIRD_PARTY_ACI, ...wantedDestination] })));
     assert.equal(steps[0]!.status, 'unchanged');
     assert.deepEqual(steps[0]!.changes, []);
   });
 
   test('ours with a different text -> one modify deleting the old value and adding the new', () => {
     const old = renderAci(spec('sync destination write', ['read', 'search', 'write']));
-    const steps = profile.planAccess(destination, observe(entry(BASE, { aci: [THIRD_PARTY_ACI, old] })));
+    const steps = profile.planAccess(destination, observe(entry(BASE, { aci: [THIRD_PARTY_ACI, old, ...destinationDenies] })));
     assert.equal(steps[0]!.status, 'updated');
     assert.deepEqual(steps[0]!.changes, [{
       kind: 'modify', dn: BASE,
@@ -275,7 +341,8 @@ describe('ACIs on 389 DS', () => {
 
   test('the wanted ACI next to a stale one of ours -> delete the stale one only, add nothing', () => {
     const stale = renderAci(spec('sync destination write', ['read']));
-    const result = planAci('x', 'x', BASE, [wantedWrite, THIRD_PARTY_ACI, stale], spec('sync destination write', WRITE));
+    const wanted = renderAci(spec('sync destination write', WRITE));
+    const result = planAci('x', 'x', BASE, [wanted, THIRD_PARTY_ACI, stale], spec('sync destination write', WRITE));
     assert.equal(result.status, 'updated');
     assert.deepEqual(result.changes, [{
       kind: 'modify', dn: BASE, modifications: [{ operation: 'delete', attribute: 'aci', values: [stale] }],
