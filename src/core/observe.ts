@@ -82,7 +82,9 @@ async function inFlight<T>(tasks: readonly (() => Promise<T>)[], limit: number):
 /** A search the admin may not run (no rights on cn=config, say) finds nothing; the profile decides what that means. */
 async function searchOrNothing(admin: Directory, search: SearchRequest): Promise<Entry[]> {
   try {
-    return await admin.search(search.base, search.scope, search.filter, search.attributes);
+    return search.controls === undefined
+      ? await admin.search(search.base, search.scope, search.filter, search.attributes)
+      : await admin.search(search.base, search.scope, search.filter, search.attributes, { controls: search.controls });
   } catch (error) {
     if (error instanceof PrepareError && error.resultCode === ResultCode.INSUFFICIENT_ACCESS) return [];
     throw error;

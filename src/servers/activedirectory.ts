@@ -11,8 +11,8 @@
  * not read its DACL (the default: only SYSTEM may) it first takes ownership for BUILTIN\Administrators, as
  * `dsacls "CN=Deleted Objects,..." /takeOwnership` does in Ping's documentation.
  */
-import { formatDn, normalizeDn, parseDn } from '../ldap/dn.js';
-import { equalityFilter } from '../ldap/filter.js';
+import { formatDn, isWithin, normalizeDn, parseDn } from '../ldap/dn.js';
+import { equalityFilter, escapeFilterValue } from '../ldap/filter.js';
 import { binaryValue, firstValue, valuesOf, type Change, type Entry, type LdapControl } from '../ldap/types.js';
 import {
   AccessMask,
@@ -32,7 +32,7 @@ import {
   type SecurityDescriptor,
 } from './ad/security-descriptor.js';
 import { SYNC_USER_DESCRIPTION } from './person.js';
-import type { ChangeSource, Observation, PlannedStep, PrepareTarget, ReadRequest, ServerProfile } from './profile.js';
+import type { ChangeSource, Observation, PlannedStep, PrepareTarget, ReadRequest, SearchRequest, ServerProfile } from './profile.js';
 
 export const SD_FLAGS_OID = '1.2.840.113556.1.4.801';
 export const SHOW_DELETED_OID = '1.2.840.113556.1.4.417';
@@ -45,14 +45,46 @@ export const SYNC_USER_ACCOUNT_CONTROL = String(0x200 | 0x10000);
 
 /** Read rights for CN=Deleted Objects and its tombstones: list, read properties, read the descriptor. */
 const DELETED_OBJECTS_READ = AccessMask.LIST_CHILDREN | AccessMask.READ_PROPERTY | AccessMask.LIST_OBJECT | AccessMask.READ_CONTROL;
+/** schemaIDGUIDs of the classes a destination sync creates and changes (the same in every forest: base schema). */
+export const SYNCED_CLASSES = {
+  user: 'bf967aba-0de6-11d0-a285-00aa003049e2',
+  group: 'bf967a9c-0de6-11d0-a285-00aa003049e2',
+  contact: '5cb41ed0-0e4c-11d0-a286-00aa003049e2',
+  organizationalUnit: 'bf967aa5-0de6-11d0-a285-00aa003049e2',
+  inetOrgPerson: '4828cc14-1437-45bc-9b07-ad6f015e5f28',
+} as const;
+/** The two password extended rights a destination needs, and no other (MS-ADTS 5.1.3.2.1). */
+export const RESET_PASSWORD = '00299570-246d-11d0-a768-00aa006e0529';
+export const CHANGE_PASSWORD = 'ab721a53-1e2f-11d0-9819-00aa0040529b';
+/** gPLink and gPOptions: linking a Group Policy to an OU would reach every computer and user below it. */
+const GP_LINK = 'f30e3bbe-9ff0-11d1-b603-0000f80367c1';
+const GP_OPTIONS = 'f30e3bbf-9ff0-11d1-b603-0000f80367c1';
+
+/** Read everything below (and of) the base: list, read properties, list object, read the descriptor. */
+const DESTINATION_READ = AccessMask.LIST_CHILDREN | AccessMask.READ_PROPERTY | AccessMask.LIST_OBJECT | AccessMask.READ_CONTROL;
+/** On the synced objects below the base: write every property and delete the object itself. */
+const DESTINATION_OBJECT_RIGHTS = AccessMask.READ_PROPERTY | AccessMask.WRITE_PROPERTY | AccessMask.DELETE;
 /**
- * A destination creates, modifies, renames, deletes and resets passwords (the extended rights of CONTROL_ACCESS)
- * of any object below the base DN: everything but changing permissions and ownership.
+ * Denied on every protected account and group (and the sync user's own account): whatever else is granted, it
+ * may not change them, their membership, their password or their descriptor, nor delete or move them.
  */
-const DESTINATION_RIGHTS =
+const PROTECTED_DENY =
+  AccessMask.CREATE_CHILD | AccessMask.DELETE_CHILD | AccessMask.SELF_WRITE | AccessMask.WRITE_PROPERTY |
+  AccessMask.DELETE_TREE | AccessMask.CONTROL_ACCESS | AccessMask.DELETE | AccessMask.WRITE_DAC | AccessMask.WRITE_OWNER;
+/**
+ * The destination ACE of versions up to 0.1.0: every right but WRITE_DAC and WRITE_OWNER, on the base and all
+ * below, "all extended rights" included (DS-Replication-Get-Changes-All, so DCSync). Removed when found.
+ */
+const LEGACY_DESTINATION_RIGHTS =
   AccessMask.CREATE_CHILD | AccessMask.DELETE_CHILD | AccessMask.LIST_CHILDREN | AccessMask.SELF_WRITE |
   AccessMask.READ_PROPERTY | AccessMask.WRITE_PROPERTY | AccessMask.DELETE_TREE | AccessMask.LIST_OBJECT |
   AccessMask.CONTROL_ACCESS | AccessMask.DELETE | AccessMask.READ_CONTROL;
+
+/** Builtin groups Windows protects with AdminSDHolder (their SIDs are the same in every domain). */
+const PROTECTED_BUILTIN_SIDS = ['S-1-5-32-544', 'S-1-5-32-548', 'S-1-5-32-549', 'S-1-5-32-550', 'S-1-5-32-551', 'S-1-5-32-552'];
+/** Protected domain groups found by their default names (their SIDs need the domain SID, not known up front). */
+const PROTECTED_DOMAIN_GROUPS = ['Domain Admins', 'Enterprise Admins', 'Schema Admins', 'Domain Controllers', 'Read-only Domain Controllers', 'Key Admins', 'Enterprise Key Admins'];
+const IN_CHAIN = '1.2.840.113556.1.4.1941';
 
 /** The SD flags control value: BER `SEQUENCE { INTEGER flags }`, base64. */
 export function sdFlagsControl(flags: number): LdapControl {
@@ -146,6 +178,8 @@ export class ActiveDirectoryProfile implements ServerProfile {
     }
     if (target.roles.destination) {
       for (const base of target.baseDns) reads.push({ dn: base, attributes: ['nTSecurityDescriptor'], controls: [DACL_ONLY] });
+      // Its own account gets the protected objects' deny ACE when it lives below a base DN.
+      reads.push({ dn: target.syncUserDn, attributes: ['nTSecurityDescriptor'], controls: [DACL_ONLY] });
     }
     return reads;
   }
@@ -204,7 +238,73 @@ export class ActiveDirectoryProfile implements ServerProfile {
     const wanted = this.wantedAces(target, sid ?? '');
     const byDn = new Map<string, WantedAce[]>();
     for (const w of wanted) byDn.set(normalizeDn(w.dn), [...(byDn.get(normalizeDn(w.dn)) ?? []), w]);
-    return [...byDn.values()].map((aces) => this.planAces(aces, observed, sid, target));
+    const steps = [...byDn.values()].map((aces) => this.planAces(aces, observed, sid, target));
+    if (target.roles.destination) steps.push(this.planProtected(target, observed, sid));
+    return steps;
+  }
+
+  /**
+   * Searches each destination base DN for the accounts and groups the destination rights must never reach: those
+   * Windows protects (adminCount=1, kept so by AdminSDHolder and SDProp), the protected groups and everything
+   * nested in them at any depth (Samba runs no SDProp, so there nobody else keeps them apart).
+   */
+  public searches(target: PrepareTarget): SearchRequest[] {
+    if (!target.roles.destination) return [];
+    const nc = this.domainNc(target.baseDns);
+    const chains = [
+      ...PROTECTED_BUILTIN_SIDS.map((sid) => `<SID=${sid}>`),
+      ...PROTECTED_DOMAIN_GROUPS.map((name) => `CN=${name},CN=Users,${nc}`),
+    ].map((group) => `(memberOf:${IN_CHAIN}:=${escapeFilterValue(group)})`);
+    const filter = `(|(adminCount=1)${PROTECTED_BUILTIN_SIDS.map((sid) => `(objectSid=${sid})`).join('')}${chains.join('')})`;
+    return target.baseDns.map((base, index) => ({
+      key: `protected:${index}`, base, scope: 'sub', filter, attributes: ['nTSecurityDescriptor', 'objectSid'], controls: [DACL_ONLY],
+    }));
+  }
+
+  /** Protected objects below the destination base DNs, and the sync user's own account, each once. */
+  private protectedEntries(target: PrepareTarget, observed: Observation): Entry[] {
+    const seen = new Map<string, Entry>();
+    target.baseDns.forEach((_, index) => {
+      for (const entry of observed.found(`protected:${index}`)) seen.set(normalizeDn(entry.dn), entry);
+    });
+    const self = observed.entry(target.syncUserDn);
+    if (self !== undefined && target.baseDns.some((base) => isWithin(target.syncUserDn, base))) seen.set(normalizeDn(self.dn), self);
+    return [...seen.values()];
+  }
+
+  /**
+   * An explicit deny ACE for the sync user on every protected object below a destination base DN: explicit
+   * denies come first in a DACL, so they win over the inherited destination rights (and over anything granted
+   * to a group the account joins later). Windows also resets these objects' DACLs from AdminSDHolder every
+   * hour, which removes the inherited rights as well; Samba does not, so the deny is what protects them there.
+   */
+  private planProtected(target: PrepareTarget, observed: Observation, sid: string | undefined): PlannedStep {
+    const id = 'ad:protected';
+    const title = 'Protected accounts and groups kept out of reach';
+    if (sid === undefined) {
+      return { id, title, status: 'created', changes: [], warnings: [], detail: 'deny ACEs on the protected accounts and groups below the base DNs, for the new account' };
+    }
+    const changes: Change[] = [];
+    const unreadable: string[] = [];
+    let present = 0;
+    const entries = this.protectedEntries(target, observed);
+    for (const entry of entries) {
+      const sd = sdOf(entry);
+      if (sd?.dacl === undefined) {
+        unreadable.push(entry.dn);
+        continue;
+      }
+      const deny: Ace = { type: AceType.ACCESS_DENIED, flags: 0, mask: PROTECTED_DENY, sid };
+      if (findAce(sd.dacl, deny) !== undefined) {
+        present += 1;
+        continue;
+      }
+      changes.push(this.daclChange(entry.dn, encodeSecurityDescriptor({ revision: sd.revision, control: sd.control, dacl: withAce(sd.dacl, deny) }), false));
+    }
+    const warnings = unreadable.map((dn) => `Deny '${target.syncUserDn}' (${sid}) every write on '${dn}' by hand: the admin may not read its nTSecurityDescriptor`);
+    const detail = `deny ACE on ${entries.length} protected object${entries.length === 1 ? '' : 's'}` +
+      (changes.length > 0 ? ` (${changes.length} added${present > 0 ? `, ${present} present` : ''})` : ', all present');
+    return { id, title, status: warnings.length > 0 ? 'warning' : changes.length > 0 ? (present > 0 ? 'updated' : 'created') : 'unchanged', detail, changes, warnings };
   }
 
   private wantedAces(target: PrepareTarget, sid: string): WantedAce[] {
@@ -222,13 +322,7 @@ export class ActiveDirectoryProfile implements ServerProfile {
       });
     }
     if (target.roles.destination) {
-      for (const base of target.baseDns) {
-        wanted.push({
-          dn: base,
-          purpose: 'create, modify, delete and reset passwords below the base DN',
-          ace: { type: AceType.ACCESS_ALLOWED, flags: AceFlags.CONTAINER_INHERIT, mask: DESTINATION_RIGHTS, sid },
-        });
-      }
+      for (const base of target.baseDns) wanted.push(...destinationAces(base, sid));
     }
     return wanted;
   }
@@ -259,18 +353,22 @@ export class ActiveDirectoryProfile implements ServerProfile {
         ],
       };
     }
-    const missing = aces.filter((a) => findAce(sd.dacl, a.ace) === undefined);
-    if (missing.length === 0) {
+    // The broad destination ACE of earlier versions goes first: it would also "cover" the narrower ones.
+    const withoutLegacy = withoutAces(sd.dacl, (ace) => isLegacyDestinationAce(ace, sid));
+    const current = withoutLegacy ?? sd.dacl;
+    const missing = aces.filter((a) => findAce(current, a.ace) === undefined);
+    if (missing.length === 0 && withoutLegacy === undefined) {
       return { id, title, status: 'unchanged', detail: `${purposes}: present`, changes: [], warnings: [] };
     }
-    let dacl = sd.dacl;
+    let dacl = current;
     for (const a of missing) dacl = withAce(dacl, a.ace);
     const bytes = encodeSecurityDescriptor({ revision: sd.revision, control: sd.control, dacl });
+    const added = missing.length === 0 ? [] : [`${missing.length} ACE${missing.length === 1 ? '' : 's'} added: ${[...new Set(missing.map((a) => a.purpose))].join('; ')}`];
     return {
       id,
       title,
       status: 'updated',
-      detail: missing.map((a) => `${a.purpose} (${describeAce(a.ace)})`).join('; '),
+      detail: [...(withoutLegacy === undefined ? [] : ['the broad destination ACE of an earlier version removed']), ...added].join('; '),
       changes: [this.daclChange(dn, bytes, isDeletedObjects)],
       warnings: [],
     };
@@ -317,7 +415,8 @@ export class ActiveDirectoryProfile implements ServerProfile {
     const user = observed.entry(target.syncUserDn);
     const sid = sidOf(user);
     const steps: PlannedStep[] = [];
-    const dns = [this.domainNc(target.baseDns), this.deletedObjectsDn(target), ...target.baseDns];
+    const protectedEntries = new Map(this.protectedEntries(target, observed).map((entry) => [normalizeDn(entry.dn), entry]));
+    const dns = [this.domainNc(target.baseDns), this.deletedObjectsDn(target), ...target.baseDns, ...[...protectedEntries.values()].map((entry) => entry.dn)];
     const seen = new Set<string>();
     for (const dn of dns) {
       const key = normalizeDn(dn);
@@ -325,7 +424,7 @@ export class ActiveDirectoryProfile implements ServerProfile {
       seen.add(key);
       const id = `ace:${dn}`;
       const title = `Rights for the sync user on '${dn}'`;
-      const sd = sdOf(observed.entry(dn));
+      const sd = sdOf(protectedEntries.get(key) ?? observed.entry(dn));
       const dacl = sid === undefined ? undefined : withoutAces(sd?.dacl, (ace) => sameSid(ace.sid, sid));
       if (sid === undefined || sd === undefined || dacl === undefined) {
         steps.push({ id, title, status: 'unchanged', detail: sid === undefined ? 'no sync user, no ACEs of its SID' : 'no ACE for the sync user', changes: [], warnings: [] });
@@ -364,6 +463,41 @@ export class ActiveDirectoryProfile implements ServerProfile {
     return `the sync user may not run DirSync on '${this.domainNc(target.baseDns)}': it needs the "Replicating Directory Changes" ` +
       `extended right (${REPLICATING_DIRECTORY_CHANGES}) there (or membership of Administrators, with --adAdministratorsGroup)`;
   }
+}
+
+/** The destination ACEs on one base DN, for the account with `sid`. */
+function destinationAces(base: string, sid: string): WantedAce[] {
+  const classes = Object.values(SYNCED_CLASSES);
+  const aces: WantedAce[] = [
+    // Denies first: canonical order puts them before the allows, and the server keeps that order.
+    ...[GP_LINK, GP_OPTIONS].map((property) => ({
+      dn: base, purpose: 'never link Group Policies to OUs',
+      ace: { type: AceType.ACCESS_DENIED_OBJECT, flags: AceFlags.CONTAINER_INHERIT | AceFlags.INHERIT_ONLY, mask: AccessMask.WRITE_PROPERTY, sid, objectType: property, inheritedObjectType: SYNCED_CLASSES.organizationalUnit },
+    })),
+    {
+      dn: base, purpose: 'read the base DN and everything below it',
+      ace: { type: AceType.ACCESS_ALLOWED, flags: AceFlags.CONTAINER_INHERIT, mask: DESTINATION_READ, sid },
+    },
+    ...classes.map((objectClass) => ({
+      dn: base, purpose: 'create users, groups, contacts, inetOrgPersons and OUs in the base DN and below',
+      ace: { type: AceType.ACCESS_ALLOWED_OBJECT, flags: AceFlags.CONTAINER_INHERIT, mask: AccessMask.CREATE_CHILD, sid, objectType: objectClass },
+    })),
+    ...classes.map((objectClass) => ({
+      dn: base, purpose: 'write and delete those objects below the base DN (not the base DN itself)',
+      ace: { type: AceType.ACCESS_ALLOWED_OBJECT, flags: AceFlags.CONTAINER_INHERIT | AceFlags.INHERIT_ONLY, mask: DESTINATION_OBJECT_RIGHTS, sid, inheritedObjectType: objectClass },
+    })),
+    ...[SYNCED_CLASSES.user, SYNCED_CLASSES.inetOrgPerson].flatMap((objectClass) => [RESET_PASSWORD, CHANGE_PASSWORD].map((right) => ({
+      dn: base, purpose: 'reset and change passwords of users below the base DN',
+      ace: { type: AceType.ACCESS_ALLOWED_OBJECT, flags: AceFlags.CONTAINER_INHERIT | AceFlags.INHERIT_ONLY, mask: AccessMask.CONTROL_ACCESS, sid, objectType: right, inheritedObjectType: objectClass },
+    }))),
+  ];
+  return aces;
+}
+
+/** The destination ACE earlier versions wrote (see LEGACY_DESTINATION_RIGHTS). */
+function isLegacyDestinationAce(ace: Ace, sid: string): boolean {
+  return ace.raw === undefined && ace.type === AceType.ACCESS_ALLOWED && sameSid(ace.sid, sid) &&
+    ace.mask >>> 0 === LEGACY_DESTINATION_RIGHTS && (ace.flags & AceFlags.INHERITED) === 0;
 }
 
 function isMember(group: Entry | undefined, dn: string): boolean {

@@ -70,3 +70,11 @@ export function connectionArgs(c: CliConnection, extra: readonly string[] = []):
     ...extra,
   ];
 }
+
+/**
+ * stderr without the warning every destination run against the harness's slapd earns (its admin,
+ * cn=admin,<base>, lives under the destination base DN), for tests about other warnings.
+ */
+export function withoutAdminUnderBaseWarning(stderr: string): string {
+  return stderr.split('\n').filter((line) => !/^Warning: The admin bind DN .* is under the destination base DN /.test(line)).join('\n');
+}

@@ -8,12 +8,15 @@ import { repoRoot } from '../helpers/cli.js';
 import type { Change, Entry } from '../../src/ldap/types.js';
 import {
   ActiveDirectoryProfile,
+  CHANGE_PASSWORD,
   REPLICATING_DIRECTORY_CHANGES,
+  RESET_PASSWORD,
+  SYNCED_CLASSES,
   samAccountNameFor,
   SD_FLAGS_OID,
   SHOW_DELETED_OID,
 } from '../../src/servers/activedirectory.js';
-import { AceType, decodeSecurityDescriptor, encodeSid, findAce } from '../../src/servers/ad/security-descriptor.js';
+import { AccessMask, AceFlags, AceType, decodeSecurityDescriptor, describeAce, encodeSecurityDescriptor, encodeSid, findAce, withAce } from '../../src/servers/ad/security-descriptor.js';
 import type { Observation, PrepareTarget } from '../../src/servers/profile.js';
 import { entry, observation as fakeObservation } from '../helpers/planning.js';
 
@@ -37,6 +40,10 @@ function target(roles: { source: boolean; destination: boolean }, extra: Partial
 }
 
 const syncUser = entry(SYNC_DN, { objectClass: ['top', 'person', 'organizationalPerson', 'user'], objectSid: [Buffer.from(encodeSid(SID)).toString('base64')] });
+function attributesOf(e: Entry): Record<string, string[]> {
+  return Object.fromEntries([...e.attributes].map(([name, values]) => [name, [...values]]));
+}
+
 // Deleted Objects as its owner sees it after taking ownership: SYSTEM full, BA list+read
 const DELETED_SD = 'AQAElBQAAAAAAAAAAAAAACQAAAABAgAAAAAABSAAAAAgAgAABAA0AAIAAAAAABQAPwAPAAEBAAAAAAAFEgAAAAAAGAAUAAAAAQIAAAAAAAUgAAAAIAIAAA==';
 
@@ -73,28 +80,93 @@ describe('Active Directory profile', () => {
     assert.deepEqual(deleted.controls?.map((c) => c.oid), [SHOW_DELETED_OID, SD_FLAGS_OID]);
   });
 
-  test('both roles on the domain root: one write carrying both ACEs, then nothing', () => {
+  test('both roles on the domain root: one write carrying all ACEs, the deny on its own account, then nothing', () => {
     const t = target({ source: true, destination: true });
-    const observed = observation([syncUser, entry(BASE, { nTSecurityDescriptor: [DOMAIN_DACL] }), entry(DELETED, { nTSecurityDescriptor: [DELETED_SD] })]);
+    const self = entry(SYNC_DN, { ...attributesOf(syncUser), nTSecurityDescriptor: [DOMAIN_DACL] });
+    const observed = observation([self, entry(BASE, { nTSecurityDescriptor: [DOMAIN_DACL] }), entry(DELETED, { nTSecurityDescriptor: [DELETED_SD] })]);
     const steps = profile.planAccess(t, observed);
-    assert.deepEqual(steps.map((s) => [s.id, s.status]), [[`ace:${BASE}`, 'updated'], [`ace:${DELETED}`, 'updated']]);
+    assert.deepEqual(steps.map((s) => [s.id, s.status]), [[`ace:${BASE}`, 'updated'], [`ace:${DELETED}`, 'updated'], ['ad:protected', 'created']]);
     const change = steps[0]!.changes[0];
     assert.ok(change?.kind === 'modify');
     assert.deepEqual(change.controls?.map((c) => c.oid), [SD_FLAGS_OID]);
     const sd = descriptorOf(change);
     assert.equal(sd.owner, undefined, 'DACL only: owner untouched');
-    assert.equal(sd.dacl?.aces.length, 46 + 2);
+    assert.equal(sd.dacl?.aces.length, 46 + 1 + 17);
     assert.ok(findAce(sd.dacl, { type: AceType.ACCESS_ALLOWED_OBJECT, flags: 0, mask: 0x100, sid: SID, objectType: REPLICATING_DIRECTORY_CHANGES }));
+    const ownDeny = descriptorOf(steps[2]!.changes[0]).dacl?.aces[0];
+    assert.deepEqual([ownDeny?.type, ownDeny?.sid, ownDeny?.flags], [AceType.ACCESS_DENIED, SID, 0], 'the deny comes first');
 
     const after = observation([
-      syncUser,
+      entry(SYNC_DN, { ...attributesOf(syncUser), nTSecurityDescriptor: [firstValueOf(steps[2]!.changes[0])] }),
       entry(BASE, { nTSecurityDescriptor: [change.modifications[0]!.values[0]!] }),
       entry(DELETED, { nTSecurityDescriptor: [firstValueOf(steps[1]!.changes[0])] }),
     ]);
-    assert.deepEqual(profile.planAccess(t, after).map((s) => s.status), ['unchanged', 'unchanged']);
+    assert.deepEqual(profile.planAccess(t, after).map((s) => s.status), ['unchanged', 'unchanged', 'unchanged']);
     const removal = profile.planRemoval(t, after);
-    assert.deepEqual(removal.map((s) => s.status), ['updated', 'updated']);
+    assert.deepEqual(removal.map((s) => s.status), ['updated', 'updated', 'updated']);
     assert.equal(descriptorOf(removal[0]!.changes[0]).dacl?.aces.length, 46);
+  });
+
+  test('destination ACEs: nothing that changes access control, no replication or blanket extended right, only create and read on the base itself', () => {
+    const t = target({ source: false, destination: true });
+    const self = entry(SYNC_DN, { ...attributesOf(syncUser), nTSecurityDescriptor: [DOMAIN_DACL] });
+    const [step] = profile.planAccess(t, observation([self, entry(BASE, { nTSecurityDescriptor: [DOMAIN_DACL] })]));
+    const ours = (descriptorOf(step!.changes[0]).dacl?.aces ?? []).filter((ace) => ace.sid === SID);
+    assert.equal(ours.length, 17);
+    for (const ace of ours) {
+      const allow = ace.type === AceType.ACCESS_ALLOWED || ace.type === AceType.ACCESS_ALLOWED_OBJECT;
+      if (!allow) continue;
+      assert.equal(ace.mask & (AccessMask.WRITE_DAC | AccessMask.WRITE_OWNER | 0x10000000), 0, `no WD, WO or GA: ${describeAce(ace)}`);
+      if ((ace.mask & AccessMask.CONTROL_ACCESS) !== 0) {
+        assert.ok([RESET_PASSWORD, CHANGE_PASSWORD].includes(ace.objectType ?? ''), `only the password rights: ${describeAce(ace)}`);
+      }
+      if ((ace.flags & AceFlags.INHERIT_ONLY) === 0) {
+        assert.equal(ace.mask & ~(AccessMask.CREATE_CHILD | AccessMask.LIST_CHILDREN | AccessMask.READ_PROPERTY | AccessMask.LIST_OBJECT | AccessMask.READ_CONTROL), 0,
+          `on the base itself only create and read: ${describeAce(ace)}`);
+      }
+      if ((ace.mask & (AccessMask.WRITE_PROPERTY | AccessMask.DELETE)) !== 0) {
+        assert.ok(Object.values(SYNCED_CLASSES).includes(ace.inheritedObjectType as never), `writes only on the synced classes: ${describeAce(ace)}`);
+      }
+    }
+  });
+
+  test('the broad destination ACE of earlier versions is removed by a re-run; the source ACE stays', () => {
+    const t = target({ source: false, destination: true });
+    const legacy = { type: AceType.ACCESS_ALLOWED, flags: AceFlags.CONTAINER_INHERIT, mask: 0x301ff, sid: SID };
+    const domain = decodeSecurityDescriptor(Buffer.from(DOMAIN_DACL, 'base64'));
+    const getChanges = { type: AceType.ACCESS_ALLOWED_OBJECT, flags: 0, mask: 0x100, sid: SID, objectType: REPLICATING_DIRECTORY_CHANGES };
+    const before = Buffer.from(encodeSecurityDescriptor({ ...domain, dacl: withAce(withAce(domain.dacl, legacy), getChanges) })).toString('base64');
+    const self = entry(SYNC_DN, { ...attributesOf(syncUser), nTSecurityDescriptor: [DOMAIN_DACL] });
+    const [step] = profile.planAccess(t, observation([self, entry(BASE, { nTSecurityDescriptor: [before] })]));
+    assert.equal(step!.status, 'updated');
+    assert.match(step!.detail ?? '', /broad destination ACE of an earlier version removed/);
+    const aces = descriptorOf(step!.changes[0]).dacl?.aces ?? [];
+    assert.ok(!aces.some((ace) => ace.sid === SID && ace.mask === 0x301ff), 'legacy ACE gone');
+    assert.ok(findAce({ revision: 4, aces }, getChanges), 'the source right is not this run\'s to take');
+  });
+
+  test('protected objects found below a destination base get a deny ACE first in their DACL; --remove takes it away', () => {
+    const t = target({ source: false, destination: true });
+    const admins = entry(`CN=Domain Admins,CN=Users,${BASE}`, { nTSecurityDescriptor: [DOMAIN_DACL] });
+    const observed = fakeObservation([syncUser, entry(BASE, { nTSecurityDescriptor: [DOMAIN_DACL] })], { rootDse, found: { 'protected:0': [admins] } });
+    const search = profile.searches(t)[0]!;
+    assert.match(search.filter, /\(adminCount=1\)/);
+    assert.match(search.filter, /memberOf:1\.2\.840\.113556\.1\.4\.1941:=<SID=S-1-5-32-544>/);
+    const step = profile.planAccess(t, observed).find((s) => s.id === 'ad:protected')!;
+    assert.equal(step.changes.length, 1);
+    const first = descriptorOf(step.changes[0]).dacl?.aces[0];
+    assert.equal(first?.type, AceType.ACCESS_DENIED);
+    assert.equal(first?.sid, SID);
+    for (const bit of [AccessMask.WRITE_PROPERTY, AccessMask.SELF_WRITE, AccessMask.CONTROL_ACCESS, AccessMask.DELETE, AccessMask.WRITE_DAC, AccessMask.WRITE_OWNER]) {
+      assert.notEqual((first?.mask ?? 0) & bit, 0, `denies 0x${bit.toString(16)}`);
+    }
+    const denied = fakeObservation([syncUser, entry(BASE, { nTSecurityDescriptor: [DOMAIN_DACL] })], {
+      rootDse, found: { 'protected:0': [entry(admins.dn, { nTSecurityDescriptor: [firstValueOf(step.changes[0])] })] },
+    });
+    const removal = profile.planRemoval(target({ source: true, destination: true }), denied);
+    const cleaned = removal.find((s) => s.id === `ace:${admins.dn}`)!;
+    assert.equal(cleaned.status, 'updated');
+    assert.ok(!(descriptorOf(cleaned.changes[0]).dacl?.aces ?? []).some((ace) => ace.sid === SID));
   });
 
   test('an unreadable CN=Deleted Objects DACL: take ownership first', () => {
