@@ -211,8 +211,8 @@ export class Ds389Profile implements ServerProfile {
   /**
    * A destination may add, delete, rename and write every attribute of every entry under the base, and never
    * touch access control: the allow ACI leaves out `aci`, and deny ACIs (which win over any allow, including one
-   * the account might gain later through a group) refuse writing `aci` values, adding, deleting or moving an
-   * entry that carries ACIs (389 checks targetattr per attribute on a modify, but not on an add), and changing
+   * the account might gain later through a group) refuse writing `aci` values, adding or deleting an entry that
+   * carries ACIs (389 checks targetattr per attribute on a modify, but not on an add), and changing
    * its own account (its roles, limits or lock).
    */
   private destinationAcis(userDn: string): AciSpec[] {
@@ -220,7 +220,9 @@ export class Ds389Profile implements ServerProfile {
     return [
       { name: 'sync destination write', targetAttributes: 'aci', excludeTargetAttributes: true, rights: [...WRITE_RIGHTS, ...move], userDn },
       { name: 'sync destination: no access control changes', targetAttributes: 'aci', permission: 'deny', rights: ['write'], userDn },
-      { name: 'sync destination: no entries carrying ACIs', targetFilter: '(aci=*)', permission: 'deny', rights: ['add', 'delete', ...move], userDn },
+      // Not moddn: 389 does not apply a targetfilter to moves, and a moved entry's ACIs still govern the same
+      // entries (an ACI applies to the entry holding it and what lies below it).
+      { name: 'sync destination: no entries carrying ACIs', targetFilter: '(aci=*)', permission: 'deny', rights: ['add', 'delete'], userDn },
       // An ACI's target may not leave the entry it sits on, so "its own entry" is said by the bind rule instead.
       { name: 'sync destination: not its own account', targetAttributes: '*', ownEntryOnly: true, permission: 'deny', rights: ['write', 'delete', ...move], userDn },
     ];

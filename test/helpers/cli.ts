@@ -45,6 +45,8 @@ export interface RunCliOptions {
   timeoutMs?: number;
   /** Working directory; default the repository root. */
   cwd?: string;
+  /** Another build of the CLI to run (an earlier version, see previous-version.ts); default this one. */
+  cli?: string;
 }
 
 export interface RunCliResult {
@@ -63,7 +65,7 @@ export async function runCli(args: string[], opts: RunCliOptions = {}): Promise<
   if (opts.env?.FORCE_COLOR === undefined) delete env.FORCE_COLOR;
 
   return new Promise<RunCliResult>((resolve, reject) => {
-    const child = spawn(process.execPath, [cliPath, ...args], {
+    const child = spawn(process.execPath, [opts.cli ?? cliPath, ...args], {
       cwd: opts.cwd ?? repoRoot,
       env,
       stdio: [stdinMode === 'inherit-none' ? 'ignore' : 'pipe', 'pipe', 'pipe'],

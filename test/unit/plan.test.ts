@@ -275,7 +275,7 @@ describe('ACIs on 389 DS', () => {
     '(targetattr="aci")(version 3.0; acl "prepare-endpoint-server: sync destination: no access control changes"; ' +
       'deny (write) userdn="ldap:///cn=Sync User,dc=example,dc=com";)',
     '(targetfilter="(aci=*)")(version 3.0; acl "prepare-endpoint-server: sync destination: no entries carrying ACIs"; ' +
-      'deny (add,delete,moddn) userdn="ldap:///cn=Sync User,dc=example,dc=com";)',
+      'deny (add,delete) userdn="ldap:///cn=Sync User,dc=example,dc=com";)',
     '(targetattr="*")(version 3.0; acl "prepare-endpoint-server: sync destination: not its own account"; ' +
       'deny (write,delete,moddn) (userdn="ldap:///cn=Sync User,dc=example,dc=com" and userdn="ldap:///self");)',
   ];
