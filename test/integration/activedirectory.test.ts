@@ -10,7 +10,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { connect, type Directory } from '../../src/ldap/directory.js';
-import { decodeSid } from '../../src/servers/ad/security-descriptor.js';
+import { sdFlagsControl } from '../../src/servers/activedirectory.js';
+import { AceType, decodeSecurityDescriptor, decodeSid, encodeSecurityDescriptor, SecurityInformation, withAce } from '../../src/servers/ad/security-descriptor.js';
+import { withClient } from '../helpers/directory.js';
+import { buildPreviousVersion, previousVersionSkipReason } from '../helpers/previous-version.js';
 import { binaryValue, valuesOf } from '../../src/ldap/types.js';
 import { runCli, type RunCliResult } from '../helpers/cli.js';
 import { describeRun } from '../helpers/fixture.js';
@@ -196,6 +199,122 @@ describe('Active Directory on Samba AD DC', { skip: skip ?? false }, () => {
     assert.ok(!(await dc.sddl(TARGET_OU)).includes(sid), 'the ACE went with --remove');
   });
 
+  test('destination on the domain head: no protected group, protected password, descriptor or GPO link is within reach; a sync still works', async () => {
+    // A Tier 0 group nested in Domain Admins, with a member: Samba runs no SDProp, so neither has adminCount.
+    const tier0 = `CN=Tier0 ${randomUUID().slice(0, 6)},${TARGET_OU}`;
+    const nestedAdmin = `CN=Nested Admin ${randomUUID().slice(0, 6)},${TARGET_OU}`;
+    const alice = `CN=Alice ${randomUUID().slice(0, 6)},${TARGET_OU}`;
+    await asAdmin(async (d) => {
+      await d.apply({ kind: 'add', dn: tier0, attributes: { objectClass: ['top', 'group'], sAMAccountName: [`t0${randomUUID().slice(0, 8)}`] } });
+      await d.apply({ kind: 'add', dn: nestedAdmin, attributes: { objectClass: ['top', 'person', 'organizationalPerson', 'user'], sAMAccountName: [`na${randomUUID().slice(0, 8)}`], unicodePwd: [`Nested-${randomUUID()}-aA1!`], userAccountControl: ['512'] } });
+      await d.apply({ kind: 'add', dn: alice, attributes: { objectClass: ['top', 'person', 'organizationalPerson', 'user'], sAMAccountName: [`al${randomUUID().slice(0, 8)}`], unicodePwd: [`Alice-${randomUUID()}-aA1!`], userAccountControl: ['512'] } });
+      await d.apply({ kind: 'modify', dn: tier0, modifications: [{ operation: 'add', attribute: 'member', values: [nestedAdmin] }] });
+      await d.apply({ kind: 'modify', dn: `CN=Domain Admins,CN=Users,${BASE}`, modifications: [{ operation: 'add', attribute: 'member', values: [tier0] }] });
+    }, true);
+    const r = await run(['--isDestination', ...LDAPS]);
+    assert.equal(r.code, 0, describeRun(r));
+    const sid = await syncUserSid();
+    assert.ok(sid);
+    const domain = await dc.sddl(BASE);
+    assert.ok(!new RegExp(`\\(OA?;[A-Z]*;[A-Z]*(CR|GA|WD|WO)[A-Z]*;;[^;]*;${sid}\\)`).test(domain), `no blanket extended right, GA, WD or WO: ${domain}`);
+    assert.ok(!domain.includes(`1131f6ad-9c07-11d1-f79f-00c04fc2dcd2;;${sid}`), 'no DS-Replication-Get-Changes-All (DCSync)');
+
+    const refused = (e: { resultCode?: number }): boolean => e.resultCode === 50;
+    const sync = await open({ dn: SYNC_DN, password: SYNC_PASSWORD }, true);
+    try {
+      for (const group of [`CN=Domain Admins,CN=Users,${BASE}`, ADMINISTRATORS, `CN=Enterprise Admins,CN=Users,${BASE}`, `CN=Schema Admins,CN=Users,${BASE}`,
+        `CN=Account Operators,CN=Builtin,${BASE}`, `CN=Backup Operators,CN=Builtin,${BASE}`, tier0]) {
+        await assert.rejects(sync.apply({ kind: 'modify', dn: group, modifications: [{ operation: 'add', attribute: 'member', values: [SYNC_DN] }] }), refused, `join ${group}`);
+      }
+      for (const account of [`CN=Administrator,CN=Users,${BASE}`, `CN=krbtgt,CN=Users,${BASE}`, nestedAdmin]) {
+        await assert.rejects(sync.apply({ kind: 'modify', dn: account, modifications: [{ operation: 'replace', attribute: 'unicodePwd', values: [`Taken-${randomUUID()}-aA1!`] }] }), refused, `reset ${account}`);
+        await assert.rejects(sync.apply({ kind: 'delete', dn: account }), (e: { resultCode?: number }) => e.resultCode === 50 || e.resultCode === 80, `delete ${account}`);
+      }
+      // Every descriptor: the base, an ordinary user, a protected group, its own account.
+      for (const dn of [BASE, TARGET_OU, alice, `CN=Domain Admins,CN=Users,${BASE}`, SYNC_DN]) {
+        const current = await asAdmin((d) => d.read(dn, ['nTSecurityDescriptor'], { controls: [sdFlagsControl(SecurityInformation.DACL)] }));
+        const sd = decodeSecurityDescriptor(binaryValue(current, 'nTSecurityDescriptor')!);
+        const everyone = encodeSecurityDescriptor({ ...sd, dacl: withAce(sd.dacl, { type: AceType.ACCESS_ALLOWED, flags: 0, mask: 0x10000000, sid: 'S-1-1-0' }) });
+        await assert.rejects(sync.apply({
+          kind: 'modify', dn, controls: [sdFlagsControl(SecurityInformation.DACL)],
+          modifications: [{ operation: 'replace', attribute: 'nTSecurityDescriptor', values: [Buffer.from(everyone).toString('base64')] }],
+        }), refused, `descriptor of ${dn}`);
+      }
+      const gpLink = '[LDAP://cn={31B2F340-016D-11D2-945F-00C04FB984F9},cn=policies,cn=system,DC=example,DC=com;0]';
+      for (const dn of [BASE, TARGET_OU]) {
+        await assert.rejects(sync.apply({ kind: 'modify', dn, modifications: [{ operation: 'replace', attribute: 'gPLink', values: [gpLink] }] }), refused, `gPLink on ${dn}`);
+      }
+      await assert.rejects(sync.apply({ kind: 'modify', dn: BASE, modifications: [{ operation: 'replace', attribute: 'description', values: ['taken'] }] }), refused, 'the domain object itself');
+      await assert.rejects(sync.apply({ kind: 'modify', dn: SYNC_DN, modifications: [{ operation: 'replace', attribute: 'description', values: ['mine'] }] }), refused, 'its own account');
+
+      // What a sync needs: users, groups, contacts and OUs created, changed, moved and deleted; an ordinary password reset.
+      const ou = `OU=Synced ${randomUUID().slice(0, 6)},${TARGET_OU}`;
+      const user = `CN=Synced User,${ou}`;
+      const group = `CN=Synced Group,${ou}`;
+      const contact = `CN=Synced Contact,${ou}`;
+      const sub = `OU=Sub,${ou}`;
+      await sync.apply({ kind: 'add', dn: ou, attributes: { objectClass: ['top', 'organizationalUnit'] } });
+      await sync.apply({ kind: 'add', dn: sub, attributes: { objectClass: ['top', 'organizationalUnit'] } });
+      await sync.apply({ kind: 'add', dn: user, attributes: { objectClass: ['top', 'person', 'organizationalPerson', 'user'], sAMAccountName: [`su${randomUUID().slice(0, 8)}`] } });
+      await sync.apply({ kind: 'add', dn: group, attributes: { objectClass: ['top', 'group'], sAMAccountName: [`sg${randomUUID().slice(0, 8)}`] } });
+      await sync.apply({ kind: 'add', dn: contact, attributes: { objectClass: ['top', 'person', 'organizationalPerson', 'contact'] } });
+      await sync.apply({ kind: 'modify', dn: group, modifications: [{ operation: 'add', attribute: 'member', values: [user] }] });
+      await sync.apply({ kind: 'modify', dn: user, modifications: [{ operation: 'replace', attribute: 'description', values: ['synced'] }] });
+      await sync.apply({ kind: 'modify', dn: alice, modifications: [{ operation: 'replace', attribute: 'unicodePwd', values: [`Reset-${randomUUID()}-aA1!`] }] });
+      await withClient(dc.url, { dn: SYNC_DN, password: SYNC_PASSWORD }, (c) => c.modifyDN(user, `CN=Synced User,${sub}`));
+      for (const dn of [`CN=Synced User,${sub}`, group, contact, sub, ou]) await sync.apply({ kind: 'delete', dn });
+    } finally {
+      await sync.close();
+    }
+    await asAdmin(async (d) => {
+      await d.apply({ kind: 'modify', dn: `CN=Domain Admins,CN=Users,${BASE}`, modifications: [{ operation: 'delete', attribute: 'member', values: [tier0] }] });
+      for (const dn of [tier0, nestedAdmin, alice]) await d.apply({ kind: 'delete', dn });
+    });
+    await removeAll();
+    for (const dn of [BASE, `CN=Domain Admins,CN=Users,${BASE}`, `CN=Administrator,CN=Users,${BASE}`, `CN=krbtgt,CN=Users,${BASE}`]) {
+      assert.ok(!(await dc.sddl(dn)).includes(sid), `--remove took the ACEs away from ${dn}`);
+    }
+  });
+
+  test('a domain prepared by the previous version (one broad ACE: DCSync, Domain Admins) is converged by one run', async (t) => {
+    const skipReason = await previousVersionSkipReason();
+    if (skipReason !== undefined) {
+      t.skip(skipReason);
+      return;
+    }
+    const previous = await buildPreviousVersion();
+    try {
+      const old = await runCli(args(['--isDestination', ...LDAPS]), { timeoutMs: 60_000, cli: previous.cli });
+      assert.equal(old.code, 0, describeRun(old));
+      const sid = await syncUserSid();
+      assert.ok((await dc.sddl(BASE)).includes(`(A;CI;RPWPCRCCDCLCLORCSDDTSW;;;${sid})`), 'the broad ACE of 0.1.0');
+      const domainAdmins = `CN=Domain Admins,CN=Users,${BASE}`;
+      const join = { kind: 'modify' as const, dn: domainAdmins, modifications: [{ operation: 'add' as const, attribute: 'member', values: [SYNC_DN] }] };
+      const sync = await open({ dn: SYNC_DN, password: SYNC_PASSWORD }, true);
+      try {
+        await sync.apply(join);
+      } finally {
+        await sync.close();
+      }
+      await asAdmin((d) => d.apply({ ...join, modifications: [{ operation: 'delete', attribute: 'member', values: [SYNC_DN] }] }));
+
+      const upgrade = await runJson(['--isDestination', ...LDAPS]);
+      assert.match(upgrade.steps.find((s) => s.id === `ace:${BASE}`)?.detail ?? '', /broad destination ACE of an earlier version removed/);
+      assert.ok(!(await dc.sddl(BASE)).includes(`(A;CI;RPWPCRCCDCLCLORCSDDTSW;;;${sid})`), 'the broad ACE is gone');
+      const again = await open({ dn: SYNC_DN, password: SYNC_PASSWORD }, true);
+      try {
+        await assert.rejects(again.apply(join), (e: { resultCode?: number }) => e.resultCode === 50, 'the takeover fails after one run');
+      } finally {
+        await again.close();
+      }
+      const rerun = await runJson(['--isDestination', ...LDAPS]);
+      assert.equal(rerun.ldap.writes, 0, 'a second run writes nothing');
+    } finally {
+      previous.remove();
+    }
+    await removeAll();
+  });
+
   test('both roles, then a re-run that finds everything present and writes nothing', async () => {
     const first = await runJson(['--isSource', '--isDestination', ...LDAPS]);
     assert.ok(first.changed);
@@ -212,6 +331,7 @@ describe('Active Directory on Samba AD DC', { skip: skip ?? false }, () => {
       ['sync-user', 'unchanged'],
       [`ace:${BASE}`, 'unchanged'],
       [`ace:${DELETED}`, 'unchanged'],
+      ['ad:protected', 'unchanged'],
       ['changelog', 'skipped'],
     ]);
     assert.equal(await dc.sddl(BASE), domain, 'descriptor untouched by the re-run');
