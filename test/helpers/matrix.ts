@@ -34,7 +34,7 @@ export interface SpawnOptions {
   tty?: boolean;
   /** A file opened as the child's stdin instead of a pipe (such as /dev/zero). */
   stdinFrom?: string;
-  /** Close the read end of the child's stdout after this many bytes, as `| head -c N` does. */
+  /** Close the read end of the child's stdout after this many bytes, as `| head -c N` does (0: at once). */
   closeStdoutAfter?: number;
   /** Close the read end of the child's stderr at once (a reader that went away). */
   closeStderr?: boolean;
@@ -126,6 +126,7 @@ export function spawnCli(args: string[], opts: SpawnOptions = {}): Spawned {
     check();
   });
   child.stderr!.on('data', (b: Buffer) => { err.push(b); check(); });
+  if (opts.closeStdoutAfter === 0) child.stdout!.destroy();
   if (opts.closeStderr === true) child.stderr!.destroy();
   child.stdin?.on('error', () => undefined);
   const stdin = opts.stdin ?? 'closed';
