@@ -3,7 +3,7 @@
  * every ldapts or socket failure into a PrepareError with a result code and a sentence a person can act on.
  */
 import { Attribute, Ber, BerReader, BerWriter, Change as LdapChange, Client, Control, ResultCodeError } from 'ldapts';
-import { readFileSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readFileSync } from 'node:fs';
 import * as net from 'node:net';
 import * as tls from 'node:tls';
 import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
@@ -435,18 +435,32 @@ function systemCertificates(): string[] {
   } else {
     const fromEnv = process.env['SSL_CERT_FILE'];
     for (const file of [...(fromEnv ? [fromEnv] : []), ...SYSTEM_BUNDLES]) {
-      let text: string;
-      try {
-        text = readFileSync(file, 'utf8');
-      } catch {
-        continue;
-      }
+      const text = readBundle(file);
+      if (text === undefined) continue;
       for (const cert of text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []) found.add(`${cert}\n`);
       break;
     }
   }
   systemCache = [...found];
   return systemCache;
+}
+
+/**
+ * A CA bundle's text, or undefined when it is absent, unreadable, not a regular file or larger than 16 MiB:
+ * SSL_CERT_FILE=/dev/zero or a FIFO must not hang the run or fill its memory.
+ */
+function readBundle(file: string): string | undefined {
+  let fd: number | undefined;
+  try {
+    fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
+    const stats = fstatSync(fd);
+    if (!stats.isFile() || stats.size > 16 * 1024 * 1024) return undefined;
+    return readFileSync(fd, 'utf8');
+  } catch {
+    return undefined;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
 }
 
 function withDeadline<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
@@ -655,7 +669,7 @@ export function translateError(error: unknown, context: ErrorContext): PrepareEr
       'run the same command again once the server is back: it finishes what is left', { cause: error });
   }
   return new PrepareError(ResultCode.CONNECT_ERROR, `The ${context.operation} of ${where} on ${context.address} failed: ${message}`,
-    undefined, { cause: error });
+    'check that the server runs and the network between, then run the same command again', { cause: error });
 }
 
 function capitalize(text: string): string {

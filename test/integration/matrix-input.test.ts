@@ -169,6 +169,17 @@ describe('matrix: special files are refused at once (exit 89), never read until 
       { stdinFrom: '/dev/zero' });
   });
 
+  test('SSL_CERT_FILE=/dev/zero (the system CA bundle Node 20 reads itself): skipped, the run goes on to its real answer', async () => {
+    for (const bundle of ['/dev/zero', fifo]) {
+      const r = await runCli(common(['--isDestination', '-b', BASE, '--useStartTLS']), { env: { SSL_CERT_FILE: bundle }, timeoutMs: 20_000 });
+      assert.equal(r.timedOut, false, describeRun(r));
+      assert.ok(r.ms < 5_000, `took ${r.ms} ms`);
+      // This slapd has no certificate: the StartTLS refusal is the run's real answer.
+      assert.equal(r.code, 91, describeRun(r));
+      assert.match(oneLine(r.stderr, r), /refused StartTLS/);
+    }
+  });
+
   test('a PKCS#12 trust store whose MAC asks for 2^40 key derivation rounds: refused, not computed for hours', async () => {
     const dir = path.join(tmp, 'p12');
     mkdirSync(dir);
