@@ -93,10 +93,11 @@ export async function main(args: readonly string[], io: ProcessIo): Promise<numb
   const unsubscribe = io.onInterrupt((signal) => interrupt.abort(signal));
   const output = guardedOutput(io.stdout, io.stderr);
   try {
-    return exitStatus(await run(args, io, output, interrupt.signal));
+    return exitStatus(await runCommand(args, io, output, interrupt.signal));
   } catch (error) {
-    // run() turns every failure into a PrepareError; this is the net under it: one line, never a stack.
-    output.err(`Error: Unexpected failure: ${error instanceof Error ? error.message : String(error)}: please report it\n`);
+    // runCommand() turns every failure into a PrepareError; this is the net under it: one line, never a stack.
+    const message = (error instanceof Error ? error.message : String(error)).split('\n', 1)[0];
+    output.err(`Error: Unexpected failure: ${message}: please report it\n`);
     return 1;
   } finally {
     unsubscribe();
@@ -112,7 +113,7 @@ export function exitStatus(code: number): number {
   return Number.isInteger(code) && code >= 0 && code <= 255 ? code : 80;
 }
 
-async function run(args: readonly string[], io: ProcessIo, output: ConsoleOutput, signal: AbortSignal): Promise<number> {
+async function runCommand(args: readonly string[], io: ProcessIo, output: ConsoleOutput, signal: AbortSignal): Promise<number> {
   const out = (text: string): void => output.out(text);
   const err = (text: string): void => output.err(text);
   const startedAt = Date.now();

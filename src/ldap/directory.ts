@@ -101,7 +101,7 @@ class LdaptsDirectory implements Directory {
   private boundDn: string | undefined;
   /** Every socket ldapts opened for this connection (TCP, and TLS on top of it), to drop them on a signal. */
   private readonly sockets = new Set<net.Socket>();
-  /** Set once the connection was dropped because of a signal: nothing more is sent on it. */
+  /** Set once the connection was dropped (a signal, or an unbind that could not be sent): close() only cleans up. */
   private dropped = false;
 
   public constructor(
@@ -274,9 +274,7 @@ class LdaptsDirectory implements Directory {
     });
     const signal = this.options.signal;
     const where = dn === '' ? 'the root DSE' : `'${dn}'`;
-    if (signal?.aborted === true || this.dropped) {
-      throw interruption(signal?.reason, `before the ${operation} of ${where} on ${this.address}`);
-    }
+    if (signal?.aborted === true) throw interruption(signal.reason, `before the ${operation} of ${where} on ${this.address}`);
     const pending = action();
     if (signal === undefined) {
       try {
