@@ -10,10 +10,12 @@ import type { DirectoryStats } from '../ldap/directory.js';
 import type { PrepareError } from '../ldap/errors.js';
 import type { PlannedStep } from '../servers/profile.js';
 import type { RunLog } from './log.js';
+import { guardedOutput, type ConsoleOutput } from './output.js';
 import type { RunResult } from './result.js';
 import type { ResolvedSettings } from './settings.js';
 
-// Start-up is part of every run of a fleet loop: this module loads nothing but node builtins. `--version`
+// Start-up is part of every run of a fleet loop: this module loads nothing but node builtins (and output.ts,
+// which has no imports). `--version`
 // answers from package.json alone; everything else (commander, chalk, pino, ldapts, prompts) is imported on
 // the path that uses it, below.
 
@@ -22,8 +24,8 @@ export interface ProcessIo {
   readonly stdin: NodeJS.ReadStream;
   readonly stdout: NodeJS.WritableStream;
   readonly stderr: NodeJS.WritableStream;
-  /** Subscribes to Ctrl-C for the length of the run; returns the unsubscribe function. */
-  onInterrupt(handler: () => void): () => void;
+  /** Subscribes to SIGINT (Ctrl-C) and SIGTERM for the length of the run; returns the unsubscribe function. */
+  onInterrupt(handler: (signal: 'SIGINT' | 'SIGTERM') => void): () => void;
 }
 
 /** The folder the tool is installed in (dist/src/cli/main.js is three levels below it). */
@@ -38,8 +40,26 @@ export function processIo(): ProcessIo {
     stdout: process.stdout,
     stderr: process.stderr,
     onInterrupt(handler) {
-      process.on('SIGINT', handler);
-      return () => process.off('SIGINT', handler);
+      let received = false;
+      const unsubscribe = (): void => {
+        process.off('SIGINT', onSigint);
+        process.off('SIGTERM', onSigterm);
+      };
+      const on = (signal: 'SIGINT' | 'SIGTERM'): void => {
+        if (received) {
+          // A second signal while the run is ending: the signal's default action, at once.
+          unsubscribe();
+          process.kill(process.pid, signal);
+          return;
+        }
+        received = true;
+        handler(signal);
+      };
+      const onSigint = (): void => on('SIGINT');
+      const onSigterm = (): void => on('SIGTERM');
+      process.on('SIGINT', onSigint);
+      process.on('SIGTERM', onSigterm);
+      return unsubscribe;
     },
   };
 }
@@ -67,8 +87,35 @@ function isLoneOption(args: readonly string[], short: string, long: string): boo
 declare const PES_PIPE_HELP: string | undefined;
 
 export async function main(args: readonly string[], io: ProcessIo): Promise<number> {
-  const out = (text: string): void => void io.stdout.write(text);
-  const err = (text: string): void => void io.stderr.write(text);
+  // From the first moment: a signal stops the run with 130/143 (never the default death mid-write), and a
+  // stdout or stderr that fails (a closed pipe) is a warning, never a crash.
+  const interrupt = new AbortController();
+  const unsubscribe = io.onInterrupt((signal) => interrupt.abort(signal));
+  const output = guardedOutput(io.stdout, io.stderr);
+  try {
+    return exitStatus(await runCommand(args, io, output, interrupt.signal));
+  } catch (error) {
+    // runCommand() turns every failure into a PrepareError; this is the net under it: one line, never a stack.
+    const message = (error instanceof Error ? error.message : String(error)).split('\n', 1)[0];
+    output.err(`Error: Unexpected failure: ${message}: please report it\n`);
+    return 1;
+  } finally {
+    unsubscribe();
+  }
+}
+
+/**
+ * The process exit status for a result code. A status is one byte: an LDAP code above 255 (some servers
+ * send vendor codes such as 16654) would be seen modulo 256, and could read as success, so it becomes 80
+ * (other); the message still carries the real code.
+ */
+export function exitStatus(code: number): number {
+  return Number.isInteger(code) && code >= 0 && code <= 255 ? code : 80;
+}
+
+async function runCommand(args: readonly string[], io: ProcessIo, output: ConsoleOutput, signal: AbortSignal): Promise<number> {
+  const out = (text: string): void => output.out(text);
+  const err = (text: string): void => output.err(text);
   const startedAt = Date.now();
   const version = toolVersion();
   // What commander prints for --version and (into a pipe) for --help, without loading commander.
@@ -76,7 +123,7 @@ export async function main(args: readonly string[], io: ProcessIo): Promise<numb
     out(`${version}\n`);
     return 0;
   }
-  if (typeof PES_PIPE_HELP === 'string' && process.stdout.isTTY !== true && isLoneOption(args, 'H', 'help')) {
+  if (typeof PES_PIPE_HELP === 'string' && !isTerminal(io.stdout) && isLoneOption(args, 'H', 'help')) {
     out(PES_PIPE_HELP);
     return 0;
   }
@@ -98,20 +145,40 @@ export async function main(args: readonly string[], io: ProcessIo): Promise<numb
     const parsed = parseCommandLine(args, version, { out, err });
     if (parsed.kind === 'exit') return parsed.code;
     const logFileOption = parsed.options['logFile'];
-    if (typeof logFileOption === 'string') requestedLogFile = resolve(logFileOption);
-    const { resolveSettings, wantsJson } = await import('./settings.js');
+    if (typeof logFileOption === 'string' && logFileOption !== '') requestedLogFile = resolve(logFileOption);
+    const [{ resolveSettings, wantsJson, passwordFilesFromStdin }, { PASSWORD_FILE_MAX_BYTES, readLine }, { interruption }] = await Promise.all([
+      import('./settings.js'),
+      import('./input.js'),
+      import('../ldap/errors.js'),
+    ]);
     jsonRequested ||= wantsJson(parsed.options, parsed.explicit);
+    output.stdoutIsData(jsonRequested);
+    // `-` as a password file: stdin's first line, read here because it may wait (a pipe, a terminal) and must
+    // stay interruptible; two options on `-` are refused by resolveSettings before anything is read.
+    let stdinLine: Buffer | Error = Buffer.alloc(0);
+    if (passwordFilesFromStdin(parsed.options, parsed.explicit).length === 1) {
+      stdinLine = await readLine(io.stdin, PASSWORD_FILE_MAX_BYTES, signal, () => interruption(signal.reason, 'while reading a password from stdin'))
+        .catch((error: unknown) => (isPrepareError(error) ? Promise.reject(error) : (error as Error)));
+    }
     resolved = resolveSettings(parsed.options, parsed.explicit, {
       env: io.env,
       stdinIsTTY: io.stdin.isTTY === true,
-      readStdin: () => readFileSync(0, 'utf8'),
+      readStdin: () => {
+        if (stdinLine instanceof Error) throw stdinLine;
+        return stdinLine;
+      },
     });
-  } catch (error) {
-    if (!isPrepareError(error)) throw error;
+    if (signal.aborted) throw interruption(signal.reason, 'before connecting');
+  } catch (caught) {
+    // Anything thrown while reading the options and the files they name is about that input: one line, 89.
+    const error = isPrepareError(caught) ? caught : await unexpectedInputError(caught);
     const { openRunLog } = await import('./log.js');
     // Usage errors are logged too, to --logFile when it could be read from the command line.
-    const { log } = await openRunLog(requestedLogFile ?? DEFAULT_LOG_FILE, runId);
-    log.error({ event: 'usage-error', exitCode: error.resultCode }, error.message);
+    const { log } = await openRunLog(requestedLogFile ?? DEFAULT_LOG_FILE, runId, (message) => err(`Warning: ${message}\n`));
+    log.error({
+      event: 'usage-error', exitCode: error.resultCode,
+      ...(isPrepareError(caught) || !(caught instanceof Error) ? {} : { stack: caught.stack ?? null }),
+    }, error.message);
     // One line, as for every other failure: what failed, then what to do.
     err(`Error: ${error.message}${error.hint === undefined ? '' : `: ${error.hint}`}\n`);
     if (jsonRequested) {
@@ -131,12 +198,30 @@ export async function main(args: readonly string[], io: ProcessIo): Promise<numb
     import('../ldap/errors.js'),
   ]);
   // With --json, stdout carries the JSON object alone: everything a person reads goes to stderr.
+  output.stdoutIsData(resolved.json);
   const humanStream = resolved.json ? io.stderr : io.stdout;
-  const screen = new Renderer({ line: (text) => humanStream.write(`${text}\n`) }, resolved.color && isTerminal(humanStream));
+  const human = resolved.json ? err : out;
+  const screen = new Renderer({ line: (text) => human(`${text}\n`) }, resolved.color && isTerminal(humanStream));
   const problems = new Renderer({ line: (text) => err(`${text}\n`) }, resolved.color && isTerminal(io.stderr));
-  const opened = await openRunLog(resolve(resolved.logFile ?? DEFAULT_LOG_FILE), runId);
+  const warnings: string[] = [];
+  // A log or console stream that fails later is a warning of the run (in --json too), said once.
+  let reportProblem = (message: string): void => {
+    warnings.push(message);
+  };
+  const opened = await openRunLog(resolve(resolved.logFile ?? DEFAULT_LOG_FILE), runId, (message) => {
+    problems.warning(message);
+    reportProblem(message);
+  });
   const log: RunLog = opened.log;
-  if (opened.problem !== undefined) problems.warning(opened.problem);
+  if (opened.problem !== undefined) {
+    problems.warning(opened.problem);
+    warnings.push(opened.problem);
+  }
+  reportProblem = (message) => {
+    warnings.push(message);
+    log.warn({ event: 'warning' }, message);
+  };
+  output.onProblem((message) => reportProblem(message));
   log.info({
     event: 'start',
     version,
@@ -155,7 +240,6 @@ export async function main(args: readonly string[], io: ProcessIo): Promise<numb
     prompting: resolved.canPrompt,
   }, 'run started');
 
-  const warnings: string[] = [];
   const steps: PlannedStep[] = [];
   let server: RunResult['server'] = { host: settings.host, port: settings.port, type: null, productName: null, vendor: null };
   for (const message of resolved.warnings) {
@@ -200,16 +284,14 @@ export async function main(args: readonly string[], io: ProcessIo): Promise<numb
     remove: settings.remove,
     dryRun: settings.dryRun,
   };
-  const abort = new AbortController();
-  const unsubscribe = io.onInterrupt(() => abort.abort());
   let exitCode: number;
   let result: RunResult;
   try {
     const { prepareEndpoint } = await import('../core/run.js');
     const outcome = await prepareEndpoint(settings, {
       reporter,
-      prompter: resolved.canPrompt ? terminalPrompter(io.stderr) : undefined,
-      signal: abort.signal,
+      prompter: resolved.canPrompt ? terminalPrompter(io.stderr, { signal, color: resolved.color && isTerminal(io.stderr) }) : undefined,
+      signal,
       stats,
     });
     const ldif = settings.dryRun ? renderLdif(outcome.changes) : null;
@@ -237,8 +319,6 @@ export async function main(args: readonly string[], io: ProcessIo): Promise<numb
       event: 'end', exitCode, reads: stats.reads, writes: stats.writes, durationMs: Date.now() - startedAt, hint: failure.hint ?? null,
       ...(exitCode === 1 && error instanceof Error ? { stack: error.stack ?? null } : {}),
     }, failure.message);
-  } finally {
-    unsubscribe();
   }
   if (resolved.json) out(`${JSON.stringify(result)}\n`);
   return exitCode;
@@ -256,15 +336,20 @@ function logFileInArgv(argv: readonly string[]): string | undefined {
   return found === undefined || found === '' ? undefined : resolve(found);
 }
 
-/** Every way a run can fail, as one PrepareError: interrupts are 130, anything unexpected is 1. */
+/** Every way a run can fail, as one PrepareError: signals are 130/143 (already), anything unexpected is 1. */
 async function asFailure(error: unknown): Promise<PrepareError> {
-  const [{ InterruptedError }, { isPrepareError, PrepareError, ResultCode }] = await Promise.all([import('./prompts.js'), import('../ldap/errors.js')]);
-  if (error instanceof InterruptedError) {
-    return new PrepareError(ResultCode.INTERRUPTED, 'Interrupted', 'run the same command again to finish: it picks up where this run stopped');
-  }
+  const { isPrepareError, PrepareError } = await import('../ldap/errors.js');
   if (isPrepareError(error)) return error;
   const message = error instanceof Error ? error.message : String(error);
   return new PrepareError(1, `Unexpected failure: ${message}`, 'please report it with the log file', { cause: error });
+}
+
+/** An error nobody foresaw while reading the options or a file they name: still bad input (89), one line. */
+async function unexpectedInputError(error: unknown): Promise<PrepareError> {
+  const { PrepareError, ResultCode } = await import('../ldap/errors.js');
+  const message = error instanceof Error ? error.message : String(error);
+  return new PrepareError(ResultCode.PARAM_ERROR, `Cannot use the options given: ${message.split('\n', 1)[0]}`,
+    'check the options and the files they name (see --help); if they are right, report this with the log file', { cause: error });
 }
 
 function failureResult(version: string, runId: string, error: PrepareError): RunResult {

@@ -32,8 +32,8 @@ export const OPTION_TABLE: readonly OptionSpec[] = [
   { long: 'trustStorePath', short: 'P', value: 'file', group: 'Connection', help: 'PEM bundle or PKCS#12 file of trusted CA certificates', defaultText: 'system CAs' },
   { long: 'trustStorePassword', short: 'T', value: 'password', group: 'Connection', help: 'password of a PKCS#12 trust store', secret: true },
   { long: 'trustStorePasswordFile', short: 'U', value: 'file', group: 'Connection', help: 'file holding the trust store password' },
-  { long: 'connectTimeout', value: 'duration', group: 'Connection', help: 'give up connecting after this long (such as 10s)', defaultText: '10s' },
-  { long: 'operationTimeout', value: 'duration', group: 'Connection', help: 'give up on any single LDAP operation after this long', defaultText: '30s' },
+  { long: 'connectTimeout', value: 'duration', group: 'Connection', help: 'give up connecting after this long (such as 10s; at most 24d)', defaultText: '10s' },
+  { long: 'operationTimeout', value: 'duration', group: 'Connection', help: 'give up on any single LDAP operation after this long (at most 24d)', defaultText: '30s' },
   { long: 'bindDN', short: 'D', value: 'dn', group: 'Credentials', help: 'administrator DN used to prepare the server', defaultText: 'prompted' },
   { long: 'bindPassword', short: 'w', value: 'password', group: 'Credentials', help: 'administrator password (visible to other local users: prefer a file)', secret: true },
   { long: 'bindPasswordFile', short: 'j', value: 'file', group: 'Credentials', help: 'file whose first line is the administrator password' },
@@ -56,7 +56,7 @@ export const OPTION_TABLE: readonly OptionSpec[] = [
   { long: 'json', group: 'Output', help: 'print one JSON result object on stdout; human output goes to stderr' },
   { long: 'noPrompt', short: 'n', group: 'Output', help: 'never prompt: a missing value is an error (also implied when stdin is not a terminal)' },
   { long: 'logFile', value: 'file', group: 'Output', help: 'where the run is logged', defaultText: 'logs/prepare-endpoint-server.log in the tool folder' },
-  { long: 'noColor', group: 'Output', help: 'no colours (NO_COLOR is honoured too)' },
+  { long: 'noColor', group: 'Output', help: 'no colours (NO_COLOR and TERM=dumb are honoured too)' },
 ];
 
 /** Flag spelling as commander sees it: `noPrompt` is commander's negation `--no-prompt`. */
@@ -125,8 +125,9 @@ Exit codes (LDAP result codes, as in Ping's tools):
   85  timeout
   89  parameter error: a bad or missing option value
   91  cannot connect: refused, unknown host, TLS failure
- 130  interrupted (Ctrl-C)
-  Other LDAP result codes are passed through; 1 is an unexpected internal error.`;
+ 130  interrupted (Ctrl-C, SIGINT)
+ 143  terminated (SIGTERM)
+  Other LDAP result codes are passed through (above 255: 80); 1 is an unexpected internal error.`;
 
 const EXAMPLES = `
 Examples:

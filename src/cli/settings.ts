@@ -2,7 +2,7 @@
  * From parsed options (plus the properties file, password files and environment) to validated Settings.
  * Everything is checked here, before any connection: a problem is a PrepareError with code 89 and a hint.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { DurationSyntaxError, parseDuration } from '../servers/duration.js';
 import { Secret, type Settings } from '../core/settings.js';
 import type { Trust } from '../ldap/directory.js';
@@ -10,6 +10,9 @@ import { DnSyntaxError, normalizeDn, parseDn } from '../ldap/dn.js';
 import { PrepareError, ResultCode } from '../ldap/errors.js';
 import type { ServerTypeName } from '../servers/detect.js';
 import { looseName, OPTION_TABLE, optionKey, type RawOptions } from './options.js';
+import {
+  formatBytes, InputFileError, PASSWORD_FILE_MAX_BYTES, PROPERTIES_FILE_MAX_BYTES, readRegularFile, TRUST_STORE_MAX_BYTES,
+} from './input.js';
 import { readTrustStore, TrustStoreError, type TrustStoreContent } from './truststore.js';
 
 export interface ResolvedSettings {
@@ -26,9 +29,15 @@ export interface ResolvedSettings {
 export interface Environment {
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly stdinIsTTY: boolean;
-  /** Reads all of stdin; for `-` as a password file. */
-  readStdin(): string;
+  /**
+   * What stdin holds for `-` as a password file: its first line is the password. The CLI reads that one line
+   * (bounded, interruptible) before settings are resolved; see passwordFilesFromStdin.
+   */
+  readStdin(): string | Buffer;
 }
+
+/** The options whose password file is `-` (stdin), in the order they are read. */
+const STDIN_PASSWORD_FILES = ['bindPasswordFile', 'syncServerBindPasswordFile', 'trustStorePasswordFile'] as const;
 
 function usage(message: string, hint?: string): PrepareError {
   return new PrepareError(ResultCode.PARAM_ERROR, message, hint ?? 'see prepare-endpoint-server --help');
@@ -36,16 +45,18 @@ function usage(message: string, hint?: string): PrepareError {
 
 export function resolveSettings(parsed: RawOptions, explicit: ReadonlySet<string>, environment: Environment): ResolvedSettings {
   const warnings: string[] = [];
-  const options = withPropertiesFile(parsed, explicit);
+  const { options, origin } = withPropertiesFile(parsed, explicit);
   const str = (key: string): string | undefined => (typeof options[key] === 'string' ? (options[key] as string) : undefined);
   const flag = (key: string): boolean => options[key] === true || options[key] === 'true';
+  /** ` (in FILE line N)` for a value that came from the properties file. */
+  const from = (key: string): string => origin.get(key) ?? '';
 
+  checkValues(options, from);
   for (const [a, b] of CONFLICTS) conflict(options, a, b);
 
   const security = flag('useSSL') ? 'ssl' : flag('useStartTLS') ? 'starttls' : 'none';
-  const port = parsePort(str('port'), security === 'ssl' ? 636 : 389);
-  const host = str('hostname') ?? 'localhost';
-  if (host.trim() === '' || /\s/.test(host)) throw usage(`Invalid --hostname '${host}'`);
+  const port = parsePort(str('port'), security === 'ssl' ? 636 : 389, from('port'));
+  const host = parseHost(str('hostname') ?? 'localhost', from('hostname'));
 
   const bindDn = optionalDn(str('bindDN'), '--bindDN');
   const syncUserDn = optionalDn(str('syncServerBindDN'), '--syncServerBindDN');
@@ -68,13 +79,19 @@ export function resolveSettings(parsed: RawOptions, explicit: ReadonlySet<string
   if (flag('disableChangelog') && !remove) throw usage('--disableChangelog only goes with --remove');
 
   const maxAgeText = str('changelogMaximumAge');
-  const changelogMaxAgeSeconds = maxAgeText === undefined ? undefined : duration(maxAgeText, '--changelogMaximumAge');
-  const connectTimeoutMs = duration(str('connectTimeout') ?? '10s', '--connectTimeout') * 1000;
-  const operationTimeoutMs = duration(str('operationTimeout') ?? '30s', '--operationTimeout') * 1000;
+  const changelogMaxAgeSeconds = maxAgeText === undefined ? undefined : duration(maxAgeText, '--changelogMaximumAge', from('changelogMaximumAge'));
+  const connectTimeoutMs = timerDuration(str('connectTimeout') ?? '10s', '--connectTimeout', from('connectTimeout'));
+  const operationTimeoutMs = timerDuration(str('operationTimeout') ?? '30s', '--operationTimeout', from('operationTimeout'));
 
-  const bindPassword = password(options, 'bindPassword', 'bindPasswordFile', 'PES_BIND_PASSWORD', environment, warnings);
-  const syncPassword = password(options, 'syncServerBindPassword', 'syncServerBindPasswordFile', 'PES_SYNC_PASSWORD', environment, warnings);
-  const trust = resolveTrust(options, warnings, environment);
+  const fromStdin = STDIN_PASSWORD_FILES.filter((key) => options[key] === '-');
+  if (fromStdin.length > 1) {
+    throw usage(`stdin can supply only one password, but ${fromStdin.map((key) => `--${key}`).join(' and ')} are ${fromStdin.length === 2 ? 'both' : 'all'} '-'`,
+      'put the other password in a file (chmod 600), or in PES_BIND_PASSWORD / PES_SYNC_PASSWORD');
+  }
+
+  const bindPassword = password(options, 'bindPassword', 'bindPasswordFile', 'PES_BIND_PASSWORD', environment, warnings, from);
+  const syncPassword = password(options, 'syncServerBindPassword', 'syncServerBindPasswordFile', 'PES_SYNC_PASSWORD', environment, warnings, from);
+  const trust = resolveTrust(options, warnings, environment, from);
   if (flag('trustAll') && security === 'none') warnings.push('--trustAll has no effect without --useSSL or --useStartTLS');
 
   const canPrompt = options['prompt'] !== false && environment.stdinIsTTY;
@@ -92,7 +109,9 @@ export function resolveSettings(parsed: RawOptions, explicit: ReadonlySet<string
 
   const serverType = (str('serverType') ?? 'auto') as ServerTypeName;
   const env = environment.env;
-  const color = options['color'] !== false && (env['NO_COLOR'] ?? '') === '';
+  // NO_COLOR (https://no-color.org) and TERM=dumb (a terminal that understands no escape sequences) both
+  // mean plain text; the CLI also checks that the stream is a terminal.
+  const color = options['color'] !== false && (env['NO_COLOR'] ?? '') === '' && env['TERM'] !== 'dumb';
 
   return {
     settings: {
@@ -132,10 +151,50 @@ export function resolveSettings(parsed: RawOptions, explicit: ReadonlySet<string
  */
 export function wantsJson(parsed: RawOptions, explicit: ReadonlySet<string>): boolean {
   try {
-    const value = withPropertiesFile(parsed, explicit)['json'];
+    const value = withPropertiesFile(parsed, explicit).options['json'];
     return value === true || value === 'true';
   } catch {
     return parsed['json'] === true;
+  }
+}
+
+/**
+ * The password file options that are `-` (stdin), on the command line or in the properties file: the CLI
+ * reads stdin's first line before resolving settings when there is exactly one. Never throws: a broken
+ * properties file is reported by resolveSettings.
+ */
+export function passwordFilesFromStdin(parsed: RawOptions, explicit: ReadonlySet<string>): string[] {
+  let options: RawOptions;
+  try {
+    options = withPropertiesFile(parsed, explicit).options;
+  } catch {
+    options = parsed;
+  }
+  return STDIN_PASSWORD_FILES.filter((key) => options[key] === '-');
+}
+
+/**
+ * What holds for every value whatever option it is for, on the command line or in the properties file: not
+ * empty, no text that was not valid UTF-8 (a Latin-1 terminal or file would otherwise change a DN or a
+ * password silently), and one of the choices for options that have them.
+ */
+function checkValues(options: RawOptions, from: (key: string) => string): void {
+  for (const spec of OPTION_TABLE) {
+    if (spec.value === undefined) continue;
+    const key = optionKey(spec);
+    const raw = options[key];
+    const values = Array.isArray(raw) ? raw.map(String) : typeof raw === 'string' ? [raw] : [];
+    for (const value of values) {
+      // A password option's own checks say more (and never show the value).
+      if (spec.secret === true) continue;
+      if (value === '') throw usage(`--${spec.long} is empty${from(key)}`, `give a value, or leave --${spec.long} out`);
+      if (value.includes('\uFFFD')) {
+        throw usage(`--${spec.long}${from(key)} is not valid UTF-8 text`, 'write the value in UTF-8 (check the terminal or file encoding)');
+      }
+      if (spec.choices !== undefined && !spec.choices.includes(value)) {
+        throw usage(`Invalid --${spec.long} '${value}'${from(key)}: use one of ${spec.choices.join(', ')}`);
+      }
+    }
   }
 }
 
@@ -154,12 +213,55 @@ function conflict(options: RawOptions, a: string, b: string): void {
   }
 }
 
-function parsePort(text: string | undefined, fallback: number): number {
+function parsePort(text: string | undefined, fallback: number, from: string): number {
   if (text === undefined) return fallback;
-  if (!/^\d{1,5}$/.test(text.trim())) throw usage(`Invalid --port '${text}': use a number from 1 to 65535`);
+  if (!/^\d{1,5}$/.test(text.trim())) throw usage(`Invalid --port '${text}'${from}: use a number from 1 to 65535`);
   const port = Number(text.trim());
-  if (port < 1 || port > 65535) throw usage(`Invalid --port '${text}': use a number from 1 to 65535`);
+  if (port < 1 || port > 65535) throw usage(`Invalid --port '${text}'${from}: use a number from 1 to 65535`);
   return port;
+}
+
+/**
+ * A host name, an IPv4 address or an IPv6 address (without brackets). A URL, `host:port` or `[v6]:port`
+ * would otherwise become part of the name the tool connects to: say which options carry the port and the
+ * scheme instead.
+ */
+function parseHost(text: string, from: string): string {
+  const invalid = (why: string, hint: string): PrepareError => usage(`Invalid --hostname '${text}'${from}: ${why}`, hint);
+  if (text.trim() === '' || /\s/.test(text)) throw invalid('it is empty or holds a space', 'give the server\'s host name or IP address');
+  const url = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/(.*)$/.exec(text);
+  if (url !== null) {
+    const scheme = url[1]!.toLowerCase();
+    const rest = /^(\[[^\]]*\]|[^:/?#]*)(?::(\d+))?/.exec(url[2]!);
+    const host = (rest?.[1] ?? '').replace(/^\[(.*)\]$/, '$1') || '<host>';
+    const port = rest?.[2] === undefined ? '' : ` --port ${rest[2]}`;
+    const tls = scheme === 'ldaps' ? ' --useSSL' : '';
+    throw invalid('it is a URL, and --hostname takes the host alone',
+      scheme === 'ldap' || scheme === 'ldaps'
+        ? `use --hostname ${host}${port}${tls}`
+        : 'give the host with --hostname, the port with --port, and --useSSL or --useStartTLS for TLS');
+  }
+  const bracketed = /^\[([^\]]*)\](?::(\d*))?$/.exec(text);
+  if (bracketed !== null) {
+    throw invalid('an IPv6 address is written without brackets, and the port goes in --port',
+      `use --hostname ${bracketed[1]}${bracketed[2] ? ` --port ${bracketed[2]}` : ''}`);
+  }
+  if (isIP(text) !== 0) return text;
+  const hostPort = /^([^:]+):(\d*)$/.exec(text);
+  if (hostPort !== null) {
+    throw invalid('the port goes in --port', `use --hostname ${hostPort[1]}${hostPort[2] ? ` --port ${hostPort[2]}` : ''} (and --useSSL if it is an LDAPS port)`);
+  }
+  if (text.includes(':')) throw invalid('it is not a valid IPv6 address', 'write an IPv6 address without brackets or port, such as ::1');
+  if (/^[\d.]+$/.test(text)) throw invalid('it is not a valid IPv4 address', 'write four numbers from 0 to 255, such as 192.0.2.10');
+  if (/[^\x21-\x7e]/.test(text)) {
+    throw invalid('a host name is ASCII', 'give an internationalized name in its ASCII (xn--) form, or the IP address');
+  }
+  const name = text.endsWith('.') ? text.slice(0, -1) : text;
+  const labels = name.split('.');
+  if (name.length > 253 || labels.some((label) => !/^[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?$/.test(label))) {
+    throw invalid('it is not a host name', 'use letters, digits, hyphens and dots only, such as ds1.example.com');
+  }
+  return text;
 }
 
 function requireDn(text: string, option: string): string {
@@ -178,13 +280,26 @@ function optionalDn(text: string | undefined, option: string): string | undefine
   return text;
 }
 
-function duration(text: string, option: string): number {
+function duration(text: string, option: string, from = ''): number {
   try {
     return parseDuration(text);
   } catch (error) {
-    if (error instanceof DurationSyntaxError) throw usage(`Invalid ${option}: ${error.message}`);
+    if (error instanceof DurationSyntaxError) throw usage(`Invalid ${option}${from}: ${error.message}`);
     throw error;
   }
+}
+
+/** Node's timers hold at most 2^31-1 ms (about 24.8 days); a longer one fires after 1 ms. */
+export const MAX_TIMER_SECONDS = Math.floor(0x7fffffff / 1000);
+
+/** A duration that becomes a timer (connect and operation timeouts), in milliseconds. */
+function timerDuration(text: string, option: string, from: string): number {
+  const seconds = duration(text, option, from);
+  if (seconds > MAX_TIMER_SECONDS) {
+    throw usage(`Invalid ${option}${from}: '${text}' is longer than the longest wait Node.js timers support (about 24.8 days)`,
+      `use at most 24d (${MAX_TIMER_SECONDS}s)`);
+  }
+  return seconds * 1000;
 }
 
 /** File (or `-` for stdin) first, then environment, then the option itself (accepted, with a warning). */
@@ -195,38 +310,89 @@ function password(
   envName: string,
   environment: Environment,
   warnings: string[],
+  from: (key: string) => string,
 ): Secret | undefined {
   const file = options[fileKey];
   if (typeof file === 'string') return new Secret(readPasswordFile(file, `--${fileKey}`, environment, warnings));
   const fromEnv = environment.env[envName];
-  if (fromEnv !== undefined && fromEnv !== '') return new Secret(fromEnv);
+  if (fromEnv !== undefined && fromEnv !== '') return new Secret(checkPassword(fromEnv, envName));
   const value = options[valueKey];
   if (typeof value === 'string') {
-    if (value === '') throw usage(`--${valueKey} is empty`);
-    warnings.push(`--${valueKey} on the command line is visible to other local users; prefer --${fileKey} or ${envName}`);
-    return new Secret(value);
+    if (value === '') throw usage(`--${valueKey} is empty${from(valueKey)}`);
+    // From a private properties file the password is not on the command line: no warning.
+    if (from(valueKey) === '') warnings.push(`--${valueKey} on the command line is visible to other local users; prefer --${fileKey} or ${envName}`);
+    return new Secret(checkPassword(value, `--${valueKey}${from(valueKey)}`));
   }
   return undefined;
 }
 
-export function readPasswordFile(path: string, option: string, environment: Environment, warnings: string[]): string {
-  let text: string;
-  try {
-    text = path === '-' ? environment.readStdin() : readFileSync(path, 'utf8');
-  } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'it does not exist' : 'it cannot be read';
-    throw usage(`Cannot read ${option} '${path}': ${reason}`, 'check the path and its permissions');
-  }
-  const firstLine = text.split(/\r?\n/, 1)[0] ?? '';
-  if (firstLine === '') throw usage(`${option} '${path}' is empty: its first line must be the password`);
-  if (path !== '-') {
-    try {
-      if ((statSync(path).mode & 0o077) !== 0) {
-        warnings.push(`${option} '${path}' can be read by other users: chmod 600 it`);
-      }
-    } catch {
-      // Read above succeeded; a failed stat only loses the permission warning.
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/** Names of the control characters a password can hold by mistake. */
+const CONTROL_NAMES: Readonly<Record<number, string>> = { 0: 'a NUL byte', 0x0a: 'a line feed (LF)', 0x0d: 'a carriage return (CR)', 0x1b: 'an escape (ESC)' };
+
+/**
+ * A password exactly as the server will get it, or a usage error: a NUL byte (servers written in C keep only
+ * what is before it), a line break or another control character (a stray newline from `$(...)` or a
+ * copy-paste), or text that was not valid UTF-8 all change the password without anyone noticing. A tab is
+ * allowed. `what` names where it came from; the password itself is never shown.
+ */
+function checkPassword(value: string, what: string): string {
+  for (let i = 0; i < value.length; i += 1) {
+    const code = value.charCodeAt(i);
+    if ((code < 0x20 && code !== 0x09) || code === 0x7f) {
+      const name = CONTROL_NAMES[code] ?? `the control character U+${code.toString(16).toUpperCase().padStart(4, '0')}`;
+      throw usage(`The password from ${what} contains ${name}, which would change the password the server gets`,
+        code === 0 ? 'remove the NUL byte (write the file as plain text)' : 'remove it: a password is one line of printable text');
     }
+  }
+  if (value.includes('\uFFFD')) {
+    throw usage(`The password from ${what} is not valid UTF-8 text`, 'write it in UTF-8: passwords are sent to the server as UTF-8');
+  }
+  return value;
+}
+
+/** The first line of a password file (or of stdin for `-`): the password. */
+export function readPasswordFile(path: string, option: string, environment: Environment, warnings: string[]): string {
+  const where = path === '-' ? `${option} '-' (stdin)` : `${option} '${path}'`;
+  let bytes: Buffer;
+  let mode: number | undefined;
+  try {
+    if (path === '-') {
+      const line = environment.readStdin();
+      bytes = typeof line === 'string' ? Buffer.from(line, 'utf8') : line;
+    } else {
+      ({ bytes, mode } = readRegularFile(path, PASSWORD_FILE_MAX_BYTES));
+    }
+  } catch (error) {
+    if (!(error instanceof InputFileError)) throw error;
+    throw usage(`Cannot read ${where}: ${error.message}`,
+      path === '-'
+        ? 'send the password on stdin as one line'
+        : error.problem === 'missing' || error.problem === 'unreadable'
+          ? 'check the path and its permissions'
+          : `give a regular file (at most ${formatBytes(PASSWORD_FILE_MAX_BYTES)}) whose first line is the password`);
+  }
+  const newline = bytes.indexOf(0x0a);
+  let line = newline === -1 ? bytes : bytes.subarray(0, newline);
+  if (line.length > 0 && line[line.length - 1] === 0x0d) line = line.subarray(0, -1);
+  if (line.length >= 2 && ((line[0] === 0xff && line[1] === 0xfe) || (line[0] === 0xfe && line[1] === 0xff))) {
+    throw usage(`${where} is UTF-16 text`, 'save it as UTF-8 (plain text): passwords are sent to the server as UTF-8');
+  }
+  if (line.length >= 3 && line[0] === 0xef && line[1] === 0xbb && line[2] === 0xbf) {
+    line = line.subarray(3);
+    warnings.push(`${where} starts with a UTF-8 byte order mark (BOM), which is not part of the password: it was ignored`);
+  }
+  let firstLine: string;
+  try {
+    firstLine = UTF8.decode(line);
+  } catch {
+    throw usage(`${where} is not valid UTF-8 text`, 'save it as UTF-8: passwords are sent to the server as UTF-8');
+  }
+  if (firstLine === '') throw usage(`${where} is empty: its first line must be the password`);
+  checkPassword(firstLine, where);
+  if (mode !== undefined && (mode & 0o077) !== 0) {
+    warnings.push(`${option} '${path}' can be read by other users: chmod 600 it`);
   }
   return firstLine;
 }
@@ -234,9 +400,8 @@ export function readPasswordFile(path: string, option: string, environment: Envi
 /**
  * --trustAll, or the certificates of --trustStorePath (PEM bundle, DER certificate or PKCS#12 with
  * --trustStorePassword/--trustStorePasswordFile), or the system CAs. Problems are usage errors (89).
- * `environment` serves `-` (stdin) as the password file; without it stdin is read directly.
  */
-function resolveTrust(options: RawOptions, warnings: string[], environment?: Environment): Trust {
+function resolveTrust(options: RawOptions, warnings: string[], environment: Environment, from: (key: string) => string): Trust {
   if (options['trustAll'] === true) {
     warnings.push('--trustAll accepts any server certificate: the connection can be intercepted. Use --trustStorePath in production');
     return { kind: 'all' };
@@ -245,35 +410,35 @@ function resolveTrust(options: RawOptions, warnings: string[], environment?: Env
   if (typeof path !== 'string') return { kind: 'system' };
   let content: Buffer;
   try {
-    content = readFileSync(path);
-  } catch {
-    throw usage(`Cannot read --trustStorePath '${path}'`, 'check the path and its permissions');
+    content = readRegularFile(path, TRUST_STORE_MAX_BYTES).bytes;
+  } catch (error) {
+    if (!(error instanceof InputFileError)) throw error;
+    throw usage(`Cannot read --trustStorePath '${path}': ${error.message}`,
+      error.problem === 'missing' || error.problem === 'unreadable'
+        ? 'check the path and its permissions'
+        : `give a PEM or PKCS#12 file (at most ${formatBytes(TRUST_STORE_MAX_BYTES)})`);
   }
+  const password = trustStorePassword(options, warnings, environment, from);
   let store: TrustStoreContent;
   try {
-    store = readTrustStore(content, trustStorePassword(options, warnings, environment));
+    store = readTrustStore(content, password);
   } catch (error) {
-    if (!(error instanceof TrustStoreError)) throw error;
-    throw trustStoreUsage(error, path);
+    // A reader of hostile bytes may fail in ways it did not foresee: that is still a file it cannot read.
+    const problem = error instanceof TrustStoreError ? error : new TrustStoreError('unrecognized', `it is a damaged file (${error instanceof Error ? error.message : String(error)})`);
+    throw trustStoreUsage(problem, path);
   }
   return { kind: 'certificates', ca: store.certificates.map((c) => Buffer.from(c)), source: path };
 }
 
 /** The PKCS#12 password: file (first line) first, then the option (accepted, with a warning). */
-function trustStorePassword(options: RawOptions, warnings: string[], environment: Environment | undefined): string | undefined {
+function trustStorePassword(options: RawOptions, warnings: string[], environment: Environment, from: (key: string) => string): string | undefined {
   const file = options['trustStorePasswordFile'];
-  if (typeof file === 'string') {
-    const env: Environment = environment ?? {
-      env: process.env,
-      stdinIsTTY: process.stdin.isTTY === true,
-      readStdin: () => readFileSync(0, 'utf8'),
-    };
-    return readPasswordFile(file, '--trustStorePasswordFile', env, warnings);
-  }
+  if (typeof file === 'string') return readPasswordFile(file, '--trustStorePasswordFile', environment, warnings);
   const value = options['trustStorePassword'];
   if (typeof value === 'string') {
-    warnings.push('--trustStorePassword on the command line is visible to other local users; prefer --trustStorePasswordFile');
-    return value;
+    const where = from('trustStorePassword');
+    if (where === '') warnings.push('--trustStorePassword on the command line is visible to other local users; prefer --trustStorePasswordFile');
+    return checkPassword(value, `--trustStorePassword${where}`);
   }
   return undefined;
 }
@@ -301,18 +466,34 @@ function trustStoreUsage(error: TrustStoreError, path: string): PrepareError {
   }
 }
 
-/** `name=value` lines; `#` comments. Explicit command-line options win; secrets only from a private file. */
-function withPropertiesFile(parsed: RawOptions, explicit: ReadonlySet<string>): RawOptions {
+/**
+ * `name=value` lines; `#` comments. Explicit command-line options win; secrets only from a private file.
+ * `origin` says, for each option taken from the file, where: ` (in FILE line N)`, for messages.
+ */
+function withPropertiesFile(parsed: RawOptions, explicit: ReadonlySet<string>): { options: RawOptions; origin: Map<string, string> } {
+  const origin = new Map<string, string>();
   const path = parsed['propertiesFilePath'];
-  if (typeof path !== 'string') return parsed;
-  let text: string;
-  let privateFile = false;
+  if (typeof path !== 'string') return { options: parsed, origin };
+  let bytes: Buffer;
+  let mode: number;
   try {
-    text = readFileSync(path, 'utf8');
-    privateFile = (statSync(path).mode & 0o077) === 0;
-  } catch {
-    throw usage(`Cannot read --propertiesFilePath '${path}'`, 'check the path and its permissions');
+    ({ bytes, mode } = readRegularFile(path, PROPERTIES_FILE_MAX_BYTES));
+  } catch (error) {
+    if (!(error instanceof InputFileError)) throw error;
+    throw usage(`Cannot read --propertiesFilePath '${path}': ${error.message}`,
+      error.problem === 'missing' || error.problem === 'unreadable'
+        ? 'check the path and its permissions'
+        : `give a regular file of name=value lines (at most ${formatBytes(PROPERTIES_FILE_MAX_BYTES)})`);
   }
+  const privateFile = (mode & 0o077) === 0;
+  let text: string;
+  try {
+    text = UTF8.decode(bytes);
+  } catch {
+    throw usage(`--propertiesFilePath '${path}' is not valid UTF-8 text`, 'save it as UTF-8: a DN or value in another encoding would change meaning');
+  }
+  // A byte order mark is only an encoding marker (Windows editors write one).
+  if (text.startsWith('\uFEFF')) text = text.slice(1);
   const merged: RawOptions = { ...parsed };
   const repeated = new Map<string, string[]>();
   text.split(/\r?\n/).forEach((line, index) => {
@@ -330,6 +511,7 @@ function withPropertiesFile(parsed: RawOptions, explicit: ReadonlySet<string>): 
     const key = optionKey(spec);
     // An explicit option wins over the file, and so does an explicit option the file value would conflict with.
     if (explicit.has(key) || CONFLICTS.some(([a, b]) => (a === key && explicit.has(b)) || (b === key && explicit.has(a)))) return;
+    origin.set(key, ` (in ${path} line ${index + 1})`);
     if (spec.repeatable === true) {
       const fromFile = repeated.get(key) ?? [];
       fromFile.push(value);
@@ -344,5 +526,5 @@ function withPropertiesFile(parsed: RawOptions, explicit: ReadonlySet<string>): 
       merged[key] = value;
     }
   });
-  return merged;
+  return { options: merged, origin };
 }

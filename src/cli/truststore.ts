@@ -132,6 +132,20 @@ function oid(node: Node | undefined): string {
   return parts.join('.');
 }
 
+/**
+ * The most key-derivation rounds a trust store may ask for. OpenSSL writes 2048, Java's keytool 10000; a
+ * file asking for billions would keep the run busy for hours (or overflow Node's pbkdf2), so it is refused.
+ */
+export const MAX_ITERATIONS = 1_000_000;
+
+function iterationCount(node: Node | undefined): number {
+  const iterations = integer(node);
+  if (iterations < 1 || iterations > MAX_ITERATIONS) {
+    throw new TrustStoreError('unsupported', `it asks for ${iterations} key derivation rounds, more than a trust store needs (at most ${MAX_ITERATIONS})`);
+  }
+  return iterations;
+}
+
 function integer(node: Node | undefined): number {
   const value = expect(node, 0x02, 'an INTEGER').value;
   if (value.length > 6) throw new DerError('INTEGER too large');
@@ -236,10 +250,11 @@ function tryParsePfx(content: Buffer): Pfx | undefined {
         hash: hash.name,
         digest: octets(digestInfo[1]),
         salt: octets(macData[1]),
-        iterations: macData[2] === undefined ? 1 : integer(macData[2]),
+        iterations: macData[2] === undefined ? 1 : iterationCount(macData[2]),
       },
     };
-  } catch {
+  } catch (error) {
+    if (error instanceof TrustStoreError) return { authSafe, mac: { unsupported: `a MAC that ${error.message.replace(/^it /, '')}` } };
     return { authSafe, mac: { unsupported: 'a malformed MAC' } };
   }
 }
@@ -327,7 +342,7 @@ function decrypt(algorithm: Node[], encrypted: Buffer, password: string | null):
     if (oid(kdf[0]) !== OID.pbkdf2) throw new TrustStoreError('unsupported', `its key derivation ${oid(kdf[0])} is not supported`);
     const kdfParams = sequence(kdf[1]);
     const salt = octets(kdfParams[0]);
-    const iterations = integer(kdfParams[1]);
+    const iterations = iterationCount(kdfParams[1]);
     let prf = 'sha1';
     for (const extra of kdfParams.slice(2)) {
       if (extra.tag === 0x30) {
@@ -350,7 +365,7 @@ function decrypt(algorithm: Node[], encrypted: Buffer, password: string | null):
   if (pbe === undefined) throw new TrustStoreError('unsupported', `its encryption ${algorithmOid} is not supported`);
   const params = sequence(algorithm[1]);
   const salt = octets(params[0]);
-  const iterations = integer(params[1]);
+  const iterations = iterationCount(params[1]);
   const bmp = bmpPassword(password);
   const key = pkcs12Kdf('sha1', bmp, salt, 1, iterations, pbe.keyLength);
   const iv = pkcs12Kdf('sha1', bmp, salt, 2, iterations, 8);

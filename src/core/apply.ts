@@ -4,7 +4,7 @@
  * refusal for lack of rights carries the LDIF of what is left, for an administrator to apply by hand.
  */
 import { connect, type ConnectionOptions, type Directory, type DirectoryStats } from '../ldap/directory.js';
-import { PrepareError, ResultCode } from '../ldap/errors.js';
+import { interruption, isInterruption, PrepareError, ResultCode } from '../ldap/errors.js';
 import { renderLdif } from '../ldap/ldif.js';
 import { isSecretAttribute, valuesOf, type Change } from '../ldap/types.js';
 import type { PlannedStep } from '../servers/profile.js';
@@ -16,7 +16,7 @@ export interface ApplyContext {
   readonly connection: ConnectionOptions;
   readonly stats: DirectoryStats;
   readonly reporter: RunReporter;
-  /** Checked before each write: Ctrl-C stops the run between writes, never in the middle of one. */
+  /** Checked before each write: Ctrl-C or SIGTERM stops the run before the next write (see WRITE_GRACE_MS for the one in flight). */
   readonly signal: AbortSignal;
   readonly warn: (message: string) => void;
 }
@@ -28,10 +28,7 @@ export async function applyPlan(steps: readonly PlannedStep[], context: ApplyCon
   let applied = 0;
   for (const step of steps) {
     for (const change of step.changes) {
-      if (signal.aborted) {
-        throw new PrepareError(ResultCode.INTERRUPTED, 'Interrupted before all changes were made',
-          'run the same command again: it finishes what is left');
-      }
+      if (signal.aborted) throw interruption(signal.reason, 'before all changes were made');
       try {
         await admin.apply(change);
         reporter.wrote(change);
@@ -81,7 +78,8 @@ async function madeMeanwhile(
       try {
         await probe.bind(change.dn, secret);
         return true;
-      } catch {
+      } catch (probeError) {
+        if (isInterruption(probeError)) throw probeError;
         return false;
       } finally {
         await probe.close();

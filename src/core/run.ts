@@ -24,7 +24,7 @@ export interface RunDependencies {
   readonly reporter: RunReporter;
   /** Absent when the run may not prompt (`--no-prompt`, or no terminal). */
   readonly prompter: Prompter | undefined;
-  /** Aborted on Ctrl-C: the run stops before its next write. */
+  /** Aborted on Ctrl-C or SIGTERM (the reason names the signal): the run stops at once, before its next write. */
   readonly signal: AbortSignal;
   /** LDAP operations of every connection of the run, counted as they happen (a failed run reports them too). */
   readonly stats: DirectoryStats;
@@ -44,7 +44,8 @@ export interface RunOutcome {
 
 export async function prepareEndpoint(settings: Settings, deps: RunDependencies): Promise<RunOutcome> {
   const { reporter, stats } = deps;
-  const connection = connectionOptions(settings);
+  // Every connection of the run watches the signal: Ctrl-C or SIGTERM drops an operation in flight.
+  const connection = { ...connectionOptions(settings), signal: deps.signal };
   const warnings: string[] = [];
   const warn = (message: string): void => {
     warnings.push(message);

@@ -3,10 +3,11 @@
  * every ldapts or socket failure into a PrepareError with a result code and a sentence a person can act on.
  */
 import { Attribute, Ber, BerReader, BerWriter, Change as LdapChange, Client, Control, ResultCodeError } from 'ldapts';
-import { readFileSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readFileSync } from 'node:fs';
+import * as net from 'node:net';
 import * as tls from 'node:tls';
 import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
-import { PrepareError, ResultCode } from './errors.js';
+import { interruption, PrepareError, RESULT_CODE_MEANINGS, ResultCode } from './errors.js';
 import { BINARY_ATTRIBUTES, isBinaryAttribute, isSecretAttribute, type Change, type Entry, type LdapControl } from './types.js';
 
 export type TransportSecurity = 'none' | 'ssl' | 'starttls';
@@ -24,7 +25,19 @@ export interface ConnectionOptions {
   readonly trust: Trust;
   readonly connectTimeoutMs: number;
   readonly operationTimeoutMs: number;
+  /**
+   * Aborted on Ctrl-C or SIGTERM (its reason is the signal's name): a connect or read in flight is dropped at
+   * once, a write in flight gets WRITE_GRACE_MS to be answered, then the connection is dropped too.
+   */
+  readonly signal?: AbortSignal;
 }
+
+/**
+ * How long a write in flight may still be answered after a signal. A healthy server answers in
+ * milliseconds, so the write the log records as made was made; a server that does not answer is left
+ * within the second a person waits for after Ctrl-C. Either way a re-run finishes the job.
+ */
+export const WRITE_GRACE_MS = 400;
 
 export interface DirectoryStats {
   reads: number;
@@ -86,6 +99,10 @@ class LdaptsDirectory implements Directory {
   public readonly address: string;
   private readonly client: Client;
   private boundDn: string | undefined;
+  /** Every socket ldapts opened for this connection (TCP, and TLS on top of it), to drop them on a signal. */
+  private readonly sockets = new Set<net.Socket>();
+  /** Set once the connection was dropped (a signal, or an unbind that could not be sent): close() only cleans up. */
+  private dropped = false;
 
   public constructor(
     private readonly options: ConnectionOptions,
@@ -94,6 +111,11 @@ class LdaptsDirectory implements Directory {
     const host = options.host.includes(':') ? `[${options.host}]` : options.host;
     this.address = `${host}:${options.port}`;
     const scheme = options.security === 'ssl' ? 'ldaps' : 'ldap';
+    const track = <S extends net.Socket>(socket: S): S => {
+      this.sockets.add(socket);
+      socket.once('close', () => this.sockets.delete(socket));
+      return socket;
+    };
     this.client = new Client({
       url: `${scheme}://${host}:${options.port}`,
       connectTimeout: options.connectTimeoutMs,
@@ -103,6 +125,9 @@ class LdaptsDirectory implements Directory {
       // Any tlsOptions make ldapts speak TLS from the first byte, so they are given only for LDAPS;
       // StartTLS gets them in open().
       ...(options.security === 'ssl' ? { tlsOptions: tlsOptionsFor(options) } : {}),
+      // The same connections ldapts would open, kept in sight so that a signal can drop them.
+      createConnection: ((...args: Parameters<typeof net.connect>) => track(net.connect(...args))) as typeof net.connect,
+      createSecureConnection: ((...args: Parameters<typeof tls.connect>) => track(tls.connect(...args))) as typeof tls.connect,
     });
   }
 
@@ -143,18 +168,14 @@ class LdaptsDirectory implements Directory {
   ): Promise<DirSyncResult> {
     this.stats.reads += 1;
     const control = new DirSyncControl(options.flags ?? 0, options.maxBytes ?? 1_048_576, Buffer.from(options.cookie ?? '', 'base64'));
-    try {
-      const { searchEntries } = await this.client.search(base, {
-        scope: 'sub',
-        filter,
-        attributes: [...attributes],
-        explicitBufferAttributes: bufferAttributes(attributes),
-        timeLimit: Math.ceil(this.options.operationTimeoutMs / 1000),
-      }, control);
-      return { entries: searchEntries.map(toEntry), cookie: control.responseCookie.toString('base64'), more: control.more };
-    } catch (error) {
-      throw translateError(error, { operation: 'DirSync search', dn: base, boundDn: this.boundDn, address: this.address });
-    }
+    const { searchEntries } = await this.guard('DirSync search', base, () => this.client.search(base, {
+      scope: 'sub',
+      filter,
+      attributes: [...attributes],
+      explicitBufferAttributes: bufferAttributes(attributes),
+      timeLimit: Math.ceil(this.options.operationTimeoutMs / 1000),
+    }, control));
+    return { entries: searchEntries.map(toEntry), cookie: control.responseCookie.toString('base64'), more: control.more };
   }
 
   public async apply(change: Change): Promise<void> {
@@ -166,7 +187,7 @@ class LdaptsDirectory implements Directory {
             change.dn,
             Object.entries(change.attributes).map(([type, values]) => new Attribute({ type, values: wireValues(type, values) })),
           ),
-        );
+        { write: true, attributes: Object.keys(change.attributes) });
         return;
       case 'modify':
         await this.guard('modify', change.dn, () =>
@@ -181,10 +202,10 @@ class LdaptsDirectory implements Directory {
             ),
             ldaptsControls(change.controls),
           ),
-        );
+        { write: true, attributes: change.modifications.map((m) => m.attribute) });
         return;
       case 'delete':
-        await this.guard('delete', change.dn, () => this.client.del(change.dn));
+        await this.guard('delete', change.dn, () => this.client.del(change.dn), { write: true });
         return;
     }
   }
@@ -195,11 +216,24 @@ class LdaptsDirectory implements Directory {
   }
 
   public async close(): Promise<void> {
+    if (this.dropped) {
+      this.drop();
+      return;
+    }
     try {
-      await this.client.unbind();
+      // An unbind is not answered; the deadline only covers a socket that will not take the request.
+      await withDeadline(this.client.unbind(), 1000, 'unbind timed out');
     } catch {
       // The connection is going away either way; a failed unbind changes nothing for the run.
+      this.drop();
     }
+  }
+
+  /** Destroys every socket of the connection with an error, which fails whatever ldapts still waits for. */
+  private drop(): void {
+    this.dropped = true;
+    for (const socket of this.sockets) socket.destroy(new Error('connection dropped: the run was interrupted'));
+    this.sockets.clear();
   }
 
   private async searchOrMissing(
@@ -211,28 +245,76 @@ class LdaptsDirectory implements Directory {
   ): Promise<Entry[]> {
     this.stats.reads += 1;
     try {
-      const { searchEntries } = await this.client.search(base, {
+      const { searchEntries } = await this.guard('search', base, () => this.client.search(base, {
         scope,
         filter,
         attributes: [...attributes],
         explicitBufferAttributes: bufferAttributes(attributes),
         timeLimit: Math.ceil(this.options.operationTimeoutMs / 1000),
-      }, ldaptsControls(options?.controls));
+      }, ldaptsControls(options?.controls)));
       return searchEntries.map(toEntry);
     } catch (error) {
-      if (error instanceof ResultCodeError && error.code === ResultCode.NO_SUCH_OBJECT) {
+      if (error instanceof PrepareError && error.resultCode === ResultCode.NO_SUCH_OBJECT && error.cause instanceof ResultCodeError) {
         return [];
       }
-      throw translateError(error, { operation: 'search', dn: base, boundDn: this.boundDn, address: this.address, ...this.tlsContext() });
+      throw error;
     }
   }
 
-  private async guard<T>(operation: string, dn: string, action: () => Promise<T>): Promise<T> {
-    try {
-      return await action();
-    } catch (error) {
-      throw translateError(error, { operation, dn, boundDn: this.boundDn, address: this.address, ...this.tlsContext() });
+  /**
+   * Runs one ldapts operation: its failure becomes a PrepareError, and a signal stops it. A read (or a
+   * connect, which ldapts makes inside the first operation) is dropped at once; a write gets WRITE_GRACE_MS
+   * to be answered, so that a write the server made is reported as made.
+   */
+  private async guard<T>(operation: string, dn: string, action: () => Promise<T>,
+    kind: { write?: boolean; attributes?: readonly string[] } = {}): Promise<T> {
+    const context = (): ErrorContext => ({
+      operation, dn, boundDn: this.boundDn, address: this.address, ...this.tlsContext(),
+      ...(kind.attributes === undefined ? {} : { attributes: kind.attributes }),
+    });
+    const signal = this.options.signal;
+    const where = dn === '' ? 'the root DSE' : `'${dn}'`;
+    if (signal?.aborted === true) throw interruption(signal.reason, `before the ${operation} of ${where} on ${this.address}`);
+    const pending = action();
+    if (signal === undefined) {
+      try {
+        return await pending;
+      } catch (error) {
+        throw translateError(error, context());
+      }
     }
+    return new Promise<T>((resolve, reject) => {
+      let grace: NodeJS.Timeout | undefined;
+      const stop = (): void => {
+        // ldapts connects inside the first operation: say which of the two was cut short.
+        const connecting = [...this.sockets].some((socket) => socket.connecting);
+        this.drop();
+        reject(interruption(signal.reason, connecting
+          ? `while connecting to ${this.address}`
+          : kind.write === true
+            ? `during the ${operation} of ${where}: ${this.address} did not answer it in time, so it may or may not have been made`
+            : `during the ${operation} of ${where} on ${this.address}`));
+      };
+      const onAbort = (): void => {
+        if (kind.write === true) grace = setTimeout(stop, WRITE_GRACE_MS);
+        else stop();
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      const settle = (): void => {
+        signal.removeEventListener('abort', onAbort);
+        clearTimeout(grace);
+      };
+      pending.then(
+        (value) => {
+          settle();
+          resolve(value);
+        },
+        (error: unknown) => {
+          settle();
+          reject(translateError(error, context()));
+        },
+      );
+    });
   }
 
   private tlsContext(): Pick<ErrorContext, 'security' | 'trust'> {
@@ -351,18 +433,32 @@ function systemCertificates(): string[] {
   } else {
     const fromEnv = process.env['SSL_CERT_FILE'];
     for (const file of [...(fromEnv ? [fromEnv] : []), ...SYSTEM_BUNDLES]) {
-      let text: string;
-      try {
-        text = readFileSync(file, 'utf8');
-      } catch {
-        continue;
-      }
+      const text = readBundle(file);
+      if (text === undefined) continue;
       for (const cert of text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []) found.add(`${cert}\n`);
       break;
     }
   }
   systemCache = [...found];
   return systemCache;
+}
+
+/**
+ * A CA bundle's text, or undefined when it is absent, unreadable, not a regular file or larger than 16 MiB:
+ * SSL_CERT_FILE=/dev/zero or a FIFO must not hang the run or fill its memory.
+ */
+function readBundle(file: string): string | undefined {
+  let fd: number | undefined;
+  try {
+    fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
+    const stats = fstatSync(fd);
+    if (!stats.isFile() || stats.size > 16 * 1024 * 1024) return undefined;
+    return readFileSync(fd, 'utf8');
+  } catch {
+    return undefined;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
 }
 
 function withDeadline<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
@@ -394,6 +490,8 @@ function toEntry(raw: Record<string, unknown> & { dn: string }): Entry {
 
 interface ErrorContext {
   readonly operation: string;
+  /** For a write: the attributes it sets (to tell a refused password from other constraint violations). */
+  readonly attributes?: readonly string[];
   readonly dn: string;
   readonly boundDn: string | undefined;
   readonly address: string;
@@ -472,6 +570,19 @@ function startTlsRefused(error: ResultCodeError, said: string, context: ErrorCon
     'configure a certificate on the server, or use --useSSL with its LDAPS port', { cause: error });
 }
 
+/** Active Directory's bind failure sub-codes (the "data" value of its message): what it means, what to do. */
+const AD_BIND_REASONS: Readonly<Record<string, readonly [string, string]>> = {
+  '525': ['the account does not exist', 'check the DN'],
+  '52e': ['the password is wrong', 'check the bind DN and its password'],
+  '530': ['the account may not log on at this time', 'check the account\'s logon hours'],
+  '531': ['the account may not log on from this workstation', 'check the account\'s allowed workstations'],
+  '532': ['the password has expired', 'set a new password for the account (or --resetSyncServerBindPassword for the sync user)'],
+  '533': ['the account is disabled', 'enable the account'],
+  '701': ['the account has expired', 'extend the account\'s expiry date'],
+  '773': ['the password must be changed before the account can be used', 'set a new password for the account (or --resetSyncServerBindPassword for the sync user)'],
+  '775': ['the account is locked out', 'unlock the account, or wait for the lockout to end'],
+};
+
 /** The one place where ldapts and socket errors become what the user reads and what the process exits with. */
 export function translateError(error: unknown, context: ErrorContext): PrepareError {
   if (error instanceof PrepareError) return error;
@@ -482,13 +593,19 @@ export function translateError(error: unknown, context: ErrorContext): PrepareEr
     const said = serverText === '' ? '' : ` (server said: ${serverText})`;
     if (context.operation === 'StartTLS') return startTlsRefused(error, said, context);
     switch (error.code) {
-      case ResultCode.INVALID_CREDENTIALS:
+      case ResultCode.INVALID_CREDENTIALS: {
+        // Active Directory says why in a "data <hex>" sub-code: a right password can still be refused.
+        const reason = AD_BIND_REASONS[/\bdata ([0-9a-f]{3,4})\b/i.exec(serverText)?.[1]?.toLowerCase() ?? ''];
+        if (reason !== undefined) {
+          return new PrepareError(error.code, `The server refused the bind of '${context.dn}': ${reason[0]}`, reason[1], { cause: error });
+        }
         return new PrepareError(
           error.code,
           `The server rejected the password for '${context.dn}'`,
           'check the bind DN and its password',
           { cause: error },
         );
+      }
       case ResultCode.INSUFFICIENT_ACCESS:
         return new PrepareError(
           error.code,
@@ -506,13 +623,22 @@ export function translateError(error: unknown, context: ErrorContext): PrepareEr
           'add --useSSL or --useStartTLS',
           { cause: error },
         );
+      case ResultCode.CONSTRAINT_VIOLATION:
+        if (context.attributes?.some(isSecretAttribute) === true) {
+          return new PrepareError(error.code,
+            `The server refused the password of ${where}: it breaks the server's password policy${said}`,
+            'choose a sync user password the password policy accepts (length, character classes, history)', { cause: error });
+        }
+        break;
       default:
         break;
     }
+    const meaning = RESULT_CODE_MEANINGS[error.code];
+    const name = meaning === undefined ? `LDAP result ${error.code}` : `${meaning.name}, LDAP result ${error.code}`;
     return new PrepareError(
       error.code,
-      `LDAP error ${error.code} during ${context.operation} of ${where}${said}`,
-      undefined,
+      `The server refused the ${context.operation} of ${where}: ${meaning?.why ?? 'it answered with an error'} (${name}${serverText === '' ? '' : `; server said: ${serverText}`})`,
+      meaning?.hint ?? 'look the result code up in the directory server\'s documentation and check its error log',
       { cause: error },
     );
   }
@@ -541,7 +667,7 @@ export function translateError(error: unknown, context: ErrorContext): PrepareEr
       'run the same command again once the server is back: it finishes what is left', { cause: error });
   }
   return new PrepareError(ResultCode.CONNECT_ERROR, `The ${context.operation} of ${where} on ${context.address} failed: ${message}`,
-    undefined, { cause: error });
+    'check that the server runs and the network between, then run the same command again', { cause: error });
 }
 
 function capitalize(text: string): string {

@@ -141,3 +141,38 @@ export async function startSilentListener(): Promise<{ port: number; connections
     },
   };
 }
+
+/**
+ * A port whose accept queue is full: the kernel no longer completes handshakes, so a client's connect stays
+ * in progress (SYN sent) until it gives up. Node always accepts, so a small python3 process listens with a
+ * backlog of 0, never accepts, and fills the queue itself.
+ */
+export async function startFullBacklogListener(): Promise<{ port: number; close: () => Promise<void> }> {
+  const { spawn } = await import('node:child_process');
+  const script = [
+    'import socket, sys, time',
+    's = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(0)',
+    'port = s.getsockname()[1]',
+    'fill = []',
+    'for _ in range(4):',
+    '    c = socket.socket(); c.setblocking(False)',
+    '    try: c.connect(("127.0.0.1", port))',
+    '    except BlockingIOError: pass',
+    '    fill.append(c)',
+    'time.sleep(0.2)',
+    'print(port, flush=True)',
+    'sys.stdin.read()',
+  ].join('\n');
+  const child = spawn('python3', ['-c', script], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const port = await new Promise<number>((resolve, reject) => {
+    child.once('error', reject);
+    child.stdout.once('data', (chunk: Buffer) => resolve(Number(chunk.toString('utf8').trim())));
+  });
+  return {
+    port,
+    close: () => new Promise<void>((resolve) => {
+      child.once('close', () => resolve());
+      child.stdin.end();
+    }),
+  };
+}

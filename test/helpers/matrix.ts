@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
 import { cliPath, repoRoot, type RunCliResult } from './cli.js';
 import { describeRun, fileSize, makeTempDir, secretFile } from './fixture.js';
@@ -32,6 +32,12 @@ export interface SpawnOptions {
   gid?: number;
   /** Run through `script` so the CLI gets a terminal (stdin and stdout are a pty). */
   tty?: boolean;
+  /** A file opened as the child's stdin instead of a pipe (such as /dev/zero). */
+  stdinFrom?: string;
+  /** Close the read end of the child's stdout after this many bytes, as `| head -c N` does (0: at once). */
+  closeStdoutAfter?: number;
+  /** Close the read end of the child's stderr at once (a reader that went away). */
+  closeStderr?: boolean;
 }
 
 export interface Spawned {
@@ -88,10 +94,12 @@ export function spawnCli(args: string[], opts: SpawnOptions = {}): Spawned {
     ? { file: 'script', args: ['-qefc', [process.execPath, cliPath, ...args].map(shellQuote).join(' '), '/dev/null'] }
     : { file: process.execPath, args: [cliPath, ...args] };
   const started = Date.now();
+  const stdinFd = opts.stdinFrom === undefined ? undefined : openSync(opts.stdinFrom, 'r');
   const child = spawn(command.file, command.args, {
-    cwd: repoRoot, env, stdio: ['pipe', 'pipe', 'pipe'],
+    cwd: repoRoot, env, stdio: [stdinFd ?? 'pipe', 'pipe', 'pipe'],
     ...(opts.uid === undefined ? {} : { uid: opts.uid }), ...(opts.gid === undefined ? {} : { gid: opts.gid }),
   });
+  if (stdinFd !== undefined) closeSync(stdinFd);
   const out: Buffer[] = [];
   const err: Buffer[] = [];
   const waiters: { pattern: RegExp; resolve: () => void }[] = [];
@@ -104,12 +112,28 @@ export function spawnCli(args: string[], opts: SpawnOptions = {}): Spawned {
       }
     }
   };
-  child.stdout.on('data', (b: Buffer) => { out.push(b); check(); });
-  child.stderr.on('data', (b: Buffer) => { err.push(b); check(); });
-  child.stdin.on('error', () => undefined);
+  let stdoutBytes = 0;
+  child.stdout!.on('data', (b: Buffer) => {
+    const limit = opts.closeStdoutAfter;
+    if (limit !== undefined) {
+      if (stdoutBytes >= limit) return;
+      out.push(b.subarray(0, limit - stdoutBytes));
+      stdoutBytes += b.length;
+      if (stdoutBytes >= limit) child.stdout!.destroy();
+    } else {
+      out.push(b);
+    }
+    check();
+  });
+  child.stderr!.on('data', (b: Buffer) => { err.push(b); check(); });
+  if (opts.closeStdoutAfter === 0) child.stdout!.destroy();
+  if (opts.closeStderr === true) child.stderr!.destroy();
+  child.stdin?.on('error', () => undefined);
   const stdin = opts.stdin ?? 'closed';
-  if (stdin === 'closed') child.stdin.end();
-  else if (stdin !== 'open') child.stdin.end(stdin);
+  if (child.stdin !== null) {
+    if (stdin === 'closed') child.stdin.end();
+    else if (stdin !== 'open') child.stdin.end(stdin);
+  }
   let timedOut = false;
   const timer = setTimeout(() => {
     timedOut = true;
@@ -181,3 +205,42 @@ export function cliRunnableByNobody(): boolean {
 }
 
 export const NOBODY_UNREACHABLE = 'the checkout is not readable by nobody (a parent folder is private), so this permission case cannot run here';
+
+/**
+ * The process running the CLI under `pid` (itself, or a descendant such as the node process `script` starts
+ * for a terminal run): signals for a tty run must reach node, not `script`.
+ */
+export function cliProcess(pid: number): number | undefined {
+  const children = new Map<number, number[]>();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(name)]);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const queue = [pid];
+  while (queue.length > 0) {
+    const next = queue.shift()!;
+    try {
+      if (readFileSync(`/proc/${next}/cmdline`, 'utf8').split('\0').includes(cliPath)) return next;
+    } catch {
+      // gone meanwhile
+    }
+    queue.push(...(children.get(next) ?? []));
+  }
+  return undefined;
+}
+
+/** Sends `signal` to the CLI process of `spawned` and resolves with its result and the time it took to exit. */
+export async function signalAndWait(spawned: Spawned, signal: NodeJS.Signals): Promise<RunCliResult & { ms: number; exitMs: number }> {
+  const pid = cliProcess(spawned.child.pid!);
+  assert.ok(pid !== undefined, 'the CLI process is running');
+  const sentAt = Date.now();
+  process.kill(pid, signal);
+  const r = await spawned.result;
+  return { ...r, exitMs: Date.now() - sentAt };
+}

@@ -94,7 +94,7 @@ describe('matrix: arguments (exit 89, nothing written)', () => {
 
   test('password file: missing, a folder, empty', async () => {
     await usageError(common(['--isDestination', '-b', BASE], { adminFile: path.join(tmp, 'nope.pw') }), /bindPasswordFile.*does not exist/);
-    await usageError(common(['--isDestination', '-b', BASE], { syncFile: tmp }), /syncServerBindPasswordFile.*cannot be read/);
+    await usageError(common(['--isDestination', '-b', BASE], { syncFile: tmp }), /syncServerBindPasswordFile.*a folder, not a regular file/);
     const empty = path.join(tmp, 'empty.pw');
     writeFileSync(empty, '', { mode: 0o600 });
     await usageError(common(['--isDestination', '-b', BASE], { adminFile: empty }), /bindPasswordFile.*empty/);

@@ -152,7 +152,28 @@ describe('matrix: 389 DS', () => {
     }
   });
 
+  test('--remove of an entry with entries below it: never a bare "LDAP error 66"; the entry and its children stay', async () => {
+    const parent = `ou=Team,${COM}`;
+    const child = `cn=Member,${parent}`;
+    await withClient(ds.url, dm(), async (c) => {
+      await c.add(parent, { objectClass: ['top', 'organizationalUnit'], ou: 'Team' });
+      await c.add(child, { objectClass: ['top', 'organizationalRole'], cn: 'Member' });
+    });
+    const r = await runCli(common(['--remove', '-b', COM, '--syncServerBindDN', parent]));
+    assert.doesNotMatch(r.stderr, /LDAP error \d+|^\s+at /m, describeRun(r));
+    if (r.code === 66) {
+      const lines = r.stderr.split('\n').filter((line) => line.trim() !== '');
+      assert.equal(lines.length, 1, describeRun(r));
+      assert.match(lines[0]!, /^Error: The server refused the delete of 'ou=Team,dc=example,dc=com': it has entries below it.*\(notAllowedOnNonLeaf, LDAP result 66.*\): this tool never deletes a subtree/);
+    } else {
+      // Once --remove keeps entries it did not create, the run says so and succeeds.
+      assert.equal(r.code, 0, describeRun(r));
+    }
+    assert.ok(await readEntry(ds.url, dm(), parent), 'the entry is still there');
+    assert.ok(await readEntry(ds.url, dm(), child), 'and so is the entry below it');
+  });
+
   test('no sentinel password anywhere', () => {
-    assertNoSecretsAnywhere([logFile], repoLogOffset, 8);
+    assertNoSecretsAnywhere([logFile], repoLogOffset, 9);
   });
 });

@@ -424,3 +424,100 @@ describe('resolveSettings: --trustStorePath', () => {
     assert.equal(plain.warnings[1], '--trustAll has no effect without --useSSL or --useStartTLS');
   });
 });
+
+describe('resolveSettings: input that would change meaning silently', () => {
+  const syncArgs = (path: string): string[] => ['-D', 'cn=x', '-j', BIND_PW, '--syncServerBindPasswordFile', path, '-b', 'dc=x', '--isSource'];
+
+  test('a NUL byte, a lone CR or another control character in a password file -> 89, the password never shown', () => {
+    for (const [content, says] of [['Hidden\u0000Word\n', /NUL byte/], ['Hidden\rWord\n', /carriage return/], ['Hidden\u0001Word\n', /U\+0001/], ['Hidden\u007fWord\n', /U\+007F/]] as const) {
+      const error = rejected(syncArgs(file(content)));
+      assert.match(error.message, says);
+      assert.ok(!`${error.message} ${error.hint ?? ''}`.includes('Hidden'), error.message);
+    }
+  });
+
+  test('a tab is part of a password', () => {
+    assert.equal(resolve(syncArgs(file('a\tb\n'))).settings.syncPassword?.reveal(), 'a\tb');
+  });
+
+  test('CR or LF in PES_SYNC_PASSWORD and U+FFFD (bytes that were not UTF-8) -> 89', () => {
+    for (const value of ['pw\n', 'p\rw', 'caf\uFFFD']) {
+      rejected(['-D', 'cn=x', '-j', BIND_PW, '-b', 'dc=x', '--isSource'], environment({ PES_SYNC_PASSWORD: value }));
+    }
+  });
+
+  test('a UTF-8 BOM is stripped with a warning; UTF-16 and Latin-1 files -> 89', () => {
+    const bom = file(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('pw\n')]));
+    const { settings, warnings } = resolve(syncArgs(bom));
+    assert.equal(settings.syncPassword?.reveal(), 'pw');
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0]!, /byte order mark \(BOM\).*ignored/);
+    assert.match(rejected(syncArgs(file(Buffer.from([0xff, 0xfe, 0x70, 0, 0x0a, 0])))).message, /UTF-16/);
+    assert.match(rejected(syncArgs(file(Buffer.from('caf\xe9\n', 'latin1')))).message, /not valid UTF-8/);
+  });
+
+  test('only the first line is decoded: bytes after it do not matter', () => {
+    assert.equal(resolve(syncArgs(file(Buffer.concat([Buffer.from('pw\n'), Buffer.from([0xff, 0x00])])))).settings.syncPassword?.reveal(), 'pw');
+  });
+
+  test('two password files on stdin -> 89 before reading it', () => {
+    let read = false;
+    const env: Environment = { env: {}, stdinIsTTY: false, readStdin: () => { read = true; return 'x\n'; } };
+    const error = rejected(['-D', 'cn=x', '-j', '-', '--syncServerBindPasswordFile', '-', '-b', 'dc=x', '--isSource'], env);
+    assert.match(error.message, /stdin can supply only one password/);
+    assert.equal(read, false);
+  });
+
+  test('--hostname: names, IPv4 and IPv6 pass; host:port, URLs and brackets -> 89 naming --port', () => {
+    for (const host of ['ds1.example.com', 'localhost', '192.0.2.1', '::1', 'fe80::1', 'a_b.example', 'ds1.example.com.']) {
+      assert.equal(resolve(['-h', host, ...BASE]).settings.host, host);
+    }
+    for (const host of ['ds1:389', 'ldap://ds1', 'ldaps://ds1:636', '[::1]:389', '[::1]', 'ds1/x', 'bücher.de', '1.2.3.256', '-x', 'a..b']) {
+      const error = rejected(['-h', host, ...BASE]);
+      assert.match(error.message, /^Invalid --hostname/);
+    }
+    assert.match(rejected(['-h', 'ds1:1389', ...BASE]).hint ?? '', /--hostname ds1 --port 1389/);
+    assert.match(rejected(['-h', 'ldaps://ds1:1636', ...BASE]).hint ?? '', /--hostname ds1 --port 1636 --useSSL/);
+  });
+
+  test('timeouts beyond Node timers -> 89 naming 24d; 24d and 2147483s pass', () => {
+    for (const value of ['25d', '4w', '2147484s', '100 weeks']) {
+      assert.match(rejected([...BASE, '--operationTimeout', value]).hint ?? '', /at most 24d/);
+      rejected([...BASE, '--connectTimeout', value]);
+    }
+    assert.equal(resolve([...BASE, '--operationTimeout', '24d']).settings.operationTimeoutMs, 24 * 86400 * 1000);
+    assert.equal(resolve([...BASE, '--connectTimeout', '2147483s']).settings.connectTimeoutMs, 2147483000);
+  });
+
+  test('the change log age is not a timer: long ages pass', () => {
+    assert.equal(resolve([...BASE, '--changelogMaximumAge', '52w']).settings.changelogMaxAgeSeconds, 52 * 604800);
+  });
+
+  test('every option with choices is checked in a properties file too; empty values -> 89', () => {
+    assert.match(rejected([...BASE, '--propertiesFilePath', file('serverType=nope\n')]).message, /Invalid --serverType 'nope' \(in .* line 1\)/);
+    assert.equal(resolve([...BASE, '--propertiesFilePath', file('serverType=openldap\n')]).settings.serverType, 'openldap');
+    assert.match(rejected([...BASE, '--propertiesFilePath', file('hostname=\n')]).message, /--hostname is empty/);
+    assert.match(rejected([...BASE, '--logFile', '']).message, /--logFile is empty/);
+  });
+
+  test('a properties file with a BOM is read; one that is not UTF-8 -> 89', () => {
+    const bom = file(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('hostname=ds.example.com\n')]));
+    assert.equal(resolve([...BASE, '--propertiesFilePath', bom]).settings.host, 'ds.example.com');
+    assert.match(rejected([...BASE, '--propertiesFilePath', file(Buffer.from('hostname=caf\xe9\n', 'latin1'))]).message, /not valid UTF-8/);
+  });
+
+  test('a password from a private properties file: no "command line" warning; a control character in it -> 89', () => {
+    const props = file('bindPassword=from-props\n', 0o600);
+    const { warnings } = resolve(['-D', 'cn=x', '--syncServerBindPasswordFile', SYNC_PW, '-b', 'dc=x', '--isSource', '--propertiesFilePath', props]);
+    assert.deepEqual(warnings, []);
+    const bad = file('bindPassword=a\u0001b\n', 0o600);
+    assert.match(rejected(['-D', 'cn=x', '--syncServerBindPasswordFile', SYNC_PW, '-b', 'dc=x', '--isSource', '--propertiesFilePath', bad]).message,
+      /--bindPassword \(in .* line 1\) contains/);
+  });
+
+  test('special files -> 89 naming what they are', () => {
+    assert.match(rejected(syncArgs('/dev/zero')).message, /character device, not a regular file/);
+    assert.match(rejected(syncArgs(dir)).message, /a folder, not a regular file/);
+    assert.match(rejected([...BASE, '--propertiesFilePath', '/dev/null']).message, /character device/);
+  });
+});
