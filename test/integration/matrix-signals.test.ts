@@ -85,7 +85,8 @@ describe('matrix: signals stop the run at once (130 for SIGINT, 143 for SIGTERM)
       const run = args(s.host, s.port, s.adminDn, ['-b', BASE, '--isDestination']);
       run[run.indexOf('--bindPasswordFile') + 1] = '-';
       const spawned = spawnCli(run, { stdin: 'open', timeoutMs: 20_000 });
-      await sleep(700);
+      // Long enough for Node to start and the tool to install its handlers, even on a loaded machine.
+      await sleep(1_500);
       const r = await signalAndWait(spawned, signal);
       spawned.child.stdin?.destroy();
       assertStopped(r, signal, 'reading stdin', offset, /while reading a password from stdin/);
