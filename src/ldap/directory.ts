@@ -487,7 +487,7 @@ export function translateError(error: unknown, context: ErrorContext): PrepareEr
           error.code,
           `The server rejected the password for '${context.dn}'`,
           'check the bind DN and its password',
-          { cause: error },
+          { cause: error, serverMessage: serverText },
         );
       case ResultCode.INSUFFICIENT_ACCESS:
         return new PrepareError(

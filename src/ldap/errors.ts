@@ -11,6 +11,8 @@ export const ResultCode = {
   CONFIDENTIALITY_REQUIRED: 13,
   INVALID_CREDENTIALS: 49,
   INSUFFICIENT_ACCESS: 50,
+  /** The server (or here: an entry changing under the run) is busy: try again. */
+  BUSY: 51,
   UNWILLING_TO_PERFORM: 53,
   OBJECT_CLASS_VIOLATION: 65,
   ENTRY_ALREADY_EXISTS: 68,
@@ -35,11 +37,18 @@ export class PrepareError extends Error {
     public readonly resultCode: ResultCodeValue,
     message: string,
     public readonly hint?: string,
-    options?: { cause?: unknown; details?: string },
+    options?: { cause?: unknown; details?: string; serverMessage?: string },
   ) {
     super(message, options);
     this.details = options?.details;
+    this.serverMessage = options?.serverMessage;
   }
+
+  /**
+   * The server's own diagnostic text, for callers that read more into it than the result code (Active
+   * Directory says why a bind failed: `data 533` is a disabled account, `775` a locked one).
+   */
+  public readonly serverMessage: string | undefined;
 
   /** A block printed after the one-line message, such as the LDIF an operator can apply by hand. */
   public readonly details: string | undefined;
