@@ -298,11 +298,11 @@ async function runCommand(args: readonly string[], io: ProcessIo, output: Consol
     if (ldif !== null) {
       screen.info(outcome.changes.length === 0 ? 'Dry run: nothing would change.' : `Dry run: these changes would be made (passwords masked):\n\n${ldif}\n`);
     }
-    screen.summary(outcome.steps, outcome.warnings.length, outcome.changed, settings.dryRun ? 'dry-run' : settings.remove ? 'remove' : 'prepare');
+    screen.summary(outcome.steps, outcome.warnings.length, outcome.changed, settings.dryRun ? 'dry-run' : settings.remove ? 'remove' : 'prepare', outcome.verified);
     exitCode = ResultCode.SUCCESS;
     result = {
       ...base, server, syncUserDn: outcome.syncUserDn, changed: outcome.changed, steps: outcome.steps.map(stepSummary),
-      warnings, changeNumbers: outcome.changeNumbers ?? null, ldif, ldap: { ...stats }, exitCode, error: null,
+      warnings, changeNumbers: outcome.changeNumbers ?? null, verified: outcome.verified ?? null, ldif, ldap: { ...stats }, exitCode, error: null,
     };
     log.info({ event: 'end', exitCode, changed: outcome.changed, reads: stats.reads, writes: stats.writes, durationMs: Date.now() - startedAt }, 'run finished');
   } catch (error) {
@@ -312,7 +312,7 @@ async function runCommand(args: readonly string[], io: ProcessIo, output: Consol
     if (failure.details !== undefined) err(`${failure.details}\n`);
     result = {
       ...base, server, syncUserDn: settings.syncUserDn ?? null, changed: stats.writes > 0, steps: steps.map(stepSummary),
-      warnings, changeNumbers: null, ldif: null, ldap: { ...stats }, exitCode,
+      warnings, changeNumbers: null, verified: null, ldif: null, ldap: { ...stats }, exitCode,
       error: { exitCode, message: failure.message, hint: failure.hint ?? null },
     };
     log.error({
@@ -357,7 +357,7 @@ function failureResult(version: string, runId: string, error: PrepareError): Run
     tool: 'prepare-endpoint-server', version, runId,
     server: { host: null, port: null, type: null, productName: null, vendor: null },
     roles: { source: false, destination: false }, remove: false, dryRun: false, syncUserDn: null, changed: false,
-    steps: [], warnings: [], changeNumbers: null, ldif: null, ldap: { reads: 0, writes: 0 }, exitCode: error.resultCode,
+    steps: [], warnings: [], changeNumbers: null, verified: null, ldif: null, ldap: { reads: 0, writes: 0 }, exitCode: error.resultCode,
     error: { exitCode: error.resultCode, message: error.message, hint: error.hint ?? null },
   };
 }

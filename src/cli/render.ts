@@ -50,7 +50,7 @@ export class Renderer {
     this.out.line(`${this.style.red('Error:')} ${message}${hint === undefined ? '' : `: ${hint}`}`);
   }
 
-  public summary(steps: readonly PlannedStep[], warnings: number, changed: boolean, mode: 'prepare' | 'remove' | 'dry-run' = 'prepare'): void {
+  public summary(steps: readonly PlannedStep[], warnings: number, changed: boolean, mode: 'prepare' | 'remove' | 'dry-run' = 'prepare', verified?: boolean): void {
     const counts = new Map<StepStatus, number>();
     for (const step of steps) counts.set(step.status, (counts.get(step.status) ?? 0) + 1);
     const parts = (['created', 'updated', 'unchanged', 'skipped', 'warning'] as const)
@@ -59,7 +59,9 @@ export class Renderer {
     const pending = steps.some((step) => step.changes.length > 0);
     const tail = mode === 'dry-run'
       ? ' (dry run: nothing was written)'
-      : changed || pending
+      : verified === false
+        ? `: NOT verified, ${mode === 'remove' ? 'the account is still there' : 'the sync user cannot do all its role needs'} (see the warnings)`
+        : changed || pending
         ? ''
         : mode === 'remove' ? ': nothing to remove' : ': nothing to change, the server was already prepared';
     this.out.line(`Summary: ${parts.join(', ')}${warnings > 0 ? `; ${warnings} warning${warnings === 1 ? '' : 's'}` : ''}${tail}`);

@@ -25,6 +25,12 @@ export interface RunResult {
   readonly steps: readonly { readonly id: string; readonly title: string; readonly status: string; readonly detail: string | null }[];
   readonly warnings: readonly string[];
   readonly changeNumbers: { readonly first: string; readonly last: string } | null;
+  /**
+   * The final check passed (the sync user can do what its role needs; after --remove, the account is gone);
+   * false when it did not (the run still exits 0: the writes are made, the warnings say what is missing);
+   * null when no check ran (a dry run, or a run that failed first).
+   */
+  readonly verified: boolean | null;
   /** The planned changes as LDIF, in a dry run. */
   readonly ldif: string | null;
   readonly ldap: { readonly reads: number; readonly writes: number };

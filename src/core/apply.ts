@@ -21,6 +21,20 @@ export interface ApplyContext {
   readonly warn: (message: string) => void;
 }
 
+/**
+ * A write whose `unlessChanged` precondition failed: the entry changed since it was observed. The run reads
+ * again and plans again rather than overwrite what the other writer did.
+ */
+export class ObservationOutdated extends PrepareError {
+  /** The steps of the plan applied in full before the outdated write. */
+  public appliedSteps: readonly PlannedStep[] = [];
+
+  public constructor(public readonly dn: string) {
+    super(ResultCode.BUSY, `'${dn}' kept changing while this run was writing it (another run or person is changing it too)`,
+      'run the same command again once the other change is done');
+  }
+}
+
 /** Applies steps in order, each write reported as made; a refusal carries the LDIF of what is left. */
 export async function applyPlan(steps: readonly PlannedStep[], context: ApplyContext): Promise<void> {
   const { admin, connection, stats, reporter, signal, warn } = context;
@@ -29,6 +43,11 @@ export async function applyPlan(steps: readonly PlannedStep[], context: ApplyCon
   for (const step of steps) {
     for (const change of step.changes) {
       if (signal.aborted) throw interruption(signal.reason, 'before all changes were made');
+      if (change.kind === 'modify' && change.unlessChanged !== undefined && !(await stillAsRead(admin, change.dn, change.unlessChanged))) {
+        const outdated = new ObservationOutdated(change.dn);
+        outdated.appliedSteps = steps.slice(0, steps.indexOf(step));
+        throw outdated;
+      }
       try {
         await admin.apply(change);
         reporter.wrote(change);
@@ -44,6 +63,15 @@ export async function applyPlan(steps: readonly PlannedStep[], context: ApplyCon
     reporter.step(step);
     for (const message of step.warnings) warn(message);
   }
+}
+
+/** The precondition of a modify: `attribute` still has exactly the values observed. */
+async function stillAsRead(admin: Directory, dn: string, expected: NonNullable<Extract<Change, { kind: 'modify' }>['unlessChanged']>): Promise<boolean> {
+  const entry = expected.controls === undefined
+    ? await admin.read(dn, [expected.attribute])
+    : await admin.read(dn, [expected.attribute], { controls: expected.controls });
+  const now = valuesOf(entry, expected.attribute);
+  return now.length === expected.values.length && expected.values.every((value) => now.includes(value));
 }
 
 /** Result codes a write gets when the server already is as the write wanted (a concurrent run got there first). */

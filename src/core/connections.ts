@@ -43,6 +43,8 @@ export async function openConnection(
 export interface SyncSession {
   readonly directory: Directory;
   readonly bound: boolean;
+  /** Why the bind failed, in the server's words (Active Directory's `data 533` and the like). */
+  readonly bindDiagnostic?: string;
 }
 
 /**
@@ -64,7 +66,7 @@ export async function testSyncAccess(
   } catch (error) {
     if (error instanceof PrepareError && isDenial(error.resultCode)) {
       reporter.check(`Testing '${dn}' access`, 'Denied');
-      return { directory, bound: false };
+      return { directory, bound: false, ...(error.serverMessage === undefined ? {} : { bindDiagnostic: error.serverMessage }) };
     }
     await directory.close();
     throw error;

@@ -15,6 +15,7 @@ export async function observe(
   profile: ServerProfile,
   target: PrepareTarget,
   rootDse: Entry | undefined,
+  extraReads: readonly ReadRequest[] = [],
 ): Promise<Observation> {
   const requests = new Map<string, ReadRequest>();
   const want = (request: ReadRequest): void => {
@@ -28,7 +29,7 @@ export async function observe(
   want({ dn: target.syncUserDn, attributes: ['objectClass'] });
   const parent = parentDn(target.syncUserDn);
   if (parent !== undefined && parent !== '') want({ dn: parent, attributes: ['objectClass'] });
-  for (const request of profile.reads(target)) want(request);
+  for (const request of [...profile.reads(target), ...extraReads]) want(request);
 
   const keys = [...requests.keys()];
   const searches = profile.searches?.(target) ?? [];

@@ -11,7 +11,7 @@ import type { Change } from '../ldap/types.js';
 import { detectServer, ROOT_DSE_ATTRIBUTES, type ServerFamily } from '../servers/detect.js';
 import type { Observation, PlannedStep, PrepareTarget, ServerProfile } from '../servers/profile.js';
 import { profileFor, SUPPORTED_FAMILIES } from '../servers/registry.js';
-import { applyPlan, type ApplyContext } from './apply.js';
+import { applyPlan, ObservationOutdated, type ApplyContext } from './apply.js';
 import { connectionOptions, openConnection, testSyncAccess, type SyncSession } from './connections.js';
 import { formatCompact, parseDuration } from '../servers/duration.js';
 import { observe, verifyBaseDns } from './observe.js';
@@ -40,6 +40,8 @@ export interface RunOutcome {
   /** Every change of the plan, in order: what was written, or in a dry run what would be. */
   readonly changes: readonly Change[];
   readonly changeNumbers: { readonly first: string; readonly last: string } | undefined;
+  /** The final check's verdict; undefined in a dry run (no check). */
+  readonly verified?: boolean;
 }
 
 export async function prepareEndpoint(settings: Settings, deps: RunDependencies): Promise<RunOutcome> {
@@ -101,6 +103,7 @@ export async function prepareEndpoint(settings: Settings, deps: RunDependencies)
         'remove the sync user and the rights named "prepare-endpoint-server" by hand');
     }
     warnAboutIgnoredOptions(settings, family, warn);
+    requireEncryption(profile, settings);
 
     const syncUserDn = settings.syncUserDn ?? profile.defaultSyncUserDn(settings.baseDns);
     syncSession = syncPassword === undefined ? undefined : await testSyncAccess(connection, syncUserDn, syncPassword, reporter, stats);
@@ -112,6 +115,8 @@ export async function prepareEndpoint(settings: Settings, deps: RunDependencies)
       baseDns: settings.baseDns,
       // Removal looks for what either role may have added.
       roles: settings.remove ? { source: true, destination: true } : settings.roles,
+      ...(settings.remove ? { removing: true } : {}),
+      ...(settings.dryRun ? { dryRun: true } : {}),
       syncUserDn,
       changelogMaxAgeSeconds: settings.changelogMaxAgeSeconds ?? DEFAULT_CHANGELOG_MAX_AGE_SECONDS,
       keepCurrentChangelogMaxAge: settings.changelogMaxAgeSeconds === undefined,
@@ -120,6 +125,8 @@ export async function prepareEndpoint(settings: Settings, deps: RunDependencies)
       ...(settings.adAdministratorsGroup === true ? { adAdministratorsGroup: true } : {}),
     };
     let observed = await observe(admin, profile, provisional, rootDse);
+    const followUp = profile.followUpReads?.(provisional, observed) ?? [];
+    if (followUp.length > 0) observed = await observe(admin, profile, provisional, rootDse, followUp);
     verifyBaseDns(settings.baseDns, observed, reporter);
     // The age is asked once the server's current one is known, so the prompt can offer to keep it.
     const target = settings.roles.source && !settings.remove && settings.changelogMaxAgeSeconds === undefined && deps.prompter !== undefined
@@ -127,6 +134,9 @@ export async function prepareEndpoint(settings: Settings, deps: RunDependencies)
       : provisional;
 
     const syncFacts = { password: syncPassword?.reveal() ?? '', canBind, resetPassword: settings.resetSyncPassword };
+    const bindDiagnostic = syncSession?.bindDiagnostic;
+    const accountFacts = { canBind, resetPassword: settings.resetSyncPassword, removing: settings.remove, ...(bindDiagnostic === undefined ? {} : { bindDiagnostic }) };
+    for (const message of profile.vetTarget?.(target, observed, accountFacts) ?? []) warn(message);
     // Profiles whose rights name the account by a server-assigned id (AD's objectSid) plan in two phases: the
     // sync user and prerequisites first, then, observed again after those writes, the rights and change log.
     const twoPhase = !settings.remove && profile.plansAccessAfterSyncUser === true;
@@ -139,9 +149,11 @@ export async function prepareEndpoint(settings: Settings, deps: RunDependencies)
       : twoPhase
         ? [planSyncUser(profile, target, observed, syncFacts), ...(profile.planPrerequisites?.(target, observed) ?? [])]
         : planPreparation(profile, target, observed, syncFacts);
-    requireEncryptionForPasswords(profile, settings, firstPhase);
 
     if (settings.dryRun) {
+      if (syncPassword !== undefined) {
+        reporter.info("Dry run: the sync user's password was tested with one bind (a wrong one counts towards the account's lockout), nothing else was sent as it");
+      }
       const plan = twoPhase ? [...firstPhase, ...planRest(observed)] : firstPhase;
       for (const step of plan) {
         reporter.step(step);
@@ -152,17 +164,49 @@ export async function prepareEndpoint(settings: Settings, deps: RunDependencies)
     }
 
     const applying: ApplyContext = { admin, connection, stats, reporter, signal: deps.signal, warn };
-    await applyPlan(firstPhase, applying);
-    let plan = firstPhase;
+    const observeAgain = async (): Promise<Observation> => observe(admin, profile, target, rootDse, profile.followUpReads?.(target, observed) ?? []);
+    // A write that rewrites a value whole from what was read (an AD descriptor) is made only if the value is still
+    // as read; when it is not, the run reads and plans again, so concurrent runs never erase each other's ACEs.
+    const applyFresh = async (planned: PlannedStep[], replan: (seen: Observation) => PlannedStep[]): Promise<PlannedStep[]> => {
+      let steps = planned;
+      const done: PlannedStep[] = [];
+      for (let attempt = 1; ; attempt += 1) {
+        try {
+          await applyPlan(steps, applying);
+          return mergeAttempts(done, steps);
+        } catch (error) {
+          if (!(error instanceof ObservationOutdated) || attempt >= MAX_APPLY_ATTEMPTS) throw error;
+          done.push(...error.appliedSteps.filter((step) => step.changes.length > 0));
+          reporter.info(`'${error.dn}' changed since it was read (another run or person): reading and planning again (attempt ${attempt + 1})`);
+          await sleep(25 * attempt + Math.floor(Math.random() * 50));
+          observed = await observeAgain();
+          steps = replan(observed);
+        }
+      }
+    };
+    const replanFirst = (seen: Observation): PlannedStep[] => settings.remove
+      ? planRemoval(profile, target, seen, settings.disableChangelog)
+      : twoPhase
+        ? [planSyncUser(profile, target, seen, syncFacts), ...(profile.planPrerequisites?.(target, seen) ?? [])]
+        : planPreparation(profile, target, seen, syncFacts);
+    let plan = await applyFresh(firstPhase, replanFirst);
     if (twoPhase) {
-      if (firstPhase.some((step) => step.changes.length > 0)) observed = await observe(admin, profile, target, rootDse);
-      const rest = planRest(observed);
-      await applyPlan(rest, applying);
-      plan = [...firstPhase, ...rest];
+      if (plan.some((step) => step.changes.length > 0)) observed = await observeAgain();
+      let rest = await applyFresh(planRest(observed), planRest);
+      // Read back: a writer that read before this run's write and wrote after it would have erased it.
+      if (rest.some((step) => step.changes.length > 0)) {
+        observed = await observeAgain();
+        const missing = planRest(observed);
+        if (missing.some((step) => step.changes.length > 0)) {
+          reporter.info('Some rights were gone when read back (another run wrote the same descriptor): writing them again');
+          rest = [...rest, ...(await applyFresh(missing, planRest))];
+        }
+      }
+      plan = [...plan, ...rest];
     }
     const changes = plan.flatMap((step) => step.changes);
 
-    const changeNumbers = settings.remove
+    const { changeNumbers, verified } = settings.remove
       ? await confirmRemoval(admin, syncUserDn, reporter, warn)
       : await verifySyncUser(connection, profile, target, observed, plan, syncPassword ?? new Secret(''), reporter, warn, stats, syncSession);
     if (!settings.remove) warnAboutAdminUnderDestination(settings, adminDn, warn);
@@ -174,6 +218,7 @@ export async function prepareEndpoint(settings: Settings, deps: RunDependencies)
       changed: changes.length > 0,
       changes,
       changeNumbers,
+      verified,
     };
   } finally {
     await syncSession?.directory.close();
@@ -182,21 +227,35 @@ export async function prepareEndpoint(settings: Settings, deps: RunDependencies)
 }
 
 /**
- * Active Directory takes a password (unicodePwd) only over an encrypted connection: say so before any write,
- * rather than leave the server's own refusal halfway through.
+ * Active Directory takes a password (unicodePwd) only over an encrypted connection, and every run binds with
+ * passwords: so nothing secret is sent until the connection is known to be encrypted. The check comes right
+ * after detection (an anonymous root DSE read), before the first bind.
  */
-function requireEncryptionForPasswords(profile: ServerProfile, settings: Settings, plan: readonly PlannedStep[]): void {
+function requireEncryption(profile: ServerProfile, settings: Settings): void {
   if (profile.passwordRequiresEncryption !== true || settings.security !== 'none') return;
-  const attribute = profile.passwordAttribute.toLowerCase();
-  const setsPassword = plan.some((step) => step.changes.some((change) =>
-    (change.kind === 'add' && Object.keys(change.attributes).some((name) => name.toLowerCase() === attribute)) ||
-    (change.kind === 'modify' && change.modifications.some((m) => m.attribute.toLowerCase() === attribute))));
-  if (!setsPassword) return;
   throw new PrepareError(
     ResultCode.CONFIDENTIALITY_REQUIRED,
-    `${profile.productName} sets the sync user's password (${profile.passwordAttribute}) only over an encrypted connection`,
+    `${profile.productName} takes passwords only over an encrypted connection: nothing was sent (no bind, no write)`,
     'add --useSSL (LDAPS, port 636) or --useStartTLS, with --trustStorePath for the server CA (or --trustAll)',
   );
+}
+
+/**
+ * The steps of a plan applied over several attempts: a step that wrote in an earlier attempt keeps its
+ * `created`/`updated` (the later plan sees it done and would say `unchanged`).
+ */
+function mergeAttempts(done: readonly PlannedStep[], last: readonly PlannedStep[]): PlannedStep[] {
+  const earlier = new Map(done.map((step) => [step.id, step]));
+  const merged = last.map((step) => (step.changes.length === 0 ? earlier.get(step.id) ?? step : step));
+  const ids = new Set(merged.map((step) => step.id));
+  return [...done.filter((step) => !ids.has(step.id)), ...merged];
+}
+
+/** Attempts at a write whose entry keeps changing under the run (see applyFresh). */
+const MAX_APPLY_ATTEMPTS = 6;
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /** `localhost` and the loopback addresses: the only hosts a plain-LDAP password does not cross a network to. */

@@ -12,6 +12,15 @@ import type { SyncSession } from './connections.js';
 import type { RunReporter } from './ports.js';
 import type { Secret } from './settings.js';
 
+/** What the final check found: the change numbers where the family has them, and whether it passed. */
+export interface Verdict {
+  readonly changeNumbers: { readonly first: string; readonly last: string } | undefined;
+  readonly verified: boolean;
+}
+
+const PASSED: Verdict = { changeNumbers: undefined, verified: true };
+const FAILED: Verdict = { changeNumbers: undefined, verified: false };
+
 /** Binds as the sync user after the changes and checks what a sync server will need of it. */
 export async function verifySyncUser(
   options: ConnectionOptions,
@@ -24,7 +33,7 @@ export async function verifySyncUser(
   warn: (message: string) => void,
   stats: DirectoryStats,
   session?: SyncSession,
-): Promise<{ first: string; last: string } | undefined> {
+): Promise<Verdict> {
   // The access test's connection is reused; it binds again unless it is bound already and nothing was
   // written to the account since (a new password or new privileges take effect at the next bind).
   const directory = session?.directory ?? (await connect(options, stats));
@@ -34,7 +43,7 @@ export async function verifySyncUser(
     if (session?.bound !== true || accountChanged) await directory.bind(target.syncUserDn, password.reveal());
     if (!target.roles.source) {
       reporter.check(`Testing '${target.syncUserDn}' access`, 'Done');
-      return undefined;
+      return PASSED;
     }
     const changeSource = profile.changeSource?.(target);
     if (changeSource?.dirSync !== undefined) {
@@ -43,22 +52,22 @@ export async function verifySyncUser(
       if (seen.ok) {
         reporter.check(title, 'Done', seen.detail);
         warn(changeSource.note);
-      } else {
-        reporter.check(title, 'Denied', seen.detail);
-        warn(`The sync user cannot run DirSync on '${changeSource.dn}' (${seen.detail}): ${profile.explainMissingChangeNumbers(target, observed, plan)}`);
+        return PASSED;
       }
-      return undefined;
+      reporter.check(title, 'Denied', seen.detail);
+      warn(`The sync user cannot run DirSync on '${changeSource.dn}' (${seen.detail}): ${profile.explainMissingChangeNumbers(target, observed, plan)}`);
+      return FAILED;
     }
     if (changeSource !== undefined) {
       const title = `Verifying '${target.syncUserDn}' can read '${changeSource.dn}'`;
       if ((await directory.read(changeSource.dn, ['objectClass'])) !== undefined) {
         reporter.check(title, 'Done');
         warn(changeSource.note);
-      } else {
-        reporter.check(title, 'Denied');
-        warn(`The sync user cannot read '${changeSource.dn}': ${profile.explainMissingChangeNumbers(target, observed, plan)}`);
+        return PASSED;
       }
-      return undefined;
+      reporter.check(title, 'Denied');
+      warn(`The sync user cannot read '${changeSource.dn}': ${profile.explainMissingChangeNumbers(target, observed, plan)}`);
+      return FAILED;
     }
     const rootDse = await directory.read('', profile.changeNumberAttributes);
     const [firstName, lastName] = profile.changeNumberAttributes;
@@ -71,16 +80,16 @@ export async function verifySyncUser(
         return value === undefined ? [] : [`${name} ${value}`];
       });
       reporter.check(`Verifying '${target.syncUserDn}' can read the change numbers`, 'Done', [`first ${first}, last ${last}`, ...more].join(', '));
-      return { first, last };
+      return { changeNumbers: { first, last }, verified: true };
     }
     reporter.check(`Verifying '${target.syncUserDn}' can read the change numbers`, 'Denied');
     warn(`The sync user cannot read firstChangeNumber/lastChangeNumber in the root DSE: ${profile.explainMissingChangeNumbers(target, observed, plan)}`);
-    return undefined;
+    return FAILED;
   } catch (error) {
     if (error instanceof PrepareError && error.resultCode === ResultCode.INVALID_CREDENTIALS) {
       reporter.check(`Testing '${target.syncUserDn}' access`, 'Denied');
       warn(`The sync user cannot bind after preparation: check its account status (locked or expired?) on the server`);
-      return undefined;
+      return FAILED;
     }
     throw error;
   } finally {
@@ -115,13 +124,13 @@ async function dirSyncFinds(directory: Directory, base: string, filter: string, 
 }
 
 /** After --remove the sync user's entry must be gone (read back as the admin). */
-export async function confirmRemoval(admin: Directory, dn: string, reporter: RunReporter, warn: (message: string) => void): Promise<undefined> {
+export async function confirmRemoval(admin: Directory, dn: string, reporter: RunReporter, warn: (message: string) => void): Promise<Verdict> {
   const title = `Verifying '${dn}' is gone`;
   if ((await admin.read(dn, ['objectClass'])) === undefined) {
     reporter.check(title, 'Done');
-  } else {
-    reporter.check(title, 'Failed');
-    warn(`'${dn}' still exists after its removal: check the server's error log`);
+    return PASSED;
   }
-  return undefined;
+  reporter.check(title, 'Failed');
+  warn(`'${dn}' still exists after its removal: check the server's error log`);
+  return FAILED;
 }

@@ -597,13 +597,13 @@ export function translateError(error: unknown, context: ErrorContext): PrepareEr
         // Active Directory says why in a "data <hex>" sub-code: a right password can still be refused.
         const reason = AD_BIND_REASONS[/\bdata ([0-9a-f]{3,4})\b/i.exec(serverText)?.[1]?.toLowerCase() ?? ''];
         if (reason !== undefined) {
-          return new PrepareError(error.code, `The server refused the bind of '${context.dn}': ${reason[0]}`, reason[1], { cause: error });
+          return new PrepareError(error.code, `The server refused the bind of '${context.dn}': ${reason[0]}`, reason[1], { cause: error, serverMessage: serverText });
         }
         return new PrepareError(
           error.code,
           `The server rejected the password for '${context.dn}'`,
           'check the bind DN and its password',
-          { cause: error },
+          { cause: error, serverMessage: serverText },
         );
       }
       case ResultCode.INSUFFICIENT_ACCESS:

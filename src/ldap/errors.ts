@@ -12,6 +12,8 @@ export const ResultCode = {
   CONSTRAINT_VIOLATION: 19,
   INVALID_CREDENTIALS: 49,
   INSUFFICIENT_ACCESS: 50,
+  /** The server (or here: an entry changing under the run) is busy: try again. */
+  BUSY: 51,
   UNWILLING_TO_PERFORM: 53,
   OBJECT_CLASS_VIOLATION: 65,
   ENTRY_ALREADY_EXISTS: 68,
@@ -38,11 +40,18 @@ export class PrepareError extends Error {
     public readonly resultCode: ResultCodeValue,
     message: string,
     public readonly hint?: string,
-    options?: { cause?: unknown; details?: string },
+    options?: { cause?: unknown; details?: string; serverMessage?: string },
   ) {
     super(message, options);
     this.details = options?.details;
+    this.serverMessage = options?.serverMessage;
   }
+
+  /**
+   * The server's own diagnostic text, for callers that read more into it than the result code (Active
+   * Directory says why a bind failed: `data 533` is a disabled account, `775` a locked one).
+   */
+  public readonly serverMessage: string | undefined;
 
   /** A block printed after the one-line message, such as the LDIF an operator can apply by hand. */
   public readonly details: string | undefined;

@@ -36,6 +36,12 @@ export type Change =
     readonly modifications: readonly Modification[];
     /** Sent with the modify (Active Directory: the SD flags control saying which part of a descriptor is written). */
     readonly controls?: readonly LdapControl[];
+    /**
+     * Made only if `attribute` still has exactly `values` just before the write (read with `controls`): for a
+     * value rewritten whole from what was read (an AD security descriptor), so a concurrent writer's change
+     * is never overwritten unseen.
+     */
+    readonly unlessChanged?: { readonly attribute: string; readonly values: readonly string[]; readonly controls?: readonly LdapControl[] };
   }
   | { readonly kind: 'delete'; readonly dn: string };
 

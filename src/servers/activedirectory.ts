@@ -11,7 +11,8 @@
  * not read its DACL (the default: only SYSTEM may) it first takes ownership for BUILTIN\Administrators, as
  * `dsacls "CN=Deleted Objects,..." /takeOwnership` does in Ping's documentation.
  */
-import { formatDn, isWithin, normalizeDn, parseDn } from '../ldap/dn.js';
+import { dnEquals, formatDn, isValidDn, isWithin, normalizeDn, parseDn } from '../ldap/dn.js';
+import { PrepareError, ResultCode } from '../ldap/errors.js';
 import { equalityFilter, escapeFilterValue } from '../ldap/filter.js';
 import { binaryValue, firstValue, valuesOf, type Change, type Entry, type LdapControl } from '../ldap/types.js';
 import {
@@ -32,7 +33,7 @@ import {
   type SecurityDescriptor,
 } from './ad/security-descriptor.js';
 import { SYNC_USER_DESCRIPTION } from './person.js';
-import type { ChangeSource, Observation, PlannedStep, PrepareTarget, ReadRequest, SearchRequest, ServerProfile } from './profile.js';
+import type { ChangeSource, ExistingAccountFacts, Observation, PlannedStep, PrepareTarget, ReadRequest, SearchRequest, ServerProfile } from './profile.js';
 
 export const SD_FLAGS_OID = '1.2.840.113556.1.4.801';
 export const SHOW_DELETED_OID = '1.2.840.113556.1.4.417';
@@ -138,8 +139,12 @@ export class ActiveDirectoryProfile implements ServerProfile {
 
   private readonly defaultNamingContext: string | undefined;
 
+  /** The other partitions the server holds (configuration, schema, DNS zones): some sit below the domain's DN. */
+  private readonly otherNamingContexts: readonly string[];
+
   public constructor(rootDse?: Entry) {
     this.defaultNamingContext = firstValue(rootDse, 'defaultNamingContext');
+    this.otherNamingContexts = valuesOf(rootDse, 'namingContexts').filter((nc) => this.defaultNamingContext === undefined || !dnEquals(nc, this.defaultNamingContext));
   }
 
   /** The domain naming context: the root DSE's defaultNamingContext, else the DC= suffix of the first base DN. */
@@ -165,11 +170,16 @@ export class ActiveDirectoryProfile implements ServerProfile {
   public reads(target: PrepareTarget): ReadRequest[] {
     const nc = this.domainNc(target.baseDns);
     const reads: ReadRequest[] = [
-      { dn: target.syncUserDn, attributes: ['objectSid', 'sAMAccountName', 'userAccountControl'] },
+      {
+        dn: target.syncUserDn,
+        attributes: ['objectClass', 'objectSid', 'sAMAccountName', 'userAccountControl', 'adminCount', 'lockoutTime', 'pwdLastSet', 'isCriticalSystemObject', 'description', RIGHTS_RECORD],
+      },
       { dn: this.administratorsDn(target), attributes: ['member'] },
+      // Read whatever the roles: a run for one role says what an earlier run left for the other.
+      { dn: nc, attributes: ['nTSecurityDescriptor'], controls: [DACL_ONLY] },
+      ...target.baseDns.map((base) => ({ dn: base, attributes: ['nTSecurityDescriptor'], controls: [DACL_ONLY] })),
     ];
     if (target.roles.source) {
-      reads.push({ dn: nc, attributes: ['nTSecurityDescriptor'], controls: [DACL_ONLY] });
       reads.push({
         dn: this.deletedObjectsDn(target),
         attributes: ['nTSecurityDescriptor'],
@@ -177,7 +187,6 @@ export class ActiveDirectoryProfile implements ServerProfile {
       });
     }
     if (target.roles.destination) {
-      for (const base of target.baseDns) reads.push({ dn: base, attributes: ['nTSecurityDescriptor'], controls: [DACL_ONLY] });
       // Its own account gets the protected objects' deny ACE when it lives below a base DN.
       reads.push({ dn: target.syncUserDn, attributes: ['nTSecurityDescriptor'], controls: [DACL_ONLY] });
     }
@@ -238,9 +247,148 @@ export class ActiveDirectoryProfile implements ServerProfile {
     const wanted = this.wantedAces(target, sid ?? '');
     const byDn = new Map<string, WantedAce[]>();
     for (const w of wanted) byDn.set(normalizeDn(w.dn), [...(byDn.get(normalizeDn(w.dn)) ?? []), w]);
-    const steps = [...byDn.values()].map((aces) => this.planAces(aces, observed, sid, target));
-    if (target.roles.destination) steps.push(this.planProtected(target, observed, sid));
+    // The denies on protected objects go first: there is never a moment with the grants but without them (and
+    // a write to a base DN rewrites the inherited part of every descriptor below it, so they are read first).
+    const steps = target.roles.destination ? [this.planProtected(target, observed, sid)] : [];
+    steps.push(...[...byDn.values()].map((aces) => this.planAces(aces, observed, sid, target)));
+    const leaving = this.planMembershipRemoval(target, observed);
+    if (leaving !== undefined) steps.push(leaving);
+    steps.push(this.planRightsRecord(target, observed, [...byDn.values()].map((aces) => aces[0]!.dn)));
+    const leftovers = this.otherRoleLeftovers(target, observed, sid);
+    if (leftovers.length > 0) {
+      steps.push({ id: 'ad:other-role', title: 'Rights of a role not asked for in this run', status: 'warning', detail: 'kept', changes: [], warnings: leftovers });
+    }
     return steps;
+  }
+
+  /**
+   * Without --adAdministratorsGroup, a membership of Administrators an earlier run with it made goes: the ACEs
+   * grant the same role more narrowly.
+   */
+  private planMembershipRemoval(target: PrepareTarget, observed: Observation): PlannedStep | undefined {
+    const group = this.administratorsDn(target);
+    if (!isMember(observed.entry(group), target.syncUserDn)) return undefined;
+    return {
+      id: 'ad:administrators', title: `Membership of '${group}'`, status: 'updated',
+      detail: 'removed: --adAdministratorsGroup was not given, and the ACEs grant the role more narrowly',
+      changes: [{ kind: 'modify', dn: group, modifications: [{ operation: 'delete', attribute: 'member', values: [target.syncUserDn] }] }],
+      warnings: [],
+    };
+  }
+
+  /**
+   * The account's own record of every entry whose DACL names it (`info`, a text attribute the admin writes), so
+   * that --remove finds them all, whatever base DNs it is given.
+   */
+  private planRightsRecord(target: PrepareTarget, observed: Observation, dns: readonly string[]): PlannedStep {
+    const id = 'ad:rights-record';
+    const title = `Record of the entries holding the sync user's ACEs ('${RIGHTS_RECORD}' of the account)`;
+    const account = observed.entry(target.syncUserDn);
+    const recorded = recordedDns(account);
+    const all = new Map<string, string>();
+    for (const dn of [...recorded, ...dns]) if (!all.has(normalizeDn(dn))) all.set(normalizeDn(dn), dn);
+    const text = renderRecord([...all.values()]);
+    if (account !== undefined && firstValue(account, RIGHTS_RECORD) === text) {
+      return { id, title, status: 'unchanged', detail: `${all.size} entr${all.size === 1 ? 'y' : 'ies'}`, changes: [], warnings: [] };
+    }
+    return {
+      id, title, status: recorded.length === 0 ? 'created' : 'updated', detail: `${all.size} entr${all.size === 1 ? 'y' : 'ies'}`,
+      changes: [{ kind: 'modify', dn: target.syncUserDn, modifications: [{ operation: 'replace', attribute: RIGHTS_RECORD, values: [text] }] }],
+      warnings: [],
+    };
+  }
+
+  /** Rights an earlier run granted for the role this run does not ask for: kept (a role may be prepared alone), and said. */
+  private otherRoleLeftovers(target: PrepareTarget, observed: Observation, sid: string | undefined): string[] {
+    if (sid === undefined || target.removing === true) return [];
+    const messages: string[] = [];
+    const how = 'run --remove (with every --baseDN) to take all rights away, then prepare again with the roles wanted';
+    if (!target.roles.source) {
+      const nc = this.domainNc(target.baseDns);
+      const getChanges: Ace = { type: AceType.ACCESS_ALLOWED_OBJECT, flags: 0, mask: AccessMask.CONTROL_ACCESS, sid, objectType: REPLICATING_DIRECTORY_CHANGES };
+      if (findAce(sdOf(observed.entry(nc))?.dacl, getChanges) !== undefined) {
+        messages.push(`'${target.syncUserDn}' still holds the source right (DirSync) on '${nc}' from an earlier --isSource run: kept; ${how}`);
+      }
+    }
+    if (!target.roles.destination) {
+      for (const base of target.baseDns) {
+        const destination = destinationAces(base, sid);
+        const dacl = sdOf(observed.entry(base))?.dacl;
+        if (destination.some((w) => findAce(dacl, w.ace) !== undefined) || (dacl?.aces ?? []).some((ace) => isLegacyDestinationAce(ace, sid))) {
+          messages.push(`'${target.syncUserDn}' still holds destination rights on '${base}' from an earlier --isDestination run: kept; ${how}`);
+        }
+      }
+    }
+    return messages;
+  }
+
+  public followUpReads(target: PrepareTarget, observed: Observation): ReadRequest[] {
+    return recordedDns(observed.entry(target.syncUserDn)).map((dn) => normalizeDn(dn) === normalizeDn(this.deletedObjectsDn(target))
+      ? { dn, attributes: ['nTSecurityDescriptor'], controls: [SHOW_DELETED, sdFlagsControl(SecurityInformation.OWNER | SecurityInformation.DACL)] }
+      : { dn, attributes: ['nTSecurityDescriptor'], controls: [DACL_ONLY] });
+  }
+
+  /**
+   * Refuses what must never be the sync user or a base DN, before anything is planned: an account that is not a
+   * user (a computer, a domain controller, a trust), a built-in or protected one (krbtgt, Administrator,
+   * adminCount=1), a base DN outside the domain partition; says what is wrong with an existing account that
+   * does not take the password (disabled, locked, expired) instead of resetting it blindly; warns about risky
+   * flags on an account it did not create.
+   */
+  public vetTarget(target: PrepareTarget, observed: Observation, account: ExistingAccountFacts): string[] {
+    const nc = this.domainNc(target.baseDns);
+    for (const base of target.baseDns) {
+      // CN=Configuration,DC=example,DC=com reads as below the domain, but is a partition of its own.
+      if (!isWithin(base, nc) || this.otherNamingContexts.some((other) => isWithin(base, other))) {
+        throw new PrepareError(ResultCode.PARAM_ERROR,
+          `The base DN '${base}' is not in the domain naming context '${nc}': this tool grants and checks rights in the domain partition only`,
+          `use base DNs under '${nc}' (the configuration and schema partitions are not synchronized data)`);
+      }
+    }
+    const existing = observed.entry(target.syncUserDn);
+    if (existing === undefined) {
+      const name = samAccountNameFor(target.syncUserDn);
+      const taken = observed.found('sam-account-name').find((entry) => !dnEquals(entry.dn, target.syncUserDn));
+      if (taken !== undefined && !account.removing) {
+        throw new PrepareError(ResultCode.ENTRY_ALREADY_EXISTS,
+          `The new sync user would get the sAMAccountName '${name}', which '${taken.dn}' already has`,
+          'choose a --syncServerBindDN whose first RDN gives another name (sAMAccountName is that RDN cut to 20 characters)');
+      }
+      return [];
+    }
+    const refuse = (why: string): never => {
+      throw new PrepareError(ResultCode.UNWILLING_TO_PERFORM, `The sync user DN '${target.syncUserDn}' names ${why}: this tool never takes such an account over`,
+        'choose another --syncServerBindDN: a new account, or an ordinary user account made for the sync');
+    };
+    const classes = valuesOf(existing, 'objectClass').map((name) => name.toLowerCase());
+    const control = Number(firstValue(existing, 'userAccountControl') ?? '0');
+    if (classes.includes('computer') || (control & (UAC.WORKSTATION_TRUST_ACCOUNT | UAC.SERVER_TRUST_ACCOUNT | UAC.INTERDOMAIN_TRUST_ACCOUNT)) !== 0) {
+      refuse(`a computer, domain controller or trust account (userAccountControl ${control})`);
+    }
+    if (classes.length > 0 && !classes.includes('user')) refuse(`an entry that is not a user account (objectClass ${classes.join(', ')})`);
+    const sid = sidOf(existing);
+    const rid = sid === undefined ? undefined : Number(sid.split('-').at(-1));
+    if (rid !== undefined && rid < 1000) refuse(`a built-in account (RID ${rid}${rid === 502 ? ', krbtgt' : rid === 500 ? ', Administrator' : ''})`);
+    // An account this tool made may carry adminCount=1 after an --adAdministratorsGroup run (Windows' SDProp sets it).
+    const ours = valuesOf(existing, 'description').includes(SYNC_USER_DESCRIPTION);
+    if (firstValue(existing, 'adminCount') === '1' && !ours) refuse('a protected account (adminCount=1: a member, now or once, of an administrators\' group)');
+    if (/^true$/i.test(firstValue(existing, 'isCriticalSystemObject') ?? '')) refuse('a critical system object');
+    if (account.removing) return [];
+
+    if (!account.canBind) {
+      const state = accountState(existing, control, account.bindDiagnostic);
+      if (state !== undefined) {
+        throw new PrepareError(ResultCode.INVALID_CREDENTIALS,
+          `The sync user '${target.syncUserDn}' exists but cannot bind: the account ${state}`,
+          account.resetPassword
+            ? '--resetSyncServerBindPassword sets a password, nothing more: fix the account on the domain controller first (this tool does not change an account it did not create)'
+            : 'fix the account on the domain controller, then run this command again');
+      }
+    }
+    const risky = Object.entries(RISKY_FLAGS).filter(([, bit]) => (control & bit) !== 0).map(([name]) => name);
+    return risky.length === 0 ? [] : [
+      `The sync user '${target.syncUserDn}' has risky userAccountControl flags: ${risky.join(', ')}: clear them on the domain controller (this tool does not change an account it did not create)`,
+    ];
   }
 
   /**
@@ -249,22 +397,25 @@ export class ActiveDirectoryProfile implements ServerProfile {
    * nested in them at any depth (Samba runs no SDProp, so there nobody else keeps them apart).
    */
   public searches(target: PrepareTarget): SearchRequest[] {
-    if (!target.roles.destination) return [];
     const nc = this.domainNc(target.baseDns);
+    const sam: SearchRequest = { key: 'sam-account-name', base: nc, scope: 'sub', filter: equalityFilter('sAMAccountName', samAccountNameFor(target.syncUserDn)), attributes: ['sAMAccountName'] };
+    if (!target.roles.destination) return [sam];
     const chains = [
       ...PROTECTED_BUILTIN_SIDS.map((sid) => `<SID=${sid}>`),
       ...PROTECTED_DOMAIN_GROUPS.map((name) => `CN=${name},CN=Users,${nc}`),
     ].map((group) => `(memberOf:${IN_CHAIN}:=${escapeFilterValue(group)})`);
     const filter = `(|(adminCount=1)${PROTECTED_BUILTIN_SIDS.map((sid) => `(objectSid=${sid})`).join('')}${chains.join('')})`;
-    return target.baseDns.map((base, index) => ({
+    // --remove looks in the whole domain: the deny ACEs of base DNs it is not given are taken away too.
+    const bases = target.removing === true ? [nc] : target.baseDns;
+    return [sam, ...bases.map((base, index): SearchRequest => ({
       key: `protected:${index}`, base, scope: 'sub', filter, attributes: ['nTSecurityDescriptor', 'objectSid'], controls: [DACL_ONLY],
-    }));
+    }))];
   }
 
   /** Protected objects below the destination base DNs, and the sync user's own account, each once. */
   private protectedEntries(target: PrepareTarget, observed: Observation): Entry[] {
     const seen = new Map<string, Entry>();
-    target.baseDns.forEach((_, index) => {
+    (target.removing === true ? [this.domainNc(target.baseDns)] : target.baseDns).forEach((_, index) => {
       for (const entry of observed.found(`protected:${index}`)) seen.set(normalizeDn(entry.dn), entry);
     });
     const self = observed.entry(target.syncUserDn);
@@ -299,7 +450,7 @@ export class ActiveDirectoryProfile implements ServerProfile {
         present += 1;
         continue;
       }
-      changes.push(this.daclChange(entry.dn, encodeSecurityDescriptor({ revision: sd.revision, control: sd.control, dacl: withAce(sd.dacl, deny) }), false));
+      changes.push(this.daclChange(entry.dn, encodeSecurityDescriptor({ revision: sd.revision, control: sd.control, dacl: withAce(sd.dacl, deny) }), false, entry));
     }
     const warnings = unreadable.map((dn) => `Deny '${target.syncUserDn}' (${sid}) every write on '${dn}' by hand: the admin may not read its nTSecurityDescriptor`);
     const detail = `deny ACE on ${entries.length} protected object${entries.length === 1 ? '' : 's'}` +
@@ -342,6 +493,10 @@ export class ActiveDirectoryProfile implements ServerProfile {
     const entry = observed.entry(dn);
     const sd = sdOf(entry);
     const isDeletedObjects = normalizeDn(dn) === normalizeDn(this.deletedObjectsDn(target));
+    if (sd?.dacl === undefined && isDeletedObjects && entry !== undefined && target.dryRun === true) {
+      // The real run takes ownership first (planPrerequisites), then reads the DACL and grants.
+      return { id, title, status: 'updated', changes: [], warnings: [], detail: `${purposes}, once the ownership planned above is taken` };
+    }
     if (sd?.dacl === undefined) {
       const owned = isDeletedObjects && observed.entry(dn) !== undefined;
       return {
@@ -369,17 +524,27 @@ export class ActiveDirectoryProfile implements ServerProfile {
       title,
       status: 'updated',
       detail: [...(withoutLegacy === undefined ? [] : ['the broad destination ACE of an earlier version removed']), ...added].join('; '),
-      changes: [this.daclChange(dn, bytes, isDeletedObjects)],
+      changes: [this.daclChange(dn, bytes, isDeletedObjects, entry)],
       warnings: [],
     };
   }
 
-  private daclChange(dn: string, descriptor: Uint8Array, deleted: boolean): Change {
+  /**
+   * A descriptor is written whole (AD has no per-ACE modify), so the write names the descriptor it was computed
+   * from: the core re-reads it just before writing and plans again when another writer changed it meanwhile.
+   */
+  private daclChange(dn: string, descriptor: Uint8Array, deleted: boolean, readFrom: Entry | undefined): Change {
     return {
       kind: 'modify',
       dn,
       controls: deleted ? [SHOW_DELETED, DACL_ONLY] : [DACL_ONLY],
       modifications: [{ operation: 'replace', attribute: 'nTSecurityDescriptor', values: [Buffer.from(descriptor).toString('base64')] }],
+      unlessChanged: {
+        attribute: 'nTSecurityDescriptor',
+        values: valuesOf(readFrom, 'nTSecurityDescriptor'),
+        // Read as the observation read it (Deleted Objects: owner and DACL, with show-deleted).
+        controls: deleted ? [SHOW_DELETED, sdFlagsControl(SecurityInformation.OWNER | SecurityInformation.DACL)] : [DACL_ONLY],
+      },
     };
   }
 
@@ -416,7 +581,8 @@ export class ActiveDirectoryProfile implements ServerProfile {
     const sid = sidOf(user);
     const steps: PlannedStep[] = [];
     const protectedEntries = new Map(this.protectedEntries(target, observed).map((entry) => [normalizeDn(entry.dn), entry]));
-    const dns = [this.domainNc(target.baseDns), this.deletedObjectsDn(target), ...target.baseDns, ...[...protectedEntries.values()].map((entry) => entry.dn)];
+    const dns = [this.domainNc(target.baseDns), this.deletedObjectsDn(target), ...target.baseDns, ...recordedDns(user),
+      ...[...protectedEntries.values()].map((entry) => entry.dn)];
     const seen = new Set<string>();
     for (const dn of dns) {
       const key = normalizeDn(dn);
@@ -424,7 +590,8 @@ export class ActiveDirectoryProfile implements ServerProfile {
       seen.add(key);
       const id = `ace:${dn}`;
       const title = `Rights for the sync user on '${dn}'`;
-      const sd = sdOf(protectedEntries.get(key) ?? observed.entry(dn));
+      const read = protectedEntries.get(key) ?? observed.entry(dn);
+      const sd = sdOf(read);
       const dacl = sid === undefined ? undefined : withoutAces(sd?.dacl, (ace) => sameSid(ace.sid, sid));
       if (sid === undefined || sd === undefined || dacl === undefined) {
         steps.push({ id, title, status: 'unchanged', detail: sid === undefined ? 'no sync user, no ACEs of its SID' : 'no ACE for the sync user', changes: [], warnings: [] });
@@ -433,7 +600,7 @@ export class ActiveDirectoryProfile implements ServerProfile {
       const isDeleted = key === normalizeDn(this.deletedObjectsDn(target));
       steps.push({
         id, title, status: 'updated', detail: `ACEs for ${sid} removed`,
-        changes: [this.daclChange(dn, encodeSecurityDescriptor({ revision: sd.revision, control: sd.control, dacl }), isDeleted)],
+        changes: [this.daclChange(dn, encodeSecurityDescriptor({ revision: sd.revision, control: sd.control, dacl }), isDeleted, read)],
         warnings: [],
       });
     }
@@ -498,6 +665,63 @@ function destinationAces(base: string, sid: string): WantedAce[] {
 function isLegacyDestinationAce(ace: Ace, sid: string): boolean {
   return ace.raw === undefined && ace.type === AceType.ACCESS_ALLOWED && sameSid(ace.sid, sid) &&
     ace.mask >>> 0 === LEGACY_DESTINATION_RIGHTS && (ace.flags & AceFlags.INHERITED) === 0;
+}
+
+/** userAccountControl bits (MS-ADTS 2.2.16). */
+const UAC = {
+  ACCOUNTDISABLE: 0x2,
+  LOCKOUT: 0x10,
+  INTERDOMAIN_TRUST_ACCOUNT: 0x800,
+  WORKSTATION_TRUST_ACCOUNT: 0x1000,
+  SERVER_TRUST_ACCOUNT: 0x2000,
+  PASSWORD_EXPIRED: 0x800000,
+} as const;
+
+/** Flags that weaken an account used by a service: warned about, never changed on an account the tool did not make. */
+const RISKY_FLAGS = {
+  PASSWD_NOTREQD: 0x20,
+  ENCRYPTED_TEXT_PWD_ALLOWED: 0x80,
+  TRUSTED_FOR_DELEGATION: 0x80000,
+  USE_DES_KEY_ONLY: 0x200000,
+  DONT_REQ_PREAUTH: 0x400000,
+  TRUSTED_TO_AUTH_FOR_DELEGATION: 0x1000000,
+} as const;
+
+/** AD's bind diagnostics (`AcceptSecurityContext error, data NNN`) that say the account, not the password, is wrong. */
+const BIND_DIAGNOSTICS: Readonly<Record<string, string>> = {
+  '530': 'may not log on at this time',
+  '531': 'may not log on from this workstation',
+  '532': 'has an expired password',
+  '533': 'is disabled',
+  '701': 'has expired',
+  '773': 'must change its password at next logon',
+  '775': 'is locked out',
+};
+
+/** What keeps an existing account from binding, from its attributes first, then the server's diagnostic. */
+function accountState(entry: Entry, control: number, diagnostic: string | undefined): string | undefined {
+  if ((control & UAC.ACCOUNTDISABLE) !== 0) return 'is disabled (userAccountControl has ACCOUNTDISABLE)';
+  const lockout = firstValue(entry, 'lockoutTime');
+  if ((control & UAC.LOCKOUT) !== 0 || (lockout !== undefined && lockout !== '0')) return 'is locked out (lockoutTime is set)';
+  if ((control & UAC.PASSWORD_EXPIRED) !== 0) return 'has an expired password';
+  if (firstValue(entry, 'pwdLastSet') === '0') return 'must change its password at next logon (pwdLastSet is 0)';
+  const code = /\bdata ([0-9a-f]{3})\b/i.exec(diagnostic ?? '')?.[1]?.toLowerCase();
+  const said = code === undefined ? undefined : BIND_DIAGNOSTICS[code];
+  return said === undefined ? undefined : `${said} (the server said: data ${code})`;
+}
+
+/** The account attribute holding the record of where its ACEs are (`info`, "Notes" in the AD consoles). */
+const RIGHTS_RECORD = 'info';
+const RECORD_HEADING = 'prepare-endpoint-server: ACEs for this account on:';
+
+function recordedDns(account: Entry | undefined): string[] {
+  const lines = (firstValue(account, RIGHTS_RECORD) ?? '').split(/\r?\n/);
+  if (lines[0] !== RECORD_HEADING) return [];
+  return lines.slice(1).map((line) => line.trim()).filter((line) => line !== '' && isValidDn(line));
+}
+
+function renderRecord(dns: readonly string[]): string {
+  return [RECORD_HEADING, ...[...dns].sort((a, b) => normalizeDn(a).localeCompare(normalizeDn(b)))].join('\n');
 }
 
 function isMember(group: Entry | undefined, dn: string): boolean {

@@ -40,6 +40,24 @@ export interface PrepareTarget {
   readonly accesslogDirectory?: string;
   /** Active Directory: membership of CN=Administrators instead of least-privilege ACEs. */
   readonly adAdministratorsGroup?: boolean;
+  /** `--remove`: the run looks for everything the tool may have granted, wherever it is. */
+  readonly removing?: boolean;
+  /**
+   * `--dry-run`: two-phase profiles plan the second phase from the first observation, so they plan what the
+   * first phase's writes would make possible (Active Directory: a DACL readable once ownership is taken).
+   */
+  readonly dryRun?: boolean;
+}
+
+/** What the access test learned about an existing sync user. */
+export interface ExistingAccountFacts {
+  /** The password given was accepted. */
+  readonly canBind: boolean;
+  /** The server's words when it was not. */
+  readonly bindDiagnostic?: string;
+  readonly resetPassword: boolean;
+  /** `--remove`: the account is about to go, its state does not matter. */
+  readonly removing: boolean;
 }
 
 /** An entry to read as the admin before planning. */
@@ -92,10 +110,20 @@ export interface ServerProfile {
   /** Product name for the console, such as `389 Directory Server`. */
   readonly productName: string;
   defaultSyncUserDn(baseDns: readonly string[]): string;
+  /**
+   * Before anything is planned: refuse (throw a PrepareError) a sync user or base DN this family must never
+   * work with, and return warnings about an existing account the tool will use as it is. Pure.
+   */
+  vetTarget?(target: PrepareTarget, observed: Observation, account: ExistingAccountFacts): string[];
   /** Attributes of the base DN entries the profile needs (for example `aci`). */
   readonly baseDnAttributes: readonly string[];
   /** Entries to read besides the base DNs, the sync user and its parent. */
   reads(target: PrepareTarget): ReadRequest[];
+  /**
+   * Entries to read once the first observation is in, for DNs only it can tell (Active Directory: the DNs its
+   * account records holding rights on). Pure.
+   */
+  followUpReads?(target: PrepareTarget, observed: Observation): ReadRequest[];
   /** Searches to run before planning (optional). */
   searches?(target: PrepareTarget): SearchRequest[];
   /** The attributes of a new sync user entry, password included (and, where rights live on it, its rights). */

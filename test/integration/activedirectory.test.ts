@@ -59,22 +59,29 @@ async function asAdmin<T>(fn: (d: Directory) => Promise<T>, tls = false): Promis
   }
 }
 
-async function syncUserSid(): Promise<string | undefined> {
-  const entry = await asAdmin((d) => d.read(SYNC_DN, ['objectSid']));
+async function sidOfDn(dn: string): Promise<string | undefined> {
+  const entry = await asAdmin((d) => d.read(dn, ['objectSid']));
   const bytes = binaryValue(entry, 'objectSid');
   return bytes === undefined ? undefined : decodeSid(bytes);
 }
 
-/** -h, -D, password files, --no-prompt, --logFile, -b (the domain unless given); `extra` last. */
-function args(extra: string[], baseDns: string[] = [BASE]): string[] {
-  return [
-    '-h', '127.0.0.1', '-D', dc.adminDn, '--bindPasswordFile', adminPasswordFile,
-    '--syncServerBindPasswordFile', syncPasswordFile, '--no-prompt', '--logFile', path.join(tmp, 'run.log'),
-    ...baseDns.flatMap((b) => ['-b', b]), ...extra,
-  ];
+async function syncUserSid(): Promise<string | undefined> {
+  return sidOfDn(SYNC_DN);
 }
 
 const LDAPS = ['--useSSL', '--trustAll'];
+/** Every run binds over LDAPS unless the test says otherwise: AD takes no password over plain LDAP. */
+const PLAIN = '--test-plain-ldap';
+
+/** -h, -D, password files, --no-prompt, --logFile, -b (the domain unless given), LDAPS unless asked; `extra` last. */
+function args(extra: string[], baseDns: string[] = [BASE]): string[] {
+  const tls = extra.includes(PLAIN) || extra.includes('--useSSL') || extra.includes('--useStartTLS') ? [] : LDAPS;
+  return [
+    '-h', '127.0.0.1', '-D', dc.adminDn, '--bindPasswordFile', adminPasswordFile,
+    '--syncServerBindPasswordFile', syncPasswordFile, '--no-prompt', '--logFile', path.join(tmp, 'run.log'),
+    ...baseDns.flatMap((b) => ['-b', b]), ...tls, ...extra.filter((arg) => arg !== PLAIN),
+  ];
+}
 
 async function run(extra: string[], baseDns?: string[]): Promise<RunCliResult> {
   return runCli(args(extra, baseDns), { timeoutMs: 60_000 });
@@ -122,12 +129,16 @@ describe('Active Directory on Samba AD DC', { skip: skip ?? false }, () => {
     if (tmp !== undefined) rmSync(tmp, { recursive: true, force: true });
   });
 
-  test('without TLS the password cannot be set: exit 13 naming --useSSL, nothing written', async () => {
-    const r = await run(['--isSource']);
+  test('without TLS: exit 13 naming --useSSL before any password is sent (a wrong admin password is not even tried), nothing written', async () => {
+    const r = await run(['--isSource', PLAIN]);
     assert.equal(r.code, 13, describeRun(r));
     assert.match(r.stderr, /--useSSL/);
-    assert.match(r.stderr, /encrypted connection/);
+    assert.match(r.stderr, /encrypted connection: nothing was sent/);
     assert.equal(await asAdmin((d) => d.read(SYNC_DN, ['objectClass'])), undefined, 'no account was created');
+    const wrong = path.join(tmp, 'wrong-admin.pw');
+    writeFileSync(wrong, 'not-the-password\n', { mode: 0o600 });
+    const plainWrong = await runCli([...args(['--isSource', '--remove', PLAIN]).map((a) => (a === adminPasswordFile ? wrong : a))], { timeoutMs: 60_000 });
+    assert.equal(plainWrong.code, 13, `13, not 49: no bind was made: ${describeRun(plainWrong)}`);
   });
 
   test('source over LDAPS: account, DirSync right, CN=Deleted Objects; DirSync as the sync user sees a later change', async () => {
@@ -299,7 +310,7 @@ describe('Active Directory on Samba AD DC', { skip: skip ?? false }, () => {
       await asAdmin((d) => d.apply({ ...join, modifications: [{ operation: 'delete', attribute: 'member', values: [SYNC_DN] }] }));
 
       const upgrade = await runJson(['--isDestination', ...LDAPS]);
-      assert.match(upgrade.steps.find((s) => s.id === `ace:${BASE}`)?.detail ?? '', /broad destination ACE of an earlier version removed/);
+      assert.match(upgrade.steps.find((s) => s.id === `ace:${BASE}`)?.detail ?? '', /broad destination ACE of an earlier version removed/, JSON.stringify(upgrade.steps, null, 1));
       assert.ok(!(await dc.sddl(BASE)).includes(`(A;CI;RPWPCRCCDCLCLORCSDDTSW;;;${sid})`), 'the broad ACE is gone');
       const again = await open({ dn: SYNC_DN, password: SYNC_PASSWORD }, true);
       try {
@@ -332,6 +343,7 @@ describe('Active Directory on Samba AD DC', { skip: skip ?? false }, () => {
       [`ace:${BASE}`, 'unchanged'],
       [`ace:${DELETED}`, 'unchanged'],
       ['ad:protected', 'unchanged'],
+      ['ad:rights-record', 'unchanged'],
       ['changelog', 'skipped'],
     ]);
     assert.equal(await dc.sddl(BASE), domain, 'descriptor untouched by the re-run');
@@ -376,6 +388,148 @@ describe('Active Directory on Samba AD DC', { skip: skip ?? false }, () => {
     assert.ok(!(r.stdout + r.stderr).includes(SYNC_PASSWORD));
     assert.equal(await asAdmin((d) => d.read(SYNC_DN, ['objectClass'])), undefined);
   });
+  test('an account that is not a user, a built-in or a protected one is never taken over, even with --resetSyncServerBindPassword', async () => {
+    const computer = `CN=pc${randomUUID().slice(0, 6)},CN=Computers,${BASE}`;
+    await asAdmin((d) => d.apply({ kind: 'add', dn: computer, attributes: { objectClass: ['top', 'person', 'organizationalPerson', 'user', 'computer'], sAMAccountName: [`pc${randomUUID().slice(0, 8)}$`], userAccountControl: ['4096'] } }));
+    const domainBefore = await dc.sddl(BASE);
+    try {
+      for (const dn of [computer, `CN=krbtgt,CN=Users,${BASE}`, `CN=Administrator,CN=Users,${BASE}`]) {
+        for (const mode of [[], ['--dry-run']]) {
+          const r = await run(['--isSource', '--isDestination', '--resetSyncServerBindPassword', '--syncServerBindDN', dn, ...mode]);
+          assert.equal(r.code, 53, describeRun(r));
+          assert.match(r.stderr, /never takes such an account over/);
+        }
+      }
+      assert.equal(await dc.sddl(BASE), domainBefore, 'nothing written');
+      const machine = await asAdmin((d) => d.read(computer, ['pwdLastSet']));
+      assert.deepEqual(valuesOf(machine, 'pwdLastSet'), ['0'], 'the machine password was not reset');
+    } finally {
+      await asAdmin((d) => d.apply({ kind: 'delete', dn: computer }));
+    }
+  });
+
+  test('an existing account: disabled is said (not "wrong password") and not reset; risky flags are warned about and left', async () => {
+    const disabled = `CN=Disabled Sync,CN=Users,${BASE}`;
+    const risky = `CN=Risky Sync,CN=Users,${BASE}`;
+    await asAdmin(async (d) => {
+      await d.apply({ kind: 'add', dn: disabled, attributes: { objectClass: ['top', 'person', 'organizationalPerson', 'user'], sAMAccountName: ['DisabledSync'], unicodePwd: [SYNC_PASSWORD], userAccountControl: ['514'] } });
+      await d.apply({ kind: 'add', dn: risky, attributes: { objectClass: ['top', 'person', 'organizationalPerson', 'user'], sAMAccountName: ['RiskySync'], unicodePwd: [SYNC_PASSWORD], userAccountControl: [String(0x200 | 0x400000)] } });
+    }, true);
+    try {
+      for (const extra of [[], ['--resetSyncServerBindPassword']]) {
+        const r = await run(['--isSource', '--syncServerBindDN', disabled, ...extra]);
+        assert.equal(r.code, 49, describeRun(r));
+        assert.match(r.stderr, /exists but cannot bind: the account is disabled/);
+      }
+      assert.deepEqual(valuesOf(await asAdmin((d) => d.read(disabled, ['userAccountControl'])), 'userAccountControl'), ['514'], 'still disabled: not "fixed"');
+
+      const warned = await run(['--isSource', '--syncServerBindDN', risky]);
+      assert.equal(warned.code, 0, describeRun(warned));
+      assert.match(warned.stderr, /risky userAccountControl flags: DONT_REQ_PREAUTH/);
+      assert.deepEqual(valuesOf(await asAdmin((d) => d.read(risky, ['userAccountControl'])), 'userAccountControl'), [String(0x200 | 0x400000)]);
+      const removed = await run(['--remove', '--syncServerBindDN', risky]);
+      assert.equal(removed.code, 0, describeRun(removed));
+    } finally {
+      await asAdmin(async (d) => {
+        for (const dn of [disabled, risky]) if ((await d.read(dn, ['objectClass'])) !== undefined) await d.apply({ kind: 'delete', dn });
+      });
+    }
+  });
+
+  test('three runs for three sync users on one base DN at once: every account ends with all its ACEs (8 trials)', async () => {
+    const users = [1, 2, 3].map((n) => `CN=Concurrent ${n},CN=Users,${BASE}`);
+    const outcomes: string[] = [];
+    for (let trial = 1; trial <= 8; trial++) {
+      const runs = await Promise.all(users.map((dn) => run(['--isDestination', '--syncServerBindDN', dn, '--json'], [TARGET_OU])));
+      runs.forEach((r) => assert.equal(r.code, 0, describeRun(r)));
+      const sddl = await dc.sddl(TARGET_OU);
+      const counts: number[] = [];
+      for (const dn of users) {
+        const sid = await sidOfDn(dn);
+        counts.push(sddl.split(`;${sid})`).length - 1);
+      }
+      outcomes.push(`trial ${trial}: ${counts.join('/')} ACEs`);
+      assert.ok(counts.every((n) => n === 17), `every account keeps its 17 ACEs (${outcomes.at(-1)}): ${sddl}`);
+      for (const dn of users) {
+        const removed = await run(['--remove', '--syncServerBindDN', dn], [TARGET_OU]);
+        assert.equal(removed.code, 0, describeRun(removed));
+      }
+    }
+    console.log(`# concurrent runs: ${outcomes.join('; ')}`);
+  });
+
+  test('reconcile: without --adAdministratorsGroup the membership goes; a source-only run says which destination rights stay', async () => {
+    const first = await run(['--isSource', '--isDestination', '--adAdministratorsGroup']);
+    assert.equal(first.code, 0, describeRun(first));
+    const member = async (): Promise<boolean> => valuesOf(await asAdmin((d) => d.read(ADMINISTRATORS, ['member'])), 'member').some((m) => m.toLowerCase() === SYNC_DN.toLowerCase());
+    assert.equal(await member(), true);
+    const narrower = await run(['--isSource', '--isDestination']);
+    assert.equal(narrower.code, 0, describeRun(narrower));
+    assert.equal(await member(), false, 'the membership went');
+    assert.match(narrower.stdout, /Membership of 'CN=Administrators,CN=Builtin,DC=example,DC=com' \.+ Updated \(removed/);
+
+    const sourceOnly = await run(['--isSource']);
+    assert.equal(sourceOnly.code, 0, describeRun(sourceOnly));
+    assert.match(sourceOnly.stderr, /still holds destination rights on 'DC=example,DC=com' from an earlier --isDestination run: kept/);
+    await removeAll();
+  });
+
+  test('--remove finds every base DN the account holds rights on, whatever -b says', async () => {
+    const hr = `OU=HR ${randomUUID().slice(0, 6)},${BASE}`;
+    await asAdmin((d) => d.apply({ kind: 'add', dn: hr, attributes: { objectClass: ['top', 'organizationalUnit'] } }));
+    try {
+      const r = await run(['--isDestination'], [TARGET_OU, hr]);
+      assert.equal(r.code, 0, describeRun(r));
+      const sid = await syncUserSid();
+      assert.ok((await dc.sddl(hr)).includes(sid!));
+      const removed = await run(['--remove', '--isDestination'], [TARGET_OU]);
+      assert.equal(removed.code, 0, describeRun(removed));
+      assert.ok(!(await dc.sddl(hr)).includes(sid!), 'the base DN not given to --remove was cleaned too');
+      assert.ok(!(await dc.sddl(TARGET_OU)).includes(sid!));
+    } finally {
+      await asAdmin((d) => d.apply({ kind: 'delete', dn: hr }));
+    }
+  });
+
+  test('a failed final check: the summary says NOT verified and --json has verified=false (exit 0)', async () => {
+    const prepared = await run(['--isSource']);
+    assert.equal(prepared.code, 0, describeRun(prepared));
+    const sid = (await syncUserSid())!;
+    // An administrator denies the DirSync right to the account afterwards.
+    await asAdmin(async (d) => {
+      const current = await d.read(BASE, ['nTSecurityDescriptor'], { controls: [sdFlagsControl(SecurityInformation.DACL)] });
+      const sd = decodeSecurityDescriptor(binaryValue(current, 'nTSecurityDescriptor')!);
+      const deny = { type: AceType.ACCESS_DENIED_OBJECT, flags: 0, mask: 0x100, sid, objectType: GET_CHANGES };
+      await d.apply({
+        kind: 'modify', dn: BASE, controls: [sdFlagsControl(SecurityInformation.DACL)],
+        modifications: [{ operation: 'replace', attribute: 'nTSecurityDescriptor', values: [Buffer.from(encodeSecurityDescriptor({ ...sd, dacl: withAce(sd.dacl, deny) })).toString('base64')] }],
+      });
+    }, true);
+    const r = await run(['--isSource', '--json']);
+    assert.equal(r.code, 0, describeRun(r));
+    const result = JSON.parse(r.stdout) as { verified: boolean | null };
+    assert.equal(result.verified, false);
+    assert.match(r.stderr, /NOT verified/);
+    assert.doesNotMatch(r.stderr, /already prepared/);
+    await removeAll();
+  });
+
+  test('a base DN in another partition (CN=Configuration) is refused (89); a taken sAMAccountName is 68 naming its holder', async () => {
+    const config = await run(['--isDestination'], [`CN=Configuration,${BASE}`]);
+    assert.equal(config.code, 89, describeRun(config));
+    assert.match(config.stderr, /not in the domain naming context/);
+    const holder = `CN=Holder ${randomUUID().slice(0, 6)},CN=Users,${BASE}`;
+    await asAdmin((d) => d.apply({ kind: 'add', dn: holder, attributes: { objectClass: ['top', 'person', 'organizationalPerson', 'user'], sAMAccountName: ['SyncUser'] } }));
+    try {
+      const r = await run(['--isSource']);
+      assert.equal(r.code, 68, describeRun(r));
+      assert.match(r.stderr, new RegExp(`sAMAccountName 'SyncUser', which '${holder}' already has`));
+      assert.equal(await asAdmin((d) => d.read(SYNC_DN, ['objectClass'])), undefined);
+    } finally {
+      await asAdmin((d) => d.apply({ kind: 'delete', dn: holder }));
+    }
+  });
+
 });
 
 if (skip !== undefined) {

@@ -116,6 +116,7 @@ const checkResult: Check = shape<RunResult>({
     detail: nullable(str),
   })),
   warnings: list(str),
+  verified: nullable(bool),
   changeNumbers: nullable(shape<NonNullable<RunResult['changeNumbers']>>({ first: str, last: str })),
   ldif: nullable(str),
   ldap: shape<RunResult['ldap']>({ reads: count, writes: count }),

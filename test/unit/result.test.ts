@@ -51,7 +51,7 @@ describe('README documents the --json schema', () => {
   // Every key of RunResult: the compiler insists on the whole list, so a new key fails here until documented.
   const KEYS: { [K in keyof RunResult]-?: true } = {
     tool: true, version: true, runId: true, server: true, roles: true, remove: true, dryRun: true, syncUserDn: true,
-    changed: true, steps: true, warnings: true, changeNumbers: true, ldif: true, ldap: true, exitCode: true, error: true,
+    changed: true, steps: true, warnings: true, changeNumbers: true, verified: true, ldif: true, ldap: true, exitCode: true, error: true,
   };
 
   test('a Scripting section names every top-level key of RunResult', () => {
