@@ -340,9 +340,9 @@ describe('Active Directory on Samba AD DC', { skip: skip ?? false }, () => {
     assert.equal(again.ldap.writes, 0);
     assert.deepEqual(again.steps.map((s) => [s.id, s.status]), [
       ['sync-user', 'unchanged'],
+      ['ad:protected', 'unchanged'],
       [`ace:${BASE}`, 'unchanged'],
       [`ace:${DELETED}`, 'unchanged'],
-      ['ad:protected', 'unchanged'],
       ['ad:rights-record', 'unchanged'],
       ['changelog', 'skipped'],
     ]);
