@@ -67,6 +67,15 @@ export function resolveSettings(parsed: RawOptions, explicit: ReadonlySet<string
   }
   if (flag('disableChangelog') && !remove) throw usage('--disableChangelog only goes with --remove');
 
+  const deletedValues = options['changelogDeletedEntryAttribute'];
+  const changelogDeletedEntryAttributes = (Array.isArray(deletedValues) ? deletedValues : typeof deletedValues === 'string' ? [deletedValues] : []).map(String);
+  for (const name of changelogDeletedEntryAttributes) {
+    // An attribute type name (RFC 4512 descr) or OID: anything else would land in server configuration as is.
+    if (!/^([A-Za-z][A-Za-z0-9-]*|\d+(\.\d+)+)$/.test(name)) {
+      throw usage(`Invalid --changelogDeletedEntryAttribute '${name}': give an attribute name such as employeeNumber`);
+    }
+  }
+
   const maxAgeText = str('changelogMaximumAge');
   const changelogMaxAgeSeconds = maxAgeText === undefined ? undefined : duration(maxAgeText, '--changelogMaximumAge');
   const connectTimeoutMs = duration(str('connectTimeout') ?? '10s', '--connectTimeout') * 1000;
@@ -113,6 +122,7 @@ export function resolveSettings(parsed: RawOptions, explicit: ReadonlySet<string
       resetSyncPassword: flag('resetSyncServerBindPassword'),
       inheritDefaultRootPrivileges: flag('inheritDefaultRootPrivileges'),
       accesslogDirectory: str('accesslogDirectory'),
+      ...(changelogDeletedEntryAttributes.length > 0 ? { changelogDeletedEntryAttributes } : {}),
       adAdministratorsGroup: flag('adAdministratorsGroup'),
       remove,
       disableChangelog: flag('disableChangelog'),

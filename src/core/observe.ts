@@ -42,7 +42,7 @@ export async function observe(
   ]);
   const byDn = new Map(keys.map((key, index) => [key, entries[index]]));
   const bySearch = new Map(searches.map((search, index) => [search.key, searchResults[index] ?? []]));
-  return {
+  const observation: Observation = {
     rootDse,
     entry(dn: string): Entry | undefined {
       const key = normalizeDn(dn);
@@ -55,6 +55,11 @@ export async function observe(
       return result;
     },
   };
+  // Entries a setting names (the group in 389's passwordAdminDN) are known only now; each is read once.
+  const followUps = (profile.followUpReads?.(target, observation) ?? []).filter((request) => !byDn.has(normalizeDn(request.dn)));
+  const followed = await inFlight(followUps.map((request) => () => readOrNothing(admin, request)), MAX_IN_FLIGHT);
+  followUps.forEach((request, index) => byDn.set(normalizeDn(request.dn), followed[index]));
+  return observation;
 }
 
 /**
@@ -77,6 +82,16 @@ async function inFlight<T>(tasks: readonly (() => Promise<T>)[], limit: number):
   };
   await Promise.all(Array.from({ length: Math.min(limit, tasks.length) }, worker));
   return results;
+}
+
+/** A setting may name an entry the admin may not read (or a DN the server rejects): the profile says what to do then. */
+async function readOrNothing(admin: Directory, request: ReadRequest): Promise<Entry | undefined> {
+  try {
+    return await admin.read(request.dn, request.attributes.length > 0 ? request.attributes : ['objectClass']);
+  } catch (error) {
+    if (error instanceof PrepareError && (error.resultCode === ResultCode.INSUFFICIENT_ACCESS || error.resultCode === 34)) return undefined;
+    throw error;
+  }
 }
 
 /** A search the admin may not run (no rights on cn=config, say) finds nothing; the profile decides what that means. */

@@ -117,6 +117,7 @@ export async function prepareEndpoint(settings: Settings, deps: RunDependencies)
       inheritDefaultRootPrivileges: settings.inheritDefaultRootPrivileges,
       ...(settings.accesslogDirectory === undefined ? {} : { accesslogDirectory: settings.accesslogDirectory }),
       ...(settings.adAdministratorsGroup === true ? { adAdministratorsGroup: true } : {}),
+      ...(settings.changelogDeletedEntryAttributes === undefined ? {} : { deletedEntryAttributes: settings.changelogDeletedEntryAttributes }),
     };
     let observed = await observe(admin, profile, provisional, rootDse);
     verifyBaseDns(settings.baseDns, observed, reporter);
@@ -163,7 +164,7 @@ export async function prepareEndpoint(settings: Settings, deps: RunDependencies)
 
     const changeNumbers = settings.remove
       ? await confirmRemoval(admin, syncUserDn, reporter, warn)
-      : await verifySyncUser(connection, profile, target, observed, plan, syncPassword ?? new Secret(''), reporter, warn, stats, syncSession);
+      : await verifySyncUser(connection, profile, target, observed, plan, syncPassword ?? new Secret(''), reporter, warn, stats, syncSession, admin);
     if (!settings.remove) warnAboutAdminUnderDestination(settings, adminDn, warn);
     return {
       server: { address: admin.address, family, vendor: detection.vendor },
@@ -247,6 +248,9 @@ function warnAboutIgnoredOptions(settings: Settings, family: ServerFamily, warn:
   }
   if (settings.accesslogDirectory !== undefined && family !== 'openldap') {
     warn('--accesslogDirectory applies to OpenLDAP only and was ignored');
+  }
+  if ((settings.changelogDeletedEntryAttributes?.length ?? 0) > 0 && !['389ds', 'dsee', 'pingdirectory', 'openldap'].includes(family)) {
+    warn('--changelogDeletedEntryAttribute applies to 389 DS, DSEE, PingDirectory and OpenLDAP sources only and was ignored');
   }
   if (settings.adAdministratorsGroup === true && family !== 'activedirectory') {
     warn('--adAdministratorsGroup applies to Active Directory only and was ignored');

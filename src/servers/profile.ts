@@ -40,6 +40,11 @@ export interface PrepareTarget {
   readonly accesslogDirectory?: string;
   /** Active Directory: membership of CN=Administrators instead of least-privilege ACEs. */
   readonly adAdministratorsGroup?: boolean;
+  /**
+   * `--changelogDeletedEntryAttribute`: attributes a change log record of a delete must carry besides those the
+   * family always keeps (objectClass, the entry id), where the family lets them be chosen.
+   */
+  readonly deletedEntryAttributes?: readonly string[];
 }
 
 /** An entry to read as the admin before planning. */
@@ -85,6 +90,20 @@ export interface ChangeSource {
    * check passes when the search, as the sync user, returns an entry matching `filter`.
    */
   readonly dirSync?: { readonly filter: string };
+  /**
+   * The entry may not exist yet on a correctly prepared server (OpenLDAP creates `cn=accesslog` with the first
+   * write it logs). When the sync user cannot find it, the run says so plainly and checks access another way:
+   * an RFC 4533 refresh of `refreshBase` as the sync user, and (as the admin, searching `ruleBase` for
+   * `ruleFilter`) that the entry found holds the rule `hasRule` looks for in `ruleAttribute`.
+   */
+  readonly mayNotExistYet?: {
+    readonly explanation: string;
+    readonly refreshBase: string;
+    readonly ruleBase: string;
+    readonly ruleFilter: string;
+    readonly ruleAttribute: string;
+    readonly hasRule: (values: readonly string[]) => boolean;
+  };
 }
 
 export interface ServerProfile {
@@ -96,6 +115,11 @@ export interface ServerProfile {
   readonly baseDnAttributes: readonly string[];
   /** Entries to read besides the base DNs, the sync user and its parent. */
   reads(target: PrepareTarget): ReadRequest[];
+  /**
+   * Entries to read once the first reads are in, for DNs a server setting names (389 DS: the group that
+   * `passwordAdminDN` names). Pure; optional.
+   */
+  followUpReads?(target: PrepareTarget, observed: Observation): ReadRequest[];
   /** Searches to run before planning (optional). */
   searches?(target: PrepareTarget): SearchRequest[];
   /** The attributes of a new sync user entry, password included (and, where rights live on it, its rights). */
