@@ -342,10 +342,12 @@ export class OpenLdapProfile implements ServerProfile {
     }
 
     for (const database of servedDatabases(view, target)) {
-      steps.push(this.planOverlay(database, view, target));
-      steps.push(planIndexes(database, suffixOf(database), ['entryCSN', 'entryUUID']));
-      // After the accesslog step: adding syncprov before the accesslog overlay renumbers it.
-      steps.push(planSyncprovOnData(database, suffixOf(database), view.overlays));
+      // syncprov goes before the accesslog overlay (the admin guide's delta-syncrepl provider). A new syncprov is
+      // inserted at the accesslog overlay's position, which renumbers it: so after any write to that overlay.
+      const overlay = this.planOverlay(database, view, target);
+      const syncprov = [planIndexes(database, suffixOf(database), ['entryCSN', 'entryUUID']), planSyncprovOnData(database, suffixOf(database), view.overlays)];
+      const logsAlready = view.accesslogOverlays.some((o) => sameDn(parentDn(o.dn) ?? '', database.dn));
+      steps.push(...(logsAlready ? [overlay, ...syncprov] : [...syncprov, overlay]));
     }
     if (logDatabase !== undefined && logIsOwn) steps.push(planSyncprovOnLog(logDatabase.dn, view.overlays));
     return steps;
@@ -431,7 +433,7 @@ export class OpenLdapProfile implements ServerProfile {
         'custom change detector (Server SDK) reading cn=accesslog; RFC 4533 consumers (slapd syncrepl, refreshAndPersist ' +
         'or delta-syncrepl from cn=accesslog) can bind as the sync user',
       mayNotExistYet: {
-        explanation: `'${ACCESSLOG_SUFFIX}' holds no entry yet: slapd creates it with the first write it logs under the base DN`,
+        explanation: `'${ACCESSLOG_SUFFIX}' has no entry yet: slapd adds the log's root entry in the background once the overlay starts, then one entry per logged write`,
         refreshBase: target.baseDns[0] ?? '',
         ruleBase: 'cn=config',
         ruleFilter: `(olcSuffix=${ACCESSLOG_SUFFIX})`,

@@ -342,9 +342,10 @@ describe('planChangelog', () => {
       ['accesslog:module', 'created'],
       ['syncprov:module', 'created'],
       ['accesslog:database', 'created'],
-      [`accesslog:overlay:${DATA_DB}`, 'created'],
       [`index:${DATA_DB}`, 'created'],
+      // syncprov before accesslog, as the admin guide's delta-syncrepl provider has them
       [`syncprov:${DATA_DB}`, 'created'],
+      [`accesslog:overlay:${DATA_DB}`, 'created'],
     ]);
     assert.deepEqual(step(steps, 'accesslog:module').changes, [
       { kind: 'modify', dn: MODULES, modifications: [{ operation: 'add', attribute: 'olcModuleLoad', values: ['accesslog'] }] },
