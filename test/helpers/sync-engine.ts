@@ -244,7 +244,8 @@ export class ReferenceSync {
         this.position = strings(searchEntries[0]?.['lastChangeNumber'] ?? '0')[0];
       } else {
         const { searchEntries } = await client.search('cn=accesslog', { scope: 'one', filter: '(objectClass=auditWriteObject)', attributes: ['reqStart'] });
-        this.position = searchEntries.map((e) => strings(e['reqStart'])[0] ?? '').sort().pop() ?? '0';
+        // An empty log: every record is new (reqStart values are generalized times, always greater than '').
+        this.position = searchEntries.map((e) => strings(e['reqStart'])[0] ?? '').sort().pop() ?? '';
       }
     } finally {
       await client.unbind().catch(() => undefined);
@@ -338,7 +339,7 @@ export class ReferenceSync {
 
   private async readAccesslogRecords(client: Client, after: string): Promise<ChangeRecord[]> {
     const { searchEntries } = await client.search('cn=accesslog', {
-      scope: 'one', filter: `(&(objectClass=auditWriteObject)(reqResult=0)(reqStart>=${after}))`,
+      scope: 'one', filter: `(&(objectClass=auditWriteObject)(reqResult=0)${after === '' ? '' : `(reqStart>=${after})`})`,
       attributes: ['reqStart', 'reqType', 'reqDN', 'reqMod', 'reqOld', 'reqNewRDN', 'reqNewSuperior', 'reqEntryUUID'],
       paged: { pageSize: 500 },
     });
