@@ -11,9 +11,9 @@ import { rmSync } from 'node:fs';
 import { Attribute, Change } from 'ldapts';
 import { startDs389, type Ds389 } from '../servers/ds389.js';
 import { startSlapd, type Slapd } from '../servers/openldap.js';
-import { readEntry, resultCode, withClient, type Bind } from '../helpers/directory.js';
+import { canBind, readEntry, resultCode, withClient, type Bind } from '../helpers/directory.js';
 import { makeTempDir, started } from '../helpers/fixture.js';
-import { ReferenceSync, type ChangeRecord } from '../helpers/sync-engine.js';
+import { ReferenceSync, ssha, type ChangeRecord } from '../helpers/sync-engine.js';
 import {
   assertPasswords, assertSameEntries, BASE, BULK_COUNT, bulkLdif, makeChanges, prepare, PRINTER, printerLdif, SCOPE, snapshot,
   SYNC_DN, writeLdif, ldapadd, type Endpoint, type SourceChanges,
@@ -102,7 +102,7 @@ async function searchOutcome(url: string, bind: Bind, paged: boolean): Promise<{
 describe('reference sync from a prepared 389 DS source', () => {
   before(async () => {
     const started389 = Date.now();
-    [source, destination389, destinationSlapd] = await Promise.all([startDs389(), startDs389(), startSlapd({ noSync: true })]);
+    [source, destination389, destinationSlapd] = await Promise.all([startDs389({ noSync: true }), startDs389({ noSync: true }), startSlapd({ noSync: true })]);
     const ds = source;
     await importLdif(ds, writeLdif(tmp, 'bulk.ldif', bulkLdif({ withSuffix: true, baseAci: READER_ACI }) +
       `\ndn: ${READER_DN}\nobjectClass: top\nobjectClass: account\nobjectClass: simpleSecurityObject\nuid: reader\nuserPassword: ${READER_PASSWORD}\n`));
@@ -220,5 +220,44 @@ describe('reference sync from a prepared 389 DS source', () => {
     await prepare(destinations['389 DS'], tmp, ['--remove']);
     assert.equal(await readEntry(dest.url, destAdmin, PASSWORD_ADMINS), undefined, 'the group is gone');
     assert.deepEqual((await readEntry(dest.url, destAdmin, 'cn=config', ['passwordAdminDN']))?.passwordadmindn ?? [''], [''], 'passwordAdminDN is unset again');
+  });
+
+  test("a passwordAdminDN someone set is kept: the sync user joins that group, writes pre-hashed passwords, and leaves it on --remove", async () => {
+    const dest = started(destination389, '389 DS destination');
+    const destAdmin: Bind = { dn: dest.adminDn, password: dest.adminPassword };
+    const theirs = `cn=Helpdesk Password Admins,${BASE}`;
+    const member = `uid=${'u00000'},ou=Bulk,${BASE}`;
+    await withClient(dest.url, destAdmin, (c) => c.add(theirs, { objectClass: ['top', 'groupOfUniqueNames'], cn: ['Helpdesk Password Admins'], uniqueMember: [member] }));
+    await modifyAsAdmin(dest, 'cn=config', 'passwordAdminDN', [theirs]);
+    const d = destinationEndpoints()['389 DS'];
+    const { json } = await prepare(d, tmp, ['--isDestination']);
+    assert.deepEqual(json.steps.find((step) => step.id === 'password-admin')?.status, 'created', JSON.stringify(json.steps));
+    assert.deepEqual((await readEntry(dest.url, destAdmin, theirs, ['uniqueMember']))?.uniquemember?.sort(), [member, SYNC_DN].sort());
+    assert.deepEqual((await readEntry(dest.url, destAdmin, 'cn=config', ['passwordAdminDN']))?.passwordadmindn, [theirs], 'their passwordAdminDN stays');
+    assert.equal(await readEntry(dest.url, destAdmin, PASSWORD_ADMINS), undefined, 'no group of ours next to theirs');
+
+    // The write a sync makes: a pre-hashed password, by the destination sync user; the original password then binds.
+    const target = `uid=u00007,ou=Bulk,${BASE}`;
+    await withClient(dest.url, { dn: SYNC_DN, password: DESTINATION_PASSWORD }, (c) =>
+      c.modify(target, new Change({ operation: 'replace', modification: new Attribute({ type: 'userPassword', values: [ssha('carried-pre-hashed')] }) })));
+    assert.equal(await canBind(dest.url, target, 'carried-pre-hashed'), true);
+    assert.equal((await prepare(d, tmp, ['--isDestination'])).json.changed, false, 're-run: unchanged');
+
+    await prepare(d, tmp, ['--remove']);
+    assert.deepEqual((await readEntry(dest.url, destAdmin, theirs, ['uniqueMember']))?.uniquemember, [member], 'only their member is left');
+    assert.deepEqual((await readEntry(dest.url, destAdmin, 'cn=config', ['passwordAdminDN']))?.passwordadmindn, [theirs]);
+  });
+
+  test('without the password administrators group, 389 DS refuses the pre-hashed password a sync carries (19)', async () => {
+    const dest = started(destination389, '389 DS destination');
+    const destAdmin: Bind = { dn: dest.adminDn, password: dest.adminPassword };
+    const d = destinationEndpoints()['389 DS'];
+    await withClient(dest.url, destAdmin, (c) => c.modify('cn=config', new Change({ operation: 'delete', modification: new Attribute({ type: 'passwordAdminDN' }) })));
+    await prepare(d, tmp, ['--isDestination']);
+    await withClient(dest.url, destAdmin, (c) => c.modify('cn=config', new Change({ operation: 'delete', modification: new Attribute({ type: 'passwordAdminDN' }) })));
+    const code = await withClient(dest.url, { dn: SYNC_DN, password: DESTINATION_PASSWORD }, (c) =>
+      c.modify(`uid=u00008,ou=Bulk,${BASE}`, new Change({ operation: 'replace', modification: new Attribute({ type: 'userPassword', values: [ssha('refused')] }) })))
+      .then(() => 0, (error: unknown) => resultCode(error));
+    assert.equal(code, 19, 'passwords with storage scheme are not allowed');
   });
 });
