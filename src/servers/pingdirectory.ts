@@ -377,7 +377,8 @@ function planDeletedEntryAttributes(target: PrepareTarget, backend: Entry): Plan
   const id = 'changelog:records';
   const title = 'Attributes kept in changelog entries of deletes';
   const have = valuesOf(backend, DELETED_ENTRY_ATTRIBUTE);
-  const wanted = [...new Map(['objectClass', ...(target.deletedEntryAttributes ?? [])].map((name) => [name.toLowerCase(), name])).values()];
+  const wanted = ['objectClass', ...(target.deletedEntryAttributes ?? [])]
+    .filter((name, index, all) => all.findIndex((other) => other.toLowerCase() === name.toLowerCase()) === index);
   const missing = wanted.filter((name) => !have.some((value) => value.trim().toLowerCase() === name.toLowerCase()));
   if (missing.length === 0) return { id, title, status: 'unchanged', detail: `changelog-deleted-entry-include-attribute ${have.join(', ')}`, changes: [], warnings: [] };
   return {

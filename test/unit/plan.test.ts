@@ -49,12 +49,12 @@ function step(steps: readonly PlannedStep[], id: string): PlannedStep {
   return found;
 }
 
-/** Every value any change deletes. */
 /** The ACI steps of planAccess (which also plans the sync user's limits and, on a destination, password writes). */
 function aciSteps(from: Ds389Profile, t: PrepareTarget, observed: Observation): PlannedStep[] {
   return from.planAccess(t, observed).filter((s) => s.id.startsWith('aci:'));
 }
 
+/** Every value any change deletes. */
 function deletedValues(changes: readonly Change[]): string[] {
   return changes.flatMap((c) => (c.kind === 'modify' ? c.modifications.filter((m) => m.operation === 'delete').flatMap((m) => m.values) : []));
 }
