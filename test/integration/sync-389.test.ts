@@ -157,6 +157,8 @@ describe('reference sync from a prepared 389 DS source', () => {
   test('changes replayed from the retro changelog: each destination ends equal to the source, passwords included', async () => {
     const src = sourceEndpoint();
     changes = await makeChanges(src.url, src.admin);
+    // Outside the base DN: not in the change log (nsslapd-include-suffix), asserted on the records below.
+    await withClient(src.url, src.admin, (c) => c.add('ou=Elsewhere,dc=example,dc=org', { objectClass: ['top', 'organizationalUnit'], ou: ['Elsewhere'] }));
     const expected = await snapshot(engine('389 DS'), src.url, src.admin);
     for (const name of ['389 DS', 'OpenLDAP'] as const) {
       const e = engine(name);
@@ -190,6 +192,7 @@ describe('reference sync from a prepared 389 DS source', () => {
     assert.ok(records.every((r) => r.entryId !== undefined && /^[0-9a-f]{8}(-[0-9a-f]{8}){3}$/.test(r.entryId)), 'every record has a targetUniqueId');
     const unscoped = records.filter((r) => r.dn.toLowerCase().endsWith('dc=example,dc=org'));
     assert.deepEqual(unscoped, [], 'the change log holds only the base DN (nsslapd-include-suffix)');
+    assert.ok(await readEntry(ds.url, { dn: ds.adminDn, password: ds.adminPassword }, 'ou=Elsewhere,dc=example,dc=org'), 'the write outside the base was made');
   });
 
   test('re-runs write nothing; --remove takes back what the preparations added', async () => {

@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { rmSync } from 'node:fs';
-import { Attribute, Change } from 'ldapts';
+import { Attribute, BerWriter, Change, Control } from 'ldapts';
 import { startSlapd, type Slapd } from '../servers/openldap.js';
 import { canBind, readEntry, resultCode, withClient, type Bind } from '../helpers/directory.js';
 import { makeTempDir, started } from '../helpers/fixture.js';
@@ -49,6 +49,18 @@ async function timed<T>(name: string, fn: () => Promise<T>): Promise<T> {
     return await fn();
   } finally {
     timings[name] = Date.now() - start;
+  }
+}
+
+/** The Sync Request control (RFC 4533), refreshOnly, critical: a server without a provider refuses the search. */
+class SyncRefreshOnly extends Control {
+  public constructor() {
+    super('1.3.6.1.4.1.4203.1.9.1.1', { critical: true });
+  }
+
+  protected override writeControl(writer: BerWriter): void {
+    // SEQUENCE { mode ENUMERATED refreshOnly(1) }
+    writer.writeBuffer(Buffer.from([0x30, 0x03, 0x0a, 0x01, 0x01]), 0x04);
   }
 }
 
@@ -142,6 +154,10 @@ describe('reference sync from a prepared OpenLDAP source', () => {
     const limited: Bind = { dn: s.limitedDn, password: s.adminPassword };
     assert.equal((await searchOutcome(s.url, limited, false)).code, 4, 'cn=limited stops at the size limit');
     assert.equal((await searchOutcome(s.url, limited, true)).code, 4, 'also paged');
+    // An RFC 4533 content refresh (refreshOnly, critical), as `ldapsearch -E '!sync=ro'` sends it.
+    const refresh = await withClient(s.url, syncUser, async (c) =>
+      (await c.search(BASE, { scope: 'sub', filter: '(objectClass=*)', attributes: ['1.1'] }, new SyncRefreshOnly())).searchEntries.length);
+    assert.equal(refresh, everything, 'the sync user runs a content refresh of the whole base');
   });
 
   test('RFC 4533 consumers bound as the sync user replicate the source: refreshAndPersist and delta-syncrepl', async () => {
