@@ -72,7 +72,8 @@ export function resolveSettings(parsed: RawOptions, explicit: ReadonlySet<string
   for (const name of changelogDeletedEntryAttributes) {
     // An attribute type name (RFC 4512 descr) or OID: anything else would land in server configuration as is.
     if (!/^([A-Za-z][A-Za-z0-9-]*|\d+(\.\d+)+)$/.test(name)) {
-      throw usage(`Invalid --changelogDeletedEntryAttribute '${name}': give an attribute name such as employeeNumber`);
+      // JSON quoting: a value with a line break or control character still makes one line.
+      throw usage(`Invalid --changelogDeletedEntryAttribute ${JSON.stringify(name)}: give an attribute name such as employeeNumber`);
     }
   }
 
