@@ -155,23 +155,34 @@ function ldapiHint(target: PrepareTarget, observed: Observation, syncUser: Recor
   }
   for (const base of target.baseDns) {
     blocks.push([`dn: ${placeholder(base)}`, 'changetype: modify', 'add: olcAccess',
-      `olcAccess: {0}${dataAccessRule(base, target.syncUserDn, level)}`, '-'].join('\n'));
+      `olcAccess: {0}${dataAccessRule(base, target.syncUserDn, level)}`, '-', 'add: olcLimits',
+      `olcLimits: {0}${limitsRule(target.syncUserDn)}`, '-'].join('\n'));
   }
   if (target.roles.source) {
     const purge = purgeValue(target.changelogMaxAgeSeconds);
+    const logOld = logOldAttributes(target.deletedEntryAttributes ?? []);
     blocks.push(
-      '# the change log: load accesslog (skip if loaded), a cn=accesslog database, and the overlay on each data database',
-      ['dn: cn=module{0},cn=config', 'changetype: modify', 'add: olcModuleLoad', 'olcModuleLoad: accesslog', '-'].join('\n'),
+      '# the change log: load accesslog and syncprov (skip those loaded), a cn=accesslog database with syncprov for ' +
+        'delta-syncrepl, then on each data database syncprov and the accesslog overlay (entryCSN,entryUUID eq indexes needed)',
+      ['dn: cn=module{0},cn=config', 'changetype: modify', 'add: olcModuleLoad', 'olcModuleLoad: accesslog', 'olcModuleLoad: syncprov', '-'].join('\n'),
       [
         'dn: olcDatabase=mdb,cn=config', 'changetype: add', 'objectClass: olcDatabaseConfig', 'objectClass: olcMdbConfig',
         'olcDatabase: mdb', `olcSuffix: ${ACCESSLOG_SUFFIX}`, `olcDbDirectory: ${target.accesslogDirectory ?? '<existing empty folder slapd can write>'}`,
-        `olcRootDN: ${ACCESSLOG_SUFFIX}`, `olcAccess: {0}${accesslogAccessRule(target.syncUserDn, 'none')}`,
+        `olcRootDN: ${ACCESSLOG_SUFFIX}`, 'olcDbIndex: default eq', 'olcDbIndex: entryCSN,objectClass,reqEnd,reqResult,reqStart,reqDN eq',
+        `olcAccess: {0}${accesslogAccessRule(target.syncUserDn, 'none')}`, `olcLimits: {0}${limitsRule(target.syncUserDn)}`,
       ].join('\n'),
-      ...target.baseDns.map((base) => [
-        `dn: olcOverlay=accesslog,${placeholder(base)}`, 'changetype: add', 'objectClass: olcOverlayConfig',
-        'objectClass: olcAccessLogConfig', 'olcOverlay: accesslog', `olcAccessLogDB: ${ACCESSLOG_SUFFIX}`,
-        'olcAccessLogOps: writes', 'olcAccessLogSuccess: TRUE', `olcAccessLogPurge: ${purge}`,
-      ].join('\n')),
+      ['dn: olcOverlay=syncprov,<DN of the cn=accesslog database>', 'changetype: add',
+        ...Object.entries(syncprovOnLogAttributes()).flatMap(([name, values]) => values.map((v) => `${name}: ${v}`))].join('\n'),
+      ...target.baseDns.flatMap((base) => [
+        [`dn: olcOverlay=syncprov,${placeholder(base)}`, 'changetype: add', 'objectClass: olcOverlayConfig', 'objectClass: olcSyncProvConfig',
+          'olcOverlay: syncprov', 'olcSpCheckpoint: 100 10'].join('\n'),
+        [
+          `dn: olcOverlay=accesslog,${placeholder(base)}`, 'changetype: add', 'objectClass: olcOverlayConfig',
+          'objectClass: olcAccessLogConfig', 'olcOverlay: accesslog', `olcAccessLogDB: ${ACCESSLOG_SUFFIX}`,
+          'olcAccessLogOps: writes', 'olcAccessLogSuccess: TRUE', `olcAccessLogPurge: ${purge}`,
+          ...Object.entries(logOld).flatMap(([name, values]) => values.map((v) => `${name}: ${v}`)),
+        ].join('\n'),
+      ]),
     );
   }
   return blocks.join('\n\n');
