@@ -233,6 +233,15 @@ export function planPasswordAdmin(target: PrepareTarget, observed: Observation):
   const id = 'password-admin';
   const title = `Pre-hashed password writes for '${target.syncUserDn}'`;
   const sync = target.syncUserDn;
+  if (observed.entry(CONFIG_DN) === undefined) {
+    // An admin without rights on cn=config can still grant the ACIs: say what is left rather than fail on it.
+    return [{
+      id, title, status: 'warning', detail: 'the admin cannot read cn=config', changes: [],
+      warnings: [`The admin cannot read cn=config, where passwordAdminDN lives: the destination sync user cannot write pre-hashed ` +
+        `passwords until it is a member of the group passwordAdminDN names; run this command as Directory Manager, or have one add ` +
+        `'${sync}' to that group`],
+    }];
+  }
   const named = passwordAdminDn(observed);
   if (named === undefined || sameDn(named, PASSWORD_ADMINS_GROUP_DN)) {
     const group = observed.entry(PASSWORD_ADMINS_GROUP_DN);

@@ -166,6 +166,13 @@ describe('389 DS: pre-hashed passwords through passwordAdminDN', () => {
     }
   });
 
+  test('an admin who cannot read cn=config gets a warning saying what is left, and no write is planned', () => {
+    const s = plan();
+    assert.equal(s.status, 'warning');
+    assert.deepEqual(s.changes, []);
+    assert.match(s.warnings[0] ?? '', /cannot read cn=config.*Directory Manager/);
+  });
+
   test('the named group is read as a follow-up; ours is read up front', () => {
     assert.deepEqual(ds.followUpReads(destination, observation([config(`cn=Admins,${BASE}`)])).map((r) => r.dn), [`cn=Admins,${BASE}`]);
     assert.deepEqual(ds.followUpReads(destination, observation([config(PASSWORD_ADMINS_GROUP_DN)])), []);
