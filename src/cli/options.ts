@@ -47,6 +47,7 @@ export const OPTION_TABLE: readonly OptionSpec[] = [
   { long: 'changelogMaximumAge', value: 'duration', group: 'Preparation', help: 'how long the change log keeps changes: 8h, 2d, 1w, "2 days"', defaultText: '2d' },
   { long: 'serverType', value: 'type', group: 'Preparation', help: 'skip detection', choices: SERVER_TYPES, defaultText: 'auto' },
   { long: 'inheritDefaultRootPrivileges', group: 'Preparation', help: 'PingDirectory: give the sync user the default root privileges instead of least privilege' },
+  { long: 'changelogDeletedEntryAttribute', value: 'attribute', group: 'Preparation', help: 'source: an attribute change records of deletes must keep (objectClass and the entry id always are); repeat for several', repeatable: true },
   { long: 'accesslogDirectory', value: 'path', group: 'Preparation', help: 'OpenLDAP source: existing server-side folder for a new cn=accesslog database' },
   { long: 'adAdministratorsGroup', group: 'Preparation', help: 'Active Directory: add the sync user to CN=Administrators (as Ping documents) instead of granting least-privilege ACEs' },
   { long: 'remove', group: 'Preparation', help: 'undo: delete the sync user and every ACI, rule or privilege this tool added' },

@@ -19,7 +19,7 @@ export class Renderer {
   }
 
   public check(title: string, outcome: string, detail?: string): void {
-    const word = outcome === 'Done' ? this.style.green(outcome) : outcome === 'Denied' ? this.style.yellow(outcome) : this.style.red(outcome);
+    const word = outcome === 'Done' || outcome === 'Empty' ? this.style.green(outcome) : outcome === 'Denied' ? this.style.yellow(outcome) : this.style.red(outcome);
     this.out.line(`${dotted(title)} ${word}${detail === undefined ? '' : ` (${detail})`}`);
   }
 

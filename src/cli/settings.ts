@@ -78,6 +78,16 @@ export function resolveSettings(parsed: RawOptions, explicit: ReadonlySet<string
   }
   if (flag('disableChangelog') && !remove) throw usage('--disableChangelog only goes with --remove');
 
+  const deletedValues = options['changelogDeletedEntryAttribute'];
+  const changelogDeletedEntryAttributes = (Array.isArray(deletedValues) ? deletedValues : typeof deletedValues === 'string' ? [deletedValues] : []).map(String);
+  for (const name of changelogDeletedEntryAttributes) {
+    // An attribute type name (RFC 4512 descr) or OID: anything else would land in server configuration as is.
+    if (!/^([A-Za-z][A-Za-z0-9-]*|\d+(\.\d+)+)$/.test(name)) {
+      // JSON quoting: a value with a line break or control character still makes one line.
+      throw usage(`Invalid --changelogDeletedEntryAttribute ${JSON.stringify(name)}: give an attribute name such as employeeNumber`);
+    }
+  }
+
   const maxAgeText = str('changelogMaximumAge');
   const changelogMaxAgeSeconds = maxAgeText === undefined ? undefined : duration(maxAgeText, '--changelogMaximumAge', from('changelogMaximumAge'));
   const connectTimeoutMs = timerDuration(str('connectTimeout') ?? '10s', '--connectTimeout', from('connectTimeout'));
@@ -132,6 +142,7 @@ export function resolveSettings(parsed: RawOptions, explicit: ReadonlySet<string
       resetSyncPassword: flag('resetSyncServerBindPassword'),
       inheritDefaultRootPrivileges: flag('inheritDefaultRootPrivileges'),
       accesslogDirectory: str('accesslogDirectory'),
+      ...(changelogDeletedEntryAttributes.length > 0 ? { changelogDeletedEntryAttributes } : {}),
       adAdministratorsGroup: flag('adAdministratorsGroup'),
       remove,
       disableChangelog: flag('disableChangelog'),

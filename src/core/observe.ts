@@ -15,7 +15,6 @@ export async function observe(
   profile: ServerProfile,
   target: PrepareTarget,
   rootDse: Entry | undefined,
-  extraReads: readonly ReadRequest[] = [],
 ): Promise<Observation> {
   const requests = new Map<string, ReadRequest>();
   const want = (request: ReadRequest): void => {
@@ -29,7 +28,7 @@ export async function observe(
   want({ dn: target.syncUserDn, attributes: ['objectClass'] });
   const parent = parentDn(target.syncUserDn);
   if (parent !== undefined && parent !== '') want({ dn: parent, attributes: ['objectClass'] });
-  for (const request of [...profile.reads(target), ...extraReads]) want(request);
+  for (const request of profile.reads(target)) want(request);
 
   const keys = [...requests.keys()];
   const searches = profile.searches?.(target) ?? [];
@@ -43,7 +42,7 @@ export async function observe(
   ]);
   const byDn = new Map(keys.map((key, index) => [key, entries[index]]));
   const bySearch = new Map(searches.map((search, index) => [search.key, searchResults[index] ?? []]));
-  return {
+  const observation: Observation = {
     rootDse,
     entry(dn: string): Entry | undefined {
       const key = normalizeDn(dn);
@@ -56,6 +55,12 @@ export async function observe(
       return result;
     },
   };
+  // Entries a setting names (the group in 389's passwordAdminDN, the DNs an AD account records) are known only
+  // now; each is read once.
+  const followUps = (profile.followUpReads?.(target, observation) ?? []).filter((request) => !byDn.has(normalizeDn(request.dn)));
+  const followed = await inFlight(followUps.map((request) => () => readOrNothing(admin, request)), MAX_IN_FLIGHT);
+  followUps.forEach((request, index) => byDn.set(normalizeDn(request.dn), followed[index]));
+  return observation;
 }
 
 /**
@@ -78,6 +83,17 @@ async function inFlight<T>(tasks: readonly (() => Promise<T>)[], limit: number):
   };
   await Promise.all(Array.from({ length: Math.min(limit, tasks.length) }, worker));
   return results;
+}
+
+/** A setting may name an entry the admin may not read (or a DN the server rejects): the profile says what to do then. */
+async function readOrNothing(admin: Directory, request: ReadRequest): Promise<Entry | undefined> {
+  try {
+    const attributes = request.attributes.length > 0 ? request.attributes : ['objectClass'];
+    return request.controls === undefined ? await admin.read(request.dn, attributes) : await admin.read(request.dn, attributes, { controls: request.controls });
+  } catch (error) {
+    if (error instanceof PrepareError && (error.resultCode === ResultCode.INSUFFICIENT_ACCESS || error.resultCode === 34)) return undefined;
+    throw error;
+  }
 }
 
 /** A search the admin may not run (no rights on cn=config, say) finds nothing; the profile decides what that means. */

@@ -12,8 +12,11 @@ export interface Prompter {
 
 /** The run as it happens: the CLI renders it and logs it. */
 export interface RunReporter {
-  /** A check in Ping's style: `Testing connection to host:port ..... Done`. */
-  check(title: string, outcome: 'Done' | 'Denied' | 'Missing' | 'Failed', detail?: string): void;
+  /**
+   * A check in Ping's style: `Testing connection to host:port ..... Done`. `Empty`: the entry checked does not
+   * exist yet on a correctly prepared server, and access was verified another way.
+   */
+  check(title: string, outcome: 'Done' | 'Empty' | 'Denied' | 'Missing' | 'Failed', detail?: string): void;
   info(message: string): void;
   /** The server type the run settled on (detected or forced). */
   detected(server: { readonly family: string; readonly productName: string; readonly vendor: string }): void;

@@ -123,10 +123,9 @@ export async function prepareEndpoint(settings: Settings, deps: RunDependencies)
       inheritDefaultRootPrivileges: settings.inheritDefaultRootPrivileges,
       ...(settings.accesslogDirectory === undefined ? {} : { accesslogDirectory: settings.accesslogDirectory }),
       ...(settings.adAdministratorsGroup === true ? { adAdministratorsGroup: true } : {}),
+      ...(settings.changelogDeletedEntryAttributes === undefined ? {} : { deletedEntryAttributes: settings.changelogDeletedEntryAttributes }),
     };
     let observed = await observe(admin, profile, provisional, rootDse);
-    const followUp = profile.followUpReads?.(provisional, observed) ?? [];
-    if (followUp.length > 0) observed = await observe(admin, profile, provisional, rootDse, followUp);
     verifyBaseDns(settings.baseDns, observed, reporter);
     // The age is asked once the server's current one is known, so the prompt can offer to keep it.
     const target = settings.roles.source && !settings.remove && settings.changelogMaxAgeSeconds === undefined && deps.prompter !== undefined
@@ -164,7 +163,7 @@ export async function prepareEndpoint(settings: Settings, deps: RunDependencies)
     }
 
     const applying: ApplyContext = { admin, connection, stats, reporter, signal: deps.signal, warn };
-    const observeAgain = async (): Promise<Observation> => observe(admin, profile, target, rootDse, profile.followUpReads?.(target, observed) ?? []);
+    const observeAgain = async (): Promise<Observation> => observe(admin, profile, target, rootDse);
     // A write that rewrites a value whole from what was read (an AD descriptor) is made only if the value is still
     // as read; when it is not, the run reads and plans again, so concurrent runs never erase each other's ACEs.
     const applyFresh = async (planned: PlannedStep[], replan: (seen: Observation) => PlannedStep[]): Promise<PlannedStep[]> => {
@@ -208,7 +207,7 @@ export async function prepareEndpoint(settings: Settings, deps: RunDependencies)
 
     const { changeNumbers, verified } = settings.remove
       ? await confirmRemoval(admin, syncUserDn, reporter, warn)
-      : await verifySyncUser(connection, profile, target, observed, plan, syncPassword ?? new Secret(''), reporter, warn, stats, syncSession);
+      : await verifySyncUser(connection, profile, target, observed, plan, syncPassword ?? new Secret(''), reporter, warn, stats, syncSession, admin);
     if (!settings.remove) warnAboutAdminUnderDestination(settings, adminDn, warn);
     return {
       server: { address: admin.address, family, vendor: detection.vendor },
@@ -307,6 +306,9 @@ function warnAboutIgnoredOptions(settings: Settings, family: ServerFamily, warn:
   }
   if (settings.accesslogDirectory !== undefined && family !== 'openldap') {
     warn('--accesslogDirectory applies to OpenLDAP only and was ignored');
+  }
+  if ((settings.changelogDeletedEntryAttributes?.length ?? 0) > 0 && !['389ds', 'dsee', 'pingdirectory', 'openldap'].includes(family)) {
+    warn('--changelogDeletedEntryAttribute applies to 389 DS, DSEE, PingDirectory and OpenLDAP sources only and was ignored');
   }
   if (settings.adAdministratorsGroup === true && family !== 'activedirectory') {
     warn('--adAdministratorsGroup applies to Active Directory only and was ignored');

@@ -51,6 +51,8 @@ export interface Settings extends ConnectionOptions {
   readonly resetSyncPassword: boolean;
   readonly inheritDefaultRootPrivileges: boolean;
   readonly accesslogDirectory: string | undefined;
+  /** `--changelogDeletedEntryAttribute`: attributes change records of deletes keep besides the family's own (optional: absent is none). */
+  readonly changelogDeletedEntryAttributes?: readonly string[];
   /** Active Directory: membership of CN=Administrators instead of least-privilege ACEs (optional: absent is off). */
   readonly adAdministratorsGroup?: boolean;
   readonly remove: boolean;

@@ -6,8 +6,8 @@
 import { connect, type ConnectionOptions, type Directory, type DirectoryStats } from '../ldap/directory.js';
 import { normalizeDn } from '../ldap/dn.js';
 import { PrepareError, ResultCode } from '../ldap/errors.js';
-import { firstValue } from '../ldap/types.js';
-import type { Observation, PlannedStep, PrepareTarget, ServerProfile } from '../servers/profile.js';
+import { firstValue, valuesOf } from '../ldap/types.js';
+import type { ChangeSource, Observation, PlannedStep, PrepareTarget, ServerProfile } from '../servers/profile.js';
 import type { SyncSession } from './connections.js';
 import type { RunReporter } from './ports.js';
 import type { Secret } from './settings.js';
@@ -33,6 +33,8 @@ export async function verifySyncUser(
   warn: (message: string) => void,
   stats: DirectoryStats,
   session?: SyncSession,
+  /** The admin connection, for checks a sync user cannot make (a rule in cn=config). */
+  admin?: Directory,
 ): Promise<Verdict> {
   // The access test's connection is reused; it binds again unless it is bound already and nothing was
   // written to the account since (a new password or new privileges take effect at the next bind).
@@ -65,6 +67,18 @@ export async function verifySyncUser(
         warn(changeSource.note);
         return PASSED;
       }
+      if (changeSource.mayNotExistYet !== undefined) {
+        const other = await verifyAnotherWay(directory, admin, changeSource.mayNotExistYet);
+        if (other.ok) {
+          reporter.check(title, 'Empty', other.detail);
+          reporter.info(`${changeSource.mayNotExistYet.explanation}; ${other.detail}`);
+          warn(changeSource.note);
+          return PASSED;
+        }
+        reporter.check(title, 'Denied', other.detail);
+        warn(`The sync user cannot read '${changeSource.dn}' (${other.detail}): ${profile.explainMissingChangeNumbers(target, observed, plan)}`);
+        return FAILED;
+      }
       reporter.check(title, 'Denied');
       warn(`The sync user cannot read '${changeSource.dn}': ${profile.explainMissingChangeNumbers(target, observed, plan)}`);
       return FAILED;
@@ -96,6 +110,33 @@ export async function verifySyncUser(
     // A reused connection is closed by prepareEndpoint.
     if (session === undefined) await directory.close();
   }
+}
+
+/** RFC 4533 Sync Request control (refreshOnly, no cookie): the BER of SEQUENCE { mode ENUMERATED 1 }. */
+const SYNC_REFRESH_ONLY = { oid: '1.3.6.1.4.1.4203.1.9.1.1', critical: true, value: Buffer.from([0x30, 0x03, 0x0a, 0x01, 0x01]).toString('base64') };
+
+/**
+ * For a change source that is empty until the first change: the sync user runs an RFC 4533 refresh of the base
+ * (critical, so a server without a provider refuses it), and the admin finds the sync user's read rule in place.
+ */
+async function verifyAnotherWay(
+  directory: Directory,
+  admin: Directory | undefined,
+  check: NonNullable<ChangeSource['mayNotExistYet']>,
+): Promise<{ ok: boolean; detail: string }> {
+  try {
+    await directory.search(check.refreshBase, 'base', '(objectClass=*)', ['1.1'], { controls: [SYNC_REFRESH_ONLY] });
+  } catch (error) {
+    if (error instanceof PrepareError) return { ok: false, detail: `an RFC 4533 refresh of '${check.refreshBase}' failed: ${error.message}` };
+    throw error;
+  }
+  if (admin !== undefined) {
+    const found = await admin.search(check.ruleBase, 'sub', check.ruleFilter, [check.ruleAttribute]).catch(() => []);
+    if (!found.some((entry) => check.hasRule(valuesOf(entry, check.ruleAttribute)))) {
+      return { ok: false, detail: `no read rule for the sync user was found on the entry matching ${check.ruleFilter}` };
+    }
+  }
+  return { ok: true, detail: `checked instead: the sync user ran an RFC 4533 refresh of '${check.refreshBase}'${admin === undefined ? '' : ' and its read rule on the log database is in place'}` };
 }
 
 /**

@@ -7,6 +7,10 @@ import { firstValue, valuesOf } from '../ldap/types.js';
 import { planAci, planAciRemoval, planAcis, type AciSpec } from './aci.js';
 import { decideRetention, KEPT_NOTE, wantedRetention } from './retention.js';
 import { personEntry, syncUserUnderBase } from './person.js';
+import {
+  passwordAdminFollowUp, planChangeRecords, planChangeRecordsRemoval, planLimits, planPasswordAdmin, planPasswordAdminRemoval,
+  PLUGIN_CONTENT_ATTRIBUTES, syncReadinessReads, syncUserLimits,
+} from './ds389-sync.js';
 import type { Observation, PlannedStep, PrepareTarget, ReadRequest, ServerProfile } from './profile.js';
 
 export const RETRO_CHANGELOG_PLUGIN_DN = 'cn=Retro Changelog Plugin,cn=plugins,cn=config';
@@ -43,21 +47,28 @@ export class Ds389Profile implements ServerProfile {
   }
 
   public reads(target: PrepareTarget): ReadRequest[] {
-    if (!target.roles.source) return [];
+    const sync = syncReadinessReads(target, this.family);
+    if (!target.roles.source) return sync;
     return [
+      ...sync,
       { dn: CONFIG_DN, attributes: ['nsslapd-dynamic-plugins'] },
-      { dn: RETRO_CHANGELOG_PLUGIN_DN, attributes: ['nsslapd-pluginEnabled', 'nsslapd-changelogmaxage'] },
+      { dn: RETRO_CHANGELOG_PLUGIN_DN, attributes: ['nsslapd-pluginEnabled', 'nsslapd-changelogmaxage', ...PLUGIN_CONTENT_ATTRIBUTES] },
       { dn: CHANGELOG_DN, attributes: ['aci'] },
       { dn: ROOT_DSE_DN, attributes: ['aci'] },
     ];
   }
 
+  public followUpReads(target: PrepareTarget, observed: Observation): ReadRequest[] {
+    return passwordAdminFollowUp(target, observed, this.family);
+  }
+
   public syncUserEntry(dn: string, password: string): Record<string, string[]> {
-    return personEntry(dn, password);
+    // The limits go in with the account: a sync's full resync reads more entries than the server's defaults allow.
+    return { ...personEntry(dn, password), ...Object.fromEntries(Object.entries(syncUserLimits(this.family)).map(([name, value]) => [name, [value]])) };
   }
 
   public planAccess(target: PrepareTarget, observed: Observation): PlannedStep[] {
-    const steps: PlannedStep[] = [];
+    const steps: PlannedStep[] = [planLimits(target, observed, this.family)];
     for (const base of target.baseDns) {
       const acis = valuesOf(observed.entry(base), 'aci');
       if (target.roles.source) {
@@ -82,10 +93,22 @@ export class Ds389Profile implements ServerProfile {
         );
       }
     }
+    if (target.roles.destination && this.family === '389ds') steps.push(...planPasswordAdmin(target, observed));
     return steps;
   }
 
   public planChangelog(target: PrepareTarget, observed: Observation): PlannedStep[] {
+    // Written before the plugin is turned on, so a live start (dynamic plugins) reads them too.
+    const records = planChangeRecords(target, observed, this.family);
+    const steps = this.planChangelogState(target, observed);
+    const restartSaidAlready = steps.some((step) => step.warnings.some((w) => w.includes('restart')));
+    return [
+      ...records.map((step) => (restartSaidAlready ? { ...step, warnings: step.warnings.filter((w) => !w.startsWith('The Retro Changelog Plugin reads these settings')) } : step)),
+      ...steps,
+    ];
+  }
+
+  private planChangelogState(target: PrepareTarget, observed: Observation): PlannedStep[] {
     const plugin = observed.entry(RETRO_CHANGELOG_PLUGIN_DN);
     if (plugin === undefined) {
       return [{
@@ -176,7 +199,11 @@ export class Ds389Profile implements ServerProfile {
     }
     steps.push(planAciRemoval('aci:root-dse', 'Root DSE read access', ROOT_DSE_DN,
       valuesOf(observed.entry(ROOT_DSE_DN), 'aci'), [this.aci('sync root DSE read', READ_RIGHTS, user)]));
-    if (disableChangelog) steps.push(this.planChangelogOff(observed));
+    if (this.family === '389ds') steps.push(...planPasswordAdminRemoval(target, observed));
+    if (disableChangelog) {
+      if (this.family === '389ds') steps.push(...planChangeRecordsRemoval(observed));
+      steps.push(this.planChangelogOff(observed));
+    }
     return steps;
   }
 

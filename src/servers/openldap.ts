@@ -10,6 +10,10 @@ import { PrepareError, ResultCode } from '../ldap/errors.js';
 import { renderLdif } from '../ldap/ldif.js';
 import { firstValue, valuesOf, type Change, type Entry, type Modification } from '../ldap/types.js';
 import { personEntry, syncUserUnderBase } from './person.js';
+import {
+  CONFIG_ATTRIBUTES, limitsRule, logOldAttributes, logOldChanges, planIndexes, planLimitsOn, planLimitsRemoval, planModule,
+  planSyncprovOnData, planSyncprovOnLog, planSyncprovRemoval, syncprovOnLogAttributes,
+} from './openldap-sync.js';
 import type {
   ChangeSource,
   Observation,
@@ -95,15 +99,31 @@ interface ConfigView {
   readonly databases: readonly Entry[];
   readonly moduleLists: readonly Entry[];
   readonly accesslogOverlays: readonly Entry[];
+  /** Every overlay entry: their `{n}` positions matter when one is added before another or deleted. */
+  readonly overlays: readonly Entry[];
+  /** The `{n}` a database added now gets: one past the highest (frontend and config included). */
+  readonly nextDatabaseIndex: number;
 }
 
 function configView(observed: Observation): ConfigView {
   const entries = observed.found(CONFIG_SEARCH);
+  const indexes = entries.filter((e) => hasObjectClass(e, 'olcDatabaseConfig'))
+    .map((e) => splitOrdered(firstValue(e, 'olcDatabase') ?? '').index ?? 0);
   return {
     databases: entries.filter((e) => hasObjectClass(e, 'olcDatabaseConfig') && valuesOf(e, 'olcSuffix').length > 0),
     moduleLists: entries.filter((e) => hasObjectClass(e, 'olcModuleList')),
     accesslogOverlays: entries.filter((e) => hasObjectClass(e, 'olcAccessLogConfig')),
+    overlays: entries.filter((e) => hasObjectClass(e, 'olcOverlayConfig')),
+    nextDatabaseIndex: Math.max(0, ...indexes) + 1,
   };
+}
+
+function isModuleLoaded(view: ConfigView, name: string): boolean {
+  return view.moduleLists.some((list) => valuesOf(list, 'olcModuleLoad').some((v) => moduleName(v) === name));
+}
+
+function suffixOf(database: Entry): string {
+  return firstValue(database, 'olcSuffix') ?? database.dn;
 }
 
 /** The database whose suffix holds `dn` (the most specific one when suffixes nest). */
@@ -135,23 +155,34 @@ function ldapiHint(target: PrepareTarget, observed: Observation, syncUser: Recor
   }
   for (const base of target.baseDns) {
     blocks.push([`dn: ${placeholder(base)}`, 'changetype: modify', 'add: olcAccess',
-      `olcAccess: {0}${dataAccessRule(base, target.syncUserDn, level)}`, '-'].join('\n'));
+      `olcAccess: {0}${dataAccessRule(base, target.syncUserDn, level)}`, '-', 'add: olcLimits',
+      `olcLimits: {0}${limitsRule(target.syncUserDn)}`, '-'].join('\n'));
   }
   if (target.roles.source) {
     const purge = purgeValue(target.changelogMaxAgeSeconds);
+    const logOld = logOldAttributes(target.deletedEntryAttributes ?? []);
     blocks.push(
-      '# the change log: load accesslog (skip if loaded), a cn=accesslog database, and the overlay on each data database',
-      ['dn: cn=module{0},cn=config', 'changetype: modify', 'add: olcModuleLoad', 'olcModuleLoad: accesslog', '-'].join('\n'),
+      '# the change log: load accesslog and syncprov (skip those loaded), a cn=accesslog database with syncprov for ' +
+        'delta-syncrepl, then on each data database syncprov and the accesslog overlay (entryCSN,entryUUID eq indexes needed)',
+      ['dn: cn=module{0},cn=config', 'changetype: modify', 'add: olcModuleLoad', 'olcModuleLoad: accesslog', 'olcModuleLoad: syncprov', '-'].join('\n'),
       [
         'dn: olcDatabase=mdb,cn=config', 'changetype: add', 'objectClass: olcDatabaseConfig', 'objectClass: olcMdbConfig',
         'olcDatabase: mdb', `olcSuffix: ${ACCESSLOG_SUFFIX}`, `olcDbDirectory: ${target.accesslogDirectory ?? '<existing empty folder slapd can write>'}`,
-        `olcRootDN: ${ACCESSLOG_SUFFIX}`, `olcAccess: {0}${accesslogAccessRule(target.syncUserDn, 'none')}`,
+        `olcRootDN: ${ACCESSLOG_SUFFIX}`, 'olcDbIndex: default eq', 'olcDbIndex: entryCSN,objectClass,reqEnd,reqResult,reqStart,reqDN eq',
+        `olcAccess: {0}${accesslogAccessRule(target.syncUserDn, 'none')}`, `olcLimits: {0}${limitsRule(target.syncUserDn)}`,
       ].join('\n'),
-      ...target.baseDns.map((base) => [
-        `dn: olcOverlay=accesslog,${placeholder(base)}`, 'changetype: add', 'objectClass: olcOverlayConfig',
-        'objectClass: olcAccessLogConfig', 'olcOverlay: accesslog', `olcAccessLogDB: ${ACCESSLOG_SUFFIX}`,
-        'olcAccessLogOps: writes', 'olcAccessLogSuccess: TRUE', `olcAccessLogPurge: ${purge}`,
-      ].join('\n')),
+      ['dn: olcOverlay=syncprov,<DN of the cn=accesslog database>', 'changetype: add',
+        ...Object.entries(syncprovOnLogAttributes()).flatMap(([name, values]) => values.map((v) => `${name}: ${v}`))].join('\n'),
+      ...target.baseDns.flatMap((base) => [
+        [`dn: olcOverlay=syncprov,${placeholder(base)}`, 'changetype: add', 'objectClass: olcOverlayConfig', 'objectClass: olcSyncProvConfig',
+          'olcOverlay: syncprov', 'olcSpCheckpoint: 100 10'].join('\n'),
+        [
+          `dn: olcOverlay=accesslog,${placeholder(base)}`, 'changetype: add', 'objectClass: olcOverlayConfig',
+          'objectClass: olcAccessLogConfig', 'olcOverlay: accesslog', `olcAccessLogDB: ${ACCESSLOG_SUFFIX}`,
+          'olcAccessLogOps: writes', 'olcAccessLogSuccess: TRUE', `olcAccessLogPurge: ${purge}`,
+          ...Object.entries(logOld).flatMap(([name, values]) => values.map((v) => `${name}: ${v}`)),
+        ].join('\n'),
+      ]),
     );
   }
   return blocks.join('\n\n');
@@ -179,8 +210,11 @@ function purgeValue(age: number): string {
   return `${formatAccessLogPurge(age)} ${formatAccessLogPurge(Math.min(age, DAY))}`;
 }
 
-/** The accesslog overlay on a data database: successful writes only, into cn=accesslog, purged by age. */
-function overlayAdd(databaseDn: string, purge: string): Change {
+/**
+ * The accesslog overlay on a data database: successful writes only, into cn=accesslog, purged by age; deletes
+ * log the old entry and modifies its object classes and entryUUID (and the extra attributes asked for).
+ */
+function overlayAdd(databaseDn: string, purge: string, deletedEntryAttributes: readonly string[]): Change {
   return {
     kind: 'add',
     dn: `olcOverlay=accesslog,${databaseDn}`,
@@ -191,6 +225,7 @@ function overlayAdd(databaseDn: string, purge: string): Change {
       olcAccessLogOps: ['writes'],
       olcAccessLogSuccess: ['TRUE'],
       olcAccessLogPurge: [purge],
+      ...logOldAttributes(deletedEntryAttributes),
     },
   };
 }
@@ -215,9 +250,9 @@ export class OpenLdapProfile implements ServerProfile {
       key: CONFIG_SEARCH,
       base: 'cn=config',
       scope: 'sub',
-      filter: '(|(objectClass=olcDatabaseConfig)(objectClass=olcModuleList)(objectClass=olcAccessLogConfig))',
+      filter: '(|(objectClass=olcDatabaseConfig)(objectClass=olcModuleList)(objectClass=olcOverlayConfig))',
       attributes: ['objectClass', 'olcDatabase', 'olcSuffix', 'olcAccess', 'olcModuleLoad', 'olcDbDirectory',
-        'olcAccessLogDB', 'olcAccessLogOps', 'olcAccessLogSuccess', 'olcAccessLogPurge', 'olcDisabled'],
+        'olcAccessLogDB', 'olcAccessLogOps', 'olcAccessLogSuccess', 'olcAccessLogPurge', 'olcDisabled', ...CONFIG_ATTRIBUTES],
     }];
   }
 
@@ -236,7 +271,7 @@ export class OpenLdapProfile implements ServerProfile {
       );
     }
     const level = target.roles.destination ? 'write' : 'read';
-    return target.baseDns.map((base): PlannedStep => {
+    const access = target.baseDns.map((base): PlannedStep => {
       const id = `olcaccess:${base}`;
       const title = `${level === 'write' ? 'Write' : 'Read'} access for the sync user on '${base}'`;
       const database = databaseFor(view, base);
@@ -267,26 +302,18 @@ export class OpenLdapProfile implements ServerProfile {
         warnings: [],
       };
     });
+    // A full resync reads every entry: past the 500-entry default and the paged-results total too.
+    const limits = servedDatabases(view, target).map((database) => planLimitsOn(database, suffixOf(database), target.syncUserDn));
+    return [...access, ...limits];
   }
 
   public planChangelog(target: PrepareTarget, observed: Observation): PlannedStep[] {
     const view = configView(observed);
     const steps: PlannedStep[] = [];
 
-    // Debian and most packages build overlays as modules: accesslog must be loaded before it can be configured.
-    const loaded = view.moduleLists.some((list) => valuesOf(list, 'olcModuleLoad').some((v) => moduleName(v) === 'accesslog'));
-    const firstList = [...view.moduleLists].sort((a, b) => a.dn.localeCompare(b.dn))[0];
-    if (firstList === undefined) {
-      steps.push({ id: 'accesslog:module', title: 'Loading the accesslog module', status: 'skipped', detail: 'slapd has no module list: accesslog is assumed built in', changes: [], warnings: [] });
-    } else if (loaded) {
-      steps.push({ id: 'accesslog:module', title: 'Loading the accesslog module', status: 'unchanged', detail: 'already loaded', changes: [], warnings: [] });
-    } else {
-      steps.push({
-        id: 'accesslog:module', title: 'Loading the accesslog module', status: 'created', detail: `olcModuleLoad on ${firstList.dn}`,
-        changes: [{ kind: 'modify', dn: firstList.dn, modifications: [{ operation: 'add', attribute: 'olcModuleLoad', values: ['accesslog'] }] }],
-        warnings: [],
-      });
-    }
+    // Debian and most packages build overlays as modules: accesslog and syncprov must be loaded before they can be configured.
+    steps.push(planModule('accesslog', view.moduleLists, isModuleLoaded(view, 'accesslog')));
+    steps.push(planModule('syncprov', view.moduleLists, isModuleLoaded(view, 'syncprov')));
 
     const logDatabase = databaseFor(view, ACCESSLOG_SUFFIX);
     const logIsOwn = logDatabase !== undefined && valuesOf(logDatabase, 'olcSuffix').some((s) => sameDn(s, ACCESSLOG_SUFFIX));
@@ -298,31 +325,42 @@ export class OpenLdapProfile implements ServerProfile {
           'pass --accesslogDirectory with an existing, empty folder on the server that slapd can write (slapd cannot create it)',
         );
       }
+      // Added with its `{n}`, so the syncprov overlay for delta-syncrepl can be added under it in the same run.
+      const logDatabaseDn = `olcDatabase={${view.nextDatabaseIndex}}mdb,cn=config`;
       steps.push({
         id: 'accesslog:database', title: `Creating the '${ACCESSLOG_SUFFIX}' database`, status: 'created',
-        detail: `mdb in ${target.accesslogDirectory}, readable by the sync user only`,
+        detail: `mdb in ${target.accesslogDirectory}, readable by the sync user only, with no search limits for it`,
         changes: [{
           kind: 'add',
-          dn: 'olcDatabase=mdb,cn=config',
+          dn: logDatabaseDn,
           attributes: {
             objectClass: ['olcDatabaseConfig', 'olcMdbConfig'],
-            olcDatabase: ['mdb'],
+            olcDatabase: [`{${view.nextDatabaseIndex}}mdb`],
             olcSuffix: [ACCESSLOG_SUFFIX],
             olcDbDirectory: [target.accesslogDirectory],
             olcRootDN: [ACCESSLOG_SUFFIX],
             olcDbIndex: ['default eq', 'entryCSN,objectClass,reqEnd,reqResult,reqStart,reqDN eq'],
             olcAccess: [`{0}${accesslogAccessRule(target.syncUserDn, 'none')}`],
+            olcLimits: [`{0}${limitsRule(target.syncUserDn)}`],
           },
-        }],
+        }, { kind: 'add', dn: `olcOverlay=syncprov,${logDatabaseDn}`, attributes: syncprovOnLogAttributes() }],
         warnings: [],
       });
     } else {
       steps.push(this.planAccesslogRead(target, logDatabase));
+      steps.push(planLimitsOn(logDatabase, ACCESSLOG_SUFFIX, target.syncUserDn));
+      steps.push(planIndexes(logDatabase, ACCESSLOG_SUFFIX, ['entryCSN']));
     }
 
     for (const database of servedDatabases(view, target)) {
-      steps.push(this.planOverlay(database, view, target));
+      // syncprov goes before the accesslog overlay (the admin guide's delta-syncrepl provider). A new syncprov is
+      // inserted at the accesslog overlay's position, which renumbers it: so after any write to that overlay.
+      const overlay = this.planOverlay(database, view, target);
+      const syncprov = [planIndexes(database, suffixOf(database), ['entryCSN', 'entryUUID']), planSyncprovOnData(database, suffixOf(database), view.overlays)];
+      const logsAlready = view.accesslogOverlays.some((o) => sameDn(parentDn(o.dn) ?? '', database.dn));
+      steps.push(...(logsAlready ? [overlay, ...syncprov] : [...syncprov, overlay]));
     }
+    if (logDatabase !== undefined && logIsOwn) steps.push(planSyncprovOnLog(logDatabase.dn, view.overlays));
     return steps;
   }
 
@@ -369,26 +407,53 @@ export class OpenLdapProfile implements ServerProfile {
             warnings: [],
           });
     }
+    for (const database of servedDatabases(view, target)) steps.push(planLimitsRemoval(database, suffixOf(database), target.syncUserDn));
+    if (logDatabase !== undefined) steps.push(planLimitsRemoval(logDatabase, ACCESSLOG_SUFFIX, target.syncUserDn));
     if (disableChangelog) {
-      // Deleting the overlay is what slapd 2.5 handles live; toggling olcDisabled on it aborts slapd.
+      // Deleting the overlay is what slapd 2.5 handles live; toggling olcDisabled on it aborts slapd. Deleting an
+      // overlay renumbers the ones after it, so on each database they go from the last position to the first.
+      const deletions: { database: string; index: number; step: PlannedStep }[] = [];
       for (const overlay of view.accesslogOverlays) {
         if (!sameDn(firstValue(overlay, 'olcAccessLogDB') ?? '', ACCESSLOG_SUFFIX)) continue;
-        steps.push({
-          id: `accesslog:overlay:${overlay.dn}`, title: `Logging to '${ACCESSLOG_SUFFIX}'`, status: 'updated',
-          detail: `${overlay.dn} deleted; the log database and its entries are kept`,
-          changes: [{ kind: 'delete', dn: overlay.dn }], warnings: [],
+        deletions.push({
+          database: normalizeDn(parentDn(overlay.dn) ?? ''),
+          index: splitOrdered(firstValue(overlay, 'olcOverlay') ?? '').index ?? 0,
+          step: {
+            id: `accesslog:overlay:${overlay.dn}`, title: `Logging to '${ACCESSLOG_SUFFIX}'`, status: 'updated',
+            detail: `${overlay.dn} deleted; the log database and its entries are kept`,
+            changes: [{ kind: 'delete', dn: overlay.dn }], warnings: [],
+          },
         });
       }
+      for (const database of [...servedDatabases(view, target), ...(logDatabase === undefined ? [] : [logDatabase])]) {
+        for (const { index, step } of planSyncprovRemoval(database, suffixOf(database), view.overlays)) {
+          deletions.push({ database: normalizeDn(database.dn), index, step });
+        }
+      }
+      deletions.sort((a, b) => a.database.localeCompare(b.database) || b.index - a.index);
+      steps.push(...deletions.map((deletion) => deletion.step));
     }
     return steps;
   }
 
-  public changeSource(): ChangeSource {
+  public changeSource(target: PrepareTarget): ChangeSource {
     return {
       dn: ACCESSLOG_SUFFIX,
       note:
         'OpenLDAP exposes no firstChangeNumber/lastChangeNumber in the root DSE: a PingDataSync source on it needs a ' +
-        'custom change detector (Server SDK) reading cn=accesslog, while accesslog consumers (syncrepl delta, LSC) can use it directly',
+        'custom change detector (Server SDK) reading cn=accesslog; RFC 4533 consumers (slapd syncrepl, refreshAndPersist ' +
+        'or delta-syncrepl from cn=accesslog) can bind as the sync user',
+      mayNotExistYet: {
+        explanation: `'${ACCESSLOG_SUFFIX}' has no entry yet: slapd adds the log's root entry in the background once the overlay starts, then one entry per logged write`,
+        refreshBase: target.baseDns[0] ?? '',
+        ruleBase: 'cn=config',
+        ruleFilter: `(olcSuffix=${ACCESSLOG_SUFFIX})`,
+        ruleAttribute: 'olcAccess',
+        hasRule: (values) => values.some((value) => {
+          const match = /^to\s+\*\s+by\s+dn\.exact="([^"]*)"\s+(\w+)\b/i.exec(splitOrdered(value).text.trim());
+          return match !== null && sameDn(match[1] ?? '', target.syncUserDn) && rank((match[2] ?? '').toLowerCase()) >= rank('read');
+        }),
+      },
     };
   }
 
@@ -421,8 +486,12 @@ export class OpenLdapProfile implements ServerProfile {
     const retention = decideRetention(purgeAgeOf(overlay), wantedRetention(target));
     const purge = purgeValue(retention.seconds);
     const retentionWarnings = retention.warning === undefined ? [] : [retention.warning];
+    const extra = target.deletedEntryAttributes ?? [];
     if (overlay === undefined) {
-      return { id, title, status: 'created', detail: `accesslog overlay, successful writes only, purge ${purge}`, changes: [overlayAdd(database.dn, purge)], warnings: [] };
+      return {
+        id, title, status: 'created', detail: `accesslog overlay, successful writes only, purge ${purge}, deletes with the old entry`,
+        changes: [overlayAdd(database.dn, purge, extra)], warnings: [],
+      };
     }
     const logDb = firstValue(overlay, 'olcAccessLogDB') ?? '';
     if (!sameDn(logDb, ACCESSLOG_SUFFIX)) {
@@ -436,7 +505,7 @@ export class OpenLdapProfile implements ServerProfile {
       // so a disabled overlay is deleted and created again, which it handles live.
       return {
         id, title, status: 'updated', detail: `${overlay.dn} was disabled: re-created enabled, purge ${purge}`,
-        changes: [{ kind: 'delete', dn: overlay.dn }, overlayAdd(database.dn, purge)], warnings: [],
+        changes: [{ kind: 'delete', dn: overlay.dn }, overlayAdd(database.dn, purge, extra)], warnings: [],
       };
     }
     const modifications: Modification[] = [];
@@ -452,15 +521,17 @@ export class OpenLdapProfile implements ServerProfile {
     if (retention.change || (!retention.kept && parseServerDuration(currentInterval ?? '') !== Math.min(retention.seconds, DAY))) {
       modifications.push({ operation: 'replace', attribute: 'olcAccessLogPurge', values: [purge] });
     }
+    const logOld = logOldChanges(overlay, extra);
+    modifications.push(...logOld.modifications);
     if (modifications.length === 0) {
       const shown = retention.kept ? `${firstValue(overlay, 'olcAccessLogPurge') ?? purge}, ${KEPT_NOTE}` : purge;
-      return { id, title, status: 'unchanged', detail: `accesslog overlay, purge ${shown}`, changes: [], warnings: [] };
+      return { id, title, status: logOld.warnings.length > 0 ? 'warning' : 'unchanged', detail: `accesslog overlay, purge ${shown}`, changes: [], warnings: logOld.warnings };
     }
     return {
       id, title, status: 'updated',
       detail: `${modifications.map((m) => m.attribute).join(', ')} on ${overlay.dn}${modifications.some((m) => m.attribute === 'olcAccessLogPurge') ? ` (purge ${purge}, was ${firstValue(overlay, 'olcAccessLogPurge') ?? 'unset'})` : ''}`,
       changes: [{ kind: 'modify', dn: overlay.dn, modifications }],
-      warnings: retentionWarnings,
+      warnings: [...retentionWarnings, ...logOld.warnings],
     };
   }
 }

@@ -20,6 +20,19 @@ export const DEFAULT_ROOT_PRIVILEGES_ATTRIBUTE = 'ds-cfg-default-root-privilege-
 export const ROOT_DN_USER_CLASS = 'ds-cfg-root-dn-user';
 const ENABLED_ATTRIBUTE = 'ds-cfg-enabled';
 const MAX_AGE_ATTRIBUTE = 'ds-cfg-changelog-maximum-age';
+/** The changelog backend's `changelog-deleted-entry-include-attribute` (multi-valued). */
+export const DELETED_ENTRY_ATTRIBUTE = 'ds-cfg-changelog-deleted-entry-include-attribute';
+
+/**
+ * Per-user resource limits (operational attributes on the account, root DN users included; 0 is no limit): a
+ * full resync reads every entry, and a sync connection sits idle between polls.
+ */
+export const RESOURCE_LIMITS: Readonly<Record<string, string>> = {
+  'ds-rlim-size-limit': '0',
+  'ds-rlim-time-limit': '0',
+  'ds-rlim-lookthrough-limit': '0',
+  'ds-rlim-idle-time-limit': '0',
+};
 
 /**
  * What each role needs, least privilege first. Why each one is needed is written down in
@@ -101,11 +114,11 @@ export class PingDirectoryProfile implements ServerProfile {
 
   public reads(target: PrepareTarget): ReadRequest[] {
     const requests: ReadRequest[] = [
-      { dn: target.syncUserDn, attributes: ['objectClass', PRIVILEGE_ATTRIBUTE, INHERIT_ATTRIBUTE] },
+      { dn: target.syncUserDn, attributes: ['objectClass', PRIVILEGE_ATTRIBUTE, INHERIT_ATTRIBUTE, ...Object.keys(RESOURCE_LIMITS)] },
       { dn: ROOT_DNS_DN, attributes: [DEFAULT_ROOT_PRIVILEGES_ATTRIBUTE] },
     ];
     if (target.roles.source && !this.proxy) {
-      requests.push({ dn: CHANGELOG_BACKEND_DN, attributes: [ENABLED_ATTRIBUTE, MAX_AGE_ATTRIBUTE] });
+      requests.push({ dn: CHANGELOG_BACKEND_DN, attributes: [ENABLED_ATTRIBUTE, MAX_AGE_ATTRIBUTE, DELETED_ENTRY_ATTRIBUTE] });
     }
     return requests;
   }
@@ -119,6 +132,7 @@ export class PingDirectoryProfile implements ServerProfile {
     const surname = words.length > 1 ? (words[words.length - 1] ?? label) : label;
     const givenName = words.length > 1 ? words.slice(0, -1).join(' ') : undefined;
     const privileges = this.privilegesToGrant(target);
+    const limits = Object.fromEntries(Object.entries(RESOURCE_LIMITS).map(([name, value]) => [name, [value]]));
     const person = {
       cn: [label],
       sn: [surname],
@@ -126,6 +140,7 @@ export class PingDirectoryProfile implements ServerProfile {
       ...naming,
       description: ['Account used by the synchronization server (created by prepare-endpoint-server)'],
       userPassword: [password],
+      ...limits,
     };
     if (!isRootDnUserDn(dn)) {
       // Outside cn=Root DNs the account is a normal user: privileges still apply, inheritance does not.
@@ -144,6 +159,10 @@ export class PingDirectoryProfile implements ServerProfile {
   }
 
   public planAccess(target: PrepareTarget, observed: Observation): PlannedStep[] {
+    return [...this.planPrivileges(target, observed), planResourceLimits(target, observed)];
+  }
+
+  private planPrivileges(target: PrepareTarget, observed: Observation): PlannedStep[] {
     const id = 'privileges';
     const title = `Privileges of '${target.syncUserDn}'`;
     const needed = privilegesFor(target.roles);
@@ -228,15 +247,16 @@ export class PingDirectoryProfile implements ServerProfile {
       ? `changelog-maximum-age changed from '${currentText ?? 'unset'}' to '${wanted}'`
       : `changelog-maximum-age '${currentText ?? wanted}'${retention.kept ? `, ${KEPT_NOTE}` : ''}`;
     const warnings = retention.warning === undefined ? [] : [retention.warning];
+    const records = planDeletedEntryAttributes(target, backend);
     if (modifications.length === 0) {
-      return [{ id, title, status: 'unchanged', detail: `changelog backend enabled, ${ageDetail}`, changes: [], warnings }];
+      return [{ id, title, status: 'unchanged', detail: `changelog backend enabled, ${ageDetail}`, changes: [], warnings }, records];
     }
     return [{
       id, title, status: 'updated',
       detail: `${enabled ? 'changelog backend already enabled' : 'changelog backend enabled'}, ${ageDetail}`,
       changes: [{ kind: 'modify', dn: CHANGELOG_BACKEND_DN, modifications }],
       warnings,
-    }];
+    }, records];
   }
 
   /**
@@ -328,6 +348,45 @@ export function privilegesAfterPlan(
     }
   }
   return effectivePrivileges(inherits, defaults, values);
+}
+
+/** ds-rlim-* on the sync user: set with a new account, made unlimited on an existing one. */
+function planResourceLimits(target: PrepareTarget, observed: Observation): PlannedStep {
+  const id = 'limits';
+  const title = `Resource limits of '${target.syncUserDn}'`;
+  const shown = Object.keys(RESOURCE_LIMITS).map((name) => `${name} 0`).join(', ');
+  const account = observed.entry(target.syncUserDn);
+  if (account === undefined) return { id, title, status: 'created', detail: `set with the new account: ${shown} (no limit)`, changes: [], warnings: [] };
+  const modifications = Object.entries(RESOURCE_LIMITS)
+    .filter(([name, value]) => firstValue(account, name)?.trim() !== value)
+    .map(([name, value]) => ({ operation: 'replace' as const, attribute: name, values: [value] }));
+  if (modifications.length === 0) return { id, title, status: 'unchanged', detail: `${shown} (no limit)`, changes: [], warnings: [] };
+  return {
+    id, title, status: 'updated',
+    detail: `${modifications.map((m) => `${m.attribute} 0`).join(', ')} (no limit; was ${modifications.map((m) => firstValue(account, m.attribute) ?? 'unset').join(', ')})`,
+    changes: [{ kind: 'modify', dn: target.syncUserDn, modifications }],
+    warnings: [],
+  };
+}
+
+/**
+ * Changelog entries of deletes carry objectClass (and the attributes asked for), which Sync Classes with include
+ * filters need to see deletes (Ping: configure the backend for synchronizing deletes). Others' values stay.
+ */
+function planDeletedEntryAttributes(target: PrepareTarget, backend: Entry): PlannedStep {
+  const id = 'changelog:records';
+  const title = 'Attributes kept in changelog entries of deletes';
+  const have = valuesOf(backend, DELETED_ENTRY_ATTRIBUTE);
+  const wanted = ['objectClass', ...(target.deletedEntryAttributes ?? [])]
+    .filter((name, index, all) => all.findIndex((other) => other.toLowerCase() === name.toLowerCase()) === index);
+  const missing = wanted.filter((name) => !have.some((value) => value.trim().toLowerCase() === name.toLowerCase()));
+  if (missing.length === 0) return { id, title, status: 'unchanged', detail: `changelog-deleted-entry-include-attribute ${have.join(', ')}`, changes: [], warnings: [] };
+  return {
+    id, title, status: have.length === 0 ? 'created' : 'updated',
+    detail: `changelog-deleted-entry-include-attribute ${missing.join(', ')} added${have.length === 0 ? '' : ` next to ${have.join(', ')}`}`,
+    changes: [{ kind: 'modify', dn: CHANGELOG_BACKEND_DN, modifications: [{ operation: 'add', attribute: DELETED_ENTRY_ATTRIBUTE, values: missing }] }],
+    warnings: [],
+  };
 }
 
 function lowerKeys(attributes: Readonly<Record<string, readonly string[]>>): Map<string, readonly string[]> {

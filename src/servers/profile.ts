@@ -47,6 +47,11 @@ export interface PrepareTarget {
    * first phase's writes would make possible (Active Directory: a DACL readable once ownership is taken).
    */
   readonly dryRun?: boolean;
+  /**
+   * `--changelogDeletedEntryAttribute`: attributes a change log record of a delete must carry besides those the
+   * family always keeps (objectClass, the entry id), where the family lets them be chosen.
+   */
+  readonly deletedEntryAttributes?: readonly string[];
 }
 
 /** What the access test learned about an existing sync user. */
@@ -103,6 +108,20 @@ export interface ChangeSource {
    * check passes when the search, as the sync user, returns an entry matching `filter`.
    */
   readonly dirSync?: { readonly filter: string };
+  /**
+   * The entry may not exist yet on a correctly prepared server (OpenLDAP creates `cn=accesslog` with the first
+   * write it logs). When the sync user cannot find it, the run says so plainly and checks access another way:
+   * an RFC 4533 refresh of `refreshBase` as the sync user, and (as the admin, searching `ruleBase` for
+   * `ruleFilter`) that the entry found holds the rule `hasRule` looks for in `ruleAttribute`.
+   */
+  readonly mayNotExistYet?: {
+    readonly explanation: string;
+    readonly refreshBase: string;
+    readonly ruleBase: string;
+    readonly ruleFilter: string;
+    readonly ruleAttribute: string;
+    readonly hasRule: (values: readonly string[]) => boolean;
+  };
 }
 
 export interface ServerProfile {
@@ -120,8 +139,8 @@ export interface ServerProfile {
   /** Entries to read besides the base DNs, the sync user and its parent. */
   reads(target: PrepareTarget): ReadRequest[];
   /**
-   * Entries to read once the first observation is in, for DNs only it can tell (Active Directory: the DNs its
-   * account records holding rights on). Pure.
+   * Entries to read once the first reads are in, for DNs only they can tell (389 DS: the group that
+   * `passwordAdminDN` names; Active Directory: the entries its account records holding rights on). Pure.
    */
   followUpReads?(target: PrepareTarget, observed: Observation): ReadRequest[];
   /** Searches to run before planning (optional). */

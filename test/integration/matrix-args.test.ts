@@ -75,6 +75,12 @@ describe('matrix: arguments (exit 89, nothing written)', () => {
     });
   }
 
+  test('--changelogDeletedEntryAttribute that is not an attribute name', async () => {
+    const line = await usageError(common(['--isSource', '-b', BASE, '--changelogDeletedEntryAttribute', 'cn\nolcAccess: to * by * write']),
+      /Invalid --changelogDeletedEntryAttribute/);
+    assert.ok(!line.includes('\n'));
+  });
+
   test('unknown option', async () => {
     await usageError(common(['--isDestination', '-b', BASE, '--frobnicate']), /unknown option.*--frobnicate/i);
   });

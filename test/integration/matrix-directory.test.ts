@@ -114,7 +114,7 @@ describe('matrix: directory (prepared slapd)', () => {
     const r = await runCli(common(['--isDestination', '-b', BASE, '--json']));
     assert.equal(r.code, 0, describeRun(r));
     const json = JSON.parse(r.stdout) as { steps: { status: string }[] };
-    assert.deepEqual(json.steps.map((step) => step.status), ['unchanged', 'created']);
+    assert.deepEqual(json.steps.map((step) => step.status), ['unchanged', 'created', 'unchanged'], 'the sync user, the access rule, its search limits');
     assert.deepEqual(await accessRulesFor(s, 'cn=Sync User'), [rule]);
     const again = await runCli(common(['--isDestination', '-b', BASE, '--json']));
     assert.equal((JSON.parse(again.stdout) as { changed: boolean }).changed, false);

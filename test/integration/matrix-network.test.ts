@@ -101,7 +101,7 @@ describe('matrix: network', () => {
     const rerun = await runCli(common(s.host, s.port, ['--isDestination', '-b', BASE, '--json']));
     assert.equal(rerun.code, 0, describeRun(rerun));
     const json = JSON.parse(rerun.stdout) as { steps: { id: string; status: string }[] };
-    assert.deepEqual(json.steps.map((step) => step.status), ['unchanged', 'created'], rerun.stdout);
+    assert.deepEqual(json.steps.map((step) => step.status), ['unchanged', 'created', 'created'], rerun.stdout);
     assert.equal((await accessRulesFor(s, 'cn=Sync User')).length, 1);
     assert.equal(await canBind(s.url, SYNC_DN, SENTINEL_SYNC), true);
     const third = await runCli(common(s.host, s.port, ['--isDestination', '-b', BASE, '--json']));

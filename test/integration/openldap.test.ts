@@ -18,7 +18,9 @@ const BASE = 'dc=example,dc=com';
 const SYNC_DN = `cn=Sync User,${BASE}`;
 const DATA_DB = 'olcDatabase={1}mdb,cn=config';
 const MODULES = 'cn=module{0},cn=config';
-const OVERLAY_DN = `olcOverlay={0}accesslog,${DATA_DB}`;
+/** The accesslog overlay, after syncprov ({0}), as the admin guide's delta-syncrepl provider orders them. */
+const OVERLAY_DN = `olcOverlay={1}accesslog,${DATA_DB}`;
+const SYNCPROV_DN = `olcOverlay={0}syncprov,${DATA_DB}`;
 const QUOTED_SYNC = `dn.exact="${SYNC_DN}"`;
 const SYNC_PASSWORD = `Sync-OpenLDAP-${randomUUID()}`;
 const syncBind: Bind = { dn: SYNC_DN, password: SYNC_PASSWORD };
@@ -207,6 +209,11 @@ describe('OpenLDAP source', () => {
       assert.deepEqual(overlay.olcaccesslogops, ['writes']);
       assert.deepEqual(overlay.olcaccesslogsuccess, ['TRUE']);
       assert.deepEqual(overlay.olcaccesslogpurge, ['03+00:00 01+00:00']);
+      assert.deepEqual(overlay.olcaccesslogold, ['(objectClass=*)'], 'deletes log the old entry');
+      assert.deepEqual(overlay.olcaccesslogoldattr, ['objectClass', 'entryUUID']);
+      assert.ok(await readEntry(s.url, f.admin, SYNCPROV_DN), `${SYNCPROV_DN} exists`);
+      assert.deepEqual((await readEntry(s.url, f.admin, DATA_DB, ['olcLimits']))?.olclimits,
+        [`{0}${QUOTED_SYNC} size=unlimited size.prtotal=unlimited time=unlimited`], 'no search limits for the sync user');
 
       assertOursFirst(await f.olcAccess(DATA_DB), original, 'read');
 

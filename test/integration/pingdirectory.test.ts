@@ -152,6 +152,47 @@ describe('prepare-endpoint-server against the PingDirectory emulator', () => {
     );
   });
 
+  test('source: no resource limits for the sync user; deletes in cn=changelog carry objectClass and the attributes asked for', async () => {
+    const e = await start();
+    ok(await prepare(e, '--isSource', '--changelogDeletedEntryAttribute', 'uid'));
+    const account = await readEntry(e.url, admin(e), SYNC_DN, ['ds-rlim-size-limit', 'ds-rlim-time-limit', 'ds-rlim-lookthrough-limit', 'ds-rlim-idle-time-limit']);
+    for (const name of ['ds-rlim-size-limit', 'ds-rlim-time-limit', 'ds-rlim-lookthrough-limit', 'ds-rlim-idle-time-limit']) assert.deepEqual(account?.[name], ['0'], name);
+    const backend = await readEntry(e.url, admin(e), CHANGELOG_BACKEND, ['ds-cfg-changelog-deleted-entry-include-attribute']);
+    assert.deepEqual(backend?.['ds-cfg-changelog-deleted-entry-include-attribute'], ['objectClass', 'uid']);
+
+    await addPerson(e, 'to.delete');
+    await withClient(e.url, admin(e), (c) => c.del('uid=to.delete,ou=People,dc=example,dc=com'));
+    const record = await withClient(e.url, sync, async (c) =>
+      (await c.search('cn=changelog', { scope: 'one', filter: '(changeType=delete)', attributes: ['*', 'deletedEntryAttrs'] })).searchEntries[0]);
+    assert.match(String(record?.['deletedEntryAttrs']), /objectClass: inetOrgPerson/);
+    assert.match(String(record?.['deletedEntryAttrs']), /uid: to\.delete/);
+
+    const again = await prepare(e, '--isSource', '--changelogDeletedEntryAttribute', 'uid', '--json');
+    ok(again);
+    assert.equal((JSON.parse(again.stdout) as { changed: boolean }).changed, false, 're-run writes nothing');
+  });
+
+  test('destination: the sync user writes a pre-hashed password (bypass-pw-policy) and the original password binds', async () => {
+    const e = await start();
+    ok(await prepare(e, '--isDestination'));
+    await addPerson(e, 'carried');
+    const dn = 'uid=carried,ou=People,dc=example,dc=com';
+    // {SSHA} of 'carried-password' with the salt 'saltsalt', as a sync carries it from another server
+    const preHashed = '{SSHA}' + Buffer.concat([
+      (await import('node:crypto')).createHash('sha1').update('carried-password').update('saltsalt').digest(), Buffer.from('saltsalt'),
+    ]).toString('base64');
+    const write = (bind: Bind): Promise<number | undefined> => withClient(e.url, bind, (c) =>
+      c.modify(dn, new Change({ operation: 'replace', modification: new Attribute({ type: 'userPassword', values: [preHashed] }) }))).then(() => 0, (error: unknown) => (error as { code?: number }).code);
+    await withClient(e.url, admin(e), (c) => c.add('cn=No Bypass,cn=Root DNs,cn=config', {
+      objectClass: ['top', 'person', 'organizationalPerson', 'inetOrgPerson', 'ds-cfg-user', 'ds-cfg-root-dn-user'],
+      cn: 'No Bypass', sn: 'Bypass', userPassword: 'no-bypass-pw', 'ds-cfg-inherit-default-root-privileges': 'false',
+      'ds-privilege-name': ['bypass-acl', 'password-reset'],
+    }));
+    assert.equal(await write({ dn: 'cn=No Bypass,cn=Root DNs,cn=config', password: 'no-bypass-pw' }), 53, 'without bypass-pw-policy a pre-encoded password is refused');
+    assert.equal(await write(sync), 0);
+    assert.equal(await canBind(e.url, dn, 'carried-password'), true);
+  });
+
   test('both roles: the union of the privileges, the default age 2 d left alone', async () => {
     const e = await start();
     const result = await prepare(e, '--isSource', '--isDestination');

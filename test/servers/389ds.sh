@@ -23,6 +23,8 @@
 #   DS_DM_PASSWORD      Directory Manager password (default Secret123!, >= 8 chars)
 #   DS_DB_LIB           mdb | bdb (default mdb: faster to create and to stop)
 #   DS_DYNAMIC_PLUGINS  1 => nsslapd-dynamic-plugins: on in cn=config after creation
+#   DS_DB_NOSYNC        1 => nsslapd-db-durable-transaction: off (read at creation): no
+#                       durable commit per write, for tests that load thousands of entries
 #   DS_START_TIMEOUT    seconds to wait for an LDAP answer (default 60)
 #   DS_STOP_TIMEOUT     seconds to wait after SIGTERM before SIGKILL (default 30)
 #
@@ -290,6 +292,9 @@ cmd_up() {
             echo "$INST" > "$D/$MARKER"
             create_instance
             [ -z "$TLS_PORT" ] || configure_tls
+            if [ "${DS_DB_NOSYNC:-0}" = 1 ]; then
+                sed -i 's/^nsslapd-db-durable-transaction: on$/nsslapd-db-durable-transaction: off/' "$CONF/dse.ldif"
+            fi
             created=1
             t_create=$(since "$t0")
         fi

@@ -56,11 +56,20 @@ function ldapiUrlFor(dataDir: string): string {
 export interface SlapdOptions {
   /** Opt-in TLS: certificate, key and CA for olcTLS*, an ldaps:// listener on a second port, StartTLS on the first. */
   tls?: ServerTls;
+  /** olcDbNoSync: TRUE on the data database (no fsync per write): for tests that load thousands of entries. */
+  noSync?: boolean;
+  /** No seeded entries (not even the suffix): for a syncrepl consumer that replicates the whole tree. */
+  emptyDatabase?: boolean;
 }
 
 export async function startSlapd(opts: SlapdOptions = {}): Promise<Slapd> {
   const adminPassword = process.env.SLAPD_ADMIN_PASSWORD ?? 'Secret123!';
-  const env: NodeJS.ProcessEnv = { ...process.env, SLAPD_ADMIN_PASSWORD: adminPassword };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    SLAPD_ADMIN_PASSWORD: adminPassword,
+    SLAPD_DB_NOSYNC: opts.noSync === true ? '1' : '0',
+    SLAPD_EMPTY_DB: opts.emptyDatabase === true ? '1' : '0',
+  };
   const server = await startPortScript({
     script: slapdScript,
     name: 'slapd',

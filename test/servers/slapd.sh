@@ -52,6 +52,10 @@
 #                         connection and operation)
 #   SLAPD_START_TIMEOUT   seconds to wait for an LDAP answer (default 30)
 #   SLAPD_STOP_TIMEOUT    seconds to wait after SIGTERM before SIGKILL (default 30)
+#   SLAPD_DB_NOSYNC       1 => olcDbNoSync: TRUE on the data database (read at creation): no fsync
+#                         per write, for tests that load thousands of entries
+#   SLAPD_EMPTY_DB        1 => no seeded entries at all (read at creation): for a syncrepl
+#                         consumer that replicates the whole tree from a provider
 #
 # TLS (optional, opt-in, read at creation only; all four or none):
 #   SLAPD_TLS_CERT        server certificate (PEM)
@@ -119,6 +123,9 @@ create_instance() {
 
     mkdir -p "$CONFDIR" "$D/data" "$D/accesslog" "$D/run"
     chmod 700 "$CONFDIR" "$D/data" "$D/accesslog"
+
+    local nosync_ldif=""
+    [ "${SLAPD_DB_NOSYNC:-0}" != 1 ] || nosync_ldif="olcDbNoSync: TRUE"
 
     local tls_ldif=""
     if [ -n "$TLS_PORT" ]; then
@@ -199,7 +206,8 @@ olcRootDN: $ADMIN_DN
 olcRootPW: $hash
 olcDbIndex: objectClass eq
 olcDbIndex: entryCSN,entryUUID eq
-olcLastMod: TRUE
+olcLastMod: TRUE${nosync_ldif:+
+$nosync_ldif}
 olcAccess: {0}to * by dn.exact="$root_ext" manage by * break
 olcAccess: {1}to * by dn.exact="$LIMITED_DN" write by * break
 olcAccess: {2}to attrs=userPassword by self write by anonymous auth by * none
@@ -232,7 +240,9 @@ EOF
         tail -n 25 "$D/slapadd.log" >&2
         exit 1
     fi
-    if ! slapadd -n1 -F "$CONFDIR" -l "$D/seed.ldif" >> "$D/slapadd.log" 2>&1; then
+    if [ "${SLAPD_EMPTY_DB:-0}" = 1 ]; then
+        : > "$D/seed.ldif"
+    elif ! slapadd -n1 -F "$CONFDIR" -l "$D/seed.ldif" >> "$D/slapadd.log" 2>&1; then
         echo "$PROG: ERROR: slapadd -n1 failed; $D/slapadd.log:" >&2
         tail -n 25 "$D/slapadd.log" >&2
         exit 1

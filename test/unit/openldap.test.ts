@@ -45,6 +45,22 @@ function logDb(olcAccess: string[]): Entry {
   });
 }
 
+/** A server this version prepared as a source: every setting in place, with `purge` on the overlay. */
+function preparedConfig(purge: string): Entry[] {
+  const limits = [`{0}dn.exact="${SYNC_DN}" size=unlimited size.prtotal=unlimited time=unlimited`];
+  return [
+    entry(DATA_DB, { ...Object.fromEntries(dataDb().attributes), olcdbindex: ['objectClass eq', 'entryCSN,entryUUID eq'], olclimits: limits }),
+    moduleList('{0}back_mdb', '{1}accesslog', '{2}syncprov'),
+    entry(LOG_DB, { ...Object.fromEntries(logDb([`{0}${accesslogAccessRule(SYNC_DN, 'none')}`]).attributes), olcdbindex: ['default eq', 'entryCSN,objectClass,reqEnd,reqResult,reqStart,reqDN eq'], olclimits: limits }),
+    entry(`olcOverlay={0}syncprov,${DATA_DB}`, { objectClass: ['olcOverlayConfig', 'olcSyncProvConfig'], olcOverlay: ['{0}syncprov'], olcSpCheckpoint: ['100 10'] }),
+    entry(`olcOverlay={1}accesslog,${DATA_DB}`, {
+      objectClass: ['olcOverlayConfig', 'olcAccessLogConfig'], olcOverlay: ['{1}accesslog'], olcAccessLogDB: [ACCESSLOG_SUFFIX], olcAccessLogOps: ['writes'],
+      olcAccessLogSuccess: ['TRUE'], olcAccessLogPurge: [purge], olcAccessLogOld: ['(objectClass=*)'], olcAccessLogOldAttr: ['objectClass', 'entryUUID'],
+    }),
+    entry(`olcOverlay={0}syncprov,${LOG_DB}`, { objectClass: ['olcOverlayConfig', 'olcSyncProvConfig'], olcOverlay: ['{0}syncprov'], olcSpNoPresent: ['TRUE'], olcSpReloadHint: ['TRUE'] }),
+  ];
+}
+
 function moduleList(...loads: string[]): Entry {
   return entry(MODULES, { objectClass: ['olcModuleList'], olcModuleLoad: loads });
 }
@@ -215,9 +231,9 @@ describe('accesslog purge conversion (olcAccessLogPurge "age interval")', () => 
 
 describe('planAccess', () => {
   test('fresh database: our rule added at {0} for a source, nothing deleted, third-party rules untouched', () => {
-    const [s, ...rest] = profile.planAccess(target(), observe([dataDb()]));
-    assert.equal(rest.length, 0);
-    assert.equal(s?.id, `olcaccess:${BASE}`);
+    const steps = profile.planAccess(target(), observe([dataDb()]));
+    assert.deepEqual(steps.map((x) => x.id), [`olcaccess:${BASE}`, `limits:${DATA_DB}`]);
+    const s = steps[0];
     assert.equal(s?.status, 'created');
     assert.equal(s?.changes.length, 1);
     assert.equal(s?.changes[0]?.dn, DATA_DB);
@@ -288,7 +304,7 @@ describe('planAccess', () => {
 
   test('two base DNs: one step and one rule each', () => {
     const org = dataDb(['{0}to * by * read'], 'dc=example,dc=org', 'olcDatabase={2}mdb,cn=config');
-    const steps = profile.planAccess(target({ baseDns: [BASE, 'dc=example,dc=org'] }), observe([dataDb(), org]));
+    const steps = profile.planAccess(target({ baseDns: [BASE, 'dc=example,dc=org'] }), observe([dataDb(), org])).filter((s) => s.id.startsWith('olcaccess:'));
     assert.deepEqual(steps.map((s) => s.changes[0]?.dn), [DATA_DB, 'olcDatabase={2}mdb,cn=config']);
     assert.deepEqual(modifications(steps[1]?.changes[0])[0]?.values, [`{0}${dataAccessRule('dc=example,dc=org', SYNC_DN, 'read')}`]);
   });
@@ -324,14 +340,25 @@ describe('planChangelog', () => {
     const steps = profile.planChangelog(target({ changelogMaxAgeSeconds: 3 * DAY }), observe([dataDb(), moduleList('{0}back_mdb')]));
     assert.deepEqual(steps.map((s) => [s.id, s.status]), [
       ['accesslog:module', 'created'],
+      ['syncprov:module', 'created'],
       ['accesslog:database', 'created'],
+      [`index:${DATA_DB}`, 'created'],
+      // syncprov before accesslog, as the admin guide's delta-syncrepl provider has them
+      [`syncprov:${DATA_DB}`, 'created'],
       [`accesslog:overlay:${DATA_DB}`, 'created'],
     ]);
     assert.deepEqual(step(steps, 'accesslog:module').changes, [
       { kind: 'modify', dn: MODULES, modifications: [{ operation: 'add', attribute: 'olcModuleLoad', values: ['accesslog'] }] },
     ]);
-    const db = step(steps, 'accesslog:database').changes[0];
+    const [db, logSyncprov] = step(steps, 'accesslog:database').changes;
     assert.ok(db?.kind === 'add');
+    // Added with the next free {n}, so the syncprov overlay for delta-syncrepl can go under it in the same run.
+    assert.equal(db.dn, 'olcDatabase={2}mdb,cn=config');
+    assert.deepEqual(db.attributes['olcLimits'], [`{0}dn.exact="${SYNC_DN}" size=unlimited size.prtotal=unlimited time=unlimited`]);
+    assert.deepEqual(logSyncprov, {
+      kind: 'add', dn: 'olcOverlay=syncprov,olcDatabase={2}mdb,cn=config',
+      attributes: { objectClass: ['olcOverlayConfig', 'olcSyncProvConfig'], olcOverlay: ['syncprov'], olcSpNoPresent: ['TRUE'], olcSpReloadHint: ['TRUE'] },
+    });
     assert.deepEqual(db.attributes['olcSuffix'], [ACCESSLOG_SUFFIX]);
     assert.deepEqual(db.attributes['olcDbDirectory'], ['/var/lib/ldap/accesslog']);
     assert.deepEqual(db.attributes['olcAccess'], [`{0}${accesslogAccessRule(SYNC_DN, 'none')}`]);
@@ -342,6 +369,14 @@ describe('planChangelog', () => {
     assert.deepEqual(ov.attributes['olcAccessLogOps'], ['writes']);
     assert.deepEqual(ov.attributes['olcAccessLogSuccess'], ['TRUE']);
     assert.deepEqual(ov.attributes['olcAccessLogPurge'], ['03+00:00 01+00:00']);
+    assert.deepEqual(ov.attributes['olcAccessLogOld'], ['(objectClass=*)']);
+    assert.deepEqual(ov.attributes['olcAccessLogOldAttr'], ['objectClass', 'entryUUID']);
+    assert.deepEqual(step(steps, `syncprov:${DATA_DB}`).changes, [{
+      kind: 'add', dn: `olcOverlay=syncprov,${DATA_DB}`,
+      attributes: { objectClass: ['olcOverlayConfig', 'olcSyncProvConfig'], olcOverlay: ['syncprov'], olcSpCheckpoint: ['100 10'] },
+    }]);
+    // The harness's database already indexes entryCSN and entryUUID; this one does not.
+    assert.deepEqual(modifications(step(steps, `index:${DATA_DB}`).changes[0]), [{ operation: 'add', attribute: 'olcDbIndex', values: ['entryCSN,entryUUID eq'] }]);
   });
 
   test('module found under any spelling (accesslog, accesslog.la, a path), or no module list at all', () => {
@@ -376,17 +411,14 @@ describe('planChangelog', () => {
   });
 
   test('prepared server: every step unchanged, no change at all', () => {
-    const ov = overlay({ olcAccessLogDB: [ACCESSLOG_SUFFIX], olcAccessLogOps: ['writes'], olcAccessLogSuccess: ['TRUE'], olcAccessLogPurge: ['03+00:00 01+00:00'] });
-    const steps = profile.planChangelog(target({ changelogMaxAgeSeconds: 3 * DAY }), observe([
-      dataDb(), moduleList('{0}back_mdb', '{1}accesslog'), logDb([`{0}${accesslogAccessRule(SYNC_DN, 'none')}`]), ov,
-    ]));
-    assert.deepEqual(steps.map((s) => s.status), ['unchanged', 'unchanged', 'unchanged']);
+    const steps = profile.planChangelog(target({ changelogMaxAgeSeconds: 3 * DAY }), observe(preparedConfig('03+00:00 01+00:00')));
+    assert.deepEqual(steps.map((s) => s.status), Array(steps.length).fill('unchanged'), JSON.stringify(steps, null, 1));
+    assert.ok(steps.length >= 8);
     assert.deepEqual(steps.flatMap((s) => s.changes), []);
   });
 
   test('purge written in another form but equal (3 days as 72:00) is left alone; another age is replaced', () => {
-    const base = { olcAccessLogDB: [ACCESSLOG_SUFFIX], olcAccessLogOps: ['writes'], olcAccessLogSuccess: ['TRUE'] };
-    const config = (purge: string): Entry[] => [dataDb(), moduleList('{0}back_mdb', '{1}accesslog'), logDb([`{0}${accesslogAccessRule(SYNC_DN, 'none')}`]), overlay({ ...base, olcAccessLogPurge: [purge] })];
+    const config = preparedConfig;
     const same = profile.planChangelog(target({ changelogMaxAgeSeconds: 3 * DAY }), observe(config('72:00 24:00')));
     assert.equal(step(same, `accesslog:overlay:${DATA_DB}`).status, 'unchanged');
     const other = profile.planChangelog(target({ changelogMaxAgeSeconds: 8 * HOUR }), observe(config('03+00:00 01+00:00')));
@@ -402,6 +434,8 @@ describe('planChangelog', () => {
     assert.deepEqual(modifications(s.changes[0]), [
       { operation: 'add', attribute: 'olcAccessLogOps', values: ['writes'] },
       { operation: 'replace', attribute: 'olcAccessLogSuccess', values: ['TRUE'] },
+      { operation: 'add', attribute: 'olcAccessLogOld', values: ['(objectClass=*)'] },
+      { operation: 'add', attribute: 'olcAccessLogOldAttr', values: ['objectClass', 'entryUUID'] },
     ]);
   });
 

@@ -97,6 +97,10 @@ describe('the sync user entry', () => {
     assert.deepEqual(attributes.userPassword, ['pw']);
     assert.deepEqual(attributes['ds-cfg-inherit-default-root-privileges'], ['false']);
     assert.deepEqual(attributes['ds-privilege-name'], ['bypass-acl', 'password-reset', 'bypass-pw-policy', 'unindexed-search']);
+    // No search, time, look-through or idle limit: a full resync reads every entry, a sync connection idles between polls.
+    for (const name of ['ds-rlim-size-limit', 'ds-rlim-time-limit', 'ds-rlim-lookthrough-limit', 'ds-rlim-idle-time-limit']) {
+      assert.deepEqual(attributes[name], ['0'], name);
+    }
   });
 
   test('--inheritDefaultRootPrivileges inherits and names only what the defaults lack', () => {
@@ -117,7 +121,7 @@ describe('the sync user entry', () => {
   test('the whole plan for a new source: create the user, then enable the change log', () => {
     const observed = observation([rootDns, disabledChangelog]);
     const plan = planPreparation(ds, target(), observed, { password: 'pw', canBind: false, resetPassword: false });
-    assert.deepEqual(plan.map((step) => `${step.id}:${step.status}`), ['sync-user:created', 'privileges:created', 'changelog:updated']);
+    assert.deepEqual(plan.map((step) => `${step.id}:${step.status}`), ['sync-user:created', 'privileges:created', 'limits:created', 'changelog:updated', 'changelog:records:created']);
     assert.equal(plan[1]?.changes.length, 0, 'the privileges come with the new entry');
   });
 });

@@ -49,6 +49,11 @@ function step(steps: readonly PlannedStep[], id: string): PlannedStep {
   return found;
 }
 
+/** The ACI steps of planAccess (which also plans the sync user's limits and, on a destination, password writes). */
+function aciSteps(from: Ds389Profile, t: PrepareTarget, observed: Observation): PlannedStep[] {
+  return from.planAccess(t, observed).filter((s) => s.id.startsWith('aci:'));
+}
+
 /** Every value any change deletes. */
 function deletedValues(changes: readonly Change[]): string[] {
   return changes.flatMap((c) => (c.kind === 'modify' ? c.modifications.filter((m) => m.operation === 'delete').flatMap((m) => m.values) : []));
@@ -135,7 +140,7 @@ describe('planPreparation on 389 DS as a source', () => {
       observe(entry(BASE), entry(OTHER_BASE), rootDse, entry('cn=config', { 'nsslapd-dynamic-plugins': ['off'] }), pluginOff),
       USER_OK);
     assert.deepEqual(steps.map((s) => s.id), [
-      'sync-user', `aci:source:${BASE}`, `aci:source:${OTHER_BASE}`, 'changelog', 'aci:changelog',
+      'sync-user', 'limits', `aci:source:${BASE}`, `aci:source:${OTHER_BASE}`, 'changelog:records', 'changelog', 'aci:changelog',
     ]);
     for (const base of [BASE, OTHER_BASE]) {
       const aci = step(steps, `aci:source:${base}`);
@@ -262,7 +267,7 @@ describe('planPreparation on 389 DS as a source', () => {
 
   test('destination only: no changelog steps at all', () => {
     const steps = planPreparation(profile, target({ roles: { source: false, destination: true } }), observe(entry(BASE)), USER_OK);
-    assert.deepEqual(steps.map((s) => s.id), ['sync-user', `aci:destination:${BASE}`]);
+    assert.deepEqual(steps.map((s) => s.id), ['sync-user', 'limits', `aci:destination:${BASE}`, 'password-admin']);
   });
 });
 
@@ -284,7 +289,7 @@ describe('ACIs on 389 DS', () => {
   const destination = target({ roles: { source: false, destination: true } });
 
   test('destination: add,delete,write,moddn on everything but aci, and the deny ACIs, in one modify', () => {
-    const steps = profile.planAccess(destination, observe(entry(BASE, { aci: [THIRD_PARTY_ACI] })));
+    const steps = aciSteps(profile, destination, observe(entry(BASE, { aci: [THIRD_PARTY_ACI] })));
     assert.equal(steps.length, 1);
     assert.equal(steps[0]!.status, 'created');
     assert.deepEqual(steps[0]!.changes, [{
@@ -294,7 +299,7 @@ describe('ACIs on 389 DS', () => {
 
   test('DSEE: no moddn right anywhere (DSEE does not know it)', () => {
     const dsee = new Ds389Profile('dsee', 'Sun DSEE');
-    const added = dsee.planAccess(destination, observe(entry(BASE))).flatMap((s) => s.changes).flatMap((c) => c.kind === 'modify' ? c.modifications.flatMap((m) => m.values) : []);
+    const added = aciSteps(dsee, destination, observe(entry(BASE))).flatMap((s) => s.changes).flatMap((c) => c.kind === 'modify' ? c.modifications.flatMap((m) => m.values) : []);
     assert.equal(added.length, 4);
     assert.ok(added.every((aci) => !/moddn/.test(aci)), added.join('\n'));
   });
@@ -302,7 +307,7 @@ describe('ACIs on 389 DS', () => {
   test('the allow-all destination ACI of earlier versions is rewritten, the denies added, in one modify', () => {
     const earlier = '(targetattr="*")(version 3.0; acl "prepare-endpoint-server: sync destination write"; ' +
       'allow (read,search,compare,add,delete,write,moddn) userdn="ldap:///cn=Sync User,dc=example,dc=com";)';
-    const steps = profile.planAccess(destination, observe(entry(BASE, { aci: [THIRD_PARTY_ACI, earlier] })));
+    const steps = aciSteps(profile, destination, observe(entry(BASE, { aci: [THIRD_PARTY_ACI, earlier] })));
     assert.equal(steps[0]!.status, 'updated');
     assert.deepEqual(steps[0]!.changes, [{
       kind: 'modify', dn: BASE,
@@ -314,14 +319,14 @@ describe('ACIs on 389 DS', () => {
   });
 
   test('an identical existing ACI set -> unchanged, no changes', () => {
-    const steps = profile.planAccess(destination, observe(entry(BASE, { aci: [THIRD_PARTY_ACI, ...wantedDestination] })));
+    const steps = aciSteps(profile, destination, observe(entry(BASE, { aci: [THIRD_PARTY_ACI, ...wantedDestination] })));
     assert.equal(steps[0]!.status, 'unchanged');
     assert.deepEqual(steps[0]!.changes, []);
   });
 
   test('ours with a different text -> one modify deleting the old value and adding the new', () => {
     const old = renderAci(spec('sync destination write', ['read', 'search', 'write']));
-    const steps = profile.planAccess(destination, observe(entry(BASE, { aci: [THIRD_PARTY_ACI, old, ...destinationDenies] })));
+    const steps = aciSteps(profile, destination, observe(entry(BASE, { aci: [THIRD_PARTY_ACI, old, ...destinationDenies] })));
     assert.equal(steps[0]!.status, 'updated');
     assert.deepEqual(steps[0]!.changes, [{
       kind: 'modify', dn: BASE,
@@ -362,7 +367,7 @@ describe('ACIs on 389 DS', () => {
       [...foreign, wantedWrite, wantedWrite, stale],
     ];
     for (const acis of observations) {
-      const steps = profile.planAccess(target({ roles: { source: true, destination: true } }), observe(entry(BASE, { aci: acis }), entry('', { aci: [ROOT_DSE_ANON_READ] })));
+      const steps = aciSteps(profile, target({ roles: { source: true, destination: true } }), observe(entry(BASE, { aci: acis }), entry('', { aci: [ROOT_DSE_ANON_READ] })));
       const deleted = steps.flatMap((s) => deletedValues(s.changes));
       for (const value of foreign.filter((v) => v !== wantedRead)) assert.ok(!deleted.includes(value), `deleted ${value}`);
       assert.ok(!deleted.includes(wantedRead));
@@ -370,13 +375,13 @@ describe('ACIs on 389 DS', () => {
   });
 
   test('root DSE with the default anonymous-read ACI -> no root DSE step', () => {
-    const steps = profile.planAccess(target(), observe(entry(BASE), entry('', { aci: [ROOT_DSE_ANON_READ] })));
+    const steps = aciSteps(profile, target(), observe(entry(BASE), entry('', { aci: [ROOT_DSE_ANON_READ] })));
     assert.deepEqual(steps.map((s) => s.id), [`aci:source:${BASE}`]);
   });
 
   test('root DSE with no ACIs -> a root DSE ACI step adding ours', () => {
     for (const observation of [observe(entry(BASE), entry('')), observe(entry(BASE))]) {
-      const steps = profile.planAccess(target(), observation);
+      const steps = aciSteps(profile, target(), observation);
       const rootStep = step(steps, 'aci:root-dse');
       assert.equal(rootStep.status, 'created');
       assert.deepEqual(rootStep.changes, [{
@@ -388,7 +393,7 @@ describe('ACIs on 389 DS', () => {
 
   test('a root DSE ACI that only lets anyone search (not read) does not count', () => {
     const searchOnly = '(targetattr="*")(version 3.0; acl "x"; allow (search) userdn="ldap:///anyone";)';
-    const steps = profile.planAccess(target(), observe(entry(BASE), entry('', { aci: [searchOnly] })));
+    const steps = aciSteps(profile, target(), observe(entry(BASE), entry('', { aci: [searchOnly] })));
     assert.equal(step(steps, 'aci:root-dse').status, 'created');
   });
 });

@@ -521,3 +521,18 @@ describe('resolveSettings: input that would change meaning silently', () => {
     assert.match(rejected([...BASE, '--propertiesFilePath', '/dev/null']).message, /character device/);
   });
 });
+
+describe('--changelogDeletedEntryAttribute', () => {
+  test('repeatable; absent gives none', () => {
+    assert.equal(resolve(BASE).settings.changelogDeletedEntryAttributes, undefined);
+    assert.deepEqual(resolve([...BASE, '--changelogDeletedEntryAttribute', 'employeeNumber', '--changelog-deleted-entry-attribute', '2.5.4.3']).settings.changelogDeletedEntryAttributes,
+      ['employeeNumber', '2.5.4.3']);
+  });
+
+  test('anything but an attribute name or OID is 89 (it would land in server configuration as it is)', () => {
+    for (const bad of ['', 'cn x', 'cn;binary', '(objectClass=*)', '-cn', 'mail\nolcAccess']) {
+      const error = rejected([...BASE, '--changelogDeletedEntryAttribute', bad]);
+      assert.match(error.message, /Invalid --changelogDeletedEntryAttribute/);
+    }
+  });
+});

@@ -59,6 +59,12 @@ export const DEFAULT_ROOT_PRIVILEGES = [
   'permit-proxied-mschapv2-details', 'collect-support-data', 'file-servlet-access',
 ];
 
+/** Per-user resource limits (operational attributes; 0 is no limit). */
+const RESOURCE_LIMIT_ATTRIBUTES = ['ds-rlim-size-limit', 'ds-rlim-time-limit', 'ds-rlim-lookthrough-limit', 'ds-rlim-idle-time-limit'];
+
+/** Storage schemes whose `{SCHEME}` prefix makes a userPassword value pre-encoded. */
+const KNOWN_SCHEMES = new Set(['ssha', 'sha', 'ssha256', 'sha256', 'ssha384', 'ssha512', 'sha512', 'md5', 'smd5', 'crypt', 'pbkdf2', 'aes', 'clear']);
+
 /** Privilege names the emulator accepts in `ds-privilege-name` (the defaults and the others Ping documents). */
 const KNOWN_PRIVILEGES = new Set([
   ...DEFAULT_ROOT_PRIVILEGES,
@@ -69,7 +75,8 @@ const KNOWN_PRIVILEGES = new Set([
 /** Operational attributes: returned only when asked for by name or with `+`. */
 const OPERATIONAL = new Set([
   'firstchangenumber', 'lastchangenumber', 'lastpurgedchangenumber', 'ds-privilege-name', 'changetime',
-  'createtimestamp', 'modifytimestamp', 'creatorsname', 'modifiersname',
+  'createtimestamp', 'modifytimestamp', 'creatorsname', 'modifiersname', 'deletedentryattrs',
+  ...RESOURCE_LIMIT_ATTRIBUTES,
 ]);
 
 const DURATION_UNITS: Readonly<Record<string, string>> = {
@@ -141,14 +148,26 @@ function hasObjectClass(entry: StoredEntry, name: string): boolean {
   return values(entry, 'objectClass').some((value) => value.toLowerCase() === name.toLowerCase());
 }
 
+/** A value in a storage scheme's form (`{SSHA}...`): stored as it is, not encoded again. */
+function isPreEncoded(value: string): boolean {
+  const scheme = /^\{([A-Za-z0-9-]+)\}/.exec(value)?.[1];
+  return scheme !== undefined && KNOWN_SCHEMES.has(scheme.toLowerCase());
+}
+
 /** Salted SHA-256 in the `{SSHA256}` form PingDirectory's default password storage scheme writes. */
 function encodePassword(clear: string): string {
+  if (isPreEncoded(clear)) return clear;
   const salt = randomBytes(8);
   const digest = createHash('sha256').update(clear, 'utf8').update(salt).digest();
   return `{SSHA256}${Buffer.concat([digest, salt]).toString('base64')}`;
 }
 
 function passwordMatches(stored: string, clear: string): boolean {
+  if (stored.startsWith('{SSHA}')) {
+    const raw = Buffer.from(stored.slice('{SSHA}'.length), 'base64');
+    const candidate = createHash('sha1').update(clear, 'utf8').update(raw.subarray(20)).digest();
+    return raw.length > 20 && timingSafeEqual(candidate, raw.subarray(0, 20));
+  }
   if (!stored.startsWith('{SSHA256}')) return stored === clear;
   const raw = Buffer.from(stored.slice('{SSHA256}'.length), 'base64');
   const digest = raw.subarray(0, 32);
@@ -179,6 +198,8 @@ interface ChangeRecord {
   readonly targetDn: string;
   readonly changeType: 'add' | 'modify' | 'delete';
   readonly changes: string | undefined;
+  /** Deletes: the deleted entry's values of the backend's changelog-deleted-entry-include-attribute, as LDIF. */
+  readonly deletedEntryAttrs?: string;
 }
 
 export class EmulatedServer {
@@ -308,6 +329,7 @@ export class EmulatedServer {
           targetDN: [record.targetDn],
           changeType: [record.changeType],
           ...(record.changes === undefined ? {} : { changes: [record.changes] }),
+          ...(record.deletedEntryAttrs === undefined ? {} : { deletedEntryAttrs: [record.deletedEntryAttrs] }),
           changeTime: [generalizedTime(record.time)],
         }));
       }
@@ -362,7 +384,10 @@ export class EmulatedServer {
     }
     if (isWithin(key, normalize(CONFIG_DN))) this.validateConfig(entry);
     const password = entry.attributes.get('userpassword');
-    if (password !== undefined) password.values = password.values.map(encodePassword);
+    if (password !== undefined) {
+      this.authorizePreEncoded(session, key, password.values);
+      password.values = password.values.map(encodePassword);
+    }
     this.stampWrite(entry, session, true);
     this.entries.set(key, entry);
     this.recordChange(key, dn, 'add', ldifOfAttributes(attributes));
@@ -377,6 +402,9 @@ export class EmulatedServer {
     const touchesPassword = names.some((name) => name.toLowerCase() === 'userpassword');
     if (touchesPassword && isWithin(key, normalize(DATA_SUFFIX)) && session.boundDn !== key && !this.privileges(session).has('password-reset')) {
       throw new LdapFailure(RESULT.insufficientAccessRights, "Changing another user's password requires the password-reset privilege");
+    }
+    if (touchesPassword) {
+      this.authorizePreEncoded(session, key, modifications.filter((m) => m.attribute.name.toLowerCase() === 'userpassword' && m.operation !== 'delete').flatMap((m) => m.attribute.values));
     }
     const next = makeEntry(current.dn, Object.fromEntries([...current.attributes.values()].map((a) => [a.name, a.values])));
     for (const { operation, attribute } of modifications) {
@@ -421,8 +449,20 @@ export class EmulatedServer {
     if (isWithin(key, normalize(CONFIG_DN)) && parentOf(key) !== normalize(ROOT_DNS_DN)) {
       throw new LdapFailure(RESULT.unwillingToPerform, 'Only root DN users may be deleted from the emulated configuration');
     }
+    const deleted = this.entries.get(key);
     this.entries.delete(key);
-    this.recordChange(key, dn, 'delete', undefined);
+    this.recordChange(key, dn, 'delete', undefined, deleted);
+  }
+
+  /**
+   * Pre-encoded passwords are refused unless the writer holds bypass-pw-policy, which Ping documents as allowing
+   * "setting a pre-encoded password" on other users' entries (the password policy's allow-pre-encoded-passwords
+   * is false by default).
+   */
+  private authorizePreEncoded(session: Session, key: string, passwords: readonly string[]): void {
+    if (!isWithin(key, normalize(DATA_SUFFIX)) || !passwords.some(isPreEncoded)) return;
+    if (session.boundDn !== key && this.privileges(session).has('bypass-pw-policy')) return;
+    throw new LdapFailure(RESULT.unwillingToPerform, 'Pre-encoded passwords are not allowed for the password attribute userPassword');
   }
 
   /** Who may write where (the emulator's stand-in for privileges plus the default access control). */
@@ -458,6 +498,11 @@ export class EmulatedServer {
         if (!/^(true|false)$/i.test(value)) throw new LdapFailure(RESULT.unwillingToPerform, `'${value}' is not a valid value for ${attribute}: use true or false`);
       }
     }
+    for (const name of RESOURCE_LIMIT_ATTRIBUTES) {
+      for (const value of values(entry, name)) {
+        if (!/^\d+$/.test(value.trim())) throw new LdapFailure(RESULT.unwillingToPerform, `'${value}' is not a valid value for ${name}: use a whole number, 0 for no limit`);
+      }
+    }
     const age = entry.attributes.get('ds-cfg-changelog-maximum-age');
     if (age !== undefined) {
       if (age.values.length !== 1) throw new LdapFailure(RESULT.unwillingToPerform, 'changelog-maximum-age takes exactly one value');
@@ -477,10 +522,14 @@ export class EmulatedServer {
 
   // ------------------------------------------------------------ change log
 
-  private recordChange(key: string, dn: string, changeType: ChangeRecord['changeType'], changes: string | undefined): void {
+  private recordChange(key: string, dn: string, changeType: ChangeRecord['changeType'], changes: string | undefined, deleted?: StoredEntry): void {
     if (!this.changelogEnabled() || !isWithin(key, normalize(DATA_SUFFIX))) return;
     this.lastChangeNumber += 1;
-    this.changes.push({ number: this.lastChangeNumber, time: this.now(), targetDn: dn, changeType, changes });
+    const kept = values(this.entries.get(normalize(CHANGELOG_BACKEND_DN)), 'ds-cfg-changelog-deleted-entry-include-attribute');
+    const deletedEntryAttrs = deleted === undefined || kept.length === 0
+      ? undefined
+      : kept.flatMap((name) => { const a = deleted.attributes.get(name.toLowerCase()); return a === undefined ? [] : a.values.map((v) => `${a.name}: ${v}`); }).join('\n');
+    this.changes.push({ number: this.lastChangeNumber, time: this.now(), targetDn: dn, changeType, changes, ...(deletedEntryAttrs === undefined ? {} : { deletedEntryAttrs }) });
   }
 
   /** Drops changes older than changelog-maximum-age, counting them in lastPurgedChangeNumber. */
