@@ -530,9 +530,10 @@ describe('--changelogDeletedEntryAttribute', () => {
   });
 
   test('anything but an attribute name or OID is 89 (it would land in server configuration as it is)', () => {
-    for (const bad of ['', 'cn x', 'cn;binary', '(objectClass=*)', '-cn', 'mail\nolcAccess']) {
+    for (const bad of ['cn x', 'cn;binary', '(objectClass=*)', '-cn', 'mail\nolcAccess']) {
       const error = rejected([...BASE, '--changelogDeletedEntryAttribute', bad]);
       assert.match(error.message, /Invalid --changelogDeletedEntryAttribute/);
     }
+    assert.match(rejected([...BASE, '--changelogDeletedEntryAttribute', '']).message, /--changelogDeletedEntryAttribute is empty/);
   });
 });
