@@ -27,6 +27,8 @@ export async function applyPlan(steps: readonly PlannedStep[], context: ApplyCon
   const changes = steps.flatMap((step) => step.changes);
   let applied = 0;
   for (const step of steps) {
+    // A caution is read before the write it is about: the server may not survive that write.
+    if (step.changes.length > 0) for (const message of step.cautions ?? []) warn(message);
     for (const change of step.changes) {
       if (signal.aborted) {
         throw new PrepareError(ResultCode.INTERRUPTED, 'Interrupted before all changes were made',

@@ -5,16 +5,19 @@
  * is a PrepareError carrying the exit code. Nothing here touches `process`.
  */
 import type { DirectoryStats } from '../ldap/directory.js';
+import { dnSpelling } from '../ldap/dn.js';
 import { PrepareError, ResultCode } from '../ldap/errors.js';
 import type { Change } from '../ldap/types.js';
 import { detectServer, ROOT_DSE_ATTRIBUTES, type ServerFamily } from '../servers/detect.js';
 import type { Observation, PlannedStep, PrepareTarget, ServerProfile } from '../servers/profile.js';
 import { profileFor, SUPPORTED_FAMILIES } from '../servers/registry.js';
-import { applyPlan, type ApplyContext } from './apply.js';
-import { connectionOptions, openConnection, testSyncAccess, type SyncSession } from './connections.js';
+import { type ApplyContext } from './apply.js';
+import { connectionOptions, openConnection, retestSyncAccess, testSyncAccess, type SyncSession } from './connections.js';
 import { formatCompact, parseDuration } from '../servers/duration.js';
+import { hasChildren, settleSpellings } from './names.js';
 import { observe, verifyBaseDns } from './observe.js';
-import { planPreparation, planRemoval, planSyncUser } from './plan.js';
+import { isMarkedAccount, planPreparation, planRemoval, planSyncUser, refuseAdministrators, type RemovalFacts } from './plan.js';
+import { applySettled } from './settle.js';
 import type { Prompter, RunReporter } from './ports.js';
 import { DEFAULT_ADMIN_DN, DEFAULT_CHANGELOG_MAX_AGE_SECONDS, Secret, type Settings } from './settings.js';
 import { confirmRemoval, verifySyncUser } from './verify.js';
@@ -63,15 +66,16 @@ export async function prepareEndpoint(settings: Settings, deps: RunDependencies)
         p.newSecret('Password for the sync user:'), '--syncServerBindPasswordFile (or PES_SYNC_PASSWORD)'));
 
     // A locked-down root DSE answers nobody anonymous: then detection waits for the admin bind.
-    let adminBound = false;
-    const bindAdmin = async (): Promise<void> => {
-      if (adminBound) return;
+    let adminDn: string | undefined;
+    const bindAdmin = async (): Promise<string> => {
+      if (adminDn !== undefined) return adminDn;
       const bindDn = settings.bindDn ?? (await ask(deps, (p) =>
         p.text('Administrator bind DN:', DEFAULT_ADMIN_DN), '--bindDN'));
       const bindPassword = settings.bindPassword ?? new Secret(await ask(deps, (p) =>
         p.secret(`Password for '${bindDn}':`), '--bindPasswordFile (or PES_BIND_PASSWORD)'));
       await admin.bind(bindDn, bindPassword.reveal());
-      adminBound = true;
+      adminDn = bindDn;
+      return bindDn;
     };
     if (rootDse === undefined || rootDse.attributes.size === 0) {
       await bindAdmin();
@@ -96,18 +100,17 @@ export async function prepareEndpoint(settings: Settings, deps: RunDependencies)
     }
     warnAboutIgnoredOptions(settings, family, warn);
 
-    const syncUserDn = settings.syncUserDn ?? profile.defaultSyncUserDn(settings.baseDns);
-    syncSession = syncPassword === undefined ? undefined : await testSyncAccess(connection, syncUserDn, syncPassword, reporter, stats);
-    const canBind = syncSession?.bound ?? false;
+    const givenSyncUserDn = settings.syncUserDn ?? profile.defaultSyncUserDn(settings.baseDns);
+    syncSession = syncPassword === undefined ? undefined : await testSyncAccess(connection, givenSyncUserDn, syncPassword, reporter, stats);
 
-    await bindAdmin();
+    const bindDn = await bindAdmin();
 
     const maxAge = settings.roles.source && !settings.remove ? await changelogMaxAge(settings, deps) : DEFAULT_CHANGELOG_MAX_AGE_SECONDS;
-    const target: PrepareTarget = {
+    let target: PrepareTarget = {
       baseDns: settings.baseDns,
       // Removal looks for what either role may have added.
       roles: settings.remove ? { source: true, destination: true } : settings.roles,
-      syncUserDn,
+      syncUserDn: givenSyncUserDn,
       changelogMaxAgeSeconds: maxAge,
       inheritDefaultRootPrivileges: settings.inheritDefaultRootPrivileges,
       ...(settings.accesslogDirectory === undefined ? {} : { accesslogDirectory: settings.accesslogDirectory }),
@@ -116,8 +119,29 @@ export async function prepareEndpoint(settings: Settings, deps: RunDependencies)
 
     let observed = await observe(admin, profile, target, rootDse);
     verifyBaseDns(settings.baseDns, observed, reporter);
+    // From here on every DN is written in one spelling: the server's for entries that exist (see names.ts).
+    ({ target, observed } = await settleSpellings(admin, profile, target, observed, rootDse));
+    const syncUserDn = target.syncUserDn;
+    refuseAdministrators(profile, target, observed, bindDn, givenSyncUserDn);
 
-    const syncFacts = { password: syncPassword?.reveal() ?? '', canBind, resetPassword: settings.resetSyncPassword };
+    // The access test ran before the observation: an account that exists now may have been created meanwhile
+    // by another run (with this run's password), or binds only under the server's spelling. Test it again.
+    const recheckAccess = async (seen: Observation): Promise<void> => {
+      if (syncSession === undefined || syncSession.bound || syncPassword === undefined || seen.entry(syncUserDn) === undefined) return;
+      syncSession = await retestSyncAccess(syncSession, syncUserDn, syncPassword);
+    };
+    const boundAsGiven = syncSession?.bound === true;
+    await recheckAccess(observed);
+    if (!boundAsGiven && syncSession?.bound === true && dnSpelling(givenSyncUserDn).toLowerCase() !== syncUserDn.toLowerCase()) {
+      // 389 DS binds `cn=Sync\20User` only so, not as `cn=Sync User`: the sync server must use the server's spelling.
+      warn(`The server binds the sync user only as '${syncUserDn}', not as '${givenSyncUserDn}': configure the sync server with '${syncUserDn}'`);
+    }
+    const syncFacts = (): { password: string; canBind: boolean; resetPassword: boolean } =>
+      ({ password: syncPassword?.reveal() ?? '', canBind: syncSession?.bound ?? false, resetPassword: settings.resetSyncPassword });
+    const removalFacts = async (seen: Observation): Promise<RemovalFacts> => {
+      const account = seen.entry(syncUserDn);
+      return { hasChildren: account !== undefined && isMarkedAccount(account) ? await hasChildren(admin, syncUserDn) : undefined };
+    };
     // Profiles whose rights name the account by a server-assigned id (AD's objectSid) plan in two phases: the
     // sync user and prerequisites first, then, observed again after those writes, the rights and change log.
     const twoPhase = !settings.remove && profile.plansAccessAfterSyncUser === true;
@@ -125,36 +149,50 @@ export async function prepareEndpoint(settings: Settings, deps: RunDependencies)
       ...profile.planAccess(target, seen),
       ...(target.roles.source ? profile.planChangelog(target, seen) : []),
     ];
+    // The whole plan from one observation, after the account exists (the rounds of applySettled).
+    const planWhole = async (seen: Observation): Promise<PlannedStep[]> => settings.remove
+      ? planRemoval(profile, target, seen, settings.disableChangelog, await removalFacts(seen))
+      : [planSyncUser(profile, target, seen, syncFacts()), ...(profile.planPrerequisites?.(target, seen) ?? []), ...planRest(seen)];
     const firstPhase = settings.remove
-      ? planRemoval(profile, target, observed, settings.disableChangelog)
+      ? await planWhole(observed)
       : twoPhase
-        ? [planSyncUser(profile, target, observed, syncFacts), ...(profile.planPrerequisites?.(target, observed) ?? [])]
-        : planPreparation(profile, target, observed, syncFacts);
+        ? [planSyncUser(profile, target, observed, syncFacts()), ...(profile.planPrerequisites?.(target, observed) ?? [])]
+        : planPreparation(profile, target, observed, syncFacts());
     requireEncryptionForPasswords(profile, settings, firstPhase);
 
     if (settings.dryRun) {
       const plan = twoPhase ? [...firstPhase, ...planRest(observed)] : firstPhase;
       for (const step of plan) {
         reporter.step(step);
-        for (const message of step.warnings) warn(message);
+        for (const message of [...(step.changes.length > 0 ? step.cautions ?? [] : []), ...step.warnings]) warn(message);
       }
       const changes = plan.flatMap((step) => step.changes);
       return { server: { address: admin.address, family, vendor: detection.vendor }, syncUserDn, steps: plan, warnings, changed: false, changes, changeNumbers: undefined };
     }
 
     const applying: ApplyContext = { admin, connection, stats, reporter, signal: deps.signal, warn };
-    await applyPlan(firstPhase, applying);
-    let plan = firstPhase;
+    const replan = async (): Promise<PlannedStep[]> => {
+      observed = await observe(admin, profile, target, rootDse);
+      await recheckAccess(observed);
+      return planWhole(observed);
+    };
+    const settling = { afterWrites: profile.settlesAfterWrites === true, replan };
+    // The first phase of a two-phase plan is settled on its own: what it leaves for the rights is planned next.
+    let plan = await applySettled(firstPhase, applying, twoPhase ? { afterWrites: false, replan: async () => {
+      observed = await observe(admin, profile, target, rootDse);
+      await recheckAccess(observed);
+      return [planSyncUser(profile, target, observed, syncFacts()), ...(profile.planPrerequisites?.(target, observed) ?? [])];
+    } } : settling);
     if (twoPhase) {
       if (firstPhase.some((step) => step.changes.length > 0)) observed = await observe(admin, profile, target, rootDse);
-      const rest = planRest(observed);
-      await applyPlan(rest, applying);
-      plan = [...firstPhase, ...rest];
+      await recheckAccess(observed);
+      plan = [...plan, ...await applySettled(planRest(observed), applying, settling)];
     }
     const changes = plan.flatMap((step) => step.changes);
 
+    const accountDeleted = plan.some((step) => step.id === 'sync-user' && step.changes.some((change) => change.kind === 'delete'));
     const changeNumbers = settings.remove
-      ? await confirmRemoval(admin, syncUserDn, reporter, warn)
+      ? accountDeleted ? await confirmRemoval(admin, syncUserDn, reporter, warn) : undefined
       : await verifySyncUser(connection, profile, target, observed, plan, syncPassword ?? new Secret(''), reporter, warn, stats, syncSession);
     return {
       server: { address: admin.address, family, vendor: detection.vendor },
