@@ -21,8 +21,13 @@ export interface ApplyContext {
   readonly warn: (message: string) => void;
 }
 
+/** Where applyPlan stopped: the change whose write failed. */
+export interface ApplyProgress {
+  failed?: Change;
+}
+
 /** Applies steps in order, each write reported as made; a refusal carries the LDIF of what is left. */
-export async function applyPlan(steps: readonly PlannedStep[], context: ApplyContext): Promise<void> {
+export async function applyPlan(steps: readonly PlannedStep[], context: ApplyContext, progress: ApplyProgress = {}): Promise<void> {
   const { admin, connection, stats, reporter, signal, warn } = context;
   const changes = steps.flatMap((step) => step.changes);
   let applied = 0;
@@ -40,6 +45,7 @@ export async function applyPlan(steps: readonly PlannedStep[], context: ApplyCon
       } catch (error) {
         // Another run (or person) may have made the same change since we read the server: that is success.
         if (!(await madeMeanwhile(admin, change, error, connection, stats))) {
+          progress.failed = change;
           throw withRemainingChanges(error, changes.slice(applied));
         }
         reporter.info(`'${change.dn}' was changed meanwhile by someone else, as this run wanted: kept`);

@@ -7,7 +7,8 @@
  */
 import { PrepareError } from '../ldap/errors.js';
 import type { PlannedStep } from '../servers/profile.js';
-import { applyPlan, type ApplyContext } from './apply.js';
+import type { Change } from '../ldap/types.js';
+import { applyPlan, type ApplyContext, type ApplyProgress } from './apply.js';
 import type { RunReporter } from './ports.js';
 
 export interface SettleOptions {
@@ -31,11 +32,15 @@ export async function applySettled(plan: readonly PlannedStep[], context: ApplyC
   let steps: PlannedStep[] = [];
   let round: readonly PlannedStep[] = plan;
   let wrote = false;
+  let lastFailed: Change | undefined;
   for (let replans = 0; ; replans++) {
-    const { applied, conflict } = await applyUnlessConflict(round, context);
+    const { applied, conflict, failed } = await applyUnlessConflict(round, context);
     steps = merged(steps, applied);
     wrote ||= applied.some((step) => step.changes.length > 0);
     if (conflict === undefined && !(options.afterWrites && wrote)) break;
+    // The same write failing again from a fresh plan is no race: the server refuses it.
+    if (conflict !== undefined && failed !== undefined && lastFailed !== undefined && sameWrite(failed, lastFailed)) throw conflict;
+    lastFailed = failed;
     if (replans === MAX_REPLANS) {
       if (conflict !== undefined) throw conflict;
       context.warn(`The server still changed after ${MAX_REPLANS} rounds of checks (other runs at the same time?): run this command again once they are done`);
@@ -63,8 +68,12 @@ export async function applySettled(plan: readonly PlannedStep[], context: ApplyC
  * Applies the steps; a write that collided with another run's stops them and is returned (to plan again), any
  * other failure is thrown. `applied` are the steps whose writes were all made (and reported).
  */
-async function applyUnlessConflict(steps: readonly PlannedStep[], context: ApplyContext): Promise<{ applied: PlannedStep[]; conflict?: PrepareError }> {
+async function applyUnlessConflict(
+  steps: readonly PlannedStep[],
+  context: ApplyContext,
+): Promise<{ applied: PlannedStep[]; conflict?: PrepareError; failed?: Change }> {
   const applied: PlannedStep[] = [];
+  const progress: ApplyProgress = {};
   const outer = context.reporter;
   const reporter: RunReporter = {
     check: (title, outcome, detail) => outer.check(title, outcome, detail),
@@ -78,12 +87,18 @@ async function applyUnlessConflict(steps: readonly PlannedStep[], context: Apply
     wrote: (change) => outer.wrote(change),
   };
   try {
-    await applyPlan(steps, { ...context, reporter });
+    await applyPlan(steps, { ...context, reporter }, progress);
     return { applied };
   } catch (error) {
-    if (error instanceof PrepareError && CONFLICT_CODES.has(error.resultCode)) return { applied, conflict: error };
+    if (error instanceof PrepareError && CONFLICT_CODES.has(error.resultCode)) {
+      return { applied, conflict: error, ...(progress.failed === undefined ? {} : { failed: progress.failed }) };
+    }
     throw error;
   }
+}
+
+function sameWrite(a: Change, b: Change): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
 }
 
 /** The run's steps with a later round's folded into the step of the same id (or added after them). */

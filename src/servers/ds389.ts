@@ -18,14 +18,15 @@ const DEFAULT_ROOT_DN = 'cn=Directory Manager';
 
 /**
  * Said before the tool starts or stops the Retro Changelog Plugin live on 389 DS with the mdb database: 389 DS
- * 2.3.1 (Debian 12) died in liblmdb (general protection fault) on the third live start in our tests, while the
- * same cycles on bdb ran 30 times without fault (test/integration/ds389-mdb-cycles.test.ts).
+ * 2.3.1 (Debian 12) died in liblmdb (general protection fault) after two or three live on/off cycles in our tests,
+ * and would not start again while the plugin was on; the same cycles on bdb ran 30 times without fault
+ * (test/integration/ds389-mdb-cycles.test.ts).
  */
 export const MDB_LIVE_TOGGLE_CAUTION =
-  'This 389 DS uses the mdb database with nsslapd-dynamic-plugins on: 389 DS 2.3 has been seen to crash (in liblmdb) ' +
-  'when the Retro Changelog Plugin is started or stopped live a few times; if the server stops, start it again and run ' +
-  'this command again (it finishes the job); on such a server prefer nsslapd-dynamic-plugins off (the plugin then ' +
-  'changes state when the server next starts)';
+  'This 389 DS uses the mdb database with nsslapd-dynamic-plugins on: 389 DS 2.3 has crashed (in liblmdb) after a few ' +
+  'live starts and stops of the Retro Changelog Plugin, and then would not start while the plugin was on; back the ' +
+  'instance up first, or set nsslapd-dynamic-plugins off (the plugin then changes state when the server next starts)';
+
 const ROOT_DSE_DN = '';
 
 const READ_RIGHTS = ['read', 'search', 'compare'];
