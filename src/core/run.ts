@@ -101,16 +101,19 @@ export async function prepareEndpoint(settings: Settings, deps: RunDependencies)
     warnAboutIgnoredOptions(settings, family, warn);
 
     const givenSyncUserDn = settings.syncUserDn ?? profile.defaultSyncUserDn(settings.baseDns);
-    syncSession = syncPassword === undefined ? undefined : await testSyncAccess(connection, givenSyncUserDn, syncPassword, reporter, stats);
+    // DNs go to the server as written, less what RFC 4514 lets a parser ignore and with naming OIDs as names
+    // (`2.5.4.3=` is `cn=`: 389 DS reads no entry by an OID-typed DN).
+    const spelledSyncUserDn = dnSpelling(givenSyncUserDn);
+    syncSession = syncPassword === undefined ? undefined : await testSyncAccess(connection, spelledSyncUserDn, syncPassword, reporter, stats);
 
     const bindDn = await bindAdmin();
 
     const maxAge = settings.roles.source && !settings.remove ? await changelogMaxAge(settings, deps) : DEFAULT_CHANGELOG_MAX_AGE_SECONDS;
     let target: PrepareTarget = {
-      baseDns: settings.baseDns,
+      baseDns: settings.baseDns.map(dnSpelling),
       // Removal looks for what either role may have added.
       roles: settings.remove ? { source: true, destination: true } : settings.roles,
-      syncUserDn: givenSyncUserDn,
+      syncUserDn: spelledSyncUserDn,
       changelogMaxAgeSeconds: maxAge,
       inheritDefaultRootPrivileges: settings.inheritDefaultRootPrivileges,
       ...(settings.accesslogDirectory === undefined ? {} : { accesslogDirectory: settings.accesslogDirectory }),

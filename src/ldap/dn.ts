@@ -283,7 +283,9 @@ export function parseDn(text: string): Rdn[] {
 
 /**
  * The DN as it was written, without what RFC 4514 lets a parser ignore (spaces around `=`, `,` and `+`, and
- * unescaped spaces at either end of a value): types, case and escapes stay as they are, so `cn=Sync\20User`
+ * unescaped spaces at either end of a value), and with a naming attribute's OID written as its name (`2.5.4.3=`
+ * is `cn=`, which every server reads; 389 DS refuses an entry named by OID): case and escapes stay as they are,
+ * so `cn=Sync\20User`
  * stays `cn=Sync\20User` (389 DS tells that apart from `cn=Sync User`, so the spelling that created an entry is
  * the one that binds to it). Control characters are hex-escaped so no raw newline reaches a log or LDIF.
  * Throws DnSyntaxError on an invalid DN.
@@ -301,7 +303,7 @@ export function firstRdnSpelling(text: string): string {
 
 function spellRdns(text: string, adjust: (spelling: string) => string): string[] {
   return new DnParser(text).parse()
-    .map((rdn) => rdn.map((ava) => `${ava.type}=${adjust(hexEscapeControls(ava.spelling))}`).join('+'));
+    .map((rdn) => rdn.map((ava) => `${typeByName(ava.type)}=${adjust(hexEscapeControls(ava.spelling))}`).join('+'));
 }
 
 function hexEscapeControls(spelling: string): string {
@@ -384,15 +386,35 @@ function compareText(a: string, b: string): number {
 }
 
 /**
- * Canonical comparison form of one RDN. Lower-casing values is an
- * approximation: it matches the case-ignore matching rules of the attributes
- * used in naming (cn, uid, ou, dc, o, ...), but not case-exact attributes,
- * insignificant-space rules (RFC 4518), or an OID standing for a name
- * (`2.5.4.3` vs `cn`).
+ * The numeric OIDs of the attribute types DNs are named with (RFC 4519, RFC 4524), which RFC 4514 lets a DN
+ * spell instead of the name (`2.5.4.3=Sync User` is `cn=Sync User`).
+ */
+const NAMING_OIDS: ReadonlyMap<string, string> = new Map([
+  ['2.5.4.3', 'cn'], ['2.5.4.4', 'sn'], ['2.5.4.5', 'serialNumber'], ['2.5.4.6', 'c'], ['2.5.4.7', 'l'], ['2.5.4.8', 'st'],
+  ['2.5.4.9', 'street'], ['2.5.4.10', 'o'], ['2.5.4.11', 'ou'], ['2.5.4.12', 'title'], ['2.5.4.42', 'givenName'],
+  ['2.5.4.43', 'initials'], ['2.5.4.44', 'generationQualifier'], ['2.5.4.46', 'dnQualifier'],
+  ['0.9.2342.19200300.100.1.1', 'uid'], ['0.9.2342.19200300.100.1.3', 'mail'], ['0.9.2342.19200300.100.1.25', 'dc'],
+]);
+
+/** The name of a naming attribute written as its OID (`2.5.4.3` -> `cn`), else the type as written. */
+function typeByName(type: string): string {
+  return NAMING_OIDS.get(type) ?? type;
+}
+
+/** An attribute type in comparison form: lower case, and the name for a naming attribute's OID. */
+export function attributeTypeKey(type: string): string {
+  return typeByName(type).toLowerCase();
+}
+
+/**
+ * Canonical comparison form of one RDN: types by name (NAMING_OIDS), values in lower case with runs of inner
+ * spaces made one, as the case-ignore matching rules of the attributes used in naming do (cn, uid, ou, dc, o,
+ * ...). An escaped space at either end still counts (RFC 4518 would drop it; a value that needed escaping there is
+ * taken as meant), and case-exact attributes and other Unicode folding are not modelled.
  */
 function normalizeRdn(rdn: Rdn): Ava[] {
   return rdn
-    .map((ava) => ({ type: ava.type.toLowerCase(), value: ava.value.toLowerCase() }))
+    .map((ava) => ({ type: attributeTypeKey(ava.type), value: ava.value.toLowerCase().replace(/(?<=[^ ]) {2,}(?=[^ ])/g, ' ') }))
     .sort((a, b) => compareText(a.type, b.type) || compareText(a.value, b.value));
 }
 

@@ -107,8 +107,8 @@ describe('matrix: directory (the admin as the sync user; DN spellings)', () => {
     await withClient(s.url, { dn: hex, password: SENTINEL_SYNC }, async (c) => {
       await c.modify(`ou=People,${BASE}`, [new Change({ operation: 'replace', modification: new Attribute({ type: 'description', values: ['written by the sync user'] }) })]);
     });
-    for (const dn of [`cn=Sync Hex,ou=People,${BASE}`, 'CN = sync\\20hex , OU=people,DC=EXAMPLE,DC=COM', `cn=\\53ync\\20\\48ex,ou=People,${BASE}`]) {
-      for (const base of [BASE, 'DC=Example, DC=COM']) {
+    for (const dn of [`cn=Sync Hex,ou=People,${BASE}`, 'CN = sync\\20hex , OU=people,DC=EXAMPLE,DC=COM', `cn=\\53ync\\20\\48ex,ou=People,${BASE}`, `2.5.4.3=Sync   Hex,ou=People,${BASE}`]) {
+      for (const base of [BASE, 'DC=Example, DC=COM', '0.9.2342.19200300.100.1.25=example,dc=com']) {
         const again = await runCli(common(['--isDestination', '-b', base, '--syncServerBindDN', dn, '--json']));
         assert.equal(again.code, 0, describeRun(again));
         assert.equal((JSON.parse(again.stdout) as { ldap: { writes: number } }).ldap.writes, 0, `${dn} under ${base}: ${describeRun(again)}`);

@@ -182,8 +182,8 @@ describe('matrix: 389 DS', () => {
       assert.equal((await c.search(target, { scope: 'base', attributes: ['description'] })).searchEntries.length, 1, 'and reads');
     });
     assert.deepEqual((await readEntry(ds.url, dm(), target, ['description']))?.description, ['by the hex sync user']);
-    for (const dn of [`cn=Sync Hex,ou=People,${COM}`, 'CN = sync\\20hex , OU=people,DC=EXAMPLE,DC=COM', `cn=\\53ync\\20\\48ex,ou=People,${COM}`]) {
-      for (const base of [COM, 'DC=Example, DC=COM']) {
+    for (const dn of [`cn=Sync Hex,ou=People,${COM}`, 'CN = sync\\20hex , OU=people,DC=EXAMPLE,DC=COM', `cn=\\53ync\\20\\48ex,ou=People,${COM}`, `2.5.4.3=Sync   Hex,ou=People,${COM}`]) {
+      for (const base of [COM, 'DC=Example, DC=COM', '0.9.2342.19200300.100.1.25=example,dc=com']) {
         const again = await runCli(common(['-b', base, '--isDestination', '--syncServerBindDN', dn, '--json']));
         assert.equal(again.code, 0, describeRun(again));
         assert.equal((JSON.parse(again.stdout) as { ldap: { writes: number } }).ldap.writes, 0, `${dn} under ${base}: ${describeRun(again)}`);

@@ -470,6 +470,16 @@ describe('dnSpelling, firstRdnSpelling and quotableDn: one DN as it was written'
     assert.equal(normalizeDn(dnSpelling('cn=Sync\\20User,dc=x')), normalizeDn('cn=Sync User,dc=x'));
   });
 
+  test('a naming attribute\'s OID is written as its name, and compares equal to it', () => {
+    assert.equal(dnSpelling('2.5.4.3=Sync User,0.9.2342.19200300.100.1.25=example,1.2.3.4=x'), 'cn=Sync User,dc=example,1.2.3.4=x');
+    assert.equal(normalizeDn('2.5.4.3=Sync User,0.9.2342.19200300.100.1.25=Example'), normalizeDn('CN=sync user,DC=example'));
+  });
+
+  test('runs of inner spaces compare as one (case-ignore matching); an escaped space at an end still counts', () => {
+    assert.ok(dnEquals('cn=Sync   User,dc=x', 'cn=sync user,dc=x'));
+    assert.ok(!dnEquals('cn=a\\ ', 'cn=a'));
+  });
+
   test('control characters become hex escapes', () => {
     assert.equal(dnSpelling('cn=a\nb,dc=x'), 'cn=a\\0Ab,dc=x');
   });
