@@ -152,15 +152,15 @@ export async function prepareEndpoint(settings: Settings, deps: RunDependencies)
       ...profile.planAccess(target, seen),
       ...(target.roles.source ? profile.planChangelog(target, seen) : []),
     ];
-    // The whole plan from one observation, after the account exists (the rounds of applySettled).
+    const planAccount = (seen: Observation): PlannedStep[] =>
+      [planSyncUser(profile, target, seen, syncFacts()), ...(profile.planPrerequisites?.(target, seen) ?? [])];
+    // The whole plan from one observation, once the account exists (the later rounds of applySettled).
     const planWhole = async (seen: Observation): Promise<PlannedStep[]> => settings.remove
       ? planRemoval(profile, target, seen, settings.disableChangelog, await removalFacts(seen))
-      : [planSyncUser(profile, target, seen, syncFacts()), ...(profile.planPrerequisites?.(target, seen) ?? []), ...planRest(seen)];
+      : [...planAccount(seen), ...planRest(seen)];
     const firstPhase = settings.remove
       ? await planWhole(observed)
-      : twoPhase
-        ? [planSyncUser(profile, target, observed, syncFacts()), ...(profile.planPrerequisites?.(target, observed) ?? [])]
-        : planPreparation(profile, target, observed, syncFacts());
+      : twoPhase ? planAccount(observed) : planPreparation(profile, target, observed, syncFacts());
     requireEncryptionForPasswords(profile, settings, firstPhase);
 
     if (settings.dryRun) {
@@ -174,21 +174,17 @@ export async function prepareEndpoint(settings: Settings, deps: RunDependencies)
     }
 
     const applying: ApplyContext = { admin, connection, stats, reporter, signal: deps.signal, warn };
-    const replan = async (): Promise<PlannedStep[]> => {
+    const observeAgain = async (): Promise<Observation> => {
       observed = await observe(admin, profile, target, rootDse);
       await recheckAccess(observed);
-      return planWhole(observed);
+      return observed;
     };
-    const settling = { afterWrites: profile.settlesAfterWrites === true, replan };
-    // The first phase of a two-phase plan is settled on its own: what it leaves for the rights is planned next.
-    let plan = await applySettled(firstPhase, applying, twoPhase ? { afterWrites: false, replan: async () => {
-      observed = await observe(admin, profile, target, rootDse);
-      await recheckAccess(observed);
-      return [planSyncUser(profile, target, observed, syncFacts()), ...(profile.planPrerequisites?.(target, observed) ?? [])];
-    } } : settling);
+    const settling = { afterWrites: profile.settlesAfterWrites === true, replan: async () => planWhole(await observeAgain()) };
+    // The first phase of a two-phase plan is settled on its own: the rights are planned from what it leaves.
+    let plan = await applySettled(firstPhase, applying,
+      twoPhase ? { afterWrites: false, replan: async () => planAccount(await observeAgain()) } : settling);
     if (twoPhase) {
-      if (firstPhase.some((step) => step.changes.length > 0)) observed = await observe(admin, profile, target, rootDse);
-      await recheckAccess(observed);
+      if (firstPhase.some((step) => step.changes.length > 0)) await observeAgain();
       plan = [...plan, ...await applySettled(planRest(observed), applying, settling)];
     }
     const changes = plan.flatMap((step) => step.changes);

@@ -20,7 +20,8 @@ export function personEntry(dn: string, password: string): Record<string, string
   // Attribute names are case-insensitive, and an OID names the same attribute: `CN=Sync User` and
   // `2.5.4.3=Sync User` must replace cn, not add a second one.
   for (const ava of rdn) entry[attributeTypeKey(ava.type)] = [ava.value];
-  entry['description'] = [SYNC_USER_DESCRIPTION];
+  // The mark of an account this tool created (see isMarkedAccount in core/plan.ts), beside an RDN value of description.
+  entry['description'] = [...(entry['description'] ?? []), SYNC_USER_DESCRIPTION];
   entry['userPassword'] = [password];
   return entry;
 }
