@@ -26,27 +26,30 @@ export interface ApplyContext {
  * again and plans again rather than overwrite what the other writer did.
  */
 export class ObservationOutdated extends PrepareError {
-  /** The steps of the plan applied in full before the outdated write. */
-  public appliedSteps: readonly PlannedStep[] = [];
-
   public constructor(public readonly dn: string) {
     super(ResultCode.BUSY, `'${dn}' kept changing while this run was writing it (another run or person is changing it too)`,
       'run the same command again once the other change is done');
   }
 }
 
+/** Where applyPlan stopped: the change whose write failed. */
+export interface ApplyProgress {
+  failed?: Change;
+}
+
 /** Applies steps in order, each write reported as made; a refusal carries the LDIF of what is left. */
-export async function applyPlan(steps: readonly PlannedStep[], context: ApplyContext): Promise<void> {
+export async function applyPlan(steps: readonly PlannedStep[], context: ApplyContext, progress: ApplyProgress = {}): Promise<void> {
   const { admin, connection, stats, reporter, signal, warn } = context;
   const changes = steps.flatMap((step) => step.changes);
   let applied = 0;
   for (const step of steps) {
+    // A caution is read before the write it is about: the server may not survive that write.
+    if (step.changes.length > 0) for (const message of step.cautions ?? []) warn(message);
     for (const change of step.changes) {
       if (signal.aborted) throw interruption(signal.reason, 'before all changes were made');
       if (change.kind === 'modify' && change.unlessChanged !== undefined && !(await stillAsRead(admin, change.dn, change.unlessChanged))) {
-        const outdated = new ObservationOutdated(change.dn);
-        outdated.appliedSteps = steps.slice(0, steps.indexOf(step));
-        throw outdated;
+        // Not a failed write (progress.failed stays unset): the same write planned again from a fresh read is fine.
+        throw new ObservationOutdated(change.dn);
       }
       try {
         await admin.apply(change);
@@ -54,6 +57,7 @@ export async function applyPlan(steps: readonly PlannedStep[], context: ApplyCon
       } catch (error) {
         // Another run (or person) may have made the same change since we read the server: that is success.
         if (!(await madeMeanwhile(admin, change, error, connection, stats))) {
+          progress.failed = change;
           throw withRemainingChanges(error, changes.slice(applied));
         }
         reporter.info(`'${change.dn}' was changed meanwhile by someone else, as this run wanted: kept`);

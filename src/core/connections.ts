@@ -73,6 +73,21 @@ export async function testSyncAccess(
   }
 }
 
+/**
+ * The access test again, on the same connection, for an account that exists now although the first test was
+ * denied: another run may have created it in between (its password is then this run's too), or the server
+ * binds it only under the spelling it returned.
+ */
+export async function retestSyncAccess(session: SyncSession, dn: string, password: Secret): Promise<SyncSession> {
+  try {
+    await session.directory.bind(dn, password.reveal());
+    return { directory: session.directory, bound: true };
+  } catch (error) {
+    if (error instanceof PrepareError && isDenial(error.resultCode)) return session;
+    throw error;
+  }
+}
+
 /** Result codes that mean "not this account, or not yet": 48 is inappropriateAuthentication, 53 unwillingToPerform. */
 function isDenial(code: number): boolean {
   return code === ResultCode.INVALID_CREDENTIALS || code === ResultCode.NO_SUCH_OBJECT || code === ResultCode.INSUFFICIENT_ACCESS || code === 48 || code === 53;

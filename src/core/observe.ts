@@ -25,7 +25,8 @@ export async function observe(
     requests.set(key, { dn: request.dn, attributes: [...attributes], ...(controls.size > 0 ? { controls: [...controls.values()] } : {}) });
   };
   for (const base of target.baseDns) want({ dn: base, attributes: profile.baseDnAttributes });
-  want({ dn: target.syncUserDn, attributes: ['objectClass'] });
+  // description carries the mark of an account this tool created (see isMarkedAccount).
+  want({ dn: target.syncUserDn, attributes: ['objectClass', 'description'] });
   const parent = parentDn(target.syncUserDn);
   if (parent !== undefined && parent !== '') want({ dn: parent, attributes: ['objectClass'] });
   for (const request of profile.reads(target)) want(request);
@@ -41,6 +42,12 @@ export async function observe(
     inFlight(searches.map((search) => () => searchOrNothing(admin, search)), 1),
   ]);
   const byDn = new Map(keys.map((key, index) => [key, entries[index]]));
+  // An entry is found again by the DN the server returned too (the run writes that spelling from here on).
+  for (const found of entries) {
+    if (found === undefined) continue;
+    const key = normalizedOrUndefined(found.dn);
+    if (key !== undefined && !byDn.has(key)) byDn.set(key, found);
+  }
   const bySearch = new Map(searches.map((search, index) => [search.key, searchResults[index] ?? []]));
   const observation: Observation = {
     rootDse,
@@ -61,6 +68,14 @@ export async function observe(
   const followed = await inFlight(followUps.map((request) => () => readOrNothing(admin, request)), MAX_IN_FLIGHT);
   followUps.forEach((request, index) => byDn.set(normalizeDn(request.dn), followed[index]));
   return observation;
+}
+
+function normalizedOrUndefined(dn: string): string | undefined {
+  try {
+    return normalizeDn(dn);
+  } catch {
+    return undefined;
+  }
 }
 
 /**

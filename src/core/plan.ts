@@ -3,8 +3,9 @@
  * decision the tool makes can be tested without a server, and `--dry-run` is the plan printed.
  */
 import { PrepareError, ResultCode } from '../ldap/errors.js';
-import { parentDn } from '../ldap/dn.js';
+import { dnEquals, parentDn } from '../ldap/dn.js';
 import { valuesOf, type Entry } from '../ldap/types.js';
+import { SYNC_USER_DESCRIPTION } from '../servers/person.js';
 import type { Observation, PlannedStep, PrepareTarget, ServerProfile } from '../servers/profile.js';
 
 export interface SyncUserFacts {
@@ -98,19 +99,79 @@ export function planSyncUser(
   };
 }
 
-/** `--remove`: the profile's rights and change log first, the account last (a re-run finishes an interrupted one). */
+/**
+ * The mark of an account this tool created: the `description` value every version writes into the account it
+ * adds (and never into an account that existed), on every server family. A person sees it; taking it away
+ * keeps the account from --remove, and writing it hands an account over to --remove.
+ */
+export function isMarkedAccount(entry: Entry): boolean {
+  return isAccount(entry) && valuesOf(entry, 'description').includes(SYNC_USER_DESCRIPTION);
+}
+
+/** What --remove knows of the sync user's entry beyond the observation: whether entries lie below it. */
+export interface RemovalFacts {
+  /** Undefined when not looked at (the entry is absent, or not one to delete anyway). */
+  readonly hasChildren: boolean | undefined;
+}
+
+/**
+ * `--remove`: the profile's rights and change log first, the account last (a re-run finishes an interrupted
+ * one). The account is deleted only when this tool created it (isMarkedAccount) and nothing lies below it;
+ * any other entry is kept, with only the rights taken away, and the run says so.
+ */
 export function planRemoval(
   profile: ServerProfile,
   target: PrepareTarget,
   observed: Observation,
   disableChangelog: boolean,
+  facts: RemovalFacts = { hasChildren: undefined },
 ): PlannedStep[] {
   const dn = target.syncUserDn;
-  const exists = observed.entry(dn) !== undefined;
-  return [
-    ...(profile.planRemoval?.(target, observed, disableChangelog) ?? []),
-    exists
-      ? { id: 'sync-user', title: `Sync user '${dn}'`, status: 'updated', detail: 'account deleted', changes: [{ kind: 'delete', dn }], warnings: [] }
-      : { id: 'sync-user', title: `Sync user '${dn}'`, status: 'unchanged', detail: 'already absent', changes: [], warnings: [] },
-  ];
+  const id = 'sync-user';
+  const title = `Sync user '${dn}'`;
+  const entry = observed.entry(dn);
+  const why = entry === undefined ? undefined : reasonToKeep(entry, facts);
+  const account: PlannedStep = entry === undefined
+    ? { id, title, status: 'unchanged', detail: 'already absent', changes: [], warnings: [] }
+    : why === undefined
+      ? { id, title, status: 'updated', detail: 'account deleted', changes: [{ kind: 'delete', dn }], warnings: [] }
+      : {
+          id, title, status: 'skipped', detail: `kept: ${why}`, changes: [],
+          warnings: [`'${dn}' was kept, not deleted: ${why}; only the rights this tool granted to it were taken away`],
+        };
+  return [...(profile.planRemoval?.(target, observed, disableChangelog, why !== undefined) ?? []), account];
+}
+
+function reasonToKeep(entry: Entry, facts: RemovalFacts): string | undefined {
+  if (!isAccount(entry)) {
+    return `it is not an account (objectClass ${valuesOf(entry, 'objectClass').join(', ') || 'unknown'}), so this tool did not create it`;
+  }
+  if (!isMarkedAccount(entry)) {
+    return `this tool did not create it (it lacks the mark "description: ${SYNC_USER_DESCRIPTION}")`;
+  }
+  if (facts.hasChildren !== false) {
+    return facts.hasChildren === true ? 'entries lie below it, and a non-leaf entry is never deleted' : 'whether entries lie below it is unknown';
+  }
+  return undefined;
+}
+
+/**
+ * The sync user may never be an administrator's account: preparing would reset its password (or create an entry
+ * whose password opens a root DN), and --remove would delete it. Checked before any write, on every family,
+ * with DNs compared in RFC 4514 form (any case, spacing or escaping).
+ */
+export function refuseAdministrators(profile: ServerProfile, target: PrepareTarget, observed: Observation, bindDn: string, givenSyncUserDn: string): void {
+  const names = [...new Set([target.syncUserDn, givenSyncUserDn])];
+  const aliases = profile.syncUserAliases?.(target, observed) ?? [];
+  const hint = 'choose another --syncServerBindDN: the sync user must be an account of its own, such as cn=Sync User under the base DN';
+  if ([...names, ...aliases].some((name) => dnEquals(name, bindDn))) {
+    throw new PrepareError(ResultCode.PARAM_ERROR,
+      `The sync user DN '${givenSyncUserDn}' names the admin's own account (--bindDN '${bindDn}')`, hint);
+  }
+  for (const admin of profile.administratorDns?.(target, observed) ?? []) {
+    if ([...names, ...aliases].some((name) => dnEquals(name, admin.dn))) {
+      throw new PrepareError(ResultCode.PARAM_ERROR,
+        `The sync user DN '${givenSyncUserDn}' names the server's administrator (${admin.what})`, hint);
+    }
+  }
 }

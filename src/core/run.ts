@@ -5,17 +5,19 @@
  * is a PrepareError carrying the exit code. Nothing here touches `process`.
  */
 import type { DirectoryStats } from '../ldap/directory.js';
-import { isWithin } from '../ldap/dn.js';
+import { dnSpelling, isWithin } from '../ldap/dn.js';
 import { PrepareError, ResultCode } from '../ldap/errors.js';
 import type { Change } from '../ldap/types.js';
 import { detectServer, ROOT_DSE_ATTRIBUTES, type ServerFamily } from '../servers/detect.js';
 import type { Observation, PlannedStep, PrepareTarget, ServerProfile } from '../servers/profile.js';
 import { profileFor, SUPPORTED_FAMILIES } from '../servers/registry.js';
-import { applyPlan, ObservationOutdated, type ApplyContext } from './apply.js';
-import { connectionOptions, openConnection, testSyncAccess, type SyncSession } from './connections.js';
+import { type ApplyContext } from './apply.js';
+import { connectionOptions, openConnection, retestSyncAccess, testSyncAccess, type SyncSession } from './connections.js';
 import { formatCompact, parseDuration } from '../servers/duration.js';
+import { hasChildren, settleSpellings } from './names.js';
 import { observe, verifyBaseDns } from './observe.js';
-import { planPreparation, planRemoval, planSyncUser } from './plan.js';
+import { isMarkedAccount, planPreparation, planRemoval, planSyncUser, refuseAdministrators, type RemovalFacts } from './plan.js';
+import { applySettled } from './settle.js';
 import type { Prompter, RunReporter } from './ports.js';
 import { DEFAULT_ADMIN_DN, DEFAULT_CHANGELOG_MAX_AGE_SECONDS, Secret, type Settings } from './settings.js';
 import { confirmRemoval, verifySyncUser } from './verify.js';
@@ -72,14 +74,15 @@ export async function prepareEndpoint(settings: Settings, deps: RunDependencies)
 
     // A locked-down root DSE answers nobody anonymous: then detection waits for the admin bind.
     let adminDn: string | undefined;
-    const bindAdmin = async (): Promise<void> => {
-      if (adminDn !== undefined) return;
+    const bindAdmin = async (): Promise<string> => {
+      if (adminDn !== undefined) return adminDn;
       const bindDn = settings.bindDn ?? (await ask(deps, (p) =>
         p.text('Administrator bind DN:', DEFAULT_ADMIN_DN), '--bindDN'));
       const bindPassword = settings.bindPassword ?? new Secret(await ask(deps, (p) =>
         p.secret(`Password for '${bindDn}':`), '--bindPasswordFile (or PES_BIND_PASSWORD)'));
       await admin.bind(bindDn, bindPassword.reveal());
       adminDn = bindDn;
+      return bindDn;
     };
     if (rootDse === undefined || rootDse.attributes.size === 0) {
       await bindAdmin();
@@ -105,19 +108,21 @@ export async function prepareEndpoint(settings: Settings, deps: RunDependencies)
     warnAboutIgnoredOptions(settings, family, warn);
     requireEncryption(profile, settings);
 
-    const syncUserDn = settings.syncUserDn ?? profile.defaultSyncUserDn(settings.baseDns);
-    syncSession = syncPassword === undefined ? undefined : await testSyncAccess(connection, syncUserDn, syncPassword, reporter, stats);
-    const canBind = syncSession?.bound ?? false;
+    const givenSyncUserDn = settings.syncUserDn ?? profile.defaultSyncUserDn(settings.baseDns);
+    // DNs go to the server as written, less what RFC 4514 lets a parser ignore and with naming OIDs as names
+    // (`2.5.4.3=` is `cn=`: 389 DS reads no entry by an OID-typed DN).
+    const spelledSyncUserDn = dnSpelling(givenSyncUserDn);
+    syncSession = syncPassword === undefined ? undefined : await testSyncAccess(connection, spelledSyncUserDn, syncPassword, reporter, stats);
 
-    await bindAdmin();
+    const bindDn = await bindAdmin();
 
-    const provisional: PrepareTarget = {
-      baseDns: settings.baseDns,
+    let target: PrepareTarget = {
+      baseDns: settings.baseDns.map(dnSpelling),
       // Removal looks for what either role may have added.
       roles: settings.remove ? { source: true, destination: true } : settings.roles,
       ...(settings.remove ? { removing: true } : {}),
       ...(settings.dryRun ? { dryRun: true } : {}),
-      syncUserDn,
+      syncUserDn: spelledSyncUserDn,
       changelogMaxAgeSeconds: settings.changelogMaxAgeSeconds ?? DEFAULT_CHANGELOG_MAX_AGE_SECONDS,
       keepCurrentChangelogMaxAge: settings.changelogMaxAgeSeconds === undefined,
       inheritDefaultRootPrivileges: settings.inheritDefaultRootPrivileges,
@@ -125,17 +130,38 @@ export async function prepareEndpoint(settings: Settings, deps: RunDependencies)
       ...(settings.adAdministratorsGroup === true ? { adAdministratorsGroup: true } : {}),
       ...(settings.changelogDeletedEntryAttributes === undefined ? {} : { deletedEntryAttributes: settings.changelogDeletedEntryAttributes }),
     };
-    let observed = await observe(admin, profile, provisional, rootDse);
+    let observed = await observe(admin, profile, target, rootDse);
     verifyBaseDns(settings.baseDns, observed, reporter);
+    // From here on every DN is written in one spelling: the server's for entries that exist (see names.ts).
+    ({ target, observed } = await settleSpellings(admin, profile, target, observed, rootDse));
+    const syncUserDn = target.syncUserDn;
     // The age is asked once the server's current one is known, so the prompt can offer to keep it.
-    const target = settings.roles.source && !settings.remove && settings.changelogMaxAgeSeconds === undefined && deps.prompter !== undefined
-      ? { ...provisional, ...(await askChangelogMaxAge(deps.prompter, profile.currentChangelogMaxAge?.(provisional, observed))) }
-      : provisional;
+    if (settings.roles.source && !settings.remove && settings.changelogMaxAgeSeconds === undefined && deps.prompter !== undefined) {
+      target = { ...target, ...(await askChangelogMaxAge(deps.prompter, profile.currentChangelogMaxAge?.(target, observed))) };
+    }
+    refuseAdministrators(profile, target, observed, bindDn, givenSyncUserDn);
 
-    const syncFacts = { password: syncPassword?.reveal() ?? '', canBind, resetPassword: settings.resetSyncPassword };
+    // The access test ran before the observation: an account that exists now may have been created meanwhile
+    // by another run (with this run's password), or binds only under the server's spelling. Test it again.
+    const recheckAccess = async (seen: Observation): Promise<void> => {
+      if (syncSession === undefined || syncSession.bound || syncPassword === undefined || seen.entry(syncUserDn) === undefined) return;
+      syncSession = await retestSyncAccess(syncSession, syncUserDn, syncPassword);
+    };
+    const boundAsGiven = syncSession?.bound === true;
+    await recheckAccess(observed);
+    if (!boundAsGiven && syncSession?.bound === true && dnSpelling(givenSyncUserDn).toLowerCase() !== syncUserDn.toLowerCase()) {
+      // 389 DS binds `cn=Sync\20User` only so, not as `cn=Sync User`: the sync server must use the server's spelling.
+      warn(`The server binds the sync user only as '${syncUserDn}', not as '${givenSyncUserDn}': configure the sync server with '${syncUserDn}'`);
+    }
+    const syncFacts = (): { password: string; canBind: boolean; resetPassword: boolean } =>
+      ({ password: syncPassword?.reveal() ?? '', canBind: syncSession?.bound ?? false, resetPassword: settings.resetSyncPassword });
     const bindDiagnostic = syncSession?.bindDiagnostic;
-    const accountFacts = { canBind, resetPassword: settings.resetSyncPassword, removing: settings.remove, ...(bindDiagnostic === undefined ? {} : { bindDiagnostic }) };
+    const accountFacts = { canBind: syncSession?.bound ?? false, resetPassword: settings.resetSyncPassword, removing: settings.remove, ...(bindDiagnostic === undefined ? {} : { bindDiagnostic }) };
     for (const message of profile.vetTarget?.(target, observed, accountFacts) ?? []) warn(message);
+    const removalFacts = async (seen: Observation): Promise<RemovalFacts> => {
+      const account = seen.entry(syncUserDn);
+      return { hasChildren: account !== undefined && isMarkedAccount(account) ? await hasChildren(admin, syncUserDn) : undefined };
+    };
     // Profiles whose rights name the account by a server-assigned id (AD's objectSid) plan in two phases: the
     // sync user and prerequisites first, then, observed again after those writes, the rights and change log.
     const twoPhase = !settings.remove && profile.plansAccessAfterSyncUser === true;
@@ -143,11 +169,15 @@ export async function prepareEndpoint(settings: Settings, deps: RunDependencies)
       ...profile.planAccess(target, seen),
       ...(target.roles.source ? profile.planChangelog(target, seen) : []),
     ];
+    const planAccount = (seen: Observation): PlannedStep[] =>
+      [planSyncUser(profile, target, seen, syncFacts()), ...(profile.planPrerequisites?.(target, seen) ?? [])];
+    // The whole plan from one observation, once the account exists (the later rounds of applySettled).
+    const planWhole = async (seen: Observation): Promise<PlannedStep[]> => settings.remove
+      ? planRemoval(profile, target, seen, settings.disableChangelog, await removalFacts(seen))
+      : [...planAccount(seen), ...planRest(seen)];
     const firstPhase = settings.remove
-      ? planRemoval(profile, target, observed, settings.disableChangelog)
-      : twoPhase
-        ? [planSyncUser(profile, target, observed, syncFacts), ...(profile.planPrerequisites?.(target, observed) ?? [])]
-        : planPreparation(profile, target, observed, syncFacts);
+      ? await planWhole(observed)
+      : twoPhase ? planAccount(observed) : planPreparation(profile, target, observed, syncFacts());
 
     if (settings.dryRun) {
       if (syncPassword !== undefined) {
@@ -156,57 +186,32 @@ export async function prepareEndpoint(settings: Settings, deps: RunDependencies)
       const plan = twoPhase ? [...firstPhase, ...planRest(observed)] : firstPhase;
       for (const step of plan) {
         reporter.step(step);
-        for (const message of step.warnings) warn(message);
+        for (const message of [...(step.changes.length > 0 ? step.cautions ?? [] : []), ...step.warnings]) warn(message);
       }
       const changes = plan.flatMap((step) => step.changes);
       return { server: { address: admin.address, family, vendor: detection.vendor }, syncUserDn, steps: plan, warnings, changed: false, changes, changeNumbers: undefined };
     }
 
     const applying: ApplyContext = { admin, connection, stats, reporter, signal: deps.signal, warn };
-    const observeAgain = async (): Promise<Observation> => observe(admin, profile, target, rootDse);
-    // A write that rewrites a value whole from what was read (an AD descriptor) is made only if the value is still
-    // as read; when it is not, the run reads and plans again, so concurrent runs never erase each other's ACEs.
-    const applyFresh = async (planned: PlannedStep[], replan: (seen: Observation) => PlannedStep[]): Promise<PlannedStep[]> => {
-      let steps = planned;
-      const done: PlannedStep[] = [];
-      for (let attempt = 1; ; attempt += 1) {
-        try {
-          await applyPlan(steps, applying);
-          return mergeAttempts(done, steps);
-        } catch (error) {
-          if (!(error instanceof ObservationOutdated) || attempt >= MAX_APPLY_ATTEMPTS) throw error;
-          done.push(...error.appliedSteps.filter((step) => step.changes.length > 0));
-          reporter.info(`'${error.dn}' changed since it was read (another run or person): reading and planning again (attempt ${attempt + 1})`);
-          await sleep(25 * attempt + Math.floor(Math.random() * 50));
-          observed = await observeAgain();
-          steps = replan(observed);
-        }
-      }
+    const observeAgain = async (): Promise<Observation> => {
+      observed = await observe(admin, profile, target, rootDse);
+      await recheckAccess(observed);
+      return observed;
     };
-    const replanFirst = (seen: Observation): PlannedStep[] => settings.remove
-      ? planRemoval(profile, target, seen, settings.disableChangelog)
-      : twoPhase
-        ? [planSyncUser(profile, target, seen, syncFacts), ...(profile.planPrerequisites?.(target, seen) ?? [])]
-        : planPreparation(profile, target, seen, syncFacts);
-    let plan = await applyFresh(firstPhase, replanFirst);
+    const settling = { afterWrites: profile.settlesAfterWrites === true, replan: async () => planWhole(await observeAgain()) };
+    // The first phase of a two-phase plan is settled on its own: the rights are planned from what it leaves.
+    let plan = await applySettled(firstPhase, applying,
+      twoPhase ? { afterWrites: false, replan: async () => planAccount(await observeAgain()) } : settling);
     if (twoPhase) {
-      if (plan.some((step) => step.changes.length > 0)) observed = await observeAgain();
-      let rest = await applyFresh(planRest(observed), planRest);
-      // Read back: a writer that read before this run's write and wrote after it would have erased it.
-      if (rest.some((step) => step.changes.length > 0)) {
-        observed = await observeAgain();
-        const missing = planRest(observed);
-        if (missing.some((step) => step.changes.length > 0)) {
-          reporter.info('Some rights were gone when read back (another run wrote the same descriptor): writing them again');
-          rest = [...rest, ...(await applyFresh(missing, planRest))];
-        }
-      }
-      plan = [...plan, ...rest];
+      if (firstPhase.some((step) => step.changes.length > 0)) await observeAgain();
+      plan = [...plan, ...await applySettled(planRest(observed), applying, settling)];
     }
     const changes = plan.flatMap((step) => step.changes);
 
+    const accountDeleted = plan.some((step) => step.id === 'sync-user' && step.changes.some((change) => change.kind === 'delete'));
+    // A kept account (not this tool's to delete) leaves nothing to confirm after --remove.
     const { changeNumbers, verified } = settings.remove
-      ? await confirmRemoval(admin, syncUserDn, reporter, warn)
+      ? accountDeleted ? await confirmRemoval(admin, syncUserDn, reporter, warn) : { changeNumbers: undefined, verified: undefined }
       : await verifySyncUser(connection, profile, target, observed, plan, syncPassword ?? new Secret(''), reporter, warn, stats, syncSession, admin);
     if (!settings.remove) warnAboutAdminUnderDestination(settings, adminDn, warn);
     return {
@@ -237,24 +242,6 @@ function requireEncryption(profile: ServerProfile, settings: Settings): void {
     `${profile.productName} takes passwords only over an encrypted connection: nothing was sent (no bind, no write)`,
     'add --useSSL (LDAPS, port 636) or --useStartTLS, with --trustStorePath for the server CA (or --trustAll)',
   );
-}
-
-/**
- * The steps of a plan applied over several attempts: a step that wrote in an earlier attempt keeps its
- * `created`/`updated` (the later plan sees it done and would say `unchanged`).
- */
-function mergeAttempts(done: readonly PlannedStep[], last: readonly PlannedStep[]): PlannedStep[] {
-  const earlier = new Map(done.map((step) => [step.id, step]));
-  const merged = last.map((step) => (step.changes.length === 0 ? earlier.get(step.id) ?? step : step));
-  const ids = new Set(merged.map((step) => step.id));
-  return [...done.filter((step) => !ids.has(step.id)), ...merged];
-}
-
-/** Attempts at a write whose entry keeps changing under the run (see applyFresh). */
-const MAX_APPLY_ATTEMPTS = 6;
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /** `localhost` and the loopback addresses: the only hosts a plain-LDAP password does not cross a network to. */

@@ -48,6 +48,8 @@ export interface DirectoryStats {
 export interface SearchOptions {
   /** Request controls, such as Active Directory's SD flags or show-deleted controls. */
   readonly controls?: readonly LdapControl[];
+  /** At most this many entries; the server stopping at the limit is not an error (the entries come back). */
+  readonly sizeLimit?: number;
 }
 
 /** One round of an Active Directory DirSync search (LDAP_SERVER_DIRSYNC_OID). */
@@ -251,6 +253,7 @@ class LdaptsDirectory implements Directory {
         attributes: [...attributes],
         explicitBufferAttributes: bufferAttributes(attributes),
         timeLimit: Math.ceil(this.options.operationTimeoutMs / 1000),
+        ...(options?.sizeLimit === undefined ? {} : { sizeLimit: options.sizeLimit }),
       }, ldaptsControls(options?.controls)));
       return searchEntries.map(toEntry);
     } catch (error) {

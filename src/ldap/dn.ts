@@ -29,6 +29,11 @@ export interface Ava {
 
 export type Rdn = readonly Ava[];
 
+/** An AVA with its value as written: escapes kept, the spaces RFC 4514 ignores dropped (see dnSpelling). */
+interface SpelledAva extends Ava {
+  readonly spelling: string;
+}
+
 export class DnSyntaxError extends Error {
   /** 1-based character position of the problem, when one applies. */
   readonly position: number | undefined;
@@ -99,10 +104,10 @@ class DnParser {
 
   constructor(private readonly text: string) {}
 
-  parse(): Rdn[] {
+  parse(): SpelledAva[][] {
     this.skipSpaces();
     if (this.atEnd()) return [];
-    const rdns: Rdn[] = [];
+    const rdns: SpelledAva[][] = [];
     for (;;) {
       rdns.push(this.parseRdn());
       if (this.atEnd()) return rdns;
@@ -112,8 +117,8 @@ class DnParser {
     }
   }
 
-  private parseRdn(): Rdn {
-    const avas: Ava[] = [];
+  private parseRdn(): SpelledAva[] {
+    const avas: SpelledAva[] = [];
     for (;;) {
       this.skipSpaces();
       const char = this.peek();
@@ -136,7 +141,7 @@ class DnParser {
     }
   }
 
-  private parseAva(): Ava {
+  private parseAva(): SpelledAva {
     const typeStart = this.pos;
     while (!this.atEnd() && !' =,+'.includes(this.text[this.pos] ?? '')) this.pos++;
     const type = this.text.slice(typeStart, this.pos);
@@ -155,8 +160,11 @@ class DnParser {
     }
     this.pos++; // '='
     this.skipSpaces();
-    const value = this.peek() === '#' ? this.parseHexValue() : this.parseStringValue();
-    return { type, value };
+    if (this.peek() === '#') {
+      const literal = this.parseHexValue();
+      return { type, value: literal, spelling: literal };
+    }
+    return { type, ...this.parseStringValue() };
   }
 
   private parseHexValue(): string {
@@ -180,18 +188,20 @@ class DnParser {
     return literal;
   }
 
-  private parseStringValue(): string {
+  private parseStringValue(): { value: string; spelling: string } {
     const start = this.pos;
     const bytes: number[] = [];
     // Unescaped trailing spaces are insignificant; remember where the last
-    // significant byte ended so they can be dropped.
+    // significant byte (and its text) ended so they can be dropped.
     let significantLength = 0;
+    let significantEnd = start;
     for (;;) {
       const char = this.peek();
       if (char === undefined || char === ',' || char === '+') break;
       if (char === '\\') {
         bytes.push(this.parseEscape());
         significantLength = bytes.length;
+        significantEnd = this.pos;
         continue;
       }
       if (MUST_BE_ESCAPED.has(char)) {
@@ -207,10 +217,16 @@ class DnParser {
       }
       pushUtf8(bytes, codePoint);
       this.pos += codePoint > 0xffff ? 2 : 1;
-      if (char !== ' ') significantLength = bytes.length;
+      if (char !== ' ') {
+        significantLength = bytes.length;
+        significantEnd = this.pos;
+      }
     }
     try {
-      return strictUtf8.decode(new Uint8Array(bytes.slice(0, significantLength)));
+      return {
+        value: strictUtf8.decode(new Uint8Array(bytes.slice(0, significantLength))),
+        spelling: this.text.slice(start, significantEnd),
+      };
     } catch {
       this.fail(`invalid UTF-8 in hex escapes of the value in RDN ${this.rdnNumber}`, start);
     }
@@ -262,7 +278,36 @@ class DnParser {
 
 /** Parses an RFC 4514 DN string into RDNs, most specific first. `''` is the empty (root) DN. */
 export function parseDn(text: string): Rdn[] {
-  return new DnParser(text).parse();
+  return new DnParser(text).parse().map((rdn) => rdn.map(({ type, value }) => ({ type, value })));
+}
+
+/**
+ * The DN as it was written, without what RFC 4514 lets a parser ignore (spaces around `=`, `,` and `+`, and
+ * unescaped spaces at either end of a value), and with a naming attribute's OID written as its name (`2.5.4.3=`
+ * is `cn=`, which every server reads; 389 DS refuses an entry named by OID): case and escapes stay as they are,
+ * so `cn=Sync\20User`
+ * stays `cn=Sync\20User` (389 DS tells that apart from `cn=Sync User`, so the spelling that created an entry is
+ * the one that binds to it). Control characters are hex-escaped so no raw newline reaches a log or LDIF.
+ * Throws DnSyntaxError on an invalid DN.
+ */
+export function dnSpelling(text: string): string {
+  return spellRdns(text, (spelling) => spelling).join(',');
+}
+
+/** The first RDN as written (see dnSpelling); throws DnSyntaxError for the empty DN or invalid input. */
+export function firstRdnSpelling(text: string): string {
+  const first = spellRdns(text, (spelling) => spelling)[0];
+  if (first === undefined) throw new DnSyntaxError('the empty DN has no RDN');
+  return first;
+}
+
+function spellRdns(text: string, adjust: (spelling: string) => string): string[] {
+  return new DnParser(text).parse()
+    .map((rdn) => rdn.map((ava) => `${typeByName(ava.type)}=${adjust(hexEscapeControls(ava.spelling))}`).join('+'));
+}
+
+function hexEscapeControls(spelling: string): string {
+  return spelling.replace(/[\u0000-\u001f\u007f]/g, (char) => `\\${char.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`);
 }
 
 export function isValidDn(text: string): boolean {
@@ -303,13 +348,20 @@ export function escapeDnValue(value: string): string {
 }
 
 /**
- * The DN in RFC 4514 form for use inside a double-quoted value of server configuration (an ACI's
- * `userdn="ldap:///..."`, an olcAccess `dn.exact="..."`). Besides formatDn's escaping, `"`, `|` and `?` are
- * hex-escaped (RFC 4514 allows any character as `\XX`): so no value can end the quoted string early, add an
- * alternative (`||` in a userdn) or start an LDAP URL's scope and filter (`?`). Parsing the result gives the same DN.
+ * The DN as written (dnSpelling) for use inside a double-quoted value of server configuration (an ACI's
+ * `userdn="ldap:///..."`, an olcAccess `dn.exact="..."`): `"`, `|` and `?` are hex-escaped (RFC 4514 allows any
+ * character as `\\XX`), so no value can end the quoted string early, add an alternative (`||` in a userdn) or start
+ * an LDAP URL's scope and filter (`?`). Every other escape is kept as written: 389 DS matches an ACI's userdn
+ * only against the DN spelled as the entry was created (`\\20` and a space differ there). Parsing the result gives
+ * the same DN.
  */
 export function quotableDn(dn: string): string {
-  return formatDn(parseDn(dn)).replace(/\\"|[|?]/g, (match) => (match === '\\"' ? '\\22' : `\\${match.charCodeAt(0).toString(16).toUpperCase()}`));
+  return spellRdns(dn, (spelling) => spelling.replace(/\\(?:"|[0-9A-Fa-f]{2}|.)|["|?]/gs, (match) => {
+    if (match === '\\"' || match === '"') return '\\22';
+    if (match === '|') return '\\7C';
+    if (match === '?') return '\\3F';
+    return match;
+  })).join(',');
 }
 
 /** Formats RDNs as an RFC 4514 string; throws DnSyntaxError on an empty RDN or a bad attribute type. */
@@ -334,15 +386,35 @@ function compareText(a: string, b: string): number {
 }
 
 /**
- * Canonical comparison form of one RDN. Lower-casing values is an
- * approximation: it matches the case-ignore matching rules of the attributes
- * used in naming (cn, uid, ou, dc, o, ...), but not case-exact attributes,
- * insignificant-space rules (RFC 4518), or an OID standing for a name
- * (`2.5.4.3` vs `cn`).
+ * The numeric OIDs of the attribute types DNs are named with (RFC 4519, RFC 4524), which RFC 4514 lets a DN
+ * spell instead of the name (`2.5.4.3=Sync User` is `cn=Sync User`).
+ */
+const NAMING_OIDS: ReadonlyMap<string, string> = new Map([
+  ['2.5.4.3', 'cn'], ['2.5.4.4', 'sn'], ['2.5.4.5', 'serialNumber'], ['2.5.4.6', 'c'], ['2.5.4.7', 'l'], ['2.5.4.8', 'st'],
+  ['2.5.4.9', 'street'], ['2.5.4.10', 'o'], ['2.5.4.11', 'ou'], ['2.5.4.12', 'title'], ['2.5.4.42', 'givenName'],
+  ['2.5.4.43', 'initials'], ['2.5.4.44', 'generationQualifier'], ['2.5.4.46', 'dnQualifier'],
+  ['0.9.2342.19200300.100.1.1', 'uid'], ['0.9.2342.19200300.100.1.3', 'mail'], ['0.9.2342.19200300.100.1.25', 'dc'],
+]);
+
+/** The name of a naming attribute written as its OID (`2.5.4.3` -> `cn`), else the type as written. */
+function typeByName(type: string): string {
+  return NAMING_OIDS.get(type) ?? type;
+}
+
+/** An attribute type in comparison form: lower case, and the name for a naming attribute's OID. */
+export function attributeTypeKey(type: string): string {
+  return typeByName(type).toLowerCase();
+}
+
+/**
+ * Canonical comparison form of one RDN: types by name (NAMING_OIDS), values in lower case with runs of inner
+ * spaces made one, as the case-ignore matching rules of the attributes used in naming do (cn, uid, ou, dc, o,
+ * ...). An escaped space at either end still counts (RFC 4518 would drop it; a value that needed escaping there is
+ * taken as meant), and case-exact attributes and other Unicode folding are not modelled.
  */
 function normalizeRdn(rdn: Rdn): Ava[] {
   return rdn
-    .map((ava) => ({ type: ava.type.toLowerCase(), value: ava.value.toLowerCase() }))
+    .map((ava) => ({ type: attributeTypeKey(ava.type), value: ava.value.toLowerCase().replace(/(?<=[^ ]) {2,}(?=[^ ])/g, ' ') }))
     .sort((a, b) => compareText(a.type, b.type) || compareText(a.value, b.value));
 }
 

@@ -134,6 +134,8 @@ export class ActiveDirectoryProfile implements ServerProfile {
   public readonly passwordRequiresEncryption = true;
   /** ACEs name the sync user by its objectSid, which the server assigns when the account is created. */
   public readonly plansAccessAfterSyncUser = true;
+  /** A descriptor is written whole: a run that wrote one checks after its writes that no other run's write lost its ACE. */
+  public readonly settlesAfterWrites = true;
   /** AD has none; the source check is a DirSync search (changeSource). */
   public readonly changeNumberAttributes = [] as const;
 

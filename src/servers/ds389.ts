@@ -16,6 +16,22 @@ import type { Observation, PlannedStep, PrepareTarget, ReadRequest, ServerProfil
 export const RETRO_CHANGELOG_PLUGIN_DN = 'cn=Retro Changelog Plugin,cn=plugins,cn=config';
 export const CHANGELOG_DN = 'cn=changelog';
 const CONFIG_DN = 'cn=config';
+/** Where 389 DS 2.x says which database library its backends use (`nsslapd-backend-implement: mdb` or `bdb`). */
+export const LDBM_CONFIG_DN = 'cn=config,cn=ldbm database,cn=plugins,cn=config';
+/** 389 DS's root DN unless nsslapd-rootdn says otherwise (or cannot be read). */
+const DEFAULT_ROOT_DN = 'cn=Directory Manager';
+
+/**
+ * Said before the tool starts or stops the Retro Changelog Plugin live on 389 DS with the mdb database: 389 DS
+ * 2.3.1 (Debian 12) died in liblmdb (general protection fault) after two or three live on/off cycles in our tests,
+ * and would not start again while the plugin was on; the same cycles on bdb ran 30 times without fault
+ * (test/integration/ds389-mdb-cycles.test.ts).
+ */
+export const MDB_LIVE_TOGGLE_CAUTION =
+  'This 389 DS uses the mdb database with nsslapd-dynamic-plugins on: 389 DS 2.3 has crashed (in liblmdb) after a few ' +
+  'live starts and stops of the Retro Changelog Plugin, and then would not start while the plugin was on; back the ' +
+  'instance up first, or set nsslapd-dynamic-plugins off (the plugin then changes state when the server next starts)';
+
 const ROOT_DSE_DN = '';
 
 const READ_RIGHTS = ['read', 'search', 'compare'];
@@ -33,6 +49,8 @@ export class Ds389Profile implements ServerProfile {
   public readonly baseDnAttributes = ['objectClass', 'aci'] as const;
   public readonly passwordAttribute = 'userPassword';
   public readonly changeNumberAttributes = ['firstChangeNumber', 'lastChangeNumber'] as const;
+  /** 389 DS keeps `\20` and a space apart in DNs (see core/names.ts). */
+  public readonly distinguishesDnSpellings = true;
 
   public constructor(
     family: '389ds' | 'dsee',
@@ -48,10 +66,12 @@ export class Ds389Profile implements ServerProfile {
 
   public reads(target: PrepareTarget): ReadRequest[] {
     const sync = syncReadinessReads(target, this.family);
-    if (!target.roles.source) return sync;
+    // nsslapd-rootdn: the sync user may never be the Directory Manager (see administratorDns).
+    if (!target.roles.source) return [...sync, { dn: CONFIG_DN, attributes: ['nsslapd-rootdn'] }];
     return [
       ...sync,
-      { dn: CONFIG_DN, attributes: ['nsslapd-dynamic-plugins'] },
+      { dn: CONFIG_DN, attributes: ['nsslapd-dynamic-plugins', 'nsslapd-rootdn'] },
+      { dn: LDBM_CONFIG_DN, attributes: ['nsslapd-backend-implement'] },
       { dn: RETRO_CHANGELOG_PLUGIN_DN, attributes: ['nsslapd-pluginEnabled', 'nsslapd-changelogmaxage', ...PLUGIN_CONTENT_ATTRIBUTES] },
       { dn: CHANGELOG_DN, attributes: ['aci'] },
       { dn: ROOT_DSE_DN, attributes: ['aci'] },
@@ -65,6 +85,12 @@ export class Ds389Profile implements ServerProfile {
   public syncUserEntry(dn: string, password: string): Record<string, string[]> {
     // The limits go in with the account: a sync's full resync reads more entries than the server's defaults allow.
     return { ...personEntry(dn, password), ...Object.fromEntries(Object.entries(syncUserLimits(this.family)).map(([name, value]) => [name, [value]])) };
+  }
+
+  /** The root DN (Directory Manager by default), which has no entry and holds every right. */
+  public administratorDns(_target: PrepareTarget, observed: Observation): { dn: string; what: string }[] {
+    const rootDn = firstValue(observed.entry(CONFIG_DN), 'nsslapd-rootdn') ?? DEFAULT_ROOT_DN;
+    return [{ dn: rootDn, what: `the root DN, nsslapd-rootdn '${rootDn}'` }];
   }
 
   public planAccess(target: PrepareTarget, observed: Observation): PlannedStep[] {
@@ -161,6 +187,7 @@ export class Ds389Profile implements ServerProfile {
         detail: `${enabled ? 'Retro Changelog Plugin already on' : 'Retro Changelog Plugin on'}, ${ageDetail}${startsLive ? ', started live' : ''}`,
         changes: [{ kind: 'modify', dn: RETRO_CHANGELOG_PLUGIN_DN, modifications }],
         warnings,
+        ...(startsLive && usesMdb(observed) ? { cautions: [MDB_LIVE_TOGGLE_CAUTION] } : {}),
       });
     }
 
@@ -221,6 +248,7 @@ export class Ds389Profile implements ServerProfile {
       detail: `Retro Changelog Plugin off${dynamicPlugins ? ', stopped live' : ''}`,
       changes: [{ kind: 'modify', dn: RETRO_CHANGELOG_PLUGIN_DN, modifications: [{ operation: 'replace', attribute: 'nsslapd-pluginEnabled', values: ['off'] }] }],
       warnings: dynamicPlugins ? [] : ['The Retro Changelog Plugin stops at the next server start (nsslapd-dynamic-plugins is off): restart the directory server'],
+      ...(dynamicPlugins && usesMdb(observed) ? { cautions: [MDB_LIVE_TOGGLE_CAUTION] } : {}),
     };
   }
 
@@ -260,6 +288,11 @@ export class Ds389Profile implements ServerProfile {
     // rejected there as an unknown attribute.
     return { name, targetAttributes: '*', rights, userDn };
   }
+}
+
+/** True when the server's backends use the mdb database library (389 DS 2.x; older servers have bdb only). */
+function usesMdb(observed: Observation): boolean {
+  return /^mdb$/i.test(firstValue(observed.entry(LDBM_CONFIG_DN), 'nsslapd-backend-implement')?.trim() ?? '');
 }
 
 /** True when some ACI on the root DSE lets anyone (or any bound user) read it, as 389's default does. */

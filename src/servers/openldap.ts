@@ -96,6 +96,8 @@ function moduleName(value: string): string {
 }
 
 interface ConfigView {
+  /** Every database entry (the config and frontend databases too); `databases` are those with a suffix. */
+  readonly allDatabases: readonly Entry[];
   readonly databases: readonly Entry[];
   readonly moduleLists: readonly Entry[];
   readonly accesslogOverlays: readonly Entry[];
@@ -107,10 +109,11 @@ interface ConfigView {
 
 function configView(observed: Observation): ConfigView {
   const entries = observed.found(CONFIG_SEARCH);
-  const indexes = entries.filter((e) => hasObjectClass(e, 'olcDatabaseConfig'))
-    .map((e) => splitOrdered(firstValue(e, 'olcDatabase') ?? '').index ?? 0);
+  const allDatabases = entries.filter((e) => hasObjectClass(e, 'olcDatabaseConfig'));
+  const indexes = allDatabases.map((e) => splitOrdered(firstValue(e, 'olcDatabase') ?? '').index ?? 0);
   return {
-    databases: entries.filter((e) => hasObjectClass(e, 'olcDatabaseConfig') && valuesOf(e, 'olcSuffix').length > 0),
+    allDatabases,
+    databases: allDatabases.filter((e) => valuesOf(e, 'olcSuffix').length > 0),
     moduleLists: entries.filter((e) => hasObjectClass(e, 'olcModuleList')),
     accesslogOverlays: entries.filter((e) => hasObjectClass(e, 'olcAccessLogConfig')),
     overlays: entries.filter((e) => hasObjectClass(e, 'olcOverlayConfig')),
@@ -188,6 +191,33 @@ function ldapiHint(target: PrepareTarget, observed: Observation, syncUser: Recor
   return blocks.join('\n\n');
 }
 
+/** This tool's read rules for the sync user on the accesslog database (`to * by dn.exact=... read by * none|break`). */
+function findAccesslogRules(values: readonly string[], syncUserDn: string): string[] {
+  return values.filter((value) => {
+    const match = /^to\s+\*\s+by\s+dn\.exact="([^"]*)"\s+read\s+by\s+\*\s+(none|break)\s*$/i.exec(splitOrdered(value).text.trim());
+    return match !== null && sameDn(match[1] ?? '', syncUserDn);
+  });
+}
+
+/**
+ * Ordered values to delete in one modify, highest index first. slapd matches `{n}text` by index and text, and
+ * renumbers what follows each value it deletes: highest first, no value moves before its own delete.
+ */
+function highestIndexFirst(values: readonly string[]): string[] {
+  return [...values].sort((a, b) => (splitOrdered(b).index ?? -1) - (splitOrdered(a).index ?? -1));
+}
+
+/** `olcOverlay={2}accesslog,...` -> 2. */
+function overlayIndex(overlay: Entry): number {
+  const rdn = /^olcOverlay=\{(\d+)\}/i.exec(overlay.dn);
+  return rdn === null ? -1 : Number(rdn[1]);
+}
+
+/** Overlay entries, highest index first (the order to delete them in). */
+function overlaysByIndexDescending(overlays: readonly Entry[]): Entry[] {
+  return [...overlays].sort((a, b) => overlayIndex(b) - overlayIndex(a));
+}
+
 /** The databases serving the base DNs, each once. */
 function servedDatabases(view: ConfigView, target: PrepareTarget): Entry[] {
   const served = new Map<string, Entry>();
@@ -251,13 +281,25 @@ export class OpenLdapProfile implements ServerProfile {
       base: 'cn=config',
       scope: 'sub',
       filter: '(|(objectClass=olcDatabaseConfig)(objectClass=olcModuleList)(objectClass=olcOverlayConfig))',
-      attributes: ['objectClass', 'olcDatabase', 'olcSuffix', 'olcAccess', 'olcModuleLoad', 'olcDbDirectory',
+      attributes: ['objectClass', 'olcDatabase', 'olcSuffix', 'olcRootDN', 'olcAccess', 'olcModuleLoad', 'olcDbDirectory',
         'olcAccessLogDB', 'olcAccessLogOps', 'olcAccessLogSuccess', 'olcAccessLogPurge', 'olcDisabled', ...CONFIG_ATTRIBUTES],
     }];
   }
 
   public syncUserEntry(dn: string, password: string): Record<string, string[]> {
     return personEntry(dn, password);
+  }
+
+  /** Two overlay adds both succeed (slapd numbers them {0}, {1}...): a run checks again after its writes. */
+  public readonly settlesAfterWrites = true;
+
+  /**
+   * The root DN of every database: slapd lets it do anything in its database, and binds it with the password of
+   * an entry of that DN when there is one, so an account made there would open the root DN.
+   */
+  public administratorDns(_target: PrepareTarget, observed: Observation): { dn: string; what: string }[] {
+    return configView(observed).allDatabases.flatMap((database) =>
+      valuesOf(database, 'olcRootDN').map((dn) => ({ dn, what: `olcRootDN of ${database.dn}` })));
   }
 
   public planAccess(target: PrepareTarget, observed: Observation): PlannedStep[] {
@@ -286,7 +328,7 @@ export class OpenLdapProfile implements ServerProfile {
         return { id, title, status: 'unchanged', detail: `olcAccess rule on ${database.dn} grants ${ours[0]?.level}`, changes: [], warnings: [] };
       }
       const keep = strongEnough[0];
-      const drop = ours.filter((rule) => rule !== keep).map((rule) => rule.value);
+      const drop = highestIndexFirst(ours.filter((rule) => rule !== keep).map((rule) => rule.value));
       const modifications: Modification[] = [
         ...(drop.length > 0 ? [{ operation: 'delete' as const, attribute: 'olcAccess', values: drop }] : []),
         ...(keep === undefined ? [{ operation: 'add' as const, attribute: 'olcAccess', values: [wanted] }] : []),
@@ -297,7 +339,9 @@ export class OpenLdapProfile implements ServerProfile {
         status: ours.length === 0 ? 'created' : 'updated',
         detail: ours.length === 0
           ? `olcAccess rule added first on ${database.dn}, falling through (by * break) to the existing rules`
-          : `olcAccess rule on ${database.dn} set to ${keep?.level ?? level}`,
+          : keep === undefined
+            ? `olcAccess rule on ${database.dn} set to ${level}`
+            : `${drop.length} duplicate olcAccess rule${drop.length === 1 ? '' : 's'} removed from ${database.dn}`,
         changes: [{ kind: 'modify', dn: database.dn, modifications }],
         warnings: [],
       };
@@ -389,16 +433,13 @@ export class OpenLdapProfile implements ServerProfile {
         ? { id: `olcaccess:${base}`, title: `Access for the sync user on '${base}'`, status: 'unchanged', detail: 'no rule of this tool for the sync user', changes: [], warnings: [] }
         : {
             id: `olcaccess:${base}`, title: `Access for the sync user on '${base}'`, status: 'updated', detail: `olcAccess rule removed from ${database.dn}`,
-            changes: [{ kind: 'modify', dn: database.dn, modifications: [{ operation: 'delete', attribute: 'olcAccess', values: ours.map((r) => r.value) }] }],
+            changes: [{ kind: 'modify', dn: database.dn, modifications: [{ operation: 'delete', attribute: 'olcAccess', values: highestIndexFirst(ours.map((r) => r.value)) }] }],
             warnings: [],
           });
     }
     const logDatabase = view.databases.find((d) => valuesOf(d, 'olcSuffix').some((s) => sameDn(s, ACCESSLOG_SUFFIX)));
     if (logDatabase !== undefined) {
-      const ours = valuesOf(logDatabase, 'olcAccess').filter((value) => {
-        const match = /^to\s+\*\s+by\s+dn\.exact="([^"]*)"\s+read\s+by\s+\*\s+(none|break)\s*$/i.exec(splitOrdered(value).text.trim());
-        return match !== null && sameDn(match[1] ?? '', target.syncUserDn);
-      });
+      const ours = highestIndexFirst(findAccesslogRules(valuesOf(logDatabase, 'olcAccess'), target.syncUserDn));
       steps.push(ours.length === 0
         ? { id: 'accesslog:access', title: `Read access on '${ACCESSLOG_SUFFIX}'`, status: 'unchanged', detail: 'no rule of this tool for the sync user', changes: [], warnings: [] }
         : {
@@ -464,11 +505,23 @@ export class OpenLdapProfile implements ServerProfile {
   private planAccesslogRead(target: PrepareTarget, logDatabase: Entry): PlannedStep {
     const id = 'accesslog:access';
     const title = `Read access for the sync user on '${ACCESSLOG_SUFFIX}'`;
-    const present = valuesOf(logDatabase, 'olcAccess').some((value) => {
+    const granting = valuesOf(logDatabase, 'olcAccess').filter((value) => {
       const match = /^to\s+\*\s+by\s+dn\.exact="([^"]*)"\s+(\w+)\b/i.exec(splitOrdered(value).text.trim());
       return match !== null && sameDn(match[1] ?? '', target.syncUserDn) && rank((match[2] ?? '').toLowerCase()) >= rank('read');
     });
-    if (present) {
+    // A second rule of this tool's shape for the sync user (two runs at once, or the same rule in another DN
+    // spelling) is taken away; the first one, and every rule of another shape, stays.
+    const ours = findAccesslogRules(valuesOf(logDatabase, 'olcAccess'), target.syncUserDn);
+    const keep = granting[0];
+    const duplicates = ours.filter((value) => value !== keep);
+    if (keep !== undefined && duplicates.length > 0) {
+      return {
+        id, title, status: 'updated', detail: `${duplicates.length} duplicate olcAccess rule${duplicates.length === 1 ? '' : 's'} removed from ${logDatabase.dn}`,
+        changes: [{ kind: 'modify', dn: logDatabase.dn, modifications: [{ operation: 'delete', attribute: 'olcAccess', values: highestIndexFirst(duplicates) }] }],
+        warnings: [],
+      };
+    }
+    if (keep !== undefined) {
       return { id, title, status: 'unchanged', detail: `olcAccess rule on ${logDatabase.dn}`, changes: [], warnings: [] };
     }
     return {
@@ -482,7 +535,18 @@ export class OpenLdapProfile implements ServerProfile {
     const id = `accesslog:overlay:${database.dn}`;
     const suffix = firstValue(database, 'olcSuffix') ?? database.dn;
     const title = `Logging writes to '${suffix}' in '${ACCESSLOG_SUFFIX}'`;
-    const overlay = view.accesslogOverlays.find((o) => sameDn(parentDn(o.dn) ?? '', database.dn));
+    const onDatabase = overlaysByIndexDescending(view.accesslogOverlays.filter((o) => sameDn(parentDn(o.dn) ?? '', database.dn))).reverse();
+    const toOurLog = onDatabase.filter((o) => sameDn(firstValue(o, 'olcAccessLogDB') ?? '', ACCESSLOG_SUFFIX));
+    if (toOurLog.length > 1) {
+      // Two runs at once each added one (slapd numbers them, so both adds succeed): the first stays, the others
+      // go, highest index first (see planRemoval); the next run's plan checks what is left.
+      const duplicates = overlaysByIndexDescending(toOurLog.slice(1));
+      return {
+        id, title, status: 'updated', detail: `${duplicates.length} duplicate accesslog overlay${duplicates.length === 1 ? '' : 's'} deleted (${duplicates.map((o) => o.dn).join(', ')})`,
+        changes: duplicates.map((o): Change => ({ kind: 'delete', dn: o.dn })), warnings: [],
+      };
+    }
+    const overlay = toOurLog[0] ?? onDatabase[0];
     const retention = decideRetention(purgeAgeOf(overlay), wantedRetention(target));
     const purge = purgeValue(retention.seconds);
     const retentionWarnings = retention.warning === undefined ? [] : [retention.warning];

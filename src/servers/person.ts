@@ -1,5 +1,5 @@
 /** The sync user as an ordinary directory entry (389 DS, OpenLDAP, generic LDAP servers). */
-import { firstRdn, formatDn, parseDn } from '../ldap/dn.js';
+import { attributeTypeKey, firstRdn, formatDn, parseDn } from '../ldap/dn.js';
 
 export const SYNC_USER_DESCRIPTION = 'Account used by the synchronization server (created by prepare-endpoint-server)';
 
@@ -17,9 +17,11 @@ export function personEntry(dn: string, password: string): Record<string, string
     cn: [label],
     sn: [label],
   };
-  // Attribute names are case-insensitive: `CN=Sync User` must replace cn, not add a second CN.
-  for (const ava of rdn) entry[ava.type.toLowerCase()] = [ava.value];
-  entry['description'] = [SYNC_USER_DESCRIPTION];
+  // Attribute names are case-insensitive, and an OID names the same attribute: `CN=Sync User` and
+  // `2.5.4.3=Sync User` must replace cn, not add a second one.
+  for (const ava of rdn) entry[attributeTypeKey(ava.type)] = [ava.value];
+  // The mark of an account this tool created (see isMarkedAccount in core/plan.ts), beside an RDN value of description.
+  entry['description'] = [...(entry['description'] ?? []), SYNC_USER_DESCRIPTION];
   entry['userPassword'] = [password];
   return entry;
 }

@@ -8,6 +8,7 @@ import { decideRetention, KEPT_NOTE, wantedRetention } from './retention.js';
 import { dnEquals, firstRdn, normalizeDn, parentDn } from '../ldap/dn.js';
 import type { Change, Entry } from '../ldap/types.js';
 import { firstValue, valuesOf } from '../ldap/types.js';
+import { SYNC_USER_DESCRIPTION } from './person.js';
 import type { Observation, PlannedStep, PrepareTarget, ReadRequest, RoleSet, ServerProfile } from './profile.js';
 
 export const ROOT_DNS_DN = 'cn=Root DNs,cn=config';
@@ -19,6 +20,8 @@ export const INHERIT_ATTRIBUTE = 'ds-cfg-inherit-default-root-privileges';
 export const DEFAULT_ROOT_PRIVILEGES_ATTRIBUTE = 'ds-cfg-default-root-privilege-name';
 export const ROOT_DN_USER_CLASS = 'ds-cfg-root-dn-user';
 const ENABLED_ATTRIBUTE = 'ds-cfg-enabled';
+/** Other DNs a root DN user binds with (`cn=Directory Manager` for `cn=Directory Manager,cn=Root DNs,cn=config`). */
+const ALTERNATE_BIND_DN_ATTRIBUTE = 'ds-cfg-alternate-bind-dn';
 const MAX_AGE_ATTRIBUTE = 'ds-cfg-changelog-maximum-age';
 /** The changelog backend's `changelog-deleted-entry-include-attribute` (multi-valued). */
 export const DELETED_ENTRY_ATTRIBUTE = 'ds-cfg-changelog-deleted-entry-include-attribute';
@@ -114,7 +117,7 @@ export class PingDirectoryProfile implements ServerProfile {
 
   public reads(target: PrepareTarget): ReadRequest[] {
     const requests: ReadRequest[] = [
-      { dn: target.syncUserDn, attributes: ['objectClass', PRIVILEGE_ATTRIBUTE, INHERIT_ATTRIBUTE, ...Object.keys(RESOURCE_LIMITS)] },
+      { dn: target.syncUserDn, attributes: ['objectClass', PRIVILEGE_ATTRIBUTE, INHERIT_ATTRIBUTE, ALTERNATE_BIND_DN_ATTRIBUTE, ...Object.keys(RESOURCE_LIMITS)] },
       { dn: ROOT_DNS_DN, attributes: [DEFAULT_ROOT_PRIVILEGES_ATTRIBUTE] },
     ];
     if (target.roles.source && !this.proxy) {
@@ -138,7 +141,7 @@ export class PingDirectoryProfile implements ServerProfile {
       sn: [surname],
       ...(givenName === undefined ? {} : { givenName: [givenName] }),
       ...naming,
-      description: ['Account used by the synchronization server (created by prepare-endpoint-server)'],
+      description: [SYNC_USER_DESCRIPTION],
       userPassword: [password],
       ...limits,
     };
@@ -156,6 +159,11 @@ export class PingDirectoryProfile implements ServerProfile {
       [INHERIT_ATTRIBUTE]: [target.inheritDefaultRootPrivileges ? 'true' : 'false'],
       ...(privileges.length > 0 ? { [PRIVILEGE_ATTRIBUTE]: privileges } : {}),
     };
+  }
+
+  /** A root DN user also binds with its alternate bind DNs: the admin may be this account under another name. */
+  public syncUserAliases(target: PrepareTarget, observed: Observation): readonly string[] {
+    return valuesOf(observed.entry(target.syncUserDn), ALTERNATE_BIND_DN_ATTRIBUTE);
   }
 
   public planAccess(target: PrepareTarget, observed: Observation): PlannedStep[] {
@@ -260,17 +268,33 @@ export class PingDirectoryProfile implements ServerProfile {
   }
 
   /**
-   * The privileges live on the sync user's own entry, which the core deletes: nothing else was added. With
-   * --disableChangelog the changelog backend is disabled (not on a proxy, which has none).
+   * The privileges live on the sync user's own entry, which the core deletes when this tool created it: nothing
+   * else was added. An account the tool adopted keeps its entry and its privileges, because nothing on the server
+   * tells the privileges this tool added from those it already had: the run names the ones a role needs for the
+   * operator to take away by hand. With --disableChangelog the changelog backend is disabled (not on a proxy,
+   * which has none).
    */
-  public planRemoval(_target: PrepareTarget, observed: Observation, disableChangelog: boolean): PlannedStep[] {
-    if (!disableChangelog || this.proxy) return [];
+  public planRemoval(target: PrepareTarget, observed: Observation, disableChangelog: boolean, accountKept = false): PlannedStep[] {
+    const steps: PlannedStep[] = [];
+    const account = observed.entry(target.syncUserDn);
+    if (accountKept && account !== undefined) {
+      const held = new Set(valuesOf(account, PRIVILEGE_ATTRIBUTE).map((value) => value.trim().toLowerCase()));
+      const granted = privilegesFor({ source: true, destination: true }).filter((name) => held.has(name));
+      steps.push(granted.length === 0
+        ? { id: 'privileges', title: `Privileges of '${target.syncUserDn}'`, status: 'unchanged', detail: 'none of those this tool grants', changes: [], warnings: [] }
+        : {
+            id: 'privileges', title: `Privileges of '${target.syncUserDn}'`, status: 'warning', detail: `kept: ${granted.join(', ')}`, changes: [],
+            warnings: [`'${target.syncUserDn}' keeps its privileges ${granted.join(', ')}: the server does not record which of them this tool ` +
+              `added, so none was taken away; remove the '${PRIVILEGE_ATTRIBUTE}' values it no longer needs by hand`],
+          });
+    }
+    if (!disableChangelog || this.proxy) return steps;
     const title = 'Disabling cn=changelog';
     const backend = observed.entry(CHANGELOG_BACKEND_DN);
     if (backend === undefined || !isTrue(firstValue(backend, ENABLED_ATTRIBUTE))) {
-      return [{ id: 'changelog', title, status: 'unchanged', detail: 'changelog backend already disabled', changes: [], warnings: [] }];
+      return [...steps, { id: 'changelog', title, status: 'unchanged', detail: 'changelog backend already disabled', changes: [], warnings: [] }];
     }
-    return [{
+    return [...steps, {
       id: 'changelog', title, status: 'updated', detail: 'changelog backend disabled',
       changes: [{ kind: 'modify', dn: CHANGELOG_BACKEND_DN, modifications: [{ operation: 'replace', attribute: ENABLED_ATTRIBUTE, values: ['false'] }] }],
       warnings: [],

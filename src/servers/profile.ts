@@ -16,6 +16,11 @@ export interface PlannedStep {
   readonly changes: readonly Change[];
   /** Things the operator must do or know (restart needed, rights that could not be granted). */
   readonly warnings: readonly string[];
+  /**
+   * Said before the step's writes are sent (a known server fault the write can trigger), so the operator has
+   * read it even when the server dies on the write.
+   */
+  readonly cautions?: readonly string[];
 }
 
 export interface RoleSet {
@@ -170,9 +175,29 @@ export interface ServerProfile {
   planChangelog(target: PrepareTarget, observed: Observation): PlannedStep[];
   /**
    * `--remove`: take away every right this tool added for the sync user, and with `disableChangelog` turn the
-   * change log off. The core deletes the account itself afterwards. Pure. Profiles without it refuse --remove.
+   * change log off. The core deletes the account itself afterwards, when this tool created it; `accountKept` says
+   * it will not (an account the tool adopted, or an entry that is no account). Pure. Profiles without it refuse
+   * --remove.
    */
-  planRemoval?(target: PrepareTarget, observed: Observation, disableChangelog: boolean): PlannedStep[];
+  planRemoval?(target: PrepareTarget, observed: Observation, disableChangelog: boolean, accountKept?: boolean): PlannedStep[];
+  /**
+   * Administrators the sync user must never be, as the observation shows them (389 DS's nsslapd-rootdn, each
+   * OpenLDAP database's olcRootDN): `what` names the setting for the message. The admin's bind DN is checked by
+   * the core. Pure.
+   */
+  administratorDns?(target: PrepareTarget, observed: Observation): readonly { readonly dn: string; readonly what: string }[];
+  /** Other DNs that bind as the sync user's account (PingDirectory's ds-cfg-alternate-bind-dn). Pure. */
+  syncUserAliases?(target: PrepareTarget, observed: Observation): readonly string[];
+  /**
+   * Two runs at once can leave a duplicate that no failed write reveals (slapd numbers overlay entries, so two
+   * adds of one overlay both succeed): after writing, the core observes again and applies what is still needed.
+   */
+  readonly settlesAfterWrites?: boolean;
+  /**
+   * The server tells apart spellings of one DN that RFC 4514 says are equal (389 DS: `cn=Sync\20User` is not
+   * `cn=Sync User`): an absent sync user is looked for by its RDN under its parent before it is created.
+   */
+  readonly distinguishesDnSpellings?: boolean;
   /** When set, the source check reads this entry as the sync user instead of the root DSE change numbers. */
   changeSource?(target: PrepareTarget): ChangeSource;
   /** Root DSE attributes the sync user must be able to read on a source. */

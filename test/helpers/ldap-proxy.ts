@@ -5,6 +5,8 @@ import * as net from 'node:net';
 
 /** LDAP protocolOp tags of the requests that change a server (RFC 4511 section 4.2). */
 const WRITE_OPS: Readonly<Record<number, string>> = { 0x66: 'modify', 0x68: 'add', 0x4a: 'delete', 0x6c: 'modifyDN' };
+/** The other requests a client sends. */
+const OTHER_OPS: Readonly<Record<number, string>> = { 0x60: 'bind', 0x63: 'search', 0x42: 'unbind', 0x77: 'extended', 0x6e: 'compare', 0x50: 'abandon' };
 
 export interface WriteRequest {
   /** 1 for the first write request seen by this proxy (over every connection), 2 for the next... */
@@ -20,6 +22,11 @@ export type WriteDecision = 'forward' | 'drop';
 export interface LdapProxyOptions {
   /** Called before each write request goes to the server; the request waits for the promise. */
   onWrite?: (request: WriteRequest) => WriteDecision | Promise<WriteDecision>;
+  /**
+   * Called before each other request (bind, search...) goes to the server; the request waits for the promise.
+   * `index` counts these requests (1 for the first, over every connection).
+   */
+  onRequest?: (request: WriteRequest) => WriteDecision | Promise<WriteDecision>;
 }
 
 export interface LdapProxy {
@@ -69,6 +76,7 @@ function opTag(message: Buffer): number | undefined {
 export async function startLdapProxy(target: { host: string; port: number }, options: LdapProxyOptions = {}): Promise<LdapProxy> {
   const sockets = new Set<net.Socket>();
   const writes: WriteRequest[] = [];
+  let others = 0;
   const server = net.createServer((client) => {
     const upstream = net.connect(target.port, target.host);
     sockets.add(client);
@@ -97,6 +105,10 @@ export async function startLdapProxy(target: { host: string; port: number }, opt
             const request: WriteRequest = { index: writes.length + 1, op, bytes: message };
             writes.push(request);
             const decision = options.onWrite === undefined ? 'forward' : await options.onWrite(request);
+            if (decision === 'drop') return;
+          } else if (options.onRequest !== undefined) {
+            others += 1;
+            const decision = await options.onRequest({ index: others, op: OTHER_OPS[opTag(message) ?? -1] ?? 'other', bytes: message });
             if (decision === 'drop') return;
           }
           if (!upstream.destroyed) upstream.write(message);

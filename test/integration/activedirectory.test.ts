@@ -27,6 +27,8 @@ const ADMINISTRATORS = `CN=Administrators,CN=Builtin,${BASE}`;
 const TARGET_OU = `OU=Sync Target,${BASE}`;
 const SYNC_PASSWORD = `Sync-${randomUUID()}-aA1!`;
 const GET_CHANGES = '1131f6aa-9c07-11d1-f79f-00c04fc2dcd2';
+/** The mark of an account this tool created. */
+const MARK = 'Account used by the synchronization server (created by prepare-endpoint-server)';
 
 interface JsonResult {
   changed: boolean;
@@ -379,6 +381,49 @@ describe('Active Directory on Samba AD DC', { skip: skip ?? false }, () => {
     await removeAll();
     const after = await asAdmin((d) => d.read(ADMINISTRATORS, ['member']));
     assert.ok(!valuesOf(after, 'member').some((m) => m.toLowerCase() === SYNC_DN.toLowerCase()));
+  });
+
+  test('the account the tool creates carries its mark; --remove keeps an account it did not create and takes its ACEs only', async () => {
+    const created = await run(['--isDestination', ...LDAPS], [TARGET_OU]);
+    assert.equal(created.code, 0, describeRun(created));
+    assert.deepEqual(valuesOf(await asAdmin((d) => d.read(SYNC_DN, ['description'])), 'description'), [MARK]);
+    await removeAll([TARGET_OU]);
+
+    const adopted = `CN=Adopted User,CN=Users,${BASE}`;
+    const password = `Adopted-${randomUUID()}-aA1!`;
+    const passwordFile = path.join(tmp, 'adopted.pw');
+    writeFileSync(passwordFile, `${password}\n`, { mode: 0o600 });
+    await asAdmin((d) => d.apply({ kind: 'add', dn: adopted, attributes: {
+      objectClass: ['top', 'person', 'organizationalPerson', 'user'], cn: ['Adopted User'], sAMAccountName: ['adopted'],
+      userAccountControl: ['512'], unicodePwd: [password],
+    } }), true);
+    try {
+      const r = await run(['--isDestination', '--syncServerBindDN', adopted, '--syncServerBindPasswordFile', passwordFile, ...LDAPS], [TARGET_OU]);
+      assert.equal(r.code, 0, describeRun(r));
+      const entry = await asAdmin((d) => d.read(adopted, ['description', 'objectSid']));
+      assert.deepEqual(valuesOf(entry, 'description'), [], 'an adopted account is never marked');
+      const sid = decodeSid(binaryValue(entry, 'objectSid')!);
+      assert.ok((await dc.sddl(TARGET_OU)).includes(sid), 'the run granted its ACE');
+
+      const removed = await run(['--remove', '--syncServerBindDN', adopted], [TARGET_OU]);
+      assert.equal(removed.code, 0, describeRun(removed));
+      assert.match(removed.stderr, /was kept, not deleted: this tool did not create it/, describeRun(removed));
+      assert.ok(await asAdmin((d) => d.read(adopted, ['objectClass'])), 'the account is kept');
+      assert.ok(!(await dc.sddl(TARGET_OU)).includes(sid), 'its ACE is gone');
+    } finally {
+      await asAdmin((d) => d.apply({ kind: 'delete', dn: adopted }));
+    }
+  });
+
+  test('the administrator as the sync user is refused (exit 89) before any write, in any spelling', async () => {
+    for (const dn of [dc.adminDn, dc.adminDn.toUpperCase().replace(/,/g, ', ')]) {
+      const r = await run(['--isDestination', '--syncServerBindDN', dn, '--resetSyncServerBindPassword', ...LDAPS], [TARGET_OU]);
+      assert.equal(r.code, 89, describeRun(r));
+      assert.match(r.stderr, /names the admin's own account/, describeRun(r));
+    }
+    const remove = await run(['--remove', '--syncServerBindDN', dc.adminDn], [TARGET_OU]);
+    assert.equal(remove.code, 89, describeRun(remove));
+    assert.ok(await asAdmin((d) => d.read(dc.adminDn, ['objectClass'])), 'the administrator is still there, and binds');
   });
 
   test('a dry run of a new account writes nothing and prints the account masked', async () => {

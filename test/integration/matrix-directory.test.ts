@@ -84,6 +84,40 @@ describe('matrix: directory (pristine slapd)', () => {
   });
 });
 
+describe('matrix: directory (the admin as the sync user; DN spellings)', () => {
+  test('a root DN (olcRootDN) or the admin\'s own DN as the sync user: exit 89, nothing written, in any spelling', async () => {
+    // cn=admin,dc=example,dc=com is the data database's root DN and has no entry: an entry made there would open it.
+    await failsCleanly(common(['--isDestination', '-b', BASE, '--syncServerBindDN', 'CN=Admin, DC=Example,DC=com'], { bindDn: s.configAdminDn }),
+      89, /names the server's administrator \(olcRootDN of olcDatabase=\{1\}mdb,cn=config\)/);
+    await failsCleanly(common(['--isDestination', '-b', BASE, '--syncServerBindDN', 'cn=admin,cn=config', '--resetSyncServerBindPassword']),
+      89, /names the server's administrator \(olcRootDN of olcDatabase=\{0\}config,cn=config\)/);
+    await failsCleanly(common(['--isDestination', '-b', BASE, '--syncServerBindDN', 'cn=\\61dmin,dc=example,dc=com', '--resetSyncServerBindPassword']),
+      89, /names the admin's own account/);
+    await failsCleanly(common(['--isDestination', '-b', BASE, '--syncServerBindDN', 'CN=LIMITED , dc=example,dc=com', '--resetSyncServerBindPassword'], { bindDn: s.limitedDn }),
+      89, /names the admin's own account/);
+    await failsCleanly(common(['--remove', '-b', BASE, '--syncServerBindDN', 'cn=admin,dc=example,dc=com']), 89, /names the admin's own account/);
+    assert.equal(await readEntry(s.url, { dn: s.adminDn, password: s.adminPassword }, 'cn=admin,dc=example,dc=com'), undefined, 'no entry at the root DN');
+    assert.equal(await canBind(s.url, s.adminDn, s.adminPassword), true);
+  });
+
+  test('a sync user DN with a hex escape: the rule names it, the sync user writes; re-runs in other spellings write nothing', async () => {
+    const hex = `cn=Sync\\20Hex,ou=People,${BASE}`;
+    const r = await runCli(common(['--isDestination', '-b', BASE, '--syncServerBindDN', hex]));
+    assert.equal(r.code, 0, describeRun(r));
+    await withClient(s.url, { dn: hex, password: SENTINEL_SYNC }, async (c) => {
+      await c.modify(`ou=People,${BASE}`, [new Change({ operation: 'replace', modification: new Attribute({ type: 'description', values: ['written by the sync user'] }) })]);
+    });
+    for (const dn of [`cn=Sync Hex,ou=People,${BASE}`, 'CN = sync\\20hex , OU=people,DC=EXAMPLE,DC=COM', `cn=\\53ync\\20\\48ex,ou=People,${BASE}`, `2.5.4.3=Sync   Hex,ou=People,${BASE}`]) {
+      for (const base of [BASE, 'DC=Example, DC=COM', '0.9.2342.19200300.100.1.25=example,dc=com']) {
+        const again = await runCli(common(['--isDestination', '-b', base, '--syncServerBindDN', dn, '--json']));
+        assert.equal(again.code, 0, describeRun(again));
+        assert.equal((JSON.parse(again.stdout) as { ldap: { writes: number } }).ldap.writes, 0, `${dn} under ${base}: ${describeRun(again)}`);
+      }
+    }
+    assert.equal((await accessRulesFor(s, 'Hex')).length, 1);
+  });
+});
+
 describe('matrix: directory (prepared slapd)', () => {
   test('setup: a destination run prepares the server', async () => {
     const r = await runCli(common(['--isDestination', '-b', BASE]));

@@ -173,6 +173,59 @@ describe('matrix: 389 DS', () => {
     assert.ok(await readEntry(ds.url, dm(), child), 'and so is the entry below it');
   });
 
+  test('the Directory Manager or the admin\'s own DN as the sync user: exit 89 before any write, in any spelling', async () => {
+    const cases: { args: string[]; bindDn?: string; adminFile?: string; message: RegExp }[] = [
+      { args: ['--isDestination', '--syncServerBindDN', 'cn=Directory Manager', '--resetSyncServerBindPassword'], message: /names the admin's own account/ },
+      { args: ['--isDestination', '--syncServerBindDN', ' CN = directory\\20manager ', '--resetSyncServerBindPassword'], message: /names the admin's own account/ },
+      { args: ['--remove', '--syncServerBindDN', 'cn=directory manager'], message: /names the admin's own account/ },
+      // Bound as another account, the Directory Manager is still refused (nsslapd-rootdn, which that account may not even read).
+      { args: ['--isDestination', '--syncServerBindDN', 'cn=Directory Manager', '--resetSyncServerBindPassword'], bindDn: WEAK_DN, adminFile: weakFile, message: /names the server's administrator \(the root DN/ },
+      { args: ['--isDestination', '--syncServerBindDN', 'UID=weak, OU=people,dc=example,dc=com', '--resetSyncServerBindPassword'], bindDn: WEAK_DN, adminFile: weakFile, message: /names the admin's own account/ },
+    ];
+    for (const c of cases) {
+      const before = await state();
+      const r = await runCli(common(['-b', COM, ...c.args], { ...(c.bindDn === undefined ? {} : { bindDn: c.bindDn }), ...(c.adminFile === undefined ? {} : { adminFile: c.adminFile }) }));
+      assert.equal(r.code, 89, describeRun(r));
+      assert.match(r.stderr, c.message, describeRun(r));
+      assert.deepEqual(await state(), before);
+    }
+    assert.equal(await canBind(ds.url, ds.adminDn, ds.adminPassword), true, 'the Directory Manager password is unchanged');
+    assert.equal(await canBind(ds.url, WEAK_DN, SENTINEL_OTHER), true, 'the admin account password is unchanged');
+  });
+
+  test('a sync user DN with a hex escape gets an ACI 389 DS matches: the sync user writes; re-runs in other spellings write nothing', async () => {
+    const hex = `cn=Sync\\20Hex,ou=People,${COM}`;
+    const r = await runCli(common(['-b', COM, '--isDestination', '--syncServerBindDN', hex]));
+    assert.equal(r.code, 0, describeRun(r));
+    const target = `ou=People,${COM}`;
+    await withClient(ds.url, { dn: hex, password: SENTINEL_SYNC }, async (c) => {
+      await c.modify(target, [new Change({ operation: 'replace', modification: new Attribute({ type: 'description', values: ['by the hex sync user'] }) })]);
+      assert.equal((await c.search(target, { scope: 'base', attributes: ['description'] })).searchEntries.length, 1, 'and reads');
+    });
+    assert.deepEqual((await readEntry(ds.url, dm(), target, ['description']))?.description, ['by the hex sync user']);
+    for (const dn of [`cn=Sync Hex,ou=People,${COM}`, 'CN = sync\\20hex , OU=people,DC=EXAMPLE,DC=COM', `cn=\\53ync\\20\\48ex,ou=People,${COM}`, `2.5.4.3=Sync   Hex,ou=People,${COM}`]) {
+      for (const base of [COM, 'DC=Example, DC=COM', '0.9.2342.19200300.100.1.25=example,dc=com']) {
+        const again = await runCli(common(['-b', base, '--isDestination', '--syncServerBindDN', dn, '--json']));
+        assert.equal(again.code, 0, describeRun(again));
+        assert.equal((JSON.parse(again.stdout) as { ldap: { writes: number } }).ldap.writes, 0, `${dn} under ${base}: ${describeRun(again)}`);
+        assert.equal((JSON.parse(again.stdout) as { syncUserDn: string }).syncUserDn, hex, 'the DN the server binds');
+      }
+    }
+    assert.deepEqual(await searchDns(ds.url, dm(), COM, '(cn=Sync Hex)'), [hex], 'one account');
+  });
+
+  test('base DNs that differ only in case or spacing find the same ACIs: no rewrite', async () => {
+    const first = await runCli(common(['-b', COM, '--isSource', '--isDestination', '--json']));
+    assert.equal(first.code, 0, describeRun(first));
+    const acisBefore = await acis(COM);
+    for (const base of ['DC=EXAMPLE,DC=COM', 'dc = Example , dc = com', 'dc=ex\\61mple,dc=com']) {
+      const again = await runCli(common(['-b', base, '--isSource', '--isDestination', '--json']));
+      assert.equal(again.code, 0, describeRun(again));
+      assert.equal((JSON.parse(again.stdout) as { ldap: { writes: number } }).ldap.writes, 0, `${base}: ${describeRun(again)}`);
+    }
+    assert.deepEqual(await acis(COM), acisBefore);
+  });
+
   test('no sentinel password anywhere', () => {
     assertNoSecretsAnywhere([logFile], repoLogOffset, 9);
   });

@@ -2,7 +2,11 @@
 // removal changes nothing, a removal takes away the sync user and every ACI of ours (base, cn=changelog, root
 // DSE) and nothing else, a second removal writes nothing, --disableChangelog turns the plugin off. slapd: our
 // olcAccess rules and the sync user go, the accesslog overlay stays unless --disableChangelog (which deletes it,
-// and slapd lives on); preparing again rebuilds it all. The PingDirectory emulator refuses --remove (53).
+// and slapd lives on); preparing again rebuilds it all. The PingDirectory emulator deletes its root DN user.
+// On every family --remove deletes only an account this tool created (it carries the tool's mark, the exact
+// description value the tool writes): an empty OU, a groupOfNames, a person the tool never created, a leaf
+// suffix entry, an account a run adopted (it only got rights), a marked entry with entries below it: each is
+// kept, byte for byte, with only the tool's rights taken away and a warning saying so.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
@@ -22,6 +26,16 @@ const SYNC_DN = `cn=Sync User,${BASE}`;
 const SYNC_PASSWORD = `Sync-Remove-${randomUUID()}`;
 const PLUGIN_DN = 'cn=Retro Changelog Plugin,cn=plugins,cn=config';
 const OUR_PREFIX = 'prepare-endpoint-server:';
+/** The mark of an account this tool created (every version writes it into the accounts it adds). */
+const MARK = 'Account used by the synchronization server (created by prepare-endpoint-server)';
+const PERSON = ['top', 'person', 'organizationalPerson', 'inetOrgPerson'];
+/** Entries --remove must never delete, for the sync DN to name in turn. */
+const FOREIGN = (base: string): { dn: string; attributes: Record<string, string[]>; what: string }[] => [
+  { dn: `ou=Empty,${base}`, attributes: { objectClass: ['top', 'organizationalUnit'], ou: ['Empty'] }, what: 'an empty OU' },
+  { dn: `cn=Team,${base}`, attributes: { objectClass: ['top', 'groupOfNames'], cn: ['Team'], member: [`ou=Empty,${base}`] }, what: 'a groupOfNames' },
+  { dn: `uid=human,${base}`, attributes: { objectClass: PERSON, uid: ['human'], cn: ['Human'], sn: ['Human'], userPassword: [`Human-${randomUUID()}`] }, what: 'a person the tool never created' },
+  { dn: `uid=legacy-looking,${base}`, attributes: { objectClass: PERSON, uid: ['legacy-looking'], cn: ['L'], sn: ['L'], description: [`${MARK} (copied by hand, with more text)`] }, what: 'a person with another description' },
+];
 
 let tmp = '';
 let logFile = '';
@@ -34,6 +48,27 @@ function json(r: RunCliResult): RunResult {
 
 async function modify(url: string, bind: Bind, dn: string, operation: 'add' | 'delete' | 'replace', type: string, values: string[]): Promise<void> {
   await withClient(url, bind, (c) => c.modify(dn, [new Change({ operation, modification: new Attribute({ type, values }) })]));
+}
+
+async function add(url: string, bind: Bind, dn: string, attributes: Record<string, string[]>): Promise<void> {
+  await withClient(url, bind, (c) => c.add(dn, attributes));
+}
+
+/**
+ * `--remove` with the sync DN naming `dn`, an entry this tool did not create (or must not delete): exit 0, the
+ * entry is exactly as before, and the run says it was kept and why.
+ */
+async function removeKeeps(url: string, bind: Bind, args: (extra: string[]) => string[], dn: string, why: RegExp): Promise<RunCliResult> {
+  const before = await dumpEntries(url, bind, dn, 'base');
+  assert.notDeepEqual(before, {}, `'${dn}' exists before`);
+  const r = await runCli(args(['--remove', '--syncServerBindDN', dn, '--json']));
+  assert.equal(r.code, 0, describeRun(r));
+  assert.deepEqual(await dumpEntries(url, bind, dn, 'base'), before, `'${dn}' is kept byte for byte`);
+  assert.match(r.stderr, /Warning: '.*' was kept, not deleted: /, describeRun(r));
+  assert.match(r.stderr, why, describeRun(r));
+  const step = json(r).steps.find((s) => s.id === 'sync-user');
+  assert.equal(step?.status, 'skipped', JSON.stringify(step));
+  return r;
 }
 
 before(() => {
@@ -175,6 +210,54 @@ describe('389 DS (dynamic plugins on): prepare, remove, remove again, disable th
     assert.equal(again.code, 0, describeRun(again));
     assert.equal(json(again).ldap.writes, 0, 'idempotent');
   });
+
+  test('the account the tool created carries its mark, which a re-run keeps', async () => {
+    const r = await runCli(args(['--syncServerBindPasswordFile', path.join(tmp, 'sync.pw'), '--isDestination']));
+    assert.equal(r.code, 0, describeRun(r));
+    assert.deepEqual((await readEntry(server().url, admin(), SYNC_DN, ['description']))?.description, [MARK]);
+    const again = await runCli(args(['--syncServerBindPasswordFile', path.join(tmp, 'sync.pw'), '--isDestination', '--json']));
+    assert.equal(json(again).ldap.writes, 0, describeRun(again));
+    assert.deepEqual((await readEntry(server().url, admin(), SYNC_DN, ['description']))?.description, [MARK]);
+    const removed = await runCli(args(['--remove']));
+    assert.equal(removed.code, 0, describeRun(removed));
+    assert.equal(await readEntry(server().url, admin(), SYNC_DN), undefined, 'the marked account is deleted');
+  });
+
+  test('--remove keeps what the tool did not create: an empty OU, a groupOfNames, foreign persons, a leaf suffix entry', async () => {
+    for (const entry of FOREIGN(BASE)) await add(server().url, admin(), entry.dn, entry.attributes);
+    for (const entry of FOREIGN(BASE)) await removeKeeps(server().url, admin(), args, entry.dn, /not an account|did not create it/);
+    // dc=example,dc=org: a suffix entry with nothing below it, as the harness makes it.
+    assert.equal((await dumpEntries(server().url, admin(), 'dc=example,dc=org', 'sub')) !== undefined, true);
+    await removeKeeps(server().url, admin(), args, 'dc=example,dc=org', /not an account/);
+  });
+
+  test('an account a run adopted is never marked, and --remove takes away only the ACIs the run granted', async () => {
+    const adopted = `uid=adopted,${BASE}`;
+    const password = `Adopted-${randomUUID()}`;
+    const passwordFile = secretFile(tmp, 'adopted.pw', password);
+    await add(server().url, admin(), adopted, { objectClass: PERSON, uid: ['adopted'], cn: ['Adopted'], sn: ['Adopted'], userPassword: [password] });
+    const before = await dumpEntries(server().url, admin(), adopted, 'base');
+    const r = await runCli(args(['--syncServerBindPasswordFile', passwordFile, '--syncServerBindDN', adopted, '--isDestination']));
+    assert.equal(r.code, 0, describeRun(r));
+    assert.deepEqual(await dumpEntries(server().url, admin(), adopted, 'base'), before, 'the account was not touched (no mark)');
+    assert.equal((await acis(BASE)).filter((a) => a.includes(adopted)).length, 1, 'the run granted its ACI');
+    await removeKeeps(server().url, admin(), args, adopted, /did not create it/);
+    assert.deepEqual((await acis(BASE)).filter((a) => a.includes(adopted)), [], 'the ACI the run granted is gone');
+    assert.equal(await canBind(server().url, adopted, password), true, 'the account still works');
+  });
+
+  test('a marked account with an entry below it is kept (a non-leaf entry is never deleted); once a leaf, it goes', async () => {
+    const parent = `cn=Parent Sync,${BASE}`;
+    await add(server().url, admin(), parent, { objectClass: PERSON, cn: ['Parent Sync'], sn: ['Sync'], description: [MARK] });
+    await add(server().url, admin(), `cn=Child,${parent}`, { objectClass: PERSON, cn: ['Child'], sn: ['Child'] });
+    await removeKeeps(server().url, admin(), args, parent, /non-leaf entry is never deleted/);
+    assert.ok(await readEntry(server().url, admin(), `cn=Child,${parent}`), 'the entry below is kept too');
+    await withClient(server().url, admin(), (c) => c.del(`cn=Child,${parent}`));
+    // The mark alone makes it the tool's (accounts made by earlier versions carry the same description).
+    const r = await runCli(args(['--remove', '--syncServerBindDN', parent]));
+    assert.equal(r.code, 0, describeRun(r));
+    assert.equal(await readEntry(server().url, admin(), parent), undefined);
+  });
 });
 
 describe('slapd: prepare source, remove, disable the change log, prepare again', () => {
@@ -300,6 +383,28 @@ describe('slapd: prepare source, remove, disable the change log, prepare again',
     assert.equal(rerun.code, 0, describeRun(rerun));
     assert.equal(json(rerun).ldap.writes, 0, 'and a re-run changes nothing');
   });
+  test('--remove keeps what the tool did not create (OpenLDAP and the generic profile): OUs, groups, foreign accounts', async () => {
+    for (const entry of FOREIGN(BASE)) await add(server().url, admin(), entry.dn, entry.attributes);
+    const rulesBefore = await rules();
+    for (const entry of FOREIGN(BASE)) await removeKeeps(server().url, admin(), args, entry.dn, /not an account|did not create it/);
+    // cn=limited: an account (simpleSecurityObject) the harness made; ou=People: no account, entries below it
+    await removeKeeps(server().url, admin(), args, server().limitedDn, /did not create it/);
+    await removeKeeps(server().url, admin(), args, `ou=People,${BASE}`, /not an account/);
+    const generic = (extra: string[]): string[] => args(['--serverType', 'generic', ...extra]);
+    await removeKeeps(server().url, admin(), generic, `uid=human,${BASE}`, /did not create it/);
+    await removeKeeps(server().url, admin(), generic, `ou=Empty,${BASE}`, /not an account/);
+    assert.deepEqual(await rules(), rulesBefore, 'the sync user\'s own rule stays: it was not the sync user removed');
+  });
+
+  test('the generic profile deletes an account it created (it carries the mark)', async () => {
+    const genericUser = `cn=Generic Sync,${BASE}`;
+    const r = await runCli(args(['--serverType', 'generic', '--syncServerBindDN', genericUser, '--syncServerBindPasswordFile', path.join(tmp, 'sync.pw'), '--isDestination']));
+    assert.equal(r.code, 0, describeRun(r));
+    assert.deepEqual((await readEntry(server().url, admin(), genericUser, ['description']))?.description, [MARK]);
+    const removed = await runCli(args(['--serverType', 'generic', '--remove', '--syncServerBindDN', genericUser]));
+    assert.equal(removed.code, 0, describeRun(removed));
+    assert.equal(await readEntry(server().url, admin(), genericUser), undefined);
+  });
 });
 
 describe('PingDirectory emulator: --remove deletes the root DN sync user (its privileges go with it)', () => {
@@ -365,5 +470,26 @@ describe('PingDirectory emulator: --remove deletes the root DN sync user (its pr
     const r = await runCli(args(['--remove', '--disableChangelog']));
     assert.equal(r.code, 0, describeRun(r));
     assert.equal(await backendEnabled(), 'false');
+  });
+
+  test('a root DN user the tool did not create is kept with its privileges, which the run names', async () => {
+    const other = 'cn=Other Root,cn=Root DNs,cn=config';
+    await add(server().url, admin(), other, {
+      objectClass: ['top', 'person', 'organizationalPerson', 'inetOrgPerson', 'ds-cfg-user', 'ds-cfg-root-dn-user'],
+      cn: ['Other Root'], sn: ['Root'], userPassword: [`Other-${randomUUID()}`],
+      'ds-cfg-inherit-default-root-privileges': ['false'], 'ds-privilege-name': ['bypass-read-acl', 'config-read'],
+    });
+    const r = await removeKeeps(server().url, admin(), args, other, /did not create it/);
+    assert.match(r.stderr, /keeps its privileges bypass-read-acl, config-read/, describeRun(r));
+  });
+
+  test('the admin bound by its alternate bind DN cannot be the sync user (exit 89, nothing written)', async () => {
+    const before = await readEntry(server().url, admin(), 'cn=Directory Manager,cn=Root DNs,cn=config', ['*', '+']);
+    for (const extra of [['--isDestination', '--resetSyncServerBindPassword'], ['--remove']]) {
+      const r = await runCli(args(['--syncServerBindDN', 'CN=Directory Manager, cn=Root DNs,cn=config', '--syncServerBindPasswordFile', path.join(tmp, 'sync.pw'), ...extra]));
+      assert.equal(r.code, 89, describeRun(r));
+      assert.match(r.stderr, /names the admin's own account/, describeRun(r));
+    }
+    assert.deepEqual(await readEntry(server().url, admin(), 'cn=Directory Manager,cn=Root DNs,cn=config', ['*', '+']), before);
   });
 });

@@ -18,6 +18,8 @@ export interface Ds389Options {
   dynamicPlugins?: boolean;
   /** nsslapd-db-durable-transaction: off (no durable commit per write): for tests that load thousands of entries. */
   noSync?: boolean;
+  /** The database library of the backends (dscreate's `db_lib`): mdb (the harness default) or bdb. */
+  dbLib?: 'mdb' | 'bdb';
   /**
    * Opt-in TLS: the certificate and key go into the instance's NSS database, the CA is trusted, and LDAPS
    * listens on a second port (127.0.0.1); StartTLS then works on `port` too. Set at creation, kept on restart.
@@ -48,6 +50,7 @@ export async function startDs389(opts: Ds389Options = {}): Promise<Ds389> {
     DS_DM_PASSWORD: adminPassword,
     DS_DYNAMIC_PLUGINS: opts.dynamicPlugins ? '1' : '0',
     DS_DB_NOSYNC: opts.noSync === true ? '1' : '0',
+    DS_DB_LIB: opts.dbLib ?? 'mdb',
   };
   const server = await startPortScript({
     script: ds389Script,

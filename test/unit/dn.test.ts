@@ -3,14 +3,17 @@ import assert from 'node:assert/strict';
 import {
   DnSyntaxError,
   dnEquals,
+  dnSpelling,
   escapeDnValue,
   firstRdn,
+  firstRdnSpelling,
   formatDn,
   isValidDn,
   isWithin,
   normalizeDn,
   parentDn,
   parseDn,
+  quotableDn,
   type Rdn,
 } from '../../src/ldap/dn.js';
 import { seededRandom } from '../helpers/planning.js';
@@ -455,5 +458,36 @@ describe('round-trip property', () => {
       assert.equal(rdns[1]?.[0]?.value, 'x');
       assert.equal(escapeDnValue(value).includes('\u0000'), false);
     }
+  });
+});
+
+describe('dnSpelling, firstRdnSpelling and quotableDn: one DN as it was written', () => {
+  test('escapes and case stay, the spaces RFC 4514 ignores go', () => {
+    assert.equal(dnSpelling(' CN = Sync\\20User , dc=Example ,DC=com '), 'CN=Sync\\20User,dc=Example,DC=com');
+    assert.equal(dnSpelling('cn=\\ lead and trail\\ ,dc=x'), 'cn=\\ lead and trail\\ ,dc=x');
+    assert.equal(dnSpelling('cn=a + sn=b,dc=x'), 'cn=a+sn=b,dc=x');
+    assert.equal(firstRdnSpelling('cn = Sync\\20User , dc=x'), 'cn=Sync\\20User');
+    assert.equal(normalizeDn(dnSpelling('cn=Sync\\20User,dc=x')), normalizeDn('cn=Sync User,dc=x'));
+  });
+
+  test('a naming attribute\'s OID is written as its name, and compares equal to it', () => {
+    assert.equal(dnSpelling('2.5.4.3=Sync User,0.9.2342.19200300.100.1.25=example,1.2.3.4=x'), 'cn=Sync User,dc=example,1.2.3.4=x');
+    assert.equal(normalizeDn('2.5.4.3=Sync User,0.9.2342.19200300.100.1.25=Example'), normalizeDn('CN=sync user,DC=example'));
+  });
+
+  test('runs of inner spaces compare as one (case-ignore matching); an escaped space at an end still counts', () => {
+    assert.ok(dnEquals('cn=Sync   User,dc=x', 'cn=sync user,dc=x'));
+    assert.ok(!dnEquals('cn=a\\ ', 'cn=a'));
+  });
+
+  test('control characters become hex escapes', () => {
+    assert.equal(dnSpelling('cn=a\nb,dc=x'), 'cn=a\\0Ab,dc=x');
+  });
+
+  test('quotableDn keeps escapes (389 DS matches the spelling) and writes ", | and ? as hex', () => {
+    assert.equal(quotableDn('cn=Sync\\20User,dc=x'), 'cn=Sync\\20User,dc=x');
+    assert.equal(quotableDn('cn=Q\\"uote|pipe?,dc=x'), 'cn=Q\\22uote\\7Cpipe\\3F,dc=x');
+    assert.equal(quotableDn('cn=back\\\\22slash,dc=x'), 'cn=back\\\\22slash,dc=x');
+    assert.deepEqual(parseDn(quotableDn('cn=Q\\"uote|pipe?,dc=x')), parseDn('cn=Q\\"uote|pipe?,dc=x'));
   });
 });

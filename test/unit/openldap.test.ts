@@ -454,3 +454,58 @@ describe('planChangelog', () => {
     assert.equal(steps.filter((s) => s.id.startsWith('accesslog:overlay:')).length, 1);
   });
 });
+
+describe('duplicates two runs at once leave, and the root DNs the sync user may not be', () => {
+  const ours = (index: number, parent = DATA_DB): Entry => entry(`olcOverlay={${index}}accesslog,${parent}`, {
+    objectClass: ['olcOverlayConfig', 'olcAccessLogConfig'], olcOverlay: [`{${index}}accesslog`], olcAccessLogDB: [ACCESSLOG_SUFFIX],
+    olcAccessLogOps: ['writes'], olcAccessLogSuccess: ['TRUE'], olcAccessLogPurge: ['02+00:00 01+00:00'],
+  });
+  const config = (...overlays: Entry[]): Entry[] =>
+    [dataDb(), moduleList('{0}back_mdb', '{1}accesslog'), logDb([`{0}${accesslogAccessRule(SYNC_DN, 'none')}`]), ...overlays];
+
+  test('three accesslog overlays on one database: the first stays, the others are deleted highest index first', () => {
+    const steps = profile.planChangelog(target(), observe(config(ours(0), ours(1), ours(2))));
+    const overlayStep = step(steps, `accesslog:overlay:${DATA_DB}`);
+    assert.equal(overlayStep.status, 'updated');
+    assert.deepEqual(overlayStep.changes, [
+      { kind: 'delete', dn: `olcOverlay={2}accesslog,${DATA_DB}` },
+      { kind: 'delete', dn: `olcOverlay={1}accesslog,${DATA_DB}` },
+    ]);
+    // One overlay left: nothing more is deleted (it may still get the change record settings it lacks).
+    const single = step(profile.planChangelog(target(), observe(config(ours(0)))), `accesslog:overlay:${DATA_DB}`);
+    assert.ok(single.changes.every((change) => change.kind !== 'delete'), JSON.stringify(single.changes));
+  });
+
+  test('--remove --disableChangelog deletes every accesslog overlay, highest index first (slapd renumbers the rest)', () => {
+    const steps = profile.planRemoval(target(), observe(config(ours(0), ours(2), ours(1))), true);
+    assert.deepEqual(steps.flatMap((s) => s.changes).filter((c) => c.kind === 'delete').map((c) => c.dn), [
+      `olcOverlay={2}accesslog,${DATA_DB}`, `olcOverlay={1}accesslog,${DATA_DB}`, `olcOverlay={0}accesslog,${DATA_DB}`,
+    ]);
+  });
+
+  test('the accesslog read rule twice (another DN spelling): the second is taken away; --remove deletes both, highest first', () => {
+    const twice = [`{0}${accesslogAccessRule(SYNC_DN, 'none')}`, '{1}to *  by dn.exact="cn=Sync\\20User, dc=example,dc=com" read by * break'];
+    const db = logDb(twice);
+    const plan = profile.planChangelog(target(), observe([dataDb(), moduleList('{0}back_mdb', '{1}accesslog'), db, ours(0)]));
+    const access = step(plan, 'accesslog:access');
+    assert.equal(access.status, 'updated');
+    assert.deepEqual(modifications(access.changes[0]), [{ operation: 'delete', attribute: 'olcAccess', values: [twice[1]] }]);
+    const removal = profile.planRemoval(target(), observe([dataDb(), db]), false);
+    assert.deepEqual(modifications(step(removal, 'accesslog:access').changes[0])[0]?.values, [twice[1], twice[0]]);
+  });
+
+  test('the same data rule in two spellings: one stays, the other is deleted', () => {
+    const values = [`{0}${dataAccessRule(BASE, SYNC_DN, 'read')}`, ...THIRD_PARTY.map((v, i) => `{${i + 1}}${splitOrdered(v).text}`),
+      '{5}to dn.subtree="DC=Example, DC=com" by dn.exact="CN=sync user,dc=example,dc=com" read by * break'];
+    const [access] = profile.planAccess(target(), observe([dataDb(values)]));
+    assert.equal(access?.status, 'updated');
+    assert.match(access?.detail ?? '', /1 duplicate olcAccess rule removed/);
+    assert.deepEqual(modifications(access?.changes[0]), [{ operation: 'delete', attribute: 'olcAccess', values: [values[5]] }]);
+  });
+
+  test('administratorDns: the olcRootDN of every database, the config database too', () => {
+    const configDb = entry('olcDatabase={0}config,cn=config', { objectClass: ['olcDatabaseConfig'], olcDatabase: ['{0}config'], olcRootDN: ['cn=admin,cn=config'] });
+    const data = entry(DATA_DB, { objectClass: ['olcDatabaseConfig', 'olcMdbConfig'], olcSuffix: [BASE], olcRootDN: ['cn=admin,dc=example,dc=com'] });
+    assert.deepEqual(profile.administratorDns(target(), observe([configDb, data])).map((a) => a.dn), ['cn=admin,cn=config', 'cn=admin,dc=example,dc=com']);
+  });
+});

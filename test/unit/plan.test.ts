@@ -1,6 +1,9 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { planPreparation, planSyncUser, type SyncUserFacts } from '../../src/core/plan.js';
+import { isMarkedAccount, planPreparation, planRemoval, planSyncUser, refuseAdministrators, type SyncUserFacts } from '../../src/core/plan.js';
+import { SYNC_USER_DESCRIPTION } from '../../src/servers/person.js';
+import { MDB_LIVE_TOGGLE_CAUTION, LDBM_CONFIG_DN } from '../../src/servers/ds389.js';
+import { PingDirectoryProfile } from '../../src/servers/pingdirectory.js';
 import type { Change, Entry } from '../../src/ldap/types.js';
 import { aciName, aciUserDns, isOurAci, planAci, renderAci, type AciSpec } from '../../src/servers/aci.js';
 import { CHANGELOG_DN, Ds389Profile, RETRO_CHANGELOG_PLUGIN_DN } from '../../src/servers/ds389.js';
@@ -432,5 +435,91 @@ describe('renderAci / isOurAci with awkward DNs', () => {
     assert.equal(aciName(ROOT_DSE_ANON_READ), 'rootdse anon read access');
     assert.equal(isOurAci(renderAci(spec('sync source read', READ)), spec('sync destination write', WRITE)), false);
     assert.equal(isOurAci(renderAci(spec('sync source read', READ, 'cn=Other,dc=example,dc=com')), spec('sync source read', READ)), false);
+  });
+});
+
+describe('planRemoval: only an account this tool created is deleted', () => {
+  const PERSON = ['top', 'person', 'organizationalPerson', 'inetOrgPerson'];
+  const account = (attributes: Record<string, string[]>): Entry => entry(SYNC_DN, { objectClass: PERSON, ...attributes });
+  const userStep = (e: Entry | undefined, children: boolean | 'unknown' = false): PlannedStep =>
+    step(planRemoval(profile, target(), observe(...(e === undefined ? [] : [e]), entry(BASE), entry(''), entry(CHANGELOG_DN)), false,
+      { hasChildren: children === 'unknown' ? undefined : children }), 'sync-user');
+
+  test('the mark is the exact description every version writes into the account it creates', () => {
+    assert.equal(isMarkedAccount(account({ description: [SYNC_USER_DESCRIPTION] })), true);
+    assert.equal(isMarkedAccount(account({ description: ['something else', SYNC_USER_DESCRIPTION] })), true, 'among other values');
+    assert.equal(isMarkedAccount(account({ description: [`${SYNC_USER_DESCRIPTION} `] })), false);
+    assert.equal(isMarkedAccount(account({})), false);
+    assert.equal(isMarkedAccount(entry(SYNC_DN, { objectClass: ['top', 'organizationalUnit'], description: [SYNC_USER_DESCRIPTION] })), false, 'not an account');
+    assert.equal(isMarkedAccount(entry(SYNC_DN, { objectClass: ['top', 'groupOfNames'], description: [SYNC_USER_DESCRIPTION] })), false);
+  });
+
+  test('a marked leaf account is deleted; anything else is kept with a warning saying why', () => {
+    assert.deepEqual(userStep(account({ description: [SYNC_USER_DESCRIPTION] })).changes, [{ kind: 'delete', dn: SYNC_DN }]);
+    for (const [kept, why] of [
+      [userStep(account({})), /did not create it/],
+      [userStep(entry(SYNC_DN, { objectClass: ['top', 'organizationalUnit'] })), /not an account/],
+      [userStep(account({ description: [SYNC_USER_DESCRIPTION] }), true), /non-leaf entry is never deleted/],
+      [userStep(account({ description: [SYNC_USER_DESCRIPTION] }), 'unknown'), /unknown/],
+    ] as const) {
+      assert.equal(kept.status, 'skipped');
+      assert.deepEqual(kept.changes, []);
+      assert.match(kept.warnings[0] ?? '', /was kept, not deleted/);
+      assert.match(kept.warnings[0] ?? '', why);
+    }
+    assert.equal(userStep(undefined).status, 'unchanged');
+  });
+
+  test('the rights are taken away whether the account is deleted or kept', () => {
+    const aci = renderAci(spec('sync destination write', WRITE));
+    const steps = planRemoval(profile, target(), observe(account({}), entry(BASE, { aci: [aci] }), entry(''), entry(CHANGELOG_DN)), false, { hasChildren: false });
+    assert.deepEqual(deletedValues(steps.flatMap((s) => s.changes)), [aci]);
+  });
+
+  test('PingDirectory: a kept root DN user keeps its privileges, which a warning names', () => {
+    const ping = new PingDirectoryProfile('pingdirectory', 'PingDirectory');
+    const dn = 'cn=Other,cn=Root DNs,cn=config';
+    const user = entry(dn, { objectClass: [...PERSON, 'ds-cfg-root-dn-user'], 'ds-privilege-name': ['bypass-acl', 'password-reset', 'backend-backup'] });
+    const steps = planRemoval(ping, target({ syncUserDn: dn }), observe(user, entry('cn=Root DNs,cn=config')), false, { hasChildren: undefined });
+    assert.deepEqual(steps.flatMap((s) => s.changes), []);
+    assert.match(step(steps, 'privileges').warnings[0] ?? '', /keeps its privileges bypass-acl, password-reset/);
+  });
+});
+
+describe('refuseAdministrators: the sync user is never an administrator', () => {
+  test('the bind DN in any spelling, and 389 DS nsslapd-rootdn (Directory Manager when unreadable)', () => {
+    const seen = observe(entry('cn=config', { 'nsslapd-rootdn': ['cn=Root Admin'] }));
+    for (const sync of ['uid=admin,ou=People,dc=example,dc=com', 'UID = Admin , OU=people,DC=EXAMPLE,DC=COM', 'uid=\\61dmin,ou=People,dc=example,dc=com']) {
+      const error = rejects(() => refuseAdministrators(profile, target({ syncUserDn: sync }), seen, 'uid=admin,ou=People,dc=example,dc=com', sync), 89);
+      assert.match(error.message, /names the admin's own account/);
+    }
+    assert.match(rejects(() => refuseAdministrators(profile, target({ syncUserDn: 'CN=root\\20admin' }), seen, 'uid=x,dc=example,dc=com', 'CN=root\\20admin'), 89).message,
+      /the root DN, nsslapd-rootdn 'cn=Root Admin'/);
+    rejects(() => refuseAdministrators(profile, target({ syncUserDn: 'cn=directory manager' }), observe(), 'uid=x,dc=example,dc=com', 'cn=directory manager'), 89);
+    assert.doesNotThrow(() => refuseAdministrators(profile, target(), seen, 'cn=Directory Manager', SYNC_DN));
+  });
+
+  test('PingDirectory: the admin bound by an alternate bind DN of the sync user account', () => {
+    const ping = new PingDirectoryProfile('pingdirectory', 'PingDirectory');
+    const dn = 'cn=Directory Manager,cn=Root DNs,cn=config';
+    const seen = observe(entry(dn, { 'ds-cfg-alternate-bind-dn': ['cn=Directory Manager'] }));
+    rejects(() => refuseAdministrators(ping, target({ syncUserDn: dn }), seen, 'CN=directory manager', dn), 89);
+    assert.doesNotThrow(() => refuseAdministrators(ping, target({ syncUserDn: 'cn=Sync User,cn=Root DNs,cn=config' }), seen, 'cn=Directory Manager', 'cn=Sync User,cn=Root DNs,cn=config'));
+  });
+});
+
+describe('389 DS with mdb and dynamic plugins: a caution before a live start or stop of the Retro Changelog Plugin', () => {
+  const seen = (backend: string, dynamic: string, enabled: string): Observation => observe(
+    entry('cn=config', { 'nsslapd-dynamic-plugins': [dynamic] }), entry(LDBM_CONFIG_DN, { 'nsslapd-backend-implement': [backend] }),
+    entry(RETRO_CHANGELOG_PLUGIN_DN, { 'nsslapd-pluginEnabled': [enabled] }), entry(BASE), entry(''),
+  );
+  const cautions = (steps: readonly PlannedStep[]): readonly string[] => step(steps, 'changelog').cautions ?? [];
+
+  test('mdb + dynamic: on the live start and on the live stop; never on bdb or without dynamic plugins', () => {
+    assert.deepEqual(cautions(profile.planChangelog(target(), seen('mdb', 'on', 'off'))), [MDB_LIVE_TOGGLE_CAUTION]);
+    assert.deepEqual(cautions(profile.planRemoval(target(), seen('mdb', 'on', 'on'), true)), [MDB_LIVE_TOGGLE_CAUTION]);
+    assert.deepEqual(cautions(profile.planChangelog(target(), seen('bdb', 'on', 'off'))), []);
+    assert.deepEqual(cautions(profile.planChangelog(target(), seen('mdb', 'off', 'off'))), []);
+    assert.deepEqual(cautions(profile.planRemoval(target(), seen('mdb', 'off', 'on'), true)), []);
   });
 });
