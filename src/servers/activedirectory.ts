@@ -594,25 +594,33 @@ export class ActiveDirectoryProfile implements ServerProfile {
       const title = `Rights for the sync user on '${dn}'`;
       const read = protectedEntries.get(key) ?? observed.entry(dn);
       const sd = sdOf(read);
-      const dacl = sid === undefined ? undefined : withoutAces(sd?.dacl, (ace) => sameSid(ace.sid, sid));
+      // Only ACEs of the shapes this tool writes: an adopted account may hold ACEs an administrator gave it.
+      const dacl = sid === undefined ? undefined : withoutAces(sd?.dacl, (ace) => isOurAce(ace, sid));
       if (sid === undefined || sd === undefined || dacl === undefined) {
-        steps.push({ id, title, status: 'unchanged', detail: sid === undefined ? 'no sync user, no ACEs of its SID' : 'no ACE for the sync user', changes: [], warnings: [] });
+        steps.push({ id, title, status: 'unchanged', detail: sid === undefined ? 'no sync user, no ACEs of its SID' : 'no ACE of this tool for the sync user', changes: [], warnings: [] });
         continue;
       }
       const isDeleted = key === normalizeDn(this.deletedObjectsDn(target));
       steps.push({
-        id, title, status: 'updated', detail: `ACEs for ${sid} removed`,
+        id, title, status: 'updated', detail: `this tool's ACEs for ${sid} removed`,
         changes: [this.daclChange(dn, encodeSecurityDescriptor({ revision: sd.revision, control: sd.control, dacl }), isDeleted, read)],
         warnings: [],
       });
     }
     const group = this.administratorsDn(target);
     if (isMember(observed.entry(group), target.syncUserDn)) {
-      steps.push({
-        id: 'ad:administrators', title: `Membership of '${group}'`, status: 'updated', detail: 'sync user removed',
-        changes: [{ kind: 'modify', dn: group, modifications: [{ operation: 'delete', attribute: 'member', values: [target.syncUserDn] }] }],
-        warnings: [],
-      });
+      // Only an account this tool made got its membership from this tool (--adAdministratorsGroup).
+      const ours = valuesOf(user, 'description').includes(SYNC_USER_DESCRIPTION);
+      steps.push(ours
+        ? {
+            id: 'ad:administrators', title: `Membership of '${group}'`, status: 'updated', detail: 'sync user removed',
+            changes: [{ kind: 'modify', dn: group, modifications: [{ operation: 'delete', attribute: 'member', values: [target.syncUserDn] }] }],
+            warnings: [],
+          }
+        : {
+            id: 'ad:administrators', title: `Membership of '${group}'`, status: 'warning', detail: 'kept', changes: [],
+            warnings: [`'${target.syncUserDn}' was not created by this tool and is a member of '${group}': kept; remove it by hand if --adAdministratorsGroup added it`],
+          });
     }
     return steps;
   }
@@ -661,6 +669,21 @@ function destinationAces(base: string, sid: string): WantedAce[] {
     }))),
   ];
   return aces;
+}
+
+/** An explicit ACE for `sid` of a shape this tool writes (any role, any version): what --remove takes away. */
+function isOurAce(ace: Ace, sid: string): boolean {
+  if (ace.raw !== undefined || !sameSid(ace.sid, sid) || (ace.flags & AceFlags.INHERITED) !== 0) return false;
+  if (isLegacyDestinationAce(ace, sid)) return true;
+  const shapes: Ace[] = [
+    { type: AceType.ACCESS_ALLOWED_OBJECT, flags: 0, mask: AccessMask.CONTROL_ACCESS, sid, objectType: REPLICATING_DIRECTORY_CHANGES },
+    { type: AceType.ACCESS_ALLOWED, flags: AceFlags.CONTAINER_INHERIT, mask: DELETED_OBJECTS_READ, sid },
+    { type: AceType.ACCESS_DENIED, flags: 0, mask: PROTECTED_DENY, sid },
+    ...destinationAces('', sid).map((wanted) => wanted.ace),
+  ];
+  return shapes.some((shape) => shape.type === ace.type && shape.mask >>> 0 === ace.mask >>> 0 && (shape.flags & 0x0f) === (ace.flags & 0x0f) &&
+    (shape.objectType ?? '').toLowerCase() === (ace.objectType ?? '').toLowerCase() &&
+    (shape.inheritedObjectType ?? '').toLowerCase() === (ace.inheritedObjectType ?? '').toLowerCase());
 }
 
 /** The destination ACE earlier versions wrote (see LEGACY_DESTINATION_RIGHTS). */

@@ -258,3 +258,17 @@ describe('Active Directory: which accounts and base DNs a run works with (vetTar
     assert.equal((descriptorOf(domainWrite).dacl?.aces ?? []).filter((a) => a.sid === SID).length, 17 + 1, 'the 17 destination ACEs stay, the DirSync one is added');
   });
 });
+
+describe('Active Directory --remove takes away only what this tool writes', () => {
+  test('an ACE an administrator gave the same account stays; the tool\'s ACEs go', () => {
+    const t = target({ source: true, destination: true });
+    const domain = decodeSecurityDescriptor(Buffer.from(DOMAIN_DACL, 'base64'));
+    const getChanges = { type: AceType.ACCESS_ALLOWED_OBJECT, flags: 0, mask: AccessMask.CONTROL_ACCESS, sid: SID, objectType: REPLICATING_DIRECTORY_CHANGES };
+    const foreign = { type: AceType.ACCESS_ALLOWED, flags: 0, mask: AccessMask.READ_PROPERTY | AccessMask.WRITE_PROPERTY, sid: SID };
+    const both = Buffer.from(encodeSecurityDescriptor({ ...domain, dacl: withAce(withAce(domain.dacl, getChanges), foreign) })).toString('base64');
+    const removal = profile.planRemoval(t, observation([syncUser, entry(BASE, { nTSecurityDescriptor: [both] })]));
+    const aces = descriptorOf(removal.find((s) => s.id === `ace:${BASE}`)!.changes[0]).dacl?.aces ?? [];
+    assert.ok(!aces.some((ace) => ace.sid === SID && ace.objectType === REPLICATING_DIRECTORY_CHANGES), 'the DirSync ACE went');
+    assert.ok(aces.some((ace) => ace.sid === SID && ace.mask === foreign.mask), 'the administrator\'s ACE stayed');
+  });
+});
