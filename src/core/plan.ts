@@ -137,7 +137,8 @@ export function planRemoval(
       ? { id, title, status: 'updated', detail: 'account deleted', changes: [{ kind: 'delete', dn }], warnings: [] }
       : {
           id, title, status: 'skipped', detail: `kept: ${why}`, changes: [],
-          warnings: [`'${dn}' was kept, not deleted: ${why}; only the rights this tool granted to it were taken away`],
+          warnings: [`'${dn}' was kept, not deleted: ${why}; only the rights this tool granted to it were taken away ` +
+            '(settings a run made on the account itself for the sync, such as its search limits, stay: clear them by hand if they should go)'],
         };
   return [...(profile.planRemoval?.(target, observed, disableChangelog, why !== undefined) ?? []), account];
 }

@@ -55,7 +55,9 @@ function cycler(server: () => Ds389, label: string): { prepare: () => Promise<To
 /** Whether the run wrote the plugin entry, and whether the caution was logged before that write. */
 function pluginWrite(toggle: Toggle): { written: boolean; cautionedFirst: boolean } {
   const caution = toggle.lines.findIndex((l) => l.event === 'warning' && CAUTION.test(String(l.msg)));
-  const write = toggle.lines.findIndex((l) => l.event === 'write' && String(l.dn).toLowerCase() === PLUGIN_DN.toLowerCase());
+  // The write that starts or stops the plugin (others to its entry, such as the change record settings, are not toggles).
+  const write = toggle.lines.findIndex((l) => l.event === 'write' && String(l.dn).toLowerCase() === PLUGIN_DN.toLowerCase() &&
+    JSON.stringify(l['attributes'] ?? []).toLowerCase().includes('nsslapd-pluginenabled'));
   return { written: write >= 0, cautionedFirst: caution >= 0 && (write < 0 || caution < write) };
 }
 
