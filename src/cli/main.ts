@@ -108,9 +108,9 @@ export async function main(args: readonly string[], io: ProcessIo): Promise<numb
     });
   } catch (error) {
     if (!isPrepareError(error)) throw error;
-    const { openRunLog } = await import('./log.js');
+    const { openRunLog, userStateLogFile } = await import('./log.js');
     // Usage errors are logged too, to --logFile when it could be read from the command line.
-    const { log } = await openRunLog(requestedLogFile ?? DEFAULT_LOG_FILE, runId);
+    const { log } = await openRunLog(requestedLogFile ?? DEFAULT_LOG_FILE, runId, requestedLogFile === undefined ? userStateLogFile(io.env) : undefined);
     log.error({ event: 'usage-error', exitCode: error.resultCode }, error.message);
     // One line, as for every other failure: what failed, then what to do.
     err(`Error: ${error.message}${error.hint === undefined ? '' : `: ${error.hint}`}\n`);
@@ -121,7 +121,7 @@ export async function main(args: readonly string[], io: ProcessIo): Promise<numb
   }
 
   const { settings } = resolved;
-  const [{ openRunLog }, { Renderer }, { terminalPrompter }, { renderLdif }, { changedAttributes }, { stepSummary }, { ResultCode }] = await Promise.all([
+  const [{ openRunLog, userStateLogFile }, { Renderer }, { terminalPrompter }, { renderLdif }, { changedAttributes }, { stepSummary }, { ResultCode }] = await Promise.all([
     import('./log.js'),
     import('./render.js'),
     import('./prompts.js'),
@@ -134,9 +134,13 @@ export async function main(args: readonly string[], io: ProcessIo): Promise<numb
   const humanStream = resolved.json ? io.stderr : io.stdout;
   const screen = new Renderer({ line: (text) => humanStream.write(`${text}\n`) }, resolved.color && isTerminal(humanStream));
   const problems = new Renderer({ line: (text) => err(`${text}\n`) }, resolved.color && isTerminal(io.stderr));
-  const opened = await openRunLog(resolve(resolved.logFile ?? DEFAULT_LOG_FILE), runId);
+  // The default log folder (in the tool folder) is not writable by a user running a root-owned global install:
+  // then the log goes to the user's XDG state folder, and the run says so, once. A --logFile is never moved.
+  const opened = await openRunLog(resolve(resolved.logFile ?? DEFAULT_LOG_FILE), runId,
+    resolved.logFile === undefined ? userStateLogFile(io.env) : undefined);
   const log: RunLog = opened.log;
   if (opened.problem !== undefined) problems.warning(opened.problem);
+  if (opened.movedTo !== undefined) problems.info(`Log: this run is logged to ${opened.movedTo.file}, because ${opened.movedTo.reason}`);
   log.info({
     event: 'start',
     version,
