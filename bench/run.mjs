@@ -10,6 +10,9 @@
  *   npm run bench -- --only=startup  rows: startup, 389ds, lib389, loop, ping (comma separated)
  *   npm run bench -- --nodes=20,24   the Node majors to run the tool on (default 20,22,24)
  *   npm run bench -- --no-build      use dist/ as it is (default: tsc, then the esbuild bundle)
+ *   npm run bench -- --instructions  start-up rows only, counted in instructions (valgrind's callgrind) instead
+ *                                    of timed: repeatable whatever else the machine runs (--write fills its own
+ *                                    block of BENCHMARKS.md)
  *
  * Nodes: the start-up and 389 DS rows run once per Node major, with the tool (and the `node -e 0` baseline) on
  * that Node, which scripts/node-for.sh provides (the machine's own, or the npm registry's `node` package in
@@ -35,13 +38,14 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const BIN = join(ROOT, 'bin', 'prepare-endpoint-server');
 const argv = process.argv.slice(2);
 const QUICK = argv.includes('--quick');
+const INSTRUCTIONS = argv.includes('--instructions');
 const WRITE = argv.includes('--write');
 const BUILD = !argv.includes('--no-build');
-const ONLY = (argv.find((a) => a.startsWith('--only='))?.slice(7).split(',')) ?? ['startup', '389ds', 'lib389', 'loop', 'ping'];
+const ONLY = INSTRUCTIONS ? ['startup'] : (argv.find((a) => a.startsWith('--only='))?.slice(7).split(',')) ?? ['startup', '389ds', 'lib389', 'loop', 'ping'];
 const NODES = (argv.find((a) => a.startsWith('--nodes='))?.slice(8).split(',')) ?? ['20', '22', '24'];
 const RUNS = QUICK
-  ? { startup: 11, prepare: 3, rerun: 5, lib389: 2, loop: 1, loopSize: 20 }
-  : { startup: 31, prepare: 9, rerun: 15, lib389: 5, loop: 3, loopSize: 20 };
+  ? { startup: INSTRUCTIONS ? 1 : 11, prepare: 3, rerun: 5, lib389: 2, loop: 1, loopSize: 20 }
+  : { startup: INSTRUCTIONS ? 3 : 31, prepare: 9, rerun: 15, lib389: 5, loop: 3, loopSize: 20 };
 const ADMIN_DN = 'cn=Directory Manager';
 const BASE_DN = 'dc=example,dc=com';
 const PLUGIN_DN = 'cn=Retro Changelog Plugin,cn=plugins,cn=config';
@@ -80,6 +84,17 @@ function timed(command, args, env = {}, expect = 0) {
   return ms;
 }
 
+/** The instructions a command executes, in millions (valgrind's callgrind); an exit other than `expect` aborts the bench. */
+function counted(command, args, env = {}, expect = 0) {
+  const result = spawnSync('valgrind', ['--tool=callgrind', '--callgrind-out-file=/dev/null', command, ...args],
+    { env: { ...process.env, PATH, ...env }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 24 });
+  const collected = /Collected : (\d+)/.exec(result.stderr)?.[1];
+  if (result.status !== expect || collected === undefined) {
+    throw new Error(`valgrind ${command} ${args.join(' ')} exited ${result.status ?? result.signal}:\n${result.stdout}\n${result.stderr}`);
+  }
+  return Number(collected) / 1e6;
+}
+
 /** A B A B ... with an untimed `before` (server reset) before every single run. Returns both series. */
 async function alternate(runs, a, b, before = async () => undefined) {
   const times = { a: [], b: [] };
@@ -97,15 +112,15 @@ const rows = [];
 /** The Node the rows being measured run the tool on: { major, version, bin, env }. */
 let current;
 /** A row; `target` null for a row that only informs (no target set for it). */
-function row(name, aLabel, bLabel, times, target, note = '') {
+function row(name, aLabel, bLabel, times, target, note = '', unit = 'ms') {
   const a = median(times.a);
   const b = median(times.b);
   const ratio = a / b;
   const hit = target === null ? null : ratio <= target;
-  const r = { node: current.version, name, aLabel, bLabel, a, b, ratio, target, runs: times.a.length, hit, note };
+  const r = { node: current.version, name, aLabel, bLabel, a, b, ratio, target, runs: times.a.length, hit, note, unit };
   rows.push(r);
   const verdict = hit === null ? 'info  ' : hit ? 'hit   ' : 'MISSED';
-  console.log(`${verdict} [Node ${current.version}] ${name}: ${a.toFixed(1)} ms vs ${b.toFixed(1)} ms = ${ratio.toFixed(2)}${target === null ? '' : ` (target <= ${target})`}${note ? `  ${note}` : ''}`);
+  console.log(`${verdict} [Node ${current.version}] ${name}: ${a.toFixed(1)} ${unit} vs ${b.toFixed(1)} ${unit} = ${ratio.toFixed(2)}${target === null ? '' : ` (target <= ${target})`}${note ? `  ${note}` : ''}`);
 }
 const opRows = [];
 
@@ -201,13 +216,16 @@ async function startup() {
   tool(['--help']);
   tool(toConnect, {}, 91);
 
-  const node0 = () => timed(current.bin, ['-e', '0']);
-  row('start-up: --version', 'bin --version', 'node -e 0', await alternate(RUNS.startup, () => tool(['--version']), node0), 1.3);
-  row('start-up: --help', 'bin --help', 'node -e 0', await alternate(RUNS.startup, () => tool(['--help']), node0), 1.5);
-  row('start-up: a run up to its first connection', 'bin (exit 91)', 'node -e 0', await alternate(RUNS.startup, () => tool(toConnect, {}, 91), node0), null);
+  const measure = INSTRUCTIONS ? counted : timed;
+  const unit = INSTRUCTIONS ? 'M instructions' : 'ms';
+  const run = (args, env = {}, expect = 0) => measure(current.bin, [BIN, ...args], { ...current.env, ...env }, expect);
+  const node0 = () => measure(current.bin, ['-e', '0']);
+  row('start-up: --version', 'bin --version', 'node -e 0', await alternate(RUNS.startup, () => run(['--version']), node0), 1.3, '', unit);
+  row('start-up: --help', 'bin --help', 'node -e 0', await alternate(RUNS.startup, () => run(['--help']), node0), 1.5, '', unit);
+  row('start-up: a run up to its first connection', 'bin (exit 91)', 'node -e 0', await alternate(RUNS.startup, () => run(toConnect, {}, 91), node0), null, '', unit);
   if (current.compileCache) {
     row('compile cache: that run, cache on vs off', 'cache on', 'NODE_DISABLE_COMPILE_CACHE=1',
-      await alternate(RUNS.startup, () => tool(toConnect, {}, 91), () => tool(toConnect, { NODE_DISABLE_COMPILE_CACHE: '1' }, 91)), 1.0);
+      await alternate(RUNS.startup, () => run(toConnect, {}, 91), () => run(toConnect, { NODE_DISABLE_COMPILE_CACHE: '1' }, 91)), 1.0, '', unit);
   }
 }
 
@@ -382,7 +400,7 @@ function sideBySide(measured) {
 
 function table(measured) {
   const lines = [
-    `Measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC${QUICK ? ' (--quick)' : ''} on: ${machine(measured)}.`,
+    `Measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC${QUICK ? ' (--quick)' : ''}${INSTRUCTIONS ? ', counted in instructions (valgrind callgrind, median of 3)' : ''} on: ${machine(measured)}.`,
     '',
     ...(measured.length > 1 ? ['Ratios A/B per Node (bold: target missed):', '', ...sideBySide(measured), ''] : []),
   ];
@@ -393,7 +411,7 @@ function table(measured) {
     lines.push(`#### Node ${n.version}${n.compileCache ? ' (module compile cache on)' : ' (no module compile cache in this runtime)'}`, '',
       '| Benchmark | A | B | runs | median A | median B | A/B | target | |',
       '|---|---|---|--:|--:|--:|--:|--:|---|',
-      ...mine.map((r) => `| ${r.name} | ${r.aLabel} | ${r.bLabel} | ${r.runs} | ${r.a.toFixed(1)} ms | ${r.b.toFixed(1)} ms | ${r.ratio.toFixed(2)} | ${targetText(r.target)} | ${verdictText(r)} |`));
+      ...mine.map((r) => `| ${r.name} | ${r.aLabel} | ${r.bLabel} | ${r.runs} | ${r.a.toFixed(1)} ${r.unit} | ${r.b.toFixed(1)} ${r.unit} | ${r.ratio.toFixed(2)} | ${targetText(r.target)} | ${verdictText(r)} |`));
     if (ops.length > 0) {
       lines.push('', '| LDAP operations per run (tool, from its log) | reads | writes | minimum the plan needs (reads / writes) | |', '|---|--:|--:|--:|---|',
         ...ops.map((o) => `| ${o.name} | ${o.reads} | ${o.writes} | ${o.minReads} / ${o.minWrites} | ${o.reads <= o.minReads && o.writes <= o.minWrites ? 'at the minimum' : `**${o.reads - o.minReads} reads over**`} |`));
@@ -418,9 +436,10 @@ console.log(`\n${text}\n`);
 if (WRITE) {
   const file = join(ROOT, 'BENCHMARKS.md');
   const doc = readFileSync(file, 'utf8');
-  const start = doc.indexOf('<!-- bench:start -->');
-  const end = doc.indexOf('<!-- bench:end -->');
-  if (start < 0 || end < start) throw new Error('BENCHMARKS.md has no <!-- bench:start --> ... <!-- bench:end --> block');
-  writeFileSync(file, `${doc.slice(0, start)}<!-- bench:start -->\n${text}\n${doc.slice(end)}`);
+  const block = INSTRUCTIONS ? 'bench-instructions' : 'bench';
+  const start = doc.indexOf(`<!-- ${block}:start -->`);
+  const end = doc.indexOf(`<!-- ${block}:end -->`);
+  if (start < 0 || end < start) throw new Error(`BENCHMARKS.md has no <!-- ${block}:start --> ... <!-- ${block}:end --> block`);
+  writeFileSync(file, `${doc.slice(0, start)}<!-- ${block}:start -->\n${text}\n${doc.slice(end)}`);
   console.log('BENCHMARKS.md updated');
 }
