@@ -121,8 +121,9 @@ for major in $NODES; do
     log="$LOGDIR/node-$major.log"
     t0=$(date +%s)
     # NO_COLOR: keeps the CLI's and the spec reporter's output plain in logs. PATH: `node` and npm's
-    # scripts in the tests run on this Node too.
-    PATH="$(dirname "$node_bin"):$PATH" NO_COLOR=1 "$node_bin" --test --test-concurrency=1 --test-reporter=spec "$@" "${files[@]}" 2>&1 | tee "$log"
+    # scripts in the tests run on this Node too. XDG_CACHE_HOME: the CLI's compile cache (Node 22+) starts
+    # empty in this run's folder, not in the user's ~/.cache.
+    PATH="$(dirname "$node_bin"):$PATH" XDG_CACHE_HOME="$LOGDIR/cache-$major" NO_COLOR=1 "$node_bin" --test --test-concurrency=1 --test-reporter=spec "$@" "${files[@]}" 2>&1 | tee "$log"
     runner_rc=${PIPESTATUS[0]}
     elapsed=$(( $(date +%s) - t0 ))
     tests=$(summary "$log" tests)
