@@ -7,14 +7,24 @@
  *   npm run bench                    full run (about 3 minutes on 2 cores)
  *   npm run bench -- --quick         fewer runs (about 1 minute)
  *   npm run bench -- --write         also writes the table into BENCHMARKS.md (between the bench markers)
- *   npm run bench -- --only=startup  rows: startup, 389ds, ping, loop (comma separated)
+ *   npm run bench -- --only=startup  rows: startup, 389ds, lib389, loop, ping (comma separated)
+ *   npm run bench -- --nodes=20,24   the Node majors to run the tool on (default 20,22,24)
  *   npm run bench -- --no-build      use dist/ as it is (default: tsc, then the esbuild bundle)
+ *   npm run bench -- --instructions  start-up rows only, counted in instructions (valgrind's callgrind) instead
+ *                                    of timed: repeatable whatever else the machine runs (--write fills its own
+ *                                    block of BENCHMARKS.md)
+ *
+ * Nodes: the start-up and 389 DS rows run once per Node major, with the tool (and the `node -e 0` baseline) on
+ * that Node, which scripts/node-for.sh provides (the machine's own, or the npm registry's `node` package in
+ * .cache/node/<major>); the PingDirectory rows run on the first Node only. On a Node with a module compile
+ * cache (22+) the tool's cache lives in this run's temporary folder and is warmed by one untimed run first.
  *
  * Servers: a throw-away 389 DS (test/servers/389ds.sh) and the PingDirectory emulator
  * (test/emulators/pingdirectory/emulator.sh), both on 127.0.0.1 only, started and stopped (by PID) through
  * those scripts, their data in a temporary folder that is deleted at the end. Server resets between runs
  * are not timed. Baselines: `node -e 0`, and bench/prepare-389ds.sh / bench/prepare-pingdirectory.sh, which
- * do the same LDAP operations with OpenLDAP's ldapsearch/ldapmodify.
+ * do the same LDAP operations with OpenLDAP's ldapsearch/ldapmodify, and bench/prepare-389ds-lib389.sh, the
+ * same preparation with the 389 Project's dsconf and dsidm.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
@@ -28,10 +38,14 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const BIN = join(ROOT, 'bin', 'prepare-endpoint-server');
 const argv = process.argv.slice(2);
 const QUICK = argv.includes('--quick');
+const INSTRUCTIONS = argv.includes('--instructions');
 const WRITE = argv.includes('--write');
 const BUILD = !argv.includes('--no-build');
-const ONLY = (argv.find((a) => a.startsWith('--only='))?.slice(7).split(',')) ?? ['startup', '389ds', 'ping', 'loop'];
-const RUNS = QUICK ? { startup: 11, prepare: 3, rerun: 5, loop: 1, loopSize: 20 } : { startup: 31, prepare: 9, rerun: 15, loop: 3, loopSize: 20 };
+const ONLY = INSTRUCTIONS ? ['startup'] : (argv.find((a) => a.startsWith('--only='))?.slice(7).split(',')) ?? ['startup', '389ds', 'lib389', 'loop', 'ping'];
+const NODES = (argv.find((a) => a.startsWith('--nodes='))?.slice(8).split(',')) ?? ['20', '22', '24'];
+const RUNS = QUICK
+  ? { startup: INSTRUCTIONS ? 1 : 11, prepare: 3, rerun: 5, lib389: 2, loop: 1, loopSize: 20 }
+  : { startup: INSTRUCTIONS ? 3 : 31, prepare: 9, rerun: 15, lib389: 5, loop: 3, loopSize: 20 };
 const ADMIN_DN = 'cn=Directory Manager';
 const BASE_DN = 'dc=example,dc=com';
 const PLUGIN_DN = 'cn=Retro Changelog Plugin,cn=plugins,cn=config';
@@ -56,15 +70,29 @@ const median = (values) => {
   return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 };
 
-/** Runs a command, returns its wall time in ms; a non-zero exit aborts the bench (a broken run measures nothing). */
-function timed(command, args, env = {}) {
+/**
+ * Runs a command, returns its wall time in ms; an exit other than `expect` aborts the bench (a broken run
+ * measures nothing).
+ */
+function timed(command, args, env = {}, expect = 0) {
   const start = process.hrtime.bigint();
   const result = spawnSync(command, args, { env: { ...process.env, PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 24 });
   const ms = Number(process.hrtime.bigint() - start) / 1e6;
-  if (result.status !== 0) {
+  if (result.status !== expect) {
     throw new Error(`${command} ${args.join(' ')} exited ${result.status ?? result.signal}:\n${result.stdout}\n${result.stderr}`);
   }
   return ms;
+}
+
+/** The instructions a command executes, in millions (valgrind's callgrind); an exit other than `expect` aborts the bench. */
+function counted(command, args, env = {}, expect = 0) {
+  const result = spawnSync('valgrind', ['--tool=callgrind', '--callgrind-out-file=/dev/null', command, ...args],
+    { env: { ...process.env, PATH, ...env }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 24 });
+  const collected = /Collected : (\d+)/.exec(result.stderr)?.[1];
+  if (result.status !== expect || collected === undefined) {
+    throw new Error(`valgrind ${command} ${args.join(' ')} exited ${result.status ?? result.signal}:\n${result.stdout}\n${result.stderr}`);
+  }
+  return Number(collected) / 1e6;
 }
 
 /** A B A B ... with an untimed `before` (server reset) before every single run. Returns both series. */
@@ -81,15 +109,34 @@ async function alternate(runs, a, b, before = async () => undefined) {
 }
 
 const rows = [];
-function row(name, aLabel, bLabel, times, target, note = '') {
+/** The Node the rows being measured run the tool on: { major, version, bin, env }. */
+let current;
+/** A row; `target` null for a row that only informs (no target set for it). */
+function row(name, aLabel, bLabel, times, target, note = '', unit = 'ms') {
   const a = median(times.a);
   const b = median(times.b);
   const ratio = a / b;
-  const r = { name, aLabel, bLabel, a, b, ratio, target, runs: times.a.length, hit: ratio <= target, note };
+  const hit = target === null ? null : ratio <= target;
+  const r = { node: current.version, name, aLabel, bLabel, a, b, ratio, target, runs: times.a.length, hit, note, unit };
   rows.push(r);
-  console.log(`${r.hit ? 'hit   ' : 'MISSED'} ${name}: ${a.toFixed(1)} ms vs ${b.toFixed(1)} ms = ${ratio.toFixed(2)} (target <= ${target})${note ? `  ${note}` : ''}`);
+  const verdict = hit === null ? 'info  ' : hit ? 'hit   ' : 'MISSED';
+  console.log(`${verdict} [Node ${current.version}] ${name}: ${a.toFixed(1)} ${unit} vs ${b.toFixed(1)} ${unit} = ${ratio.toFixed(2)}${target === null ? '' : ` (target <= ${target})`}${note ? `  ${note}` : ''}`);
 }
 const opRows = [];
+
+/** The tool, on the Node being measured. */
+const tool = (args, env = {}, expect = 0) => timed(current.bin, [BIN, ...args], { ...current.env, ...env }, expect);
+
+/** The Node binary of each major (scripts/node-for.sh installs the ones the machine lacks), and its own cache folder. */
+function nodes() {
+  return NODES.map((major) => {
+    const bin = execFileSync('bash', [join(ROOT, 'scripts', 'node-for.sh'), major], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
+    const version = execFileSync(bin, ['-p', 'process.versions.node'], { encoding: 'utf8' }).trim();
+    const compileCache = execFileSync(bin, ['-p', "typeof require('node:module').enableCompileCache === 'function'"], { encoding: 'utf8' }).trim() === 'true';
+    // The tool keeps its compile cache under $XDG_CACHE_HOME: one fresh folder per Node for this bench run.
+    return { major, version, bin, compileCache, env: { XDG_CACHE_HOME: join(work, `cache-${major}`) } };
+  });
+}
 
 // ------------------------------------------------------------------------------------------ helpers
 
@@ -146,23 +193,44 @@ function build() {
 }
 
 async function startup() {
-  console.log(`== start-up (${RUNS.startup} alternating runs each)`);
+  console.log(`== [Node ${current.version}] start-up (${RUNS.startup} alternating runs each)`);
   // The fast paths must print what commander prints: compare with the unbundled parser.
   const viaCommander = execFileSync('node', ['--input-type=module', '-e', `
     import { parseCommandLine } from ${JSON.stringify(join(ROOT, 'dist/src/cli/options.js'))};
     let text = ''; parseCommandLine(['--help'], '0', { out: (s) => { text += s; }, err: () => {} });
     process.stdout.write(text);`]).toString();
-  const viaBin = execFileSync(BIN, ['--help']).toString();
+  const viaBin = execFileSync(current.bin, [BIN, '--help']).toString();
   if (viaBin !== viaCommander) throw new Error('bin --help differs from commander\'s help text');
   const version = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version;
-  if (execFileSync(BIN, ['--version']).toString() !== `${version}\n`) throw new Error('bin --version is wrong');
+  if (execFileSync(current.bin, [BIN, '--version']).toString() !== `${version}\n`) throw new Error('bin --version is wrong');
 
-  const node0 = () => timed('node', ['-e', '0']);
-  row('start-up: --version', 'bin --version', 'node -e 0', await alternate(RUNS.startup, () => timed(BIN, ['--version']), node0), 1.3);
-  row('start-up: --help', 'bin --help', 'node -e 0', await alternate(RUNS.startup, () => timed(BIN, ['--help']), node0), 1.5);
+  // A whole run up to its first connection, refused at once (exit 91): every chunk a real run loads (commander,
+  // settings, pino, chalk, the core with ldapts), with no server in the measure.
+  const closed = await freePort();
+  const adminPw = secretFile('startup-admin.pw', 'Secret123!');
+  const syncPw = secretFile('startup-sync.pw', 'Bench-Sync-Pw-1');
+  const toConnect = ['-h', '127.0.0.1', '-p', String(closed), '-D', ADMIN_DN, '-j', adminPw, '--syncServerBindPasswordFile', syncPw,
+    '-b', BASE_DN, '--isSource', '--no-prompt', '--logFile', join(work, 'startup.log')];
+  // Untimed: fills the compile cache where this Node has one (what every run after the first one finds).
+  tool(['--version']);
+  tool(['--help']);
+  tool(toConnect, {}, 91);
+
+  const measure = INSTRUCTIONS ? counted : timed;
+  const unit = INSTRUCTIONS ? 'M instructions' : 'ms';
+  const run = (args, env = {}, expect = 0) => measure(current.bin, [BIN, ...args], { ...current.env, ...env }, expect);
+  const node0 = () => measure(current.bin, ['-e', '0']);
+  row('start-up: --version', 'bin --version', 'node -e 0', await alternate(RUNS.startup, () => run(['--version']), node0), 1.3, '', unit);
+  row('start-up: --help', 'bin --help', 'node -e 0', await alternate(RUNS.startup, () => run(['--help']), node0), 1.5, '', unit);
+  row('start-up: a run up to its first connection', 'bin (exit 91)', 'node -e 0', await alternate(RUNS.startup, () => run(toConnect, {}, 91), node0), null, '', unit);
+  if (current.compileCache) {
+    row('compile cache: that run, cache on vs off', 'cache on', 'NODE_DISABLE_COMPILE_CACHE=1',
+      await alternate(RUNS.startup, () => run(toConnect, {}, 91), () => run(toConnect, { NODE_DISABLE_COMPILE_CACHE: '1' }, 91)), 1.0, '', unit);
+  }
 }
 
-async function ds389() {
+/** A throw-away 389 DS with 20 extra suffixes for the loop, an admin connection, and the reset between runs. */
+async function ds389Server() {
   const port = await freePort();
   const dir = join(work, 'ds');
   const script = join(ROOT, 'test', 'servers', '389ds.sh');
@@ -170,9 +238,6 @@ async function ds389() {
   execFileSync('bash', [script, 'up', String(port), dir], { env: { ...process.env, PATH, DS_DM_PASSWORD: 'Secret123!' }, stdio: 'inherit' });
   cleanups.push(() => execFileSync('bash', [script, 'down', dir, '--purge'], { env: { ...process.env, PATH }, stdio: 'ignore' }));
   const url = `ldap://127.0.0.1:${port}`;
-  const adminPw = secretFile('ds-admin.pw', 'Secret123!');
-  const syncPw = secretFile('ds-sync.pw', 'Bench-Sync-Pw-1');
-  const log = join(work, 'ds-tool.log');
   const client = await admin(url, 'Secret123!');
   cleanups.push(() => void client.unbind().catch(() => undefined));
 
@@ -187,7 +252,9 @@ async function ds389() {
   /** Back to the fresh server: no sync users, none of the ACIs, the plugin as created. Not timed. */
   const reset = async () => {
     for (const base of [BASE_DN, ...bases]) {
-      await client.del(`cn=Sync User,${base}`).catch((e) => { if (e?.code !== 32) throw e; });
+      for (const user of [`cn=Sync User,${base}`, `uid=${LIB389_UID},ou=People,${base}`]) {
+        await client.del(user).catch((e) => { if (e?.code !== 32) throw e; });
+      }
       const acis = asArray((await entry(client, base, ['aci']))?.aci).filter((aci) => aci.includes('"prepare-endpoint-server: '));
       if (acis.length > 0) await client.modify(base, [new Change({ operation: 'delete', modification: new Attribute({ type: 'aci', values: acis }) })]);
     }
@@ -199,42 +266,67 @@ async function ds389() {
         : []),
     ]);
   };
+  return {
+    port, url, client, bases, reset,
+    adminPw: secretFile('ds-admin.pw', 'Secret123!'),
+    syncPw: secretFile('ds-sync.pw', 'Bench-Sync-Pw-1'),
+  };
+}
 
-  const toolArgs = (base) => ['-h', '127.0.0.1', '-p', String(port), '-D', ADMIN_DN, '-j', adminPw, '--syncServerBindPasswordFile', syncPw,
-    '-b', base, '--isSource', '--no-prompt', '--logFile', log];
+/** The uid of the account dsidm creates (uid=...,ou=People,<base>, as dsidm makes accounts); the tool is given the same DN. */
+const LIB389_UID = 'syncuser';
+
+async function ds389Rows(ds) {
+  const { port, url, bases, reset, adminPw, syncPw } = ds;
+  const log = join(work, `ds-tool-${current.major}.log`);
+  const toolArgs = (base, extra = []) => ['-h', '127.0.0.1', '-p', String(port), '-D', ADMIN_DN, '-j', adminPw, '--syncServerBindPasswordFile', syncPw,
+    '-b', base, '--isSource', '--no-prompt', '--logFile', log, ...extra];
   const scriptEnv = (base) => ({ LDAP_URL: url, BIND_DN: ADMIN_DN, BIND_PW_FILE: adminPw, SYNC_PW_FILE: syncPw, BASE_DN: base });
-  const tool = (base = BASE_DN) => timed(BIN, toolArgs(base));
+  const prepare = (base = BASE_DN) => tool(toolArgs(base));
   const shell = (base = BASE_DN) => timed('bash', [join(ROOT, 'bench', 'prepare-389ds.sh')], scriptEnv(base));
+  const label = `[Node ${current.version}] 389 DS`;
 
   if (ONLY.includes('389ds')) {
-    console.log(`== 389 DS: full source preparation of a fresh server (${RUNS.prepare} alternating runs, reset before each)`);
+    console.log(`== ${label}: full source preparation of a fresh server (${RUNS.prepare} alternating runs, reset before each)`);
     const ops = [];
     row('389 DS: first run (fresh server)', 'tool', 'bench/prepare-389ds.sh',
-      await alternate(RUNS.prepare, () => { const ms = tool(); ops.push(lastRun(log)); return ms; }, shell, reset), 1.0);
-    opRows.push({ name: '389 DS source, first run', reads: median(ops.map((o) => o.reads)), writes: median(ops.map((o) => o.writes)), minReads: 7, minWrites: 3 });
+      await alternate(RUNS.prepare, () => { const ms = prepare(); ops.push(lastRun(log)); return ms; }, shell, reset), 1.0);
+    opRows.push({ node: current.version, name: '389 DS source, first run', reads: median(ops.map((o) => o.reads)), writes: median(ops.map((o) => o.writes)), minReads: 7, minWrites: 3 });
 
-    console.log(`== 389 DS: re-run on the prepared server (${RUNS.rerun} alternating runs)`);
+    console.log(`== ${label}: re-run on the prepared server (${RUNS.rerun} alternating runs)`);
     await reset();
-    tool();
+    prepare();
     const again = [];
     row('389 DS: re-run (prepared server)', 'tool', 'bench/prepare-389ds.sh',
-      await alternate(RUNS.rerun, () => { const ms = tool(); again.push(lastRun(log)); return ms; }, shell), 0.8);
+      await alternate(RUNS.rerun, () => { const ms = prepare(); again.push(lastRun(log)); return ms; }, shell), 0.8);
     if (again.some((o) => o.writes !== 0)) throw new Error('a re-run on a prepared 389 DS wrote something');
-    opRows.push({ name: '389 DS source, re-run', reads: median(again.map((o) => o.reads)), writes: Math.max(...again.map((o) => o.writes)), minReads: 7, minWrites: 0 });
+    opRows.push({ node: current.version, name: '389 DS source, re-run', reads: median(again.map((o) => o.reads)), writes: Math.max(...again.map((o) => o.writes)), minReads: 7, minWrites: 0 });
+  }
+
+  if (ONLY.includes('lib389')) {
+    // The same preparation as dsconf/dsidm make it: the same account DN, the same ACI, plugin and maximum age.
+    const syncDn = `uid=${LIB389_UID},ou=People,${BASE_DN}`;
+    const lib389 = () => timed('bash', [join(ROOT, 'bench', 'prepare-389ds-lib389.sh')], { ...scriptEnv(BASE_DN), SYNC_UID: LIB389_UID });
+    console.log(`== ${label}: the same source preparation with dsconf/dsidm (${RUNS.lib389} alternating runs, reset before each)`);
+    const ops = [];
+    row('389 DS: first run vs dsconf/dsidm', 'tool', 'bench/prepare-389ds-lib389.sh',
+      await alternate(RUNS.lib389, () => { const ms = tool(toolArgs(BASE_DN, ['--syncServerBindDN', syncDn])); ops.push(lastRun(log)); return ms; }, lib389, reset), 1.0);
+    if (ops.some((o) => o.writes < 3)) throw new Error('a first run of the tool on a fresh 389 DS wrote fewer than 3 entries');
+    await reset();
   }
 
   if (ONLY.includes('loop')) {
-    console.log(`== 389 DS: a loop preparing ${RUNS.loopSize} suffixes one after another (${RUNS.loop} alternating loops, reset before each)`);
+    console.log(`== ${label}: a loop preparing ${RUNS.loopSize} suffixes one after another (${RUNS.loop} alternating loops, reset before each)`);
     const per = { a: [], b: [] };
     const loop = (side) => {
-      for (const base of bases) per[side].push(side === 'a' ? tool(base) : shell(base));
+      for (const base of bases) per[side].push(side === 'a' ? prepare(base) : shell(base));
       return 0;
     };
     await alternate(RUNS.loop, () => loop('a'), () => loop('b'), reset);
     row(`389 DS: loop over ${RUNS.loopSize} suffixes, per run`, 'tool', 'bench/prepare-389ds.sh', per, 1.0,
       `(${per.a.length} runs each; the first of each loop enables the plugin)`);
   }
-  await client.unbind();
+  await reset();
 }
 
 async function ping() {
@@ -243,14 +335,14 @@ async function ping() {
   const script = join(ROOT, 'test', 'emulators', 'pingdirectory', 'emulator.sh');
   const up = () => execFileSync('bash', [script, 'up', String(port), dir], { stdio: 'ignore' });
   const down = () => execFileSync('bash', [script, 'down', dir], { stdio: 'ignore' });
-  console.log(`== PingDirectory emulator on 127.0.0.1:${port}`);
+  console.log(`== [Node ${current.version}] PingDirectory emulator on 127.0.0.1:${port}`);
   up();
   cleanups.push(() => execFileSync('bash', [script, 'down', dir, '--purge'], { stdio: 'ignore' }));
   const url = `ldap://127.0.0.1:${port}`;
   const adminPw = secretFile('ping-admin.pw', 'adminpw');
   const syncPw = secretFile('ping-sync.pw', 'Bench-Sync-Pw-1');
   const log = join(work, 'ping-tool.log');
-  const tool = () => timed(BIN, ['-h', '127.0.0.1', '-p', String(port), '-D', ADMIN_DN, '-j', adminPw, '--syncServerBindPasswordFile', syncPw,
+  const prepare = () => tool(['-h', '127.0.0.1', '-p', String(port), '-D', ADMIN_DN, '-j', adminPw, '--syncServerBindPasswordFile', syncPw,
     '-b', BASE_DN, '--isSource', '--no-prompt', '--logFile', log]);
   const shell = () => timed('bash', [join(ROOT, 'bench', 'prepare-pingdirectory.sh')],
     { LDAP_URL: url, BIND_DN: ADMIN_DN, BIND_PW_FILE: adminPw, SYNC_PW_FILE: syncPw, BASE_DN });
@@ -260,58 +352,94 @@ async function ping() {
   console.log(`== PingDirectory emulator: full source preparation of a fresh server (${RUNS.prepare} alternating runs, restart before each)`);
   const ops = [];
   row('PingDirectory emulator: first run (fresh server)', 'tool', 'bench/prepare-pingdirectory.sh',
-    await alternate(RUNS.prepare, () => { const ms = tool(); ops.push(lastRun(log)); return ms; }, shell, restart), 1.0);
-  opRows.push({ name: 'PingDirectory source, first run', reads: median(ops.map((o) => o.reads)), writes: median(ops.map((o) => o.writes)), minReads: 6, minWrites: 2 });
+    await alternate(RUNS.prepare, () => { const ms = prepare(); ops.push(lastRun(log)); return ms; }, shell, restart), 1.0);
+  opRows.push({ node: current.version, name: 'PingDirectory source, first run', reads: median(ops.map((o) => o.reads)), writes: median(ops.map((o) => o.writes)), minReads: 6, minWrites: 2 });
 
   console.log(`== PingDirectory emulator: re-run on the prepared server (${RUNS.rerun} alternating runs)`);
   await restart();
-  tool();
+  prepare();
   const again = [];
   row('PingDirectory emulator: re-run (prepared server)', 'tool', 'bench/prepare-pingdirectory.sh',
-    await alternate(RUNS.rerun, () => { const ms = tool(); again.push(lastRun(log)); return ms; }, shell), 0.8);
+    await alternate(RUNS.rerun, () => { const ms = prepare(); again.push(lastRun(log)); return ms; }, shell), 0.8);
   if (again.some((o) => o.writes !== 0)) throw new Error('a re-run on a prepared PingDirectory emulator wrote something');
-  opRows.push({ name: 'PingDirectory source, re-run', reads: median(again.map((o) => o.reads)), writes: Math.max(...again.map((o) => o.writes)), minReads: 6, minWrites: 0 });
+  opRows.push({ node: current.version, name: 'PingDirectory source, re-run', reads: median(again.map((o) => o.reads)), writes: Math.max(...again.map((o) => o.writes)), minReads: 6, minWrites: 0 });
 }
 
 // ------------------------------------------------------------------------------------------ report
 
-function machine() {
+function machine(measured) {
   const cpu = cpus();
   const ldapsearch = spawnSync('ldapsearch', ['-VV'], { encoding: 'utf8' });
   const ldapVersion = /ldapsearch\s+([\d.]+)/.exec(`${ldapsearch.stdout}${ldapsearch.stderr}`)?.[1] ?? 'unknown';
   const slapd = spawnSync('dpkg-query', ['-W', '-f=${Version}', '389-ds-base'], { encoding: 'utf8' }).stdout || 'unknown';
+  const lib389 = spawnSync('dpkg-query', ['-W', '-f=${Version}', 'python3-lib389'], { encoding: 'utf8' }).stdout || 'unknown';
   return `${cpu.length} × ${cpu[0]?.model.trim() ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM (${(freemem() / 2 ** 30).toFixed(0)} free), ` +
     `load average ${loadavg().map((l) => l.toFixed(2)).join(' ')} at the end (other work on the machine shows here), ` +
-    `${platform()} ${release()}, Node ${process.versions.node}, 389-ds-base ${slapd}, OpenLDAP ldapsearch ${ldapVersion}`;
+    `${platform()} ${release()}, Node ${measured.map((n) => n.version).join(', ')}, 389-ds-base ${slapd}, python3-lib389 ${lib389}, OpenLDAP ldapsearch ${ldapVersion}`;
 }
 
-function table() {
-  const lines = [
-    `Measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC${QUICK ? ' (--quick)' : ''} on: ${machine()}.`,
-    '',
-    '| Benchmark | A | B | runs | median A | median B | A/B | target | |',
-    '|---|---|---|--:|--:|--:|--:|--:|---|',
-    ...rows.map((r) => `| ${r.name} | ${r.aLabel} | ${r.bLabel} | ${r.runs} | ${r.a.toFixed(1)} ms | ${r.b.toFixed(1)} ms | ${r.ratio.toFixed(2)} | ≤ ${r.target.toFixed(1)} | ${r.hit ? 'hit' : '**missed**'} |`),
+const targetText = (target) => (target === null ? '—' : `≤ ${target.toFixed(1)}`);
+const verdictText = (r) => (r.hit === null ? '' : r.hit ? 'hit' : '**missed**');
+
+/** The ratios of every row, one column per Node, side by side. */
+function sideBySide(measured) {
+  const names = [...new Set(rows.map((r) => r.name))];
+  return [
+    `| A/B | ${measured.map((n) => `Node ${n.version}`).join(' | ')} | target |`,
+    `|---|${measured.map(() => '--:').join('|')}|--:|`,
+    ...names.map((name) => {
+      const first = rows.find((r) => r.name === name);
+      const cells = measured.map((n) => {
+        const r = rows.find((x) => x.name === name && x.node === n.version);
+        return r === undefined ? '' : r.hit === false ? `**${r.ratio.toFixed(2)}**` : r.ratio.toFixed(2);
+      });
+      return `| ${name} | ${cells.join(' | ')} | ${targetText(first.target)} |`;
+    }),
   ];
-  if (opRows.length > 0) {
-    lines.push('', '| LDAP operations per run (tool, from its log) | reads | writes | minimum the plan needs (reads / writes) | |', '|---|--:|--:|--:|---|',
-      ...opRows.map((o) => `| ${o.name} | ${o.reads} | ${o.writes} | ${o.minReads} / ${o.minWrites} | ${o.reads <= o.minReads && o.writes <= o.minWrites ? 'at the minimum' : `**${o.reads - o.minReads} reads over**`} |`));
+}
+
+function table(measured) {
+  const lines = [
+    `Measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC${QUICK ? ' (--quick)' : ''}${INSTRUCTIONS ? ', counted in instructions (valgrind callgrind, median of 3)' : ''} on: ${machine(measured)}.`,
+    '',
+    ...(measured.length > 1 ? ['Ratios A/B per Node (bold: target missed):', '', ...sideBySide(measured), ''] : []),
+  ];
+  for (const n of measured) {
+    const mine = rows.filter((r) => r.node === n.version);
+    const ops = opRows.filter((o) => o.node === n.version);
+    if (mine.length === 0) continue;
+    lines.push(`#### Node ${n.version}${n.compileCache ? ' (module compile cache on)' : ' (no module compile cache in this runtime)'}`, '',
+      '| Benchmark | A | B | runs | median A | median B | A/B | target | |',
+      '|---|---|---|--:|--:|--:|--:|--:|---|',
+      ...mine.map((r) => `| ${r.name} | ${r.aLabel} | ${r.bLabel} | ${r.runs} | ${r.a.toFixed(1)} ${r.unit} | ${r.b.toFixed(1)} ${r.unit} | ${r.ratio.toFixed(2)} | ${targetText(r.target)} | ${verdictText(r)} |`));
+    if (ops.length > 0) {
+      lines.push('', '| LDAP operations per run (tool, from its log) | reads | writes | minimum the plan needs (reads / writes) | |', '|---|--:|--:|--:|---|',
+        ...ops.map((o) => `| ${o.name} | ${o.reads} | ${o.writes} | ${o.minReads} / ${o.minWrites} | ${o.reads <= o.minReads && o.writes <= o.minWrites ? 'at the minimum' : `**${o.reads - o.minReads} reads over**`} |`));
+    }
+    lines.push('');
   }
-  return lines.join('\n');
+  return lines.join('\n').trimEnd();
 }
 
 if (BUILD) build();
-if (ONLY.includes('startup')) await startup();
-if (ONLY.includes('389ds') || ONLY.includes('loop')) await ds389();
-if (ONLY.includes('ping')) await ping();
-const text = table();
+const measured = nodes();
+const ds = ONLY.some((o) => ['389ds', 'lib389', 'loop'].includes(o)) ? await ds389Server() : undefined;
+for (const [index, node] of measured.entries()) {
+  current = node;
+  if (ONLY.includes('startup')) await startup();
+  if (ds !== undefined) await ds389Rows(ds);
+  if (index === 0 && ONLY.includes('ping')) await ping();
+}
+await ds?.client.unbind();
+const text = table(measured);
 console.log(`\n${text}\n`);
 if (WRITE) {
   const file = join(ROOT, 'BENCHMARKS.md');
-  const current = readFileSync(file, 'utf8');
-  const start = current.indexOf('<!-- bench:start -->');
-  const end = current.indexOf('<!-- bench:end -->');
-  if (start < 0 || end < start) throw new Error('BENCHMARKS.md has no <!-- bench:start --> ... <!-- bench:end --> block');
-  writeFileSync(file, `${current.slice(0, start)}<!-- bench:start -->\n${text}\n${current.slice(end)}`);
+  const doc = readFileSync(file, 'utf8');
+  const block = INSTRUCTIONS ? 'bench-instructions' : 'bench';
+  const start = doc.indexOf(`<!-- ${block}:start -->`);
+  const end = doc.indexOf(`<!-- ${block}:end -->`);
+  if (start < 0 || end < start) throw new Error(`BENCHMARKS.md has no <!-- ${block}:start --> ... <!-- ${block}:end --> block`);
+  writeFileSync(file, `${doc.slice(0, start)}<!-- ${block}:start -->\n${text}\n${doc.slice(end)}`);
   console.log('BENCHMARKS.md updated');
 }

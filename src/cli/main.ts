@@ -172,9 +172,12 @@ async function runCommand(args: readonly string[], io: ProcessIo, output: Consol
   } catch (caught) {
     // Anything thrown while reading the options and the files they name is about that input: one line, 89.
     const error = isPrepareError(caught) ? caught : await unexpectedInputError(caught);
-    const { openRunLog } = await import('./log.js');
+    const { openRunLog, userStateLogFile } = await import('./log.js');
     // Usage errors are logged too, to --logFile when it could be read from the command line.
-    const { log } = await openRunLog(requestedLogFile ?? DEFAULT_LOG_FILE, runId, (message) => err(`Warning: ${message}\n`));
+    const { log } = await openRunLog(requestedLogFile ?? DEFAULT_LOG_FILE, runId, {
+      ...(requestedLogFile === undefined ? { fallback: userStateLogFile(io.env) } : {}),
+      onProblem: (message) => err(`Warning: ${message}\n`),
+    });
     log.error({
       event: 'usage-error', exitCode: error.resultCode,
       ...(isPrepareError(caught) || !(caught instanceof Error) ? {} : { stack: caught.stack ?? null }),
@@ -188,7 +191,7 @@ async function runCommand(args: readonly string[], io: ProcessIo, output: Consol
   }
 
   const { settings } = resolved;
-  const [{ openRunLog }, { Renderer }, { terminalPrompter }, { renderLdif }, { changedAttributes }, { stepSummary }, { ResultCode }] = await Promise.all([
+  const [{ openRunLog, userStateLogFile }, { Renderer }, { terminalPrompter }, { renderLdif }, { changedAttributes }, { stepSummary }, { ResultCode }] = await Promise.all([
     import('./log.js'),
     import('./render.js'),
     import('./prompts.js'),
@@ -208,15 +211,21 @@ async function runCommand(args: readonly string[], io: ProcessIo, output: Consol
   let reportProblem = (message: string): void => {
     warnings.push(message);
   };
-  const opened = await openRunLog(resolve(resolved.logFile ?? DEFAULT_LOG_FILE), runId, (message) => {
-    problems.warning(message);
-    reportProblem(message);
+  // The default log folder (in the tool folder) is not writable by a user running a root-owned global install:
+  // then the log goes to the user's XDG state folder, and the run says so, once. A --logFile is never moved.
+  const opened = await openRunLog(resolve(resolved.logFile ?? DEFAULT_LOG_FILE), runId, {
+    ...(resolved.logFile === undefined ? { fallback: userStateLogFile(io.env) } : {}),
+    onProblem: (message) => {
+      problems.warning(message);
+      reportProblem(message);
+    },
   });
   const log: RunLog = opened.log;
   if (opened.problem !== undefined) {
     problems.warning(opened.problem);
     warnings.push(opened.problem);
   }
+  if (opened.movedTo !== undefined) problems.info(`Log: this run is logged to ${opened.movedTo.file}, because ${opened.movedTo.reason}`);
   reportProblem = (message) => {
     warnings.push(message);
     log.warn({ event: 'warning' }, message);

@@ -16,7 +16,7 @@ const CHANGELOG_BACKEND = 'ds-cfg-backend-id=changelog,cn=Backends,cn=config';
 const SOURCE = ['bypass-read-acl', 'config-read', 'unindexed-search'];
 const DESTINATION = ['bypass-acl', 'password-reset', 'bypass-pw-policy', 'unindexed-search'];
 
-let dir: string;
+let dir = '';
 let emulator: PingEmulator | undefined;
 
 before(async () => {
@@ -26,7 +26,8 @@ before(async () => {
 });
 
 after(async () => {
-  await rm(dir, { recursive: true, force: true });
+  // Node 24 runs after() even when a name filter left no test to run here, and before() did not run.
+  if (dir !== '') await rm(dir, { recursive: true, force: true });
 });
 
 afterEach(async () => {
