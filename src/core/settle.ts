@@ -23,9 +23,11 @@ const MAX_REPLANS = 6;
 
 /**
  * Result codes of a write that met another run's: noSuchAttribute, attributeOrValueExists, noSuchObject,
- * entryAlreadyExists, and other (slapd's "namingContext already served by a preceding database").
+ * entryAlreadyExists, other (slapd's "namingContext already served by a preceding database"), and
+ * operationsError (389 DS answers two simultaneous adds of one cn=config entry so). A fresh plan decides: the
+ * same write failing again from it is no race, and is thrown.
  */
-const CONFLICT_CODES: ReadonlySet<number> = new Set([16, 20, 32, 68, 80]);
+const CONFLICT_CODES: ReadonlySet<number> = new Set([1, 16, 20, 32, 68, 80]);
 
 /** Applies `plan`, then settles the server as described above; returns the steps with what settling added. */
 export async function applySettled(plan: readonly PlannedStep[], context: ApplyContext, options: SettleOptions): Promise<PlannedStep[]> {
