@@ -9,6 +9,7 @@ import { Attribute, Change, type Client } from 'ldapts';
 import { runCli, type RunCliResult } from '../helpers/cli.js';
 import { canBind, readEntry, resultCode, withClient, type Bind } from '../helpers/directory.js';
 import { connectionArgs, describeRun, makeTempDir, secretFile } from '../helpers/fixture.js';
+import { sleep, spawnCli } from '../helpers/matrix.js';
 import { buildPreviousVersion, previousVersionSkipReason, type PreviousVersion } from '../helpers/previous-version.js';
 import { startDs389, type Ds389 } from '../servers/ds389.js';
 import { startSlapd, type Slapd } from '../servers/openldap.js';
@@ -158,6 +159,20 @@ describe('389 DS destination: what the sync user can and cannot do, on the serve
     assert.equal(shorter.code, 0, describeRun(shorter));
     assert.match(shorter.stderr, /--changelogMaximumAge 2d shortens the change log retention from 45d to 2d/);
     assert.deepEqual((await readEntry(ds.url, admin(), PLUGIN_DN, ['nsslapd-changelogmaxage']))?.['nsslapd-changelogmaxage'], ['2d']);
+  });
+  test('retention at a terminal: the prompt offers the server\'s 30d, and Enter keeps it', async () => {
+    await modify(ds.url, admin(), PLUGIN_DN, 'replace', 'nsslapd-changelogmaxage', ['30d']);
+    const atTerminal = args(['--isSource']).filter((arg) => arg !== '--no-prompt');
+    const spawned = spawnCli(atTerminal, { tty: true, stdin: 'open', timeoutMs: 30_000 });
+    const prompted = await Promise.race([spawned.output(/Maximum age of change log entries/).then(() => true), sleep(20_000).then(() => false)]);
+    if (prompted) spawned.child.stdin?.write('\r');
+    else spawned.child.kill('SIGKILL');
+    const r = await spawned.result;
+    assert.ok(prompted, `the age was asked: ${describeRun(r)}`);
+    // The terminal wraps the question; the answer offered is the server's value.
+    assert.match(r.stdout, /Enter keeps the current\s+one\): \(30d\)/, describeRun(r));
+    assert.equal(r.code, 0, describeRun(r));
+    assert.deepEqual((await readEntry(ds.url, admin(), PLUGIN_DN, ['nsslapd-changelogmaxage']))?.['nsslapd-changelogmaxage'], ['30d']);
   });
 });
 
