@@ -290,7 +290,15 @@ export class ActiveDirectoryProfile implements ServerProfile {
     const all = new Map<string, string>();
     for (const dn of [...recorded, ...dns]) if (!all.has(normalizeDn(dn))) all.set(normalizeDn(dn), dn);
     const text = renderRecord([...all.values()]);
-    if (account !== undefined && firstValue(account, RIGHTS_RECORD) === text) {
+    const current = firstValue(account, RIGHTS_RECORD);
+    if (current !== undefined && current !== '' && !current.startsWith(RECORD_HEADING)) {
+      // Someone's own notes: never overwritten. --remove then cleans the base DNs it is given and the domain's protected objects.
+      return {
+        id, title, status: 'warning', detail: `'${RIGHTS_RECORD}' holds someone else's text: not recorded`, changes: [],
+        warnings: [`'${target.syncUserDn}' has its own '${RIGHTS_RECORD}' text, so this tool did not record where it holds ACEs: give --remove every --baseDN it was prepared with`],
+      };
+    }
+    if (account !== undefined && current === text) {
       return { id, title, status: 'unchanged', detail: `${all.size} entr${all.size === 1 ? 'y' : 'ies'}`, changes: [], warnings: [] };
     }
     return {

@@ -272,3 +272,14 @@ describe('Active Directory --remove takes away only what this tool writes', () =
     assert.ok(aces.some((ace) => ace.sid === SID && ace.mask === foreign.mask), 'the administrator\'s ACE stayed');
   });
 });
+
+describe('Active Directory: the rights record never overwrites someone\'s notes', () => {
+  test('an info text not written by this tool is kept, with a warning', () => {
+    const t = target({ source: false, destination: true });
+    const self = entry(SYNC_DN, { ...attributesOf(syncUser), nTSecurityDescriptor: [DOMAIN_DACL], info: ['Owned by the identity team, ticket 42'] });
+    const record = profile.planAccess(t, observation([self, entry(BASE, { nTSecurityDescriptor: [DOMAIN_DACL] })])).find((s) => s.id === 'ad:rights-record')!;
+    assert.equal(record.status, 'warning');
+    assert.deepEqual(record.changes, []);
+    assert.match(record.warnings[0]!, /give --remove every --baseDN/);
+  });
+});
