@@ -135,10 +135,6 @@ export async function prepareEndpoint(settings: Settings, deps: RunDependencies)
     // From here on every DN is written in one spelling: the server's for entries that exist (see names.ts).
     ({ target, observed } = await settleSpellings(admin, profile, target, observed, rootDse));
     const syncUserDn = target.syncUserDn;
-    // The age is asked once the server's current one is known, so the prompt can offer to keep it.
-    if (settings.roles.source && !settings.remove && settings.changelogMaxAgeSeconds === undefined && deps.prompter !== undefined) {
-      target = { ...target, ...(await askChangelogMaxAge(deps.prompter, profile.currentChangelogMaxAge?.(target, observed))) };
-    }
     refuseAdministrators(profile, target, observed, bindDn, givenSyncUserDn);
 
     // The access test ran before the observation: an account that exists now may have been created meanwhile
@@ -158,6 +154,11 @@ export async function prepareEndpoint(settings: Settings, deps: RunDependencies)
     const bindDiagnostic = syncSession?.bindDiagnostic;
     const accountFacts = { canBind: syncSession?.bound ?? false, resetPassword: settings.resetSyncPassword, removing: settings.remove, ...(bindDiagnostic === undefined ? {} : { bindDiagnostic }) };
     for (const message of profile.vetTarget?.(target, observed, accountFacts) ?? []) warn(message);
+    // The age is asked once the server's current one is known (so the prompt can offer to keep it), and only
+    // once the sync user and base DNs were found acceptable.
+    if (settings.roles.source && !settings.remove && settings.changelogMaxAgeSeconds === undefined && deps.prompter !== undefined) {
+      target = { ...target, ...(await askChangelogMaxAge(deps.prompter, profile.currentChangelogMaxAge?.(target, observed))) };
+    }
     const removalFacts = async (seen: Observation): Promise<RemovalFacts> => {
       const account = seen.entry(syncUserDn);
       return { hasChildren: account !== undefined && isMarkedAccount(account) ? await hasChildren(admin, syncUserDn) : undefined };
