@@ -7,8 +7,8 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { RunReporter } from '../core/ports.js';
 import type { DirectoryStats } from '../ldap/directory.js';
-import type { PrepareError } from '../ldap/errors.js';
-import type { PlannedStep } from '../servers/profile.js';
+import type { PrepareError } from '../model/errors.js';
+import type { PlannedStep } from '../model/plan.js';
 import type { RunLog } from './log.js';
 import { guardedOutput, type ConsoleOutput } from './output.js';
 import type { RunResult } from './result.js';
@@ -130,7 +130,7 @@ async function runCommand(args: readonly string[], io: ProcessIo, output: Consol
   // --help needs commander and the option table only; settings, the log and the run come after parsing.
   const [{ normalizeArgv, parseCommandLine }, { isPrepareError }, { randomUUID }] = await Promise.all([
     import('./options.js'),
-    import('../ldap/errors.js'),
+    import('../model/errors.js'),
     import('node:crypto'),
   ]);
   const runId = randomUUID();
@@ -149,7 +149,7 @@ async function runCommand(args: readonly string[], io: ProcessIo, output: Consol
     const [{ resolveSettings, wantsJson, passwordFilesFromStdin }, { PASSWORD_FILE_MAX_BYTES, readLine }, { interruption }] = await Promise.all([
       import('./settings.js'),
       import('./input.js'),
-      import('../ldap/errors.js'),
+      import('../model/errors.js'),
     ]);
     jsonRequested ||= wantsJson(parsed.options, parsed.explicit);
     output.stdoutIsData(jsonRequested);
@@ -195,10 +195,10 @@ async function runCommand(args: readonly string[], io: ProcessIo, output: Consol
     import('./log.js'),
     import('./render.js'),
     import('./prompts.js'),
-    import('../ldap/ldif.js'),
-    import('../ldap/types.js'),
+    import('../formats/ldif.js'),
+    import('../model/entries.js'),
     import('./result.js'),
-    import('../ldap/errors.js'),
+    import('../model/errors.js'),
   ]);
   // With --json, stdout carries the JSON object alone: everything a person reads goes to stderr.
   output.stdoutIsData(resolved.json);
@@ -347,7 +347,7 @@ function logFileInArgv(argv: readonly string[]): string | undefined {
 
 /** Every way a run can fail, as one PrepareError: signals are 130/143 (already), anything unexpected is 1. */
 async function asFailure(error: unknown): Promise<PrepareError> {
-  const { isPrepareError, PrepareError } = await import('../ldap/errors.js');
+  const { isPrepareError, PrepareError } = await import('../model/errors.js');
   if (isPrepareError(error)) return error;
   const message = error instanceof Error ? error.message : String(error);
   return new PrepareError(1, `Unexpected failure: ${message}`, 'please report it with the log file', { cause: error });
@@ -355,7 +355,7 @@ async function asFailure(error: unknown): Promise<PrepareError> {
 
 /** An error nobody foresaw while reading the options or a file they name: still bad input (89), one line. */
 async function unexpectedInputError(error: unknown): Promise<PrepareError> {
-  const { PrepareError, ResultCode } = await import('../ldap/errors.js');
+  const { PrepareError, ResultCode } = await import('../model/errors.js');
   const message = error instanceof Error ? error.message : String(error);
   return new PrepareError(ResultCode.PARAM_ERROR, `Cannot use the options given: ${message.split('\n', 1)[0]}`,
     'check the options and the files they name (see --help); if they are right, report this with the log file', { cause: error });

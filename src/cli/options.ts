@@ -4,7 +4,7 @@
  * spelling (`--bind-dn`) are accepted too, by normalizing argv before commander sees it.
  */
 import { Command, CommanderError, Option } from 'commander';
-import { PrepareError, ResultCode } from '../ldap/errors.js';
+import { PrepareError, ResultCode } from '../model/errors.js';
 import { SERVER_TYPES } from '../servers/detect.js';
 
 export interface OptionSpec {

@@ -3,7 +3,7 @@
  * run never pays for it). Questions go to stderr so stdout stays clean for output a script reads.
  */
 import type { Prompter } from '../core/ports.js';
-import { interruption } from '../ldap/errors.js';
+import { interruption } from '../model/errors.js';
 
 export interface PromptOptions {
   /** Aborted on SIGINT or SIGTERM from outside (kill): the open prompt ends at once. */

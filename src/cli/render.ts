@@ -1,6 +1,6 @@
 /** Console output in the style of Ping's tool: `Testing connection to host:port ..... Done`. */
 import { Chalk, type ChalkInstance } from 'chalk';
-import type { PlannedStep, StepStatus } from '../servers/profile.js';
+import type { PlannedStep, StepStatus } from '../model/plan.js';
 
 const LINE_WIDTH = 72;
 

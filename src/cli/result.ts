@@ -3,7 +3,7 @@
  * documented in the README ("Scripting"); tests parse it. No secret ever reaches it: steps carry DNs and
  * attribute names, and LDIF values of password attributes are masked.
  */
-import type { PlannedStep } from '../servers/profile.js';
+import type { PlannedStep } from '../model/plan.js';
 
 export interface RunResult {
   readonly tool: 'prepare-endpoint-server';

@@ -3,17 +3,18 @@
  * Everything is checked here, before any connection: a problem is a PrepareError with code 89 and a hint.
  */
 import { isIP } from 'node:net';
-import { DurationSyntaxError, parseDuration } from '../servers/duration.js';
-import { Secret, type Settings } from '../core/settings.js';
+import { DurationSyntaxError, parseDuration } from '../formats/duration.js';
+import { type Settings } from '../core/settings.js';
+import { Secret } from '../model/secret.js';
 import type { Trust } from '../ldap/directory.js';
-import { DnSyntaxError, normalizeDn, parseDn } from '../ldap/dn.js';
-import { PrepareError, ResultCode } from '../ldap/errors.js';
+import { DnSyntaxError, normalizeDn, parseDn } from '../formats/dn.js';
+import { PrepareError, ResultCode } from '../model/errors.js';
 import type { ServerTypeName } from '../servers/detect.js';
 import { looseName, OPTION_TABLE, optionKey, type RawOptions } from './options.js';
 import {
   formatBytes, InputFileError, PASSWORD_FILE_MAX_BYTES, PROPERTIES_FILE_MAX_BYTES, readRegularFile, TRUST_STORE_MAX_BYTES,
 } from './input.js';
-import { readTrustStore, TrustStoreError, type TrustStoreContent } from './truststore.js';
+import { readTrustStore, TrustStoreError, type TrustStoreContent } from '../tls/truststore.js';
 
 export interface ResolvedSettings {
   readonly settings: Settings;

@@ -4,10 +4,10 @@
  * refusal for lack of rights carries the LDIF of what is left, for an administrator to apply by hand.
  */
 import { connect, type ConnectionOptions, type Directory, type DirectoryStats } from '../ldap/directory.js';
-import { interruption, isInterruption, PrepareError, ResultCode } from '../ldap/errors.js';
-import { renderLdif } from '../ldap/ldif.js';
-import { isSecretAttribute, valuesOf, type Change } from '../ldap/types.js';
-import type { PlannedStep } from '../servers/profile.js';
+import { interruption, isInterruption, PrepareError, ResultCode } from '../model/errors.js';
+import { renderLdif } from '../formats/ldif.js';
+import { isSecretAttribute, valuesOf, type Change } from '../model/entries.js';
+import type { PlannedStep } from '../model/plan.js';
 import type { RunReporter } from './ports.js';
 
 /** What applying needs of the run: the admin connection to write on, and how to open another to test a password. */

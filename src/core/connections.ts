@@ -3,11 +3,12 @@
  * the sync user's, opened by the access test and kept for the final verification. Callers close both.
  */
 import { connect, type ConnectionOptions, type Directory, type DirectoryStats } from '../ldap/directory.js';
-import { PrepareError, ResultCode } from '../ldap/errors.js';
-import type { Entry } from '../ldap/types.js';
+import { PrepareError, ResultCode } from '../model/errors.js';
+import type { Entry } from '../model/entries.js';
 import { ROOT_DSE_ATTRIBUTES } from '../servers/detect.js';
 import type { RunReporter } from './ports.js';
-import type { Secret, Settings } from './settings.js';
+import type { Settings } from './settings.js';
+import type { Secret } from '../model/secret.js';
 
 export function connectionOptions(settings: Settings): ConnectionOptions {
   return {

@@ -6,11 +6,12 @@
  * the same spelling, and a re-run in another spelling finds them all unchanged.
  */
 import type { Directory } from '../ldap/directory.js';
-import { dnSpelling, firstRdn, firstRdnSpelling, normalizeDn, parentDn } from '../ldap/dn.js';
-import { PrepareError } from '../ldap/errors.js';
-import { equalityFilter } from '../ldap/filter.js';
-import type { Entry } from '../ldap/types.js';
-import type { Observation, PrepareTarget, ServerProfile } from '../servers/profile.js';
+import { dnSpelling, firstRdn, firstRdnSpelling, normalizeDn, parentDn } from '../formats/dn.js';
+import { PrepareError } from '../model/errors.js';
+import { equalityFilter } from '../formats/filter.js';
+import type { Entry } from '../model/entries.js';
+import type { ServerProfile } from '../servers/profile.js';
+import type { Observation, PrepareTarget } from '../model/plan.js';
 import { observe } from './observe.js';
 
 /** The target with the spelling of each DN settled, and the observation to plan from. */

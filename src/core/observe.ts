@@ -3,10 +3,11 @@
  * base DNs exist. Reads only; the Observation it returns is what the pure planner in plan.ts works from.
  */
 import type { Directory } from '../ldap/directory.js';
-import { normalizeDn, parentDn } from '../ldap/dn.js';
-import { PrepareError, ResultCode } from '../ldap/errors.js';
-import type { Entry, LdapControl } from '../ldap/types.js';
-import type { Observation, PrepareTarget, ReadRequest, SearchRequest, ServerProfile } from '../servers/profile.js';
+import { normalizeDn, parentDn } from '../formats/dn.js';
+import { PrepareError, ResultCode } from '../model/errors.js';
+import type { Entry, LdapControl } from '../model/entries.js';
+import type { ServerProfile } from '../servers/profile.js';
+import type { Observation, PrepareTarget, ReadRequest, SearchRequest } from '../model/plan.js';
 import type { RunReporter } from './ports.js';
 
 /** Reads everything the plan looks at on the admin connection, the requests pipelined (see MAX_IN_FLIGHT). */

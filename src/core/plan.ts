@@ -2,11 +2,12 @@
  * The plan: what the server looks like in, the list of steps (each with its writes) out. Pure, so every
  * decision the tool makes can be tested without a server, and `--dry-run` is the plan printed.
  */
-import { PrepareError, ResultCode } from '../ldap/errors.js';
-import { dnEquals, parentDn } from '../ldap/dn.js';
-import { valuesOf, type Entry } from '../ldap/types.js';
+import { PrepareError, ResultCode } from '../model/errors.js';
+import { dnEquals, parentDn } from '../formats/dn.js';
+import { valuesOf, type Entry } from '../model/entries.js';
 import { SYNC_USER_DESCRIPTION } from '../servers/person.js';
-import type { Observation, PlannedStep, PrepareTarget, ServerProfile } from '../servers/profile.js';
+import type { ServerProfile } from '../servers/profile.js';
+import type { Observation, PlannedStep, PrepareTarget } from '../model/plan.js';
 
 export interface SyncUserFacts {
   readonly password: string;

@@ -1,6 +1,6 @@
 /** What the core needs from the outside world, so the CLI can provide it and tests can fake it. */
-import type { Change } from '../ldap/types.js';
-import type { PlannedStep } from '../servers/profile.js';
+import type { Change } from '../model/entries.js';
+import type { PlannedStep } from '../model/plan.js';
 
 export interface Prompter {
   /** Free text with a default that Enter accepts; `validate` returns an error message or undefined. */

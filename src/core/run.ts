@@ -5,21 +5,23 @@
  * is a PrepareError carrying the exit code. Nothing here touches `process`.
  */
 import type { DirectoryStats } from '../ldap/directory.js';
-import { dnSpelling, isWithin } from '../ldap/dn.js';
-import { PrepareError, ResultCode } from '../ldap/errors.js';
-import type { Change } from '../ldap/types.js';
+import { dnSpelling, isWithin } from '../formats/dn.js';
+import { PrepareError, ResultCode } from '../model/errors.js';
+import type { Change } from '../model/entries.js';
 import { detectServer, ROOT_DSE_ATTRIBUTES, type ServerFamily } from '../servers/detect.js';
-import type { Observation, PlannedStep, PrepareTarget, ServerProfile } from '../servers/profile.js';
+import type { ServerProfile } from '../servers/profile.js';
+import type { Observation, PlannedStep, PrepareTarget } from '../model/plan.js';
 import { profileFor, SUPPORTED_FAMILIES } from '../servers/registry.js';
 import { type ApplyContext } from './apply.js';
 import { connectionOptions, openConnection, retestSyncAccess, testSyncAccess, type SyncSession } from './connections.js';
-import { formatCompact, parseDuration } from '../servers/duration.js';
+import { formatCompact, parseDuration } from '../formats/duration.js';
 import { hasChildren, settleSpellings } from './names.js';
 import { observe, verifyBaseDns } from './observe.js';
 import { isMarkedAccount, planPreparation, planRemoval, planSyncUser, refuseAdministrators, type RemovalFacts } from './plan.js';
 import { applySettled } from './settle.js';
 import type { Prompter, RunReporter } from './ports.js';
-import { DEFAULT_ADMIN_DN, DEFAULT_CHANGELOG_MAX_AGE_SECONDS, Secret, type Settings } from './settings.js';
+import { DEFAULT_ADMIN_DN, DEFAULT_CHANGELOG_MAX_AGE_SECONDS, type Settings } from './settings.js';
+import { Secret } from '../model/secret.js';
 import { confirmRemoval, verifySyncUser } from './verify.js';
 
 export interface RunDependencies {

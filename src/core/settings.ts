@@ -1,34 +1,7 @@
 /** A run's settings: validated, typed, built once by the CLI from options, files and prompts. */
 import type { ConnectionOptions } from '../ldap/directory.js';
 import type { ServerTypeName } from '../servers/detect.js';
-
-/**
- * A password. It never shows itself: `String(secret)`, JSON and `util.inspect` all print `***`, so a secret
- * that slips into a log call or an error is masked instead of leaked.
- */
-export class Secret {
-  readonly #value: string;
-
-  public constructor(value: string) {
-    this.#value = value;
-  }
-
-  public reveal(): string {
-    return this.#value;
-  }
-
-  public toString(): string {
-    return '***';
-  }
-
-  public toJSON(): string {
-    return '***';
-  }
-
-  public [Symbol.for('nodejs.util.inspect.custom')](): string {
-    return 'Secret(***)';
-  }
-}
+import type { Secret } from '../model/secret.js';
 
 export interface Roles {
   readonly source: boolean;

@@ -5,9 +5,9 @@
  * overlay entry it is given), the run observes again after its writes and applies what is still needed, until
  * a plan made from the server's state has nothing left to write.
  */
-import { PrepareError } from '../ldap/errors.js';
-import type { PlannedStep } from '../servers/profile.js';
-import type { Change } from '../ldap/types.js';
+import { PrepareError } from '../model/errors.js';
+import type { PlannedStep } from '../model/plan.js';
+import type { Change } from '../model/entries.js';
 import { applyPlan, ObservationOutdated, type ApplyContext, type ApplyProgress } from './apply.js';
 import type { RunReporter } from './ports.js';
 

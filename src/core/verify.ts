@@ -4,13 +4,14 @@
  * the account is gone. A denied check becomes a warning, not a failure: the writes are already made.
  */
 import { connect, type ConnectionOptions, type Directory, type DirectoryStats } from '../ldap/directory.js';
-import { normalizeDn } from '../ldap/dn.js';
-import { PrepareError, ResultCode } from '../ldap/errors.js';
-import { firstValue, valuesOf } from '../ldap/types.js';
-import type { ChangeSource, Observation, PlannedStep, PrepareTarget, ServerProfile } from '../servers/profile.js';
+import { normalizeDn } from '../formats/dn.js';
+import { PrepareError, ResultCode } from '../model/errors.js';
+import { firstValue, valuesOf } from '../model/entries.js';
+import type { ServerProfile } from '../servers/profile.js';
+import type { ChangeSource, Observation, PlannedStep, PrepareTarget } from '../model/plan.js';
 import type { SyncSession } from './connections.js';
 import type { RunReporter } from './ports.js';
-import type { Secret } from './settings.js';
+import type { Secret } from '../model/secret.js';
 
 /** What the final check found: the change numbers where the family has them, and whether it passed. */
 export interface Verdict {

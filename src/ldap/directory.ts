@@ -7,8 +7,9 @@ import { closeSync, constants, fstatSync, openSync, readFileSync } from 'node:fs
 import * as net from 'node:net';
 import * as tls from 'node:tls';
 import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
-import { interruption, PrepareError, RESULT_CODE_MEANINGS, ResultCode } from './errors.js';
-import { BINARY_ATTRIBUTES, isBinaryAttribute, isSecretAttribute, type Change, type Entry, type LdapControl } from './types.js';
+import { interruption, PrepareError, ResultCode } from '../model/errors.js';
+import { RESULT_CODE_MEANINGS } from './result-meanings.js';
+import { BINARY_ATTRIBUTES, isBinaryAttribute, isSecretAttribute, type Change, type Entry, type LdapControl } from '../model/entries.js';
 
 export type TransportSecurity = 'none' | 'ssl' | 'starttls';
 

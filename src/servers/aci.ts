@@ -2,10 +2,10 @@
  * ACIs in the Netscape syntax shared by 389 DS, Red Hat DS and Sun/Oracle DSEE. The tool names every ACI it
  * adds `prepare-endpoint-server: ...` so a re-run finds it again and an operator knows where it came from.
  */
-import { formatDn, normalizeDn, parseDn, quotableDn } from '../ldap/dn.js';
-import { PrepareError, ResultCode } from '../ldap/errors.js';
-import type { Change } from '../ldap/types.js';
-import type { PlannedStep } from './profile.js';
+import { formatDn, normalizeDn, parseDn, quotableDn } from '../formats/dn.js';
+import { PrepareError, ResultCode } from '../model/errors.js';
+import type { Change } from '../model/entries.js';
+import type { PlannedStep } from '../model/plan.js';
 
 export const ACI_NAME_PREFIX = 'prepare-endpoint-server: ';
 

@@ -11,10 +11,10 @@
  * not read its DACL (the default: only SYSTEM may) it first takes ownership for BUILTIN\Administrators, as
  * `dsacls "CN=Deleted Objects,..." /takeOwnership` does in Ping's documentation.
  */
-import { dnEquals, formatDn, isValidDn, isWithin, normalizeDn, parseDn } from '../ldap/dn.js';
-import { PrepareError, ResultCode } from '../ldap/errors.js';
-import { equalityFilter, escapeFilterValue } from '../ldap/filter.js';
-import { binaryValue, firstValue, valuesOf, type Change, type Entry, type LdapControl } from '../ldap/types.js';
+import { dnEquals, formatDn, isValidDn, isWithin, normalizeDn, parseDn } from '../formats/dn.js';
+import { PrepareError, ResultCode } from '../model/errors.js';
+import { equalityFilter, escapeFilterValue } from '../formats/filter.js';
+import { binaryValue, firstValue, valuesOf, type Change, type Entry, type LdapControl } from '../model/entries.js';
 import {
   AccessMask,
   AceFlags,
@@ -33,7 +33,8 @@ import {
   type SecurityDescriptor,
 } from './ad/security-descriptor.js';
 import { SYNC_USER_DESCRIPTION } from './person.js';
-import type { ChangeSource, ExistingAccountFacts, Observation, PlannedStep, PrepareTarget, ReadRequest, SearchRequest, ServerProfile } from './profile.js';
+import type { ServerProfile } from './profile.js';
+import type { ChangeSource, ExistingAccountFacts, Observation, PlannedStep, PrepareTarget, ReadRequest, SearchRequest } from '../model/plan.js';
 
 export const SD_FLAGS_OID = '1.2.840.113556.1.4.801';
 export const SHOW_DELETED_OID = '1.2.840.113556.1.4.417';

@@ -1,5 +1,5 @@
 /** Which server family a root DSE belongs to. Pure: a root DSE in, a family name out. */
-import { firstValue, valuesOf, type Entry } from '../ldap/types.js';
+import { firstValue, valuesOf, type Entry } from '../model/entries.js';
 
 export const SERVER_TYPES = [
   'auto',

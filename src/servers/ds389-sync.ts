@@ -5,9 +5,9 @@
  * base DNs when this tool is the one turning it on, and on a destination the right to write the pre-hashed
  * passwords a sync carries (passwordAdminDN). Pure planning; ds389.ts wires it into the profile.
  */
-import { dnEquals, isWithin } from '../ldap/dn.js';
-import { firstValue, valuesOf, type Change, type Entry, type Modification } from '../ldap/types.js';
-import type { Observation, PlannedStep, PrepareTarget, ReadRequest } from './profile.js';
+import { dnEquals, isWithin } from '../formats/dn.js';
+import { firstValue, valuesOf, type Change, type Entry, type Modification } from '../model/entries.js';
+import type { Observation, PlannedStep, PrepareTarget, ReadRequest } from '../model/plan.js';
 
 export const RETRO_CHANGELOG_PLUGIN = 'cn=Retro Changelog Plugin,cn=plugins,cn=config';
 const CONFIG_DN = 'cn=config';

@@ -2,8 +2,8 @@
  * 389 Directory Server, Red Hat Directory Server and Sun/Oracle DSEE: the Netscape lineage. Rights are ACIs;
  * the change log is the Retro Changelog Plugin, which serves `cn=changelog` and the root DSE change numbers.
  */
-import { formatCompact, parseServerDuration } from './duration.js';
-import { firstValue, valuesOf } from '../ldap/types.js';
+import { formatCompact, parseServerDuration } from '../formats/duration.js';
+import { firstValue, valuesOf } from '../model/entries.js';
 import { planAci, planAciRemoval, planAcis, type AciSpec } from './aci.js';
 import { decideRetention, KEPT_NOTE, wantedRetention } from './retention.js';
 import { personEntry, syncUserUnderBase } from './person.js';
@@ -11,7 +11,8 @@ import {
   passwordAdminFollowUp, planChangeRecords, planChangeRecordsRemoval, planLimits, planPasswordAdmin, planPasswordAdminRemoval,
   PLUGIN_CONTENT_ATTRIBUTES, syncReadinessReads, syncUserLimits,
 } from './ds389-sync.js';
-import type { Observation, PlannedStep, PrepareTarget, ReadRequest, ServerProfile } from './profile.js';
+import type { ServerProfile } from './profile.js';
+import type { Observation, PlannedStep, PrepareTarget, ReadRequest } from '../model/plan.js';
 
 export const RETRO_CHANGELOG_PLUGIN_DN = 'cn=Retro Changelog Plugin,cn=plugins,cn=config';
 export const CHANGELOG_DN = 'cn=changelog';

@@ -4,7 +4,8 @@
  * the change log are reported as steps for an operator to take.
  */
 import { personEntry, syncUserUnderBase } from './person.js';
-import type { Observation, PlannedStep, PrepareTarget, ReadRequest, ServerProfile } from './profile.js';
+import type { ServerProfile } from './profile.js';
+import type { Observation, PlannedStep, PrepareTarget, ReadRequest } from '../model/plan.js';
 
 export class GenericProfile implements ServerProfile {
   public readonly family = 'generic';

@@ -5,9 +5,9 @@
  * delta-syncrepl, and delete records that carry the deleted entry (olcAccessLogOld, olcAccessLogOldAttr).
  * Pure planning; openldap.ts wires it into the profile.
  */
-import { dnEquals, parentDn, quotableDn } from '../ldap/dn.js';
-import { firstValue, valuesOf, type Change, type Entry, type Modification } from '../ldap/types.js';
-import type { PlannedStep, PrepareTarget } from './profile.js';
+import { dnEquals, parentDn, quotableDn } from '../formats/dn.js';
+import { firstValue, valuesOf, type Change, type Entry, type Modification } from '../model/entries.js';
+import type { PlannedStep, PrepareTarget } from '../model/plan.js';
 
 /** slapd.conf(5) `limits`: no size limit (also across the pages of a paged search) and no time limit. */
 export const LIMITS = 'size=unlimited size.prtotal=unlimited time=unlimited';

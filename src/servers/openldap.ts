@@ -3,26 +3,19 @@
  * source is the accesslog overlay writing to a `cn=accesslog` database (OpenLDAP has no cn=changelog and no
  * root DSE change numbers). Everything is done live over LDAP: slapd never needs a restart for it.
  */
-import { formatAccessLogPurge, parseServerDuration } from './duration.js';
+import { formatAccessLogPurge, parseServerDuration } from '../formats/duration.js';
 import { decideRetention, KEPT_NOTE, wantedRetention } from './retention.js';
-import { formatDn, isWithin, normalizeDn, parentDn, parseDn, quotableDn } from '../ldap/dn.js';
-import { PrepareError, ResultCode } from '../ldap/errors.js';
-import { renderLdif } from '../ldap/ldif.js';
-import { firstValue, valuesOf, type Change, type Entry, type Modification } from '../ldap/types.js';
+import { formatDn, isWithin, normalizeDn, parentDn, parseDn, quotableDn } from '../formats/dn.js';
+import { PrepareError, ResultCode } from '../model/errors.js';
+import { renderLdif } from '../formats/ldif.js';
+import { firstValue, valuesOf, type Change, type Entry, type Modification } from '../model/entries.js';
 import { personEntry, syncUserUnderBase } from './person.js';
 import {
   CONFIG_ATTRIBUTES, limitsRule, logOldAttributes, logOldChanges, planIndexes, planLimitsOn, planLimitsRemoval, planModule,
   planSyncprovOnData, planSyncprovOnLog, planSyncprovRemoval, syncprovOnLogAttributes,
 } from './openldap-sync.js';
-import type {
-  ChangeSource,
-  Observation,
-  PlannedStep,
-  PrepareTarget,
-  ReadRequest,
-  SearchRequest,
-  ServerProfile,
-} from './profile.js';
+import type { ServerProfile } from './profile.js';
+import type { ChangeSource, Observation, PlannedStep, PrepareTarget, ReadRequest, SearchRequest } from '../model/plan.js';
 
 export const ACCESSLOG_SUFFIX = 'cn=accesslog';
 const CONFIG_SEARCH = 'openldap:config';

@@ -1,5 +1,5 @@
 /** The sync user as an ordinary directory entry (389 DS, OpenLDAP, generic LDAP servers). */
-import { attributeTypeKey, firstRdn, formatDn, parseDn } from '../ldap/dn.js';
+import { attributeTypeKey, firstRdn, formatDn, parseDn } from '../formats/dn.js';
 
 export const SYNC_USER_DESCRIPTION = 'Account used by the synchronization server (created by prepare-endpoint-server)';
 

@@ -3,13 +3,14 @@
  * user is a root DN user in the configuration; its rights are privileges (`ds-privilege-name`), never ACIs;
  * the change log is the `changelog` backend, configured through `cn=config`.
  */
-import { formatSpaced, parseServerDuration } from './duration.js';
+import { formatSpaced, parseServerDuration } from '../formats/duration.js';
 import { decideRetention, KEPT_NOTE, wantedRetention } from './retention.js';
-import { dnEquals, firstRdn, normalizeDn, parentDn } from '../ldap/dn.js';
-import type { Change, Entry } from '../ldap/types.js';
-import { firstValue, valuesOf } from '../ldap/types.js';
+import { dnEquals, firstRdn, normalizeDn, parentDn } from '../formats/dn.js';
+import type { Change, Entry } from '../model/entries.js';
+import { firstValue, valuesOf } from '../model/entries.js';
 import { SYNC_USER_DESCRIPTION } from './person.js';
-import type { Observation, PlannedStep, PrepareTarget, ReadRequest, RoleSet, ServerProfile } from './profile.js';
+import type { ServerProfile } from './profile.js';
+import type { Observation, PlannedStep, PrepareTarget, ReadRequest, RoleSet } from '../model/plan.js';
 
 export const ROOT_DNS_DN = 'cn=Root DNs,cn=config';
 export const DEFAULT_SYNC_USER_DN = 'cn=Sync User,cn=Root DNs,cn=config';

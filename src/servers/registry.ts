@@ -1,5 +1,5 @@
 /** The profiles this build supports, by family. */
-import type { Entry } from '../ldap/types.js';
+import type { Entry } from '../model/entries.js';
 import { ActiveDirectoryProfile } from './activedirectory.js';
 import { Ds389Profile } from './ds389.js';
 import { GenericProfile } from './generic.js';

@@ -4,7 +4,7 @@
  * (`--changelogMaximumAge`, or an answer at the prompt), and says so when asked to shorten it. One rule for
  * every family; each profile only knows where its server keeps the value and in which syntax.
  */
-import { describeDuration, formatCompact } from './duration.js';
+import { describeDuration, formatCompact } from '../formats/duration.js';
 
 /** The wanted maximum age, and whether the operator chose it (option or prompt) or it is the tool's default. */
 export interface WantedRetention {

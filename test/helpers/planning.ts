@@ -3,10 +3,10 @@
  * observations, and a seeded random source for hand-written property tests.
  */
 import assert from 'node:assert/strict';
-import { normalizeDn } from '../../src/ldap/dn.js';
-import { PrepareError } from '../../src/ldap/errors.js';
-import type { Entry } from '../../src/ldap/types.js';
-import type { Observation } from '../../src/servers/profile.js';
+import { normalizeDn } from '../../src/formats/dn.js';
+import { PrepareError } from '../../src/model/errors.js';
+import type { Entry } from '../../src/model/entries.js';
+import type { Observation } from '../../src/model/plan.js';
 
 /** An entry with its attribute names lower-cased, as the LDAP adapter returns them. */
 export function entry(dn: string, attributes: Record<string, string[]> = {}): Entry {

@@ -14,7 +14,7 @@ import { sdFlagsControl } from '../../src/servers/activedirectory.js';
 import { AceType, decodeSecurityDescriptor, decodeSid, encodeSecurityDescriptor, SecurityInformation, withAce } from '../../src/servers/ad/security-descriptor.js';
 import { withClient } from '../helpers/directory.js';
 import { buildPreviousVersion, previousVersionSkipReason } from '../helpers/previous-version.js';
-import { binaryValue, valuesOf } from '../../src/ldap/types.js';
+import { binaryValue, valuesOf } from '../../src/model/entries.js';
 import { runCli, type RunCliResult } from '../helpers/cli.js';
 import { describeRun } from '../helpers/fixture.js';
 import { sambaSkipReason, startSamba, type SambaDc } from '../servers/samba.js';

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { chmodSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { dnEquals } from '../../src/ldap/dn.js';
+import { dnEquals } from '../../src/formats/dn.js';
 import { startSlapd, type Slapd } from '../servers/openldap.js';
 import { Attribute, Change } from 'ldapts';
 import { canBind, readEntry, withClient } from '../helpers/directory.js';

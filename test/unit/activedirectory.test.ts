@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { repoRoot } from '../helpers/cli.js';
-import type { Change, Entry } from '../../src/ldap/types.js';
+import type { Change, Entry } from '../../src/model/entries.js';
 import {
   ActiveDirectoryProfile,
   CHANGE_PASSWORD,
@@ -17,7 +17,7 @@ import {
   SHOW_DELETED_OID,
 } from '../../src/servers/activedirectory.js';
 import { AccessMask, AceFlags, AceType, decodeSecurityDescriptor, describeAce, encodeSecurityDescriptor, encodeSid, findAce, withAce } from '../../src/servers/ad/security-descriptor.js';
-import type { ExistingAccountFacts, Observation, PrepareTarget } from '../../src/servers/profile.js';
+import type { ExistingAccountFacts, Observation, PrepareTarget } from '../../src/model/plan.js';
 import { entry, observation as fakeObservation, rejects } from '../helpers/planning.js';
 
 const BASE = 'DC=example,DC=com';

@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SERVER_TYPES, detectServer } from '../../src/servers/detect.js';
-import type { Entry } from '../../src/ldap/types.js';
+import type { Entry } from '../../src/model/entries.js';
 
 /** A root DSE as the directory layer returns it: DN '', attribute names lower-cased. */
 function rootDse(attributes: Record<string, string[]>): Entry {

@@ -15,7 +15,7 @@ import {
   parseDn,
   quotableDn,
   type Rdn,
-} from '../../src/ldap/dn.js';
+} from '../../src/formats/dn.js';
 import { seededRandom } from '../helpers/planning.js';
 
 function assertDnError(text: string, messagePart: string | RegExp): void {

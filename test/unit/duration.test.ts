@@ -9,7 +9,7 @@ import {
   formatSpaced,
   parseDuration,
   parseServerDuration,
-} from '../../src/servers/duration.js';
+} from '../../src/formats/duration.js';
 
 const MINUTE = 60;
 const HOUR = 3600;

@@ -5,7 +5,7 @@ import {
   equalityFilter,
   escapeFilterValue,
   isValidAttributeDescription,
-} from '../../src/ldap/filter.js';
+} from '../../src/formats/filter.js';
 import { seededRandom } from '../helpers/planning.js';
 
 /** Test-only inverse of escapeFilterValue: decodes every `\xx` hex escape as UTF-8. */

@@ -6,9 +6,9 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { FilterParser, EqualityFilter } from 'ldapts';
-import { escapeDnValue, formatDn, normalizeDn, parseDn, quotableDn, type Rdn } from '../../src/ldap/dn.js';
-import { equalityFilter, escapeFilterValue } from '../../src/ldap/filter.js';
-import { PrepareError } from '../../src/ldap/errors.js';
+import { escapeDnValue, formatDn, normalizeDn, parseDn, quotableDn, type Rdn } from '../../src/formats/dn.js';
+import { equalityFilter, escapeFilterValue } from '../../src/formats/filter.js';
+import { PrepareError } from '../../src/model/errors.js';
 import { aciName, aciUserDns, isOurAci, renderAci, type AciSpec } from '../../src/servers/aci.js';
 import { dataAccessRule, findDataRules } from '../../src/servers/openldap.js';
 

@@ -2,8 +2,8 @@
 // Secrets are masked, unsafe values are base64, modify records separate their parts with '-'.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { MASK, renderLdif } from '../../src/ldap/ldif.js';
-import type { Change } from '../../src/ldap/types.js';
+import { MASK, renderLdif } from '../../src/formats/ldif.js';
+import type { Change } from '../../src/model/entries.js';
 
 const DN = 'cn=Sync User,dc=example,dc=com';
 const SECRET = 'S3cret: with spaces and é ';

@@ -11,7 +11,7 @@ import { ResultCodeError } from 'ldapts';
 import { exitStatus, main, type ProcessIo } from '../../src/cli/main.js';
 import { guardedOutput } from '../../src/cli/output.js';
 import { translateError } from '../../src/ldap/directory.js';
-import { RESULT_CODE_MEANINGS } from '../../src/ldap/errors.js';
+import { RESULT_CODE_MEANINGS } from '../../src/ldap/result-meanings.js';
 
 /** ldapts' ResultCodeError, as the server's answer with `code` makes it. */
 class ServerError extends ResultCodeError {

@@ -2,10 +2,10 @@
 // conversion, and the plans made from a fake cn=config (a pure function of what the admin saw).
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatAccessLogPurge, parseDuration, parseServerDuration } from '../../src/servers/duration.js';
-import { normalizeDn } from '../../src/ldap/dn.js';
-import { ResultCode } from '../../src/ldap/errors.js';
-import type { Change, Entry, Modification } from '../../src/ldap/types.js';
+import { formatAccessLogPurge, parseDuration, parseServerDuration } from '../../src/formats/duration.js';
+import { normalizeDn } from '../../src/formats/dn.js';
+import { ResultCode } from '../../src/model/errors.js';
+import type { Change, Entry, Modification } from '../../src/model/entries.js';
 import {
   ACCESSLOG_SUFFIX,
   accesslogAccessRule,
@@ -14,7 +14,7 @@ import {
   OpenLdapProfile,
   splitOrdered,
 } from '../../src/servers/openldap.js';
-import type { Observation, PlannedStep, PrepareTarget } from '../../src/servers/profile.js';
+import type { Observation, PlannedStep, PrepareTarget } from '../../src/model/plan.js';
 import { entry, rejects } from '../helpers/planning.js';
 
 const BASE = 'dc=example,dc=com';

@@ -2,7 +2,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { OPTION_TABLE, normalizeArgv, parseCommandLine, type ParseResult } from '../../src/cli/options.js';
-import { PrepareError } from '../../src/ldap/errors.js';
+import { PrepareError } from '../../src/model/errors.js';
 
 // dist/test/unit/x.test.js -> ../../../package.json
 const PACKAGE_VERSION = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;

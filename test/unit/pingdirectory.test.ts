@@ -2,7 +2,7 @@
 import { describe, test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { planPreparation } from '../../src/core/plan.js';
-import type { Change, Entry } from '../../src/ldap/types.js';
+import type { Change, Entry } from '../../src/model/entries.js';
 import { detectServer } from '../../src/servers/detect.js';
 import {
   CHANGELOG_BACKEND_DN,
@@ -12,7 +12,7 @@ import {
   privilegesFor,
   ROOT_DNS_DN,
 } from '../../src/servers/pingdirectory.js';
-import type { Observation, PlannedStep, PrepareTarget } from '../../src/servers/profile.js';
+import type { Observation, PlannedStep, PrepareTarget } from '../../src/model/plan.js';
 import { profileFor } from '../../src/servers/registry.js';
 import { entry, observation as fakeObservation } from '../helpers/planning.js';
 

@@ -4,10 +4,10 @@ import { isMarkedAccount, planPreparation, planRemoval, planSyncUser, refuseAdmi
 import { SYNC_USER_DESCRIPTION } from '../../src/servers/person.js';
 import { MDB_LIVE_TOGGLE_CAUTION, LDBM_CONFIG_DN } from '../../src/servers/ds389.js';
 import { PingDirectoryProfile } from '../../src/servers/pingdirectory.js';
-import type { Change, Entry } from '../../src/ldap/types.js';
+import type { Change, Entry } from '../../src/model/entries.js';
 import { aciName, aciUserDns, isOurAci, planAci, renderAci, type AciSpec } from '../../src/servers/aci.js';
 import { CHANGELOG_DN, Ds389Profile, RETRO_CHANGELOG_PLUGIN_DN } from '../../src/servers/ds389.js';
-import type { Observation, PlannedStep, PrepareTarget } from '../../src/servers/profile.js';
+import type { Observation, PlannedStep, PrepareTarget } from '../../src/model/plan.js';
 import { entry, observation, rejects } from '../helpers/planning.js';
 
 const BASE = 'dc=example,dc=com';

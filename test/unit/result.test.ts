@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { repoRoot } from '../helpers/cli.js';
 import { stepSummary, type RunResult } from '../../src/cli/result.js';
-import type { PlannedStep } from '../../src/servers/profile.js';
+import type { PlannedStep } from '../../src/model/plan.js';
 
 const SECRET = 'do-not-leak-1';
 

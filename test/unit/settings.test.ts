@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { parseCommandLine } from '../../src/cli/options.js';
 import { resolveSettings, type Environment, type ResolvedSettings } from '../../src/cli/settings.js';
-import { Secret } from '../../src/core/settings.js';
-import { PrepareError } from '../../src/ldap/errors.js';
+import { Secret } from '../../src/model/secret.js';
+import { PrepareError } from '../../src/model/errors.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'pes-settings-test-'));
 after(() => rmSync(dir, { recursive: true, force: true }));

@@ -5,14 +5,14 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { verifySyncUser } from '../../src/core/verify.js';
 import type { Directory } from '../../src/ldap/directory.js';
-import { PrepareError } from '../../src/ldap/errors.js';
-import type { Change, Entry, Modification } from '../../src/ldap/types.js';
+import { PrepareError } from '../../src/model/errors.js';
+import type { Change, Entry, Modification } from '../../src/model/entries.js';
 import { Ds389Profile, RETRO_CHANGELOG_PLUGIN_DN } from '../../src/servers/ds389.js';
 import { PASSWORD_ADMINS_GROUP_DN } from '../../src/servers/ds389-sync.js';
 import { OpenLdapProfile } from '../../src/servers/openldap.js';
 import { CHANGELOG_BACKEND_DN, DEFAULT_SYNC_USER_DN, PingDirectoryProfile } from '../../src/servers/pingdirectory.js';
-import type { Observation, PlannedStep, PrepareTarget } from '../../src/servers/profile.js';
-import { Secret } from '../../src/core/settings.js';
+import type { Observation, PlannedStep, PrepareTarget } from '../../src/model/plan.js';
+import { Secret } from '../../src/model/secret.js';
 import type { RunReporter } from '../../src/core/ports.js';
 import { entry, observation } from '../helpers/planning.js';
 

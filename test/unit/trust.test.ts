@@ -7,9 +7,9 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { X509Certificate } from 'node:crypto';
-import { readTrustStore, TrustStoreError, pkcs12Kdf } from '../../src/cli/truststore.js';
+import { readTrustStore, TrustStoreError, pkcs12Kdf } from '../../src/tls/truststore.js';
 import { resolveSettings } from '../../src/cli/settings.js';
-import { PrepareError } from '../../src/ldap/errors.js';
+import { PrepareError } from '../../src/model/errors.js';
 import { makeTestCertificates, type TestCertificates } from '../servers/tls.js';
 
 let certs: TestCertificates;

@@ -2,7 +2,7 @@
  * Changes as LDIF (RFC 2849), for an operator to read or apply with ldapmodify. Secret values are masked:
  * this text goes to terminals and logs.
  */
-import { isBinaryAttribute, isSecretAttribute, type Change, type LdapControl } from './types.js';
+import { isBinaryAttribute, isSecretAttribute, type Change, type LdapControl } from '../model/entries.js';
 
 export const MASK = '********';
 

@@ -1,0 +1,82 @@
+/**
+ * Every failure the tool reports carries an LDAP result code. Ping's tools (and the UnboundID LDAP SDK they
+ * are built on) exit with the result code of what went wrong, and scripts already know those numbers, so the
+ * one error type of the project lives at the bottom layer where the codes come from.
+ */
+export const ResultCode = {
+  SUCCESS: 0,
+  OPERATIONS_ERROR: 1,
+  NO_SUCH_OBJECT: 32,
+  /** The server requires an encrypted connection for the operation (Active Directory passwords). */
+  CONFIDENTIALITY_REQUIRED: 13,
+  CONSTRAINT_VIOLATION: 19,
+  INVALID_CREDENTIALS: 49,
+  INSUFFICIENT_ACCESS: 50,
+  /** The server (or here: an entry changing under the run) is busy: try again. */
+  BUSY: 51,
+  UNWILLING_TO_PERFORM: 53,
+  OBJECT_CLASS_VIOLATION: 65,
+  ENTRY_ALREADY_EXISTS: 68,
+  TIMEOUT: 85,
+  PARAM_ERROR: 89,
+  CONNECT_ERROR: 91,
+  /** Not an LDAP code: the shell convention for a process ended by SIGINT (128 + 2). */
+  INTERRUPTED: 130,
+  /** Not an LDAP code: the shell convention for a process ended by SIGTERM (128 + 15). */
+  TERMINATED: 143,
+} as const;
+
+export type ResultCodeValue = number;
+
+export class PrepareError extends Error {
+  public override readonly name = 'PrepareError';
+
+  /**
+   * @param resultCode what the process exits with
+   * @param message one line: what failed (never a secret)
+   * @param hint one line: what to do about it
+   */
+  public constructor(
+    public readonly resultCode: ResultCodeValue,
+    message: string,
+    public readonly hint?: string,
+    options?: { cause?: unknown; details?: string; serverMessage?: string },
+  ) {
+    super(message, options);
+    this.details = options?.details;
+    this.serverMessage = options?.serverMessage;
+  }
+
+  /**
+   * The server's own diagnostic text, for callers that read more into it than the result code (Active
+   * Directory says why a bind failed: `data 533` is a disabled account, `775` a locked one).
+   */
+  public readonly serverMessage: string | undefined;
+
+  /** A block printed after the one-line message, such as the LDIF an operator can apply by hand. */
+  public readonly details: string | undefined;
+}
+
+export function isPrepareError(error: unknown): error is PrepareError {
+  return error instanceof PrepareError;
+}
+
+/** The signals that stop a run; an AbortSignal's reason is one of them. */
+export type StopSignal = 'SIGINT' | 'SIGTERM';
+
+/**
+ * The failure of a run stopped by a signal: 130 for SIGINT (Ctrl-C), 143 for SIGTERM, as a shell reports a
+ * process those signals end. `when` completes the sentence: "before all changes were made", "at a prompt".
+ */
+export function interruption(reason: unknown, when: string): PrepareError {
+  const terminated = reason === 'SIGTERM';
+  return new PrepareError(
+    terminated ? ResultCode.TERMINATED : ResultCode.INTERRUPTED,
+    `${terminated ? 'Terminated (SIGTERM)' : 'Interrupted'} ${when}`.trim(),
+    'run the same command again: it finishes what is left',
+  );
+}
+
+export function isInterruption(error: unknown): boolean {
+  return error instanceof PrepareError && (error.resultCode === ResultCode.INTERRUPTED || error.resultCode === ResultCode.TERMINATED);
+}
