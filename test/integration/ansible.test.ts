@@ -73,6 +73,9 @@ function ansibleEnv(): NodeJS.ProcessEnv {
     ANSIBLE_FORCE_COLOR: '0',
     ANSIBLE_RETRY_FILES_ENABLED: '0',
     ANSIBLE_STDOUT_CALLBACK: 'default',
+    // With -v, each host's result on one line after `=> `.
+    ANSIBLE_CALLBACK_FORMAT_PRETTY: '0',
+    ANSIBLE_CALLBACK_RESULT_FORMAT: 'json',
     NO_COLOR: '1',
     PES_ARGV_DIR: argvDir,
   };
@@ -132,6 +135,15 @@ function assertRecap(p: Played, expected: Partial<Record<string, Partial<Recap>>
       assert.equal(got[host]![key as keyof Recap], value, `${host} ${key}\n${describePlay(p)}`);
     }
   }
+}
+
+/** Each host's module result, from the default callback's `changed: [host -> localhost] => {...}` lines (-v). */
+function hostResults(output: string): Record<string, Record<string, unknown>> {
+  const out: Record<string, Record<string, unknown>> = {};
+  for (const m of output.matchAll(/^(?:ok|changed|fatal): \[([^\]\s]+) -> localhost\]:? (?:FAILED! )?=> (\{.*\})$/gm)) {
+    out[m[1]!] = JSON.parse(m[2]!) as Record<string, unknown>;
+  }
+  return out;
 }
 
 const allHosts = (want: Partial<Recap>): Record<string, Partial<Recap>> => Object.fromEntries(HOSTS.map((h) => [h, want]));
@@ -305,26 +317,20 @@ describe('Ansible collection pes.endpoint with ansible-playbook', { skip }, () =
   });
 
   test('first run, forks 5, with --diff: every host changed; the servers are prepared and the sync users do their job', async () => {
-    const p = await playbook('inventory.yml', ['--diff'], { ANSIBLE_STDOUT_CALLBACK: 'json' });
+    const p = await playbook('inventory.yml', ['--diff', '-v']);
     assert.equal(p.code, 0, describePlay(p));
-    const report = JSON.parse(p.stdout) as {
-      plays: { tasks: { hosts: Record<string, Record<string, unknown>> }[] }[];
-      stats: Record<string, { changed: number; failures: number; ok: number }>;
-    };
+    assertRecap(p, allHosts({ ok: 1, changed: 1, failed: 0 }));
+    const results = hostResults(p.output);
     for (const host of HOSTS) {
-      assert.equal(report.stats[host]?.changed, 1, `${host} changed\n${p.output}`);
-      assert.equal(report.stats[host]?.failures, 0, `${host} did not fail\n${p.output}`);
-    }
-    const results = report.plays[0]!.tasks[0]!.hosts;
-    for (const host of HOSTS) {
-      const r = results[host]!;
+      const r = results[host];
+      assert.ok(r, `a result for ${host}\n${describePlay(p)}`);
       assert.equal(r.rc, 0, `${host}: ${JSON.stringify(r)}`);
       assert.equal(r.verified, true, `${host} verified: ${JSON.stringify(r)}`);
       assert.equal(r.sync_user_dn, SYNC_DN);
       assert.ok(Array.isArray(r.steps) && (r.steps as { status: string }[]).some((s) => s.status === 'created'), `${host} steps`);
-      const diff = r.diff as { prepared?: string } | undefined;
-      assert.match(diff?.prepared ?? '', /changetype: add/, `${host}: --diff shows the planned LDIF`);
     }
+    // --diff outside check mode: the LDIF planned for each host, shown before its result.
+    assert.equal(p.output.split(`dn: ${SYNC_DN}\nchangetype: add\n`).length - 1, 4, `four planned sync user adds\n${describePlay(p)}`);
     assert.equal((results['ds389-source']!.server as { type: string }).type, '389ds');
     assert.equal((results['slapd-destination']!.server as { type: string }).type, 'openldap');
     // change_numbers: what the 389 source's sync user read from the root DSE (slapd has none: cn=accesslog, below).
@@ -332,8 +338,7 @@ describe('Ansible collection pes.endpoint with ansible-playbook', { skip }, () =
     assert.ok(numbers !== null && /^\d+$/.test(numbers.last), `change numbers: ${JSON.stringify(numbers)}`);
     assert.equal(results['ds389-destination']!.change_numbers, null);
     // The CLI's warnings are Ansible warnings (slapd: the admin's DN lies under the destination base DN).
-    assert.ok((results['slapd-destination']!.warnings as string[] | undefined)?.some((w) => /admin bind DN/.test(w)),
-      `warnings: ${JSON.stringify(results['slapd-destination']!.warnings)}`);
+    assert.match(p.output, /\[WARNING\]: The admin bind DN 'cn=admin,dc=example,dc=com' is under the\s+destination base DN/, describePlay(p));
 
     // On the servers themselves.
     const ds1 = started(dsSource, '389 DS source');
