@@ -122,6 +122,7 @@ const ansibleEnv = {
   LC_ALL: 'C.UTF-8',
   ANSIBLE_HOME: join(work, 'ansible-home'),
   ANSIBLE_LOCAL_TEMP: join(work, 'ansible-tmp'),
+  ANSIBLE_REMOTE_TEMP: join(work, 'ansible-tmp'),
   ANSIBLE_CONFIG: join(work, 'ansible.cfg'),
   ANSIBLE_COLLECTIONS_PATH: join(ROOT, 'ansible'),
   ANSIBLE_STDOUT_CALLBACK: 'json',

@@ -68,6 +68,8 @@ function ansibleEnv(): NodeJS.ProcessEnv {
     ANSIBLE_CONFIG: path.join(tmp, 'ansible.cfg'),
     ANSIBLE_HOME: path.join(tmp, 'ansible-home'),
     ANSIBLE_LOCAL_TEMP: path.join(tmp, 'ansible-tmp'),
+    // where the module is copied for delegate_to: localhost (default ~/.ansible/tmp)
+    ANSIBLE_REMOTE_TEMP: path.join(tmp, 'ansible-tmp'),
     ANSIBLE_COLLECTIONS_PATH: COLLECTIONS,
     ANSIBLE_NOCOLOR: '1',
     ANSIBLE_FORCE_COLOR: '0',
