@@ -7,7 +7,8 @@
  *   npm run bench                    full run (about 3 minutes on 2 cores)
  *   npm run bench -- --quick         fewer runs (about 1 minute)
  *   npm run bench -- --write         also writes the table into BENCHMARKS.md (between the bench markers)
- *   npm run bench -- --only=startup  rows: startup, 389ds, lib389, loop, ping (comma separated)
+ *   npm run bench -- --only=startup  rows: startup, 389ds, lib389, loop, ping (comma separated); `ansible` (not
+ *                                    in the default set) runs bench/ansible.mjs, the fleet side by side
  *   npm run bench -- --nodes=20,24   the Node majors to run the tool on (default 20,22,24)
  *   npm run bench -- --no-build      use dist/ as it is (default: tsc, then the esbuild bundle)
  *   npm run bench -- --instructions  start-up rows only, counted in instructions (valgrind's callgrind) instead
@@ -431,6 +432,10 @@ for (const [index, node] of measured.entries()) {
   if (index === 0 && ONLY.includes('ping')) await ping();
 }
 await ds?.client.unbind();
+if (ONLY.includes('ansible')) {
+  execFileSync(process.execPath, [join(ROOT, 'bench', 'ansible.mjs'), ...(QUICK ? ['--quick'] : []), ...(WRITE ? ['--write'] : [])], { stdio: 'inherit' });
+}
+if (rows.length === 0) process.exit(0);
 const text = table(measured);
 console.log(`\n${text}\n`);
 if (WRITE) {

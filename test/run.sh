@@ -27,14 +27,20 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 1
 ROOT=$(pwd -P)
 
 # samba samba-ad-dc samba-ad-provision: the Samba AD DC of test/servers/samba.sh (provisioning needs all three)
-APT_PKGS="389-ds-base python3-lib389 ldap-utils slapd samba samba-ad-dc samba-ad-provision"
+# ansible-core: ansible-playbook and ansible-doc for test/integration/ansible.test.ts; ansible (its
+# community.general collection's ldap_* modules) and python3-ldap for the side-by-side in bench/
+APT_PKGS="389-ds-base python3-lib389 ldap-utils slapd samba samba-ad-dc samba-ad-provision ansible-core ansible python3-ldap"
 APT_LINE="apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $APT_PKGS"
 
 need_bins() {
     local b missing=()
-    for b in dscreate ns-slapd ldapsearch ldapmodify slapd samba samba-tool; do
+    for b in dscreate ns-slapd ldapsearch ldapmodify slapd samba samba-tool ansible-playbook ansible-doc; do
         # ns-slapd and slapd live in /usr/sbin, which a non-root PATH may lack
         command -v "$b" >/dev/null 2>&1 || [ -x "/usr/sbin/$b" ] || missing+=("$b")
+    done
+    # no command of their own: Python libraries (community.general, python-ldap) for the bench's playbook
+    for p in ansible python3-ldap; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
     done
     printf '%s\n' "${missing[@]}"
 }
