@@ -15,7 +15,8 @@
  *   --quick   1 round, 3 re-runs each (else 3 rounds, 5 re-runs)
  *   --write   also replaces the <!-- bench-ansible:start --> block of BENCHMARKS.md
  *
- * Needs ansible-core, ansible (community.general) and python3-ldap (test/run.sh installs them) and a built CLI.
+ * Needs ansible-core (test/run.sh installs it), Debian's ansible (community.general's ldap_* modules) and python3-ldap
+ * (installed here when run as root; else the apt-get line is printed) and a built CLI.
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -36,6 +37,21 @@ const SYNC_PASSWORD = 'Bench-Sync-Pw-1';
 const BASE_DN = 'dc=example,dc=com';
 const COLLECTION_PLAYBOOK = join(ROOT, 'ansible', 'ansible_collections', 'pes', 'endpoint', 'playbooks', 'prepare_fleet.yml');
 const LDAP_PLAYBOOK = join(ROOT, 'bench', 'ansible-ldap-playbook.yml');
+
+/** The hand-written playbook's modules come with Debian's `ansible` and need python3-ldap: only this bench uses them. */
+const BENCH_PACKAGES = ['ansible', 'python3-ldap'];
+const missingPackages = BENCH_PACKAGES.filter(
+  (name) => !spawnSync('dpkg-query', ['-W', '-f=${Status}', name], { encoding: 'utf8' }).stdout.includes('ok installed'),
+);
+if (missingPackages.length > 0) {
+  const aptLine = `apt-get install -y --no-install-recommends ${missingPackages.join(' ')}`;
+  if (process.getuid?.() !== 0) {
+    console.error(`bench/ansible.mjs: missing Debian packages; install them with: sudo ${aptLine}`);
+    process.exit(1);
+  }
+  const installed = spawnSync('bash', ['-c', `apt-get update && DEBIAN_FRONTEND=noninteractive ${aptLine}`], { stdio: 'inherit' });
+  if (installed.status !== 0) process.exit(1);
+}
 
 const work = mkdtempSync(join(tmpdir(), 'pes-bench-ansible-'));
 const running = new Set();

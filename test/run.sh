@@ -27,9 +27,9 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 1
 ROOT=$(pwd -P)
 
 # samba samba-ad-dc samba-ad-provision: the Samba AD DC of test/servers/samba.sh (provisioning needs all three)
-# ansible-core: ansible-playbook and ansible-doc for test/integration/ansible.test.ts; ansible (its
-# community.general collection's ldap_* modules) and python3-ldap for the side-by-side in bench/
-APT_PKGS="389-ds-base python3-lib389 ldap-utils slapd samba samba-ad-dc samba-ad-provision ansible-core ansible python3-ldap"
+# ansible-core: ansible-playbook and ansible-doc for test/integration/ansible.test.ts (the bench's hand-written
+# playbook also needs Debian's ansible and python3-ldap: bench/ansible.mjs installs those itself)
+APT_PKGS="389-ds-base python3-lib389 ldap-utils slapd samba samba-ad-dc samba-ad-provision ansible-core"
 APT_LINE="apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $APT_PKGS"
 
 need_bins() {
@@ -37,10 +37,6 @@ need_bins() {
     for b in dscreate ns-slapd ldapsearch ldapmodify slapd samba samba-tool ansible-playbook ansible-doc; do
         # ns-slapd and slapd live in /usr/sbin, which a non-root PATH may lack
         command -v "$b" >/dev/null 2>&1 || [ -x "/usr/sbin/$b" ] || missing+=("$b")
-    done
-    # no command of their own: Python libraries (community.general, python-ldap) for the bench's playbook
-    for p in ansible python3-ldap; do
-        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
     done
     printf '%s\n' "${missing[@]}"
 }
