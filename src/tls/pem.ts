@@ -9,7 +9,7 @@ const BEGIN = '-----BEGIN CERTIFICATE-----';
 const END = '-----END CERTIFICATE-----';
 
 /** Every `BEGIN CERTIFICATE` ... `END CERTIFICATE` block of a text. Other PEM blocks (keys, CRLs) are not matched. */
-const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
+const PEM_CERTIFICATE = new RegExp(`${BEGIN}[\\s\\S]+?${END}`, 'g');
 
 /** The certificate blocks of a text, unchecked (for system bundles, which node:tls reads as it always has). */
 export function pemCertificateBlocks(text: string): string[] {
