@@ -470,6 +470,9 @@ function trustStoreUsage(error: TrustStoreError, path: string): PrepareError {
     case 'unrecognized':
       return usage(`--trustStorePath '${path}' holds no PEM certificate and is not a PKCS#12 file${error.message.startsWith('it is a damaged') ? ` (${error.message})` : ''}`,
         'give a PEM bundle of CA certificates or a PKCS#12 trust store');
+    case 'invalid-pem':
+      return usage(`--trustStorePath '${path}' cannot be read: ${error.message}`,
+        'export the CA certificate again (openssl x509 -in ca.crt -out ca.pem), or remove the damaged block from the file');
     case 'no-certificate':
       return usage(`--trustStorePath '${path}' holds no certificate`, 'put the CA certificate that issued the server certificate in it');
     case 'unsupported':

@@ -1,23 +1,20 @@
 /**
  * The only module that talks to ldapts. It opens one connection, counts what it reads and writes, and turns
- * every ldapts or socket failure into a PrepareError with a result code and a sentence a person can act on.
+ * every ldapts or socket failure into a PrepareError (translate-error.ts) with a result code and a sentence a
+ * person can act on. What TLS trusts and how it is set up is in ../tls/trust.ts.
  */
 import { Attribute, Ber, BerReader, BerWriter, Change as LdapChange, Client, Control, ResultCodeError } from 'ldapts';
-import { closeSync, constants, fstatSync, openSync, readFileSync } from 'node:fs';
 import * as net from 'node:net';
 import * as tls from 'node:tls';
-import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
 import { interruption, PrepareError, ResultCode } from '../model/errors.js';
-import { RESULT_CODE_MEANINGS } from './result-meanings.js';
+import { tlsOptionsFor, type TransportSecurity, type Trust } from '../tls/trust.js';
+import { translateError, type ErrorContext } from './translate-error.js';
 import { BINARY_ATTRIBUTES, isBinaryAttribute, isSecretAttribute, type Change, type Entry, type LdapControl } from '../model/entries.js';
 
-export type TransportSecurity = 'none' | 'ssl' | 'starttls';
-
-export type Trust =
-  | { readonly kind: 'system' }
-  | { readonly kind: 'all' }
-  /** PEM certificates to trust instead of the system's. */
-  | { readonly kind: 'certificates'; readonly ca: readonly Buffer[]; readonly source: string };
+// What a connection is configured with lives with the TLS code and the error translation; callers keep
+// importing these names from here.
+export type { TransportSecurity, Trust };
+export { tlsOptionsFor, translateError };
 
 export interface ConnectionOptions {
   readonly host: string;
@@ -399,72 +396,6 @@ class DirSyncControl extends Control {
   }
 }
 
-/**
- * What node:tls checks. `host` is always given: it is the name (or IP address) the certificate must match,
- * and for StartTLS it is the only way Node learns it (given only the socket of an IP connection, Node would
- * check the certificate against "localhost"). `servername` (SNI) only for DNS names.
- */
-export function tlsOptionsFor(options: Pick<ConnectionOptions, 'host' | 'trust'>): TlsConnectionOptions {
-  const base: TlsConnectionOptions = {
-    host: options.host,
-    ...(isIpAddress(options.host) ? {} : { servername: options.host }),
-    minVersion: 'TLSv1.2',
-  };
-  switch (options.trust.kind) {
-    case 'all':
-      return { ...base, rejectUnauthorized: false };
-    case 'certificates':
-      return { ...base, ca: [...options.trust.ca], rejectUnauthorized: true };
-    case 'system':
-      return { ...base, ca: systemCertificates(), rejectUnauthorized: true };
-  }
-}
-
-/** Where Linux distributions keep the system CA bundle (SSL_CERT_FILE first, as OpenSSL does). */
-const SYSTEM_BUNDLES = ['/etc/ssl/certs/ca-certificates.crt', '/etc/pki/tls/certs/ca-bundle.crt', '/etc/ssl/ca-bundle.pem', '/etc/ssl/cert.pem'];
-let systemCache: string[] | undefined;
-
-/**
- * "System CAs": Node's own Mozilla list plus the operating system's store, so that a CA installed with
- * update-ca-certificates (or named by SSL_CERT_FILE) is trusted as it is by ldapsearch.
- */
-function systemCertificates(): string[] {
-  if (systemCache !== undefined) return systemCache;
-  const found = new Set<string>(tls.rootCertificates);
-  const getCACertificates = (tls as { getCACertificates?: (type: string) => string[] }).getCACertificates;
-  if (typeof getCACertificates === 'function') {
-    for (const cert of getCACertificates('system')) found.add(cert);
-  } else {
-    const fromEnv = process.env['SSL_CERT_FILE'];
-    for (const file of [...(fromEnv ? [fromEnv] : []), ...SYSTEM_BUNDLES]) {
-      const text = readBundle(file);
-      if (text === undefined) continue;
-      for (const cert of text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []) found.add(`${cert}\n`);
-      break;
-    }
-  }
-  systemCache = [...found];
-  return systemCache;
-}
-
-/**
- * A CA bundle's text, or undefined when it is absent, unreadable, not a regular file or larger than 16 MiB:
- * SSL_CERT_FILE=/dev/zero or a FIFO must not hang the run or fill its memory.
- */
-function readBundle(file: string): string | undefined {
-  let fd: number | undefined;
-  try {
-    fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
-    const stats = fstatSync(fd);
-    if (!stats.isFile() || stats.size > 16 * 1024 * 1024) return undefined;
-    return readFileSync(fd, 'utf8');
-  } catch {
-    return undefined;
-  } finally {
-    if (fd !== undefined) closeSync(fd);
-  }
-}
-
 function withDeadline<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
@@ -472,10 +403,6 @@ function withDeadline<T>(promise: Promise<T>, ms: number, message: string): Prom
     timer.unref();
   });
   return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
-}
-
-function isIpAddress(host: string): boolean {
-  return /^[\d.]+$/.test(host) || host.includes(':');
 }
 
 function toEntry(raw: Record<string, unknown> & { dn: string }): Entry {
@@ -490,190 +417,4 @@ function toEntry(raw: Record<string, unknown> & { dn: string }): Entry {
     if (values.length > 0) attributes.set(name.toLowerCase(), values);
   }
   return { dn: raw.dn, attributes };
-}
-
-interface ErrorContext {
-  readonly operation: string;
-  /** For a write: the attributes it sets (to tell a refused password from other constraint violations). */
-  readonly attributes?: readonly string[];
-  readonly dn: string;
-  readonly boundDn: string | undefined;
-  readonly address: string;
-  /** For TLS failures: how the connection was secured and what was trusted. */
-  readonly security?: TransportSecurity;
-  readonly trust?: Trust;
-}
-
-/** OpenSSL verification codes (as Node reports them) that mean "no trusted CA vouches for this certificate". */
-const UNTRUSTED_CODES: ReadonlySet<string> = new Set([
-  'DEPTH_ZERO_SELF_SIGNED_CERT',
-  'SELF_SIGNED_CERT_IN_CHAIN',
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-  'UNABLE_TO_GET_ISSUER_CERT',
-  'CERT_UNTRUSTED',
-  'INVALID_CA',
-]);
-
-const NOT_FOR_PRODUCTION = '--trustAll skips the check (tests only, never in production)';
-
-/** Certificate and handshake failures; undefined when the error is not about TLS. */
-function tlsFailure(error: unknown, code: string, message: string, context: ErrorContext): PrepareError | undefined {
-  const failed = `TLS to ${context.address} failed`;
-  const cause = { cause: error };
-  if (UNTRUSTED_CODES.has(code)) {
-    const what = code === 'DEPTH_ZERO_SELF_SIGNED_CERT' ? 'the server certificate is self-signed' : 'the server certificate is issued by an unknown CA';
-    const trust = context.trust;
-    if (trust?.kind === 'certificates') {
-      return new PrepareError(ResultCode.CONNECT_ERROR, `${failed}: ${what}, not by one in --trustStorePath '${trust.source}'`,
-        `add the CA certificate that issued the server certificate to ${trust.source}, or point --trustStorePath at the right file`, cause);
-    }
-    return new PrepareError(ResultCode.CONNECT_ERROR, `${failed}: ${what}, which the system CAs do not vouch for`,
-      `pass that CA certificate with --trustStorePath (a PEM or PKCS#12 file); ${NOT_FOR_PRODUCTION}`, cause);
-  }
-  if (code === 'CERT_HAS_EXPIRED' || code === 'CERT_NOT_YET_VALID') {
-    const when = code === 'CERT_HAS_EXPIRED' ? 'has expired' : 'is not valid yet';
-    return new PrepareError(ResultCode.CONNECT_ERROR, `${failed}: the server certificate (or a CA certificate in its chain) ${when}`,
-      `renew the server certificate, and check this machine's clock (now ${new Date().toISOString()})`, cause);
-  }
-  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
-    const details = error as { host?: unknown; cert?: { subjectaltname?: unknown; subject?: { CN?: unknown } } };
-    const host = typeof details.host === 'string' ? details.host : context.address;
-    const altNames = details.cert?.subjectaltname;
-    const names = typeof altNames === 'string' && altNames !== ''
-      ? altNames.replace(/IP Address:/g, 'IP:')
-      : typeof details.cert?.subject?.CN === 'string' ? `CN=${details.cert.subject.CN}` : undefined;
-    return new PrepareError(ResultCode.CONNECT_ERROR,
-      `${failed}: the server certificate is not for '${host}'${names === undefined ? '' : ` (it names ${names})`}`,
-      `connect with a --hostname the certificate names, or reissue the certificate with '${host}' in its subjectAltName`, cause);
-  }
-  const handshakeCut = code === 'ECONNRESET' || /before secure TLS connection was established/i.test(message)
-    || code === 'ERR_SSL_WRONG_VERSION_NUMBER' || code === 'ERR_SSL_PACKET_LENGTH_TOO_LONG' || /wrong version number/i.test(message);
-  if (handshakeCut && context.security === 'ssl') {
-    return new PrepareError(ResultCode.CONNECT_ERROR, `${failed}: the server did not answer the TLS handshake; ${context.address} looks like a plain LDAP port`,
-      'give the LDAPS port (usually 636) with --useSSL, or use --useStartTLS on this port', cause);
-  }
-  if (handshakeCut && context.security === 'starttls' && context.operation === 'StartTLS') {
-    return new PrepareError(ResultCode.CONNECT_ERROR, `${failed}: the server accepted StartTLS but broke off the handshake`,
-      'check the server TLS configuration (its certificate and key)', cause);
-  }
-  if (context.operation === 'StartTLS' && /closed/i.test(message)) {
-    return new PrepareError(ResultCode.CONNECT_ERROR, `${context.address} did not answer the StartTLS request (${message})`,
-      'if this is an LDAPS port, use --useSSL instead of --useStartTLS', cause);
-  }
-  if (code.startsWith('ERR_SSL_') || code.startsWith('ERR_TLS_') || /^CERT_|_CERT(_|$)/.test(code)) {
-    return new PrepareError(ResultCode.CONNECT_ERROR, `${failed}: ${message}`,
-      'check the server certificate and its TLS settings', cause);
-  }
-  return undefined;
-}
-
-/** A StartTLS request answered with an error result: the server has no TLS to offer on this port. */
-function startTlsRefused(error: ResultCodeError, said: string, context: ErrorContext): PrepareError {
-  return new PrepareError(ResultCode.CONNECT_ERROR, `${context.address} refused StartTLS${said}: it has no TLS configured on this port`,
-    'configure a certificate on the server, or use --useSSL with its LDAPS port', { cause: error });
-}
-
-/** Active Directory's bind failure sub-codes (the "data" value of its message): what it means, what to do. */
-const AD_BIND_REASONS: Readonly<Record<string, readonly [string, string]>> = {
-  '525': ['the account does not exist', 'check the DN'],
-  '52e': ['the password is wrong', 'check the bind DN and its password'],
-  '530': ['the account may not log on at this time', 'check the account\'s logon hours'],
-  '531': ['the account may not log on from this workstation', 'check the account\'s allowed workstations'],
-  '532': ['the password has expired', 'set a new password for the account (or --resetSyncServerBindPassword for the sync user)'],
-  '533': ['the account is disabled', 'enable the account'],
-  '701': ['the account has expired', 'extend the account\'s expiry date'],
-  '773': ['the password must be changed before the account can be used', 'set a new password for the account (or --resetSyncServerBindPassword for the sync user)'],
-  '775': ['the account is locked out', 'unlock the account, or wait for the lockout to end'],
-};
-
-/** The one place where ldapts and socket errors become what the user reads and what the process exits with. */
-export function translateError(error: unknown, context: ErrorContext): PrepareError {
-  if (error instanceof PrepareError) return error;
-  const where = context.dn === '' ? 'the root DSE' : `'${context.dn}'`;
-  const who = context.boundDn === undefined ? 'an anonymous connection' : `'${context.boundDn}'`;
-  if (error instanceof ResultCodeError) {
-    const serverText = error.message.replace(/\s*Code: 0x[0-9a-f]+\s*$/i, '').trim();
-    const said = serverText === '' ? '' : ` (server said: ${serverText})`;
-    if (context.operation === 'StartTLS') return startTlsRefused(error, said, context);
-    switch (error.code) {
-      case ResultCode.INVALID_CREDENTIALS: {
-        // Active Directory says why in a "data <hex>" sub-code: a right password can still be refused.
-        const reason = AD_BIND_REASONS[/\bdata ([0-9a-f]{3,4})\b/i.exec(serverText)?.[1]?.toLowerCase() ?? ''];
-        if (reason !== undefined) {
-          return new PrepareError(error.code, `The server refused the bind of '${context.dn}': ${reason[0]}`, reason[1], { cause: error, serverMessage: serverText });
-        }
-        return new PrepareError(
-          error.code,
-          `The server rejected the password for '${context.dn}'`,
-          'check the bind DN and its password',
-          { cause: error, serverMessage: serverText },
-        );
-      }
-      case ResultCode.INSUFFICIENT_ACCESS:
-        return new PrepareError(
-          error.code,
-          `${capitalize(who)} may not ${context.operation} ${where}${said}`,
-          'bind as an administrator allowed to change this entry (for example cn=Directory Manager)',
-          { cause: error },
-        );
-      case ResultCode.NO_SUCH_OBJECT:
-        return new PrepareError(error.code, `${capitalize(where)} does not exist${said}`, undefined, { cause: error });
-      case 8: // strongerAuthRequired
-      case 13: // confidentialityRequired
-        return new PrepareError(
-          error.code,
-          `The server requires an encrypted connection for ${context.operation} ${where}${said}`,
-          'add --useSSL or --useStartTLS',
-          { cause: error },
-        );
-      case ResultCode.CONSTRAINT_VIOLATION:
-        if (context.attributes?.some(isSecretAttribute) === true) {
-          return new PrepareError(error.code,
-            `The server refused the password of ${where}: it breaks the server's password policy${said}`,
-            'choose a sync user password the password policy accepts (length, character classes, history)', { cause: error });
-        }
-        break;
-      default:
-        break;
-    }
-    const meaning = RESULT_CODE_MEANINGS[error.code];
-    const name = meaning === undefined ? `LDAP result ${error.code}` : `${meaning.name}, LDAP result ${error.code}`;
-    return new PrepareError(
-      error.code,
-      `The server refused the ${context.operation} of ${where}: ${meaning?.why ?? 'it answered with an error'} (${name}${serverText === '' ? '' : `; server said: ${serverText}`})`,
-      meaning?.hint ?? 'look the result code up in the directory server\'s documentation and check its error log',
-      { cause: error },
-    );
-  }
-  const code = typeof (error as { code?: unknown })?.code === 'string' ? (error as { code: string }).code : '';
-  const message = error instanceof Error ? error.message : String(error);
-  if (code === 'ECONNREFUSED') {
-    return new PrepareError(ResultCode.CONNECT_ERROR, `Nothing is listening on ${context.address}`,
-      'check --hostname and --port, and that the directory server is running', { cause: error });
-  }
-  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
-    return new PrepareError(ResultCode.CONNECT_ERROR, `The host name in ${context.address} does not resolve`,
-      'check --hostname', { cause: error });
-  }
-  const tls = tlsFailure(error, code, message, context);
-  if (tls !== undefined) return tls;
-  if (code === 'ECONNRESET' || /secure TLS connection/i.test(message)) {
-    return new PrepareError(ResultCode.CONNECT_ERROR, `The connection to ${context.address} was reset`,
-      'if the port is a plain LDAP port, drop --useSSL (or use --useStartTLS)', { cause: error });
-  }
-  if (/timed? ?out|timeout/i.test(message) || code === 'ETIMEDOUT') {
-    return new PrepareError(ResultCode.TIMEOUT, `${context.address} did not answer the ${context.operation} in time`,
-      'check that the server is healthy, or raise --connectTimeout / --operationTimeout', { cause: error });
-  }
-  if (/closed|ECONNABORTED|EPIPE/i.test(message) || code === 'EPIPE') {
-    return new PrepareError(ResultCode.CONNECT_ERROR, `The connection to ${context.address} was lost during the ${context.operation}`,
-      'run the same command again once the server is back: it finishes what is left', { cause: error });
-  }
-  return new PrepareError(ResultCode.CONNECT_ERROR, `The ${context.operation} of ${where} on ${context.address} failed: ${message}`,
-    'check that the server runs and the network between, then run the same command again', { cause: error });
-}
-
-function capitalize(text: string): string {
-  return text.charAt(0).toUpperCase() + text.slice(1);
 }

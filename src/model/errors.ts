@@ -7,6 +7,8 @@ export const ResultCode = {
   SUCCESS: 0,
   OPERATIONS_ERROR: 1,
   NO_SUCH_OBJECT: 32,
+  /** The server wants a stronger bind than a simple one over a plain connection. */
+  STRONGER_AUTH_REQUIRED: 8,
   /** The server requires an encrypted connection for the operation (Active Directory passwords). */
   CONFIDENTIALITY_REQUIRED: 13,
   CONSTRAINT_VIOLATION: 19,

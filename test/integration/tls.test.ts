@@ -4,7 +4,7 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { runCli, type RunCliResult } from '../helpers/cli.js';
 import { readEntry } from '../helpers/directory.js';
@@ -198,6 +198,21 @@ describe('trust store problems are usage errors (89) before any connection', () 
     const missing = await run(args(t, started(t.ldapsPort, 'LDAPS port'), ['--useSSL', '-P', c.pkcs12]));
     assert.equal(missing.code, 89, describeRun(missing));
     assert.match(usageText(missing), /protected by a password.*--trustStorePasswordFile/);
+  });
+
+  test('a PEM trust store whose CA lost a line in copying: exit 89 naming the file and the block, never connects', async () => {
+    const t = started(slapd, 'slapd');
+    const lines = readFileSync(started(certs, 'certs').caPem, 'utf8').trimEnd().split('\n');
+    const damaged = path.join(tmp, 'damaged-ca.pem');
+    // Drop one 64-character base64 line from the middle: still base64, no longer a certificate. node:tls would
+    // skip such a block silently, and the run would end in a misleading "unknown CA" (91).
+    writeFileSync(damaged, `${[...lines.slice(0, 3), ...lines.slice(4)].join('\n')}\n`);
+    const syncDn = `cn=Sync damaged PEM,${SUFFIX}`;
+    const r = await run(args(t, started(t.ldapsPort, 'LDAPS port'), ['--useSSL', '-P', damaged], { syncDn }));
+    assert.equal(r.code, 89, describeRun(r));
+    assert.match(usageText(r), new RegExp(`^Error: --trustStorePath '${damaged.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}' cannot be read: ` +
+      'its PEM certificate 1 \\(line 1\\) is not an X\\.509 certificate'));
+    assert.equal(await readEntry(t.url, { dn: t.adminDn, password: t.adminPassword }, syncDn), undefined, 'the server was not touched');
   });
 
   test('a JKS trust store: exit 89 naming the keytool command', async () => {

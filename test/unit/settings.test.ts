@@ -384,8 +384,32 @@ describe('resolveSettings: --propertiesFilePath', () => {
 });
 
 describe('resolveSettings: --trustStorePath', () => {
-  const CERT_A = '-----BEGIN CERTIFICATE-----\nMIIBAAAA\n-----END CERTIFICATE-----';
-  const CERT_B = '-----BEGIN CERTIFICATE-----\nMIIBBBBB\n-----END CERTIFICATE-----';
+  // Two self-signed certificates (openssl req -x509, EC P-256, CN=A and CN=B): every PEM block of a trust
+  // store must be a certificate.
+  const CERT_A = [
+    '-----BEGIN CERTIFICATE-----',
+    'MIIBbzCCARWgAwIBAgIUZHWhrjMREgMw3ixbod3n+NzlfLYwCgYIKoZIzj0EAwIw',
+    'DDEKMAgGA1UEAwwBQTAgFw0yNjEyMDMwOTI1MzNaGA8yMTI2MTEwOTA5MjUzM1ow',
+    'DDEKMAgGA1UEAwwBQTBZMBMGByqGSM49AgEGCCqGSM49AwEHA0IABElhrx6Uq3jF',
+    'S6lyp/5f72FDPYhj+mrBn117ikVN/U+qUO4pnfG4UvBunHXGBZc6Bc6CkN2j3ffk',
+    'gPl/Novga3CjUzBRMB0GA1UdDgQWBBQtGsiDRFiTKORhkVpz6bvMb+V6NjAfBgNV',
+    'HSMEGDAWgBQtGsiDRFiTKORhkVpz6bvMb+V6NjAPBgNVHRMBAf8EBTADAQH/MAoG',
+    'CCqGSM49BAMCA0gAMEUCIQCkWZY0Kcsw+yIEfoGq/THJtYm96WOvxFqP3ya968ci',
+    '4QIgDME0ay2zjfIsPWcNP03sYSb6WavJo+AYcG3zHBxWNkk=',
+    '-----END CERTIFICATE-----',
+  ].join('\n');
+  const CERT_B = [
+    '-----BEGIN CERTIFICATE-----',
+    'MIIBbzCCARWgAwIBAgIULqp0HmZyTbwgMFqshQoLdEqaEIEwCgYIKoZIzj0EAwIw',
+    'DDEKMAgGA1UEAwwBQjAgFw0yNjEyMDMwOTI1MzNaGA8yMTI2MTEwOTA5MjUzM1ow',
+    'DDEKMAgGA1UEAwwBQjBZMBMGByqGSM49AgEGCCqGSM49AwEHA0IABLQ2SOjwinfB',
+    'dUCvE8l4LElIVqJHw9OLOep5wludnZ/2H8v6M2ULIM2offpYAHxy82ZRyblHJesO',
+    'KjzuDwpD5/2jUzBRMB0GA1UdDgQWBBTbi+W4dGul1c5gR3Y3IRHS1hke0DAfBgNV',
+    'HSMEGDAWgBTbi+W4dGul1c5gR3Y3IRHS1hke0DAPBgNVHRMBAf8EBTADAQH/MAoG',
+    'CCqGSM49BAMCA0gAMEUCIQDAYavNxsHTYa/AYbUN2s9ydZFjhgttGAlYFXvNe969',
+    'SgIgJqXE1Iv7b3KtGhwpuoPkaKDSLFf0bK6kQDOYPpovZd8=',
+    '-----END CERTIFICATE-----',
+  ].join('\n');
 
   test('a PEM bundle gives certificates trust, one buffer per certificate', () => {
     const pem = file(`subject=CN=A\n${CERT_A}\nsubject=CN=B\n${CERT_B}\n`, 0o644);

@@ -1,4 +1,4 @@
-// Trust store reading (src/cli/truststore.ts) and its use by resolveSettings: PEM, DER, PKCS#12 as OpenSSL
+// Trust store reading (src/tls/truststore.ts and its readers) and its use by resolveSettings: PEM, DER, PKCS#12 as OpenSSL
 // (current and legacy algorithms) and keytool write it, wrong and missing passwords, JKS. Files are made with
 // the openssl CLI at test time.
 import { describe, test, before, after } from 'node:test';
@@ -7,7 +7,8 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { X509Certificate } from 'node:crypto';
-import { readTrustStore, TrustStoreError, pkcs12Kdf } from '../../src/tls/truststore.js';
+import { readTrustStore, TrustStoreError } from '../../src/tls/truststore.js';
+import { pkcs12Kdf } from '../../src/tls/pkcs12.js';
 import { resolveSettings } from '../../src/cli/settings.js';
 import { PrepareError } from '../../src/model/errors.js';
 import { makeTestCertificates, type TestCertificates } from '../servers/tls.js';
