@@ -55,7 +55,10 @@ function openDsLineage(oids: readonly string[], name: string, version: string): 
   const has = (arc: string): boolean => oids.some((oid) => oid.startsWith(arc));
   if (has(OID_ARC.forgeRock)) return 'pingds';
   if (has(OID_ARC.pingDirectory)) return undefined;
-  if (has(OID_ARC.openDs)) return has(OID_ARC.oracle) || /oracle/.test(name) || /unified directory/.test(version) ? 'oud' : /forgerock|pingds/.test(`${name} ${version}`) ? 'pingds' : 'opendj';
+  if (has(OID_ARC.openDs)) {
+    if (has(OID_ARC.oracle) || /oracle/.test(name) || /unified directory/.test(version)) return 'oud';
+    return /^(pingds|forgerock directory services)\b/.test(version) ? 'pingds' : 'opendj';
+  }
   // A root DSE that hides its OIDs: the version string, never the vendor name alone.
   if (/^(pingds|forgerock directory services)\b/.test(version)) return 'pingds';
   if (/^oracle unified directory\b/.test(version)) return 'oud';
