@@ -297,8 +297,8 @@ function warnAboutIgnoredOptions(settings: Settings, family: ServerFamily, warn:
   if (settings.accesslogDirectory !== undefined && family !== 'openldap') {
     warn('--accesslogDirectory applies to OpenLDAP only and was ignored');
   }
-  if ((settings.changelogDeletedEntryAttributes?.length ?? 0) > 0 && !['389ds', 'dsee', 'pingdirectory', 'openldap'].includes(family)) {
-    warn('--changelogDeletedEntryAttribute applies to 389 DS, DSEE, PingDirectory and OpenLDAP sources only and was ignored');
+  if ((settings.changelogDeletedEntryAttributes?.length ?? 0) > 0 && !['389ds', 'dsee', 'pingdirectory', 'pingds', 'opendj', 'oud', 'openldap'].includes(family)) {
+    warn('--changelogDeletedEntryAttribute applies to 389 DS, DSEE, PingDirectory, PingDS/OpenDJ/OUD and OpenLDAP sources only and was ignored');
   }
   if (settings.adAdministratorsGroup === true && family !== 'activedirectory') {
     warn('--adAdministratorsGroup applies to Active Directory only and was ignored');

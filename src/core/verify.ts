@@ -95,6 +95,18 @@ export async function verifySyncUser(
         return value === undefined ? [] : [`${name} ${value}`];
       });
       reporter.check(`Verifying '${target.syncUserDn}' can read the change numbers`, 'Done', [`first ${first}, last ${last}`, ...more].join(', '));
+      if (profile.changelogEntryDn !== undefined) {
+        const title = `Verifying '${target.syncUserDn}' can read '${profile.changelogEntryDn}'`;
+        const readable = await directory.read(profile.changelogEntryDn, ['objectClass']).catch((error: unknown) => {
+          if (error instanceof PrepareError && error.resultCode === ResultCode.INSUFFICIENT_ACCESS) return undefined;
+          throw error;
+        });
+        reporter.check(title, readable === undefined ? 'Denied' : 'Done');
+        if (readable === undefined) {
+          warn(`The sync user cannot read '${profile.changelogEntryDn}': ${profile.explainMissingChangeNumbers(target, observed, plan)}`);
+          return { changeNumbers: { first, last }, verified: false };
+        }
+      }
       return { changeNumbers: { first, last }, verified: true };
     }
     reporter.check(`Verifying '${target.syncUserDn}' can read the change numbers`, 'Denied');

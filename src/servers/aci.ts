@@ -12,6 +12,12 @@ export const ACI_NAME_PREFIX = 'prepare-endpoint-server: ';
 export interface AciSpec {
   /** Name after the prefix, such as `sync source read`. */
   readonly name: string;
+  /** A `target` DN (global ACIs of the OpenDJ lineage, which live in the configuration, not on an entry); `''` is the root DSE. */
+  readonly target?: string;
+  /** A `targetscope` (`base`, `onelevel`, `subtree`, `subordinate`). */
+  readonly targetScope?: string;
+  /** A `targetcontrol` OID: the ACI governs the use of that request control (OpenDJ lineage). */
+  readonly targetControl?: string;
   /** The `targetattr` value (`*`, `aci`, `a || b`); absent: no targetattr part. */
   readonly targetAttributes?: string;
   /** Write `targetattr!=`: every attribute but those named. */
@@ -46,11 +52,14 @@ export function renderAci(spec: AciSpec): string {
     ? ''
     : `(targetattr${spec.excludeTargetAttributes === true ? '!=' : '='}"${spec.targetAttributes}")`;
   const filter = spec.targetFilter === undefined ? '' : `(targetfilter="${spec.targetFilter}")`;
+  const target = spec.target === undefined ? '' : `(target="ldap:///${spec.target === '' ? '' : quotableDn(spec.target)}")`;
+  const scope = spec.targetScope === undefined ? '' : `(targetscope="${spec.targetScope}")`;
+  const control = spec.targetControl === undefined ? '' : `(targetcontrol="${spec.targetControl}")`;
   const user = `userdn="ldap:///${aciUserDn(spec.userDn)}"`;
   // The user's own DN comes first: aciUserDns() reads the first userdn.
   const bindRule = spec.ownEntryOnly === true ? `(${user} and userdn="ldap:///self");)` : `${user};)`;
   return (
-    `${attributes}${filter}(version 3.0; acl "${ACI_NAME_PREFIX}${spec.name}"; ` +
+    `${target}${scope}${control}${attributes}${filter}(version 3.0; acl "${ACI_NAME_PREFIX}${spec.name}"; ` +
     `${spec.permission ?? 'allow'} (${spec.rights.join(',')}) ${bindRule}`
   );
 }

@@ -5,6 +5,9 @@ export const SERVER_TYPES = [
   'auto',
   'pingdirectory',
   'pingdirectoryproxy',
+  'pingds',
+  'opendj',
+  'oud',
   '389ds',
   'dsee',
   'openldap',
@@ -23,6 +26,8 @@ export const ROOT_DSE_ATTRIBUTES = [
   'namingContexts',
   'configContext',
   'supportedCapabilities',
+  'supportedControl',
+  'supportedExtension',
   'defaultNamingContext',
   'domainFunctionality',
   'changelog',
@@ -32,6 +37,34 @@ export const ROOT_DSE_ATTRIBUTES = [
 ] as const;
 
 const ACTIVE_DIRECTORY_CAPABILITY = '1.2.840.113556.1.4.800';
+
+/**
+ * Private OID arcs the servers advertise in supportedControl/supportedExtension. They tell the lineages apart where
+ * the vendor name cannot: PingDS names Ping Identity as its vendor, like PingDirectory. UnboundID/Ping Directory
+ * (30221) and ForgeRock/PingDS (36733) each keep OpenDS's arc (26027) beside their own, so the own arc decides.
+ */
+export const OID_ARC = {
+  pingDirectory: '1.3.6.1.4.1.30221.',
+  forgeRock: '1.3.6.1.4.1.36733.',
+  openDs: '1.3.6.1.4.1.26027.',
+  oracle: '2.16.840.1.113894.',
+} as const;
+
+/** The OpenDS lineage (OpenDJ, ForgeRock DS/PingDS, OUD) by its OIDs, then by its version string. */
+function openDsLineage(oids: readonly string[], name: string, version: string): ServerFamily | undefined {
+  const has = (arc: string): boolean => oids.some((oid) => oid.startsWith(arc));
+  if (has(OID_ARC.forgeRock)) return 'pingds';
+  if (has(OID_ARC.pingDirectory)) return undefined;
+  if (has(OID_ARC.openDs)) {
+    if (has(OID_ARC.oracle) || /oracle/.test(name) || /unified directory/.test(version)) return 'oud';
+    return /^(pingds|forgerock directory services)\b/.test(version) ? 'pingds' : 'opendj';
+  }
+  // A root DSE that hides its OIDs: the version string, never the vendor name alone.
+  if (/^(pingds|forgerock directory services)\b/.test(version)) return 'pingds';
+  if (/^oracle unified directory\b/.test(version)) return 'oud';
+  if (/^(opendj|opends)\b/.test(version)) return 'opendj';
+  return undefined;
+}
 
 export interface Detection {
   readonly family: ServerFamily;
@@ -46,8 +79,11 @@ export function detectServer(rootDse: Entry | undefined): Detection {
   const name = vendorName.toLowerCase();
   const version = vendorVersion.toLowerCase();
   const objectClasses = valuesOf(rootDse, 'objectClass').map((v) => v.toLowerCase());
+  const oids = [...valuesOf(rootDse, 'supportedControl'), ...valuesOf(rootDse, 'supportedExtension')].map((oid) => oid.trim());
 
-  if (/ping identity|unboundid|alcatel|nokia/.test(name) || /^(ping|unboundid)/.test(version)) {
+  const lineage = openDsLineage(oids, name, version);
+  if (lineage !== undefined) return { family: lineage, vendor };
+  if (/ping identity|unboundid|alcatel|nokia/.test(name) || /^(ping identity|unboundid)/.test(version)) {
     return { family: /proxy/.test(version) ? 'pingdirectoryproxy' : 'pingdirectory', vendor };
   }
   if (/^389-directory/.test(version) || /389 project/.test(name) || /^red hat-directory/.test(version)) {

@@ -83,6 +83,11 @@ export interface ServerProfile {
   readonly distinguishesDnSpellings?: boolean;
   /** When set, the source check reads this entry as the sync user instead of the root DSE change numbers. */
   changeSource?(target: PrepareTarget): ChangeSource;
+  /**
+   * After the change numbers, the source check also reads this entry as the sync user (the OpenDJ lineage grants
+   * the root DSE numbers and the `cn=changelog` records through different rules).
+   */
+  readonly changelogEntryDn?: string;
   /** Root DSE attributes the sync user must be able to read on a source. */
   readonly changeNumberAttributes: readonly string[];
   /** Why the sync user could not read the change numbers and what to do, given what was planned. */

@@ -4,6 +4,7 @@ import { ActiveDirectoryProfile } from './activedirectory.js';
 import { Ds389Profile } from './ds389.js';
 import { GenericProfile } from './generic.js';
 import { OpenLdapProfile } from './openldap.js';
+import { OpenDjProfile } from './opendj.js';
 import { PingDirectoryProfile } from './pingdirectory.js';
 import type { ServerFamily } from './detect.js';
 import type { ServerProfile } from './profile.js';
@@ -21,6 +22,10 @@ export function profileFor(family: ServerFamily, rootDse?: Entry): ServerProfile
       return new PingDirectoryProfile('pingdirectory', 'PingDirectory');
     case 'pingdirectoryproxy':
       return new PingDirectoryProfile('pingdirectoryproxy', 'PingDirectoryProxy');
+    case 'pingds':
+    case 'opendj':
+    case 'oud':
+      return new OpenDjProfile(family);
     case 'openldap':
       return new OpenLdapProfile();
     case 'generic':
@@ -30,4 +35,4 @@ export function profileFor(family: ServerFamily, rootDse?: Entry): ServerProfile
   }
 }
 
-export const SUPPORTED_FAMILIES: readonly ServerFamily[] = ['389ds', 'dsee', 'pingdirectory', 'pingdirectoryproxy', 'openldap', 'activedirectory', 'generic'];
+export const SUPPORTED_FAMILIES: readonly ServerFamily[] = ['389ds', 'dsee', 'pingdirectory', 'pingdirectoryproxy', 'pingds', 'opendj', 'oud', 'openldap', 'activedirectory', 'generic'];
