@@ -9,7 +9,7 @@ import * as tls from 'node:tls';
 import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
 import { interruption, PrepareError, ResultCode } from '../model/errors.js';
 import { RESULT_CODE_MEANINGS } from './result-meanings.js';
-import { BINARY_ATTRIBUTES, isBinaryAttribute, isSecretAttribute, type Change, type Entry, type LdapControl } from '../model/entries.js';
+import { BINARY_ATTRIBUTES, DIRSYNC_OID, isBinaryAttribute, isSecretAttribute, type Change, type Entry, type LdapControl } from '../model/entries.js';
 
 export type TransportSecurity = 'none' | 'ssl' | 'starttls';
 
@@ -61,8 +61,6 @@ export interface DirSyncResult {
   /** The server has more changes than it returned in this round. */
   readonly more: boolean;
 }
-
-export const DIRSYNC_OID = '1.2.840.113556.1.4.841';
 
 export interface Directory {
   /** `host:port`, as the console shows it. */

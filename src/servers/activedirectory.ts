@@ -14,7 +14,7 @@
 import { dnEquals, formatDn, isValidDn, isWithin, normalizeDn, parseDn } from '../formats/dn.js';
 import { PrepareError, ResultCode } from '../model/errors.js';
 import { equalityFilter, escapeFilterValue } from '../formats/filter.js';
-import { binaryValue, firstValue, valuesOf, type Change, type Entry, type LdapControl } from '../model/entries.js';
+import { binaryValue, DIRSYNC_OID, firstValue, valuesOf, type Change, type Entry, type LdapControl } from '../model/entries.js';
 import {
   AccessMask,
   AceFlags,
@@ -39,7 +39,6 @@ import { changed, manual, skipped, unchanged } from '../model/steps.js';
 
 export const SD_FLAGS_OID = '1.2.840.113556.1.4.801';
 export const SHOW_DELETED_OID = '1.2.840.113556.1.4.417';
-export const DIRSYNC_OID = '1.2.840.113556.1.4.841';
 /** DS-Replication-Get-Changes, "Replicating Directory Changes" (MS-ADTS 5.1.3.2.1). */
 export const REPLICATING_DIRECTORY_CHANGES = '1131f6aa-9c07-11d1-f79f-00c04fc2dcd2';
 export const BUILTIN_ADMINISTRATORS_SID = 'S-1-5-32-544';
