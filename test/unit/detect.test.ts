@@ -129,10 +129,8 @@ describe('detectServer', () => {
     assert.equal(detectServer(rootDse({ vendorname: ['PING IDENTITY CORPORATION'], vendorversion: ['PING IDENTITY DIRECTORY PROXY SERVER 10.0'] })).family, 'pingdirectoryproxy');
   });
 
-  test('every detected family is a --serverType choice other than auto', () => {
-    const families = new Set(cases.map((c) => c.family));
-    for (const family of families) assert.ok((SERVER_TYPES as readonly string[]).includes(family), family);
-    assert.equal(families.has('auto'), false);
-    assert.equal(families.size, 7);
+  test('the cases detect every --serverType choice other than auto, and nothing else', () => {
+    const families = [...new Set(cases.map((c) => c.family))].sort();
+    assert.deepEqual(families, SERVER_TYPES.filter((type) => type !== 'auto').sort());
   });
 });
