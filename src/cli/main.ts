@@ -347,10 +347,10 @@ function logFileInArgv(argv: readonly string[]): string | undefined {
 
 /** Every way a run can fail, as one PrepareError: signals are 130/143 (already), anything unexpected is 1. */
 async function asFailure(error: unknown): Promise<PrepareError> {
-  const { isPrepareError, PrepareError } = await import('../model/errors.js');
+  const { isPrepareError, PrepareError, ResultCode } = await import('../model/errors.js');
   if (isPrepareError(error)) return error;
   const message = error instanceof Error ? error.message : String(error);
-  return new PrepareError(1, `Unexpected failure: ${message}`, 'please report it with the log file', { cause: error });
+  return new PrepareError(ResultCode.UNEXPECTED, `Unexpected failure: ${message}`, 'please report it with the log file', { cause: error });
 }
 
 /** An error nobody foresaw while reading the options or a file they name: still bad input (89), one line. */

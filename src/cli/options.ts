@@ -1,9 +1,12 @@
 /**
  * The command line, from one table: commander's options, the help text and the spelling rules all come from
  * OPTION_TABLE. Long options are Ping's camelCase names; like Ping's tools, any letter case and the kebab-case
- * spelling (`--bind-dn`) are accepted too, by normalizing argv before commander sees it.
+ * spelling (`--bind-dn`) are accepted too, by normalizing argv before commander sees it. The same table types
+ * the options (`Options`), holds their defaults and choices, and checks the properties file (settings.ts).
  */
 import { Command, CommanderError, Option } from 'commander';
+import { DEFAULT_CHANGELOG_MAX_AGE_SECONDS } from '../core/settings.js';
+import { formatCompact } from '../formats/duration.js';
 import { PrepareError, ResultCode } from '../model/errors.js';
 import { SERVER_TYPES } from '../servers/detect.js';
 
@@ -17,14 +20,16 @@ export interface OptionSpec {
   readonly group: 'Connection' | 'Credentials' | 'Preparation' | 'Output';
   readonly repeatable?: boolean;
   readonly choices?: readonly string[];
-  /** Shown in help; the real defaults are applied once, when settings are resolved. */
+  /** The value a run uses when the option is not given (applied when settings are resolved; shown in help). */
+  readonly default?: string;
+  /** Shown in help as the default where there is no one value to apply (or where it says more than `default`). */
   readonly defaultText?: string;
   /** Only for the properties file: values that must never come from a shared file. */
   readonly secret?: boolean;
 }
 
-export const OPTION_TABLE: readonly OptionSpec[] = [
-  { long: 'hostname', short: 'h', value: 'host', group: 'Connection', help: 'directory server to prepare', defaultText: 'localhost' },
+const OPTION_DEFINITIONS = [
+  { long: 'hostname', short: 'h', value: 'host', group: 'Connection', help: 'directory server to prepare', default: 'localhost' },
   { long: 'port', short: 'p', value: 'port', group: 'Connection', help: 'LDAP port, 1-65535', defaultText: '389, or 636 with --useSSL' },
   { long: 'useSSL', short: 'Z', group: 'Connection', help: 'connect with LDAPS' },
   { long: 'useStartTLS', short: 'q', group: 'Connection', help: 'upgrade the connection with StartTLS' },
@@ -32,8 +37,8 @@ export const OPTION_TABLE: readonly OptionSpec[] = [
   { long: 'trustStorePath', short: 'P', value: 'file', group: 'Connection', help: 'PEM bundle or PKCS#12 file of trusted CA certificates', defaultText: 'system CAs' },
   { long: 'trustStorePassword', short: 'T', value: 'password', group: 'Connection', help: 'password of a PKCS#12 trust store', secret: true },
   { long: 'trustStorePasswordFile', short: 'U', value: 'file', group: 'Connection', help: 'file holding the trust store password' },
-  { long: 'connectTimeout', value: 'duration', group: 'Connection', help: 'give up connecting after this long (such as 10s; at most 24d)', defaultText: '10s' },
-  { long: 'operationTimeout', value: 'duration', group: 'Connection', help: 'give up on any single LDAP operation after this long (at most 24d)', defaultText: '30s' },
+  { long: 'connectTimeout', value: 'duration', group: 'Connection', help: 'give up connecting after this long (such as 10s; at most 24d)', default: '10s' },
+  { long: 'operationTimeout', value: 'duration', group: 'Connection', help: 'give up on any single LDAP operation after this long (at most 24d)', default: '30s' },
   { long: 'bindDN', short: 'D', value: 'dn', group: 'Credentials', help: 'administrator DN used to prepare the server', defaultText: 'prompted' },
   { long: 'bindPassword', short: 'w', value: 'password', group: 'Credentials', help: 'administrator password (visible to other local users: prefer a file)', secret: true },
   { long: 'bindPasswordFile', short: 'j', value: 'file', group: 'Credentials', help: 'file whose first line is the administrator password' },
@@ -44,8 +49,8 @@ export const OPTION_TABLE: readonly OptionSpec[] = [
   { long: 'baseDN', short: 'b', value: 'dn', group: 'Preparation', help: 'base DN to synchronize; must exist; repeat for several', repeatable: true },
   { long: 'isSource', group: 'Preparation', help: 'prepare the server as a sync source (read rights, change log)' },
   { long: 'isDestination', group: 'Preparation', help: 'prepare the server as a sync destination (write rights)' },
-  { long: 'changelogMaximumAge', value: 'duration', group: 'Preparation', help: 'how long the change log keeps changes: 8h, 2d, 1w, "2 days"', defaultText: '2d' },
-  { long: 'serverType', value: 'type', group: 'Preparation', help: 'skip detection', choices: SERVER_TYPES, defaultText: 'auto' },
+  { long: 'changelogMaximumAge', value: 'duration', group: 'Preparation', help: 'how long the change log keeps changes: 8h, 2d, 1w, "2 days"', defaultText: formatCompact(DEFAULT_CHANGELOG_MAX_AGE_SECONDS) },
+  { long: 'serverType', value: 'type', group: 'Preparation', help: 'skip detection', choices: SERVER_TYPES, default: 'auto' },
   { long: 'inheritDefaultRootPrivileges', group: 'Preparation', help: 'PingDirectory: give the sync user the default root privileges instead of least privilege' },
   { long: 'changelogDeletedEntryAttribute', value: 'attribute', group: 'Preparation', help: 'source: an attribute change records of deletes must keep (objectClass and the entry id always are); repeat for several', repeatable: true },
   { long: 'accesslogDirectory', value: 'path', group: 'Preparation', help: 'OpenLDAP source: existing server-side folder for a new cn=accesslog database' },
@@ -58,7 +63,33 @@ export const OPTION_TABLE: readonly OptionSpec[] = [
   { long: 'noPrompt', short: 'n', group: 'Output', help: 'never prompt: a missing value is an error (also implied when stdin is not a terminal)' },
   { long: 'logFile', value: 'file', group: 'Output', help: 'where the run is logged', defaultText: 'logs/prepare-endpoint-server.log in the tool folder' },
   { long: 'noColor', group: 'Output', help: 'no colours (NO_COLOR and TERM=dumb are honoured too)' },
-];
+] as const satisfies readonly OptionSpec[];
+
+/** Every option, for code that goes through all of them. */
+export const OPTION_TABLE: readonly OptionSpec[] = OPTION_DEFINITIONS;
+
+type Definition = (typeof OPTION_DEFINITIONS)[number];
+type CamelCase<S extends string> = S extends `${infer Head}-${infer Tail}` ? `${Head}${Capitalize<CamelCase<Tail>>}` : S;
+/** The key commander stores an option under, as optionKey() computes it: `noPrompt` -> `prompt`, `dry-run` -> `dryRun`. */
+type StoredKey<Long extends string> =
+  CamelCase<Long> extends `no${infer Rest}` ? (Rest extends Capitalize<Rest> ? Uncapitalize<Rest> : CamelCase<Long>) : CamelCase<Long>;
+type ValueOf<D extends Definition> =
+  D extends { readonly repeatable: true } ? readonly string[]
+  : D extends { readonly choices: readonly (infer Choice)[] } ? Choice
+  : D extends { readonly value: string } ? string
+  : boolean;
+
+/**
+ * A run's options, checked against OPTION_TABLE (settings.ts): a flag is a boolean, a repeatable option a list,
+ * an option with choices one of them; an option with a default always has a value.
+ */
+export type Options = {
+  readonly [D in Definition as D extends { readonly default: string } ? StoredKey<D['long']> : never]: ValueOf<D>;
+} & {
+  readonly [D in Definition as D extends { readonly default: string } ? never : StoredKey<D['long']>]?: ValueOf<D>;
+};
+
+export type OptionKey = keyof Options;
 
 /** Flag spelling as commander sees it: `noPrompt` is commander's negation `--no-prompt`. */
 function flagName(spec: OptionSpec): string {
@@ -156,7 +187,8 @@ export function buildProgram(version: string, write: { out: (s: string) => void;
     .addHelpText('after', `${EXAMPLES}\n${EXIT_CODE_HELP}`);
   for (const spec of OPTION_TABLE) {
     const flags = `${spec.short === undefined ? '' : `-${spec.short}, `}--${flagName(spec)}${spec.value === undefined ? '' : ` <${spec.value}>`}`;
-    const help = spec.defaultText === undefined ? spec.help : `${spec.help} (default: ${spec.defaultText})`;
+    const shownDefault = spec.defaultText ?? spec.default;
+    const help = shownDefault === undefined ? spec.help : `${spec.help} (default: ${shownDefault})`;
     const option = new Option(flags, help).helpGroup(`${spec.group}:`);
     if (spec.choices !== undefined) option.choices([...spec.choices]);
     if (spec.repeatable === true) option.argParser((value: string, previous: string[] | undefined) => [...(previous ?? []), value]);
@@ -191,7 +223,8 @@ export function parseCommandLine(args: readonly string[], version: string, write
 }
 
 /** The key commander stores an option under (`noPrompt` is stored as `prompt`, `dry-run` as `dryRun`). */
-export function optionKey(spec: OptionSpec): string {
+export function optionKey(spec: OptionSpec): OptionKey {
   const camel = spec.long.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
-  return /^no[A-Z]/.test(camel) ? `${camel.charAt(2).toLowerCase()}${camel.slice(3)}` : camel;
+  // What StoredKey computes for the type: every spec of OPTION_TABLE has its key in Options.
+  return (/^no[A-Z]/.test(camel) ? `${camel.charAt(2).toLowerCase()}${camel.slice(3)}` : camel) as OptionKey;
 }

@@ -9,8 +9,7 @@ import { Secret } from '../model/secret.js';
 import type { Trust } from '../ldap/directory.js';
 import { DnSyntaxError, normalizeDn, parseDn } from '../formats/dn.js';
 import { PrepareError, ResultCode } from '../model/errors.js';
-import type { ServerTypeName } from '../servers/detect.js';
-import { looseName, OPTION_TABLE, optionKey, type RawOptions } from './options.js';
+import { looseName, OPTION_TABLE, optionKey, type OptionKey, type Options, type RawOptions } from './options.js';
 import {
   formatBytes, InputFileError, PASSWORD_FILE_MAX_BYTES, PROPERTIES_FILE_MAX_BYTES, readRegularFile, TRUST_STORE_MAX_BYTES,
 } from './input.js';
@@ -38,7 +37,7 @@ export interface Environment {
 }
 
 /** The options whose password file is `-` (stdin), in the order they are read. */
-const STDIN_PASSWORD_FILES = ['bindPasswordFile', 'syncServerBindPasswordFile', 'trustStorePasswordFile'] as const;
+const STDIN_PASSWORD_FILES = ['bindPasswordFile', 'syncServerBindPasswordFile', 'trustStorePasswordFile'] as const satisfies readonly OptionKey[];
 
 function usage(message: string, hint?: string): PrepareError {
   return new PrepareError(ResultCode.PARAM_ERROR, message, hint ?? 'see prepare-endpoint-server --help');
@@ -46,24 +45,21 @@ function usage(message: string, hint?: string): PrepareError {
 
 export function resolveSettings(parsed: RawOptions, explicit: ReadonlySet<string>, environment: Environment): ResolvedSettings {
   const warnings: string[] = [];
-  const { options, origin } = withPropertiesFile(parsed, explicit);
-  const str = (key: string): string | undefined => (typeof options[key] === 'string' ? (options[key] as string) : undefined);
-  const flag = (key: string): boolean => options[key] === true || options[key] === 'true';
+  const { options: merged, origin } = withPropertiesFile(parsed, explicit);
   /** ` (in FILE line N)` for a value that came from the properties file. */
-  const from = (key: string): string => origin.get(key) ?? '';
+  const from = (key: OptionKey): string => origin.get(key) ?? '';
 
-  checkValues(options, from);
+  const options = checkedOptions(merged, from);
   for (const [a, b] of CONFLICTS) conflict(options, a, b);
 
-  const security = flag('useSSL') ? 'ssl' : flag('useStartTLS') ? 'starttls' : 'none';
-  const port = parsePort(str('port'), security === 'ssl' ? 636 : 389, from('port'));
-  const host = parseHost(str('hostname') ?? 'localhost', from('hostname'));
+  const security = options.useSSL === true ? 'ssl' : options.useStartTLS === true ? 'starttls' : 'none';
+  const port = parsePort(options.port, security === 'ssl' ? 636 : 389, from('port'));
+  const host = parseHost(options.hostname, from('hostname'));
 
-  const bindDn = optionalDn(str('bindDN'), '--bindDN');
-  const syncUserDn = optionalDn(str('syncServerBindDN'), '--syncServerBindDN');
-  const baseValues = options['baseDN'];
-  const baseDns = (Array.isArray(baseValues) ? baseValues : typeof baseValues === 'string' ? [baseValues] : []).map(String);
-  const remove = flag('remove');
+  const bindDn = optionalDn(options.bindDN, '--bindDN');
+  const syncUserDn = optionalDn(options.syncServerBindDN, '--syncServerBindDN');
+  const baseDns = [...(options.baseDN ?? [])];
+  const remove = options.remove === true;
   if (baseDns.length === 0) throw usage('No --baseDN given', 'name the base DN to synchronize with --baseDN (repeat it for several)');
   const seen = new Set<string>();
   for (const base of baseDns) {
@@ -73,14 +69,13 @@ export function resolveSettings(parsed: RawOptions, explicit: ReadonlySet<string
     seen.add(key);
   }
 
-  const roles = { source: flag('isSource'), destination: flag('isDestination') };
+  const roles = { source: options.isSource === true, destination: options.isDestination === true };
   if (!roles.source && !roles.destination && !remove) {
     throw usage('Neither --isSource nor --isDestination was given', 'say which role(s) the server plays: --isSource, --isDestination, or both');
   }
-  if (flag('disableChangelog') && !remove) throw usage('--disableChangelog only goes with --remove');
+  if (options.disableChangelog === true && !remove) throw usage('--disableChangelog only goes with --remove');
 
-  const deletedValues = options['changelogDeletedEntryAttribute'];
-  const changelogDeletedEntryAttributes = (Array.isArray(deletedValues) ? deletedValues : typeof deletedValues === 'string' ? [deletedValues] : []).map(String);
+  const changelogDeletedEntryAttributes = [...(options.changelogDeletedEntryAttribute ?? [])];
   for (const name of changelogDeletedEntryAttributes) {
     // An attribute type name (RFC 4512 descr) or OID: anything else would land in server configuration as is.
     if (!/^([A-Za-z][A-Za-z0-9-]*|\d+(\.\d+)+)$/.test(name)) {
@@ -89,10 +84,10 @@ export function resolveSettings(parsed: RawOptions, explicit: ReadonlySet<string
     }
   }
 
-  const maxAgeText = str('changelogMaximumAge');
+  const maxAgeText = options.changelogMaximumAge;
   const changelogMaxAgeSeconds = maxAgeText === undefined ? undefined : duration(maxAgeText, '--changelogMaximumAge', from('changelogMaximumAge'));
-  const connectTimeoutMs = timerDuration(str('connectTimeout') ?? '10s', '--connectTimeout', from('connectTimeout'));
-  const operationTimeoutMs = timerDuration(str('operationTimeout') ?? '30s', '--operationTimeout', from('operationTimeout'));
+  const connectTimeoutMs = timerDuration(options.connectTimeout, '--connectTimeout', from('connectTimeout'));
+  const operationTimeoutMs = timerDuration(options.operationTimeout, '--operationTimeout', from('operationTimeout'));
 
   const fromStdin = STDIN_PASSWORD_FILES.filter((key) => options[key] === '-');
   if (fromStdin.length > 1) {
@@ -103,9 +98,9 @@ export function resolveSettings(parsed: RawOptions, explicit: ReadonlySet<string
   const bindPassword = password(options, 'bindPassword', 'bindPasswordFile', 'PES_BIND_PASSWORD', environment, warnings, from);
   const syncPassword = password(options, 'syncServerBindPassword', 'syncServerBindPasswordFile', 'PES_SYNC_PASSWORD', environment, warnings, from);
   const trust = resolveTrust(options, warnings, environment, from);
-  if (flag('trustAll') && security === 'none') warnings.push('--trustAll has no effect without --useSSL or --useStartTLS');
+  if (options.trustAll === true && security === 'none') warnings.push('--trustAll has no effect without --useSSL or --useStartTLS');
 
-  const canPrompt = options['prompt'] !== false && environment.stdinIsTTY;
+  const canPrompt = options.prompt !== false && environment.stdinIsTTY;
   if (!canPrompt) {
     const missing = [
       ...(bindDn === undefined ? ['--bindDN'] : []),
@@ -113,16 +108,15 @@ export function resolveSettings(parsed: RawOptions, explicit: ReadonlySet<string
       ...(syncPassword === undefined && !remove ? ['--syncServerBindPasswordFile (or PES_SYNC_PASSWORD)'] : []),
     ];
     if (missing.length > 0) {
-      const why = options['prompt'] === false ? '--no-prompt is set' : 'stdin is not a terminal';
+      const why = options.prompt === false ? '--no-prompt is set' : 'stdin is not a terminal';
       throw usage(`Missing ${missing.join(', ')}; cannot prompt because ${why}`, `pass ${missing.join(' and ')}`);
     }
   }
 
-  const serverType = (str('serverType') ?? 'auto') as ServerTypeName;
   const env = environment.env;
   // NO_COLOR (https://no-color.org) and TERM=dumb (a terminal that understands no escape sequences) both
   // mean plain text; the CLI also checks that the stream is a terminal.
-  const color = options['color'] !== false && (env['NO_COLOR'] ?? '') === '' && env['TERM'] !== 'dumb';
+  const color = options.color !== false && (env['NO_COLOR'] ?? '') === '' && env['TERM'] !== 'dumb';
 
   return {
     settings: {
@@ -139,21 +133,21 @@ export function resolveSettings(parsed: RawOptions, explicit: ReadonlySet<string
       baseDns,
       roles,
       changelogMaxAgeSeconds,
-      serverType,
-      resetSyncPassword: flag('resetSyncServerBindPassword'),
-      inheritDefaultRootPrivileges: flag('inheritDefaultRootPrivileges'),
-      accesslogDirectory: str('accesslogDirectory'),
+      serverType: options.serverType,
+      resetSyncPassword: options.resetSyncServerBindPassword === true,
+      inheritDefaultRootPrivileges: options.inheritDefaultRootPrivileges === true,
+      accesslogDirectory: options.accesslogDirectory,
       ...(changelogDeletedEntryAttributes.length > 0 ? { changelogDeletedEntryAttributes } : {}),
-      adAdministratorsGroup: flag('adAdministratorsGroup'),
+      adAdministratorsGroup: options.adAdministratorsGroup === true,
       remove,
-      disableChangelog: flag('disableChangelog'),
-      dryRun: flag('dryRun'),
+      disableChangelog: options.disableChangelog === true,
+      dryRun: options.dryRun === true,
     },
     warnings,
     canPrompt,
-    logFile: str('logFile'),
+    logFile: options.logFile,
     color,
-    json: flag('json'),
+    json: options.json === true,
   };
 }
 
@@ -186,16 +180,24 @@ export function passwordFilesFromStdin(parsed: RawOptions, explicit: ReadonlySet
 }
 
 /**
- * What holds for every value whatever option it is for, on the command line or in the properties file: not
+ * The options as OPTION_TABLE types them, from the command line merged with the properties file, with the
+ * defaults of the table applied. What holds for every value whatever option it is for is checked here: not
  * empty, no text that was not valid UTF-8 (a Latin-1 terminal or file would otherwise change a DN or a
  * password silently), and one of the choices for options that have them.
  */
-function checkValues(options: RawOptions, from: (key: string) => string): void {
+function checkedOptions(options: RawOptions, from: (key: OptionKey) => string): Options {
+  const checked: Partial<Record<OptionKey, unknown>> = {};
   for (const spec of OPTION_TABLE) {
-    if (spec.value === undefined) continue;
     const key = optionKey(spec);
     const raw = options[key];
+    if (spec.value === undefined) {
+      // A flag: commander stores true (false for a negated one given, such as --no-prompt), the properties file true or false.
+      checked[key] = raw === true || raw === 'true' ? true : raw === false ? false : undefined;
+      continue;
+    }
     const values = Array.isArray(raw) ? raw.map(String) : typeof raw === 'string' ? [raw] : [];
+    if (spec.repeatable === true) checked[key] = raw === undefined ? undefined : values;
+    else checked[key] = typeof raw === 'string' ? raw : spec.default;
     for (const value of values) {
       // A password option's own checks say more (and never show the value).
       if (spec.secret === true) continue;
@@ -208,10 +210,12 @@ function checkValues(options: RawOptions, from: (key: string) => string): void {
       }
     }
   }
+  // The loop above went through OPTION_TABLE, which the type is made from.
+  return checked as Options;
 }
 
 /** Pairs of options that cannot be used together. */
-const CONFLICTS: readonly (readonly [string, string])[] = [
+const CONFLICTS: readonly (readonly [OptionKey, OptionKey])[] = [
   ['useSSL', 'useStartTLS'],
   ['bindPassword', 'bindPasswordFile'],
   ['syncServerBindPassword', 'syncServerBindPasswordFile'],
@@ -219,7 +223,7 @@ const CONFLICTS: readonly (readonly [string, string])[] = [
   ['trustStorePassword', 'trustStorePasswordFile'],
 ];
 
-function conflict(options: RawOptions, a: string, b: string): void {
+function conflict(options: Options, a: OptionKey, b: OptionKey): void {
   if (options[a] !== undefined && options[a] !== false && options[b] !== undefined && options[b] !== false) {
     throw usage(`--${a} and --${b} cannot be used together`);
   }
@@ -316,20 +320,20 @@ function timerDuration(text: string, option: string, from: string): number {
 
 /** File (or `-` for stdin) first, then environment, then the option itself (accepted, with a warning). */
 function password(
-  options: RawOptions,
-  valueKey: string,
-  fileKey: string,
+  options: Options,
+  valueKey: 'bindPassword' | 'syncServerBindPassword',
+  fileKey: 'bindPasswordFile' | 'syncServerBindPasswordFile',
   envName: string,
   environment: Environment,
   warnings: string[],
-  from: (key: string) => string,
+  from: (key: OptionKey) => string,
 ): Secret | undefined {
   const file = options[fileKey];
-  if (typeof file === 'string') return new Secret(readPasswordFile(file, `--${fileKey}`, environment, warnings));
+  if (file !== undefined) return new Secret(readPasswordFile(file, `--${fileKey}`, environment, warnings));
   const fromEnv = environment.env[envName];
   if (fromEnv !== undefined && fromEnv !== '') return new Secret(checkPassword(fromEnv, envName));
   const value = options[valueKey];
-  if (typeof value === 'string') {
+  if (value !== undefined) {
     if (value === '') throw usage(`--${valueKey} is empty${from(valueKey)}`);
     // From a private properties file the password is not on the command line: no warning.
     if (from(valueKey) === '') warnings.push(`--${valueKey} on the command line is visible to other local users; prefer --${fileKey} or ${envName}`);
@@ -413,13 +417,13 @@ export function readPasswordFile(path: string, option: string, environment: Envi
  * --trustAll, or the certificates of --trustStorePath (PEM bundle, DER certificate or PKCS#12 with
  * --trustStorePassword/--trustStorePasswordFile), or the system CAs. Problems are usage errors (89).
  */
-function resolveTrust(options: RawOptions, warnings: string[], environment: Environment, from: (key: string) => string): Trust {
-  if (options['trustAll'] === true) {
+function resolveTrust(options: Options, warnings: string[], environment: Environment, from: (key: OptionKey) => string): Trust {
+  if (options.trustAll === true) {
     warnings.push('--trustAll accepts any server certificate: the connection can be intercepted. Use --trustStorePath in production');
     return { kind: 'all' };
   }
-  const path = options['trustStorePath'];
-  if (typeof path !== 'string') return { kind: 'system' };
+  const path = options.trustStorePath;
+  if (path === undefined) return { kind: 'system' };
   let content: Buffer;
   try {
     content = readRegularFile(path, TRUST_STORE_MAX_BYTES).bytes;
@@ -443,11 +447,11 @@ function resolveTrust(options: RawOptions, warnings: string[], environment: Envi
 }
 
 /** The PKCS#12 password: file (first line) first, then the option (accepted, with a warning). */
-function trustStorePassword(options: RawOptions, warnings: string[], environment: Environment, from: (key: string) => string): string | undefined {
-  const file = options['trustStorePasswordFile'];
-  if (typeof file === 'string') return readPasswordFile(file, '--trustStorePasswordFile', environment, warnings);
-  const value = options['trustStorePassword'];
-  if (typeof value === 'string') {
+function trustStorePassword(options: Options, warnings: string[], environment: Environment, from: (key: OptionKey) => string): string | undefined {
+  const file = options.trustStorePasswordFile;
+  if (file !== undefined) return readPasswordFile(file, '--trustStorePasswordFile', environment, warnings);
+  const value = options.trustStorePassword;
+  if (value !== undefined) {
     const where = from('trustStorePassword');
     if (where === '') warnings.push('--trustStorePassword on the command line is visible to other local users; prefer --trustStorePasswordFile');
     return checkPassword(value, `--trustStorePassword${where}`);
@@ -484,6 +488,8 @@ function trustStoreUsage(error: TrustStoreError, path: string): PrepareError {
 /**
  * `name=value` lines; `#` comments. Explicit command-line options win; secrets only from a private file.
  * `origin` says, for each option taken from the file, where: ` (in FILE line N)`, for messages.
+ * Each line is read by OPTION_TABLE: a name it does not know, or a flag whose value is not true or false, is a
+ * usage error here; the values then go through checkedOptions with those of the command line.
  */
 function withPropertiesFile(parsed: RawOptions, explicit: ReadonlySet<string>): { options: RawOptions; origin: Map<string, string> } {
   const origin = new Map<string, string>();

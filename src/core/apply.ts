@@ -81,8 +81,8 @@ async function stillAsRead(admin: Directory, dn: string, expected: NonNullable<E
 /** Result codes a write gets when the server already is as the write wanted (a concurrent run got there first). */
 const ALREADY_DONE_CODES: ReadonlySet<number> = new Set([
   ResultCode.NO_SUCH_OBJECT, // delete of an entry already gone
-  16, // noSuchAttribute: delete of a value already gone
-  20, // attributeOrValueExists: add of a value already there
+  ResultCode.NO_SUCH_ATTRIBUTE, // delete of a value already gone
+  ResultCode.ATTRIBUTE_OR_VALUE_EXISTS, // add of a value already there
   ResultCode.ENTRY_ALREADY_EXISTS,
 ]);
 

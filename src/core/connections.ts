@@ -89,7 +89,8 @@ export async function retestSyncAccess(session: SyncSession, dn: string, passwor
   }
 }
 
-/** Result codes that mean "not this account, or not yet": 48 is inappropriateAuthentication, 53 unwillingToPerform. */
+/** Result codes that mean "not this account, or not yet". */
 function isDenial(code: number): boolean {
-  return code === ResultCode.INVALID_CREDENTIALS || code === ResultCode.NO_SUCH_OBJECT || code === ResultCode.INSUFFICIENT_ACCESS || code === 48 || code === 53;
+  return code === ResultCode.INVALID_CREDENTIALS || code === ResultCode.NO_SUCH_OBJECT || code === ResultCode.INSUFFICIENT_ACCESS ||
+    code === ResultCode.INAPPROPRIATE_AUTHENTICATION || code === ResultCode.UNWILLING_TO_PERFORM;
 }

@@ -107,7 +107,7 @@ async function readOrNothing(admin: Directory, request: ReadRequest): Promise<En
     const attributes = request.attributes.length > 0 ? request.attributes : ['objectClass'];
     return request.controls === undefined ? await admin.read(request.dn, attributes) : await admin.read(request.dn, attributes, { controls: request.controls });
   } catch (error) {
-    if (error instanceof PrepareError && (error.resultCode === ResultCode.INSUFFICIENT_ACCESS || error.resultCode === 34)) return undefined;
+    if (error instanceof PrepareError && (error.resultCode === ResultCode.INSUFFICIENT_ACCESS || error.resultCode === ResultCode.INVALID_DN_SYNTAX)) return undefined;
     throw error;
   }
 }

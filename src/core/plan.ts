@@ -8,6 +8,7 @@ import { valuesOf, type Entry } from '../model/entries.js';
 import { SYNC_USER_DESCRIPTION } from '../servers/person.js';
 import type { ServerProfile } from '../servers/profile.js';
 import type { Observation, PlannedStep, PrepareTarget } from '../model/plan.js';
+import { changed, skipped, unchanged } from '../model/steps.js';
 
 export interface SyncUserFacts {
   readonly password: string;
@@ -60,7 +61,7 @@ export function planSyncUser(
       );
     }
     if (syncUser.canBind) {
-      return { id, title, status: 'unchanged', detail: 'exists and accepts the password', changes: [], warnings: [] };
+      return unchanged({ id, title }, 'exists and accepts the password');
     }
     if (!syncUser.resetPassword) {
       throw new PrepareError(
@@ -69,18 +70,11 @@ export function planSyncUser(
         'give its current password, or add --resetSyncServerBindPassword to set the new one',
       );
     }
-    return {
-      id,
-      title,
-      status: 'updated',
-      detail: 'password reset (--resetSyncServerBindPassword)',
-      changes: [{
-        kind: 'modify',
-        dn,
-        modifications: [{ operation: 'replace', attribute: profile.passwordAttribute, values: [syncUser.password] }],
-      }],
-      warnings: [],
-    };
+    return changed({ id, title }, 'updated', 'password reset (--resetSyncServerBindPassword)', [{
+      kind: 'modify',
+      dn,
+      modifications: [{ operation: 'replace', attribute: profile.passwordAttribute, values: [syncUser.password] }],
+    }]);
   }
   const parent = parentDn(dn);
   if (parent === undefined || parent === '' || observed.entry(parent) === undefined) {
@@ -90,14 +84,7 @@ export function planSyncUser(
       'create the parent entry first, or choose another --syncServerBindDN',
     );
   }
-  return {
-    id,
-    title,
-    status: 'created',
-    detail: 'account added',
-    changes: [{ kind: 'add', dn, attributes: profile.syncUserEntry(dn, syncUser.password, target) }],
-    warnings: [],
-  };
+  return changed({ id, title }, 'created', 'account added', [{ kind: 'add', dn, attributes: profile.syncUserEntry(dn, syncUser.password, target) }]);
 }
 
 /**
@@ -133,14 +120,13 @@ export function planRemoval(
   const entry = observed.entry(dn);
   const why = entry === undefined ? undefined : reasonToKeep(entry, facts);
   const account: PlannedStep = entry === undefined
-    ? { id, title, status: 'unchanged', detail: 'already absent', changes: [], warnings: [] }
+    ? unchanged({ id, title }, 'already absent')
     : why === undefined
-      ? { id, title, status: 'updated', detail: 'account deleted', changes: [{ kind: 'delete', dn }], warnings: [] }
-      : {
-          id, title, status: 'skipped', detail: `kept: ${why}`, changes: [],
+      ? changed({ id, title }, 'updated', 'account deleted', [{ kind: 'delete', dn }])
+      : skipped({ id, title }, `kept: ${why}`, {
           warnings: [`'${dn}' was kept, not deleted: ${why}; only the rights this tool granted to it were taken away ` +
             '(settings a run made on the account itself for the sync, such as its search limits, stay: clear them by hand if they should go)'],
-        };
+        });
   return [...(profile.planRemoval?.(target, observed, disableChangelog, why !== undefined) ?? []), account];
 }
 

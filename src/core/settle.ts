@@ -5,7 +5,7 @@
  * overlay entry it is given), the run observes again after its writes and applies what is still needed, until
  * a plan made from the server's state has nothing left to write.
  */
-import { PrepareError } from '../model/errors.js';
+import { PrepareError, ResultCode } from '../model/errors.js';
 import type { PlannedStep } from '../model/plan.js';
 import type { Change } from '../model/entries.js';
 import { applyPlan, ObservationOutdated, type ApplyContext, type ApplyProgress } from './apply.js';
@@ -27,7 +27,14 @@ const MAX_REPLANS = 6;
  * operationsError (389 DS answers two simultaneous adds of one cn=config entry so). A fresh plan decides: the
  * same write failing again from it is no race, and is thrown.
  */
-const CONFLICT_CODES: ReadonlySet<number> = new Set([1, 16, 20, 32, 68, 80]);
+const CONFLICT_CODES: ReadonlySet<number> = new Set([
+  ResultCode.NO_SUCH_ATTRIBUTE,
+  ResultCode.ATTRIBUTE_OR_VALUE_EXISTS,
+  ResultCode.NO_SUCH_OBJECT,
+  ResultCode.ENTRY_ALREADY_EXISTS,
+  ResultCode.OTHER,
+  ResultCode.OPERATIONS_ERROR,
+]);
 
 /** Applies `plan`, then settles the server as described above; returns the steps with what settling added. */
 export async function applySettled(plan: readonly PlannedStep[], context: ApplyContext, options: SettleOptions): Promise<PlannedStep[]> {

@@ -9,7 +9,7 @@ import * as tls from 'node:tls';
 import { interruption, PrepareError, ResultCode } from '../model/errors.js';
 import { tlsOptionsFor, type TransportSecurity, type Trust } from '../tls/trust.js';
 import { translateError, type ErrorContext } from './translate-error.js';
-import { BINARY_ATTRIBUTES, isBinaryAttribute, isSecretAttribute, type Change, type Entry, type LdapControl } from '../model/entries.js';
+import { BINARY_ATTRIBUTES, DIRSYNC_OID, isBinaryAttribute, isSecretAttribute, type Change, type Entry, type LdapControl } from '../model/entries.js';
 
 // What a connection is configured with lives with the TLS code and the error translation; callers keep
 // importing these names from here.
@@ -58,8 +58,6 @@ export interface DirSyncResult {
   /** The server has more changes than it returned in this round. */
   readonly more: boolean;
 }
-
-export const DIRSYNC_OID = '1.2.840.113556.1.4.841';
 
 export interface Directory {
   /** `host:port`, as the console shows it. */

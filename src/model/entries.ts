@@ -27,6 +27,12 @@ export interface LdapControl {
   readonly value?: string;
 }
 
+/**
+ * Active Directory's DirSync control (LDAP_SERVER_DIRSYNC_OID): the profile names it to the operator, the LDAP
+ * adapter sends it.
+ */
+export const DIRSYNC_OID = '1.2.840.113556.1.4.841';
+
 /** One write, as the plan wants it and as `--dry-run` prints it. */
 export type Change =
   | { readonly kind: 'add'; readonly dn: string; readonly attributes: Readonly<Record<string, readonly string[]>> }

@@ -6,12 +6,20 @@
 export const ResultCode = {
   SUCCESS: 0,
   OPERATIONS_ERROR: 1,
-  NO_SUCH_OBJECT: 32,
+  /** Not an LDAP meaning: the tool's own unexpected failure, reported with operationsError's 1. */
+  UNEXPECTED: 1,
   /** The server wants a stronger bind than a simple one over a plain connection. */
   STRONGER_AUTH_REQUIRED: 8,
   /** The server requires an encrypted connection for the operation (Active Directory passwords). */
   CONFIDENTIALITY_REQUIRED: 13,
+  /** A delete of a value that is not there. */
+  NO_SUCH_ATTRIBUTE: 16,
   CONSTRAINT_VIOLATION: 19,
+  /** An add of a value that is already there. */
+  ATTRIBUTE_OR_VALUE_EXISTS: 20,
+  NO_SUCH_OBJECT: 32,
+  INVALID_DN_SYNTAX: 34,
+  INAPPROPRIATE_AUTHENTICATION: 48,
   INVALID_CREDENTIALS: 49,
   INSUFFICIENT_ACCESS: 50,
   /** The server (or here: an entry changing under the run) is busy: try again. */
@@ -19,6 +27,8 @@ export const ResultCode = {
   UNWILLING_TO_PERFORM: 53,
   OBJECT_CLASS_VIOLATION: 65,
   ENTRY_ALREADY_EXISTS: 68,
+  /** LDAP's "other"; also the exit status of a result code above 255, which a process cannot exit with. */
+  OTHER: 80,
   TIMEOUT: 85,
   PARAM_ERROR: 89,
   CONNECT_ERROR: 91,

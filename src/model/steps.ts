@@ -52,6 +52,14 @@ export function manual(head: StepHead, detail: string | undefined, warnings: rea
   return step(head, 'warning', detail, changes, { warnings });
 }
 
+/**
+ * Nothing to write: `unchanged`, or `warning` when the operator must still do or know something (the server is as
+ * the run wants it, except for what the warnings say).
+ */
+export function unchangedUnlessWarned(head: StepHead, detail: string | undefined, warnings: readonly string[]): PlannedStep {
+  return step(head, warnings.length > 0 ? 'warning' : 'unchanged', detail, [], { warnings });
+}
+
 /** A step that does not apply to this server or run. */
 export function skipped(head: StepHead, detail?: string, notes: StepNotes = {}): PlannedStep {
   return step(head, 'skipped', detail, [], notes);

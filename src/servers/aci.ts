@@ -6,6 +6,7 @@ import { formatDn, normalizeDn, parseDn, quotableDn } from '../formats/dn.js';
 import { PrepareError, ResultCode } from '../model/errors.js';
 import type { Change } from '../model/entries.js';
 import type { PlannedStep } from '../model/plan.js';
+import { changed, unchanged } from '../model/steps.js';
 
 export const ACI_NAME_PREFIX = 'prepare-endpoint-server: ';
 
@@ -111,7 +112,7 @@ export function planAcis(id: string, title: string, entryDn: string, existing: r
   const names = specs.map((spec) => `"${ACI_NAME_PREFIX}${spec.name}"`).join(', ');
   const plural = specs.length === 1 ? 'ACI' : 'ACIs';
   if (deletes.length === 0 && adds.length === 0) {
-    return { id, title, status: 'unchanged', detail: `${plural} ${names} present`, changes: [], warnings: [] };
+    return unchanged({ id, title }, `${plural} ${names} present`);
   }
   const change: Change = {
     kind: 'modify',
@@ -121,14 +122,7 @@ export function planAcis(id: string, title: string, entryDn: string, existing: r
       ...(adds.length > 0 ? [{ operation: 'add' as const, attribute: 'aci', values: adds }] : []),
     ],
   };
-  return {
-    id,
-    title,
-    status: anyOurs ? 'updated' : 'created',
-    detail: anyOurs ? `${plural} ${names} rewritten` : `${plural} ${names} added`,
-    changes: [change],
-    warnings: [],
-  };
+  return changed({ id, title }, anyOurs ? 'updated' : 'created', anyOurs ? `${plural} ${names} rewritten` : `${plural} ${names} added`, [change]);
 }
 
 /** planAcis for a single ACI. */
@@ -140,14 +134,9 @@ export function planAci(id: string, title: string, entryDn: string, existing: re
 export function planAciRemoval(id: string, title: string, entryDn: string, existing: readonly string[], specs: readonly AciSpec[]): PlannedStep {
   const ours = existing.filter((aci) => specs.some((spec) => isOurAci(aci, spec)));
   if (ours.length === 0) {
-    return { id, title, status: 'unchanged', detail: 'no ACI of this tool for the sync user', changes: [], warnings: [] };
+    return unchanged({ id, title }, 'no ACI of this tool for the sync user');
   }
-  return {
-    id,
-    title,
-    status: 'updated',
-    detail: `${ours.length} ACI${ours.length === 1 ? '' : 's'} removed`,
-    changes: [{ kind: 'modify', dn: entryDn, modifications: [{ operation: 'delete', attribute: 'aci', values: ours }] }],
-    warnings: [],
-  };
+  return changed({ id, title }, 'updated', `${ours.length} ACI${ours.length === 1 ? '' : 's'} removed`, [
+    { kind: 'modify', dn: entryDn, modifications: [{ operation: 'delete', attribute: 'aci', values: ours }] },
+  ]);
 }

@@ -14,7 +14,7 @@
 import { dnEquals, formatDn, isValidDn, isWithin, normalizeDn, parseDn } from '../formats/dn.js';
 import { PrepareError, ResultCode } from '../model/errors.js';
 import { equalityFilter, escapeFilterValue } from '../formats/filter.js';
-import { binaryValue, firstValue, valuesOf, type Change, type Entry, type LdapControl } from '../model/entries.js';
+import { binaryValue, DIRSYNC_OID, firstValue, valuesOf, type Change, type Entry, type LdapControl } from '../model/entries.js';
 import {
   AccessMask,
   AceFlags,
@@ -35,10 +35,10 @@ import {
 import { SYNC_USER_DESCRIPTION } from './person.js';
 import type { ServerProfile } from './profile.js';
 import type { ChangeSource, ExistingAccountFacts, Observation, PlannedStep, PrepareTarget, ReadRequest, SearchRequest } from '../model/plan.js';
+import { changed, manual, skipped, unchanged } from '../model/steps.js';
 
 export const SD_FLAGS_OID = '1.2.840.113556.1.4.801';
 export const SHOW_DELETED_OID = '1.2.840.113556.1.4.417';
-export const DIRSYNC_OID = '1.2.840.113556.1.4.841';
 /** DS-Replication-Get-Changes, "Replicating Directory Changes" (MS-ADTS 5.1.3.2.1). */
 export const REPLICATING_DIRECTORY_CHANGES = '1131f6aa-9c07-11d1-f79f-00c04fc2dcd2';
 export const BUILTIN_ADMINISTRATORS_SID = 'S-1-5-32-544';
@@ -220,28 +220,25 @@ export class ActiveDirectoryProfile implements ServerProfile {
     const entry = observed.entry(dn);
     const title = `Ownership of '${dn}'`;
     if (entry === undefined) {
-      return [{
-        id: 'ad:deleted-objects-owner', title, status: 'warning', changes: [], detail: 'not visible to the admin',
-        warnings: [`'${dn}' is not visible to the admin (even with the show-deleted control): deletes cannot be granted; bind as a Domain Admin`],
-      }];
+      return [manual({ id: 'ad:deleted-objects-owner', title }, 'not visible to the admin', [
+        `'${dn}' is not visible to the admin (even with the show-deleted control): deletes cannot be granted; bind as a Domain Admin`,
+      ])];
     }
     if (sdOf(entry)?.dacl !== undefined) {
       return [];
     }
     const owner = encodeSecurityDescriptor({ revision: 1, control: 0, owner: BUILTIN_ADMINISTRATORS_SID });
-    return [{
-      id: 'ad:deleted-objects-owner',
-      title,
-      status: 'updated',
-      detail: 'owner set to BUILTIN\\Administrators so its DACL can be read and extended (as dsacls /takeOwnership does)',
-      changes: [{
+    return [changed(
+      { id: 'ad:deleted-objects-owner', title },
+      'updated',
+      'owner set to BUILTIN\\Administrators so its DACL can be read and extended (as dsacls /takeOwnership does)',
+      [{
         kind: 'modify',
         dn,
         controls: [SHOW_DELETED, sdFlagsControl(SecurityInformation.OWNER)],
         modifications: [{ operation: 'replace', attribute: 'nTSecurityDescriptor', values: [Buffer.from(owner).toString('base64')] }],
       }],
-      warnings: [],
-    }];
+    )];
   }
 
   public planAccess(target: PrepareTarget, observed: Observation): PlannedStep[] {
@@ -259,7 +256,7 @@ export class ActiveDirectoryProfile implements ServerProfile {
     steps.push(this.planRightsRecord(target, observed, [...byDn.values()].map((aces) => aces[0]!.dn)));
     const leftovers = this.otherRoleLeftovers(target, observed, sid);
     if (leftovers.length > 0) {
-      steps.push({ id: 'ad:other-role', title: 'Rights of a role not asked for in this run', status: 'warning', detail: 'kept', changes: [], warnings: leftovers });
+      steps.push(manual({ id: 'ad:other-role', title: 'Rights of a role not asked for in this run' }, 'kept', leftovers));
     }
     return steps;
   }
@@ -271,12 +268,12 @@ export class ActiveDirectoryProfile implements ServerProfile {
   private planMembershipRemoval(target: PrepareTarget, observed: Observation): PlannedStep | undefined {
     const group = this.administratorsDn(target);
     if (!isMember(observed.entry(group), target.syncUserDn)) return undefined;
-    return {
-      id: 'ad:administrators', title: `Membership of '${group}'`, status: 'updated',
-      detail: 'removed: --adAdministratorsGroup was not given, and the ACEs grant the role more narrowly',
-      changes: [{ kind: 'modify', dn: group, modifications: [{ operation: 'delete', attribute: 'member', values: [target.syncUserDn] }] }],
-      warnings: [],
-    };
+    return changed(
+      { id: 'ad:administrators', title: `Membership of '${group}'` },
+      'updated',
+      'removed: --adAdministratorsGroup was not given, and the ACEs grant the role more narrowly',
+      [{ kind: 'modify', dn: group, modifications: [{ operation: 'delete', attribute: 'member', values: [target.syncUserDn] }] }],
+    );
   }
 
   /**
@@ -294,19 +291,16 @@ export class ActiveDirectoryProfile implements ServerProfile {
     const current = firstValue(account, RIGHTS_RECORD);
     if (current !== undefined && current !== '' && !current.startsWith(RECORD_HEADING)) {
       // Someone's own notes: never overwritten. --remove then cleans the base DNs it is given and the domain's protected objects.
-      return {
-        id, title, status: 'warning', detail: `'${RIGHTS_RECORD}' holds someone else's text: not recorded`, changes: [],
-        warnings: [`'${target.syncUserDn}' has its own '${RIGHTS_RECORD}' text, so this tool did not record where it holds ACEs: give --remove every --baseDN it was prepared with`],
-      };
+      return manual({ id, title }, `'${RIGHTS_RECORD}' holds someone else's text: not recorded`, [
+        `'${target.syncUserDn}' has its own '${RIGHTS_RECORD}' text, so this tool did not record where it holds ACEs: give --remove every --baseDN it was prepared with`,
+      ]);
     }
     if (account !== undefined && current === text) {
-      return { id, title, status: 'unchanged', detail: `${all.size} entr${all.size === 1 ? 'y' : 'ies'}`, changes: [], warnings: [] };
+      return unchanged({ id, title }, `${all.size} entr${all.size === 1 ? 'y' : 'ies'}`);
     }
-    return {
-      id, title, status: recorded.length === 0 ? 'created' : 'updated', detail: `${all.size} entr${all.size === 1 ? 'y' : 'ies'}`,
-      changes: [{ kind: 'modify', dn: target.syncUserDn, modifications: [{ operation: 'replace', attribute: RIGHTS_RECORD, values: [text] }] }],
-      warnings: [],
-    };
+    return changed({ id, title }, recorded.length === 0 ? 'created' : 'updated', `${all.size} entr${all.size === 1 ? 'y' : 'ies'}`, [
+      { kind: 'modify', dn: target.syncUserDn, modifications: [{ operation: 'replace', attribute: RIGHTS_RECORD, values: [text] }] },
+    ]);
   }
 
   /** Rights an earlier run granted for the role this run does not ask for: kept (a role may be prepared alone), and said. */
@@ -444,7 +438,7 @@ export class ActiveDirectoryProfile implements ServerProfile {
     const id = 'ad:protected';
     const title = 'Protected accounts and groups kept out of reach';
     if (sid === undefined) {
-      return { id, title, status: 'created', changes: [], warnings: [], detail: 'deny ACEs on the protected accounts and groups below the base DNs, for the new account' };
+      return changed({ id, title }, 'created', 'deny ACEs on the protected accounts and groups below the base DNs, for the new account', []);
     }
     const changes: Change[] = [];
     const unreadable: string[] = [];
@@ -466,7 +460,8 @@ export class ActiveDirectoryProfile implements ServerProfile {
     const warnings = unreadable.map((dn) => `Deny '${target.syncUserDn}' (${sid}) every write on '${dn}' by hand: the admin may not read its nTSecurityDescriptor`);
     const detail = `deny ACE on ${entries.length} protected object${entries.length === 1 ? '' : 's'}` +
       (changes.length > 0 ? ` (${changes.length} added${present > 0 ? `, ${present} present` : ''})` : ', all present');
-    return { id, title, status: warnings.length > 0 ? 'warning' : changes.length > 0 ? (present > 0 ? 'updated' : 'created') : 'unchanged', detail, changes, warnings };
+    if (warnings.length > 0) return manual({ id, title }, detail, warnings, changes);
+    return changes.length > 0 ? changed({ id, title }, present > 0 ? 'updated' : 'created', detail, changes) : unchanged({ id, title }, detail);
   }
 
   private wantedAces(target: PrepareTarget, sid: string): WantedAce[] {
@@ -496,48 +491,39 @@ export class ActiveDirectoryProfile implements ServerProfile {
     const purposes = aces.map((a) => a.purpose).join('; ');
     if (sid === undefined) {
       // Only in a dry run before the account exists: the SID the ACEs name does not exist yet.
-      return {
-        id, title, status: 'created', changes: [],
-        detail: `${purposes} (ACEs for the new account's objectSid, known once it is created)`, warnings: [],
-      };
+      return changed({ id, title }, 'created', `${purposes} (ACEs for the new account's objectSid, known once it is created)`, []);
     }
     const entry = observed.entry(dn);
     const sd = sdOf(entry);
     const isDeletedObjects = normalizeDn(dn) === normalizeDn(this.deletedObjectsDn(target));
     if (sd?.dacl === undefined && isDeletedObjects && entry !== undefined && target.dryRun === true) {
       // The real run takes ownership first (planPrerequisites), then reads the DACL and grants.
-      return { id, title, status: 'updated', changes: [], warnings: [], detail: `${purposes}, once the ownership planned above is taken` };
+      return changed({ id, title }, 'updated', `${purposes}, once the ownership planned above is taken`, []);
     }
     if (sd?.dacl === undefined) {
       const owned = isDeletedObjects && observed.entry(dn) !== undefined;
-      return {
-        id, title, status: 'warning', changes: [],
-        detail: entry === undefined ? 'not visible to the admin' : 'the admin may not read its DACL',
-        warnings: [
-          `Grant '${target.syncUserDn}' (${sid}) ${purposes} on '${dn}' by hand: the admin ${entry === undefined ? 'cannot see the entry' : 'may not read its nTSecurityDescriptor'}` +
-            (owned ? ' (run this command again after taking ownership, or use dsacls /takeOwnership)' : ''),
-        ],
-      };
+      return manual({ id, title }, entry === undefined ? 'not visible to the admin' : 'the admin may not read its DACL', [
+        `Grant '${target.syncUserDn}' (${sid}) ${purposes} on '${dn}' by hand: the admin ${entry === undefined ? 'cannot see the entry' : 'may not read its nTSecurityDescriptor'}` +
+          (owned ? ' (run this command again after taking ownership, or use dsacls /takeOwnership)' : ''),
+      ]);
     }
     // The broad destination ACE of earlier versions goes first: it would also "cover" the narrower ones.
     const withoutLegacy = withoutAces(sd.dacl, (ace) => isLegacyDestinationAce(ace, sid));
     const current = withoutLegacy ?? sd.dacl;
     const missing = aces.filter((a) => findAce(current, a.ace) === undefined);
     if (missing.length === 0 && withoutLegacy === undefined) {
-      return { id, title, status: 'unchanged', detail: `${purposes}: present`, changes: [], warnings: [] };
+      return unchanged({ id, title }, `${purposes}: present`);
     }
     let dacl = current;
     for (const a of missing) dacl = withAce(dacl, a.ace);
     const bytes = encodeSecurityDescriptor({ revision: sd.revision, control: sd.control, dacl });
     const added = missing.length === 0 ? [] : [`${missing.length} ACE${missing.length === 1 ? '' : 's'} added: ${[...new Set(missing.map((a) => a.purpose))].join('; ')}`];
-    return {
-      id,
-      title,
-      status: 'updated',
-      detail: [...(withoutLegacy === undefined ? [] : ['the broad destination ACE of an earlier version removed']), ...added].join('; '),
-      changes: [this.daclChange(dn, bytes, isDeletedObjects, entry)],
-      warnings: [],
-    };
+    return changed(
+      { id, title },
+      'updated',
+      [...(withoutLegacy === undefined ? [] : ['the broad destination ACE of an earlier version removed']), ...added].join('; '),
+      [this.daclChange(dn, bytes, isDeletedObjects, entry)],
+    );
   }
 
   /**
@@ -564,27 +550,21 @@ export class ActiveDirectoryProfile implements ServerProfile {
     const id = 'ad:administrators';
     const title = `Membership of '${group}'`;
     if (observed.entry(group) === undefined) {
-      return { id, title, status: 'warning', changes: [], detail: 'group not visible to the admin', warnings: [`'${group}' was not found: add '${target.syncUserDn}' to the Administrators group by hand`] };
+      return manual({ id, title }, 'group not visible to the admin', [`'${group}' was not found: add '${target.syncUserDn}' to the Administrators group by hand`]);
     }
     if (isMember(observed.entry(group), target.syncUserDn)) {
-      return { id, title, status: 'unchanged', detail: 'already a member', changes: [], warnings: [] };
+      return unchanged({ id, title }, 'already a member');
     }
-    return {
-      id, title, status: 'updated', detail: 'sync user added (--adAdministratorsGroup)',
-      changes: [{ kind: 'modify', dn: group, modifications: [{ operation: 'add', attribute: 'member', values: [target.syncUserDn] }] }],
-      warnings: [],
-    };
+    return changed({ id, title }, 'updated', 'sync user added (--adAdministratorsGroup)', [
+      { kind: 'modify', dn: group, modifications: [{ operation: 'add', attribute: 'member', values: [target.syncUserDn] }] },
+    ]);
   }
 
   public planChangelog(target: PrepareTarget): PlannedStep[] {
-    return [{
-      id: 'changelog',
-      title: 'Change tracking',
-      status: 'skipped',
-      detail: `Active Directory has no change log to enable: a sync server polls DirSync on '${this.domainNc(target.baseDns)}'; deletes are kept for the tombstone lifetime, not --changelogMaximumAge`,
-      changes: [],
-      warnings: [],
-    }];
+    return [skipped(
+      { id: 'changelog', title: 'Change tracking' },
+      `Active Directory has no change log to enable: a sync server polls DirSync on '${this.domainNc(target.baseDns)}'; deletes are kept for the tombstone lifetime, not --changelogMaximumAge`,
+    )];
   }
 
   public planRemoval(target: PrepareTarget, observed: Observation): PlannedStep[] {
@@ -606,30 +586,25 @@ export class ActiveDirectoryProfile implements ServerProfile {
       // Only ACEs of the shapes this tool writes: an adopted account may hold ACEs an administrator gave it.
       const dacl = sid === undefined ? undefined : withoutAces(sd?.dacl, (ace) => isOurAce(ace, sid));
       if (sid === undefined || sd === undefined || dacl === undefined) {
-        steps.push({ id, title, status: 'unchanged', detail: sid === undefined ? 'no sync user, no ACEs of its SID' : 'no ACE of this tool for the sync user', changes: [], warnings: [] });
+        steps.push(unchanged({ id, title }, sid === undefined ? 'no sync user, no ACEs of its SID' : 'no ACE of this tool for the sync user'));
         continue;
       }
       const isDeleted = key === normalizeDn(this.deletedObjectsDn(target));
-      steps.push({
-        id, title, status: 'updated', detail: `this tool's ACEs for ${sid} removed`,
-        changes: [this.daclChange(dn, encodeSecurityDescriptor({ revision: sd.revision, control: sd.control, dacl }), isDeleted, read)],
-        warnings: [],
-      });
+      steps.push(changed({ id, title }, 'updated', `this tool's ACEs for ${sid} removed`, [
+        this.daclChange(dn, encodeSecurityDescriptor({ revision: sd.revision, control: sd.control, dacl }), isDeleted, read),
+      ]));
     }
     const group = this.administratorsDn(target);
     if (isMember(observed.entry(group), target.syncUserDn)) {
       // Only an account this tool made got its membership from this tool (--adAdministratorsGroup).
       const ours = valuesOf(user, 'description').includes(SYNC_USER_DESCRIPTION);
       steps.push(ours
-        ? {
-            id: 'ad:administrators', title: `Membership of '${group}'`, status: 'updated', detail: 'sync user removed',
-            changes: [{ kind: 'modify', dn: group, modifications: [{ operation: 'delete', attribute: 'member', values: [target.syncUserDn] }] }],
-            warnings: [],
-          }
-        : {
-            id: 'ad:administrators', title: `Membership of '${group}'`, status: 'warning', detail: 'kept', changes: [],
-            warnings: [`'${target.syncUserDn}' was not created by this tool and is a member of '${group}': kept; remove it by hand if --adAdministratorsGroup added it`],
-          });
+        ? changed({ id: 'ad:administrators', title: `Membership of '${group}'` }, 'updated', 'sync user removed', [
+            { kind: 'modify', dn: group, modifications: [{ operation: 'delete', attribute: 'member', values: [target.syncUserDn] }] },
+          ])
+        : manual({ id: 'ad:administrators', title: `Membership of '${group}'` }, 'kept', [
+            `'${target.syncUserDn}' was not created by this tool and is a member of '${group}': kept; remove it by hand if --adAdministratorsGroup added it`,
+          ]));
     }
     return steps;
   }

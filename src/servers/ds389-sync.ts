@@ -8,6 +8,7 @@
 import { dnEquals, isWithin } from '../formats/dn.js';
 import { firstValue, valuesOf, type Change, type Entry, type Modification } from '../model/entries.js';
 import type { Observation, PlannedStep, PrepareTarget, ReadRequest } from '../model/plan.js';
+import { changed, manual, unchanged, unchangedUnlessWarned } from '../model/steps.js';
 
 export const RETRO_CHANGELOG_PLUGIN = 'cn=Retro Changelog Plugin,cn=plugins,cn=config';
 const CONFIG_DN = 'cn=config';
@@ -76,21 +77,18 @@ export function planLimits(target: PrepareTarget, observed: Observation, family:
   const shown = Object.entries(wanted).map(([name, value]) => `${name} ${value}`).join(', ');
   const account = observed.entry(target.syncUserDn);
   if (account === undefined) {
-    return { id, title, status: 'created', detail: `set with the new account: ${shown} (unlimited)`, changes: [], warnings: [] };
+    return changed({ id, title }, 'created', `set with the new account: ${shown} (unlimited)`, []);
   }
   const modifications: Modification[] = Object.entries(wanted)
     .filter(([name, value]) => firstValue(account, name)?.trim() !== value)
     .map(([name, value]) => ({ operation: 'replace', attribute: name, values: [value] }));
   if (modifications.length === 0) {
-    return { id, title, status: 'unchanged', detail: `${shown} (unlimited)`, changes: [], warnings: [] };
+    return unchanged({ id, title }, `${shown} (unlimited)`);
   }
   const was = modifications.map((m) => `${m.attribute} ${firstValue(account, m.attribute) ?? 'unset'}`).join(', ');
-  return {
-    id, title, status: 'updated',
-    detail: `${modifications.map((m) => `${m.attribute} -1`).join(', ')} (unlimited; was ${was})`,
-    changes: [{ kind: 'modify', dn: target.syncUserDn, modifications }],
-    warnings: [],
-  };
+  return changed({ id, title }, 'updated', `${modifications.map((m) => `${m.attribute} -1`).join(', ')} (unlimited; was ${was})`, [
+    { kind: 'modify', dn: target.syncUserDn, modifications },
+  ]);
 }
 
 // ------------------------------------------------------------------ change records
@@ -157,18 +155,13 @@ function plan389ChangeRecords(target: PrepareTarget, plugin: Entry): PlannedStep
   const newMarkers = added.filter((text) => !markers.some((marker) => sameSetting(marker, text)));
   if (newMarkers.length > 0) modifications.push({ operation: 'add', attribute: 'description', values: newMarkers.map((text) => MARKER_PREFIX + text) });
   if (modifications.length === 0) {
-    return { id, title, status: warnings.length > 0 ? 'warning' : 'unchanged', detail: notes.join(', '), changes: [], warnings };
+    return unchangedUnlessWarned({ id, title }, notes.join(', '), warnings);
   }
   if (enabled) {
     warnings.push('The Retro Changelog Plugin reads these settings when it starts: restart the directory server ' +
       '(for example `dsctl <instance> restart`) for change records to carry them');
   }
-  return {
-    id, title, status: markers.length > 0 ? 'updated' : 'created',
-    detail: added.join(', '),
-    changes: [{ kind: 'modify', dn: RETRO_CHANGELOG_PLUGIN, modifications }],
-    warnings,
-  };
+  return changed({ id, title }, markers.length > 0 ? 'updated' : 'created', added.join(', '), [{ kind: 'modify', dn: RETRO_CHANGELOG_PLUGIN, modifications }], { warnings });
 }
 
 /**
@@ -186,14 +179,13 @@ function planDseeDeletedEntries(target: PrepareTarget, plugin: Entry): PlannedSt
     .map((name) => name.trim().toLowerCase());
   const missing = wanted.filter((name) => !configured.includes(name.toLowerCase()));
   if (missing.length === 0) {
-    return { id, title, status: 'unchanged', detail: `deletedEntryAttributes=${configured.join(',')}`, changes: [], warnings: [] };
+    return unchanged({ id, title }, `deletedEntryAttributes=${configured.join(',')}`);
   }
   const properties = [...new Set([...configured, ...wanted.map((name) => name.toLowerCase())])].map((name) => `retro-cl-deleted-entry-attr:${name}`).join(' ');
-  return {
-    id, title, status: 'warning', detail: `not set for ${missing.join(', ')}`, changes: [],
-    warnings: [`Change records of deletes on DSEE hold only the DN until the server is told which attributes to keep: run ` +
-      `\`dsconf set-server-prop -h <host> -p <port> ${properties}\`, then restart the server`],
-  };
+  return manual({ id, title }, `not set for ${missing.join(', ')}`, [
+    `Change records of deletes on DSEE hold only the DN until the server is told which attributes to keep: run ` +
+      `\`dsconf set-server-prop -h <host> -p <port> ${properties}\`, then restart the server`,
+  ]);
 }
 
 /** `--remove --disableChangelog`: the plugin values this tool recorded adding, and the records of them. */
@@ -203,7 +195,7 @@ export function planChangeRecordsRemoval(observed: Observation): PlannedStep[] {
   const id = 'changelog:records';
   const title = 'Change record settings this tool added';
   if (plugin === undefined || markers.length === 0) {
-    return [{ id, title, status: 'unchanged', detail: 'none recorded on the plugin', changes: [], warnings: [] }];
+    return [unchanged({ id, title }, 'none recorded on the plugin')];
   }
   const modifications: Modification[] = [];
   for (const marker of markers) {
@@ -213,12 +205,9 @@ export function planChangeRecordsRemoval(observed: Observation): PlannedStep[] {
     if (present !== undefined) modifications.push({ operation: 'delete', attribute, values: [present] });
   }
   modifications.push({ operation: 'delete', attribute: 'description', values: markers });
-  return [{
-    id, title, status: 'updated',
-    detail: `${markers.map((m) => m.slice(MARKER_PREFIX.length)).join(', ')} removed`,
-    changes: [{ kind: 'modify', dn: RETRO_CHANGELOG_PLUGIN, modifications }],
-    warnings: [],
-  }];
+  return [changed({ id, title }, 'updated', `${markers.map((m) => m.slice(MARKER_PREFIX.length)).join(', ')} removed`, [
+    { kind: 'modify', dn: RETRO_CHANGELOG_PLUGIN, modifications },
+  ])];
 }
 
 // ------------------------------------------------------------------ pre-hashed passwords
@@ -235,12 +224,11 @@ export function planPasswordAdmin(target: PrepareTarget, observed: Observation):
   const sync = target.syncUserDn;
   if (observed.entry(CONFIG_DN) === undefined) {
     // An admin without rights on cn=config can still grant the ACIs: say what is left rather than fail on it.
-    return [{
-      id, title, status: 'warning', detail: 'the admin cannot read cn=config', changes: [],
-      warnings: [`The admin cannot read cn=config, where passwordAdminDN lives: the destination sync user cannot write pre-hashed ` +
+    return [manual({ id, title }, 'the admin cannot read cn=config', [
+      `The admin cannot read cn=config, where passwordAdminDN lives: the destination sync user cannot write pre-hashed ` +
         `passwords until it is a member of the group passwordAdminDN names; run this command as Directory Manager, or have one add ` +
-        `'${sync}' to that group`],
-    }];
+        `'${sync}' to that group`,
+    ])];
   }
   const named = passwordAdminDn(observed);
   if (named === undefined || sameDn(named, PASSWORD_ADMINS_GROUP_DN)) {
@@ -258,27 +246,24 @@ export function planPasswordAdmin(target: PrepareTarget, observed: Observation):
       changes.push({ kind: 'modify', dn: CONFIG_DN, modifications: [{ operation: 'replace', attribute: 'passwordAdminDN', values: [PASSWORD_ADMINS_GROUP_DN] }] });
     }
     const detail = `member of '${PASSWORD_ADMINS_GROUP_DN}', which passwordAdminDN names`;
-    if (changes.length === 0) return [{ id, title, status: 'unchanged', detail, changes, warnings: [] }];
-    return [{ id, title, status: named === undefined && group === undefined ? 'created' : 'updated', detail, changes, warnings: [] }];
+    if (changes.length === 0) return [unchanged({ id, title }, detail)];
+    return [changed({ id, title }, named === undefined && group === undefined ? 'created' : 'updated', detail, changes)];
   }
   const entry = observed.entry(named);
   const membership = groupMembershipAttribute(entry);
   if (entry === undefined || membership === undefined) {
     const why = entry === undefined ? 'which the admin cannot read (or which does not exist)' : 'which is not a group (groupOfNames or groupOfUniqueNames)';
-    return [{
-      id, title, status: 'warning', detail: `passwordAdminDN names '${named}', ${why}`, changes: [],
-      warnings: [`passwordAdminDN in cn=config names '${named}', ${why}: the destination sync user cannot write pre-hashed ` +
+    return [manual({ id, title }, `passwordAdminDN names '${named}', ${why}`, [
+      `passwordAdminDN in cn=config names '${named}', ${why}: the destination sync user cannot write pre-hashed ` +
         `passwords (389 DS answers 19, passwords with storage scheme are not allowed). This tool never replaces someone's ` +
-        `passwordAdminDN: make it a group that holds '${named}' and '${sync}', or add '${sync}' to it, then run this command again`],
-    }];
+        `passwordAdminDN: make it a group that holds '${named}' and '${sync}', or add '${sync}' to it, then run this command again`,
+    ])];
   }
   const detail = `member of '${named}' (${membership}), the group passwordAdminDN names`;
-  if (isMember(entry, membership, sync)) return [{ id, title, status: 'unchanged', detail, changes: [], warnings: [] }];
-  return [{
-    id, title, status: 'created', detail: `added to '${named}' (${membership}), the group passwordAdminDN names`,
-    changes: [{ kind: 'modify', dn: named, modifications: [{ operation: 'add', attribute: membership, values: [sync] }] }],
-    warnings: [],
-  }];
+  if (isMember(entry, membership, sync)) return [unchanged({ id, title }, detail)];
+  return [changed({ id, title }, 'created', `added to '${named}' (${membership}), the group passwordAdminDN names`, [
+    { kind: 'modify', dn: named, modifications: [{ operation: 'add', attribute: membership, values: [sync] }] },
+  ])];
 }
 
 /**
@@ -315,8 +300,8 @@ export function planPasswordAdminRemoval(target: PrepareTarget, observed: Observ
       notes.push(`left '${named}'`);
     }
   }
-  if (changes.length === 0) return [{ id, title, status: 'unchanged', detail: 'the sync user is in no password administrators group', changes, warnings: [] }];
-  return [{ id, title, status: 'updated', detail: notes.join('; '), changes, warnings: [] }];
+  if (changes.length === 0) return [unchanged({ id, title }, 'the sync user is in no password administrators group')];
+  return [changed({ id, title }, 'updated', notes.join('; '), changes)];
 }
 
 // ------------------------------------------------------------------ helpers

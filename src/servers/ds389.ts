@@ -13,6 +13,7 @@ import {
 } from './ds389-sync.js';
 import type { ServerProfile } from './profile.js';
 import type { Observation, PlannedStep, PrepareTarget, ReadRequest } from '../model/plan.js';
+import { changed, manual, skipped, unchanged, type StepHead } from '../model/steps.js';
 
 export const RETRO_CHANGELOG_PLUGIN_DN = 'cn=Retro Changelog Plugin,cn=plugins,cn=config';
 export const CHANGELOG_DN = 'cn=changelog';
@@ -40,6 +41,9 @@ const READ_RIGHTS = ['read', 'search', 'compare'];
 const WRITE_RIGHTS = ['read', 'search', 'compare', 'add', 'delete', 'write'];
 /** 389 DS 1.3.1+ checks moves to a new parent against `moddn`; Sun DSEE does not know the right. */
 const MOVE_RIGHT = 'moddn';
+
+/** The step that enables the Retro Changelog Plugin, whatever it finds. */
+const CHANGELOG_STEP: StepHead = { id: 'changelog', title: 'Enabling cn=changelog' };
 
 function isOn(value: string | undefined): boolean {
   return value !== undefined && /^(on|true)$/i.test(value.trim());
@@ -138,11 +142,9 @@ export class Ds389Profile implements ServerProfile {
   private planChangelogState(target: PrepareTarget, observed: Observation): PlannedStep[] {
     const plugin = observed.entry(RETRO_CHANGELOG_PLUGIN_DN);
     if (plugin === undefined) {
-      return [{
-        id: 'changelog', title: 'Enabling cn=changelog', status: 'warning', changes: [],
-        detail: `'${RETRO_CHANGELOG_PLUGIN_DN}' is missing`,
-        warnings: [`The Retro Changelog Plugin entry '${RETRO_CHANGELOG_PLUGIN_DN}' was not found: this server cannot serve cn=changelog; reinstall the plugin, then run this command again`],
-      }];
+      return [manual(CHANGELOG_STEP, `'${RETRO_CHANGELOG_PLUGIN_DN}' is missing`, [
+        `The Retro Changelog Plugin entry '${RETRO_CHANGELOG_PLUGIN_DN}' was not found: this server cannot serve cn=changelog; reinstall the plugin, then run this command again`,
+      ])];
     }
     const dynamicPlugins = isOn(firstValue(observed.entry(CONFIG_DN), 'nsslapd-dynamic-plugins'));
     const enabled = isOn(firstValue(plugin, 'nsslapd-pluginEnabled'));
@@ -165,12 +167,10 @@ export class Ds389Profile implements ServerProfile {
     const steps: PlannedStep[] = [];
     if (modifications.length === 0) {
       steps.push(running
-        ? { id: 'changelog', title: 'Enabling cn=changelog', status: 'unchanged', detail: `Retro Changelog Plugin on, ${ageDetail}`, changes: [], warnings: retentionWarnings }
-        : {
-            id: 'changelog', title: 'Enabling cn=changelog', status: 'warning', changes: [],
-            detail: 'enabled in the configuration, not running yet',
-            warnings: [`The Retro Changelog Plugin is enabled but not running: ${restart}`, ...retentionWarnings],
-          });
+        ? unchanged(CHANGELOG_STEP, `Retro Changelog Plugin on, ${ageDetail}`, { warnings: retentionWarnings })
+        : manual(CHANGELOG_STEP, 'enabled in the configuration, not running yet', [
+            `The Retro Changelog Plugin is enabled but not running: ${restart}`, ...retentionWarnings,
+          ]));
     } else {
       // 389 starts a plugin live only with nsslapd-dynamic-plugins on, and reads the maximum age only when the
       // plugin starts: so a live start takes the new age, and every other case needs a restart.
@@ -181,15 +181,13 @@ export class Ds389Profile implements ServerProfile {
           ? [`The new change log maximum age is read when the Retro Changelog Plugin starts: ${restart}`]
           : [`The Retro Changelog Plugin starts at the next server start (nsslapd-dynamic-plugins is off): ${restart}`];
       const warnings = [...retentionWarnings, ...restartWarnings];
-      steps.push({
-        id: 'changelog',
-        title: 'Enabling cn=changelog',
-        status: 'updated',
-        detail: `${enabled ? 'Retro Changelog Plugin already on' : 'Retro Changelog Plugin on'}, ${ageDetail}${startsLive ? ', started live' : ''}`,
-        changes: [{ kind: 'modify', dn: RETRO_CHANGELOG_PLUGIN_DN, modifications }],
-        warnings,
-        ...(startsLive && usesMdb(observed) ? { cautions: [MDB_LIVE_TOGGLE_CAUTION] } : {}),
-      });
+      steps.push(changed(
+        CHANGELOG_STEP,
+        'updated',
+        `${enabled ? 'Retro Changelog Plugin already on' : 'Retro Changelog Plugin on'}, ${ageDetail}${startsLive ? ', started live' : ''}`,
+        [{ kind: 'modify', dn: RETRO_CHANGELOG_PLUGIN_DN, modifications }],
+        { warnings, ...(startsLive && usesMdb(observed) ? { cautions: [MDB_LIVE_TOGGLE_CAUTION] } : {}) },
+      ));
     }
 
     // cn=changelog comes into being when the plugin starts; its default ACI lets nobody read the changes.
@@ -199,11 +197,10 @@ export class Ds389Profile implements ServerProfile {
       steps.push(planAci('aci:changelog', `Change log read access for the sync user on '${CHANGELOG_DN}'`, CHANGELOG_DN,
         valuesOf(observed.entry(CHANGELOG_DN), 'aci'), spec));
     } else {
-      steps.push({
-        id: 'aci:changelog', title: `Change log read access for the sync user on '${CHANGELOG_DN}'`, status: 'skipped',
-        detail: `'${CHANGELOG_DN}' exists only once the plugin runs: granted by the run after the restart`,
-        changes: [], warnings: [],
-      });
+      steps.push(skipped(
+        { id: 'aci:changelog', title: `Change log read access for the sync user on '${CHANGELOG_DN}'` },
+        `'${CHANGELOG_DN}' exists only once the plugin runs: granted by the run after the restart`,
+      ));
     }
     return steps;
   }
@@ -239,18 +236,19 @@ export class Ds389Profile implements ServerProfile {
     const plugin = observed.entry(RETRO_CHANGELOG_PLUGIN_DN);
     const title = 'Disabling cn=changelog';
     if (plugin === undefined || !isOn(firstValue(plugin, 'nsslapd-pluginEnabled'))) {
-      return { id: 'changelog', title, status: 'unchanged', detail: 'Retro Changelog Plugin already off', changes: [], warnings: [] };
+      return unchanged({ id: 'changelog', title }, 'Retro Changelog Plugin already off');
     }
     const dynamicPlugins = isOn(firstValue(observed.entry(CONFIG_DN), 'nsslapd-dynamic-plugins'));
-    return {
-      id: 'changelog',
-      title,
-      status: 'updated',
-      detail: `Retro Changelog Plugin off${dynamicPlugins ? ', stopped live' : ''}`,
-      changes: [{ kind: 'modify', dn: RETRO_CHANGELOG_PLUGIN_DN, modifications: [{ operation: 'replace', attribute: 'nsslapd-pluginEnabled', values: ['off'] }] }],
-      warnings: dynamicPlugins ? [] : ['The Retro Changelog Plugin stops at the next server start (nsslapd-dynamic-plugins is off): restart the directory server'],
-      ...(dynamicPlugins && usesMdb(observed) ? { cautions: [MDB_LIVE_TOGGLE_CAUTION] } : {}),
-    };
+    return changed(
+      { id: 'changelog', title },
+      'updated',
+      `Retro Changelog Plugin off${dynamicPlugins ? ', stopped live' : ''}`,
+      [{ kind: 'modify', dn: RETRO_CHANGELOG_PLUGIN_DN, modifications: [{ operation: 'replace', attribute: 'nsslapd-pluginEnabled', values: ['off'] }] }],
+      {
+        warnings: dynamicPlugins ? [] : ['The Retro Changelog Plugin stops at the next server start (nsslapd-dynamic-plugins is off): restart the directory server'],
+        ...(dynamicPlugins && usesMdb(observed) ? { cautions: [MDB_LIVE_TOGGLE_CAUTION] } : {}),
+      },
+    );
   }
 
   public explainMissingChangeNumbers(_target: PrepareTarget, observed: Observation, plan: readonly PlannedStep[]): string {

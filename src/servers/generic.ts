@@ -6,6 +6,7 @@
 import { personEntry, syncUserUnderBase } from './person.js';
 import type { ServerProfile } from './profile.js';
 import type { Observation, PlannedStep, PrepareTarget, ReadRequest } from '../model/plan.js';
+import { manual } from '../model/steps.js';
 
 export class GenericProfile implements ServerProfile {
   public readonly family = 'generic';
@@ -32,32 +33,19 @@ export class GenericProfile implements ServerProfile {
       ...(target.roles.source ? ['read, search and compare every attribute (operational ones included)'] : []),
       ...(target.roles.destination ? ['add, modify, rename and delete entries'] : []),
     ].join(', and ');
-    return target.baseDns.map((base) => ({
-      id: `access:${base}`,
-      title: `Access for the sync user on '${base}'`,
-      status: 'warning',
-      detail: 'cannot be granted automatically on this server type',
-      changes: [],
-      warnings: [
+    return target.baseDns.map((base) =>
+      manual({ id: `access:${base}`, title: `Access for the sync user on '${base}'` }, 'cannot be granted automatically on this server type', [
         `Grant '${target.syncUserDn}' the right to ${rights} under '${base}' with this server's own access control ` +
           '(the tool does not guess at vendor-specific configuration)',
-      ],
-    }));
+      ]));
   }
 
   public planChangelog(target: PrepareTarget, _observed: Observation): PlannedStep[] {
-    return [{
-      id: 'changelog',
-      title: 'Enabling the change log',
-      status: 'warning',
-      detail: 'cannot be enabled automatically on this server type',
-      changes: [],
-      warnings: [
-        'Enable this server\'s change log by hand: a PingDataSync generic LDAP source reads a cn=changelog ' +
-          '(draft-good-ldap-changelog) and the root DSE firstChangeNumber/lastChangeNumber; keep changes at least ' +
-          `as long as the sync server may be offline, and let '${target.syncUserDn}' read them`,
-      ],
-    }];
+    return [manual({ id: 'changelog', title: 'Enabling the change log' }, 'cannot be enabled automatically on this server type', [
+      'Enable this server\'s change log by hand: a PingDataSync generic LDAP source reads a cn=changelog ' +
+        '(draft-good-ldap-changelog) and the root DSE firstChangeNumber/lastChangeNumber; keep changes at least ' +
+        `as long as the sync server may be offline, and let '${target.syncUserDn}' read them`,
+    ])];
   }
 
   /** Nothing but the account was created on such a server, so nothing else is taken away. */

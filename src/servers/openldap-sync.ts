@@ -8,6 +8,7 @@
 import { dnEquals, parentDn, quotableDn } from '../formats/dn.js';
 import { firstValue, valuesOf, type Change, type Entry, type Modification } from '../model/entries.js';
 import type { PlannedStep, PrepareTarget } from '../model/plan.js';
+import { changed, manual, skipped, unchanged, unchangedUnlessWarned } from '../model/steps.js';
 
 /** slapd.conf(5) `limits`: no size limit (also across the pages of a paged search) and no time limit. */
 export const LIMITS = 'size=unlimited size.prtotal=unlimited time=unlimited';
@@ -61,18 +62,15 @@ export function planLimitsOn(database: Entry, label: string, syncUserDn: string)
   const ours = ourLimits(database, syncUserDn);
   const first = valuesOf(database, 'olcLimits').find((value) => ordered(value).index === 0) ?? valuesOf(database, 'olcLimits')[0];
   if (ours.length === 1 && first !== undefined && ours[0] === first) {
-    return { id, title, status: 'unchanged', detail: `olcLimits ${LIMITS} first on ${database.dn}`, changes: [], warnings: [] };
+    return unchanged({ id, title }, `olcLimits ${LIMITS} first on ${database.dn}`);
   }
   const modifications: Modification[] = [
     ...(ours.length > 0 ? [{ operation: 'delete' as const, attribute: 'olcLimits', values: ours }] : []),
     { operation: 'add', attribute: 'olcLimits', values: [`{0}${limitsRule(syncUserDn)}`] },
   ];
-  return {
-    id, title, status: ours.length > 0 ? 'updated' : 'created',
-    detail: `olcLimits ${LIMITS} ${ours.length > 0 ? 'moved first' : 'added first'} on ${database.dn}`,
-    changes: [{ kind: 'modify', dn: database.dn, modifications }],
-    warnings: [],
-  };
+  return changed({ id, title }, ours.length > 0 ? 'updated' : 'created', `olcLimits ${LIMITS} ${ours.length > 0 ? 'moved first' : 'added first'} on ${database.dn}`, [
+    { kind: 'modify', dn: database.dn, modifications },
+  ]);
 }
 
 /** `--remove`: our limits rule on one database. */
@@ -80,12 +78,10 @@ export function planLimitsRemoval(database: Entry, label: string, syncUserDn: st
   const id = `limits:${database.dn}`;
   const title = `Search limits for the sync user on '${label}'`;
   const ours = ourLimits(database, syncUserDn);
-  if (ours.length === 0) return { id, title, status: 'unchanged', detail: 'no limits rule of this tool for the sync user', changes: [], warnings: [] };
-  return {
-    id, title, status: 'updated', detail: `olcLimits rule removed from ${database.dn}`,
-    changes: [{ kind: 'modify', dn: database.dn, modifications: [{ operation: 'delete', attribute: 'olcLimits', values: ours }] }],
-    warnings: [],
-  };
+  if (ours.length === 0) return unchanged({ id, title }, 'no limits rule of this tool for the sync user');
+  return changed({ id, title }, 'updated', `olcLimits rule removed from ${database.dn}`, [
+    { kind: 'modify', dn: database.dn, modifications: [{ operation: 'delete', attribute: 'olcLimits', values: ours }] },
+  ]);
 }
 
 /** Equality-indexed attributes of a database, lower-cased (olcDbIndex: `attr[,attr] [type[,type]]`, `default`). */
@@ -119,13 +115,11 @@ export function planIndexes(database: Entry, label: string, needed: readonly str
     `${name} is indexed on ${database.dn} but not for equality (${(indexed.get(name.toLowerCase()) ?? []).join(',') || 'no type'}): ` +
     `syncprov then scans the database; add eq to that olcDbIndex value`);
   if (missing.length === 0) {
-    return { id, title, status: warnings.length > 0 ? 'warning' : 'unchanged', detail: `${needed.join(', ')} eq`, changes: [], warnings };
+    return unchangedUnlessWarned({ id, title }, `${needed.join(', ')} eq`, warnings);
   }
-  return {
-    id, title, status: 'created', detail: `olcDbIndex ${missing.join(',')} eq on ${database.dn} (slapd builds it live)`,
-    changes: [{ kind: 'modify', dn: database.dn, modifications: [{ operation: 'add', attribute: 'olcDbIndex', values: [`${missing.join(',')} eq`] }] }],
-    warnings,
-  };
+  return changed({ id, title }, 'created', `olcDbIndex ${missing.join(',')} eq on ${database.dn} (slapd builds it live)`, [
+    { kind: 'modify', dn: database.dn, modifications: [{ operation: 'add', attribute: 'olcDbIndex', values: [`${missing.join(',')} eq`] }] },
+  ], { warnings });
 }
 
 /** The overlays under a database, with their `{n}` positions. */
@@ -152,18 +146,14 @@ export function planSyncprovOnData(database: Entry, label: string, overlays: rea
   const title = `RFC 4533 content sync of '${label}' (syncprov)`;
   const mine = overlaysOf(overlays, database.dn);
   const existing = mine.find(({ entry }) => isSyncprov(entry));
-  if (existing !== undefined) return { id, title, status: 'unchanged', detail: `${existing.entry.dn}`, changes: [], warnings: [] };
+  if (existing !== undefined) return unchanged({ id, title }, `${existing.entry.dn}`);
   const accesslog = mine.filter(({ entry }) => overlayName(entry) === 'accesslog').sort((a, b) => a.index - b.index)[0];
   const rdn = accesslog === undefined ? 'syncprov' : `{${accesslog.index}}syncprov`;
-  return {
-    id, title, status: 'created', detail: `syncprov overlay on ${database.dn}${accesslog === undefined ? '' : ', before the accesslog overlay'}`,
-    changes: [{
-      kind: 'add', dn: `olcOverlay=${rdn},${database.dn}`,
-      // A checkpoint every 100 writes or 10 minutes keeps the contextCSN a consumer resumes from current.
-      attributes: { objectClass: ['olcOverlayConfig', SYNCPROV_CLASS], olcOverlay: [rdn], olcSpCheckpoint: ['100 10'] },
-    }],
-    warnings: [],
-  };
+  return changed({ id, title }, 'created', `syncprov overlay on ${database.dn}${accesslog === undefined ? '' : ', before the accesslog overlay'}`, [{
+    kind: 'add', dn: `olcOverlay=${rdn},${database.dn}`,
+    // A checkpoint every 100 writes or 10 minutes keeps the contextCSN a consumer resumes from current.
+    attributes: { objectClass: ['olcOverlayConfig', SYNCPROV_CLASS], olcOverlay: [rdn], olcSpCheckpoint: ['100 10'] },
+  }]);
 }
 
 /** syncprov on the accesslog database, for delta-syncrepl consumers (admin guide 18.3.4: no present phase, reload hint). */
@@ -175,12 +165,10 @@ export function planSyncprovOnLog(logDatabaseDn: string, overlays: readonly Entr
   const id = `syncprov:${logDatabaseDn}`;
   const title = "Delta-syncrepl from 'cn=accesslog' (syncprov)";
   const existing = overlaysOf(overlays, logDatabaseDn).find(({ entry }) => isSyncprov(entry));
-  if (existing !== undefined) return { id, title, status: 'unchanged', detail: existing.entry.dn, changes: [], warnings: [] };
-  return {
-    id, title, status: 'created', detail: `syncprov overlay on ${logDatabaseDn}, no present phase, reload hint`,
-    changes: [{ kind: 'add', dn: `olcOverlay=syncprov,${logDatabaseDn}`, attributes: syncprovOnLogAttributes() }],
-    warnings: [],
-  };
+  if (existing !== undefined) return unchanged({ id, title }, existing.entry.dn);
+  return changed({ id, title }, 'created', `syncprov overlay on ${logDatabaseDn}, no present phase, reload hint`, [
+    { kind: 'add', dn: `olcOverlay=syncprov,${logDatabaseDn}`, attributes: syncprovOnLogAttributes() },
+  ]);
 }
 
 /** The module step for syncprov, like the accesslog one: only where slapd loads overlays as modules. */
@@ -189,14 +177,12 @@ export function planModule(name: string, moduleLists: readonly Entry[], loaded: 
   const title = `Loading the ${name} module`;
   const firstList = [...moduleLists].sort((a, b) => a.dn.localeCompare(b.dn))[0];
   if (firstList === undefined) {
-    return { id, title, status: 'skipped', detail: `slapd has no module list: ${name} is assumed built in`, changes: [], warnings: [] };
+    return skipped({ id, title }, `slapd has no module list: ${name} is assumed built in`);
   }
-  if (loaded) return { id, title, status: 'unchanged', detail: 'already loaded', changes: [], warnings: [] };
-  return {
-    id, title, status: 'created', detail: `olcModuleLoad on ${firstList.dn}`,
-    changes: [{ kind: 'modify', dn: firstList.dn, modifications: [{ operation: 'add', attribute: 'olcModuleLoad', values: [name] }] }],
-    warnings: [],
-  };
+  if (loaded) return unchanged({ id, title }, 'already loaded');
+  return changed({ id, title }, 'created', `olcModuleLoad on ${firstList.dn}`, [
+    { kind: 'modify', dn: firstList.dn, modifications: [{ operation: 'add', attribute: 'olcModuleLoad', values: [name] }] },
+  ]);
 }
 
 /** olcAccessLogOld and olcAccessLogOldAttr for a new accesslog overlay. */
@@ -236,14 +222,13 @@ export function planSyncprovRemoval(database: Entry, label: string, overlays: re
     if (replicates) {
       return {
         index,
-        step: {
-          id, title, status: 'warning', detail: `${entry.dn} kept: ${database.dn} replicates`, changes: [],
-          warnings: [`${entry.dn} was kept: ${database.dn} takes part in replication (olcSyncrepl or olcMultiProvider), whose consumers need it`],
-        },
+        step: manual({ id, title }, `${entry.dn} kept: ${database.dn} replicates`, [
+          `${entry.dn} was kept: ${database.dn} takes part in replication (olcSyncrepl or olcMultiProvider), whose consumers need it`,
+        ]),
       };
     }
     const change: Change = { kind: 'delete', dn: entry.dn };
-    return { index, step: { id, title, status: 'updated', detail: `${entry.dn} deleted`, changes: [change], warnings: [] } };
+    return { index, step: changed({ id, title }, 'updated', `${entry.dn} deleted`, [change]) };
   });
 }
 

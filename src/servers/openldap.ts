@@ -16,6 +16,7 @@ import {
 } from './openldap-sync.js';
 import type { ServerProfile } from './profile.js';
 import type { ChangeSource, Observation, PlannedStep, PrepareTarget, ReadRequest, SearchRequest } from '../model/plan.js';
+import { changed, manual, unchanged, unchangedUnlessWarned } from '../model/steps.js';
 
 export const ACCESSLOG_SUFFIX = 'cn=accesslog';
 const CONFIG_SEARCH = 'openldap:config';
@@ -318,7 +319,7 @@ export class OpenLdapProfile implements ServerProfile {
       const strongEnough = ours.filter((rule) => rank(rule.level) >= rank(level));
       const wanted = `{0}${dataAccessRule(base, target.syncUserDn, level)}`;
       if (strongEnough.length === 1 && ours.length === 1) {
-        return { id, title, status: 'unchanged', detail: `olcAccess rule on ${database.dn} grants ${ours[0]?.level}`, changes: [], warnings: [] };
+        return unchanged({ id, title }, `olcAccess rule on ${database.dn} grants ${ours[0]?.level}`);
       }
       const keep = strongEnough[0];
       const drop = highestIndexFirst(ours.filter((rule) => rule !== keep).map((rule) => rule.value));
@@ -326,18 +327,16 @@ export class OpenLdapProfile implements ServerProfile {
         ...(drop.length > 0 ? [{ operation: 'delete' as const, attribute: 'olcAccess', values: drop }] : []),
         ...(keep === undefined ? [{ operation: 'add' as const, attribute: 'olcAccess', values: [wanted] }] : []),
       ];
-      return {
-        id,
-        title,
-        status: ours.length === 0 ? 'created' : 'updated',
-        detail: ours.length === 0
+      return changed(
+        { id, title },
+        ours.length === 0 ? 'created' : 'updated',
+        ours.length === 0
           ? `olcAccess rule added first on ${database.dn}, falling through (by * break) to the existing rules`
           : keep === undefined
             ? `olcAccess rule on ${database.dn} set to ${level}`
             : `${drop.length} duplicate olcAccess rule${drop.length === 1 ? '' : 's'} removed from ${database.dn}`,
-        changes: [{ kind: 'modify', dn: database.dn, modifications }],
-        warnings: [],
-      };
+        [{ kind: 'modify', dn: database.dn, modifications }],
+      );
     });
     // A full resync reads every entry: past the 500-entry default and the paged-results total too.
     const limits = servedDatabases(view, target).map((database) => planLimitsOn(database, suffixOf(database), target.syncUserDn));
@@ -364,10 +363,11 @@ export class OpenLdapProfile implements ServerProfile {
       }
       // Added with its `{n}`, so the syncprov overlay for delta-syncrepl can be added under it in the same run.
       const logDatabaseDn = `olcDatabase={${view.nextDatabaseIndex}}mdb,cn=config`;
-      steps.push({
-        id: 'accesslog:database', title: `Creating the '${ACCESSLOG_SUFFIX}' database`, status: 'created',
-        detail: `mdb in ${target.accesslogDirectory}, readable by the sync user only, with no search limits for it`,
-        changes: [{
+      steps.push(changed(
+        { id: 'accesslog:database', title: `Creating the '${ACCESSLOG_SUFFIX}' database` },
+        'created',
+        `mdb in ${target.accesslogDirectory}, readable by the sync user only, with no search limits for it`,
+        [{
           kind: 'add',
           dn: logDatabaseDn,
           attributes: {
@@ -381,8 +381,7 @@ export class OpenLdapProfile implements ServerProfile {
             olcLimits: [`{0}${limitsRule(target.syncUserDn)}`],
           },
         }, { kind: 'add', dn: `olcOverlay=syncprov,${logDatabaseDn}`, attributes: syncprovOnLogAttributes() }],
-        warnings: [],
-      });
+      ));
     } else {
       steps.push(this.planAccesslogRead(target, logDatabase));
       steps.push(planLimitsOn(logDatabase, ACCESSLOG_SUFFIX, target.syncUserDn));
@@ -423,23 +422,19 @@ export class OpenLdapProfile implements ServerProfile {
       const database = databaseFor(view, base);
       const ours = database === undefined ? [] : findDataRules(valuesOf(database, 'olcAccess'), base, target.syncUserDn);
       steps.push(database === undefined || ours.length === 0
-        ? { id: `olcaccess:${base}`, title: `Access for the sync user on '${base}'`, status: 'unchanged', detail: 'no rule of this tool for the sync user', changes: [], warnings: [] }
-        : {
-            id: `olcaccess:${base}`, title: `Access for the sync user on '${base}'`, status: 'updated', detail: `olcAccess rule removed from ${database.dn}`,
-            changes: [{ kind: 'modify', dn: database.dn, modifications: [{ operation: 'delete', attribute: 'olcAccess', values: highestIndexFirst(ours.map((r) => r.value)) }] }],
-            warnings: [],
-          });
+        ? unchanged({ id: `olcaccess:${base}`, title: `Access for the sync user on '${base}'` }, 'no rule of this tool for the sync user')
+        : changed({ id: `olcaccess:${base}`, title: `Access for the sync user on '${base}'` }, 'updated', `olcAccess rule removed from ${database.dn}`, [
+            { kind: 'modify', dn: database.dn, modifications: [{ operation: 'delete', attribute: 'olcAccess', values: highestIndexFirst(ours.map((r) => r.value)) }] },
+          ]));
     }
     const logDatabase = view.databases.find((d) => valuesOf(d, 'olcSuffix').some((s) => sameDn(s, ACCESSLOG_SUFFIX)));
     if (logDatabase !== undefined) {
       const ours = highestIndexFirst(findAccesslogRules(valuesOf(logDatabase, 'olcAccess'), target.syncUserDn));
       steps.push(ours.length === 0
-        ? { id: 'accesslog:access', title: `Read access on '${ACCESSLOG_SUFFIX}'`, status: 'unchanged', detail: 'no rule of this tool for the sync user', changes: [], warnings: [] }
-        : {
-            id: 'accesslog:access', title: `Read access on '${ACCESSLOG_SUFFIX}'`, status: 'updated', detail: `olcAccess rule removed from ${logDatabase.dn}`,
-            changes: [{ kind: 'modify', dn: logDatabase.dn, modifications: [{ operation: 'delete', attribute: 'olcAccess', values: ours }] }],
-            warnings: [],
-          });
+        ? unchanged({ id: 'accesslog:access', title: `Read access on '${ACCESSLOG_SUFFIX}'` }, 'no rule of this tool for the sync user')
+        : changed({ id: 'accesslog:access', title: `Read access on '${ACCESSLOG_SUFFIX}'` }, 'updated', `olcAccess rule removed from ${logDatabase.dn}`, [
+            { kind: 'modify', dn: logDatabase.dn, modifications: [{ operation: 'delete', attribute: 'olcAccess', values: ours }] },
+          ]));
     }
     for (const database of servedDatabases(view, target)) steps.push(planLimitsRemoval(database, suffixOf(database), target.syncUserDn));
     if (logDatabase !== undefined) steps.push(planLimitsRemoval(logDatabase, ACCESSLOG_SUFFIX, target.syncUserDn));
@@ -452,11 +447,12 @@ export class OpenLdapProfile implements ServerProfile {
         deletions.push({
           database: normalizeDn(parentDn(overlay.dn) ?? ''),
           index: splitOrdered(firstValue(overlay, 'olcOverlay') ?? '').index ?? 0,
-          step: {
-            id: `accesslog:overlay:${overlay.dn}`, title: `Logging to '${ACCESSLOG_SUFFIX}'`, status: 'updated',
-            detail: `${overlay.dn} deleted; the log database and its entries are kept`,
-            changes: [{ kind: 'delete', dn: overlay.dn }], warnings: [],
-          },
+          step: changed(
+            { id: `accesslog:overlay:${overlay.dn}`, title: `Logging to '${ACCESSLOG_SUFFIX}'` },
+            'updated',
+            `${overlay.dn} deleted; the log database and its entries are kept`,
+            [{ kind: 'delete', dn: overlay.dn }],
+          ),
         });
       }
       for (const database of [...servedDatabases(view, target), ...(logDatabase === undefined ? [] : [logDatabase])]) {
@@ -508,20 +504,16 @@ export class OpenLdapProfile implements ServerProfile {
     const keep = granting[0];
     const duplicates = ours.filter((value) => value !== keep);
     if (keep !== undefined && duplicates.length > 0) {
-      return {
-        id, title, status: 'updated', detail: `${duplicates.length} duplicate olcAccess rule${duplicates.length === 1 ? '' : 's'} removed from ${logDatabase.dn}`,
-        changes: [{ kind: 'modify', dn: logDatabase.dn, modifications: [{ operation: 'delete', attribute: 'olcAccess', values: highestIndexFirst(duplicates) }] }],
-        warnings: [],
-      };
+      return changed({ id, title }, 'updated', `${duplicates.length} duplicate olcAccess rule${duplicates.length === 1 ? '' : 's'} removed from ${logDatabase.dn}`, [
+        { kind: 'modify', dn: logDatabase.dn, modifications: [{ operation: 'delete', attribute: 'olcAccess', values: highestIndexFirst(duplicates) }] },
+      ]);
     }
     if (keep !== undefined) {
-      return { id, title, status: 'unchanged', detail: `olcAccess rule on ${logDatabase.dn}`, changes: [], warnings: [] };
+      return unchanged({ id, title }, `olcAccess rule on ${logDatabase.dn}`);
     }
-    return {
-      id, title, status: 'created', detail: `olcAccess rule added first on ${logDatabase.dn}`,
-      changes: [{ kind: 'modify', dn: logDatabase.dn, modifications: [{ operation: 'add', attribute: 'olcAccess', values: [`{0}${accesslogAccessRule(target.syncUserDn, 'break')}`] }] }],
-      warnings: [],
-    };
+    return changed({ id, title }, 'created', `olcAccess rule added first on ${logDatabase.dn}`, [
+      { kind: 'modify', dn: logDatabase.dn, modifications: [{ operation: 'add', attribute: 'olcAccess', values: [`{0}${accesslogAccessRule(target.syncUserDn, 'break')}`] }] },
+    ]);
   }
 
   private planOverlay(database: Entry, view: ConfigView, target: PrepareTarget): PlannedStep {
@@ -534,10 +526,12 @@ export class OpenLdapProfile implements ServerProfile {
       // Two runs at once each added one (slapd numbers them, so both adds succeed): the first stays, the others
       // go, highest index first (see planRemoval); the next run's plan checks what is left.
       const duplicates = overlaysByIndexDescending(toOurLog.slice(1));
-      return {
-        id, title, status: 'updated', detail: `${duplicates.length} duplicate accesslog overlay${duplicates.length === 1 ? '' : 's'} deleted (${duplicates.map((o) => o.dn).join(', ')})`,
-        changes: duplicates.map((o): Change => ({ kind: 'delete', dn: o.dn })), warnings: [],
-      };
+      return changed(
+        { id, title },
+        'updated',
+        `${duplicates.length} duplicate accesslog overlay${duplicates.length === 1 ? '' : 's'} deleted (${duplicates.map((o) => o.dn).join(', ')})`,
+        duplicates.map((o): Change => ({ kind: 'delete', dn: o.dn })),
+      );
     }
     const overlay = toOurLog[0] ?? onDatabase[0];
     const retention = decideRetention(purgeAgeOf(overlay), wantedRetention(target));
@@ -545,25 +539,21 @@ export class OpenLdapProfile implements ServerProfile {
     const retentionWarnings = retention.warning === undefined ? [] : [retention.warning];
     const extra = target.deletedEntryAttributes ?? [];
     if (overlay === undefined) {
-      return {
-        id, title, status: 'created', detail: `accesslog overlay, successful writes only, purge ${purge}, deletes with the old entry`,
-        changes: [overlayAdd(database.dn, purge, extra)], warnings: [],
-      };
+      return changed({ id, title }, 'created', `accesslog overlay, successful writes only, purge ${purge}, deletes with the old entry`, [overlayAdd(database.dn, purge, extra)]);
     }
     const logDb = firstValue(overlay, 'olcAccessLogDB') ?? '';
     if (!sameDn(logDb, ACCESSLOG_SUFFIX)) {
-      return {
-        id, title, status: 'warning', detail: `an accesslog overlay already logs to '${logDb}'`, changes: [],
-        warnings: [`${overlay.dn} logs to '${logDb}', not '${ACCESSLOG_SUFFIX}': it was left alone; point the sync server at '${logDb}' or reconfigure it by hand`],
-      };
+      return manual({ id, title }, `an accesslog overlay already logs to '${logDb}'`, [
+        `${overlay.dn} logs to '${logDb}', not '${ACCESSLOG_SUFFIX}': it was left alone; point the sync server at '${logDb}' or reconfigure it by hand`,
+      ]);
     }
     if (/^true$/i.test(firstValue(overlay, 'olcDisabled') ?? '')) {
       // slapd 2.5 aborts (accesslog_db_root assertion) when olcDisabled is modified on an accesslog overlay,
       // so a disabled overlay is deleted and created again, which it handles live.
-      return {
-        id, title, status: 'updated', detail: `${overlay.dn} was disabled: re-created enabled, purge ${purge}`,
-        changes: [{ kind: 'delete', dn: overlay.dn }, overlayAdd(database.dn, purge, extra)], warnings: [],
-      };
+      return changed({ id, title }, 'updated', `${overlay.dn} was disabled: re-created enabled, purge ${purge}`, [
+        { kind: 'delete', dn: overlay.dn },
+        overlayAdd(database.dn, purge, extra),
+      ]);
     }
     const modifications: Modification[] = [];
     const ops = valuesOf(overlay, 'olcAccessLogOps').flatMap((v) => v.toLowerCase().split(/\s+/));
@@ -582,13 +572,14 @@ export class OpenLdapProfile implements ServerProfile {
     modifications.push(...logOld.modifications);
     if (modifications.length === 0) {
       const shown = retention.kept ? `${firstValue(overlay, 'olcAccessLogPurge') ?? purge}, ${KEPT_NOTE}` : purge;
-      return { id, title, status: logOld.warnings.length > 0 ? 'warning' : 'unchanged', detail: `accesslog overlay, purge ${shown}`, changes: [], warnings: logOld.warnings };
+      return unchangedUnlessWarned({ id, title }, `accesslog overlay, purge ${shown}`, logOld.warnings);
     }
-    return {
-      id, title, status: 'updated',
-      detail: `${modifications.map((m) => m.attribute).join(', ')} on ${overlay.dn}${modifications.some((m) => m.attribute === 'olcAccessLogPurge') ? ` (purge ${purge}, was ${firstValue(overlay, 'olcAccessLogPurge') ?? 'unset'})` : ''}`,
-      changes: [{ kind: 'modify', dn: overlay.dn, modifications }],
-      warnings: [...retentionWarnings, ...logOld.warnings],
-    };
+    return changed(
+      { id, title },
+      'updated',
+      `${modifications.map((m) => m.attribute).join(', ')} on ${overlay.dn}${modifications.some((m) => m.attribute === 'olcAccessLogPurge') ? ` (purge ${purge}, was ${firstValue(overlay, 'olcAccessLogPurge') ?? 'unset'})` : ''}`,
+      [{ kind: 'modify', dn: overlay.dn, modifications }],
+      { warnings: [...retentionWarnings, ...logOld.warnings] },
+    );
   }
 }

@@ -11,6 +11,7 @@ import { firstValue, valuesOf } from '../model/entries.js';
 import { SYNC_USER_DESCRIPTION } from './person.js';
 import type { ServerProfile } from './profile.js';
 import type { Observation, PlannedStep, PrepareTarget, ReadRequest, RoleSet } from '../model/plan.js';
+import { changed, manual, unchanged, unchangedUnlessWarned } from '../model/steps.js';
 
 export const ROOT_DNS_DN = 'cn=Root DNs,cn=config';
 export const DEFAULT_SYNC_USER_DN = 'cn=Sync User,cn=Root DNs,cn=config';
@@ -180,7 +181,7 @@ export class PingDirectoryProfile implements ServerProfile {
       const granted = target.inheritDefaultRootPrivileges && isRootDnUserDn(target.syncUserDn)
         ? ['the default root privileges', ...this.privilegesToGrant(target)]
         : needed;
-      return [{ id, title, status: 'created', detail: `granted with the new account: ${granted.join(', ')}`, changes: [], warnings: [] }];
+      return [changed({ id, title }, 'created', `granted with the new account: ${granted.join(', ')}`, [])];
     }
 
     const facts = accountFacts(account, target.syncUserDn);
@@ -207,14 +208,14 @@ export class PingDirectoryProfile implements ServerProfile {
       `remove that value from the account (this tool never removes what others set), then run this command again`);
 
     if (modifications.length === 0) {
-      return [{
-        id, title, status: warnings.length > 0 ? 'warning' : 'unchanged',
-        detail: `${inherits ? 'inherits the default root privileges; ' : ''}holds ${needed.filter((name) => held.has(name)).join(', ') || 'none of those needed'}`,
-        changes: [], warnings,
-      }];
+      return [unchangedUnlessWarned(
+        { id, title },
+        `${inherits ? 'inherits the default root privileges; ' : ''}holds ${needed.filter((name) => held.has(name)).join(', ') || 'none of those needed'}`,
+        warnings,
+      )];
     }
     const change: Change = { kind: 'modify', dn: target.syncUserDn, modifications };
-    return [{ id, title, status: warnings.length > 0 ? 'warning' : 'updated', detail: notes.join('; '), changes: [change], warnings }];
+    return [warnings.length > 0 ? manual({ id, title }, notes.join('; '), warnings, [change]) : changed({ id, title }, 'updated', notes.join('; '), [change])];
   }
 
   /** The changelog backend's maximum age in seconds; undefined when unset, unlimited, or on a proxy. */
@@ -229,20 +230,16 @@ export class PingDirectoryProfile implements ServerProfile {
     const id = 'changelog';
     const title = 'Enabling cn=changelog';
     if (this.proxy) {
-      return [{
-        id, title, status: 'warning', detail: 'not on a proxy: the change log lives on the backend servers', changes: [],
-        warnings: [
-          'PingDirectoryProxy keeps no change log of its own: the sync server reads the change logs of the backend ' +
-          'Directory Servers through it, so run this command with --isSource against each backend server too',
-        ],
-      }];
+      return [manual({ id, title }, 'not on a proxy: the change log lives on the backend servers', [
+        'PingDirectoryProxy keeps no change log of its own: the sync server reads the change logs of the backend ' +
+        'Directory Servers through it, so run this command with --isSource against each backend server too',
+      ])];
     }
     const backend = observed.entry(CHANGELOG_BACKEND_DN);
     if (backend === undefined) {
-      return [{
-        id, title, status: 'warning', detail: `'${CHANGELOG_BACKEND_DN}' is missing`, changes: [],
-        warnings: [`The changelog backend '${CHANGELOG_BACKEND_DN}' was not found (or the admin may not read it): check the server version and that the admin holds config-read`],
-      }];
+      return [manual({ id, title }, `'${CHANGELOG_BACKEND_DN}' is missing`, [
+        `The changelog backend '${CHANGELOG_BACKEND_DN}' was not found (or the admin may not read it): check the server version and that the admin holds config-read`,
+      ])];
     }
     const enabled = isTrue(firstValue(backend, ENABLED_ATTRIBUTE));
     const currentText = firstValue(backend, MAX_AGE_ATTRIBUTE);
@@ -258,14 +255,15 @@ export class PingDirectoryProfile implements ServerProfile {
     const warnings = retention.warning === undefined ? [] : [retention.warning];
     const records = planDeletedEntryAttributes(target, backend);
     if (modifications.length === 0) {
-      return [{ id, title, status: 'unchanged', detail: `changelog backend enabled, ${ageDetail}`, changes: [], warnings }, records];
+      return [unchanged({ id, title }, `changelog backend enabled, ${ageDetail}`, { warnings }), records];
     }
-    return [{
-      id, title, status: 'updated',
-      detail: `${enabled ? 'changelog backend already enabled' : 'changelog backend enabled'}, ${ageDetail}`,
-      changes: [{ kind: 'modify', dn: CHANGELOG_BACKEND_DN, modifications }],
-      warnings,
-    }, records];
+    return [changed(
+      { id, title },
+      'updated',
+      `${enabled ? 'changelog backend already enabled' : 'changelog backend enabled'}, ${ageDetail}`,
+      [{ kind: 'modify', dn: CHANGELOG_BACKEND_DN, modifications }],
+      { warnings },
+    ), records];
   }
 
   /**
@@ -282,24 +280,21 @@ export class PingDirectoryProfile implements ServerProfile {
       const held = new Set(valuesOf(account, PRIVILEGE_ATTRIBUTE).map((value) => value.trim().toLowerCase()));
       const granted = privilegesFor({ source: true, destination: true }).filter((name) => held.has(name));
       steps.push(granted.length === 0
-        ? { id: 'privileges', title: `Privileges of '${target.syncUserDn}'`, status: 'unchanged', detail: 'none of those this tool grants', changes: [], warnings: [] }
-        : {
-            id: 'privileges', title: `Privileges of '${target.syncUserDn}'`, status: 'warning', detail: `kept: ${granted.join(', ')}`, changes: [],
-            warnings: [`'${target.syncUserDn}' keeps its privileges ${granted.join(', ')}: the server does not record which of them this tool ` +
-              `added, so none was taken away; remove the '${PRIVILEGE_ATTRIBUTE}' values it no longer needs by hand`],
-          });
+        ? unchanged({ id: 'privileges', title: `Privileges of '${target.syncUserDn}'` }, 'none of those this tool grants')
+        : manual({ id: 'privileges', title: `Privileges of '${target.syncUserDn}'` }, `kept: ${granted.join(', ')}`, [
+            `'${target.syncUserDn}' keeps its privileges ${granted.join(', ')}: the server does not record which of them this tool ` +
+              `added, so none was taken away; remove the '${PRIVILEGE_ATTRIBUTE}' values it no longer needs by hand`,
+          ]));
     }
     if (!disableChangelog || this.proxy) return steps;
     const title = 'Disabling cn=changelog';
     const backend = observed.entry(CHANGELOG_BACKEND_DN);
     if (backend === undefined || !isTrue(firstValue(backend, ENABLED_ATTRIBUTE))) {
-      return [...steps, { id: 'changelog', title, status: 'unchanged', detail: 'changelog backend already disabled', changes: [], warnings: [] }];
+      return [...steps, unchanged({ id: 'changelog', title }, 'changelog backend already disabled')];
     }
-    return [...steps, {
-      id: 'changelog', title, status: 'updated', detail: 'changelog backend disabled',
-      changes: [{ kind: 'modify', dn: CHANGELOG_BACKEND_DN, modifications: [{ operation: 'replace', attribute: ENABLED_ATTRIBUTE, values: ['false'] }] }],
-      warnings: [],
-    }];
+    return [...steps, changed({ id: 'changelog', title }, 'updated', 'changelog backend disabled', [
+      { kind: 'modify', dn: CHANGELOG_BACKEND_DN, modifications: [{ operation: 'replace', attribute: ENABLED_ATTRIBUTE, values: ['false'] }] },
+    ])];
   }
 
   public explainMissingChangeNumbers(target: PrepareTarget, observed: Observation, plan: readonly PlannedStep[]): string {
@@ -381,17 +376,17 @@ function planResourceLimits(target: PrepareTarget, observed: Observation): Plann
   const title = `Resource limits of '${target.syncUserDn}'`;
   const shown = Object.keys(RESOURCE_LIMITS).map((name) => `${name} 0`).join(', ');
   const account = observed.entry(target.syncUserDn);
-  if (account === undefined) return { id, title, status: 'created', detail: `set with the new account: ${shown} (no limit)`, changes: [], warnings: [] };
+  if (account === undefined) return changed({ id, title }, 'created', `set with the new account: ${shown} (no limit)`, []);
   const modifications = Object.entries(RESOURCE_LIMITS)
     .filter(([name, value]) => firstValue(account, name)?.trim() !== value)
     .map(([name, value]) => ({ operation: 'replace' as const, attribute: name, values: [value] }));
-  if (modifications.length === 0) return { id, title, status: 'unchanged', detail: `${shown} (no limit)`, changes: [], warnings: [] };
-  return {
-    id, title, status: 'updated',
-    detail: `${modifications.map((m) => `${m.attribute} 0`).join(', ')} (no limit; was ${modifications.map((m) => firstValue(account, m.attribute) ?? 'unset').join(', ')})`,
-    changes: [{ kind: 'modify', dn: target.syncUserDn, modifications }],
-    warnings: [],
-  };
+  if (modifications.length === 0) return unchanged({ id, title }, `${shown} (no limit)`);
+  return changed(
+    { id, title },
+    'updated',
+    `${modifications.map((m) => `${m.attribute} 0`).join(', ')} (no limit; was ${modifications.map((m) => firstValue(account, m.attribute) ?? 'unset').join(', ')})`,
+    [{ kind: 'modify', dn: target.syncUserDn, modifications }],
+  );
 }
 
 /**
@@ -405,13 +400,13 @@ function planDeletedEntryAttributes(target: PrepareTarget, backend: Entry): Plan
   const wanted = ['objectClass', ...(target.deletedEntryAttributes ?? [])]
     .filter((name, index, all) => all.findIndex((other) => other.toLowerCase() === name.toLowerCase()) === index);
   const missing = wanted.filter((name) => !have.some((value) => value.trim().toLowerCase() === name.toLowerCase()));
-  if (missing.length === 0) return { id, title, status: 'unchanged', detail: `changelog-deleted-entry-include-attribute ${have.join(', ')}`, changes: [], warnings: [] };
-  return {
-    id, title, status: have.length === 0 ? 'created' : 'updated',
-    detail: `changelog-deleted-entry-include-attribute ${missing.join(', ')} added${have.length === 0 ? '' : ` next to ${have.join(', ')}`}`,
-    changes: [{ kind: 'modify', dn: CHANGELOG_BACKEND_DN, modifications: [{ operation: 'add', attribute: DELETED_ENTRY_ATTRIBUTE, values: missing }] }],
-    warnings: [],
-  };
+  if (missing.length === 0) return unchanged({ id, title }, `changelog-deleted-entry-include-attribute ${have.join(', ')}`);
+  return changed(
+    { id, title },
+    have.length === 0 ? 'created' : 'updated',
+    `changelog-deleted-entry-include-attribute ${missing.join(', ')} added${have.length === 0 ? '' : ` next to ${have.join(', ')}`}`,
+    [{ kind: 'modify', dn: CHANGELOG_BACKEND_DN, modifications: [{ operation: 'add', attribute: DELETED_ENTRY_ATTRIBUTE, values: missing }] }],
+  );
 }
 
 function lowerKeys(attributes: Readonly<Record<string, readonly string[]>>): Map<string, readonly string[]> {

@@ -2,7 +2,7 @@
 // Secrets are masked, unsafe values are base64, modify records separate their parts with '-'.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { MASK, renderLdif } from '../../src/formats/ldif.js';
+import { renderLdif } from '../../src/formats/ldif.js';
 import type { Change } from '../../src/model/entries.js';
 
 const DN = 'cn=Sync User,dc=example,dc=com';
@@ -17,7 +17,6 @@ function decode(line: string): string {
 describe('renderLdif: masking', () => {
   test('userPassword in an add is masked, the real value appears nowhere', () => {
     const ldif = renderLdif([{ kind: 'add', dn: DN, attributes: { objectClass: ['top', 'person'], cn: ['Sync User'], userPassword: [SECRET] } }]);
-    assert.equal(MASK, '********');
     assert.ok(ldif.split('\n').includes('userPassword: ********'), ldif);
     assert.ok(!ldif.includes(SECRET), ldif);
     assert.ok(!ldif.includes(Buffer.from(SECRET).toString('base64')), 'not even base64-encoded');

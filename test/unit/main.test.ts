@@ -3,7 +3,7 @@
 // 130/143; the exit status always fits a byte. Also every LDAP result code's message (src/ldap).
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
@@ -12,6 +12,7 @@ import { exitStatus, main, type ProcessIo } from '../../src/cli/main.js';
 import { guardedOutput } from '../../src/cli/output.js';
 import { translateError } from '../../src/ldap/directory.js';
 import { RESULT_CODE_MEANINGS } from '../../src/ldap/result-meanings.js';
+import { repoRoot } from '../helpers/cli.js';
 
 /** ldapts' ResultCodeError, as the server's answer with `code` makes it. */
 class ServerError extends ResultCodeError {
@@ -97,6 +98,18 @@ describe('main: output errors', () => {
     assert.equal(output.broken('stdout'), true);
     assert.equal(told.length, 1);
     assert.equal(stderr.text().split('\n').filter(Boolean).length, 1);
+  });
+});
+
+describe('main: --version', () => {
+  const packageVersion = (JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { version: string }).version;
+
+  test('prints the version package.json gives, alone (without commander) and among other options (commander)', async () => {
+    for (const args of [['--version'], ['-V'], ['-V', '--no-color']]) {
+      const stdout = sink();
+      assert.equal(await main(args, fakeIo({ stdout })), 0, args.join(' '));
+      assert.equal(stdout.text(), `${packageVersion}\n`, args.join(' '));
+    }
   });
 });
 
