@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { RunReporter } from '../core/ports.js';
-import type { DirectoryStats } from '../ldap/directory.js';
+import type { DirectoryStats } from '../model/directory.js';
 import type { PrepareError } from '../model/errors.js';
 import type { PlannedStep } from '../model/plan.js';
 import type { RunLog } from './log.js';
@@ -296,12 +296,13 @@ async function runCommand(args: readonly string[], io: ProcessIo, output: Consol
   let exitCode: number;
   let result: RunResult;
   try {
-    const { prepareEndpoint } = await import('../core/run.js');
+    const [{ prepareEndpoint }, { connect }] = await Promise.all([import('../core/run.js'), import('../ldap/directory.js')]);
     const outcome = await prepareEndpoint(settings, {
       reporter,
       prompter: resolved.canPrompt ? terminalPrompter(io.stderr, { signal, color: resolved.color && isTerminal(io.stderr) }) : undefined,
       signal,
       stats,
+      connect,
     });
     const ldif = settings.dryRun ? renderLdif(outcome.changes) : null;
     if (ldif !== null) {
