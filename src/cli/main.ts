@@ -5,12 +5,12 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { RunReporter } from '../core/ports.js';
-import type { DirectoryStats } from '../ldap/directory.js';
+import type { DirectoryStats } from '../model/directory.js';
 import type { PrepareError } from '../model/errors.js';
-import type { PlannedStep } from '../model/plan.js';
 import type { RunLog } from './log.js';
+import type { Renderer } from './render.js';
 import { guardedOutput, type ConsoleOutput } from './output.js';
+import type { RunProgress } from './reporter.js';
 import type { RunResult } from './result.js';
 import type { ResolvedSettings } from './settings.js';
 
@@ -114,36 +114,69 @@ export function exitStatus(code: number): number {
 }
 
 async function runCommand(args: readonly string[], io: ProcessIo, output: ConsoleOutput, signal: AbortSignal): Promise<number> {
-  const out = (text: string): void => output.out(text);
-  const err = (text: string): void => output.err(text);
   const startedAt = Date.now();
   const version = toolVersion();
-  // What commander prints for --version and (into a pipe) for --help, without loading commander.
-  if (isLoneOption(args, 'V', 'version')) {
-    out(`${version}\n`);
+  const answer = fastAnswer(args, io, version);
+  if (answer !== undefined) {
+    output.out(answer);
     return 0;
   }
-  if (typeof PES_PIPE_HELP === 'string' && !isTerminal(io.stdout) && isLoneOption(args, 'H', 'help')) {
-    out(PES_PIPE_HELP);
-    return 0;
+  const { randomUUID } = await import('node:crypto');
+  const run: RunIdentity = { version, runId: randomUUID(), startedAt };
+  const input = await readInput(args, io, output, signal, version);
+  switch (input.kind) {
+    case 'exit':
+      return input.code;
+    case 'usage-error':
+      return reportUsageError(input, io, output, run);
+    case 'settings':
+      return prepare(input.resolved, io, output, signal, run);
   }
+}
+
+/** Who is running: the tool's version, this run's id (on every log line), when it started. */
+interface RunIdentity {
+  readonly version: string;
+  readonly runId: string;
+  readonly startedAt: number;
+}
+
+/**
+ * What commander prints for --version and (into a pipe) for --help, without loading commander: a fleet loop
+ * asking for the version pays for no more than this module. Undefined for every other command line.
+ */
+function fastAnswer(args: readonly string[], io: ProcessIo, version: string): string | undefined {
+  if (isLoneOption(args, 'V', 'version')) return `${version}\n`;
+  if (typeof PES_PIPE_HELP === 'string' && !isTerminal(io.stdout) && isLoneOption(args, 'H', 'help')) return PES_PIPE_HELP;
+  return undefined;
+}
+
+/** The options read: settings to run with, commander's own answer (--help, a usage error it printed), or a usage error. */
+type Input =
+  | { readonly kind: 'exit'; readonly code: number }
+  | { readonly kind: 'settings'; readonly resolved: ResolvedSettings }
+  | {
+    readonly kind: 'usage-error';
+    readonly error: PrepareError;
+    readonly caught: unknown;
+    /** Known before parsing could fail, so even a usage error answers in JSON and logs to --logFile when asked to. */
+    readonly jsonRequested: boolean;
+    readonly requestedLogFile: string | undefined;
+  };
+
+/** Parses the command line and resolves the settings, with the files they name and a password on stdin. */
+async function readInput(args: readonly string[], io: ProcessIo, output: ConsoleOutput, signal: AbortSignal, version: string): Promise<Input> {
   // --help needs commander and the option table only; settings, the log and the run come after parsing.
-  const [{ normalizeArgv, parseCommandLine }, { isPrepareError }, { randomUUID }] = await Promise.all([
+  const [{ normalizeArgv, parseCommandLine }, { isPrepareError }] = await Promise.all([
     import('./options.js'),
     import('../model/errors.js'),
-    import('node:crypto'),
   ]);
-  const runId = randomUUID();
-  const stats: DirectoryStats = { reads: 0, writes: 0 };
-  // Known before parsing can fail, so even a usage error answers in JSON when asked to.
   let jsonRequested = normalizeArgv(args).includes('--json');
   // Likewise the log file: a usage error commander itself reports (an unknown option) goes to --logFile too.
   let requestedLogFile = logFileInArgv(normalizeArgv(args));
-
-  let resolved: ResolvedSettings;
   try {
-    const parsed = parseCommandLine(args, version, { out, err });
-    if (parsed.kind === 'exit') return parsed.code;
+    const parsed = parseCommandLine(args, version, { out: (text) => output.out(text), err: (text) => output.err(text) });
+    if (parsed.kind === 'exit') return { kind: 'exit', code: parsed.code };
     const logFileOption = parsed.options['logFile'];
     if (typeof logFileOption === 'string' && logFileOption !== '') requestedLogFile = resolve(logFileOption);
     const [{ resolveSettings, wantsJson, passwordFilesFromStdin }, { PASSWORD_FILE_MAX_BYTES, readLine }, { interruption }] = await Promise.all([
@@ -160,7 +193,7 @@ async function runCommand(args: readonly string[], io: ProcessIo, output: Consol
       stdinLine = await readLine(io.stdin, PASSWORD_FILE_MAX_BYTES, signal, () => interruption(signal.reason, 'while reading a password from stdin'))
         .catch((error: unknown) => (isPrepareError(error) ? Promise.reject(error) : (error as Error)));
     }
-    resolved = resolveSettings(parsed.options, parsed.explicit, {
+    const resolved = resolveSettings(parsed.options, parsed.explicit, {
       env: io.env,
       stdinIsTTY: io.stdin.isTTY === true,
       readStdin: () => {
@@ -169,41 +202,54 @@ async function runCommand(args: readonly string[], io: ProcessIo, output: Consol
       },
     });
     if (signal.aborted) throw interruption(signal.reason, 'before connecting');
+    return { kind: 'settings', resolved };
   } catch (caught) {
     // Anything thrown while reading the options and the files they name is about that input: one line, 89.
     const error = isPrepareError(caught) ? caught : await unexpectedInputError(caught);
-    const { openRunLog, userStateLogFile } = await import('./log.js');
-    // Usage errors are logged too, to --logFile when it could be read from the command line.
-    const { log } = await openRunLog(requestedLogFile ?? DEFAULT_LOG_FILE, runId, {
-      ...(requestedLogFile === undefined ? { fallback: userStateLogFile(io.env) } : {}),
-      onProblem: (message) => err(`Warning: ${message}\n`),
-    });
-    log.error({
-      event: 'usage-error', exitCode: error.resultCode,
-      ...(isPrepareError(caught) || !(caught instanceof Error) ? {} : { stack: caught.stack ?? null }),
-    }, error.message);
-    // One line, as for every other failure: what failed, then what to do.
-    err(`Error: ${error.message}${error.hint === undefined ? '' : `: ${error.hint}`}\n`);
-    if (jsonRequested) {
-      out(`${JSON.stringify(failureResult(version, runId, error))}\n`);
-    }
-    return error.resultCode;
+    return { kind: 'usage-error', error, caught, jsonRequested, requestedLogFile };
   }
+}
 
-  const { settings } = resolved;
-  const [{ openRunLog, userStateLogFile }, { Renderer }, { terminalPrompter }, { renderLdif }, { changedAttributes }, { stepSummary }, { ResultCode }] = await Promise.all([
+/** A usage error: logged (to --logFile when it could be read), one line on stderr, and the JSON object when asked for. */
+async function reportUsageError(input: Extract<Input, { kind: 'usage-error' }>, io: ProcessIo, output: ConsoleOutput, run: RunIdentity): Promise<number> {
+  const { error, caught, requestedLogFile } = input;
+  const [{ openRunLog, userStateLogFile }, { isPrepareError }, { buildResult }] = await Promise.all([
     import('./log.js'),
-    import('./render.js'),
-    import('./prompts.js'),
-    import('../formats/ldif.js'),
-    import('../model/entries.js'),
-    import('./result.js'),
     import('../model/errors.js'),
+    import('./result.js'),
   ]);
+  const { log } = await openRunLog(requestedLogFile ?? DEFAULT_LOG_FILE, run.runId, {
+    ...(requestedLogFile === undefined ? { fallback: userStateLogFile(io.env) } : {}),
+    onProblem: (message) => output.err(`Warning: ${message}\n`),
+  });
+  log.error({
+    event: 'usage-error', exitCode: error.resultCode,
+    ...(isPrepareError(caught) || !(caught instanceof Error) ? {} : { stack: caught.stack ?? null }),
+  }, error.message);
+  // One line, as for every other failure: what failed, then what to do.
+  output.err(`Error: ${error.message}${error.hint === undefined ? '' : `: ${error.hint}`}\n`);
+  if (input.jsonRequested) output.out(`${JSON.stringify(buildResult({ version: run.version, runId: run.runId, warnings: [], error }))}\n`);
+  return error.resultCode;
+}
+
+/** Where the run is told: the console (stdout, or stderr with --json), stderr for problems, the log, and its one warnings list. */
+interface RunChannels {
+  readonly screen: Renderer;
+  readonly problems: Renderer;
+  readonly log: RunLog;
+  /** The run's one list of warnings: the options', the log's and the console's problems, and the core's. */
+  readonly warnings: string[];
+}
+
+/** Opens the log and sets up the console; from here on a failing log or console stream is a warning of the run. */
+async function openChannels(resolved: ResolvedSettings, io: ProcessIo, output: ConsoleOutput, run: RunIdentity): Promise<RunChannels> {
+  const { settings } = resolved;
+  const err = (text: string): void => output.err(text);
+  const [{ openRunLog, userStateLogFile }, { Renderer }] = await Promise.all([import('./log.js'), import('./render.js')]);
   // With --json, stdout carries the JSON object alone: everything a person reads goes to stderr.
   output.stdoutIsData(resolved.json);
   const humanStream = resolved.json ? io.stderr : io.stdout;
-  const human = resolved.json ? err : out;
+  const human = resolved.json ? err : (text: string): void => output.out(text);
   const screen = new Renderer({ line: (text) => human(`${text}\n`) }, resolved.color && isTerminal(humanStream));
   const problems = new Renderer({ line: (text) => err(`${text}\n`) }, resolved.color && isTerminal(io.stderr));
   const warnings: string[] = [];
@@ -213,7 +259,7 @@ async function runCommand(args: readonly string[], io: ProcessIo, output: Consol
   };
   // The default log folder (in the tool folder) is not writable by a user running a root-owned global install:
   // then the log goes to the user's XDG state folder, and the run says so, once. A --logFile is never moved.
-  const opened = await openRunLog(resolve(resolved.logFile ?? DEFAULT_LOG_FILE), runId, {
+  const opened = await openRunLog(resolve(resolved.logFile ?? DEFAULT_LOG_FILE), run.runId, {
     ...(resolved.logFile === undefined ? { fallback: userStateLogFile(io.env) } : {}),
     onProblem: (message) => {
       problems.warning(message);
@@ -233,7 +279,7 @@ async function runCommand(args: readonly string[], io: ProcessIo, output: Consol
   output.onProblem((message) => reportProblem(message));
   log.info({
     event: 'start',
-    version,
+    version: run.version,
     host: settings.host,
     port: settings.port,
     security: settings.security,
@@ -248,89 +294,69 @@ async function runCommand(args: readonly string[], io: ProcessIo, output: Consol
     remove: settings.remove,
     prompting: resolved.canPrompt,
   }, 'run started');
-
-  const steps: PlannedStep[] = [];
-  let server: RunResult['server'] = { host: settings.host, port: settings.port, type: null, productName: null, vendor: null };
   for (const message of resolved.warnings) {
     warnings.push(message);
     problems.warning(message);
     log.warn({ event: 'warning' }, message);
   }
+  return { screen, problems, log, warnings };
+}
 
-  const reporter: RunReporter = {
-    check(title, outcome, detail) {
-      screen.check(title, outcome, detail);
-      log.info({ event: 'check', outcome, ...(detail === undefined ? {} : { detail }) }, title);
-    },
-    info(message) {
-      screen.info(message);
-      log.info({ event: 'info' }, message);
-    },
-    detected(found) {
-      server = { ...server, type: found.family, productName: found.productName, vendor: found.vendor };
-      log.info({ event: 'detected', type: found.family, vendor: found.vendor }, found.productName);
-    },
-    step(step) {
-      steps.push(step);
-      screen.step(step, settings.dryRun);
-      log.info({ event: 'step', id: step.id, status: step.status, detail: step.detail ?? null, dryRun: settings.dryRun }, step.title);
-    },
-    warning(message) {
-      warnings.push(message);
-      problems.warning(message);
-      log.warn({ event: 'warning' }, message);
-    },
-    wrote(change) {
-      log.info({ event: 'write', kind: change.kind, dn: change.dn, attributes: changedAttributes(change) }, `${change.kind} ${change.dn}`);
-    },
-  };
-
-  const base = {
-    tool: 'prepare-endpoint-server' as const,
-    version,
-    runId,
-    roles: settings.roles,
-    remove: settings.remove,
-    dryRun: settings.dryRun,
-  };
-  let exitCode: number;
+/** The run itself: the core wired to the console and the log, its outcome (or failure) told, its exit code. */
+async function prepare(resolved: ResolvedSettings, io: ProcessIo, output: ConsoleOutput, signal: AbortSignal, run: RunIdentity): Promise<number> {
+  const { settings } = resolved;
+  const { screen, problems, log, warnings } = await openChannels(resolved, io, output, run);
+  const [{ terminalPrompter }, { renderLdif }, { buildResult }, { consoleReporter }] = await Promise.all([
+    import('./prompts.js'),
+    import('../formats/ldif.js'),
+    import('./result.js'),
+    import('./reporter.js'),
+  ]);
+  const progress: RunProgress = { steps: [], server: { host: settings.host, port: settings.port, type: null, productName: null, vendor: null } };
+  const reporter = consoleReporter(screen, problems, log, settings.dryRun, warnings, progress);
+  const stats: DirectoryStats = { reads: 0, writes: 0 };
+  const asRun = { roles: settings.roles, remove: settings.remove, dryRun: settings.dryRun, ldap: stats };
   let result: RunResult;
   try {
-    const { prepareEndpoint } = await import('../core/run.js');
+    const [{ prepareEndpoint }, { connect }] = await Promise.all([import('../core/run.js'), import('../ldap/directory.js')]);
     const outcome = await prepareEndpoint(settings, {
       reporter,
       prompter: resolved.canPrompt ? terminalPrompter(io.stderr, { signal, color: resolved.color && isTerminal(io.stderr) }) : undefined,
       signal,
       stats,
+      connect,
     });
     const ldif = settings.dryRun ? renderLdif(outcome.changes) : null;
     if (ldif !== null) {
       screen.info(outcome.changes.length === 0 ? 'Dry run: nothing would change.' : `Dry run: these changes would be made (passwords masked):\n\n${ldif}\n`);
     }
     screen.summary(outcome.steps, outcome.warnings.length, outcome.changed, settings.dryRun ? 'dry-run' : settings.remove ? 'remove' : 'prepare', outcome.verified);
-    exitCode = ResultCode.SUCCESS;
-    result = {
-      ...base, server, syncUserDn: outcome.syncUserDn, changed: outcome.changed, steps: outcome.steps.map(stepSummary),
-      warnings, changeNumbers: outcome.changeNumbers ?? null, verified: outcome.verified ?? null, ldif, ldap: { ...stats }, exitCode, error: null,
-    };
-    log.info({ event: 'end', exitCode, changed: outcome.changed, reads: stats.reads, writes: stats.writes, durationMs: Date.now() - startedAt }, 'run finished');
+    result = buildResult({
+      ...run, warnings,
+      run: {
+        ...asRun, server: progress.server, syncUserDn: outcome.syncUserDn, changed: outcome.changed, steps: outcome.steps,
+        changeNumbers: outcome.changeNumbers ?? null, verified: outcome.verified ?? null, ldif,
+      },
+    });
+    log.info({ event: 'end', exitCode: result.exitCode, changed: outcome.changed, reads: stats.reads, writes: stats.writes, durationMs: Date.now() - run.startedAt }, 'run finished');
   } catch (error) {
     const failure = await asFailure(error);
-    exitCode = failure.resultCode;
     problems.error(failure.message, failure.hint);
-    if (failure.details !== undefined) err(`${failure.details}\n`);
-    result = {
-      ...base, server, syncUserDn: settings.syncUserDn ?? null, changed: stats.writes > 0, steps: steps.map(stepSummary),
-      warnings, changeNumbers: null, verified: null, ldif: null, ldap: { ...stats }, exitCode,
-      error: { exitCode, message: failure.message, hint: failure.hint ?? null },
-    };
+    if (failure.details !== undefined) output.err(`${failure.details}\n`);
+    result = buildResult({
+      ...run, warnings, error: failure,
+      run: {
+        ...asRun, server: progress.server, syncUserDn: settings.syncUserDn ?? null, changed: stats.writes > 0, steps: progress.steps,
+        changeNumbers: null, verified: null, ldif: null,
+      },
+    });
     log.error({
-      event: 'end', exitCode, reads: stats.reads, writes: stats.writes, durationMs: Date.now() - startedAt, hint: failure.hint ?? null,
-      ...(exitCode === 1 && error instanceof Error ? { stack: error.stack ?? null } : {}),
+      event: 'end', exitCode: result.exitCode, reads: stats.reads, writes: stats.writes, durationMs: Date.now() - run.startedAt, hint: failure.hint ?? null,
+      ...(result.exitCode === 1 && error instanceof Error ? { stack: error.stack ?? null } : {}),
     }, failure.message);
   }
-  if (resolved.json) out(`${JSON.stringify(result)}\n`);
-  return exitCode;
+  if (resolved.json) output.out(`${JSON.stringify(result)}\n`);
+  return result.exitCode;
 }
 
 /** The value of the last `--logFile` in normalized argv (before `--`), resolved; undefined when absent. */
@@ -359,14 +385,4 @@ async function unexpectedInputError(error: unknown): Promise<PrepareError> {
   const message = error instanceof Error ? error.message : String(error);
   return new PrepareError(ResultCode.PARAM_ERROR, `Cannot use the options given: ${message.split('\n', 1)[0]}`,
     'check the options and the files they name (see --help); if they are right, report this with the log file', { cause: error });
-}
-
-function failureResult(version: string, runId: string, error: PrepareError): RunResult {
-  return {
-    tool: 'prepare-endpoint-server', version, runId,
-    server: { host: null, port: null, type: null, productName: null, vendor: null },
-    roles: { source: false, destination: false }, remove: false, dryRun: false, syncUserDn: null, changed: false,
-    steps: [], warnings: [], changeNumbers: null, verified: null, ldif: null, ldap: { reads: 0, writes: 0 }, exitCode: error.resultCode,
-    error: { exitCode: error.resultCode, message: error.message, hint: error.hint ?? null },
-  };
 }

@@ -41,3 +41,53 @@ export interface RunResult {
 export function stepSummary(step: PlannedStep): RunResult['steps'][number] {
   return { id: step.id, title: step.title, status: step.status, detail: step.detail ?? null };
 }
+
+/** What a run got to before it ended: everything the `--json` object says. */
+export interface RunFacts {
+  readonly version: string;
+  readonly runId: string;
+  /** Undefined when the options could not be read (a usage error): the object then says nothing of a run. */
+  readonly run?: {
+    readonly roles: RunResult['roles'];
+    readonly remove: boolean;
+    readonly dryRun: boolean;
+    readonly server: RunResult['server'];
+    readonly syncUserDn: string | null;
+    readonly changed: boolean;
+    readonly steps: readonly PlannedStep[];
+    readonly changeNumbers: RunResult['changeNumbers'];
+    readonly verified: boolean | null;
+    readonly ldif: string | null;
+    readonly ldap: RunResult['ldap'];
+  };
+  /** Every warning of the run, as on stderr. */
+  readonly warnings: readonly string[];
+  /** Undefined on success. */
+  readonly error?: { readonly resultCode: number; readonly message: string; readonly hint?: string | undefined };
+}
+
+/** The one `--json` object of a run, whatever way it ended. */
+export function buildResult(facts: RunFacts): RunResult {
+  const { run, error } = facts;
+  const exitCode = error?.resultCode ?? 0;
+  const head = { tool: 'prepare-endpoint-server' as const, version: facts.version, runId: facts.runId };
+  const noServer = { host: null, port: null, type: null, productName: null, vendor: null };
+  const rest = {
+    syncUserDn: run?.syncUserDn ?? null,
+    changed: run?.changed ?? false,
+    steps: (run?.steps ?? []).map(stepSummary),
+    // The list itself, not a copy: a problem said while the run ends (a log write failing) is in the JSON too.
+    warnings: facts.warnings,
+    changeNumbers: run?.changeNumbers ?? null,
+    verified: run?.verified ?? null,
+    ldif: run?.ldif ?? null,
+    ldap: run === undefined ? { reads: 0, writes: 0 } : { ...run.ldap },
+    exitCode,
+    error: error === undefined ? null : { exitCode, message: error.message, hint: error.hint ?? null },
+  };
+  // Key order is part of the bytes a script may compare: a usage error's object has always named the server first.
+  if (run === undefined) {
+    return { ...head, server: noServer, roles: { source: false, destination: false }, remove: false, dryRun: false, ...rest };
+  }
+  return { ...head, roles: run.roles, remove: run.remove, dryRun: run.dryRun, server: run.server, ...rest };
+}

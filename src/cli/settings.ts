@@ -6,7 +6,7 @@ import { isIP } from 'node:net';
 import { DurationSyntaxError, parseDuration } from '../formats/duration.js';
 import { type Settings } from '../core/settings.js';
 import { Secret } from '../model/secret.js';
-import type { Trust } from '../ldap/directory.js';
+import type { Trust } from '../model/directory.js';
 import { DnSyntaxError, normalizeDn, parseDn } from '../formats/dn.js';
 import { PrepareError, ResultCode } from '../model/errors.js';
 import { looseName, OPTION_TABLE, optionKey, type OptionKey, type Options, type RawOptions } from './options.js';

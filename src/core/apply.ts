@@ -3,18 +3,18 @@
  * already as it wanted (another run got there first) counts as done; any other failure stops the run, and a
  * refusal for lack of rights carries the LDIF of what is left, for an administrator to apply by hand.
  */
-import { connect, type ConnectionOptions, type Directory, type DirectoryStats } from '../ldap/directory.js';
 import { interruption, isInterruption, PrepareError, ResultCode } from '../model/errors.js';
 import { renderLdif } from '../formats/ldif.js';
 import { isSecretAttribute, valuesOf, type Change } from '../model/entries.js';
 import type { PlannedStep } from '../model/plan.js';
+import type { Directory } from '../model/directory.js';
+import type { OpenDirectory } from './connections.js';
 import type { RunReporter } from './ports.js';
 
 /** What applying needs of the run: the admin connection to write on, and how to open another to test a password. */
 export interface ApplyContext {
   readonly admin: Directory;
-  readonly connection: ConnectionOptions;
-  readonly stats: DirectoryStats;
+  readonly open: OpenDirectory;
   readonly reporter: RunReporter;
   /** Checked before each write: Ctrl-C or SIGTERM stops the run before the next write (see WRITE_GRACE_MS for the one in flight). */
   readonly signal: AbortSignal;
@@ -39,7 +39,7 @@ export interface ApplyProgress {
 
 /** Applies steps in order, each write reported as made; a refusal carries the LDIF of what is left. */
 export async function applyPlan(steps: readonly PlannedStep[], context: ApplyContext, progress: ApplyProgress = {}): Promise<void> {
-  const { admin, connection, stats, reporter, signal, warn } = context;
+  const { admin, open, reporter, signal, warn } = context;
   const changes = steps.flatMap((step) => step.changes);
   let applied = 0;
   for (const step of steps) {
@@ -56,7 +56,7 @@ export async function applyPlan(steps: readonly PlannedStep[], context: ApplyCon
         reporter.wrote(change);
       } catch (error) {
         // Another run (or person) may have made the same change since we read the server: that is success.
-        if (!(await madeMeanwhile(admin, change, error, connection, stats))) {
+        if (!(await madeMeanwhile(admin, change, error, open))) {
           progress.failed = change;
           throw withRemainingChanges(error, changes.slice(applied));
         }
@@ -94,8 +94,7 @@ async function madeMeanwhile(
   admin: Directory,
   change: Change,
   error: unknown,
-  connection: ConnectionOptions,
-  stats: DirectoryStats,
+  open: OpenDirectory,
 ): Promise<boolean> {
   if (!(error instanceof PrepareError) || !ALREADY_DONE_CODES.has(error.resultCode)) return false;
   switch (change.kind) {
@@ -106,7 +105,7 @@ async function madeMeanwhile(
       if ((await admin.read(change.dn, ['objectClass'])) === undefined) return false;
       const secret = Object.entries(change.attributes).find(([name]) => isSecretAttribute(name))?.[1][0];
       if (secret === undefined) return true;
-      const probe = await connect(connection, stats);
+      const probe = await open();
       try {
         await probe.bind(change.dn, secret);
         return true;

@@ -2,7 +2,7 @@
  * The run's connections: the admin's, opened by the root DSE read that both tests it and feeds detection, and
  * the sync user's, opened by the access test and kept for the final verification. Callers close both.
  */
-import { connect, type ConnectionOptions, type Directory, type DirectoryStats } from '../ldap/directory.js';
+import type { ConnectionOptions, Directory } from '../model/directory.js';
 import { PrepareError, ResultCode } from '../model/errors.js';
 import type { Entry } from '../model/entries.js';
 import { ROOT_DSE_ATTRIBUTES } from '../servers/detect.js';
@@ -21,14 +21,17 @@ export function connectionOptions(settings: Settings): ConnectionOptions {
   };
 }
 
+/** Opens another connection of the run: its options and counters are the run's (see RunDependencies.connect). */
+export type OpenDirectory = () => Promise<Directory>;
+
 export async function openConnection(
+  open: OpenDirectory,
   options: ConnectionOptions,
   reporter: RunReporter,
-  stats: DirectoryStats,
 ): Promise<{ directory: Directory; rootDse: Entry | undefined }> {
   const address = `${options.host}:${options.port}`;
   try {
-    const directory = await connect(options, stats);
+    const directory = await open();
     // ldapts connects on the first operation; the root DSE read is that operation (and proves the server
     // speaks LDAP). It asks for what detection needs, so detection reads nothing more.
     const rootDse = await directory.read('', ROOT_DSE_ATTRIBUTES);
@@ -53,13 +56,12 @@ export interface SyncSession {
  * connection stays open for verifySyncUser (the caller closes it); it is closed here only on a failure.
  */
 export async function testSyncAccess(
-  options: ConnectionOptions,
+  open: OpenDirectory,
   dn: string,
   password: Secret,
   reporter: RunReporter,
-  stats: DirectoryStats,
 ): Promise<SyncSession> {
-  const directory = await connect(options, stats);
+  const directory = await open();
   try {
     await directory.bind(dn, password.reveal());
     reporter.check(`Testing '${dn}' access`, 'Done');

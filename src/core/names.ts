@@ -5,7 +5,7 @@
  * 4514 ignores dropped) under its parent as the server spells it. So the account, its ACIs and access rules name
  * the same spelling, and a re-run in another spelling finds them all unchanged.
  */
-import type { Directory } from '../ldap/directory.js';
+import type { Directory } from '../model/directory.js';
 import { dnSpelling, firstRdn, firstRdnSpelling, normalizeDn, parentDn } from '../formats/dn.js';
 import { PrepareError } from '../model/errors.js';
 import { equalityFilter } from '../formats/filter.js';

@@ -2,7 +2,7 @@
  * Observation: everything the plan looks at, read from the server before any write, plus the check that the
  * base DNs exist. Reads only; the Observation it returns is what the pure planner in plan.ts works from.
  */
-import type { Directory } from '../ldap/directory.js';
+import type { Directory } from '../model/directory.js';
 import { normalizeDn, parentDn } from '../formats/dn.js';
 import { PrepareError, ResultCode } from '../model/errors.js';
 import type { Entry, LdapControl } from '../model/entries.js';

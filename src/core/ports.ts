@@ -25,3 +25,9 @@ export interface RunReporter {
   /** After each successful write (the log records DN and attribute names, never values). */
   wrote(change: Change): void;
 }
+
+/**
+ * The directory port, what the core asks of a connection and the factory RunDependencies.connect, lives in
+ * model/directory.ts, where src/ldap's adapter can name it too (the ldap layer may not import the core).
+ */
+export type { Directory, DirectoryConnector } from '../model/directory.js';

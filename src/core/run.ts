@@ -4,25 +4,25 @@
  * plan.ts (pure), apply.ts and verify.ts. Everything the run says goes through the reporter; every failure
  * is a PrepareError carrying the exit code. Nothing here touches `process`.
  */
-import type { DirectoryStats } from '../ldap/directory.js';
+import type { Directory, DirectoryConnector, DirectoryStats } from '../model/directory.js';
 import { dnSpelling, isWithin } from '../formats/dn.js';
 import { PrepareError, ResultCode } from '../model/errors.js';
-import type { Change } from '../model/entries.js';
-import { detectServer, ROOT_DSE_ATTRIBUTES, type ServerFamily } from '../servers/detect.js';
-import type { ServerProfile } from '../servers/profile.js';
-import type { Observation, PlannedStep, PrepareTarget } from '../model/plan.js';
+import type { Change, Entry } from '../model/entries.js';
+import { detectServer, ROOT_DSE_ATTRIBUTES, type Detection, type ServerFamily } from '../servers/detect.js';
+import { ONE_PHASE, type PlanPart, type ServerProfile } from '../servers/profile.js';
+import type { ExistingAccountFacts, Observation, PlannedStep, PrepareTarget } from '../model/plan.js';
 import { profileFor, SUPPORTED_FAMILIES } from '../servers/registry.js';
 import { type ApplyContext } from './apply.js';
-import { connectionOptions, openConnection, retestSyncAccess, testSyncAccess, type SyncSession } from './connections.js';
+import { connectionOptions, openConnection, retestSyncAccess, testSyncAccess, type OpenDirectory, type SyncSession } from './connections.js';
 import { formatCompact, parseDuration } from '../formats/duration.js';
 import { hasChildren, settleSpellings } from './names.js';
 import { observe, verifyBaseDns } from './observe.js';
-import { isMarkedAccount, planPreparation, planRemoval, planSyncUser, refuseAdministrators, type RemovalFacts } from './plan.js';
-import { applySettled } from './settle.js';
+import { isMarkedAccount, planRemoval, planSyncUser, refuseAdministrators, type SyncUserFacts } from './plan.js';
+import { applySettled, type SettleOptions } from './settle.js';
 import type { Prompter, RunReporter } from './ports.js';
 import { DEFAULT_ADMIN_DN, DEFAULT_CHANGELOG_MAX_AGE_SECONDS, type Settings } from './settings.js';
 import { Secret } from '../model/secret.js';
-import { confirmRemoval, verifySyncUser } from './verify.js';
+import { confirmRemoval, verifySyncUser, type Verdict } from './verify.js';
 
 export interface RunDependencies {
   readonly reporter: RunReporter;
@@ -32,6 +32,8 @@ export interface RunDependencies {
   readonly signal: AbortSignal;
   /** LDAP operations of every connection of the run, counted as they happen (a failed run reports them too). */
   readonly stats: DirectoryStats;
+  /** Opens each connection of the run: src/ldap's adapter in the CLI, an in-memory directory in tests. */
+  readonly connect: DirectoryConnector;
 }
 
 export interface RunOutcome {
@@ -49,48 +51,97 @@ export interface RunOutcome {
 }
 
 export async function prepareEndpoint(settings: Settings, deps: RunDependencies): Promise<RunOutcome> {
-  const { reporter, stats } = deps;
   // Every connection of the run watches the signal: Ctrl-C or SIGTERM drops an operation in flight.
   const connection = { ...connectionOptions(settings), signal: deps.signal };
-  const warnings: string[] = [];
-  const warn = (message: string): void => {
-    warnings.push(message);
-    reporter.warning(message);
+  const open: OpenDirectory = () => deps.connect(connection, deps.stats);
+  // The connection test is the detection read: one root DSE round trip, not two.
+  const { directory: admin, rootDse } = await openConnection(open, connection, deps.reporter);
+  const run = new Preparation(settings, deps, admin, open);
+  try {
+    return await run.prepare(rootDse);
+  } finally {
+    await run.close();
+  }
+}
+
+/** The server the run settled on: what detection read, and the profile of its family. */
+interface IdentifiedServer {
+  readonly rootDse: Entry | undefined;
+  readonly detection: Detection;
+  readonly family: ServerFamily;
+  readonly profile: ServerProfile;
+}
+
+/**
+ * One run's state between its steps: the admin connection, the sync user's (from the access test, kept for
+ * the final verification: one connection less), and what the run found out so far. prepare() is the order.
+ */
+class Preparation {
+  private readonly warnings: string[] = [];
+  private syncSession: SyncSession | undefined;
+  /** Set by the admin bind (which a locked-down root DSE makes happen before detection). */
+  private adminDn: string | undefined;
+
+  public constructor(
+    private readonly settings: Settings,
+    private readonly deps: RunDependencies,
+    private readonly admin: Directory,
+    private readonly open: OpenDirectory,
+  ) {}
+
+  public readonly warn = (message: string): void => {
+    this.warnings.push(message);
+    this.deps.reporter.warning(message);
   };
 
-  // The connection test is the detection read: one root DSE round trip, not two.
-  const { directory: admin, rootDse: firstRootDse } = await openConnection(connection, reporter, stats);
-  // The sync user's connection from the access test, kept for the final verification (one connection less).
-  let syncSession: SyncSession | undefined;
-  try {
-    let rootDse = firstRootDse;
+  public async close(): Promise<void> {
+    await this.syncSession?.directory.close();
+    await this.admin.close();
+  }
+
+  public async prepare(firstRootDse: Entry | undefined): Promise<RunOutcome> {
+    const { settings } = this;
     // Removal needs no sync password: the account is deleted, not used.
     const syncPassword = settings.remove
       ? undefined
-      : settings.syncPassword ?? new Secret(await ask(deps, (p) =>
+      : settings.syncPassword ?? new Secret(await ask(this.deps, (p) =>
         p.newSecret('Password for the sync user:'), '--syncServerBindPasswordFile (or PES_SYNC_PASSWORD)'));
-
     if (settings.security === 'none' && !isLoopbackHost(settings.host)) {
-      warn(`Passwords are sent to ${admin.address} over plain LDAP, readable on the network: add --useStartTLS (or --useSSL with the LDAPS port)`);
+      this.warn(`Passwords are sent to ${this.admin.address} over plain LDAP, readable on the network: add --useStartTLS (or --useSSL with the LDAPS port)`);
     }
+    const server = await this.identify(firstRootDse);
+    const givenSyncUserDn = settings.syncUserDn ?? server.profile.defaultSyncUserDn(settings.baseDns);
+    // DNs go to the server as written, less what RFC 4514 lets a parser ignore and with naming OIDs as names
+    // (`2.5.4.3=` is `cn=`: 389 DS reads no entry by an OID-typed DN).
+    const spelledSyncUserDn = dnSpelling(givenSyncUserDn);
+    this.syncSession = syncPassword === undefined
+      ? undefined
+      : await testSyncAccess(this.open, spelledSyncUserDn, syncPassword, this.deps.reporter);
+    const bindDn = await this.bindAdmin();
 
+    const { target, observed } = await this.observeTarget(server, targetFor(settings, spelledSyncUserDn), givenSyncUserDn, bindDn);
+    await this.recheckSpelling(target.syncUserDn, givenSyncUserDn, syncPassword, observed);
+    for (const message of server.profile.vetTarget?.(target, observed, this.accountFacts()) ?? []) this.warn(message);
+    // The age is asked once the server's current one is known (so the prompt can offer to keep it), and only
+    // once the sync user and base DNs were found acceptable.
+    const asked = settings.roles.source && !settings.remove && settings.changelogMaxAgeSeconds === undefined && this.deps.prompter !== undefined
+      ? { ...target, ...(await askChangelogMaxAge(this.deps.prompter, server.profile.currentChangelogMaxAge?.(target, observed))) }
+      : target;
+    const planner = this.planner(server, asked, syncPassword);
+    return settings.dryRun
+      ? this.dryRun(server, planner, observed, syncPassword)
+      : this.applyAndVerify(server, planner, observed, syncPassword);
+  }
+
+  /** Detection from the root DSE (read again after the admin bind when it answers nobody anonymous), and the profile. */
+  private async identify(firstRootDse: Entry | undefined): Promise<IdentifiedServer> {
+    const { settings, deps: { reporter } } = this;
+    let rootDse = firstRootDse;
     // A locked-down root DSE answers nobody anonymous: then detection waits for the admin bind.
-    let adminDn: string | undefined;
-    const bindAdmin = async (): Promise<string> => {
-      if (adminDn !== undefined) return adminDn;
-      const bindDn = settings.bindDn ?? (await ask(deps, (p) =>
-        p.text('Administrator bind DN:', DEFAULT_ADMIN_DN), '--bindDN'));
-      const bindPassword = settings.bindPassword ?? new Secret(await ask(deps, (p) =>
-        p.secret(`Password for '${bindDn}':`), '--bindPasswordFile (or PES_BIND_PASSWORD)'));
-      await admin.bind(bindDn, bindPassword.reveal());
-      adminDn = bindDn;
-      return bindDn;
-    };
     if (rootDse === undefined || rootDse.attributes.size === 0) {
-      await bindAdmin();
-      rootDse = await admin.read('', ROOT_DSE_ATTRIBUTES);
+      await this.bindAdmin();
+      rootDse = await this.admin.read('', ROOT_DSE_ATTRIBUTES);
     }
-
     const detection = detectServer(rootDse);
     const family = settings.serverType === 'auto' ? detection.family : settings.serverType;
     const profile = profileFor(family, rootDse);
@@ -107,130 +158,187 @@ export async function prepareEndpoint(settings: Settings, deps: RunDependencies)
       throw new PrepareError(ResultCode.UNWILLING_TO_PERFORM, `--remove is not available for ${profile.productName} yet`,
         'remove the sync user and the rights named "prepare-endpoint-server" by hand');
     }
-    warnAboutIgnoredOptions(settings, family, warn);
+    warnAboutIgnoredOptions(settings, family, this.warn);
     requireEncryption(profile, settings);
+    return { rootDse, detection, family, profile };
+  }
 
-    const givenSyncUserDn = settings.syncUserDn ?? profile.defaultSyncUserDn(settings.baseDns);
-    // DNs go to the server as written, less what RFC 4514 lets a parser ignore and with naming OIDs as names
-    // (`2.5.4.3=` is `cn=`: 389 DS reads no entry by an OID-typed DN).
-    const spelledSyncUserDn = dnSpelling(givenSyncUserDn);
-    syncSession = syncPassword === undefined ? undefined : await testSyncAccess(connection, spelledSyncUserDn, syncPassword, reporter, stats);
+  /** Binds the admin connection once (asking for the DN and password it was not given); returns the DN. */
+  private async bindAdmin(): Promise<string> {
+    if (this.adminDn !== undefined) return this.adminDn;
+    const { settings, deps } = this;
+    const bindDn = settings.bindDn ?? (await ask(deps, (p) =>
+      p.text('Administrator bind DN:', DEFAULT_ADMIN_DN), '--bindDN'));
+    const bindPassword = settings.bindPassword ?? new Secret(await ask(deps, (p) =>
+      p.secret(`Password for '${bindDn}':`), '--bindPasswordFile (or PES_BIND_PASSWORD)'));
+    await this.admin.bind(bindDn, bindPassword.reveal());
+    this.adminDn = bindDn;
+    return bindDn;
+  }
 
-    const bindDn = await bindAdmin();
+  /**
+   * The first observation, with the base DNs checked and every DN's spelling settled (the server's for entries
+   * that exist, see names.ts), and the sync user found to be no administrator.
+   */
+  private async observeTarget(server: IdentifiedServer, asGiven: PrepareTarget, givenSyncUserDn: string, bindDn: string): Promise<{ target: PrepareTarget; observed: Observation }> {
+    const { profile, rootDse } = server;
+    const first = await observe(this.admin, profile, asGiven, rootDse);
+    verifyBaseDns(this.settings.baseDns, first, this.deps.reporter);
+    const settled = await settleSpellings(this.admin, profile, asGiven, first, rootDse);
+    refuseAdministrators(profile, settled.target, settled.observed, bindDn, givenSyncUserDn);
+    return settled;
+  }
 
-    let target: PrepareTarget = {
-      baseDns: settings.baseDns.map(dnSpelling),
-      // Removal looks for what either role may have added.
-      roles: settings.remove ? { source: true, destination: true } : settings.roles,
-      ...(settings.remove ? { removing: true } : {}),
-      ...(settings.dryRun ? { dryRun: true } : {}),
-      syncUserDn: spelledSyncUserDn,
-      changelogMaxAgeSeconds: settings.changelogMaxAgeSeconds ?? DEFAULT_CHANGELOG_MAX_AGE_SECONDS,
-      keepCurrentChangelogMaxAge: settings.changelogMaxAgeSeconds === undefined,
-      inheritDefaultRootPrivileges: settings.inheritDefaultRootPrivileges,
-      ...(settings.accesslogDirectory === undefined ? {} : { accesslogDirectory: settings.accesslogDirectory }),
-      ...(settings.adAdministratorsGroup === true ? { adAdministratorsGroup: true } : {}),
-      ...(settings.changelogDeletedEntryAttributes === undefined ? {} : { deletedEntryAttributes: settings.changelogDeletedEntryAttributes }),
-    };
-    let observed = await observe(admin, profile, target, rootDse);
-    verifyBaseDns(settings.baseDns, observed, reporter);
-    // From here on every DN is written in one spelling: the server's for entries that exist (see names.ts).
-    ({ target, observed } = await settleSpellings(admin, profile, target, observed, rootDse));
-    const syncUserDn = target.syncUserDn;
-    refuseAdministrators(profile, target, observed, bindDn, givenSyncUserDn);
+  /**
+   * The access test ran before the observation: an account that exists now may have been created meanwhile
+   * by another run (with this run's password), or binds only under the server's spelling. Test it again.
+   */
+  private async recheckAccess(syncUserDn: string, syncPassword: Secret | undefined, seen: Observation): Promise<void> {
+    const session = this.syncSession;
+    if (session === undefined || session.bound || syncPassword === undefined || seen.entry(syncUserDn) === undefined) return;
+    this.syncSession = await retestSyncAccess(session, syncUserDn, syncPassword);
+  }
 
-    // The access test ran before the observation: an account that exists now may have been created meanwhile
-    // by another run (with this run's password), or binds only under the server's spelling. Test it again.
-    const recheckAccess = async (seen: Observation): Promise<void> => {
-      if (syncSession === undefined || syncSession.bound || syncPassword === undefined || seen.entry(syncUserDn) === undefined) return;
-      syncSession = await retestSyncAccess(syncSession, syncUserDn, syncPassword);
-    };
-    const boundAsGiven = syncSession?.bound === true;
-    await recheckAccess(observed);
-    if (!boundAsGiven && syncSession?.bound === true && dnSpelling(givenSyncUserDn).toLowerCase() !== syncUserDn.toLowerCase()) {
+  /** The access test again, and a warning when the account binds only under the server's spelling of its DN. */
+  private async recheckSpelling(syncUserDn: string, givenSyncUserDn: string, syncPassword: Secret | undefined, observed: Observation): Promise<void> {
+    const boundAsGiven = this.syncSession?.bound === true;
+    await this.recheckAccess(syncUserDn, syncPassword, observed);
+    if (!boundAsGiven && this.syncSession?.bound === true && dnSpelling(givenSyncUserDn).toLowerCase() !== syncUserDn.toLowerCase()) {
       // 389 DS binds `cn=Sync\20User` only so, not as `cn=Sync User`: the sync server must use the server's spelling.
-      warn(`The server binds the sync user only as '${syncUserDn}', not as '${givenSyncUserDn}': configure the sync server with '${syncUserDn}'`);
+      this.warn(`The server binds the sync user only as '${syncUserDn}', not as '${givenSyncUserDn}': configure the sync server with '${syncUserDn}'`);
     }
-    const syncFacts = (): { password: string; canBind: boolean; resetPassword: boolean } =>
-      ({ password: syncPassword?.reveal() ?? '', canBind: syncSession?.bound ?? false, resetPassword: settings.resetSyncPassword });
-    const bindDiagnostic = syncSession?.bindDiagnostic;
-    const accountFacts = { canBind: syncSession?.bound ?? false, resetPassword: settings.resetSyncPassword, removing: settings.remove, ...(bindDiagnostic === undefined ? {} : { bindDiagnostic }) };
-    for (const message of profile.vetTarget?.(target, observed, accountFacts) ?? []) warn(message);
-    // The age is asked once the server's current one is known (so the prompt can offer to keep it), and only
-    // once the sync user and base DNs were found acceptable.
-    if (settings.roles.source && !settings.remove && settings.changelogMaxAgeSeconds === undefined && deps.prompter !== undefined) {
-      target = { ...target, ...(await askChangelogMaxAge(deps.prompter, profile.currentChangelogMaxAge?.(target, observed))) };
-    }
-    const removalFacts = async (seen: Observation): Promise<RemovalFacts> => {
-      const account = seen.entry(syncUserDn);
-      return { hasChildren: account !== undefined && isMarkedAccount(account) ? await hasChildren(admin, syncUserDn) : undefined };
+  }
+
+  private accountFacts(): ExistingAccountFacts {
+    const bindDiagnostic = this.syncSession?.bindDiagnostic;
+    return {
+      canBind: this.syncSession?.bound ?? false, resetPassword: this.settings.resetSyncPassword, removing: this.settings.remove,
+      ...(bindDiagnostic === undefined ? {} : { bindDiagnostic }),
     };
-    // Profiles whose rights name the account by a server-assigned id (AD's objectSid) plan in two phases: the
-    // sync user and prerequisites first, then, observed again after those writes, the rights and change log.
-    const twoPhase = !settings.remove && profile.plansAccessAfterSyncUser === true;
-    const planRest = (seen: Observation): PlannedStep[] => [
-      ...profile.planAccess(target, seen),
-      ...(target.roles.source ? profile.planChangelog(target, seen) : []),
-    ];
-    const planAccount = (seen: Observation): PlannedStep[] =>
-      [planSyncUser(profile, target, seen, syncFacts()), ...(profile.planPrerequisites?.(target, seen) ?? [])];
-    // The whole plan from one observation, once the account exists (the later rounds of applySettled).
-    const planWhole = async (seen: Observation): Promise<PlannedStep[]> => settings.remove
-      ? planRemoval(profile, target, seen, settings.disableChangelog, await removalFacts(seen))
-      : [...planAccount(seen), ...planRest(seen)];
-    const firstPhase = settings.remove
-      ? await planWhole(observed)
-      : twoPhase ? planAccount(observed) : planPreparation(profile, target, observed, syncFacts());
+  }
 
-    if (settings.dryRun) {
-      if (syncPassword !== undefined) {
-        reporter.info("Dry run: the sync user's password was tested with one bind (a wrong one counts towards the account's lockout), nothing else was sent as it");
-      }
-      const plan = twoPhase ? [...firstPhase, ...planRest(observed)] : firstPhase;
-      for (const step of plan) {
-        reporter.step(step);
-        for (const message of [...(step.changes.length > 0 ? step.cautions ?? [] : []), ...step.warnings]) warn(message);
-      }
-      const changes = plan.flatMap((step) => step.changes);
-      return { server: { address: admin.address, family, vendor: detection.vendor }, syncUserDn, steps: plan, warnings, changed: false, changes, changeNumbers: undefined };
+  /** What the sync user step is planned from: read when planned, as a later access test may have bound. */
+  private syncFacts(syncPassword: Secret | undefined): SyncUserFacts {
+    return { password: syncPassword?.reveal() ?? '', canBind: this.syncSession?.bound ?? false, resetPassword: this.settings.resetSyncPassword };
+  }
+
+  /** The run's plan, phase by phase (see ServerProfile.phases); --remove is one phase of its own. */
+  private planner(server: IdentifiedServer, target: PrepareTarget, syncPassword: Secret | undefined): Planner {
+    const { profile } = server;
+    const { settings } = this;
+    if (settings.remove) {
+      const removal = async (seen: Observation): Promise<PlannedStep[]> => {
+        const account = seen.entry(target.syncUserDn);
+        const children = account !== undefined && isMarkedAccount(account) ? await hasChildren(this.admin, target.syncUserDn) : undefined;
+        return planRemoval(profile, target, seen, settings.disableChangelog, { hasChildren: children });
+      };
+      return { target, phases: [removal], whole: removal };
     }
+    const planPart = (part: PlanPart, seen: Observation): PlannedStep[] => {
+      switch (part) {
+        case 'sync-user':
+          return [planSyncUser(profile, target, seen, this.syncFacts(syncPassword))];
+        case 'prerequisites':
+          return profile.planPrerequisites?.(target, seen) ?? [];
+        case 'access':
+          return profile.planAccess(target, seen);
+        case 'changelog':
+          return target.roles.source ? profile.planChangelog(target, seen) : [];
+      }
+    };
+    const phases = profile.phases ?? ONE_PHASE;
+    const planParts = (parts: readonly PlanPart[]) => async (seen: Observation): Promise<PlannedStep[]> =>
+      parts.flatMap((part) => planPart(part, seen));
+    return { target, phases: phases.map(planParts), whole: planParts(phases.flat()) };
+  }
 
-    const applying: ApplyContext = { admin, connection, stats, reporter, signal: deps.signal, warn };
+  /** Every phase planned from the one observation and reported, nothing written. */
+  private async dryRun(server: IdentifiedServer, planner: Planner, observed: Observation, syncPassword: Secret | undefined): Promise<RunOutcome> {
+    const { reporter } = this.deps;
+    if (syncPassword !== undefined) {
+      reporter.info("Dry run: the sync user's password was tested with one bind (a wrong one counts towards the account's lockout), nothing else was sent as it");
+    }
+    const plan: PlannedStep[] = [];
+    for (const phase of planner.phases) plan.push(...await phase(observed));
+    for (const step of plan) {
+      reporter.step(step);
+      for (const message of [...(step.changes.length > 0 ? step.cautions ?? [] : []), ...step.warnings]) this.warn(message);
+    }
+    return this.outcome(server, planner.target.syncUserDn, plan, { changeNumbers: undefined, verified: undefined }, false);
+  }
+
+  /** Applies the phases in order, each planned from what the one before left, then checks the result. */
+  private async applyAndVerify(server: IdentifiedServer, planner: Planner, firstObservation: Observation, syncPassword: Secret | undefined): Promise<RunOutcome> {
+    const { settings, deps } = this;
+    const { profile, rootDse } = server;
+    const { target } = planner;
+    let observed = firstObservation;
     const observeAgain = async (): Promise<Observation> => {
-      observed = await observe(admin, profile, target, rootDse);
-      await recheckAccess(observed);
+      observed = await observe(this.admin, profile, target, rootDse);
+      await this.recheckAccess(target.syncUserDn, syncPassword, observed);
       return observed;
     };
-    const settling = { afterWrites: profile.settlesAfterWrites === true, replan: async () => planWhole(await observeAgain()) };
-    // The first phase of a two-phase plan is settled on its own: the rights are planned from what it leaves.
-    let plan = await applySettled(firstPhase, applying,
-      twoPhase ? { afterWrites: false, replan: async () => planAccount(await observeAgain()) } : settling);
-    if (twoPhase) {
-      if (firstPhase.some((step) => step.changes.length > 0)) await observeAgain();
-      plan = [...plan, ...await applySettled(planRest(observed), applying, settling)];
+    const applying: ApplyContext = { admin: this.admin, open: this.open, reporter: deps.reporter, signal: deps.signal, warn: this.warn };
+    // The last phase settles the whole plan; an earlier one is settled on its own, so the next is planned from what it leaves.
+    const lastSettling: SettleOptions = { afterWrites: profile.settlesAfterWrites === true, replan: async () => planner.whole(await observeAgain()) };
+    const plan: PlannedStep[] = [];
+    for (const [index, phase] of planner.phases.entries()) {
+      const last = index === planner.phases.length - 1;
+      const planned = await phase(observed);
+      plan.push(...await applySettled(planned, applying,
+        last ? lastSettling : { afterWrites: false, replan: async () => phase(await observeAgain()) }));
+      if (!last && planned.some((step) => step.changes.length > 0)) await observeAgain();
     }
-    const changes = plan.flatMap((step) => step.changes);
 
     const accountDeleted = plan.some((step) => step.id === 'sync-user' && step.changes.some((change) => change.kind === 'delete'));
     // A kept account (not this tool's to delete) leaves nothing to confirm after --remove.
-    const { changeNumbers, verified } = settings.remove
-      ? accountDeleted ? await confirmRemoval(admin, syncUserDn, reporter, warn) : { changeNumbers: undefined, verified: undefined }
-      : await verifySyncUser(connection, profile, target, observed, plan, syncPassword ?? new Secret(''), reporter, warn, stats, syncSession, admin);
-    if (!settings.remove) warnAboutAdminUnderDestination(settings, adminDn, warn);
+    const verdict = settings.remove
+      ? accountDeleted ? await confirmRemoval(this.admin, target.syncUserDn, deps.reporter, this.warn) : { changeNumbers: undefined, verified: undefined }
+      : await verifySyncUser(this.open, profile, target, observed, plan, syncPassword ?? new Secret(''), deps.reporter, this.warn, this.syncSession, this.admin);
+    if (!settings.remove) warnAboutAdminUnderDestination(settings, this.adminDn, this.warn);
+    return this.outcome(server, target.syncUserDn, plan, verdict, true);
+  }
+
+  private outcome(server: IdentifiedServer, syncUserDn: string, plan: readonly PlannedStep[],
+    verdict: Verdict | { readonly changeNumbers: undefined; readonly verified: undefined }, written: boolean): RunOutcome {
+    const changes = plan.flatMap((step) => step.changes);
     return {
-      server: { address: admin.address, family, vendor: detection.vendor },
+      server: { address: this.admin.address, family: server.family, vendor: server.detection.vendor },
       syncUserDn,
       steps: plan,
-      warnings,
-      changed: changes.length > 0,
+      warnings: this.warnings,
+      changed: written && changes.length > 0,
       changes,
-      changeNumbers,
-      verified,
+      changeNumbers: verdict.changeNumbers,
+      ...(written ? { verified: verdict.verified } : {}),
     };
-  } finally {
-    await syncSession?.directory.close();
-    await admin.close();
   }
+}
+
+/** A plan in phases, each from an observation; `whole` is every phase from one observation (settling replans it). */
+interface Planner {
+  /** The target with every DN in its settled spelling and the change log age decided. */
+  readonly target: PrepareTarget;
+  readonly phases: readonly ((seen: Observation) => Promise<PlannedStep[]>)[];
+  readonly whole: (seen: Observation) => Promise<PlannedStep[]>;
+}
+
+/** What the run is asked to achieve, from the settings (DNs as given, before the server's spellings are known). */
+function targetFor(settings: Settings, syncUserDn: string): PrepareTarget {
+  return {
+    baseDns: settings.baseDns.map(dnSpelling),
+    // Removal looks for what either role may have added.
+    roles: settings.remove ? { source: true, destination: true } : settings.roles,
+    ...(settings.remove ? { removing: true } : {}),
+    ...(settings.dryRun ? { dryRun: true } : {}),
+    syncUserDn,
+    changelogMaxAgeSeconds: settings.changelogMaxAgeSeconds ?? DEFAULT_CHANGELOG_MAX_AGE_SECONDS,
+    keepCurrentChangelogMaxAge: settings.changelogMaxAgeSeconds === undefined,
+    inheritDefaultRootPrivileges: settings.inheritDefaultRootPrivileges,
+    ...(settings.accesslogDirectory === undefined ? {} : { accesslogDirectory: settings.accesslogDirectory }),
+    ...(settings.adAdministratorsGroup === true ? { adAdministratorsGroup: true } : {}),
+    ...(settings.changelogDeletedEntryAttributes === undefined ? {} : { deletedEntryAttributes: settings.changelogDeletedEntryAttributes }),
+  };
 }
 
 /**

@@ -1,5 +1,5 @@
 /** A run's settings: validated, typed, built once by the CLI from options, files and prompts. */
-import type { ConnectionOptions } from '../ldap/directory.js';
+import type { ConnectionOptions } from '../model/directory.js';
 import type { ServerTypeName } from '../servers/detect.js';
 import type { Secret } from '../model/secret.js';
 

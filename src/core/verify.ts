@@ -3,13 +3,13 @@
  * server will need (change numbers, the change log entry, or DirSync on Active Directory); after --remove,
  * the account is gone. A denied check becomes a warning, not a failure: the writes are already made.
  */
-import { connect, type ConnectionOptions, type Directory, type DirectoryStats } from '../ldap/directory.js';
 import { normalizeDn } from '../formats/dn.js';
 import { PrepareError, ResultCode } from '../model/errors.js';
 import { firstValue, valuesOf } from '../model/entries.js';
 import type { ServerProfile } from '../servers/profile.js';
 import type { ChangeSource, Observation, PlannedStep, PrepareTarget } from '../model/plan.js';
-import type { SyncSession } from './connections.js';
+import type { Directory } from '../model/directory.js';
+import type { OpenDirectory, SyncSession } from './connections.js';
 import type { RunReporter } from './ports.js';
 import type { Secret } from '../model/secret.js';
 
@@ -24,7 +24,7 @@ const FAILED: Verdict = { changeNumbers: undefined, verified: false };
 
 /** Binds as the sync user after the changes and checks what a sync server will need of it. */
 export async function verifySyncUser(
-  options: ConnectionOptions,
+  open: OpenDirectory,
   profile: ServerProfile,
   target: PrepareTarget,
   observed: Observation,
@@ -32,14 +32,13 @@ export async function verifySyncUser(
   password: Secret,
   reporter: RunReporter,
   warn: (message: string) => void,
-  stats: DirectoryStats,
   session?: SyncSession,
   /** The admin connection, for checks a sync user cannot make (a rule in cn=config). */
   admin?: Directory,
 ): Promise<Verdict> {
   // The access test's connection is reused; it binds again unless it is bound already and nothing was
   // written to the account since (a new password or new privileges take effect at the next bind).
-  const directory = session?.directory ?? (await connect(options, stats));
+  const directory = session?.directory ?? (await open());
   try {
     const syncUserKey = normalizeDn(target.syncUserDn);
     const accountChanged = plan.some((step) => step.changes.some((change) => normalizeDn(change.dn) === syncUserKey));

@@ -7,28 +7,10 @@ import { Attribute, Ber, BerReader, BerWriter, Change as LdapChange, Client, Con
 import * as net from 'node:net';
 import * as tls from 'node:tls';
 import { interruption, PrepareError, ResultCode } from '../model/errors.js';
-import { tlsOptionsFor, type TransportSecurity, type Trust } from '../tls/trust.js';
+import { tlsOptionsFor } from '../tls/trust.js';
 import { translateError, type ErrorContext } from './translate-error.js';
 import { BINARY_ATTRIBUTES, DIRSYNC_OID, isBinaryAttribute, isSecretAttribute, type Change, type Entry, type LdapControl } from '../model/entries.js';
-
-// What a connection is configured with lives with the TLS code and the error translation; callers keep
-// importing these names from here.
-export type { TransportSecurity, Trust };
-export { tlsOptionsFor, translateError };
-
-export interface ConnectionOptions {
-  readonly host: string;
-  readonly port: number;
-  readonly security: TransportSecurity;
-  readonly trust: Trust;
-  readonly connectTimeoutMs: number;
-  readonly operationTimeoutMs: number;
-  /**
-   * Aborted on Ctrl-C or SIGTERM (its reason is the signal's name): a connect or read in flight is dropped at
-   * once, a write in flight gets WRITE_GRACE_MS to be answered, then the connection is dropped too.
-   */
-  readonly signal?: AbortSignal;
-}
+import type { ConnectionOptions, Directory, DirectoryStats, DirSyncResult, SearchOptions, TransportSecurity, Trust } from '../model/directory.js';
 
 /**
  * How long a write in flight may still be answered after a signal. A healthy server answers in
@@ -37,49 +19,10 @@ export interface ConnectionOptions {
  */
 export const WRITE_GRACE_MS = 400;
 
-export interface DirectoryStats {
-  reads: number;
-  writes: number;
-}
-
-/** Options of a read or search (all optional; callers without them are unaffected). */
-export interface SearchOptions {
-  /** Request controls, such as Active Directory's SD flags or show-deleted controls. */
-  readonly controls?: readonly LdapControl[];
-  /** At most this many entries; the server stopping at the limit is not an error (the entries come back). */
-  readonly sizeLimit?: number;
-}
-
-/** One round of an Active Directory DirSync search (LDAP_SERVER_DIRSYNC_OID). */
-export interface DirSyncResult {
-  readonly entries: Entry[];
-  /** Base64 of the cookie to send next time to get only what changed since. */
-  readonly cookie: string;
-  /** The server has more changes than it returned in this round. */
-  readonly more: boolean;
-}
-
-export interface Directory {
-  /** `host:port`, as the console shows it. */
-  readonly address: string;
-  readonly stats: DirectoryStats;
-  bind(dn: string, password: string): Promise<void>;
-  /** Reads one entry; undefined when it does not exist (or this connection may not see it). */
-  read(dn: string, attributes: readonly string[], options?: SearchOptions): Promise<Entry | undefined>;
-  search(base: string, scope: 'base' | 'one' | 'sub', filter: string, attributes: readonly string[], options?: SearchOptions): Promise<Entry[]>;
-  /**
-   * Active Directory DirSync (MS-ADTS 3.1.1.3.4.1.3): the entries changed since `cookie` (everything when
-   * absent) under a naming context root. Needs the "Replicating Directory Changes" right unless `flags` asks
-   * for object security (0x1).
-   */
-  dirSync(base: string, filter: string, attributes: readonly string[], options?: { cookie?: string; flags?: number; maxBytes?: number }): Promise<DirSyncResult>;
-  apply(change: Change): Promise<void>;
-  close(): Promise<void>;
-}
 
 /**
  * Opens a connection (StartTLS is negotiated here too). Reads and writes are counted into `stats`, which
- * several connections of one run may share.
+ * several connections of one run may share. The CLI gives it to the core as its DirectoryConnector.
  */
 export async function connect(options: ConnectionOptions, stats: DirectoryStats = { reads: 0, writes: 0 }): Promise<Directory> {
   const directory = new LdaptsDirectory(options, stats);

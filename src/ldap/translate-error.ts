@@ -7,7 +7,7 @@ import { ResultCodeError } from 'ldapts';
 import { isSecretAttribute } from '../model/entries.js';
 import { PrepareError, ResultCode } from '../model/errors.js';
 import { tlsFailure } from '../tls/failures.js';
-import type { TransportSecurity, Trust } from '../tls/trust.js';
+import type { TransportSecurity, Trust } from '../model/directory.js';
 import { RESULT_CODE_MEANINGS } from './result-meanings.js';
 
 /** The operation that failed, and on what: the words of the message. */

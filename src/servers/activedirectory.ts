@@ -33,7 +33,7 @@ import {
   type SecurityDescriptor,
 } from './ad/security-descriptor.js';
 import { SYNC_USER_DESCRIPTION } from './person.js';
-import type { ServerProfile } from './profile.js';
+import type { PlanPart, ServerProfile } from './profile.js';
 import type { ChangeSource, ExistingAccountFacts, Observation, PlannedStep, PrepareTarget, ReadRequest, SearchRequest } from '../model/plan.js';
 import { changed, manual, skipped, unchanged } from '../model/steps.js';
 
@@ -134,7 +134,7 @@ export class ActiveDirectoryProfile implements ServerProfile {
   /** AD sets unicodePwd only over LDAPS or StartTLS. */
   public readonly passwordRequiresEncryption = true;
   /** ACEs name the sync user by its objectSid, which the server assigns when the account is created. */
-  public readonly plansAccessAfterSyncUser = true;
+  public readonly phases: readonly (readonly PlanPart[])[] = [['sync-user', 'prerequisites'], ['access', 'changelog']];
   /** A descriptor is written whole: a run that wrote one checks after its writes that no other run's write lost its ACE. */
   public readonly settlesAfterWrites = true;
   /** AD has none; the source check is a DirSync search (changeSource). */

@@ -12,6 +12,15 @@ import type {
   SearchRequest,
 } from '../model/plan.js';
 
+/**
+ * What one phase of a preparation plans: the sync user (planned by the core for every family), the writes a
+ * family needs before its rights can be planned, the rights, and on a source the change log.
+ */
+export type PlanPart = 'sync-user' | 'prerequisites' | 'access' | 'changelog';
+
+/** The preparation of most families: everything planned from one observation, then written. */
+export const ONE_PHASE: readonly (readonly PlanPart[])[] = [['sync-user', 'prerequisites', 'access', 'changelog']];
+
 export interface ServerProfile {
   readonly family: string;
   /** Product name for the console, such as `389 Directory Server`. */
@@ -40,12 +49,13 @@ export interface ServerProfile {
   /** The server accepts the password only over LDAPS or StartTLS (Active Directory's unicodePwd). */
   readonly passwordRequiresEncryption?: boolean;
   /**
-   * Rights name the sync user by something the server assigns when it creates the account (AD's objectSid):
-   * the core writes the sync user and planPrerequisites first, observes again, then plans access and the
-   * change log. A dry run plans everything from the one observation.
+   * The preparation in phases (ONE_PHASE when absent): each phase is planned from a fresh observation once the
+   * writes of the phase before it are made. For families whose rights name the sync user by something the
+   * server assigns when it creates the account (AD's objectSid): the sync user and prerequisites first, then
+   * the rights and the change log. A dry run plans every phase from the one observation.
    */
-  readonly plansAccessAfterSyncUser?: boolean;
-  /** With plansAccessAfterSyncUser: writes that must happen before the rights can be planned. Pure. */
+  readonly phases?: readonly (readonly PlanPart[])[];
+  /** Writes that must happen before the rights can be planned (the 'prerequisites' part of a phase). Pure. */
   planPrerequisites?(target: PrepareTarget, observed: Observation): PlannedStep[];
   /** Rights for the roles: ACIs, access rules or privileges. Pure. */
   planAccess(target: PrepareTarget, observed: Observation): PlannedStep[];

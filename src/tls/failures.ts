@@ -3,7 +3,7 @@
  * certificate, a wrong host name, a handshake cut short) turned into one line and a hint, exit code 91.
  */
 import { PrepareError, ResultCode } from '../model/errors.js';
-import type { TransportSecurity, Trust } from './trust.js';
+import type { TransportSecurity, Trust } from '../model/directory.js';
 
 /** What was being done when the error came: the operation (StartTLS or another), where, and how secured. */
 export interface TlsFailureContext {

@@ -5,15 +5,8 @@
 import { closeSync, constants, fstatSync, openSync, readFileSync } from 'node:fs';
 import * as tls from 'node:tls';
 import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
+import type { Trust } from '../model/directory.js';
 import { pemCertificateBlocks } from './pem.js';
-
-export type TransportSecurity = 'none' | 'ssl' | 'starttls';
-
-export type Trust =
-  | { readonly kind: 'system' }
-  | { readonly kind: 'all' }
-  /** PEM certificates to trust instead of the system's. */
-  | { readonly kind: 'certificates'; readonly ca: readonly Buffer[]; readonly source: string };
 
 /**
  * What node:tls checks. `host` is always given: it is the name (or IP address) the certificate must match,

@@ -10,7 +10,7 @@ import { PassThrough, Writable } from 'node:stream';
 import { ResultCodeError } from 'ldapts';
 import { exitStatus, main, type ProcessIo } from '../../src/cli/main.js';
 import { guardedOutput } from '../../src/cli/output.js';
-import { translateError } from '../../src/ldap/directory.js';
+import { translateError } from '../../src/ldap/translate-error.js';
 import { RESULT_CODE_MEANINGS } from '../../src/ldap/result-meanings.js';
 import { repoRoot } from '../helpers/cli.js';
 

@@ -4,7 +4,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { verifySyncUser } from '../../src/core/verify.js';
-import type { Directory } from '../../src/ldap/directory.js';
+import type { Directory } from '../../src/model/directory.js';
 import { PrepareError } from '../../src/model/errors.js';
 import type { Change, Entry, Modification } from '../../src/model/entries.js';
 import { Ds389Profile, RETRO_CHANGELOG_PLUGIN_DN } from '../../src/servers/ds389.js';
@@ -293,8 +293,8 @@ describe('the OpenLDAP change log check when cn=accesslog has no entry yet', () 
     const info: string[] = [];
     const reporter = { check: (title: string, outcome: string, detail?: string) => checks.push(`${outcome}: ${detail ?? ''}`), info: (m: string) => info.push(m) } as unknown as RunReporter;
     const { sync, admin } = fakes(refresh, rule);
-    await verifySyncUser({ host: 'h', port: 1, security: 'none', trust: { kind: 'system' }, connectTimeoutMs: 1, operationTimeoutMs: 1 },
-      openldap, target(), observation([]), [], new Secret('pw'), reporter, (m) => warnings.push(m), { reads: 0, writes: 0 }, { directory: sync, bound: true }, admin);
+    const open = (): Promise<Directory> => Promise.reject(new Error('the access test\'s connection is reused: no other is opened'));
+    await verifySyncUser(open, openldap, target(), observation([]), [], new Secret('pw'), reporter, (m) => warnings.push(m), { directory: sync, bound: true }, admin);
     return { checks, warnings, info };
   }
 
