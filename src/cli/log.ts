@@ -11,7 +11,7 @@ import type { Logger } from 'pino';
 
 export type RunLog = Pick<Logger, 'info' | 'warn' | 'error'>;
 
-const SILENT: RunLog = { info: () => undefined, warn: () => undefined, error: () => undefined } as unknown as RunLog;
+const SILENT: RunLog = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
 /**
  * Where the log goes when the default one (logs/ in the tool folder) cannot be written, as for a root-owned
@@ -98,12 +98,13 @@ async function openAt(path: string, runId: string, folderMode: number, onProblem
     const guarded = (level: 'info' | 'warn' | 'error') => (...args: unknown[]): void => {
       if (failed) return;
       try {
+        // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- tsc needs it: pino's overloads take no unknown[] spread
         (logger[level] as (...a: unknown[]) => void)(...args);
       } catch (error) {
         fail(error);
       }
     };
-    return { log: { info: guarded('info'), warn: guarded('warn'), error: guarded('error') } as unknown as RunLog };
+    return { log: { info: guarded('info'), warn: guarded('warn'), error: guarded('error') } };
   } catch (error) {
     return { error };
   }

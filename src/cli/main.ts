@@ -70,7 +70,7 @@ function toolVersion(): string {
 }
 
 function isTerminal(stream: NodeJS.WritableStream): boolean {
-  return (stream as NodeJS.WriteStream).isTTY === true;
+  return (stream as Partial<NodeJS.WriteStream>).isTTY === true;
 }
 
 /**
@@ -78,8 +78,8 @@ function isTerminal(stream: NodeJS.WritableStream): boolean {
  * `--ver-sion`): what commander would answer without looking at anything else.
  */
 function isLoneOption(args: readonly string[], short: string, long: string): boolean {
-  if (args.length !== 1) return false;
-  const arg = args[0]!;
+  const [arg] = args;
+  if (args.length !== 1 || arg === undefined) return false;
   return arg === `-${short}` || (arg.startsWith('--') && !arg.includes('=') && arg.slice(2).replace(/-/g, '').toLowerCase() === long);
 }
 
@@ -195,7 +195,8 @@ async function readInput(args: readonly string[], io: ProcessIo, output: Console
     }
     const resolved = resolveSettings(parsed.options, parsed.explicit, {
       env: io.env,
-      stdinIsTTY: io.stdin.isTTY === true,
+      // a stream that is no terminal has no isTTY at all, whatever the type says
+      stdinIsTTY: Boolean(io.stdin.isTTY),
       readStdin: () => {
         if (stdinLine instanceof Error) throw stdinLine;
         return stdinLine;
@@ -362,8 +363,7 @@ async function prepare(resolved: ResolvedSettings, io: ProcessIo, output: Consol
 /** The value of the last `--logFile` in normalized argv (before `--`), resolved; undefined when absent. */
 function logFileInArgv(argv: readonly string[]): string | undefined {
   let found: string | undefined;
-  for (let i = 0; i < argv.length; i += 1) {
-    const arg = argv[i]!;
+  for (const [i, arg] of argv.entries()) {
     if (arg === '--') break;
     if (arg === '--logFile' && argv[i + 1] !== undefined) found = argv[i + 1];
     else if (arg.startsWith('--logFile=')) found = arg.slice('--logFile='.length);

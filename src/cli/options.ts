@@ -113,8 +113,7 @@ BY_LOOSE_NAME.set('version', { long: 'version', group: 'Output', help: '' });
 export function normalizeArgv(args: readonly string[]): string[] {
   const out: string[] = [];
   let expectValue = false;
-  for (let i = 0; i < args.length; i += 1) {
-    const arg = args[i]!;
+  for (const [i, arg] of args.entries()) {
     if (expectValue) {
       out.push(arg);
       expectValue = false;

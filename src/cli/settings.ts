@@ -247,8 +247,9 @@ function parseHost(text: string, from: string): string {
   if (text.trim() === '' || /\s/.test(text)) throw invalid('it is empty or holds a space', 'give the server\'s host name or IP address');
   const url = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/(.*)$/.exec(text);
   if (url !== null) {
-    const scheme = url[1]!.toLowerCase();
-    const rest = /^(\[[^\]]*\]|[^:/?#]*)(?::(\d+))?/.exec(url[2]!);
+    const [, schemeText = '', afterScheme = ''] = url;
+    const scheme = schemeText.toLowerCase();
+    const rest = /^(\[[^\]]*\]|[^:/?#]*)(?::(\d+))?/.exec(afterScheme);
     const host = (rest?.[1] ?? '').replace(/^\[(.*)\]$/, '$1') || '<host>';
     const port = rest?.[2] === undefined ? '' : ` --port ${rest[2]}`;
     const tls = scheme === 'ldaps' ? ' --useSSL' : '';

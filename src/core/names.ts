@@ -61,8 +61,9 @@ async function findByRdn(admin: Directory, dn: string, observed: Observation): P
   const parentEntry = parent === undefined || parent === '' ? undefined : observed.entry(parent);
   if (parentEntry === undefined) return undefined;
   const rdn = firstRdn(dn);
-  const filter = rdn.length === 1
-    ? equalityFilter(rdn[0]!.type, rdn[0]!.value)
+  const [only] = rdn;
+  const filter = rdn.length === 1 && only !== undefined
+    ? equalityFilter(only.type, only.value)
     : `(&${rdn.map((ava) => equalityFilter(ava.type, ava.value)).join('')})`;
   let found: Entry[];
   try {

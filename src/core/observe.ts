@@ -35,8 +35,7 @@ export async function observe(
   const keys = [...requests.keys()];
   const searches = profile.searches?.(target) ?? [];
   const [entries, searchResults] = await Promise.all([
-    inFlight(keys.map((key) => () => {
-      const request = requests.get(key)!;
+    inFlight([...requests.values()].map((request) => () => {
       const attributes = request.attributes.length > 0 ? request.attributes : ['objectClass'];
       return request.controls === undefined ? admin.read(request.dn, attributes) : admin.read(request.dn, attributes, { controls: request.controls });
     }), MAX_IN_FLIGHT),
@@ -91,10 +90,10 @@ async function inFlight<T>(tasks: readonly (() => Promise<T>)[], limit: number):
   const results: T[] = new Array<T>(tasks.length);
   let next = 0;
   const worker = async (): Promise<void> => {
-    while (next < tasks.length) {
+    for (let task = tasks[next]; task !== undefined; task = tasks[next]) {
       const index = next;
       next += 1;
-      results[index] = await tasks[index]!();
+      results[index] = await task();
     }
   };
   await Promise.all(Array.from({ length: Math.min(limit, tasks.length) }, worker));

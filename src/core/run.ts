@@ -247,8 +247,8 @@ class Preparation {
       }
     };
     const phases = profile.phases ?? ONE_PHASE;
-    const planParts = (parts: readonly PlanPart[]) => async (seen: Observation): Promise<PlannedStep[]> =>
-      parts.flatMap((part) => planPart(part, seen));
+    const planParts = (parts: readonly PlanPart[]) => (seen: Observation): Promise<PlannedStep[]> =>
+      Promise.resolve(parts.flatMap((part) => planPart(part, seen)));
     return { target, phases: phases.map(planParts), whole: planParts(phases.flat()) };
   }
 

@@ -23,6 +23,7 @@ const FILTER_ESCAPES: Readonly<Record<string, string>> = {
 
 /** Escapes `*`, `(`, `)`, `\` and NUL; everything else, including non-ASCII text, is kept as is. */
 export function escapeFilterValue(value: string): string {
+  // eslint-disable-next-line no-control-regex -- RFC 4515 escapes NUL, so the pattern names it
   return value.replace(/[*()\\\u0000]/g, (char) => FILTER_ESCAPES[char] ?? char);
 }
 

@@ -8,6 +8,7 @@ export const MASK = '********';
 
 function needsBase64(value: string): boolean {
   // RFC 2849 SAFE-STRING: no leading space, colon or '<', no trailing space, ASCII without NUL, CR, LF.
+  // eslint-disable-next-line no-control-regex -- RFC 2849's SAFE-CHAR range starts at %x01
   return value === '' ? false : /^[ :<]|[\r\n\0]|[^\x01-\x7f]| $/.test(value);
 }
 

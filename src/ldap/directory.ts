@@ -10,7 +10,7 @@ import { interruption, PrepareError, ResultCode } from '../model/errors.js';
 import { tlsOptionsFor } from '../tls/trust.js';
 import { translateError, type ErrorContext } from './translate-error.js';
 import { BINARY_ATTRIBUTES, DIRSYNC_OID, isBinaryAttribute, isSecretAttribute, type Change, type Entry, type LdapControl } from '../model/entries.js';
-import type { ConnectionOptions, Directory, DirectoryStats, DirSyncResult, SearchOptions, TransportSecurity, Trust } from '../model/directory.js';
+import type { ConnectionOptions, Directory, DirectoryStats, DirSyncResult, SearchOptions } from '../model/directory.js';
 
 /**
  * How long a write in flight may still be answered after a signal. A healthy server answers in

@@ -101,7 +101,7 @@ export function translateError(error: unknown, context: ErrorContext): PrepareEr
       { cause: error },
     );
   }
-  const code = typeof (error as { code?: unknown })?.code === 'string' ? (error as { code: string }).code : '';
+  const code = typeof (error as { code?: unknown } | null | undefined)?.code === 'string' ? (error as { code: string }).code : '';
   const message = error instanceof Error ? error.message : String(error);
   if (code === 'ECONNREFUSED') {
     return new PrepareError(ResultCode.CONNECT_ERROR, `Nothing is listening on ${context.address}`,

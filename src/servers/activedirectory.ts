@@ -21,7 +21,6 @@ import {
   AceType,
   decodeSecurityDescriptor,
   decodeSid,
-  describeAce,
   DescriptorFormatError,
   encodeSecurityDescriptor,
   findAce,
@@ -109,7 +108,9 @@ function sdOf(entry: Entry | undefined): SecurityDescriptor | undefined {
   try {
     return decodeSecurityDescriptor(bytes);
   } catch (error) {
-    if (error instanceof DescriptorFormatError) throw new Error(`'${entry?.dn ?? ''}' has an nTSecurityDescriptor this tool cannot decode: ${error.message}`);
+    if (error instanceof DescriptorFormatError) {
+      throw new Error(`'${entry?.dn ?? ''}' has an nTSecurityDescriptor this tool cannot decode: ${error.message}`, { cause: error });
+    }
     throw error;
   }
 }
@@ -154,7 +155,7 @@ export class ActiveDirectoryProfile implements ServerProfile {
   public domainNc(baseDns: readonly string[]): string {
     if (this.defaultNamingContext !== undefined && this.defaultNamingContext !== '') return this.defaultNamingContext;
     const rdns = parseDn(baseDns[0] ?? '');
-    const first = rdns.findIndex((rdn) => rdn.length === 1 && rdn[0]!.type.toLowerCase() === 'dc');
+    const first = rdns.findIndex((rdn) => rdn.length === 1 && rdn[0]?.type.toLowerCase() === 'dc');
     return formatDn(first < 0 ? rdns : rdns.slice(first));
   }
 
@@ -245,15 +246,20 @@ export class ActiveDirectoryProfile implements ServerProfile {
     const sid = sidOf(observed.entry(target.syncUserDn));
     if (target.adAdministratorsGroup === true) return [this.planMembership(target, observed)];
     const wanted = this.wantedAces(target, sid ?? '');
-    const byDn = new Map<string, WantedAce[]>();
-    for (const w of wanted) byDn.set(normalizeDn(w.dn), [...(byDn.get(normalizeDn(w.dn)) ?? []), w]);
+    // By normalized DN; `dn` keeps the first spelling met, for the console.
+    const byDn = new Map<string, { readonly dn: string; readonly aces: WantedAce[] }>();
+    for (const w of wanted) {
+      const group = byDn.get(normalizeDn(w.dn));
+      if (group === undefined) byDn.set(normalizeDn(w.dn), { dn: w.dn, aces: [w] });
+      else group.aces.push(w);
+    }
     // The denies on protected objects go first: there is never a moment with the grants but without them (and
     // a write to a base DN rewrites the inherited part of every descriptor below it, so they are read first).
     const steps = target.roles.destination ? [this.planProtected(target, observed, sid)] : [];
-    steps.push(...[...byDn.values()].map((aces) => this.planAces(aces, observed, sid, target)));
+    steps.push(...[...byDn.values()].map(({ dn, aces }) => this.planAces(dn, aces, observed, sid, target)));
     const leaving = this.planMembershipRemoval(target, observed);
     if (leaving !== undefined) steps.push(leaving);
-    steps.push(this.planRightsRecord(target, observed, [...byDn.values()].map((aces) => aces[0]!.dn)));
+    steps.push(this.planRightsRecord(target, observed, [...byDn.values()].map(({ dn }) => dn)));
     const leftovers = this.otherRoleLeftovers(target, observed, sid);
     if (leftovers.length > 0) {
       steps.push(manual({ id: 'ad:other-role', title: 'Rights of a role not asked for in this run' }, 'kept', leftovers));
@@ -484,8 +490,7 @@ export class ActiveDirectoryProfile implements ServerProfile {
     return wanted;
   }
 
-  private planAces(aces: readonly WantedAce[], observed: Observation, sid: string | undefined, target: PrepareTarget): PlannedStep {
-    const dn = aces[0]!.dn;
+  private planAces(dn: string, aces: readonly WantedAce[], observed: Observation, sid: string | undefined, target: PrepareTarget): PlannedStep {
     const id = `ace:${dn}`;
     const title = `Rights for the sync user on '${dn}'`;
     const purposes = aces.map((a) => a.purpose).join('; ');

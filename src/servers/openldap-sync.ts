@@ -7,7 +7,7 @@
  */
 import { dnEquals, parentDn, quotableDn } from '../formats/dn.js';
 import { firstValue, valuesOf, type Change, type Entry, type Modification } from '../model/entries.js';
-import type { PlannedStep, PrepareTarget } from '../model/plan.js';
+import type { PlannedStep } from '../model/plan.js';
 import { changed, manual, skipped, unchanged, unchangedUnlessWarned } from '../model/steps.js';
 
 /** slapd.conf(5) `limits`: no size limit (also across the pages of a paged search) and no time limit. */
@@ -146,7 +146,7 @@ export function planSyncprovOnData(database: Entry, label: string, overlays: rea
   const title = `RFC 4533 content sync of '${label}' (syncprov)`;
   const mine = overlaysOf(overlays, database.dn);
   const existing = mine.find(({ entry }) => isSyncprov(entry));
-  if (existing !== undefined) return unchanged({ id, title }, `${existing.entry.dn}`);
+  if (existing !== undefined) return unchanged({ id, title }, existing.entry.dn);
   const accesslog = mine.filter(({ entry }) => overlayName(entry) === 'accesslog').sort((a, b) => a.index - b.index)[0];
   const rdn = accesslog === undefined ? 'syncprov' : `{${accesslog.index}}syncprov`;
   return changed({ id, title }, 'created', `syncprov overlay on ${database.dn}${accesslog === undefined ? '' : ', before the accesslog overlay'}`, [{

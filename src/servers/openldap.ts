@@ -5,7 +5,7 @@
  */
 import { formatAccessLogPurge, parseServerDuration } from '../formats/duration.js';
 import { decideRetention, KEPT_NOTE, wantedRetention } from './retention.js';
-import { formatDn, isWithin, normalizeDn, parentDn, parseDn, quotableDn } from '../formats/dn.js';
+import { isWithin, normalizeDn, parentDn, parseDn, quotableDn } from '../formats/dn.js';
 import { PrepareError, ResultCode } from '../model/errors.js';
 import { renderLdif } from '../formats/ldif.js';
 import { firstValue, valuesOf, type Change, type Entry, type Modification } from '../model/entries.js';

@@ -46,11 +46,11 @@ const MAX_OID_ARC_OCTETS = 7;
 export function parseNode(buf: Buffer, offset: number, depth = 0): DerNode {
   if (depth > MAX_DEPTH) throw new DerError(`nested deeper than ${MAX_DEPTH} levels`);
   if (offset + 2 > buf.length) throw new DerError('truncated');
-  const tag = buf[offset]!;
+  const tag = buf.readUInt8(offset);
   if ((tag & 0x1f) === 0x1f) throw new DerError('high tag numbers are not used in PKCS#12');
   const constructed = (tag & 0x20) !== 0;
   let pos = offset + 1;
-  const first = buf[pos++]!;
+  const first = buf.readUInt8(pos++);
   if (first === 0x80) {
     if (!constructed) throw new DerError('indefinite length on a primitive');
     const start = pos;
@@ -67,7 +67,7 @@ export function parseNode(buf: Buffer, offset: number, depth = 0): DerNode {
     if (count > MAX_LENGTH_OCTETS) throw new DerError(`a length of ${count} bytes`);
     if (pos + count > buf.length) throw new DerError('truncated');
     length = 0;
-    for (let i = 0; i < count; i++) length = length * 256 + buf[pos++]!;
+    for (let i = 0; i < count; i++) length = length * 256 + buf.readUInt8(pos++);
   }
   if (length > buf.length - pos) throw new DerError('truncated');
   return { tag, constructed, value: buf.subarray(pos, pos + length), raw: buf.subarray(offset, pos + length) };
@@ -97,7 +97,7 @@ export function sequence(node: DerNode | undefined, what = 'a SEQUENCE'): DerNod
 
 export function oid(node: DerNode | undefined): string {
   const value = expect(node, 0x06, 'an OBJECT IDENTIFIER').value;
-  if (value.length === 0 || (value[value.length - 1]! & 0x80) !== 0) throw new DerError('a truncated OBJECT IDENTIFIER');
+  if (value.length === 0 || (value.readUInt8(value.length - 1) & 0x80) !== 0) throw new DerError('a truncated OBJECT IDENTIFIER');
   const parts: number[] = [];
   let n = 0;
   let octetsInArc = 0;
@@ -122,7 +122,7 @@ export function oid(node: DerNode | undefined): string {
 export function integer(node: DerNode | undefined, max: number, what = 'an INTEGER'): number {
   const value = expect(node, 0x02, 'an INTEGER').value;
   if (value.length === 0) throw new DerError('an empty INTEGER');
-  if ((value[0]! & 0x80) !== 0) throw new DerError(`${what} is negative`);
+  if ((value.readUInt8(0) & 0x80) !== 0) throw new DerError(`${what} is negative`);
   if (value.length > MAX_INTEGER_OCTETS) throw new DerRangeError(undefined, value.length, max, what);
   const n = BigInt(`0x${value.toString('hex')}`);
   if (n > BigInt(max)) throw new DerRangeError(n, value.length, max, what);
@@ -139,7 +139,7 @@ export function octets(node: DerNode | undefined, tag = 0x04, depth = 0): Buffer
 
 /** The single element inside an [0] EXPLICIT wrapper. */
 export function explicit0(node: DerNode | undefined): DerNode {
-  const inner = children(expect(node, 0xa0, '[0]'));
-  if (inner.length !== 1) throw new DerError('expected one element in [0]');
-  return inner[0]!;
+  const [only, ...more] = children(expect(node, 0xa0, '[0]'));
+  if (only === undefined || more.length > 0) throw new DerError('expected one element in [0]');
+  return only;
 }

@@ -290,7 +290,7 @@ export function pkcs12Kdf(hash: string, password: Buffer, salt: Buffer, id: numb
   const repeat = (source: Buffer): Buffer => {
     if (source.length === 0) return Buffer.alloc(0);
     const out = Buffer.alloc(v * Math.ceil(source.length / v));
-    for (let i = 0; i < out.length; i++) out[i] = source[i % source.length]!;
+    for (let i = 0; i < out.length; i++) out[i] = source.readUInt8(i % source.length);
     return out;
   };
   const d = Buffer.alloc(v, id);
@@ -302,11 +302,11 @@ export function pkcs12Kdf(hash: string, password: Buffer, salt: Buffer, id: numb
     result.push(a);
     if (produced + u >= length) break;
     const b = Buffer.alloc(v);
-    for (let k = 0; k < v; k++) b[k] = a[k % u]!;
+    for (let k = 0; k < v; k++) b[k] = a.readUInt8(k % u);
     for (let j = 0; j < i.length; j += v) {
       let carry = 1;
       for (let k = v - 1; k >= 0; k--) {
-        const sum = i[j + k]! + b[k]! + carry;
+        const sum = i.readUInt8(j + k) + b.readUInt8(k) + carry;
         i[j + k] = sum & 0xff;
         carry = sum >> 8;
       }

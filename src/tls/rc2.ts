@@ -25,6 +25,9 @@ const BLOCK = 8;
  * length 1 to 1024 bits (RFC 2268 section 2), the IV one block: anything else is refused rather than read
  * past the tables.
  */
+/* eslint-disable @typescript-eslint/no-non-null-assertion -- RFC 2268's arithmetic indexes fixed-size tables
+   (the 256-byte PITABLE, the 128-byte expanded key, 64 key words, 4 block words) with values masked into
+   range (& 0xff, & 63, & 3) or loop bounds checked above: every `!` below is in range by construction. */
 export function rc2CbcDecrypt(keyBytes: Buffer, effectiveBits: number, iv: Buffer, data: Buffer): Buffer {
   if (keyBytes.length < 1 || keyBytes.length > 128) throw new DerError(`an RC2 key of ${keyBytes.length} bytes`);
   if (!Number.isInteger(effectiveBits) || effectiveBits < 1 || effectiveBits > 1024) throw new DerError(`an RC2 effective key length of ${effectiveBits} bits`);
@@ -72,6 +75,7 @@ export function rc2CbcDecrypt(keyBytes: Buffer, effectiveBits: number, iv: Buffe
   if (pad < 1 || pad > BLOCK || !out.subarray(out.length - pad).every((b) => b === pad)) throw new DerError('bad RC2 padding');
   return out.subarray(0, out.length - pad);
 }
+/* eslint-enable @typescript-eslint/no-non-null-assertion */
 
 function rc2Table(): Buffer {
   if (PITABLE.length !== 256) throw new Error(`RC2 PITABLE has ${PITABLE.length} bytes`);

@@ -117,15 +117,15 @@ const SID_PATTERN = /^S-1-(\d+)((?:-\d+)*)$/i;
 /** The binary SID at `offset`, and its length in bytes. */
 function readSid(bytes: Uint8Array, offset: number): { sid: string; length: number } {
   if (offset + 8 > bytes.length) fail(`SID at ${offset} runs past the end (${bytes.length} bytes)`);
-  const revision = bytes[offset]!;
-  const count = bytes[offset + 1]!;
+  const dv = view(bytes);
+  const revision = dv.getUint8(offset);
+  const count = dv.getUint8(offset + 1);
   if (revision !== 1) fail(`SID at ${offset} has revision ${revision}, not 1`);
   if (count > 15) fail(`SID at ${offset} claims ${count} sub-authorities (at most 15)`);
   const length = 8 + 4 * count;
   if (offset + length > bytes.length) fail(`SID at ${offset} runs past the end`);
   let authority = 0;
-  for (let i = 0; i < 6; i++) authority = authority * 256 + bytes[offset + 2 + i]!;
-  const dv = view(bytes);
+  for (let i = 0; i < 6; i++) authority = authority * 256 + dv.getUint8(offset + 2 + i);
   const parts = [`S-1-${authority}`];
   for (let i = 0; i < count; i++) parts.push(String(dv.getUint32(offset + 8 + 4 * i, true)));
   return { sid: parts.join('-'), length };
@@ -201,8 +201,8 @@ function isBasicAce(type: number): boolean {
 function readAce(bytes: Uint8Array, offset: number): { ace: Ace; size: number } {
   if (offset + 4 > bytes.length) fail(`ACE at ${offset} runs past the end`);
   const dv = view(bytes);
-  const type = bytes[offset]!;
-  const flags = bytes[offset + 1]!;
+  const type = dv.getUint8(offset);
+  const flags = dv.getUint8(offset + 1);
   const size = dv.getUint16(offset + 2, true);
   if (size < 4 || offset + size > bytes.length) fail(`ACE at ${offset} has an impossible size ${size}`);
   const end = offset + size;
@@ -277,7 +277,7 @@ export function encodeAce(ace: Ace): Uint8Array {
 function readAcl(bytes: Uint8Array, offset: number): Acl {
   if (offset + 8 > bytes.length) fail(`ACL at ${offset} runs past the end`);
   const dv = view(bytes);
-  const revision = bytes[offset]!;
+  const revision = dv.getUint8(offset);
   const size = dv.getUint16(offset + 2, true);
   const count = dv.getUint16(offset + 4, true);
   if (size < 8 || offset + size > bytes.length) fail(`ACL at ${offset} has an impossible size ${size}`);
@@ -314,7 +314,7 @@ export function encodeAcl(acl: Acl): Uint8Array {
 export function decodeSecurityDescriptor(bytes: Uint8Array): SecurityDescriptor {
   if (bytes.length < 20) fail(`a security descriptor has at least 20 bytes, this one ${bytes.length}`);
   const dv = view(bytes);
-  const revision = bytes[0]!;
+  const revision = dv.getUint8(0);
   if (revision !== 1) fail(`security descriptor revision ${revision}, not 1`);
   const control = dv.getUint16(2, true);
   if ((control & SeControl.SELF_RELATIVE) === 0) fail('the security descriptor is not self-relative');
