@@ -4,11 +4,13 @@
  * Each rule, with the documentation it comes from, is listed in README.md beside this file.
  */
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
-import { LdapFailure, normalize, RESULT } from '../pingdirectory/state.js';
 import type { Attribute, Filter, Modification } from '../pingdirectory/protocol.js';
-import { decide, parentOf, parseAci, setOperationalAttributes, within, type Aci } from './aci.js';
-
-export { LdapFailure, RESULT };
+import {
+  generalizedTime, ldifOfAttributes, ldifOfModifications, LdapFailure, makeEntry, matches, normalize, parentOf, RESULT, safeNormalize,
+  select as selectAttributes, stampWrite, values, within, type SearchResultEntry, type StoredEntry,
+} from '../shared/entries.js';
+import type { Session } from '../shared/ldap-server.js';
+import { decide, parseAci, setOperationalAttributes, type Aci } from './aci.js';
 
 export type Flavor = 'pingds' | 'opendj';
 export type ChangelogMode = 'disabled' | 'enabled' | 'enabled-cookie-mode-only';
@@ -59,30 +61,6 @@ const DURATION_UNITS: Readonly<Record<string, [string, number]>> = {
   ms: ['ms', 0.001], s: ['s', 1], seconds: ['s', 1], m: ['m', 60], minutes: ['m', 60], h: ['h', 3600], hours: ['h', 3600],
   d: ['d', 86400], days: ['d', 86400], w: ['w', 604800], weeks: ['w', 604800],
 };
-
-interface StoredEntry {
-  dn: string;
-  attributes: Map<string, { name: string; values: string[] }>;
-}
-
-function makeEntry(dn: string, attributes: Record<string, readonly string[]>): StoredEntry {
-  const entry: StoredEntry = { dn, attributes: new Map() };
-  for (const [name, list] of Object.entries(attributes)) entry.attributes.set(name.toLowerCase(), { name, values: [...list] });
-  return entry;
-}
-
-function values(entry: StoredEntry | undefined, name: string): string[] {
-  return entry?.attributes.get(name.toLowerCase())?.values ?? [];
-}
-
-export interface Session {
-  boundDn: string | undefined;
-}
-
-export interface SearchResultEntry {
-  readonly dn: string;
-  readonly attributes: Attribute[];
-}
 
 interface ChangeRecord {
   readonly number: number;
@@ -466,12 +444,8 @@ export class EmulatedServer {
   }
 
   private stamp(entry: StoredEntry, session: Session, created: boolean): void {
-    const time = generalizedTime(new Date());
     const who = session.boundDn === undefined ? '' : (this.entries.get(session.boundDn)?.dn ?? '');
-    const names: [string, string][] = created
-      ? [['createTimestamp', time], ['creatorsName', who], ['modifyTimestamp', time], ['modifiersName', who]]
-      : [['modifyTimestamp', time], ['modifiersName', who]];
-    for (const [name, value] of names) entry.attributes.set(name.toLowerCase(), { name, values: [value] });
+    stampWrite(entry, who, new Date(), created);
   }
 
   // ------------------------------------------------------------ seed
@@ -523,14 +497,6 @@ export class EmulatedServer {
 
 // ---------------------------------------------------------------- helpers
 
-function safeNormalize(dn: string): string | undefined {
-  try {
-    return normalize(dn);
-  } catch {
-    return undefined;
-  }
-}
-
 export function normalizeDuration(text: string): string {
   const match = /^\s*(\d+)\s*([a-z]+)\s*$/i.exec(text);
   const unit = match === null ? undefined : DURATION_UNITS[(match[2] ?? '').toLowerCase()];
@@ -559,63 +525,7 @@ function passwordMatches(stored: string, clear: string): boolean {
   return raw.length > size && timingSafeEqual(candidate, raw.subarray(0, size));
 }
 
-function generalizedTime(date: Date): string {
-  return date.toISOString().replace(/[-:T]/g, '').replace(/\.(\d{3})Z$/, '.$1Z');
-}
-
+/** The root DSE's attributes are all operational: none is returned for `*`. */
 function select(entry: StoredEntry, requested: readonly string[]): SearchResultEntry {
-  const wanted = requested.map((name) => name.toLowerCase()).filter((name) => name !== '1.1');
-  const allUser = wanted.length === 0 || wanted.includes('*');
-  const allOperational = wanted.includes('+');
-  const attributes: Attribute[] = [];
-  for (const [lower, attribute] of entry.attributes) {
-    const operational = OPERATIONAL.has(lower) || entry.dn === '';
-    if (wanted.includes(lower) || (operational ? allOperational : allUser)) attributes.push({ name: attribute.name, values: [...attribute.values] });
-  }
-  return { dn: entry.dn, attributes };
-}
-
-function matches(entry: StoredEntry, filter: Filter): boolean {
-  const has = (name: string): string[] => values(entry, name);
-  switch (filter.kind) {
-    case 'and':
-      return filter.filters.every((inner) => matches(entry, inner));
-    case 'or':
-      return filter.filters.some((inner) => matches(entry, inner));
-    case 'not':
-      return !matches(entry, filter.filter);
-    case 'present':
-      return filter.attribute.toLowerCase() === 'objectclass' || has(filter.attribute).length > 0;
-    case 'equal':
-    case 'approx':
-      return has(filter.attribute).some((value) => value.toLowerCase() === filter.value.toLowerCase());
-    case 'greaterOrEqual':
-    case 'lessOrEqual':
-      return has(filter.attribute).some((value) => {
-        const numeric = /^-?\d+$/.test(value) && /^-?\d+$/.test(filter.value);
-        const order = numeric ? Number(value) - Number(filter.value) : value.toLowerCase().localeCompare(filter.value.toLowerCase());
-        return filter.kind === 'greaterOrEqual' ? order >= 0 : order <= 0;
-      });
-    case 'substrings':
-      return has(filter.attribute).some((value) => {
-        const text = value.toLowerCase();
-        if (filter.initial !== undefined && !text.startsWith(filter.initial.toLowerCase())) return false;
-        if (filter.final !== undefined && !text.endsWith(filter.final.toLowerCase())) return false;
-        return filter.any.every((part) => text.includes(part.toLowerCase()));
-      });
-    case 'unsupported':
-      return false;
-  }
-}
-
-function ldifOfAttributes(attributes: readonly Attribute[]): string {
-  return attributes.flatMap((a) => a.values.map((v) => `${a.name}: ${a.name.toLowerCase() === 'userpassword' ? '{redacted}' : v}`)).join('\n');
-}
-
-function ldifOfModifications(modifications: readonly Modification[]): string {
-  return modifications.map(({ operation, attribute }) => [
-    `${operation}: ${attribute.name}`,
-    ...attribute.values.map((v) => `${attribute.name}: ${attribute.name.toLowerCase() === 'userpassword' ? '{redacted}' : v}`),
-    '-',
-  ].join('\n')).join('\n');
+  return selectAttributes(entry, requested, (name) => OPERATIONAL.has(name) || entry.dn === '');
 }
