@@ -6,7 +6,7 @@
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { Attribute, Filter, Modification } from '../pingdirectory/protocol.js';
 import {
-  generalizedTime, ldifOfAttributes, ldifOfModifications, LdapFailure, makeEntry, matches, normalize, parentOf, RESULT, safeNormalize,
+  findBindAccount, generalizedTime, ldifOfAttributes, ldifOfModifications, LdapFailure, makeEntry, matches, normalize, parentOf, RESULT,
   select as selectAttributes, stampWrite, values, within, type SearchResultEntry, type StoredEntry,
 } from '../shared/entries.js';
 import type { Session } from '../shared/ldap-server.js';
@@ -89,26 +89,11 @@ export class EmulatedServer {
     if (password === undefined) throw new LdapFailure(RESULT.authMethodNotSupported, 'Only simple authentication is emulated');
     if (dn.trim() === '' && password === '') return;
     if (password === '') throw new LdapFailure(RESULT.unwillingToPerform, 'Unauthenticated simple binds are not allowed');
-    const account = this.findBindAccount(dn);
+    const account = findBindAccount(this.entries, dn, ROOT_DNS);
     if (account === undefined || !values(account, 'userPassword').some((stored) => passwordMatches(stored, password))) {
       throw new LdapFailure(RESULT.invalidCredentials, 'Invalid credentials');
     }
     session.boundDn = normalize(account.dn);
-  }
-
-  private findBindAccount(dn: string): StoredEntry | undefined {
-    let key: string;
-    try {
-      key = normalize(dn);
-    } catch {
-      throw new LdapFailure(RESULT.invalidCredentials, 'Invalid credentials');
-    }
-    const direct = this.entries.get(key);
-    if (direct !== undefined) return direct;
-    for (const [entryKey, entry] of this.entries) {
-      if (parentOf(entryKey) === normalize(ROOT_DNS) && values(entry, 'ds-cfg-alternate-bind-dn').some((alt) => safeNormalize(alt) === key)) return entry;
-    }
-    return undefined;
   }
 
   public privileges(session: Session): Set<string> {

@@ -7,7 +7,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Attribute, Filter, Modification } from './protocol.js';
 import type { Session } from '../shared/ldap-server.js';
 import {
-  generalizedTime, ldifOfAttributes, ldifOfModifications, LdapFailure, makeEntry, matches, normalize, parentOf, RESULT, safeNormalize,
+  findBindAccount, generalizedTime, ldifOfAttributes, ldifOfModifications, LdapFailure, makeEntry, matches, normalize, parentOf, RESULT,
   select as selectAttributes, stampWrite, values, within as isWithin, type SearchResultEntry, type StoredEntry,
 } from '../shared/entries.js';
 
@@ -129,29 +129,12 @@ export class EmulatedServer {
     if (password === '') {
       throw new LdapFailure(RESULT.unwillingToPerform, 'Unauthenticated simple binds (a DN without a password) are not allowed');
     }
-    const account = this.findBindAccount(dn);
+    const account = findBindAccount(this.entries, dn, ROOT_DNS_DN);
     const stored = values(account, 'userPassword');
     if (account === undefined || !stored.some((value) => passwordMatches(value, password))) {
       throw new LdapFailure(RESULT.invalidCredentials, 'Invalid credentials');
     }
     session.boundDn = normalize(account.dn);
-  }
-
-  /** A root DN user by its DN or one of its `ds-cfg-alternate-bind-dn` values, or a data entry by its DN. */
-  private findBindAccount(dn: string): StoredEntry | undefined {
-    let key: string;
-    try {
-      key = normalize(dn);
-    } catch {
-      throw new LdapFailure(RESULT.invalidCredentials, 'Invalid credentials');
-    }
-    const direct = this.entries.get(key);
-    if (direct !== undefined) return direct;
-    for (const [entryKey, entry] of this.entries) {
-      if (parentOf(entryKey) !== normalize(ROOT_DNS_DN)) continue;
-      if (values(entry, 'ds-cfg-alternate-bind-dn').some((alternate) => safeNormalize(alternate) === key)) return entry;
-    }
-    return undefined;
   }
 
   // ------------------------------------------------------------ privileges

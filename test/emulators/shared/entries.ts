@@ -67,7 +67,7 @@ export function normalize(dn: string): string {
 }
 
 /** normalize(), or undefined for text that is not a DN. */
-export function safeNormalize(dn: string): string | undefined {
+function safeNormalize(dn: string): string | undefined {
   try {
     return normalize(dn);
   } catch {
@@ -105,6 +105,26 @@ export function makeEntry(dn: string, attributes: Record<string, readonly string
 
 export function values(entry: StoredEntry | undefined, name: string): string[] {
   return entry?.attributes.get(name.toLowerCase())?.values ?? [];
+}
+
+/**
+ * The account a simple bind names: the entry at that DN, else the root DN user (an entry right below
+ * rootDnsDn) with the DN among its `ds-cfg-alternate-bind-dn` values. A DN that does not parse is invalid credentials.
+ */
+export function findBindAccount(entries: ReadonlyMap<string, StoredEntry>, dn: string, rootDnsDn: string): StoredEntry | undefined {
+  let key: string;
+  try {
+    key = normalize(dn);
+  } catch {
+    throw new LdapFailure(RESULT.invalidCredentials, 'Invalid credentials');
+  }
+  const direct = entries.get(key);
+  if (direct !== undefined) return direct;
+  for (const [entryKey, entry] of entries) {
+    if (parentOf(entryKey) !== normalize(rootDnsDn)) continue;
+    if (values(entry, 'ds-cfg-alternate-bind-dn').some((alternate) => safeNormalize(alternate) === key)) return entry;
+  }
+  return undefined;
 }
 
 export function generalizedTime(date: Date): string {
