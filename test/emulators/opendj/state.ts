@@ -6,7 +6,7 @@
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { Attribute, Filter, Modification } from '../pingdirectory/protocol.js';
 import {
-  findBindAccount, generalizedTime, ldifOfAttributes, ldifOfModifications, LdapFailure, makeEntry, matches, normalize, parentOf, RESULT,
+  applyModification, findBindAccount, generalizedTime, ldifOfAttributes, ldifOfModifications, LdapFailure, makeEntry, matches, normalize, parentOf, RESULT,
   select as selectAttributes, stampWrite, values, within, type SearchResultEntry, type StoredEntry,
 } from '../shared/entries.js';
 import type { Session } from '../shared/ldap-server.js';
@@ -347,31 +347,15 @@ export class EmulatedServer {
       throw new LdapFailure(RESULT.insufficientAccessRights, "Changing another user's password requires the password-reset privilege");
     }
     const next = makeEntry(current.dn, Object.fromEntries([...current.attributes.values()].map((a) => [a.name, a.values])));
-    for (const { operation, attribute } of modifications) {
-      const lower = attribute.name.toLowerCase();
-      const existing = next.attributes.get(lower);
+    for (const modification of modifications) {
+      const { operation, attribute } = modification;
       let incoming = [...attribute.values];
-      if (lower === 'userpassword' && operation !== 'delete') {
+      if (attribute.name.toLowerCase() === 'userpassword' && operation !== 'delete') {
         this.authorizePreEncoded(incoming);
         incoming = incoming.map(encodePassword);
       }
-      if (operation === 'replace') {
-        if (incoming.length === 0) next.attributes.delete(lower);
-        else next.attributes.set(lower, { name: attribute.name, values: incoming });
-      } else if (operation === 'add') {
-        const have = existing?.values ?? [];
-        const duplicate = attribute.values.find((value) => have.some((v) => v.toLowerCase() === value.toLowerCase()));
-        if (duplicate !== undefined) throw new LdapFailure(RESULT.attributeOrValueExists, `'${attribute.name}' already has the value '${duplicate}'`);
-        next.attributes.set(lower, { name: existing?.name ?? attribute.name, values: [...have, ...incoming] });
-      } else {
-        if (existing === undefined) throw new LdapFailure(RESULT.noSuchAttribute, `'${attribute.name}' is not present`);
-        const remaining = attribute.values.length === 0 ? [] : existing.values.filter((v) => !attribute.values.some((value) => value === v));
-        if (attribute.values.length > 0 && remaining.length !== existing.values.length - attribute.values.length) {
-          throw new LdapFailure(RESULT.noSuchAttribute, `'${attribute.name}' does not have every value to delete`);
-        }
-        if (remaining.length === 0) next.attributes.delete(lower);
-        else existing.values = remaining;
-      }
+      // A delete names stored values exactly.
+      applyModification(next, modification, incoming, (stored, named) => stored === named);
     }
     this.validate(next);
     this.stamp(next, session, false);

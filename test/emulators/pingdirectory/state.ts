@@ -7,7 +7,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Attribute, Filter, Modification } from './protocol.js';
 import type { Session } from '../shared/ldap-server.js';
 import {
-  findBindAccount, generalizedTime, ldifOfAttributes, ldifOfModifications, LdapFailure, makeEntry, matches, normalize, parentOf, RESULT,
+  applyModification, findBindAccount, generalizedTime, ldifOfAttributes, ldifOfModifications, LdapFailure, makeEntry, matches, normalize, parentOf, RESULT,
   select as selectAttributes, stampWrite, values, within as isWithin, type SearchResultEntry, type StoredEntry,
 } from '../shared/entries.js';
 
@@ -292,31 +292,11 @@ export class EmulatedServer {
       this.authorizePreEncoded(session, key, modifications.filter((m) => m.attribute.name.toLowerCase() === 'userpassword' && m.operation !== 'delete').flatMap((m) => m.attribute.values));
     }
     const next = makeEntry(current.dn, Object.fromEntries([...current.attributes.values()].map((a) => [a.name, a.values])));
-    for (const { operation, attribute } of modifications) {
-      const lower = attribute.name.toLowerCase();
-      const existing = next.attributes.get(lower);
-      const incoming = lower === 'userpassword' && operation !== 'delete' ? attribute.values.map(encodePassword) : [...attribute.values];
-      if (operation === 'replace') {
-        if (incoming.length === 0) next.attributes.delete(lower);
-        else next.attributes.set(lower, { name: attribute.name, values: incoming });
-      } else if (operation === 'add') {
-        const have = existing?.values ?? [];
-        const duplicate = attribute.values.find((value) => have.some((v) => v.toLowerCase() === value.toLowerCase()));
-        if (duplicate !== undefined) throw new LdapFailure(RESULT.attributeOrValueExists, `'${attribute.name}' already has the value '${duplicate}'`);
-        next.attributes.set(lower, { name: existing?.name ?? attribute.name, values: [...have, ...incoming] });
-      } else {
-        if (existing === undefined) throw new LdapFailure(RESULT.noSuchAttribute, `'${attribute.name}' is not present`);
-        if (attribute.values.length === 0) {
-          next.attributes.delete(lower);
-        } else {
-          const remaining = existing.values.filter((v) => !attribute.values.some((value) => value.toLowerCase() === v.toLowerCase()));
-          if (remaining.length !== existing.values.length - attribute.values.length) {
-            throw new LdapFailure(RESULT.noSuchAttribute, `'${attribute.name}' does not have every value to delete`);
-          }
-          if (remaining.length === 0) next.attributes.delete(lower);
-          else existing.values = remaining;
-        }
-      }
+    for (const modification of modifications) {
+      const { operation, attribute } = modification;
+      const incoming = attribute.name.toLowerCase() === 'userpassword' && operation !== 'delete' ? attribute.values.map(encodePassword) : [...attribute.values];
+      // A delete names stored values in any case.
+      applyModification(next, modification, incoming, (stored, named) => stored.toLowerCase() === named.toLowerCase());
     }
     if (isWithin(key, normalize(CONFIG_DN))) this.validateConfig(next);
     this.stampWrite(next, session, false);

@@ -140,6 +140,39 @@ export function stampWrite(entry: StoredEntry, who: string, when: Date, created:
   for (const [name, value] of names) entry.attributes.set(name.toLowerCase(), { name, values: [value] });
 }
 
+/**
+ * One modification applied to `entry` (the copy a modify builds): replace; add, where a value already there (in
+ * any case) is 20; delete of the attribute or of values, where a value not there is 16. `incoming` is what to
+ * store (the values, or encoded passwords); `sameValue` says which stored value a delete names.
+ */
+export function applyModification(
+  entry: StoredEntry, { operation, attribute }: Modification, incoming: string[], sameValue: (stored: string, named: string) => boolean,
+): void {
+  const lower = attribute.name.toLowerCase();
+  const existing = entry.attributes.get(lower);
+  if (operation === 'replace') {
+    if (incoming.length === 0) entry.attributes.delete(lower);
+    else entry.attributes.set(lower, { name: attribute.name, values: incoming });
+  } else if (operation === 'add') {
+    const have = existing?.values ?? [];
+    const duplicate = attribute.values.find((value) => have.some((v) => v.toLowerCase() === value.toLowerCase()));
+    if (duplicate !== undefined) throw new LdapFailure(RESULT.attributeOrValueExists, `'${attribute.name}' already has the value '${duplicate}'`);
+    entry.attributes.set(lower, { name: existing?.name ?? attribute.name, values: [...have, ...incoming] });
+  } else {
+    if (existing === undefined) throw new LdapFailure(RESULT.noSuchAttribute, `'${attribute.name}' is not present`);
+    if (attribute.values.length === 0) {
+      entry.attributes.delete(lower);
+      return;
+    }
+    const remaining = existing.values.filter((v) => !attribute.values.some((value) => sameValue(v, value)));
+    if (remaining.length !== existing.values.length - attribute.values.length) {
+      throw new LdapFailure(RESULT.noSuchAttribute, `'${attribute.name}' does not have every value to delete`);
+    }
+    if (remaining.length === 0) entry.attributes.delete(lower);
+    else existing.values = remaining;
+  }
+}
+
 /** The requested attributes of an entry: user attributes for none or `*`, operational ones by name or `+`. */
 export function select(entry: StoredEntry, requested: readonly string[], isOperational: (lowerName: string) => boolean): SearchResultEntry {
   const wanted = requested.map((name) => name.toLowerCase()).filter((name) => name !== '1.1');
