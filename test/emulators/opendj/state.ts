@@ -6,7 +6,7 @@
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { Attribute, Filter, Modification } from '../pingdirectory/protocol.js';
 import {
-  applyModification, findBindAccount, generalizedTime, ldifOfAttributes, ldifOfModifications, LdapFailure, makeEntry, matches, normalize, parentOf, RESULT,
+  applyModification, authenticate, generalizedTime, ldifOfAttributes, ldifOfModifications, LdapFailure, makeEntry, matches, normalize, parentOf, RESULT,
   select as selectAttributes, stampWrite, values, within, type SearchResultEntry, type StoredEntry,
 } from '../shared/entries.js';
 import type { Session } from '../shared/ldap-server.js';
@@ -89,11 +89,7 @@ export class EmulatedServer {
     if (password === undefined) throw new LdapFailure(RESULT.authMethodNotSupported, 'Only simple authentication is emulated');
     if (dn.trim() === '' && password === '') return;
     if (password === '') throw new LdapFailure(RESULT.unwillingToPerform, 'Unauthenticated simple binds are not allowed');
-    const account = findBindAccount(this.entries, dn, ROOT_DNS);
-    if (account === undefined || !values(account, 'userPassword').some((stored) => passwordMatches(stored, password))) {
-      throw new LdapFailure(RESULT.invalidCredentials, 'Invalid credentials');
-    }
-    session.boundDn = normalize(account.dn);
+    session.boundDn = normalize(authenticate(this.entries, dn, password, ROOT_DNS, passwordMatches).dn);
   }
 
   public privileges(session: Session): Set<string> {

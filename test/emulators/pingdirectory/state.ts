@@ -7,7 +7,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Attribute, Filter, Modification } from './protocol.js';
 import type { Session } from '../shared/ldap-server.js';
 import {
-  applyModification, findBindAccount, generalizedTime, ldifOfAttributes, ldifOfModifications, LdapFailure, makeEntry, matches, normalize, parentOf, RESULT,
+  applyModification, authenticate, generalizedTime, ldifOfAttributes, ldifOfModifications, LdapFailure, makeEntry, matches, normalize, parentOf, RESULT,
   select as selectAttributes, stampWrite, values, within as isWithin, type SearchResultEntry, type StoredEntry,
 } from '../shared/entries.js';
 
@@ -129,12 +129,7 @@ export class EmulatedServer {
     if (password === '') {
       throw new LdapFailure(RESULT.unwillingToPerform, 'Unauthenticated simple binds (a DN without a password) are not allowed');
     }
-    const account = findBindAccount(this.entries, dn, ROOT_DNS_DN);
-    const stored = values(account, 'userPassword');
-    if (account === undefined || !stored.some((value) => passwordMatches(value, password))) {
-      throw new LdapFailure(RESULT.invalidCredentials, 'Invalid credentials');
-    }
-    session.boundDn = normalize(account.dn);
+    session.boundDn = normalize(authenticate(this.entries, dn, password, ROOT_DNS_DN, passwordMatches).dn);
   }
 
   // ------------------------------------------------------------ privileges

@@ -111,7 +111,7 @@ export function values(entry: StoredEntry | undefined, name: string): string[] {
  * The account a simple bind names: the entry at that DN, else the root DN user (an entry right below
  * rootDnsDn) with the DN among its `ds-cfg-alternate-bind-dn` values. A DN that does not parse is invalid credentials.
  */
-export function findBindAccount(entries: ReadonlyMap<string, StoredEntry>, dn: string, rootDnsDn: string): StoredEntry | undefined {
+function findBindAccount(entries: ReadonlyMap<string, StoredEntry>, dn: string, rootDnsDn: string): StoredEntry | undefined {
   let key: string;
   try {
     key = normalize(dn);
@@ -125,6 +125,18 @@ export function findBindAccount(entries: ReadonlyMap<string, StoredEntry>, dn: s
     if (values(entry, 'ds-cfg-alternate-bind-dn').some((alternate) => safeNormalize(alternate) === key)) return entry;
   }
   return undefined;
+}
+
+/** The account a simple bind with a password authenticates as (findBindAccount); any other outcome is 49. */
+export function authenticate(
+  entries: ReadonlyMap<string, StoredEntry>, dn: string, password: string, rootDnsDn: string,
+  passwordMatches: (stored: string, clear: string) => boolean,
+): StoredEntry {
+  const account = findBindAccount(entries, dn, rootDnsDn);
+  if (account === undefined || !values(account, 'userPassword').some((stored) => passwordMatches(stored, password))) {
+    throw new LdapFailure(RESULT.invalidCredentials, 'Invalid credentials');
+  }
+  return account;
 }
 
 export function generalizedTime(date: Date): string {
