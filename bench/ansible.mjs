@@ -20,18 +20,15 @@
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+import { freePort, median, PATH, ROOT } from './lib.mjs';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const argv = process.argv.slice(2);
 const QUICK = argv.includes('--quick');
 const WRITE = argv.includes('--write');
 const ROUNDS = QUICK ? 1 : 3;
 const RERUNS = QUICK ? 3 : 5;
-const PATH = process.env.PATH?.includes('/usr/sbin') ? process.env.PATH : `${process.env.PATH}:/usr/sbin`;
 const ADMIN_PASSWORD = 'Bench-Admin-Pw-1';
 const SYNC_PASSWORD = 'Bench-Sync-Pw-1';
 const BASE_DN = 'dc=example,dc=com';
@@ -61,23 +58,6 @@ const cleanup = () => {
 };
 process.on('exit', cleanup);
 for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => process.exit(130));
-
-const median = (values) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-};
-
-function freePort() {
-  return new Promise((res, rej) => {
-    const srv = createServer();
-    srv.on('error', rej);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => res(port));
-    });
-  });
-}
 
 function script(command, args, env) {
   return new Promise((res, rej) => {

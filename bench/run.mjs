@@ -30,12 +30,10 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
 import { cpus, freemem, loadavg, platform, release, tmpdir, totalmem } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { freePort, median, PATH, ROOT } from './lib.mjs';
 import { Client, Change, Attribute } from 'ldapts';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const BIN = join(ROOT, 'bin', 'prepare-endpoint-server');
 const argv = process.argv.slice(2);
 const QUICK = argv.includes('--quick');
@@ -50,7 +48,6 @@ const RUNS = QUICK
 const ADMIN_DN = 'cn=Directory Manager';
 const BASE_DN = 'dc=example,dc=com';
 const PLUGIN_DN = 'cn=Retro Changelog Plugin,cn=plugins,cn=config';
-const PATH = process.env.PATH?.includes('/usr/sbin') ? process.env.PATH : `${process.env.PATH}:/usr/sbin`;
 
 const work = mkdtempSync(join(tmpdir(), 'pes-bench-'));
 const cleanups = [];
@@ -64,12 +61,6 @@ process.on('exit', cleanup);
 for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => process.exit(130));
 
 // ------------------------------------------------------------------------------------------ measuring
-
-const median = (values) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-};
 
 /**
  * Runs a command, returns its wall time in ms; an exit other than `expect` aborts the bench (a broken run
@@ -140,17 +131,6 @@ function nodes() {
 }
 
 // ------------------------------------------------------------------------------------------ helpers
-
-function freePort() {
-  return new Promise((res, rej) => {
-    const srv = createServer();
-    srv.on('error', rej);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => res(port));
-    });
-  });
-}
 
 function secretFile(name, value) {
   const path = join(work, name);

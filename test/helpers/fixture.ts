@@ -12,6 +12,17 @@ export function started<T>(value: T | undefined, what: string): T {
   return value;
 }
 
+/** The error `fn` throws, which must be a `kind`; fails the test when `fn` throws nothing. */
+export function thrownBy<E extends Error>(kind: abstract new (...args: never[]) => E, fn: () => unknown): E {
+  try {
+    fn();
+  } catch (error) {
+    assert.ok(error instanceof kind, String(error));
+    return error;
+  }
+  assert.fail(`expected a ${kind.name}`);
+}
+
 /** A new private directory in the system temp directory; the caller removes it. */
 export function makeTempDir(prefix: string): string {
   return mkdtempSync(path.join(os.tmpdir(), prefix));

@@ -1,12 +1,14 @@
 // Shared by the fault-matrix tests (test/integration/matrix-*.test.ts): sentinel passwords, a CLI spawner
 // that keeps the child (for signals), and checks every run's output for the sentinels as it ends.
 import assert from 'node:assert/strict';
+import { after, before } from 'node:test';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { closeSync, existsSync, openSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
 import { cliPath, repoRoot, type RunCliResult } from './cli.js';
-import { describeRun, fileSize, makeTempDir, secretFile } from './fixture.js';
+import { startSlapd, type Slapd } from '../servers/openldap.js';
+import { connectionArgs, describeRun, fileSize, makeTempDir, secretFile, type CliConnection } from './fixture.js';
 
 export { describeRun, fileSize, logLines, secretFile, type LogLine } from './fixture.js';
 
@@ -71,6 +73,56 @@ export function makeMatrixFiles(prefix: string, logName = 'run.log'): MatrixFile
 
 export function removeMatrixFiles(tmp: string): void {
   if (tmp !== '') rmSync(tmp, { recursive: true, force: true });
+}
+
+/** The server a run connects to: -h, -p and -D. */
+export interface MatrixServer {
+  host: string;
+  port: number;
+  adminDn: string;
+}
+
+/** A matrix file's files, made before its tests and removed after them. */
+export interface MatrixRun extends MatrixFiles {
+  /** connectionArgs for `server` with these files (each replaceable by `overrides`), then `extra`. */
+  args(server: MatrixServer, extra: readonly string[], overrides?: Partial<CliConnection>): string[];
+}
+
+function matrixRun(): MatrixRun {
+  const run: MatrixRun = {
+    tmp: '', logFile: '', adminFile: '', syncFile: '', repoLogOffset: 0,
+    args: (server, extra, overrides = {}) => connectionArgs({
+      host: server.host, port: server.port, bindDn: server.adminDn,
+      adminPasswordFile: run.adminFile, syncPasswordFile: run.syncFile, logFile: run.logFile, ...overrides,
+    }, extra),
+  };
+  return run;
+}
+
+/** The matrix files of a test file that starts its servers itself: makeMatrixFiles in before(), removed in after(). */
+export function useMatrixFiles(prefix: string, logName?: string): MatrixRun {
+  const run = matrixRun();
+  before(() => {
+    Object.assign(run, makeMatrixFiles(prefix, logName));
+  });
+  after(() => {
+    removeMatrixFiles(run.tmp);
+  });
+  return run;
+}
+
+/** The matrix files and a throw-away slapd (`server`), made in before() and stopped and removed in after(). */
+export function useSlapdMatrix(prefix: string, logName?: string): MatrixRun & { readonly server: Slapd } {
+  const run = Object.assign(matrixRun(), { server: undefined as unknown as Slapd });
+  before(async () => {
+    Object.assign(run, makeMatrixFiles(prefix, logName));
+    run.server = await startSlapd();
+  });
+  after(async () => {
+    await (run.server as Slapd | undefined)?.stop();
+    removeMatrixFiles(run.tmp);
+  });
+  return run;
 }
 
 /** Every run of the matrix, for the closing secrets check of each file. */

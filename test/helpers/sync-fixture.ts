@@ -90,6 +90,23 @@ export interface Endpoint {
   readonly syncPassword: string;
 }
 
+/** The endpoint of a throw-away server (ds389.ts, openldap.ts) whose sync user is to have `syncPassword`. */
+export function endpointOf(
+  server: { host: string; port: number; url: string; adminDn: string; adminPassword: string }, syncPassword: string,
+): Endpoint {
+  return { host: server.host, port: server.port, url: server.url, admin: { dn: server.adminDn, password: server.adminPassword }, syncPassword };
+}
+
+/** Runs `fn` and records its wall time in `timings` under `name` (even when it fails). */
+export async function timedInto<T>(timings: Record<string, number>, name: string, fn: () => Promise<T>): Promise<T> {
+  const start = Date.now();
+  try {
+    return await fn();
+  } finally {
+    timings[name] = Date.now() - start;
+  }
+}
+
 /** Runs the built CLI against an endpoint with --json; fails the test on a non-zero exit. */
 export async function prepare(endpoint: Endpoint, dir: string, extra: readonly string[]): Promise<{ result: RunCliResult; json: PrepareJson }> {
   const adminPasswordFile = secretFile(dir, `admin-${endpoint.port}.pw`, endpoint.admin.password);

@@ -1,61 +1,43 @@
 // Fault matrix, arguments: every bad input is exit 89 with one line on stderr and nothing written to a real
 // slapd; DNs with escaped characters, UTF-8 and multi-valued RDNs work end to end. Sentinel passwords are
 // checked in every run's output (helpers/matrix.ts) and at the end in every log.
-import { describe, test, before, after } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { dnEquals } from '../../src/formats/dn.js';
-import { startSlapd, type Slapd } from '../servers/openldap.js';
 import { Attribute, Change } from 'ldapts';
 import { canBind, readEntry, withClient } from '../helpers/directory.js';
 import {
-  assertNoSecretsAnywhere, describeRun, fileSize, logLines, makeMatrixFiles, oneLine, removeMatrixFiles, runCli, secretFile,
-  SENTINEL_ADMIN, SENTINEL_OTHER, SENTINEL_SYNC, cliRunnableByNobody, NOBODY, NOBODY_UNREACHABLE,
+  assertNoSecretsAnywhere, describeRun, fileSize, logLines, oneLine, runCli, secretFile,
+  SENTINEL_ADMIN, SENTINEL_OTHER, SENTINEL_SYNC, cliRunnableByNobody, NOBODY, NOBODY_UNREACHABLE, useSlapdMatrix,
 } from '../helpers/matrix.js';
-import { connectionArgs } from '../helpers/fixture.js';
 import { accessRulesFor, addEntries, slapdState } from '../helpers/slapd-state.js';
 
 const BASE = 'dc=example,dc=com';
-let s: Slapd;
-let tmp = '';
-let logFile = '';
-let adminFile = '';
-let syncFile = '';
-let repoLogOffset = 0;
+const matrix = useSlapdMatrix('pes-matrix-args-', path.join('logs', 'run.log'));
 
 function common(extra: string[], opts: { adminFile?: string; syncFile?: string } = {}): string[] {
-  return connectionArgs({
-    host: s.host, port: s.port, bindDn: s.adminDn,
-    adminPasswordFile: opts.adminFile ?? adminFile, syncPasswordFile: opts.syncFile ?? syncFile, logFile,
-  }, extra);
+  return matrix.args(matrix.server, extra, {
+    adminPasswordFile: opts.adminFile ?? matrix.adminFile, syncPasswordFile: opts.syncFile ?? matrix.syncFile,
+  });
 }
 
 /** Runs the CLI, expects a usage error: exit 89, one line on stderr matching `pattern`, nothing on stdout or the server. */
 async function usageError(args: string[], pattern: RegExp): Promise<string> {
-  const before = await slapdState(s);
-  const offset = fileSize(logFile);
+  const before = await slapdState(matrix.server);
+  const offset = fileSize(matrix.logFile);
   const r = await runCli(args);
   assert.equal(r.code, 89, describeRun(r));
   assert.equal(r.stdout, '', 'a usage error says nothing on stdout');
   const line = oneLine(r.stderr.replace(/^Hint: .*$/m, ''), r);
   assert.match(line, pattern, describeRun(r));
-  assert.deepEqual(await slapdState(s), before, 'the server is unchanged');
-  const end = logLines(logFile, offset);
+  assert.deepEqual(await slapdState(matrix.server), before, 'the server is unchanged');
+  const end = logLines(matrix.logFile, offset);
   assert.ok(end.some((l) => l.event === 'usage-error' && l.exitCode === 89), JSON.stringify(end));
   return line;
 }
-
-before(async () => {
-  ({ tmp, logFile, adminFile, syncFile, repoLogOffset } = makeMatrixFiles('pes-matrix-args-', path.join('logs', 'run.log')));
-  s = await startSlapd();
-});
-
-after(async () => {
-  await s?.stop();
-  removeMatrixFiles(tmp);
-});
 
 describe('matrix: arguments (exit 89, nothing written)', () => {
   for (const [option, bad] of [['--bindDN', 'cn=admin,,dc=example,dc=com'], ['--syncServerBindDN', 'cn=Sync User;dc=example'], ['--baseDN', 'dc=example,dc=com,']] as const) {
@@ -100,9 +82,9 @@ describe('matrix: arguments (exit 89, nothing written)', () => {
   });
 
   test('password file: missing, a folder, empty', async () => {
-    await usageError(common(['--isDestination', '-b', BASE], { adminFile: path.join(tmp, 'nope.pw') }), /bindPasswordFile.*does not exist/);
-    await usageError(common(['--isDestination', '-b', BASE], { syncFile: tmp }), /syncServerBindPasswordFile.*a folder, not a regular file/);
-    const empty = path.join(tmp, 'empty.pw');
+    await usageError(common(['--isDestination', '-b', BASE], { adminFile: path.join(matrix.tmp, 'nope.pw') }), /bindPasswordFile.*does not exist/);
+    await usageError(common(['--isDestination', '-b', BASE], { syncFile: matrix.tmp }), /syncServerBindPasswordFile.*a folder, not a regular file/);
+    const empty = path.join(matrix.tmp, 'empty.pw');
     writeFileSync(empty, '', { mode: 0o600 });
     await usageError(common(['--isDestination', '-b', BASE], { adminFile: empty }), /bindPasswordFile.*empty/);
   });
@@ -122,11 +104,11 @@ describe('matrix: arguments (exit 89, nothing written)', () => {
       args[args.indexOf('--logFile') + 1] = nobodyLog;
       args[args.indexOf('--syncServerBindPasswordFile')] = '--syncServerBindPassword';
       args[args.indexOf('--syncServerBindPassword') + 1] = 'x';
-      const before = await slapdState(s);
+      const before = await slapdState(matrix.server);
       const r = await runCli(args, NOBODY);
       assert.equal(r.code, 89, describeRun(r));
       assert.match(r.stderr, /Cannot read --bindPasswordFile .*cannot be read/, describeRun(r));
-      assert.deepEqual(await slapdState(s), before);
+      assert.deepEqual(await slapdState(matrix.server), before);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -151,15 +133,15 @@ describe('matrix: DNs with escaped characters, UTF-8 and multi-valued RDNs, end 
       assert.equal(r.code, 0, describeRun(r));
       const json = JSON.parse(r.stdout) as { syncUserDn: string; changed: boolean };
       assert.equal(json.syncUserDn, c.dn);
-      const entry = await readEntry(s.url, { dn: s.adminDn, password: s.adminPassword }, c.dn, ['cn', 'uid', 'objectClass']);
+      const entry = await readEntry(matrix.server.url, { dn: matrix.server.adminDn, password: matrix.server.adminPassword }, c.dn, ['cn', 'uid', 'objectClass']);
       assert.ok(entry, `${c.dn} exists`);
       for (const [attribute, value] of Object.entries(c.rdn)) assert.ok(entry[attribute]?.includes(value), `${attribute}: ${JSON.stringify(entry)}`);
-      assert.equal(await canBind(s.url, c.dn, SENTINEL_SYNC), true, 'the sync user binds with its password');
+      assert.equal(await canBind(matrix.server.url, c.dn, SENTINEL_SYNC), true, 'the sync user binds with its password');
       // The rule names exactly this user: the server itself finds the DN in it (as slapd normalizes it).
-      const rules = (await accessRulesFor(s, 'dn.exact=')).filter((rule) => rule.includes('write by * break'));
+      const rules = (await accessRulesFor(matrix.server, 'dn.exact=')).filter((rule) => rule.includes('write by * break'));
       assert.ok(rules.length >= 1, JSON.stringify(rules));
       // ...and it works: the sync user may write, which only the tool's rule allows.
-      await withClient(s.url, { dn: c.dn, password: SENTINEL_SYNC }, async (client) => {
+      await withClient(matrix.server.url, { dn: c.dn, password: SENTINEL_SYNC }, async (client) => {
         await client.modify(`ou=People,${BASE}`, [new Change({ operation: 'replace', modification: new Attribute({ type: 'description', values: [c.name] }) })]);
       });
       const again = await runCli(common(['--isDestination', '-b', BASE, '--syncServerBindDN', c.dn, '--json']));
@@ -170,13 +152,13 @@ describe('matrix: DNs with escaped characters, UTF-8 and multi-valued RDNs, end 
 
   test('base DN with an escaped comma and UTF-8: verified and granted', async () => {
     const base = `ou=Sales\\, EMEA Zürich,${BASE}`;
-    await addEntries(s, [{ dn: base, attributes: { objectClass: ['organizationalUnit'], ou: ['Sales, EMEA Zürich'] } }]);
+    await addEntries(matrix.server, [{ dn: base, attributes: { objectClass: ['organizationalUnit'], ou: ['Sales, EMEA Zürich'] } }]);
     const r = await runCli(common(['--isDestination', '-b', base, '--json']));
     assert.equal(r.code, 0, describeRun(r));
     const json = JSON.parse(r.stdout) as { syncUserDn: string };
     // The same DN, in the spelling the server returns for the base (slapd writes the comma `\2C`).
     assert.ok(dnEquals(json.syncUserDn, `cn=Sync User,${base}`), json.syncUserDn);
-    assert.equal(await canBind(s.url, json.syncUserDn, SENTINEL_SYNC), true);
+    assert.equal(await canBind(matrix.server.url, json.syncUserDn, SENTINEL_SYNC), true);
     const again = await runCli(common(['--isDestination', '-b', base, '--json']));
     assert.equal((JSON.parse(again.stdout) as { changed: boolean }).changed, false, describeRun(again));
   });
@@ -194,14 +176,14 @@ describe('matrix: secrets on the command line and in files', () => {
   });
 
   test('a password file others can read: warning, run succeeds', async () => {
-    const loose = secretFile(tmp, 'loose.pw', SENTINEL_SYNC, 0o644);
+    const loose = secretFile(matrix.tmp, 'loose.pw', SENTINEL_SYNC, 0o644);
     const r = await runCli(common(['--isDestination', '-b', BASE], { syncFile: loose }));
     assert.equal(r.code, 0, describeRun(r));
     assert.match(r.stderr, /can be read by other users: chmod 600/, describeRun(r));
   });
 
   test('the log file is created private (0600), its new folder 0750', async () => {
-    const dir = path.join(tmp, 'fresh');
+    const dir = path.join(matrix.tmp, 'fresh');
     const fresh = path.join(dir, 'sub', 'run.log');
     const args = common(['--isDestination', '-b', BASE]);
     args[args.indexOf('--logFile') + 1] = fresh;
@@ -212,6 +194,6 @@ describe('matrix: secrets on the command line and in files', () => {
   });
 
   test('no sentinel password anywhere: every run\'s stdout and stderr, every log', () => {
-    assertNoSecretsAnywhere([logFile], repoLogOffset, 20);
+    assertNoSecretsAnywhere([matrix.logFile], matrix.repoLogOffset, 20);
   });
 });

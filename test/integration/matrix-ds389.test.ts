@@ -8,31 +8,25 @@ import { startDs389, type Ds389 } from '../servers/ds389.js';
 import { canBind, readEntry, searchDns, withClient } from '../helpers/directory.js';
 import { startLdapProxy, type LdapProxy, type WriteDecision } from '../helpers/ldap-proxy.js';
 import {
-  assertNoSecretsAnywhere, describeRun, fileSize, logLines, makeMatrixFiles, removeMatrixFiles, runCli, secretFile, spawnCli,
-  SENTINEL_OTHER, SENTINEL_SYNC,
+  assertNoSecretsAnywhere, describeRun, fileSize, logLines, runCli, secretFile, spawnCli,
+  SENTINEL_OTHER, SENTINEL_SYNC, useMatrixFiles,
 } from '../helpers/matrix.js';
-import { connectionArgs } from '../helpers/fixture.js';
 
 const COM = 'dc=example,dc=com';
 const ORG = 'dc=example,dc=org';
 const WEAK_DN = `uid=weak,ou=People,${COM}`;
+const matrix = useMatrixFiles('pes-matrix-389-');
 let ds: Ds389;
-let tmp = '';
-let logFile = '';
-let adminFile = '';
 let weakFile = '';
-let syncFile = '';
-let repoLogOffset = 0;
 
 function dm(): { dn: string; password: string } {
   return { dn: ds.adminDn, password: ds.adminPassword };
 }
 
 function common(extra: string[], opts: { bindDn?: string; adminFile?: string; port?: number } = {}): string[] {
-  return connectionArgs({
-    host: ds.host, port: opts.port ?? ds.port, bindDn: opts.bindDn ?? ds.adminDn,
-    adminPasswordFile: opts.adminFile ?? adminFile, syncPasswordFile: syncFile, logFile,
-  }, extra);
+  return matrix.args(ds, extra, {
+    port: opts.port ?? ds.port, bindDn: opts.bindDn ?? ds.adminDn, adminPasswordFile: opts.adminFile ?? matrix.adminFile,
+  });
 }
 
 async function acis(dn: string): Promise<string[]> {
@@ -50,9 +44,8 @@ async function state(): Promise<unknown> {
 }
 
 before(async () => {
-  ({ tmp, logFile, adminFile, syncFile, repoLogOffset } = makeMatrixFiles('pes-matrix-389-'));
   ds = await startDs389();
-  weakFile = secretFile(tmp, 'weak.pw', SENTINEL_OTHER);
+  weakFile = secretFile(matrix.tmp, 'weak.pw', SENTINEL_OTHER);
   await withClient(ds.url, dm(), async (c) => {
     await c.add(WEAK_DN, { objectClass: ['top', 'person', 'organizationalPerson', 'inetOrgPerson'], uid: 'weak', cn: 'Weak', sn: 'Weak', userPassword: SENTINEL_OTHER });
   });
@@ -60,20 +53,19 @@ before(async () => {
 
 after(async () => {
   await ds?.stop();
-  removeMatrixFiles(tmp);
 });
 
 describe('matrix: 389 DS', () => {
   test('an admin without rights to add entries or ACIs: exit 50, nothing written, the LDIF to apply by hand', async () => {
     const before = await state();
-    const offset = fileSize(logFile);
+    const offset = fileSize(matrix.logFile);
     const r = await runCli(common(['-b', COM, '--isSource', '--isDestination'], { bindDn: WEAK_DN, adminFile: weakFile }));
     assert.equal(r.code, 50, describeRun(r));
     assert.match(r.stderr.split('\n')[0]!, /'uid=weak,ou=People,dc=example,dc=com' may not add/, describeRun(r));
     assert.match(r.stderr, /^dn: cn=Sync User,dc=example,dc=com$/m, 'the LDIF left to apply');
     assert.match(r.stderr, /^userPassword: \*+$/m, 'with the password masked');
     assert.deepEqual(await state(), before, 'the server is unchanged');
-    assert.deepEqual(logLines(logFile, offset).filter((l) => l.event === 'write'), []);
+    assert.deepEqual(logLines(matrix.logFile, offset).filter((l) => l.event === 'write'), []);
   });
 
   test('two runs at once, racing write for write: both exit 0, one account, no duplicate ACI', async () => {
@@ -227,6 +219,6 @@ describe('matrix: 389 DS', () => {
   });
 
   test('no sentinel password anywhere', () => {
-    assertNoSecretsAnywhere([logFile], repoLogOffset, 9);
+    assertNoSecretsAnywhere([matrix.logFile], matrix.repoLogOffset, 9);
   });
 });

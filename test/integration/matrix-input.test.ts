@@ -10,31 +10,23 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
-import { startSlapd, type Slapd } from '../servers/openldap.js';
 import { canBind } from '../helpers/directory.js';
 import {
-  assertNoSecretsAnywhere, describeRun, fileSize, logLines, makeMatrixFiles, oneLine, removeMatrixFiles, runCli, secretFile, spawnCli,
-  SENTINEL_OTHER, SENTINEL_SYNC, type SpawnOptions,
+  assertNoSecretsAnywhere, describeRun, fileSize, logLines, oneLine, runCli, secretFile, spawnCli,
+  SENTINEL_OTHER, SENTINEL_SYNC, type SpawnOptions, useSlapdMatrix,
 } from '../helpers/matrix.js';
-import { connectionArgs } from '../helpers/fixture.js';
 import { slapdState } from '../helpers/slapd-state.js';
 
 const BASE = 'dc=example,dc=com';
-let s: Slapd;
-let tmp = '';
-let logFile = '';
-let adminFile = '';
-let syncFile = '';
-let repoLogOffset = 0;
+const matrix = useSlapdMatrix('pes-matrix-input-');
 let fifo = '';
 let socketPath = '';
 let socketServer: net.Server | undefined;
 
 function common(extra: string[], opts: { adminFile?: string; syncFile?: string } = {}): string[] {
-  return connectionArgs({
-    host: s.host, port: s.port, bindDn: s.adminDn,
-    adminPasswordFile: opts.adminFile ?? adminFile, syncPasswordFile: opts.syncFile ?? syncFile, logFile,
-  }, extra);
+  return matrix.args(matrix.server, extra, {
+    adminPasswordFile: opts.adminFile ?? matrix.adminFile, syncPasswordFile: opts.syncFile ?? matrix.syncFile,
+  });
 }
 
 /** `args` with the value after `option` replaced (or the option and value appended). */
@@ -48,8 +40,8 @@ function withOption(args: string[], option: string, value: string): string[] {
 
 /** Exit 89 within a few seconds, one line on stderr matching `pattern`, nothing on stdout or the server. */
 async function refused(args: string[], pattern: RegExp, opts: SpawnOptions = {}): Promise<string> {
-  const before = await slapdState(s);
-  const offset = fileSize(logFile);
+  const before = await slapdState(matrix.server);
+  const offset = fileSize(matrix.logFile);
   const r = await runCli(args, { timeoutMs: 20_000, ...opts });
   assert.equal(r.timedOut, false, `never a hang: ${describeRun(r)}`);
   assert.equal(r.code, 89, describeRun(r));
@@ -57,8 +49,8 @@ async function refused(args: string[], pattern: RegExp, opts: SpawnOptions = {})
   assert.equal(r.stdout, '', 'nothing on stdout');
   const line = oneLine(r.stderr, r);
   assert.match(line, pattern, describeRun(r));
-  assert.deepEqual(await slapdState(s), before, 'the server is unchanged');
-  assert.ok(logLines(logFile, offset).some((l) => l.event === 'usage-error' && l.exitCode === 89), 'the log says so');
+  assert.deepEqual(await slapdState(matrix.server), before, 'the server is unchanged');
+  assert.ok(logLines(matrix.logFile, offset).some((l) => l.event === 'usage-error' && l.exitCode === 89), 'the log says so');
   return line;
 }
 
@@ -115,26 +107,22 @@ function pkcs12WithMacIterations(dir: string, iterations: bigint): string {
 }
 
 before(async () => {
-  ({ tmp, logFile, adminFile, syncFile, repoLogOffset } = makeMatrixFiles('pes-matrix-input-'));
-  s = await startSlapd();
-  fifo = path.join(tmp, 'no-writer.fifo');
+  fifo = path.join(matrix.tmp, 'no-writer.fifo');
   execFileSync('mkfifo', [fifo]);
-  socketPath = path.join(tmp, 'listening.sock');
+  socketPath = path.join(matrix.tmp, 'listening.sock');
   socketServer = net.createServer((c) => c.destroy());
   await new Promise<void>((resolve) => socketServer!.listen(socketPath, resolve));
 });
 
 after(async () => {
   await new Promise<void>((resolve) => (socketServer === undefined ? resolve() : socketServer.close(() => resolve())));
-  await s?.stop();
-  removeMatrixFiles(tmp);
 });
 
 describe('matrix: special files are refused at once (exit 89), never read until killed', () => {
   const specials = (): { name: string; file: string; says: RegExp }[] => [
     { name: '/dev/zero', file: '/dev/zero', says: /character device, not a regular file/ },
     { name: 'a FIFO with no writer', file: fifo, says: /named pipe \(FIFO\), not a regular file/ },
-    { name: 'a folder', file: tmp, says: /a folder, not a regular file/ },
+    { name: 'a folder', file: matrix.tmp, says: /a folder, not a regular file/ },
     { name: 'a UNIX socket', file: socketPath, says: /not a regular file/ },
   ];
 
@@ -156,7 +144,7 @@ describe('matrix: special files are refused at once (exit 89), never read until 
   });
 
   test('a sparse 1 GiB file: refused by its size before a byte is read', async () => {
-    const giant = path.join(tmp, 'giant');
+    const giant = path.join(matrix.tmp, 'giant');
     writeFileSync(giant, '', { mode: 0o600 });
     truncateSync(giant, 1024 ** 3);
     await refused(common(['--isDestination', '-b', BASE], { adminFile: giant }), /--bindPasswordFile .*larger than 64 KiB/);
@@ -181,7 +169,7 @@ describe('matrix: special files are refused at once (exit 89), never read until 
   });
 
   test('a PKCS#12 trust store whose MAC asks for 2^40 key derivation rounds: refused, not computed for hours', async () => {
-    const dir = path.join(tmp, 'p12');
+    const dir = path.join(matrix.tmp, 'p12');
     mkdirSync(dir);
     const hostile = pkcs12WithMacIterations(dir, 2n ** 40n);
     const passwordFile = secretFile(dir, 'store.pw', 'store-secret');
@@ -192,7 +180,7 @@ describe('matrix: special files are refused at once (exit 89), never read until 
 
 describe('matrix: input that would change meaning silently (exit 89 before connecting)', () => {
   test('a NUL byte in a password file, a control character in PES_SYNC_PASSWORD or an option, a Latin-1 or UTF-16 file', async () => {
-    const nul = path.join(tmp, 'nul.pw');
+    const nul = path.join(matrix.tmp, 'nul.pw');
     writeFileSync(nul, Buffer.concat([Buffer.from(SENTINEL_SYNC), Buffer.from([0]), Buffer.from('tail\n')]), { mode: 0o600 });
     await refused(common(['--isDestination', '-b', BASE], { syncFile: nul }), /password from --syncServerBindPasswordFile .* contains a NUL byte/);
 
@@ -202,16 +190,16 @@ describe('matrix: input that would change meaning silently (exit 89 before conne
     }
     await refused([...env, '--syncServerBindPassword', `${SENTINEL_OTHER}\u0007`], /password from --syncServerBindPassword contains the control character U\+0007/);
 
-    const latin1 = path.join(tmp, 'latin1.pw');
+    const latin1 = path.join(matrix.tmp, 'latin1.pw');
     writeFileSync(latin1, Buffer.from('caf\xe9-secret\n', 'latin1'), { mode: 0o600 });
     await refused(common(['--isDestination', '-b', BASE], { syncFile: latin1 }), /--syncServerBindPasswordFile .* is not valid UTF-8 text/);
-    const utf16 = path.join(tmp, 'utf16.pw');
+    const utf16 = path.join(matrix.tmp, 'utf16.pw');
     writeFileSync(utf16, Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('secret\n', 'utf16le')]), { mode: 0o600 });
     await refused(common(['--isDestination', '-b', BASE], { syncFile: utf16 }), /--syncServerBindPasswordFile .* is UTF-16 text/);
   });
 
   test('a password file starting with a UTF-8 BOM: stripped with one warning; the sync user binds with the password without it', async () => {
-    const bom = path.join(tmp, 'bom.pw');
+    const bom = path.join(matrix.tmp, 'bom.pw');
     writeFileSync(bom, Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(`${SENTINEL_SYNC}\r\n`)]), { mode: 0o600 });
     const dn = `cn=Bom User,ou=People,${BASE}`;
     const r = await runCli(common(['--isDestination', '-b', BASE, '--syncServerBindDN', dn], { syncFile: bom }));
@@ -219,17 +207,17 @@ describe('matrix: input that would change meaning silently (exit 89 before conne
     const warnings = r.stderr.split('\n').filter((line) => line.includes('byte order mark'));
     assert.equal(warnings.length, 1, describeRun(r));
     assert.match(warnings[0]!, /^Warning: --syncServerBindPasswordFile '.*bom\.pw' starts with a UTF-8 byte order mark \(BOM\).*ignored$/);
-    assert.equal(await canBind(s.url, dn, SENTINEL_SYNC), true, 'the server got the password without the BOM');
-    assert.equal(await canBind(s.url, dn, `\ufeff${SENTINEL_SYNC}`), false);
+    assert.equal(await canBind(matrix.server.url, dn, SENTINEL_SYNC), true, 'the server got the password without the BOM');
+    assert.equal(await canBind(matrix.server.url, dn, `\ufeff${SENTINEL_SYNC}`), false);
   });
 
   test('--hostname with a port, a URL or brackets: a usage error naming --port / --useSSL', async () => {
     const cases: [string, RegExp][] = [
-      [`127.0.0.1:${s.port}`, new RegExp(`the port goes in --port: use --hostname 127\\.0\\.0\\.1 --port ${s.port}`)],
-      [`ldap://127.0.0.1:${s.port}`, new RegExp(`it is a URL.*use --hostname 127\\.0\\.0\\.1 --port ${s.port}$`)],
+      [`127.0.0.1:${matrix.server.port}`, new RegExp(`the port goes in --port: use --hostname 127\\.0\\.0\\.1 --port ${matrix.server.port}`)],
+      [`ldap://127.0.0.1:${matrix.server.port}`, new RegExp(`it is a URL.*use --hostname 127\\.0\\.0\\.1 --port ${matrix.server.port}$`)],
       ['ldaps://ds1.example.com:636/', /it is a URL.*use --hostname ds1\.example\.com --port 636 --useSSL$/],
       ['LDAP://localhost', /it is a URL.*use --hostname localhost$/],
-      [`[::1]:${s.port}`, new RegExp(`without brackets.*use --hostname ::1 --port ${s.port}$`)],
+      [`[::1]:${matrix.server.port}`, new RegExp(`without brackets.*use --hostname ::1 --port ${matrix.server.port}$`)],
       ['[::1]', /without brackets.*use --hostname ::1$/],
       ['localhost:', /the port goes in --port: use --hostname localhost/],
       ['300.1.2.3', /not a valid IPv4 address/],
@@ -239,8 +227,8 @@ describe('matrix: input that would change meaning silently (exit 89 before conne
       await refused(withOption(common(['--isDestination', '-b', BASE]), '-h', host), new RegExp(`Invalid --hostname '${host.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}': .*${says.source}`));
     }
     // The same from a properties file, which names the file and line.
-    const props = path.join(tmp, 'host.properties');
-    writeFileSync(props, `# a URL where a host belongs\nhostname=ldap://127.0.0.1:${s.port}\n`);
+    const props = path.join(matrix.tmp, 'host.properties');
+    writeFileSync(props, `# a URL where a host belongs\nhostname=ldap://127.0.0.1:${matrix.server.port}\n`);
     const args = common(['--isDestination', '-b', BASE, '--propertiesFilePath', props]);
     args.splice(args.indexOf('-h'), 2);
     await refused(args, /Invalid --hostname 'ldap:\/\/127\.0\.0\.1:\d+' \(in .*host\.properties line 2\): it is a URL/);
@@ -250,7 +238,7 @@ describe('matrix: input that would change meaning silently (exit 89 before conne
     for (const [option, value] of [['--operationTimeout', '30d'], ['--operationTimeout', '4w'], ['--connectTimeout', '25 days'], ['--operationTimeout', '2147484s']]) {
       await refused(common(['--isDestination', '-b', BASE, option!, value!]), new RegExp(`Invalid ${option}: '${value}' is longer than .*Node\\.js timers.*use at most 24d`));
     }
-    const props = path.join(tmp, 'timeout.properties');
+    const props = path.join(matrix.tmp, 'timeout.properties');
     writeFileSync(props, 'operationTimeout=30d\n');
     await refused(common(['--isDestination', '-b', BASE, '--propertiesFilePath', props]), /Invalid --operationTimeout \(in .*timeout\.properties line 1\): '30d'/);
     const ok = await runCli(common(['--isDestination', '-b', BASE, '--operationTimeout', '24d', '--connectTimeout', '24d']));
@@ -277,19 +265,19 @@ describe('matrix: input that would change meaning silently (exit 89 before conne
       ['accesslogDirectory=', /--accesslogDirectory is empty \(in .* line 2\)/],
     ];
     for (const [line, says] of cases) {
-      const props = path.join(tmp, 'choices.properties');
+      const props = path.join(matrix.tmp, 'choices.properties');
       writeFileSync(props, `# defaults\n${line}\n`);
       const args = common(['--isSource', '-b', BASE, '--propertiesFilePath', props]);
       // An explicit option wins over the file: leave --port to the file for its rows.
       if (line.startsWith('port=')) args.splice(args.indexOf('-p'), 2);
       await refused(args, says);
     }
-    const latin1 = path.join(tmp, 'latin1.properties');
+    const latin1 = path.join(matrix.tmp, 'latin1.properties');
     writeFileSync(latin1, Buffer.from('syncServerBindDN=cn=Z\xfcrich Sync,dc=example,dc=com\n', 'latin1'));
     await refused(common(['--isDestination', '-b', BASE, '--propertiesFilePath', latin1]), /--propertiesFilePath '.*' is not valid UTF-8 text/);
   });
 
   test('no sentinel password anywhere', () => {
-    assertNoSecretsAnywhere([logFile], repoLogOffset, 40);
+    assertNoSecretsAnywhere([matrix.logFile], matrix.repoLogOffset, 40);
   });
 });

@@ -1,43 +1,27 @@
 // Fault matrix, network: refused, a listener that never answers, a host name that does not resolve, and a
 // server stopped in the middle of a run (then a re-run after its restart finishes the job). Real slapd.
-import { describe, test, before, after } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { freePort } from '../servers/harness.js';
-import { slapdScript, startSlapd, type Slapd } from '../servers/openldap.js';
+import { slapdScript } from '../servers/openldap.js';
 import { canBind, readEntry } from '../helpers/directory.js';
 import { startLdapProxy, startSilentListener } from '../helpers/ldap-proxy.js';
 import {
-  assertNoSecretsAnywhere, describeRun, logLines, makeMatrixFiles, oneLine, removeMatrixFiles, runCli, spawnCli,
-  SENTINEL_SYNC,
+  assertNoSecretsAnywhere, describeRun, logLines, oneLine, runCli, spawnCli,
+  SENTINEL_SYNC, useSlapdMatrix,
 } from '../helpers/matrix.js';
-import { connectionArgs } from '../helpers/fixture.js';
 import { accessRulesFor, slapdState } from '../helpers/slapd-state.js';
 
 const execFileP = promisify(execFile);
 const BASE = 'dc=example,dc=com';
 const SYNC_DN = `cn=Sync User,${BASE}`;
-let s: Slapd;
-let tmp = '';
-let logFile = '';
-let adminFile = '';
-let syncFile = '';
-let repoLogOffset = 0;
+const matrix = useSlapdMatrix('pes-matrix-net-');
 
 function common(host: string, port: number, extra: string[]): string[] {
-  return connectionArgs({ host, port, bindDn: s.adminDn, adminPasswordFile: adminFile, syncPasswordFile: syncFile, logFile }, extra);
+  return matrix.args({ host, port, adminDn: matrix.server.adminDn }, extra);
 }
-
-before(async () => {
-  ({ tmp, logFile, adminFile, syncFile, repoLogOffset } = makeMatrixFiles('pes-matrix-net-'));
-  s = await startSlapd();
-});
-
-after(async () => {
-  await s?.stop();
-  removeMatrixFiles(tmp);
-});
 
 describe('matrix: network', () => {
   test('nothing listening: exit 91, one line naming host:port', async () => {
@@ -56,7 +40,7 @@ describe('matrix: network', () => {
       assert.match(oneLine(r.stderr, r), /did not answer .* in time/);
       assert.ok(silent.connections() >= 1, 'the CLI did connect');
       assert.ok(r.ms >= 1_900 && r.ms < 5_000, `took ${r.ms} ms for a 2 s timeout`);
-      const end = logLines(logFile).filter((l) => l.event === 'end').at(-1);
+      const end = logLines(matrix.logFile).filter((l) => l.event === 'end').at(-1);
       assert.equal(end?.exitCode, 85);
     } finally {
       await silent.close();
@@ -70,14 +54,14 @@ describe('matrix: network', () => {
   });
 
   test('the server stops in the middle of the writes: exit 91; after its restart a re-run finishes the job', async () => {
-    const before = await slapdState(s);
+    const before = await slapdState(matrix.server);
     let stopped = false;
-    const proxy = await startLdapProxy({ host: s.host, port: s.port }, {
+    const proxy = await startLdapProxy({ host: matrix.server.host, port: matrix.server.port }, {
       async onWrite(request) {
         // The sync user is added (write 1); the server goes down while the access rule (write 2) is on its way.
         if (request.index === 2) {
           stopped = true;
-          await execFileP('bash', [slapdScript, 'down', s.dataDir]);
+          await execFileP('bash', [slapdScript, 'down', matrix.server.dataDir]);
           return 'drop';
         }
         return 'forward';
@@ -91,24 +75,24 @@ describe('matrix: network', () => {
       assert.ok(r.ms < 10_000, `gave up after ${r.ms} ms, before the operation timeout`);
     } finally {
       await proxy.close();
-      await execFileP('bash', [slapdScript, 'up', String(s.port), s.dataDir]);
+      await execFileP('bash', [slapdScript, 'up', String(matrix.server.port), matrix.server.dataDir]);
     }
     // Half prepared: the account exists, its access rule does not.
-    assert.ok(await readEntry(s.url, { dn: s.adminDn, password: s.adminPassword }, SYNC_DN));
-    assert.deepEqual(await accessRulesFor(s, 'cn=Sync User'), []);
-    assert.notDeepEqual(await slapdState(s), before);
+    assert.ok(await readEntry(matrix.server.url, { dn: matrix.server.adminDn, password: matrix.server.adminPassword }, SYNC_DN));
+    assert.deepEqual(await accessRulesFor(matrix.server, 'cn=Sync User'), []);
+    assert.notDeepEqual(await slapdState(matrix.server), before);
 
-    const rerun = await runCli(common(s.host, s.port, ['--isDestination', '-b', BASE, '--json']));
+    const rerun = await runCli(common(matrix.server.host, matrix.server.port, ['--isDestination', '-b', BASE, '--json']));
     assert.equal(rerun.code, 0, describeRun(rerun));
     const json = JSON.parse(rerun.stdout) as { steps: { id: string; status: string }[] };
     assert.deepEqual(json.steps.map((step) => step.status), ['unchanged', 'created', 'created'], rerun.stdout);
-    assert.equal((await accessRulesFor(s, 'cn=Sync User')).length, 1);
-    assert.equal(await canBind(s.url, SYNC_DN, SENTINEL_SYNC), true);
-    const third = await runCli(common(s.host, s.port, ['--isDestination', '-b', BASE, '--json']));
+    assert.equal((await accessRulesFor(matrix.server, 'cn=Sync User')).length, 1);
+    assert.equal(await canBind(matrix.server.url, SYNC_DN, SENTINEL_SYNC), true);
+    const third = await runCli(common(matrix.server.host, matrix.server.port, ['--isDestination', '-b', BASE, '--json']));
     assert.equal((JSON.parse(third.stdout) as { changed: boolean }).changed, false, describeRun(third));
   });
 
   test('no sentinel password anywhere', () => {
-    assertNoSecretsAnywhere([logFile], repoLogOffset, 6);
+    assertNoSecretsAnywhere([matrix.logFile], matrix.repoLogOffset, 6);
   });
 });

@@ -3,34 +3,27 @@
 // preparation: the run finishes, says so at most once on the stream that still works, and exits with its
 // meaningful code. Colours only on a terminal that can show them (never with TERM=dumb, NO_COLOR or
 // --no-color). Every LDAP result the server answers with is one line saying what failed and what to do.
-import { describe, test, before, after } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
-import { startSlapd, type Slapd } from '../servers/openldap.js';
 import { canBind, readEntry } from '../helpers/directory.js';
 import {
-  assertNoSecretsAnywhere, describeRun, fileSize, logLines, makeMatrixFiles, oneLine, removeMatrixFiles, runCli, secretFile,
-  SENTINEL_OTHER, SENTINEL_SYNC,
+  assertNoSecretsAnywhere, describeRun, fileSize, logLines, oneLine, runCli, secretFile,
+  SENTINEL_OTHER, SENTINEL_SYNC, useSlapdMatrix,
 } from '../helpers/matrix.js';
-import { connectionArgs, withoutAdminUnderBaseWarning } from '../helpers/fixture.js';
+import { withoutAdminUnderBaseWarning } from '../helpers/fixture.js';
 import { accessRulesFor, addEntries, slapdState } from '../helpers/slapd-state.js';
 
 const BASE = 'dc=example,dc=com';
 const ESCAPE = '\u001b[';
-let s: Slapd;
-let tmp = '';
-let logFile = '';
-let adminFile = '';
-let syncFile = '';
-let repoLogOffset = 0;
+const matrix = useSlapdMatrix('pes-matrix-out-');
 let counter = 0;
 
 function common(extra: string[], opts: { adminFile?: string; logFile?: string } = {}): string[] {
-  return connectionArgs({
-    host: s.host, port: s.port, bindDn: s.adminDn,
-    adminPasswordFile: opts.adminFile ?? adminFile, syncPasswordFile: syncFile, logFile: opts.logFile ?? logFile,
-  }, extra);
+  return matrix.args(matrix.server, extra, {
+    adminPasswordFile: opts.adminFile ?? matrix.adminFile, logFile: opts.logFile ?? matrix.logFile,
+  });
 }
 
 /** A sync user DN no run has used yet: each row prepares from scratch, so its writes happen after the fault. */
@@ -41,23 +34,13 @@ function freshUser(): string {
 
 /** The run really prepared the server: the account binds and its rule is there. */
 async function assertPrepared(dn: string): Promise<void> {
-  assert.equal(await canBind(s.url, dn, SENTINEL_SYNC), true, `${dn} binds`);
-  assert.equal((await accessRulesFor(s, dn.split(',')[0]!)).length, 1, `the access rule for ${dn}`);
+  assert.equal(await canBind(matrix.server.url, dn, SENTINEL_SYNC), true, `${dn} binds`);
+  assert.equal((await accessRulesFor(matrix.server, dn.split(',')[0]!)).length, 1, `the access rule for ${dn}`);
 }
 
 function noStack(text: string): void {
   assert.ok(!/^\s+at /m.test(text) && !/node:internal|Unhandled 'error' event/.test(text), `no stack trace:\n${text}`);
 }
-
-before(async () => {
-  ({ tmp, logFile, adminFile, syncFile, repoLogOffset } = makeMatrixFiles('pes-matrix-out-'));
-  s = await startSlapd();
-});
-
-after(async () => {
-  await s?.stop();
-  removeMatrixFiles(tmp);
-});
 
 describe('matrix: output errors never stop a preparation', () => {
   test('stdout closed after 20 bytes (| head -c 20): exit 0, prepared, one warning on stderr', async () => {
@@ -79,22 +62,22 @@ describe('matrix: output errors never stop a preparation', () => {
   });
 
   test('stderr closed at once, and a failing run: the exit code is still the LDAP result (49); the warning on stdout', async () => {
-    const wrong = secretFile(tmp, 'wrong.pw', SENTINEL_OTHER);
-    const before = await slapdState(s);
+    const wrong = secretFile(matrix.tmp, 'wrong.pw', SENTINEL_OTHER);
+    const before = await slapdState(matrix.server);
     const r = await runCli(common(['--isDestination', '-b', BASE, '--syncServerBindDN', freshUser()], { adminFile: wrong }), { closeStderr: true });
     assert.equal(r.code, 49, describeRun(r));
     noStack(r.stdout);
     assert.equal(r.stdout.split('\n').filter((line) => /^Warning: cannot write to stderr \(EPIPE\)/.test(line)).length, 1, describeRun(r));
-    assert.deepEqual(await slapdState(s), before);
+    assert.deepEqual(await slapdState(matrix.server), before);
   });
 
   test('stdout and stderr both closed at once: exit 0, prepared, the log has the whole run', async () => {
     const dn = freshUser();
-    const offset = fileSize(logFile);
+    const offset = fileSize(matrix.logFile);
     const r = await runCli(common(['--isDestination', '-b', BASE, '--syncServerBindDN', dn]), { closeStdoutAfter: 0, closeStderr: true });
     assert.equal(r.code, 0, describeRun(r));
     await assertPrepared(dn);
-    const lines = logLines(logFile, offset);
+    const lines = logLines(matrix.logFile, offset);
     assert.equal(lines.filter((l) => l.event === 'end').at(-1)?.exitCode, 0);
     assert.ok(lines.some((l) => l.event === 'warning' && /cannot write to stdout/.test(String(l.msg))), JSON.stringify(lines));
   });
@@ -126,7 +109,7 @@ describe('matrix: output errors never stop a preparation', () => {
   });
 
   test('--logFile a named pipe nobody reads: the run does not wait for a reader (exit 0, one warning)', async () => {
-    const fifo = path.join(tmp, 'log.fifo');
+    const fifo = path.join(matrix.tmp, 'log.fifo');
     execFileSync('mkfifo', [fifo]);
     const dn = freshUser();
     const r = await runCli(common(['--isDestination', '-b', BASE, '--syncServerBindDN', dn], { logFile: fifo }), { timeoutMs: 20_000 });
@@ -158,19 +141,19 @@ describe('matrix: colours only on a terminal that shows them', () => {
 describe('matrix: every LDAP result is one line saying what failed and what to do', () => {
   test('a sync user DN the server cannot make an account of (dc=...): exit 65 with the object class rule and the fix', async () => {
     const dn = `dc=sync,${BASE}`;
-    const before = await slapdState(s);
+    const before = await slapdState(matrix.server);
     const r = await runCli(common(['--isDestination', '-b', BASE, '--syncServerBindDN', dn]));
     assert.equal(r.code, 65, describeRun(r));
     const line = oneLine(r.stderr, r);
     assert.doesNotMatch(line, /LDAP error \d+/);
     assert.match(line, /^Error: The server refused the add of 'dc=sync,dc=example,dc=com': the entry would break its object class rules \(objectClassViolation, LDAP result 65; server said: .*\): choose a --syncServerBindDN whose first part is cn=\.\.\. or uid=\.\.\./);
-    assert.deepEqual(await slapdState(s), before);
+    assert.deepEqual(await slapdState(matrix.server), before);
   });
 
   test('--remove of an entry with entries below it: never a bare "LDAP error 66"; the entry and its children stay', async () => {
     const parent = `ou=Team,${BASE}`;
     const child = `cn=Member,${parent}`;
-    await addEntries(s, [
+    await addEntries(matrix.server, [
       { dn: parent, attributes: { objectClass: ['organizationalUnit'], ou: ['Team'] } },
       { dn: child, attributes: { objectClass: ['organizationalRole'], cn: ['Member'] } },
     ]);
@@ -183,12 +166,12 @@ describe('matrix: every LDAP result is one line saying what failed and what to d
       // Once --remove keeps entries it did not create, the run says so and succeeds.
       assert.equal(r.code, 0, describeRun(r));
     }
-    const admin = { dn: s.adminDn, password: s.adminPassword };
-    assert.ok(await readEntry(s.url, admin, parent), 'the entry is still there');
-    assert.ok(await readEntry(s.url, admin, child), 'and so is the entry below it');
+    const admin = { dn: matrix.server.adminDn, password: matrix.server.adminPassword };
+    assert.ok(await readEntry(matrix.server.url, admin, parent), 'the entry is still there');
+    assert.ok(await readEntry(matrix.server.url, admin, child), 'and so is the entry below it');
   });
 
   test('no sentinel password anywhere', () => {
-    assertNoSecretsAnywhere([logFile], repoLogOffset, 14);
+    assertNoSecretsAnywhere([matrix.logFile], matrix.repoLogOffset, 14);
   });
 });

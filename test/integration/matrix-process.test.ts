@@ -1,7 +1,7 @@
 // Fault matrix, process (real slapd): stdin closed or piped without --no-prompt, Ctrl-C at a prompt and during
 // the writes (real SIGINT), the process killed before each write in turn (a re-run converges to the state of
 // a clean run), a log folder that cannot be written, and secrets in --json, --dry-run and NODE_DEBUG=ldapts.
-import { describe, test, before, after } from 'node:test';
+import { describe, test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -10,20 +10,15 @@ import { startSlapd, type Slapd } from '../servers/openldap.js';
 import { canBind, readEntry } from '../helpers/directory.js';
 import { startLdapProxy, type WriteDecision } from '../helpers/ldap-proxy.js';
 import {
-  assertNoSecretsAnywhere, describeRun, fileSize, logLines, makeMatrixFiles, oneLine, removeMatrixFiles, runCli, sleep, spawnCli,
-  SENTINEL_ADMIN, SENTINEL_SYNC, cliRunnableByNobody, NOBODY, NOBODY_UNREACHABLE,
+  assertNoSecretsAnywhere, describeRun, fileSize, logLines, oneLine, runCli, sleep, spawnCli,
+  SENTINEL_ADMIN, SENTINEL_SYNC, cliRunnableByNobody, NOBODY, NOBODY_UNREACHABLE, useSlapdMatrix,
 } from '../helpers/matrix.js';
-import { connectionArgs, withoutAdminUnderBaseWarning } from '../helpers/fixture.js';
+import { withoutAdminUnderBaseWarning } from '../helpers/fixture.js';
 import { accessRulesFor, slapdState } from '../helpers/slapd-state.js';
 
 const BASE = 'dc=example,dc=com';
 const SYNC_DN = `cn=Sync User,${BASE}`;
-let s: Slapd;
-let tmp = '';
-let logFile = '';
-let adminFile = '';
-let syncFile = '';
-let repoLogOffset = 0;
+const matrix = useSlapdMatrix('pes-matrix-proc-');
 const logs: string[] = [];
 
 function connection(server: Slapd, port = server.port): string[] {
@@ -31,25 +26,18 @@ function connection(server: Slapd, port = server.port): string[] {
 }
 
 function common(server: Slapd, extra: string[], port = server.port): string[] {
-  return connectionArgs({ host: '127.0.0.1', port, bindDn: server.adminDn, adminPasswordFile: adminFile, syncPasswordFile: syncFile, logFile }, extra);
+  return matrix.args({ host: '127.0.0.1', port, adminDn: server.adminDn }, extra);
 }
 
-before(async () => {
-  ({ tmp, logFile, adminFile, syncFile, repoLogOffset } = makeMatrixFiles('pes-matrix-proc-'));
-  logs.push(logFile);
-  s = await startSlapd();
-});
-
-after(async () => {
-  await s?.stop();
-  removeMatrixFiles(tmp);
+before(() => {
+  logs.push(matrix.logFile);
 });
 
 describe('matrix: process', () => {
   test('stdin closed, piped with text, or an open pipe, and no --no-prompt: exit 89 at once, never a hang', async () => {
-    const args = [...connection(s), '-b', BASE, '--isDestination', '--logFile', logFile];
+    const args = [...connection(matrix.server), '-b', BASE, '--isDestination', '--logFile', matrix.logFile];
     for (const stdin of ['closed', `${SENTINEL_ADMIN}\n${SENTINEL_SYNC}\n`, 'open'] as const) {
-      const before = await slapdState(s);
+      const before = await slapdState(matrix.server);
       const spawned = spawnCli(args, { stdin, timeoutMs: 15_000 });
       const r = await spawned.result;
       spawned.child.stdin?.destroy();
@@ -57,27 +45,27 @@ describe('matrix: process', () => {
       assert.equal(r.code, 89, describeRun(r));
       assert.ok(r.ms < 5_000, `took ${r.ms} ms`);
       assert.match(r.stderr, /cannot prompt because stdin is not a terminal/);
-      assert.deepEqual(await slapdState(s), before);
+      assert.deepEqual(await slapdState(matrix.server), before);
     }
   });
 
   test('Ctrl-C at a prompt (on a terminal): exit 130, the log says so, nothing written', async () => {
-    const before = await slapdState(s);
-    const offset = fileSize(logFile);
-    const spawned = spawnCli([...connection(s), '-b', BASE, '--isDestination', '--logFile', logFile], { tty: true, stdin: 'open', timeoutMs: 20_000 });
+    const before = await slapdState(matrix.server);
+    const offset = fileSize(matrix.logFile);
+    const spawned = spawnCli([...connection(matrix.server), '-b', BASE, '--isDestination', '--logFile', matrix.logFile], { tty: true, stdin: 'open', timeoutMs: 20_000 });
     await spawned.output(/Password for the sync user/);
     spawned.child.stdin?.write('\u0003');
     const r = await spawned.result;
     assert.equal(r.code, 130, describeRun(r));
     assert.match(r.stdout, /Interrupted/);
-    assert.deepEqual(await slapdState(s), before);
-    const end = logLines(logFile, offset).filter((l) => l.event === 'end');
+    assert.deepEqual(await slapdState(matrix.server), before);
+    const end = logLines(matrix.logFile, offset).filter((l) => l.event === 'end');
     assert.equal(end.at(-1)?.exitCode, 130, JSON.stringify(end));
   });
 
   test('Ctrl-C (SIGINT) during the writes: exit 130 after the write in flight, the log says so; a re-run finishes', async () => {
     let child: ChildProcess | undefined;
-    const proxy = await startLdapProxy({ host: s.host, port: s.port }, {
+    const proxy = await startLdapProxy({ host: matrix.server.host, port: matrix.server.port }, {
       async onWrite(request): Promise<WriteDecision> {
         if (request.index === 1) {
           child?.kill('SIGINT');
@@ -87,9 +75,9 @@ describe('matrix: process', () => {
         return 'forward';
       },
     });
-    const offset = fileSize(logFile);
+    const offset = fileSize(matrix.logFile);
     try {
-      const spawned = spawnCli(common(s, ['-b', BASE, '--isDestination'], proxy.port));
+      const spawned = spawnCli(common(matrix.server, ['-b', BASE, '--isDestination'], proxy.port));
       child = spawned.child;
       const r = await spawned.result;
       assert.equal(r.code, 130, describeRun(r));
@@ -98,20 +86,20 @@ describe('matrix: process', () => {
     } finally {
       await proxy.close();
     }
-    const lines = logLines(logFile, offset);
+    const lines = logLines(matrix.logFile, offset);
     assert.equal(lines.filter((l) => l.event === 'write').length, 1, 'the write in flight is logged');
     assert.equal(lines.filter((l) => l.event === 'end').at(-1)?.exitCode, 130);
-    assert.ok(await readEntry(s.url, { dn: s.adminDn, password: s.adminPassword }, SYNC_DN));
-    assert.deepEqual(await accessRulesFor(s, 'cn=Sync User'), []);
-    const rerun = await runCli(common(s, ['-b', BASE, '--isDestination']));
+    assert.ok(await readEntry(matrix.server.url, { dn: matrix.server.adminDn, password: matrix.server.adminPassword }, SYNC_DN));
+    assert.deepEqual(await accessRulesFor(matrix.server, 'cn=Sync User'), []);
+    const rerun = await runCli(common(matrix.server, ['-b', BASE, '--isDestination']));
     assert.equal(rerun.code, 0, describeRun(rerun));
-    assert.equal((await accessRulesFor(s, 'cn=Sync User')).length, 1);
+    assert.equal((await accessRulesFor(matrix.server, 'cn=Sync User')).length, 1);
   });
 
   test('the log folder cannot be written (a file in its path; a read-only folder for a non-root user): a warning, the run succeeds', async (t) => {
-    const blocker = path.join(tmp, 'not-a-folder');
+    const blocker = path.join(matrix.tmp, 'not-a-folder');
     writeFileSync(blocker, '');
-    const args = common(s, ['-b', BASE, '--isDestination']);
+    const args = common(matrix.server, ['-b', BASE, '--isDestination']);
     args[args.indexOf('--logFile') + 1] = path.join(blocker, 'logs', 'run.log');
     const r = await runCli(args);
     assert.equal(r.code, 0, describeRun(r));
@@ -121,30 +109,30 @@ describe('matrix: process', () => {
       t.diagnostic(`read-only folder case not run: ${NOBODY_UNREACHABLE}`);
       return;
     }
-    const readOnly = path.join(tmp, 'read-only');
+    const readOnly = path.join(matrix.tmp, 'read-only');
     mkdirSync(readOnly, { mode: 0o555 });
-    chmodSync(tmp, 0o755);
+    chmodSync(matrix.tmp, 0o755);
     const nobody = await runCli(
-      [...connection(s), '-b', BASE, '--isDestination', '--no-prompt', '--logFile', path.join(readOnly, 'run.log')],
+      [...connection(matrix.server), '-b', BASE, '--isDestination', '--no-prompt', '--logFile', path.join(readOnly, 'run.log')],
       { ...NOBODY, env: { PES_BIND_PASSWORD: SENTINEL_ADMIN, PES_SYNC_PASSWORD: SENTINEL_SYNC } },
     );
-    chmodSync(tmp, 0o700);
+    chmodSync(matrix.tmp, 0o700);
     assert.equal(nobody.code, 0, describeRun(nobody));
     assert.match(oneLine(withoutAdminUnderBaseWarning(nobody.stderr), nobody), /Warning: cannot write the log file .*EACCES/);
   });
 
   test('secrets: --json, --dry-run LDIF and NODE_DEBUG=ldapts output carry no password', async () => {
     const fresh = `cn=Debug User,ou=People,${BASE}`;
-    const dry = await runCli(common(s, ['-b', BASE, '--isDestination', '--syncServerBindDN', fresh, '--dry-run', '--json']));
+    const dry = await runCli(common(matrix.server, ['-b', BASE, '--isDestination', '--syncServerBindDN', fresh, '--dry-run', '--json']));
     assert.equal(dry.code, 0, describeRun(dry));
     const ldif = (JSON.parse(dry.stdout) as { ldif: string }).ldif;
     assert.match(ldif, /^userPassword: \*+/m, ldif);
-    const debug = await runCli(common(s, ['-b', BASE, '--isDestination', '--syncServerBindDN', fresh, '--json']), { env: { NODE_DEBUG: 'ldapts' } });
+    const debug = await runCli(common(matrix.server, ['-b', BASE, '--isDestination', '--syncServerBindDN', fresh, '--json']), { env: { NODE_DEBUG: 'ldapts' } });
     assert.equal(debug.code, 0, describeRun(debug));
     assert.match(debug.stderr, /LDAPTS/i, 'ldapts debug output was on');
     assert.match(debug.stderr, /AddRequest|"userPassword"|__redacted__/, 'the add of the account was traced');
-    assert.equal(await canBind(s.url, fresh, SENTINEL_SYNC), true, 'the password written is the real one');
-    const reset = await runCli(common(s, ['-b', BASE, '--isDestination', '--syncServerBindDN', fresh, '--resetSyncServerBindPassword', '--json']),
+    assert.equal(await canBind(matrix.server.url, fresh, SENTINEL_SYNC), true, 'the password written is the real one');
+    const reset = await runCli(common(matrix.server, ['-b', BASE, '--isDestination', '--syncServerBindDN', fresh, '--resetSyncServerBindPassword', '--json']),
       { env: { NODE_DEBUG: 'ldapts' } });
     assert.equal(reset.code, 0, describeRun(reset));
   });
@@ -203,6 +191,6 @@ describe('matrix: killed before each write in turn, a re-run converges', () => {
   });
 
   test('no sentinel password anywhere', () => {
-    assertNoSecretsAnywhere(logs, repoLogOffset, 15);
+    assertNoSecretsAnywhere(logs, matrix.repoLogOffset, 15);
   });
 });

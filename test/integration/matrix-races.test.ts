@@ -15,31 +15,19 @@ import { startSlapd, type Slapd } from '../servers/openldap.js';
 import { canBind, readEntry, searchDns, withClient, type Bind } from '../helpers/directory.js';
 import { startLdapProxy, type LdapProxy, type WriteDecision } from '../helpers/ldap-proxy.js';
 import {
-  assertNoSecretsAnywhere, describeRun, makeMatrixFiles, removeMatrixFiles, runCli, sleep, spawnCli, SENTINEL_SYNC,
+  assertNoSecretsAnywhere, describeRun, runCli, sleep, spawnCli, SENTINEL_SYNC, useMatrixFiles,
 } from '../helpers/matrix.js';
-import { connectionArgs } from '../helpers/fixture.js';
 import type { RunCliResult } from '../helpers/cli.js';
 
 const BASE = 'dc=example,dc=com';
 const SYNC_DN = `cn=Sync User,${BASE}`;
 const ROUNDS = Math.max(1, Number(process.env.PES_RACE_ROUNDS ?? 5));
 const MDB_DN = 'olcDatabase={1}mdb,cn=config';
-let tmp = '';
-let logFile = '';
-let adminFile = '';
-let syncFile = '';
-let repoLogOffset = 0;
 
-before(() => {
-  ({ tmp, logFile, adminFile, syncFile, repoLogOffset } = makeMatrixFiles('pes-matrix-race-'));
-});
-
-after(() => {
-  removeMatrixFiles(tmp);
-});
+const matrix = useMatrixFiles('pes-matrix-race-');
 
 function args(server: { host: string; port: number; adminDn: string }, extra: string[], port = server.port): string[] {
-  return connectionArgs({ host: server.host, port, bindDn: server.adminDn, adminPasswordFile: adminFile, syncPasswordFile: syncFile, logFile }, extra);
+  return matrix.args({ host: server.host, port, adminDn: server.adminDn }, extra);
 }
 
 /** Polls until `check` is true (or the time is up); true when it came true. */
@@ -275,6 +263,6 @@ describe('matrix: races on slapd', () => {
 
 describe('matrix: races, secrets', () => {
   test('no sentinel password anywhere', () => {
-    assertNoSecretsAnywhere([logFile], repoLogOffset, 10);
+    assertNoSecretsAnywhere([matrix.logFile], matrix.repoLogOffset, 10);
   });
 });

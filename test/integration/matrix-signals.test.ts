@@ -5,15 +5,14 @@
 // the state of an uninterrupted run, and a third run writes nothing.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startSlapd, type Slapd } from '../servers/openldap.js';
+import { startSlapd } from '../servers/openldap.js';
 import { startDs389, type Ds389 } from '../servers/ds389.js';
 import { canBind, readEntry } from '../helpers/directory.js';
 import { startFullBacklogListener, startLdapProxy, startSilentListener, type WriteDecision } from '../helpers/ldap-proxy.js';
 import {
-  assertNoSecretsAnywhere, describeRun, fileSize, logLines, makeMatrixFiles, oneLine, removeMatrixFiles, runCli, signalAndWait, sleep, spawnCli,
-  SENTINEL_SYNC, type Spawned,
+  assertNoSecretsAnywhere, describeRun, fileSize, logLines, oneLine, runCli, signalAndWait, sleep, spawnCli,
+  SENTINEL_SYNC, type Spawned, useSlapdMatrix,
 } from '../helpers/matrix.js';
-import { connectionArgs } from '../helpers/fixture.js';
 import { accessRulesFor, slapdState } from '../helpers/slapd-state.js';
 import type { RunCliResult } from '../helpers/cli.js';
 
@@ -22,17 +21,12 @@ const SYNC_DN = `cn=Sync User,${BASE}`;
 /** What the issue asks: exit within a second of the signal. */
 const WITHIN_MS = 1_000;
 const CODES = { SIGINT: 130, SIGTERM: 143 } as const;
+const matrix = useSlapdMatrix('pes-matrix-sig-');
 
-let s: Slapd;
-let tmp = '';
-let logFile = '';
-let adminFile = '';
-let syncFile = '';
-let repoLogOffset = 0;
 const measured: string[] = [];
 
 function args(host: string, port: number, bindDn: string, extra: string[]): string[] {
-  return connectionArgs({ host, port, bindDn, adminPasswordFile: adminFile, syncPasswordFile: syncFile, logFile }, extra);
+  return matrix.args({ host, port, adminDn: bindDn }, extra);
 }
 
 /** The run ended by `signal` as the tool ends it: its code, in time, one line, and the log's end line. */
@@ -47,26 +41,16 @@ function assertStopped(r: RunCliResult & { exitMs: number }, signal: keyof typeo
   assert.match(line, signal === 'SIGTERM' ? /^Error: Terminated \(SIGTERM\)/ : /^Error: Interrupted/, describeRun(r));
   assert.match(line, pattern, describeRun(r));
   assert.match(line, /run the same command again/);
-  const end = logLines(logFile, offset).filter((l) => l.event === 'end' || l.event === 'usage-error').at(-1);
+  const end = logLines(matrix.logFile, offset).filter((l) => l.event === 'end' || l.event === 'usage-error').at(-1);
   assert.equal(end?.exitCode, CODES[signal], `the log's last line says ${CODES[signal]}`);
 }
-
-before(async () => {
-  ({ tmp, logFile, adminFile, syncFile, repoLogOffset } = makeMatrixFiles('pes-matrix-sig-'));
-  s = await startSlapd();
-});
-
-after(async () => {
-  await s?.stop();
-  removeMatrixFiles(tmp);
-});
 
 describe('matrix: signals stop the run at once (130 for SIGINT, 143 for SIGTERM)', () => {
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     test(`${signal} at a prompt (on a terminal): nothing written`, async () => {
-      const before = await slapdState(s);
-      const offset = fileSize(logFile);
-      const spawned = spawnCli(['-h', s.host, '-p', String(s.port), '-D', s.adminDn, '-b', BASE, '--isDestination', '--logFile', logFile],
+      const before = await slapdState(matrix.server);
+      const offset = fileSize(matrix.logFile);
+      const spawned = spawnCli(['-h', matrix.server.host, '-p', String(matrix.server.port), '-D', matrix.server.adminDn, '-b', BASE, '--isDestination', '--logFile', matrix.logFile],
         { tty: true, stdin: 'open', timeoutMs: 20_000 });
       await spawned.output(/Password for the sync user/);
       const r = await signalAndWait(spawned, signal);
@@ -76,13 +60,13 @@ describe('matrix: signals stop the run at once (130 for SIGINT, 143 for SIGTERM)
       assert.equal(r.code, CODES[signal], describeRun(r));
       assert.ok(r.exitMs < WITHIN_MS, `exited ${r.exitMs} ms after ${signal}`);
       assert.match(r.stdout, signal === 'SIGTERM' ? /Terminated \(SIGTERM\) at a prompt/ : /Interrupted at a prompt/);
-      assert.equal(logLines(logFile, offset).filter((l) => l.event === 'end').at(-1)?.exitCode, CODES[signal]);
-      assert.deepEqual(await slapdState(s), before);
+      assert.equal(logLines(matrix.logFile, offset).filter((l) => l.event === 'end').at(-1)?.exitCode, CODES[signal]);
+      assert.deepEqual(await slapdState(matrix.server), before);
     });
 
     test(`${signal} while waiting for a password on stdin (\`-j -\`, a pipe that stays open)`, async () => {
-      const offset = fileSize(logFile);
-      const run = args(s.host, s.port, s.adminDn, ['-b', BASE, '--isDestination']);
+      const offset = fileSize(matrix.logFile);
+      const run = args(matrix.server.host, matrix.server.port, matrix.server.adminDn, ['-b', BASE, '--isDestination']);
       run[run.indexOf('--bindPasswordFile') + 1] = '-';
       const spawned = spawnCli(run, { stdin: 'open', timeoutMs: 20_000 });
       // Long enough for Node to start and the tool to install its handlers, even on a loaded machine.
@@ -94,9 +78,9 @@ describe('matrix: signals stop the run at once (130 for SIGINT, 143 for SIGTERM)
 
     test(`${signal} while connecting (the server's accept queue is full)`, async () => {
       const listener = await startFullBacklogListener();
-      const offset = fileSize(logFile);
+      const offset = fileSize(matrix.logFile);
       try {
-        const spawned = spawnCli(args('127.0.0.1', listener.port, s.adminDn, ['-b', BASE, '--isDestination', '--connectTimeout', '20s']), { timeoutMs: 30_000 });
+        const spawned = spawnCli(args('127.0.0.1', listener.port, matrix.server.adminDn, ['-b', BASE, '--isDestination', '--connectTimeout', '20s']), { timeoutMs: 30_000 });
         // Node starts, the connect is sent and stays in progress.
         await sleep(1_000);
         const r = await signalAndWait(spawned, signal);
@@ -108,9 +92,9 @@ describe('matrix: signals stop the run at once (130 for SIGINT, 143 for SIGTERM)
 
     test(`${signal} during a search a listener never answers`, async () => {
       const silent = await startSilentListener();
-      const offset = fileSize(logFile);
+      const offset = fileSize(matrix.logFile);
       try {
-        const spawned = spawnCli(args('127.0.0.1', silent.port, s.adminDn, ['-b', BASE, '--isDestination', '--operationTimeout', '30s']), { timeoutMs: 40_000 });
+        const spawned = spawnCli(args('127.0.0.1', silent.port, matrix.server.adminDn, ['-b', BASE, '--isDestination', '--operationTimeout', '30s']), { timeoutMs: 40_000 });
         while (silent.connections() === 0) await sleep(50);
         await sleep(300);
         const r = await signalAndWait(spawned, signal);
@@ -153,13 +137,13 @@ async function signalAtWrite(
 }
 
 describe('matrix: signals during the writes on slapd; a re-run finishes the job', () => {
-  const run = (): string[] => args('127.0.0.1', s.port, s.adminDn, ['-b', BASE, '--isSource', '--isDestination', '--accesslogDirectory', s.accesslogDirectory, '--json']);
+  const run = (): string[] => args('127.0.0.1', matrix.server.port, matrix.server.adminDn, ['-b', BASE, '--isSource', '--isDestination', '--accesslogDirectory', matrix.server.accesslogDirectory, '--json']);
 
   test('SIGTERM during a write the server never answers: 143 within a second; the re-run converges', async () => {
     const fresh = await startSlapd();
     try {
       const freshRun = args('127.0.0.1', fresh.port, fresh.adminDn, ['-b', BASE, '--isSource', '--isDestination', '--accesslogDirectory', fresh.accesslogDirectory, '--json']);
-      const offset = fileSize(logFile);
+      const offset = fileSize(matrix.logFile);
       const { r, forwarded } = await signalAtWrite(freshRun, 'SIGTERM', 2, 'drop', { host: fresh.host, port: fresh.port });
       assertStopped(r, 'SIGTERM', 'a write never answered', offset, /during the (add|modify) of .*: 127\.0\.0\.1:\d+ did not answer it in time, so it may or may not have been made/);
       assert.equal(forwarded, 1, 'only the first write reached the server');
@@ -175,16 +159,16 @@ describe('matrix: signals during the writes on slapd; a re-run finishes the job'
   });
 
   test('SIGINT between two writes (the first answered at once): 130, nothing after it; the re-run finishes', async () => {
-    const before = await slapdState(s);
-    const offset = fileSize(logFile);
-    const { r } = await signalAtWrite(run(), 'SIGINT', 1, 'forward', { host: s.host, port: s.port });
+    const before = await slapdState(matrix.server);
+    const offset = fileSize(matrix.logFile);
+    const { r } = await signalAtWrite(run(), 'SIGINT', 1, 'forward', { host: matrix.server.host, port: matrix.server.port });
     assertStopped(r, 'SIGINT', 'between writes', offset, /Interrupted before all changes were made/);
-    const writes = logLines(logFile, offset).filter((l) => l.event === 'write');
+    const writes = logLines(matrix.logFile, offset).filter((l) => l.event === 'write');
     assert.equal(writes.length, 1, 'the write in flight was answered and logged; none after it');
-    assert.notDeepEqual(await slapdState(s), before);
+    assert.notDeepEqual(await slapdState(matrix.server), before);
     const rerun = await runCli(run());
     assert.equal(rerun.code, 0, describeRun(rerun));
-    assert.equal((await accessRulesFor(s, 'cn=Sync User')).length, 1);
+    assert.equal((await accessRulesFor(matrix.server, 'cn=Sync User')).length, 1);
     const third = await runCli(run());
     assert.equal((JSON.parse(third.stdout) as { changed: boolean }).changed, false, describeRun(third));
   });
@@ -203,12 +187,12 @@ describe('matrix: signals during the writes on 389 DS; a re-run finishes the job
     ((await readEntry(ds!.url, { dn: ds!.adminDn, password: ds!.adminPassword }, BASE, ['aci']))?.aci ?? []).filter((a) => a.includes('prepare-endpoint-server'));
 
   test('SIGINT during a write 389 DS never gets an answer for, then SIGTERM between writes: 130, 143; the re-run converges', async () => {
-    let offset = fileSize(logFile);
+    let offset = fileSize(matrix.logFile);
     const held = await signalAtWrite(run(), 'SIGINT', 2, 'drop', { host: ds!.host, port: ds!.port });
     assertStopped(held.r, 'SIGINT', '389 DS: a write never answered', offset, /during the (add|modify) of .* may or may not have been made/);
     assert.deepEqual(await acis(), [], 'the held write never reached the server');
 
-    offset = fileSize(logFile);
+    offset = fileSize(matrix.logFile);
     const between = await signalAtWrite(run(), 'SIGTERM', 1, 'forward', { host: ds!.host, port: ds!.port });
     assertStopped(between.r, 'SIGTERM', '389 DS: between writes', offset, /Terminated \(SIGTERM\) before all changes were made/);
 
@@ -222,6 +206,6 @@ describe('matrix: signals during the writes on 389 DS; a re-run finishes the job
 
   test('no sentinel password anywhere; the times measured', (t) => {
     for (const line of measured) t.diagnostic(line);
-    assertNoSecretsAnywhere([logFile], repoLogOffset, 14);
+    assertNoSecretsAnywhere([matrix.logFile], matrix.repoLogOffset, 14);
   });
 });

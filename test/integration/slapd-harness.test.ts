@@ -8,7 +8,8 @@ import { promisify } from 'node:util';
 import { Attribute, Change } from 'ldapts';
 import { startSlapd, type Slapd } from '../servers/openldap.js';
 import { acceptsConnection } from '../servers/harness.js';
-import { canBind, readEntry, resultCode, searchDns, withClient } from '../helpers/directory.js';
+import { started } from '../helpers/fixture.js';
+import { adminBind, canBind, readEntry, resultCode, searchDns, withClient } from '../helpers/directory.js';
 
 const execFileP = promisify(execFile);
 
@@ -16,15 +17,6 @@ const execFileP = promisify(execFile);
 const ROOT_PEERCRED = `gidNumber=${process.getgid?.() ?? 0}+uidNumber=${process.getuid?.() ?? 0},cn=peercred,cn=external,cn=auth`;
 
 let slapd: Slapd | undefined;
-
-function server(): Slapd {
-  assert.ok(slapd, 'slapd was not started');
-  return slapd;
-}
-
-function admin(s: Slapd): { dn: string; password: string } {
-  return { dn: s.adminDn, password: s.adminPassword };
-}
 
 function limited(s: Slapd): { dn: string; password: string } {
   return { dn: s.limitedDn, password: s.adminPassword };
@@ -39,25 +31,25 @@ after(async () => {
 });
 
 test('slapd listens on loopback and has the suffix, ou=People and cn=limited', async () => {
-  const s = server();
+  const s = started(slapd, 'slapd');
   assert.equal(s.host, '127.0.0.1');
   assert.equal(s.url, `ldap://127.0.0.1:${s.port}`);
   assert.equal(s.adminDn, 'cn=admin,dc=example,dc=com');
   assert.equal(s.configAdminDn, 'cn=admin,cn=config');
   assert.equal(s.limitedDn, 'cn=limited,dc=example,dc=com');
 
-  const com = await readEntry(s.url, admin(s), 'dc=example,dc=com', ['objectClass', 'dc']);
+  const com = await readEntry(s.url, adminBind(s), 'dc=example,dc=com', ['objectClass', 'dc']);
   assert.ok(com, 'dc=example,dc=com exists');
   assert.deepEqual(com.dc, ['example']);
 
-  const people = await readEntry(s.url, admin(s), 'ou=People,dc=example,dc=com', ['objectClass']);
+  const people = await readEntry(s.url, adminBind(s), 'ou=People,dc=example,dc=com', ['objectClass']);
   assert.ok(people, 'ou=People exists');
   assert.ok(
     people.objectclass?.some((v) => v.toLowerCase() === 'organizationalunit'),
     `ou=People is an organizationalUnit: ${JSON.stringify(people.objectclass)}`,
   );
-  assert.ok(await readEntry(s.url, admin(s), s.limitedDn), 'cn=limited exists');
-  assert.equal(await readEntry(s.url, admin(s), 'ou=Nobody,dc=example,dc=com'), undefined);
+  assert.ok(await readEntry(s.url, adminBind(s), s.limitedDn), 'cn=limited exists');
+  assert.equal(await readEntry(s.url, adminBind(s), 'ou=Nobody,dc=example,dc=com'), undefined);
 
   // anonymous: root DSE readable, data readable (rule {3}), userPassword not
   const dse = await readEntry(s.url, undefined, '', ['namingContexts', 'configContext']);
@@ -73,7 +65,7 @@ test('slapd listens on loopback and has the suffix, ou=People and cn=limited', a
 });
 
 test('binds: the three accounts with the right password, not with a wrong one', async () => {
-  const s = server();
+  const s = started(slapd, 'slapd');
   for (const dn of [s.adminDn, s.configAdminDn, s.limitedDn]) {
     assert.equal(await canBind(s.url, dn, s.adminPassword), true, dn);
     assert.equal(await canBind(s.url, dn, `${s.adminPassword}-wrong`), false, dn);
@@ -81,8 +73,8 @@ test('binds: the three accounts with the right password, not with a wrong one', 
 });
 
 test('cn=admin,dc=example,dc=com manages cn=config and sees the data DB rules in order', async () => {
-  const s = server();
-  const db = await readEntry(s.url, admin(s), 'olcDatabase={1}mdb,cn=config', ['olcAccess', 'olcSuffix']);
+  const s = started(slapd, 'slapd');
+  const db = await readEntry(s.url, adminBind(s), 'olcDatabase={1}mdb,cn=config', ['olcAccess', 'olcSuffix']);
   assert.ok(db, 'olcDatabase={1}mdb,cn=config readable by the data admin');
   assert.deepEqual(db.olcsuffix, ['dc=example,dc=com']);
   assert.deepEqual(db.olcaccess, [
@@ -92,10 +84,10 @@ test('cn=admin,dc=example,dc=com manages cn=config and sees the data DB rules in
     '{3}to * by * read',
   ]);
 
-  const modules = await readEntry(s.url, admin(s), 'cn=module{0},cn=config', ['olcModuleLoad']);
+  const modules = await readEntry(s.url, adminBind(s), 'cn=module{0},cn=config', ['olcModuleLoad']);
   assert.deepEqual(modules?.olcmoduleload, ['{0}back_mdb']);
 
-  const schemas = await searchDns(s.url, admin(s), 'cn=schema,cn=config', '(objectClass=olcSchemaConfig)');
+  const schemas = await searchDns(s.url, adminBind(s), 'cn=schema,cn=config', '(objectClass=olcSchemaConfig)');
   for (const name of ['core', 'cosine', 'nis', 'inetorgperson']) {
     assert.ok(
       schemas.some((dn) => new RegExp(`^cn=\\{\\d+\\}${name},cn=schema,cn=config$`, 'i').test(dn)),
@@ -109,7 +101,7 @@ test('cn=admin,dc=example,dc=com manages cn=config and sees the data DB rules in
 });
 
 test('root manages cn=config through LDAPI (SASL EXTERNAL)', { skip: process.getuid?.() !== 0 }, async () => {
-  const s = server();
+  const s = started(slapd, 'slapd');
   const { stdout } = await execFileP('ldapsearch', [
     '-Q', '-Y', 'EXTERNAL', '-H', s.ldapiUrl, '-LLL', '-s', 'base', '-b', 'olcDatabase={0}config,cn=config', 'olcRootDN',
   ]);
@@ -117,7 +109,7 @@ test('root manages cn=config through LDAPI (SASL EXTERNAL)', { skip: process.get
 });
 
 test('cn=limited cannot read cn=config but can add under ou=People', async () => {
-  const s = server();
+  const s = started(slapd, 'slapd');
   for (const dn of ['cn=config', 'olcDatabase={1}mdb,cn=config']) {
     let entries: unknown[] = [];
     try {
@@ -147,22 +139,22 @@ test('cn=limited cannot read cn=config but can add under ou=People', async () =>
   await withClient(s.url, limited(s), (c) =>
     c.add(dn, { objectClass: ['inetOrgPerson'], uid: 'harness', cn: 'Harness', sn: 'Test' }),
   );
-  const added = await readEntry(s.url, admin(s), dn, ['sn', 'creatorsName']);
+  const added = await readEntry(s.url, adminBind(s), dn, ['sn', 'creatorsName']);
   assert.deepEqual(added?.sn, ['Test']);
   assert.deepEqual(added?.creatorsname, [s.limitedDn]);
 });
 
 test('restart keeps data and cn=config and the server answers again', async () => {
-  const s = server();
+  const s = started(slapd, 'slapd');
   await s.restart();
-  assert.ok(await readEntry(s.url, admin(s), 'ou=People,dc=example,dc=com'), 'ou=People still exists');
-  assert.ok(await readEntry(s.url, admin(s), 'uid=harness,ou=People,dc=example,dc=com'), 'added entry kept');
-  const db = await readEntry(s.url, admin(s), 'olcDatabase={1}mdb,cn=config', ['olcAccess']);
+  assert.ok(await readEntry(s.url, adminBind(s), 'ou=People,dc=example,dc=com'), 'ou=People still exists');
+  assert.ok(await readEntry(s.url, adminBind(s), 'uid=harness,ou=People,dc=example,dc=com'), 'added entry kept');
+  const db = await readEntry(s.url, adminBind(s), 'olcDatabase={1}mdb,cn=config', ['olcAccess']);
   assert.equal(db?.olcaccess?.length, 4);
 });
 
 test('stop shuts the server down and removes its data directory', async () => {
-  const s = server();
+  const s = started(slapd, 'slapd');
   assert.equal(await acceptsConnection(s.port), true);
   await s.stop();
   assert.equal(await acceptsConnection(s.port), false, 'port no longer accepts connections');

@@ -15,8 +15,8 @@ import { canBind, readEntry, resultCode, withClient, type Bind } from '../helper
 import { makeTempDir, started } from '../helpers/fixture.js';
 import { ReferenceSync, ssha, type ChangeRecord } from '../helpers/sync-engine.js';
 import {
-  assertPasswords, assertSameEntries, BASE, BULK_COUNT, bulkLdif, makeChanges, prepare, PRINTER, printerLdif, SCOPE, snapshot,
-  SYNC_DN, writeLdif, ldapadd, type Endpoint, type SourceChanges,
+  assertPasswords, assertSameEntries, BASE, BULK_COUNT, bulkLdif, endpointOf, makeChanges, prepare, PRINTER, printerLdif, SCOPE, snapshot,
+  SYNC_DN, timedInto, writeLdif, ldapadd, type Endpoint, type SourceChanges,
 } from '../helpers/sync-fixture.js';
 
 const SOURCE_PASSWORD = `Sync-389-source-${randomUUID()}`;
@@ -37,13 +37,11 @@ let destinationSlapd: Slapd | undefined;
 let changes: SourceChanges | undefined;
 const timings: Record<string, number> = {};
 
-const endpoint389 = (ds: Ds389, syncPassword: string): Endpoint => ({ host: ds.host, port: ds.port, url: ds.url, admin: { dn: ds.adminDn, password: ds.adminPassword }, syncPassword });
-const sourceEndpoint = (): Endpoint => endpoint389(started(source, '389 DS source'), SOURCE_PASSWORD);
+const sourceEndpoint = (): Endpoint => endpointOf(started(source, '389 DS source'), SOURCE_PASSWORD);
 const destinationEndpoints = (): Record<'389 DS' | 'OpenLDAP', Endpoint> => {
-  const slapd = started(destinationSlapd, 'slapd destination');
   return {
-    '389 DS': endpoint389(started(destination389, '389 DS destination'), DESTINATION_PASSWORD),
-    OpenLDAP: { host: slapd.host, port: slapd.port, url: slapd.url, admin: { dn: slapd.adminDn, password: slapd.adminPassword }, syncPassword: DESTINATION_PASSWORD },
+    '389 DS': endpointOf(started(destination389, '389 DS destination'), DESTINATION_PASSWORD),
+    OpenLDAP: endpointOf(started(destinationSlapd, 'slapd destination'), DESTINATION_PASSWORD),
   };
 };
 const sync = (e: Endpoint): { url: string; dn: string; password: string } => ({ url: e.url, dn: SYNC_DN, password: e.syncPassword });
@@ -57,14 +55,7 @@ function engine(name: '389 DS' | 'OpenLDAP'): ReferenceSync {
   return found;
 }
 
-async function timed<T>(name: string, fn: () => Promise<T>): Promise<T> {
-  const start = Date.now();
-  try {
-    return await fn();
-  } finally {
-    timings[name] = Date.now() - start;
-  }
-}
+const timed = <T>(name: string, fn: () => Promise<T>): Promise<T> => timedInto(timings, name, fn);
 
 /** An online import (cn=tasks): replaces the backend of `BASE` with the LDIF file, in about a second. */
 async function importLdif(ds: Ds389, file: string): Promise<void> {

@@ -14,8 +14,8 @@ import { canBind, readEntry, resultCode, withClient, type Bind } from '../helper
 import { makeTempDir, started } from '../helpers/fixture.js';
 import { ReferenceSync, userAttributes, type ChangeRecord } from '../helpers/sync-engine.js';
 import {
-  assertPasswords, assertSameEntries, BASE, BULK_COUNT, bulkDn, bulkLdif, bulkUid, firstPassword, ldapadd, makeChanges, prepare,
-  PRINTER, printerLdif, SCOPE, secondPassword, snapshot, SYNC_DN, writeLdif, type Endpoint, type PrepareJson, type SourceChanges,
+  assertPasswords, assertSameEntries, BASE, BULK_COUNT, bulkDn, bulkLdif, bulkUid, endpointOf, firstPassword, ldapadd, makeChanges, prepare,
+  PRINTER, printerLdif, SCOPE, secondPassword, snapshot, SYNC_DN, timedInto, writeLdif, type Endpoint, type PrepareJson, type SourceChanges,
 } from '../helpers/sync-fixture.js';
 
 const SOURCE_PASSWORD = `Sync-openldap-source-${randomUUID()}`;
@@ -30,11 +30,8 @@ let changes: SourceChanges | undefined;
 let firstSourceRun: { stderr: string; json: PrepareJson } | undefined;
 const timings: Record<string, number> = {};
 
-const endpoint = (slapd: Slapd, syncPassword: string): Endpoint => ({
-  host: slapd.host, port: slapd.port, url: slapd.url, admin: { dn: slapd.adminDn, password: slapd.adminPassword }, syncPassword,
-});
-const sourceEndpoint = (): Endpoint => endpoint(started(source, 'slapd source'), SOURCE_PASSWORD);
-const destinationEndpoint = (): Endpoint => endpoint(started(destination, 'slapd destination'), DESTINATION_PASSWORD);
+const sourceEndpoint = (): Endpoint => endpointOf(started(source, 'slapd source'), SOURCE_PASSWORD);
+const destinationEndpoint = (): Endpoint => endpointOf(started(destination, 'slapd destination'), DESTINATION_PASSWORD);
 let referenceSync: ReferenceSync | undefined;
 function engine(): ReferenceSync {
   referenceSync ??= new ReferenceSync('openldap',
@@ -43,14 +40,7 @@ function engine(): ReferenceSync {
   return referenceSync;
 }
 
-async function timed<T>(name: string, fn: () => Promise<T>): Promise<T> {
-  const start = Date.now();
-  try {
-    return await fn();
-  } finally {
-    timings[name] = Date.now() - start;
-  }
-}
+const timed = <T>(name: string, fn: () => Promise<T>): Promise<T> => timedInto(timings, name, fn);
 
 /** The Sync Request control (RFC 4533), refreshOnly, critical: a server without a provider refuses the search. */
 class SyncRefreshOnly extends Control {

@@ -240,18 +240,14 @@ start_instance() {
         if [ -z "$pid" ] && tail -n +"$((errlines + 1))" "$ERRLOG" 2>/dev/null | grep -q 'EMERG\|slapd stopped'; then
             start_failed "ns-slapd failed to start" "$ERRLOG" 0
         fi
-        if [ "$(date +%s)" -ge "$deadline" ]; then
-            start_failed "no LDAP answer on 127.0.0.1:$PORT after ${START_TIMEOUT}s" "$ERRLOG" 0 "$pid"
-        fi
+        fail_start_after "$deadline" "$ERRLOG" 0 "$pid"
         sleep 0.1
     done
     PID=$pid
 }
 
 cmd_up() {
-    [ $# -eq 2 ] || usage
-    PORT=$1
-    require_port PORT "$PORT"
+    parse_up_args "$@"
     need dscreate ns-slapd ldapsearch ldapmodify ldapadd
     enter_datadir "$2"
     case "$D" in *[[:space:]#]*) die "DATADIR must not contain spaces or '#': $D" ;; esac

@@ -1,4 +1,4 @@
-// Shared by the throw-away server helpers (ds389.ts, openldap.ts, samba.ts, pingdirectory.ts): free ports,
+// Shared by the throw-away server helpers (ds389.ts, openldap.ts, samba.ts, emulator.ts): free ports,
 // the shell scripts' runner, cleanup of servers a test process leaves behind, and the start-with-port-retry
 // loop of the scripts that take `up PORT DATADIR` / `down DATADIR [--purge]` (389ds.sh, slapd.sh).
 import { execFile, execFileSync } from 'node:child_process';

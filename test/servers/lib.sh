@@ -124,6 +124,20 @@ start_failed() {
     exit 1
 }
 
+# fail_start_after DEADLINE LOG FROM [PID]: start_failed (no LDAP answer on
+# $PORT within $START_TIMEOUT) once the clock has passed DEADLINE
+fail_start_after() {
+    [ "$(date +%s)" -ge "$1" ] || return 0
+    start_failed "no LDAP answer on 127.0.0.1:$PORT after ${START_TIMEOUT}s" "$2" "$3" "${4:-}"
+}
+
+# parse_up_args PORT DATADIR: the arguments of `up`; sets PORT once it is a valid port
+parse_up_args() {
+    [ $# -eq 2 ] || usage
+    PORT=$1
+    require_port PORT "$PORT"
+}
+
 # ------------------------------------------------------------ data dirs
 
 # enter_datadir DIR: create DIR if needed and set D to its physical path

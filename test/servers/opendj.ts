@@ -4,13 +4,9 @@
 //   let ds: OpenDjEmulator;
 //   before(async () => { ds = await startOpenDjEmulator(); });
 //   after(async () => { await ds?.stop(); });
-import { spawn, type ChildProcess } from 'node:child_process';
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { repoRoot } from '../helpers/cli.js';
-import { readEntry } from '../helpers/directory.js';
-import { cleanupAtExit, forgetAtExit } from './harness.js';
+import { startEmulatorProcess, type EmulatorProcess } from './emulator.js';
 
 export const openDjEmulatorMain: string = path.join(repoRoot, 'dist', 'test', 'emulators', 'opendj', 'main.js');
 
@@ -23,110 +19,25 @@ export interface OpenDjEmulatorOptions {
   changelogMode?: 'enabled-cookie-mode-only' | 'enabled' | 'disabled';
 }
 
-export interface OpenDjEmulator {
-  host: '127.0.0.1';
-  port: number;
-  url: string;
-  pid: number;
+export interface OpenDjEmulator extends EmulatorProcess {
   /** The root user's entry DN is cn=Directory Manager,cn=Root DNs,cn=config; this is its alternate bind DN. */
   adminDn: 'cn=Directory Manager';
   /** An account with every right on the data and none on cn=config. */
   dataAdmin: { dn: string; password: string };
-  adminPassword: string;
-  /** Stop the process (SIGTERM, then SIGKILL) by its PID. Safe to call twice. */
-  stop(): Promise<void>;
-}
-
-const UP_TIMEOUT_MS = 15_000;
-const DOWN_TIMEOUT_MS = 5_000;
-
-function firstLine(child: ChildProcess, timeoutMs: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let out = '';
-    let err = '';
-    const timer = setTimeout(() => reject(new Error(`the emulator did not start within ${timeoutMs} ms: ${err}`)), timeoutMs);
-    child.stderr?.on('data', (chunk: Buffer) => {
-      err += chunk.toString('utf8');
-    });
-    child.stdout?.on('data', (chunk: Buffer) => {
-      out += chunk.toString('utf8');
-      const newline = out.indexOf('\n');
-      if (newline >= 0) {
-        clearTimeout(timer);
-        resolve(out.slice(0, newline));
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`the emulator exited (${String(code)}) before listening: ${err}`));
-    });
-  });
-}
-
-function exited(child: ChildProcess, timeoutMs: number): Promise<boolean> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(true);
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve(false), timeoutMs);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve(true);
-    });
-  });
 }
 
 export async function startOpenDjEmulator(opts: OpenDjEmulatorOptions = {}): Promise<OpenDjEmulator> {
-  const adminPassword = 'adminpw';
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'pes-opendj-emulator-'));
-  const passwordFile = path.join(dir, 'admin.pw');
-  await writeFile(passwordFile, `${adminPassword}\n`);
-  await chmod(passwordFile, 0o600);
-
-  const args = [openDjEmulatorMain, '--port', '0', '--admin-password-file', passwordFile, '--flavor', opts.flavor ?? 'pingds',
-    ...(opts.standalone === true ? ['--standalone'] : []), ...(opts.changelogMode === undefined ? [] : ['--changelog-mode', opts.changelogMode])];
-  const child = spawn(process.execPath, args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
-  const pid = child.pid;
-  if (pid === undefined) throw new Error('could not spawn the OpenDJ emulator');
-  const exitKey = `pid:${pid}`;
-  // killed at exit if the test process ends without stop()
-  cleanupAtExit(exitKey, () => process.kill(pid, 'SIGKILL'));
-  let port: number;
-  try {
-    const announced = JSON.parse(await firstLine(child, UP_TIMEOUT_MS)) as { port?: unknown };
-    if (typeof announced.port !== 'number') throw new Error('the emulator announced no port');
-    port = announced.port;
-    // Up means it answers LDAP: read the root DSE.
-    const rootDse = await readEntry(`ldap://127.0.0.1:${port}`, undefined, '', ['vendorName']);
-    if (rootDse === undefined) throw new Error('the emulator answered without a root DSE');
-  } catch (error) {
-    child.kill('SIGKILL');
-    forgetAtExit(exitKey);
-    await rm(dir, { recursive: true, force: true });
-    throw error;
-  }
-
-  let stopped = false;
+  const args = ['--flavor', opts.flavor ?? 'pingds', ...(opts.standalone === true ? ['--standalone'] : []),
+    ...(opts.changelogMode === undefined ? [] : ['--changelog-mode', opts.changelogMode])];
+  const emulator = await startEmulatorProcess({
+    main: openDjEmulatorMain,
+    args,
+    tmpPrefix: 'pes-opendj-emulator-',
+    name: 'OpenDJ emulator',
+  });
   return {
-    host: '127.0.0.1',
-    port,
-    url: `ldap://127.0.0.1:${port}`,
-    pid,
+    ...emulator,
     adminDn: 'cn=Directory Manager',
     dataAdmin: { dn: 'uid=data-admin,ou=People,dc=example,dc=com', password: 'data-admin-pw' },
-    adminPassword,
-    async stop() {
-      if (stopped) return;
-      stopped = true;
-      try {
-        process.kill(pid, 'SIGTERM');
-      } catch {
-        // already gone
-      }
-      if (!(await exited(child, DOWN_TIMEOUT_MS))) {
-        process.kill(pid, 'SIGKILL');
-        await exited(child, DOWN_TIMEOUT_MS);
-      }
-      forgetAtExit(exitKey);
-      await rm(dir, { recursive: true, force: true });
-    },
   };
 }

@@ -283,18 +283,14 @@ start_instance() {
         if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then
             start_failed "slapd (pid $pid) exited during start-up" "$LOG" "$loglines"
         fi
-        if [ "$(date +%s)" -ge "$deadline" ]; then
-            start_failed "no LDAP answer on 127.0.0.1:$PORT after ${START_TIMEOUT}s" "$LOG" "$loglines" "$pid"
-        fi
+        fail_start_after "$deadline" "$LOG" "$loglines" "$pid"
         sleep 0.05
     done
     PID=$pid
 }
 
 cmd_up() {
-    [ $# -eq 2 ] || usage
-    PORT=$1
-    require_port PORT "$PORT"
+    parse_up_args "$@"
     need slapd slapadd slappasswd ldapsearch setsid
     enter_datadir "$2"
     case "$D" in *[[:space:]\"\\]*) die "DATADIR must not contain spaces, quotes or backslashes: $D" ;; esac

@@ -13,6 +13,7 @@ import { KdfBudget, MAX_ITERATIONS, MAX_TOTAL_ROUNDS, pkcs12Kdf } from '../../sr
 import { pemCertificateBlocks, readPemCertificates } from '../../src/tls/pem.js';
 import { rc2CbcDecrypt } from '../../src/tls/rc2.js';
 import { readTrustStore, TrustStoreError } from '../../src/tls/truststore.js';
+import { thrownBy } from '../helpers/fixture.js';
 import { resolveSettings } from '../../src/cli/settings.js';
 import { PrepareError, ResultCode } from '../../src/model/errors.js';
 
@@ -84,13 +85,7 @@ function pbes2Algorithm(salt: Buffer, iterations: bigint, iv: Buffer): Buffer {
 }
 
 function problem(fn: () => unknown): TrustStoreError {
-  try {
-    fn();
-  } catch (error) {
-    assert.ok(error instanceof TrustStoreError, String(error));
-    return error;
-  }
-  assert.fail('expected a TrustStoreError');
+  return thrownBy(TrustStoreError, fn);
 }
 
 /** Runs `fn` and returns how long it took, in ms. */

@@ -8,6 +8,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { X509Certificate } from 'node:crypto';
 import { readTrustStore, TrustStoreError } from '../../src/tls/truststore.js';
+import { thrownBy } from '../helpers/fixture.js';
 import { pkcs12Kdf } from '../../src/tls/pkcs12.js';
 import { resolveSettings } from '../../src/cli/settings.js';
 import { PrepareError } from '../../src/model/errors.js';
@@ -24,13 +25,7 @@ function p12(name: string, extra: string[], pass = password, input = certs.caPem
 }
 
 function problem(fn: () => unknown): TrustStoreError {
-  try {
-    fn();
-  } catch (error) {
-    assert.ok(error instanceof TrustStoreError, String(error));
-    return error;
-  }
-  assert.fail('expected a TrustStoreError');
+  return thrownBy(TrustStoreError, fn);
 }
 
 function sameCertificate(pem: string, expected: string): boolean {

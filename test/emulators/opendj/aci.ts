@@ -5,7 +5,7 @@
  * `all`, `self`, alternatives with `||`, rules joined by `and`/`or`). An ACI using anything else (`targetfilter`,
  * `groupdn`, `ip`, ...) is kept but never matches: it grants nothing and denies nothing. See README.md.
  */
-import { LdapFailure, normalize, RESULT } from '../pingdirectory/state.js';
+import { LdapFailure, normalize, parentOf, RESULT, within } from '../shared/entries.js';
 
 export interface Aci {
   readonly text: string;
@@ -141,34 +141,4 @@ export function setOperationalAttributes(names: Iterable<string>): void {
 }
 function OPERATIONAL_FOR_STAR(name: string): boolean {
   return operationalNames.has(name);
-}
-
-// ---------------------------------------------------------------- normalized DNs
-
-export function splitNormalized(dn: string): string[] {
-  const parts: string[] = [];
-  let current = '';
-  for (let i = 0; i < dn.length; i++) {
-    const char = dn[i] ?? '';
-    if (char === '\\' && i + 1 < dn.length) {
-      current += char + (dn[i + 1] ?? '');
-      i++;
-    } else if (char === ',') {
-      parts.push(current);
-      current = '';
-    } else {
-      current += char;
-    }
-  }
-  if (dn !== '') parts.push(current);
-  return parts;
-}
-
-export function parentOf(dn: string): string {
-  return splitNormalized(dn).slice(1).join(',');
-}
-
-export function within(dn: string, base: string): boolean {
-  if (base === '') return true;
-  return dn === base || dn.endsWith(`,${base}`);
 }

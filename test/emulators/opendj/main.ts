@@ -7,8 +7,8 @@
  * Once listening it prints one JSON line on stdout: `{"emulator":"opendj","host":"127.0.0.1","port":N,"pid":P,...}`.
  * SIGTERM or SIGINT stops it. The admin is cn=Directory Manager (password from the file, else adminpw).
  */
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { announceAndServe, parsePort, readPasswordFile, runMain } from '../shared/main.js';
 import { listen } from './server.js';
 import type { ChangelogMode, Flavor } from './state.js';
 
@@ -23,31 +23,19 @@ async function main(): Promise<void> {
       'pid-file': { type: 'string' },
     },
   });
-  const port = Number(values.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be 0-65535, not '${values.port}'`);
+  const port = parsePort(values.port);
   if (values.flavor !== 'pingds' && values.flavor !== 'opendj') throw new Error('--flavor must be pingds or opendj');
   const mode = values['changelog-mode'];
   if (mode !== 'enabled-cookie-mode-only' && mode !== 'enabled' && mode !== 'disabled') throw new Error('--changelog-mode must be enabled-cookie-mode-only, enabled or disabled');
   const file = values['admin-password-file'];
-  const adminPassword = file === undefined ? 'adminpw' : (readFileSync(file, 'utf8').split(/\r?\n/)[0] ?? '').trim();
+  const adminPassword = file === undefined ? 'adminpw' : readPasswordFile(file);
   const flavor: Flavor = values.flavor;
   const changelogMode: ChangelogMode = mode;
-  const running = await listen(port, { flavor, replicationServer: values.standalone !== true, changelogMode, adminPassword });
-  const pidFile = values['pid-file'];
-  if (pidFile !== undefined) writeFileSync(pidFile, `${process.pid}\n`);
-  process.stderr.write(`${flavor === 'pingds' ? 'PingDS' : 'OpenDJ'} EMULATOR for tests (not the real product) listening on 127.0.0.1:${running.port}\n`);
-  process.stdout.write(`${JSON.stringify({ emulator: 'opendj', flavor, host: running.host, port: running.port, pid: process.pid, replicationServer: values.standalone !== true })}\n`);
-  const stop = (): void => {
-    void running.close().then(() => {
-      if (pidFile !== undefined) rmSync(pidFile, { force: true });
-      process.exit(0);
-    });
-  };
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
+  const replicationServer = values.standalone !== true;
+  const running = await listen(port, { flavor, replicationServer, changelogMode, adminPassword });
+  announceAndServe(running, values['pid-file'], flavor === 'pingds' ? 'PingDS' : 'OpenDJ', {
+    emulator: 'opendj', flavor, host: running.host, port: running.port, pid: process.pid, replicationServer,
+  });
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(`opendj emulator: ${error instanceof Error ? error.message : String(error)}\n`);
-  process.exit(1);
-});
+runMain('opendj emulator', main);

@@ -4,11 +4,13 @@
  * Each rule, with the documentation it comes from, is listed in README.md beside this file.
  */
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
-import { LdapFailure, normalize, RESULT } from '../pingdirectory/state.js';
 import type { Attribute, Filter, Modification } from '../pingdirectory/protocol.js';
-import { decide, parentOf, parseAci, setOperationalAttributes, within, type Aci } from './aci.js';
-
-export { LdapFailure, RESULT };
+import {
+  applyModification, authenticate, generalizedTime, ldifOfAttributes, ldifOfModifications, LdapFailure, makeEntry, matches, normalize, parentOf, RESULT,
+  select as selectAttributes, stampWrite, values, within, type SearchResultEntry, type StoredEntry,
+} from '../shared/entries.js';
+import type { Session } from '../shared/ldap-server.js';
+import { decide, parseAci, setOperationalAttributes, type Aci } from './aci.js';
 
 export type Flavor = 'pingds' | 'opendj';
 export type ChangelogMode = 'disabled' | 'enabled' | 'enabled-cookie-mode-only';
@@ -60,30 +62,6 @@ const DURATION_UNITS: Readonly<Record<string, [string, number]>> = {
   d: ['d', 86400], days: ['d', 86400], w: ['w', 604800], weeks: ['w', 604800],
 };
 
-interface StoredEntry {
-  dn: string;
-  attributes: Map<string, { name: string; values: string[] }>;
-}
-
-function makeEntry(dn: string, attributes: Record<string, readonly string[]>): StoredEntry {
-  const entry: StoredEntry = { dn, attributes: new Map() };
-  for (const [name, list] of Object.entries(attributes)) entry.attributes.set(name.toLowerCase(), { name, values: [...list] });
-  return entry;
-}
-
-function values(entry: StoredEntry | undefined, name: string): string[] {
-  return entry?.attributes.get(name.toLowerCase())?.values ?? [];
-}
-
-export interface Session {
-  boundDn: string | undefined;
-}
-
-export interface SearchResultEntry {
-  readonly dn: string;
-  readonly attributes: Attribute[];
-}
-
 interface ChangeRecord {
   readonly number: number;
   readonly csn: string;
@@ -111,26 +89,7 @@ export class EmulatedServer {
     if (password === undefined) throw new LdapFailure(RESULT.authMethodNotSupported, 'Only simple authentication is emulated');
     if (dn.trim() === '' && password === '') return;
     if (password === '') throw new LdapFailure(RESULT.unwillingToPerform, 'Unauthenticated simple binds are not allowed');
-    const account = this.findBindAccount(dn);
-    if (account === undefined || !values(account, 'userPassword').some((stored) => passwordMatches(stored, password))) {
-      throw new LdapFailure(RESULT.invalidCredentials, 'Invalid credentials');
-    }
-    session.boundDn = normalize(account.dn);
-  }
-
-  private findBindAccount(dn: string): StoredEntry | undefined {
-    let key: string;
-    try {
-      key = normalize(dn);
-    } catch {
-      throw new LdapFailure(RESULT.invalidCredentials, 'Invalid credentials');
-    }
-    const direct = this.entries.get(key);
-    if (direct !== undefined) return direct;
-    for (const [entryKey, entry] of this.entries) {
-      if (parentOf(entryKey) === normalize(ROOT_DNS) && values(entry, 'ds-cfg-alternate-bind-dn').some((alt) => safeNormalize(alt) === key)) return entry;
-    }
-    return undefined;
+    session.boundDn = normalize(authenticate(this.entries, dn, password, ROOT_DNS, passwordMatches).dn);
   }
 
   public privileges(session: Session): Set<string> {
@@ -384,31 +343,15 @@ export class EmulatedServer {
       throw new LdapFailure(RESULT.insufficientAccessRights, "Changing another user's password requires the password-reset privilege");
     }
     const next = makeEntry(current.dn, Object.fromEntries([...current.attributes.values()].map((a) => [a.name, a.values])));
-    for (const { operation, attribute } of modifications) {
-      const lower = attribute.name.toLowerCase();
-      const existing = next.attributes.get(lower);
+    for (const modification of modifications) {
+      const { operation, attribute } = modification;
       let incoming = [...attribute.values];
-      if (lower === 'userpassword' && operation !== 'delete') {
+      if (attribute.name.toLowerCase() === 'userpassword' && operation !== 'delete') {
         this.authorizePreEncoded(incoming);
         incoming = incoming.map(encodePassword);
       }
-      if (operation === 'replace') {
-        if (incoming.length === 0) next.attributes.delete(lower);
-        else next.attributes.set(lower, { name: attribute.name, values: incoming });
-      } else if (operation === 'add') {
-        const have = existing?.values ?? [];
-        const duplicate = attribute.values.find((value) => have.some((v) => v.toLowerCase() === value.toLowerCase()));
-        if (duplicate !== undefined) throw new LdapFailure(RESULT.attributeOrValueExists, `'${attribute.name}' already has the value '${duplicate}'`);
-        next.attributes.set(lower, { name: existing?.name ?? attribute.name, values: [...have, ...incoming] });
-      } else {
-        if (existing === undefined) throw new LdapFailure(RESULT.noSuchAttribute, `'${attribute.name}' is not present`);
-        const remaining = attribute.values.length === 0 ? [] : existing.values.filter((v) => !attribute.values.some((value) => value === v));
-        if (attribute.values.length > 0 && remaining.length !== existing.values.length - attribute.values.length) {
-          throw new LdapFailure(RESULT.noSuchAttribute, `'${attribute.name}' does not have every value to delete`);
-        }
-        if (remaining.length === 0) next.attributes.delete(lower);
-        else existing.values = remaining;
-      }
+      // A delete names stored values exactly.
+      applyModification(next, modification, incoming, (stored, named) => stored === named);
     }
     this.validate(next);
     this.stamp(next, session, false);
@@ -466,12 +409,8 @@ export class EmulatedServer {
   }
 
   private stamp(entry: StoredEntry, session: Session, created: boolean): void {
-    const time = generalizedTime(new Date());
     const who = session.boundDn === undefined ? '' : (this.entries.get(session.boundDn)?.dn ?? '');
-    const names: [string, string][] = created
-      ? [['createTimestamp', time], ['creatorsName', who], ['modifyTimestamp', time], ['modifiersName', who]]
-      : [['modifyTimestamp', time], ['modifiersName', who]];
-    for (const [name, value] of names) entry.attributes.set(name.toLowerCase(), { name, values: [value] });
+    stampWrite(entry, who, new Date(), created);
   }
 
   // ------------------------------------------------------------ seed
@@ -523,14 +462,6 @@ export class EmulatedServer {
 
 // ---------------------------------------------------------------- helpers
 
-function safeNormalize(dn: string): string | undefined {
-  try {
-    return normalize(dn);
-  } catch {
-    return undefined;
-  }
-}
-
 export function normalizeDuration(text: string): string {
   const match = /^\s*(\d+)\s*([a-z]+)\s*$/i.exec(text);
   const unit = match === null ? undefined : DURATION_UNITS[(match[2] ?? '').toLowerCase()];
@@ -559,63 +490,7 @@ function passwordMatches(stored: string, clear: string): boolean {
   return raw.length > size && timingSafeEqual(candidate, raw.subarray(0, size));
 }
 
-function generalizedTime(date: Date): string {
-  return date.toISOString().replace(/[-:T]/g, '').replace(/\.(\d{3})Z$/, '.$1Z');
-}
-
+/** The root DSE's attributes are all operational: none is returned for `*`. */
 function select(entry: StoredEntry, requested: readonly string[]): SearchResultEntry {
-  const wanted = requested.map((name) => name.toLowerCase()).filter((name) => name !== '1.1');
-  const allUser = wanted.length === 0 || wanted.includes('*');
-  const allOperational = wanted.includes('+');
-  const attributes: Attribute[] = [];
-  for (const [lower, attribute] of entry.attributes) {
-    const operational = OPERATIONAL.has(lower) || entry.dn === '';
-    if (wanted.includes(lower) || (operational ? allOperational : allUser)) attributes.push({ name: attribute.name, values: [...attribute.values] });
-  }
-  return { dn: entry.dn, attributes };
-}
-
-function matches(entry: StoredEntry, filter: Filter): boolean {
-  const has = (name: string): string[] => values(entry, name);
-  switch (filter.kind) {
-    case 'and':
-      return filter.filters.every((inner) => matches(entry, inner));
-    case 'or':
-      return filter.filters.some((inner) => matches(entry, inner));
-    case 'not':
-      return !matches(entry, filter.filter);
-    case 'present':
-      return filter.attribute.toLowerCase() === 'objectclass' || has(filter.attribute).length > 0;
-    case 'equal':
-    case 'approx':
-      return has(filter.attribute).some((value) => value.toLowerCase() === filter.value.toLowerCase());
-    case 'greaterOrEqual':
-    case 'lessOrEqual':
-      return has(filter.attribute).some((value) => {
-        const numeric = /^-?\d+$/.test(value) && /^-?\d+$/.test(filter.value);
-        const order = numeric ? Number(value) - Number(filter.value) : value.toLowerCase().localeCompare(filter.value.toLowerCase());
-        return filter.kind === 'greaterOrEqual' ? order >= 0 : order <= 0;
-      });
-    case 'substrings':
-      return has(filter.attribute).some((value) => {
-        const text = value.toLowerCase();
-        if (filter.initial !== undefined && !text.startsWith(filter.initial.toLowerCase())) return false;
-        if (filter.final !== undefined && !text.endsWith(filter.final.toLowerCase())) return false;
-        return filter.any.every((part) => text.includes(part.toLowerCase()));
-      });
-    case 'unsupported':
-      return false;
-  }
-}
-
-function ldifOfAttributes(attributes: readonly Attribute[]): string {
-  return attributes.flatMap((a) => a.values.map((v) => `${a.name}: ${a.name.toLowerCase() === 'userpassword' ? '{redacted}' : v}`)).join('\n');
-}
-
-function ldifOfModifications(modifications: readonly Modification[]): string {
-  return modifications.map(({ operation, attribute }) => [
-    `${operation}: ${attribute.name}`,
-    ...attribute.values.map((v) => `${attribute.name}: ${attribute.name.toLowerCase() === 'userpassword' ? '{redacted}' : v}`),
-    '-',
-  ].join('\n')).join('\n');
+  return selectAttributes(entry, requested, (name) => OPERATIONAL.has(name) || entry.dn === '');
 }

@@ -5,35 +5,11 @@
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Attribute, Filter, Modification } from './protocol.js';
-
-export const RESULT = {
-  success: 0,
-  operationsError: 1,
-  protocolError: 2,
-  authMethodNotSupported: 7,
-  unavailableCriticalExtension: 12,
-  noSuchAttribute: 16,
-  attributeOrValueExists: 20,
-  invalidAttributeSyntax: 21,
-  noSuchObject: 32,
-  invalidDnSyntax: 34,
-  invalidCredentials: 49,
-  insufficientAccessRights: 50,
-  unwillingToPerform: 53,
-  objectClassViolation: 65,
-  notAllowedOnNonLeaf: 66,
-  entryAlreadyExists: 68,
-} as const;
-
-export class LdapFailure extends Error {
-  public constructor(
-    public readonly code: number,
-    message: string,
-    public readonly matchedDn = '',
-  ) {
-    super(message);
-  }
-}
+import type { Session } from '../shared/ldap-server.js';
+import {
+  applyModification, authenticate, generalizedTime, ldifOfAttributes, ldifOfModifications, LdapFailure, makeEntry, matches, normalize, parentOf, RESULT,
+  select as selectAttributes, stampWrite, values, within as isWithin, type SearchResultEntry, type StoredEntry,
+} from '../shared/entries.js';
 
 export interface EmulatorOptions {
   /** Answer as PingDirectoryProxy: no changelog backend, no change numbers. */
@@ -84,65 +60,7 @@ const DURATION_UNITS: Readonly<Record<string, string>> = {
 };
 const UNIT_SECONDS: Readonly<Record<string, number>> = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86400, w: 604800 };
 
-// ---------------------------------------------------------------- DNs
-
-/** RDNs of a DN, split on unescaped commas; enough DN syntax for the entries the emulator holds. */
-function splitDn(dn: string): string[] {
-  const parts: string[] = [];
-  let current = '';
-  for (let i = 0; i < dn.length; i++) {
-    const char = dn[i] ?? '';
-    if (char === '\\' && i + 1 < dn.length) {
-      current += char + (dn[i + 1] ?? '');
-      i++;
-    } else if (char === ',') {
-      parts.push(current);
-      current = '';
-    } else {
-      current += char;
-    }
-  }
-  if (dn.trim() !== '') parts.push(current);
-  return parts;
-}
-
-export function normalize(dn: string): string {
-  return splitDn(dn)
-    .map((rdn) => {
-      const eq = rdn.indexOf('=');
-      if (eq <= 0) throw new LdapFailure(RESULT.invalidDnSyntax, `The DN '${dn}' is not valid`);
-      return `${rdn.slice(0, eq).trim().toLowerCase()}=${rdn.slice(eq + 1).trim().toLowerCase()}`;
-    })
-    .join(',');
-}
-
-function parentOf(normalizedDn: string): string {
-  const parts = splitDn(normalizedDn);
-  return parts.slice(1).join(',');
-}
-
-function isWithin(normalizedDn: string, normalizedBase: string): boolean {
-  if (normalizedBase === '') return true;
-  return normalizedDn === normalizedBase || normalizedDn.endsWith(`,${normalizedBase}`);
-}
-
 // ---------------------------------------------------------------- entries
-
-interface StoredEntry {
-  dn: string;
-  /** Lower-cased attribute name to the name as written and its values. */
-  attributes: Map<string, { name: string; values: string[] }>;
-}
-
-function makeEntry(dn: string, attributes: Record<string, readonly string[]>): StoredEntry {
-  const entry: StoredEntry = { dn, attributes: new Map() };
-  for (const [name, values] of Object.entries(attributes)) entry.attributes.set(name.toLowerCase(), { name, values: [...values] });
-  return entry;
-}
-
-function values(entry: StoredEntry | undefined, name: string): string[] {
-  return entry?.attributes.get(name.toLowerCase())?.values ?? [];
-}
 
 function hasObjectClass(entry: StoredEntry, name: string): boolean {
   return values(entry, 'objectClass').some((value) => value.toLowerCase() === name.toLowerCase());
@@ -174,22 +92,6 @@ function passwordMatches(stored: string, clear: string): boolean {
   const salt = raw.subarray(32);
   const candidate = createHash('sha256').update(clear, 'utf8').update(salt).digest();
   return candidate.length === digest.length && timingSafeEqual(candidate, digest);
-}
-
-function generalizedTime(date: Date): string {
-  return date.toISOString().replace(/[-:T]/g, '').replace(/\.(\d{3})Z$/, '.$1Z');
-}
-
-// ---------------------------------------------------------------- sessions
-
-export interface Session {
-  /** Normalized DN of the bound entry; undefined when anonymous. */
-  boundDn: string | undefined;
-}
-
-export interface SearchResultEntry {
-  readonly dn: string;
-  readonly attributes: Attribute[];
 }
 
 interface ChangeRecord {
@@ -227,29 +129,7 @@ export class EmulatedServer {
     if (password === '') {
       throw new LdapFailure(RESULT.unwillingToPerform, 'Unauthenticated simple binds (a DN without a password) are not allowed');
     }
-    const account = this.findBindAccount(dn);
-    const stored = values(account, 'userPassword');
-    if (account === undefined || !stored.some((value) => passwordMatches(value, password))) {
-      throw new LdapFailure(RESULT.invalidCredentials, 'Invalid credentials');
-    }
-    session.boundDn = normalize(account.dn);
-  }
-
-  /** A root DN user by its DN or one of its `ds-cfg-alternate-bind-dn` values, or a data entry by its DN. */
-  private findBindAccount(dn: string): StoredEntry | undefined {
-    let key: string;
-    try {
-      key = normalize(dn);
-    } catch {
-      throw new LdapFailure(RESULT.invalidCredentials, 'Invalid credentials');
-    }
-    const direct = this.entries.get(key);
-    if (direct !== undefined) return direct;
-    for (const [entryKey, entry] of this.entries) {
-      if (parentOf(entryKey) !== normalize(ROOT_DNS_DN)) continue;
-      if (values(entry, 'ds-cfg-alternate-bind-dn').some((alternate) => safeNormalize(alternate) === key)) return entry;
-    }
-    return undefined;
+    session.boundDn = normalize(authenticate(this.entries, dn, password, ROOT_DNS_DN, passwordMatches).dn);
   }
 
   // ------------------------------------------------------------ privileges
@@ -407,31 +287,11 @@ export class EmulatedServer {
       this.authorizePreEncoded(session, key, modifications.filter((m) => m.attribute.name.toLowerCase() === 'userpassword' && m.operation !== 'delete').flatMap((m) => m.attribute.values));
     }
     const next = makeEntry(current.dn, Object.fromEntries([...current.attributes.values()].map((a) => [a.name, a.values])));
-    for (const { operation, attribute } of modifications) {
-      const lower = attribute.name.toLowerCase();
-      const existing = next.attributes.get(lower);
-      const incoming = lower === 'userpassword' && operation !== 'delete' ? attribute.values.map(encodePassword) : [...attribute.values];
-      if (operation === 'replace') {
-        if (incoming.length === 0) next.attributes.delete(lower);
-        else next.attributes.set(lower, { name: attribute.name, values: incoming });
-      } else if (operation === 'add') {
-        const have = existing?.values ?? [];
-        const duplicate = attribute.values.find((value) => have.some((v) => v.toLowerCase() === value.toLowerCase()));
-        if (duplicate !== undefined) throw new LdapFailure(RESULT.attributeOrValueExists, `'${attribute.name}' already has the value '${duplicate}'`);
-        next.attributes.set(lower, { name: existing?.name ?? attribute.name, values: [...have, ...incoming] });
-      } else {
-        if (existing === undefined) throw new LdapFailure(RESULT.noSuchAttribute, `'${attribute.name}' is not present`);
-        if (attribute.values.length === 0) {
-          next.attributes.delete(lower);
-        } else {
-          const remaining = existing.values.filter((v) => !attribute.values.some((value) => value.toLowerCase() === v.toLowerCase()));
-          if (remaining.length !== existing.values.length - attribute.values.length) {
-            throw new LdapFailure(RESULT.noSuchAttribute, `'${attribute.name}' does not have every value to delete`);
-          }
-          if (remaining.length === 0) next.attributes.delete(lower);
-          else existing.values = remaining;
-        }
-      }
+    for (const modification of modifications) {
+      const { operation, attribute } = modification;
+      const incoming = attribute.name.toLowerCase() === 'userpassword' && operation !== 'delete' ? attribute.values.map(encodePassword) : [...attribute.values];
+      // A delete names stored values in any case.
+      applyModification(next, modification, incoming, (stored, named) => stored.toLowerCase() === named.toLowerCase());
     }
     if (isWithin(key, normalize(CONFIG_DN))) this.validateConfig(next);
     this.stampWrite(next, session, false);
@@ -512,12 +372,8 @@ export class EmulatedServer {
 
   /** createTimestamp/modifyTimestamp and creatorsName/modifiersName (RFC 4512 section 3.4), to the millisecond. */
   private stampWrite(entry: StoredEntry, session: Session, created: boolean): void {
-    const time = generalizedTime(this.now());
     const who = session.boundDn === undefined ? '' : (this.entries.get(session.boundDn)?.dn ?? '');
-    const names: [string, string][] = created
-      ? [['createTimestamp', time], ['creatorsName', who], ['modifyTimestamp', time], ['modifiersName', who]]
-      : [['modifyTimestamp', time], ['modifiersName', who]];
-    for (const [name, value] of names) entry.attributes.set(name.toLowerCase(), { name, values: [value] });
+    stampWrite(entry, who, this.now(), created);
   }
 
   // ------------------------------------------------------------ change log
@@ -589,14 +445,6 @@ export class EmulatedServer {
 
 // ---------------------------------------------------------------- helpers
 
-function safeNormalize(dn: string): string | undefined {
-  try {
-    return normalize(dn);
-  } catch {
-    return undefined;
-  }
-}
-
 /** A duration in the configuration's syntax (`2 d`, `36 h`); `2d` and `2 days` are read too and written back spaced. */
 export function normalizeDuration(text: string): string {
   const match = /^\s*(\d+)\s*([a-z]+)\s*$/i.exec(text);
@@ -613,72 +461,5 @@ function durationSeconds(text: string): number {
 }
 
 function select(entry: StoredEntry, requested: readonly string[]): SearchResultEntry {
-  const wanted = requested.map((name) => name.toLowerCase()).filter((name) => name !== '1.1');
-  const allUser = wanted.length === 0 || wanted.includes('*');
-  const allOperational = wanted.includes('+');
-  const attributes: Attribute[] = [];
-  for (const [lower, attribute] of entry.attributes) {
-    const operational = OPERATIONAL.has(lower);
-    if (wanted.includes(lower) || (operational ? allOperational : allUser)) {
-      attributes.push({ name: attribute.name, values: [...attribute.values] });
-    }
-  }
-  return { dn: entry.dn, attributes };
-}
-
-function matches(entry: StoredEntry, filter: Filter): boolean {
-  const has = (name: string): string[] => values(entry, name);
-  switch (filter.kind) {
-    case 'and':
-      return filter.filters.every((inner) => matches(entry, inner));
-    case 'or':
-      return filter.filters.some((inner) => matches(entry, inner));
-    case 'not':
-      return !matches(entry, filter.filter);
-    case 'present':
-      return filter.attribute.toLowerCase() === 'objectclass' || has(filter.attribute).length > 0;
-    case 'equal':
-    case 'approx':
-      return has(filter.attribute).some((value) => value.toLowerCase() === filter.value.toLowerCase());
-    case 'greaterOrEqual':
-    case 'lessOrEqual':
-      return has(filter.attribute).some((value) => {
-        const numeric = /^-?\d+$/.test(value) && /^-?\d+$/.test(filter.value);
-        const order = numeric ? Number(value) - Number(filter.value) : value.toLowerCase().localeCompare(filter.value.toLowerCase());
-        return filter.kind === 'greaterOrEqual' ? order >= 0 : order <= 0;
-      });
-    case 'substrings':
-      return has(filter.attribute).some((value) => {
-        const text = value.toLowerCase();
-        let position = 0;
-        if (filter.initial !== undefined) {
-          if (!text.startsWith(filter.initial.toLowerCase())) return false;
-          position = filter.initial.length;
-        }
-        for (const part of filter.any) {
-          const found = text.indexOf(part.toLowerCase(), position);
-          if (found < 0) return false;
-          position = found + part.length;
-        }
-        return filter.final === undefined || (text.length - filter.final.length >= position && text.endsWith(filter.final.toLowerCase()));
-      });
-    case 'unsupported':
-      return false;
-  }
-}
-
-function ldifOfAttributes(attributes: readonly Attribute[]): string {
-  return attributes
-    .flatMap((attribute) => attribute.values.map((value) => `${attribute.name}: ${attribute.name.toLowerCase() === 'userpassword' ? '{redacted}' : value}`))
-    .join('\n');
-}
-
-function ldifOfModifications(modifications: readonly Modification[]): string {
-  return modifications
-    .map(({ operation, attribute }) => [
-      `${operation}: ${attribute.name}`,
-      ...attribute.values.map((value) => `${attribute.name}: ${attribute.name.toLowerCase() === 'userpassword' ? '{redacted}' : value}`),
-      '-',
-    ].join('\n'))
-    .join('\n');
+  return selectAttributes(entry, requested, (name) => OPERATIONAL.has(name));
 }
