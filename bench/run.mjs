@@ -40,8 +40,16 @@ const QUICK = argv.includes('--quick');
 const INSTRUCTIONS = argv.includes('--instructions');
 const WRITE = argv.includes('--write');
 const BUILD = !argv.includes('--no-build');
-const ONLY = INSTRUCTIONS ? ['startup'] : (argv.find((a) => a.startsWith('--only='))?.slice(7).split(',')) ?? ['startup', '389ds', 'lib389', 'loop', 'ping'];
-const NODES = (argv.find((a) => a.startsWith('--nodes='))?.slice(8).split(',')) ?? ['20', '22', '24'];
+const ONLY = INSTRUCTIONS
+  ? ['startup']
+  : (argv
+      .find((a) => a.startsWith('--only='))
+      ?.slice(7)
+      .split(',') ?? ['startup', '389ds', 'lib389', 'loop', 'ping']);
+const NODES = argv
+  .find((a) => a.startsWith('--nodes='))
+  ?.slice(8)
+  .split(',') ?? ['20', '22', '24'];
 const RUNS = QUICK
   ? { startup: INSTRUCTIONS ? 1 : 11, prepare: 3, rerun: 5, lib389: 2, loop: 1, loopSize: 20 }
   : { startup: INSTRUCTIONS ? 3 : 31, prepare: 9, rerun: 15, lib389: 5, loop: 3, loopSize: 20 };
@@ -53,7 +61,11 @@ const work = mkdtempSync(join(tmpdir(), 'pes-bench-'));
 const cleanups = [];
 const cleanup = () => {
   while (cleanups.length > 0) {
-    try { cleanups.pop()(); } catch { /* best effort */ }
+    try {
+      cleanups.pop()();
+    } catch {
+      /* best effort */
+    }
   }
   rmSync(work, { recursive: true, force: true });
 };
@@ -68,21 +80,33 @@ for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => process.exi
  */
 function timed(command, args, env = {}, expect = 0) {
   const start = process.hrtime.bigint();
-  const result = spawnSync(command, args, { env: { ...process.env, PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 24 });
+  const result = spawnSync(command, args, {
+    env: { ...process.env, PATH, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    maxBuffer: 1 << 24,
+  });
   const ms = Number(process.hrtime.bigint() - start) / 1e6;
   if (result.status !== expect) {
-    throw new Error(`${command} ${args.join(' ')} exited ${result.status ?? result.signal}:\n${result.stdout}\n${result.stderr}`);
+    throw new Error(
+      `${command} ${args.join(' ')} exited ${result.status ?? result.signal}:\n${result.stdout}\n${result.stderr}`,
+    );
   }
   return ms;
 }
 
 /** The instructions a command executes, in millions (valgrind's callgrind); an exit other than `expect` aborts the bench. */
 function counted(command, args, env = {}, expect = 0) {
-  const result = spawnSync('valgrind', ['--tool=callgrind', '--callgrind-out-file=/dev/null', command, ...args],
-    { env: { ...process.env, PATH, ...env }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 24 });
+  const result = spawnSync('valgrind', ['--tool=callgrind', '--callgrind-out-file=/dev/null', command, ...args], {
+    env: { ...process.env, PATH, ...env },
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+    maxBuffer: 1 << 24,
+  });
   const collected = /Collected : (\d+)/.exec(result.stderr)?.[1];
   if (result.status !== expect || collected === undefined) {
-    throw new Error(`valgrind ${command} ${args.join(' ')} exited ${result.status ?? result.signal}:\n${result.stdout}\n${result.stderr}`);
+    throw new Error(
+      `valgrind ${command} ${args.join(' ')} exited ${result.status ?? result.signal}:\n${result.stdout}\n${result.stderr}`,
+    );
   }
   return Number(collected) / 1e6;
 }
@@ -112,7 +136,9 @@ function row(name, aLabel, bLabel, times, target, note = '', unit = 'ms') {
   const r = { node: current.version, name, aLabel, bLabel, a, b, ratio, target, runs: times.a.length, hit, note, unit };
   rows.push(r);
   const verdict = hit === null ? 'info  ' : hit ? 'hit   ' : 'MISSED';
-  console.log(`${verdict} [Node ${current.version}] ${name}: ${a.toFixed(1)} ${unit} vs ${b.toFixed(1)} ${unit} = ${ratio.toFixed(2)}${target === null ? '' : ` (target <= ${target})`}${note ? `  ${note}` : ''}`);
+  console.log(
+    `${verdict} [Node ${current.version}] ${name}: ${a.toFixed(1)} ${unit} vs ${b.toFixed(1)} ${unit} = ${ratio.toFixed(2)}${target === null ? '' : ` (target <= ${target})`}${note ? `  ${note}` : ''}`,
+  );
 }
 const opRows = [];
 
@@ -122,9 +148,15 @@ const tool = (args, env = {}, expect = 0) => timed(current.bin, [BIN, ...args], 
 /** The Node binary of each major (scripts/node-for.sh installs the ones the machine lacks), and its own cache folder. */
 function nodes() {
   return NODES.map((major) => {
-    const bin = execFileSync('bash', [join(ROOT, 'scripts', 'node-for.sh'), major], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
+    const bin = execFileSync('bash', [join(ROOT, 'scripts', 'node-for.sh'), major], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+    }).trim();
     const version = execFileSync(bin, ['-p', 'process.versions.node'], { encoding: 'utf8' }).trim();
-    const compileCache = execFileSync(bin, ['-p', "typeof require('node:module').enableCompileCache === 'function'"], { encoding: 'utf8' }).trim() === 'true';
+    const compileCache =
+      execFileSync(bin, ['-p', "typeof require('node:module').enableCompileCache === 'function'"], {
+        encoding: 'utf8',
+      }).trim() === 'true';
     // The tool keeps its compile cache under $XDG_CACHE_HOME: one fresh folder per Node for this bench run.
     return { major, version, bin, compileCache, env: { XDG_CACHE_HOME: join(work, `cache-${major}`) } };
   });
@@ -176,22 +208,43 @@ function build() {
 async function startup() {
   console.log(`== [Node ${current.version}] start-up (${RUNS.startup} alternating runs each)`);
   // The fast paths must print what commander prints: compare with the unbundled parser.
-  const viaCommander = execFileSync('node', ['--input-type=module', '-e', `
+  const viaCommander = execFileSync('node', [
+    '--input-type=module',
+    '-e',
+    `
     import { parseCommandLine } from ${JSON.stringify(join(ROOT, 'dist/src/cli/options.js'))};
     let text = ''; parseCommandLine(['--help'], '0', { out: (s) => { text += s; }, err: () => {} });
-    process.stdout.write(text);`]).toString();
+    process.stdout.write(text);`,
+  ]).toString();
   const viaBin = execFileSync(current.bin, [BIN, '--help']).toString();
-  if (viaBin !== viaCommander) throw new Error('bin --help differs from commander\'s help text');
+  if (viaBin !== viaCommander) throw new Error("bin --help differs from commander's help text");
   const version = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version;
-  if (execFileSync(current.bin, [BIN, '--version']).toString() !== `${version}\n`) throw new Error('bin --version is wrong');
+  if (execFileSync(current.bin, [BIN, '--version']).toString() !== `${version}\n`)
+    throw new Error('bin --version is wrong');
 
   // A whole run up to its first connection, refused at once (exit 91): every chunk a real run loads (commander,
   // settings, pino, chalk, the core with ldapts), with no server in the measure.
   const closed = await freePort();
   const adminPw = secretFile('startup-admin.pw', 'Secret123!');
   const syncPw = secretFile('startup-sync.pw', 'Bench-Sync-Pw-1');
-  const toConnect = ['-h', '127.0.0.1', '-p', String(closed), '-D', ADMIN_DN, '-j', adminPw, '--syncServerBindPasswordFile', syncPw,
-    '-b', BASE_DN, '--isSource', '--no-prompt', '--logFile', join(work, 'startup.log')];
+  const toConnect = [
+    '-h',
+    '127.0.0.1',
+    '-p',
+    String(closed),
+    '-D',
+    ADMIN_DN,
+    '-j',
+    adminPw,
+    '--syncServerBindPasswordFile',
+    syncPw,
+    '-b',
+    BASE_DN,
+    '--isSource',
+    '--no-prompt',
+    '--logFile',
+    join(work, 'startup.log'),
+  ];
   // Untimed: fills the compile cache where this Node has one (what every run after the first one finds).
   tool(['--version']);
   tool(['--help']);
@@ -201,12 +254,47 @@ async function startup() {
   const unit = INSTRUCTIONS ? 'M instructions' : 'ms';
   const run = (args, env = {}, expect = 0) => measure(current.bin, [BIN, ...args], { ...current.env, ...env }, expect);
   const node0 = () => measure(current.bin, ['-e', '0']);
-  row('start-up: --version', 'bin --version', 'node -e 0', await alternate(RUNS.startup, () => run(['--version']), node0), 1.3, '', unit);
-  row('start-up: --help', 'bin --help', 'node -e 0', await alternate(RUNS.startup, () => run(['--help']), node0), 1.5, '', unit);
-  row('start-up: a run up to its first connection', 'bin (exit 91)', 'node -e 0', await alternate(RUNS.startup, () => run(toConnect, {}, 91), node0), null, '', unit);
+  row(
+    'start-up: --version',
+    'bin --version',
+    'node -e 0',
+    await alternate(RUNS.startup, () => run(['--version']), node0),
+    1.3,
+    '',
+    unit,
+  );
+  row(
+    'start-up: --help',
+    'bin --help',
+    'node -e 0',
+    await alternate(RUNS.startup, () => run(['--help']), node0),
+    1.5,
+    '',
+    unit,
+  );
+  row(
+    'start-up: a run up to its first connection',
+    'bin (exit 91)',
+    'node -e 0',
+    await alternate(RUNS.startup, () => run(toConnect, {}, 91), node0),
+    null,
+    '',
+    unit,
+  );
   if (current.compileCache) {
-    row('compile cache: that run, cache on vs off', 'cache on', 'NODE_DISABLE_COMPILE_CACHE=1',
-      await alternate(RUNS.startup, () => run(toConnect, {}, 91), () => run(toConnect, { NODE_DISABLE_COMPILE_CACHE: '1' }, 91)), 1.0, '', unit);
+    row(
+      'compile cache: that run, cache on vs off',
+      'cache on',
+      'NODE_DISABLE_COMPILE_CACHE=1',
+      await alternate(
+        RUNS.startup,
+        () => run(toConnect, {}, 91),
+        () => run(toConnect, { NODE_DISABLE_COMPILE_CACHE: '1' }, 91),
+      ),
+      1.0,
+      '',
+      unit,
+    );
   }
 }
 
@@ -216,39 +304,67 @@ async function ds389Server() {
   const dir = join(work, 'ds');
   const script = join(ROOT, 'test', 'servers', '389ds.sh');
   console.log(`== 389 DS on 127.0.0.1:${port} (creating a throw-away instance)`);
-  execFileSync('bash', [script, 'up', String(port), dir], { env: { ...process.env, PATH, DS_DM_PASSWORD: 'Secret123!' }, stdio: 'inherit' });
-  cleanups.push(() => execFileSync('bash', [script, 'down', dir, '--purge'], { env: { ...process.env, PATH }, stdio: 'ignore' }));
+  execFileSync('bash', [script, 'up', String(port), dir], {
+    env: { ...process.env, PATH, DS_DM_PASSWORD: 'Secret123!' },
+    stdio: 'inherit',
+  });
+  cleanups.push(() =>
+    execFileSync('bash', [script, 'down', dir, '--purge'], { env: { ...process.env, PATH }, stdio: 'ignore' }),
+  );
   const url = `ldap://127.0.0.1:${port}`;
   const client = await admin(url, 'Secret123!');
   cleanups.push(() => void client.unbind().catch(() => undefined));
 
   const bases = Array.from({ length: RUNS.loopSize }, (_, i) => `ou=tenant${i + 1},${BASE_DN}`);
   for (const base of bases) {
-    await client.add(base, [new Attribute({ type: 'objectClass', values: ['top', 'organizationalUnit'] }), new Attribute({ type: 'ou', values: [base.slice(3, base.indexOf(','))] })]);
+    await client.add(base, [
+      new Attribute({ type: 'objectClass', values: ['top', 'organizationalUnit'] }),
+      new Attribute({ type: 'ou', values: [base.slice(3, base.indexOf(','))] }),
+    ]);
   }
   const plugin = await entry(client, PLUGIN_DN, ['nsslapd-pluginEnabled', 'nsslapd-changelogmaxage']);
   const pristineEnabled = asArray(plugin['nsslapd-pluginEnabled']);
-  if (asArray(plugin['nsslapd-changelogmaxage']).length > 0) throw new Error('a fresh 389 DS has no nsslapd-changelogmaxage');
+  if (asArray(plugin['nsslapd-changelogmaxage']).length > 0)
+    throw new Error('a fresh 389 DS has no nsslapd-changelogmaxage');
 
   /** Back to the fresh server: no sync users, none of the ACIs, the plugin as created. Not timed. */
   const reset = async () => {
     for (const base of [BASE_DN, ...bases]) {
       for (const user of [`cn=Sync User,${base}`, `uid=${LIB389_UID},ou=People,${base}`]) {
-        await client.del(user).catch((e) => { if (e?.code !== 32) throw e; });
+        await client.del(user).catch((e) => {
+          if (e?.code !== 32) throw e;
+        });
       }
-      const acis = asArray((await entry(client, base, ['aci']))?.aci).filter((aci) => aci.includes('"prepare-endpoint-server: '));
-      if (acis.length > 0) await client.modify(base, [new Change({ operation: 'delete', modification: new Attribute({ type: 'aci', values: acis }) })]);
+      const acis = asArray((await entry(client, base, ['aci']))?.aci).filter((aci) =>
+        aci.includes('"prepare-endpoint-server: '),
+      );
+      if (acis.length > 0)
+        await client.modify(base, [
+          new Change({ operation: 'delete', modification: new Attribute({ type: 'aci', values: acis }) }),
+        ]);
     }
     const now = await entry(client, PLUGIN_DN, ['nsslapd-changelogmaxage']);
     await client.modify(PLUGIN_DN, [
-      new Change({ operation: 'replace', modification: new Attribute({ type: 'nsslapd-pluginEnabled', values: pristineEnabled }) }),
+      new Change({
+        operation: 'replace',
+        modification: new Attribute({ type: 'nsslapd-pluginEnabled', values: pristineEnabled }),
+      }),
       ...(asArray(now?.['nsslapd-changelogmaxage']).length > 0
-        ? [new Change({ operation: 'delete', modification: new Attribute({ type: 'nsslapd-changelogmaxage', values: [] }) })]
+        ? [
+            new Change({
+              operation: 'delete',
+              modification: new Attribute({ type: 'nsslapd-changelogmaxage', values: [] }),
+            }),
+          ]
         : []),
     ]);
   };
   return {
-    port, url, client, bases, reset,
+    port,
+    url,
+    client,
+    bases,
+    reset,
     adminPw: secretFile('ds-admin.pw', 'Secret123!'),
     syncPw: secretFile('ds-sync.pw', 'Bench-Sync-Pw-1'),
   };
@@ -260,52 +376,149 @@ const LIB389_UID = 'syncuser';
 async function ds389Rows(ds) {
   const { port, url, bases, reset, adminPw, syncPw } = ds;
   const log = join(work, `ds-tool-${current.major}.log`);
-  const toolArgs = (base, extra = []) => ['-h', '127.0.0.1', '-p', String(port), '-D', ADMIN_DN, '-j', adminPw, '--syncServerBindPasswordFile', syncPw,
-    '-b', base, '--isSource', '--no-prompt', '--logFile', log, ...extra];
-  const scriptEnv = (base) => ({ LDAP_URL: url, BIND_DN: ADMIN_DN, BIND_PW_FILE: adminPw, SYNC_PW_FILE: syncPw, BASE_DN: base });
+  const toolArgs = (base, extra = []) => [
+    '-h',
+    '127.0.0.1',
+    '-p',
+    String(port),
+    '-D',
+    ADMIN_DN,
+    '-j',
+    adminPw,
+    '--syncServerBindPasswordFile',
+    syncPw,
+    '-b',
+    base,
+    '--isSource',
+    '--no-prompt',
+    '--logFile',
+    log,
+    ...extra,
+  ];
+  const scriptEnv = (base) => ({
+    LDAP_URL: url,
+    BIND_DN: ADMIN_DN,
+    BIND_PW_FILE: adminPw,
+    SYNC_PW_FILE: syncPw,
+    BASE_DN: base,
+  });
   const prepare = (base = BASE_DN) => tool(toolArgs(base));
   const shell = (base = BASE_DN) => timed('bash', [join(ROOT, 'bench', 'prepare-389ds.sh')], scriptEnv(base));
   const label = `[Node ${current.version}] 389 DS`;
 
   if (ONLY.includes('389ds')) {
-    console.log(`== ${label}: full source preparation of a fresh server (${RUNS.prepare} alternating runs, reset before each)`);
+    console.log(
+      `== ${label}: full source preparation of a fresh server (${RUNS.prepare} alternating runs, reset before each)`,
+    );
     const ops = [];
-    row('389 DS: first run (fresh server)', 'tool', 'bench/prepare-389ds.sh',
-      await alternate(RUNS.prepare, () => { const ms = prepare(); ops.push(lastRun(log)); return ms; }, shell, reset), 1.0);
-    opRows.push({ node: current.version, name: '389 DS source, first run', reads: median(ops.map((o) => o.reads)), writes: median(ops.map((o) => o.writes)), minReads: 7, minWrites: 3 });
+    row(
+      '389 DS: first run (fresh server)',
+      'tool',
+      'bench/prepare-389ds.sh',
+      await alternate(
+        RUNS.prepare,
+        () => {
+          const ms = prepare();
+          ops.push(lastRun(log));
+          return ms;
+        },
+        shell,
+        reset,
+      ),
+      1.0,
+    );
+    opRows.push({
+      node: current.version,
+      name: '389 DS source, first run',
+      reads: median(ops.map((o) => o.reads)),
+      writes: median(ops.map((o) => o.writes)),
+      minReads: 7,
+      minWrites: 3,
+    });
 
     console.log(`== ${label}: re-run on the prepared server (${RUNS.rerun} alternating runs)`);
     await reset();
     prepare();
     const again = [];
-    row('389 DS: re-run (prepared server)', 'tool', 'bench/prepare-389ds.sh',
-      await alternate(RUNS.rerun, () => { const ms = prepare(); again.push(lastRun(log)); return ms; }, shell), 0.8);
+    row(
+      '389 DS: re-run (prepared server)',
+      'tool',
+      'bench/prepare-389ds.sh',
+      await alternate(
+        RUNS.rerun,
+        () => {
+          const ms = prepare();
+          again.push(lastRun(log));
+          return ms;
+        },
+        shell,
+      ),
+      0.8,
+    );
     if (again.some((o) => o.writes !== 0)) throw new Error('a re-run on a prepared 389 DS wrote something');
-    opRows.push({ node: current.version, name: '389 DS source, re-run', reads: median(again.map((o) => o.reads)), writes: Math.max(...again.map((o) => o.writes)), minReads: 7, minWrites: 0 });
+    opRows.push({
+      node: current.version,
+      name: '389 DS source, re-run',
+      reads: median(again.map((o) => o.reads)),
+      writes: Math.max(...again.map((o) => o.writes)),
+      minReads: 7,
+      minWrites: 0,
+    });
   }
 
   if (ONLY.includes('lib389')) {
     // The same preparation as dsconf/dsidm make it: the same account DN, the same ACI, plugin and maximum age.
     const syncDn = `uid=${LIB389_UID},ou=People,${BASE_DN}`;
-    const lib389 = () => timed('bash', [join(ROOT, 'bench', 'prepare-389ds-lib389.sh')], { ...scriptEnv(BASE_DN), SYNC_UID: LIB389_UID });
-    console.log(`== ${label}: the same source preparation with dsconf/dsidm (${RUNS.lib389} alternating runs, reset before each)`);
+    const lib389 = () =>
+      timed('bash', [join(ROOT, 'bench', 'prepare-389ds-lib389.sh')], { ...scriptEnv(BASE_DN), SYNC_UID: LIB389_UID });
+    console.log(
+      `== ${label}: the same source preparation with dsconf/dsidm (${RUNS.lib389} alternating runs, reset before each)`,
+    );
     const ops = [];
-    row('389 DS: first run vs dsconf/dsidm', 'tool', 'bench/prepare-389ds-lib389.sh',
-      await alternate(RUNS.lib389, () => { const ms = tool(toolArgs(BASE_DN, ['--syncServerBindDN', syncDn])); ops.push(lastRun(log)); return ms; }, lib389, reset), 1.0);
-    if (ops.some((o) => o.writes < 3)) throw new Error('a first run of the tool on a fresh 389 DS wrote fewer than 3 entries');
+    row(
+      '389 DS: first run vs dsconf/dsidm',
+      'tool',
+      'bench/prepare-389ds-lib389.sh',
+      await alternate(
+        RUNS.lib389,
+        () => {
+          const ms = tool(toolArgs(BASE_DN, ['--syncServerBindDN', syncDn]));
+          ops.push(lastRun(log));
+          return ms;
+        },
+        lib389,
+        reset,
+      ),
+      1.0,
+    );
+    if (ops.some((o) => o.writes < 3))
+      throw new Error('a first run of the tool on a fresh 389 DS wrote fewer than 3 entries');
     await reset();
   }
 
   if (ONLY.includes('loop')) {
-    console.log(`== ${label}: a loop preparing ${RUNS.loopSize} suffixes one after another (${RUNS.loop} alternating loops, reset before each)`);
+    console.log(
+      `== ${label}: a loop preparing ${RUNS.loopSize} suffixes one after another (${RUNS.loop} alternating loops, reset before each)`,
+    );
     const per = { a: [], b: [] };
     const loop = (side) => {
       for (const base of bases) per[side].push(side === 'a' ? prepare(base) : shell(base));
       return 0;
     };
-    await alternate(RUNS.loop, () => loop('a'), () => loop('b'), reset);
-    row(`389 DS: loop over ${RUNS.loopSize} suffixes, per run`, 'tool', 'bench/prepare-389ds.sh', per, 1.0,
-      `(${per.a.length} runs each; the first of each loop enables the plugin)`);
+    await alternate(
+      RUNS.loop,
+      () => loop('a'),
+      () => loop('b'),
+      reset,
+    );
+    row(
+      `389 DS: loop over ${RUNS.loopSize} suffixes, per run`,
+      'tool',
+      'bench/prepare-389ds.sh',
+      per,
+      1.0,
+      `(${per.a.length} runs each; the first of each loop enables the plugin)`,
+    );
   }
   await reset();
 }
@@ -323,27 +536,97 @@ async function ping() {
   const adminPw = secretFile('ping-admin.pw', 'adminpw');
   const syncPw = secretFile('ping-sync.pw', 'Bench-Sync-Pw-1');
   const log = join(work, 'ping-tool.log');
-  const prepare = () => tool(['-h', '127.0.0.1', '-p', String(port), '-D', ADMIN_DN, '-j', adminPw, '--syncServerBindPasswordFile', syncPw,
-    '-b', BASE_DN, '--isSource', '--no-prompt', '--logFile', log]);
-  const shell = () => timed('bash', [join(ROOT, 'bench', 'prepare-pingdirectory.sh')],
-    { LDAP_URL: url, BIND_DN: ADMIN_DN, BIND_PW_FILE: adminPw, SYNC_PW_FILE: syncPw, BASE_DN });
+  const prepare = () =>
+    tool([
+      '-h',
+      '127.0.0.1',
+      '-p',
+      String(port),
+      '-D',
+      ADMIN_DN,
+      '-j',
+      adminPw,
+      '--syncServerBindPasswordFile',
+      syncPw,
+      '-b',
+      BASE_DN,
+      '--isSource',
+      '--no-prompt',
+      '--logFile',
+      log,
+    ]);
+  const shell = () =>
+    timed('bash', [join(ROOT, 'bench', 'prepare-pingdirectory.sh')], {
+      LDAP_URL: url,
+      BIND_DN: ADMIN_DN,
+      BIND_PW_FILE: adminPw,
+      SYNC_PW_FILE: syncPw,
+      BASE_DN,
+    });
   // The emulator keeps its data in memory: a restart is a fresh server. Not timed.
-  const restart = async () => { down(); up(); };
+  const restart = async () => {
+    down();
+    up();
+  };
 
-  console.log(`== PingDirectory emulator: full source preparation of a fresh server (${RUNS.prepare} alternating runs, restart before each)`);
+  console.log(
+    `== PingDirectory emulator: full source preparation of a fresh server (${RUNS.prepare} alternating runs, restart before each)`,
+  );
   const ops = [];
-  row('PingDirectory emulator: first run (fresh server)', 'tool', 'bench/prepare-pingdirectory.sh',
-    await alternate(RUNS.prepare, () => { const ms = prepare(); ops.push(lastRun(log)); return ms; }, shell, restart), 1.0);
-  opRows.push({ node: current.version, name: 'PingDirectory source, first run', reads: median(ops.map((o) => o.reads)), writes: median(ops.map((o) => o.writes)), minReads: 6, minWrites: 2 });
+  row(
+    'PingDirectory emulator: first run (fresh server)',
+    'tool',
+    'bench/prepare-pingdirectory.sh',
+    await alternate(
+      RUNS.prepare,
+      () => {
+        const ms = prepare();
+        ops.push(lastRun(log));
+        return ms;
+      },
+      shell,
+      restart,
+    ),
+    1.0,
+  );
+  opRows.push({
+    node: current.version,
+    name: 'PingDirectory source, first run',
+    reads: median(ops.map((o) => o.reads)),
+    writes: median(ops.map((o) => o.writes)),
+    minReads: 6,
+    minWrites: 2,
+  });
 
   console.log(`== PingDirectory emulator: re-run on the prepared server (${RUNS.rerun} alternating runs)`);
   await restart();
   prepare();
   const again = [];
-  row('PingDirectory emulator: re-run (prepared server)', 'tool', 'bench/prepare-pingdirectory.sh',
-    await alternate(RUNS.rerun, () => { const ms = prepare(); again.push(lastRun(log)); return ms; }, shell), 0.8);
-  if (again.some((o) => o.writes !== 0)) throw new Error('a re-run on a prepared PingDirectory emulator wrote something');
-  opRows.push({ node: current.version, name: 'PingDirectory source, re-run', reads: median(again.map((o) => o.reads)), writes: Math.max(...again.map((o) => o.writes)), minReads: 6, minWrites: 0 });
+  row(
+    'PingDirectory emulator: re-run (prepared server)',
+    'tool',
+    'bench/prepare-pingdirectory.sh',
+    await alternate(
+      RUNS.rerun,
+      () => {
+        const ms = prepare();
+        again.push(lastRun(log));
+        return ms;
+      },
+      shell,
+    ),
+    0.8,
+  );
+  if (again.some((o) => o.writes !== 0))
+    throw new Error('a re-run on a prepared PingDirectory emulator wrote something');
+  opRows.push({
+    node: current.version,
+    name: 'PingDirectory source, re-run',
+    reads: median(again.map((o) => o.reads)),
+    writes: Math.max(...again.map((o) => o.writes)),
+    minReads: 6,
+    minWrites: 0,
+  });
 }
 
 // ------------------------------------------------------------------------------------------ report
@@ -352,11 +635,17 @@ function machine(measured) {
   const cpu = cpus();
   const ldapsearch = spawnSync('ldapsearch', ['-VV'], { encoding: 'utf8' });
   const ldapVersion = /ldapsearch\s+([\d.]+)/.exec(`${ldapsearch.stdout}${ldapsearch.stderr}`)?.[1] ?? 'unknown';
-  const slapd = spawnSync('dpkg-query', ['-W', '-f=${Version}', '389-ds-base'], { encoding: 'utf8' }).stdout || 'unknown';
-  const lib389 = spawnSync('dpkg-query', ['-W', '-f=${Version}', 'python3-lib389'], { encoding: 'utf8' }).stdout || 'unknown';
-  return `${cpu.length} × ${cpu[0]?.model.trim() ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM (${(freemem() / 2 ** 30).toFixed(0)} free), ` +
-    `load average ${loadavg().map((l) => l.toFixed(2)).join(' ')} at the end (other work on the machine shows here), ` +
-    `${platform()} ${release()}, Node ${measured.map((n) => n.version).join(', ')}, 389-ds-base ${slapd}, python3-lib389 ${lib389}, OpenLDAP ldapsearch ${ldapVersion}`;
+  const slapd =
+    spawnSync('dpkg-query', ['-W', '-f=${Version}', '389-ds-base'], { encoding: 'utf8' }).stdout || 'unknown';
+  const lib389 =
+    spawnSync('dpkg-query', ['-W', '-f=${Version}', 'python3-lib389'], { encoding: 'utf8' }).stdout || 'unknown';
+  return (
+    `${cpu.length} × ${cpu[0]?.model.trim() ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM (${(freemem() / 2 ** 30).toFixed(0)} free), ` +
+    `load average ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')} at the end (other work on the machine shows here), ` +
+    `${platform()} ${release()}, Node ${measured.map((n) => n.version).join(', ')}, 389-ds-base ${slapd}, python3-lib389 ${lib389}, OpenLDAP ldapsearch ${ldapVersion}`
+  );
 }
 
 const targetText = (target) => (target === null ? '—' : `≤ ${target.toFixed(1)}`);
@@ -389,13 +678,26 @@ function table(measured) {
     const mine = rows.filter((r) => r.node === n.version);
     const ops = opRows.filter((o) => o.node === n.version);
     if (mine.length === 0) continue;
-    lines.push(`#### Node ${n.version}${n.compileCache ? ' (module compile cache on)' : ' (no module compile cache in this runtime)'}`, '',
+    lines.push(
+      `#### Node ${n.version}${n.compileCache ? ' (module compile cache on)' : ' (no module compile cache in this runtime)'}`,
+      '',
       '| Benchmark | A | B | runs | median A | median B | A/B | target | |',
       '|---|---|---|--:|--:|--:|--:|--:|---|',
-      ...mine.map((r) => `| ${r.name} | ${r.aLabel} | ${r.bLabel} | ${r.runs} | ${r.a.toFixed(1)} ${r.unit} | ${r.b.toFixed(1)} ${r.unit} | ${r.ratio.toFixed(2)} | ${targetText(r.target)} | ${verdictText(r)} |`));
+      ...mine.map(
+        (r) =>
+          `| ${r.name} | ${r.aLabel} | ${r.bLabel} | ${r.runs} | ${r.a.toFixed(1)} ${r.unit} | ${r.b.toFixed(1)} ${r.unit} | ${r.ratio.toFixed(2)} | ${targetText(r.target)} | ${verdictText(r)} |`,
+      ),
+    );
     if (ops.length > 0) {
-      lines.push('', '| LDAP operations per run (tool, from its log) | reads | writes | minimum the plan needs (reads / writes) | |', '|---|--:|--:|--:|---|',
-        ...ops.map((o) => `| ${o.name} | ${o.reads} | ${o.writes} | ${o.minReads} / ${o.minWrites} | ${o.reads <= o.minReads && o.writes <= o.minWrites ? 'at the minimum' : `**${o.reads - o.minReads} reads over**`} |`));
+      lines.push(
+        '',
+        '| LDAP operations per run (tool, from its log) | reads | writes | minimum the plan needs (reads / writes) | |',
+        '|---|--:|--:|--:|---|',
+        ...ops.map(
+          (o) =>
+            `| ${o.name} | ${o.reads} | ${o.writes} | ${o.minReads} / ${o.minWrites} | ${o.reads <= o.minReads && o.writes <= o.minWrites ? 'at the minimum' : `**${o.reads - o.minReads} reads over**`} |`,
+        ),
+      );
     }
     lines.push('');
   }
@@ -413,7 +715,11 @@ for (const [index, node] of measured.entries()) {
 }
 await ds?.client.unbind();
 if (ONLY.includes('ansible')) {
-  execFileSync(process.execPath, [join(ROOT, 'bench', 'ansible.mjs'), ...(QUICK ? ['--quick'] : []), ...(WRITE ? ['--write'] : [])], { stdio: 'inherit' });
+  execFileSync(
+    process.execPath,
+    [join(ROOT, 'bench', 'ansible.mjs'), ...(QUICK ? ['--quick'] : []), ...(WRITE ? ['--write'] : [])],
+    { stdio: 'inherit' },
+  );
 }
 if (rows.length === 0) process.exit(0);
 const text = table(measured);
@@ -424,7 +730,8 @@ if (WRITE) {
   const block = INSTRUCTIONS ? 'bench-instructions' : 'bench';
   const start = doc.indexOf(`<!-- ${block}:start -->`);
   const end = doc.indexOf(`<!-- ${block}:end -->`);
-  if (start < 0 || end < start) throw new Error(`BENCHMARKS.md has no <!-- ${block}:start --> ... <!-- ${block}:end --> block`);
+  if (start < 0 || end < start)
+    throw new Error(`BENCHMARKS.md has no <!-- ${block}:start --> ... <!-- ${block}:end --> block`);
   writeFileSync(file, `${doc.slice(0, start)}<!-- ${block}:start -->\n${text}\n${doc.slice(end)}`);
   console.log('BENCHMARKS.md updated');
 }

@@ -26,7 +26,12 @@ const outdir = join(root, 'dist', 'src', 'cli');
 // The help text, exactly as commander writes it into a pipe (width 80, no colours).
 const { buildProgram } = await import(pathToFileURL(join(outdir, 'options.js')).href);
 let help = '';
-const program = buildProgram('0.0.0', { out: (text) => { help += text; }, err: () => undefined });
+const program = buildProgram('0.0.0', {
+  out: (text) => {
+    help += text;
+  },
+  err: () => undefined,
+});
 program.configureOutput({ getOutHelpWidth: () => undefined, getOutHasColors: () => false });
 try {
   program.parse(['--help'], { from: 'user' });
@@ -47,7 +52,9 @@ await build({
   target: 'node20',
   sourcemap: true,
   // Dependencies written as CommonJS (commander, pino) call require(): give the ES module chunks one.
-  banner: { js: "import { createRequire as __pesCreateRequire } from 'node:module'; const require = __pesCreateRequire(import.meta.url);" },
+  banner: {
+    js: "import { createRequire as __pesCreateRequire } from 'node:module'; const require = __pesCreateRequire(import.meta.url);",
+  },
   define: { PES_PIPE_HELP: JSON.stringify(help) },
   logLevel: 'warning',
   legalComments: 'none',

@@ -16,13 +16,18 @@ import { dirname, isAbsolute, join } from 'node:path';
 const FOLDER = 'prepare-endpoint-server';
 
 /** The folders to try, best first, for the user `uid`. */
-export function compileCacheCandidates(env: Readonly<Record<string, string | undefined>>, uid: number, temporary: string): string[] {
+export function compileCacheCandidates(
+  env: Readonly<Record<string, string | undefined>>,
+  uid: number,
+  temporary: string,
+): string[] {
   const candidates: string[] = [];
   // The XDG base directory specification: a relative path in the variable is to be ignored.
   const xdg = env['XDG_CACHE_HOME'];
   if (xdg !== undefined && isAbsolute(xdg)) candidates.push(join(xdg, FOLDER, 'compile-cache'));
   const home = env['HOME'];
-  if (home !== undefined && isAbsolute(home) && home !== '/') candidates.push(join(home, '.cache', FOLDER, 'compile-cache'));
+  if (home !== undefined && isAbsolute(home) && home !== '/')
+    candidates.push(join(home, '.cache', FOLDER, 'compile-cache'));
   candidates.push(join(temporary, `${FOLDER}-${uid}`, 'compile-cache'));
   return candidates;
 }
@@ -44,9 +49,14 @@ export function isPrivateFolder(dir: string, uid: number): boolean {
 }
 
 /** Turns the compile cache on when this Node has it; returns the folder used, or undefined. Never throws. */
-export function enableCompileCacheQuietly(env: Readonly<Record<string, string | undefined>> = process.env): string | undefined {
+export function enableCompileCacheQuietly(
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): string | undefined {
   // Typed here because @types/node follows the oldest supported Node (20), which has neither.
-  const runtime = module as { enableCompileCache?: (dir: string) => { status: number }; constants?: { compileCacheStatus?: { ENABLED: number } } };
+  const runtime = module as {
+    enableCompileCache?: (dir: string) => { status: number };
+    constants?: { compileCacheStatus?: { ENABLED: number } };
+  };
   const enable = runtime.enableCompileCache;
   const enabled = runtime.constants?.compileCacheStatus?.ENABLED;
   if (typeof enable !== 'function' || enabled === undefined || typeof process.getuid !== 'function') return undefined;

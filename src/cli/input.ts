@@ -17,7 +17,10 @@ export type InputProblem = 'missing' | 'unreadable' | 'not-a-file' | 'too-large'
 
 export class InputFileError extends Error {
   public override readonly name = 'InputFileError';
-  public constructor(public readonly problem: InputProblem, message: string) {
+  public constructor(
+    public readonly problem: InputProblem,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -54,7 +57,8 @@ export function readRegularFile(path: string, maxBytes: number): RegularFile {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') throw new InputFileError('missing', 'it does not exist');
     // A UNIX socket cannot be opened at all (ENXIO); a FIFO opened for reading never fails this way.
-    if (code === 'ENXIO' || code === 'ENODEV') throw new InputFileError('not-a-file', 'it is not a regular file (a socket or a device)');
+    if (code === 'ENXIO' || code === 'ENODEV')
+      throw new InputFileError('not-a-file', 'it is not a regular file (a socket or a device)');
     throw new InputFileError('unreadable', `it cannot be read${code === undefined ? '' : ` (${code})`}`);
   }
   try {
@@ -88,8 +92,12 @@ export function readRegularFile(path: string, maxBytes: number): RegularFile {
  * Stops reading at the line feed, refuses more than `maxBytes` without one (stdin from /dev/zero), and
  * rejects with `onAbort()`'s error when `signal` is aborted (Ctrl-C while waiting for a pipe).
  */
-export function readLine(stream: NodeJS.ReadableStream & { isTTY?: boolean; destroy?: () => void }, maxBytes: number,
-  signal: AbortSignal, onAbort: () => Error): Promise<Buffer> {
+export function readLine(
+  stream: NodeJS.ReadableStream & { isTTY?: boolean; destroy?: () => void },
+  maxBytes: number,
+  signal: AbortSignal,
+  onAbort: () => Error,
+): Promise<Buffer> {
   return new Promise<Buffer>((resolve, reject) => {
     const chunks: Buffer[] = [];
     let length = 0;
@@ -111,7 +119,9 @@ export function readLine(stream: NodeJS.ReadableStream & { isTTY?: boolean; dest
       length += part.length;
       const lineLength = newline === -1 ? length : length - 1;
       if (lineLength > maxBytes) {
-        finish(() => reject(new InputFileError('too-large', `it sent more than ${formatBytes(maxBytes)} without a line break`)));
+        finish(() =>
+          reject(new InputFileError('too-large', `it sent more than ${formatBytes(maxBytes)} without a line break`)),
+        );
       } else if (newline !== -1) {
         finish(() => resolve(Buffer.concat(chunks)));
       }
@@ -119,7 +129,9 @@ export function readLine(stream: NodeJS.ReadableStream & { isTTY?: boolean; dest
     const onEnd = (): void => finish(() => resolve(Buffer.concat(chunks)));
     const onError = (error: Error): void => {
       const code = (error as NodeJS.ErrnoException).code;
-      finish(() => reject(new InputFileError('unreadable', `it cannot be read${code === undefined ? '' : ` (${code})`}`)));
+      finish(() =>
+        reject(new InputFileError('unreadable', `it cannot be read${code === undefined ? '' : ` (${code})`}`)),
+      );
     };
     const onAbortEvent = (): void => finish(() => reject(onAbort()));
     if (signal.aborted) {

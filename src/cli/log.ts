@@ -52,8 +52,15 @@ export async function openRunLog(path: string, runId: string, options: OpenRunLo
   const fallback = options.fallback;
   if (fallback !== undefined && fallback !== path) {
     const second = await openAt(fallback, runId, 0o700, onProblem);
-    if (second.log !== undefined) return { log: second.log, movedTo: { file: fallback, reason: `${path} cannot be written${codeOf(first.error)}` } };
-    return { log: SILENT, problem: `cannot write the log file ${path}${codeOf(first.error)} nor ${fallback}${codeOf(second.error)}; the run goes on without it` };
+    if (second.log !== undefined)
+      return {
+        log: second.log,
+        movedTo: { file: fallback, reason: `${path} cannot be written${codeOf(first.error)}` },
+      };
+    return {
+      log: SILENT,
+      problem: `cannot write the log file ${path}${codeOf(first.error)} nor ${fallback}${codeOf(second.error)}; the run goes on without it`,
+    };
   }
   return { log: SILENT, problem: problemText(path, first.error) };
 }
@@ -67,12 +74,21 @@ function problemText(path: string, error: unknown): string {
   return `cannot write the log file ${path}${codeOf(error)}; the run goes on without it`;
 }
 
-async function openAt(path: string, runId: string, folderMode: number, onProblem: (message: string) => void): Promise<{ log?: RunLog; error?: unknown }> {
+async function openAt(
+  path: string,
+  runId: string,
+  folderMode: number,
+  onProblem: (message: string) => void,
+): Promise<{ log?: RunLog; error?: unknown }> {
   try {
     mkdirSync(dirname(path), { recursive: true, mode: folderMode });
     // Non-blocking open: a named pipe with no reader fails at once (ENXIO) instead of waiting for one.
     // Character devices such as /dev/null are fine; /dev/full fails on the first write, below.
-    const fd = openSync(path, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NONBLOCK | constants.O_NOCTTY, 0o600);
+    const fd = openSync(
+      path,
+      constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NONBLOCK | constants.O_NOCTTY,
+      0o600,
+    );
     const { default: pino } = await import('pino');
     const destination = pino.destination({ dest: fd, sync: true });
     let failed = false;
@@ -89,21 +105,32 @@ async function openAt(path: string, runId: string, folderMode: number, onProblem
         base: { runId, tool: 'prepare-endpoint-server' },
         timestamp: pino.stdTimeFunctions.isoTime,
         redact: {
-          paths: ['password', '*.password', 'bindPassword', 'syncPassword', '*.bindPassword', '*.syncPassword', 'userPassword', '*.userPassword'],
+          paths: [
+            'password',
+            '*.password',
+            'bindPassword',
+            'syncPassword',
+            '*.bindPassword',
+            '*.syncPassword',
+            'userPassword',
+            '*.userPassword',
+          ],
           censor: '***',
         },
       },
       destination,
     );
-    const guarded = (level: 'info' | 'warn' | 'error') => (...args: unknown[]): void => {
-      if (failed) return;
-      try {
-        // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- tsc needs it: pino's overloads take no unknown[] spread
-        (logger[level] as (...a: unknown[]) => void)(...args);
-      } catch (error) {
-        fail(error);
-      }
-    };
+    const guarded =
+      (level: 'info' | 'warn' | 'error') =>
+      (...args: unknown[]): void => {
+        if (failed) return;
+        try {
+          // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- tsc needs it: pino's overloads take no unknown[] spread
+          (logger[level] as (...a: unknown[]) => void)(...args);
+        } catch (error) {
+          fail(error);
+        }
+      };
     return { log: { info: guarded('info'), warn: guarded('warn'), error: guarded('error') } };
   } catch (error) {
     return { error };

@@ -80,7 +80,10 @@ function isTerminal(stream: NodeJS.WritableStream): boolean {
 function isLoneOption(args: readonly string[], short: string, long: string): boolean {
   const [arg] = args;
   if (args.length !== 1 || arg === undefined) return false;
-  return arg === `-${short}` || (arg.startsWith('--') && !arg.includes('=') && arg.slice(2).replace(/-/g, '').toLowerCase() === long);
+  return (
+    arg === `-${short}` ||
+    (arg.startsWith('--') && !arg.includes('=') && arg.slice(2).replace(/-/g, '').toLowerCase() === long)
+  );
 }
 
 /** Commander's --help text for a stdout that is not a terminal (80 columns), rendered by the bundle build. */
@@ -113,7 +116,12 @@ export function exitStatus(code: number): number {
   return Number.isInteger(code) && code >= 0 && code <= 255 ? code : 80;
 }
 
-async function runCommand(args: readonly string[], io: ProcessIo, output: ConsoleOutput, signal: AbortSignal): Promise<number> {
+async function runCommand(
+  args: readonly string[],
+  io: ProcessIo,
+  output: ConsoleOutput,
+  signal: AbortSignal,
+): Promise<number> {
   const startedAt = Date.now();
   const version = toolVersion();
   const answer = fastAnswer(args, io, version);
@@ -147,7 +155,8 @@ interface RunIdentity {
  */
 function fastAnswer(args: readonly string[], io: ProcessIo, version: string): string | undefined {
   if (isLoneOption(args, 'V', 'version')) return `${version}\n`;
-  if (typeof PES_PIPE_HELP === 'string' && !isTerminal(io.stdout) && isLoneOption(args, 'H', 'help')) return PES_PIPE_HELP;
+  if (typeof PES_PIPE_HELP === 'string' && !isTerminal(io.stdout) && isLoneOption(args, 'H', 'help'))
+    return PES_PIPE_HELP;
   return undefined;
 }
 
@@ -156,16 +165,22 @@ type Input =
   | { readonly kind: 'exit'; readonly code: number }
   | { readonly kind: 'settings'; readonly resolved: ResolvedSettings }
   | {
-    readonly kind: 'usage-error';
-    readonly error: PrepareError;
-    readonly caught: unknown;
-    /** Known before parsing could fail, so even a usage error answers in JSON and logs to --logFile when asked to. */
-    readonly jsonRequested: boolean;
-    readonly requestedLogFile: string | undefined;
-  };
+      readonly kind: 'usage-error';
+      readonly error: PrepareError;
+      readonly caught: unknown;
+      /** Known before parsing could fail, so even a usage error answers in JSON and logs to --logFile when asked to. */
+      readonly jsonRequested: boolean;
+      readonly requestedLogFile: string | undefined;
+    };
 
 /** Parses the command line and resolves the settings, with the files they name and a password on stdin. */
-async function readInput(args: readonly string[], io: ProcessIo, output: ConsoleOutput, signal: AbortSignal, version: string): Promise<Input> {
+async function readInput(
+  args: readonly string[],
+  io: ProcessIo,
+  output: ConsoleOutput,
+  signal: AbortSignal,
+  version: string,
+): Promise<Input> {
   // --help needs commander and the option table only; settings, the log and the run come after parsing.
   const [{ normalizeArgv, parseCommandLine }, { isPrepareError }] = await Promise.all([
     import('./options.js'),
@@ -175,23 +190,27 @@ async function readInput(args: readonly string[], io: ProcessIo, output: Console
   // Likewise the log file: a usage error commander itself reports (an unknown option) goes to --logFile too.
   let requestedLogFile = logFileInArgv(normalizeArgv(args));
   try {
-    const parsed = parseCommandLine(args, version, { out: (text) => output.out(text), err: (text) => output.err(text) });
+    const parsed = parseCommandLine(args, version, {
+      out: (text) => output.out(text),
+      err: (text) => output.err(text),
+    });
     if (parsed.kind === 'exit') return { kind: 'exit', code: parsed.code };
     const logFileOption = parsed.options['logFile'];
     if (typeof logFileOption === 'string' && logFileOption !== '') requestedLogFile = resolve(logFileOption);
-    const [{ resolveSettings, wantsJson, passwordFilesFromStdin }, { PASSWORD_FILE_MAX_BYTES, readLine }, { interruption }] = await Promise.all([
-      import('./settings.js'),
-      import('./input.js'),
-      import('../model/errors.js'),
-    ]);
+    const [
+      { resolveSettings, wantsJson, passwordFilesFromStdin },
+      { PASSWORD_FILE_MAX_BYTES, readLine },
+      { interruption },
+    ] = await Promise.all([import('./settings.js'), import('./input.js'), import('../model/errors.js')]);
     jsonRequested ||= wantsJson(parsed.options, parsed.explicit);
     output.stdoutIsData(jsonRequested);
     // `-` as a password file: stdin's first line, read here because it may wait (a pipe, a terminal) and must
     // stay interruptible; two options on `-` are refused by resolveSettings before anything is read.
     let stdinLine: Buffer | Error = Buffer.alloc(0);
     if (passwordFilesFromStdin(parsed.options, parsed.explicit).length === 1) {
-      stdinLine = await readLine(io.stdin, PASSWORD_FILE_MAX_BYTES, signal, () => interruption(signal.reason, 'while reading a password from stdin'))
-        .catch((error: unknown) => (isPrepareError(error) ? Promise.reject(error) : (error as Error)));
+      stdinLine = await readLine(io.stdin, PASSWORD_FILE_MAX_BYTES, signal, () =>
+        interruption(signal.reason, 'while reading a password from stdin'),
+      ).catch((error: unknown) => (isPrepareError(error) ? Promise.reject(error) : (error as Error)));
     }
     const resolved = resolveSettings(parsed.options, parsed.explicit, {
       env: io.env,
@@ -212,7 +231,12 @@ async function readInput(args: readonly string[], io: ProcessIo, output: Console
 }
 
 /** A usage error: logged (to --logFile when it could be read), one line on stderr, and the JSON object when asked for. */
-async function reportUsageError(input: Extract<Input, { kind: 'usage-error' }>, io: ProcessIo, output: ConsoleOutput, run: RunIdentity): Promise<number> {
+async function reportUsageError(
+  input: Extract<Input, { kind: 'usage-error' }>,
+  io: ProcessIo,
+  output: ConsoleOutput,
+  run: RunIdentity,
+): Promise<number> {
   const { error, caught, requestedLogFile } = input;
   const [{ openRunLog, userStateLogFile }, { isPrepareError }, { buildResult }] = await Promise.all([
     import('./log.js'),
@@ -223,13 +247,18 @@ async function reportUsageError(input: Extract<Input, { kind: 'usage-error' }>, 
     ...(requestedLogFile === undefined ? { fallback: userStateLogFile(io.env) } : {}),
     onProblem: (message) => output.err(`Warning: ${message}\n`),
   });
-  log.error({
-    event: 'usage-error', exitCode: error.resultCode,
-    ...(isPrepareError(caught) || !(caught instanceof Error) ? {} : { stack: caught.stack ?? null }),
-  }, error.message);
+  log.error(
+    {
+      event: 'usage-error',
+      exitCode: error.resultCode,
+      ...(isPrepareError(caught) || !(caught instanceof Error) ? {} : { stack: caught.stack ?? null }),
+    },
+    error.message,
+  );
   // One line, as for every other failure: what failed, then what to do.
   output.err(`Error: ${error.message}${error.hint === undefined ? '' : `: ${error.hint}`}\n`);
-  if (input.jsonRequested) output.out(`${JSON.stringify(buildResult({ version: run.version, runId: run.runId, warnings: [], error }))}\n`);
+  if (input.jsonRequested)
+    output.out(`${JSON.stringify(buildResult({ version: run.version, runId: run.runId, warnings: [], error }))}\n`);
   return error.resultCode;
 }
 
@@ -243,10 +272,18 @@ interface RunChannels {
 }
 
 /** Opens the log and sets up the console; from here on a failing log or console stream is a warning of the run. */
-async function openChannels(resolved: ResolvedSettings, io: ProcessIo, output: ConsoleOutput, run: RunIdentity): Promise<RunChannels> {
+async function openChannels(
+  resolved: ResolvedSettings,
+  io: ProcessIo,
+  output: ConsoleOutput,
+  run: RunIdentity,
+): Promise<RunChannels> {
   const { settings } = resolved;
   const err = (text: string): void => output.err(text);
-  const [{ openRunLog, userStateLogFile }, { Renderer }] = await Promise.all([import('./log.js'), import('./render.js')]);
+  const [{ openRunLog, userStateLogFile }, { Renderer }] = await Promise.all([
+    import('./log.js'),
+    import('./render.js'),
+  ]);
   // With --json, stdout carries the JSON object alone: everything a person reads goes to stderr.
   output.stdoutIsData(resolved.json);
   const humanStream = resolved.json ? io.stderr : io.stdout;
@@ -272,29 +309,33 @@ async function openChannels(resolved: ResolvedSettings, io: ProcessIo, output: C
     problems.warning(opened.problem);
     warnings.push(opened.problem);
   }
-  if (opened.movedTo !== undefined) problems.info(`Log: this run is logged to ${opened.movedTo.file}, because ${opened.movedTo.reason}`);
+  if (opened.movedTo !== undefined)
+    problems.info(`Log: this run is logged to ${opened.movedTo.file}, because ${opened.movedTo.reason}`);
   reportProblem = (message) => {
     warnings.push(message);
     log.warn({ event: 'warning' }, message);
   };
   output.onProblem((message) => reportProblem(message));
-  log.info({
-    event: 'start',
-    version: run.version,
-    host: settings.host,
-    port: settings.port,
-    security: settings.security,
-    trust: settings.trust.kind,
-    baseDns: settings.baseDns,
-    roles: settings.roles,
-    syncUserDn: settings.syncUserDn ?? null,
-    bindDn: settings.bindDn ?? null,
-    serverType: settings.serverType,
-    changelogMaxAgeSeconds: settings.changelogMaxAgeSeconds ?? null,
-    dryRun: settings.dryRun,
-    remove: settings.remove,
-    prompting: resolved.canPrompt,
-  }, 'run started');
+  log.info(
+    {
+      event: 'start',
+      version: run.version,
+      host: settings.host,
+      port: settings.port,
+      security: settings.security,
+      trust: settings.trust.kind,
+      baseDns: settings.baseDns,
+      roles: settings.roles,
+      syncUserDn: settings.syncUserDn ?? null,
+      bindDn: settings.bindDn ?? null,
+      serverType: settings.serverType,
+      changelogMaxAgeSeconds: settings.changelogMaxAgeSeconds ?? null,
+      dryRun: settings.dryRun,
+      remove: settings.remove,
+      prompting: resolved.canPrompt,
+    },
+    'run started',
+  );
   for (const message of resolved.warnings) {
     warnings.push(message);
     problems.warning(message);
@@ -304,7 +345,13 @@ async function openChannels(resolved: ResolvedSettings, io: ProcessIo, output: C
 }
 
 /** The run itself: the core wired to the console and the log, its outcome (or failure) told, its exit code. */
-async function prepare(resolved: ResolvedSettings, io: ProcessIo, output: ConsoleOutput, signal: AbortSignal, run: RunIdentity): Promise<number> {
+async function prepare(
+  resolved: ResolvedSettings,
+  io: ProcessIo,
+  output: ConsoleOutput,
+  signal: AbortSignal,
+  run: RunIdentity,
+): Promise<number> {
   const { settings } = resolved;
   const { screen, problems, log, warnings } = await openChannels(resolved, io, output, run);
   const [{ terminalPrompter }, { renderLdif }, { buildResult }, { consoleReporter }] = await Promise.all([
@@ -313,48 +360,99 @@ async function prepare(resolved: ResolvedSettings, io: ProcessIo, output: Consol
     import('./result.js'),
     import('./reporter.js'),
   ]);
-  const progress: RunProgress = { steps: [], server: { host: settings.host, port: settings.port, type: null, productName: null, vendor: null } };
+  const progress: RunProgress = {
+    steps: [],
+    server: { host: settings.host, port: settings.port, type: null, productName: null, vendor: null },
+  };
   const reporter = consoleReporter(screen, problems, log, settings.dryRun, warnings, progress);
   const stats: DirectoryStats = { reads: 0, writes: 0 };
   const asRun = { roles: settings.roles, remove: settings.remove, dryRun: settings.dryRun, ldap: stats };
   let result: RunResult;
   try {
-    const [{ prepareEndpoint }, { connect }] = await Promise.all([import('../core/run.js'), import('../ldap/directory.js')]);
+    const [{ prepareEndpoint }, { connect }] = await Promise.all([
+      import('../core/run.js'),
+      import('../ldap/directory.js'),
+    ]);
     const outcome = await prepareEndpoint(settings, {
       reporter,
-      prompter: resolved.canPrompt ? terminalPrompter(io.stderr, { signal, color: resolved.color && isTerminal(io.stderr) }) : undefined,
+      prompter: resolved.canPrompt
+        ? terminalPrompter(io.stderr, { signal, color: resolved.color && isTerminal(io.stderr) })
+        : undefined,
       signal,
       stats,
       connect,
     });
     const ldif = settings.dryRun ? renderLdif(outcome.changes) : null;
     if (ldif !== null) {
-      screen.info(outcome.changes.length === 0 ? 'Dry run: nothing would change.' : `Dry run: these changes would be made (passwords masked):\n\n${ldif}\n`);
+      screen.info(
+        outcome.changes.length === 0
+          ? 'Dry run: nothing would change.'
+          : `Dry run: these changes would be made (passwords masked):\n\n${ldif}\n`,
+      );
     }
-    screen.summary(outcome.steps, outcome.warnings.length, outcome.changed, settings.dryRun ? 'dry-run' : settings.remove ? 'remove' : 'prepare', outcome.verified);
+    screen.summary(
+      outcome.steps,
+      outcome.warnings.length,
+      outcome.changed,
+      settings.dryRun ? 'dry-run' : settings.remove ? 'remove' : 'prepare',
+      outcome.verified,
+    );
     result = buildResult({
-      ...run, warnings,
+      ...run,
+      warnings,
       run: {
-        ...asRun, server: progress.server, syncUserDn: outcome.syncUserDn, changed: outcome.changed, steps: outcome.steps,
-        changeNumbers: outcome.changeNumbers ?? null, verified: outcome.verified ?? null, ldif,
+        ...asRun,
+        server: progress.server,
+        syncUserDn: outcome.syncUserDn,
+        changed: outcome.changed,
+        steps: outcome.steps,
+        changeNumbers: outcome.changeNumbers ?? null,
+        verified: outcome.verified ?? null,
+        ldif,
       },
     });
-    log.info({ event: 'end', exitCode: result.exitCode, changed: outcome.changed, reads: stats.reads, writes: stats.writes, durationMs: Date.now() - run.startedAt }, 'run finished');
+    log.info(
+      {
+        event: 'end',
+        exitCode: result.exitCode,
+        changed: outcome.changed,
+        reads: stats.reads,
+        writes: stats.writes,
+        durationMs: Date.now() - run.startedAt,
+      },
+      'run finished',
+    );
   } catch (error) {
     const failure = await asFailure(error);
     problems.error(failure.message, failure.hint);
     if (failure.details !== undefined) output.err(`${failure.details}\n`);
     result = buildResult({
-      ...run, warnings, error: failure,
+      ...run,
+      warnings,
+      error: failure,
       run: {
-        ...asRun, server: progress.server, syncUserDn: settings.syncUserDn ?? null, changed: stats.writes > 0, steps: progress.steps,
-        changeNumbers: null, verified: null, ldif: null,
+        ...asRun,
+        server: progress.server,
+        syncUserDn: settings.syncUserDn ?? null,
+        changed: stats.writes > 0,
+        steps: progress.steps,
+        changeNumbers: null,
+        verified: null,
+        ldif: null,
       },
     });
-    log.error({
-      event: 'end', exitCode: result.exitCode, reads: stats.reads, writes: stats.writes, durationMs: Date.now() - run.startedAt, hint: failure.hint ?? null,
-      ...(result.exitCode === 1 && error instanceof Error ? { stack: error.stack ?? null } : {}),
-    }, failure.message);
+    log.error(
+      {
+        event: 'end',
+        exitCode: result.exitCode,
+        reads: stats.reads,
+        writes: stats.writes,
+        durationMs: Date.now() - run.startedAt,
+        hint: failure.hint ?? null,
+        ...(result.exitCode === 1 && error instanceof Error ? { stack: error.stack ?? null } : {}),
+      },
+      failure.message,
+    );
   }
   if (resolved.json) output.out(`${JSON.stringify(result)}\n`);
   return result.exitCode;
@@ -376,13 +474,22 @@ async function asFailure(error: unknown): Promise<PrepareError> {
   const { isPrepareError, PrepareError, ResultCode } = await import('../model/errors.js');
   if (isPrepareError(error)) return error;
   const message = error instanceof Error ? error.message : String(error);
-  return new PrepareError(ResultCode.UNEXPECTED, `Unexpected failure: ${message}`, 'please report it with the log file', { cause: error });
+  return new PrepareError(
+    ResultCode.UNEXPECTED,
+    `Unexpected failure: ${message}`,
+    'please report it with the log file',
+    { cause: error },
+  );
 }
 
 /** An error nobody foresaw while reading the options or a file they name: still bad input (89), one line. */
 async function unexpectedInputError(error: unknown): Promise<PrepareError> {
   const { PrepareError, ResultCode } = await import('../model/errors.js');
   const message = error instanceof Error ? error.message : String(error);
-  return new PrepareError(ResultCode.PARAM_ERROR, `Cannot use the options given: ${message.split('\n', 1)[0]}`,
-    'check the options and the files they name (see --help); if they are right, report this with the log file', { cause: error });
+  return new PrepareError(
+    ResultCode.PARAM_ERROR,
+    `Cannot use the options given: ${message.split('\n', 1)[0]}`,
+    'check the options and the files they name (see --help); if they are right, report this with the log file',
+    { cause: error },
+  );
 }

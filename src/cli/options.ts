@@ -29,39 +29,194 @@ export interface OptionSpec {
 }
 
 const OPTION_DEFINITIONS = [
-  { long: 'hostname', short: 'h', value: 'host', group: 'Connection', help: 'directory server to prepare', default: 'localhost' },
-  { long: 'port', short: 'p', value: 'port', group: 'Connection', help: 'LDAP port, 1-65535', defaultText: '389, or 636 with --useSSL' },
+  {
+    long: 'hostname',
+    short: 'h',
+    value: 'host',
+    group: 'Connection',
+    help: 'directory server to prepare',
+    default: 'localhost',
+  },
+  {
+    long: 'port',
+    short: 'p',
+    value: 'port',
+    group: 'Connection',
+    help: 'LDAP port, 1-65535',
+    defaultText: '389, or 636 with --useSSL',
+  },
   { long: 'useSSL', short: 'Z', group: 'Connection', help: 'connect with LDAPS' },
   { long: 'useStartTLS', short: 'q', group: 'Connection', help: 'upgrade the connection with StartTLS' },
-  { long: 'trustAll', short: 'X', group: 'Connection', help: 'accept any server certificate (insecure: prints a warning)' },
-  { long: 'trustStorePath', short: 'P', value: 'file', group: 'Connection', help: 'PEM bundle or PKCS#12 file of trusted CA certificates', defaultText: 'system CAs' },
-  { long: 'trustStorePassword', short: 'T', value: 'password', group: 'Connection', help: 'password of a PKCS#12 trust store', secret: true },
-  { long: 'trustStorePasswordFile', short: 'U', value: 'file', group: 'Connection', help: 'file holding the trust store password' },
-  { long: 'connectTimeout', value: 'duration', group: 'Connection', help: 'give up connecting after this long (such as 10s; at most 24d)', default: '10s' },
-  { long: 'operationTimeout', value: 'duration', group: 'Connection', help: 'give up on any single LDAP operation after this long (at most 24d)', default: '30s' },
-  { long: 'bindDN', short: 'D', value: 'dn', group: 'Credentials', help: 'administrator DN used to prepare the server', defaultText: 'prompted' },
-  { long: 'bindPassword', short: 'w', value: 'password', group: 'Credentials', help: 'administrator password (visible to other local users: prefer a file)', secret: true },
-  { long: 'bindPasswordFile', short: 'j', value: 'file', group: 'Credentials', help: 'file whose first line is the administrator password' },
-  { long: 'syncServerBindDN', value: 'dn', group: 'Credentials', help: 'the sync user account', defaultText: 'per server type' },
-  { long: 'syncServerBindPassword', value: 'password', group: 'Credentials', help: 'sync user password (visible to other local users: prefer a file)', secret: true },
-  { long: 'syncServerBindPasswordFile', value: 'file', group: 'Credentials', help: 'file whose first line is the sync user password' },
-  { long: 'resetSyncServerBindPassword', group: 'Credentials', help: 'set the password of an existing sync user (otherwise a mismatch is an error)' },
-  { long: 'baseDN', short: 'b', value: 'dn', group: 'Preparation', help: 'base DN to synchronize; must exist; repeat for several', repeatable: true },
+  {
+    long: 'trustAll',
+    short: 'X',
+    group: 'Connection',
+    help: 'accept any server certificate (insecure: prints a warning)',
+  },
+  {
+    long: 'trustStorePath',
+    short: 'P',
+    value: 'file',
+    group: 'Connection',
+    help: 'PEM bundle or PKCS#12 file of trusted CA certificates',
+    defaultText: 'system CAs',
+  },
+  {
+    long: 'trustStorePassword',
+    short: 'T',
+    value: 'password',
+    group: 'Connection',
+    help: 'password of a PKCS#12 trust store',
+    secret: true,
+  },
+  {
+    long: 'trustStorePasswordFile',
+    short: 'U',
+    value: 'file',
+    group: 'Connection',
+    help: 'file holding the trust store password',
+  },
+  {
+    long: 'connectTimeout',
+    value: 'duration',
+    group: 'Connection',
+    help: 'give up connecting after this long (such as 10s; at most 24d)',
+    default: '10s',
+  },
+  {
+    long: 'operationTimeout',
+    value: 'duration',
+    group: 'Connection',
+    help: 'give up on any single LDAP operation after this long (at most 24d)',
+    default: '30s',
+  },
+  {
+    long: 'bindDN',
+    short: 'D',
+    value: 'dn',
+    group: 'Credentials',
+    help: 'administrator DN used to prepare the server',
+    defaultText: 'prompted',
+  },
+  {
+    long: 'bindPassword',
+    short: 'w',
+    value: 'password',
+    group: 'Credentials',
+    help: 'administrator password (visible to other local users: prefer a file)',
+    secret: true,
+  },
+  {
+    long: 'bindPasswordFile',
+    short: 'j',
+    value: 'file',
+    group: 'Credentials',
+    help: 'file whose first line is the administrator password',
+  },
+  {
+    long: 'syncServerBindDN',
+    value: 'dn',
+    group: 'Credentials',
+    help: 'the sync user account',
+    defaultText: 'per server type',
+  },
+  {
+    long: 'syncServerBindPassword',
+    value: 'password',
+    group: 'Credentials',
+    help: 'sync user password (visible to other local users: prefer a file)',
+    secret: true,
+  },
+  {
+    long: 'syncServerBindPasswordFile',
+    value: 'file',
+    group: 'Credentials',
+    help: 'file whose first line is the sync user password',
+  },
+  {
+    long: 'resetSyncServerBindPassword',
+    group: 'Credentials',
+    help: 'set the password of an existing sync user (otherwise a mismatch is an error)',
+  },
+  {
+    long: 'baseDN',
+    short: 'b',
+    value: 'dn',
+    group: 'Preparation',
+    help: 'base DN to synchronize; must exist; repeat for several',
+    repeatable: true,
+  },
   { long: 'isSource', group: 'Preparation', help: 'prepare the server as a sync source (read rights, change log)' },
   { long: 'isDestination', group: 'Preparation', help: 'prepare the server as a sync destination (write rights)' },
-  { long: 'changelogMaximumAge', value: 'duration', group: 'Preparation', help: 'how long the change log keeps changes: 8h, 2d, 1w, "2 days"', defaultText: formatCompact(DEFAULT_CHANGELOG_MAX_AGE_SECONDS) },
-  { long: 'serverType', value: 'type', group: 'Preparation', help: 'skip detection', choices: SERVER_TYPES, default: 'auto' },
-  { long: 'inheritDefaultRootPrivileges', group: 'Preparation', help: 'PingDirectory: give the sync user the default root privileges instead of least privilege' },
-  { long: 'changelogDeletedEntryAttribute', value: 'attribute', group: 'Preparation', help: 'source: an attribute change records of deletes must keep (objectClass and the entry id always are); repeat for several', repeatable: true },
-  { long: 'accesslogDirectory', value: 'path', group: 'Preparation', help: 'OpenLDAP source: existing server-side folder for a new cn=accesslog database' },
-  { long: 'adAdministratorsGroup', group: 'Preparation', help: 'Active Directory: add the sync user to CN=Administrators (as Ping documents) instead of granting least-privilege ACEs' },
-  { long: 'remove', group: 'Preparation', help: 'undo: delete the sync user and every ACI, rule or privilege this tool added' },
+  {
+    long: 'changelogMaximumAge',
+    value: 'duration',
+    group: 'Preparation',
+    help: 'how long the change log keeps changes: 8h, 2d, 1w, "2 days"',
+    defaultText: formatCompact(DEFAULT_CHANGELOG_MAX_AGE_SECONDS),
+  },
+  {
+    long: 'serverType',
+    value: 'type',
+    group: 'Preparation',
+    help: 'skip detection',
+    choices: SERVER_TYPES,
+    default: 'auto',
+  },
+  {
+    long: 'inheritDefaultRootPrivileges',
+    group: 'Preparation',
+    help: 'PingDirectory: give the sync user the default root privileges instead of least privilege',
+  },
+  {
+    long: 'changelogDeletedEntryAttribute',
+    value: 'attribute',
+    group: 'Preparation',
+    help: 'source: an attribute change records of deletes must keep (objectClass and the entry id always are); repeat for several',
+    repeatable: true,
+  },
+  {
+    long: 'accesslogDirectory',
+    value: 'path',
+    group: 'Preparation',
+    help: 'OpenLDAP source: existing server-side folder for a new cn=accesslog database',
+  },
+  {
+    long: 'adAdministratorsGroup',
+    group: 'Preparation',
+    help: 'Active Directory: add the sync user to CN=Administrators (as Ping documents) instead of granting least-privilege ACEs',
+  },
+  {
+    long: 'remove',
+    group: 'Preparation',
+    help: 'undo: delete the sync user and every ACI, rule or privilege this tool added',
+  },
   { long: 'disableChangelog', group: 'Preparation', help: 'with --remove: also turn the change log off' },
-  { long: 'propertiesFilePath', value: 'file', group: 'Preparation', help: 'file of name=value lines giving defaults for long options (explicit options win)' },
-  { long: 'dry-run', group: 'Output', help: 'read and plan only: print the planned changes as LDIF (passwords masked) and write nothing' },
+  {
+    long: 'propertiesFilePath',
+    value: 'file',
+    group: 'Preparation',
+    help: 'file of name=value lines giving defaults for long options (explicit options win)',
+  },
+  {
+    long: 'dry-run',
+    group: 'Output',
+    help: 'read and plan only: print the planned changes as LDIF (passwords masked) and write nothing',
+  },
   { long: 'json', group: 'Output', help: 'print one JSON result object on stdout; human output goes to stderr' },
-  { long: 'noPrompt', short: 'n', group: 'Output', help: 'never prompt: a missing value is an error (also implied when stdin is not a terminal)' },
-  { long: 'logFile', value: 'file', group: 'Output', help: 'where the run is logged', defaultText: 'logs/prepare-endpoint-server.log in the tool folder' },
+  {
+    long: 'noPrompt',
+    short: 'n',
+    group: 'Output',
+    help: 'never prompt: a missing value is an error (also implied when stdin is not a terminal)',
+  },
+  {
+    long: 'logFile',
+    value: 'file',
+    group: 'Output',
+    help: 'where the run is logged',
+    defaultText: 'logs/prepare-endpoint-server.log in the tool folder',
+  },
   { long: 'noColor', group: 'Output', help: 'no colours (NO_COLOR and TERM=dumb are honoured too)' },
 ] as const satisfies readonly OptionSpec[];
 
@@ -69,15 +224,23 @@ const OPTION_DEFINITIONS = [
 export const OPTION_TABLE: readonly OptionSpec[] = OPTION_DEFINITIONS;
 
 type Definition = (typeof OPTION_DEFINITIONS)[number];
-type CamelCase<S extends string> = S extends `${infer Head}-${infer Tail}` ? `${Head}${Capitalize<CamelCase<Tail>>}` : S;
+type CamelCase<S extends string> = S extends `${infer Head}-${infer Tail}`
+  ? `${Head}${Capitalize<CamelCase<Tail>>}`
+  : S;
 /** The key commander stores an option under, as optionKey() computes it: `noPrompt` -> `prompt`, `dry-run` -> `dryRun`. */
 type StoredKey<Long extends string> =
-  CamelCase<Long> extends `no${infer Rest}` ? (Rest extends Capitalize<Rest> ? Uncapitalize<Rest> : CamelCase<Long>) : CamelCase<Long>;
-type ValueOf<D extends Definition> =
-  D extends { readonly repeatable: true } ? readonly string[]
-  : D extends { readonly choices: readonly (infer Choice)[] } ? Choice
-  : D extends { readonly value: string } ? string
-  : boolean;
+  CamelCase<Long> extends `no${infer Rest}`
+    ? Rest extends Capitalize<Rest>
+      ? Uncapitalize<Rest>
+      : CamelCase<Long>
+    : CamelCase<Long>;
+type ValueOf<D extends Definition> = D extends { readonly repeatable: true }
+  ? readonly string[]
+  : D extends { readonly choices: readonly (infer Choice)[] }
+    ? Choice
+    : D extends { readonly value: string }
+      ? string
+      : boolean;
 
 /**
  * A run's options, checked against OPTION_TABLE (settings.ts): a flag is a boolean, a repeatable option a list,
@@ -103,9 +266,7 @@ export function looseName(name: string): string {
   return name.replace(/-/g, '').toLowerCase();
 }
 
-const BY_LOOSE_NAME = new Map<string, OptionSpec>(
-  OPTION_TABLE.map((spec) => [looseName(spec.long), spec]),
-);
+const BY_LOOSE_NAME = new Map<string, OptionSpec>(OPTION_TABLE.map((spec) => [looseName(spec.long), spec]));
 BY_LOOSE_NAME.set('help', { long: 'help', group: 'Output', help: '' });
 BY_LOOSE_NAME.set('version', { long: 'version', group: 'Output', help: '' });
 
@@ -177,7 +338,9 @@ PES_BIND_PASSWORD and PES_SYNC_PASSWORD, to password options that other users ca
 
 export function buildProgram(version: string, write: { out: (s: string) => void; err: (s: string) => void }): Command {
   const program = new Command('prepare-endpoint-server')
-    .description('Prepare an LDAP directory server to be a synchronization source and/or destination: create the sync user, grant it what its role needs, enable the change log.')
+    .description(
+      'Prepare an LDAP directory server to be a synchronization source and/or destination: create the sync user, grant it what its role needs, enable the change log.',
+    )
     .helpOption('-H, --help', 'show this help')
     .version(version, '-V, --version', 'show the version')
     .exitOverride()
@@ -190,7 +353,8 @@ export function buildProgram(version: string, write: { out: (s: string) => void;
     const help = shownDefault === undefined ? spec.help : `${spec.help} (default: ${shownDefault})`;
     const option = new Option(flags, help).helpGroup(`${spec.group}:`);
     if (spec.choices !== undefined) option.choices([...spec.choices]);
-    if (spec.repeatable === true) option.argParser((value: string, previous: string[] | undefined) => [...(previous ?? []), value]);
+    if (spec.repeatable === true)
+      option.argParser((value: string, previous: string[] | undefined) => [...(previous ?? []), value]);
     program.addOption(option);
   }
   return program;
@@ -201,23 +365,33 @@ export type ParseResult =
   | { readonly kind: 'exit'; readonly code: number };
 
 /** Parses argv; help and version end the run with 0, any usage problem is a PrepareError with code 89. */
-export function parseCommandLine(args: readonly string[], version: string, write: { out: (s: string) => void; err: (s: string) => void }): ParseResult {
+export function parseCommandLine(
+  args: readonly string[],
+  version: string,
+  write: { out: (s: string) => void; err: (s: string) => void },
+): ParseResult {
   const program = buildProgram(version, write);
   try {
     program.parse(normalizeArgv(args), { from: 'user' });
   } catch (error) {
     if (error instanceof CommanderError) {
-      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') {
+      if (
+        error.code === 'commander.helpDisplayed' ||
+        error.code === 'commander.version' ||
+        error.code === 'commander.help'
+      ) {
         return { kind: 'exit', code: 0 };
       }
-      throw new PrepareError(ResultCode.PARAM_ERROR, error.message.replace(/^error: /, ''), 'see prepare-endpoint-server --help');
+      throw new PrepareError(
+        ResultCode.PARAM_ERROR,
+        error.message.replace(/^error: /, ''),
+        'see prepare-endpoint-server --help',
+      );
     }
     throw error;
   }
   const options = program.opts();
-  const explicit = new Set(
-    Object.keys(options).filter((key) => program.getOptionValueSource(key) === 'cli'),
-  );
+  const explicit = new Set(Object.keys(options).filter((key) => program.getOptionValueSource(key) === 'cli'));
   return { kind: 'run', options, explicit };
 }
 

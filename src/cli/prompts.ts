@@ -38,7 +38,8 @@ export function terminalPrompter(output: NodeJS.WritableStream, options: PromptO
     } catch (error) {
       // Ctrl-C typed at the prompt (and a terminal that goes away) end it with ExitPromptError; a signal
       // from outside aborts it (AbortPromptError) with the signal's name as the reason.
-      if (error instanceof Error && error.name === 'AbortPromptError') throw interruption(options.signal.reason, 'at a prompt');
+      if (error instanceof Error && error.name === 'AbortPromptError')
+        throw interruption(options.signal.reason, 'at a prompt');
       if (error instanceof Error && error.name === 'ExitPromptError') throw interruption('SIGINT', 'at a prompt');
       throw error;
     }
@@ -47,17 +48,40 @@ export function terminalPrompter(output: NodeJS.WritableStream, options: PromptO
     async text(message, defaultValue, validate) {
       const { input } = await import('@inquirer/prompts');
       return guard(() =>
-        input({ message, default: defaultValue, validate: (value: string) => validate?.(value) ?? true, ...theme }, context),
+        input(
+          { message, default: defaultValue, validate: (value: string) => validate?.(value) ?? true, ...theme },
+          context,
+        ),
       );
     },
     async secret(message) {
       const { password } = await import('@inquirer/prompts');
-      return guard(() => password({ message, mask: '*', validate: (v: string) => (v === '' ? 'the password may not be empty' : true), ...theme }, context));
+      return guard(() =>
+        password(
+          {
+            message,
+            mask: '*',
+            validate: (v: string) => (v === '' ? 'the password may not be empty' : true),
+            ...theme,
+          },
+          context,
+        ),
+      );
     },
     async newSecret(message) {
       const { password } = await import('@inquirer/prompts');
       for (;;) {
-        const first = await guard(() => password({ message, mask: '*', validate: (v: string) => (v === '' ? 'the password may not be empty' : true), ...theme }, context));
+        const first = await guard(() =>
+          password(
+            {
+              message,
+              mask: '*',
+              validate: (v: string) => (v === '' ? 'the password may not be empty' : true),
+              ...theme,
+            },
+            context,
+          ),
+        );
         const second = await guard(() => password({ message: 'Confirm the password:', mask: '*', ...theme }, context));
         if (first === second) return first;
         output.write('The passwords do not match; try again.\n');

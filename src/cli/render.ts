@@ -19,7 +19,12 @@ export class Renderer {
   }
 
   public check(title: string, outcome: string, detail?: string): void {
-    const word = outcome === 'Done' || outcome === 'Empty' ? this.style.green(outcome) : outcome === 'Denied' ? this.style.yellow(outcome) : this.style.red(outcome);
+    const word =
+      outcome === 'Done' || outcome === 'Empty'
+        ? this.style.green(outcome)
+        : outcome === 'Denied'
+          ? this.style.yellow(outcome)
+          : this.style.red(outcome);
     this.out.line(`${dotted(title)} ${word}${detail === undefined ? '' : ` (${detail})`}`);
   }
 
@@ -30,8 +35,15 @@ export class Renderer {
   public step(step: PlannedStep, dryRun = false): void {
     if (dryRun) {
       // Nothing was done: say what would be.
-      const word = step.status === 'created' ? 'Would create' : step.status === 'updated' ? 'Would update' : this.status(step.status);
-      this.out.line(`${dotted(step.title)} ${word}${step.detail === undefined ? '' : this.style.dim(` (${step.detail})`)}`);
+      const word =
+        step.status === 'created'
+          ? 'Would create'
+          : step.status === 'updated'
+            ? 'Would update'
+            : this.status(step.status);
+      this.out.line(
+        `${dotted(step.title)} ${word}${step.detail === undefined ? '' : this.style.dim(` (${step.detail})`)}`,
+      );
       return;
     }
     if (step.id === 'sync-user' && step.status === 'created') {
@@ -39,7 +51,9 @@ export class Renderer {
       this.out.line(`Created '${step.title.replace(/^Sync user '(.*)'$/, '$1')}'`);
       return;
     }
-    this.out.line(`${dotted(step.title)} ${this.status(step.status)}${step.detail === undefined ? '' : this.style.dim(` (${step.detail})`)}`);
+    this.out.line(
+      `${dotted(step.title)} ${this.status(step.status)}${step.detail === undefined ? '' : this.style.dim(` (${step.detail})`)}`,
+    );
   }
 
   public warning(message: string): void {
@@ -50,21 +64,32 @@ export class Renderer {
     this.out.line(`${this.style.red('Error:')} ${message}${hint === undefined ? '' : `: ${hint}`}`);
   }
 
-  public summary(steps: readonly PlannedStep[], warnings: number, changed: boolean, mode: 'prepare' | 'remove' | 'dry-run' = 'prepare', verified?: boolean): void {
+  public summary(
+    steps: readonly PlannedStep[],
+    warnings: number,
+    changed: boolean,
+    mode: 'prepare' | 'remove' | 'dry-run' = 'prepare',
+    verified?: boolean,
+  ): void {
     const counts = new Map<StepStatus, number>();
     for (const step of steps) counts.set(step.status, (counts.get(step.status) ?? 0) + 1);
     const parts = (['created', 'updated', 'unchanged', 'skipped', 'warning'] as const)
       .filter((status) => (counts.get(status) ?? 0) > 0)
       .map((status) => `${counts.get(status)} ${status === 'warning' ? 'to check' : status}`);
     const pending = steps.some((step) => step.changes.length > 0);
-    const tail = mode === 'dry-run'
-      ? ' (dry run: nothing was written)'
-      : verified === false
-        ? `: NOT verified, ${mode === 'remove' ? 'the account is still there' : 'the sync user cannot do all its role needs'} (see the warnings)`
-        : changed || pending
-        ? ''
-        : mode === 'remove' ? ': nothing to remove' : ': nothing to change, the server was already prepared';
-    this.out.line(`Summary: ${parts.join(', ')}${warnings > 0 ? `; ${warnings} warning${warnings === 1 ? '' : 's'}` : ''}${tail}`);
+    const tail =
+      mode === 'dry-run'
+        ? ' (dry run: nothing was written)'
+        : verified === false
+          ? `: NOT verified, ${mode === 'remove' ? 'the account is still there' : 'the sync user cannot do all its role needs'} (see the warnings)`
+          : changed || pending
+            ? ''
+            : mode === 'remove'
+              ? ': nothing to remove'
+              : ': nothing to change, the server was already prepared';
+    this.out.line(
+      `Summary: ${parts.join(', ')}${warnings > 0 ? `; ${warnings} warning${warnings === 1 ? '' : 's'}` : ''}${tail}`,
+    );
   }
 
   private status(status: StepStatus): string {

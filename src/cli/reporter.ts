@@ -33,7 +33,12 @@ export function consoleReporter(
       log.info({ event: 'info' }, message);
     },
     detected(found) {
-      progress.server = { ...progress.server, type: found.family, productName: found.productName, vendor: found.vendor };
+      progress.server = {
+        ...progress.server,
+        type: found.family,
+        productName: found.productName,
+        vendor: found.vendor,
+      };
       log.info({ event: 'detected', type: found.family, vendor: found.vendor }, found.productName);
     },
     step(step) {
@@ -47,7 +52,10 @@ export function consoleReporter(
       log.warn({ event: 'warning' }, message);
     },
     wrote(change) {
-      log.info({ event: 'write', kind: change.kind, dn: change.dn, attributes: changedAttributes(change) }, `${change.kind} ${change.dn}`);
+      log.info(
+        { event: 'write', kind: change.kind, dn: change.dn, attributes: changedAttributes(change) },
+        `${change.kind} ${change.dn}`,
+      );
     },
   };
 }

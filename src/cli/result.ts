@@ -22,7 +22,12 @@ export interface RunResult {
   readonly syncUserDn: string | null;
   /** True when the run wrote anything. */
   readonly changed: boolean;
-  readonly steps: readonly { readonly id: string; readonly title: string; readonly status: string; readonly detail: string | null }[];
+  readonly steps: readonly {
+    readonly id: string;
+    readonly title: string;
+    readonly status: string;
+    readonly detail: string | null;
+  }[];
   readonly warnings: readonly string[];
   readonly changeNumbers: { readonly first: string; readonly last: string } | null;
   /**
@@ -87,7 +92,14 @@ export function buildResult(facts: RunFacts): RunResult {
   };
   // Key order is part of the bytes a script may compare: a usage error's object has always named the server first.
   if (run === undefined) {
-    return { ...head, server: noServer, roles: { source: false, destination: false }, remove: false, dryRun: false, ...rest };
+    return {
+      ...head,
+      server: noServer,
+      roles: { source: false, destination: false },
+      remove: false,
+      dryRun: false,
+      ...rest,
+    };
   }
   return { ...head, roles: run.roles, remove: run.remove, dryRun: run.dryRun, server: run.server, ...rest };
 }

@@ -11,7 +11,12 @@ import { DnSyntaxError, normalizeDn, parseDn } from '../formats/dn.js';
 import { PrepareError, ResultCode } from '../model/errors.js';
 import { looseName, OPTION_TABLE, optionKey, type OptionKey, type Options, type RawOptions } from './options.js';
 import {
-  formatBytes, InputFileError, PASSWORD_FILE_MAX_BYTES, PROPERTIES_FILE_MAX_BYTES, readRegularFile, TRUST_STORE_MAX_BYTES,
+  formatBytes,
+  InputFileError,
+  PASSWORD_FILE_MAX_BYTES,
+  PROPERTIES_FILE_MAX_BYTES,
+  readRegularFile,
+  TRUST_STORE_MAX_BYTES,
 } from './input.js';
 import { readTrustStore, TrustStoreError, type TrustStoreContent } from '../tls/truststore.js';
 
@@ -37,13 +42,21 @@ export interface Environment {
 }
 
 /** The options whose password file is `-` (stdin), in the order they are read. */
-const STDIN_PASSWORD_FILES = ['bindPasswordFile', 'syncServerBindPasswordFile', 'trustStorePasswordFile'] as const satisfies readonly OptionKey[];
+const STDIN_PASSWORD_FILES = [
+  'bindPasswordFile',
+  'syncServerBindPasswordFile',
+  'trustStorePasswordFile',
+] as const satisfies readonly OptionKey[];
 
 function usage(message: string, hint?: string): PrepareError {
   return new PrepareError(ResultCode.PARAM_ERROR, message, hint ?? 'see prepare-endpoint-server --help');
 }
 
-export function resolveSettings(parsed: RawOptions, explicit: ReadonlySet<string>, environment: Environment): ResolvedSettings {
+export function resolveSettings(
+  parsed: RawOptions,
+  explicit: ReadonlySet<string>,
+  environment: Environment,
+): ResolvedSettings {
   const warnings: string[] = [];
   const { options: merged, origin } = withPropertiesFile(parsed, explicit);
   /** ` (in FILE line N)` for a value that came from the properties file. */
@@ -60,7 +73,8 @@ export function resolveSettings(parsed: RawOptions, explicit: ReadonlySet<string
   const syncUserDn = optionalDn(options.syncServerBindDN, '--syncServerBindDN');
   const baseDns = [...(options.baseDN ?? [])];
   const remove = options.remove === true;
-  if (baseDns.length === 0) throw usage('No --baseDN given', 'name the base DN to synchronize with --baseDN (repeat it for several)');
+  if (baseDns.length === 0)
+    throw usage('No --baseDN given', 'name the base DN to synchronize with --baseDN (repeat it for several)');
   const seen = new Set<string>();
   for (const base of baseDns) {
     const key = requireDn(base, '--baseDN');
@@ -71,7 +85,10 @@ export function resolveSettings(parsed: RawOptions, explicit: ReadonlySet<string
 
   const roles = { source: options.isSource === true, destination: options.isDestination === true };
   if (!roles.source && !roles.destination && !remove) {
-    throw usage('Neither --isSource nor --isDestination was given', 'say which role(s) the server plays: --isSource, --isDestination, or both');
+    throw usage(
+      'Neither --isSource nor --isDestination was given',
+      'say which role(s) the server plays: --isSource, --isDestination, or both',
+    );
   }
   if (options.disableChangelog === true && !remove) throw usage('--disableChangelog only goes with --remove');
 
@@ -80,25 +97,47 @@ export function resolveSettings(parsed: RawOptions, explicit: ReadonlySet<string
     // An attribute type name (RFC 4512 descr) or OID: anything else would land in server configuration as is.
     if (!/^([A-Za-z][A-Za-z0-9-]*|\d+(\.\d+)+)$/.test(name)) {
       // JSON quoting: a value with a line break or control character still makes one line.
-      throw usage(`Invalid --changelogDeletedEntryAttribute ${JSON.stringify(name)}: give an attribute name such as employeeNumber`);
+      throw usage(
+        `Invalid --changelogDeletedEntryAttribute ${JSON.stringify(name)}: give an attribute name such as employeeNumber`,
+      );
     }
   }
 
   const maxAgeText = options.changelogMaximumAge;
-  const changelogMaxAgeSeconds = maxAgeText === undefined ? undefined : duration(maxAgeText, '--changelogMaximumAge', from('changelogMaximumAge'));
+  const changelogMaxAgeSeconds =
+    maxAgeText === undefined ? undefined : duration(maxAgeText, '--changelogMaximumAge', from('changelogMaximumAge'));
   const connectTimeoutMs = timerDuration(options.connectTimeout, '--connectTimeout', from('connectTimeout'));
   const operationTimeoutMs = timerDuration(options.operationTimeout, '--operationTimeout', from('operationTimeout'));
 
   const fromStdin = STDIN_PASSWORD_FILES.filter((key) => options[key] === '-');
   if (fromStdin.length > 1) {
-    throw usage(`stdin can supply only one password, but ${fromStdin.map((key) => `--${key}`).join(' and ')} are ${fromStdin.length === 2 ? 'both' : 'all'} '-'`,
-      'put the other password in a file (chmod 600), or in PES_BIND_PASSWORD / PES_SYNC_PASSWORD');
+    throw usage(
+      `stdin can supply only one password, but ${fromStdin.map((key) => `--${key}`).join(' and ')} are ${fromStdin.length === 2 ? 'both' : 'all'} '-'`,
+      'put the other password in a file (chmod 600), or in PES_BIND_PASSWORD / PES_SYNC_PASSWORD',
+    );
   }
 
-  const bindPassword = password(options, 'bindPassword', 'bindPasswordFile', 'PES_BIND_PASSWORD', environment, warnings, from);
-  const syncPassword = password(options, 'syncServerBindPassword', 'syncServerBindPasswordFile', 'PES_SYNC_PASSWORD', environment, warnings, from);
+  const bindPassword = password(
+    options,
+    'bindPassword',
+    'bindPasswordFile',
+    'PES_BIND_PASSWORD',
+    environment,
+    warnings,
+    from,
+  );
+  const syncPassword = password(
+    options,
+    'syncServerBindPassword',
+    'syncServerBindPasswordFile',
+    'PES_SYNC_PASSWORD',
+    environment,
+    warnings,
+    from,
+  );
   const trust = resolveTrust(options, warnings, environment, from);
-  if (options.trustAll === true && security === 'none') warnings.push('--trustAll has no effect without --useSSL or --useStartTLS');
+  if (options.trustAll === true && security === 'none')
+    warnings.push('--trustAll has no effect without --useSSL or --useStartTLS');
 
   const canPrompt = options.prompt !== false && environment.stdinIsTTY;
   if (!canPrompt) {
@@ -203,7 +242,10 @@ function checkedOptions(options: RawOptions, from: (key: OptionKey) => string): 
       if (spec.secret === true) continue;
       if (value === '') throw usage(`--${spec.long} is empty${from(key)}`, `give a value, or leave --${spec.long} out`);
       if (value.includes('\uFFFD')) {
-        throw usage(`--${spec.long}${from(key)} is not valid UTF-8 text`, 'write the value in UTF-8 (check the terminal or file encoding)');
+        throw usage(
+          `--${spec.long}${from(key)} is not valid UTF-8 text`,
+          'write the value in UTF-8 (check the terminal or file encoding)',
+        );
       }
       if (spec.choices !== undefined && !spec.choices.includes(value)) {
         throw usage(`Invalid --${spec.long} '${value}'${from(key)}: use one of ${spec.choices.join(', ')}`);
@@ -243,8 +285,10 @@ function parsePort(text: string | undefined, fallback: number, from: string): nu
  * scheme instead.
  */
 function parseHost(text: string, from: string): string {
-  const invalid = (why: string, hint: string): PrepareError => usage(`Invalid --hostname '${text}'${from}: ${why}`, hint);
-  if (text.trim() === '' || /\s/.test(text)) throw invalid('it is empty or holds a space', 'give the server\'s host name or IP address');
+  const invalid = (why: string, hint: string): PrepareError =>
+    usage(`Invalid --hostname '${text}'${from}: ${why}`, hint);
+  if (text.trim() === '' || /\s/.test(text))
+    throw invalid('it is empty or holds a space', "give the server's host name or IP address");
   const url = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/(.*)$/.exec(text);
   if (url !== null) {
     const [, schemeText = '', afterScheme = ''] = url;
@@ -253,23 +297,32 @@ function parseHost(text: string, from: string): string {
     const host = (rest?.[1] ?? '').replace(/^\[(.*)\]$/, '$1') || '<host>';
     const port = rest?.[2] === undefined ? '' : ` --port ${rest[2]}`;
     const tls = scheme === 'ldaps' ? ' --useSSL' : '';
-    throw invalid('it is a URL, and --hostname takes the host alone',
+    throw invalid(
+      'it is a URL, and --hostname takes the host alone',
       scheme === 'ldap' || scheme === 'ldaps'
         ? `use --hostname ${host}${port}${tls}`
-        : 'give the host with --hostname, the port with --port, and --useSSL or --useStartTLS for TLS');
+        : 'give the host with --hostname, the port with --port, and --useSSL or --useStartTLS for TLS',
+    );
   }
   const bracketed = /^\[([^\]]*)\](?::(\d*))?$/.exec(text);
   if (bracketed !== null) {
-    throw invalid('an IPv6 address is written without brackets, and the port goes in --port',
-      `use --hostname ${bracketed[1]}${bracketed[2] ? ` --port ${bracketed[2]}` : ''}`);
+    throw invalid(
+      'an IPv6 address is written without brackets, and the port goes in --port',
+      `use --hostname ${bracketed[1]}${bracketed[2] ? ` --port ${bracketed[2]}` : ''}`,
+    );
   }
   if (isIP(text) !== 0) return text;
   const hostPort = /^([^:]+):(\d*)$/.exec(text);
   if (hostPort !== null) {
-    throw invalid('the port goes in --port', `use --hostname ${hostPort[1]}${hostPort[2] ? ` --port ${hostPort[2]}` : ''} (and --useSSL if it is an LDAPS port)`);
+    throw invalid(
+      'the port goes in --port',
+      `use --hostname ${hostPort[1]}${hostPort[2] ? ` --port ${hostPort[2]}` : ''} (and --useSSL if it is an LDAPS port)`,
+    );
   }
-  if (text.includes(':')) throw invalid('it is not a valid IPv6 address', 'write an IPv6 address without brackets or port, such as ::1');
-  if (/^[\d.]+$/.test(text)) throw invalid('it is not a valid IPv4 address', 'write four numbers from 0 to 255, such as 192.0.2.10');
+  if (text.includes(':'))
+    throw invalid('it is not a valid IPv6 address', 'write an IPv6 address without brackets or port, such as ::1');
+  if (/^[\d.]+$/.test(text))
+    throw invalid('it is not a valid IPv4 address', 'write four numbers from 0 to 255, such as 192.0.2.10');
   if (/[^\x21-\x7e]/.test(text)) {
     throw invalid('a host name is ASCII', 'give an internationalized name in its ASCII (xn--) form, or the IP address');
   }
@@ -286,7 +339,11 @@ function requireDn(text: string, option: string): string {
     parseDn(text);
     return normalizeDn(text);
   } catch (error) {
-    if (error instanceof DnSyntaxError) throw usage(`Invalid DN for ${option} '${text}': ${error.message}`, 'write DNs as in RFC 4514, such as cn=Sync User,dc=example,dc=com (escape a comma in a value as \\,)');
+    if (error instanceof DnSyntaxError)
+      throw usage(
+        `Invalid DN for ${option} '${text}': ${error.message}`,
+        'write DNs as in RFC 4514, such as cn=Sync User,dc=example,dc=com (escape a comma in a value as \\,)',
+      );
     throw error;
   }
 }
@@ -313,8 +370,10 @@ export const MAX_TIMER_SECONDS = Math.floor(0x7fffffff / 1000);
 function timerDuration(text: string, option: string, from: string): number {
   const seconds = duration(text, option, from);
   if (seconds > MAX_TIMER_SECONDS) {
-    throw usage(`Invalid ${option}${from}: '${text}' is longer than the longest wait Node.js timers support (about 24.8 days)`,
-      `use at most 24d (${MAX_TIMER_SECONDS}s)`);
+    throw usage(
+      `Invalid ${option}${from}: '${text}' is longer than the longest wait Node.js timers support (about 24.8 days)`,
+      `use at most 24d (${MAX_TIMER_SECONDS}s)`,
+    );
   }
   return seconds * 1000;
 }
@@ -337,7 +396,10 @@ function password(
   if (value !== undefined) {
     if (value === '') throw usage(`--${valueKey} is empty${from(valueKey)}`);
     // From a private properties file the password is not on the command line: no warning.
-    if (from(valueKey) === '') warnings.push(`--${valueKey} on the command line is visible to other local users; prefer --${fileKey} or ${envName}`);
+    if (from(valueKey) === '')
+      warnings.push(
+        `--${valueKey} on the command line is visible to other local users; prefer --${fileKey} or ${envName}`,
+      );
     return new Secret(checkPassword(value, `--${valueKey}${from(valueKey)}`));
   }
   return undefined;
@@ -346,7 +408,12 @@ function password(
 const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** Names of the control characters a password can hold by mistake. */
-const CONTROL_NAMES: Readonly<Record<number, string>> = { 0: 'a NUL byte', 0x0a: 'a line feed (LF)', 0x0d: 'a carriage return (CR)', 0x1b: 'an escape (ESC)' };
+const CONTROL_NAMES: Readonly<Record<number, string>> = {
+  0: 'a NUL byte',
+  0x0a: 'a line feed (LF)',
+  0x0d: 'a carriage return (CR)',
+  0x1b: 'an escape (ESC)',
+};
 
 /**
  * A password exactly as the server will get it, or a usage error: a NUL byte (servers written in C keep only
@@ -359,12 +426,19 @@ function checkPassword(value: string, what: string): string {
     const code = value.charCodeAt(i);
     if ((code < 0x20 && code !== 0x09) || code === 0x7f) {
       const name = CONTROL_NAMES[code] ?? `the control character U+${code.toString(16).toUpperCase().padStart(4, '0')}`;
-      throw usage(`The password from ${what} contains ${name}, which would change the password the server gets`,
-        code === 0 ? 'remove the NUL byte (write the file as plain text)' : 'remove it: a password is one line of printable text');
+      throw usage(
+        `The password from ${what} contains ${name}, which would change the password the server gets`,
+        code === 0
+          ? 'remove the NUL byte (write the file as plain text)'
+          : 'remove it: a password is one line of printable text',
+      );
     }
   }
   if (value.includes('\uFFFD')) {
-    throw usage(`The password from ${what} is not valid UTF-8 text`, 'write it in UTF-8: passwords are sent to the server as UTF-8');
+    throw usage(
+      `The password from ${what} is not valid UTF-8 text`,
+      'write it in UTF-8: passwords are sent to the server as UTF-8',
+    );
   }
   return value;
 }
@@ -383,12 +457,14 @@ export function readPasswordFile(path: string, option: string, environment: Envi
     }
   } catch (error) {
     if (!(error instanceof InputFileError)) throw error;
-    throw usage(`Cannot read ${where}: ${error.message}`,
+    throw usage(
+      `Cannot read ${where}: ${error.message}`,
       path === '-'
         ? 'send the password on stdin as one line'
         : error.problem === 'missing' || error.problem === 'unreadable'
           ? 'check the path and its permissions'
-          : `give a regular file (at most ${formatBytes(PASSWORD_FILE_MAX_BYTES)}) whose first line is the password`);
+          : `give a regular file (at most ${formatBytes(PASSWORD_FILE_MAX_BYTES)}) whose first line is the password`,
+    );
   }
   const newline = bytes.indexOf(0x0a);
   let line = newline === -1 ? bytes : bytes.subarray(0, newline);
@@ -398,7 +474,9 @@ export function readPasswordFile(path: string, option: string, environment: Envi
   }
   if (line.length >= 3 && line[0] === 0xef && line[1] === 0xbb && line[2] === 0xbf) {
     line = line.subarray(3);
-    warnings.push(`${where} starts with a UTF-8 byte order mark (BOM), which is not part of the password: it was ignored`);
+    warnings.push(
+      `${where} starts with a UTF-8 byte order mark (BOM), which is not part of the password: it was ignored`,
+    );
   }
   let firstLine: string;
   try {
@@ -418,9 +496,16 @@ export function readPasswordFile(path: string, option: string, environment: Envi
  * --trustAll, or the certificates of --trustStorePath (PEM bundle, DER certificate or PKCS#12 with
  * --trustStorePassword/--trustStorePasswordFile), or the system CAs. Problems are usage errors (89).
  */
-function resolveTrust(options: Options, warnings: string[], environment: Environment, from: (key: OptionKey) => string): Trust {
+function resolveTrust(
+  options: Options,
+  warnings: string[],
+  environment: Environment,
+  from: (key: OptionKey) => string,
+): Trust {
   if (options.trustAll === true) {
-    warnings.push('--trustAll accepts any server certificate: the connection can be intercepted. Use --trustStorePath in production');
+    warnings.push(
+      '--trustAll accepts any server certificate: the connection can be intercepted. Use --trustStorePath in production',
+    );
     return { kind: 'all' };
   }
   const path = options.trustStorePath;
@@ -430,10 +515,12 @@ function resolveTrust(options: Options, warnings: string[], environment: Environ
     content = readRegularFile(path, TRUST_STORE_MAX_BYTES).bytes;
   } catch (error) {
     if (!(error instanceof InputFileError)) throw error;
-    throw usage(`Cannot read --trustStorePath '${path}': ${error.message}`,
+    throw usage(
+      `Cannot read --trustStorePath '${path}': ${error.message}`,
       error.problem === 'missing' || error.problem === 'unreadable'
         ? 'check the path and its permissions'
-        : `give a PEM or PKCS#12 file (at most ${formatBytes(TRUST_STORE_MAX_BYTES)})`);
+        : `give a PEM or PKCS#12 file (at most ${formatBytes(TRUST_STORE_MAX_BYTES)})`,
+    );
   }
   const password = trustStorePassword(options, warnings, environment, from);
   let store: TrustStoreContent;
@@ -441,20 +528,34 @@ function resolveTrust(options: Options, warnings: string[], environment: Environ
     store = readTrustStore(content, password);
   } catch (error) {
     // A reader of hostile bytes may fail in ways it did not foresee: that is still a file it cannot read.
-    const problem = error instanceof TrustStoreError ? error : new TrustStoreError('unrecognized', `it is a damaged file (${error instanceof Error ? error.message : String(error)})`);
+    const problem =
+      error instanceof TrustStoreError
+        ? error
+        : new TrustStoreError(
+            'unrecognized',
+            `it is a damaged file (${error instanceof Error ? error.message : String(error)})`,
+          );
     throw trustStoreUsage(problem, path);
   }
   return { kind: 'certificates', ca: store.certificates.map((c) => Buffer.from(c)), source: path };
 }
 
 /** The PKCS#12 password: file (first line) first, then the option (accepted, with a warning). */
-function trustStorePassword(options: Options, warnings: string[], environment: Environment, from: (key: OptionKey) => string): string | undefined {
+function trustStorePassword(
+  options: Options,
+  warnings: string[],
+  environment: Environment,
+  from: (key: OptionKey) => string,
+): string | undefined {
   const file = options.trustStorePasswordFile;
   if (file !== undefined) return readPasswordFile(file, '--trustStorePasswordFile', environment, warnings);
   const value = options.trustStorePassword;
   if (value !== undefined) {
     const where = from('trustStorePassword');
-    if (where === '') warnings.push('--trustStorePassword on the command line is visible to other local users; prefer --trustStorePasswordFile');
+    if (where === '')
+      warnings.push(
+        '--trustStorePassword on the command line is visible to other local users; prefer --trustStorePasswordFile',
+      );
     return checkPassword(value, `--trustStorePassword${where}`);
   }
   return undefined;
@@ -463,26 +564,41 @@ function trustStorePassword(options: Options, warnings: string[], environment: E
 function trustStoreUsage(error: TrustStoreError, path: string): PrepareError {
   switch (error.problem) {
     case 'jks':
-      return usage(`--trustStorePath '${path}' is a Java KeyStore (JKS), which is not supported`,
+      return usage(
+        `--trustStorePath '${path}' is a Java KeyStore (JKS), which is not supported`,
         `convert it: keytool -exportcert -rfc -keystore ${path} -alias <alias> -file ca.pem, then pass ca.pem ` +
-          `(or all of it: keytool -importkeystore -srckeystore ${path} -destkeystore truststore.p12 -deststoretype PKCS12)`);
+          `(or all of it: keytool -importkeystore -srckeystore ${path} -destkeystore truststore.p12 -deststoretype PKCS12)`,
+      );
     case 'password-needed':
-      return usage(`--trustStorePath '${path}' is a PKCS#12 file protected by a password`,
-        'give its password with --trustStorePasswordFile (or --trustStorePassword)');
+      return usage(
+        `--trustStorePath '${path}' is a PKCS#12 file protected by a password`,
+        'give its password with --trustStorePasswordFile (or --trustStorePassword)',
+      );
     case 'password-wrong':
-      return usage(`The password for --trustStorePath '${path}' is wrong: ${error.message}`,
-        'check --trustStorePasswordFile (its first line is the password) or --trustStorePassword');
+      return usage(
+        `The password for --trustStorePath '${path}' is wrong: ${error.message}`,
+        'check --trustStorePasswordFile (its first line is the password) or --trustStorePassword',
+      );
     case 'unrecognized':
-      return usage(`--trustStorePath '${path}' holds no PEM certificate and is not a PKCS#12 file${error.message.startsWith('it is a damaged') ? ` (${error.message})` : ''}`,
-        'give a PEM bundle of CA certificates or a PKCS#12 trust store');
+      return usage(
+        `--trustStorePath '${path}' holds no PEM certificate and is not a PKCS#12 file${error.message.startsWith('it is a damaged') ? ` (${error.message})` : ''}`,
+        'give a PEM bundle of CA certificates or a PKCS#12 trust store',
+      );
     case 'invalid-pem':
-      return usage(`--trustStorePath '${path}' cannot be read: ${error.message}`,
-        'export the CA certificate again (openssl x509 -in ca.crt -out ca.pem), or remove the damaged block from the file');
+      return usage(
+        `--trustStorePath '${path}' cannot be read: ${error.message}`,
+        'export the CA certificate again (openssl x509 -in ca.crt -out ca.pem), or remove the damaged block from the file',
+      );
     case 'no-certificate':
-      return usage(`--trustStorePath '${path}' holds no certificate`, 'put the CA certificate that issued the server certificate in it');
+      return usage(
+        `--trustStorePath '${path}' holds no certificate`,
+        'put the CA certificate that issued the server certificate in it',
+      );
     case 'unsupported':
-      return usage(`--trustStorePath '${path}' cannot be read: ${error.message}`,
-        `convert it to PEM: openssl pkcs12 -in ${path} -nokeys -out ca.pem, then pass ca.pem`);
+      return usage(
+        `--trustStorePath '${path}' cannot be read: ${error.message}`,
+        `convert it to PEM: openssl pkcs12 -in ${path} -nokeys -out ca.pem, then pass ca.pem`,
+      );
   }
 }
 
@@ -492,7 +608,10 @@ function trustStoreUsage(error: TrustStoreError, path: string): PrepareError {
  * Each line is read by OPTION_TABLE: a name it does not know, or a flag whose value is not true or false, is a
  * usage error here; the values then go through checkedOptions with those of the command line.
  */
-function withPropertiesFile(parsed: RawOptions, explicit: ReadonlySet<string>): { options: RawOptions; origin: Map<string, string> } {
+function withPropertiesFile(
+  parsed: RawOptions,
+  explicit: ReadonlySet<string>,
+): { options: RawOptions; origin: Map<string, string> } {
   const origin = new Map<string, string>();
   const path = parsed['propertiesFilePath'];
   if (typeof path !== 'string') return { options: parsed, origin };
@@ -502,17 +621,22 @@ function withPropertiesFile(parsed: RawOptions, explicit: ReadonlySet<string>): 
     ({ bytes, mode } = readRegularFile(path, PROPERTIES_FILE_MAX_BYTES));
   } catch (error) {
     if (!(error instanceof InputFileError)) throw error;
-    throw usage(`Cannot read --propertiesFilePath '${path}': ${error.message}`,
+    throw usage(
+      `Cannot read --propertiesFilePath '${path}': ${error.message}`,
       error.problem === 'missing' || error.problem === 'unreadable'
         ? 'check the path and its permissions'
-        : `give a regular file of name=value lines (at most ${formatBytes(PROPERTIES_FILE_MAX_BYTES)})`);
+        : `give a regular file of name=value lines (at most ${formatBytes(PROPERTIES_FILE_MAX_BYTES)})`,
+    );
   }
   const privateFile = (mode & 0o077) === 0;
   let text: string;
   try {
     text = UTF8.decode(bytes);
   } catch {
-    throw usage(`--propertiesFilePath '${path}' is not valid UTF-8 text`, 'save it as UTF-8: a DN or value in another encoding would change meaning');
+    throw usage(
+      `--propertiesFilePath '${path}' is not valid UTF-8 text`,
+      'save it as UTF-8: a DN or value in another encoding would change meaning',
+    );
   }
   // A byte order mark is only an encoding marker (Windows editors write one).
   if (text.startsWith('\uFEFF')) text = text.slice(1);
@@ -526,13 +650,21 @@ function withPropertiesFile(parsed: RawOptions, explicit: ReadonlySet<string>): 
     const name = looseName(trimmed.slice(0, eq).trim());
     const value = trimmed.slice(eq + 1).trim();
     const spec = OPTION_TABLE.find((s) => looseName(s.long) === name);
-    if (spec === undefined || spec.long === 'propertiesFilePath') throw usage(`${path} line ${index + 1}: unknown option '${trimmed.slice(0, eq).trim()}'`);
+    if (spec === undefined || spec.long === 'propertiesFilePath')
+      throw usage(`${path} line ${index + 1}: unknown option '${trimmed.slice(0, eq).trim()}'`);
     if (spec.secret === true && !privateFile) {
-      throw usage(`${path} gives ${spec.long} in clear but other users can read the file`, `chmod 600 ${path}, or use a password file`);
+      throw usage(
+        `${path} gives ${spec.long} in clear but other users can read the file`,
+        `chmod 600 ${path}, or use a password file`,
+      );
     }
     const key = optionKey(spec);
     // An explicit option wins over the file, and so does an explicit option the file value would conflict with.
-    if (explicit.has(key) || CONFLICTS.some(([a, b]) => (a === key && explicit.has(b)) || (b === key && explicit.has(a)))) return;
+    if (
+      explicit.has(key) ||
+      CONFLICTS.some(([a, b]) => (a === key && explicit.has(b)) || (b === key && explicit.has(a)))
+    )
+      return;
     origin.set(key, ` (in ${path} line ${index + 1})`);
     if (spec.repeatable === true) {
       const fromFile = repeated.get(key) ?? [];

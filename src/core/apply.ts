@@ -27,8 +27,11 @@ export interface ApplyContext {
  */
 export class ObservationOutdated extends PrepareError {
   public constructor(public readonly dn: string) {
-    super(ResultCode.BUSY, `'${dn}' kept changing while this run was writing it (another run or person is changing it too)`,
-      'run the same command again once the other change is done');
+    super(
+      ResultCode.BUSY,
+      `'${dn}' kept changing while this run was writing it (another run or person is changing it too)`,
+      'run the same command again once the other change is done',
+    );
   }
 }
 
@@ -38,7 +41,11 @@ export interface ApplyProgress {
 }
 
 /** Applies steps in order, each write reported as made; a refusal carries the LDIF of what is left. */
-export async function applyPlan(steps: readonly PlannedStep[], context: ApplyContext, progress: ApplyProgress = {}): Promise<void> {
+export async function applyPlan(
+  steps: readonly PlannedStep[],
+  context: ApplyContext,
+  progress: ApplyProgress = {},
+): Promise<void> {
   const { admin, open, reporter, signal, warn } = context;
   const changes = steps.flatMap((step) => step.changes);
   let applied = 0;
@@ -47,7 +54,11 @@ export async function applyPlan(steps: readonly PlannedStep[], context: ApplyCon
     if (step.changes.length > 0) for (const message of step.cautions ?? []) warn(message);
     for (const change of step.changes) {
       if (signal.aborted) throw interruption(signal.reason, 'before all changes were made');
-      if (change.kind === 'modify' && change.unlessChanged !== undefined && !(await stillAsRead(admin, change.dn, change.unlessChanged))) {
+      if (
+        change.kind === 'modify' &&
+        change.unlessChanged !== undefined &&
+        !(await stillAsRead(admin, change.dn, change.unlessChanged))
+      ) {
         // Not a failed write (progress.failed stays unset): the same write planned again from a fresh read is fine.
         throw new ObservationOutdated(change.dn);
       }
@@ -70,10 +81,15 @@ export async function applyPlan(steps: readonly PlannedStep[], context: ApplyCon
 }
 
 /** The precondition of a modify: `attribute` still has exactly the values observed. */
-async function stillAsRead(admin: Directory, dn: string, expected: NonNullable<Extract<Change, { kind: 'modify' }>['unlessChanged']>): Promise<boolean> {
-  const entry = expected.controls === undefined
-    ? await admin.read(dn, [expected.attribute])
-    : await admin.read(dn, [expected.attribute], { controls: expected.controls });
+async function stillAsRead(
+  admin: Directory,
+  dn: string,
+  expected: NonNullable<Extract<Change, { kind: 'modify' }>['unlessChanged']>,
+): Promise<boolean> {
+  const entry =
+    expected.controls === undefined
+      ? await admin.read(dn, [expected.attribute])
+      : await admin.read(dn, [expected.attribute], { controls: expected.controls });
   const now = valuesOf(entry, expected.attribute);
   return now.length === expected.values.length && expected.values.every((value) => now.includes(value));
 }
@@ -90,12 +106,7 @@ const ALREADY_DONE_CODES: ReadonlySet<number> = new Set([
  * After a write failed with one of ALREADY_DONE_CODES: reads the entry back and says whether it is now as the
  * write wanted. A racing add of an account only counts when the account accepts this run's password.
  */
-async function madeMeanwhile(
-  admin: Directory,
-  change: Change,
-  error: unknown,
-  open: OpenDirectory,
-): Promise<boolean> {
+async function madeMeanwhile(admin: Directory, change: Change, error: unknown, open: OpenDirectory): Promise<boolean> {
   if (!(error instanceof PrepareError) || !ALREADY_DONE_CODES.has(error.resultCode)) return false;
   switch (change.kind) {
     case 'delete':
@@ -138,10 +149,17 @@ async function madeMeanwhile(
 
 /** When the admin may not make a change, the operator gets the LDIF of what is left to apply by hand. */
 function withRemainingChanges(error: unknown, remaining: readonly Change[]): unknown {
-  if (!(error instanceof PrepareError) || error.resultCode !== ResultCode.INSUFFICIENT_ACCESS || error.details !== undefined) {
+  if (
+    !(error instanceof PrepareError) ||
+    error.resultCode !== ResultCode.INSUFFICIENT_ACCESS ||
+    error.details !== undefined
+  ) {
     return error;
   }
-  return new PrepareError(error.resultCode, error.message,
+  return new PrepareError(
+    error.resultCode,
+    error.message,
     'bind as an administrator with the rights, or have one apply the LDIF below (passwords masked: fill them in)',
-    { cause: error, details: renderLdif(remaining) });
+    { cause: error, details: renderLdif(remaining) },
+  );
 }

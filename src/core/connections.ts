@@ -69,7 +69,11 @@ export async function testSyncAccess(
   } catch (error) {
     if (error instanceof PrepareError && isDenial(error.resultCode)) {
       reporter.check(`Testing '${dn}' access`, 'Denied');
-      return { directory, bound: false, ...(error.serverMessage === undefined ? {} : { bindDiagnostic: error.serverMessage }) };
+      return {
+        directory,
+        bound: false,
+        ...(error.serverMessage === undefined ? {} : { bindDiagnostic: error.serverMessage }),
+      };
     }
     await directory.close();
     throw error;
@@ -93,6 +97,11 @@ export async function retestSyncAccess(session: SyncSession, dn: string, passwor
 
 /** Result codes that mean "not this account, or not yet". */
 function isDenial(code: number): boolean {
-  return code === ResultCode.INVALID_CREDENTIALS || code === ResultCode.NO_SUCH_OBJECT || code === ResultCode.INSUFFICIENT_ACCESS ||
-    code === ResultCode.INAPPROPRIATE_AUTHENTICATION || code === ResultCode.UNWILLING_TO_PERFORM;
+  return (
+    code === ResultCode.INVALID_CREDENTIALS ||
+    code === ResultCode.NO_SUCH_OBJECT ||
+    code === ResultCode.INSUFFICIENT_ACCESS ||
+    code === ResultCode.INAPPROPRIATE_AUTHENTICATION ||
+    code === ResultCode.UNWILLING_TO_PERFORM
+  );
 }

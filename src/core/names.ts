@@ -62,9 +62,10 @@ async function findByRdn(admin: Directory, dn: string, observed: Observation): P
   if (parentEntry === undefined) return undefined;
   const rdn = firstRdn(dn);
   const [only] = rdn;
-  const filter = rdn.length === 1 && only !== undefined
-    ? equalityFilter(only.type, only.value)
-    : `(&${rdn.map((ava) => equalityFilter(ava.type, ava.value)).join('')})`;
+  const filter =
+    rdn.length === 1 && only !== undefined
+      ? equalityFilter(only.type, only.value)
+      : `(&${rdn.map((ava) => equalityFilter(ava.type, ava.value)).join('')})`;
   let found: Entry[];
   try {
     found = await admin.search(parentEntry.dn, 'one', filter, ['1.1']);
@@ -73,7 +74,9 @@ async function findByRdn(admin: Directory, dn: string, observed: Observation): P
     throw error;
   }
   const wanted = normalizeDn(dn);
-  return found.map((entry) => serverSpelling(entry)).find((spelling) => spelling !== undefined && sameDn(spelling, wanted));
+  return found
+    .map((entry) => serverSpelling(entry))
+    .find((spelling) => spelling !== undefined && sameDn(spelling, wanted));
 }
 
 function sameDn(spelling: string, normalized: string): boolean {

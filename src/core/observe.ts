@@ -22,8 +22,14 @@ export async function observe(
     const key = normalizeDn(request.dn);
     const known = requests.get(key);
     const attributes = new Set([...(known?.attributes ?? []), ...request.attributes]);
-    const controls = new Map<string, LdapControl>([...(known?.controls ?? []), ...(request.controls ?? [])].map((c) => [c.oid, c]));
-    requests.set(key, { dn: request.dn, attributes: [...attributes], ...(controls.size > 0 ? { controls: [...controls.values()] } : {}) });
+    const controls = new Map<string, LdapControl>(
+      [...(known?.controls ?? []), ...(request.controls ?? [])].map((c) => [c.oid, c]),
+    );
+    requests.set(key, {
+      dn: request.dn,
+      attributes: [...attributes],
+      ...(controls.size > 0 ? { controls: [...controls.values()] } : {}),
+    });
   };
   for (const base of target.baseDns) want({ dn: base, attributes: profile.baseDnAttributes });
   // description carries the mark of an account this tool created (see isMarkedAccount).
@@ -35,11 +41,19 @@ export async function observe(
   const keys = [...requests.keys()];
   const searches = profile.searches?.(target) ?? [];
   const [entries, searchResults] = await Promise.all([
-    inFlight([...requests.values()].map((request) => () => {
-      const attributes = request.attributes.length > 0 ? request.attributes : ['objectClass'];
-      return request.controls === undefined ? admin.read(request.dn, attributes) : admin.read(request.dn, attributes, { controls: request.controls });
-    }), MAX_IN_FLIGHT),
-    inFlight(searches.map((search) => () => searchOrNothing(admin, search)), 1),
+    inFlight(
+      [...requests.values()].map((request) => () => {
+        const attributes = request.attributes.length > 0 ? request.attributes : ['objectClass'];
+        return request.controls === undefined
+          ? admin.read(request.dn, attributes)
+          : admin.read(request.dn, attributes, { controls: request.controls });
+      }),
+      MAX_IN_FLIGHT,
+    ),
+    inFlight(
+      searches.map((search) => () => searchOrNothing(admin, search)),
+      1,
+    ),
   ]);
   const byDn = new Map(keys.map((key, index) => [key, entries[index]]));
   // An entry is found again by the DN the server returned too (the run writes that spelling from here on).
@@ -64,8 +78,13 @@ export async function observe(
   };
   // Entries a setting names (the group in 389's passwordAdminDN, the DNs an AD account records) are known only
   // now; each is read once.
-  const followUps = (profile.followUpReads?.(target, observation) ?? []).filter((request) => !byDn.has(normalizeDn(request.dn)));
-  const followed = await inFlight(followUps.map((request) => () => readOrNothing(admin, request)), MAX_IN_FLIGHT);
+  const followUps = (profile.followUpReads?.(target, observation) ?? []).filter(
+    (request) => !byDn.has(normalizeDn(request.dn)),
+  );
+  const followed = await inFlight(
+    followUps.map((request) => () => readOrNothing(admin, request)),
+    MAX_IN_FLIGHT,
+  );
   followUps.forEach((request, index) => byDn.set(normalizeDn(request.dn), followed[index]));
   return observation;
 }
@@ -104,9 +123,15 @@ async function inFlight<T>(tasks: readonly (() => Promise<T>)[], limit: number):
 async function readOrNothing(admin: Directory, request: ReadRequest): Promise<Entry | undefined> {
   try {
     const attributes = request.attributes.length > 0 ? request.attributes : ['objectClass'];
-    return request.controls === undefined ? await admin.read(request.dn, attributes) : await admin.read(request.dn, attributes, { controls: request.controls });
+    return request.controls === undefined
+      ? await admin.read(request.dn, attributes)
+      : await admin.read(request.dn, attributes, { controls: request.controls });
   } catch (error) {
-    if (error instanceof PrepareError && (error.resultCode === ResultCode.INSUFFICIENT_ACCESS || error.resultCode === ResultCode.INVALID_DN_SYNTAX)) return undefined;
+    if (
+      error instanceof PrepareError &&
+      (error.resultCode === ResultCode.INSUFFICIENT_ACCESS || error.resultCode === ResultCode.INVALID_DN_SYNTAX)
+    )
+      return undefined;
     throw error;
   }
 }

@@ -32,8 +32,14 @@ export function planPreparation(
 
 /** Object classes of entries that can be a bind account (RFC 4519, RFC 2307, cosine, PingDirectory root DN users). */
 const ACCOUNT_CLASSES: ReadonlySet<string> = new Set([
-  'person', 'organizationalperson', 'inetorgperson', 'simplesecurityobject', 'account', 'posixaccount',
-  'ds-cfg-user', 'ds-cfg-root-dn-user',
+  'person',
+  'organizationalperson',
+  'inetorgperson',
+  'simplesecurityobject',
+  'account',
+  'posixaccount',
+  'ds-cfg-user',
+  'ds-cfg-root-dn-user',
 ]);
 
 /** True when the entry is an account; an entry whose object classes were not readable gets the benefit of the doubt. */
@@ -70,11 +76,13 @@ export function planSyncUser(
         'give its current password, or add --resetSyncServerBindPassword to set the new one',
       );
     }
-    return changed({ id, title }, 'updated', 'password reset (--resetSyncServerBindPassword)', [{
-      kind: 'modify',
-      dn,
-      modifications: [{ operation: 'replace', attribute: profile.passwordAttribute, values: [syncUser.password] }],
-    }]);
+    return changed({ id, title }, 'updated', 'password reset (--resetSyncServerBindPassword)', [
+      {
+        kind: 'modify',
+        dn,
+        modifications: [{ operation: 'replace', attribute: profile.passwordAttribute, values: [syncUser.password] }],
+      },
+    ]);
   }
   const parent = parentDn(dn);
   if (parent === undefined || parent === '' || observed.entry(parent) === undefined) {
@@ -84,7 +92,9 @@ export function planSyncUser(
       'create the parent entry first, or choose another --syncServerBindDN',
     );
   }
-  return changed({ id, title }, 'created', 'account added', [{ kind: 'add', dn, attributes: profile.syncUserEntry(dn, syncUser.password, target) }]);
+  return changed({ id, title }, 'created', 'account added', [
+    { kind: 'add', dn, attributes: profile.syncUserEntry(dn, syncUser.password, target) },
+  ]);
 }
 
 /**
@@ -119,14 +129,17 @@ export function planRemoval(
   const title = `Sync user '${dn}'`;
   const entry = observed.entry(dn);
   const why = entry === undefined ? undefined : reasonToKeep(entry, facts);
-  const account: PlannedStep = entry === undefined
-    ? unchanged({ id, title }, 'already absent')
-    : why === undefined
-      ? changed({ id, title }, 'updated', 'account deleted', [{ kind: 'delete', dn }])
-      : skipped({ id, title }, `kept: ${why}`, {
-          warnings: [`'${dn}' was kept, not deleted: ${why}; only the rights this tool granted to it were taken away ` +
-            '(settings a run made on the account itself for the sync, such as its search limits, stay: clear them by hand if they should go)'],
-        });
+  const account: PlannedStep =
+    entry === undefined
+      ? unchanged({ id, title }, 'already absent')
+      : why === undefined
+        ? changed({ id, title }, 'updated', 'account deleted', [{ kind: 'delete', dn }])
+        : skipped({ id, title }, `kept: ${why}`, {
+            warnings: [
+              `'${dn}' was kept, not deleted: ${why}; only the rights this tool granted to it were taken away ` +
+                '(settings a run made on the account itself for the sync, such as its search limits, stay: clear them by hand if they should go)',
+            ],
+          });
   return [...(profile.planRemoval?.(target, observed, disableChangelog, why !== undefined) ?? []), account];
 }
 
@@ -138,7 +151,9 @@ function reasonToKeep(entry: Entry, facts: RemovalFacts): string | undefined {
     return `this tool did not create it (it lacks the mark "description: ${SYNC_USER_DESCRIPTION}")`;
   }
   if (facts.hasChildren !== false) {
-    return facts.hasChildren === true ? 'entries lie below it, and a non-leaf entry is never deleted' : 'whether entries lie below it is unknown';
+    return facts.hasChildren === true
+      ? 'entries lie below it, and a non-leaf entry is never deleted'
+      : 'whether entries lie below it is unknown';
   }
   return undefined;
 }
@@ -148,18 +163,31 @@ function reasonToKeep(entry: Entry, facts: RemovalFacts): string | undefined {
  * whose password opens a root DN), and --remove would delete it. Checked before any write, on every family,
  * with DNs compared in RFC 4514 form (any case, spacing or escaping).
  */
-export function refuseAdministrators(profile: ServerProfile, target: PrepareTarget, observed: Observation, bindDn: string, givenSyncUserDn: string): void {
+export function refuseAdministrators(
+  profile: ServerProfile,
+  target: PrepareTarget,
+  observed: Observation,
+  bindDn: string,
+  givenSyncUserDn: string,
+): void {
   const names = [...new Set([target.syncUserDn, givenSyncUserDn])];
   const aliases = profile.syncUserAliases?.(target, observed) ?? [];
-  const hint = 'choose another --syncServerBindDN: the sync user must be an account of its own, such as cn=Sync User under the base DN';
+  const hint =
+    'choose another --syncServerBindDN: the sync user must be an account of its own, such as cn=Sync User under the base DN';
   if ([...names, ...aliases].some((name) => dnEquals(name, bindDn))) {
-    throw new PrepareError(ResultCode.PARAM_ERROR,
-      `The sync user DN '${givenSyncUserDn}' names the admin's own account (--bindDN '${bindDn}')`, hint);
+    throw new PrepareError(
+      ResultCode.PARAM_ERROR,
+      `The sync user DN '${givenSyncUserDn}' names the admin's own account (--bindDN '${bindDn}')`,
+      hint,
+    );
   }
   for (const admin of profile.administratorDns?.(target, observed) ?? []) {
     if ([...names, ...aliases].some((name) => dnEquals(name, admin.dn))) {
-      throw new PrepareError(ResultCode.PARAM_ERROR,
-        `The sync user DN '${givenSyncUserDn}' names the server's administrator (${admin.what})`, hint);
+      throw new PrepareError(
+        ResultCode.PARAM_ERROR,
+        `The sync user DN '${givenSyncUserDn}' names the server's administrator (${admin.what})`,
+        hint,
+      );
     }
   }
 }

@@ -13,7 +13,14 @@ import { ONE_PHASE, type PlanPart, type ServerProfile } from '../servers/profile
 import type { ExistingAccountFacts, Observation, PlannedStep, PrepareTarget } from '../model/plan.js';
 import { profileFor, SUPPORTED_FAMILIES } from '../servers/registry.js';
 import { type ApplyContext } from './apply.js';
-import { connectionOptions, openConnection, retestSyncAccess, testSyncAccess, type OpenDirectory, type SyncSession } from './connections.js';
+import {
+  connectionOptions,
+  openConnection,
+  retestSyncAccess,
+  testSyncAccess,
+  type OpenDirectory,
+  type SyncSession,
+} from './connections.js';
 import { formatCompact, parseDuration } from '../formats/duration.js';
 import { hasChildren, settleSpellings } from './names.js';
 import { observe, verifyBaseDns } from './observe.js';
@@ -104,29 +111,53 @@ class Preparation {
     // Removal needs no sync password: the account is deleted, not used.
     const syncPassword = settings.remove
       ? undefined
-      : settings.syncPassword ?? new Secret(await ask(this.deps, (p) =>
-        p.newSecret('Password for the sync user:'), '--syncServerBindPasswordFile (or PES_SYNC_PASSWORD)'));
+      : (settings.syncPassword ??
+        new Secret(
+          await ask(
+            this.deps,
+            (p) => p.newSecret('Password for the sync user:'),
+            '--syncServerBindPasswordFile (or PES_SYNC_PASSWORD)',
+          ),
+        ));
     if (settings.security === 'none' && !isLoopbackHost(settings.host)) {
-      this.warn(`Passwords are sent to ${this.admin.address} over plain LDAP, readable on the network: add --useStartTLS (or --useSSL with the LDAPS port)`);
+      this.warn(
+        `Passwords are sent to ${this.admin.address} over plain LDAP, readable on the network: add --useStartTLS (or --useSSL with the LDAPS port)`,
+      );
     }
     const server = await this.identify(firstRootDse);
     const givenSyncUserDn = settings.syncUserDn ?? server.profile.defaultSyncUserDn(settings.baseDns);
     // DNs go to the server as written, less what RFC 4514 lets a parser ignore and with naming OIDs as names
     // (`2.5.4.3=` is `cn=`: 389 DS reads no entry by an OID-typed DN).
     const spelledSyncUserDn = dnSpelling(givenSyncUserDn);
-    this.syncSession = syncPassword === undefined
-      ? undefined
-      : await testSyncAccess(this.open, spelledSyncUserDn, syncPassword, this.deps.reporter);
+    this.syncSession =
+      syncPassword === undefined
+        ? undefined
+        : await testSyncAccess(this.open, spelledSyncUserDn, syncPassword, this.deps.reporter);
     const bindDn = await this.bindAdmin();
 
-    const { target, observed } = await this.observeTarget(server, targetFor(settings, spelledSyncUserDn), givenSyncUserDn, bindDn);
+    const { target, observed } = await this.observeTarget(
+      server,
+      targetFor(settings, spelledSyncUserDn),
+      givenSyncUserDn,
+      bindDn,
+    );
     await this.recheckSpelling(target.syncUserDn, givenSyncUserDn, syncPassword, observed);
     for (const message of server.profile.vetTarget?.(target, observed, this.accountFacts()) ?? []) this.warn(message);
     // The age is asked once the server's current one is known (so the prompt can offer to keep it), and only
     // once the sync user and base DNs were found acceptable.
-    const asked = settings.roles.source && !settings.remove && settings.changelogMaxAgeSeconds === undefined && this.deps.prompter !== undefined
-      ? { ...target, ...(await askChangelogMaxAge(this.deps.prompter, server.profile.currentChangelogMaxAge?.(target, observed))) }
-      : target;
+    const asked =
+      settings.roles.source &&
+      !settings.remove &&
+      settings.changelogMaxAgeSeconds === undefined &&
+      this.deps.prompter !== undefined
+        ? {
+            ...target,
+            ...(await askChangelogMaxAge(
+              this.deps.prompter,
+              server.profile.currentChangelogMaxAge?.(target, observed),
+            )),
+          }
+        : target;
     const planner = this.planner(server, asked, syncPassword);
     return settings.dryRun
       ? this.dryRun(server, planner, observed, syncPassword)
@@ -135,7 +166,10 @@ class Preparation {
 
   /** Detection from the root DSE (read again after the admin bind when it answers nobody anonymous), and the profile. */
   private async identify(firstRootDse: Entry | undefined): Promise<IdentifiedServer> {
-    const { settings, deps: { reporter } } = this;
+    const {
+      settings,
+      deps: { reporter },
+    } = this;
     let rootDse = firstRootDse;
     // A locked-down root DSE answers nobody anonymous: then detection waits for the admin bind.
     if (rootDse === undefined || rootDse.attributes.size === 0) {
@@ -146,7 +180,9 @@ class Preparation {
     const family = settings.serverType === 'auto' ? detection.family : settings.serverType;
     const profile = profileFor(family, rootDse);
     reporter.detected({ family, productName: profile?.productName ?? family, vendor: detection.vendor });
-    reporter.info(`Server type: ${profile?.productName ?? family} (${detection.vendor})${settings.serverType === 'auto' ? '' : ', from --serverType'}`);
+    reporter.info(
+      `Server type: ${profile?.productName ?? family} (${detection.vendor})${settings.serverType === 'auto' ? '' : ', from --serverType'}`,
+    );
     if (profile === undefined) {
       throw new PrepareError(
         ResultCode.UNWILLING_TO_PERFORM,
@@ -155,8 +191,11 @@ class Preparation {
       );
     }
     if (settings.remove && profile.planRemoval === undefined) {
-      throw new PrepareError(ResultCode.UNWILLING_TO_PERFORM, `--remove is not available for ${profile.productName} yet`,
-        'remove the sync user and the rights named "prepare-endpoint-server" by hand');
+      throw new PrepareError(
+        ResultCode.UNWILLING_TO_PERFORM,
+        `--remove is not available for ${profile.productName} yet`,
+        'remove the sync user and the rights named "prepare-endpoint-server" by hand',
+      );
     }
     warnAboutIgnoredOptions(settings, family, this.warn);
     requireEncryption(profile, settings);
@@ -167,10 +206,13 @@ class Preparation {
   private async bindAdmin(): Promise<string> {
     if (this.adminDn !== undefined) return this.adminDn;
     const { settings, deps } = this;
-    const bindDn = settings.bindDn ?? (await ask(deps, (p) =>
-      p.text('Administrator bind DN:', DEFAULT_ADMIN_DN), '--bindDN'));
-    const bindPassword = settings.bindPassword ?? new Secret(await ask(deps, (p) =>
-      p.secret(`Password for '${bindDn}':`), '--bindPasswordFile (or PES_BIND_PASSWORD)'));
+    const bindDn =
+      settings.bindDn ?? (await ask(deps, (p) => p.text('Administrator bind DN:', DEFAULT_ADMIN_DN), '--bindDN'));
+    const bindPassword =
+      settings.bindPassword ??
+      new Secret(
+        await ask(deps, (p) => p.secret(`Password for '${bindDn}':`), '--bindPasswordFile (or PES_BIND_PASSWORD)'),
+      );
     await this.admin.bind(bindDn, bindPassword.reveal());
     this.adminDn = bindDn;
     return bindDn;
@@ -180,7 +222,12 @@ class Preparation {
    * The first observation, with the base DNs checked and every DN's spelling settled (the server's for entries
    * that exist, see names.ts), and the sync user found to be no administrator.
    */
-  private async observeTarget(server: IdentifiedServer, asGiven: PrepareTarget, givenSyncUserDn: string, bindDn: string): Promise<{ target: PrepareTarget; observed: Observation }> {
+  private async observeTarget(
+    server: IdentifiedServer,
+    asGiven: PrepareTarget,
+    givenSyncUserDn: string,
+    bindDn: string,
+  ): Promise<{ target: PrepareTarget; observed: Observation }> {
     const { profile, rootDse } = server;
     const first = await observe(this.admin, profile, asGiven, rootDse);
     verifyBaseDns(this.settings.baseDns, first, this.deps.reporter);
@@ -195,31 +242,49 @@ class Preparation {
    */
   private async recheckAccess(syncUserDn: string, syncPassword: Secret | undefined, seen: Observation): Promise<void> {
     const session = this.syncSession;
-    if (session === undefined || session.bound || syncPassword === undefined || seen.entry(syncUserDn) === undefined) return;
+    if (session === undefined || session.bound || syncPassword === undefined || seen.entry(syncUserDn) === undefined)
+      return;
     this.syncSession = await retestSyncAccess(session, syncUserDn, syncPassword);
   }
 
   /** The access test again, and a warning when the account binds only under the server's spelling of its DN. */
-  private async recheckSpelling(syncUserDn: string, givenSyncUserDn: string, syncPassword: Secret | undefined, observed: Observation): Promise<void> {
+  private async recheckSpelling(
+    syncUserDn: string,
+    givenSyncUserDn: string,
+    syncPassword: Secret | undefined,
+    observed: Observation,
+  ): Promise<void> {
     const boundAsGiven = this.syncSession?.bound === true;
     await this.recheckAccess(syncUserDn, syncPassword, observed);
-    if (!boundAsGiven && this.syncSession?.bound === true && dnSpelling(givenSyncUserDn).toLowerCase() !== syncUserDn.toLowerCase()) {
+    if (
+      !boundAsGiven &&
+      this.syncSession?.bound === true &&
+      dnSpelling(givenSyncUserDn).toLowerCase() !== syncUserDn.toLowerCase()
+    ) {
       // 389 DS binds `cn=Sync\20User` only so, not as `cn=Sync User`: the sync server must use the server's spelling.
-      this.warn(`The server binds the sync user only as '${syncUserDn}', not as '${givenSyncUserDn}': configure the sync server with '${syncUserDn}'`);
+      this.warn(
+        `The server binds the sync user only as '${syncUserDn}', not as '${givenSyncUserDn}': configure the sync server with '${syncUserDn}'`,
+      );
     }
   }
 
   private accountFacts(): ExistingAccountFacts {
     const bindDiagnostic = this.syncSession?.bindDiagnostic;
     return {
-      canBind: this.syncSession?.bound ?? false, resetPassword: this.settings.resetSyncPassword, removing: this.settings.remove,
+      canBind: this.syncSession?.bound ?? false,
+      resetPassword: this.settings.resetSyncPassword,
+      removing: this.settings.remove,
       ...(bindDiagnostic === undefined ? {} : { bindDiagnostic }),
     };
   }
 
   /** What the sync user step is planned from: read when planned, as a later access test may have bound. */
   private syncFacts(syncPassword: Secret | undefined): SyncUserFacts {
-    return { password: syncPassword?.reveal() ?? '', canBind: this.syncSession?.bound ?? false, resetPassword: this.settings.resetSyncPassword };
+    return {
+      password: syncPassword?.reveal() ?? '',
+      canBind: this.syncSession?.bound ?? false,
+      resetPassword: this.settings.resetSyncPassword,
+    };
   }
 
   /** The run's plan, phase by phase (see ServerProfile.phases); --remove is one phase of its own. */
@@ -229,7 +294,10 @@ class Preparation {
     if (settings.remove) {
       const removal = async (seen: Observation): Promise<PlannedStep[]> => {
         const account = seen.entry(target.syncUserDn);
-        const children = account !== undefined && isMarkedAccount(account) ? await hasChildren(this.admin, target.syncUserDn) : undefined;
+        const children =
+          account !== undefined && isMarkedAccount(account)
+            ? await hasChildren(this.admin, target.syncUserDn)
+            : undefined;
         return planRemoval(profile, target, seen, settings.disableChangelog, { hasChildren: children });
       };
       return { target, phases: [removal], whole: removal };
@@ -247,28 +315,49 @@ class Preparation {
       }
     };
     const phases = profile.phases ?? ONE_PHASE;
-    const planParts = (parts: readonly PlanPart[]) => (seen: Observation): Promise<PlannedStep[]> =>
-      Promise.resolve(parts.flatMap((part) => planPart(part, seen)));
+    const planParts =
+      (parts: readonly PlanPart[]) =>
+      (seen: Observation): Promise<PlannedStep[]> =>
+        Promise.resolve(parts.flatMap((part) => planPart(part, seen)));
     return { target, phases: phases.map(planParts), whole: planParts(phases.flat()) };
   }
 
   /** Every phase planned from the one observation and reported, nothing written. */
-  private async dryRun(server: IdentifiedServer, planner: Planner, observed: Observation, syncPassword: Secret | undefined): Promise<RunOutcome> {
+  private async dryRun(
+    server: IdentifiedServer,
+    planner: Planner,
+    observed: Observation,
+    syncPassword: Secret | undefined,
+  ): Promise<RunOutcome> {
     const { reporter } = this.deps;
     if (syncPassword !== undefined) {
-      reporter.info("Dry run: the sync user's password was tested with one bind (a wrong one counts towards the account's lockout), nothing else was sent as it");
+      reporter.info(
+        "Dry run: the sync user's password was tested with one bind (a wrong one counts towards the account's lockout), nothing else was sent as it",
+      );
     }
     const plan: PlannedStep[] = [];
-    for (const phase of planner.phases) plan.push(...await phase(observed));
+    for (const phase of planner.phases) plan.push(...(await phase(observed)));
     for (const step of plan) {
       reporter.step(step);
-      for (const message of [...(step.changes.length > 0 ? step.cautions ?? [] : []), ...step.warnings]) this.warn(message);
+      for (const message of [...(step.changes.length > 0 ? (step.cautions ?? []) : []), ...step.warnings])
+        this.warn(message);
     }
-    return this.outcome(server, planner.target.syncUserDn, plan, { changeNumbers: undefined, verified: undefined }, false);
+    return this.outcome(
+      server,
+      planner.target.syncUserDn,
+      plan,
+      { changeNumbers: undefined, verified: undefined },
+      false,
+    );
   }
 
   /** Applies the phases in order, each planned from what the one before left, then checks the result. */
-  private async applyAndVerify(server: IdentifiedServer, planner: Planner, firstObservation: Observation, syncPassword: Secret | undefined): Promise<RunOutcome> {
+  private async applyAndVerify(
+    server: IdentifiedServer,
+    planner: Planner,
+    firstObservation: Observation,
+    syncPassword: Secret | undefined,
+  ): Promise<RunOutcome> {
     const { settings, deps } = this;
     const { profile, rootDse } = server;
     const { target } = planner;
@@ -278,29 +367,63 @@ class Preparation {
       await this.recheckAccess(target.syncUserDn, syncPassword, observed);
       return observed;
     };
-    const applying: ApplyContext = { admin: this.admin, open: this.open, reporter: deps.reporter, signal: deps.signal, warn: this.warn };
+    const applying: ApplyContext = {
+      admin: this.admin,
+      open: this.open,
+      reporter: deps.reporter,
+      signal: deps.signal,
+      warn: this.warn,
+    };
     // The last phase settles the whole plan; an earlier one is settled on its own, so the next is planned from what it leaves.
-    const lastSettling: SettleOptions = { afterWrites: profile.settlesAfterWrites === true, replan: async () => planner.whole(await observeAgain()) };
+    const lastSettling: SettleOptions = {
+      afterWrites: profile.settlesAfterWrites === true,
+      replan: async () => planner.whole(await observeAgain()),
+    };
     const plan: PlannedStep[] = [];
     for (const [index, phase] of planner.phases.entries()) {
       const last = index === planner.phases.length - 1;
       const planned = await phase(observed);
-      plan.push(...await applySettled(planned, applying,
-        last ? lastSettling : { afterWrites: false, replan: async () => phase(await observeAgain()) }));
+      plan.push(
+        ...(await applySettled(
+          planned,
+          applying,
+          last ? lastSettling : { afterWrites: false, replan: async () => phase(await observeAgain()) },
+        )),
+      );
       if (!last && planned.some((step) => step.changes.length > 0)) await observeAgain();
     }
 
-    const accountDeleted = plan.some((step) => step.id === 'sync-user' && step.changes.some((change) => change.kind === 'delete'));
+    const accountDeleted = plan.some(
+      (step) => step.id === 'sync-user' && step.changes.some((change) => change.kind === 'delete'),
+    );
     // A kept account (not this tool's to delete) leaves nothing to confirm after --remove.
     const verdict = settings.remove
-      ? accountDeleted ? await confirmRemoval(this.admin, target.syncUserDn, deps.reporter, this.warn) : { changeNumbers: undefined, verified: undefined }
-      : await verifySyncUser(this.open, profile, target, observed, plan, syncPassword ?? new Secret(''), deps.reporter, this.warn, this.syncSession, this.admin);
+      ? accountDeleted
+        ? await confirmRemoval(this.admin, target.syncUserDn, deps.reporter, this.warn)
+        : { changeNumbers: undefined, verified: undefined }
+      : await verifySyncUser(
+          this.open,
+          profile,
+          target,
+          observed,
+          plan,
+          syncPassword ?? new Secret(''),
+          deps.reporter,
+          this.warn,
+          this.syncSession,
+          this.admin,
+        );
     if (!settings.remove) warnAboutAdminUnderDestination(settings, this.adminDn, this.warn);
     return this.outcome(server, target.syncUserDn, plan, verdict, true);
   }
 
-  private outcome(server: IdentifiedServer, syncUserDn: string, plan: readonly PlannedStep[],
-    verdict: Verdict | { readonly changeNumbers: undefined; readonly verified: undefined }, written: boolean): RunOutcome {
+  private outcome(
+    server: IdentifiedServer,
+    syncUserDn: string,
+    plan: readonly PlannedStep[],
+    verdict: Verdict | { readonly changeNumbers: undefined; readonly verified: undefined },
+    written: boolean,
+  ): RunOutcome {
     const changes = plan.flatMap((step) => step.changes);
     return {
       server: { address: this.admin.address, family: server.family, vendor: server.detection.vendor },
@@ -337,7 +460,9 @@ function targetFor(settings: Settings, syncUserDn: string): PrepareTarget {
     inheritDefaultRootPrivileges: settings.inheritDefaultRootPrivileges,
     ...(settings.accesslogDirectory === undefined ? {} : { accesslogDirectory: settings.accesslogDirectory }),
     ...(settings.adAdministratorsGroup === true ? { adAdministratorsGroup: true } : {}),
-    ...(settings.changelogDeletedEntryAttributes === undefined ? {} : { deletedEntryAttributes: settings.changelogDeletedEntryAttributes }),
+    ...(settings.changelogDeletedEntryAttributes === undefined
+      ? {}
+      : { deletedEntryAttributes: settings.changelogDeletedEntryAttributes }),
   };
 }
 
@@ -357,12 +482,26 @@ function requireEncryption(profile: ServerProfile, settings: Settings): void {
 
 /** `localhost` and the loopback addresses: the only hosts a plain-LDAP password does not cross a network to. */
 export function isLoopbackHost(host: string): boolean {
-  const name = host.trim().toLowerCase().replace(/^\[(.*)\]$/, '$1').replace(/\.$/, '');
-  return name === 'localhost' || name.endsWith('.localhost') || /^127(\.\d{1,3}){3}$/.test(name) ||
-    name === '::1' || /^(0{0,4}:){7}0{0,3}1$/.test(name) || /^::ffff:127(\.\d{1,3}){3}$/.test(name);
+  const name = host
+    .trim()
+    .toLowerCase()
+    .replace(/^\[(.*)\]$/, '$1')
+    .replace(/\.$/, '');
+  return (
+    name === 'localhost' ||
+    name.endsWith('.localhost') ||
+    /^127(\.\d{1,3}){3}$/.test(name) ||
+    name === '::1' ||
+    /^(0{0,4}:){7}0{0,3}1$/.test(name) ||
+    /^::ffff:127(\.\d{1,3}){3}$/.test(name)
+  );
 }
 
-async function ask(deps: RunDependencies, question: (prompter: Prompter) => Promise<string>, option: string): Promise<string> {
+async function ask(
+  deps: RunDependencies,
+  question: (prompter: Prompter) => Promise<string>,
+  option: string,
+): Promise<string> {
   if (deps.prompter === undefined) {
     throw new PrepareError(ResultCode.PARAM_ERROR, `A value is missing and prompting is off`, `pass ${option}`);
   }
@@ -370,7 +509,10 @@ async function ask(deps: RunDependencies, question: (prompter: Prompter) => Prom
 }
 
 /** At a terminal: the maximum age, offering the server's current one (or the 2-day default) as the answer. */
-async function askChangelogMaxAge(prompter: Prompter, current: number | undefined): Promise<Pick<PrepareTarget, 'changelogMaxAgeSeconds' | 'keepCurrentChangelogMaxAge'>> {
+async function askChangelogMaxAge(
+  prompter: Prompter,
+  current: number | undefined,
+): Promise<Pick<PrepareTarget, 'changelogMaxAgeSeconds' | 'keepCurrentChangelogMaxAge'>> {
   const answer = await prompter.text(
     current === undefined
       ? 'Maximum age of change log entries (such as 8h, 2d, 1w):'
@@ -390,11 +532,17 @@ async function askChangelogMaxAge(prompter: Prompter, current: number | undefine
 }
 
 /** Said once the run has prepared the server: a destination base DN that holds the admin is the sync user's to write. */
-function warnAboutAdminUnderDestination(settings: Settings, adminDn: string | undefined, warn: (message: string) => void): void {
+function warnAboutAdminUnderDestination(
+  settings: Settings,
+  adminDn: string | undefined,
+  warn: (message: string) => void,
+): void {
   if (!settings.roles.destination || adminDn === undefined) return;
   for (const base of settings.baseDns.filter((dn) => isWithin(adminDn, dn))) {
-    warn(`The admin bind DN '${adminDn}' is under the destination base DN '${base}', where the sync user may write every ` +
-      'entry: make each destination base DN the synchronized subtree, not a suffix that holds administrators');
+    warn(
+      `The admin bind DN '${adminDn}' is under the destination base DN '${base}', where the sync user may write every ` +
+        'entry: make each destination base DN the synchronized subtree, not a suffix that holds administrators',
+    );
   }
 }
 
@@ -405,11 +553,15 @@ function warnAboutIgnoredOptions(settings: Settings, family: ServerFamily, warn:
   if (settings.accesslogDirectory !== undefined && family !== 'openldap') {
     warn('--accesslogDirectory applies to OpenLDAP only and was ignored');
   }
-  if ((settings.changelogDeletedEntryAttributes?.length ?? 0) > 0 && !['389ds', 'dsee', 'pingdirectory', 'pingds', 'opendj', 'oud', 'openldap'].includes(family)) {
-    warn('--changelogDeletedEntryAttribute applies to 389 DS, DSEE, PingDirectory, PingDS/OpenDJ/OUD and OpenLDAP sources only and was ignored');
+  if (
+    (settings.changelogDeletedEntryAttributes?.length ?? 0) > 0 &&
+    !['389ds', 'dsee', 'pingdirectory', 'pingds', 'opendj', 'oud', 'openldap'].includes(family)
+  ) {
+    warn(
+      '--changelogDeletedEntryAttribute applies to 389 DS, DSEE, PingDirectory, PingDS/OpenDJ/OUD and OpenLDAP sources only and was ignored',
+    );
   }
   if (settings.adAdministratorsGroup === true && family !== 'activedirectory') {
     warn('--adAdministratorsGroup applies to Active Directory only and was ignored');
   }
 }
-

@@ -37,7 +37,11 @@ const CONFLICT_CODES: ReadonlySet<number> = new Set([
 ]);
 
 /** Applies `plan`, then settles the server as described above; returns the steps with what settling added. */
-export async function applySettled(plan: readonly PlannedStep[], context: ApplyContext, options: SettleOptions): Promise<PlannedStep[]> {
+export async function applySettled(
+  plan: readonly PlannedStep[],
+  context: ApplyContext,
+  options: SettleOptions,
+): Promise<PlannedStep[]> {
   let steps: PlannedStep[] = [];
   let round: readonly PlannedStep[] = plan;
   let wrote = false;
@@ -48,11 +52,14 @@ export async function applySettled(plan: readonly PlannedStep[], context: ApplyC
     wrote ||= applied.some((step) => step.changes.length > 0);
     if (conflict === undefined && !(options.afterWrites && wrote)) break;
     // The same write failing again from a fresh plan is no race: the server refuses it.
-    if (conflict !== undefined && failed !== undefined && lastFailed !== undefined && sameWrite(failed, lastFailed)) throw conflict;
+    if (conflict !== undefined && failed !== undefined && lastFailed !== undefined && sameWrite(failed, lastFailed))
+      throw conflict;
     lastFailed = failed;
     if (replans === MAX_REPLANS) {
       if (conflict !== undefined) throw conflict;
-      context.warn(`The server still changed after ${MAX_REPLANS} rounds of checks (other runs at the same time?): run this command again once they are done`);
+      context.warn(
+        `The server still changed after ${MAX_REPLANS} rounds of checks (other runs at the same time?): run this command again once they are done`,
+      );
       break;
     }
     const unsettled = new Set(round.filter((step) => !applied.includes(step)).map((step) => step.id));
@@ -70,7 +77,9 @@ export async function applySettled(plan: readonly PlannedStep[], context: ApplyC
     round = fresh.filter((step) => step.changes.length > 0);
     if (round.length === 0) break;
     const writes = round.reduce((count, step) => count + step.changes.length, 0);
-    context.reporter.info(`The server changed while this run wrote (another run at the same time?): ${writes} more write${writes === 1 ? '' : 's'} to finish`);
+    context.reporter.info(
+      `The server changed while this run wrote (another run at the same time?): ${writes} more write${writes === 1 ? '' : 's'} to finish`,
+    );
   }
   return steps;
 }
@@ -102,7 +111,10 @@ async function applyUnlessConflict(
     return { applied };
   } catch (error) {
     // An AD descriptor that changed since it was read is the same kind of meeting, found before the write.
-    if (error instanceof ObservationOutdated || (error instanceof PrepareError && CONFLICT_CODES.has(error.resultCode))) {
+    if (
+      error instanceof ObservationOutdated ||
+      (error instanceof PrepareError && CONFLICT_CODES.has(error.resultCode))
+    ) {
       return { applied, conflict: error, ...(progress.failed === undefined ? {} : { failed: progress.failed }) };
     }
     throw error;

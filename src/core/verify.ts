@@ -57,7 +57,9 @@ export async function verifySyncUser(
         return PASSED;
       }
       reporter.check(title, 'Denied', seen.detail);
-      warn(`The sync user cannot run DirSync on '${changeSource.dn}' (${seen.detail}): ${profile.explainMissingChangeNumbers(target, observed, plan)}`);
+      warn(
+        `The sync user cannot run DirSync on '${changeSource.dn}' (${seen.detail}): ${profile.explainMissingChangeNumbers(target, observed, plan)}`,
+      );
       return FAILED;
     }
     if (changeSource !== undefined) {
@@ -76,11 +78,15 @@ export async function verifySyncUser(
           return PASSED;
         }
         reporter.check(title, 'Denied', other.detail);
-        warn(`The sync user cannot read '${changeSource.dn}' (${other.detail}): ${profile.explainMissingChangeNumbers(target, observed, plan)}`);
+        warn(
+          `The sync user cannot read '${changeSource.dn}' (${other.detail}): ${profile.explainMissingChangeNumbers(target, observed, plan)}`,
+        );
         return FAILED;
       }
       reporter.check(title, 'Denied');
-      warn(`The sync user cannot read '${changeSource.dn}': ${profile.explainMissingChangeNumbers(target, observed, plan)}`);
+      warn(
+        `The sync user cannot read '${changeSource.dn}': ${profile.explainMissingChangeNumbers(target, observed, plan)}`,
+      );
       return FAILED;
     }
     const rootDse = await directory.read('', profile.changeNumberAttributes);
@@ -93,7 +99,11 @@ export async function verifySyncUser(
         const value = firstValue(rootDse, name);
         return value === undefined ? [] : [`${name} ${value}`];
       });
-      reporter.check(`Verifying '${target.syncUserDn}' can read the change numbers`, 'Done', [`first ${first}, last ${last}`, ...more].join(', '));
+      reporter.check(
+        `Verifying '${target.syncUserDn}' can read the change numbers`,
+        'Done',
+        [`first ${first}, last ${last}`, ...more].join(', '),
+      );
       if (profile.changelogEntryDn !== undefined) {
         const title = `Verifying '${target.syncUserDn}' can read '${profile.changelogEntryDn}'`;
         const readable = await directory.read(profile.changelogEntryDn, ['objectClass']).catch((error: unknown) => {
@@ -102,14 +112,18 @@ export async function verifySyncUser(
         });
         reporter.check(title, readable === undefined ? 'Denied' : 'Done');
         if (readable === undefined) {
-          warn(`The sync user cannot read '${profile.changelogEntryDn}': ${profile.explainMissingChangeNumbers(target, observed, plan)}`);
+          warn(
+            `The sync user cannot read '${profile.changelogEntryDn}': ${profile.explainMissingChangeNumbers(target, observed, plan)}`,
+          );
           return { changeNumbers: { first, last }, verified: false };
         }
       }
       return { changeNumbers: { first, last }, verified: true };
     }
     reporter.check(`Verifying '${target.syncUserDn}' can read the change numbers`, 'Denied');
-    warn(`The sync user cannot read firstChangeNumber/lastChangeNumber in the root DSE: ${profile.explainMissingChangeNumbers(target, observed, plan)}`);
+    warn(
+      `The sync user cannot read firstChangeNumber/lastChangeNumber in the root DSE: ${profile.explainMissingChangeNumbers(target, observed, plan)}`,
+    );
     return FAILED;
   } catch (error) {
     if (error instanceof PrepareError && error.resultCode === ResultCode.INVALID_CREDENTIALS) {
@@ -125,7 +139,11 @@ export async function verifySyncUser(
 }
 
 /** RFC 4533 Sync Request control (refreshOnly, no cookie): the BER of SEQUENCE { mode ENUMERATED 1 }. */
-const SYNC_REFRESH_ONLY = { oid: '1.3.6.1.4.1.4203.1.9.1.1', critical: true, value: Buffer.from([0x30, 0x03, 0x0a, 0x01, 0x01]).toString('base64') };
+const SYNC_REFRESH_ONLY = {
+  oid: '1.3.6.1.4.1.4203.1.9.1.1',
+  critical: true,
+  value: Buffer.from([0x30, 0x03, 0x0a, 0x01, 0x01]).toString('base64'),
+};
 
 /**
  * For a change source that is empty until the first change: the sync user runs an RFC 4533 refresh of the base
@@ -139,23 +157,35 @@ async function verifyAnotherWay(
   try {
     await directory.search(check.refreshBase, 'base', '(objectClass=*)', ['1.1'], { controls: [SYNC_REFRESH_ONLY] });
   } catch (error) {
-    if (error instanceof PrepareError) return { ok: false, detail: `an RFC 4533 refresh of '${check.refreshBase}' failed: ${error.message}` };
+    if (error instanceof PrepareError)
+      return { ok: false, detail: `an RFC 4533 refresh of '${check.refreshBase}' failed: ${error.message}` };
     throw error;
   }
   if (admin !== undefined) {
     const found = await admin.search(check.ruleBase, 'sub', check.ruleFilter, [check.ruleAttribute]).catch(() => []);
     if (!found.some((entry) => check.hasRule(valuesOf(entry, check.ruleAttribute)))) {
-      return { ok: false, detail: `no read rule for the sync user was found on the entry matching ${check.ruleFilter}` };
+      return {
+        ok: false,
+        detail: `no read rule for the sync user was found on the entry matching ${check.ruleFilter}`,
+      };
     }
   }
-  return { ok: true, detail: `checked instead: the sync user ran an RFC 4533 refresh of '${check.refreshBase}'${admin === undefined ? '' : ' and its read rule on the log database is in place'}` };
+  return {
+    ok: true,
+    detail: `checked instead: the sync user ran an RFC 4533 refresh of '${check.refreshBase}'${admin === undefined ? '' : ' and its read rule on the log database is in place'}`,
+  };
 }
 
 /**
  * A DirSync search from the start (no cookie), round after round while the server has more, until an entry
  * with the DN wanted shows up: proof that the sync user holds the replication right and sees recent changes.
  */
-async function dirSyncFinds(directory: Directory, base: string, filter: string, dn: string): Promise<{ ok: boolean; detail: string }> {
+async function dirSyncFinds(
+  directory: Directory,
+  base: string,
+  filter: string,
+  dn: string,
+): Promise<{ ok: boolean; detail: string }> {
   const wanted = normalizeDn(dn);
   let cookie: string | undefined;
   try {
@@ -169,7 +199,10 @@ async function dirSyncFinds(directory: Directory, base: string, filter: string, 
     }
     return { ok: false, detail: `'${dn}' not seen after 50 DirSync rounds` };
   } catch (error) {
-    if (error instanceof PrepareError && (error.resultCode === ResultCode.INSUFFICIENT_ACCESS || error.resultCode === ResultCode.UNWILLING_TO_PERFORM)) {
+    if (
+      error instanceof PrepareError &&
+      (error.resultCode === ResultCode.INSUFFICIENT_ACCESS || error.resultCode === ResultCode.UNWILLING_TO_PERFORM)
+    ) {
       return { ok: false, detail: `the server said: ${error.message}` };
     }
     throw error;
@@ -177,7 +210,12 @@ async function dirSyncFinds(directory: Directory, base: string, filter: string, 
 }
 
 /** After --remove the sync user's entry must be gone (read back as the admin). */
-export async function confirmRemoval(admin: Directory, dn: string, reporter: RunReporter, warn: (message: string) => void): Promise<Verdict> {
+export async function confirmRemoval(
+  admin: Directory,
+  dn: string,
+  reporter: RunReporter,
+  warn: (message: string) => void,
+): Promise<Verdict> {
   const title = `Verifying '${dn}' is gone`;
   if ((await admin.read(dn, ['objectClass'])) === undefined) {
     reporter.check(title, 'Done');

@@ -55,9 +55,7 @@ function describeProblem(problem: string, dnText: string | undefined): string {
 }
 
 function shorten(fragment: string): string {
-  return fragment.length > MAX_FRAGMENT_IN_MESSAGE
-    ? `${fragment.slice(0, MAX_FRAGMENT_IN_MESSAGE)}...`
-    : fragment;
+  return fragment.length > MAX_FRAGMENT_IN_MESSAGE ? `${fragment.slice(0, MAX_FRAGMENT_IN_MESSAGE)}...` : fragment;
 }
 
 const DESCR = /^[A-Za-z][A-Za-z0-9-]*$/;
@@ -206,10 +204,7 @@ class DnParser {
       }
       if (MUST_BE_ESCAPED.has(char)) {
         const escaped = char === '\u0000' ? '\\00' : `\\${char}`;
-        this.fail(
-          `unescaped ${describeChar(char)} in RDN ${this.rdnNumber} (write it as '${escaped}')`,
-          this.pos,
-        );
+        this.fail(`unescaped ${describeChar(char)} in RDN ${this.rdnNumber} (write it as '${escaped}')`, this.pos);
       }
       const codePoint = this.text.codePointAt(this.pos) ?? 0;
       if (codePoint >= 0xd800 && codePoint <= 0xdfff) {
@@ -302,13 +297,17 @@ export function firstRdnSpelling(text: string): string {
 }
 
 function spellRdns(text: string, adjust: (spelling: string) => string): string[] {
-  return new DnParser(text).parse()
+  return new DnParser(text)
+    .parse()
     .map((rdn) => rdn.map((ava) => `${typeByName(ava.type)}=${adjust(hexEscapeControls(ava.spelling))}`).join('+'));
 }
 
 function hexEscapeControls(spelling: string): string {
   // eslint-disable-next-line no-control-regex -- control characters are exactly what this escapes
-  return spelling.replace(/[\u0000-\u001f\u007f]/g, (char) => `\\${char.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`);
+  return spelling.replace(
+    /[\u0000-\u001f\u007f]/g,
+    (char) => `\\${char.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`,
+  );
 }
 
 export function isValidDn(text: string): boolean {
@@ -357,12 +356,14 @@ export function escapeDnValue(value: string): string {
  * the same DN.
  */
 export function quotableDn(dn: string): string {
-  return spellRdns(dn, (spelling) => spelling.replace(/\\(?:"|[0-9A-Fa-f]{2}|.)|["|?]/gs, (match) => {
-    if (match === '\\"' || match === '"') return '\\22';
-    if (match === '|') return '\\7C';
-    if (match === '?') return '\\3F';
-    return match;
-  })).join(',');
+  return spellRdns(dn, (spelling) =>
+    spelling.replace(/\\(?:"|[0-9A-Fa-f]{2}|.)|["|?]/gs, (match) => {
+      if (match === '\\"' || match === '"') return '\\22';
+      if (match === '|') return '\\7C';
+      if (match === '?') return '\\3F';
+      return match;
+    }),
+  ).join(',');
 }
 
 /** Formats RDNs as an RFC 4514 string; throws DnSyntaxError on an empty RDN or a bad attribute type. */
@@ -391,10 +392,23 @@ function compareText(a: string, b: string): number {
  * spell instead of the name (`2.5.4.3=Sync User` is `cn=Sync User`).
  */
 const NAMING_OIDS: ReadonlyMap<string, string> = new Map([
-  ['2.5.4.3', 'cn'], ['2.5.4.4', 'sn'], ['2.5.4.5', 'serialNumber'], ['2.5.4.6', 'c'], ['2.5.4.7', 'l'], ['2.5.4.8', 'st'],
-  ['2.5.4.9', 'street'], ['2.5.4.10', 'o'], ['2.5.4.11', 'ou'], ['2.5.4.12', 'title'], ['2.5.4.42', 'givenName'],
-  ['2.5.4.43', 'initials'], ['2.5.4.44', 'generationQualifier'], ['2.5.4.46', 'dnQualifier'],
-  ['0.9.2342.19200300.100.1.1', 'uid'], ['0.9.2342.19200300.100.1.3', 'mail'], ['0.9.2342.19200300.100.1.25', 'dc'],
+  ['2.5.4.3', 'cn'],
+  ['2.5.4.4', 'sn'],
+  ['2.5.4.5', 'serialNumber'],
+  ['2.5.4.6', 'c'],
+  ['2.5.4.7', 'l'],
+  ['2.5.4.8', 'st'],
+  ['2.5.4.9', 'street'],
+  ['2.5.4.10', 'o'],
+  ['2.5.4.11', 'ou'],
+  ['2.5.4.12', 'title'],
+  ['2.5.4.42', 'givenName'],
+  ['2.5.4.43', 'initials'],
+  ['2.5.4.44', 'generationQualifier'],
+  ['2.5.4.46', 'dnQualifier'],
+  ['0.9.2342.19200300.100.1.1', 'uid'],
+  ['0.9.2342.19200300.100.1.3', 'mail'],
+  ['0.9.2342.19200300.100.1.25', 'dc'],
 ]);
 
 /** The name of a naming attribute written as its OID (`2.5.4.3` -> `cn`), else the type as written. */
@@ -415,7 +429,10 @@ export function attributeTypeKey(type: string): string {
  */
 function normalizeRdn(rdn: Rdn): Ava[] {
   return rdn
-    .map((ava) => ({ type: attributeTypeKey(ava.type), value: ava.value.toLowerCase().replace(/(?<=[^ ]) {2,}(?=[^ ])/g, ' ') }))
+    .map((ava) => ({
+      type: attributeTypeKey(ava.type),
+      value: ava.value.toLowerCase().replace(/(?<=[^ ]) {2,}(?=[^ ])/g, ' '),
+    }))
     .sort((a, b) => compareText(a.type, b.type) || compareText(a.value, b.value));
 }
 

@@ -37,11 +37,29 @@ export type DurationUnit = 'w' | 'd' | 'h' | 'm' | 's';
 const UNITS_LARGEST_FIRST: readonly DurationUnit[] = ['w', 'd', 'h', 'm', 's'];
 
 const UNIT_ALIASES: Readonly<Record<string, DurationUnit>> = {
-  s: 's', sec: 's', secs: 's', second: 's', seconds: 's',
-  m: 'm', min: 'm', mins: 'm', minute: 'm', minutes: 'm',
-  h: 'h', hr: 'h', hrs: 'h', hour: 'h', hours: 'h',
-  d: 'd', day: 'd', days: 'd',
-  w: 'w', wk: 'w', wks: 'w', week: 'w', weeks: 'w',
+  s: 's',
+  sec: 's',
+  secs: 's',
+  second: 's',
+  seconds: 's',
+  m: 'm',
+  min: 'm',
+  mins: 'm',
+  minute: 'm',
+  minutes: 'm',
+  h: 'h',
+  hr: 'h',
+  hrs: 'h',
+  hour: 'h',
+  hours: 'h',
+  d: 'd',
+  day: 'd',
+  days: 'd',
+  w: 'w',
+  wk: 'w',
+  wks: 'w',
+  week: 'w',
+  weeks: 'w',
 };
 
 const UNIT_NAMES: Readonly<Record<DurationUnit, readonly [string, string]>> = {

@@ -16,7 +16,9 @@ function line(attribute: string, value: string): string {
   if (isSecretAttribute(attribute)) return `${attribute}: ${MASK}`;
   // Binary attribute values are already base64 of their bytes.
   if (isBinaryAttribute(attribute)) return `${attribute}:: ${value}`;
-  return needsBase64(value) ? `${attribute}:: ${Buffer.from(value, 'utf8').toString('base64')}` : `${attribute}: ${value}`;
+  return needsBase64(value)
+    ? `${attribute}:: ${Buffer.from(value, 'utf8').toString('base64')}`
+    : `${attribute}: ${value}`;
 }
 
 /** RFC 2849 `control: <oid> <criticality>[:: <base64 value>]`. */

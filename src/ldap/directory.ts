@@ -9,7 +9,15 @@ import * as tls from 'node:tls';
 import { interruption, PrepareError, ResultCode } from '../model/errors.js';
 import { tlsOptionsFor } from '../tls/trust.js';
 import { translateError, type ErrorContext } from './translate-error.js';
-import { BINARY_ATTRIBUTES, DIRSYNC_OID, isBinaryAttribute, isSecretAttribute, type Change, type Entry, type LdapControl } from '../model/entries.js';
+import {
+  BINARY_ATTRIBUTES,
+  DIRSYNC_OID,
+  isBinaryAttribute,
+  isSecretAttribute,
+  type Change,
+  type Entry,
+  type LdapControl,
+} from '../model/entries.js';
 import type { ConnectionOptions, Directory, DirectoryStats, DirSyncResult, SearchOptions } from '../model/directory.js';
 
 /**
@@ -19,12 +27,14 @@ import type { ConnectionOptions, Directory, DirectoryStats, DirSyncResult, Searc
  */
 export const WRITE_GRACE_MS = 400;
 
-
 /**
  * Opens a connection (StartTLS is negotiated here too). Reads and writes are counted into `stats`, which
  * several connections of one run may share. The CLI gives it to the core as its DirectoryConnector.
  */
-export async function connect(options: ConnectionOptions, stats: DirectoryStats = { reads: 0, writes: 0 }): Promise<Directory> {
+export async function connect(
+  options: ConnectionOptions,
+  stats: DirectoryStats = { reads: 0, writes: 0 },
+): Promise<Directory> {
   const directory = new LdaptsDirectory(options, stats);
   try {
     await directory.open();
@@ -67,8 +77,10 @@ class LdaptsDirectory implements Directory {
       // StartTLS gets them in open().
       ...(options.security === 'ssl' ? { tlsOptions: tlsOptionsFor(options) } : {}),
       // The same connections ldapts would open, kept in sight so that a signal can drop them.
-      createConnection: ((...args: Parameters<typeof net.connect>) => track(net.connect(...args))) as typeof net.connect,
-      createSecureConnection: ((...args: Parameters<typeof tls.connect>) => track(tls.connect(...args))) as typeof tls.connect,
+      createConnection: ((...args: Parameters<typeof net.connect>) =>
+        track(net.connect(...args))) as typeof net.connect,
+      createSecureConnection: ((...args: Parameters<typeof tls.connect>) =>
+        track(tls.connect(...args))) as typeof tls.connect,
     });
   }
 
@@ -76,7 +88,11 @@ class LdaptsDirectory implements Directory {
     if (this.options.security === 'starttls') {
       // ldapts puts no deadline on the TLS handshake that follows the StartTLS response.
       await this.guard('StartTLS', '', () =>
-        withDeadline(this.client.startTLS(tlsOptionsFor(this.options)), this.options.connectTimeoutMs, 'StartTLS handshake timed out'),
+        withDeadline(
+          this.client.startTLS(tlsOptionsFor(this.options)),
+          this.options.connectTimeoutMs,
+          'StartTLS handshake timed out',
+        ),
       );
     }
   }
@@ -108,42 +124,66 @@ class LdaptsDirectory implements Directory {
     options: { cookie?: string; flags?: number; maxBytes?: number } = {},
   ): Promise<DirSyncResult> {
     this.stats.reads += 1;
-    const control = new DirSyncControl(options.flags ?? 0, options.maxBytes ?? 1_048_576, Buffer.from(options.cookie ?? '', 'base64'));
-    const { searchEntries } = await this.guard('DirSync search', base, () => this.client.search(base, {
-      scope: 'sub',
-      filter,
-      attributes: [...attributes],
-      explicitBufferAttributes: bufferAttributes(attributes),
-      timeLimit: Math.ceil(this.options.operationTimeoutMs / 1000),
-    }, control));
-    return { entries: searchEntries.map(toEntry), cookie: control.responseCookie.toString('base64'), more: control.more };
+    const control = new DirSyncControl(
+      options.flags ?? 0,
+      options.maxBytes ?? 1_048_576,
+      Buffer.from(options.cookie ?? '', 'base64'),
+    );
+    const { searchEntries } = await this.guard('DirSync search', base, () =>
+      this.client.search(
+        base,
+        {
+          scope: 'sub',
+          filter,
+          attributes: [...attributes],
+          explicitBufferAttributes: bufferAttributes(attributes),
+          timeLimit: Math.ceil(this.options.operationTimeoutMs / 1000),
+        },
+        control,
+      ),
+    );
+    return {
+      entries: searchEntries.map(toEntry),
+      cookie: control.responseCookie.toString('base64'),
+      more: control.more,
+    };
   }
 
   public async apply(change: Change): Promise<void> {
     this.stats.writes += 1;
     switch (change.kind) {
       case 'add':
-        await this.guard('add', change.dn, () =>
-          this.client.add(
-            change.dn,
-            Object.entries(change.attributes).map(([type, values]) => new Attribute({ type, values: wireValues(type, values) })),
-          ),
-        { write: true, attributes: Object.keys(change.attributes) });
+        await this.guard(
+          'add',
+          change.dn,
+          () =>
+            this.client.add(
+              change.dn,
+              Object.entries(change.attributes).map(
+                ([type, values]) => new Attribute({ type, values: wireValues(type, values) }),
+              ),
+            ),
+          { write: true, attributes: Object.keys(change.attributes) },
+        );
         return;
       case 'modify':
-        await this.guard('modify', change.dn, () =>
-          this.client.modify(
-            change.dn,
-            change.modifications.map(
-              (m) =>
-                new LdapChange({
-                  operation: m.operation,
-                  modification: new Attribute({ type: m.attribute, values: wireValues(m.attribute, m.values) }),
-                }),
+        await this.guard(
+          'modify',
+          change.dn,
+          () =>
+            this.client.modify(
+              change.dn,
+              change.modifications.map(
+                (m) =>
+                  new LdapChange({
+                    operation: m.operation,
+                    modification: new Attribute({ type: m.attribute, values: wireValues(m.attribute, m.values) }),
+                  }),
+              ),
+              ldaptsControls(change.controls),
             ),
-            ldaptsControls(change.controls),
-          ),
-        { write: true, attributes: change.modifications.map((m) => m.attribute) });
+          { write: true, attributes: change.modifications.map((m) => m.attribute) },
+        );
         return;
       case 'delete':
         await this.guard('delete', change.dn, () => this.client.del(change.dn), { write: true });
@@ -186,17 +226,27 @@ class LdaptsDirectory implements Directory {
   ): Promise<Entry[]> {
     this.stats.reads += 1;
     try {
-      const { searchEntries } = await this.guard('search', base, () => this.client.search(base, {
-        scope,
-        filter,
-        attributes: [...attributes],
-        explicitBufferAttributes: bufferAttributes(attributes),
-        timeLimit: Math.ceil(this.options.operationTimeoutMs / 1000),
-        ...(options?.sizeLimit === undefined ? {} : { sizeLimit: options.sizeLimit }),
-      }, ldaptsControls(options?.controls)));
+      const { searchEntries } = await this.guard('search', base, () =>
+        this.client.search(
+          base,
+          {
+            scope,
+            filter,
+            attributes: [...attributes],
+            explicitBufferAttributes: bufferAttributes(attributes),
+            timeLimit: Math.ceil(this.options.operationTimeoutMs / 1000),
+            ...(options?.sizeLimit === undefined ? {} : { sizeLimit: options.sizeLimit }),
+          },
+          ldaptsControls(options?.controls),
+        ),
+      );
       return searchEntries.map(toEntry);
     } catch (error) {
-      if (error instanceof PrepareError && error.resultCode === ResultCode.NO_SUCH_OBJECT && error.cause instanceof ResultCodeError) {
+      if (
+        error instanceof PrepareError &&
+        error.resultCode === ResultCode.NO_SUCH_OBJECT &&
+        error.cause instanceof ResultCodeError
+      ) {
         return [];
       }
       throw error;
@@ -208,15 +258,24 @@ class LdaptsDirectory implements Directory {
    * connect, which ldapts makes inside the first operation) is dropped at once; a write gets WRITE_GRACE_MS
    * to be answered, so that a write the server made is reported as made.
    */
-  private async guard<T>(operation: string, dn: string, action: () => Promise<T>,
-    kind: { write?: boolean; attributes?: readonly string[] } = {}): Promise<T> {
+  private async guard<T>(
+    operation: string,
+    dn: string,
+    action: () => Promise<T>,
+    kind: { write?: boolean; attributes?: readonly string[] } = {},
+  ): Promise<T> {
     const context = (): ErrorContext => ({
-      operation, dn, boundDn: this.boundDn, address: this.address, ...this.tlsContext(),
+      operation,
+      dn,
+      boundDn: this.boundDn,
+      address: this.address,
+      ...this.tlsContext(),
       ...(kind.attributes === undefined ? {} : { attributes: kind.attributes }),
     });
     const signal = this.options.signal;
     const where = dn === '' ? 'the root DSE' : `'${dn}'`;
-    if (signal?.aborted === true) throw interruption(signal.reason, `before the ${operation} of ${where} on ${this.address}`);
+    if (signal?.aborted === true)
+      throw interruption(signal.reason, `before the ${operation} of ${where} on ${this.address}`);
     const pending = action();
     if (signal === undefined) {
       try {
@@ -231,11 +290,16 @@ class LdaptsDirectory implements Directory {
         // ldapts connects inside the first operation: say which of the two was cut short.
         const connecting = [...this.sockets].some((socket) => socket.connecting);
         this.drop();
-        reject(interruption(signal.reason, connecting
-          ? `while connecting to ${this.address}`
-          : kind.write === true
-            ? `during the ${operation} of ${where}: ${this.address} did not answer it in time, so it may or may not have been made`
-            : `during the ${operation} of ${where} on ${this.address}`));
+        reject(
+          interruption(
+            signal.reason,
+            connecting
+              ? `while connecting to ${this.address}`
+              : kind.write === true
+                ? `during the ${operation} of ${where}: ${this.address} did not answer it in time, so it may or may not have been made`
+                : `during the ${operation} of ${where} on ${this.address}`,
+          ),
+        );
       };
       const onAbort = (): void => {
         if (kind.write === true) grace = setTimeout(stop, WRITE_GRACE_MS);
@@ -291,7 +355,11 @@ function bufferAttributes(requested: readonly string[]): string[] {
 
 /** A request control with an opaque value (the LdapControl of a plan). */
 class OpaqueControl extends Control {
-  public constructor(oid: string, critical: boolean, private readonly value: Buffer | undefined) {
+  public constructor(
+    oid: string,
+    critical: boolean,
+    private readonly value: Buffer | undefined,
+  ) {
     super(oid, { critical });
   }
 
@@ -302,7 +370,9 @@ class OpaqueControl extends Control {
 
 function ldaptsControls(controls: readonly LdapControl[] | undefined): Control[] | undefined {
   if (controls === undefined || controls.length === 0) return undefined;
-  return controls.map((c) => new OpaqueControl(c.oid, c.critical, c.value === undefined ? undefined : Buffer.from(c.value, 'base64')));
+  return controls.map(
+    (c) => new OpaqueControl(c.oid, c.critical, c.value === undefined ? undefined : Buffer.from(c.value, 'base64')),
+  );
 }
 
 /**
@@ -314,7 +384,11 @@ class DirSyncControl extends Control {
   public responseCookie: Buffer = Buffer.alloc(0);
   public more = false;
 
-  public constructor(private readonly flags: number, private readonly maxBytes: number, private readonly cookie: Buffer) {
+  public constructor(
+    private readonly flags: number,
+    private readonly maxBytes: number,
+    private readonly cookie: Buffer,
+  ) {
     super(DIRSYNC_OID, { critical: true });
   }
 

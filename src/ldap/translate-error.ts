@@ -25,20 +25,30 @@ export interface ErrorContext {
 
 /** A StartTLS request answered with an error result: the server has no TLS to offer on this port. */
 function startTlsRefused(error: ResultCodeError, said: string, context: ErrorContext): PrepareError {
-  return new PrepareError(ResultCode.CONNECT_ERROR, `${context.address} refused StartTLS${said}: it has no TLS configured on this port`,
-    'configure a certificate on the server, or use --useSSL with its LDAPS port', { cause: error });
+  return new PrepareError(
+    ResultCode.CONNECT_ERROR,
+    `${context.address} refused StartTLS${said}: it has no TLS configured on this port`,
+    'configure a certificate on the server, or use --useSSL with its LDAPS port',
+    { cause: error },
+  );
 }
 
 /** Active Directory's bind failure sub-codes (the "data" value of its message): what it means, what to do. */
 const AD_BIND_REASONS: Readonly<Record<string, readonly [string, string]>> = {
   '525': ['the account does not exist', 'check the DN'],
   '52e': ['the password is wrong', 'check the bind DN and its password'],
-  '530': ['the account may not log on at this time', 'check the account\'s logon hours'],
-  '531': ['the account may not log on from this workstation', 'check the account\'s allowed workstations'],
-  '532': ['the password has expired', 'set a new password for the account (or --resetSyncServerBindPassword for the sync user)'],
+  '530': ['the account may not log on at this time', "check the account's logon hours"],
+  '531': ['the account may not log on from this workstation', "check the account's allowed workstations"],
+  '532': [
+    'the password has expired',
+    'set a new password for the account (or --resetSyncServerBindPassword for the sync user)',
+  ],
   '533': ['the account is disabled', 'enable the account'],
-  '701': ['the account has expired', 'extend the account\'s expiry date'],
-  '773': ['the password must be changed before the account can be used', 'set a new password for the account (or --resetSyncServerBindPassword for the sync user)'],
+  '701': ['the account has expired', "extend the account's expiry date"],
+  '773': [
+    'the password must be changed before the account can be used',
+    'set a new password for the account (or --resetSyncServerBindPassword for the sync user)',
+  ],
   '775': ['the account is locked out', 'unlock the account, or wait for the lockout to end'],
 };
 
@@ -56,7 +66,12 @@ export function translateError(error: unknown, context: ErrorContext): PrepareEr
         // Active Directory says why in a "data <hex>" sub-code: a right password can still be refused.
         const reason = AD_BIND_REASONS[/\bdata ([0-9a-f]{3,4})\b/i.exec(serverText)?.[1]?.toLowerCase() ?? ''];
         if (reason !== undefined) {
-          return new PrepareError(error.code, `The server refused the bind of '${context.dn}': ${reason[0]}`, reason[1], { cause: error, serverMessage: serverText });
+          return new PrepareError(
+            error.code,
+            `The server refused the bind of '${context.dn}': ${reason[0]}`,
+            reason[1],
+            { cause: error, serverMessage: serverText },
+          );
         }
         return new PrepareError(
           error.code,
@@ -84,9 +99,12 @@ export function translateError(error: unknown, context: ErrorContext): PrepareEr
         );
       case ResultCode.CONSTRAINT_VIOLATION:
         if (context.attributes?.some(isSecretAttribute) === true) {
-          return new PrepareError(error.code,
+          return new PrepareError(
+            error.code,
             `The server refused the password of ${where}: it breaks the server's password policy${said}`,
-            'choose a sync user password the password policy accepts (length, character classes, history)', { cause: error });
+            'choose a sync user password the password policy accepts (length, character classes, history)',
+            { cause: error },
+          );
         }
         break;
       default:
@@ -97,36 +115,61 @@ export function translateError(error: unknown, context: ErrorContext): PrepareEr
     return new PrepareError(
       error.code,
       `The server refused the ${context.operation} of ${where}: ${meaning?.why ?? 'it answered with an error'} (${name}${serverText === '' ? '' : `; server said: ${serverText}`})`,
-      meaning?.hint ?? 'look the result code up in the directory server\'s documentation and check its error log',
+      meaning?.hint ?? "look the result code up in the directory server's documentation and check its error log",
       { cause: error },
     );
   }
-  const code = typeof (error as { code?: unknown } | null | undefined)?.code === 'string' ? (error as { code: string }).code : '';
+  const code =
+    typeof (error as { code?: unknown } | null | undefined)?.code === 'string' ? (error as { code: string }).code : '';
   const message = error instanceof Error ? error.message : String(error);
   if (code === 'ECONNREFUSED') {
-    return new PrepareError(ResultCode.CONNECT_ERROR, `Nothing is listening on ${context.address}`,
-      'check --hostname and --port, and that the directory server is running', { cause: error });
+    return new PrepareError(
+      ResultCode.CONNECT_ERROR,
+      `Nothing is listening on ${context.address}`,
+      'check --hostname and --port, and that the directory server is running',
+      { cause: error },
+    );
   }
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
-    return new PrepareError(ResultCode.CONNECT_ERROR, `The host name in ${context.address} does not resolve`,
-      'check --hostname', { cause: error });
+    return new PrepareError(
+      ResultCode.CONNECT_ERROR,
+      `The host name in ${context.address} does not resolve`,
+      'check --hostname',
+      { cause: error },
+    );
   }
   const tls = tlsFailure(error, code, message, context);
   if (tls !== undefined) return tls;
   if (code === 'ECONNRESET' || /secure TLS connection/i.test(message)) {
-    return new PrepareError(ResultCode.CONNECT_ERROR, `The connection to ${context.address} was reset`,
-      'if the port is a plain LDAP port, drop --useSSL (or use --useStartTLS)', { cause: error });
+    return new PrepareError(
+      ResultCode.CONNECT_ERROR,
+      `The connection to ${context.address} was reset`,
+      'if the port is a plain LDAP port, drop --useSSL (or use --useStartTLS)',
+      { cause: error },
+    );
   }
   if (/timed? ?out|timeout/i.test(message) || code === 'ETIMEDOUT') {
-    return new PrepareError(ResultCode.TIMEOUT, `${context.address} did not answer the ${context.operation} in time`,
-      'check that the server is healthy, or raise --connectTimeout / --operationTimeout', { cause: error });
+    return new PrepareError(
+      ResultCode.TIMEOUT,
+      `${context.address} did not answer the ${context.operation} in time`,
+      'check that the server is healthy, or raise --connectTimeout / --operationTimeout',
+      { cause: error },
+    );
   }
   if (/closed|ECONNABORTED|EPIPE/i.test(message) || code === 'EPIPE') {
-    return new PrepareError(ResultCode.CONNECT_ERROR, `The connection to ${context.address} was lost during the ${context.operation}`,
-      'run the same command again once the server is back: it finishes what is left', { cause: error });
+    return new PrepareError(
+      ResultCode.CONNECT_ERROR,
+      `The connection to ${context.address} was lost during the ${context.operation}`,
+      'run the same command again once the server is back: it finishes what is left',
+      { cause: error },
+    );
   }
-  return new PrepareError(ResultCode.CONNECT_ERROR, `The ${context.operation} of ${where} on ${context.address} failed: ${message}`,
-    'check that the server runs and the network between, then run the same command again', { cause: error });
+  return new PrepareError(
+    ResultCode.CONNECT_ERROR,
+    `The ${context.operation} of ${where} on ${context.address} failed: ${message}`,
+    'check that the server runs and the network between, then run the same command again',
+    { cause: error },
+  );
 }
 
 function capitalize(text: string): string {

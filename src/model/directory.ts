@@ -61,13 +61,24 @@ export interface Directory {
   bind(dn: string, password: string): Promise<void>;
   /** Reads one entry; undefined when it does not exist (or this connection may not see it). */
   read(dn: string, attributes: readonly string[], options?: SearchOptions): Promise<Entry | undefined>;
-  search(base: string, scope: 'base' | 'one' | 'sub', filter: string, attributes: readonly string[], options?: SearchOptions): Promise<Entry[]>;
+  search(
+    base: string,
+    scope: 'base' | 'one' | 'sub',
+    filter: string,
+    attributes: readonly string[],
+    options?: SearchOptions,
+  ): Promise<Entry[]>;
   /**
    * Active Directory DirSync (MS-ADTS 3.1.1.3.4.1.3): the entries changed since `cookie` (everything when
    * absent) under a naming context root. Needs the "Replicating Directory Changes" right unless `flags` asks
    * for object security (0x1).
    */
-  dirSync(base: string, filter: string, attributes: readonly string[], options?: { cookie?: string; flags?: number; maxBytes?: number }): Promise<DirSyncResult>;
+  dirSync(
+    base: string,
+    filter: string,
+    attributes: readonly string[],
+    options?: { cookie?: string; flags?: number; maxBytes?: number },
+  ): Promise<DirSyncResult>;
   apply(change: Change): Promise<void>;
   close(): Promise<void>;
 }

@@ -37,18 +37,22 @@ export const DIRSYNC_OID = '1.2.840.113556.1.4.841';
 export type Change =
   | { readonly kind: 'add'; readonly dn: string; readonly attributes: Readonly<Record<string, readonly string[]>> }
   | {
-    readonly kind: 'modify';
-    readonly dn: string;
-    readonly modifications: readonly Modification[];
-    /** Sent with the modify (Active Directory: the SD flags control saying which part of a descriptor is written). */
-    readonly controls?: readonly LdapControl[];
-    /**
-     * Made only if `attribute` still has exactly `values` just before the write (read with `controls`): for a
-     * value rewritten whole from what was read (an AD security descriptor), so a concurrent writer's change
-     * is never overwritten unseen.
-     */
-    readonly unlessChanged?: { readonly attribute: string; readonly values: readonly string[]; readonly controls?: readonly LdapControl[] };
-  }
+      readonly kind: 'modify';
+      readonly dn: string;
+      readonly modifications: readonly Modification[];
+      /** Sent with the modify (Active Directory: the SD flags control saying which part of a descriptor is written). */
+      readonly controls?: readonly LdapControl[];
+      /**
+       * Made only if `attribute` still has exactly `values` just before the write (read with `controls`): for a
+       * value rewritten whole from what was read (an AD security descriptor), so a concurrent writer's change
+       * is never overwritten unseen.
+       */
+      readonly unlessChanged?: {
+        readonly attribute: string;
+        readonly values: readonly string[];
+        readonly controls?: readonly LdapControl[];
+      };
+    }
   | { readonly kind: 'delete'; readonly dn: string };
 
 /** Attributes whose values are secrets: never logged, never printed. */

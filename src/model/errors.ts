@@ -90,5 +90,8 @@ export function interruption(reason: unknown, when: string): PrepareError {
 }
 
 export function isInterruption(error: unknown): boolean {
-  return error instanceof PrepareError && (error.resultCode === ResultCode.INTERRUPTED || error.resultCode === ResultCode.TERMINATED);
+  return (
+    error instanceof PrepareError &&
+    (error.resultCode === ResultCode.INTERRUPTED || error.resultCode === ResultCode.TERMINATED)
+  );
 }

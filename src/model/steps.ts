@@ -19,7 +19,13 @@ export interface StepNotes {
   readonly cautions?: readonly string[];
 }
 
-function step(head: StepHead, status: PlannedStep['status'], detail: string | undefined, changes: readonly Change[], notes: StepNotes): PlannedStep {
+function step(
+  head: StepHead,
+  status: PlannedStep['status'],
+  detail: string | undefined,
+  changes: readonly Change[],
+  notes: StepNotes,
+): PlannedStep {
   return {
     id: head.id,
     title: head.title,
@@ -48,7 +54,12 @@ export function changed(
 }
 
 /** Something the run cannot or will not do itself: the warnings say what the operator should do. */
-export function manual(head: StepHead, detail: string | undefined, warnings: readonly string[], changes: readonly Change[] = []): PlannedStep {
+export function manual(
+  head: StepHead,
+  detail: string | undefined,
+  warnings: readonly string[],
+  changes: readonly Change[] = [],
+): PlannedStep {
   return step(head, 'warning', detail, changes, { warnings });
 }
 
@@ -56,7 +67,11 @@ export function manual(head: StepHead, detail: string | undefined, warnings: rea
  * Nothing to write: `unchanged`, or `warning` when the operator must still do or know something (the server is as
  * the run wants it, except for what the warnings say).
  */
-export function unchangedUnlessWarned(head: StepHead, detail: string | undefined, warnings: readonly string[]): PlannedStep {
+export function unchangedUnlessWarned(
+  head: StepHead,
+  detail: string | undefined,
+  warnings: readonly string[],
+): PlannedStep {
   return step(head, warnings.length > 0 ? 'warning' : 'unchanged', detail, [], { warnings });
 }
 

@@ -42,18 +42,23 @@ export interface AciSpec {
  */
 export function aciUserDn(dn: string): string {
   if (/[|?;*]/.test(formatDn(parseDn(dn)))) {
-    throw new PrepareError(ResultCode.PARAM_ERROR, `The sync user DN '${dn}' contains '|', '?', ';' or '*', which an ACI's userdn cannot name`,
-      'choose a --syncServerBindDN without | ? ; and *');
+    throw new PrepareError(
+      ResultCode.PARAM_ERROR,
+      `The sync user DN '${dn}' contains '|', '?', ';' or '*', which an ACI's userdn cannot name`,
+      'choose a --syncServerBindDN without | ? ; and *',
+    );
   }
   return quotableDn(dn);
 }
 
 export function renderAci(spec: AciSpec): string {
-  const attributes = spec.targetAttributes === undefined
-    ? ''
-    : `(targetattr${spec.excludeTargetAttributes === true ? '!=' : '='}"${spec.targetAttributes}")`;
+  const attributes =
+    spec.targetAttributes === undefined
+      ? ''
+      : `(targetattr${spec.excludeTargetAttributes === true ? '!=' : '='}"${spec.targetAttributes}")`;
   const filter = spec.targetFilter === undefined ? '' : `(targetfilter="${spec.targetFilter}")`;
-  const target = spec.target === undefined ? '' : `(target="ldap:///${spec.target === '' ? '' : quotableDn(spec.target)}")`;
+  const target =
+    spec.target === undefined ? '' : `(target="ldap:///${spec.target === '' ? '' : quotableDn(spec.target)}")`;
   const scope = spec.targetScope === undefined ? '' : `(targetscope="${spec.targetScope}")`;
   const control = spec.targetControl === undefined ? '' : `(targetcontrol="${spec.targetControl}")`;
   const user = `userdn="ldap:///${aciUserDn(spec.userDn)}"`;
@@ -98,7 +103,13 @@ export function isOurAci(aci: string, spec: AciSpec): boolean {
  * ones, replace ours whose text differs (an older version, or edited by hand), and never touch anybody else's.
  * (Exact duplicates cannot exist: attribute values are a set.)
  */
-export function planAcis(id: string, title: string, entryDn: string, existing: readonly string[], specs: readonly AciSpec[]): PlannedStep {
+export function planAcis(
+  id: string,
+  title: string,
+  entryDn: string,
+  existing: readonly string[],
+  specs: readonly AciSpec[],
+): PlannedStep {
   const deletes: string[] = [];
   const adds: string[] = [];
   let anyOurs = false;
@@ -122,16 +133,33 @@ export function planAcis(id: string, title: string, entryDn: string, existing: r
       ...(adds.length > 0 ? [{ operation: 'add' as const, attribute: 'aci', values: adds }] : []),
     ],
   };
-  return changed({ id, title }, anyOurs ? 'updated' : 'created', anyOurs ? `${plural} ${names} rewritten` : `${plural} ${names} added`, [change]);
+  return changed(
+    { id, title },
+    anyOurs ? 'updated' : 'created',
+    anyOurs ? `${plural} ${names} rewritten` : `${plural} ${names} added`,
+    [change],
+  );
 }
 
 /** planAcis for a single ACI. */
-export function planAci(id: string, title: string, entryDn: string, existing: readonly string[], spec: AciSpec): PlannedStep {
+export function planAci(
+  id: string,
+  title: string,
+  entryDn: string,
+  existing: readonly string[],
+  spec: AciSpec,
+): PlannedStep {
   return planAcis(id, title, entryDn, existing, [spec]);
 }
 
 /** `--remove`: delete every ACI of ours (any text) for `specs`' names and user on one entry. */
-export function planAciRemoval(id: string, title: string, entryDn: string, existing: readonly string[], specs: readonly AciSpec[]): PlannedStep {
+export function planAciRemoval(
+  id: string,
+  title: string,
+  entryDn: string,
+  existing: readonly string[],
+  specs: readonly AciSpec[],
+): PlannedStep {
   const ours = existing.filter((aci) => specs.some((spec) => isOurAci(aci, spec)));
   if (ours.length === 0) {
     return unchanged({ id, title }, 'no ACI of this tool for the sync user');

@@ -14,7 +14,15 @@
 import { dnEquals, formatDn, isValidDn, isWithin, normalizeDn, parseDn } from '../formats/dn.js';
 import { PrepareError, ResultCode } from '../model/errors.js';
 import { equalityFilter, escapeFilterValue } from '../formats/filter.js';
-import { binaryValue, DIRSYNC_OID, firstValue, valuesOf, type Change, type Entry, type LdapControl } from '../model/entries.js';
+import {
+  binaryValue,
+  DIRSYNC_OID,
+  firstValue,
+  valuesOf,
+  type Change,
+  type Entry,
+  type LdapControl,
+} from '../model/entries.js';
 import {
   AccessMask,
   AceFlags,
@@ -33,7 +41,15 @@ import {
 } from './ad/security-descriptor.js';
 import { SYNC_USER_DESCRIPTION } from './person.js';
 import type { PlanPart, ServerProfile } from './profile.js';
-import type { ChangeSource, ExistingAccountFacts, Observation, PlannedStep, PrepareTarget, ReadRequest, SearchRequest } from '../model/plan.js';
+import type {
+  ChangeSource,
+  ExistingAccountFacts,
+  Observation,
+  PlannedStep,
+  PrepareTarget,
+  ReadRequest,
+  SearchRequest,
+} from '../model/plan.js';
 import { changed, manual, skipped, unchanged } from '../model/steps.js';
 
 export const SD_FLAGS_OID = '1.2.840.113556.1.4.801';
@@ -45,7 +61,8 @@ export const BUILTIN_ADMINISTRATORS_SID = 'S-1-5-32-544';
 export const SYNC_USER_ACCOUNT_CONTROL = String(0x200 | 0x10000);
 
 /** Read rights for CN=Deleted Objects and its tombstones: list, read properties, read the descriptor. */
-const DELETED_OBJECTS_READ = AccessMask.LIST_CHILDREN | AccessMask.READ_PROPERTY | AccessMask.LIST_OBJECT | AccessMask.READ_CONTROL;
+const DELETED_OBJECTS_READ =
+  AccessMask.LIST_CHILDREN | AccessMask.READ_PROPERTY | AccessMask.LIST_OBJECT | AccessMask.READ_CONTROL;
 /** schemaIDGUIDs of the classes a destination sync creates and changes (the same in every forest: base schema). */
 export const SYNCED_CLASSES = {
   user: 'bf967aba-0de6-11d0-a285-00aa003049e2',
@@ -62,7 +79,8 @@ const GP_LINK = 'f30e3bbe-9ff0-11d1-b603-0000f80367c1';
 const GP_OPTIONS = 'f30e3bbf-9ff0-11d1-b603-0000f80367c1';
 
 /** Read everything below (and of) the base: list, read properties, list object, read the descriptor. */
-const DESTINATION_READ = AccessMask.LIST_CHILDREN | AccessMask.READ_PROPERTY | AccessMask.LIST_OBJECT | AccessMask.READ_CONTROL;
+const DESTINATION_READ =
+  AccessMask.LIST_CHILDREN | AccessMask.READ_PROPERTY | AccessMask.LIST_OBJECT | AccessMask.READ_CONTROL;
 /** On the synced objects below the base: write every property and delete the object itself. */
 const DESTINATION_OBJECT_RIGHTS = AccessMask.READ_PROPERTY | AccessMask.WRITE_PROPERTY | AccessMask.DELETE;
 /**
@@ -70,26 +88,60 @@ const DESTINATION_OBJECT_RIGHTS = AccessMask.READ_PROPERTY | AccessMask.WRITE_PR
  * may not change them, their membership, their password or their descriptor, nor delete or move them.
  */
 const PROTECTED_DENY =
-  AccessMask.CREATE_CHILD | AccessMask.DELETE_CHILD | AccessMask.SELF_WRITE | AccessMask.WRITE_PROPERTY |
-  AccessMask.DELETE_TREE | AccessMask.CONTROL_ACCESS | AccessMask.DELETE | AccessMask.WRITE_DAC | AccessMask.WRITE_OWNER;
+  AccessMask.CREATE_CHILD |
+  AccessMask.DELETE_CHILD |
+  AccessMask.SELF_WRITE |
+  AccessMask.WRITE_PROPERTY |
+  AccessMask.DELETE_TREE |
+  AccessMask.CONTROL_ACCESS |
+  AccessMask.DELETE |
+  AccessMask.WRITE_DAC |
+  AccessMask.WRITE_OWNER;
 /**
  * The destination ACE of versions up to 0.1.0: every right but WRITE_DAC and WRITE_OWNER, on the base and all
  * below, "all extended rights" included (DS-Replication-Get-Changes-All, so DCSync). Removed when found.
  */
 const LEGACY_DESTINATION_RIGHTS =
-  AccessMask.CREATE_CHILD | AccessMask.DELETE_CHILD | AccessMask.LIST_CHILDREN | AccessMask.SELF_WRITE |
-  AccessMask.READ_PROPERTY | AccessMask.WRITE_PROPERTY | AccessMask.DELETE_TREE | AccessMask.LIST_OBJECT |
-  AccessMask.CONTROL_ACCESS | AccessMask.DELETE | AccessMask.READ_CONTROL;
+  AccessMask.CREATE_CHILD |
+  AccessMask.DELETE_CHILD |
+  AccessMask.LIST_CHILDREN |
+  AccessMask.SELF_WRITE |
+  AccessMask.READ_PROPERTY |
+  AccessMask.WRITE_PROPERTY |
+  AccessMask.DELETE_TREE |
+  AccessMask.LIST_OBJECT |
+  AccessMask.CONTROL_ACCESS |
+  AccessMask.DELETE |
+  AccessMask.READ_CONTROL;
 
 /** Builtin groups Windows protects with AdminSDHolder (their SIDs are the same in every domain). */
-const PROTECTED_BUILTIN_SIDS = ['S-1-5-32-544', 'S-1-5-32-548', 'S-1-5-32-549', 'S-1-5-32-550', 'S-1-5-32-551', 'S-1-5-32-552'];
+const PROTECTED_BUILTIN_SIDS = [
+  'S-1-5-32-544',
+  'S-1-5-32-548',
+  'S-1-5-32-549',
+  'S-1-5-32-550',
+  'S-1-5-32-551',
+  'S-1-5-32-552',
+];
 /** Protected domain groups found by their default names (their SIDs need the domain SID, not known up front). */
-const PROTECTED_DOMAIN_GROUPS = ['Domain Admins', 'Enterprise Admins', 'Schema Admins', 'Domain Controllers', 'Read-only Domain Controllers', 'Key Admins', 'Enterprise Key Admins'];
+const PROTECTED_DOMAIN_GROUPS = [
+  'Domain Admins',
+  'Enterprise Admins',
+  'Schema Admins',
+  'Domain Controllers',
+  'Read-only Domain Controllers',
+  'Key Admins',
+  'Enterprise Key Admins',
+];
 const IN_CHAIN = '1.2.840.113556.1.4.1941';
 
 /** The SD flags control value: BER `SEQUENCE { INTEGER flags }`, base64. */
 export function sdFlagsControl(flags: number): LdapControl {
-  return { oid: SD_FLAGS_OID, critical: true, value: Buffer.from([0x30, 0x03, 0x02, 0x01, flags & 0x7f]).toString('base64') };
+  return {
+    oid: SD_FLAGS_OID,
+    critical: true,
+    value: Buffer.from([0x30, 0x03, 0x02, 0x01, flags & 0x7f]).toString('base64'),
+  };
 }
 
 const SHOW_DELETED: LdapControl = { oid: SHOW_DELETED_OID, critical: true };
@@ -98,7 +150,10 @@ const DACL_ONLY = sdFlagsControl(SecurityInformation.DACL);
 /** `CN=Sync User` -> `SyncUser`: sAMAccountName allows at most 20 characters and none of `"/\[]:;|=,+*?<>@` or spaces. */
 export function samAccountNameFor(dn: string): string {
   const label = parseDn(dn)[0]?.[0]?.value ?? 'SyncUser';
-  const name = label.replace(/["/\\[\]:;|=,+*?<>@\s]/g, '').replace(/\.+$/, '').slice(0, 20);
+  const name = label
+    .replace(/["/\\[\]:;|=,+*?<>@\s]/g, '')
+    .replace(/\.+$/, '')
+    .slice(0, 20);
   return name === '' ? 'SyncUser' : name;
 }
 
@@ -109,7 +164,9 @@ function sdOf(entry: Entry | undefined): SecurityDescriptor | undefined {
     return decodeSecurityDescriptor(bytes);
   } catch (error) {
     if (error instanceof DescriptorFormatError) {
-      throw new Error(`'${entry?.dn ?? ''}' has an nTSecurityDescriptor this tool cannot decode: ${error.message}`, { cause: error });
+      throw new Error(`'${entry?.dn ?? ''}' has an nTSecurityDescriptor this tool cannot decode: ${error.message}`, {
+        cause: error,
+      });
     }
     throw error;
   }
@@ -135,7 +192,10 @@ export class ActiveDirectoryProfile implements ServerProfile {
   /** AD sets unicodePwd only over LDAPS or StartTLS. */
   public readonly passwordRequiresEncryption = true;
   /** ACEs name the sync user by its objectSid, which the server assigns when the account is created. */
-  public readonly phases: readonly (readonly PlanPart[])[] = [['sync-user', 'prerequisites'], ['access', 'changelog']];
+  public readonly phases: readonly (readonly PlanPart[])[] = [
+    ['sync-user', 'prerequisites'],
+    ['access', 'changelog'],
+  ];
   /** A descriptor is written whole: a run that wrote one checks after its writes that no other run's write lost its ACE. */
   public readonly settlesAfterWrites = true;
   /** AD has none; the source check is a DirSync search (changeSource). */
@@ -148,7 +208,9 @@ export class ActiveDirectoryProfile implements ServerProfile {
 
   public constructor(rootDse?: Entry) {
     this.defaultNamingContext = firstValue(rootDse, 'defaultNamingContext');
-    this.otherNamingContexts = valuesOf(rootDse, 'namingContexts').filter((nc) => this.defaultNamingContext === undefined || !dnEquals(nc, this.defaultNamingContext));
+    this.otherNamingContexts = valuesOf(rootDse, 'namingContexts').filter(
+      (nc) => this.defaultNamingContext === undefined || !dnEquals(nc, this.defaultNamingContext),
+    );
   }
 
   /** The domain naming context: the root DSE's defaultNamingContext, else the DC= suffix of the first base DN. */
@@ -176,7 +238,18 @@ export class ActiveDirectoryProfile implements ServerProfile {
     const reads: ReadRequest[] = [
       {
         dn: target.syncUserDn,
-        attributes: ['objectClass', 'objectSid', 'sAMAccountName', 'userAccountControl', 'adminCount', 'lockoutTime', 'pwdLastSet', 'isCriticalSystemObject', 'description', RIGHTS_RECORD],
+        attributes: [
+          'objectClass',
+          'objectSid',
+          'sAMAccountName',
+          'userAccountControl',
+          'adminCount',
+          'lockoutTime',
+          'pwdLastSet',
+          'isCriticalSystemObject',
+          'description',
+          RIGHTS_RECORD,
+        ],
       },
       { dn: this.administratorsDn(target), attributes: ['member'] },
       // Read whatever the roles: a run for one role says what an earlier run left for the other.
@@ -221,25 +294,37 @@ export class ActiveDirectoryProfile implements ServerProfile {
     const entry = observed.entry(dn);
     const title = `Ownership of '${dn}'`;
     if (entry === undefined) {
-      return [manual({ id: 'ad:deleted-objects-owner', title }, 'not visible to the admin', [
-        `'${dn}' is not visible to the admin (even with the show-deleted control): deletes cannot be granted; bind as a Domain Admin`,
-      ])];
+      return [
+        manual({ id: 'ad:deleted-objects-owner', title }, 'not visible to the admin', [
+          `'${dn}' is not visible to the admin (even with the show-deleted control): deletes cannot be granted; bind as a Domain Admin`,
+        ]),
+      ];
     }
     if (sdOf(entry)?.dacl !== undefined) {
       return [];
     }
     const owner = encodeSecurityDescriptor({ revision: 1, control: 0, owner: BUILTIN_ADMINISTRATORS_SID });
-    return [changed(
-      { id: 'ad:deleted-objects-owner', title },
-      'updated',
-      'owner set to BUILTIN\\Administrators so its DACL can be read and extended (as dsacls /takeOwnership does)',
-      [{
-        kind: 'modify',
-        dn,
-        controls: [SHOW_DELETED, sdFlagsControl(SecurityInformation.OWNER)],
-        modifications: [{ operation: 'replace', attribute: 'nTSecurityDescriptor', values: [Buffer.from(owner).toString('base64')] }],
-      }],
-    )];
+    return [
+      changed(
+        { id: 'ad:deleted-objects-owner', title },
+        'updated',
+        'owner set to BUILTIN\\Administrators so its DACL can be read and extended (as dsacls /takeOwnership does)',
+        [
+          {
+            kind: 'modify',
+            dn,
+            controls: [SHOW_DELETED, sdFlagsControl(SecurityInformation.OWNER)],
+            modifications: [
+              {
+                operation: 'replace',
+                attribute: 'nTSecurityDescriptor',
+                values: [Buffer.from(owner).toString('base64')],
+              },
+            ],
+          },
+        ],
+      ),
+    ];
   }
 
   public planAccess(target: PrepareTarget, observed: Observation): PlannedStep[] {
@@ -259,10 +344,18 @@ export class ActiveDirectoryProfile implements ServerProfile {
     steps.push(...[...byDn.values()].map(({ dn, aces }) => this.planAces(dn, aces, observed, sid, target)));
     const leaving = this.planMembershipRemoval(target, observed);
     if (leaving !== undefined) steps.push(leaving);
-    steps.push(this.planRightsRecord(target, observed, [...byDn.values()].map(({ dn }) => dn)));
+    steps.push(
+      this.planRightsRecord(
+        target,
+        observed,
+        [...byDn.values()].map(({ dn }) => dn),
+      ),
+    );
     const leftovers = this.otherRoleLeftovers(target, observed, sid);
     if (leftovers.length > 0) {
-      steps.push(manual({ id: 'ad:other-role', title: 'Rights of a role not asked for in this run' }, 'kept', leftovers));
+      steps.push(
+        manual({ id: 'ad:other-role', title: 'Rights of a role not asked for in this run' }, 'kept', leftovers),
+      );
     }
     return steps;
   }
@@ -278,7 +371,13 @@ export class ActiveDirectoryProfile implements ServerProfile {
       { id: 'ad:administrators', title: `Membership of '${group}'` },
       'updated',
       'removed: --adAdministratorsGroup was not given, and the ACEs grant the role more narrowly',
-      [{ kind: 'modify', dn: group, modifications: [{ operation: 'delete', attribute: 'member', values: [target.syncUserDn] }] }],
+      [
+        {
+          kind: 'modify',
+          dn: group,
+          modifications: [{ operation: 'delete', attribute: 'member', values: [target.syncUserDn] }],
+        },
+      ],
     );
   }
 
@@ -304,9 +403,18 @@ export class ActiveDirectoryProfile implements ServerProfile {
     if (account !== undefined && current === text) {
       return unchanged({ id, title }, `${all.size} entr${all.size === 1 ? 'y' : 'ies'}`);
     }
-    return changed({ id, title }, recorded.length === 0 ? 'created' : 'updated', `${all.size} entr${all.size === 1 ? 'y' : 'ies'}`, [
-      { kind: 'modify', dn: target.syncUserDn, modifications: [{ operation: 'replace', attribute: RIGHTS_RECORD, values: [text] }] },
-    ]);
+    return changed(
+      { id, title },
+      recorded.length === 0 ? 'created' : 'updated',
+      `${all.size} entr${all.size === 1 ? 'y' : 'ies'}`,
+      [
+        {
+          kind: 'modify',
+          dn: target.syncUserDn,
+          modifications: [{ operation: 'replace', attribute: RIGHTS_RECORD, values: [text] }],
+        },
+      ],
+    );
   }
 
   /** Rights an earlier run granted for the role this run does not ask for: kept (a role may be prepared alone), and said. */
@@ -316,17 +424,30 @@ export class ActiveDirectoryProfile implements ServerProfile {
     const how = 'run --remove (with every --baseDN) to take all rights away, then prepare again with the roles wanted';
     if (!target.roles.source) {
       const nc = this.domainNc(target.baseDns);
-      const getChanges: Ace = { type: AceType.ACCESS_ALLOWED_OBJECT, flags: 0, mask: AccessMask.CONTROL_ACCESS, sid, objectType: REPLICATING_DIRECTORY_CHANGES };
+      const getChanges: Ace = {
+        type: AceType.ACCESS_ALLOWED_OBJECT,
+        flags: 0,
+        mask: AccessMask.CONTROL_ACCESS,
+        sid,
+        objectType: REPLICATING_DIRECTORY_CHANGES,
+      };
       if (findAce(sdOf(observed.entry(nc))?.dacl, getChanges) !== undefined) {
-        messages.push(`'${target.syncUserDn}' still holds the source right (DirSync) on '${nc}' from an earlier --isSource run: kept; ${how}`);
+        messages.push(
+          `'${target.syncUserDn}' still holds the source right (DirSync) on '${nc}' from an earlier --isSource run: kept; ${how}`,
+        );
       }
     }
     if (!target.roles.destination) {
       for (const base of target.baseDns) {
         const destination = destinationAces(base, sid);
         const dacl = sdOf(observed.entry(base))?.dacl;
-        if (destination.some((w) => findAce(dacl, w.ace) !== undefined) || (dacl?.aces ?? []).some((ace) => isLegacyDestinationAce(ace, sid))) {
-          messages.push(`'${target.syncUserDn}' still holds destination rights on '${base}' from an earlier --isDestination run: kept; ${how}`);
+        if (
+          destination.some((w) => findAce(dacl, w.ace) !== undefined) ||
+          (dacl?.aces ?? []).some((ace) => isLegacyDestinationAce(ace, sid))
+        ) {
+          messages.push(
+            `'${target.syncUserDn}' still holds destination rights on '${base}' from an earlier --isDestination run: kept; ${how}`,
+          );
         }
       }
     }
@@ -334,9 +455,15 @@ export class ActiveDirectoryProfile implements ServerProfile {
   }
 
   public followUpReads(target: PrepareTarget, observed: Observation): ReadRequest[] {
-    return recordedDns(observed.entry(target.syncUserDn)).map((dn) => normalizeDn(dn) === normalizeDn(this.deletedObjectsDn(target))
-      ? { dn, attributes: ['nTSecurityDescriptor'], controls: [SHOW_DELETED, sdFlagsControl(SecurityInformation.OWNER | SecurityInformation.DACL)] }
-      : { dn, attributes: ['nTSecurityDescriptor'], controls: [DACL_ONLY] });
+    return recordedDns(observed.entry(target.syncUserDn)).map((dn) =>
+      normalizeDn(dn) === normalizeDn(this.deletedObjectsDn(target))
+        ? {
+            dn,
+            attributes: ['nTSecurityDescriptor'],
+            controls: [SHOW_DELETED, sdFlagsControl(SecurityInformation.OWNER | SecurityInformation.DACL)],
+          }
+        : { dn, attributes: ['nTSecurityDescriptor'], controls: [DACL_ONLY] },
+    );
   }
 
   /**
@@ -351,9 +478,11 @@ export class ActiveDirectoryProfile implements ServerProfile {
     for (const base of target.baseDns) {
       // CN=Configuration,DC=example,DC=com reads as below the domain, but is a partition of its own.
       if (!isWithin(base, nc) || this.otherNamingContexts.some((other) => isWithin(base, other))) {
-        throw new PrepareError(ResultCode.PARAM_ERROR,
+        throw new PrepareError(
+          ResultCode.PARAM_ERROR,
           `The base DN '${base}' is not in the domain naming context '${nc}': this tool grants and checks rights in the domain partition only`,
-          `use base DNs under '${nc}' (the configuration and schema partitions are not synchronized data)`);
+          `use base DNs under '${nc}' (the configuration and schema partitions are not synchronized data)`,
+        );
       }
     }
     const existing = observed.entry(target.syncUserDn);
@@ -361,45 +490,62 @@ export class ActiveDirectoryProfile implements ServerProfile {
       const name = samAccountNameFor(target.syncUserDn);
       const taken = observed.found('sam-account-name').find((entry) => !dnEquals(entry.dn, target.syncUserDn));
       if (taken !== undefined && !account.removing) {
-        throw new PrepareError(ResultCode.ENTRY_ALREADY_EXISTS,
+        throw new PrepareError(
+          ResultCode.ENTRY_ALREADY_EXISTS,
           `The new sync user would get the sAMAccountName '${name}', which '${taken.dn}' already has`,
-          'choose a --syncServerBindDN whose first RDN gives another name (sAMAccountName is that RDN cut to 20 characters)');
+          'choose a --syncServerBindDN whose first RDN gives another name (sAMAccountName is that RDN cut to 20 characters)',
+        );
       }
       return [];
     }
     const refuse = (why: string): never => {
-      throw new PrepareError(ResultCode.UNWILLING_TO_PERFORM, `The sync user DN '${target.syncUserDn}' names ${why}: this tool never takes such an account over`,
-        'choose another --syncServerBindDN: a new account, or an ordinary user account made for the sync');
+      throw new PrepareError(
+        ResultCode.UNWILLING_TO_PERFORM,
+        `The sync user DN '${target.syncUserDn}' names ${why}: this tool never takes such an account over`,
+        'choose another --syncServerBindDN: a new account, or an ordinary user account made for the sync',
+      );
     };
     const classes = valuesOf(existing, 'objectClass').map((name) => name.toLowerCase());
     const control = Number(firstValue(existing, 'userAccountControl') ?? '0');
-    if (classes.includes('computer') || (control & (UAC.WORKSTATION_TRUST_ACCOUNT | UAC.SERVER_TRUST_ACCOUNT | UAC.INTERDOMAIN_TRUST_ACCOUNT)) !== 0) {
+    if (
+      classes.includes('computer') ||
+      (control & (UAC.WORKSTATION_TRUST_ACCOUNT | UAC.SERVER_TRUST_ACCOUNT | UAC.INTERDOMAIN_TRUST_ACCOUNT)) !== 0
+    ) {
       refuse(`a computer, domain controller or trust account (userAccountControl ${control})`);
     }
-    if (classes.length > 0 && !classes.includes('user')) refuse(`an entry that is not a user account (objectClass ${classes.join(', ')})`);
+    if (classes.length > 0 && !classes.includes('user'))
+      refuse(`an entry that is not a user account (objectClass ${classes.join(', ')})`);
     const sid = sidOf(existing);
     const rid = sid === undefined ? undefined : Number(sid.split('-').at(-1));
-    if (rid !== undefined && rid < 1000) refuse(`a built-in account (RID ${rid}${rid === 502 ? ', krbtgt' : rid === 500 ? ', Administrator' : ''})`);
+    if (rid !== undefined && rid < 1000)
+      refuse(`a built-in account (RID ${rid}${rid === 502 ? ', krbtgt' : rid === 500 ? ', Administrator' : ''})`);
     // An account this tool made may carry adminCount=1 after an --adAdministratorsGroup run (Windows' SDProp sets it).
     const ours = valuesOf(existing, 'description').includes(SYNC_USER_DESCRIPTION);
-    if (firstValue(existing, 'adminCount') === '1' && !ours) refuse('a protected account (adminCount=1: a member, now or once, of an administrators\' group)');
+    if (firstValue(existing, 'adminCount') === '1' && !ours)
+      refuse("a protected account (adminCount=1: a member, now or once, of an administrators' group)");
     if (/^true$/i.test(firstValue(existing, 'isCriticalSystemObject') ?? '')) refuse('a critical system object');
     if (account.removing) return [];
 
     if (!account.canBind) {
       const state = accountState(existing, control, account.bindDiagnostic);
       if (state !== undefined) {
-        throw new PrepareError(ResultCode.INVALID_CREDENTIALS,
+        throw new PrepareError(
+          ResultCode.INVALID_CREDENTIALS,
           `The sync user '${target.syncUserDn}' exists but cannot bind: the account ${state}`,
           account.resetPassword
             ? '--resetSyncServerBindPassword sets a password, nothing more: fix the account on the domain controller first (this tool does not change an account it did not create)'
-            : 'fix the account on the domain controller, then run this command again');
+            : 'fix the account on the domain controller, then run this command again',
+        );
       }
     }
-    const risky = Object.entries(RISKY_FLAGS).filter(([, bit]) => (control & bit) !== 0).map(([name]) => name);
-    return risky.length === 0 ? [] : [
-      `The sync user '${target.syncUserDn}' has risky userAccountControl flags: ${risky.join(', ')}: clear them on the domain controller (this tool does not change an account it did not create)`,
-    ];
+    const risky = Object.entries(RISKY_FLAGS)
+      .filter(([, bit]) => (control & bit) !== 0)
+      .map(([name]) => name);
+    return risky.length === 0
+      ? []
+      : [
+          `The sync user '${target.syncUserDn}' has risky userAccountControl flags: ${risky.join(', ')}: clear them on the domain controller (this tool does not change an account it did not create)`,
+        ];
   }
 
   /**
@@ -409,7 +555,13 @@ export class ActiveDirectoryProfile implements ServerProfile {
    */
   public searches(target: PrepareTarget): SearchRequest[] {
     const nc = this.domainNc(target.baseDns);
-    const sam: SearchRequest = { key: 'sam-account-name', base: nc, scope: 'sub', filter: equalityFilter('sAMAccountName', samAccountNameFor(target.syncUserDn)), attributes: ['sAMAccountName'] };
+    const sam: SearchRequest = {
+      key: 'sam-account-name',
+      base: nc,
+      scope: 'sub',
+      filter: equalityFilter('sAMAccountName', samAccountNameFor(target.syncUserDn)),
+      attributes: ['sAMAccountName'],
+    };
     if (!target.roles.destination) return [sam];
     const chains = [
       ...PROTECTED_BUILTIN_SIDS.map((sid) => `<SID=${sid}>`),
@@ -418,9 +570,17 @@ export class ActiveDirectoryProfile implements ServerProfile {
     const filter = `(|(adminCount=1)${PROTECTED_BUILTIN_SIDS.map((sid) => `(objectSid=${sid})`).join('')}${chains.join('')})`;
     // --remove looks in the whole domain: the deny ACEs of base DNs it is not given are taken away too.
     const bases = target.removing === true ? [nc] : target.baseDns;
-    return [sam, ...bases.map((base, index): SearchRequest => ({
-      key: `protected:${index}`, base, scope: 'sub', filter, attributes: ['nTSecurityDescriptor', 'objectSid'], controls: [DACL_ONLY],
-    }))];
+    return [
+      sam,
+      ...bases.map((base, index): SearchRequest => ({
+        key: `protected:${index}`,
+        base,
+        scope: 'sub',
+        filter,
+        attributes: ['nTSecurityDescriptor', 'objectSid'],
+        controls: [DACL_ONLY],
+      })),
+    ];
   }
 
   /** Protected objects below the destination base DNs, and the sync user's own account, each once. */
@@ -430,7 +590,8 @@ export class ActiveDirectoryProfile implements ServerProfile {
       for (const entry of observed.found(`protected:${index}`)) seen.set(normalizeDn(entry.dn), entry);
     });
     const self = observed.entry(target.syncUserDn);
-    if (self !== undefined && target.baseDns.some((base) => isWithin(target.syncUserDn, base))) seen.set(normalizeDn(self.dn), self);
+    if (self !== undefined && target.baseDns.some((base) => isWithin(target.syncUserDn, base)))
+      seen.set(normalizeDn(self.dn), self);
     return [...seen.values()];
   }
 
@@ -444,7 +605,12 @@ export class ActiveDirectoryProfile implements ServerProfile {
     const id = 'ad:protected';
     const title = 'Protected accounts and groups kept out of reach';
     if (sid === undefined) {
-      return changed({ id, title }, 'created', 'deny ACEs on the protected accounts and groups below the base DNs, for the new account', []);
+      return changed(
+        { id, title },
+        'created',
+        'deny ACEs on the protected accounts and groups below the base DNs, for the new account',
+        [],
+      );
     }
     const changes: Change[] = [];
     const unreadable: string[] = [];
@@ -461,13 +627,26 @@ export class ActiveDirectoryProfile implements ServerProfile {
         present += 1;
         continue;
       }
-      changes.push(this.daclChange(entry.dn, encodeSecurityDescriptor({ revision: sd.revision, control: sd.control, dacl: withAce(sd.dacl, deny) }), false, entry));
+      changes.push(
+        this.daclChange(
+          entry.dn,
+          encodeSecurityDescriptor({ revision: sd.revision, control: sd.control, dacl: withAce(sd.dacl, deny) }),
+          false,
+          entry,
+        ),
+      );
     }
-    const warnings = unreadable.map((dn) => `Deny '${target.syncUserDn}' (${sid}) every write on '${dn}' by hand: the admin may not read its nTSecurityDescriptor`);
-    const detail = `deny ACE on ${entries.length} protected object${entries.length === 1 ? '' : 's'}` +
+    const warnings = unreadable.map(
+      (dn) =>
+        `Deny '${target.syncUserDn}' (${sid}) every write on '${dn}' by hand: the admin may not read its nTSecurityDescriptor`,
+    );
+    const detail =
+      `deny ACE on ${entries.length} protected object${entries.length === 1 ? '' : 's'}` +
       (changes.length > 0 ? ` (${changes.length} added${present > 0 ? `, ${present} present` : ''})` : ', all present');
     if (warnings.length > 0) return manual({ id, title }, detail, warnings, changes);
-    return changes.length > 0 ? changed({ id, title }, present > 0 ? 'updated' : 'created', detail, changes) : unchanged({ id, title }, detail);
+    return changes.length > 0
+      ? changed({ id, title }, present > 0 ? 'updated' : 'created', detail, changes)
+      : unchanged({ id, title }, detail);
   }
 
   private wantedAces(target: PrepareTarget, sid: string): WantedAce[] {
@@ -476,7 +655,13 @@ export class ActiveDirectoryProfile implements ServerProfile {
       wanted.push({
         dn: this.domainNc(target.baseDns),
         purpose: 'DirSync: Replicating Directory Changes',
-        ace: { type: AceType.ACCESS_ALLOWED_OBJECT, flags: 0, mask: AccessMask.CONTROL_ACCESS, sid, objectType: REPLICATING_DIRECTORY_CHANGES },
+        ace: {
+          type: AceType.ACCESS_ALLOWED_OBJECT,
+          flags: 0,
+          mask: AccessMask.CONTROL_ACCESS,
+          sid,
+          objectType: REPLICATING_DIRECTORY_CHANGES,
+        },
       });
       wanted.push({
         dn: this.deletedObjectsDn(target),
@@ -490,13 +675,24 @@ export class ActiveDirectoryProfile implements ServerProfile {
     return wanted;
   }
 
-  private planAces(dn: string, aces: readonly WantedAce[], observed: Observation, sid: string | undefined, target: PrepareTarget): PlannedStep {
+  private planAces(
+    dn: string,
+    aces: readonly WantedAce[],
+    observed: Observation,
+    sid: string | undefined,
+    target: PrepareTarget,
+  ): PlannedStep {
     const id = `ace:${dn}`;
     const title = `Rights for the sync user on '${dn}'`;
     const purposes = aces.map((a) => a.purpose).join('; ');
     if (sid === undefined) {
       // Only in a dry run before the account exists: the SID the ACEs name does not exist yet.
-      return changed({ id, title }, 'created', `${purposes} (ACEs for the new account's objectSid, known once it is created)`, []);
+      return changed(
+        { id, title },
+        'created',
+        `${purposes} (ACEs for the new account's objectSid, known once it is created)`,
+        [],
+      );
     }
     const entry = observed.entry(dn);
     const sd = sdOf(entry);
@@ -507,10 +703,14 @@ export class ActiveDirectoryProfile implements ServerProfile {
     }
     if (sd?.dacl === undefined) {
       const owned = isDeletedObjects && observed.entry(dn) !== undefined;
-      return manual({ id, title }, entry === undefined ? 'not visible to the admin' : 'the admin may not read its DACL', [
-        `Grant '${target.syncUserDn}' (${sid}) ${purposes} on '${dn}' by hand: the admin ${entry === undefined ? 'cannot see the entry' : 'may not read its nTSecurityDescriptor'}` +
-          (owned ? ' (run this command again after taking ownership, or use dsacls /takeOwnership)' : ''),
-      ]);
+      return manual(
+        { id, title },
+        entry === undefined ? 'not visible to the admin' : 'the admin may not read its DACL',
+        [
+          `Grant '${target.syncUserDn}' (${sid}) ${purposes} on '${dn}' by hand: the admin ${entry === undefined ? 'cannot see the entry' : 'may not read its nTSecurityDescriptor'}` +
+            (owned ? ' (run this command again after taking ownership, or use dsacls /takeOwnership)' : ''),
+        ],
+      );
     }
     // The broad destination ACE of earlier versions goes first: it would also "cover" the narrower ones.
     const withoutLegacy = withoutAces(sd.dacl, (ace) => isLegacyDestinationAce(ace, sid));
@@ -522,11 +722,19 @@ export class ActiveDirectoryProfile implements ServerProfile {
     let dacl = current;
     for (const a of missing) dacl = withAce(dacl, a.ace);
     const bytes = encodeSecurityDescriptor({ revision: sd.revision, control: sd.control, dacl });
-    const added = missing.length === 0 ? [] : [`${missing.length} ACE${missing.length === 1 ? '' : 's'} added: ${[...new Set(missing.map((a) => a.purpose))].join('; ')}`];
+    const added =
+      missing.length === 0
+        ? []
+        : [
+            `${missing.length} ACE${missing.length === 1 ? '' : 's'} added: ${[...new Set(missing.map((a) => a.purpose))].join('; ')}`,
+          ];
     return changed(
       { id, title },
       'updated',
-      [...(withoutLegacy === undefined ? [] : ['the broad destination ACE of an earlier version removed']), ...added].join('; '),
+      [
+        ...(withoutLegacy === undefined ? [] : ['the broad destination ACE of an earlier version removed']),
+        ...added,
+      ].join('; '),
       [this.daclChange(dn, bytes, isDeletedObjects, entry)],
     );
   }
@@ -540,12 +748,20 @@ export class ActiveDirectoryProfile implements ServerProfile {
       kind: 'modify',
       dn,
       controls: deleted ? [SHOW_DELETED, DACL_ONLY] : [DACL_ONLY],
-      modifications: [{ operation: 'replace', attribute: 'nTSecurityDescriptor', values: [Buffer.from(descriptor).toString('base64')] }],
+      modifications: [
+        {
+          operation: 'replace',
+          attribute: 'nTSecurityDescriptor',
+          values: [Buffer.from(descriptor).toString('base64')],
+        },
+      ],
       unlessChanged: {
         attribute: 'nTSecurityDescriptor',
         values: valuesOf(readFrom, 'nTSecurityDescriptor'),
         // Read as the observation read it (Deleted Objects: owner and DACL, with show-deleted).
-        controls: deleted ? [SHOW_DELETED, sdFlagsControl(SecurityInformation.OWNER | SecurityInformation.DACL)] : [DACL_ONLY],
+        controls: deleted
+          ? [SHOW_DELETED, sdFlagsControl(SecurityInformation.OWNER | SecurityInformation.DACL)]
+          : [DACL_ONLY],
       },
     };
   }
@@ -555,30 +771,45 @@ export class ActiveDirectoryProfile implements ServerProfile {
     const id = 'ad:administrators';
     const title = `Membership of '${group}'`;
     if (observed.entry(group) === undefined) {
-      return manual({ id, title }, 'group not visible to the admin', [`'${group}' was not found: add '${target.syncUserDn}' to the Administrators group by hand`]);
+      return manual({ id, title }, 'group not visible to the admin', [
+        `'${group}' was not found: add '${target.syncUserDn}' to the Administrators group by hand`,
+      ]);
     }
     if (isMember(observed.entry(group), target.syncUserDn)) {
       return unchanged({ id, title }, 'already a member');
     }
     return changed({ id, title }, 'updated', 'sync user added (--adAdministratorsGroup)', [
-      { kind: 'modify', dn: group, modifications: [{ operation: 'add', attribute: 'member', values: [target.syncUserDn] }] },
+      {
+        kind: 'modify',
+        dn: group,
+        modifications: [{ operation: 'add', attribute: 'member', values: [target.syncUserDn] }],
+      },
     ]);
   }
 
   public planChangelog(target: PrepareTarget): PlannedStep[] {
-    return [skipped(
-      { id: 'changelog', title: 'Change tracking' },
-      `Active Directory has no change log to enable: a sync server polls DirSync on '${this.domainNc(target.baseDns)}'; deletes are kept for the tombstone lifetime, not --changelogMaximumAge`,
-    )];
+    return [
+      skipped(
+        { id: 'changelog', title: 'Change tracking' },
+        `Active Directory has no change log to enable: a sync server polls DirSync on '${this.domainNc(target.baseDns)}'; deletes are kept for the tombstone lifetime, not --changelogMaximumAge`,
+      ),
+    ];
   }
 
   public planRemoval(target: PrepareTarget, observed: Observation): PlannedStep[] {
     const user = observed.entry(target.syncUserDn);
     const sid = sidOf(user);
     const steps: PlannedStep[] = [];
-    const protectedEntries = new Map(this.protectedEntries(target, observed).map((entry) => [normalizeDn(entry.dn), entry]));
-    const dns = [this.domainNc(target.baseDns), this.deletedObjectsDn(target), ...target.baseDns, ...recordedDns(user),
-      ...[...protectedEntries.values()].map((entry) => entry.dn)];
+    const protectedEntries = new Map(
+      this.protectedEntries(target, observed).map((entry) => [normalizeDn(entry.dn), entry]),
+    );
+    const dns = [
+      this.domainNc(target.baseDns),
+      this.deletedObjectsDn(target),
+      ...target.baseDns,
+      ...recordedDns(user),
+      ...[...protectedEntries.values()].map((entry) => entry.dn),
+    ];
     const seen = new Set<string>();
     for (const dn of dns) {
       const key = normalizeDn(dn);
@@ -591,25 +822,43 @@ export class ActiveDirectoryProfile implements ServerProfile {
       // Only ACEs of the shapes this tool writes: an adopted account may hold ACEs an administrator gave it.
       const dacl = sid === undefined ? undefined : withoutAces(sd?.dacl, (ace) => isOurAce(ace, sid));
       if (sid === undefined || sd === undefined || dacl === undefined) {
-        steps.push(unchanged({ id, title }, sid === undefined ? 'no sync user, no ACEs of its SID' : 'no ACE of this tool for the sync user'));
+        steps.push(
+          unchanged(
+            { id, title },
+            sid === undefined ? 'no sync user, no ACEs of its SID' : 'no ACE of this tool for the sync user',
+          ),
+        );
         continue;
       }
       const isDeleted = key === normalizeDn(this.deletedObjectsDn(target));
-      steps.push(changed({ id, title }, 'updated', `this tool's ACEs for ${sid} removed`, [
-        this.daclChange(dn, encodeSecurityDescriptor({ revision: sd.revision, control: sd.control, dacl }), isDeleted, read),
-      ]));
+      steps.push(
+        changed({ id, title }, 'updated', `this tool's ACEs for ${sid} removed`, [
+          this.daclChange(
+            dn,
+            encodeSecurityDescriptor({ revision: sd.revision, control: sd.control, dacl }),
+            isDeleted,
+            read,
+          ),
+        ]),
+      );
     }
     const group = this.administratorsDn(target);
     if (isMember(observed.entry(group), target.syncUserDn)) {
       // Only an account this tool made got its membership from this tool (--adAdministratorsGroup).
       const ours = valuesOf(user, 'description').includes(SYNC_USER_DESCRIPTION);
-      steps.push(ours
-        ? changed({ id: 'ad:administrators', title: `Membership of '${group}'` }, 'updated', 'sync user removed', [
-            { kind: 'modify', dn: group, modifications: [{ operation: 'delete', attribute: 'member', values: [target.syncUserDn] }] },
-          ])
-        : manual({ id: 'ad:administrators', title: `Membership of '${group}'` }, 'kept', [
-            `'${target.syncUserDn}' was not created by this tool and is a member of '${group}': kept; remove it by hand if --adAdministratorsGroup added it`,
-          ]));
+      steps.push(
+        ours
+          ? changed({ id: 'ad:administrators', title: `Membership of '${group}'` }, 'updated', 'sync user removed', [
+              {
+                kind: 'modify',
+                dn: group,
+                modifications: [{ operation: 'delete', attribute: 'member', values: [target.syncUserDn] }],
+              },
+            ])
+          : manual({ id: 'ad:administrators', title: `Membership of '${group}'` }, 'kept', [
+              `'${target.syncUserDn}' was not created by this tool and is a member of '${group}': kept; remove it by hand if --adAdministratorsGroup added it`,
+            ]),
+      );
     }
     return steps;
   }
@@ -626,8 +875,10 @@ export class ActiveDirectoryProfile implements ServerProfile {
   }
 
   public explainMissingChangeNumbers(target: PrepareTarget): string {
-    return `the sync user may not run DirSync on '${this.domainNc(target.baseDns)}': it needs the "Replicating Directory Changes" ` +
-      `extended right (${REPLICATING_DIRECTORY_CHANGES}) there (or membership of Administrators, with --adAdministratorsGroup)`;
+    return (
+      `the sync user may not run DirSync on '${this.domainNc(target.baseDns)}': it needs the "Replicating Directory Changes" ` +
+      `extended right (${REPLICATING_DIRECTORY_CHANGES}) there (or membership of Administrators, with --adAdministratorsGroup)`
+    );
   }
 }
 
@@ -637,25 +888,58 @@ function destinationAces(base: string, sid: string): WantedAce[] {
   const aces: WantedAce[] = [
     // Denies first: canonical order puts them before the allows, and the server keeps that order.
     ...[GP_LINK, GP_OPTIONS].map((property) => ({
-      dn: base, purpose: 'never link Group Policies to OUs',
-      ace: { type: AceType.ACCESS_DENIED_OBJECT, flags: AceFlags.CONTAINER_INHERIT | AceFlags.INHERIT_ONLY, mask: AccessMask.WRITE_PROPERTY, sid, objectType: property, inheritedObjectType: SYNCED_CLASSES.organizationalUnit },
+      dn: base,
+      purpose: 'never link Group Policies to OUs',
+      ace: {
+        type: AceType.ACCESS_DENIED_OBJECT,
+        flags: AceFlags.CONTAINER_INHERIT | AceFlags.INHERIT_ONLY,
+        mask: AccessMask.WRITE_PROPERTY,
+        sid,
+        objectType: property,
+        inheritedObjectType: SYNCED_CLASSES.organizationalUnit,
+      },
     })),
     {
-      dn: base, purpose: 'read the base DN and everything below it',
+      dn: base,
+      purpose: 'read the base DN and everything below it',
       ace: { type: AceType.ACCESS_ALLOWED, flags: AceFlags.CONTAINER_INHERIT, mask: DESTINATION_READ, sid },
     },
     ...classes.map((objectClass) => ({
-      dn: base, purpose: 'create users, groups, contacts, inetOrgPersons and OUs in the base DN and below',
-      ace: { type: AceType.ACCESS_ALLOWED_OBJECT, flags: AceFlags.CONTAINER_INHERIT, mask: AccessMask.CREATE_CHILD, sid, objectType: objectClass },
+      dn: base,
+      purpose: 'create users, groups, contacts, inetOrgPersons and OUs in the base DN and below',
+      ace: {
+        type: AceType.ACCESS_ALLOWED_OBJECT,
+        flags: AceFlags.CONTAINER_INHERIT,
+        mask: AccessMask.CREATE_CHILD,
+        sid,
+        objectType: objectClass,
+      },
     })),
     ...classes.map((objectClass) => ({
-      dn: base, purpose: 'write and delete those objects below the base DN (not the base DN itself)',
-      ace: { type: AceType.ACCESS_ALLOWED_OBJECT, flags: AceFlags.CONTAINER_INHERIT | AceFlags.INHERIT_ONLY, mask: DESTINATION_OBJECT_RIGHTS, sid, inheritedObjectType: objectClass },
+      dn: base,
+      purpose: 'write and delete those objects below the base DN (not the base DN itself)',
+      ace: {
+        type: AceType.ACCESS_ALLOWED_OBJECT,
+        flags: AceFlags.CONTAINER_INHERIT | AceFlags.INHERIT_ONLY,
+        mask: DESTINATION_OBJECT_RIGHTS,
+        sid,
+        inheritedObjectType: objectClass,
+      },
     })),
-    ...[SYNCED_CLASSES.user, SYNCED_CLASSES.inetOrgPerson].flatMap((objectClass) => [RESET_PASSWORD, CHANGE_PASSWORD].map((right) => ({
-      dn: base, purpose: 'reset and change passwords of users below the base DN',
-      ace: { type: AceType.ACCESS_ALLOWED_OBJECT, flags: AceFlags.CONTAINER_INHERIT | AceFlags.INHERIT_ONLY, mask: AccessMask.CONTROL_ACCESS, sid, objectType: right, inheritedObjectType: objectClass },
-    }))),
+    ...[SYNCED_CLASSES.user, SYNCED_CLASSES.inetOrgPerson].flatMap((objectClass) =>
+      [RESET_PASSWORD, CHANGE_PASSWORD].map((right) => ({
+        dn: base,
+        purpose: 'reset and change passwords of users below the base DN',
+        ace: {
+          type: AceType.ACCESS_ALLOWED_OBJECT,
+          flags: AceFlags.CONTAINER_INHERIT | AceFlags.INHERIT_ONLY,
+          mask: AccessMask.CONTROL_ACCESS,
+          sid,
+          objectType: right,
+          inheritedObjectType: objectClass,
+        },
+      })),
+    ),
   ];
   return aces;
 }
@@ -665,20 +949,36 @@ function isOurAce(ace: Ace, sid: string): boolean {
   if (ace.raw !== undefined || !sameSid(ace.sid, sid) || (ace.flags & AceFlags.INHERITED) !== 0) return false;
   if (isLegacyDestinationAce(ace, sid)) return true;
   const shapes: Ace[] = [
-    { type: AceType.ACCESS_ALLOWED_OBJECT, flags: 0, mask: AccessMask.CONTROL_ACCESS, sid, objectType: REPLICATING_DIRECTORY_CHANGES },
+    {
+      type: AceType.ACCESS_ALLOWED_OBJECT,
+      flags: 0,
+      mask: AccessMask.CONTROL_ACCESS,
+      sid,
+      objectType: REPLICATING_DIRECTORY_CHANGES,
+    },
     { type: AceType.ACCESS_ALLOWED, flags: AceFlags.CONTAINER_INHERIT, mask: DELETED_OBJECTS_READ, sid },
     { type: AceType.ACCESS_DENIED, flags: 0, mask: PROTECTED_DENY, sid },
     ...destinationAces('', sid).map((wanted) => wanted.ace),
   ];
-  return shapes.some((shape) => shape.type === ace.type && shape.mask >>> 0 === ace.mask >>> 0 && (shape.flags & 0x0f) === (ace.flags & 0x0f) &&
-    (shape.objectType ?? '').toLowerCase() === (ace.objectType ?? '').toLowerCase() &&
-    (shape.inheritedObjectType ?? '').toLowerCase() === (ace.inheritedObjectType ?? '').toLowerCase());
+  return shapes.some(
+    (shape) =>
+      shape.type === ace.type &&
+      shape.mask >>> 0 === ace.mask >>> 0 &&
+      (shape.flags & 0x0f) === (ace.flags & 0x0f) &&
+      (shape.objectType ?? '').toLowerCase() === (ace.objectType ?? '').toLowerCase() &&
+      (shape.inheritedObjectType ?? '').toLowerCase() === (ace.inheritedObjectType ?? '').toLowerCase(),
+  );
 }
 
 /** The destination ACE earlier versions wrote (see LEGACY_DESTINATION_RIGHTS). */
 function isLegacyDestinationAce(ace: Ace, sid: string): boolean {
-  return ace.raw === undefined && ace.type === AceType.ACCESS_ALLOWED && sameSid(ace.sid, sid) &&
-    ace.mask >>> 0 === LEGACY_DESTINATION_RIGHTS && (ace.flags & AceFlags.INHERITED) === 0;
+  return (
+    ace.raw === undefined &&
+    ace.type === AceType.ACCESS_ALLOWED &&
+    sameSid(ace.sid, sid) &&
+    ace.mask >>> 0 === LEGACY_DESTINATION_RIGHTS &&
+    (ace.flags & AceFlags.INHERITED) === 0
+  );
 }
 
 /** userAccountControl bits (MS-ADTS 2.2.16). */
@@ -716,7 +1016,8 @@ const BIND_DIAGNOSTICS: Readonly<Record<string, string>> = {
 function accountState(entry: Entry, control: number, diagnostic: string | undefined): string | undefined {
   if ((control & UAC.ACCOUNTDISABLE) !== 0) return 'is disabled (userAccountControl has ACCOUNTDISABLE)';
   const lockout = firstValue(entry, 'lockoutTime');
-  if ((control & UAC.LOCKOUT) !== 0 || (lockout !== undefined && lockout !== '0')) return 'is locked out (lockoutTime is set)';
+  if ((control & UAC.LOCKOUT) !== 0 || (lockout !== undefined && lockout !== '0'))
+    return 'is locked out (lockoutTime is set)';
   if ((control & UAC.PASSWORD_EXPIRED) !== 0) return 'has an expired password';
   if (firstValue(entry, 'pwdLastSet') === '0') return 'must change its password at next logon (pwdLastSet is 0)';
   const code = /\bdata ([0-9a-f]{3})\b/i.exec(diagnostic ?? '')?.[1]?.toLowerCase();
@@ -731,7 +1032,10 @@ const RECORD_HEADING = 'prepare-endpoint-server: ACEs for this account on:';
 function recordedDns(account: Entry | undefined): string[] {
   const lines = (firstValue(account, RIGHTS_RECORD) ?? '').split(/\r?\n/);
   if (lines[0] !== RECORD_HEADING) return [];
-  return lines.slice(1).map((line) => line.trim()).filter((line) => line !== '' && isValidDn(line));
+  return lines
+    .slice(1)
+    .map((line) => line.trim())
+    .filter((line) => line !== '' && isValidDn(line));
 }
 
 function renderRecord(dns: readonly string[]): string {

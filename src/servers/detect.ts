@@ -79,7 +79,9 @@ export function detectServer(rootDse: Entry | undefined): Detection {
   const name = vendorName.toLowerCase();
   const version = vendorVersion.toLowerCase();
   const objectClasses = valuesOf(rootDse, 'objectClass').map((v) => v.toLowerCase());
-  const oids = [...valuesOf(rootDse, 'supportedControl'), ...valuesOf(rootDse, 'supportedExtension')].map((oid) => oid.trim());
+  const oids = [...valuesOf(rootDse, 'supportedControl'), ...valuesOf(rootDse, 'supportedExtension')].map((oid) =>
+    oid.trim(),
+  );
 
   const lineage = openDsLineage(oids, name, version);
   if (lineage !== undefined) return { family: lineage, vendor };

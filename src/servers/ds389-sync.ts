@@ -43,9 +43,16 @@ export function syncUserLimits(family: string): Record<string, string> {
 
 /** The plugin attributes this module looks at. */
 export const PLUGIN_CONTENT_ATTRIBUTES = [
-  'nsslapd-log-deleted', 'nsslapd-attribute', 'nsslapd-include-suffix', 'nsslapd-exclude-suffix', 'description',
+  'nsslapd-log-deleted',
+  'nsslapd-attribute',
+  'nsslapd-include-suffix',
+  'nsslapd-exclude-suffix',
+  'description',
   // Sun DS 5.x and DSEE take the deleted-entry attributes as a plugin argument `deletedEntryAttributes=a,b`.
-  'nsslapd-pluginarg0', 'nsslapd-pluginarg1', 'nsslapd-pluginarg2', 'nsslapd-pluginarg3',
+  'nsslapd-pluginarg0',
+  'nsslapd-pluginarg1',
+  'nsslapd-pluginarg2',
+  'nsslapd-pluginarg3',
 ] as const;
 
 /** Reads this module needs besides the profile's own. */
@@ -74,7 +81,9 @@ export function planLimits(target: PrepareTarget, observed: Observation, family:
   const id = 'limits';
   const title = `Search limits of '${target.syncUserDn}'`;
   const wanted = syncUserLimits(family);
-  const shown = Object.entries(wanted).map(([name, value]) => `${name} ${value}`).join(', ');
+  const shown = Object.entries(wanted)
+    .map(([name, value]) => `${name} ${value}`)
+    .join(', ');
   const account = observed.entry(target.syncUserDn);
   if (account === undefined) {
     return changed({ id, title }, 'created', `set with the new account: ${shown} (unlimited)`, []);
@@ -86,9 +95,12 @@ export function planLimits(target: PrepareTarget, observed: Observation, family:
     return unchanged({ id, title }, `${shown} (unlimited)`);
   }
   const was = modifications.map((m) => `${m.attribute} ${firstValue(account, m.attribute) ?? 'unset'}`).join(', ');
-  return changed({ id, title }, 'updated', `${modifications.map((m) => `${m.attribute} -1`).join(', ')} (unlimited; was ${was})`, [
-    { kind: 'modify', dn: target.syncUserDn, modifications },
-  ]);
+  return changed(
+    { id, title },
+    'updated',
+    `${modifications.map((m) => `${m.attribute} -1`).join(', ')} (unlimited; was ${was})`,
+    [{ kind: 'modify', dn: target.syncUserDn, modifications }],
+  );
 }
 
 // ------------------------------------------------------------------ change records
@@ -123,13 +135,18 @@ function plan389ChangeRecords(target: PrepareTarget, plugin: Entry): PlannedStep
   } else if (!isOn(logDeleted)) {
     warnings.push(
       `nsslapd-log-deleted is '${logDeleted}' on '${RETRO_CHANGELOG_PLUGIN}' (someone's setting, left as it is): the change record ` +
-      'of a delete then holds only the DN, so a sync that filters entries (by objectClass, say) misses deletes. Set it to on ' +
-      '(ldapmodify: replace: nsslapd-log-deleted, nsslapd-log-deleted: on) and restart the directory server');
+        'of a delete then holds only the DN, so a sync that filters entries (by objectClass, say) misses deletes. Set it to on ' +
+        '(ldapmodify: replace: nsslapd-log-deleted, nsslapd-log-deleted: on) and restart the directory server',
+    );
   } else {
     notes.push('deletes carry the whole entry');
   }
 
-  if (!valuesOf(plugin, 'nsslapd-attribute').some((v) => v.replace(/\s+/g, '').toLowerCase() === UNIQUE_ID_MAPPING.toLowerCase())) {
+  if (
+    !valuesOf(plugin, 'nsslapd-attribute').some(
+      (v) => v.replace(/\s+/g, '').toLowerCase() === UNIQUE_ID_MAPPING.toLowerCase(),
+    )
+  ) {
     add('nsslapd-attribute', UNIQUE_ID_MAPPING);
   } else {
     notes.push('records carry targetUniqueId');
@@ -147,21 +164,36 @@ function plan389ChangeRecords(target: PrepareTarget, plugin: Entry): PlannedStep
   for (const base of target.baseDns) {
     const excluding = valuesOf(plugin, 'nsslapd-exclude-suffix').find((suffix) => safeWithin(base, suffix));
     if (excluding !== undefined) {
-      warnings.push(`'${RETRO_CHANGELOG_PLUGIN}' has nsslapd-exclude-suffix '${excluding}' (someone's setting, left as it is): ` +
-        `changes under '${base}' are not logged, so a sync never sees them; remove that value and restart the directory server`);
+      warnings.push(
+        `'${RETRO_CHANGELOG_PLUGIN}' has nsslapd-exclude-suffix '${excluding}' (someone's setting, left as it is): ` +
+          `changes under '${base}' are not logged, so a sync never sees them; remove that value and restart the directory server`,
+      );
     }
   }
 
   const newMarkers = added.filter((text) => !markers.some((marker) => sameSetting(marker, text)));
-  if (newMarkers.length > 0) modifications.push({ operation: 'add', attribute: 'description', values: newMarkers.map((text) => MARKER_PREFIX + text) });
+  if (newMarkers.length > 0)
+    modifications.push({
+      operation: 'add',
+      attribute: 'description',
+      values: newMarkers.map((text) => MARKER_PREFIX + text),
+    });
   if (modifications.length === 0) {
     return unchangedUnlessWarned({ id, title }, notes.join(', '), warnings);
   }
   if (enabled) {
-    warnings.push('The Retro Changelog Plugin reads these settings when it starts: restart the directory server ' +
-      '(for example `dsctl <instance> restart`) for change records to carry them');
+    warnings.push(
+      'The Retro Changelog Plugin reads these settings when it starts: restart the directory server ' +
+        '(for example `dsctl <instance> restart`) for change records to carry them',
+    );
   }
-  return changed({ id, title }, markers.length > 0 ? 'updated' : 'created', added.join(', '), [{ kind: 'modify', dn: RETRO_CHANGELOG_PLUGIN, modifications }], { warnings });
+  return changed(
+    { id, title },
+    markers.length > 0 ? 'updated' : 'created',
+    added.join(', '),
+    [{ kind: 'modify', dn: RETRO_CHANGELOG_PLUGIN, modifications }],
+    { warnings },
+  );
 }
 
 /**
@@ -181,7 +213,9 @@ function planDseeDeletedEntries(target: PrepareTarget, plugin: Entry): PlannedSt
   if (missing.length === 0) {
     return unchanged({ id, title }, `deletedEntryAttributes=${configured.join(',')}`);
   }
-  const properties = [...new Set([...configured, ...wanted.map((name) => name.toLowerCase())])].map((name) => `retro-cl-deleted-entry-attr:${name}`).join(' ');
+  const properties = [...new Set([...configured, ...wanted.map((name) => name.toLowerCase())])]
+    .map((name) => `retro-cl-deleted-entry-attr:${name}`)
+    .join(' ');
   return manual({ id, title }, `not set for ${missing.join(', ')}`, [
     `Change records of deletes on DSEE hold only the DN until the server is told which attributes to keep: run ` +
       `\`dsconf set-server-prop -h <host> -p <port> ${properties}\`, then restart the server`,
@@ -205,9 +239,11 @@ export function planChangeRecordsRemoval(observed: Observation): PlannedStep[] {
     if (present !== undefined) modifications.push({ operation: 'delete', attribute, values: [present] });
   }
   modifications.push({ operation: 'delete', attribute: 'description', values: markers });
-  return [changed({ id, title }, 'updated', `${markers.map((m) => m.slice(MARKER_PREFIX.length)).join(', ')} removed`, [
-    { kind: 'modify', dn: RETRO_CHANGELOG_PLUGIN, modifications },
-  ])];
+  return [
+    changed({ id, title }, 'updated', `${markers.map((m) => m.slice(MARKER_PREFIX.length)).join(', ')} removed`, [
+      { kind: 'modify', dn: RETRO_CHANGELOG_PLUGIN, modifications },
+    ]),
+  ];
 }
 
 // ------------------------------------------------------------------ pre-hashed passwords
@@ -224,11 +260,13 @@ export function planPasswordAdmin(target: PrepareTarget, observed: Observation):
   const sync = target.syncUserDn;
   if (observed.entry(CONFIG_DN) === undefined) {
     // An admin without rights on cn=config can still grant the ACIs: say what is left rather than fail on it.
-    return [manual({ id, title }, 'the admin cannot read cn=config', [
-      `The admin cannot read cn=config, where passwordAdminDN lives: the destination sync user cannot write pre-hashed ` +
-        `passwords until it is a member of the group passwordAdminDN names; run this command as Directory Manager, or have one add ` +
-        `'${sync}' to that group`,
-    ])];
+    return [
+      manual({ id, title }, 'the admin cannot read cn=config', [
+        `The admin cannot read cn=config, where passwordAdminDN lives: the destination sync user cannot write pre-hashed ` +
+          `passwords until it is a member of the group passwordAdminDN names; run this command as Directory Manager, or have one add ` +
+          `'${sync}' to that group`,
+      ]),
+    ];
   }
   const named = passwordAdminDn(observed);
   if (named === undefined || sameDn(named, PASSWORD_ADMINS_GROUP_DN)) {
@@ -236,34 +274,57 @@ export function planPasswordAdmin(target: PrepareTarget, observed: Observation):
     const changes: Change[] = [];
     if (group === undefined) {
       changes.push({
-        kind: 'add', dn: PASSWORD_ADMINS_GROUP_DN,
-        attributes: { objectClass: ['top', 'groupOfNames'], cn: ['prepare-endpoint-server password administrators'], description: [PASSWORD_ADMINS_DESCRIPTION], member: [sync] },
+        kind: 'add',
+        dn: PASSWORD_ADMINS_GROUP_DN,
+        attributes: {
+          objectClass: ['top', 'groupOfNames'],
+          cn: ['prepare-endpoint-server password administrators'],
+          description: [PASSWORD_ADMINS_DESCRIPTION],
+          member: [sync],
+        },
       });
     } else if (!isMember(group, 'member', sync)) {
-      changes.push({ kind: 'modify', dn: PASSWORD_ADMINS_GROUP_DN, modifications: [{ operation: 'add', attribute: 'member', values: [sync] }] });
+      changes.push({
+        kind: 'modify',
+        dn: PASSWORD_ADMINS_GROUP_DN,
+        modifications: [{ operation: 'add', attribute: 'member', values: [sync] }],
+      });
     }
     if (named === undefined) {
-      changes.push({ kind: 'modify', dn: CONFIG_DN, modifications: [{ operation: 'replace', attribute: 'passwordAdminDN', values: [PASSWORD_ADMINS_GROUP_DN] }] });
+      changes.push({
+        kind: 'modify',
+        dn: CONFIG_DN,
+        modifications: [{ operation: 'replace', attribute: 'passwordAdminDN', values: [PASSWORD_ADMINS_GROUP_DN] }],
+      });
     }
     const detail = `member of '${PASSWORD_ADMINS_GROUP_DN}', which passwordAdminDN names`;
     if (changes.length === 0) return [unchanged({ id, title }, detail)];
-    return [changed({ id, title }, named === undefined && group === undefined ? 'created' : 'updated', detail, changes)];
+    return [
+      changed({ id, title }, named === undefined && group === undefined ? 'created' : 'updated', detail, changes),
+    ];
   }
   const entry = observed.entry(named);
   const membership = groupMembershipAttribute(entry);
   if (entry === undefined || membership === undefined) {
-    const why = entry === undefined ? 'which the admin cannot read (or which does not exist)' : 'which is not a group (groupOfNames or groupOfUniqueNames)';
-    return [manual({ id, title }, `passwordAdminDN names '${named}', ${why}`, [
-      `passwordAdminDN in cn=config names '${named}', ${why}: the destination sync user cannot write pre-hashed ` +
-        `passwords (389 DS answers 19, passwords with storage scheme are not allowed). This tool never replaces someone's ` +
-        `passwordAdminDN: make it a group that holds '${named}' and '${sync}', or add '${sync}' to it, then run this command again`,
-    ])];
+    const why =
+      entry === undefined
+        ? 'which the admin cannot read (or which does not exist)'
+        : 'which is not a group (groupOfNames or groupOfUniqueNames)';
+    return [
+      manual({ id, title }, `passwordAdminDN names '${named}', ${why}`, [
+        `passwordAdminDN in cn=config names '${named}', ${why}: the destination sync user cannot write pre-hashed ` +
+          `passwords (389 DS answers 19, passwords with storage scheme are not allowed). This tool never replaces someone's ` +
+          `passwordAdminDN: make it a group that holds '${named}' and '${sync}', or add '${sync}' to it, then run this command again`,
+      ]),
+    ];
   }
   const detail = `member of '${named}' (${membership}), the group passwordAdminDN names`;
   if (isMember(entry, membership, sync)) return [unchanged({ id, title }, detail)];
-  return [changed({ id, title }, 'created', `added to '${named}' (${membership}), the group passwordAdminDN names`, [
-    { kind: 'modify', dn: named, modifications: [{ operation: 'add', attribute: membership, values: [sync] }] },
-  ])];
+  return [
+    changed({ id, title }, 'created', `added to '${named}' (${membership}), the group passwordAdminDN names`, [
+      { kind: 'modify', dn: named, modifications: [{ operation: 'add', attribute: membership, values: [sync] }] },
+    ]),
+  ];
 }
 
 /**
@@ -282,13 +343,23 @@ export function planPasswordAdminRemoval(target: PrepareTarget, observed: Observ
     const others = valuesOf(ours, 'member').filter((member) => !sameDn(member, sync));
     if (others.length === 0) {
       if (named !== undefined && sameDn(named, PASSWORD_ADMINS_GROUP_DN)) {
-        changes.push({ kind: 'modify', dn: CONFIG_DN, modifications: [{ operation: 'delete', attribute: 'passwordAdminDN', values: [] }] });
+        changes.push({
+          kind: 'modify',
+          dn: CONFIG_DN,
+          modifications: [{ operation: 'delete', attribute: 'passwordAdminDN', values: [] }],
+        });
         notes.push('passwordAdminDN cleared');
       }
       changes.push({ kind: 'delete', dn: PASSWORD_ADMINS_GROUP_DN });
       notes.push(`'${PASSWORD_ADMINS_GROUP_DN}' deleted`);
     } else if (isMember(ours, 'member', sync)) {
-      changes.push({ kind: 'modify', dn: PASSWORD_ADMINS_GROUP_DN, modifications: [{ operation: 'delete', attribute: 'member', values: valuesOf(ours, 'member').filter((m) => sameDn(m, sync)) }] });
+      changes.push({
+        kind: 'modify',
+        dn: PASSWORD_ADMINS_GROUP_DN,
+        modifications: [
+          { operation: 'delete', attribute: 'member', values: valuesOf(ours, 'member').filter((m) => sameDn(m, sync)) },
+        ],
+      });
       notes.push(`left '${PASSWORD_ADMINS_GROUP_DN}' (other members stay)`);
     }
   }
@@ -296,7 +367,17 @@ export function planPasswordAdminRemoval(target: PrepareTarget, observed: Observ
     const entry = observed.entry(named);
     const membership = groupMembershipAttribute(entry);
     if (entry !== undefined && membership !== undefined && isMember(entry, membership, sync)) {
-      changes.push({ kind: 'modify', dn: named, modifications: [{ operation: 'delete', attribute: membership, values: valuesOf(entry, membership).filter((m) => sameDn(m, sync)) }] });
+      changes.push({
+        kind: 'modify',
+        dn: named,
+        modifications: [
+          {
+            operation: 'delete',
+            attribute: membership,
+            values: valuesOf(entry, membership).filter((m) => sameDn(m, sync)),
+          },
+        ],
+      });
       notes.push(`left '${named}'`);
     }
   }

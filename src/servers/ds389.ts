@@ -8,8 +8,15 @@ import { planAci, planAciRemoval, planAcis, type AciSpec } from './aci.js';
 import { decideRetention, KEPT_NOTE, wantedRetention } from './retention.js';
 import { personEntry, syncUserUnderBase } from './person.js';
 import {
-  passwordAdminFollowUp, planChangeRecords, planChangeRecordsRemoval, planLimits, planPasswordAdmin, planPasswordAdminRemoval,
-  PLUGIN_CONTENT_ATTRIBUTES, syncReadinessReads, syncUserLimits,
+  passwordAdminFollowUp,
+  planChangeRecords,
+  planChangeRecordsRemoval,
+  planLimits,
+  planPasswordAdmin,
+  planPasswordAdminRemoval,
+  PLUGIN_CONTENT_ATTRIBUTES,
+  syncReadinessReads,
+  syncUserLimits,
 } from './ds389-sync.js';
 import type { ServerProfile } from './profile.js';
 import type { Observation, PlannedStep, PrepareTarget, ReadRequest } from '../model/plan.js';
@@ -77,7 +84,10 @@ export class Ds389Profile implements ServerProfile {
       ...sync,
       { dn: CONFIG_DN, attributes: ['nsslapd-dynamic-plugins', 'nsslapd-rootdn'] },
       { dn: LDBM_CONFIG_DN, attributes: ['nsslapd-backend-implement'] },
-      { dn: RETRO_CHANGELOG_PLUGIN_DN, attributes: ['nsslapd-pluginEnabled', 'nsslapd-changelogmaxage', ...PLUGIN_CONTENT_ATTRIBUTES] },
+      {
+        dn: RETRO_CHANGELOG_PLUGIN_DN,
+        attributes: ['nsslapd-pluginEnabled', 'nsslapd-changelogmaxage', ...PLUGIN_CONTENT_ATTRIBUTES],
+      },
       { dn: CHANGELOG_DN, attributes: ['aci'] },
       { dn: ROOT_DSE_DN, attributes: ['aci'] },
     ];
@@ -89,7 +99,10 @@ export class Ds389Profile implements ServerProfile {
 
   public syncUserEntry(dn: string, password: string): Record<string, string[]> {
     // The limits go in with the account: a sync's full resync reads more entries than the server's defaults allow.
-    return { ...personEntry(dn, password), ...Object.fromEntries(Object.entries(syncUserLimits(this.family)).map(([name, value]) => [name, [value]])) };
+    return {
+      ...personEntry(dn, password),
+      ...Object.fromEntries(Object.entries(syncUserLimits(this.family)).map(([name, value]) => [name, [value]])),
+    };
   }
 
   /** The root DN (Directory Manager by default), which has no entry and holds every right. */
@@ -104,14 +117,24 @@ export class Ds389Profile implements ServerProfile {
       const acis = valuesOf(observed.entry(base), 'aci');
       if (target.roles.source) {
         steps.push(
-          planAci(`aci:source:${base}`, `Read access for the sync user on '${base}'`, base, acis,
-            this.aci('sync source read', READ_RIGHTS, target.syncUserDn)),
+          planAci(
+            `aci:source:${base}`,
+            `Read access for the sync user on '${base}'`,
+            base,
+            acis,
+            this.aci('sync source read', READ_RIGHTS, target.syncUserDn),
+          ),
         );
       }
       if (target.roles.destination) {
         steps.push(
-          planAcis(`aci:destination:${base}`, `Write access for the sync user on '${base}'`, base, acis,
-            this.destinationAcis(target.syncUserDn)),
+          planAcis(
+            `aci:destination:${base}`,
+            `Write access for the sync user on '${base}'`,
+            base,
+            acis,
+            this.destinationAcis(target.syncUserDn),
+          ),
         );
       }
     }
@@ -119,8 +142,13 @@ export class Ds389Profile implements ServerProfile {
       const rootDseAcis = valuesOf(observed.entry(ROOT_DSE_DN), 'aci');
       if (!rootDseReadableByEveryone(rootDseAcis)) {
         steps.push(
-          planAci('aci:root-dse', 'Root DSE read access for the sync user', ROOT_DSE_DN, rootDseAcis,
-            this.aci('sync root DSE read', READ_RIGHTS, target.syncUserDn)),
+          planAci(
+            'aci:root-dse',
+            'Root DSE read access for the sync user',
+            ROOT_DSE_DN,
+            rootDseAcis,
+            this.aci('sync root DSE read', READ_RIGHTS, target.syncUserDn),
+          ),
         );
       }
     }
@@ -134,7 +162,14 @@ export class Ds389Profile implements ServerProfile {
     const steps = this.planChangelogState(target, observed);
     const restartSaidAlready = steps.some((step) => step.warnings.some((w) => w.includes('restart')));
     return [
-      ...records.map((step) => (restartSaidAlready ? { ...step, warnings: step.warnings.filter((w) => !w.startsWith('The Retro Changelog Plugin reads these settings')) } : step)),
+      ...records.map((step) =>
+        restartSaidAlready
+          ? {
+              ...step,
+              warnings: step.warnings.filter((w) => !w.startsWith('The Retro Changelog Plugin reads these settings')),
+            }
+          : step,
+      ),
       ...steps,
     ];
   }
@@ -142,9 +177,11 @@ export class Ds389Profile implements ServerProfile {
   private planChangelogState(target: PrepareTarget, observed: Observation): PlannedStep[] {
     const plugin = observed.entry(RETRO_CHANGELOG_PLUGIN_DN);
     if (plugin === undefined) {
-      return [manual(CHANGELOG_STEP, `'${RETRO_CHANGELOG_PLUGIN_DN}' is missing`, [
-        `The Retro Changelog Plugin entry '${RETRO_CHANGELOG_PLUGIN_DN}' was not found: this server cannot serve cn=changelog; reinstall the plugin, then run this command again`,
-      ])];
+      return [
+        manual(CHANGELOG_STEP, `'${RETRO_CHANGELOG_PLUGIN_DN}' is missing`, [
+          `The Retro Changelog Plugin entry '${RETRO_CHANGELOG_PLUGIN_DN}' was not found: this server cannot serve cn=changelog; reinstall the plugin, then run this command again`,
+        ]),
+      ];
     }
     const dynamicPlugins = isOn(firstValue(observed.entry(CONFIG_DN), 'nsslapd-dynamic-plugins'));
     const enabled = isOn(firstValue(plugin, 'nsslapd-pluginEnabled'));
@@ -155,7 +192,9 @@ export class Ds389Profile implements ServerProfile {
 
     const modifications = [
       ...(enabled ? [] : [{ operation: 'replace' as const, attribute: 'nsslapd-pluginEnabled', values: ['on'] }]),
-      ...(retention.change ? [{ operation: 'replace' as const, attribute: 'nsslapd-changelogmaxage', values: [wantedAge] }] : []),
+      ...(retention.change
+        ? [{ operation: 'replace' as const, attribute: 'nsslapd-changelogmaxage', values: [wantedAge] }]
+        : []),
     ];
     const ageDetail = retention.change
       ? `nsslapd-changelogmaxage ${wantedAge}, was ${currentAgeText ?? 'unset (never trimmed)'}`
@@ -166,11 +205,14 @@ export class Ds389Profile implements ServerProfile {
 
     const steps: PlannedStep[] = [];
     if (modifications.length === 0) {
-      steps.push(running
-        ? unchanged(CHANGELOG_STEP, `Retro Changelog Plugin on, ${ageDetail}`, { warnings: retentionWarnings })
-        : manual(CHANGELOG_STEP, 'enabled in the configuration, not running yet', [
-            `The Retro Changelog Plugin is enabled but not running: ${restart}`, ...retentionWarnings,
-          ]));
+      steps.push(
+        running
+          ? unchanged(CHANGELOG_STEP, `Retro Changelog Plugin on, ${ageDetail}`, { warnings: retentionWarnings })
+          : manual(CHANGELOG_STEP, 'enabled in the configuration, not running yet', [
+              `The Retro Changelog Plugin is enabled but not running: ${restart}`,
+              ...retentionWarnings,
+            ]),
+      );
     } else {
       // 389 starts a plugin live only with nsslapd-dynamic-plugins on, and reads the maximum age only when the
       // plugin starts: so a live start takes the new age, and every other case needs a restart.
@@ -181,26 +223,37 @@ export class Ds389Profile implements ServerProfile {
           ? [`The new change log maximum age is read when the Retro Changelog Plugin starts: ${restart}`]
           : [`The Retro Changelog Plugin starts at the next server start (nsslapd-dynamic-plugins is off): ${restart}`];
       const warnings = [...retentionWarnings, ...restartWarnings];
-      steps.push(changed(
-        CHANGELOG_STEP,
-        'updated',
-        `${enabled ? 'Retro Changelog Plugin already on' : 'Retro Changelog Plugin on'}, ${ageDetail}${startsLive ? ', started live' : ''}`,
-        [{ kind: 'modify', dn: RETRO_CHANGELOG_PLUGIN_DN, modifications }],
-        { warnings, ...(startsLive && usesMdb(observed) ? { cautions: [MDB_LIVE_TOGGLE_CAUTION] } : {}) },
-      ));
+      steps.push(
+        changed(
+          CHANGELOG_STEP,
+          'updated',
+          `${enabled ? 'Retro Changelog Plugin already on' : 'Retro Changelog Plugin on'}, ${ageDetail}${startsLive ? ', started live' : ''}`,
+          [{ kind: 'modify', dn: RETRO_CHANGELOG_PLUGIN_DN, modifications }],
+          { warnings, ...(startsLive && usesMdb(observed) ? { cautions: [MDB_LIVE_TOGGLE_CAUTION] } : {}) },
+        ),
+      );
     }
 
     // cn=changelog comes into being when the plugin starts; its default ACI lets nobody read the changes.
     const changelogWillRun = running || (!enabled && dynamicPlugins);
     const spec = this.aci('sync changelog read', READ_RIGHTS, target.syncUserDn);
     if (changelogWillRun) {
-      steps.push(planAci('aci:changelog', `Change log read access for the sync user on '${CHANGELOG_DN}'`, CHANGELOG_DN,
-        valuesOf(observed.entry(CHANGELOG_DN), 'aci'), spec));
+      steps.push(
+        planAci(
+          'aci:changelog',
+          `Change log read access for the sync user on '${CHANGELOG_DN}'`,
+          CHANGELOG_DN,
+          valuesOf(observed.entry(CHANGELOG_DN), 'aci'),
+          spec,
+        ),
+      );
     } else {
-      steps.push(skipped(
-        { id: 'aci:changelog', title: `Change log read access for the sync user on '${CHANGELOG_DN}'` },
-        `'${CHANGELOG_DN}' exists only once the plugin runs: granted by the run after the restart`,
-      ));
+      steps.push(
+        skipped(
+          { id: 'aci:changelog', title: `Change log read access for the sync user on '${CHANGELOG_DN}'` },
+          `'${CHANGELOG_DN}' exists only once the plugin runs: granted by the run after the restart`,
+        ),
+      );
     }
     return steps;
   }
@@ -217,13 +270,34 @@ export class Ds389Profile implements ServerProfile {
     const user = target.syncUserDn;
     const dataAcis = [this.aci('sync source read', READ_RIGHTS, user), ...this.destinationAcis(user)];
     const steps = target.baseDns.map((base) =>
-      planAciRemoval(`aci:${base}`, `Access for the sync user on '${base}'`, base, valuesOf(observed.entry(base), 'aci'), dataAcis));
+      planAciRemoval(
+        `aci:${base}`,
+        `Access for the sync user on '${base}'`,
+        base,
+        valuesOf(observed.entry(base), 'aci'),
+        dataAcis,
+      ),
+    );
     if (observed.entry(CHANGELOG_DN) !== undefined) {
-      steps.push(planAciRemoval('aci:changelog', `Change log read access on '${CHANGELOG_DN}'`, CHANGELOG_DN,
-        valuesOf(observed.entry(CHANGELOG_DN), 'aci'), [this.aci('sync changelog read', READ_RIGHTS, user)]));
+      steps.push(
+        planAciRemoval(
+          'aci:changelog',
+          `Change log read access on '${CHANGELOG_DN}'`,
+          CHANGELOG_DN,
+          valuesOf(observed.entry(CHANGELOG_DN), 'aci'),
+          [this.aci('sync changelog read', READ_RIGHTS, user)],
+        ),
+      );
     }
-    steps.push(planAciRemoval('aci:root-dse', 'Root DSE read access', ROOT_DSE_DN,
-      valuesOf(observed.entry(ROOT_DSE_DN), 'aci'), [this.aci('sync root DSE read', READ_RIGHTS, user)]));
+    steps.push(
+      planAciRemoval(
+        'aci:root-dse',
+        'Root DSE read access',
+        ROOT_DSE_DN,
+        valuesOf(observed.entry(ROOT_DSE_DN), 'aci'),
+        [this.aci('sync root DSE read', READ_RIGHTS, user)],
+      ),
+    );
     if (this.family === '389ds') steps.push(...planPasswordAdminRemoval(target, observed));
     if (disableChangelog) {
       if (this.family === '389ds') steps.push(...planChangeRecordsRemoval(observed));
@@ -243,15 +317,29 @@ export class Ds389Profile implements ServerProfile {
       { id: 'changelog', title },
       'updated',
       `Retro Changelog Plugin off${dynamicPlugins ? ', stopped live' : ''}`,
-      [{ kind: 'modify', dn: RETRO_CHANGELOG_PLUGIN_DN, modifications: [{ operation: 'replace', attribute: 'nsslapd-pluginEnabled', values: ['off'] }] }],
+      [
+        {
+          kind: 'modify',
+          dn: RETRO_CHANGELOG_PLUGIN_DN,
+          modifications: [{ operation: 'replace', attribute: 'nsslapd-pluginEnabled', values: ['off'] }],
+        },
+      ],
       {
-        warnings: dynamicPlugins ? [] : ['The Retro Changelog Plugin stops at the next server start (nsslapd-dynamic-plugins is off): restart the directory server'],
+        warnings: dynamicPlugins
+          ? []
+          : [
+              'The Retro Changelog Plugin stops at the next server start (nsslapd-dynamic-plugins is off): restart the directory server',
+            ],
         ...(dynamicPlugins && usesMdb(observed) ? { cautions: [MDB_LIVE_TOGGLE_CAUTION] } : {}),
       },
     );
   }
 
-  public explainMissingChangeNumbers(_target: PrepareTarget, observed: Observation, plan: readonly PlannedStep[]): string {
+  public explainMissingChangeNumbers(
+    _target: PrepareTarget,
+    observed: Observation,
+    plan: readonly PlannedStep[],
+  ): string {
     const changelog = plan.find((step) => step.id === 'changelog');
     if (changelog !== undefined && changelog.warnings.length > 0) {
       return 'the change log is not running yet: restart the directory server, then run this command again';
@@ -272,13 +360,38 @@ export class Ds389Profile implements ServerProfile {
   private destinationAcis(userDn: string): AciSpec[] {
     const move = this.family === 'dsee' ? [] : [MOVE_RIGHT];
     return [
-      { name: 'sync destination write', targetAttributes: 'aci', excludeTargetAttributes: true, rights: [...WRITE_RIGHTS, ...move], userDn },
-      { name: 'sync destination: no access control changes', targetAttributes: 'aci', permission: 'deny', rights: ['write'], userDn },
+      {
+        name: 'sync destination write',
+        targetAttributes: 'aci',
+        excludeTargetAttributes: true,
+        rights: [...WRITE_RIGHTS, ...move],
+        userDn,
+      },
+      {
+        name: 'sync destination: no access control changes',
+        targetAttributes: 'aci',
+        permission: 'deny',
+        rights: ['write'],
+        userDn,
+      },
       // Not moddn: 389 does not apply a targetfilter to moves, and a moved entry's ACIs still govern the same
       // entries (an ACI applies to the entry holding it and what lies below it).
-      { name: 'sync destination: no entries carrying ACIs', targetFilter: '(aci=*)', permission: 'deny', rights: ['add', 'delete'], userDn },
+      {
+        name: 'sync destination: no entries carrying ACIs',
+        targetFilter: '(aci=*)',
+        permission: 'deny',
+        rights: ['add', 'delete'],
+        userDn,
+      },
       // An ACI's target may not leave the entry it sits on, so "its own entry" is said by the bind rule instead.
-      { name: 'sync destination: not its own account', targetAttributes: '*', ownEntryOnly: true, permission: 'deny', rights: ['write', 'delete', ...move], userDn },
+      {
+        name: 'sync destination: not its own account',
+        targetAttributes: '*',
+        ownEntryOnly: true,
+        permission: 'deny',
+        rights: ['write', 'delete', ...move],
+        userDn,
+      },
     ];
   }
 

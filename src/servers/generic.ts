@@ -34,18 +34,29 @@ export class GenericProfile implements ServerProfile {
       ...(target.roles.destination ? ['add, modify, rename and delete entries'] : []),
     ].join(', and ');
     return target.baseDns.map((base) =>
-      manual({ id: `access:${base}`, title: `Access for the sync user on '${base}'` }, 'cannot be granted automatically on this server type', [
-        `Grant '${target.syncUserDn}' the right to ${rights} under '${base}' with this server's own access control ` +
-          '(the tool does not guess at vendor-specific configuration)',
-      ]));
+      manual(
+        { id: `access:${base}`, title: `Access for the sync user on '${base}'` },
+        'cannot be granted automatically on this server type',
+        [
+          `Grant '${target.syncUserDn}' the right to ${rights} under '${base}' with this server's own access control ` +
+            '(the tool does not guess at vendor-specific configuration)',
+        ],
+      ),
+    );
   }
 
   public planChangelog(target: PrepareTarget, _observed: Observation): PlannedStep[] {
-    return [manual({ id: 'changelog', title: 'Enabling the change log' }, 'cannot be enabled automatically on this server type', [
-      'Enable this server\'s change log by hand: a PingDataSync generic LDAP source reads a cn=changelog ' +
-        '(draft-good-ldap-changelog) and the root DSE firstChangeNumber/lastChangeNumber; keep changes at least ' +
-        `as long as the sync server may be offline, and let '${target.syncUserDn}' read them`,
-    ])];
+    return [
+      manual(
+        { id: 'changelog', title: 'Enabling the change log' },
+        'cannot be enabled automatically on this server type',
+        [
+          "Enable this server's change log by hand: a PingDataSync generic LDAP source reads a cn=changelog " +
+            '(draft-good-ldap-changelog) and the root DSE firstChangeNumber/lastChangeNumber; keep changes at least ' +
+            `as long as the sync server may be offline, and let '${target.syncUserDn}' read them`,
+        ],
+      ),
+    ];
   }
 
   /** Nothing but the account was created on such a server, so nothing else is taken away. */

@@ -43,7 +43,12 @@ const DOMAINS_SEARCH = 'opendj:domains';
 /** The external changelog request control (ECL cookie exchange), which `targetcontrol="Ecl"` names on PingDS. */
 export const ECL_CONTROL_OID = '1.3.6.1.4.1.26027.1.5.4';
 /** Root DSE attributes a changelog reader needs, as PingDS documents its global ACI. */
-export const ROOT_DSE_CHANGELOG_ATTRIBUTES = ['changeLog', 'firstChangeNumber', 'lastChangeNumber', 'lastExternalChangeLogCookie'] as const;
+export const ROOT_DSE_CHANGELOG_ATTRIBUTES = [
+  'changeLog',
+  'firstChangeNumber',
+  'lastChangeNumber',
+  'lastExternalChangeLogCookie',
+] as const;
 
 /** Per-user resource limits on the account (0: no limit): a full resync reads every entry, a sync sits idle between polls. */
 export const RESOURCE_LIMITS: Readonly<Record<string, string>> = {
@@ -61,7 +66,9 @@ export const SOURCE_PRIVILEGES = ['changelog-read', 'unindexed-search'] as const
 export const DESTINATION_PRIVILEGES = ['password-reset', 'unindexed-search'] as const;
 
 export function privilegesFor(roles: RoleSet): string[] {
-  return [...new Set([...(roles.source ? SOURCE_PRIVILEGES : []), ...(roles.destination ? DESTINATION_PRIVILEGES : [])])];
+  return [
+    ...new Set([...(roles.source ? SOURCE_PRIVILEGES : []), ...(roles.destination ? DESTINATION_PRIVILEGES : [])]),
+  ];
 }
 
 const READ_RIGHTS = ['read', 'search', 'compare'];
@@ -94,22 +101,42 @@ export class OpenDjProfile implements ServerProfile {
 
   public reads(target: PrepareTarget): ReadRequest[] {
     return [
-      { dn: target.syncUserDn, attributes: ['objectClass', 'description', PRIVILEGE_ATTRIBUTE, ...Object.keys(RESOURCE_LIMITS)] },
+      {
+        dn: target.syncUserDn,
+        attributes: ['objectClass', 'description', PRIVILEGE_ATTRIBUTE, ...Object.keys(RESOURCE_LIMITS)],
+      },
       // Read on every run: an admin that cannot read the configuration stops the run here (exit 50), before any write.
       { dn: ACCESS_CONTROL_HANDLER_DN, attributes: [GLOBAL_ACI_ATTRIBUTE] },
       ...(target.roles.source
-        ? [{ dn: REPLICATION_SERVER_DN, attributes: ['objectClass', CHANGELOG_ENABLED_ATTRIBUTE, COMPUTE_CHANGE_NUMBER_ATTRIBUTE, PURGE_DELAY_ATTRIBUTE] }]
+        ? [
+            {
+              dn: REPLICATION_SERVER_DN,
+              attributes: [
+                'objectClass',
+                CHANGELOG_ENABLED_ATTRIBUTE,
+                COMPUTE_CHANGE_NUMBER_ATTRIBUTE,
+                PURGE_DELAY_ATTRIBUTE,
+              ],
+            },
+          ]
         : []),
-      ...(target.roles.destination ? [{ dn: DEFAULT_PASSWORD_POLICY_DN, attributes: [ALLOW_PRE_ENCODED_ATTRIBUTE] }] : []),
+      ...(target.roles.destination
+        ? [{ dn: DEFAULT_PASSWORD_POLICY_DN, attributes: [ALLOW_PRE_ENCODED_ATTRIBUTE] }]
+        : []),
     ];
   }
 
   public searches(target: PrepareTarget): SearchRequest[] {
     if (!target.roles.source) return [];
-    return [{
-      key: DOMAINS_SEARCH, base: DOMAINS_DN, scope: 'sub', filter: '(objectClass=*)',
-      attributes: ['objectClass', 'ds-cfg-base-dn', ECL_INCLUDE_ATTRIBUTE, ECL_INCLUDE_FOR_DELETES_ATTRIBUTE],
-    }];
+    return [
+      {
+        key: DOMAINS_SEARCH,
+        base: DOMAINS_DN,
+        scope: 'sub',
+        filter: '(objectClass=*)',
+        attributes: ['objectClass', 'ds-cfg-base-dn', ECL_INCLUDE_ATTRIBUTE, ECL_INCLUDE_FOR_DELETES_ATTRIBUTE],
+      },
+    ];
   }
 
   /** A source must be a replication server: only those keep the external changelog. Checked before any write. */
@@ -143,8 +170,17 @@ export class OpenDjProfile implements ServerProfile {
     }
     if (target.roles.source) {
       const global = valuesOf(observed.entry(ACCESS_CONTROL_HANDLER_DN), GLOBAL_ACI_ATTRIBUTE);
-      steps.push(onGlobalAcis(planAcis('global-aci', 'Change log access for the sync user (global ACIs)', ACCESS_CONTROL_HANDLER_DN, global,
-        changelogAcis(target.syncUserDn))));
+      steps.push(
+        onGlobalAcis(
+          planAcis(
+            'global-aci',
+            'Change log access for the sync user (global ACIs)',
+            ACCESS_CONTROL_HANDLER_DN,
+            global,
+            changelogAcis(target.syncUserDn),
+          ),
+        ),
+      );
     }
     if (target.roles.destination) steps.push(this.planPreEncodedPasswords(observed));
     return steps;
@@ -163,9 +199,9 @@ export class OpenDjProfile implements ServerProfile {
     }
     return manual(head, 'not changed: the setting is not per account', [
       `${this.productName} accepts a pre-hashed userPassword only where the entry's password policy has allow-pre-encoded-passwords:true, ` +
-      'a setting for every writer, not for the sync user alone, so this tool leaves it to you. If the sync carries password hashes, run: ' +
-      'dsconfig set-password-policy-prop --policy-name "Default Password Policy" --set allow-pre-encoded-passwords:true ' +
-      '(and the same for any other policy that governs synchronized entries)',
+        'a setting for every writer, not for the sync user alone, so this tool leaves it to you. If the sync carries password hashes, run: ' +
+        'dsconfig set-password-policy-prop --policy-name "Default Password Policy" --set allow-pre-encoded-passwords:true ' +
+        '(and the same for any other policy that governs synchronized entries)',
     ]);
   }
 
@@ -178,7 +214,12 @@ export class OpenDjProfile implements ServerProfile {
   public planChangelog(target: PrepareTarget, observed: Observation): PlannedStep[] {
     const head = { id: 'changelog', title: 'Enabling cn=changelog (change numbers)' };
     const server = observed.entry(REPLICATION_SERVER_DN);
-    if (server === undefined) return [manual(head, 'not a replication server', ['This server keeps no external changelog: make it a replication server'])];
+    if (server === undefined)
+      return [
+        manual(head, 'not a replication server', [
+          'This server keeps no external changelog: make it a replication server',
+        ]),
+      ];
     const modifications: { operation: 'replace'; attribute: string; values: string[] }[] = [];
     const notes: string[] = [];
     const mode = firstValue(server, CHANGELOG_ENABLED_ATTRIBUTE)?.trim();
@@ -202,7 +243,9 @@ export class OpenDjProfile implements ServerProfile {
     if (retention.change) {
       modifications.push({ operation: 'replace', attribute: PURGE_DELAY_ATTRIBUTE, values: [wanted] });
       notes.push(`replication-purge-delay '${wanted}', was '${currentText ?? 'unset'}'`);
-      warnings.push(`replication-purge-delay also governs replication and must be the same on every replication server of the topology: on each other one, run dsconfig set-replication-server-prop --provider-name "Multimaster Synchronization" --set "replication-purge-delay:${wanted}"`);
+      warnings.push(
+        `replication-purge-delay also governs replication and must be the same on every replication server of the topology: on each other one, run dsconfig set-replication-server-prop --provider-name "Multimaster Synchronization" --set "replication-purge-delay:${wanted}"`,
+      );
     } else {
       notes.push(`replication-purge-delay '${currentText ?? wanted}'${retention.kept ? `, ${KEPT_NOTE}` : ''}`);
     }
@@ -219,29 +262,44 @@ export class OpenDjProfile implements ServerProfile {
    * domain's external changelog domain entry. Others' values stay.
    */
   private planDeletedEntryAttributes(target: PrepareTarget, observed: Observation, base: string): PlannedStep {
-    const head = { id: `changelog:records:${base}`, title: `Attributes kept in change records of deletes under '${base}'` };
+    const head = {
+      id: `changelog:records:${base}`,
+      title: `Attributes kept in change records of deletes under '${base}'`,
+    };
     const found = observed.found(DOMAINS_SEARCH);
-    const hasClass = (entry: Entry, name: string): boolean => valuesOf(entry, 'objectClass').some((value) => value.toLowerCase() === name);
-    const domain = found.find((entry) => hasClass(entry, 'ds-cfg-replication-domain') &&
-      valuesOf(entry, 'ds-cfg-base-dn').some((domainBase) => safeWithin(base, domainBase)));
+    const hasClass = (entry: Entry, name: string): boolean =>
+      valuesOf(entry, 'objectClass').some((value) => value.toLowerCase() === name);
+    const domain = found.find(
+      (entry) =>
+        hasClass(entry, 'ds-cfg-replication-domain') &&
+        valuesOf(entry, 'ds-cfg-base-dn').some((domainBase) => safeWithin(base, domainBase)),
+    );
     if (domain === undefined) {
       return manual(head, 'not replicated here', [
         `No replication domain on this server covers '${base}', so the changelog records no change under it: ` +
-        `add '${base}' to replication (dsreplication enable, or dsconfig create-replication-domain --provider-name "Multimaster Synchronization" --domain-name "${base}" --set base-dn:${base}), then run this command again`,
+          `add '${base}' to replication (dsreplication enable, or dsconfig create-replication-domain --provider-name "Multimaster Synchronization" --domain-name "${base}" --set base-dn:${base}), then run this command again`,
       ]);
     }
-    const external = found.find((entry) => hasClass(entry, 'ds-cfg-external-changelog-domain') && dnEquals(parentDn(entry.dn) ?? '', domain.dn));
+    const external = found.find(
+      (entry) => hasClass(entry, 'ds-cfg-external-changelog-domain') && dnEquals(parentDn(entry.dn) ?? '', domain.dn),
+    );
     const holder = external ?? domain;
     const attribute = external === undefined ? ECL_INCLUDE_FOR_DELETES_ATTRIBUTE : ECL_INCLUDE_ATTRIBUTE;
     const property = attribute.replace(/^ds-cfg-/, '');
     const have = valuesOf(holder, attribute);
-    const wanted = ['objectClass', ...(target.deletedEntryAttributes ?? [])]
-      .filter((name, index, all) => all.findIndex((other) => other.toLowerCase() === name.toLowerCase()) === index);
-    const missing = wanted.filter((name) => !have.some((value) => value.trim().toLowerCase() === name.toLowerCase() || value.trim() === '*'));
+    const wanted = ['objectClass', ...(target.deletedEntryAttributes ?? [])].filter(
+      (name, index, all) => all.findIndex((other) => other.toLowerCase() === name.toLowerCase()) === index,
+    );
+    const missing = wanted.filter(
+      (name) => !have.some((value) => value.trim().toLowerCase() === name.toLowerCase() || value.trim() === '*'),
+    );
     if (missing.length === 0) return unchanged(head, `${property} ${have.join(', ')}`);
-    return changed(head, have.length === 0 ? 'created' : 'updated',
+    return changed(
+      head,
+      have.length === 0 ? 'created' : 'updated',
       `${property} ${missing.join(', ')} added${have.length === 0 ? '' : ` next to ${have.join(', ')}`}`,
-      [{ kind: 'modify', dn: holder.dn, modifications: [{ operation: 'add', attribute, values: missing }] }]);
+      [{ kind: 'modify', dn: holder.dn, modifications: [{ operation: 'add', attribute, values: missing }] }],
+    );
   }
 
   /**
@@ -250,42 +308,78 @@ export class OpenDjProfile implements ServerProfile {
    * of them this tool added): the run names them. The external changelog belongs to replication: even with
    * --disableChangelog the tool does not turn change numbers off (other readers may use them), it prints the command.
    */
-  public planRemoval(target: PrepareTarget, observed: Observation, disableChangelog: boolean, accountKept = false): PlannedStep[] {
+  public planRemoval(
+    target: PrepareTarget,
+    observed: Observation,
+    disableChangelog: boolean,
+    accountKept = false,
+  ): PlannedStep[] {
     const steps: PlannedStep[] = [];
     const all = [sourceReadAci(target.syncUserDn), destinationWriteAci(target.syncUserDn)];
     for (const base of target.baseDns) {
-      steps.push(planAciRemoval(`aci:${base}`, `Access for the sync user on '${base}'`, base, valuesOf(observed.entry(base), 'aci'), all));
+      steps.push(
+        planAciRemoval(
+          `aci:${base}`,
+          `Access for the sync user on '${base}'`,
+          base,
+          valuesOf(observed.entry(base), 'aci'),
+          all,
+        ),
+      );
     }
-    steps.push(onGlobalAcis(planAciRemoval('global-aci', 'Change log access for the sync user (global ACIs)', ACCESS_CONTROL_HANDLER_DN,
-      valuesOf(observed.entry(ACCESS_CONTROL_HANDLER_DN), GLOBAL_ACI_ATTRIBUTE), changelogAcis(target.syncUserDn))));
+    steps.push(
+      onGlobalAcis(
+        planAciRemoval(
+          'global-aci',
+          'Change log access for the sync user (global ACIs)',
+          ACCESS_CONTROL_HANDLER_DN,
+          valuesOf(observed.entry(ACCESS_CONTROL_HANDLER_DN), GLOBAL_ACI_ATTRIBUTE),
+          changelogAcis(target.syncUserDn),
+        ),
+      ),
+    );
     const account = observed.entry(target.syncUserDn);
     if (accountKept && account !== undefined) {
       const head = { id: 'privileges', title: `Privileges of '${target.syncUserDn}'` };
       const held = new Set(valuesOf(account, PRIVILEGE_ATTRIBUTE).map((value) => value.trim().toLowerCase()));
       const granted = privilegesFor({ source: true, destination: true }).filter((name) => held.has(name));
-      steps.push(granted.length === 0
-        ? unchanged(head, 'none of those this tool grants')
-        : manual(head, `kept: ${granted.join(', ')}`, [`'${target.syncUserDn}' keeps its privileges ${granted.join(', ')}: the server does not ` +
-          `record which of them this tool added, so none was taken away; remove the '${PRIVILEGE_ATTRIBUTE}' values it no longer needs by hand`]));
+      steps.push(
+        granted.length === 0
+          ? unchanged(head, 'none of those this tool grants')
+          : manual(head, `kept: ${granted.join(', ')}`, [
+              `'${target.syncUserDn}' keeps its privileges ${granted.join(', ')}: the server does not ` +
+                `record which of them this tool added, so none was taken away; remove the '${PRIVILEGE_ATTRIBUTE}' values it no longer needs by hand`,
+            ]),
+      );
     }
     if (disableChangelog) {
-      steps.push(manual({ id: 'changelog', title: 'Disabling cn=changelog' }, 'left on: it belongs to replication', [
-        'The external changelog is part of replication and other readers may depend on its change numbers, so this tool leaves it as it is. ' +
-        'To stop computing change numbers, run: dsconfig set-replication-server-prop --provider-name "Multimaster Synchronization" ' +
-        (this.family === 'pingds' ? '--set changelog-enabled:enabled-cookie-mode-only' : '--set compute-change-number:false'),
-      ]));
+      steps.push(
+        manual({ id: 'changelog', title: 'Disabling cn=changelog' }, 'left on: it belongs to replication', [
+          'The external changelog is part of replication and other readers may depend on its change numbers, so this tool leaves it as it is. ' +
+            'To stop computing change numbers, run: dsconfig set-replication-server-prop --provider-name "Multimaster Synchronization" ' +
+            (this.family === 'pingds'
+              ? '--set changelog-enabled:enabled-cookie-mode-only'
+              : '--set compute-change-number:false'),
+        ]),
+      );
     }
     return steps;
   }
 
-  public explainMissingChangeNumbers(target: PrepareTarget, observed: Observation, plan: readonly PlannedStep[]): string {
+  public explainMissingChangeNumbers(
+    target: PrepareTarget,
+    observed: Observation,
+    plan: readonly PlannedStep[],
+  ): string {
     const global = plan.find((step) => step.id === 'global-aci');
     if (global !== undefined && global.status === 'warning') return global.warnings.join('; ');
     const server = observed.entry(REPLICATION_SERVER_DN);
     if (server === undefined) return 'this server is not a replication server, so it keeps no external changelog';
-    return `the global ACI "prepare-endpoint-server: sync changelog root DSE read" must let '${target.syncUserDn}' read ` +
+    return (
+      `the global ACI "prepare-endpoint-server: sync changelog root DSE read" must let '${target.syncUserDn}' read ` +
       `${ROOT_DSE_CHANGELOG_ATTRIBUTES.join(', ')} in the root DSE, and change numbers must be on (changelog-enabled:enabled): ` +
-      `check ${GLOBAL_ACI_ATTRIBUTE} in '${ACCESS_CONTROL_HANDLER_DN}' and that no deny ACI hides them`;
+      `check ${GLOBAL_ACI_ATTRIBUTE} in '${ACCESS_CONTROL_HANDLER_DN}' and that no deny ACI hides them`
+    );
   }
 }
 
@@ -303,13 +397,26 @@ export function sourceReadAci(userDn: string): AciSpec {
 
 /** Every attribute but `aci`: the destination sync user may never write access control. */
 export function destinationWriteAci(userDn: string): AciSpec {
-  return { name: 'sync destination write', targetAttributes: 'aci', excludeTargetAttributes: true, rights: WRITE_RIGHTS, userDn };
+  return {
+    name: 'sync destination write',
+    targetAttributes: 'aci',
+    excludeTargetAttributes: true,
+    rights: WRITE_RIGHTS,
+    userDn,
+  };
 }
 
 /** The three global ACIs PingDS documents for a changelog reader, for this user only. */
 export function changelogAcis(userDn: string): AciSpec[] {
   return [
-    { name: 'sync changelog root DSE read', target: '', targetScope: 'base', targetAttributes: ROOT_DSE_CHANGELOG_ATTRIBUTES.join('||'), rights: READ_RIGHTS, userDn },
+    {
+      name: 'sync changelog root DSE read',
+      target: '',
+      targetScope: 'base',
+      targetAttributes: ROOT_DSE_CHANGELOG_ATTRIBUTES.join('||'),
+      rights: READ_RIGHTS,
+      userDn,
+    },
     { name: 'sync changelog read', target: CHANGELOG_DN, targetAttributes: '*||+', rights: READ_RIGHTS, userDn },
     { name: 'sync changelog control', targetControl: ECL_CONTROL_OID, rights: ['read'], userDn },
   ];
@@ -319,9 +426,14 @@ export function changelogAcis(userDn: string): AciSpec[] {
 function onGlobalAcis(step: PlannedStep): PlannedStep {
   return {
     ...step,
-    changes: step.changes.map((change) => change.kind !== 'modify' ? change : {
-      ...change, modifications: change.modifications.map((m) => ({ ...m, attribute: GLOBAL_ACI_ATTRIBUTE })),
-    }),
+    changes: step.changes.map((change) =>
+      change.kind !== 'modify'
+        ? change
+        : {
+            ...change,
+            modifications: change.modifications.map((m) => ({ ...m, attribute: GLOBAL_ACI_ATTRIBUTE })),
+          },
+    ),
   };
 }
 
@@ -334,22 +446,30 @@ function planPrivileges(target: PrepareTarget, observed: Observation): PlannedSt
   const held = new Set(valuesOf(account, PRIVILEGE_ATTRIBUTE).map((value) => value.trim().toLowerCase()));
   const missing = needed.filter((name) => !held.has(name));
   if (missing.length === 0) return unchanged(head, `holds ${needed.join(', ')}`);
-  return changed(head, 'updated', `added ${missing.join(', ')}`,
-    [{ kind: 'modify', dn: account.dn, modifications: [{ operation: 'add', attribute: PRIVILEGE_ATTRIBUTE, values: missing }] }]);
+  return changed(head, 'updated', `added ${missing.join(', ')}`, [
+    {
+      kind: 'modify',
+      dn: account.dn,
+      modifications: [{ operation: 'add', attribute: PRIVILEGE_ATTRIBUTE, values: missing }],
+    },
+  ]);
 }
 
 /** ds-rlim-* on the sync user: set with a new account, made unlimited on an existing one. */
 function planResourceLimits(target: PrepareTarget, observed: Observation): PlannedStep {
   const head = { id: 'limits', title: `Resource limits of '${target.syncUserDn}'` };
-  const shown = Object.keys(RESOURCE_LIMITS).map((name) => `${name} 0`).join(', ');
+  const shown = Object.keys(RESOURCE_LIMITS)
+    .map((name) => `${name} 0`)
+    .join(', ');
   const account = observed.entry(target.syncUserDn);
   if (account === undefined) return changed(head, 'created', `set with the new account: ${shown} (no limit)`, []);
   const modifications = Object.entries(RESOURCE_LIMITS)
     .filter(([name, value]) => firstValue(account, name)?.trim() !== value)
     .map(([name, value]) => ({ operation: 'replace' as const, attribute: name, values: [value] }));
   if (modifications.length === 0) return unchanged(head, `${shown} (no limit)`);
-  return changed(head, 'updated', `${modifications.map((m) => `${m.attribute} 0`).join(', ')} (no limit)`,
-    [{ kind: 'modify', dn: account.dn, modifications }]);
+  return changed(head, 'updated', `${modifications.map((m) => `${m.attribute} 0`).join(', ')} (no limit)`, [
+    { kind: 'modify', dn: account.dn, modifications },
+  ]);
 }
 
 /** For tests and the verification: whether a global ACI value is one of this tool's for the user. */

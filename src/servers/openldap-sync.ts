@@ -20,7 +20,13 @@ export function limitsRule(syncUserDn: string): string {
 
 /** Attributes the config search must return for this module. */
 export const CONFIG_ATTRIBUTES = [
-  'olcLimits', 'olcDbIndex', 'olcOverlay', 'olcSyncrepl', 'olcMultiProvider', 'olcAccessLogOld', 'olcAccessLogOldAttr',
+  'olcLimits',
+  'olcDbIndex',
+  'olcOverlay',
+  'olcSyncrepl',
+  'olcMultiProvider',
+  'olcAccessLogOld',
+  'olcAccessLogOldAttr',
 ] as const;
 
 /** Object class of syncprov overlay entries. */
@@ -48,7 +54,11 @@ function ordered(value: string): { index: number | undefined; text: string } {
 export function ourLimits(database: Entry, syncUserDn: string): string[] {
   return valuesOf(database, 'olcLimits').filter((value) => {
     const match = /^dn\.exact="([^"]*)"\s+(.*)$/i.exec(ordered(value).text.trim());
-    return match !== null && sameDn(match[1] ?? '', syncUserDn) && (match[2] ?? '').trim().split(/\s+/).join(' ').toLowerCase() === LIMITS;
+    return (
+      match !== null &&
+      sameDn(match[1] ?? '', syncUserDn) &&
+      (match[2] ?? '').trim().split(/\s+/).join(' ').toLowerCase() === LIMITS
+    );
   });
 }
 
@@ -60,7 +70,8 @@ export function planLimitsOn(database: Entry, label: string, syncUserDn: string)
   const id = `limits:${database.dn}`;
   const title = `Search limits for the sync user on '${label}'`;
   const ours = ourLimits(database, syncUserDn);
-  const first = valuesOf(database, 'olcLimits').find((value) => ordered(value).index === 0) ?? valuesOf(database, 'olcLimits')[0];
+  const first =
+    valuesOf(database, 'olcLimits').find((value) => ordered(value).index === 0) ?? valuesOf(database, 'olcLimits')[0];
   if (ours.length === 1 && first !== undefined && ours[0] === first) {
     return unchanged({ id, title }, `olcLimits ${LIMITS} first on ${database.dn}`);
   }
@@ -68,9 +79,12 @@ export function planLimitsOn(database: Entry, label: string, syncUserDn: string)
     ...(ours.length > 0 ? [{ operation: 'delete' as const, attribute: 'olcLimits', values: ours }] : []),
     { operation: 'add', attribute: 'olcLimits', values: [`{0}${limitsRule(syncUserDn)}`] },
   ];
-  return changed({ id, title }, ours.length > 0 ? 'updated' : 'created', `olcLimits ${LIMITS} ${ours.length > 0 ? 'moved first' : 'added first'} on ${database.dn}`, [
-    { kind: 'modify', dn: database.dn, modifications },
-  ]);
+  return changed(
+    { id, title },
+    ours.length > 0 ? 'updated' : 'created',
+    `olcLimits ${LIMITS} ${ours.length > 0 ? 'moved first' : 'added first'} on ${database.dn}`,
+    [{ kind: 'modify', dn: database.dn, modifications }],
+  );
 }
 
 /** `--remove`: our limits rule on one database. */
@@ -110,31 +124,53 @@ export function planIndexes(database: Entry, label: string, needed: readonly str
   const title = `Equality indexes for content sync on '${label}'`;
   const indexed = indexTypes(database);
   const missing = needed.filter((name) => !indexed.has(name.toLowerCase()));
-  const otherwise = needed.filter((name) => indexed.has(name.toLowerCase()) && !(indexed.get(name.toLowerCase()) ?? []).includes('eq'));
-  const warnings = otherwise.map((name) =>
-    `${name} is indexed on ${database.dn} but not for equality (${(indexed.get(name.toLowerCase()) ?? []).join(',') || 'no type'}): ` +
-    `syncprov then scans the database; add eq to that olcDbIndex value`);
+  const otherwise = needed.filter(
+    (name) => indexed.has(name.toLowerCase()) && !(indexed.get(name.toLowerCase()) ?? []).includes('eq'),
+  );
+  const warnings = otherwise.map(
+    (name) =>
+      `${name} is indexed on ${database.dn} but not for equality (${(indexed.get(name.toLowerCase()) ?? []).join(',') || 'no type'}): ` +
+      `syncprov then scans the database; add eq to that olcDbIndex value`,
+  );
   if (missing.length === 0) {
     return unchangedUnlessWarned({ id, title }, `${needed.join(', ')} eq`, warnings);
   }
-  return changed({ id, title }, 'created', `olcDbIndex ${missing.join(',')} eq on ${database.dn} (slapd builds it live)`, [
-    { kind: 'modify', dn: database.dn, modifications: [{ operation: 'add', attribute: 'olcDbIndex', values: [`${missing.join(',')} eq`] }] },
-  ], { warnings });
+  return changed(
+    { id, title },
+    'created',
+    `olcDbIndex ${missing.join(',')} eq on ${database.dn} (slapd builds it live)`,
+    [
+      {
+        kind: 'modify',
+        dn: database.dn,
+        modifications: [{ operation: 'add', attribute: 'olcDbIndex', values: [`${missing.join(',')} eq`] }],
+      },
+    ],
+    { warnings },
+  );
 }
 
 /** The overlays under a database, with their `{n}` positions. */
 export function overlaysOf(overlays: readonly Entry[], databaseDn: string): { entry: Entry; index: number }[] {
   return overlays
     .filter((overlay) => sameDn(parentDn(overlay.dn) ?? '', databaseDn))
-    .map((entry) => ({ entry, index: ordered(firstValue(entry, 'olcOverlay') ?? /^olcOverlay=([^,]*)/i.exec(entry.dn)?.[1] ?? '').index ?? 0 }));
+    .map((entry) => ({
+      entry,
+      index: ordered(firstValue(entry, 'olcOverlay') ?? /^olcOverlay=([^,]*)/i.exec(entry.dn)?.[1] ?? '').index ?? 0,
+    }));
 }
 
 function overlayName(entry: Entry): string {
-  return ordered(firstValue(entry, 'olcOverlay') ?? '').text.trim().toLowerCase();
+  return ordered(firstValue(entry, 'olcOverlay') ?? '')
+    .text.trim()
+    .toLowerCase();
 }
 
 export function isSyncprov(entry: Entry): boolean {
-  return overlayName(entry) === 'syncprov' || valuesOf(entry, 'objectClass').some((c) => c.toLowerCase() === SYNCPROV_CLASS.toLowerCase());
+  return (
+    overlayName(entry) === 'syncprov' ||
+    valuesOf(entry, 'objectClass').some((c) => c.toLowerCase() === SYNCPROV_CLASS.toLowerCase())
+  );
 }
 
 /**
@@ -149,16 +185,33 @@ export function planSyncprovOnData(database: Entry, label: string, overlays: rea
   if (existing !== undefined) return unchanged({ id, title }, existing.entry.dn);
   const accesslog = mine.filter(({ entry }) => overlayName(entry) === 'accesslog').sort((a, b) => a.index - b.index)[0];
   const rdn = accesslog === undefined ? 'syncprov' : `{${accesslog.index}}syncprov`;
-  return changed({ id, title }, 'created', `syncprov overlay on ${database.dn}${accesslog === undefined ? '' : ', before the accesslog overlay'}`, [{
-    kind: 'add', dn: `olcOverlay=${rdn},${database.dn}`,
-    // A checkpoint every 100 writes or 10 minutes keeps the contextCSN a consumer resumes from current.
-    attributes: { objectClass: ['olcOverlayConfig', SYNCPROV_CLASS], olcOverlay: [rdn], olcSpCheckpoint: ['100 10'] },
-  }]);
+  return changed(
+    { id, title },
+    'created',
+    `syncprov overlay on ${database.dn}${accesslog === undefined ? '' : ', before the accesslog overlay'}`,
+    [
+      {
+        kind: 'add',
+        dn: `olcOverlay=${rdn},${database.dn}`,
+        // A checkpoint every 100 writes or 10 minutes keeps the contextCSN a consumer resumes from current.
+        attributes: {
+          objectClass: ['olcOverlayConfig', SYNCPROV_CLASS],
+          olcOverlay: [rdn],
+          olcSpCheckpoint: ['100 10'],
+        },
+      },
+    ],
+  );
 }
 
 /** syncprov on the accesslog database, for delta-syncrepl consumers (admin guide 18.3.4: no present phase, reload hint). */
 export function syncprovOnLogAttributes(): Record<string, string[]> {
-  return { objectClass: ['olcOverlayConfig', SYNCPROV_CLASS], olcOverlay: ['syncprov'], olcSpNoPresent: ['TRUE'], olcSpReloadHint: ['TRUE'] };
+  return {
+    objectClass: ['olcOverlayConfig', SYNCPROV_CLASS],
+    olcOverlay: ['syncprov'],
+    olcSpNoPresent: ['TRUE'],
+    olcSpReloadHint: ['TRUE'],
+  };
 }
 
 export function planSyncprovOnLog(logDatabaseDn: string, overlays: readonly Entry[]): PlannedStep {
@@ -181,7 +234,11 @@ export function planModule(name: string, moduleLists: readonly Entry[], loaded: 
   }
   if (loaded) return unchanged({ id, title }, 'already loaded');
   return changed({ id, title }, 'created', `olcModuleLoad on ${firstList.dn}`, [
-    { kind: 'modify', dn: firstList.dn, modifications: [{ operation: 'add', attribute: 'olcModuleLoad', values: [name] }] },
+    {
+      kind: 'modify',
+      dn: firstList.dn,
+      modifications: [{ operation: 'add', attribute: 'olcModuleLoad', values: [name] }],
+    },
   ]);
 }
 
@@ -194,17 +251,24 @@ export function logOldAttributes(extra: readonly string[]): Record<string, strin
  * On an existing accesslog overlay: deletes log the old entry (logold) and modifies always log objectClass and
  * entryUUID (logoldattr), with the extra attributes asked for. A logold filter someone set is theirs: reported.
  */
-export function logOldChanges(overlay: Entry, extra: readonly string[]): { modifications: Modification[]; warnings: string[] } {
+export function logOldChanges(
+  overlay: Entry,
+  extra: readonly string[],
+): { modifications: Modification[]; warnings: string[] } {
   const modifications: Modification[] = [];
   const warnings: string[] = [];
   const filter = firstValue(overlay, 'olcAccessLogOld');
   if (filter === undefined) {
     modifications.push({ operation: 'add', attribute: 'olcAccessLogOld', values: [LOG_OLD_FILTER] });
   } else if (filter.replace(/\s+/g, '').toLowerCase() !== LOG_OLD_FILTER.toLowerCase()) {
-    warnings.push(`${overlay.dn} logs old entries only for olcAccessLogOld '${filter}' (someone's setting, left as it is): ` +
-      `deletes of other entries are logged with their DN only; set it to ${LOG_OLD_FILTER} if a sync must see every delete`);
+    warnings.push(
+      `${overlay.dn} logs old entries only for olcAccessLogOld '${filter}' (someone's setting, left as it is): ` +
+        `deletes of other entries are logged with their DN only; set it to ${LOG_OLD_FILTER} if a sync must see every delete`,
+    );
   }
-  const have = valuesOf(overlay, 'olcAccessLogOldAttr').flatMap((v) => v.split(/[\s,]+/)).map((v) => v.toLowerCase());
+  const have = valuesOf(overlay, 'olcAccessLogOldAttr')
+    .flatMap((v) => v.split(/[\s,]+/))
+    .map((v) => v.toLowerCase());
   const missing = uniqueNames([...ALWAYS_LOGGED_OLD, ...extra]).filter((name) => !have.includes(name.toLowerCase()));
   if (missing.length > 0) modifications.push({ operation: 'add', attribute: 'olcAccessLogOldAttr', values: missing });
   return { modifications, warnings };
@@ -214,22 +278,29 @@ export function logOldChanges(overlay: Entry, extra: readonly string[]): { modif
  * `--remove --disableChangelog`: the syncprov overlays of the synced databases and of cn=accesslog go, except
  * where the database itself replicates (olcSyncrepl, olcMultiProvider): there syncprov serves the replicas too.
  */
-export function planSyncprovRemoval(database: Entry, label: string, overlays: readonly Entry[]): { index: number; step: PlannedStep }[] {
-  return overlaysOf(overlays, database.dn).filter(({ entry }) => isSyncprov(entry)).map(({ entry, index }) => {
-    const id = `syncprov:${database.dn}`;
-    const title = `RFC 4533 content sync of '${label}' (syncprov)`;
-    const replicates = valuesOf(database, 'olcSyncrepl').length > 0 || /^true$/i.test(firstValue(database, 'olcMultiProvider') ?? '');
-    if (replicates) {
-      return {
-        index,
-        step: manual({ id, title }, `${entry.dn} kept: ${database.dn} replicates`, [
-          `${entry.dn} was kept: ${database.dn} takes part in replication (olcSyncrepl or olcMultiProvider), whose consumers need it`,
-        ]),
-      };
-    }
-    const change: Change = { kind: 'delete', dn: entry.dn };
-    return { index, step: changed({ id, title }, 'updated', `${entry.dn} deleted`, [change]) };
-  });
+export function planSyncprovRemoval(
+  database: Entry,
+  label: string,
+  overlays: readonly Entry[],
+): { index: number; step: PlannedStep }[] {
+  return overlaysOf(overlays, database.dn)
+    .filter(({ entry }) => isSyncprov(entry))
+    .map(({ entry, index }) => {
+      const id = `syncprov:${database.dn}`;
+      const title = `RFC 4533 content sync of '${label}' (syncprov)`;
+      const replicates =
+        valuesOf(database, 'olcSyncrepl').length > 0 || /^true$/i.test(firstValue(database, 'olcMultiProvider') ?? '');
+      if (replicates) {
+        return {
+          index,
+          step: manual({ id, title }, `${entry.dn} kept: ${database.dn} replicates`, [
+            `${entry.dn} was kept: ${database.dn} takes part in replication (olcSyncrepl or olcMultiProvider), whose consumers need it`,
+          ]),
+        };
+      }
+      const change: Change = { kind: 'delete', dn: entry.dn };
+      return { index, step: changed({ id, title }, 'updated', `${entry.dn} deleted`, [change]) };
+    });
 }
 
 function uniqueNames(names: readonly string[]): string[] {

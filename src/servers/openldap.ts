@@ -11,11 +11,28 @@ import { renderLdif } from '../formats/ldif.js';
 import { firstValue, valuesOf, type Change, type Entry, type Modification } from '../model/entries.js';
 import { personEntry, syncUserUnderBase } from './person.js';
 import {
-  CONFIG_ATTRIBUTES, limitsRule, logOldAttributes, logOldChanges, planIndexes, planLimitsOn, planLimitsRemoval, planModule,
-  planSyncprovOnData, planSyncprovOnLog, planSyncprovRemoval, syncprovOnLogAttributes,
+  CONFIG_ATTRIBUTES,
+  limitsRule,
+  logOldAttributes,
+  logOldChanges,
+  planIndexes,
+  planLimitsOn,
+  planLimitsRemoval,
+  planModule,
+  planSyncprovOnData,
+  planSyncprovOnLog,
+  planSyncprovRemoval,
+  syncprovOnLogAttributes,
 } from './openldap-sync.js';
 import type { ServerProfile } from './profile.js';
-import type { ChangeSource, Observation, PlannedStep, PrepareTarget, ReadRequest, SearchRequest } from '../model/plan.js';
+import type {
+  ChangeSource,
+  Observation,
+  PlannedStep,
+  PrepareTarget,
+  ReadRequest,
+  SearchRequest,
+} from '../model/plan.js';
 import { changed, manual, unchanged, unchangedUnlessWarned } from '../model/steps.js';
 
 export const ACCESSLOG_SUFFIX = 'cn=accesslog';
@@ -66,7 +83,9 @@ export function findDataRules(values: readonly string[], base: string, syncUserD
   const found: DataRule[] = [];
   for (const value of values) {
     const { text } = splitOrdered(value);
-    const match = /^to\s+dn\.subtree="([^"]*)"\s+by\s+dn\.exact="([^"]*)"\s+(\w+)\s+by\s+\*\s+break\s*$/i.exec(text.trim());
+    const match = /^to\s+dn\.subtree="([^"]*)"\s+by\s+dn\.exact="([^"]*)"\s+(\w+)\s+by\s+\*\s+break\s*$/i.exec(
+      text.trim(),
+    );
     if (match === null) continue;
     if (sameDn(match[1] ?? '', base) && sameDn(match[2] ?? '', syncUserDn)) {
       found.push({ value, level: (match[3] ?? '').toLowerCase() });
@@ -141,19 +160,35 @@ function databaseFor(view: ConfigView, dn: string): Entry | undefined {
  * sync user (password masked), the access rules and, on a source, the change log. Database DNs cannot be known
  * without reading cn=config, so they are placeholders that ldapmodify rejects until they are filled in.
  */
-function ldapiHint(target: PrepareTarget, observed: Observation, syncUser: Record<string, string[]> | undefined): string {
+function ldapiHint(
+  target: PrepareTarget,
+  observed: Observation,
+  syncUser: Record<string, string[]> | undefined,
+): string {
   const level = target.roles.destination ? 'write' : 'read';
   const placeholder = (base: string): string => `<DN of the database serving ${base}>`;
   const blocks: string[] = [
     "# Fill in each <...> placeholder; find a database DN with:\n#   ldapsearch -Y EXTERNAL -H ldapi:/// -b cn=config -LLL '(olcSuffix=<base DN>)' dn",
   ];
   if (syncUser !== undefined && observed.entry(target.syncUserDn) === undefined) {
-    blocks.push(renderLdif([{ kind: 'add', dn: target.syncUserDn, attributes: syncUser }]) + '\n# (set the real password with ldappasswd afterwards)');
+    blocks.push(
+      renderLdif([{ kind: 'add', dn: target.syncUserDn, attributes: syncUser }]) +
+        '\n# (set the real password with ldappasswd afterwards)',
+    );
   }
   for (const base of target.baseDns) {
-    blocks.push([`dn: ${placeholder(base)}`, 'changetype: modify', 'add: olcAccess',
-      `olcAccess: {0}${dataAccessRule(base, target.syncUserDn, level)}`, '-', 'add: olcLimits',
-      `olcLimits: {0}${limitsRule(target.syncUserDn)}`, '-'].join('\n'));
+    blocks.push(
+      [
+        `dn: ${placeholder(base)}`,
+        'changetype: modify',
+        'add: olcAccess',
+        `olcAccess: {0}${dataAccessRule(base, target.syncUserDn, level)}`,
+        '-',
+        'add: olcLimits',
+        `olcLimits: {0}${limitsRule(target.syncUserDn)}`,
+        '-',
+      ].join('\n'),
+    );
   }
   if (target.roles.source) {
     const purge = purgeValue(target.changelogMaxAgeSeconds);
@@ -161,22 +196,52 @@ function ldapiHint(target: PrepareTarget, observed: Observation, syncUser: Recor
     blocks.push(
       '# the change log: load accesslog and syncprov (skip those loaded), a cn=accesslog database with syncprov for ' +
         'delta-syncrepl, then on each data database syncprov and the accesslog overlay (entryCSN,entryUUID eq indexes needed)',
-      ['dn: cn=module{0},cn=config', 'changetype: modify', 'add: olcModuleLoad', 'olcModuleLoad: accesslog', 'olcModuleLoad: syncprov', '-'].join('\n'),
       [
-        'dn: olcDatabase=mdb,cn=config', 'changetype: add', 'objectClass: olcDatabaseConfig', 'objectClass: olcMdbConfig',
-        'olcDatabase: mdb', `olcSuffix: ${ACCESSLOG_SUFFIX}`, `olcDbDirectory: ${target.accesslogDirectory ?? '<existing empty folder slapd can write>'}`,
-        `olcRootDN: ${ACCESSLOG_SUFFIX}`, 'olcDbIndex: default eq', 'olcDbIndex: entryCSN,objectClass,reqEnd,reqResult,reqStart,reqDN eq',
-        `olcAccess: {0}${accesslogAccessRule(target.syncUserDn, 'none')}`, `olcLimits: {0}${limitsRule(target.syncUserDn)}`,
+        'dn: cn=module{0},cn=config',
+        'changetype: modify',
+        'add: olcModuleLoad',
+        'olcModuleLoad: accesslog',
+        'olcModuleLoad: syncprov',
+        '-',
       ].join('\n'),
-      ['dn: olcOverlay=syncprov,<DN of the cn=accesslog database>', 'changetype: add',
-        ...Object.entries(syncprovOnLogAttributes()).flatMap(([name, values]) => values.map((v) => `${name}: ${v}`))].join('\n'),
+      [
+        'dn: olcDatabase=mdb,cn=config',
+        'changetype: add',
+        'objectClass: olcDatabaseConfig',
+        'objectClass: olcMdbConfig',
+        'olcDatabase: mdb',
+        `olcSuffix: ${ACCESSLOG_SUFFIX}`,
+        `olcDbDirectory: ${target.accesslogDirectory ?? '<existing empty folder slapd can write>'}`,
+        `olcRootDN: ${ACCESSLOG_SUFFIX}`,
+        'olcDbIndex: default eq',
+        'olcDbIndex: entryCSN,objectClass,reqEnd,reqResult,reqStart,reqDN eq',
+        `olcAccess: {0}${accesslogAccessRule(target.syncUserDn, 'none')}`,
+        `olcLimits: {0}${limitsRule(target.syncUserDn)}`,
+      ].join('\n'),
+      [
+        'dn: olcOverlay=syncprov,<DN of the cn=accesslog database>',
+        'changetype: add',
+        ...Object.entries(syncprovOnLogAttributes()).flatMap(([name, values]) => values.map((v) => `${name}: ${v}`)),
+      ].join('\n'),
       ...target.baseDns.flatMap((base) => [
-        [`dn: olcOverlay=syncprov,${placeholder(base)}`, 'changetype: add', 'objectClass: olcOverlayConfig', 'objectClass: olcSyncProvConfig',
-          'olcOverlay: syncprov', 'olcSpCheckpoint: 100 10'].join('\n'),
         [
-          `dn: olcOverlay=accesslog,${placeholder(base)}`, 'changetype: add', 'objectClass: olcOverlayConfig',
-          'objectClass: olcAccessLogConfig', 'olcOverlay: accesslog', `olcAccessLogDB: ${ACCESSLOG_SUFFIX}`,
-          'olcAccessLogOps: writes', 'olcAccessLogSuccess: TRUE', `olcAccessLogPurge: ${purge}`,
+          `dn: olcOverlay=syncprov,${placeholder(base)}`,
+          'changetype: add',
+          'objectClass: olcOverlayConfig',
+          'objectClass: olcSyncProvConfig',
+          'olcOverlay: syncprov',
+          'olcSpCheckpoint: 100 10',
+        ].join('\n'),
+        [
+          `dn: olcOverlay=accesslog,${placeholder(base)}`,
+          'changetype: add',
+          'objectClass: olcOverlayConfig',
+          'objectClass: olcAccessLogConfig',
+          'olcOverlay: accesslog',
+          `olcAccessLogDB: ${ACCESSLOG_SUFFIX}`,
+          'olcAccessLogOps: writes',
+          'olcAccessLogSuccess: TRUE',
+          `olcAccessLogPurge: ${purge}`,
           ...Object.entries(logOld).flatMap(([name, values]) => values.map((v) => `${name}: ${v}`)),
         ].join('\n'),
       ]),
@@ -188,7 +253,9 @@ function ldapiHint(target: PrepareTarget, observed: Observation, syncUser: Recor
 /** This tool's read rules for the sync user on the accesslog database (`to * by dn.exact=... read by * none|break`). */
 function findAccesslogRules(values: readonly string[], syncUserDn: string): string[] {
   return values.filter((value) => {
-    const match = /^to\s+\*\s+by\s+dn\.exact="([^"]*)"\s+read\s+by\s+\*\s+(none|break)\s*$/i.exec(splitOrdered(value).text.trim());
+    const match = /^to\s+\*\s+by\s+dn\.exact="([^"]*)"\s+read\s+by\s+\*\s+(none|break)\s*$/i.exec(
+      splitOrdered(value).text.trim(),
+    );
     return match !== null && sameDn(match[1] ?? '', syncUserDn);
   });
 }
@@ -270,14 +337,29 @@ export class OpenLdapProfile implements ServerProfile {
   }
 
   public searches(): SearchRequest[] {
-    return [{
-      key: CONFIG_SEARCH,
-      base: 'cn=config',
-      scope: 'sub',
-      filter: '(|(objectClass=olcDatabaseConfig)(objectClass=olcModuleList)(objectClass=olcOverlayConfig))',
-      attributes: ['objectClass', 'olcDatabase', 'olcSuffix', 'olcRootDN', 'olcAccess', 'olcModuleLoad', 'olcDbDirectory',
-        'olcAccessLogDB', 'olcAccessLogOps', 'olcAccessLogSuccess', 'olcAccessLogPurge', 'olcDisabled', ...CONFIG_ATTRIBUTES],
-    }];
+    return [
+      {
+        key: CONFIG_SEARCH,
+        base: 'cn=config',
+        scope: 'sub',
+        filter: '(|(objectClass=olcDatabaseConfig)(objectClass=olcModuleList)(objectClass=olcOverlayConfig))',
+        attributes: [
+          'objectClass',
+          'olcDatabase',
+          'olcSuffix',
+          'olcRootDN',
+          'olcAccess',
+          'olcModuleLoad',
+          'olcDbDirectory',
+          'olcAccessLogDB',
+          'olcAccessLogOps',
+          'olcAccessLogSuccess',
+          'olcAccessLogPurge',
+          'olcDisabled',
+          ...CONFIG_ATTRIBUTES,
+        ],
+      },
+    ];
   }
 
   public syncUserEntry(dn: string, password: string): Record<string, string[]> {
@@ -293,7 +375,8 @@ export class OpenLdapProfile implements ServerProfile {
    */
   public administratorDns(_target: PrepareTarget, observed: Observation): { dn: string; what: string }[] {
     return configView(observed).allDatabases.flatMap((database) =>
-      valuesOf(database, 'olcRootDN').map((dn) => ({ dn, what: `olcRootDN of ${database.dn}` })));
+      valuesOf(database, 'olcRootDN').map((dn) => ({ dn, what: `olcRootDN of ${database.dn}` })),
+    );
   }
 
   public planAccess(target: PrepareTarget, observed: Observation): PlannedStep[] {
@@ -312,8 +395,11 @@ export class OpenLdapProfile implements ServerProfile {
       const title = `${level === 'write' ? 'Write' : 'Read'} access for the sync user on '${base}'`;
       const database = databaseFor(view, base);
       if (database === undefined) {
-        throw new PrepareError(ResultCode.UNWILLING_TO_PERFORM, `No database in cn=config serves '${base}'`,
-          'check --baseDN against the olcSuffix values in cn=config');
+        throw new PrepareError(
+          ResultCode.UNWILLING_TO_PERFORM,
+          `No database in cn=config serves '${base}'`,
+          'check --baseDN against the olcSuffix values in cn=config',
+        );
       }
       const ours = findDataRules(valuesOf(database, 'olcAccess'), base, target.syncUserDn);
       const strongEnough = ours.filter((rule) => rank(rule.level) >= rank(level));
@@ -339,7 +425,9 @@ export class OpenLdapProfile implements ServerProfile {
       );
     });
     // A full resync reads every entry: past the 500-entry default and the paged-results total too.
-    const limits = servedDatabases(view, target).map((database) => planLimitsOn(database, suffixOf(database), target.syncUserDn));
+    const limits = servedDatabases(view, target).map((database) =>
+      planLimitsOn(database, suffixOf(database), target.syncUserDn),
+    );
     return [...access, ...limits];
   }
 
@@ -352,7 +440,8 @@ export class OpenLdapProfile implements ServerProfile {
     steps.push(planModule('syncprov', view.moduleLists, isModuleLoaded(view, 'syncprov')));
 
     const logDatabase = databaseFor(view, ACCESSLOG_SUFFIX);
-    const logIsOwn = logDatabase !== undefined && valuesOf(logDatabase, 'olcSuffix').some((s) => sameDn(s, ACCESSLOG_SUFFIX));
+    const logIsOwn =
+      logDatabase !== undefined && valuesOf(logDatabase, 'olcSuffix').some((s) => sameDn(s, ACCESSLOG_SUFFIX));
     if (logDatabase === undefined || !logIsOwn) {
       if (target.accesslogDirectory === undefined) {
         throw new PrepareError(
@@ -363,25 +452,30 @@ export class OpenLdapProfile implements ServerProfile {
       }
       // Added with its `{n}`, so the syncprov overlay for delta-syncrepl can be added under it in the same run.
       const logDatabaseDn = `olcDatabase={${view.nextDatabaseIndex}}mdb,cn=config`;
-      steps.push(changed(
-        { id: 'accesslog:database', title: `Creating the '${ACCESSLOG_SUFFIX}' database` },
-        'created',
-        `mdb in ${target.accesslogDirectory}, readable by the sync user only, with no search limits for it`,
-        [{
-          kind: 'add',
-          dn: logDatabaseDn,
-          attributes: {
-            objectClass: ['olcDatabaseConfig', 'olcMdbConfig'],
-            olcDatabase: [`{${view.nextDatabaseIndex}}mdb`],
-            olcSuffix: [ACCESSLOG_SUFFIX],
-            olcDbDirectory: [target.accesslogDirectory],
-            olcRootDN: [ACCESSLOG_SUFFIX],
-            olcDbIndex: ['default eq', 'entryCSN,objectClass,reqEnd,reqResult,reqStart,reqDN eq'],
-            olcAccess: [`{0}${accesslogAccessRule(target.syncUserDn, 'none')}`],
-            olcLimits: [`{0}${limitsRule(target.syncUserDn)}`],
-          },
-        }, { kind: 'add', dn: `olcOverlay=syncprov,${logDatabaseDn}`, attributes: syncprovOnLogAttributes() }],
-      ));
+      steps.push(
+        changed(
+          { id: 'accesslog:database', title: `Creating the '${ACCESSLOG_SUFFIX}' database` },
+          'created',
+          `mdb in ${target.accesslogDirectory}, readable by the sync user only, with no search limits for it`,
+          [
+            {
+              kind: 'add',
+              dn: logDatabaseDn,
+              attributes: {
+                objectClass: ['olcDatabaseConfig', 'olcMdbConfig'],
+                olcDatabase: [`{${view.nextDatabaseIndex}}mdb`],
+                olcSuffix: [ACCESSLOG_SUFFIX],
+                olcDbDirectory: [target.accesslogDirectory],
+                olcRootDN: [ACCESSLOG_SUFFIX],
+                olcDbIndex: ['default eq', 'entryCSN,objectClass,reqEnd,reqResult,reqStart,reqDN eq'],
+                olcAccess: [`{0}${accesslogAccessRule(target.syncUserDn, 'none')}`],
+                olcLimits: [`{0}${limitsRule(target.syncUserDn)}`],
+              },
+            },
+            { kind: 'add', dn: `olcOverlay=syncprov,${logDatabaseDn}`, attributes: syncprovOnLogAttributes() },
+          ],
+        ),
+      );
     } else {
       steps.push(this.planAccesslogRead(target, logDatabase));
       steps.push(planLimitsOn(logDatabase, ACCESSLOG_SUFFIX, target.syncUserDn));
@@ -392,7 +486,10 @@ export class OpenLdapProfile implements ServerProfile {
       // syncprov goes before the accesslog overlay (the admin guide's delta-syncrepl provider). A new syncprov is
       // inserted at the accesslog overlay's position, which renumbers it: so after any write to that overlay.
       const overlay = this.planOverlay(database, view, target);
-      const syncprov = [planIndexes(database, suffixOf(database), ['entryCSN', 'entryUUID']), planSyncprovOnData(database, suffixOf(database), view.overlays)];
+      const syncprov = [
+        planIndexes(database, suffixOf(database), ['entryCSN', 'entryUUID']),
+        planSyncprovOnData(database, suffixOf(database), view.overlays),
+      ];
       const logsAlready = view.accesslogOverlays.some((o) => sameDn(parentDn(o.dn) ?? '', database.dn));
       steps.push(...(logsAlready ? [overlay, ...syncprov] : [...syncprov, overlay]));
     }
@@ -414,29 +511,68 @@ export class OpenLdapProfile implements ServerProfile {
   public planRemoval(target: PrepareTarget, observed: Observation, disableChangelog: boolean): PlannedStep[] {
     const view = configView(observed);
     if (view.databases.length === 0) {
-      throw new PrepareError(ResultCode.INSUFFICIENT_ACCESS, 'The admin may not read cn=config, where OpenLDAP keeps access rules',
-        'bind as an account with manage rights on cn=config');
+      throw new PrepareError(
+        ResultCode.INSUFFICIENT_ACCESS,
+        'The admin may not read cn=config, where OpenLDAP keeps access rules',
+        'bind as an account with manage rights on cn=config',
+      );
     }
     const steps: PlannedStep[] = [];
     for (const base of target.baseDns) {
       const database = databaseFor(view, base);
-      const ours = database === undefined ? [] : findDataRules(valuesOf(database, 'olcAccess'), base, target.syncUserDn);
-      steps.push(database === undefined || ours.length === 0
-        ? unchanged({ id: `olcaccess:${base}`, title: `Access for the sync user on '${base}'` }, 'no rule of this tool for the sync user')
-        : changed({ id: `olcaccess:${base}`, title: `Access for the sync user on '${base}'` }, 'updated', `olcAccess rule removed from ${database.dn}`, [
-            { kind: 'modify', dn: database.dn, modifications: [{ operation: 'delete', attribute: 'olcAccess', values: highestIndexFirst(ours.map((r) => r.value)) }] },
-          ]));
+      const ours =
+        database === undefined ? [] : findDataRules(valuesOf(database, 'olcAccess'), base, target.syncUserDn);
+      steps.push(
+        database === undefined || ours.length === 0
+          ? unchanged(
+              { id: `olcaccess:${base}`, title: `Access for the sync user on '${base}'` },
+              'no rule of this tool for the sync user',
+            )
+          : changed(
+              { id: `olcaccess:${base}`, title: `Access for the sync user on '${base}'` },
+              'updated',
+              `olcAccess rule removed from ${database.dn}`,
+              [
+                {
+                  kind: 'modify',
+                  dn: database.dn,
+                  modifications: [
+                    {
+                      operation: 'delete',
+                      attribute: 'olcAccess',
+                      values: highestIndexFirst(ours.map((r) => r.value)),
+                    },
+                  ],
+                },
+              ],
+            ),
+      );
     }
     const logDatabase = view.databases.find((d) => valuesOf(d, 'olcSuffix').some((s) => sameDn(s, ACCESSLOG_SUFFIX)));
     if (logDatabase !== undefined) {
       const ours = highestIndexFirst(findAccesslogRules(valuesOf(logDatabase, 'olcAccess'), target.syncUserDn));
-      steps.push(ours.length === 0
-        ? unchanged({ id: 'accesslog:access', title: `Read access on '${ACCESSLOG_SUFFIX}'` }, 'no rule of this tool for the sync user')
-        : changed({ id: 'accesslog:access', title: `Read access on '${ACCESSLOG_SUFFIX}'` }, 'updated', `olcAccess rule removed from ${logDatabase.dn}`, [
-            { kind: 'modify', dn: logDatabase.dn, modifications: [{ operation: 'delete', attribute: 'olcAccess', values: ours }] },
-          ]));
+      steps.push(
+        ours.length === 0
+          ? unchanged(
+              { id: 'accesslog:access', title: `Read access on '${ACCESSLOG_SUFFIX}'` },
+              'no rule of this tool for the sync user',
+            )
+          : changed(
+              { id: 'accesslog:access', title: `Read access on '${ACCESSLOG_SUFFIX}'` },
+              'updated',
+              `olcAccess rule removed from ${logDatabase.dn}`,
+              [
+                {
+                  kind: 'modify',
+                  dn: logDatabase.dn,
+                  modifications: [{ operation: 'delete', attribute: 'olcAccess', values: ours }],
+                },
+              ],
+            ),
+      );
     }
-    for (const database of servedDatabases(view, target)) steps.push(planLimitsRemoval(database, suffixOf(database), target.syncUserDn));
+    for (const database of servedDatabases(view, target))
+      steps.push(planLimitsRemoval(database, suffixOf(database), target.syncUserDn));
     if (logDatabase !== undefined) steps.push(planLimitsRemoval(logDatabase, ACCESSLOG_SUFFIX, target.syncUserDn));
     if (disableChangelog) {
       // Deleting the overlay is what slapd 2.5 handles live; toggling olcDisabled on it aborts slapd. Deleting an
@@ -479,10 +615,15 @@ export class OpenLdapProfile implements ServerProfile {
         ruleBase: 'cn=config',
         ruleFilter: `(olcSuffix=${ACCESSLOG_SUFFIX})`,
         ruleAttribute: 'olcAccess',
-        hasRule: (values) => values.some((value) => {
-          const match = /^to\s+\*\s+by\s+dn\.exact="([^"]*)"\s+(\w+)\b/i.exec(splitOrdered(value).text.trim());
-          return match !== null && sameDn(match[1] ?? '', target.syncUserDn) && rank((match[2] ?? '').toLowerCase()) >= rank('read');
-        }),
+        hasRule: (values) =>
+          values.some((value) => {
+            const match = /^to\s+\*\s+by\s+dn\.exact="([^"]*)"\s+(\w+)\b/i.exec(splitOrdered(value).text.trim());
+            return (
+              match !== null &&
+              sameDn(match[1] ?? '', target.syncUserDn) &&
+              rank((match[2] ?? '').toLowerCase()) >= rank('read')
+            );
+          }),
       },
     };
   }
@@ -496,7 +637,11 @@ export class OpenLdapProfile implements ServerProfile {
     const title = `Read access for the sync user on '${ACCESSLOG_SUFFIX}'`;
     const granting = valuesOf(logDatabase, 'olcAccess').filter((value) => {
       const match = /^to\s+\*\s+by\s+dn\.exact="([^"]*)"\s+(\w+)\b/i.exec(splitOrdered(value).text.trim());
-      return match !== null && sameDn(match[1] ?? '', target.syncUserDn) && rank((match[2] ?? '').toLowerCase()) >= rank('read');
+      return (
+        match !== null &&
+        sameDn(match[1] ?? '', target.syncUserDn) &&
+        rank((match[2] ?? '').toLowerCase()) >= rank('read')
+      );
     });
     // A second rule of this tool's shape for the sync user (two runs at once, or the same rule in another DN
     // spelling) is taken away; the first one, and every rule of another shape, stays.
@@ -504,15 +649,34 @@ export class OpenLdapProfile implements ServerProfile {
     const keep = granting[0];
     const duplicates = ours.filter((value) => value !== keep);
     if (keep !== undefined && duplicates.length > 0) {
-      return changed({ id, title }, 'updated', `${duplicates.length} duplicate olcAccess rule${duplicates.length === 1 ? '' : 's'} removed from ${logDatabase.dn}`, [
-        { kind: 'modify', dn: logDatabase.dn, modifications: [{ operation: 'delete', attribute: 'olcAccess', values: highestIndexFirst(duplicates) }] },
-      ]);
+      return changed(
+        { id, title },
+        'updated',
+        `${duplicates.length} duplicate olcAccess rule${duplicates.length === 1 ? '' : 's'} removed from ${logDatabase.dn}`,
+        [
+          {
+            kind: 'modify',
+            dn: logDatabase.dn,
+            modifications: [{ operation: 'delete', attribute: 'olcAccess', values: highestIndexFirst(duplicates) }],
+          },
+        ],
+      );
     }
     if (keep !== undefined) {
       return unchanged({ id, title }, `olcAccess rule on ${logDatabase.dn}`);
     }
     return changed({ id, title }, 'created', `olcAccess rule added first on ${logDatabase.dn}`, [
-      { kind: 'modify', dn: logDatabase.dn, modifications: [{ operation: 'add', attribute: 'olcAccess', values: [`{0}${accesslogAccessRule(target.syncUserDn, 'break')}`] }] },
+      {
+        kind: 'modify',
+        dn: logDatabase.dn,
+        modifications: [
+          {
+            operation: 'add',
+            attribute: 'olcAccess',
+            values: [`{0}${accesslogAccessRule(target.syncUserDn, 'break')}`],
+          },
+        ],
+      },
     ]);
   }
 
@@ -520,7 +684,9 @@ export class OpenLdapProfile implements ServerProfile {
     const id = `accesslog:overlay:${database.dn}`;
     const suffix = firstValue(database, 'olcSuffix') ?? database.dn;
     const title = `Logging writes to '${suffix}' in '${ACCESSLOG_SUFFIX}'`;
-    const onDatabase = overlaysByIndexDescending(view.accesslogOverlays.filter((o) => sameDn(parentDn(o.dn) ?? '', database.dn))).reverse();
+    const onDatabase = overlaysByIndexDescending(
+      view.accesslogOverlays.filter((o) => sameDn(parentDn(o.dn) ?? '', database.dn)),
+    ).reverse();
     const toOurLog = onDatabase.filter((o) => sameDn(firstValue(o, 'olcAccessLogDB') ?? '', ACCESSLOG_SUFFIX));
     if (toOurLog.length > 1) {
       // Two runs at once each added one (slapd numbers them, so both adds succeed): the first stays, the others
@@ -539,7 +705,12 @@ export class OpenLdapProfile implements ServerProfile {
     const retentionWarnings = retention.warning === undefined ? [] : [retention.warning];
     const extra = target.deletedEntryAttributes ?? [];
     if (overlay === undefined) {
-      return changed({ id, title }, 'created', `accesslog overlay, successful writes only, purge ${purge}, deletes with the old entry`, [overlayAdd(database.dn, purge, extra)]);
+      return changed(
+        { id, title },
+        'created',
+        `accesslog overlay, successful writes only, purge ${purge}, deletes with the old entry`,
+        [overlayAdd(database.dn, purge, extra)],
+      );
     }
     const logDb = firstValue(overlay, 'olcAccessLogDB') ?? '';
     if (!sameDn(logDb, ACCESSLOG_SUFFIX)) {
@@ -565,7 +736,10 @@ export class OpenLdapProfile implements ServerProfile {
     }
     // A kept age keeps its purge interval too; a new age is checked at least daily.
     const currentInterval = (firstValue(overlay, 'olcAccessLogPurge') ?? '').trim().split(/\s+/)[1];
-    if (retention.change || (!retention.kept && parseServerDuration(currentInterval ?? '') !== Math.min(retention.seconds, DAY))) {
+    if (
+      retention.change ||
+      (!retention.kept && parseServerDuration(currentInterval ?? '') !== Math.min(retention.seconds, DAY))
+    ) {
       modifications.push({ operation: 'replace', attribute: 'olcAccessLogPurge', values: [purge] });
     }
     const logOld = logOldChanges(overlay, extra);

@@ -51,11 +51,33 @@ export const DESTINATION_PRIVILEGES = ['bypass-acl', 'password-reset', 'bypass-p
  * the server does not let the admin read its own list.
  */
 export const DOCUMENTED_DEFAULT_ROOT_PRIVILEGES = [
-  'audit-data-security', 'bypass-acl', 'modify-acl', 'config-read', 'config-write', 'ldif-import', 'ldif-export',
-  'backend-backup', 'backend-restore', 'server-shutdown', 'server-restart', 'disconnect-client', 'password-reset',
-  'update-schema', 'privilege-change', 'unindexed-search', 'lockdown-mode', 'stream-values', 'third-party-task',
-  'use-admin-session', 'soft-delete-read', 'metrics-read', 'manage-topology', 'permit-get-password-policy-state-issues',
-  'permit-proxied-mschapv2-details', 'collect-support-data', 'file-servlet-access',
+  'audit-data-security',
+  'bypass-acl',
+  'modify-acl',
+  'config-read',
+  'config-write',
+  'ldif-import',
+  'ldif-export',
+  'backend-backup',
+  'backend-restore',
+  'server-shutdown',
+  'server-restart',
+  'disconnect-client',
+  'password-reset',
+  'update-schema',
+  'privilege-change',
+  'unindexed-search',
+  'lockdown-mode',
+  'stream-values',
+  'third-party-task',
+  'use-admin-session',
+  'soft-delete-read',
+  'metrics-read',
+  'manage-topology',
+  'permit-get-password-policy-state-issues',
+  'permit-proxied-mschapv2-details',
+  'collect-support-data',
+  'file-servlet-access',
 ] as const;
 
 /** The privileges the roles need, in a stable order: the source's first, then what the destination adds. */
@@ -73,7 +95,11 @@ function isTrue(value: string | undefined): boolean {
  * The privileges an account holds, as the server computes them: the default root privileges when it
  * inherits them, plus every `ds-privilege-name` value, minus every `-name` value.
  */
-export function effectivePrivileges(inherits: boolean, defaults: readonly string[], values: readonly string[]): Set<string> {
+export function effectivePrivileges(
+  inherits: boolean,
+  defaults: readonly string[],
+  values: readonly string[],
+): Set<string> {
   const held = new Set(inherits ? defaults.map((name) => name.toLowerCase()) : []);
   for (const value of values) {
     const name = value.trim().toLowerCase();
@@ -119,11 +145,23 @@ export class PingDirectoryProfile implements ServerProfile {
 
   public reads(target: PrepareTarget): ReadRequest[] {
     const requests: ReadRequest[] = [
-      { dn: target.syncUserDn, attributes: ['objectClass', PRIVILEGE_ATTRIBUTE, INHERIT_ATTRIBUTE, ALTERNATE_BIND_DN_ATTRIBUTE, ...Object.keys(RESOURCE_LIMITS)] },
+      {
+        dn: target.syncUserDn,
+        attributes: [
+          'objectClass',
+          PRIVILEGE_ATTRIBUTE,
+          INHERIT_ATTRIBUTE,
+          ALTERNATE_BIND_DN_ATTRIBUTE,
+          ...Object.keys(RESOURCE_LIMITS),
+        ],
+      },
       { dn: ROOT_DNS_DN, attributes: [DEFAULT_ROOT_PRIVILEGES_ATTRIBUTE] },
     ];
     if (target.roles.source && !this.proxy) {
-      requests.push({ dn: CHANGELOG_BACKEND_DN, attributes: [ENABLED_ATTRIBUTE, MAX_AGE_ATTRIBUTE, DELETED_ENTRY_ATTRIBUTE] });
+      requests.push({
+        dn: CHANGELOG_BACKEND_DN,
+        attributes: [ENABLED_ATTRIBUTE, MAX_AGE_ATTRIBUTE, DELETED_ENTRY_ATTRIBUTE],
+      });
     }
     return requests;
   }
@@ -178,9 +216,10 @@ export class PingDirectoryProfile implements ServerProfile {
     const needed = privilegesFor(target.roles);
     const account = observed.entry(target.syncUserDn);
     if (account === undefined) {
-      const granted = target.inheritDefaultRootPrivileges && isRootDnUserDn(target.syncUserDn)
-        ? ['the default root privileges', ...this.privilegesToGrant(target)]
-        : needed;
+      const granted =
+        target.inheritDefaultRootPrivileges && isRootDnUserDn(target.syncUserDn)
+          ? ['the default root privileges', ...this.privilegesToGrant(target)]
+          : needed;
       return [changed({ id, title }, 'created', `granted with the new account: ${granted.join(', ')}`, [])];
     }
 
@@ -195,7 +234,12 @@ export class PingDirectoryProfile implements ServerProfile {
       inherits = true;
     }
     const held = effectivePrivileges(inherits, defaults, facts.values);
-    const removedByValue = new Set(facts.values.map((v) => v.trim().toLowerCase()).filter((v) => v.startsWith('-')).map((v) => v.slice(1)));
+    const removedByValue = new Set(
+      facts.values
+        .map((v) => v.trim().toLowerCase())
+        .filter((v) => v.startsWith('-'))
+        .map((v) => v.slice(1)),
+    );
     const missing = needed.filter((name) => !held.has(name));
     const blocked = missing.filter((name) => removedByValue.has(name));
     const toAdd = missing.filter((name) => !removedByValue.has(name));
@@ -203,19 +247,27 @@ export class PingDirectoryProfile implements ServerProfile {
       modifications.push({ operation: 'add', attribute: PRIVILEGE_ATTRIBUTE, values: toAdd });
       notes.push(`added ${toAdd.join(', ')}`);
     }
-    const warnings = blocked.map((name) =>
-      `'${target.syncUserDn}' has '${PRIVILEGE_ATTRIBUTE}: -${name}', which takes away the ${name} privilege the sync user needs: ` +
-      `remove that value from the account (this tool never removes what others set), then run this command again`);
+    const warnings = blocked.map(
+      (name) =>
+        `'${target.syncUserDn}' has '${PRIVILEGE_ATTRIBUTE}: -${name}', which takes away the ${name} privilege the sync user needs: ` +
+        `remove that value from the account (this tool never removes what others set), then run this command again`,
+    );
 
     if (modifications.length === 0) {
-      return [unchangedUnlessWarned(
-        { id, title },
-        `${inherits ? 'inherits the default root privileges; ' : ''}holds ${needed.filter((name) => held.has(name)).join(', ') || 'none of those needed'}`,
-        warnings,
-      )];
+      return [
+        unchangedUnlessWarned(
+          { id, title },
+          `${inherits ? 'inherits the default root privileges; ' : ''}holds ${needed.filter((name) => held.has(name)).join(', ') || 'none of those needed'}`,
+          warnings,
+        ),
+      ];
     }
     const change: Change = { kind: 'modify', dn: target.syncUserDn, modifications };
-    return [warnings.length > 0 ? manual({ id, title }, notes.join('; '), warnings, [change]) : changed({ id, title }, 'updated', notes.join('; '), [change])];
+    return [
+      warnings.length > 0
+        ? manual({ id, title }, notes.join('; '), warnings, [change])
+        : changed({ id, title }, 'updated', notes.join('; '), [change]),
+    ];
   }
 
   /** The changelog backend's maximum age in seconds; undefined when unset, unlimited, or on a proxy. */
@@ -230,16 +282,20 @@ export class PingDirectoryProfile implements ServerProfile {
     const id = 'changelog';
     const title = 'Enabling cn=changelog';
     if (this.proxy) {
-      return [manual({ id, title }, 'not on a proxy: the change log lives on the backend servers', [
-        'PingDirectoryProxy keeps no change log of its own: the sync server reads the change logs of the backend ' +
-        'Directory Servers through it, so run this command with --isSource against each backend server too',
-      ])];
+      return [
+        manual({ id, title }, 'not on a proxy: the change log lives on the backend servers', [
+          'PingDirectoryProxy keeps no change log of its own: the sync server reads the change logs of the backend ' +
+            'Directory Servers through it, so run this command with --isSource against each backend server too',
+        ]),
+      ];
     }
     const backend = observed.entry(CHANGELOG_BACKEND_DN);
     if (backend === undefined) {
-      return [manual({ id, title }, `'${CHANGELOG_BACKEND_DN}' is missing`, [
-        `The changelog backend '${CHANGELOG_BACKEND_DN}' was not found (or the admin may not read it): check the server version and that the admin holds config-read`,
-      ])];
+      return [
+        manual({ id, title }, `'${CHANGELOG_BACKEND_DN}' is missing`, [
+          `The changelog backend '${CHANGELOG_BACKEND_DN}' was not found (or the admin may not read it): check the server version and that the admin holds config-read`,
+        ]),
+      ];
     }
     const enabled = isTrue(firstValue(backend, ENABLED_ATTRIBUTE));
     const currentText = firstValue(backend, MAX_AGE_ATTRIBUTE);
@@ -257,13 +313,16 @@ export class PingDirectoryProfile implements ServerProfile {
     if (modifications.length === 0) {
       return [unchanged({ id, title }, `changelog backend enabled, ${ageDetail}`, { warnings }), records];
     }
-    return [changed(
-      { id, title },
-      'updated',
-      `${enabled ? 'changelog backend already enabled' : 'changelog backend enabled'}, ${ageDetail}`,
-      [{ kind: 'modify', dn: CHANGELOG_BACKEND_DN, modifications }],
-      { warnings },
-    ), records];
+    return [
+      changed(
+        { id, title },
+        'updated',
+        `${enabled ? 'changelog backend already enabled' : 'changelog backend enabled'}, ${ageDetail}`,
+        [{ kind: 'modify', dn: CHANGELOG_BACKEND_DN, modifications }],
+        { warnings },
+      ),
+      records,
+    ];
   }
 
   /**
@@ -273,18 +332,28 @@ export class PingDirectoryProfile implements ServerProfile {
    * operator to take away by hand. With --disableChangelog the changelog backend is disabled (not on a proxy,
    * which has none).
    */
-  public planRemoval(target: PrepareTarget, observed: Observation, disableChangelog: boolean, accountKept = false): PlannedStep[] {
+  public planRemoval(
+    target: PrepareTarget,
+    observed: Observation,
+    disableChangelog: boolean,
+    accountKept = false,
+  ): PlannedStep[] {
     const steps: PlannedStep[] = [];
     const account = observed.entry(target.syncUserDn);
     if (accountKept && account !== undefined) {
       const held = new Set(valuesOf(account, PRIVILEGE_ATTRIBUTE).map((value) => value.trim().toLowerCase()));
       const granted = privilegesFor({ source: true, destination: true }).filter((name) => held.has(name));
-      steps.push(granted.length === 0
-        ? unchanged({ id: 'privileges', title: `Privileges of '${target.syncUserDn}'` }, 'none of those this tool grants')
-        : manual({ id: 'privileges', title: `Privileges of '${target.syncUserDn}'` }, `kept: ${granted.join(', ')}`, [
-            `'${target.syncUserDn}' keeps its privileges ${granted.join(', ')}: the server does not record which of them this tool ` +
-              `added, so none was taken away; remove the '${PRIVILEGE_ATTRIBUTE}' values it no longer needs by hand`,
-          ]));
+      steps.push(
+        granted.length === 0
+          ? unchanged(
+              { id: 'privileges', title: `Privileges of '${target.syncUserDn}'` },
+              'none of those this tool grants',
+            )
+          : manual({ id: 'privileges', title: `Privileges of '${target.syncUserDn}'` }, `kept: ${granted.join(', ')}`, [
+              `'${target.syncUserDn}' keeps its privileges ${granted.join(', ')}: the server does not record which of them this tool ` +
+                `added, so none was taken away; remove the '${PRIVILEGE_ATTRIBUTE}' values it no longer needs by hand`,
+            ]),
+      );
     }
     if (!disableChangelog || this.proxy) return steps;
     const title = 'Disabling cn=changelog';
@@ -292,12 +361,23 @@ export class PingDirectoryProfile implements ServerProfile {
     if (backend === undefined || !isTrue(firstValue(backend, ENABLED_ATTRIBUTE))) {
       return [...steps, unchanged({ id: 'changelog', title }, 'changelog backend already disabled')];
     }
-    return [...steps, changed({ id: 'changelog', title }, 'updated', 'changelog backend disabled', [
-      { kind: 'modify', dn: CHANGELOG_BACKEND_DN, modifications: [{ operation: 'replace', attribute: ENABLED_ATTRIBUTE, values: ['false'] }] },
-    ])];
+    return [
+      ...steps,
+      changed({ id: 'changelog', title }, 'updated', 'changelog backend disabled', [
+        {
+          kind: 'modify',
+          dn: CHANGELOG_BACKEND_DN,
+          modifications: [{ operation: 'replace', attribute: ENABLED_ATTRIBUTE, values: ['false'] }],
+        },
+      ]),
+    ];
   }
 
-  public explainMissingChangeNumbers(target: PrepareTarget, observed: Observation, plan: readonly PlannedStep[]): string {
+  public explainMissingChangeNumbers(
+    target: PrepareTarget,
+    observed: Observation,
+    plan: readonly PlannedStep[],
+  ): string {
     if (this.proxy) {
       return 'PingDirectoryProxy has no change log of its own: prepare each backend Directory Server with --isSource';
     }
@@ -307,11 +387,15 @@ export class PingDirectoryProfile implements ServerProfile {
     }
     const held = privilegesAfterPlan(target, observed, plan, this.defaultRootPrivileges(observed));
     if (!held.has('bypass-read-acl') && !held.has('bypass-acl')) {
-      return "the sync user lacks the bypass-read-acl privilege (bypass-acl would do too), which reading the change log needs: " +
-        `add 'ds-privilege-name: bypass-read-acl' to '${target.syncUserDn}' and remove any '-bypass-read-acl' value`;
+      return (
+        'the sync user lacks the bypass-read-acl privilege (bypass-acl would do too), which reading the change log needs: ' +
+        `add 'ds-privilege-name: bypass-read-acl' to '${target.syncUserDn}' and remove any '-bypass-read-acl' value`
+      );
     }
-    return "the changelog backend is enabled and the sync user holds bypass-read-acl, yet the change numbers are hidden: " +
-      'check the global ACIs and the client connection policy that applies to the sync user';
+    return (
+      'the changelog backend is enabled and the sync user holds bypass-read-acl, yet the change numbers are hidden: ' +
+      'check the global ACIs and the client connection policy that applies to the sync user'
+    );
   }
 
   private privilegesToGrant(target: PrepareTarget): string[] {
@@ -357,13 +441,16 @@ export function privilegesAfterPlan(
     if (normalizeDn(change.dn) !== key) continue;
     if (change.kind === 'add') {
       const attributes = lowerKeys(change.attributes);
-      inherits = isTrue(attributes.get(INHERIT_ATTRIBUTE)?.[0]) || (attributes.get(INHERIT_ATTRIBUTE) === undefined && isRootDnUserDn(change.dn));
+      inherits =
+        isTrue(attributes.get(INHERIT_ATTRIBUTE)?.[0]) ||
+        (attributes.get(INHERIT_ATTRIBUTE) === undefined && isRootDnUserDn(change.dn));
       values = [...(attributes.get(PRIVILEGE_ATTRIBUTE) ?? [])];
     } else if (change.kind === 'modify') {
       for (const modification of change.modifications) {
         const attribute = modification.attribute.toLowerCase();
         if (attribute === PRIVILEGE_ATTRIBUTE && modification.operation === 'add') values.push(...modification.values);
-        if (attribute === INHERIT_ATTRIBUTE && modification.operation === 'replace') inherits = isTrue(modification.values[0]);
+        if (attribute === INHERIT_ATTRIBUTE && modification.operation === 'replace')
+          inherits = isTrue(modification.values[0]);
       }
     }
   }
@@ -374,9 +461,12 @@ export function privilegesAfterPlan(
 function planResourceLimits(target: PrepareTarget, observed: Observation): PlannedStep {
   const id = 'limits';
   const title = `Resource limits of '${target.syncUserDn}'`;
-  const shown = Object.keys(RESOURCE_LIMITS).map((name) => `${name} 0`).join(', ');
+  const shown = Object.keys(RESOURCE_LIMITS)
+    .map((name) => `${name} 0`)
+    .join(', ');
   const account = observed.entry(target.syncUserDn);
-  if (account === undefined) return changed({ id, title }, 'created', `set with the new account: ${shown} (no limit)`, []);
+  if (account === undefined)
+    return changed({ id, title }, 'created', `set with the new account: ${shown} (no limit)`, []);
   const modifications = Object.entries(RESOURCE_LIMITS)
     .filter(([name, value]) => firstValue(account, name)?.trim() !== value)
     .map(([name, value]) => ({ operation: 'replace' as const, attribute: name, values: [value] }));
@@ -397,15 +487,23 @@ function planDeletedEntryAttributes(target: PrepareTarget, backend: Entry): Plan
   const id = 'changelog:records';
   const title = 'Attributes kept in changelog entries of deletes';
   const have = valuesOf(backend, DELETED_ENTRY_ATTRIBUTE);
-  const wanted = ['objectClass', ...(target.deletedEntryAttributes ?? [])]
-    .filter((name, index, all) => all.findIndex((other) => other.toLowerCase() === name.toLowerCase()) === index);
+  const wanted = ['objectClass', ...(target.deletedEntryAttributes ?? [])].filter(
+    (name, index, all) => all.findIndex((other) => other.toLowerCase() === name.toLowerCase()) === index,
+  );
   const missing = wanted.filter((name) => !have.some((value) => value.trim().toLowerCase() === name.toLowerCase()));
-  if (missing.length === 0) return unchanged({ id, title }, `changelog-deleted-entry-include-attribute ${have.join(', ')}`);
+  if (missing.length === 0)
+    return unchanged({ id, title }, `changelog-deleted-entry-include-attribute ${have.join(', ')}`);
   return changed(
     { id, title },
     have.length === 0 ? 'created' : 'updated',
     `changelog-deleted-entry-include-attribute ${missing.join(', ')} added${have.length === 0 ? '' : ` next to ${have.join(', ')}`}`,
-    [{ kind: 'modify', dn: CHANGELOG_BACKEND_DN, modifications: [{ operation: 'add', attribute: DELETED_ENTRY_ATTRIBUTE, values: missing }] }],
+    [
+      {
+        kind: 'modify',
+        dn: CHANGELOG_BACKEND_DN,
+        modifications: [{ operation: 'add', attribute: DELETED_ENTRY_ATTRIBUTE, values: missing }],
+      },
+    ],
   );
 }
 

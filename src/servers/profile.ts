@@ -72,13 +72,21 @@ export interface ServerProfile {
    * it will not (an account the tool adopted, or an entry that is no account). Pure. Profiles without it refuse
    * --remove.
    */
-  planRemoval?(target: PrepareTarget, observed: Observation, disableChangelog: boolean, accountKept?: boolean): PlannedStep[];
+  planRemoval?(
+    target: PrepareTarget,
+    observed: Observation,
+    disableChangelog: boolean,
+    accountKept?: boolean,
+  ): PlannedStep[];
   /**
    * Administrators the sync user must never be, as the observation shows them (389 DS's nsslapd-rootdn, each
    * OpenLDAP database's olcRootDN): `what` names the setting for the message. The admin's bind DN is checked by
    * the core. Pure.
    */
-  administratorDns?(target: PrepareTarget, observed: Observation): readonly { readonly dn: string; readonly what: string }[];
+  administratorDns?(
+    target: PrepareTarget,
+    observed: Observation,
+  ): readonly { readonly dn: string; readonly what: string }[];
   /** Other DNs that bind as the sync user's account (PingDirectory's ds-cfg-alternate-bind-dn). Pure. */
   syncUserAliases?(target: PrepareTarget, observed: Observation): readonly string[];
   /**

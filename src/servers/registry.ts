@@ -35,4 +35,15 @@ export function profileFor(family: ServerFamily, rootDse?: Entry): ServerProfile
   }
 }
 
-export const SUPPORTED_FAMILIES: readonly ServerFamily[] = ['389ds', 'dsee', 'pingdirectory', 'pingdirectoryproxy', 'pingds', 'opendj', 'oud', 'openldap', 'activedirectory', 'generic'];
+export const SUPPORTED_FAMILIES: readonly ServerFamily[] = [
+  '389ds',
+  'dsee',
+  'pingdirectory',
+  'pingdirectoryproxy',
+  'pingds',
+  'opendj',
+  'oud',
+  'openldap',
+  'activedirectory',
+  'generic',
+];

@@ -48,6 +48,9 @@ export function decideRetention(current: number | undefined, wanted: WantedReten
 }
 
 /** The retention a target asks for, in decideRetention's terms. */
-export function wantedRetention(target: { readonly changelogMaxAgeSeconds: number; readonly keepCurrentChangelogMaxAge?: boolean }): WantedRetention {
+export function wantedRetention(target: {
+  readonly changelogMaxAgeSeconds: number;
+  readonly keepCurrentChangelogMaxAge?: boolean;
+}): WantedRetention {
   return { seconds: target.changelogMaxAgeSeconds, explicit: target.keepCurrentChangelogMaxAge !== true };
 }

@@ -21,7 +21,12 @@ export class DerError extends Error {
 
 /** An INTEGER larger than its field allows. `value` is exact (undefined beyond 16 bytes), for messages. */
 export class DerRangeError extends DerError {
-  public constructor(public readonly value: bigint | undefined, public readonly octets: number, public readonly max: number, what: string) {
+  public constructor(
+    public readonly value: bigint | undefined,
+    public readonly octets: number,
+    public readonly max: number,
+    what: string,
+  ) {
     super(`${what} ${value ?? `of ${octets} bytes`} is larger than ${max}`);
   }
 }
@@ -97,7 +102,8 @@ export function sequence(node: DerNode | undefined, what = 'a SEQUENCE'): DerNod
 
 export function oid(node: DerNode | undefined): string {
   const value = expect(node, 0x06, 'an OBJECT IDENTIFIER').value;
-  if (value.length === 0 || (value.readUInt8(value.length - 1) & 0x80) !== 0) throw new DerError('a truncated OBJECT IDENTIFIER');
+  if (value.length === 0 || (value.readUInt8(value.length - 1) & 0x80) !== 0)
+    throw new DerError('a truncated OBJECT IDENTIFIER');
   const parts: number[] = [];
   let n = 0;
   let octetsInArc = 0;

@@ -33,7 +33,10 @@ export function readPemCertificates(text: string): string[] | undefined {
     const end = text.indexOf(END, begin + BEGIN.length);
     const nextBegin = text.indexOf(BEGIN, begin + BEGIN.length);
     if (end < 0 || (nextBegin >= 0 && nextBegin < end)) {
-      throw new TrustStoreError('invalid-pem', `its PEM certificate ${index} (line ${line()}) has no END CERTIFICATE line`);
+      throw new TrustStoreError(
+        'invalid-pem',
+        `its PEM certificate ${index} (line ${line()}) has no END CERTIFICATE line`,
+      );
     }
     const block = text.slice(begin, end + END.length);
     const body = block.slice(BEGIN.length, -END.length).replace(/\s+/g, '');
@@ -43,7 +46,10 @@ export function readPemCertificates(text: string): string[] | undefined {
     try {
       new X509Certificate(block);
     } catch {
-      throw new TrustStoreError('invalid-pem', `its PEM certificate ${index} (line ${line()}) is not an X.509 certificate`);
+      throw new TrustStoreError(
+        'invalid-pem',
+        `its PEM certificate ${index} (line ${line()}) is not an X.509 certificate`,
+      );
     }
     certificates.push(block);
     from = end + END.length;

@@ -34,7 +34,10 @@ export class KdfBudget {
   public spend(rounds: number): void {
     this.remaining -= rounds;
     if (this.remaining < 0) {
-      throw new TrustStoreError('unsupported', `it asks for more than ${MAX_TOTAL_ROUNDS} key derivation rounds in all, more than a trust store needs`);
+      throw new TrustStoreError(
+        'unsupported',
+        `it asks for more than ${MAX_TOTAL_ROUNDS} key derivation rounds in all, more than a trust store needs`,
+      );
     }
   }
 }
@@ -77,7 +80,9 @@ const PBES2_CIPHERS: Readonly<Record<string, { name: string; keyLength: number }
 };
 
 /** pbeWithSHAAnd... (RFC 7292 appendix C). */
-const PKCS12_PBE: Readonly<Record<string, { cipher: 'des-ede3-cbc' | 'des-ede-cbc' | 'rc2'; keyLength: number; name: string }>> = {
+const PKCS12_PBE: Readonly<
+  Record<string, { cipher: 'des-ede3-cbc' | 'des-ede-cbc' | 'rc2'; keyLength: number; name: string }>
+> = {
   '1.2.840.113549.1.12.1.3': { cipher: 'des-ede3-cbc', keyLength: 24, name: 'pbeWithSHAAnd3-KeyTripleDES-CBC' },
   '1.2.840.113549.1.12.1.4': { cipher: 'des-ede-cbc', keyLength: 16, name: 'pbeWithSHAAnd2-KeyTripleDES-CBC' },
   '1.2.840.113549.1.12.1.5': { cipher: 'rc2', keyLength: 16, name: 'pbeWithSHAAnd128BitRC2-CBC' },
@@ -93,7 +98,10 @@ const MAX_BAG_NESTING = 8;
 export interface Pfx {
   /** The AuthenticatedSafe bytes (what the MAC covers). */
   readonly authSafe: Buffer;
-  readonly mac: { readonly hash: string; readonly digest: Buffer; readonly salt: Buffer; readonly iterations: number } | 'none' | { readonly unsupported: string };
+  readonly mac:
+    | { readonly hash: string; readonly digest: Buffer; readonly salt: Buffer; readonly iterations: number }
+    | 'none'
+    | { readonly unsupported: string };
 }
 
 /** A PBE iteration count, refused beyond MAX_ITERATIONS (the message names what the file asked for). */
@@ -104,7 +112,10 @@ function iterationCount(node: DerNode | undefined): number {
   } catch (error) {
     if (!(error instanceof DerRangeError)) throw error;
     const asked = error.value === undefined ? `a ${error.octets}-byte number of` : String(error.value);
-    throw new TrustStoreError('unsupported', `it asks for ${asked} key derivation rounds, more than a trust store needs (at most ${MAX_ITERATIONS})`);
+    throw new TrustStoreError(
+      'unsupported',
+      `it asks for ${asked} key derivation rounds, more than a trust store needs (at most ${MAX_ITERATIONS})`,
+    );
   }
   if (iterations < 1) throw new TrustStoreError('unsupported', `it asks for ${iterations} key derivation rounds`);
   return iterations;
@@ -143,7 +154,8 @@ export function tryParsePfx(content: Buffer): Pfx | undefined {
       },
     };
   } catch (error) {
-    if (error instanceof TrustStoreError) return { authSafe, mac: { unsupported: `a MAC that ${error.message.replace(/^it /, '')}` } };
+    if (error instanceof TrustStoreError)
+      return { authSafe, mac: { unsupported: `a MAC that ${error.message.replace(/^it /, '')}` } };
     return { authSafe, mac: { unsupported: 'a malformed MAC' } };
   }
 }
@@ -164,7 +176,15 @@ export function pkcs12Certificates(pfx: Pfx, password: string | undefined): stri
   } else {
     const mac = pfx.mac;
     chosen = passwordCandidates(password).find((candidate) => {
-      const key = pkcs12Kdf(mac.hash, bmpPassword(candidate), mac.salt, 3, mac.iterations, createHash(mac.hash).digest().length, budget);
+      const key = pkcs12Kdf(
+        mac.hash,
+        bmpPassword(candidate),
+        mac.salt,
+        3,
+        mac.iterations,
+        createHash(mac.hash).digest().length,
+        budget,
+      );
       const computed = createHmac(mac.hash, key).update(pfx.authSafe).digest();
       return computed.length === mac.digest.length && computed.equals(mac.digest);
     });
@@ -194,10 +214,15 @@ export function pkcs12Certificates(pfx: Pfx, password: string | undefined): stri
   } catch (error) {
     if (error instanceof TrustStoreError) throw error;
     if (pfx.mac === 'none') {
-      throw new TrustStoreError(password === undefined ? 'password-needed' : 'password-wrong',
-        'its content cannot be decrypted (a wrong or missing password, or a damaged file)');
+      throw new TrustStoreError(
+        password === undefined ? 'password-needed' : 'password-wrong',
+        'its content cannot be decrypted (a wrong or missing password, or a damaged file)',
+      );
     }
-    throw new TrustStoreError('unrecognized', `it is a damaged PKCS#12 file (${error instanceof Error ? error.message : String(error)})`);
+    throw new TrustStoreError(
+      'unrecognized',
+      `it is a damaged PKCS#12 file (${error instanceof Error ? error.message : String(error)})`,
+    );
   }
   if (certificates.length === 0) throw new TrustStoreError('no-certificate', 'the PKCS#12 file holds no certificate');
   return certificates;
@@ -231,7 +256,8 @@ function decrypt(algorithm: DerNode[], encrypted: Buffer, password: string | nul
   if (algorithmOid === OID.pbes2) {
     const params = sequence(algorithm[1]);
     const kdf = sequence(params[0]);
-    if (oid(kdf[0]) !== OID.pbkdf2) throw new TrustStoreError('unsupported', `its key derivation ${oid(kdf[0])} is not supported`);
+    if (oid(kdf[0]) !== OID.pbkdf2)
+      throw new TrustStoreError('unsupported', `its key derivation ${oid(kdf[0])} is not supported`);
     const kdfParams = sequence(kdf[1]);
     const salt = octets(kdfParams[0]);
     const iterations = iterationCount(kdfParams[1]);
@@ -240,7 +266,8 @@ function decrypt(algorithm: DerNode[], encrypted: Buffer, password: string | nul
       if (extra.tag === 0x30) {
         const prfOid = oid(sequence(extra)[0]);
         const name = HMAC_PRFS[prfOid];
-        if (name === undefined) throw new TrustStoreError('unsupported', `its PBKDF2 function ${prfOid} is not supported`);
+        if (name === undefined)
+          throw new TrustStoreError('unsupported', `its PBKDF2 function ${prfOid} is not supported`);
         prf = name;
       }
     }
@@ -280,9 +307,20 @@ function bmpPassword(password: string | null): Buffer {
  * RFC 7292 appendix B.2. id: 1 key, 2 IV, 3 MAC key. Refuses more than MAX_ITERATIONS rounds; `budget`, when
  * given, is charged the rounds of every block of output (see MAX_TOTAL_ROUNDS).
  */
-export function pkcs12Kdf(hash: string, password: Buffer, salt: Buffer, id: number, iterations: number, length: number, budget?: KdfBudget): Buffer {
+export function pkcs12Kdf(
+  hash: string,
+  password: Buffer,
+  salt: Buffer,
+  id: number,
+  iterations: number,
+  length: number,
+  budget?: KdfBudget,
+): Buffer {
   if (!Number.isSafeInteger(iterations) || iterations < 1 || iterations > MAX_ITERATIONS) {
-    throw new TrustStoreError('unsupported', `it asks for ${iterations} key derivation rounds, more than a trust store needs (at most ${MAX_ITERATIONS})`);
+    throw new TrustStoreError(
+      'unsupported',
+      `it asks for ${iterations} key derivation rounds, more than a trust store needs (at most ${MAX_ITERATIONS})`,
+    );
   }
   const { block: v } = Object.values(HASHES).find((h) => h.name === hash) ?? { block: 64 };
   const u = createHash(hash).digest().length;

@@ -8,13 +8,13 @@ import { DerError } from './der.js';
 // RFC 2268, section 2: PITABLE.
 const PITABLE = Buffer.from(
   'd978f9c419ddb5ed28e9fd794aa0d89dc67e37832b76538e624c6488448bfba2' +
-  '179a59f587b34f1361456d8d09817d32bd8f40eb86b77b0bf09521225c6b4e82' +
-  '54d66593ce60b21c7356c014a78cf1dc1275ca1f3bbee4d1423dd430a33cb626' +
-  '6fbf0eda4669075727f21d9bbc944303f811c7f690ef3ee706c3d52fc8661ed7' +
-  '08e8eade8052eef784aa72ac354d6a2a961ad2715a1549744b9fd05e0418a4ec' +
-  'c2e0416e0f51cbcc2491af50a1f47039997c3a8523b8b47afc02365b25559731' +
-  '2d5dfa98e38a92ae05df2910676cbac9d300e6cfe19ea82c6316013f58e289a9' +
-  '0d38341bab33ffb0bb480c5fb9b1cd2ec5f3db47e5a59c770aa62068fe7fc1ad',
+    '179a59f587b34f1361456d8d09817d32bd8f40eb86b77b0bf09521225c6b4e82' +
+    '54d66593ce60b21c7356c014a78cf1dc1275ca1f3bbee4d1423dd430a33cb626' +
+    '6fbf0eda4669075727f21d9bbc944303f811c7f690ef3ee706c3d52fc8661ed7' +
+    '08e8eade8052eef784aa72ac354d6a2a961ad2715a1549744b9fd05e0418a4ec' +
+    'c2e0416e0f51cbcc2491af50a1f47039997c3a8523b8b47afc02365b25559731' +
+    '2d5dfa98e38a92ae05df2910676cbac9d300e6cfe19ea82c6316013f58e289a9' +
+    '0d38341bab33ffb0bb480c5fb9b1cd2ec5f3db47e5a59c770aa62068fe7fc1ad',
   'hex',
 );
 
@@ -30,7 +30,8 @@ const BLOCK = 8;
    range (& 0xff, & 63, & 3) or loop bounds checked above: every `!` below is in range by construction. */
 export function rc2CbcDecrypt(keyBytes: Buffer, effectiveBits: number, iv: Buffer, data: Buffer): Buffer {
   if (keyBytes.length < 1 || keyBytes.length > 128) throw new DerError(`an RC2 key of ${keyBytes.length} bytes`);
-  if (!Number.isInteger(effectiveBits) || effectiveBits < 1 || effectiveBits > 1024) throw new DerError(`an RC2 effective key length of ${effectiveBits} bits`);
+  if (!Number.isInteger(effectiveBits) || effectiveBits < 1 || effectiveBits > 1024)
+    throw new DerError(`an RC2 effective key length of ${effectiveBits} bits`);
   if (iv.length !== BLOCK) throw new DerError(`an RC2 IV of ${iv.length} bytes`);
   if (data.length === 0 || data.length % BLOCK !== 0) throw new DerError('RC2 data is not a whole number of blocks');
   const table = rc2Table();
@@ -72,7 +73,8 @@ export function rc2CbcDecrypt(keyBytes: Buffer, effectiveBits: number, iv: Buffe
     previous = data.subarray(offset, offset + BLOCK);
   }
   const pad = out[out.length - 1]!;
-  if (pad < 1 || pad > BLOCK || !out.subarray(out.length - pad).every((b) => b === pad)) throw new DerError('bad RC2 padding');
+  if (pad < 1 || pad > BLOCK || !out.subarray(out.length - pad).every((b) => b === pad))
+    throw new DerError('bad RC2 padding');
   return out.subarray(0, out.length - pad);
 }
 /* eslint-enable @typescript-eslint/no-non-null-assertion */

@@ -15,7 +15,10 @@ export type TrustStoreProblem =
 /** A trust store that cannot be used; the message completes "--trustStorePath 'FILE' ...", never holds a password. */
 export class TrustStoreError extends Error {
   public override readonly name = 'TrustStoreError';
-  public constructor(public readonly problem: TrustStoreProblem, message: string) {
+  public constructor(
+    public readonly problem: TrustStoreProblem,
+    message: string,
+  ) {
     super(message);
   }
 }

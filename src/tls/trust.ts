@@ -30,7 +30,12 @@ export function tlsOptionsFor(options: { readonly host: string; readonly trust: 
 }
 
 /** Where Linux distributions keep the system CA bundle (SSL_CERT_FILE first, as OpenSSL does). */
-const SYSTEM_BUNDLES = ['/etc/ssl/certs/ca-certificates.crt', '/etc/pki/tls/certs/ca-bundle.crt', '/etc/ssl/ca-bundle.pem', '/etc/ssl/cert.pem'];
+const SYSTEM_BUNDLES = [
+  '/etc/ssl/certs/ca-certificates.crt',
+  '/etc/pki/tls/certs/ca-bundle.crt',
+  '/etc/ssl/ca-bundle.pem',
+  '/etc/ssl/cert.pem',
+];
 let systemCache: string[] | undefined;
 
 /**

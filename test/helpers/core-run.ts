@@ -52,7 +52,10 @@ export interface Transcript {
   readonly wrote: Change[];
 }
 
-export function recordingReporter(onWrote?: (change: Change) => void): { reporter: RunReporter; transcript: Transcript } {
+export function recordingReporter(onWrote?: (change: Change) => void): {
+  reporter: RunReporter;
+  transcript: Transcript;
+} {
   const transcript: Transcript = { lines: [], checks: [], steps: [], warnings: [], wrote: [] };
   const reporter: RunReporter = {
     check(title, outcome, detail) {
@@ -98,7 +101,11 @@ export async function run(
   const stats: DirectoryStats = { reads: 0, writes: 0 };
   try {
     const outcome = await prepareEndpoint(given, {
-      reporter, prompter: options.prompter, signal: options.signal ?? new AbortController().signal, stats, connect: server.connect,
+      reporter,
+      prompter: options.prompter,
+      signal: options.signal ?? new AbortController().signal,
+      stats,
+      connect: server.connect,
     });
     return { outcome, transcript, stats };
   } catch (error) {

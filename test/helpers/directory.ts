@@ -29,11 +29,7 @@ export function resultCode(err: unknown): number | undefined {
 }
 
 /** Connects (and binds, if `bind` is given), runs fn, always unbinds. */
-export async function withClient<T>(
-  url: string,
-  bind: Bind | undefined,
-  fn: (c: Client) => Promise<T>,
-): Promise<T> {
+export async function withClient<T>(url: string, bind: Bind | undefined, fn: (c: Client) => Promise<T>): Promise<T> {
   const client = new Client({ url, timeout: TIMEOUT_MS, connectTimeout: CONNECT_TIMEOUT_MS });
   try {
     if (bind) await client.bind(bind.dn, bind.password);
@@ -96,12 +92,7 @@ export async function canBind(url: string, dn: string, password: string): Promis
 }
 
 /** Subtree search; returns the DNs found (empty if the base does not exist). */
-export async function searchDns(
-  url: string,
-  bind: Bind | undefined,
-  base: string,
-  filter: string,
-): Promise<string[]> {
+export async function searchDns(url: string, bind: Bind | undefined, base: string, filter: string): Promise<string[]> {
   return withClient(url, bind, async (c) => {
     try {
       const res = await c.search(base, { scope: 'sub', filter, attributes: ['1.1'] });
@@ -131,7 +122,8 @@ export async function searchFirstValues(
         for (const [k, v] of Object.entries(e)) {
           if (k === 'dn') continue;
           const first = Array.isArray(v) ? v[0] : v;
-          out[k.toLowerCase()] = first === undefined ? '' : Buffer.isBuffer(first) ? first.toString('utf8') : String(first);
+          out[k.toLowerCase()] =
+            first === undefined ? '' : Buffer.isBuffer(first) ? first.toString('utf8') : String(first);
         }
         return out;
       });
@@ -167,7 +159,9 @@ export async function dumpEntries(url: string, bind: Bind, base: string, scope: 
         const values = Array.isArray(value) ? value : [value];
         attributes[name.toLowerCase()] = values.map((v) => (Buffer.isBuffer(v) ? v.toString('base64') : String(v)));
       }
-      out[`${scope}:${entry.dn.toLowerCase()}`] = Object.fromEntries(Object.entries(attributes).sort(([a], [b]) => a.localeCompare(b)));
+      out[`${scope}:${entry.dn.toLowerCase()}`] = Object.fromEntries(
+        Object.entries(attributes).sort(([a], [b]) => a.localeCompare(b)),
+      );
     }
     return out;
   });

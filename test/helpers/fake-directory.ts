@@ -10,7 +10,14 @@ import { ResultCodeError } from 'ldapts';
 import { isWithin, normalizeDn, parentDn } from '../../src/formats/dn.js';
 import { interruption } from '../../src/model/errors.js';
 import type { Change, Entry } from '../../src/model/entries.js';
-import type { ConnectionOptions, Directory, DirectoryConnector, DirectoryStats, DirSyncResult, SearchOptions } from '../../src/model/directory.js';
+import type {
+  ConnectionOptions,
+  Directory,
+  DirectoryConnector,
+  DirectoryStats,
+  DirSyncResult,
+  SearchOptions,
+} from '../../src/model/directory.js';
 import { translateError } from '../../src/ldap/translate-error.js';
 
 /** A server's answer with an LDAP result code, as ldapts raises it (its constructor is protected). */
@@ -79,7 +86,9 @@ export class FakeDirectoryServer {
   /** The entry now, names lower-cased; undefined when absent. */
   public entry(dn: string): Record<string, string[]> | undefined {
     const stored = this.entries.get(normalizeDn(dn));
-    return stored === undefined ? undefined : Object.fromEntries([...stored.attributes].map(([name, values]) => [name, [...values]]));
+    return stored === undefined
+      ? undefined
+      : Object.fromEntries([...stored.attributes].map(([name, values]) => [name, [...values]]));
   }
 
   /** Values of one attribute now ([] when the entry or the attribute is absent). */
@@ -89,10 +98,17 @@ export class FakeDirectoryServer {
 
   /** The whole state, for comparing two servers (entries by normalized DN, attribute names and values sorted). */
   public snapshot(): Record<string, Record<string, string[]>> {
-    return Object.fromEntries([...this.entries.keys()].sort().map((key) => {
-      const stored = this.entries.get(key)!;
-      return [key, Object.fromEntries([...stored.attributes.keys()].sort().map((name) => [name, [...stored.attributes.get(name)!].sort()]))];
-    }));
+    return Object.fromEntries(
+      [...this.entries.keys()].sort().map((key) => {
+        const stored = this.entries.get(key)!;
+        return [
+          key,
+          Object.fromEntries(
+            [...stored.attributes.keys()].sort().map((name) => [name, [...stored.attributes.get(name)!].sort()]),
+          ),
+        ];
+      }),
+    );
   }
 
   /** A write by someone else (another run, a person): made at once, with the checks a server makes. */
@@ -101,13 +117,19 @@ export class FakeDirectoryServer {
   }
 
   /** The next `times` writes that `matches` selects fail with `code` (the server's answer, translated as the adapter does). */
-  public failWrite(matches: (change: Change) => boolean, code: number, message = 'refused by the test', times = 1): void {
+  public failWrite(
+    matches: (change: Change) => boolean,
+    code: number,
+    message = 'refused by the test',
+    times = 1,
+  ): void {
     this.failures.push({ matches, code, message, remaining: times });
   }
 
   /** The port's factory: each call is a new connection to this server. */
   public readonly connect: DirectoryConnector = async (options: ConnectionOptions, stats: DirectoryStats) => {
-    if (options.signal?.aborted === true) throw interruption(options.signal.reason, `while connecting to ${this.address}`);
+    if (options.signal?.aborted === true)
+      throw interruption(options.signal.reason, `while connecting to ${this.address}`);
     this.connectionsOpened += 1;
     this.openConnections += 1;
     return new FakeConnection(this, options, stats);
@@ -119,13 +141,23 @@ export class FakeDirectoryServer {
     return stored === undefined ? undefined : this.project(stored, boundDn, attributes);
   }
 
-  public searchAs(boundDn: string | undefined, base: string, scope: 'base' | 'one' | 'sub', filter: string, attributes: readonly string[], sizeLimit?: number): Entry[] {
+  public searchAs(
+    boundDn: string | undefined,
+    base: string,
+    scope: 'base' | 'one' | 'sub',
+    filter: string,
+    attributes: readonly string[],
+    sizeLimit?: number,
+  ): Entry[] {
     const baseKey = normalizeDn(base);
     const found: Entry[] = [];
     for (const [key, stored] of this.entries) {
-      const inScope = scope === 'base' ? key === baseKey
-        : scope === 'one' ? key !== '' && normalizeDn(parentDn(stored.dn) ?? '') === baseKey
-          : key !== '' && (baseKey === '' || isWithin(stored.dn, base));
+      const inScope =
+        scope === 'base'
+          ? key === baseKey
+          : scope === 'one'
+            ? key !== '' && normalizeDn(parentDn(stored.dn) ?? '') === baseKey
+            : key !== '' && (baseKey === '' || isWithin(stored.dn, base));
       if (!inScope || !matches(parseFilter(filter), stored, (name) => this.visible(boundDn, stored.dn, name))) continue;
       found.push(this.project(stored, boundDn, attributes));
       if (sizeLimit !== undefined && found.length >= sizeLimit) break;
@@ -141,7 +173,11 @@ export class FakeDirectoryServer {
   public passwordOf(dn: string): string | undefined {
     const key = normalizeDn(dn);
     const stored = this.entries.get(key);
-    return stored?.attributes.get('userpassword')?.[0] ?? stored?.attributes.get('unicodepwd')?.[0] ?? this.passwords.get(key);
+    return (
+      stored?.attributes.get('userpassword')?.[0] ??
+      stored?.attributes.get('unicodepwd')?.[0] ??
+      this.passwords.get(key)
+    );
   }
 
   /** The server's checks and the write itself; throws the server's answer when it refuses. */
@@ -163,7 +199,11 @@ export class FakeDirectoryServer {
       }
       case 'delete': {
         if (existing === undefined) throw new ServerAnswer(32, 'No such object');
-        if ([...this.entries.values()].some((other) => normalizeDn(parentDn(other.dn) ?? '') === key && other !== existing)) {
+        if (
+          [...this.entries.values()].some(
+            (other) => normalizeDn(parentDn(other.dn) ?? '') === key && other !== existing,
+          )
+        ) {
           throw new ServerAnswer(66, 'Operation not allowed on non-leaf');
         }
         this.entries.delete(key);
@@ -192,7 +232,10 @@ export class FakeDirectoryServer {
                 break;
               }
               if (m.values.some((value) => !now.includes(value))) throw new ServerAnswer(16, 'No such attribute');
-              next.set(name, now.filter((value) => !m.values.includes(value)));
+              next.set(
+                name,
+                now.filter((value) => !m.values.includes(value)),
+              );
               if (next.get(name)!.length === 0) next.delete(name);
               break;
           }
@@ -243,13 +286,23 @@ class FakeConnection implements Directory {
     return found[0];
   }
 
-  public async search(base: string, scope: 'base' | 'one' | 'sub', filter: string, attributes: readonly string[], options?: SearchOptions): Promise<Entry[]> {
+  public async search(
+    base: string,
+    scope: 'base' | 'one' | 'sub',
+    filter: string,
+    attributes: readonly string[],
+    options?: SearchOptions,
+  ): Promise<Entry[]> {
     this.stats.reads += 1;
     await this.operation('search', base);
     this.server.beforeRead?.(base, this.server.readsTaken++);
     // The adapter drops a read in flight at once.
     const signal = this.options.signal;
-    if (signal?.aborted === true) throw interruption(signal.reason, `during the search of ${base === '' ? 'the root DSE' : `'${base}'`} on ${this.address}`);
+    if (signal?.aborted === true)
+      throw interruption(
+        signal.reason,
+        `during the search of ${base === '' ? 'the root DSE' : `'${base}'`} on ${this.address}`,
+      );
     // A missing base is no entry, as the adapter answers noSuchObject on a search.
     if (base !== '' && !this.server.exists(base)) return [];
     return this.server.searchAs(this.boundDn, base, scope, filter, attributes, options?.sizeLimit);
@@ -258,7 +311,11 @@ class FakeConnection implements Directory {
   public async dirSync(base: string, filter: string, attributes: readonly string[]): Promise<DirSyncResult> {
     this.stats.reads += 1;
     await this.operation('DirSync search', base);
-    return { entries: this.server.searchAs(this.boundDn, base, 'sub', filter, attributes), cookie: Buffer.from('fake').toString('base64'), more: false };
+    return {
+      entries: this.server.searchAs(this.boundDn, base, 'sub', filter, attributes),
+      cookie: Buffer.from('fake').toString('base64'),
+      more: false,
+    };
   }
 
   public async apply(change: Change): Promise<void> {
@@ -273,12 +330,16 @@ class FakeConnection implements Directory {
       try {
         this.server.make(change);
       } catch (error) {
-        if (mode === 'answered') throw translateError(error, { ...this.context(change.kind, change.dn), ...attributesOf(change) });
+        if (mode === 'answered')
+          throw translateError(error, { ...this.context(change.kind, change.dn), ...attributesOf(change) });
       }
     }
     if (mode !== 'answered') {
       const where = change.dn === '' ? 'the root DSE' : `'${change.dn}'`;
-      throw interruption(signal?.reason, `during the ${change.kind} of ${where}: ${this.address} did not answer it in time, so it may or may not have been made`);
+      throw interruption(
+        signal?.reason,
+        `during the ${change.kind} of ${where}: ${this.address} did not answer it in time, so it may or may not have been made`,
+      );
     }
   }
 
@@ -293,12 +354,20 @@ class FakeConnection implements Directory {
     if (this.closed) throw new Error(`the test's fake: ${operation} on a closed connection`);
     const signal = this.options.signal;
     const where = dn === '' ? 'the root DSE' : `'${dn}'`;
-    if (signal?.aborted === true) throw interruption(signal.reason, `before the ${operation} of ${where} on ${this.address}`);
+    if (signal?.aborted === true)
+      throw interruption(signal.reason, `before the ${operation} of ${where} on ${this.address}`);
     await Promise.resolve();
   }
 
   private context(operation: string, dn: string): Parameters<typeof translateError>[1] {
-    return { operation, dn, boundDn: this.boundDn, address: this.address, security: this.options.security, trust: this.options.trust };
+    return {
+      operation,
+      dn,
+      boundDn: this.boundDn,
+      address: this.address,
+      security: this.options.security,
+      trust: this.options.trust,
+    };
   }
 }
 
@@ -355,7 +424,8 @@ function parseAt(text: string, at: number): [Filter, number] {
   const attribute = item.slice(0, equals).toLowerCase();
   const value = item.slice(equals + 1);
   if (value === '*') return [{ kind: 'present', attribute }, close + 1];
-  const unescape = (part: string): string => part.replace(/\\([0-9a-fA-F]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+  const unescape = (part: string): string =>
+    part.replace(/\\([0-9a-fA-F]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
   return [{ kind: 'equal', attribute, pattern: value.split('*').map(unescape) }, close + 1];
 }
 
@@ -369,9 +439,16 @@ function matches(filter: Filter, entry: StoredEntry, visible: (attribute: string
       return !matches(filter.part, entry, visible);
     case 'present':
       // Every entry has an object class, whatever a test stored.
-      return filter.attribute === 'objectclass' || (visible(filter.attribute) && entry.attributes.has(filter.attribute));
+      return (
+        filter.attribute === 'objectclass' || (visible(filter.attribute) && entry.attributes.has(filter.attribute))
+      );
     case 'equal': {
-      const values = filter.attribute === 'distinguishedname' ? [entry.dn] : visible(filter.attribute) ? entry.attributes.get(filter.attribute) ?? [] : [];
+      const values =
+        filter.attribute === 'distinguishedname'
+          ? [entry.dn]
+          : visible(filter.attribute)
+            ? (entry.attributes.get(filter.attribute) ?? [])
+            : [];
       return values.some((value) => patternMatches(filter.pattern, value, filter.attribute === 'distinguishedname'));
     }
   }

@@ -58,8 +58,12 @@ export interface LogLine {
 /** The run log's lines from byte `offset` on (none if the log does not exist yet). */
 export function logLines(file: string, offset = 0): LogLine[] {
   if (!existsSync(file)) return [];
-  return readFileSync(file).subarray(offset).toString('utf8')
-    .split('\n').filter((line) => line.trim() !== '').map((line) => JSON.parse(line) as LogLine);
+  return readFileSync(file)
+    .subarray(offset)
+    .toString('utf8')
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => JSON.parse(line) as LogLine);
 }
 
 export interface CliConnection {
@@ -74,10 +78,19 @@ export interface CliConnection {
 /** -h/-p/-D, the admin and sync password files, --no-prompt and --logFile; `extra` last. */
 export function connectionArgs(c: CliConnection, extra: readonly string[] = []): string[] {
   return [
-    '-h', c.host, '-p', String(c.port), '-D', c.bindDn,
-    '--bindPasswordFile', c.adminPasswordFile,
-    '--syncServerBindPasswordFile', c.syncPasswordFile,
-    '--no-prompt', '--logFile', c.logFile,
+    '-h',
+    c.host,
+    '-p',
+    String(c.port),
+    '-D',
+    c.bindDn,
+    '--bindPasswordFile',
+    c.adminPasswordFile,
+    '--syncServerBindPasswordFile',
+    c.syncPasswordFile,
+    '--no-prompt',
+    '--logFile',
+    c.logFile,
     ...extra,
   ];
 }
@@ -87,5 +100,8 @@ export function connectionArgs(c: CliConnection, extra: readonly string[] = []):
  * cn=admin,<base>, lives under the destination base DN), for tests about other warnings.
  */
 export function withoutAdminUnderBaseWarning(stderr: string): string {
-  return stderr.split('\n').filter((line) => !/^Warning: The admin bind DN .* is under the destination base DN /.test(line)).join('\n');
+  return stderr
+    .split('\n')
+    .filter((line) => !/^Warning: The admin bind DN .* is under the destination base DN /.test(line))
+    .join('\n');
 }

@@ -6,7 +6,14 @@ import * as net from 'node:net';
 /** LDAP protocolOp tags of the requests that change a server (RFC 4511 section 4.2). */
 const WRITE_OPS: Readonly<Record<number, string>> = { 0x66: 'modify', 0x68: 'add', 0x4a: 'delete', 0x6c: 'modifyDN' };
 /** The other requests a client sends. */
-const OTHER_OPS: Readonly<Record<number, string>> = { 0x60: 'bind', 0x63: 'search', 0x42: 'unbind', 0x77: 'extended', 0x6e: 'compare', 0x50: 'abandon' };
+const OTHER_OPS: Readonly<Record<number, string>> = {
+  0x60: 'bind',
+  0x63: 'search',
+  0x42: 'unbind',
+  0x77: 'extended',
+  0x6e: 'compare',
+  0x50: 'abandon',
+};
 
 export interface WriteRequest {
   /** 1 for the first write request seen by this proxy (over every connection), 2 for the next... */
@@ -73,7 +80,10 @@ function opTag(message: Buffer): number | undefined {
   return message[header + 2 + idLength];
 }
 
-export async function startLdapProxy(target: { host: string; port: number }, options: LdapProxyOptions = {}): Promise<LdapProxy> {
+export async function startLdapProxy(
+  target: { host: string; port: number },
+  options: LdapProxyOptions = {},
+): Promise<LdapProxy> {
   const sockets = new Set<net.Socket>();
   const writes: WriteRequest[] = [];
   let others = 0;
@@ -108,7 +118,11 @@ export async function startLdapProxy(target: { host: string; port: number }, opt
             if (decision === 'drop') return;
           } else if (options.onRequest !== undefined) {
             others += 1;
-            const decision = await options.onRequest({ index: others, op: OTHER_OPS[opTag(message) ?? -1] ?? 'other', bytes: message });
+            const decision = await options.onRequest({
+              index: others,
+              op: OTHER_OPS[opTag(message) ?? -1] ?? 'other',
+              bytes: message,
+            });
             if (decision === 'drop') return;
           }
           if (!upstream.destroyed) upstream.write(message);
@@ -134,7 +148,11 @@ export async function startLdapProxy(target: { host: string; port: number }, opt
 }
 
 /** Accepts connections and never says a word: what a hung server or a wrong firewall rule looks like. */
-export async function startSilentListener(): Promise<{ port: number; connections: () => number; close: () => Promise<void> }> {
+export async function startSilentListener(): Promise<{
+  port: number;
+  connections: () => number;
+  close: () => Promise<void>;
+}> {
   const sockets = new Set<net.Socket>();
   let accepted = 0;
   const server = net.createServer((socket) => {
@@ -182,9 +200,10 @@ export async function startFullBacklogListener(): Promise<{ port: number; close:
   });
   return {
     port,
-    close: () => new Promise<void>((resolve) => {
-      child.once('close', () => resolve());
-      child.stdin.end();
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        child.once('close', () => resolve());
+        child.stdin.end();
+      }),
   };
 }

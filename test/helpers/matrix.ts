@@ -90,11 +90,24 @@ export interface MatrixRun extends MatrixFiles {
 
 function matrixRun(): MatrixRun {
   const run: MatrixRun = {
-    tmp: '', logFile: '', adminFile: '', syncFile: '', repoLogOffset: 0,
-    args: (server, extra, overrides = {}) => connectionArgs({
-      host: server.host, port: server.port, bindDn: server.adminDn,
-      adminPasswordFile: run.adminFile, syncPasswordFile: run.syncFile, logFile: run.logFile, ...overrides,
-    }, extra),
+    tmp: '',
+    logFile: '',
+    adminFile: '',
+    syncFile: '',
+    repoLogOffset: 0,
+    args: (server, extra, overrides = {}) =>
+      connectionArgs(
+        {
+          host: server.host,
+          port: server.port,
+          bindDn: server.adminDn,
+          adminPasswordFile: run.adminFile,
+          syncPasswordFile: run.syncFile,
+          logFile: run.logFile,
+          ...overrides,
+        },
+        extra,
+      ),
   };
   return run;
 }
@@ -142,14 +155,18 @@ export function spawnCli(args: string[], opts: SpawnOptions = {}): Spawned {
   // The servers' admin password is in our environment for the server scripts: the CLI must not see it.
   delete env.SLAPD_ADMIN_PASSWORD;
   delete env.DS_DM_PASSWORD;
-  const command = opts.tty === true
-    ? { file: 'script', args: ['-qefc', [process.execPath, cliPath, ...args].map(shellQuote).join(' '), '/dev/null'] }
-    : { file: process.execPath, args: [cliPath, ...args] };
+  const command =
+    opts.tty === true
+      ? { file: 'script', args: ['-qefc', [process.execPath, cliPath, ...args].map(shellQuote).join(' '), '/dev/null'] }
+      : { file: process.execPath, args: [cliPath, ...args] };
   const started = Date.now();
   const stdinFd = opts.stdinFrom === undefined ? undefined : openSync(opts.stdinFrom, 'r');
   const child = spawn(command.file, command.args, {
-    cwd: repoRoot, env, stdio: [stdinFd ?? 'pipe', 'pipe', 'pipe'],
-    ...(opts.uid === undefined ? {} : { uid: opts.uid }), ...(opts.gid === undefined ? {} : { gid: opts.gid }),
+    cwd: repoRoot,
+    env,
+    stdio: [stdinFd ?? 'pipe', 'pipe', 'pipe'],
+    ...(opts.uid === undefined ? {} : { uid: opts.uid }),
+    ...(opts.gid === undefined ? {} : { gid: opts.gid }),
   });
   if (stdinFd !== undefined) closeSync(stdinFd);
   const out: Buffer[] = [];
@@ -177,7 +194,10 @@ export function spawnCli(args: string[], opts: SpawnOptions = {}): Spawned {
     }
     check();
   });
-  child.stderr!.on('data', (b: Buffer) => { err.push(b); check(); });
+  child.stderr!.on('data', (b: Buffer) => {
+    err.push(b);
+    check();
+  });
   if (opts.closeStdoutAfter === 0) child.stdout!.destroy();
   if (opts.closeStderr === true) child.stderr!.destroy();
   child.stdin?.on('error', () => undefined);
@@ -196,8 +216,12 @@ export function spawnCli(args: string[], opts: SpawnOptions = {}): Spawned {
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       const r = {
-        code, signal, timedOut, ms: Date.now() - started,
-        stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'),
+        code,
+        signal,
+        timedOut,
+        ms: Date.now() - started,
+        stdout: Buffer.concat(out).toString('utf8'),
+        stderr: Buffer.concat(err).toString('utf8'),
       };
       recorded.push(r);
       // Every row: no sentinel in what the run printed.
@@ -209,10 +233,11 @@ export function spawnCli(args: string[], opts: SpawnOptions = {}): Spawned {
   return {
     child,
     result,
-    output: (pattern) => new Promise<void>((resolve) => {
-      waiters.push({ pattern, resolve });
-      check();
-    }),
+    output: (pattern) =>
+      new Promise<void>((resolve) => {
+        waiters.push({ pattern, resolve });
+        check();
+      }),
   };
 }
 
@@ -256,7 +281,8 @@ export function cliRunnableByNobody(): boolean {
   return probe.status === 0;
 }
 
-export const NOBODY_UNREACHABLE = 'the checkout is not readable by nobody (a parent folder is private), so this permission case cannot run here';
+export const NOBODY_UNREACHABLE =
+  'the checkout is not readable by nobody (a parent folder is private), so this permission case cannot run here';
 
 /**
  * The process running the CLI under `pid` (itself, or a descendant such as the node process `script` starts
@@ -288,7 +314,10 @@ export function cliProcess(pid: number): number | undefined {
 }
 
 /** Sends `signal` to the CLI process of `spawned` and resolves with its result and the time it took to exit. */
-export async function signalAndWait(spawned: Spawned, signal: NodeJS.Signals): Promise<RunCliResult & { ms: number; exitMs: number }> {
+export async function signalAndWait(
+  spawned: Spawned,
+  signal: NodeJS.Signals,
+): Promise<RunCliResult & { ms: number; exitMs: number }> {
   const pid = cliProcess(spawned.child.pid!);
   assert.ok(pid !== undefined, 'the CLI process is running');
   const sentAt = Date.now();

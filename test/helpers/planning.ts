@@ -14,7 +14,10 @@ export function entry(dn: string, attributes: Record<string, string[]> = {}): En
 }
 
 /** A fake Observation holding exactly `entries` (keyed by normalized DN) and the search results given. */
-export function observation(entries: readonly Entry[], options: { rootDse?: Entry; found?: Record<string, Entry[]> } = {}): Observation {
+export function observation(
+  entries: readonly Entry[],
+  options: { rootDse?: Entry; found?: Record<string, Entry[]> } = {},
+): Observation {
   const byDn = new Map(entries.map((e) => [normalizeDn(e.dn), e]));
   return {
     rootDse: options.rootDse ?? byDn.get(''),

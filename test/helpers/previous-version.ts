@@ -33,12 +33,29 @@ export async function buildPreviousVersion(commit = LEAST_PRIVILEGE_BASELINE): P
   const dir = mkdtempSync(path.join(os.tmpdir(), 'pes-previous-'));
   try {
     const archive = path.join(dir, 'source.tar');
-    await execFileP('git', ['-C', repoRoot, 'archive', '--format=tar', '-o', archive, commit, 'bin', 'src', 'package.json', 'tsconfig.json']);
+    await execFileP('git', [
+      '-C',
+      repoRoot,
+      'archive',
+      '--format=tar',
+      '-o',
+      archive,
+      commit,
+      'bin',
+      'src',
+      'package.json',
+      'tsconfig.json',
+    ]);
     await execFileP('tar', ['-xf', archive, '-C', dir]);
     symlinkSync(path.join(repoRoot, 'node_modules'), path.join(dir, 'node_modules'), 'dir');
-    await execFileP(process.execPath, [path.join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(dir, 'tsconfig.json')], { cwd: dir });
+    await execFileP(
+      process.execPath,
+      [path.join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(dir, 'tsconfig.json')],
+      { cwd: dir },
+    );
     const cli = path.join(dir, 'bin', 'prepare-endpoint-server');
-    if (!existsSync(path.join(dir, 'dist', 'src', 'cli', 'main.js'))) throw new Error(`the build of ${commit} produced no dist/src/cli/main.js`);
+    if (!existsSync(path.join(dir, 'dist', 'src', 'cli', 'main.js')))
+      throw new Error(`the build of ${commit} produced no dist/src/cli/main.js`);
     return { cli, remove: () => rmSync(dir, { recursive: true, force: true }) };
   } catch (error) {
     rmSync(dir, { recursive: true, force: true });

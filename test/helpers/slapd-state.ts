@@ -17,12 +17,17 @@ export async function slapdState(s: Slapd): Promise<unknown> {
 
 /** The olcAccess values of the data database that mention `needle` (a DN as the tool writes it). */
 export async function accessRulesFor(s: Slapd, needle: string): Promise<string[]> {
-  const values = (await readEntry(s.url, { dn: s.configAdminDn, password: s.adminPassword }, MDB_DN, ['olcAccess']))?.olcaccess ?? [];
+  const values =
+    (await readEntry(s.url, { dn: s.configAdminDn, password: s.adminPassword }, MDB_DN, ['olcAccess']))?.olcaccess ??
+    [];
   return values.filter((v) => v.includes(needle));
 }
 
 /** Adds entries as the data admin (for fixtures such as a non-person entry or a base with escaped characters). */
-export async function addEntries(s: Slapd, entries: { dn: string; attributes: Record<string, string[]> }[]): Promise<void> {
+export async function addEntries(
+  s: Slapd,
+  entries: { dn: string; attributes: Record<string, string[]> }[],
+): Promise<void> {
   await withClient(s.url, { dn: s.adminDn, password: s.adminPassword }, async (c) => {
     for (const entry of entries) await c.add(entry.dn, entry.attributes);
   });

@@ -49,12 +49,34 @@ export interface ResyncReport {
 
 /** Attributes a server keeps for itself: never copied, never compared. */
 const OPERATIONAL = new Set([
-  'creatorsname', 'modifiersname', 'createtimestamp', 'modifytimestamp', 'entryid', 'parentid', 'entryuuid', 'nsuniqueid',
-  'dsentrydn', 'entrydn', 'entrycsn', 'structuralobjectclass', 'contextcsn', 'hassubordinates', 'numsubordinates',
-  'subschemasubentry', 'nsaccountlock',
+  'creatorsname',
+  'modifiersname',
+  'createtimestamp',
+  'modifytimestamp',
+  'entryid',
+  'parentid',
+  'entryuuid',
+  'nsuniqueid',
+  'dsentrydn',
+  'entrydn',
+  'entrycsn',
+  'structuralobjectclass',
+  'contextcsn',
+  'hassubordinates',
+  'numsubordinates',
+  'subschemasubentry',
+  'nsaccountlock',
   // 389 DS password policy state, which it logs with a password change: the destination's own business.
-  'passwordgraceusertime', 'passwordexpirationtime', 'passwordallowchangetime', 'passwordhistory', 'passwordretrycount',
-  'retrycountresettime', 'accountunlocktime', 'pwdupdatetime', 'passwordexpwarned', 'pwdreset',
+  'passwordgraceusertime',
+  'passwordexpirationtime',
+  'passwordallowchangetime',
+  'passwordhistory',
+  'passwordretrycount',
+  'retrycountresettime',
+  'accountunlocktime',
+  'pwdupdatetime',
+  'passwordexpwarned',
+  'pwdreset',
 ]);
 
 const ID_ATTRIBUTE: Record<SourceKind, string> = { '389ds': 'nsUniqueId', openldap: 'entryUUID' };
@@ -67,7 +89,15 @@ export function ssha(password: string, salt: Buffer = randomBytes(8)): string {
 }
 
 function normalize(dn: string): string {
-  return dn.split(/(?<!\\),/).map((rdn) => rdn.trim().toLowerCase().replace(/\s*=\s*/, '=')).join(',');
+  return dn
+    .split(/(?<!\\),/)
+    .map((rdn) =>
+      rdn
+        .trim()
+        .toLowerCase()
+        .replace(/\s*=\s*/, '='),
+    )
+    .join(',');
 }
 
 function parentOf(dn: string): string {
@@ -104,28 +134,37 @@ export async function connect(account: Account): Promise<Client> {
 }
 
 /** Runs `tasks` with at most `limit` in flight. */
-async function pool<T>(items: readonly T[], limit: number, task: (item: T, worker: number) => Promise<void>): Promise<void> {
+async function pool<T>(
+  items: readonly T[],
+  limit: number,
+  task: (item: T, worker: number) => Promise<void>,
+): Promise<void> {
   let next = 0;
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, async (_, worker) => {
-    while (next < items.length) {
-      const item = items[next++]!;
-      await task(item, worker);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async (_, worker) => {
+      while (next < items.length) {
+        const item = items[next++]!;
+        await task(item, worker);
+      }
+    }),
+  );
 }
 
 /** LDIF lines (RFC 2849) unfolded and decoded: `name: value`, `name:: base64`, and 389's trailing NUL removed. */
 export function ldifLines(text: string): { name: string; value: string }[] {
   const unfolded = text.replace(/\0+$/, '').replace(/\r?\n /g, '');
-  return unfolded.split(/\r?\n/).filter((line) => line !== '').map((line) => {
-    if (line === '-') return { name: '-', value: '' };
-    const colon = line.indexOf(':');
-    const name = line.slice(0, colon);
-    const rest = line.slice(colon + 1);
-    return rest.startsWith(':')
-      ? { name, value: Buffer.from(rest.slice(1).trim(), 'base64').toString('utf8') }
-      : { name, value: rest.replace(/^ /, '') };
-  });
+  return unfolded
+    .split(/\r?\n/)
+    .filter((line) => line !== '')
+    .map((line) => {
+      if (line === '-') return { name: '-', value: '' };
+      const colon = line.indexOf(':');
+      const name = line.slice(0, colon);
+      const rest = line.slice(colon + 1);
+      return rest.startsWith(':')
+        ? { name, value: Buffer.from(rest.slice(1).trim(), 'base64').toString('utf8') }
+        : { name, value: rest.replace(/^ /, '') };
+    });
 }
 
 function attributesOfLdif(text: string): Attributes {
@@ -215,19 +254,28 @@ export class ReferenceSync {
   }
 
   /** The entries in scope as `account` sees them: DN (normalized) -> user attributes. */
-  public async read(account: Account, options: { paged?: boolean; withIds?: boolean } = {}): Promise<Map<string, { dn: string; attributes: Attributes; id?: string }>> {
+  public async read(
+    account: Account,
+    options: { paged?: boolean; withIds?: boolean } = {},
+  ): Promise<Map<string, { dn: string; attributes: Attributes; id?: string }>> {
     const client = await connect(account);
     try {
       const id = ID_ATTRIBUTE[this.kind];
       const { searchEntries } = await client.search(this.scope.base, {
-        scope: 'sub', filter: this.inScopeFilter(), attributes: options.withIds === true ? ['*', id] : ['*'],
+        scope: 'sub',
+        filter: this.inScopeFilter(),
+        attributes: options.withIds === true ? ['*', id] : ['*'],
         ...(options.paged === true ? { paged: { pageSize: 500 } } : {}),
       });
       const out = new Map<string, { dn: string; attributes: Attributes; id?: string }>();
       for (const entry of searchEntries) {
         if (this.excluded(entry.dn)) continue;
         const idValue = Object.entries(entry).find(([name]) => name.toLowerCase() === id.toLowerCase())?.[1];
-        out.set(normalize(entry.dn), { dn: entry.dn, attributes: userAttributes(entry), ...(idValue === undefined ? {} : { id: strings(idValue)[0] }) });
+        out.set(normalize(entry.dn), {
+          dn: entry.dn,
+          attributes: userAttributes(entry),
+          ...(idValue === undefined ? {} : { id: strings(idValue)[0] }),
+        });
       }
       return out;
     } finally {
@@ -243,9 +291,17 @@ export class ReferenceSync {
         const { searchEntries } = await client.search('', { scope: 'base', attributes: ['lastChangeNumber'] });
         this.position = strings(searchEntries[0]?.['lastChangeNumber'] ?? '0')[0];
       } else {
-        const { searchEntries } = await client.search('cn=accesslog', { scope: 'one', filter: '(objectClass=auditWriteObject)', attributes: ['reqStart'] });
+        const { searchEntries } = await client.search('cn=accesslog', {
+          scope: 'one',
+          filter: '(objectClass=auditWriteObject)',
+          attributes: ['reqStart'],
+        });
         // An empty log: every record is new (reqStart values are generalized times, always greater than '').
-        this.position = searchEntries.map((e) => strings(e['reqStart'])[0] ?? '').sort().pop() ?? '';
+        this.position =
+          searchEntries
+            .map((e) => strings(e['reqStart'])[0] ?? '')
+            .sort()
+            .pop() ?? '';
       }
     } finally {
       await client.unbind().catch(() => undefined);
@@ -276,10 +332,14 @@ export class ReferenceSync {
       // Parents before children: one depth at a time, each depth in parallel.
       const depths = [...new Set(adds.map((a) => depth(a.dn)))].sort((a, b) => a - b);
       for (const level of depths) {
-        await pool(adds.filter((a) => depth(a.dn) === level), WRITERS, async (entry, worker) => {
-          await writers[worker]!.add(entry.dn, entry.attributes);
-          this.writes += 1;
-        });
+        await pool(
+          adds.filter((a) => depth(a.dn) === level),
+          WRITERS,
+          async (entry, worker) => {
+            await writers[worker]!.add(entry.dn, entry.attributes);
+            this.writes += 1;
+          },
+        );
       }
       await pool(modifies, WRITERS, async (entry, worker) => {
         await writers[worker]!.modify(entry.dn, entry.changes);
@@ -292,7 +352,13 @@ export class ReferenceSync {
     } finally {
       await Promise.all(writers.map((w) => w.unbind().catch(() => undefined)));
     }
-    return { read: sourceEntries.size, added: adds.length, modified: modifies.length, deleted: deletes.length, unchanged };
+    return {
+      read: sourceEntries.size,
+      added: adds.length,
+      modified: modifies.length,
+      deleted: deletes.length,
+      unchanged,
+    };
   }
 
   /** The change log records after the marked position, oldest first, as the source sync user reads them. */
@@ -300,7 +366,10 @@ export class ReferenceSync {
     if (this.position === undefined) throw new Error('markChangeLogPosition() first');
     const client = await connect(this.source);
     try {
-      const records = this.kind === '389ds' ? await this.read389Records(client, this.position) : await this.readAccesslogRecords(client, this.position);
+      const records =
+        this.kind === '389ds'
+          ? await this.read389Records(client, this.position)
+          : await this.readAccesslogRecords(client, this.position);
       if (records.length > 0) this.position = records[records.length - 1]!.position;
       this.recordsRead.push(...records);
       return records;
@@ -311,7 +380,10 @@ export class ReferenceSync {
 
   private async read389Records(client: Client, after: string): Promise<ChangeRecord[]> {
     const { searchEntries } = await client.search('cn=changelog', {
-      scope: 'one', filter: `(changeNumber>=${Number(after) + 1})`, attributes: ['*', 'targetUniqueId'], paged: { pageSize: 500 },
+      scope: 'one',
+      filter: `(changeNumber>=${Number(after) + 1})`,
+      attributes: ['*', 'targetUniqueId'],
+      paged: { pageSize: 500 },
     });
     const get = (entry: Record<string, unknown>, name: string): string | undefined => {
       const found = Object.entries(entry).find(([key]) => key.toLowerCase() === name.toLowerCase())?.[1];
@@ -339,13 +411,15 @@ export class ReferenceSync {
 
   private async readAccesslogRecords(client: Client, after: string): Promise<ChangeRecord[]> {
     const { searchEntries } = await client.search('cn=accesslog', {
-      scope: 'one', filter: `(&(objectClass=auditWriteObject)(reqResult=0)${after === '' ? '' : `(reqStart>=${after})`})`,
+      scope: 'one',
+      filter: `(&(objectClass=auditWriteObject)(reqResult=0)${after === '' ? '' : `(reqStart>=${after})`})`,
       attributes: ['reqStart', 'reqType', 'reqDN', 'reqMod', 'reqOld', 'reqNewRDN', 'reqNewSuperior', 'reqEntryUUID'],
       paged: { pageSize: 500 },
     });
     return searchEntries
       .map((entry): ChangeRecord => {
-        const one = (name: string): string | undefined => (entry[name] === undefined ? undefined : strings(entry[name])[0]);
+        const one = (name: string): string | undefined =>
+          entry[name] === undefined ? undefined : strings(entry[name])[0];
         const all = (name: string): string[] => (entry[name] === undefined ? [] : strings(entry[name]));
         const type = one('reqType') as ChangeRecord['type'];
         const newRdn = one('reqNewRDN');
@@ -356,9 +430,12 @@ export class ReferenceSync {
           type,
           dn: one('reqDN') ?? '',
           entryId: one('reqEntryUUID'),
-          attributes: type === 'add'
-            ? Object.fromEntries(added.map((m) => [m.attribute.toLowerCase(), m.values]))
-            : type === 'delete' ? attributesOfLines(all('reqOld')) : {},
+          attributes:
+            type === 'add'
+              ? Object.fromEntries(added.map((m) => [m.attribute.toLowerCase(), m.values]))
+              : type === 'delete'
+                ? attributesOfLines(all('reqOld'))
+                : {},
           modifications: type === 'modify' ? modificationsOfReqMod(all('reqMod')) : [],
           ...(newRdn === undefined ? {} : { newRdn }),
           ...(newSuperior === undefined ? {} : { newSuperior }),
@@ -379,7 +456,10 @@ export class ReferenceSync {
           if (!(await this.apply(client, record))) skipped += 1;
           else applied += 1;
         } catch (error) {
-          throw new Error(`change ${record.position} (${record.type} ${record.dn}) failed on the destination: ${String(error)}; record ${JSON.stringify(record)}`, { cause: error });
+          throw new Error(
+            `change ${record.position} (${record.type} ${record.dn}) failed on the destination: ${String(error)}; record ${JSON.stringify(record)}`,
+            { cause: error },
+          );
         }
       }
     } finally {
@@ -396,7 +476,8 @@ export class ReferenceSync {
 
   /** One record. False when it is out of scope (another class, an excluded DN, outside the base). */
   private async apply(client: Client, record: ChangeRecord): Promise<boolean> {
-    if (record.entryId === undefined) throw new Error(`change ${record.position} (${record.type} ${record.dn}) carries no entry id`);
+    if (record.entryId === undefined)
+      throw new Error(`change ${record.position} (${record.type} ${record.dn}) carries no entry id`);
     const known = this.correlation.get(record.entryId);
     switch (record.type) {
       case 'add': {
@@ -407,7 +488,13 @@ export class ReferenceSync {
       }
       case 'modify': {
         if (known === undefined) return false;
-        const changes = record.modifications.map((m) => new Change({ operation: m.operation, modification: new Attribute({ type: m.attribute, values: m.values }) }));
+        const changes = record.modifications.map(
+          (m) =>
+            new Change({
+              operation: m.operation,
+              modification: new Attribute({ type: m.attribute, values: m.values }),
+            }),
+        );
         if (changes.length === 0) return false;
         await client.modify(known, changes);
         break;
@@ -423,7 +510,9 @@ export class ReferenceSync {
         // A Sync Class with an include filter decides from the deleted entry's attributes: without them in the
         // record, a delete cannot be told in or out of scope.
         if (record.attributes['objectclass'] === undefined) {
-          throw new Error(`delete record ${record.position} of ${record.dn} does not say what the entry was (no objectClass)`);
+          throw new Error(
+            `delete record ${record.position} of ${record.dn} does not say what the entry was (no objectClass)`,
+          );
         }
         if (!this.inScopeDn(record.dn) || !this.inClass(record.attributes)) return false;
         await client.del(known ?? record.dn);
@@ -446,7 +535,8 @@ function difference(current: Attributes, wanted: Attributes): Change[] {
     }
   }
   for (const name of Object.keys(current)) {
-    if (wanted[name] === undefined) changes.push(new Change({ operation: 'delete', modification: new Attribute({ type: name }) }));
+    if (wanted[name] === undefined)
+      changes.push(new Change({ operation: 'delete', modification: new Attribute({ type: name }) }));
   }
   return changes;
 }

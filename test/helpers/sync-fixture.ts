@@ -45,8 +45,18 @@ export const SCOPE: SyncScope = { base: BASE, classes: ['inetOrgPerson', 'organi
 export function bulkLdif(options: { withSuffix: boolean; baseAci?: string }): string {
   const blocks: string[] = [];
   if (options.withSuffix) {
-    blocks.push([`dn: ${BASE}`, 'objectClass: top', 'objectClass: domain', 'dc: example', ...(options.baseAci === undefined ? [] : [`aci: ${options.baseAci}`])].join('\n'));
-    blocks.push([`dn: ou=People,${BASE}`, 'objectClass: top', 'objectClass: organizationalUnit', 'ou: People'].join('\n'));
+    blocks.push(
+      [
+        `dn: ${BASE}`,
+        'objectClass: top',
+        'objectClass: domain',
+        'dc: example',
+        ...(options.baseAci === undefined ? [] : [`aci: ${options.baseAci}`]),
+      ].join('\n'),
+    );
+    blocks.push(
+      [`dn: ou=People,${BASE}`, 'objectClass: top', 'objectClass: organizationalUnit', 'ou: People'].join('\n'),
+    );
   }
   blocks.push([`dn: ${BULK}`, 'objectClass: top', 'objectClass: organizationalUnit', 'ou: Bulk'].join('\n'));
   blocks.push(printerLdif());
@@ -54,17 +64,33 @@ export function bulkLdif(options: { withSuffix: boolean; baseAci?: string }): st
   const salt = Buffer.from('pes-test');
   for (let i = 0; i < BULK_COUNT; i++) {
     const uid = bulkUid(i);
-    blocks.push([
-      `dn: ${bulkDn(i)}`, 'objectClass: top', 'objectClass: person', 'objectClass: organizationalPerson', 'objectClass: inetOrgPerson',
-      `uid: ${uid}`, `cn: Bulk User ${i}`, `sn: User${i}`, `mail: ${uid}@example.com`, `employeeNumber: ${i}`,
-      `userPassword: ${ssha(firstPassword(uid), salt)}`,
-    ].join('\n'));
+    blocks.push(
+      [
+        `dn: ${bulkDn(i)}`,
+        'objectClass: top',
+        'objectClass: person',
+        'objectClass: organizationalPerson',
+        'objectClass: inetOrgPerson',
+        `uid: ${uid}`,
+        `cn: Bulk User ${i}`,
+        `sn: User${i}`,
+        `mail: ${uid}@example.com`,
+        `employeeNumber: ${i}`,
+        `userPassword: ${ssha(firstPassword(uid), salt)}`,
+      ].join('\n'),
+    );
   }
   return `${blocks.join('\n\n')}\n`;
 }
 
 export function printerLdif(): string {
-  return [`dn: ${PRINTER}`, 'objectClass: top', 'objectClass: device', 'cn: Printer', 'description: not synchronized'].join('\n');
+  return [
+    `dn: ${PRINTER}`,
+    'objectClass: top',
+    'objectClass: device',
+    'cn: Printer',
+    'description: not synchronized',
+  ].join('\n');
 }
 
 export function writeLdif(dir: string, name: string, text: string): string {
@@ -79,7 +105,9 @@ export async function ldapadd(url: string, bind: Bind, file: string): Promise<vo
   const passwordFile = secretFile(dir, `ldapadd-${path.basename(file)}.pw`, bind.password);
   // ldapadd -y reads the whole file, newline included: write it without one.
   writeFileSync(passwordFile, bind.password, { mode: 0o600 });
-  await execFileP('ldapadd', ['-x', '-H', url, '-D', bind.dn, '-y', passwordFile, '-f', file], { maxBuffer: 64 * 1024 * 1024 });
+  await execFileP('ldapadd', ['-x', '-H', url, '-D', bind.dn, '-y', passwordFile, '-f', file], {
+    maxBuffer: 64 * 1024 * 1024,
+  });
 }
 
 export interface Endpoint {
@@ -92,9 +120,16 @@ export interface Endpoint {
 
 /** The endpoint of a throw-away server (ds389.ts, openldap.ts) whose sync user is to have `syncPassword`. */
 export function endpointOf(
-  server: { host: string; port: number; url: string; adminDn: string; adminPassword: string }, syncPassword: string,
+  server: { host: string; port: number; url: string; adminDn: string; adminPassword: string },
+  syncPassword: string,
 ): Endpoint {
-  return { host: server.host, port: server.port, url: server.url, admin: { dn: server.adminDn, password: server.adminPassword }, syncPassword };
+  return {
+    host: server.host,
+    port: server.port,
+    url: server.url,
+    admin: { dn: server.adminDn, password: server.adminPassword },
+    syncPassword,
+  };
 }
 
 /** Runs `fn` and records its wall time in `timings` under `name` (even when it fails). */
@@ -108,12 +143,27 @@ export async function timedInto<T>(timings: Record<string, number>, name: string
 }
 
 /** Runs the built CLI against an endpoint with --json; fails the test on a non-zero exit. */
-export async function prepare(endpoint: Endpoint, dir: string, extra: readonly string[]): Promise<{ result: RunCliResult; json: PrepareJson }> {
+export async function prepare(
+  endpoint: Endpoint,
+  dir: string,
+  extra: readonly string[],
+): Promise<{ result: RunCliResult; json: PrepareJson }> {
   const adminPasswordFile = secretFile(dir, `admin-${endpoint.port}.pw`, endpoint.admin.password);
   const syncPasswordFile = secretFile(dir, `sync-${endpoint.port}.pw`, endpoint.syncPassword);
-  const result = await runCli(connectionArgs({
-    host: endpoint.host, port: endpoint.port, bindDn: endpoint.admin.dn, adminPasswordFile, syncPasswordFile, logFile: path.join(dir, 'run.log'),
-  }, ['-b', BASE, '--json', ...extra]), { timeoutMs: 60_000 });
+  const result = await runCli(
+    connectionArgs(
+      {
+        host: endpoint.host,
+        port: endpoint.port,
+        bindDn: endpoint.admin.dn,
+        adminPasswordFile,
+        syncPasswordFile,
+        logFile: path.join(dir, 'run.log'),
+      },
+      ['-b', BASE, '--json', ...extra],
+    ),
+    { timeoutMs: 60_000 },
+  );
   assert.equal(result.code, 0, describeRun(result));
   return { result, json: JSON.parse(result.stdout) as PrepareJson };
 }
@@ -137,9 +187,14 @@ export interface SourceChanges {
 
 export async function makeChanges(url: string, admin: Bind): Promise<SourceChanges> {
   const person = (uid: string, extra: Attributes = {}): Attributes => ({
-    objectClass: ['top', 'person', 'organizationalPerson', 'inetOrgPerson'], uid: [uid], cn: [`New ${uid}`], sn: [uid], ...extra,
+    objectClass: ['top', 'person', 'organizationalPerson', 'inetOrgPerson'],
+    uid: [uid],
+    cn: [`New ${uid}`],
+    sn: [uid],
+    ...extra,
   });
-  const replace = (type: string, values: string[]): Change => new Change({ operation: 'replace', modification: new Attribute({ type, values }) });
+  const replace = (type: string, values: string[]): Change =>
+    new Change({ operation: 'replace', modification: new Attribute({ type, values }) });
   const movedFrom = bulkDn(10);
   const movedTo = `uid=${bulkUid(10)},${MOVED}`;
   const renamedFrom = bulkDn(11);
@@ -151,8 +206,12 @@ export async function makeChanges(url: string, admin: Bind): Promise<SourceChang
     await c.add(`uid=transient,${BULK}`, person('transient'));
     await c.modify(bulkDn(1), [replace('description', ['changed once'])]);
     await c.modify(bulkDn(1), [replace('description', ['changed twice'])]);
-    await c.modify(bulkDn(2), [new Change({ operation: 'add', modification: new Attribute({ type: 'mail', values: ['second@example.com'] }) })]);
-    await c.modify(bulkDn(3), [new Change({ operation: 'delete', modification: new Attribute({ type: 'employeeNumber' }) })]);
+    await c.modify(bulkDn(2), [
+      new Change({ operation: 'add', modification: new Attribute({ type: 'mail', values: ['second@example.com'] }) }),
+    ]);
+    await c.modify(bulkDn(3), [
+      new Change({ operation: 'delete', modification: new Attribute({ type: 'employeeNumber' }) }),
+    ]);
     await c.modifyDN(movedFrom, movedTo);
     // A rename to a new RDN under a new parent, then a change to the moved entry: found again by its id.
     await c.modifyDN(renamedFrom, renamedThenChanged);
@@ -166,7 +225,9 @@ export async function makeChanges(url: string, admin: Bind): Promise<SourceChang
   });
   return {
     added: [`uid=new1,${BULK}`, `uid=new2,${MOVED}`, MOVED],
-    movedFrom, movedTo, renamedThenChanged,
+    movedFrom,
+    movedTo,
+    renamedThenChanged,
     deleted: [bulkDn(5), bulkDn(6), `uid=transient,${BULK}`],
     passwordChanged: bulkDn(4),
   };
@@ -179,27 +240,59 @@ export async function snapshot(engine: ReferenceSync, url: string, bind: Bind): 
 }
 
 /** Asserts the destination's scope holds exactly the source's entries with the same values. */
-export function assertSameEntries(source: Map<string, Attributes>, destination: Map<string, Attributes>, what: string): void {
+export function assertSameEntries(
+  source: Map<string, Attributes>,
+  destination: Map<string, Attributes>,
+  what: string,
+): void {
   const missing = [...source.keys()].filter((dn) => !destination.has(dn));
   const extra = [...destination.keys()].filter((dn) => !source.has(dn));
-  assert.deepEqual({ missing: missing.slice(0, 5), extra: extra.slice(0, 5) }, { missing: [], extra: [] }, `${what}: the same entries`);
-  const differing = [...source].filter(([dn, attributes]) => JSON.stringify(sorted(attributes)) !== JSON.stringify(sorted(destination.get(dn) ?? {})));
-  assert.deepEqual(differing.slice(0, 3).map(([dn, attributes]) => ({ dn, source: sorted(attributes), destination: sorted(destination.get(dn) ?? {}) })), [],
-    `${what}: every entry has the same values`);
+  assert.deepEqual(
+    { missing: missing.slice(0, 5), extra: extra.slice(0, 5) },
+    { missing: [], extra: [] },
+    `${what}: the same entries`,
+  );
+  const differing = [...source].filter(
+    ([dn, attributes]) => JSON.stringify(sorted(attributes)) !== JSON.stringify(sorted(destination.get(dn) ?? {})),
+  );
+  assert.deepEqual(
+    differing
+      .slice(0, 3)
+      .map(([dn, attributes]) => ({ dn, source: sorted(attributes), destination: sorted(destination.get(dn) ?? {}) })),
+    [],
+    `${what}: every entry has the same values`,
+  );
   assert.equal(destination.size, source.size);
 }
 
 function sorted(attributes: Attributes): Attributes {
-  return Object.fromEntries(Object.entries(attributes).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => [k, [...v].sort()]));
+  return Object.fromEntries(
+    Object.entries(attributes)
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([k, v]) => [k, [...v].sort()]),
+  );
 }
 
 /** The passwords a sync carried work on the destination, and the replaced one does not. */
 export async function assertPasswords(url: string, changes: SourceChanges, sample: readonly number[]): Promise<void> {
-  for (const i of sample) assert.equal(await canBind(url, bulkDn(i), firstPassword(bulkUid(i))), true, `${bulkDn(i)} binds with its first password`);
+  for (const i of sample)
+    assert.equal(
+      await canBind(url, bulkDn(i), firstPassword(bulkUid(i))),
+      true,
+      `${bulkDn(i)} binds with its first password`,
+    );
   const uid = bulkUid(4);
   assert.equal(await canBind(url, changes.passwordChanged, secondPassword(uid)), true, 'the changed password binds');
-  assert.equal(await canBind(url, changes.passwordChanged, firstPassword(uid)), false, 'the replaced password no longer binds');
-  assert.equal(await canBind(url, changes.added[0]!, firstPassword('new1')), true, 'an added entry binds with its password');
+  assert.equal(
+    await canBind(url, changes.passwordChanged, firstPassword(uid)),
+    false,
+    'the replaced password no longer binds',
+  );
+  assert.equal(
+    await canBind(url, changes.added[0]!, firstPassword('new1')),
+    true,
+    'an added entry binds with its password',
+  );
 }
 
 export { userAttributes };

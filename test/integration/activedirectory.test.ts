@@ -12,7 +12,14 @@ import * as path from 'node:path';
 import { connect } from '../../src/ldap/directory.js';
 import type { Directory } from '../../src/model/directory.js';
 import { sdFlagsControl } from '../../src/servers/activedirectory.js';
-import { AceType, decodeSecurityDescriptor, decodeSid, encodeSecurityDescriptor, SecurityInformation, withAce } from '../../src/servers/ad/security-descriptor.js';
+import {
+  AceType,
+  decodeSecurityDescriptor,
+  decodeSid,
+  encodeSecurityDescriptor,
+  SecurityInformation,
+  withAce,
+} from '../../src/servers/ad/security-descriptor.js';
 import { withClient } from '../helpers/directory.js';
 import { buildPreviousVersion, previousVersionSkipReason } from '../helpers/previous-version.js';
 import { binaryValue, valuesOf } from '../../src/model/entries.js';
@@ -46,8 +53,12 @@ let syncPasswordFile: string;
 
 async function open(bind: { dn: string; password: string } | undefined, tls = false): Promise<Directory> {
   const directory = await connect({
-    host: '127.0.0.1', port: tls ? 636 : 389, security: tls ? 'ssl' : 'none', trust: { kind: 'all' },
-    connectTimeoutMs: 5000, operationTimeoutMs: 30_000,
+    host: '127.0.0.1',
+    port: tls ? 636 : 389,
+    security: tls ? 'ssl' : 'none',
+    trust: { kind: 'all' },
+    connectTimeoutMs: 5000,
+    operationTimeoutMs: 30_000,
   });
   if (bind !== undefined) await directory.bind(bind.dn, bind.password);
   return directory;
@@ -80,9 +91,20 @@ const PLAIN = '--test-plain-ldap';
 function args(extra: string[], baseDns: string[] = [BASE]): string[] {
   const tls = extra.includes(PLAIN) || extra.includes('--useSSL') || extra.includes('--useStartTLS') ? [] : LDAPS;
   return [
-    '-h', '127.0.0.1', '-D', dc.adminDn, '--bindPasswordFile', adminPasswordFile,
-    '--syncServerBindPasswordFile', syncPasswordFile, '--no-prompt', '--logFile', path.join(tmp, 'run.log'),
-    ...baseDns.flatMap((b) => ['-b', b]), ...tls, ...extra.filter((arg) => arg !== PLAIN),
+    '-h',
+    '127.0.0.1',
+    '-D',
+    dc.adminDn,
+    '--bindPasswordFile',
+    adminPasswordFile,
+    '--syncServerBindPasswordFile',
+    syncPasswordFile,
+    '--no-prompt',
+    '--logFile',
+    path.join(tmp, 'run.log'),
+    ...baseDns.flatMap((b) => ['-b', b]),
+    ...tls,
+    ...extra.filter((arg) => arg !== PLAIN),
   ];
 }
 
@@ -123,7 +145,13 @@ describe('Active Directory on Samba AD DC', { skip: skip ?? false }, () => {
     syncPasswordFile = path.join(tmp, 'sync.pw');
     writeFileSync(adminPasswordFile, `${dc.adminPassword}\n`, { mode: 0o600 });
     writeFileSync(syncPasswordFile, `${SYNC_PASSWORD}\n`, { mode: 0o600 });
-    await asAdmin((d) => d.apply({ kind: 'add', dn: TARGET_OU, attributes: { objectClass: ['top', 'organizationalUnit'], ou: ['Sync Target'] } }));
+    await asAdmin((d) =>
+      d.apply({
+        kind: 'add',
+        dn: TARGET_OU,
+        attributes: { objectClass: ['top', 'organizationalUnit'], ou: ['Sync Target'] },
+      }),
+    );
     console.log(`# Samba AD DC provisioned and started in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   });
 
@@ -140,7 +168,10 @@ describe('Active Directory on Samba AD DC', { skip: skip ?? false }, () => {
     assert.equal(await asAdmin((d) => d.read(SYNC_DN, ['objectClass'])), undefined, 'no account was created');
     const wrong = path.join(tmp, 'wrong-admin.pw');
     writeFileSync(wrong, 'not-the-password\n', { mode: 0o600 });
-    const plainWrong = await runCli([...args(['--isSource', '--remove', PLAIN]).map((a) => (a === adminPasswordFile ? wrong : a))], { timeoutMs: 60_000 });
+    const plainWrong = await runCli(
+      [...args(['--isSource', '--remove', PLAIN]).map((a) => (a === adminPasswordFile ? wrong : a))],
+      { timeoutMs: 60_000 },
+    );
     assert.equal(plainWrong.code, 13, `13, not 49: no bind was made: ${describeRun(plainWrong)}`);
   });
 
@@ -171,13 +202,23 @@ describe('Active Directory on Samba AD DC', { skip: skip ?? false }, () => {
     try {
       const cookie = await dirSyncCookie(sync);
       const later = `OU=Later ${randomUUID().slice(0, 8)},${BASE}`;
-      await asAdmin((d) => d.apply({ kind: 'add', dn: later, attributes: { objectClass: ['top', 'organizationalUnit'] } }));
+      await asAdmin((d) =>
+        d.apply({ kind: 'add', dn: later, attributes: { objectClass: ['top', 'organizationalUnit'] } }),
+      );
       const changes = await sync.dirSync(BASE, '(objectClass=*)', ['objectClass'], { cookie });
-      assert.ok(changes.entries.some((e) => e.dn.toLowerCase() === later.toLowerCase()), JSON.stringify(changes.entries.map((e) => e.dn)));
+      assert.ok(
+        changes.entries.some((e) => e.dn.toLowerCase() === later.toLowerCase()),
+        JSON.stringify(changes.entries.map((e) => e.dn)),
+      );
       await asAdmin((d) => d.apply({ kind: 'delete', dn: later }));
       // ... and the delete too (a tombstone under CN=Deleted Objects)
-      const deletes = await sync.dirSync(BASE, '(objectClass=*)', ['objectClass', 'isDeleted'], { cookie: changes.cookie });
-      assert.ok(deletes.entries.some((e) => valuesOf(e, 'isDeleted')[0] === 'TRUE'), JSON.stringify(deletes.entries.map((e) => e.dn)));
+      const deletes = await sync.dirSync(BASE, '(objectClass=*)', ['objectClass', 'isDeleted'], {
+        cookie: changes.cookie,
+      });
+      assert.ok(
+        deletes.entries.some((e) => valuesOf(e, 'isDeleted')[0] === 'TRUE'),
+        JSON.stringify(deletes.entries.map((e) => e.dn)),
+      );
     } finally {
       await sync.close();
     }
@@ -191,18 +232,40 @@ describe('Active Directory on Samba AD DC', { skip: skip ?? false }, () => {
     const sid = await syncUserSid();
     assert.ok(sid);
     const ou = await dc.sddl(TARGET_OU);
-    assert.ok(ou.includes(`(A;CI;RPWPCRCCDCLCLORCSDDTSW;;;${sid})`) || new RegExp(`\\(A;CI;[A-Z]+;;;${sid}\\)`).test(ou), ou);
+    assert.ok(
+      ou.includes(`(A;CI;RPWPCRCCDCLCLORCSDDTSW;;;${sid})`) || new RegExp(`\\(A;CI;[A-Z]+;;;${sid}\\)`).test(ou),
+      ou,
+    );
     assert.ok(!(await dc.sddl(BASE)).includes(sid), 'nothing on the domain for a destination');
 
     const sync = await open({ dn: SYNC_DN, password: SYNC_PASSWORD }, true);
     try {
       const user = `CN=Synced ${randomUUID().slice(0, 8)},${TARGET_OU}`;
-      await sync.apply({ kind: 'add', dn: user, attributes: { objectClass: ['top', 'person', 'organizationalPerson', 'user'], sAMAccountName: [`s${randomUUID().slice(0, 12)}`] } });
-      await sync.apply({ kind: 'modify', dn: user, modifications: [{ operation: 'replace', attribute: 'description', values: ['synced'] }] });
-      await sync.apply({ kind: 'modify', dn: user, modifications: [{ operation: 'replace', attribute: 'unicodePwd', values: [`Reset-${randomUUID()}-aA1!`] }] });
+      await sync.apply({
+        kind: 'add',
+        dn: user,
+        attributes: {
+          objectClass: ['top', 'person', 'organizationalPerson', 'user'],
+          sAMAccountName: [`s${randomUUID().slice(0, 12)}`],
+        },
+      });
+      await sync.apply({
+        kind: 'modify',
+        dn: user,
+        modifications: [{ operation: 'replace', attribute: 'description', values: ['synced'] }],
+      });
+      await sync.apply({
+        kind: 'modify',
+        dn: user,
+        modifications: [{ operation: 'replace', attribute: 'unicodePwd', values: [`Reset-${randomUUID()}-aA1!`] }],
+      });
       await sync.apply({ kind: 'delete', dn: user });
       await assert.rejects(
-        sync.apply({ kind: 'add', dn: `CN=Elsewhere,CN=Users,${BASE}`, attributes: { objectClass: ['top', 'person', 'organizationalPerson', 'user'] } }),
+        sync.apply({
+          kind: 'add',
+          dn: `CN=Elsewhere,CN=Users,${BASE}`,
+          attributes: { objectClass: ['top', 'person', 'organizationalPerson', 'user'] },
+        }),
         (e: { resultCode?: number }) => e.resultCode === 50,
         'no rights outside the base DN',
       );
@@ -219,47 +282,151 @@ describe('Active Directory on Samba AD DC', { skip: skip ?? false }, () => {
     const nestedAdmin = `CN=Nested Admin ${randomUUID().slice(0, 6)},${TARGET_OU}`;
     const alice = `CN=Alice ${randomUUID().slice(0, 6)},${TARGET_OU}`;
     await asAdmin(async (d) => {
-      await d.apply({ kind: 'add', dn: tier0, attributes: { objectClass: ['top', 'group'], sAMAccountName: [`t0${randomUUID().slice(0, 8)}`] } });
-      await d.apply({ kind: 'add', dn: nestedAdmin, attributes: { objectClass: ['top', 'person', 'organizationalPerson', 'user'], sAMAccountName: [`na${randomUUID().slice(0, 8)}`], unicodePwd: [`Nested-${randomUUID()}-aA1!`], userAccountControl: ['512'] } });
-      await d.apply({ kind: 'add', dn: alice, attributes: { objectClass: ['top', 'person', 'organizationalPerson', 'user'], sAMAccountName: [`al${randomUUID().slice(0, 8)}`], unicodePwd: [`Alice-${randomUUID()}-aA1!`], userAccountControl: ['512'] } });
-      await d.apply({ kind: 'modify', dn: tier0, modifications: [{ operation: 'add', attribute: 'member', values: [nestedAdmin] }] });
-      await d.apply({ kind: 'modify', dn: `CN=Domain Admins,CN=Users,${BASE}`, modifications: [{ operation: 'add', attribute: 'member', values: [tier0] }] });
+      await d.apply({
+        kind: 'add',
+        dn: tier0,
+        attributes: { objectClass: ['top', 'group'], sAMAccountName: [`t0${randomUUID().slice(0, 8)}`] },
+      });
+      await d.apply({
+        kind: 'add',
+        dn: nestedAdmin,
+        attributes: {
+          objectClass: ['top', 'person', 'organizationalPerson', 'user'],
+          sAMAccountName: [`na${randomUUID().slice(0, 8)}`],
+          unicodePwd: [`Nested-${randomUUID()}-aA1!`],
+          userAccountControl: ['512'],
+        },
+      });
+      await d.apply({
+        kind: 'add',
+        dn: alice,
+        attributes: {
+          objectClass: ['top', 'person', 'organizationalPerson', 'user'],
+          sAMAccountName: [`al${randomUUID().slice(0, 8)}`],
+          unicodePwd: [`Alice-${randomUUID()}-aA1!`],
+          userAccountControl: ['512'],
+        },
+      });
+      await d.apply({
+        kind: 'modify',
+        dn: tier0,
+        modifications: [{ operation: 'add', attribute: 'member', values: [nestedAdmin] }],
+      });
+      await d.apply({
+        kind: 'modify',
+        dn: `CN=Domain Admins,CN=Users,${BASE}`,
+        modifications: [{ operation: 'add', attribute: 'member', values: [tier0] }],
+      });
     }, true);
     const r = await run(['--isDestination', ...LDAPS]);
     assert.equal(r.code, 0, describeRun(r));
     const sid = await syncUserSid();
     assert.ok(sid);
     const domain = await dc.sddl(BASE);
-    assert.ok(!new RegExp(`\\(OA?;[A-Z]*;[A-Z]*(CR|GA|WD|WO)[A-Z]*;;[^;]*;${sid}\\)`).test(domain), `no blanket extended right, GA, WD or WO: ${domain}`);
-    assert.ok(!domain.includes(`1131f6ad-9c07-11d1-f79f-00c04fc2dcd2;;${sid}`), 'no DS-Replication-Get-Changes-All (DCSync)');
+    assert.ok(
+      !new RegExp(`\\(OA?;[A-Z]*;[A-Z]*(CR|GA|WD|WO)[A-Z]*;;[^;]*;${sid}\\)`).test(domain),
+      `no blanket extended right, GA, WD or WO: ${domain}`,
+    );
+    assert.ok(
+      !domain.includes(`1131f6ad-9c07-11d1-f79f-00c04fc2dcd2;;${sid}`),
+      'no DS-Replication-Get-Changes-All (DCSync)',
+    );
 
     const refused = (e: { resultCode?: number }): boolean => e.resultCode === 50;
     const sync = await open({ dn: SYNC_DN, password: SYNC_PASSWORD }, true);
     try {
-      for (const group of [`CN=Domain Admins,CN=Users,${BASE}`, ADMINISTRATORS, `CN=Enterprise Admins,CN=Users,${BASE}`, `CN=Schema Admins,CN=Users,${BASE}`,
-        `CN=Account Operators,CN=Builtin,${BASE}`, `CN=Backup Operators,CN=Builtin,${BASE}`, tier0]) {
-        await assert.rejects(sync.apply({ kind: 'modify', dn: group, modifications: [{ operation: 'add', attribute: 'member', values: [SYNC_DN] }] }), refused, `join ${group}`);
+      for (const group of [
+        `CN=Domain Admins,CN=Users,${BASE}`,
+        ADMINISTRATORS,
+        `CN=Enterprise Admins,CN=Users,${BASE}`,
+        `CN=Schema Admins,CN=Users,${BASE}`,
+        `CN=Account Operators,CN=Builtin,${BASE}`,
+        `CN=Backup Operators,CN=Builtin,${BASE}`,
+        tier0,
+      ]) {
+        await assert.rejects(
+          sync.apply({
+            kind: 'modify',
+            dn: group,
+            modifications: [{ operation: 'add', attribute: 'member', values: [SYNC_DN] }],
+          }),
+          refused,
+          `join ${group}`,
+        );
       }
       for (const account of [`CN=Administrator,CN=Users,${BASE}`, `CN=krbtgt,CN=Users,${BASE}`, nestedAdmin]) {
-        await assert.rejects(sync.apply({ kind: 'modify', dn: account, modifications: [{ operation: 'replace', attribute: 'unicodePwd', values: [`Taken-${randomUUID()}-aA1!`] }] }), refused, `reset ${account}`);
-        await assert.rejects(sync.apply({ kind: 'delete', dn: account }), (e: { resultCode?: number }) => e.resultCode === 50 || e.resultCode === 80, `delete ${account}`);
+        await assert.rejects(
+          sync.apply({
+            kind: 'modify',
+            dn: account,
+            modifications: [{ operation: 'replace', attribute: 'unicodePwd', values: [`Taken-${randomUUID()}-aA1!`] }],
+          }),
+          refused,
+          `reset ${account}`,
+        );
+        await assert.rejects(
+          sync.apply({ kind: 'delete', dn: account }),
+          (e: { resultCode?: number }) => e.resultCode === 50 || e.resultCode === 80,
+          `delete ${account}`,
+        );
       }
       // Every descriptor: the base, an ordinary user, a protected group, its own account.
       for (const dn of [BASE, TARGET_OU, alice, `CN=Domain Admins,CN=Users,${BASE}`, SYNC_DN]) {
-        const current = await asAdmin((d) => d.read(dn, ['nTSecurityDescriptor'], { controls: [sdFlagsControl(SecurityInformation.DACL)] }));
+        const current = await asAdmin((d) =>
+          d.read(dn, ['nTSecurityDescriptor'], { controls: [sdFlagsControl(SecurityInformation.DACL)] }),
+        );
         const sd = decodeSecurityDescriptor(binaryValue(current, 'nTSecurityDescriptor')!);
-        const everyone = encodeSecurityDescriptor({ ...sd, dacl: withAce(sd.dacl, { type: AceType.ACCESS_ALLOWED, flags: 0, mask: 0x10000000, sid: 'S-1-1-0' }) });
-        await assert.rejects(sync.apply({
-          kind: 'modify', dn, controls: [sdFlagsControl(SecurityInformation.DACL)],
-          modifications: [{ operation: 'replace', attribute: 'nTSecurityDescriptor', values: [Buffer.from(everyone).toString('base64')] }],
-        }), refused, `descriptor of ${dn}`);
+        const everyone = encodeSecurityDescriptor({
+          ...sd,
+          dacl: withAce(sd.dacl, { type: AceType.ACCESS_ALLOWED, flags: 0, mask: 0x10000000, sid: 'S-1-1-0' }),
+        });
+        await assert.rejects(
+          sync.apply({
+            kind: 'modify',
+            dn,
+            controls: [sdFlagsControl(SecurityInformation.DACL)],
+            modifications: [
+              {
+                operation: 'replace',
+                attribute: 'nTSecurityDescriptor',
+                values: [Buffer.from(everyone).toString('base64')],
+              },
+            ],
+          }),
+          refused,
+          `descriptor of ${dn}`,
+        );
       }
       const gpLink = '[LDAP://cn={31B2F340-016D-11D2-945F-00C04FB984F9},cn=policies,cn=system,DC=example,DC=com;0]';
       for (const dn of [BASE, TARGET_OU]) {
-        await assert.rejects(sync.apply({ kind: 'modify', dn, modifications: [{ operation: 'replace', attribute: 'gPLink', values: [gpLink] }] }), refused, `gPLink on ${dn}`);
+        await assert.rejects(
+          sync.apply({
+            kind: 'modify',
+            dn,
+            modifications: [{ operation: 'replace', attribute: 'gPLink', values: [gpLink] }],
+          }),
+          refused,
+          `gPLink on ${dn}`,
+        );
       }
-      await assert.rejects(sync.apply({ kind: 'modify', dn: BASE, modifications: [{ operation: 'replace', attribute: 'description', values: ['taken'] }] }), refused, 'the domain object itself');
-      await assert.rejects(sync.apply({ kind: 'modify', dn: SYNC_DN, modifications: [{ operation: 'replace', attribute: 'description', values: ['mine'] }] }), refused, 'its own account');
+      await assert.rejects(
+        sync.apply({
+          kind: 'modify',
+          dn: BASE,
+          modifications: [{ operation: 'replace', attribute: 'description', values: ['taken'] }],
+        }),
+        refused,
+        'the domain object itself',
+      );
+      await assert.rejects(
+        sync.apply({
+          kind: 'modify',
+          dn: SYNC_DN,
+          modifications: [{ operation: 'replace', attribute: 'description', values: ['mine'] }],
+        }),
+        refused,
+        'its own account',
+      );
 
       // What a sync needs: users, groups, contacts and OUs created, changed, moved and deleted; an ordinary password reset.
       const ou = `OU=Synced ${randomUUID().slice(0, 6)},${TARGET_OU}`;
@@ -269,23 +436,61 @@ describe('Active Directory on Samba AD DC', { skip: skip ?? false }, () => {
       const sub = `OU=Sub,${ou}`;
       await sync.apply({ kind: 'add', dn: ou, attributes: { objectClass: ['top', 'organizationalUnit'] } });
       await sync.apply({ kind: 'add', dn: sub, attributes: { objectClass: ['top', 'organizationalUnit'] } });
-      await sync.apply({ kind: 'add', dn: user, attributes: { objectClass: ['top', 'person', 'organizationalPerson', 'user'], sAMAccountName: [`su${randomUUID().slice(0, 8)}`] } });
-      await sync.apply({ kind: 'add', dn: group, attributes: { objectClass: ['top', 'group'], sAMAccountName: [`sg${randomUUID().slice(0, 8)}`] } });
-      await sync.apply({ kind: 'add', dn: contact, attributes: { objectClass: ['top', 'person', 'organizationalPerson', 'contact'] } });
-      await sync.apply({ kind: 'modify', dn: group, modifications: [{ operation: 'add', attribute: 'member', values: [user] }] });
-      await sync.apply({ kind: 'modify', dn: user, modifications: [{ operation: 'replace', attribute: 'description', values: ['synced'] }] });
-      await sync.apply({ kind: 'modify', dn: alice, modifications: [{ operation: 'replace', attribute: 'unicodePwd', values: [`Reset-${randomUUID()}-aA1!`] }] });
-      await withClient(dc.url, { dn: SYNC_DN, password: SYNC_PASSWORD }, (c) => c.modifyDN(user, `CN=Synced User,${sub}`));
+      await sync.apply({
+        kind: 'add',
+        dn: user,
+        attributes: {
+          objectClass: ['top', 'person', 'organizationalPerson', 'user'],
+          sAMAccountName: [`su${randomUUID().slice(0, 8)}`],
+        },
+      });
+      await sync.apply({
+        kind: 'add',
+        dn: group,
+        attributes: { objectClass: ['top', 'group'], sAMAccountName: [`sg${randomUUID().slice(0, 8)}`] },
+      });
+      await sync.apply({
+        kind: 'add',
+        dn: contact,
+        attributes: { objectClass: ['top', 'person', 'organizationalPerson', 'contact'] },
+      });
+      await sync.apply({
+        kind: 'modify',
+        dn: group,
+        modifications: [{ operation: 'add', attribute: 'member', values: [user] }],
+      });
+      await sync.apply({
+        kind: 'modify',
+        dn: user,
+        modifications: [{ operation: 'replace', attribute: 'description', values: ['synced'] }],
+      });
+      await sync.apply({
+        kind: 'modify',
+        dn: alice,
+        modifications: [{ operation: 'replace', attribute: 'unicodePwd', values: [`Reset-${randomUUID()}-aA1!`] }],
+      });
+      await withClient(dc.url, { dn: SYNC_DN, password: SYNC_PASSWORD }, (c) =>
+        c.modifyDN(user, `CN=Synced User,${sub}`),
+      );
       for (const dn of [`CN=Synced User,${sub}`, group, contact, sub, ou]) await sync.apply({ kind: 'delete', dn });
     } finally {
       await sync.close();
     }
     await asAdmin(async (d) => {
-      await d.apply({ kind: 'modify', dn: `CN=Domain Admins,CN=Users,${BASE}`, modifications: [{ operation: 'delete', attribute: 'member', values: [tier0] }] });
+      await d.apply({
+        kind: 'modify',
+        dn: `CN=Domain Admins,CN=Users,${BASE}`,
+        modifications: [{ operation: 'delete', attribute: 'member', values: [tier0] }],
+      });
       for (const dn of [tier0, nestedAdmin, alice]) await d.apply({ kind: 'delete', dn });
     });
     await removeAll();
-    for (const dn of [BASE, `CN=Domain Admins,CN=Users,${BASE}`, `CN=Administrator,CN=Users,${BASE}`, `CN=krbtgt,CN=Users,${BASE}`]) {
+    for (const dn of [
+      BASE,
+      `CN=Domain Admins,CN=Users,${BASE}`,
+      `CN=Administrator,CN=Users,${BASE}`,
+      `CN=krbtgt,CN=Users,${BASE}`,
+    ]) {
       assert.ok(!(await dc.sddl(dn)).includes(sid), `--remove took the ACEs away from ${dn}`);
     }
   });
@@ -303,21 +508,35 @@ describe('Active Directory on Samba AD DC', { skip: skip ?? false }, () => {
       const sid = await syncUserSid();
       assert.ok((await dc.sddl(BASE)).includes(`(A;CI;RPWPCRCCDCLCLORCSDDTSW;;;${sid})`), 'the broad ACE of 0.1.0');
       const domainAdmins = `CN=Domain Admins,CN=Users,${BASE}`;
-      const join = { kind: 'modify' as const, dn: domainAdmins, modifications: [{ operation: 'add' as const, attribute: 'member', values: [SYNC_DN] }] };
+      const join = {
+        kind: 'modify' as const,
+        dn: domainAdmins,
+        modifications: [{ operation: 'add' as const, attribute: 'member', values: [SYNC_DN] }],
+      };
       const sync = await open({ dn: SYNC_DN, password: SYNC_PASSWORD }, true);
       try {
         await sync.apply(join);
       } finally {
         await sync.close();
       }
-      await asAdmin((d) => d.apply({ ...join, modifications: [{ operation: 'delete', attribute: 'member', values: [SYNC_DN] }] }));
+      await asAdmin((d) =>
+        d.apply({ ...join, modifications: [{ operation: 'delete', attribute: 'member', values: [SYNC_DN] }] }),
+      );
 
       const upgrade = await runJson(['--isDestination', ...LDAPS]);
-      assert.match(upgrade.steps.find((s) => s.id === `ace:${BASE}`)?.detail ?? '', /broad destination ACE of an earlier version removed/, JSON.stringify(upgrade.steps, null, 1));
+      assert.match(
+        upgrade.steps.find((s) => s.id === `ace:${BASE}`)?.detail ?? '',
+        /broad destination ACE of an earlier version removed/,
+        JSON.stringify(upgrade.steps, null, 1),
+      );
       assert.ok(!(await dc.sddl(BASE)).includes(`(A;CI;RPWPCRCCDCLCLORCSDDTSW;;;${sid})`), 'the broad ACE is gone');
       const again = await open({ dn: SYNC_DN, password: SYNC_PASSWORD }, true);
       try {
-        await assert.rejects(again.apply(join), (e: { resultCode?: number }) => e.resultCode === 50, 'the takeover fails after one run');
+        await assert.rejects(
+          again.apply(join),
+          (e: { resultCode?: number }) => e.resultCode === 50,
+          'the takeover fails after one run',
+        );
       } finally {
         await again.close();
       }
@@ -341,14 +560,17 @@ describe('Active Directory on Samba AD DC', { skip: skip ?? false }, () => {
     const again = await runJson(['--isSource', '--isDestination']);
     assert.equal(again.changed, false);
     assert.equal(again.ldap.writes, 0);
-    assert.deepEqual(again.steps.map((s) => [s.id, s.status]), [
-      ['sync-user', 'unchanged'],
-      ['ad:protected', 'unchanged'],
-      [`ace:${BASE}`, 'unchanged'],
-      [`ace:${DELETED}`, 'unchanged'],
-      ['ad:rights-record', 'unchanged'],
-      ['changelog', 'skipped'],
-    ]);
+    assert.deepEqual(
+      again.steps.map((s) => [s.id, s.status]),
+      [
+        ['sync-user', 'unchanged'],
+        ['ad:protected', 'unchanged'],
+        [`ace:${BASE}`, 'unchanged'],
+        [`ace:${DELETED}`, 'unchanged'],
+        ['ad:rights-record', 'unchanged'],
+        ['changelog', 'skipped'],
+      ],
+    );
     assert.equal(await dc.sddl(BASE), domain, 'descriptor untouched by the re-run');
   });
 
@@ -372,7 +594,10 @@ describe('Active Directory on Samba AD DC', { skip: skip ?? false }, () => {
     assert.equal(r.code, 0, describeRun(r));
     assert.match(r.stdout, /can run DirSync on 'DC=example,DC=com' \.+ Done/);
     const members = await asAdmin((d) => d.read(ADMINISTRATORS, ['member']));
-    assert.ok(valuesOf(members, 'member').some((m) => m.toLowerCase() === SYNC_DN.toLowerCase()), JSON.stringify(valuesOf(members, 'member')));
+    assert.ok(
+      valuesOf(members, 'member').some((m) => m.toLowerCase() === SYNC_DN.toLowerCase()),
+      JSON.stringify(valuesOf(members, 'member')),
+    );
     const sid = await syncUserSid();
     assert.ok(!(await dc.sddl(BASE)).includes(sid!), 'no ACEs with --adAdministratorsGroup');
 
@@ -394,12 +619,26 @@ describe('Active Directory on Samba AD DC', { skip: skip ?? false }, () => {
     const password = `Adopted-${randomUUID()}-aA1!`;
     const passwordFile = path.join(tmp, 'adopted.pw');
     writeFileSync(passwordFile, `${password}\n`, { mode: 0o600 });
-    await asAdmin((d) => d.apply({ kind: 'add', dn: adopted, attributes: {
-      objectClass: ['top', 'person', 'organizationalPerson', 'user'], cn: ['Adopted User'], sAMAccountName: ['adopted'],
-      userAccountControl: ['512'], unicodePwd: [password],
-    } }), true);
+    await asAdmin(
+      (d) =>
+        d.apply({
+          kind: 'add',
+          dn: adopted,
+          attributes: {
+            objectClass: ['top', 'person', 'organizationalPerson', 'user'],
+            cn: ['Adopted User'],
+            sAMAccountName: ['adopted'],
+            userAccountControl: ['512'],
+            unicodePwd: [password],
+          },
+        }),
+      true,
+    );
     try {
-      const r = await run(['--isDestination', '--syncServerBindDN', adopted, '--syncServerBindPasswordFile', passwordFile, ...LDAPS], [TARGET_OU]);
+      const r = await run(
+        ['--isDestination', '--syncServerBindDN', adopted, '--syncServerBindPasswordFile', passwordFile, ...LDAPS],
+        [TARGET_OU],
+      );
       assert.equal(r.code, 0, describeRun(r));
       const entry = await asAdmin((d) => d.read(adopted, ['description', 'objectSid']));
       assert.deepEqual(valuesOf(entry, 'description'), [], 'an adopted account is never marked');
@@ -418,7 +657,10 @@ describe('Active Directory on Samba AD DC', { skip: skip ?? false }, () => {
 
   test('the administrator as the sync user is refused (exit 89) before any write, in any spelling', async () => {
     for (const dn of [dc.adminDn, dc.adminDn.toUpperCase().replace(/,/g, ', ')]) {
-      const r = await run(['--isDestination', '--syncServerBindDN', dn, '--resetSyncServerBindPassword', ...LDAPS], [TARGET_OU]);
+      const r = await run(
+        ['--isDestination', '--syncServerBindDN', dn, '--resetSyncServerBindPassword', ...LDAPS],
+        [TARGET_OU],
+      );
       assert.equal(r.code, 89, describeRun(r));
       assert.match(r.stderr, /names the admin's own account/, describeRun(r));
     }
@@ -436,18 +678,41 @@ describe('Active Directory on Samba AD DC', { skip: skip ?? false }, () => {
   });
   test('an account that is not a user, a built-in or a protected one is never taken over, even with --resetSyncServerBindPassword', async () => {
     const computer = `CN=pc${randomUUID().slice(0, 6)},CN=Computers,${BASE}`;
-    await asAdmin((d) => d.apply({ kind: 'add', dn: computer, attributes: { objectClass: ['top', 'person', 'organizationalPerson', 'user', 'computer'], sAMAccountName: [`pc${randomUUID().slice(0, 8)}$`], userAccountControl: ['4096'] } }));
+    await asAdmin((d) =>
+      d.apply({
+        kind: 'add',
+        dn: computer,
+        attributes: {
+          objectClass: ['top', 'person', 'organizationalPerson', 'user', 'computer'],
+          sAMAccountName: [`pc${randomUUID().slice(0, 8)}$`],
+          userAccountControl: ['4096'],
+        },
+      }),
+    );
     const domainBefore = await dc.sddl(BASE);
     try {
       for (const dn of [computer, `CN=krbtgt,CN=Users,${BASE}`]) {
         for (const mode of [[], ['--dry-run']]) {
-          const r = await run(['--isSource', '--isDestination', '--resetSyncServerBindPassword', '--syncServerBindDN', dn, ...mode]);
+          const r = await run([
+            '--isSource',
+            '--isDestination',
+            '--resetSyncServerBindPassword',
+            '--syncServerBindDN',
+            dn,
+            ...mode,
+          ]);
           assert.equal(r.code, 53, describeRun(r));
           assert.match(r.stderr, /never takes such an account over/);
         }
       }
       // The Administrator is also the admin these tests bind as: refused as the admin's own account first.
-      const administrator = await run(['--isSource', '--isDestination', '--resetSyncServerBindPassword', '--syncServerBindDN', `CN=Administrator,CN=Users,${BASE}`]);
+      const administrator = await run([
+        '--isSource',
+        '--isDestination',
+        '--resetSyncServerBindPassword',
+        '--syncServerBindDN',
+        `CN=Administrator,CN=Users,${BASE}`,
+      ]);
       assert.equal(administrator.code, 89, describeRun(administrator));
       assert.equal(await dc.sddl(BASE), domainBefore, 'nothing written');
       const machine = await asAdmin((d) => d.read(computer, ['pwdLastSet']));
@@ -461,8 +726,26 @@ describe('Active Directory on Samba AD DC', { skip: skip ?? false }, () => {
     const disabled = `CN=Disabled Sync,CN=Users,${BASE}`;
     const risky = `CN=Risky Sync,CN=Users,${BASE}`;
     await asAdmin(async (d) => {
-      await d.apply({ kind: 'add', dn: disabled, attributes: { objectClass: ['top', 'person', 'organizationalPerson', 'user'], sAMAccountName: ['DisabledSync'], unicodePwd: [SYNC_PASSWORD], userAccountControl: ['514'] } });
-      await d.apply({ kind: 'add', dn: risky, attributes: { objectClass: ['top', 'person', 'organizationalPerson', 'user'], sAMAccountName: ['RiskySync'], unicodePwd: [SYNC_PASSWORD], userAccountControl: [String(0x200 | 0x400000)] } });
+      await d.apply({
+        kind: 'add',
+        dn: disabled,
+        attributes: {
+          objectClass: ['top', 'person', 'organizationalPerson', 'user'],
+          sAMAccountName: ['DisabledSync'],
+          unicodePwd: [SYNC_PASSWORD],
+          userAccountControl: ['514'],
+        },
+      });
+      await d.apply({
+        kind: 'add',
+        dn: risky,
+        attributes: {
+          objectClass: ['top', 'person', 'organizationalPerson', 'user'],
+          sAMAccountName: ['RiskySync'],
+          unicodePwd: [SYNC_PASSWORD],
+          userAccountControl: [String(0x200 | 0x400000)],
+        },
+      });
     }, true);
     try {
       for (const extra of [[], ['--resetSyncServerBindPassword']]) {
@@ -470,17 +753,24 @@ describe('Active Directory on Samba AD DC', { skip: skip ?? false }, () => {
         assert.equal(r.code, 49, describeRun(r));
         assert.match(r.stderr, /exists but cannot bind: the account is disabled/);
       }
-      assert.deepEqual(valuesOf(await asAdmin((d) => d.read(disabled, ['userAccountControl'])), 'userAccountControl'), ['514'], 'still disabled: not "fixed"');
+      assert.deepEqual(
+        valuesOf(await asAdmin((d) => d.read(disabled, ['userAccountControl'])), 'userAccountControl'),
+        ['514'],
+        'still disabled: not "fixed"',
+      );
 
       const warned = await run(['--isSource', '--syncServerBindDN', risky]);
       assert.equal(warned.code, 0, describeRun(warned));
       assert.match(warned.stderr, /risky userAccountControl flags: DONT_REQ_PREAUTH/);
-      assert.deepEqual(valuesOf(await asAdmin((d) => d.read(risky, ['userAccountControl'])), 'userAccountControl'), [String(0x200 | 0x400000)]);
+      assert.deepEqual(valuesOf(await asAdmin((d) => d.read(risky, ['userAccountControl'])), 'userAccountControl'), [
+        String(0x200 | 0x400000),
+      ]);
       const removed = await run(['--remove', '--syncServerBindDN', risky]);
       assert.equal(removed.code, 0, describeRun(removed));
     } finally {
       await asAdmin(async (d) => {
-        for (const dn of [disabled, risky]) if ((await d.read(dn, ['objectClass'])) !== undefined) await d.apply({ kind: 'delete', dn });
+        for (const dn of [disabled, risky])
+          if ((await d.read(dn, ['objectClass'])) !== undefined) await d.apply({ kind: 'delete', dn });
       });
     }
   });
@@ -489,7 +779,9 @@ describe('Active Directory on Samba AD DC', { skip: skip ?? false }, () => {
     const users = [1, 2, 3].map((n) => `CN=Concurrent ${n},CN=Users,${BASE}`);
     const outcomes: string[] = [];
     for (let trial = 1; trial <= 8; trial++) {
-      const runs = await Promise.all(users.map((dn) => run(['--isDestination', '--syncServerBindDN', dn, '--json'], [TARGET_OU])));
+      const runs = await Promise.all(
+        users.map((dn) => run(['--isDestination', '--syncServerBindDN', dn, '--json'], [TARGET_OU])),
+      );
       runs.forEach((r) => assert.equal(r.code, 0, describeRun(r)));
       const sddl = await dc.sddl(TARGET_OU);
       const counts: number[] = [];
@@ -498,7 +790,10 @@ describe('Active Directory on Samba AD DC', { skip: skip ?? false }, () => {
         counts.push(sddl.split(`;${sid})`).length - 1);
       }
       outcomes.push(`trial ${trial}: ${counts.join('/')} ACEs`);
-      assert.ok(counts.every((n) => n === 17), `every account keeps its 17 ACEs (${outcomes.at(-1)}): ${sddl}`);
+      assert.ok(
+        counts.every((n) => n === 17),
+        `every account keeps its 17 ACEs (${outcomes.at(-1)}): ${sddl}`,
+      );
       for (const dn of users) {
         const removed = await run(['--remove', '--syncServerBindDN', dn], [TARGET_OU]);
         assert.equal(removed.code, 0, describeRun(removed));
@@ -510,16 +805,25 @@ describe('Active Directory on Samba AD DC', { skip: skip ?? false }, () => {
   test('reconcile: without --adAdministratorsGroup the membership goes; a source-only run says which destination rights stay', async () => {
     const first = await run(['--isSource', '--isDestination', '--adAdministratorsGroup']);
     assert.equal(first.code, 0, describeRun(first));
-    const member = async (): Promise<boolean> => valuesOf(await asAdmin((d) => d.read(ADMINISTRATORS, ['member'])), 'member').some((m) => m.toLowerCase() === SYNC_DN.toLowerCase());
+    const member = async (): Promise<boolean> =>
+      valuesOf(await asAdmin((d) => d.read(ADMINISTRATORS, ['member'])), 'member').some(
+        (m) => m.toLowerCase() === SYNC_DN.toLowerCase(),
+      );
     assert.equal(await member(), true);
     const narrower = await run(['--isSource', '--isDestination']);
     assert.equal(narrower.code, 0, describeRun(narrower));
     assert.equal(await member(), false, 'the membership went');
-    assert.match(narrower.stdout, /Membership of 'CN=Administrators,CN=Builtin,DC=example,DC=com' \.+ Updated \(removed/);
+    assert.match(
+      narrower.stdout,
+      /Membership of 'CN=Administrators,CN=Builtin,DC=example,DC=com' \.+ Updated \(removed/,
+    );
 
     const sourceOnly = await run(['--isSource']);
     assert.equal(sourceOnly.code, 0, describeRun(sourceOnly));
-    assert.match(sourceOnly.stderr, /still holds destination rights on 'DC=example,DC=com' from an earlier --isDestination run: kept/);
+    assert.match(
+      sourceOnly.stderr,
+      /still holds destination rights on 'DC=example,DC=com' from an earlier --isDestination run: kept/,
+    );
     await removeAll();
   });
 
@@ -546,12 +850,22 @@ describe('Active Directory on Samba AD DC', { skip: skip ?? false }, () => {
     const sid = (await syncUserSid())!;
     // An administrator denies the DirSync right to the account afterwards.
     await asAdmin(async (d) => {
-      const current = await d.read(BASE, ['nTSecurityDescriptor'], { controls: [sdFlagsControl(SecurityInformation.DACL)] });
+      const current = await d.read(BASE, ['nTSecurityDescriptor'], {
+        controls: [sdFlagsControl(SecurityInformation.DACL)],
+      });
       const sd = decodeSecurityDescriptor(binaryValue(current, 'nTSecurityDescriptor')!);
       const deny = { type: AceType.ACCESS_DENIED_OBJECT, flags: 0, mask: 0x100, sid, objectType: GET_CHANGES };
       await d.apply({
-        kind: 'modify', dn: BASE, controls: [sdFlagsControl(SecurityInformation.DACL)],
-        modifications: [{ operation: 'replace', attribute: 'nTSecurityDescriptor', values: [Buffer.from(encodeSecurityDescriptor({ ...sd, dacl: withAce(sd.dacl, deny) })).toString('base64')] }],
+        kind: 'modify',
+        dn: BASE,
+        controls: [sdFlagsControl(SecurityInformation.DACL)],
+        modifications: [
+          {
+            operation: 'replace',
+            attribute: 'nTSecurityDescriptor',
+            values: [Buffer.from(encodeSecurityDescriptor({ ...sd, dacl: withAce(sd.dacl, deny) })).toString('base64')],
+          },
+        ],
       });
     }, true);
     const r = await run(['--isSource', '--json']);
@@ -568,7 +882,13 @@ describe('Active Directory on Samba AD DC', { skip: skip ?? false }, () => {
     assert.equal(config.code, 89, describeRun(config));
     assert.match(config.stderr, /not in the domain naming context/);
     const holder = `CN=Holder ${randomUUID().slice(0, 6)},CN=Users,${BASE}`;
-    await asAdmin((d) => d.apply({ kind: 'add', dn: holder, attributes: { objectClass: ['top', 'person', 'organizationalPerson', 'user'], sAMAccountName: ['SyncUser'] } }));
+    await asAdmin((d) =>
+      d.apply({
+        kind: 'add',
+        dn: holder,
+        attributes: { objectClass: ['top', 'person', 'organizationalPerson', 'user'], sAMAccountName: ['SyncUser'] },
+      }),
+    );
     try {
       const r = await run(['--isSource']);
       assert.equal(r.code, 68, describeRun(r));
@@ -578,7 +898,6 @@ describe('Active Directory on Samba AD DC', { skip: skip ?? false }, () => {
       await asAdmin((d) => d.apply({ kind: 'delete', dn: holder }));
     }
   });
-
 });
 
 if (skip !== undefined) {

@@ -9,7 +9,15 @@ import * as path from 'node:path';
 import type { Client } from 'ldapts';
 import { startDs389, type Ds389 } from '../servers/ds389.js';
 import { runCli } from '../helpers/cli.js';
-import { connectionArgs, describeRun, logLines, makeTempDir, secretFile, started, type LogLine } from '../helpers/fixture.js';
+import {
+  connectionArgs,
+  describeRun,
+  logLines,
+  makeTempDir,
+  secretFile,
+  started,
+  type LogLine,
+} from '../helpers/fixture.js';
 import { adminBind, canBind, readEntry, withClient, type Bind } from '../helpers/directory.js';
 
 const COM = 'dc=example,dc=com';
@@ -36,7 +44,14 @@ const syncBind = { dn: SYNC_DN, password: SYNC_PASSWORD };
 
 function commonArgs(syncPasswordFile: string): string[] {
   const d = server();
-  return connectionArgs({ host: d.host, port: d.port, bindDn: d.adminDn, adminPasswordFile, syncPasswordFile, logFile });
+  return connectionArgs({
+    host: d.host,
+    port: d.port,
+    bindDn: d.adminDn,
+    adminPasswordFile,
+    syncPasswordFile,
+    logFile,
+  });
 }
 
 function lastRunLines(): LogLine[] {
@@ -55,7 +70,9 @@ async function changelogTargets(bind: { dn: string; password: string }): Promise
     const res = await c.search('cn=changelog', { scope: 'one', filter: '(objectClass=*)', attributes: ['targetDn'] });
     return res.searchEntries.map((e) => {
       const v = Array.isArray(e.targetDn) ? e.targetDn[0] : e.targetDn;
-      return String(Buffer.isBuffer(v) ? v.toString('utf8') : v ?? '').toLowerCase().replace(/\s+/g, '');
+      return String(Buffer.isBuffer(v) ? v.toString('utf8') : (v ?? ''))
+        .toLowerCase()
+        .replace(/\s+/g, '');
     });
   });
 }
@@ -90,21 +107,35 @@ describe('389 DS with dynamic plugins on (tests run in order)', () => {
 
     const r = await runCli([
       ...commonArgs(secretFile(tmp, 'dest-only.pw', DEST_ONLY_PASSWORD)),
-      '--isDestination', '-b', ORG, '--syncServerBindDN', DEST_ONLY_DN,
+      '--isDestination',
+      '-b',
+      ORG,
+      '--syncServerBindDN',
+      DEST_ONLY_DN,
     ]);
     assert.equal(r.code, 0, describeRun(r));
     assert.doesNotMatch(r.stderr, /restart/i, describeRun(r));
 
-    assert.deepEqual(await readEntry(d.url, admin(), PLUGIN_DN, ['*', 'modifyTimestamp', 'modifiersName']), pluginBefore,
-      'the plugin entry is exactly as before');
+    assert.deepEqual(
+      await readEntry(d.url, admin(), PLUGIN_DN, ['*', 'modifyTimestamp', 'modifiersName']),
+      pluginBefore,
+      'the plugin entry is exactly as before',
+    );
     assert.equal(await readEntry(d.url, admin(), 'cn=changelog'), undefined, 'cn=changelog was not started');
-    assert.deepEqual((await readEntry(d.url, admin(), '', ['aci']))?.aci ?? [], rootAcisBefore, 'root DSE ACIs untouched');
+    assert.deepEqual(
+      (await readEntry(d.url, admin(), '', ['aci']))?.aci ?? [],
+      rootAcisBefore,
+      'root DSE ACIs untouched',
+    );
 
     const orgAcis = (await readEntry(d.url, admin(), ORG, ['aci']))?.aci ?? [];
     assert.equal(acisNamed(orgAcis, DEST_ACI_NAME, DEST_ONLY_DN).length, 1, JSON.stringify(orgAcis));
     assert.equal(acisNamed(orgAcis, SOURCE_ACI_NAME, DEST_ONLY_DN).length, 0, JSON.stringify(orgAcis));
     const comAcis = (await readEntry(d.url, admin(), COM, ['aci']))?.aci ?? [];
-    assert.ok(!comAcis.some((aci) => aci.includes('prepare-endpoint-server')), `dc=example,dc=com untouched: ${JSON.stringify(comAcis)}`);
+    assert.ok(
+      !comAcis.some((aci) => aci.includes('prepare-endpoint-server')),
+      `dc=example,dc=com untouched: ${JSON.stringify(comAcis)}`,
+    );
     assert.equal(await canBind(d.url, DEST_ONLY_DN, DEST_ONLY_PASSWORD), true);
 
     const lines = lastRunLines();
@@ -112,18 +143,32 @@ describe('389 DS with dynamic plugins on (tests run in order)', () => {
     assert.ok(writes.length > 0, 'the run logged its writes');
     assert.ok(!writes.some((l) => /plugins|changelog/i.test(String(l.dn))), JSON.stringify(writes));
     // In cn=config a destination writes only what pre-hashed passwords need: passwordAdminDN and the group it names.
-    assert.deepEqual(writes.filter((l) => /cn=config$/i.test(String(l.dn))).map((l) => [l.dn, l.attributes]), [
-      ['cn=prepare-endpoint-server password administrators,cn=config', ['objectClass', 'cn', 'description', 'member']],
-      ['cn=config', ['passwordAdminDN']],
-    ]);
-    assert.ok(!lines.some((l) => l.event === 'step' && l.id === 'changelog'), 'no changelog step in a destination-only run');
+    assert.deepEqual(
+      writes.filter((l) => /cn=config$/i.test(String(l.dn))).map((l) => [l.dn, l.attributes]),
+      [
+        [
+          'cn=prepare-endpoint-server password administrators,cn=config',
+          ['objectClass', 'cn', 'description', 'member'],
+        ],
+        ['cn=config', ['passwordAdminDN']],
+      ],
+    );
+    assert.ok(
+      !lines.some((l) => l.event === 'step' && l.id === 'changelog'),
+      'no changelog step in a destination-only run',
+    );
   });
 
   test('--isSource --isDestination over two bases: exit 0, no restart warning, everything granted in one run', async () => {
     const d = server();
     const r = await runCli([
       ...commonArgs(secretFile(tmp, 'sync.pw', SYNC_PASSWORD)),
-      '--isSource', '--isDestination', '-b', COM, '-b', ORG,
+      '--isSource',
+      '--isDestination',
+      '-b',
+      COM,
+      '-b',
+      ORG,
     ]);
     assert.equal(r.code, 0, describeRun(r));
     assert.doesNotMatch(r.stderr, /restart/i, describeRun(r));
@@ -167,7 +212,12 @@ describe('389 DS with dynamic plugins on (tests run in order)', () => {
     const d = server();
     const target = `uid=dyn1,ou=People,${COM}`;
     await withClient(d.url, admin(), (c) =>
-      c.add(target, { objectClass: ['top', 'person', 'organizationalPerson', 'inetOrgPerson'], uid: 'dyn1', cn: 'Dyn One', sn: 'One' }),
+      c.add(target, {
+        objectClass: ['top', 'person', 'organizationalPerson', 'inetOrgPerson'],
+        uid: 'dyn1',
+        cn: 'Dyn One',
+        sn: 'One',
+      }),
     );
     let targets: string[] = [];
     for (let i = 0; i < 50; i++) {
@@ -181,10 +231,18 @@ describe('389 DS with dynamic plugins on (tests run in order)', () => {
   test('a second identical run changes nothing', async () => {
     const r = await runCli([
       ...commonArgs(secretFile(tmp, 'sync.pw', SYNC_PASSWORD)),
-      '--isSource', '--isDestination', '-b', COM, '-b', ORG,
+      '--isSource',
+      '--isDestination',
+      '-b',
+      COM,
+      '-b',
+      ORG,
     ]);
     assert.equal(r.code, 0, describeRun(r));
     assert.match(r.stdout, /nothing to change/i, describeRun(r));
-    assert.deepEqual(lastRunLines().filter((l) => l.event === 'write'), []);
+    assert.deepEqual(
+      lastRunLines().filter((l) => l.event === 'write'),
+      [],
+    );
   });
 });

@@ -8,7 +8,15 @@ import * as path from 'node:path';
 import { freePort, startDs389, type Ds389 } from '../servers/ds389.js';
 import { repoRoot, runCli, type RunCliOptions, type RunCliResult } from '../helpers/cli.js';
 import { adminBind, canBind, readEntry, searchDns, type Bind } from '../helpers/directory.js';
-import { connectionArgs, describeRun, fileSize, logLines, makeTempDir, secretFile, started } from '../helpers/fixture.js';
+import {
+  connectionArgs,
+  describeRun,
+  fileSize,
+  logLines,
+  makeTempDir,
+  secretFile,
+  started,
+} from '../helpers/fixture.js';
 
 const COM = 'dc=example,dc=com';
 const ORG = 'dc=example,dc=org';
@@ -38,10 +46,17 @@ const admin = (): Bind => adminBind(server());
 /** -h/-p/-D, the admin and sync password files, --no-prompt and --logFile; `extra` last. */
 function args(extra: string[], opts: { adminFile?: string; syncFile?: string; port?: string } = {}): string[] {
   const d = server();
-  return connectionArgs({
-    host: d.host, port: opts.port ?? d.port, bindDn: d.adminDn,
-    adminPasswordFile: opts.adminFile ?? adminPasswordFile, syncPasswordFile: opts.syncFile ?? sync1File, logFile,
-  }, extra);
+  return connectionArgs(
+    {
+      host: d.host,
+      port: opts.port ?? d.port,
+      bindDn: d.adminDn,
+      adminPasswordFile: opts.adminFile ?? adminPasswordFile,
+      syncPasswordFile: opts.syncFile ?? sync1File,
+      logFile,
+    },
+    extra,
+  );
 }
 
 async function run(cliArgs: string[], opts: RunCliOptions = {}): Promise<RunCliResult & { ms: number }> {
@@ -86,7 +101,11 @@ async function assertNothingWritten(action: () => Promise<void>): Promise<void> 
   await action();
   assert.deepEqual(await serverState(), before, 'the server is unchanged');
   const lines = logLines(logFile, offset);
-  assert.deepEqual(lines.filter((l) => l.event === 'write'), [], 'no "event":"write" in the run log');
+  assert.deepEqual(
+    lines.filter((l) => l.event === 'write'),
+    [],
+    'no "event":"write" in the run log',
+  );
 }
 
 before(async () => {
@@ -112,7 +131,9 @@ describe('389 DS: failures write nothing (pristine server)', () => {
       assert.equal(r.code, 49, describeRun(r));
       const line = assertOneLine(r.stderr, r);
       assert.ok(line.includes('cn=Directory Manager'), line);
-      const end = logLines(logFile, 0).filter((l) => l.event === 'end').at(-1);
+      const end = logLines(logFile, 0)
+        .filter((l) => l.event === 'end')
+        .at(-1);
       assert.equal(end?.exitCode, 49, JSON.stringify(end));
     });
   });
@@ -131,10 +152,9 @@ describe('389 DS: failures write nothing (pristine server)', () => {
 
   test('sync user whose parent is missing: exit 32, nothing written', async () => {
     await assertNothingWritten(async () => {
-      const r = await run(args([
-        '-b', COM, '--isSource', '--isDestination',
-        '--syncServerBindDN', `cn=Sync User,ou=Nowhere,${COM}`,
-      ]));
+      const r = await run(
+        args(['-b', COM, '--isSource', '--isDestination', '--syncServerBindDN', `cn=Sync User,ou=Nowhere,${COM}`]),
+      );
       assert.equal(r.code, 32, describeRun(r));
       assert.match(assertOneLine(r.stderr, r), /ou=Nowhere/);
     });
@@ -143,7 +163,19 @@ describe('389 DS: failures write nothing (pristine server)', () => {
 
   test('no passwords, no --no-prompt, stdin closed or /dev/null: exit 89 within seconds', async () => {
     const d = server();
-    const noPasswords = ['-h', d.host, '-p', String(d.port), '-D', d.adminDn, '-b', COM, '--isSource', '--logFile', logFile];
+    const noPasswords = [
+      '-h',
+      d.host,
+      '-p',
+      String(d.port),
+      '-D',
+      d.adminDn,
+      '-b',
+      COM,
+      '--isSource',
+      '--logFile',
+      logFile,
+    ];
     for (const stdin of ['closed', 'inherit-none'] as const) {
       const r = await run(noPasswords, { stdin, timeoutMs: 20_000 });
       assert.equal(r.timedOut, false, `stdin ${stdin}: the CLI must not wait for input\n${describeRun(r)}`);
@@ -199,7 +231,10 @@ describe('389 DS: failures write nothing (pristine server)', () => {
     const r = await run(args(['-b', COM, '--isSource'], { port: '0' }));
     assert.equal(r.code, 89, describeRun(r));
     const lines = logLines(logFile, offset);
-    assert.ok(lines.some((l) => l.event === 'usage-error' && l.exitCode === 89), `--logFile got: ${JSON.stringify(lines)}`);
+    assert.ok(
+      lines.some((l) => l.event === 'usage-error' && l.exitCode === 89),
+      `--logFile got: ${JSON.stringify(lines)}`,
+    );
   });
 });
 
@@ -238,7 +273,11 @@ describe('389 DS: an existing sync user with another password', () => {
     assert.equal(await canBind(d.url, syncDn, SYNC_PASSWORD_1), false, 'the old one no longer does');
     const writes = logLines(logFile, offset).filter((l) => l.event === 'write');
     assert.ok(
-      writes.some((l) => String(l.dn).toLowerCase() === syncDn.toLowerCase() && JSON.stringify(l.attributes).toLowerCase().includes('userpassword')),
+      writes.some(
+        (l) =>
+          String(l.dn).toLowerCase() === syncDn.toLowerCase() &&
+          JSON.stringify(l.attributes).toLowerCase().includes('userpassword'),
+      ),
       JSON.stringify(writes),
     );
   });

@@ -14,7 +14,15 @@ import * as path from 'node:path';
 import { acceptsConnection } from '../servers/harness.js';
 import { startDs389, type Ds389 } from '../servers/ds389.js';
 import { runCli, type RunCliResult } from '../helpers/cli.js';
-import { connectionArgs, describeRun, fileSize, logLines, makeTempDir, secretFile, type LogLine } from '../helpers/fixture.js';
+import {
+  connectionArgs,
+  describeRun,
+  fileSize,
+  logLines,
+  makeTempDir,
+  secretFile,
+  type LogLine,
+} from '../helpers/fixture.js';
 
 const BASE = 'dc=example,dc=com';
 const PLUGIN_DN = 'cn=Retro Changelog Plugin,cn=plugins,cn=config';
@@ -37,13 +45,23 @@ interface Toggle {
   readonly lines: LogLine[];
 }
 
-function cycler(server: () => Ds389, label: string): { prepare: () => Promise<Toggle>; disable: () => Promise<Toggle> } {
+function cycler(
+  server: () => Ds389,
+  label: string,
+): { prepare: () => Promise<Toggle>; disable: () => Promise<Toggle> } {
   const logFile = path.join(tmp, `${label}.log`);
-  const args = (extra: string[]): string[] => connectionArgs({
-    host: server().host, port: server().port, bindDn: server().adminDn,
-    adminPasswordFile: secretFile(tmp, `${label}-admin.pw`, server().adminPassword),
-    syncPasswordFile: secretFile(tmp, `${label}-sync.pw`, `Sync-${label}-${randomUUID()}`), logFile,
-  }, ['-b', BASE, ...extra]);
+  const args = (extra: string[]): string[] =>
+    connectionArgs(
+      {
+        host: server().host,
+        port: server().port,
+        bindDn: server().adminDn,
+        adminPasswordFile: secretFile(tmp, `${label}-admin.pw`, server().adminPassword),
+        syncPasswordFile: secretFile(tmp, `${label}-sync.pw`, `Sync-${label}-${randomUUID()}`),
+        logFile,
+      },
+      ['-b', BASE, ...extra],
+    );
   const toggle = async (extra: string[]): Promise<Toggle> => {
     const offset = fileSize(logFile);
     const run = await runCli(args(extra), { timeoutMs: 90_000 });
@@ -56,8 +74,14 @@ function cycler(server: () => Ds389, label: string): { prepare: () => Promise<To
 function pluginWrite(toggle: Toggle): { written: boolean; cautionedFirst: boolean } {
   const caution = toggle.lines.findIndex((l) => l.event === 'warning' && CAUTION.test(String(l.msg)));
   // The write that starts or stops the plugin (others to its entry, such as the change record settings, are not toggles).
-  const write = toggle.lines.findIndex((l) => l.event === 'write' && String(l.dn).toLowerCase() === PLUGIN_DN.toLowerCase() &&
-    JSON.stringify(l['attributes'] ?? []).toLowerCase().includes('nsslapd-pluginenabled'));
+  const write = toggle.lines.findIndex(
+    (l) =>
+      l.event === 'write' &&
+      String(l.dn).toLowerCase() === PLUGIN_DN.toLowerCase() &&
+      JSON.stringify(l['attributes'] ?? [])
+        .toLowerCase()
+        .includes('nsslapd-pluginenabled'),
+  );
   return { written: write >= 0, cautionedFirst: caution >= 0 && (write < 0 || caution < write) };
 }
 
@@ -80,27 +104,48 @@ describe('389 DS, mdb, dynamic plugins: live Retro Changelog Plugin cycles', () 
     let fault: string | undefined;
     let cycles = 0;
     for (let cycle = 1; cycle <= MDB_CYCLES && fault === undefined; cycle++) {
-      for (const [name, step] of [['start', prepare], ['stop', disable]] as const) {
+      for (const [name, step] of [
+        ['start', prepare],
+        ['stop', disable],
+      ] as const) {
         const toggle = await step();
         const { written, cautionedFirst } = pluginWrite(toggle);
         if (toggle.run.code === 0) {
-          assert.ok(written && cautionedFirst, `cycle ${cycle}, ${name}: the plugin was toggled, the caution first\n${describeRun(toggle.run)}`);
+          assert.ok(
+            written && cautionedFirst,
+            `cycle ${cycle}, ${name}: the plugin was toggled, the caution first\n${describeRun(toggle.run)}`,
+          );
           continue;
         }
         // The server failed: it died (91), or refuses writes since (389 DS then answers 68 to a plain modify).
-        assert.ok(cautionedFirst || !written, `cycle ${cycle}, ${name}: no plugin write without the caution first\n${describeRun(toggle.run)}`);
+        assert.ok(
+          cautionedFirst || !written,
+          `cycle ${cycle}, ${name}: no plugin write without the caution first\n${describeRun(toggle.run)}`,
+        );
         assert.notEqual(toggle.run.code, 1, describeRun(toggle.run));
-        assert.equal(toggle.run.stderr.split('\n').filter((l) => l.startsWith('Error: ')).length, 1, describeRun(toggle.run));
+        assert.equal(
+          toggle.run.stderr.split('\n').filter((l) => l.startsWith('Error: ')).length,
+          1,
+          describeRun(toggle.run),
+        );
         const alive = await acceptsConnection(server().port);
-        fault = `cycle ${cycle}, ${name}: exit ${String(toggle.run.code)}, ${alive ? 'server up but refusing writes' : 'server dead'} ` +
-          `(${toggle.run.stderr.split('\n').find((l) => l.startsWith('Error: '))?.slice(0, 100) ?? ''})`;
+        fault =
+          `cycle ${cycle}, ${name}: exit ${String(toggle.run.code)}, ${alive ? 'server up but refusing writes' : 'server dead'} ` +
+          `(${
+            toggle.run.stderr
+              .split('\n')
+              .find((l) => l.startsWith('Error: '))
+              ?.slice(0, 100) ?? ''
+          })`;
         break;
       }
       if (fault === undefined) cycles = cycle;
     }
-    t.diagnostic(fault === undefined
-      ? `389 DS (mdb, dynamic plugins) survived ${cycles} live on/off cycles`
-      : `389 DS (mdb, dynamic plugins) after ${cycles} full cycles: ${fault}`);
+    t.diagnostic(
+      fault === undefined
+        ? `389 DS (mdb, dynamic plugins) survived ${cycles} live on/off cycles`
+        : `389 DS (mdb, dynamic plugins) after ${cycles} full cycles: ${fault}`,
+    );
   });
 });
 

@@ -9,7 +9,15 @@ import * as path from 'node:path';
 import { Attribute, Change } from 'ldapts';
 import { startDs389, type Ds389 } from '../servers/ds389.js';
 import { runCli } from '../helpers/cli.js';
-import { connectionArgs, describeRun, logLines, makeTempDir, secretFile, started, type LogLine } from '../helpers/fixture.js';
+import {
+  connectionArgs,
+  describeRun,
+  logLines,
+  makeTempDir,
+  secretFile,
+  started,
+  type LogLine,
+} from '../helpers/fixture.js';
 import { adminBind, canBind, readEntry, searchFirstValues, withClient, type Bind } from '../helpers/directory.js';
 
 const BASE = 'dc=example,dc=com';
@@ -19,8 +27,7 @@ const SOURCE_ACI_NAME = 'acl "prepare-endpoint-server: sync source read"';
 const CHANGELOG_ACI_NAME = 'acl "prepare-endpoint-server: sync changelog read"';
 const SYNC_USERDN = `userdn="ldap:///${SYNC_DN}"`;
 /** Somebody else's ACI on the base, naming our sync user: the tool must leave it alone. */
-const THIRD_PARTY_ACI =
-  `(targetattr="description")(version 3.0; acl "third party: description read"; allow (read,search) userdn="ldap:///${SYNC_DN}";)`;
+const THIRD_PARTY_ACI = `(targetattr="description")(version 3.0; acl "third party: description read"; allow (read,search) userdn="ldap:///${SYNC_DN}";)`;
 
 const SYNC_PASSWORD = `Sync-Src-${randomUUID()}`;
 const ALICE_PASSWORD = `Alice-${randomUUID()}`;
@@ -38,8 +45,10 @@ const syncBind = { dn: SYNC_DN, password: SYNC_PASSWORD };
 
 function sourceArgs(): string[] {
   const d = server();
-  return connectionArgs({ host: d.host, port: d.port, bindDn: d.adminDn, adminPasswordFile, syncPasswordFile, logFile },
-    ['-b', BASE, '--isSource', '--changelogMaximumAge', '3d']);
+  return connectionArgs(
+    { host: d.host, port: d.port, bindDn: d.adminDn, adminPasswordFile, syncPasswordFile, logFile },
+    ['-b', BASE, '--isSource', '--changelogMaximumAge', '3d'],
+  );
 }
 
 /** The lines of the last run in the log (the last runId), checked to be the lines written after `from`. */
@@ -64,7 +73,11 @@ async function changelogEntries(bind: { dn: string; password: string }): Promise
   });
 }
 
-async function addEntry(bind: { dn: string; password: string }, dn: string, attributes: Record<string, string | string[]>): Promise<void> {
+async function addEntry(
+  bind: { dn: string; password: string },
+  dn: string,
+  attributes: Record<string, string | string[]>,
+): Promise<void> {
   await withClient(server().url, bind, (c) => c.add(dn, attributes));
 }
 
@@ -89,7 +102,9 @@ before(async () => {
   syncPasswordFile = secretFile(tmp, 'sync.pw', SYNC_PASSWORD);
   // A third-party ACI that names the sync user but is not ours.
   await withClient(ds.url, admin(), (c) =>
-    c.modify(BASE, [new Change({ operation: 'add', modification: new Attribute({ type: 'aci', values: [THIRD_PARTY_ACI] }) })]),
+    c.modify(BASE, [
+      new Change({ operation: 'add', modification: new Attribute({ type: 'aci', values: [THIRD_PARTY_ACI] }) }),
+    ]),
   );
 });
 
@@ -116,7 +131,10 @@ describe('389 DS source, dynamic plugins off: enable, restart, finish, re-run', 
 
     const user = await readEntry(d.url, admin(), SYNC_DN, ['objectClass']);
     assert.ok(user, `${SYNC_DN} exists`);
-    assert.ok(user.objectclass?.some((v) => v.toLowerCase() === 'inetorgperson'), JSON.stringify(user.objectclass));
+    assert.ok(
+      user.objectclass?.some((v) => v.toLowerCase() === 'inetorgperson'),
+      JSON.stringify(user.objectclass),
+    );
     assert.equal(await canBind(d.url, SYNC_DN, SYNC_PASSWORD), true, 'the sync user binds with its password');
 
     const after = (await readEntry(d.url, admin(), BASE, ['aci']))?.aci ?? [];
@@ -130,7 +148,11 @@ describe('389 DS source, dynamic plugins off: enable, restart, finish, re-run', 
     assert.equal(plugin?.['nsslapd-pluginenabled']?.[0]?.toLowerCase(), 'on');
     assert.deepEqual(plugin?.['nsslapd-changelogmaxage'], ['3d']);
 
-    assert.equal(await readEntry(d.url, admin(), 'cn=changelog'), undefined, 'cn=changelog exists only after a restart');
+    assert.equal(
+      await readEntry(d.url, admin(), 'cn=changelog'),
+      undefined,
+      'cn=changelog exists only after a restart',
+    );
   });
 
   test('after a restart the same command finishes: changelog ACI, change numbers, changes readable', async () => {
@@ -153,13 +175,21 @@ describe('389 DS source, dynamic plugins off: enable, restart, finish, re-run', 
     for (const aci of acisBefore) assert.ok(baseAcis.includes(aci), `pre-existing ACI kept: ${aci}`);
 
     const rootDse = await readEntry(d.url, syncBind, '', ['firstChangeNumber', 'lastChangeNumber']);
-    assert.ok(rootDse?.firstchangenumber?.[0] !== undefined, `sync user reads firstchangenumber: ${JSON.stringify(rootDse)}`);
-    assert.ok(rootDse?.lastchangenumber?.[0] !== undefined, `sync user reads lastchangenumber: ${JSON.stringify(rootDse)}`);
+    assert.ok(
+      rootDse?.firstchangenumber?.[0] !== undefined,
+      `sync user reads firstchangenumber: ${JSON.stringify(rootDse)}`,
+    );
+    assert.ok(
+      rootDse?.lastchangenumber?.[0] !== undefined,
+      `sync user reads lastchangenumber: ${JSON.stringify(rootDse)}`,
+    );
 
     const target = `uid=t1,ou=People,${BASE}`;
     await addEntry(admin(), target, {
       objectClass: ['top', 'person', 'organizationalPerson', 'inetOrgPerson'],
-      uid: 't1', cn: 'Test One', sn: 'One',
+      uid: 't1',
+      cn: 'Test One',
+      sn: 'One',
     });
     let found: Record<string, string> | undefined;
     for (let i = 0; i < 50 && found === undefined; i++) {
@@ -178,7 +208,10 @@ describe('389 DS source, dynamic plugins off: enable, restart, finish, re-run', 
     const alice = `uid=alice,ou=People,${BASE}`;
     await addEntry(admin(), alice, {
       objectClass: ['top', 'person', 'organizationalPerson', 'inetOrgPerson'],
-      uid: 'alice', cn: 'Alice', sn: 'Alice', userPassword: ALICE_PASSWORD,
+      uid: 'alice',
+      cn: 'Alice',
+      sn: 'Alice',
+      userPassword: ALICE_PASSWORD,
     });
     assert.equal(await canBind(d.url, alice, ALICE_PASSWORD), true, 'alice binds');
     const seenByAlice = await changelogEntries({ dn: alice, password: ALICE_PASSWORD });
@@ -204,14 +237,23 @@ describe('389 DS source, dynamic plugins off: enable, restart, finish, re-run', 
     assert.equal(await canBind(d.url, SYNC_DN, SYNC_PASSWORD), true);
 
     const lines = lastRunLines(logLength);
-    assert.ok(lines.some((l) => l.event === 'start'), 'the run logged its start');
+    assert.ok(
+      lines.some((l) => l.event === 'start'),
+      'the run logged its start',
+    );
     const end = lines.find((l) => l.event === 'end');
     assert.equal(end?.exitCode, 0, JSON.stringify(end));
     assert.equal(end?.changed, false, JSON.stringify(end));
     assert.equal(end?.writes, 0, JSON.stringify(end));
-    assert.deepEqual(lines.filter((l) => l.event === 'write'), [], 'no "event":"write" line for this run');
+    assert.deepEqual(
+      lines.filter((l) => l.event === 'write'),
+      [],
+      'no "event":"write" line for this run',
+    );
     // The earlier runs did log their writes (the log is real, not silent).
-    assert.ok(logLines(logFile).some((l) => l.event === 'write' && String(l.dn).toLowerCase() === PLUGIN_DN.toLowerCase()));
+    assert.ok(
+      logLines(logFile).some((l) => l.event === 'write' && String(l.dn).toLowerCase() === PLUGIN_DN.toLowerCase()),
+    );
   });
 
   test('no password ever reaches the run log', () => {

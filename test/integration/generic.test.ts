@@ -19,7 +19,11 @@ const SYNC_PASSWORD = `Sync-Generic-${randomUUID()}`;
 /** All of cn=config, with modifyTimestamp and entryCSN, sorted by DN. */
 async function configState(s: Slapd, admin: Bind): Promise<Array<Record<string, string[]>>> {
   return withClient(s.url, admin, async (c: Client) => {
-    const res = await c.search('cn=config', { scope: 'sub', filter: '(objectClass=*)', attributes: ['*', 'modifyTimestamp', 'entryCSN'] });
+    const res = await c.search('cn=config', {
+      scope: 'sub',
+      filter: '(objectClass=*)',
+      attributes: ['*', 'modifyTimestamp', 'entryCSN'],
+    });
     return res.searchEntries
       .map((e) => {
         const out: Record<string, string[]> = {};
@@ -41,11 +45,27 @@ describe('generic profile forced on slapd (--serverType generic)', () => {
       const admin: Bind = { dn: s.adminDn, password: s.adminPassword };
       const logFile = path.join(tmp, 'run.log');
       const args = [
-        '-h', s.host, '-p', String(s.port), '-D', s.adminDn,
-        '--bindPasswordFile', secretFile(tmp, 'admin.pw', s.adminPassword),
-        '--syncServerBindPasswordFile', secretFile(tmp, 'sync.pw', SYNC_PASSWORD),
-        '--no-prompt', '--logFile', logFile,
-        '-b', BASE, '--serverType', 'generic', '--isSource', '--isDestination', '--changelogMaximumAge', '3d',
+        '-h',
+        s.host,
+        '-p',
+        String(s.port),
+        '-D',
+        s.adminDn,
+        '--bindPasswordFile',
+        secretFile(tmp, 'admin.pw', s.adminPassword),
+        '--syncServerBindPasswordFile',
+        secretFile(tmp, 'sync.pw', SYNC_PASSWORD),
+        '--no-prompt',
+        '--logFile',
+        logFile,
+        '-b',
+        BASE,
+        '--serverType',
+        'generic',
+        '--isSource',
+        '--isDestination',
+        '--changelogMaximumAge',
+        '3d',
       ];
       const configBefore = await configState(s, admin);
       assert.ok(configBefore.length > 0, 'the admin reads cn=config');
@@ -57,15 +77,30 @@ describe('generic profile forced on slapd (--serverType generic)', () => {
       // the sync user, and only that
       const user = await readEntry(s.url, admin, SYNC_DN, ['objectClass']);
       assert.ok(user, `${SYNC_DN} exists`);
-      assert.ok(user.objectclass?.some((v) => v.toLowerCase() === 'inetorgperson'), JSON.stringify(user.objectclass));
+      assert.ok(
+        user.objectclass?.some((v) => v.toLowerCase() === 'inetorgperson'),
+        JSON.stringify(user.objectclass),
+      );
       assert.equal(await canBind(s.url, SYNC_DN, SYNC_PASSWORD), true, 'the sync user binds');
-      assert.deepEqual(await configState(s, admin), configBefore, 'cn=config untouched: no olcAccess rule, no module, no overlay, no database');
+      assert.deepEqual(
+        await configState(s, admin),
+        configBefore,
+        'cn=config untouched: no olcAccess rule, no module, no overlay, no database',
+      );
 
       const writes = logLines(logFile, 0).filter((l) => l.event === 'write');
-      assert.deepEqual(writes.map((l) => [l.kind, String(l.dn)]), [['add', SYNC_DN]], 'one write: the sync user');
+      assert.deepEqual(
+        writes.map((l) => [l.kind, String(l.dn)]),
+        [['add', SYNC_DN]],
+        'one write: the sync user',
+      );
 
       // stderr tells the operator what is left to do by hand: rights on the base, and the change log
-      assert.match(r.stderr, new RegExp(`Grant '${SYNC_DN}' the right to read.*add, modify, rename and delete.*under '${BASE}'`), describeRun(r));
+      assert.match(
+        r.stderr,
+        new RegExp(`Grant '${SYNC_DN}' the right to read.*add, modify, rename and delete.*under '${BASE}'`),
+        describeRun(r),
+      );
       assert.match(r.stderr, /change log by hand/i, describeRun(r));
       assert.match(r.stdout, /warning/i, 'the summary counts the warnings');
 
@@ -77,7 +112,11 @@ describe('generic profile forced on slapd (--serverType generic)', () => {
       assert.match(again.stderr, /change log by hand/i, describeRun(again));
       assert.deepEqual(await configState(s, admin), configBefore);
       const lines = logLines(logFile, offset);
-      assert.deepEqual(lines.filter((l) => l.event === 'write'), [], 'no "event":"write" on the re-run');
+      assert.deepEqual(
+        lines.filter((l) => l.event === 'write'),
+        [],
+        'no "event":"write" on the re-run',
+      );
       assert.equal(lines.find((l) => l.event === 'end')?.changed, false);
     } finally {
       await s.stop();
@@ -91,13 +130,31 @@ describe('generic profile forced on slapd (--serverType generic)', () => {
     try {
       const admin: Bind = { dn: s.adminDn, password: s.adminPassword };
       const configBefore = await configState(s, admin);
-      const r = await runCli([
-        '-h', s.host, '-p', String(s.port), '-D', s.adminDn,
-        '--bindPasswordFile', secretFile(tmp, 'admin.pw', s.adminPassword),
-        '--syncServerBindPasswordFile', secretFile(tmp, 'sync.pw', SYNC_PASSWORD),
-        '--no-prompt', '--logFile', path.join(tmp, 'run.log'),
-        '-b', BASE, '--serverType', 'generic', '--isSource', '--accesslogDirectory', s.accesslogDirectory,
-      ], { timeoutMs: 30_000 });
+      const r = await runCli(
+        [
+          '-h',
+          s.host,
+          '-p',
+          String(s.port),
+          '-D',
+          s.adminDn,
+          '--bindPasswordFile',
+          secretFile(tmp, 'admin.pw', s.adminPassword),
+          '--syncServerBindPasswordFile',
+          secretFile(tmp, 'sync.pw', SYNC_PASSWORD),
+          '--no-prompt',
+          '--logFile',
+          path.join(tmp, 'run.log'),
+          '-b',
+          BASE,
+          '--serverType',
+          'generic',
+          '--isSource',
+          '--accesslogDirectory',
+          s.accesslogDirectory,
+        ],
+        { timeoutMs: 30_000 },
+      );
       assert.equal(r.code, 0, describeRun(r));
       assert.match(r.stderr, /--accesslogDirectory applies to OpenLDAP only/, describeRun(r));
       assert.deepEqual(await configState(s, admin), configBefore);

@@ -39,7 +39,10 @@ test('389 DS listens on loopback and has both suffixes and ou=People', async () 
   assert.equal(await readEntry(d.url, adminBind(d), 'ou=Nobody,dc=example,dc=com'), undefined);
 
   const ous = await searchDns(d.url, adminBind(d), 'dc=example,dc=com', '(objectClass=organizationalUnit)');
-  assert.ok(ous.some((dn) => dn.toLowerCase() === 'ou=people,dc=example,dc=com'), JSON.stringify(ous));
+  assert.ok(
+    ous.some((dn) => dn.toLowerCase() === 'ou=people,dc=example,dc=com'),
+    JSON.stringify(ous),
+  );
 
   const config = await readEntry(d.url, adminBind(d), 'cn=config', ['nsslapd-listenhost']);
   assert.deepEqual(config?.['nsslapd-listenhost'], ['127.0.0.1']);

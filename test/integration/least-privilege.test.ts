@@ -20,16 +20,25 @@ const ORG = 'dc=example,dc=org';
 const SYNC_PASSWORD = 'Sync-least-privilege-1';
 const PLUGIN_DN = 'cn=Retro Changelog Plugin,cn=plugins,cn=config';
 const EVIL_ACI = '(targetattr="*")(version 3.0; acl "taken over"; allow (all) userdn="ldap:///anyone";)';
-const THIRD_PARTY_ACI = '(targetattr="description")(version 3.0; acl "third party: helpdesk"; allow (read,search) userdn="ldap:///anyone";)';
+const THIRD_PARTY_ACI =
+  '(targetattr="description")(version 3.0; acl "third party: helpdesk"; allow (read,search) userdn="ldap:///anyone";)';
 
 const tmp = makeTempDir('pes-least-privilege-');
 const adminPasswordFile = (password: string): string => secretFile(tmp, `admin-${password.length}.pw`, password);
 const syncPasswordFile = secretFile(tmp, 'sync.pw', SYNC_PASSWORD);
 const logFile = path.join(tmp, 'run.log');
 
-
-async function modify(url: string, bind: Bind, dn: string, operation: 'add' | 'delete' | 'replace', type: string, values: string[]): Promise<void> {
-  await withClient(url, bind, (c) => c.modify(dn, new Change({ operation, modification: new Attribute({ type, values }) })));
+async function modify(
+  url: string,
+  bind: Bind,
+  dn: string,
+  operation: 'add' | 'delete' | 'replace',
+  type: string,
+  values: string[],
+): Promise<void> {
+  await withClient(url, bind, (c) =>
+    c.modify(dn, new Change({ operation, modification: new Attribute({ type, values }) })),
+  );
 }
 
 async function acisOf(url: string, bind: Bind, dn: string): Promise<string[]> {
@@ -48,7 +57,12 @@ async function outcome(url: string, bind: Bind, fn: (c: Client) => Promise<unkno
   }
 }
 
-function json(r: RunCliResult): { changed: boolean; ldap: { writes: number }; steps: Array<{ id: string; status: string; detail?: string }>; warnings: string[] } {
+function json(r: RunCliResult): {
+  changed: boolean;
+  ldap: { writes: number };
+  steps: Array<{ id: string; status: string; detail?: string }>;
+  warnings: string[];
+} {
   return JSON.parse(r.stdout) as never;
 }
 
@@ -57,15 +71,34 @@ describe('389 DS destination: what the sync user can and cannot do, on the serve
   const syncDn = `cn=Sync User,${BASE}`;
   const sync: Bind = { dn: syncDn, password: SYNC_PASSWORD };
   const admin = (): Bind => ({ dn: ds.adminDn, password: ds.adminPassword });
-  const args = (extra: string[], base = BASE, dn = syncDn): string[] => connectionArgs(
-    { host: '127.0.0.1', port: ds.port, bindDn: ds.adminDn, adminPasswordFile: adminPasswordFile(ds.adminPassword), syncPasswordFile, logFile },
-    ['-b', base, '--syncServerBindDN', dn, ...extra]);
+  const args = (extra: string[], base = BASE, dn = syncDn): string[] =>
+    connectionArgs(
+      {
+        host: '127.0.0.1',
+        port: ds.port,
+        bindDn: ds.adminDn,
+        adminPasswordFile: adminPasswordFile(ds.adminPassword),
+        syncPasswordFile,
+        logFile,
+      },
+      ['-b', base, '--syncServerBindDN', dn, ...extra],
+    );
 
   before(async () => {
     ds = await startDs389();
     await withClient(ds.url, admin(), async (c) => {
-      await c.add(`ou=Guarded,${BASE}`, { objectClass: ['top', 'organizationalUnit'], ou: 'Guarded', aci: THIRD_PARTY_ACI });
-      await c.add(`uid=alice,ou=People,${BASE}`, { objectClass: ['top', 'person', 'organizationalPerson', 'inetOrgPerson'], uid: 'alice', cn: 'alice', sn: 'A', userPassword: 'alice-old-1' });
+      await c.add(`ou=Guarded,${BASE}`, {
+        objectClass: ['top', 'organizationalUnit'],
+        ou: 'Guarded',
+        aci: THIRD_PARTY_ACI,
+      });
+      await c.add(`uid=alice,ou=People,${BASE}`, {
+        objectClass: ['top', 'person', 'organizationalPerson', 'inetOrgPerson'],
+        uid: 'alice',
+        cn: 'alice',
+        sn: 'A',
+        userPassword: 'alice-old-1',
+      });
     });
     const r = await runCli(args(['--isDestination']));
     assert.equal(r.code, 0, describeRun(r));
@@ -77,20 +110,69 @@ describe('389 DS destination: what the sync user can and cannot do, on the serve
 
   test('it cannot add, replace or delete an ACI, anywhere under the base', async () => {
     const before = await acisOf(ds.url, admin(), BASE);
-    assert.equal(await outcome(ds.url, sync, (c) => c.modify(BASE, new Change({ operation: 'add', modification: new Attribute({ type: 'aci', values: [EVIL_ACI] }) }))), 50);
-    assert.equal(await outcome(ds.url, sync, (c) => c.modify(BASE, new Change({ operation: 'delete', modification: new Attribute({ type: 'aci' }) }))), 50);
-    assert.equal(await outcome(ds.url, sync, (c) => c.modify(`ou=Guarded,${BASE}`, new Change({ operation: 'replace', modification: new Attribute({ type: 'aci', values: [EVIL_ACI] }) }))), 50);
-    assert.equal(await outcome(ds.url, sync, (c) => c.add(`ou=Smuggled,${BASE}`, { objectClass: ['top', 'organizationalUnit'], ou: 'Smuggled', aci: EVIL_ACI })), 50,
-      'an entry carrying an ACI cannot be added (389 checks targetattr per attribute on modify, not on add)');
+    assert.equal(
+      await outcome(ds.url, sync, (c) =>
+        c.modify(
+          BASE,
+          new Change({ operation: 'add', modification: new Attribute({ type: 'aci', values: [EVIL_ACI] }) }),
+        ),
+      ),
+      50,
+    );
+    assert.equal(
+      await outcome(ds.url, sync, (c) =>
+        c.modify(BASE, new Change({ operation: 'delete', modification: new Attribute({ type: 'aci' }) })),
+      ),
+      50,
+    );
+    assert.equal(
+      await outcome(ds.url, sync, (c) =>
+        c.modify(
+          `ou=Guarded,${BASE}`,
+          new Change({ operation: 'replace', modification: new Attribute({ type: 'aci', values: [EVIL_ACI] }) }),
+        ),
+      ),
+      50,
+    );
+    assert.equal(
+      await outcome(ds.url, sync, (c) =>
+        c.add(`ou=Smuggled,${BASE}`, { objectClass: ['top', 'organizationalUnit'], ou: 'Smuggled', aci: EVIL_ACI }),
+      ),
+      50,
+      'an entry carrying an ACI cannot be added (389 checks targetattr per attribute on modify, not on add)',
+    );
     assert.deepEqual(await acisOf(ds.url, admin(), BASE), before, 'the base ACIs are as they were');
     assert.equal(await readEntry(ds.url, admin(), `ou=Smuggled,${BASE}`), undefined);
   });
 
   test('it cannot delete an entry carrying an ACI, nor change, rename or delete its own account', async () => {
     assert.equal(await outcome(ds.url, sync, (c) => c.del(`ou=Guarded,${BASE}`)), 50);
-    assert.deepEqual(await acisOf(ds.url, admin(), `ou=Guarded,${BASE}`), [THIRD_PARTY_ACI], 'still there with its ACI');
-    assert.equal(await outcome(ds.url, sync, (c) => c.modify(syncDn, new Change({ operation: 'replace', modification: new Attribute({ type: 'description', values: ['mine'] }) }))), 50);
-    assert.equal(await outcome(ds.url, sync, (c) => c.modify(syncDn, new Change({ operation: 'add', modification: new Attribute({ type: 'nsRoleDN', values: [`cn=Admins,${BASE}`] }) }))), 50);
+    assert.deepEqual(
+      await acisOf(ds.url, admin(), `ou=Guarded,${BASE}`),
+      [THIRD_PARTY_ACI],
+      'still there with its ACI',
+    );
+    assert.equal(
+      await outcome(ds.url, sync, (c) =>
+        c.modify(
+          syncDn,
+          new Change({ operation: 'replace', modification: new Attribute({ type: 'description', values: ['mine'] }) }),
+        ),
+      ),
+      50,
+    );
+    assert.equal(
+      await outcome(ds.url, sync, (c) =>
+        c.modify(
+          syncDn,
+          new Change({
+            operation: 'add',
+            modification: new Attribute({ type: 'nsRoleDN', values: [`cn=Admins,${BASE}`] }),
+          }),
+        ),
+      ),
+      50,
+    );
     assert.equal(await outcome(ds.url, sync, (c) => c.del(syncDn)), 50);
     assert.equal(await outcome(ds.url, sync, (c) => c.modifyDN(syncDn, `cn=Sync User,ou=People,${BASE}`)), 50);
   });
@@ -100,10 +182,24 @@ describe('389 DS destination: what the sync user can and cannot do, on the serve
     const user = `uid=bob,${ou}`;
     await withClient(ds.url, sync, async (c) => {
       await c.add(ou, { objectClass: ['top', 'organizationalUnit'], ou: 'Synced' });
-      await c.add(user, { objectClass: ['top', 'person', 'organizationalPerson', 'inetOrgPerson'], uid: 'bob', cn: 'bob', sn: 'B' });
-      await c.modify(user, new Change({ operation: 'replace', modification: new Attribute({ type: 'description', values: ['synced'] }) }));
+      await c.add(user, {
+        objectClass: ['top', 'person', 'organizationalPerson', 'inetOrgPerson'],
+        uid: 'bob',
+        cn: 'bob',
+        sn: 'B',
+      });
+      await c.modify(
+        user,
+        new Change({ operation: 'replace', modification: new Attribute({ type: 'description', values: ['synced'] }) }),
+      );
       await c.modifyDN(user, `uid=bob,ou=People,${BASE}`);
-      await c.modify(`uid=alice,ou=People,${BASE}`, new Change({ operation: 'replace', modification: new Attribute({ type: 'userPassword', values: ['alice-new-1'] }) }));
+      await c.modify(
+        `uid=alice,ou=People,${BASE}`,
+        new Change({
+          operation: 'replace',
+          modification: new Attribute({ type: 'userPassword', values: ['alice-new-1'] }),
+        }),
+      );
       await c.del(`uid=bob,ou=People,${BASE}`);
       await c.del(ou);
     });
@@ -123,7 +219,11 @@ describe('389 DS destination: what the sync user can and cannot do, on the serve
       const old = await runCli(args(['--isDestination'], ORG, orgSync), { cli: previous.cli });
       assert.equal(old.code, 0, describeRun(old));
       const asOrgSync: Bind = { dn: orgSync, password: SYNC_PASSWORD };
-      const addEvil = (c: Client): Promise<void> => c.modify(ORG, new Change({ operation: 'add', modification: new Attribute({ type: 'aci', values: [EVIL_ACI] }) }));
+      const addEvil = (c: Client): Promise<void> =>
+        c.modify(
+          ORG,
+          new Change({ operation: 'add', modification: new Attribute({ type: 'aci', values: [EVIL_ACI] }) }),
+        );
       assert.equal(await outcome(ds.url, asOrgSync, addEvil), 0, 'the attack worked against the previous version');
       await modify(ds.url, admin(), ORG, 'delete', 'aci', [EVIL_ACI]);
 
@@ -148,23 +248,35 @@ describe('389 DS destination: what the sync user can and cannot do, on the serve
     const kept = await runCli(args(['--isSource']));
     assert.equal(kept.code, 0, describeRun(kept));
     assert.match(kept.stdout, /30d, kept: pass --changelogMaximumAge to change it/);
-    assert.deepEqual((await readEntry(ds.url, admin(), PLUGIN_DN, ['nsslapd-changelogmaxage']))?.['nsslapd-changelogmaxage'], ['30d']);
+    assert.deepEqual(
+      (await readEntry(ds.url, admin(), PLUGIN_DN, ['nsslapd-changelogmaxage']))?.['nsslapd-changelogmaxage'],
+      ['30d'],
+    );
 
     const longer = await runCli(args(['--isSource', '--changelogMaximumAge', '45d']));
     assert.equal(longer.code, 0, describeRun(longer));
     assert.doesNotMatch(longer.stderr, /shortens/);
-    assert.deepEqual((await readEntry(ds.url, admin(), PLUGIN_DN, ['nsslapd-changelogmaxage']))?.['nsslapd-changelogmaxage'], ['45d']);
+    assert.deepEqual(
+      (await readEntry(ds.url, admin(), PLUGIN_DN, ['nsslapd-changelogmaxage']))?.['nsslapd-changelogmaxage'],
+      ['45d'],
+    );
 
     const shorter = await runCli(args(['--isSource', '--changelogMaximumAge', '2d']));
     assert.equal(shorter.code, 0, describeRun(shorter));
     assert.match(shorter.stderr, /--changelogMaximumAge 2d shortens the change log retention from 45d to 2d/);
-    assert.deepEqual((await readEntry(ds.url, admin(), PLUGIN_DN, ['nsslapd-changelogmaxage']))?.['nsslapd-changelogmaxage'], ['2d']);
+    assert.deepEqual(
+      (await readEntry(ds.url, admin(), PLUGIN_DN, ['nsslapd-changelogmaxage']))?.['nsslapd-changelogmaxage'],
+      ['2d'],
+    );
   });
-  test('retention at a terminal: the prompt offers the server\'s 30d, and Enter keeps it', async () => {
+  test("retention at a terminal: the prompt offers the server's 30d, and Enter keeps it", async () => {
     await modify(ds.url, admin(), PLUGIN_DN, 'replace', 'nsslapd-changelogmaxage', ['30d']);
     const atTerminal = args(['--isSource']).filter((arg) => arg !== '--no-prompt');
     const spawned = spawnCli(atTerminal, { tty: true, stdin: 'open', timeoutMs: 30_000 });
-    const prompted = await Promise.race([spawned.output(/Maximum age of change log entries/).then(() => true), sleep(20_000).then(() => false)]);
+    const prompted = await Promise.race([
+      spawned.output(/Maximum age of change log entries/).then(() => true),
+      sleep(20_000).then(() => false),
+    ]);
     if (prompted) spawned.child.stdin?.write('\r');
     else spawned.child.kill('SIGKILL');
     const r = await spawned.result;
@@ -172,7 +284,10 @@ describe('389 DS destination: what the sync user can and cannot do, on the serve
     // The terminal wraps the question; the answer offered is the server's value.
     assert.match(r.stdout, /Enter keeps the current\s+one\): \(30d\)/, describeRun(r));
     assert.equal(r.code, 0, describeRun(r));
-    assert.deepEqual((await readEntry(ds.url, admin(), PLUGIN_DN, ['nsslapd-changelogmaxage']))?.['nsslapd-changelogmaxage'], ['30d']);
+    assert.deepEqual(
+      (await readEntry(ds.url, admin(), PLUGIN_DN, ['nsslapd-changelogmaxage']))?.['nsslapd-changelogmaxage'],
+      ['30d'],
+    );
   });
 });
 
@@ -181,13 +296,26 @@ describe('OpenLDAP retention: olcAccessLogPurge kept unless asked', () => {
   const overlayPurge = async (): Promise<string[]> => {
     const admin = { dn: slapd.configAdminDn, password: slapd.adminPassword };
     return withClient(slapd.url, admin, async (c) => {
-      const { searchEntries } = await c.search('cn=config', { scope: 'sub', filter: '(objectClass=olcAccessLogConfig)', attributes: ['olcAccessLogPurge'] });
+      const { searchEntries } = await c.search('cn=config', {
+        scope: 'sub',
+        filter: '(objectClass=olcAccessLogConfig)',
+        attributes: ['olcAccessLogPurge'],
+      });
       return searchEntries.flatMap((e) => [e['olcAccessLogPurge']].flat().map(String));
     });
   };
-  const args = (extra: string[]): string[] => connectionArgs(
-    { host: '127.0.0.1', port: slapd.port, bindDn: slapd.adminDn, adminPasswordFile: adminPasswordFile(slapd.adminPassword), syncPasswordFile, logFile },
-    ['-b', BASE, '--isSource', '--accesslogDirectory', slapd.accesslogDirectory, ...extra]);
+  const args = (extra: string[]): string[] =>
+    connectionArgs(
+      {
+        host: '127.0.0.1',
+        port: slapd.port,
+        bindDn: slapd.adminDn,
+        adminPasswordFile: adminPasswordFile(slapd.adminPassword),
+        syncPasswordFile,
+        logFile,
+      },
+      ['-b', BASE, '--isSource', '--accesslogDirectory', slapd.accesslogDirectory, ...extra],
+    );
 
   before(async () => {
     slapd = await startSlapd();
@@ -217,12 +345,32 @@ describe('PingDirectory emulator retention: changelog-maximum-age kept unless as
   let emulator: PingEmulator;
   const backend = 'ds-cfg-backend-id=changelog,cn=Backends,cn=config';
   const args = (extra: string[]): string[] => [
-    '-h', '127.0.0.1', '-p', String(emulator.port), '-D', emulator.adminDn, '-j', adminPasswordFile(emulator.adminPassword),
-    '--syncServerBindDN', 'cn=Sync User,cn=Root DNs,cn=config', '--syncServerBindPasswordFile', syncPasswordFile,
-    '-b', BASE, '--isSource', '--no-prompt', '--logFile', logFile, ...extra,
+    '-h',
+    '127.0.0.1',
+    '-p',
+    String(emulator.port),
+    '-D',
+    emulator.adminDn,
+    '-j',
+    adminPasswordFile(emulator.adminPassword),
+    '--syncServerBindDN',
+    'cn=Sync User,cn=Root DNs,cn=config',
+    '--syncServerBindPasswordFile',
+    syncPasswordFile,
+    '-b',
+    BASE,
+    '--isSource',
+    '--no-prompt',
+    '--logFile',
+    logFile,
+    ...extra,
   ];
   const age = async (): Promise<string[] | undefined> =>
-    (await readEntry(emulator.url, { dn: emulator.adminDn, password: emulator.adminPassword }, backend, ['ds-cfg-changelog-maximum-age']))?.['ds-cfg-changelog-maximum-age'];
+    (
+      await readEntry(emulator.url, { dn: emulator.adminDn, password: emulator.adminPassword }, backend, [
+        'ds-cfg-changelog-maximum-age',
+      ])
+    )?.['ds-cfg-changelog-maximum-age'];
 
   before(async () => {
     emulator = await startPingEmulator();
@@ -232,7 +380,14 @@ describe('PingDirectory emulator retention: changelog-maximum-age kept unless as
   });
 
   test("'30 d' set by someone else is kept without the option; an explicit 2d shortens it with a warning", async () => {
-    await modify(emulator.url, { dn: emulator.adminDn, password: emulator.adminPassword }, backend, 'replace', 'ds-cfg-changelog-maximum-age', ['30 d']);
+    await modify(
+      emulator.url,
+      { dn: emulator.adminDn, password: emulator.adminPassword },
+      backend,
+      'replace',
+      'ds-cfg-changelog-maximum-age',
+      ['30 d'],
+    );
     const kept = await runCli(args([]));
     assert.equal(kept.code, 0, describeRun(kept));
     assert.match(kept.stdout, /'30 d', kept: pass --changelogMaximumAge to change it/);

@@ -10,8 +10,20 @@ import { dnEquals } from '../../src/formats/dn.js';
 import { Attribute, Change } from 'ldapts';
 import { canBind, readEntry, withClient } from '../helpers/directory.js';
 import {
-  assertNoSecretsAnywhere, describeRun, fileSize, logLines, oneLine, runCli, secretFile,
-  SENTINEL_ADMIN, SENTINEL_OTHER, SENTINEL_SYNC, cliRunnableByNobody, NOBODY, NOBODY_UNREACHABLE, useSlapdMatrix,
+  assertNoSecretsAnywhere,
+  describeRun,
+  fileSize,
+  logLines,
+  oneLine,
+  runCli,
+  secretFile,
+  SENTINEL_ADMIN,
+  SENTINEL_OTHER,
+  SENTINEL_SYNC,
+  cliRunnableByNobody,
+  NOBODY,
+  NOBODY_UNREACHABLE,
+  useSlapdMatrix,
 } from '../helpers/matrix.js';
 import { accessRulesFor, addEntries, slapdState } from '../helpers/slapd-state.js';
 
@@ -20,7 +32,8 @@ const matrix = useSlapdMatrix('pes-matrix-args-', path.join('logs', 'run.log'));
 
 function common(extra: string[], opts: { adminFile?: string; syncFile?: string } = {}): string[] {
   return matrix.args(matrix.server, extra, {
-    adminPasswordFile: opts.adminFile ?? matrix.adminFile, syncPasswordFile: opts.syncFile ?? matrix.syncFile,
+    adminPasswordFile: opts.adminFile ?? matrix.adminFile,
+    syncPasswordFile: opts.syncFile ?? matrix.syncFile,
   });
 }
 
@@ -35,17 +48,26 @@ async function usageError(args: string[], pattern: RegExp): Promise<string> {
   assert.match(line, pattern, describeRun(r));
   assert.deepEqual(await slapdState(matrix.server), before, 'the server is unchanged');
   const end = logLines(matrix.logFile, offset);
-  assert.ok(end.some((l) => l.event === 'usage-error' && l.exitCode === 89), JSON.stringify(end));
+  assert.ok(
+    end.some((l) => l.event === 'usage-error' && l.exitCode === 89),
+    JSON.stringify(end),
+  );
   return line;
 }
 
 describe('matrix: arguments (exit 89, nothing written)', () => {
-  for (const [option, bad] of [['--bindDN', 'cn=admin,,dc=example,dc=com'], ['--syncServerBindDN', 'cn=Sync User;dc=example'], ['--baseDN', 'dc=example,dc=com,']] as const) {
+  for (const [option, bad] of [
+    ['--bindDN', 'cn=admin,,dc=example,dc=com'],
+    ['--syncServerBindDN', 'cn=Sync User;dc=example'],
+    ['--baseDN', 'dc=example,dc=com,'],
+  ] as const) {
     test(`invalid DN syntax in ${option}`, async () => {
       const args = common(['--isDestination']);
       if (option === '--bindDN') args[args.indexOf('-D') + 1] = bad;
-      const line = await usageError([...args, '-b', option === '--baseDN' ? bad : BASE, ...(option === '--syncServerBindDN' ? [option, bad] : [])],
-        new RegExp(`Invalid DN for ${option}`));
+      const line = await usageError(
+        [...args, '-b', option === '--baseDN' ? bad : BASE, ...(option === '--syncServerBindDN' ? [option, bad] : [])],
+        new RegExp(`Invalid DN for ${option}`),
+      );
       assert.ok(line.includes(bad), line);
     });
   }
@@ -59,8 +81,10 @@ describe('matrix: arguments (exit 89, nothing written)', () => {
   }
 
   test('--changelogDeletedEntryAttribute that is not an attribute name', async () => {
-    const line = await usageError(common(['--isSource', '-b', BASE, '--changelogDeletedEntryAttribute', 'cn\nolcAccess: to * by * write']),
-      /Invalid --changelogDeletedEntryAttribute/);
+    const line = await usageError(
+      common(['--isSource', '-b', BASE, '--changelogDeletedEntryAttribute', 'cn\nolcAccess: to * by * write']),
+      /Invalid --changelogDeletedEntryAttribute/,
+    );
     assert.ok(!line.includes('\n'));
   });
 
@@ -69,8 +93,14 @@ describe('matrix: arguments (exit 89, nothing written)', () => {
   });
 
   test('conflicting options: --useSSL with --useStartTLS, and a password given twice', async () => {
-    await usageError(common(['--isDestination', '-b', BASE, '--useSSL', '--useStartTLS']), /useSSL.*useStartTLS.*together/);
-    await usageError(common(['--isDestination', '-b', BASE, '--bindPassword', SENTINEL_OTHER]), /bindPassword.*bindPasswordFile.*together/);
+    await usageError(
+      common(['--isDestination', '-b', BASE, '--useSSL', '--useStartTLS']),
+      /useSSL.*useStartTLS.*together/,
+    );
+    await usageError(
+      common(['--isDestination', '-b', BASE, '--bindPassword', SENTINEL_OTHER]),
+      /bindPassword.*bindPasswordFile.*together/,
+    );
   });
 
   test('neither role given', async () => {
@@ -82,8 +112,14 @@ describe('matrix: arguments (exit 89, nothing written)', () => {
   });
 
   test('password file: missing, a folder, empty', async () => {
-    await usageError(common(['--isDestination', '-b', BASE], { adminFile: path.join(matrix.tmp, 'nope.pw') }), /bindPasswordFile.*does not exist/);
-    await usageError(common(['--isDestination', '-b', BASE], { syncFile: matrix.tmp }), /syncServerBindPasswordFile.*a folder, not a regular file/);
+    await usageError(
+      common(['--isDestination', '-b', BASE], { adminFile: path.join(matrix.tmp, 'nope.pw') }),
+      /bindPasswordFile.*does not exist/,
+    );
+    await usageError(
+      common(['--isDestination', '-b', BASE], { syncFile: matrix.tmp }),
+      /syncServerBindPasswordFile.*a folder, not a regular file/,
+    );
     const empty = path.join(matrix.tmp, 'empty.pw');
     writeFileSync(empty, '', { mode: 0o600 });
     await usageError(common(['--isDestination', '-b', BASE], { adminFile: empty }), /bindPasswordFile.*empty/);
@@ -125,7 +161,11 @@ describe('matrix: DNs with escaped characters, UTF-8 and multi-valued RDNs, end 
   const cases = [
     { name: 'escaped comma', dn: `cn=Sync\\, User,ou=People,${BASE}`, rdn: { cn: 'Sync, User' } },
     { name: 'UTF-8 value', dn: `cn=Sÿnc Üser ✓ 同步,ou=People,${BASE}`, rdn: { cn: 'Sÿnc Üser ✓ 同步' } },
-    { name: 'multi-valued RDN with hostile characters', dn: `cn=Sync+uid=s\\#1 \\"q\\" \\+ \\; (x)* || ??,ou=People,${BASE}`, rdn: { cn: 'Sync', uid: 's#1 "q" + ; (x)* || ??' } },
+    {
+      name: 'multi-valued RDN with hostile characters',
+      dn: `cn=Sync+uid=s\\#1 \\"q\\" \\+ \\; (x)* || ??,ou=People,${BASE}`,
+      rdn: { cn: 'Sync', uid: 's#1 "q" + ; (x)* || ??' },
+    },
   ];
   for (const c of cases) {
     test(`sync user ${c.name}: created, granted, binds; a re-run changes nothing`, async () => {
@@ -133,16 +173,30 @@ describe('matrix: DNs with escaped characters, UTF-8 and multi-valued RDNs, end 
       assert.equal(r.code, 0, describeRun(r));
       const json = JSON.parse(r.stdout) as { syncUserDn: string; changed: boolean };
       assert.equal(json.syncUserDn, c.dn);
-      const entry = await readEntry(matrix.server.url, { dn: matrix.server.adminDn, password: matrix.server.adminPassword }, c.dn, ['cn', 'uid', 'objectClass']);
+      const entry = await readEntry(
+        matrix.server.url,
+        { dn: matrix.server.adminDn, password: matrix.server.adminPassword },
+        c.dn,
+        ['cn', 'uid', 'objectClass'],
+      );
       assert.ok(entry, `${c.dn} exists`);
-      for (const [attribute, value] of Object.entries(c.rdn)) assert.ok(entry[attribute]?.includes(value), `${attribute}: ${JSON.stringify(entry)}`);
-      assert.equal(await canBind(matrix.server.url, c.dn, SENTINEL_SYNC), true, 'the sync user binds with its password');
+      for (const [attribute, value] of Object.entries(c.rdn))
+        assert.ok(entry[attribute]?.includes(value), `${attribute}: ${JSON.stringify(entry)}`);
+      assert.equal(
+        await canBind(matrix.server.url, c.dn, SENTINEL_SYNC),
+        true,
+        'the sync user binds with its password',
+      );
       // The rule names exactly this user: the server itself finds the DN in it (as slapd normalizes it).
-      const rules = (await accessRulesFor(matrix.server, 'dn.exact=')).filter((rule) => rule.includes('write by * break'));
+      const rules = (await accessRulesFor(matrix.server, 'dn.exact=')).filter((rule) =>
+        rule.includes('write by * break'),
+      );
       assert.ok(rules.length >= 1, JSON.stringify(rules));
       // ...and it works: the sync user may write, which only the tool's rule allows.
       await withClient(matrix.server.url, { dn: c.dn, password: SENTINEL_SYNC }, async (client) => {
-        await client.modify(`ou=People,${BASE}`, [new Change({ operation: 'replace', modification: new Attribute({ type: 'description', values: [c.name] }) })]);
+        await client.modify(`ou=People,${BASE}`, [
+          new Change({ operation: 'replace', modification: new Attribute({ type: 'description', values: [c.name] }) }),
+        ]);
       });
       const again = await runCli(common(['--isDestination', '-b', BASE, '--syncServerBindDN', c.dn, '--json']));
       assert.equal(again.code, 0, describeRun(again));
@@ -152,7 +206,9 @@ describe('matrix: DNs with escaped characters, UTF-8 and multi-valued RDNs, end 
 
   test('base DN with an escaped comma and UTF-8: verified and granted', async () => {
     const base = `ou=Sales\\, EMEA Zürich,${BASE}`;
-    await addEntries(matrix.server, [{ dn: base, attributes: { objectClass: ['organizationalUnit'], ou: ['Sales, EMEA Zürich'] } }]);
+    await addEntries(matrix.server, [
+      { dn: base, attributes: { objectClass: ['organizationalUnit'], ou: ['Sales, EMEA Zürich'] } },
+    ]);
     const r = await runCli(common(['--isDestination', '-b', base, '--json']));
     assert.equal(r.code, 0, describeRun(r));
     const json = JSON.parse(r.stdout) as { syncUserDn: string };
@@ -193,7 +249,7 @@ describe('matrix: secrets on the command line and in files', () => {
     assert.equal(statSync(path.dirname(fresh)).mode & 0o007, 0, 'the log folder is closed to others');
   });
 
-  test('no sentinel password anywhere: every run\'s stdout and stderr, every log', () => {
+  test("no sentinel password anywhere: every run's stdout and stderr, every log", () => {
     assertNoSecretsAnywhere([matrix.logFile], matrix.repoLogOffset, 20);
   });
 });

@@ -9,8 +9,14 @@ import { slapdScript } from '../servers/openldap.js';
 import { canBind, readEntry } from '../helpers/directory.js';
 import { startLdapProxy, startSilentListener } from '../helpers/ldap-proxy.js';
 import {
-  assertNoSecretsAnywhere, describeRun, logLines, oneLine, runCli, spawnCli,
-  SENTINEL_SYNC, useSlapdMatrix,
+  assertNoSecretsAnywhere,
+  describeRun,
+  logLines,
+  oneLine,
+  runCli,
+  spawnCli,
+  SENTINEL_SYNC,
+  useSlapdMatrix,
 } from '../helpers/matrix.js';
 import { accessRulesFor, slapdState } from '../helpers/slapd-state.js';
 
@@ -34,13 +40,25 @@ describe('matrix: network', () => {
   test('a listener that accepts and never answers: exit 85 within --operationTimeout', async () => {
     const silent = await startSilentListener();
     try {
-      const r = await runCli(common('127.0.0.1', silent.port, ['--isDestination', '-b', BASE, '--operationTimeout', '2s', '--connectTimeout', '2s']),
-        { timeoutMs: 20_000 });
+      const r = await runCli(
+        common('127.0.0.1', silent.port, [
+          '--isDestination',
+          '-b',
+          BASE,
+          '--operationTimeout',
+          '2s',
+          '--connectTimeout',
+          '2s',
+        ]),
+        { timeoutMs: 20_000 },
+      );
       assert.equal(r.code, 85, describeRun(r));
       assert.match(oneLine(r.stderr, r), /did not answer .* in time/);
       assert.ok(silent.connections() >= 1, 'the CLI did connect');
       assert.ok(r.ms >= 1_900 && r.ms < 5_000, `took ${r.ms} ms for a 2 s timeout`);
-      const end = logLines(matrix.logFile).filter((l) => l.event === 'end').at(-1);
+      const end = logLines(matrix.logFile)
+        .filter((l) => l.event === 'end')
+        .at(-1);
       assert.equal(end?.exitCode, 85);
     } finally {
       await silent.close();
@@ -48,7 +66,10 @@ describe('matrix: network', () => {
   });
 
   test('a host name that does not resolve: exit 91', async () => {
-    const r = await runCli(common('no-such-host.invalid', 389, ['--isDestination', '-b', BASE, '--connectTimeout', '5s']), { timeoutMs: 30_000 });
+    const r = await runCli(
+      common('no-such-host.invalid', 389, ['--isDestination', '-b', BASE, '--connectTimeout', '5s']),
+      { timeoutMs: 30_000 },
+    );
     assert.equal(r.code, 91, describeRun(r));
     assert.match(oneLine(r.stderr, r), /no-such-host\.invalid:389/);
   });
@@ -56,19 +77,25 @@ describe('matrix: network', () => {
   test('the server stops in the middle of the writes: exit 91; after its restart a re-run finishes the job', async () => {
     const before = await slapdState(matrix.server);
     let stopped = false;
-    const proxy = await startLdapProxy({ host: matrix.server.host, port: matrix.server.port }, {
-      async onWrite(request) {
-        // The sync user is added (write 1); the server goes down while the access rule (write 2) is on its way.
-        if (request.index === 2) {
-          stopped = true;
-          await execFileP('bash', [slapdScript, 'down', matrix.server.dataDir]);
-          return 'drop';
-        }
-        return 'forward';
+    const proxy = await startLdapProxy(
+      { host: matrix.server.host, port: matrix.server.port },
+      {
+        async onWrite(request) {
+          // The sync user is added (write 1); the server goes down while the access rule (write 2) is on its way.
+          if (request.index === 2) {
+            stopped = true;
+            await execFileP('bash', [slapdScript, 'down', matrix.server.dataDir]);
+            return 'drop';
+          }
+          return 'forward';
+        },
       },
-    });
+    );
     try {
-      const r = await spawnCli(common('127.0.0.1', proxy.port, ['--isDestination', '-b', BASE, '--operationTimeout', '10s']), { timeoutMs: 30_000 }).result;
+      const r = await spawnCli(
+        common('127.0.0.1', proxy.port, ['--isDestination', '-b', BASE, '--operationTimeout', '10s']),
+        { timeoutMs: 30_000 },
+      ).result;
       assert.ok(stopped, `the server was stopped mid-run: ${describeRun(r)}`);
       assert.equal(r.code, 91, describeRun(r));
       assert.match(oneLine(r.stderr.replace(/^Hint: .*$/m, ''), r), /connection to 127\.0\.0\.1:\d+ was lost|reset/);
@@ -78,17 +105,27 @@ describe('matrix: network', () => {
       await execFileP('bash', [slapdScript, 'up', String(matrix.server.port), matrix.server.dataDir]);
     }
     // Half prepared: the account exists, its access rule does not.
-    assert.ok(await readEntry(matrix.server.url, { dn: matrix.server.adminDn, password: matrix.server.adminPassword }, SYNC_DN));
+    assert.ok(
+      await readEntry(matrix.server.url, { dn: matrix.server.adminDn, password: matrix.server.adminPassword }, SYNC_DN),
+    );
     assert.deepEqual(await accessRulesFor(matrix.server, 'cn=Sync User'), []);
     assert.notDeepEqual(await slapdState(matrix.server), before);
 
-    const rerun = await runCli(common(matrix.server.host, matrix.server.port, ['--isDestination', '-b', BASE, '--json']));
+    const rerun = await runCli(
+      common(matrix.server.host, matrix.server.port, ['--isDestination', '-b', BASE, '--json']),
+    );
     assert.equal(rerun.code, 0, describeRun(rerun));
     const json = JSON.parse(rerun.stdout) as { steps: { id: string; status: string }[] };
-    assert.deepEqual(json.steps.map((step) => step.status), ['unchanged', 'created', 'created'], rerun.stdout);
+    assert.deepEqual(
+      json.steps.map((step) => step.status),
+      ['unchanged', 'created', 'created'],
+      rerun.stdout,
+    );
     assert.equal((await accessRulesFor(matrix.server, 'cn=Sync User')).length, 1);
     assert.equal(await canBind(matrix.server.url, SYNC_DN, SENTINEL_SYNC), true);
-    const third = await runCli(common(matrix.server.host, matrix.server.port, ['--isDestination', '-b', BASE, '--json']));
+    const third = await runCli(
+      common(matrix.server.host, matrix.server.port, ['--isDestination', '-b', BASE, '--json']),
+    );
     assert.equal((JSON.parse(third.stdout) as { changed: boolean }).changed, false, describeRun(third));
   });
 

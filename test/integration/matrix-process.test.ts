@@ -10,8 +10,20 @@ import { startSlapd, type Slapd } from '../servers/openldap.js';
 import { canBind, readEntry } from '../helpers/directory.js';
 import { startLdapProxy, type WriteDecision } from '../helpers/ldap-proxy.js';
 import {
-  assertNoSecretsAnywhere, describeRun, fileSize, logLines, oneLine, runCli, sleep, spawnCli,
-  SENTINEL_ADMIN, SENTINEL_SYNC, cliRunnableByNobody, NOBODY, NOBODY_UNREACHABLE, useSlapdMatrix,
+  assertNoSecretsAnywhere,
+  describeRun,
+  fileSize,
+  logLines,
+  oneLine,
+  runCli,
+  sleep,
+  spawnCli,
+  SENTINEL_ADMIN,
+  SENTINEL_SYNC,
+  cliRunnableByNobody,
+  NOBODY,
+  NOBODY_UNREACHABLE,
+  useSlapdMatrix,
 } from '../helpers/matrix.js';
 import { withoutAdminUnderBaseWarning } from '../helpers/fixture.js';
 import { accessRulesFor, slapdState } from '../helpers/slapd-state.js';
@@ -52,7 +64,10 @@ describe('matrix: process', () => {
   test('Ctrl-C at a prompt (on a terminal): exit 130, the log says so, nothing written', async () => {
     const before = await slapdState(matrix.server);
     const offset = fileSize(matrix.logFile);
-    const spawned = spawnCli([...connection(matrix.server), '-b', BASE, '--isDestination', '--logFile', matrix.logFile], { tty: true, stdin: 'open', timeoutMs: 20_000 });
+    const spawned = spawnCli(
+      [...connection(matrix.server), '-b', BASE, '--isDestination', '--logFile', matrix.logFile],
+      { tty: true, stdin: 'open', timeoutMs: 20_000 },
+    );
     await spawned.output(/Password for the sync user/);
     spawned.child.stdin?.write('\u0003');
     const r = await spawned.result;
@@ -65,16 +80,19 @@ describe('matrix: process', () => {
 
   test('Ctrl-C (SIGINT) during the writes: exit 130 after the write in flight, the log says so; a re-run finishes', async () => {
     let child: ChildProcess | undefined;
-    const proxy = await startLdapProxy({ host: matrix.server.host, port: matrix.server.port }, {
-      async onWrite(request): Promise<WriteDecision> {
-        if (request.index === 1) {
-          child?.kill('SIGINT');
-          // Well within WRITE_GRACE_MS: the write in flight is answered, and reported as made.
-          await sleep(100);
-        }
-        return 'forward';
+    const proxy = await startLdapProxy(
+      { host: matrix.server.host, port: matrix.server.port },
+      {
+        async onWrite(request): Promise<WriteDecision> {
+          if (request.index === 1) {
+            child?.kill('SIGINT');
+            // Well within WRITE_GRACE_MS: the write in flight is answered, and reported as made.
+            await sleep(100);
+          }
+          return 'forward';
+        },
       },
-    });
+    );
     const offset = fileSize(matrix.logFile);
     try {
       const spawned = spawnCli(common(matrix.server, ['-b', BASE, '--isDestination'], proxy.port));
@@ -89,7 +107,9 @@ describe('matrix: process', () => {
     const lines = logLines(matrix.logFile, offset);
     assert.equal(lines.filter((l) => l.event === 'write').length, 1, 'the write in flight is logged');
     assert.equal(lines.filter((l) => l.event === 'end').at(-1)?.exitCode, 130);
-    assert.ok(await readEntry(matrix.server.url, { dn: matrix.server.adminDn, password: matrix.server.adminPassword }, SYNC_DN));
+    assert.ok(
+      await readEntry(matrix.server.url, { dn: matrix.server.adminDn, password: matrix.server.adminPassword }, SYNC_DN),
+    );
     assert.deepEqual(await accessRulesFor(matrix.server, 'cn=Sync User'), []);
     const rerun = await runCli(common(matrix.server, ['-b', BASE, '--isDestination']));
     assert.equal(rerun.code, 0, describeRun(rerun));
@@ -103,7 +123,10 @@ describe('matrix: process', () => {
     args[args.indexOf('--logFile') + 1] = path.join(blocker, 'logs', 'run.log');
     const r = await runCli(args);
     assert.equal(r.code, 0, describeRun(r));
-    assert.match(oneLine(withoutAdminUnderBaseWarning(r.stderr), r), /Warning: cannot write the log file .*ENOTDIR.*the run goes on without it/);
+    assert.match(
+      oneLine(withoutAdminUnderBaseWarning(r.stderr), r),
+      /Warning: cannot write the log file .*ENOTDIR.*the run goes on without it/,
+    );
 
     if (!cliRunnableByNobody()) {
       t.diagnostic(`read-only folder case not run: ${NOBODY_UNREACHABLE}`);
@@ -113,27 +136,53 @@ describe('matrix: process', () => {
     mkdirSync(readOnly, { mode: 0o555 });
     chmodSync(matrix.tmp, 0o755);
     const nobody = await runCli(
-      [...connection(matrix.server), '-b', BASE, '--isDestination', '--no-prompt', '--logFile', path.join(readOnly, 'run.log')],
+      [
+        ...connection(matrix.server),
+        '-b',
+        BASE,
+        '--isDestination',
+        '--no-prompt',
+        '--logFile',
+        path.join(readOnly, 'run.log'),
+      ],
       { ...NOBODY, env: { PES_BIND_PASSWORD: SENTINEL_ADMIN, PES_SYNC_PASSWORD: SENTINEL_SYNC } },
     );
     chmodSync(matrix.tmp, 0o700);
     assert.equal(nobody.code, 0, describeRun(nobody));
-    assert.match(oneLine(withoutAdminUnderBaseWarning(nobody.stderr), nobody), /Warning: cannot write the log file .*EACCES/);
+    assert.match(
+      oneLine(withoutAdminUnderBaseWarning(nobody.stderr), nobody),
+      /Warning: cannot write the log file .*EACCES/,
+    );
   });
 
   test('secrets: --json, --dry-run LDIF and NODE_DEBUG=ldapts output carry no password', async () => {
     const fresh = `cn=Debug User,ou=People,${BASE}`;
-    const dry = await runCli(common(matrix.server, ['-b', BASE, '--isDestination', '--syncServerBindDN', fresh, '--dry-run', '--json']));
+    const dry = await runCli(
+      common(matrix.server, ['-b', BASE, '--isDestination', '--syncServerBindDN', fresh, '--dry-run', '--json']),
+    );
     assert.equal(dry.code, 0, describeRun(dry));
     const ldif = (JSON.parse(dry.stdout) as { ldif: string }).ldif;
     assert.match(ldif, /^userPassword: \*+/m, ldif);
-    const debug = await runCli(common(matrix.server, ['-b', BASE, '--isDestination', '--syncServerBindDN', fresh, '--json']), { env: { NODE_DEBUG: 'ldapts' } });
+    const debug = await runCli(
+      common(matrix.server, ['-b', BASE, '--isDestination', '--syncServerBindDN', fresh, '--json']),
+      { env: { NODE_DEBUG: 'ldapts' } },
+    );
     assert.equal(debug.code, 0, describeRun(debug));
     assert.match(debug.stderr, /LDAPTS/i, 'ldapts debug output was on');
     assert.match(debug.stderr, /AddRequest|"userPassword"|__redacted__/, 'the add of the account was traced');
     assert.equal(await canBind(matrix.server.url, fresh, SENTINEL_SYNC), true, 'the password written is the real one');
-    const reset = await runCli(common(matrix.server, ['-b', BASE, '--isDestination', '--syncServerBindDN', fresh, '--resetSyncServerBindPassword', '--json']),
-      { env: { NODE_DEBUG: 'ldapts' } });
+    const reset = await runCli(
+      common(matrix.server, [
+        '-b',
+        BASE,
+        '--isDestination',
+        '--syncServerBindDN',
+        fresh,
+        '--resetSyncServerBindPassword',
+        '--json',
+      ]),
+      { env: { NODE_DEBUG: 'ldapts' } },
+    );
     assert.equal(reset.code, 0, describeRun(reset));
   });
 });
@@ -142,7 +191,20 @@ describe('matrix: killed before each write in turn, a re-run converges', () => {
   // A source and destination run on OpenLDAP makes every kind of write: account, access rule, module,
   // database, overlay. The process is killed (SIGKILL) just before write k reaches the server.
   const run = (server: Slapd, extra: string[] = [], port = server.port): string[] =>
-    common(server, ['-b', BASE, '--isSource', '--isDestination', '--accesslogDirectory', server.accesslogDirectory, '--json', ...extra], port);
+    common(
+      server,
+      [
+        '-b',
+        BASE,
+        '--isSource',
+        '--isDestination',
+        '--accesslogDirectory',
+        server.accesslogDirectory,
+        '--json',
+        ...extra,
+      ],
+      port,
+    );
   let reference: unknown;
   let writes = 0;
 
@@ -166,13 +228,16 @@ describe('matrix: killed before each write in turn, a re-run converges', () => {
       const fresh = await startSlapd();
       try {
         let child: ChildProcess | undefined;
-        const proxy = await startLdapProxy({ host: fresh.host, port: fresh.port }, {
-          onWrite(request) {
-            if (request.index !== k) return 'forward';
-            child?.kill('SIGKILL');
-            return 'drop';
+        const proxy = await startLdapProxy(
+          { host: fresh.host, port: fresh.port },
+          {
+            onWrite(request) {
+              if (request.index !== k) return 'forward';
+              child?.kill('SIGKILL');
+              return 'drop';
+            },
           },
-        });
+        );
         const spawned = spawnCli(run(fresh, [], proxy.port));
         child = spawned.child;
         const killed = await spawned.result;
@@ -182,7 +247,11 @@ describe('matrix: killed before each write in turn, a re-run converges', () => {
         assert.equal(rerun.code, 0, `k=${k}: ${describeRun(rerun)}`);
         assert.deepEqual(await slapdState(fresh), reference, `k=${k}: the re-run converged`);
         const third = await runCli(run(fresh));
-        assert.equal((JSON.parse(third.stdout) as { changed: boolean }).changed, false, `k=${k}: ${describeRun(third)}`);
+        assert.equal(
+          (JSON.parse(third.stdout) as { changed: boolean }).changed,
+          false,
+          `k=${k}: ${describeRun(third)}`,
+        );
         assert.equal(await canBind(fresh.url, SYNC_DN, SENTINEL_SYNC), true);
       } finally {
         await fresh.stop();

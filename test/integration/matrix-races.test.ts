@@ -15,7 +15,13 @@ import { startSlapd, type Slapd } from '../servers/openldap.js';
 import { canBind, readEntry, searchDns, withClient, type Bind } from '../helpers/directory.js';
 import { startLdapProxy, type LdapProxy, type WriteDecision } from '../helpers/ldap-proxy.js';
 import {
-  assertNoSecretsAnywhere, describeRun, runCli, sleep, spawnCli, SENTINEL_SYNC, useMatrixFiles,
+  assertNoSecretsAnywhere,
+  describeRun,
+  runCli,
+  sleep,
+  spawnCli,
+  SENTINEL_SYNC,
+  useMatrixFiles,
 } from '../helpers/matrix.js';
 import type { RunCliResult } from '../helpers/cli.js';
 
@@ -41,7 +47,10 @@ async function until(check: () => Promise<boolean>, ms = 20_000): Promise<boolea
 }
 
 /** Proxies that hold each write until every run reached the same write (or 3 s passed): the runs race write for write. */
-async function racingProxies(target: { host: string; port: number }, count: number): Promise<{ proxies: LdapProxy[]; raced: () => number }> {
+async function racingProxies(
+  target: { host: string; port: number },
+  count: number,
+): Promise<{ proxies: LdapProxy[]; raced: () => number }> {
   const arrived = new Map<number, number>();
   const waiting = new Map<number, (() => void)[]>();
   const barrier = async (index: number): Promise<WriteDecision> => {
@@ -58,7 +67,8 @@ async function racingProxies(target: { host: string; port: number }, count: numb
     return 'forward';
   };
   const proxies: LdapProxy[] = [];
-  for (let i = 0; i < count; i++) proxies.push(await startLdapProxy(target, { onWrite: (request) => barrier(request.index) }));
+  for (let i = 0; i < count; i++)
+    proxies.push(await startLdapProxy(target, { onWrite: (request) => barrier(request.index) }));
   return { proxies, raced: () => [...arrived.values()].filter((n) => n === count).length };
 }
 
@@ -82,14 +92,17 @@ describe('matrix: races on 389 DS', () => {
   test('an access test denied before another run created the account is made again: exit 0, not 49', async () => {
     // Run B's admin bind (its second bind, after the access test) waits until run A has created the account.
     let binds = 0;
-    const proxy = await startLdapProxy({ host: ds.host, port: ds.port }, {
-      onRequest: async (request): Promise<WriteDecision> => {
-        if (request.op !== 'bind') return 'forward';
-        binds += 1;
-        if (binds === 2) await until(async () => (await readEntry(ds.url, dm(), SYNC_DN)) !== undefined);
-        return 'forward';
+    const proxy = await startLdapProxy(
+      { host: ds.host, port: ds.port },
+      {
+        onRequest: async (request): Promise<WriteDecision> => {
+          if (request.op !== 'bind') return 'forward';
+          binds += 1;
+          if (binds === 2) await until(async () => (await readEntry(ds.url, dm(), SYNC_DN)) !== undefined);
+          return 'forward';
+        },
       },
-    });
+    );
     try {
       const b = spawnCli(args(ds, ['-b', BASE, '--isSource', '--isDestination', '--json'], proxy.port));
       await b.output(/access \.+ Denied/);
@@ -97,7 +110,11 @@ describe('matrix: races on 389 DS', () => {
       assert.equal(a.code, 0, describeRun(a));
       const r = await b.result;
       assert.equal(r.code, 0, `the late run: ${describeRun(r)}`);
-      assert.equal((JSON.parse(r.stdout) as { steps: { id: string; status: string }[] }).steps.find((s) => s.id === 'sync-user')?.status, 'unchanged');
+      assert.equal(
+        (JSON.parse(r.stdout) as { steps: { id: string; status: string }[] }).steps.find((s) => s.id === 'sync-user')
+          ?.status,
+        'unchanged',
+      );
     } finally {
       await proxy.close();
     }
@@ -109,20 +126,26 @@ describe('matrix: races on 389 DS', () => {
   test(`three identical runs at once, ${ROUNDS} rounds: all exit 0, one account, one ACI of each name`, async (t) => {
     const outcomes: string[] = [];
     for (let round = 1; round <= ROUNDS; round++) {
-      const results = await Promise.all([1, 2, 3].map(() => runCli(args(ds, ['-b', BASE, '--isSource', '--isDestination']))));
+      const results = await Promise.all(
+        [1, 2, 3].map(() => runCli(args(ds, ['-b', BASE, '--isSource', '--isDestination']))),
+      );
       const users = await searchDns(ds.url, dm(), BASE, '(cn=Sync User)');
       const names = (await ourAcis(BASE)).map((aci) => /acl "([^"]*)"/.exec(aci)?.[1]).sort();
       outcomes.push(`round ${round}: exits ${summary(results)}, ${users.length} account(s), ACIs ${names.length}`);
       t.diagnostic(outcomes.at(-1)!);
       for (const r of results) assert.equal(r.code, 0, `round ${round}: ${describeRun(r)}`);
       assert.deepEqual(users, [SYNC_DN], `round ${round}`);
-      assert.deepEqual(names, [
-        'prepare-endpoint-server: sync destination write',
-        'prepare-endpoint-server: sync destination: no access control changes',
-        'prepare-endpoint-server: sync destination: no entries carrying ACIs',
-        'prepare-endpoint-server: sync destination: not its own account',
-        'prepare-endpoint-server: sync source read',
-      ], `round ${round}`);
+      assert.deepEqual(
+        names,
+        [
+          'prepare-endpoint-server: sync destination write',
+          'prepare-endpoint-server: sync destination: no access control changes',
+          'prepare-endpoint-server: sync destination: no entries carrying ACIs',
+          'prepare-endpoint-server: sync destination: not its own account',
+          'prepare-endpoint-server: sync source read',
+        ],
+        `round ${round}`,
+      );
       assert.equal(await canBind(ds.url, SYNC_DN, SENTINEL_SYNC), true);
       const removed = await runCli(args(ds, ['-b', BASE, '--remove']));
       assert.equal(removed.code, 0, describeRun(removed));
@@ -138,17 +161,33 @@ describe('matrix: races on slapd', () => {
     args(s, ['-b', BASE, '--isSource', '--isDestination', '--accesslogDirectory', s.accesslogDirectory], port);
   const overlays = async (): Promise<string[]> =>
     withClient(s.url, config(), async (c) =>
-      (await c.search('cn=config', { scope: 'sub', filter: '(objectClass=olcAccessLogConfig)', attributes: ['1.1'] })).searchEntries.map((e) => e.dn));
+      (
+        await c.search('cn=config', { scope: 'sub', filter: '(objectClass=olcAccessLogConfig)', attributes: ['1.1'] })
+      ).searchEntries.map((e) => e.dn),
+    );
   const accesslogDb = async (): Promise<string | undefined> =>
-    withClient(s.url, config(), async (c) =>
-      (await c.search('cn=config', { scope: 'one', filter: '(olcSuffix=cn=accesslog)', attributes: ['1.1'] })).searchEntries[0]?.dn);
+    withClient(
+      s.url,
+      config(),
+      async (c) =>
+        (await c.search('cn=config', { scope: 'one', filter: '(olcSuffix=cn=accesslog)', attributes: ['1.1'] }))
+          .searchEntries[0]?.dn,
+    );
   const rulesFor = async (dn: string): Promise<string[]> =>
-    ((await readEntry(s.url, config(), dn, ['olcAccess']))?.olcaccess ?? []).filter((rule) => /sync(\\20| )user/i.test(rule));
+    ((await readEntry(s.url, config(), dn, ['olcAccess']))?.olcaccess ?? []).filter((rule) =>
+      /sync(\\20| )user/i.test(rule),
+    );
   const modules = async (): Promise<string[]> =>
-    ((await readEntry(s.url, config(), 'cn=module{0},cn=config', ['olcModuleLoad']))?.olcmoduleload ?? []).filter((m) => /accesslog/.test(m));
+    ((await readEntry(s.url, config(), 'cn=module{0},cn=config', ['olcModuleLoad']))?.olcmoduleload ?? []).filter((m) =>
+      /accesslog/.test(m),
+    );
   /** One account, one rule on the data and the log database, one overlay, the module once. */
   const assertOnce = async (when: string): Promise<void> => {
-    assert.deepEqual(await searchDns(s.url, { dn: s.adminDn, password: s.adminPassword }, BASE, '(cn=Sync User)'), [SYNC_DN], when);
+    assert.deepEqual(
+      await searchDns(s.url, { dn: s.adminDn, password: s.adminPassword }, BASE, '(cn=Sync User)'),
+      [SYNC_DN],
+      when,
+    );
     assert.equal((await rulesFor(MDB_DN)).length, 1, `${when}: ${JSON.stringify(await rulesFor(MDB_DN))}`);
     const log = await accesslogDb();
     assert.ok(log, `${when}: the accesslog database exists`);
@@ -177,42 +216,50 @@ describe('matrix: races on slapd', () => {
   // olcOverlay={2}accesslog never answers). Runs that are merely concurrent do not meet this (the rounds below);
   // this row forces every write of three runs into the same instant. It runs on a slapd of its own, so a crash
   // cannot take the other rows down, and it is reported as a todo until slapd or the repair avoids it.
-  test('three runs at once, each write sent together: all exit 0, one overlay, one rule, one account', {
-    todo: 'slapd 2.5.13 aborts on two simultaneous deletes of one duplicate accesslog overlay behind syncprov',
-  }, async () => {
-    const shared = s;
-    s = await startSlapd();
-    try {
-      const { proxies, raced } = await racingProxies({ host: s.host, port: s.port }, 3);
-      let results: RunCliResult[];
+  test(
+    'three runs at once, each write sent together: all exit 0, one overlay, one rule, one account',
+    {
+      todo: 'slapd 2.5.13 aborts on two simultaneous deletes of one duplicate accesslog overlay behind syncprov',
+    },
+    async () => {
+      const shared = s;
+      s = await startSlapd();
       try {
-        results = await Promise.all(proxies.map((proxy) => runCli(prepare(proxy.port))));
+        const { proxies, raced } = await racingProxies({ host: s.host, port: s.port }, 3);
+        let results: RunCliResult[];
+        try {
+          results = await Promise.all(proxies.map((proxy) => runCli(prepare(proxy.port))));
+        } finally {
+          for (const proxy of proxies) await proxy.close();
+        }
+        for (const r of results) assert.equal(r.code, 0, describeRun(r));
+        assert.ok(raced() >= 3, `the runs sent several writes together (${raced()})`);
+        await assertOnce('after three runs at once');
+        const again = await runCli([...prepare(), '--json']);
+        assert.equal(again.code, 0, describeRun(again));
+        assert.equal((JSON.parse(again.stdout) as { changed: boolean }).changed, false, 'a re-run finds nothing to do');
+        const removed = await runCli(args(s, ['-b', BASE, '--remove', '--disableChangelog']));
+        assert.equal(removed.code, 0, describeRun(removed));
+        await assertRemoved('after --remove --disableChangelog');
       } finally {
-        for (const proxy of proxies) await proxy.close();
+        await s.stop();
+        s = shared;
       }
-      for (const r of results) assert.equal(r.code, 0, describeRun(r));
-      assert.ok(raced() >= 3, `the runs sent several writes together (${raced()})`);
-      await assertOnce('after three runs at once');
-      const again = await runCli([...prepare(), '--json']);
-      assert.equal(again.code, 0, describeRun(again));
-      assert.equal((JSON.parse(again.stdout) as { changed: boolean }).changed, false, 'a re-run finds nothing to do');
-      const removed = await runCli(args(s, ['-b', BASE, '--remove', '--disableChangelog']));
-      assert.equal(removed.code, 0, describeRun(removed));
-      await assertRemoved('after --remove --disableChangelog');
-    } finally {
-      await s.stop();
-      s = shared;
-    }
-  });
+    },
+  );
 
   test(`three identical runs at once, ${ROUNDS} rounds, each followed by --remove --disableChangelog: the state exactly once, then none`, async (t) => {
     for (let round = 1; round <= ROUNDS; round++) {
       const results = await Promise.all([1, 2, 3].map(() => runCli(prepare())));
       const repaired = results.filter((r) => /more writes? to finish/.test(r.stdout)).length;
-      t.diagnostic(`round ${round}: exits ${summary(results)}, overlays ${(await overlays()).length}, runs that repaired a duplicate ${repaired}`);
+      t.diagnostic(
+        `round ${round}: exits ${summary(results)}, overlays ${(await overlays()).length}, runs that repaired a duplicate ${repaired}`,
+      );
       for (const r of results) assert.equal(r.code, 0, `round ${round}: ${describeRun(r)}`);
       await assertOnce(`round ${round}`);
-      const removals = await Promise.all([1, 2].map(() => runCli(args(s, ['-b', BASE, '--remove', '--disableChangelog']))));
+      const removals = await Promise.all(
+        [1, 2].map(() => runCli(args(s, ['-b', BASE, '--remove', '--disableChangelog']))),
+      );
       for (const r of removals) assert.equal(r.code, 0, `round ${round}, removal: ${describeRun(r)}`);
       await assertRemoved(`round ${round}, after two --remove --disableChangelog at once`);
     }
@@ -226,14 +273,33 @@ describe('matrix: races on slapd', () => {
     await withClient(s.url, config(), async (c) => {
       for (let i = 0; i < 2; i++) {
         await c.add(`olcOverlay=accesslog,${MDB_DN}`, {
-          objectClass: ['olcOverlayConfig', 'olcAccessLogConfig'], olcOverlay: 'accesslog', olcAccessLogDB: 'cn=accesslog', olcAccessLogOps: 'writes',
+          objectClass: ['olcOverlayConfig', 'olcAccessLogConfig'],
+          olcOverlay: 'accesslog',
+          olcAccessLogDB: 'cn=accesslog',
+          olcAccessLogOps: 'writes',
         });
       }
       // The same rules written with other spellings of the DNs, which slapd takes as other values.
-      await c.modify(MDB_DN, [new Change({ operation: 'add', modification: new Attribute({ type: 'olcAccess',
-        values: ['{3}to dn.subtree="DC=Example, DC=Com" by dn.exact="CN=sync user, dc=example,dc=com" write by * break'] }) })]);
-      await c.modify(log, [new Change({ operation: 'add', modification: new Attribute({ type: 'olcAccess',
-        values: ['{1}to *  by dn.exact="cn=Sync\\20User,dc=example,dc=com" read by * break'] }) })]);
+      await c.modify(MDB_DN, [
+        new Change({
+          operation: 'add',
+          modification: new Attribute({
+            type: 'olcAccess',
+            values: [
+              '{3}to dn.subtree="DC=Example, DC=Com" by dn.exact="CN=sync user, dc=example,dc=com" write by * break',
+            ],
+          }),
+        }),
+      ]);
+      await c.modify(log, [
+        new Change({
+          operation: 'add',
+          modification: new Attribute({
+            type: 'olcAccess',
+            values: ['{1}to *  by dn.exact="cn=Sync\\20User,dc=example,dc=com" read by * break'],
+          }),
+        }),
+      ]);
     });
     assert.equal((await overlays()).length, 3);
     assert.equal((await rulesFor(MDB_DN)).length, 2);
@@ -250,7 +316,10 @@ describe('matrix: races on slapd', () => {
     await withClient(s.url, config(), async (c) => {
       for (let i = 0; i < 2; i++) {
         await c.add(`olcOverlay=accesslog,${MDB_DN}`, {
-          objectClass: ['olcOverlayConfig', 'olcAccessLogConfig'], olcOverlay: 'accesslog', olcAccessLogDB: 'cn=accesslog', olcAccessLogOps: 'writes',
+          objectClass: ['olcOverlayConfig', 'olcAccessLogConfig'],
+          olcOverlay: 'accesslog',
+          olcAccessLogDB: 'cn=accesslog',
+          olcAccessLogOps: 'writes',
         });
       }
     });

@@ -8,10 +8,25 @@ import assert from 'node:assert/strict';
 import { startSlapd } from '../servers/openldap.js';
 import { startDs389, type Ds389 } from '../servers/ds389.js';
 import { canBind, readEntry } from '../helpers/directory.js';
-import { startFullBacklogListener, startLdapProxy, startSilentListener, type WriteDecision } from '../helpers/ldap-proxy.js';
 import {
-  assertNoSecretsAnywhere, describeRun, fileSize, logLines, oneLine, runCli, signalAndWait, sleep, spawnCli,
-  SENTINEL_SYNC, type Spawned, useSlapdMatrix,
+  startFullBacklogListener,
+  startLdapProxy,
+  startSilentListener,
+  type WriteDecision,
+} from '../helpers/ldap-proxy.js';
+import {
+  assertNoSecretsAnywhere,
+  describeRun,
+  fileSize,
+  logLines,
+  oneLine,
+  runCli,
+  signalAndWait,
+  sleep,
+  spawnCli,
+  SENTINEL_SYNC,
+  type Spawned,
+  useSlapdMatrix,
 } from '../helpers/matrix.js';
 import { accessRulesFor, slapdState } from '../helpers/slapd-state.js';
 import type { RunCliResult } from '../helpers/cli.js';
@@ -30,18 +45,32 @@ function args(host: string, port: number, bindDn: string, extra: string[]): stri
 }
 
 /** The run ended by `signal` as the tool ends it: its code, in time, one line, and the log's end line. */
-function assertStopped(r: RunCliResult & { exitMs: number }, signal: keyof typeof CODES, where: string, offset: number, pattern: RegExp): void {
+function assertStopped(
+  r: RunCliResult & { exitMs: number },
+  signal: keyof typeof CODES,
+  where: string,
+  offset: number,
+  pattern: RegExp,
+): void {
   measured.push(`${where}, ${signal}: exit ${String(r.code)} after ${r.exitMs} ms`);
   assert.equal(r.signal, null, `the tool exits by itself, not by the signal's default action: ${describeRun(r)}`);
   assert.equal(r.code, CODES[signal], describeRun(r));
   assert.ok(r.exitMs < WITHIN_MS, `${where}: exited ${r.exitMs} ms after ${signal}`);
   assert.ok(!/^\s+at /m.test(r.stderr), `no stack trace: ${describeRun(r)}`);
   // With --json the progress lines are on stderr too: the failure is the one Error line.
-  const line = oneLine(r.stderr.split('\n').filter((l) => l.startsWith('Error')).join('\n'), r);
+  const line = oneLine(
+    r.stderr
+      .split('\n')
+      .filter((l) => l.startsWith('Error'))
+      .join('\n'),
+    r,
+  );
   assert.match(line, signal === 'SIGTERM' ? /^Error: Terminated \(SIGTERM\)/ : /^Error: Interrupted/, describeRun(r));
   assert.match(line, pattern, describeRun(r));
   assert.match(line, /run the same command again/);
-  const end = logLines(matrix.logFile, offset).filter((l) => l.event === 'end' || l.event === 'usage-error').at(-1);
+  const end = logLines(matrix.logFile, offset)
+    .filter((l) => l.event === 'end' || l.event === 'usage-error')
+    .at(-1);
   assert.equal(end?.exitCode, CODES[signal], `the log's last line says ${CODES[signal]}`);
 }
 
@@ -50,8 +79,22 @@ describe('matrix: signals stop the run at once (130 for SIGINT, 143 for SIGTERM)
     test(`${signal} at a prompt (on a terminal): nothing written`, async () => {
       const before = await slapdState(matrix.server);
       const offset = fileSize(matrix.logFile);
-      const spawned = spawnCli(['-h', matrix.server.host, '-p', String(matrix.server.port), '-D', matrix.server.adminDn, '-b', BASE, '--isDestination', '--logFile', matrix.logFile],
-        { tty: true, stdin: 'open', timeoutMs: 20_000 });
+      const spawned = spawnCli(
+        [
+          '-h',
+          matrix.server.host,
+          '-p',
+          String(matrix.server.port),
+          '-D',
+          matrix.server.adminDn,
+          '-b',
+          BASE,
+          '--isDestination',
+          '--logFile',
+          matrix.logFile,
+        ],
+        { tty: true, stdin: 'open', timeoutMs: 20_000 },
+      );
       await spawned.output(/Password for the sync user/);
       const r = await signalAndWait(spawned, signal);
       spawned.child.stdin?.destroy();
@@ -60,7 +103,12 @@ describe('matrix: signals stop the run at once (130 for SIGINT, 143 for SIGTERM)
       assert.equal(r.code, CODES[signal], describeRun(r));
       assert.ok(r.exitMs < WITHIN_MS, `exited ${r.exitMs} ms after ${signal}`);
       assert.match(r.stdout, signal === 'SIGTERM' ? /Terminated \(SIGTERM\) at a prompt/ : /Interrupted at a prompt/);
-      assert.equal(logLines(matrix.logFile, offset).filter((l) => l.event === 'end').at(-1)?.exitCode, CODES[signal]);
+      assert.equal(
+        logLines(matrix.logFile, offset)
+          .filter((l) => l.event === 'end')
+          .at(-1)?.exitCode,
+        CODES[signal],
+      );
       assert.deepEqual(await slapdState(matrix.server), before);
     });
 
@@ -80,11 +128,26 @@ describe('matrix: signals stop the run at once (130 for SIGINT, 143 for SIGTERM)
       const listener = await startFullBacklogListener();
       const offset = fileSize(matrix.logFile);
       try {
-        const spawned = spawnCli(args('127.0.0.1', listener.port, matrix.server.adminDn, ['-b', BASE, '--isDestination', '--connectTimeout', '20s']), { timeoutMs: 30_000 });
+        const spawned = spawnCli(
+          args('127.0.0.1', listener.port, matrix.server.adminDn, [
+            '-b',
+            BASE,
+            '--isDestination',
+            '--connectTimeout',
+            '20s',
+          ]),
+          { timeoutMs: 30_000 },
+        );
         // Node starts, the connect is sent and stays in progress.
         await sleep(1_000);
         const r = await signalAndWait(spawned, signal);
-        assertStopped(r, signal, 'connecting', offset, new RegExp(`while connecting to 127\\.0\\.0\\.1:${listener.port}`));
+        assertStopped(
+          r,
+          signal,
+          'connecting',
+          offset,
+          new RegExp(`while connecting to 127\\.0\\.0\\.1:${listener.port}`),
+        );
       } finally {
         await listener.close();
       }
@@ -94,11 +157,26 @@ describe('matrix: signals stop the run at once (130 for SIGINT, 143 for SIGTERM)
       const silent = await startSilentListener();
       const offset = fileSize(matrix.logFile);
       try {
-        const spawned = spawnCli(args('127.0.0.1', silent.port, matrix.server.adminDn, ['-b', BASE, '--isDestination', '--operationTimeout', '30s']), { timeoutMs: 40_000 });
+        const spawned = spawnCli(
+          args('127.0.0.1', silent.port, matrix.server.adminDn, [
+            '-b',
+            BASE,
+            '--isDestination',
+            '--operationTimeout',
+            '30s',
+          ]),
+          { timeoutMs: 40_000 },
+        );
         while (silent.connections() === 0) await sleep(50);
         await sleep(300);
         const r = await signalAndWait(spawned, signal);
-        assertStopped(r, signal, 'a search never answered', offset, /during the search of the root DSE on 127\.0\.0\.1:\d+/);
+        assertStopped(
+          r,
+          signal,
+          'a search never answered',
+          offset,
+          /during the search of the root DSE on 127\.0\.0\.1:\d+/,
+        );
       } finally {
         await silent.close();
       }
@@ -108,7 +186,11 @@ describe('matrix: signals stop the run at once (130 for SIGINT, 143 for SIGTERM)
 
 /** A run against `port` (a proxy in front of the server) that gets `signal` when write `at` reaches the proxy. */
 async function signalAtWrite(
-  run: string[], signal: keyof typeof CODES, at: number, decision: WriteDecision, target: { host: string; port: number },
+  run: string[],
+  signal: keyof typeof CODES,
+  at: number,
+  decision: WriteDecision,
+  target: { host: string; port: number },
 ): Promise<{ r: RunCliResult & { exitMs: number }; forwarded: number }> {
   let spawned: Spawned | undefined;
   let sent: Promise<RunCliResult & { exitMs: number }> | undefined;
@@ -137,17 +219,46 @@ async function signalAtWrite(
 }
 
 describe('matrix: signals during the writes on slapd; a re-run finishes the job', () => {
-  const run = (): string[] => args('127.0.0.1', matrix.server.port, matrix.server.adminDn, ['-b', BASE, '--isSource', '--isDestination', '--accesslogDirectory', matrix.server.accesslogDirectory, '--json']);
+  const run = (): string[] =>
+    args('127.0.0.1', matrix.server.port, matrix.server.adminDn, [
+      '-b',
+      BASE,
+      '--isSource',
+      '--isDestination',
+      '--accesslogDirectory',
+      matrix.server.accesslogDirectory,
+      '--json',
+    ]);
 
   test('SIGTERM during a write the server never answers: 143 within a second; the re-run converges', async () => {
     const fresh = await startSlapd();
     try {
-      const freshRun = args('127.0.0.1', fresh.port, fresh.adminDn, ['-b', BASE, '--isSource', '--isDestination', '--accesslogDirectory', fresh.accesslogDirectory, '--json']);
+      const freshRun = args('127.0.0.1', fresh.port, fresh.adminDn, [
+        '-b',
+        BASE,
+        '--isSource',
+        '--isDestination',
+        '--accesslogDirectory',
+        fresh.accesslogDirectory,
+        '--json',
+      ]);
       const offset = fileSize(matrix.logFile);
-      const { r, forwarded } = await signalAtWrite(freshRun, 'SIGTERM', 2, 'drop', { host: fresh.host, port: fresh.port });
-      assertStopped(r, 'SIGTERM', 'a write never answered', offset, /during the (add|modify) of .*: 127\.0\.0\.1:\d+ did not answer it in time, so it may or may not have been made/);
+      const { r, forwarded } = await signalAtWrite(freshRun, 'SIGTERM', 2, 'drop', {
+        host: fresh.host,
+        port: fresh.port,
+      });
+      assertStopped(
+        r,
+        'SIGTERM',
+        'a write never answered',
+        offset,
+        /during the (add|modify) of .*: 127\.0\.0\.1:\d+ did not answer it in time, so it may or may not have been made/,
+      );
       assert.equal(forwarded, 1, 'only the first write reached the server');
-      assert.ok(await readEntry(fresh.url, { dn: fresh.adminDn, password: fresh.adminPassword }, SYNC_DN), 'the first write (the account) was made');
+      assert.ok(
+        await readEntry(fresh.url, { dn: fresh.adminDn, password: fresh.adminPassword }, SYNC_DN),
+        'the first write (the account) was made',
+      );
       const rerun = await runCli(freshRun);
       assert.equal(rerun.code, 0, describeRun(rerun));
       const third = await runCli(freshRun);
@@ -161,7 +272,10 @@ describe('matrix: signals during the writes on slapd; a re-run finishes the job'
   test('SIGINT between two writes (the first answered at once): 130, nothing after it; the re-run finishes', async () => {
     const before = await slapdState(matrix.server);
     const offset = fileSize(matrix.logFile);
-    const { r } = await signalAtWrite(run(), 'SIGINT', 1, 'forward', { host: matrix.server.host, port: matrix.server.port });
+    const { r } = await signalAtWrite(run(), 'SIGINT', 1, 'forward', {
+      host: matrix.server.host,
+      port: matrix.server.port,
+    });
     assertStopped(r, 'SIGINT', 'between writes', offset, /Interrupted before all changes were made/);
     const writes = logLines(matrix.logFile, offset).filter((l) => l.event === 'write');
     assert.equal(writes.length, 1, 'the write in flight was answered and logged; none after it');
@@ -182,19 +296,34 @@ describe('matrix: signals during the writes on 389 DS; a re-run finishes the job
   after(async () => {
     await ds?.stop();
   });
-  const run = (): string[] => args('127.0.0.1', ds!.port, ds!.adminDn, ['-b', BASE, '--isSource', '--isDestination', '--json']);
+  const run = (): string[] =>
+    args('127.0.0.1', ds!.port, ds!.adminDn, ['-b', BASE, '--isSource', '--isDestination', '--json']);
   const acis = async (): Promise<string[]> =>
-    ((await readEntry(ds!.url, { dn: ds!.adminDn, password: ds!.adminPassword }, BASE, ['aci']))?.aci ?? []).filter((a) => a.includes('prepare-endpoint-server'));
+    ((await readEntry(ds!.url, { dn: ds!.adminDn, password: ds!.adminPassword }, BASE, ['aci']))?.aci ?? []).filter(
+      (a) => a.includes('prepare-endpoint-server'),
+    );
 
   test('SIGINT during a write 389 DS never gets an answer for, then SIGTERM between writes: 130, 143; the re-run converges', async () => {
     let offset = fileSize(matrix.logFile);
     const held = await signalAtWrite(run(), 'SIGINT', 2, 'drop', { host: ds!.host, port: ds!.port });
-    assertStopped(held.r, 'SIGINT', '389 DS: a write never answered', offset, /during the (add|modify) of .* may or may not have been made/);
+    assertStopped(
+      held.r,
+      'SIGINT',
+      '389 DS: a write never answered',
+      offset,
+      /during the (add|modify) of .* may or may not have been made/,
+    );
     assert.deepEqual(await acis(), [], 'the held write never reached the server');
 
     offset = fileSize(matrix.logFile);
     const between = await signalAtWrite(run(), 'SIGTERM', 1, 'forward', { host: ds!.host, port: ds!.port });
-    assertStopped(between.r, 'SIGTERM', '389 DS: between writes', offset, /Terminated \(SIGTERM\) before all changes were made/);
+    assertStopped(
+      between.r,
+      'SIGTERM',
+      '389 DS: between writes',
+      offset,
+      /Terminated \(SIGTERM\) before all changes were made/,
+    );
 
     const rerun = await runCli(run());
     assert.equal(rerun.code, 0, describeRun(rerun));

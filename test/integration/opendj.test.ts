@@ -14,15 +14,21 @@ const BASE = 'dc=example,dc=com';
 const SYNC_DN = `cn=Sync User,${BASE}`;
 const SYNC_PASSWORD = 'sync-secret-1';
 const HANDLER = 'cn=Access Control Handler,cn=config';
-const REPLICATION_SERVER = 'cn=replication server,cn=Multimaster Synchronization,cn=Synchronization Providers,cn=config';
-const DOMAIN = 'cn=dc=example\\,dc=com,cn=domains,cn=Multimaster Synchronization,cn=Synchronization Providers,cn=config';
+const REPLICATION_SERVER =
+  'cn=replication server,cn=Multimaster Synchronization,cn=Synchronization Providers,cn=config';
+const DOMAIN =
+  'cn=dc=example\\,dc=com,cn=domains,cn=Multimaster Synchronization,cn=Synchronization Providers,cn=config';
 
 let dir = '';
 let emulator: OpenDjEmulator | undefined;
 
 before(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'pes-opendj-it-'));
-  for (const [name, content] of [['admin.pw', 'adminpw'], ['sync.pw', SYNC_PASSWORD], ['data-admin.pw', 'data-admin-pw']] as const) {
+  for (const [name, content] of [
+    ['admin.pw', 'adminpw'],
+    ['sync.pw', SYNC_PASSWORD],
+    ['data-admin.pw', 'data-admin-pw'],
+  ] as const) {
     await writeFile(path.join(dir, name), `${content}\n`);
     await chmod(path.join(dir, name), 0o600);
   }
@@ -44,10 +50,22 @@ const admin = (e: OpenDjEmulator): Bind => ({ dn: e.adminDn, password: e.adminPa
 const sync: Bind = { dn: SYNC_DN, password: SYNC_PASSWORD };
 
 function prepare(e: OpenDjEmulator, ...extra: string[]): Promise<RunCliResult> {
-  const adminArgs = extra.includes('--data-admin') ? ['-D', e.dataAdmin.dn, '-j', path.join(dir, 'data-admin.pw')] : ['-D', 'cn=Directory Manager', '-j', path.join(dir, 'admin.pw')];
+  const adminArgs = extra.includes('--data-admin')
+    ? ['-D', e.dataAdmin.dn, '-j', path.join(dir, 'data-admin.pw')]
+    : ['-D', 'cn=Directory Manager', '-j', path.join(dir, 'admin.pw')];
   return runCli([
-    '--hostname', '127.0.0.1', '--port', String(e.port), '--syncServerBindPasswordFile', path.join(dir, 'sync.pw'),
-    '--baseDN', BASE, ...adminArgs, '--no-prompt', '--logFile', path.join(dir, 'run.log'),
+    '--hostname',
+    '127.0.0.1',
+    '--port',
+    String(e.port),
+    '--syncServerBindPasswordFile',
+    path.join(dir, 'sync.pw'),
+    '--baseDN',
+    BASE,
+    ...adminArgs,
+    '--no-prompt',
+    '--logFile',
+    path.join(dir, 'run.log'),
     ...extra.filter((arg) => arg !== '--data-admin'),
   ]);
 }
@@ -81,28 +99,76 @@ async function expectRefused(what: string, code: number, fn: () => Promise<unkno
 describe('PingDS emulator: source and destination', () => {
   test('prepares both roles; the sync user reads change numbers and cn=changelog, and a delete records objectClass', async () => {
     const e = await start();
-    const result = await prepare(e, '--isSource', '--isDestination', '--changelogDeletedEntryAttribute', 'employeeNumber');
+    const result = await prepare(
+      e,
+      '--isSource',
+      '--isDestination',
+      '--changelogDeletedEntryAttribute',
+      'employeeNumber',
+    );
     ok(result);
     assert.match(result.stdout, /can read 'cn=changelog' \.+ Done/);
 
-    const account = await readEntry(e.url, admin(e), SYNC_DN, ['ds-privilege-name', 'ds-rlim-size-limit', 'ds-rlim-time-limit', 'ds-rlim-lookthrough-limit', 'ds-rlim-idle-time-limit']);
+    const account = await readEntry(e.url, admin(e), SYNC_DN, [
+      'ds-privilege-name',
+      'ds-rlim-size-limit',
+      'ds-rlim-time-limit',
+      'ds-rlim-lookthrough-limit',
+      'ds-rlim-idle-time-limit',
+    ]);
     assert.deepEqual(account?.['ds-privilege-name']?.sort(), ['changelog-read', 'password-reset', 'unindexed-search']);
-    for (const name of ['ds-rlim-size-limit', 'ds-rlim-time-limit', 'ds-rlim-lookthrough-limit', 'ds-rlim-idle-time-limit']) assert.deepEqual(account?.[name], ['0']);
+    for (const name of [
+      'ds-rlim-size-limit',
+      'ds-rlim-time-limit',
+      'ds-rlim-lookthrough-limit',
+      'ds-rlim-idle-time-limit',
+    ])
+      assert.deepEqual(account?.[name], ['0']);
     const global = (await readEntry(e.url, admin(e), HANDLER, ['ds-cfg-global-aci']))?.['ds-cfg-global-aci'] ?? [];
     assert.equal(global.filter((aci) => aci.includes('prepare-endpoint-server: ') && aci.includes(SYNC_DN)).length, 3);
-    const server = await readEntry(e.url, admin(e), REPLICATION_SERVER, ['ds-cfg-changelog-enabled', 'ds-cfg-replication-purge-delay']);
-    assert.deepEqual([server?.['ds-cfg-changelog-enabled'], server?.['ds-cfg-replication-purge-delay']], [['enabled'], ['3 d']]);
-    assert.deepEqual((await readEntry(e.url, admin(e), DOMAIN, ['ds-cfg-ecl-include-for-deletes']))?.['ds-cfg-ecl-include-for-deletes'], ['objectClass', 'employeeNumber']);
+    const server = await readEntry(e.url, admin(e), REPLICATION_SERVER, [
+      'ds-cfg-changelog-enabled',
+      'ds-cfg-replication-purge-delay',
+    ]);
+    assert.deepEqual(
+      [server?.['ds-cfg-changelog-enabled'], server?.['ds-cfg-replication-purge-delay']],
+      [['enabled'], ['3 d']],
+    );
+    assert.deepEqual(
+      (await readEntry(e.url, admin(e), DOMAIN, ['ds-cfg-ecl-include-for-deletes']))?.[
+        'ds-cfg-ecl-include-for-deletes'
+      ],
+      ['objectClass', 'employeeNumber'],
+    );
 
     // As the sync user: the root DSE numbers, a write as a destination, then the delete's record in cn=changelog.
     const person = `uid=jdoe,ou=People,${BASE}`;
     await withClient(e.url, sync, async (c) => {
-      await c.add(person, { objectClass: ['top', 'person', 'organizationalPerson', 'inetOrgPerson'], uid: 'jdoe', cn: 'J Doe', sn: 'Doe', employeeNumber: '42' });
-      await c.modify(person, new Change({ operation: 'replace', modification: new Attribute({ type: 'userPassword', values: ['new-secret-9'] }) }));
+      await c.add(person, {
+        objectClass: ['top', 'person', 'organizationalPerson', 'inetOrgPerson'],
+        uid: 'jdoe',
+        cn: 'J Doe',
+        sn: 'Doe',
+        employeeNumber: '42',
+      });
+      await c.modify(
+        person,
+        new Change({
+          operation: 'replace',
+          modification: new Attribute({ type: 'userPassword', values: ['new-secret-9'] }),
+        }),
+      );
       await c.del(person);
-      const rootDse = (await c.search('', { scope: 'base', attributes: ['firstChangeNumber', 'lastChangeNumber', 'lastExternalChangeLogCookie'] })).searchEntries[0];
+      const rootDse = (
+        await c.search('', {
+          scope: 'base',
+          attributes: ['firstChangeNumber', 'lastChangeNumber', 'lastExternalChangeLogCookie'],
+        })
+      ).searchEntries[0];
       assert.ok(Number(rootDse?.['lastChangeNumber']) >= 3, JSON.stringify(rootDse));
-      const records = (await c.search('cn=changelog', { scope: 'one', filter: '(changeType=delete)', attributes: ['*', '+'] })).searchEntries;
+      const records = (
+        await c.search('cn=changelog', { scope: 'one', filter: '(changeType=delete)', attributes: ['*', '+'] })
+      ).searchEntries;
       const deleted = records.find((r) => String(r['targetDN']) === person);
       assert.ok(deleted !== undefined, JSON.stringify(records));
       assert.match(String(deleted['includedAttributes']), /objectClass: inetOrgPerson/);
@@ -111,12 +177,27 @@ describe('PingDS emulator: source and destination', () => {
 
     // A re-run writes nothing: every step unchanged (the pre-encoded password note stays a warning) and no timestamp moves.
     const before = await configState(e);
-    const again = await prepare(e, '--isSource', '--isDestination', '--changelogDeletedEntryAttribute', 'employeeNumber', '--json');
+    const again = await prepare(
+      e,
+      '--isSource',
+      '--isDestination',
+      '--changelogDeletedEntryAttribute',
+      'employeeNumber',
+      '--json',
+    );
     ok(again);
-    const json = JSON.parse(again.stdout) as { changed: boolean; verified: boolean; steps: { id: string; status: string }[]; changeNumbers: { last: string } };
+    const json = JSON.parse(again.stdout) as {
+      changed: boolean;
+      verified: boolean;
+      steps: { id: string; status: string }[];
+      changeNumbers: { last: string };
+    };
     assert.equal(json.changed, false);
     assert.equal(json.verified, true);
-    assert.deepEqual(json.steps.filter((s) => s.status !== 'unchanged').map((s) => s.id), ['pre-encoded-passwords']);
+    assert.deepEqual(
+      json.steps.filter((s) => s.status !== 'unchanged').map((s) => s.id),
+      ['pre-encoded-passwords'],
+    );
     assert.equal(await configState(e), before);
   });
 
@@ -125,15 +206,53 @@ describe('PingDS emulator: source and destination', () => {
     ok(await prepare(e, '--isSource', '--isDestination'));
     const aci = `(targetattr="*")(version 3.0; acl "attack"; allow (all) userdn="ldap:///${SYNC_DN}";)`;
     await withClient(e.url, sync, async (c) => {
-      await expectRefused('an aci on the base', 50, () => c.modify(BASE, new Change({ operation: 'add', modification: new Attribute({ type: 'aci', values: [aci] }) })));
-      await expectRefused('an entry carrying an aci', 50, () => c.add(`ou=Evil,${BASE}`, { objectClass: ['top', 'organizationalUnit'], ou: 'Evil', aci }));
-      await expectRefused('a global ACI', 50, () => c.modify(HANDLER, new Change({ operation: 'add', modification: new Attribute({ type: 'ds-cfg-global-aci', values: [aci] }) })));
-      await expectRefused('a cn=config change', 50, () => c.modify(REPLICATION_SERVER, new Change({ operation: 'replace', modification: new Attribute({ type: 'ds-cfg-replication-purge-delay', values: ['1 s'] }) })));
-      await expectRefused('a privilege for itself', 50, () => c.modify(SYNC_DN, new Change({ operation: 'add', modification: new Attribute({ type: 'ds-privilege-name', values: ['modify-acl'] }) })));
-      await expectRefused('an aci on its own entry', 50, () => c.modify(SYNC_DN, new Change({ operation: 'add', modification: new Attribute({ type: 'aci', values: [aci] }) })));
+      await expectRefused('an aci on the base', 50, () =>
+        c.modify(BASE, new Change({ operation: 'add', modification: new Attribute({ type: 'aci', values: [aci] }) })),
+      );
+      await expectRefused('an entry carrying an aci', 50, () =>
+        c.add(`ou=Evil,${BASE}`, { objectClass: ['top', 'organizationalUnit'], ou: 'Evil', aci }),
+      );
+      await expectRefused('a global ACI', 50, () =>
+        c.modify(
+          HANDLER,
+          new Change({ operation: 'add', modification: new Attribute({ type: 'ds-cfg-global-aci', values: [aci] }) }),
+        ),
+      );
+      await expectRefused('a cn=config change', 50, () =>
+        c.modify(
+          REPLICATION_SERVER,
+          new Change({
+            operation: 'replace',
+            modification: new Attribute({ type: 'ds-cfg-replication-purge-delay', values: ['1 s'] }),
+          }),
+        ),
+      );
+      await expectRefused('a privilege for itself', 50, () =>
+        c.modify(
+          SYNC_DN,
+          new Change({
+            operation: 'add',
+            modification: new Attribute({ type: 'ds-privilege-name', values: ['modify-acl'] }),
+          }),
+        ),
+      );
+      await expectRefused('an aci on its own entry', 50, () =>
+        c.modify(
+          SYNC_DN,
+          new Change({ operation: 'add', modification: new Attribute({ type: 'aci', values: [aci] }) }),
+        ),
+      );
     });
     // The emulator enforces what it claims: the admin may do the same.
-    await withClient(e.url, admin(e), (c) => c.modify(BASE, new Change({ operation: 'add', modification: new Attribute({ type: 'aci', values: [aci.replace(SYNC_DN, 'cn=Nobody')] }) })));
+    await withClient(e.url, admin(e), (c) =>
+      c.modify(
+        BASE,
+        new Change({
+          operation: 'add',
+          modification: new Attribute({ type: 'aci', values: [aci.replace(SYNC_DN, 'cn=Nobody')] }),
+        }),
+      ),
+    );
     const acis = (await readEntry(e.url, admin(e), BASE, ['aci']))?.['aci'] ?? [];
     assert.equal(acis.filter((value) => value.includes('"attack"') && value.includes(SYNC_DN)).length, 0);
   });
@@ -153,10 +272,18 @@ describe('PingDS emulator: source and destination', () => {
     assert.equal(await readEntry(e.url, admin(e), SYNC_DN), undefined);
     assert.equal(await canBind(e.url, SYNC_DN, SYNC_PASSWORD), false);
     const global = (await readEntry(e.url, admin(e), HANDLER, ['ds-cfg-global-aci']))?.['ds-cfg-global-aci'] ?? [];
-    assert.equal(global.some((aci) => aci.includes('prepare-endpoint-server')), false);
+    assert.equal(
+      global.some((aci) => aci.includes('prepare-endpoint-server')),
+      false,
+    );
     assert.equal(global.length, 3);
     assert.deepEqual((await readEntry(e.url, admin(e), BASE, ['aci']))?.['aci'] ?? [], []);
-    assert.deepEqual((await readEntry(e.url, admin(e), REPLICATION_SERVER, ['ds-cfg-changelog-enabled']))?.['ds-cfg-changelog-enabled'], ['enabled']);
+    assert.deepEqual(
+      (await readEntry(e.url, admin(e), REPLICATION_SERVER, ['ds-cfg-changelog-enabled']))?.[
+        'ds-cfg-changelog-enabled'
+      ],
+      ['enabled'],
+    );
     // Idempotent.
     const second = await prepare(e, '--remove', '--json');
     ok(second);
@@ -165,14 +292,32 @@ describe('PingDS emulator: source and destination', () => {
 
   test('a retention someone set is kept unless asked; an explicit age replaces it and names the other replication servers', async () => {
     const e = await start({ changelogMode: 'enabled' });
-    await withClient(e.url, admin(e), (c) => c.modify(REPLICATION_SERVER, new Change({ operation: 'replace', modification: new Attribute({ type: 'ds-cfg-replication-purge-delay', values: ['10 d'] }) })));
+    await withClient(e.url, admin(e), (c) =>
+      c.modify(
+        REPLICATION_SERVER,
+        new Change({
+          operation: 'replace',
+          modification: new Attribute({ type: 'ds-cfg-replication-purge-delay', values: ['10 d'] }),
+        }),
+      ),
+    );
     ok(await prepare(e, '--isSource'));
-    assert.deepEqual((await readEntry(e.url, admin(e), REPLICATION_SERVER, ['ds-cfg-replication-purge-delay']))?.['ds-cfg-replication-purge-delay'], ['10 d']);
+    assert.deepEqual(
+      (await readEntry(e.url, admin(e), REPLICATION_SERVER, ['ds-cfg-replication-purge-delay']))?.[
+        'ds-cfg-replication-purge-delay'
+      ],
+      ['10 d'],
+    );
     const shorter = await prepare(e, '--isSource', '--changelogMaximumAge', '2d');
     ok(shorter);
     assert.match(shorter.stderr, /shortens the change log retention/);
     assert.match(shorter.stderr, /every replication server of the topology/);
-    assert.deepEqual((await readEntry(e.url, admin(e), REPLICATION_SERVER, ['ds-cfg-replication-purge-delay']))?.['ds-cfg-replication-purge-delay'], ['2 d']);
+    assert.deepEqual(
+      (await readEntry(e.url, admin(e), REPLICATION_SERVER, ['ds-cfg-replication-purge-delay']))?.[
+        'ds-cfg-replication-purge-delay'
+      ],
+      ['2 d'],
+    );
   });
 });
 
@@ -202,7 +347,11 @@ describe('failures, each with its exit code and nothing written', () => {
     const e = await start({ standalone: true });
     const result = await prepare(e, '--isSource', '--json');
     assert.equal(result.code, 53);
-    const json = JSON.parse(result.stdout) as { exitCode: number; server: { type: string }; error: { message: string } };
+    const json = JSON.parse(result.stdout) as {
+      exitCode: number;
+      server: { type: string };
+      error: { message: string };
+    };
     assert.equal(json.exitCode, 53);
     assert.equal(json.server.type, 'pingds');
     assert.match(json.error.message, /not a replication server/);
@@ -215,8 +364,18 @@ describe('OpenDJ emulator flavour', () => {
     const result = await prepare(e, '--isSource');
     ok(result);
     assert.match(result.stdout, /Server type: OpenDJ/);
-    assert.deepEqual((await readEntry(e.url, admin(e), `cn=external changelog,${DOMAIN}`, ['ds-cfg-ecl-include']))?.['ds-cfg-ecl-include'], ['objectClass']);
-    assert.deepEqual((await readEntry(e.url, admin(e), REPLICATION_SERVER, ['ds-cfg-compute-change-number']))?.['ds-cfg-compute-change-number'], ['true']);
+    assert.deepEqual(
+      (await readEntry(e.url, admin(e), `cn=external changelog,${DOMAIN}`, ['ds-cfg-ecl-include']))?.[
+        'ds-cfg-ecl-include'
+      ],
+      ['objectClass'],
+    );
+    assert.deepEqual(
+      (await readEntry(e.url, admin(e), REPLICATION_SERVER, ['ds-cfg-compute-change-number']))?.[
+        'ds-cfg-compute-change-number'
+      ],
+      ['true'],
+    );
     const rootDse = await readEntry(e.url, sync, '', ['firstChangeNumber', 'lastChangeNumber']);
     assert.ok(rootDse?.['lastchangenumber'] !== undefined, JSON.stringify(rootDse));
   });

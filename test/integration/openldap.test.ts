@@ -12,7 +12,15 @@ import type { Client } from 'ldapts';
 import { startSlapd, type Slapd } from '../servers/openldap.js';
 import { runCli, type RunCliResult } from '../helpers/cli.js';
 import { canBind, readEntry, searchDns, searchFirstValues, withClient, type Bind } from '../helpers/directory.js';
-import { connectionArgs, describeRun, fileSize, logLines, makeTempDir, secretFile, type LogLine } from '../helpers/fixture.js';
+import {
+  connectionArgs,
+  describeRun,
+  fileSize,
+  logLines,
+  makeTempDir,
+  secretFile,
+  type LogLine,
+} from '../helpers/fixture.js';
 
 const BASE = 'dc=example,dc=com';
 const SYNC_DN = `cn=Sync User,${BASE}`;
@@ -68,12 +76,28 @@ class Fixture {
   /** -h/-p/-D (the admin unless `bindDn`), password files, --no-prompt, --logFile, -b; `extra` last. */
   public args(extra: string[], bindDn: string = this.slapd.adminDn): string[] {
     const { host, port } = this.slapd;
-    return connectionArgs({ host, port, bindDn, adminPasswordFile: this.adminPasswordFile, syncPasswordFile: this.syncPasswordFile, logFile: this.logFile },
-      ['-b', BASE, ...extra]);
+    return connectionArgs(
+      {
+        host,
+        port,
+        bindDn,
+        adminPasswordFile: this.adminPasswordFile,
+        syncPasswordFile: this.syncPasswordFile,
+        logFile: this.logFile,
+      },
+      ['-b', BASE, ...extra],
+    );
   }
 
   public sourceArgs(extra: string[] = []): string[] {
-    return this.args(['--isSource', '--changelogMaximumAge', '3d', '--accesslogDirectory', this.slapd.accesslogDirectory, ...extra]);
+    return this.args([
+      '--isSource',
+      '--changelogMaximumAge',
+      '3d',
+      '--accesslogDirectory',
+      this.slapd.accesslogDirectory,
+      ...extra,
+    ]);
   }
 
   public async run(cliArgs: string[]): Promise<RunCliResult> {
@@ -118,7 +142,10 @@ class Fixture {
     const config = await this.config('(objectClass=*)', ['*', 'modifyTimestamp', 'entryCSN']);
     config.sort((a, b) => String(a.dn).localeCompare(String(b.dn)));
     const data = config.find((e) => e.dn?.[0] === DATA_DB);
-    assert.ok(data?.modifytimestamp?.[0] && data.entrycsn?.[0], `cn=config entries carry modifyTimestamp and entryCSN: ${JSON.stringify(data)}`);
+    assert.ok(
+      data?.modifytimestamp?.[0] && data.entrycsn?.[0],
+      `cn=config entries carry modifyTimestamp and entryCSN: ${JSON.stringify(data)}`,
+    );
     const user = await readEntry(this.slapd.url, this.admin, SYNC_DN, ['*', 'modifyTimestamp', 'entryCSN']);
     const users = await searchDns(this.slapd.url, this.admin, BASE, '(|(cn=Sync User)(objectClass=inetOrgPerson))');
     return { config, user, users: users.sort() };
@@ -126,9 +153,12 @@ class Fixture {
 
   /** Entries in cn=accesslog as `bind` sees them (none when it may not read the database). */
   public async accesslog(bind: Bind, filter = '(reqType=*)'): Promise<Array<Record<string, string>>> {
-    return searchFirstValues(this.slapd.url, bind, 'cn=accesslog', { scope: 'sub', filter, attributes: ['reqType', 'reqDN', 'reqResult'] });
+    return searchFirstValues(this.slapd.url, bind, 'cn=accesslog', {
+      scope: 'sub',
+      filter,
+      attributes: ['reqType', 'reqDN', 'reqResult'],
+    });
   }
-
 
   public async dispose(): Promise<void> {
     try {
@@ -154,7 +184,11 @@ function assertOursFirst(values: readonly string[], original: readonly string[],
   assert.equal(values.length, original.length + 1, `one rule added: ${JSON.stringify(values, null, 1)}`);
   assert.equal(values[0], `{0}${rule(level)}`, JSON.stringify(values, null, 1));
   assert.deepEqual(values.slice(1).map(text), original.map(text), 'third-party rules intact and in order');
-  assert.deepEqual(values.map((v) => /^\{(\d+)\}/.exec(v)?.[1]), values.map((_, i) => String(i)), 'indexes renumbered 0..n');
+  assert.deepEqual(
+    values.map((v) => /^\{(\d+)\}/.exec(v)?.[1]),
+    values.map((_, i) => String(i)),
+    'indexes renumbered 0..n',
+  );
 }
 
 function ourRules(values: readonly string[]): string[] {
@@ -176,8 +210,15 @@ async function assertNothingWritten(f: Fixture, action: () => Promise<void>): Pr
   await action();
   assert.deepEqual(await f.state(), before, 'cn=config and the data tree are unchanged');
   const lines = f.logLinesFrom(offset);
-  assert.ok(lines.some((l) => l.event === 'end'), 'the run was logged');
-  assert.deepEqual(lines.filter((l) => l.event === 'write'), [], 'no "event":"write" in the run log');
+  assert.ok(
+    lines.some((l) => l.event === 'end'),
+    'the run was logged',
+  );
+  assert.deepEqual(
+    lines.filter((l) => l.event === 'write'),
+    [],
+    'no "event":"write" in the run log',
+  );
 }
 
 describe('OpenLDAP source', () => {
@@ -194,7 +235,10 @@ describe('OpenLDAP source', () => {
       assert.equal(await canBind(s.url, SYNC_DN, SYNC_PASSWORD), true, 'the sync user binds');
 
       const modules = await readEntry(s.url, f.admin, MODULES, ['olcModuleLoad']);
-      assert.ok(modules?.olcmoduleload?.some((v) => /^\{\d+\}accesslog(\.la|\.so)?$/.test(v)), JSON.stringify(modules));
+      assert.ok(
+        modules?.olcmoduleload?.some((v) => /^\{\d+\}accesslog(\.la|\.so)?$/.test(v)),
+        JSON.stringify(modules),
+      );
       assert.ok(modules?.olcmoduleload?.includes('{0}back_mdb'), 'back_mdb still loaded first');
 
       const log = await f.accesslogDatabase();
@@ -212,8 +256,11 @@ describe('OpenLDAP source', () => {
       assert.deepEqual(overlay.olcaccesslogold, ['(objectClass=*)'], 'deletes log the old entry');
       assert.deepEqual(overlay.olcaccesslogoldattr, ['objectClass', 'entryUUID']);
       assert.ok(await readEntry(s.url, f.admin, SYNCPROV_DN), `${SYNCPROV_DN} exists`);
-      assert.deepEqual((await readEntry(s.url, f.admin, DATA_DB, ['olcLimits']))?.olclimits,
-        [`{0}${QUOTED_SYNC} size=unlimited size.prtotal=unlimited time=unlimited`], 'no search limits for the sync user');
+      assert.deepEqual(
+        (await readEntry(s.url, f.admin, DATA_DB, ['olcLimits']))?.olclimits,
+        [`{0}${QUOTED_SYNC} size=unlimited size.prtotal=unlimited time=unlimited`],
+        'no search limits for the sync user',
+      );
 
       assertOursFirst(await f.olcAccess(DATA_DB), original, 'read');
 
@@ -231,7 +278,9 @@ describe('OpenLDAP source', () => {
       const target = await addPerson(f.slapd.url, f.admin, `x-${randomUUID().slice(0, 8)}`);
       let found: Record<string, string> | undefined;
       for (let i = 0; i < 50 && found === undefined; i++) {
-        found = (await f.accesslog(syncBind, '(reqType=add)')).find((e) => e.reqdn?.toLowerCase() === target.toLowerCase());
+        found = (await f.accesslog(syncBind, '(reqType=add)')).find(
+          (e) => e.reqdn?.toLowerCase() === target.toLowerCase(),
+        );
         if (found === undefined) await sleep(100);
       }
       assert.ok(found, `the sync user finds the add of ${target} in cn=accesslog`);
@@ -248,7 +297,13 @@ describe('OpenLDAP source', () => {
 
   test('--changelogMaximumAge 8h: olcAccessLogPurge "00+08:00 00+08:00"; a later 3d run replaces it', async () => {
     await withSlapd(async (f) => {
-      const args8h = f.args(['--isSource', '--changelogMaximumAge', '8h', '--accesslogDirectory', f.slapd.accesslogDirectory]);
+      const args8h = f.args([
+        '--isSource',
+        '--changelogMaximumAge',
+        '8h',
+        '--accesslogDirectory',
+        f.slapd.accesslogDirectory,
+      ]);
       const r = await f.run(args8h);
       assert.equal(r.code, 0, describeRun(r));
       const purge = async (): Promise<string[] | undefined> =>
@@ -309,7 +364,10 @@ describe('OpenLDAP destination and both roles', () => {
       const r = await f.run(args);
       assert.equal(r.code, 0, describeRun(r));
       const values = await f.olcAccess(DATA_DB);
-      assert.equal(values[0], `{0}to dn.subtree="${BASE}" by dn.exact="cn=Sync \\22Q\\22 User\\, Jr,${BASE}" write by * break`);
+      assert.equal(
+        values[0],
+        `{0}to dn.subtree="${BASE}" by dn.exact="cn=Sync \\22Q\\22 User\\, Jr,${BASE}" write by * break`,
+      );
       const dn = await addPerson(f.slapd.url, { dn: odd, password: SYNC_PASSWORD }, 'odd');
       assert.ok(await readEntry(f.slapd.url, f.admin, dn), 'the oddly named sync user writes');
       const again = await f.run(args);
@@ -368,14 +426,22 @@ describe('OpenLDAP destination and both roles', () => {
       const r = await f.run(both);
       assert.equal(r.code, 0, describeRun(r));
       assert.match(r.stdout, /nothing to change/i, describeRun(r));
-      assert.deepEqual(await f.state(), before, 'cn=config (olcAccess, modifyTimestamp, entryCSN) and the sync user unchanged');
+      assert.deepEqual(
+        await f.state(),
+        before,
+        'cn=config (olcAccess, modifyTimestamp, entryCSN) and the sync user unchanged',
+      );
       assert.deepEqual(await f.olcAccess(DATA_DB), accessBefore);
       assert.deepEqual((await f.accesslogDatabase())?.olcaccess, logDbBefore?.olcaccess);
 
       const lines = f.logLinesFrom(offset);
       const runIds = new Set(lines.map((l) => l.runId));
       assert.equal(runIds.size, 1, 'one run');
-      assert.deepEqual(lines.filter((l) => l.event === 'write'), [], 'no "event":"write" line');
+      assert.deepEqual(
+        lines.filter((l) => l.event === 'write'),
+        [],
+        'no "event":"write" line',
+      );
       const end = lines.find((l) => l.event === 'end');
       assert.equal(end?.exitCode, 0, JSON.stringify(end));
       assert.equal(end?.changed, false, JSON.stringify(end));
@@ -398,7 +464,10 @@ describe('OpenLDAP admin without cn=config rights (cn=limited)', () => {
       assert.ok(r);
       assert.equal(r.code, 50, describeRun(r));
       const output = `${r.stdout}\n${r.stderr}`;
-      assert.ok(output.split('\n').some((line) => line.startsWith(LDIF_LINE)), describeRun(r));
+      assert.ok(
+        output.split('\n').some((line) => line.startsWith(LDIF_LINE)),
+        describeRun(r),
+      );
       assert.ok(output.includes('ldapmodify -Y EXTERNAL -H ldapi:///'), describeRun(r));
       assert.ok(!output.includes(SYNC_PASSWORD) && !output.includes(s.adminPassword), 'no password printed');
 
@@ -411,7 +480,11 @@ describe('OpenLDAP admin without cn=config rights (cn=limited)', () => {
       const search = /ldapsearch -Y EXTERNAL -H ldapi:\/\/\/ -b cn=config -LLL '([^']+)' dn/.exec(ldif);
       assert.ok(search, `the comment gives the ldapsearch: ${ldif}`);
       const filter = search[1]!.replace('<base DN>', BASE);
-      const found = execFileSync('ldapsearch', ['-Q', '-Y', 'EXTERNAL', '-H', s.ldapiUrl, '-b', 'cn=config', '-LLL', filter, 'dn'], { encoding: 'utf8' });
+      const found = execFileSync(
+        'ldapsearch',
+        ['-Q', '-Y', 'EXTERNAL', '-H', s.ldapiUrl, '-b', 'cn=config', '-LLL', filter, 'dn'],
+        { encoding: 'utf8' },
+      );
       const dn = /^dn: (.+)$/m.exec(found)?.[1];
       assert.equal(dn, DATA_DB, found);
       ldif = ldif.replaceAll(`<DN of the database serving ${BASE}>`, dn!);
@@ -425,7 +498,11 @@ describe('OpenLDAP admin without cn=config rights (cn=limited)', () => {
       // The rule root applied is the one the tool makes: a run as the real admin keeps it and creates the user.
       const admin = await f.run(f.args(['--isDestination']));
       assert.equal(admin.code, 0, describeRun(admin));
-      assert.match(admin.stdout, /Write access for the sync user on 'dc=example,dc=com' \.+ Unchanged/, describeRun(admin));
+      assert.match(
+        admin.stdout,
+        /Write access for the sync user on 'dc=example,dc=com' \.+ Unchanged/,
+        describeRun(admin),
+      );
       assert.deepEqual(await f.olcAccess(DATA_DB), values, 'the applied rule was not touched');
       const added = await addPerson(s.url, syncBind, 'after-ldif');
       await withClient(s.url, syncBind, (c) => c.del(added));
@@ -446,7 +523,9 @@ describe('OpenLDAP admin without cn=config rights (cn=limited)', () => {
 
   test('source: the printed LDIF also sets up the change log (module, cn=accesslog, overlay)', async () => {
     await withSlapd(async (f) => {
-      const r = await f.run(f.args(['--isSource', '--accesslogDirectory', f.slapd.accesslogDirectory], f.slapd.limitedDn));
+      const r = await f.run(
+        f.args(['--isSource', '--accesslogDirectory', f.slapd.accesslogDirectory], f.slapd.limitedDn),
+      );
       assert.equal(r.code, 50, describeRun(r));
       assert.match(r.stderr, /olcModuleLoad: accesslog/, describeRun(r));
       assert.match(r.stderr, /olcSuffix: cn=accesslog/, describeRun(r));
@@ -454,17 +533,23 @@ describe('OpenLDAP admin without cn=config rights (cn=limited)', () => {
     });
   });
 
-  test('root applies the whole printed LDIF (password filled in): the sync user exists and may write', { skip: !isRoot }, async () => {
-    await withSlapd(async (f) => {
-      const r = await f.run(f.args(['--isDestination'], f.slapd.limitedDn));
-      assert.equal(r.code, 50, describeRun(r));
-      let ldif = r.stderr.slice(r.stderr.indexOf('# Fill in'));
-      assert.match(ldif, /^userPassword: \*{8}$/m, 'the password is masked');
-      ldif = ldif.replaceAll(`<DN of the database serving ${BASE}>`, DATA_DB).replace(/^userPassword: \*{8}$/m, `userPassword: ${SYNC_PASSWORD}`);
-      execFileSync('ldapmodify', ['-Q', '-Y', 'EXTERNAL', '-H', f.slapd.ldapiUrl], { input: ldif, encoding: 'utf8' });
-      assert.equal(await canBind(f.slapd.url, SYNC_DN, SYNC_PASSWORD), true);
-      const added = await addPerson(f.slapd.url, syncBind, 'after-root-ldif');
-      await withClient(f.slapd.url, syncBind, (c) => c.del(added));
-    });
-  });
+  test(
+    'root applies the whole printed LDIF (password filled in): the sync user exists and may write',
+    { skip: !isRoot },
+    async () => {
+      await withSlapd(async (f) => {
+        const r = await f.run(f.args(['--isDestination'], f.slapd.limitedDn));
+        assert.equal(r.code, 50, describeRun(r));
+        let ldif = r.stderr.slice(r.stderr.indexOf('# Fill in'));
+        assert.match(ldif, /^userPassword: \*{8}$/m, 'the password is masked');
+        ldif = ldif
+          .replaceAll(`<DN of the database serving ${BASE}>`, DATA_DB)
+          .replace(/^userPassword: \*{8}$/m, `userPassword: ${SYNC_PASSWORD}`);
+        execFileSync('ldapmodify', ['-Q', '-Y', 'EXTERNAL', '-H', f.slapd.ldapiUrl], { input: ldif, encoding: 'utf8' });
+        assert.equal(await canBind(f.slapd.url, SYNC_DN, SYNC_PASSWORD), true);
+        const added = await addPerson(f.slapd.url, syncBind, 'after-root-ldif');
+        await withClient(f.slapd.url, syncBind, (c) => c.del(added));
+      });
+    },
+  );
 });

@@ -8,7 +8,18 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { chmodSync, chownSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+} from 'node:fs';
 import * as module from 'node:module';
 import * as path from 'node:path';
 import { startSlapd, type Slapd } from '../servers/openldap.js';
@@ -24,14 +35,22 @@ const VERSION = (JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'u
 const PATH = [path.dirname(process.execPath), '/usr/local/bin', '/usr/bin', '/bin'].join(':');
 const hasCompileCache = typeof (module as { enableCompileCache?: unknown }).enableCompileCache === 'function';
 
-interface Ran { code: number | null; stdout: string; stderr: string }
+interface Ran {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
 
 function describeRan(r: Ran): string {
   return `exit ${String(r.code)}\n--- stdout\n${r.stdout}--- stderr\n${r.stderr}`;
 }
 
 /** Runs a command to its end (killed after timeoutMs); stdin is closed. */
-function run(file: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; uid?: number; gid?: number; timeoutMs?: number } = {}): Promise<Ran> {
+function run(
+  file: string,
+  args: string[],
+  opts: { cwd?: string; env?: NodeJS.ProcessEnv; uid?: number; gid?: number; timeoutMs?: number } = {},
+): Promise<Ran> {
   return new Promise((resolve, reject) => {
     const child = spawn(file, args, {
       cwd: opts.cwd ?? '/',
@@ -45,7 +64,10 @@ function run(file: string, args: string[], opts: { cwd?: string; env?: NodeJS.Pr
     child.stdout.on('data', (b: Buffer) => out.push(b));
     child.stderr.on('data', (b: Buffer) => err.push(b));
     const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 60_000);
-    child.on('error', (e) => { clearTimeout(timer); reject(e); });
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
     child.on('close', (code) => {
       clearTimeout(timer);
       resolve({ code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') });
@@ -71,11 +93,24 @@ before(async () => {
   chmodSync(tmp, 0o755);
   // The sources as a fresh clone has them: no dist/, no logs, no caches. node_modules is the checkout's.
   const checkout = path.join(tmp, 'checkout');
-  for (const entry of ['package.json', 'package-lock.json', 'README.md', 'LICENSE', 'tsconfig.json', 'bin', 'src', 'scripts', path.join('logs', '.gitignore')]) {
+  for (const entry of [
+    'package.json',
+    'package-lock.json',
+    'README.md',
+    'LICENSE',
+    'tsconfig.json',
+    'bin',
+    'src',
+    'scripts',
+    path.join('logs', '.gitignore'),
+  ]) {
     cpSync(path.join(repoRoot, entry), path.join(checkout, entry), { recursive: true });
   }
   symlinkSync(path.join(repoRoot, 'node_modules'), path.join(checkout, 'node_modules'));
-  const packed = await run('npm', ['pack', '--pack-destination', tmp, '--loglevel=warn'], { cwd: checkout, timeoutMs: 180_000 });
+  const packed = await run('npm', ['pack', '--pack-destination', tmp, '--loglevel=warn'], {
+    cwd: checkout,
+    timeoutMs: 180_000,
+  });
   assert.equal(packed.code, 0, `npm pack: ${describeRan(packed)}`);
   const tarballs = readdirSync(tmp).filter((name) => name.endsWith('.tgz'));
   assert.deepEqual(tarballs, [`prepare-endpoint-server-${VERSION}.tgz`], describeRan(packed));
@@ -83,8 +118,11 @@ before(async () => {
 
   prefix = path.join(tmp, 'prefix');
   // --prefer-offline: the dependencies are in npm's cache after `npm ci`; the registry is asked only for what is not.
-  const install = await run('npm', ['install', '-g', tarball, '--prefix', prefix, '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=warn'],
-    { cwd: tmp, timeoutMs: 180_000 });
+  const install = await run(
+    'npm',
+    ['install', '-g', tarball, '--prefix', prefix, '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=warn'],
+    { cwd: tmp, timeoutMs: 180_000 },
+  );
   assert.equal(install.code, 0, `npm install -g: ${describeRan(install)}`);
   installed = path.join(prefix, 'lib', 'node_modules', 'prepare-endpoint-server');
   command = path.join(prefix, 'bin', 'prepare-endpoint-server');
@@ -98,8 +136,25 @@ after(async () => {
 
 /** The arguments of a destination preparation of the throw-away slapd for sync user `syncDn`. */
 function prepareArgs(syncDn: string, adminFile: string, syncFile: string, extra: string[] = []): string[] {
-  return ['-h', s.host, '-p', String(s.port), '-D', s.adminDn, '--bindPasswordFile', adminFile, '--syncServerBindPasswordFile', syncFile,
-    '--syncServerBindDN', syncDn, '-b', BASE, '--isDestination', '--no-prompt', ...extra];
+  return [
+    '-h',
+    s.host,
+    '-p',
+    String(s.port),
+    '-D',
+    s.adminDn,
+    '--bindPasswordFile',
+    adminFile,
+    '--syncServerBindPasswordFile',
+    syncFile,
+    '--syncServerBindDN',
+    syncDn,
+    '-b',
+    BASE,
+    '--isDestination',
+    '--no-prompt',
+    ...extra,
+  ];
 }
 
 /** The preparation was made on the server: the account binds and it has its olcAccess rule. */
@@ -118,13 +173,30 @@ describe('npm package: packed, installed globally into a temporary prefix, run f
   test('the tarball holds the built command, the README and the licence, and nothing of the development tree', () => {
     const listing = spawnSync('tar', ['-tzf', tarball], { encoding: 'utf8' });
     assert.equal(listing.status, 0, listing.stderr);
-    const files = listing.stdout.split('\n').filter((line) => line !== '').map((line) => line.replace(/^package\//, ''));
-    for (const wanted of ['package.json', 'README.md', 'LICENSE', 'bin/prepare-endpoint-server', 'dist/src/cli/main.js', 'dist/src/cli/compile-cache.js']) {
+    const files = listing.stdout
+      .split('\n')
+      .filter((line) => line !== '')
+      .map((line) => line.replace(/^package\//, ''));
+    for (const wanted of [
+      'package.json',
+      'README.md',
+      'LICENSE',
+      'bin/prepare-endpoint-server',
+      'dist/src/cli/main.js',
+      'dist/src/cli/compile-cache.js',
+    ]) {
       assert.ok(files.includes(wanted), `${wanted} is in the tarball: ${files.join(' ')}`);
     }
-    assert.ok(files.some((file) => file.startsWith('dist/src/cli/chunks/')), 'the bundle chunks are in the tarball');
+    assert.ok(
+      files.some((file) => file.startsWith('dist/src/cli/chunks/')),
+      'the bundle chunks are in the tarball',
+    );
     for (const file of files) {
-      assert.doesNotMatch(file, /^(src|test|scripts|bench|node_modules|\.cache|dist\/test)\/|^\.npmrc$|\.ts$|\.log$/, `${file} has no place in the package`);
+      assert.doesNotMatch(
+        file,
+        /^(src|test|scripts|bench|node_modules|\.cache|dist\/test)\/|^\.npmrc$|\.ts$|\.log$/,
+        `${file} has no place in the package`,
+      );
     }
   });
 
@@ -152,8 +224,15 @@ describe('npm package: packed, installed globally into a temporary prefix, run f
     mkdirSync(secrets, { mode: 0o700 });
     const syncDn = `cn=Packaged Root Sync,${BASE}`;
     const syncPassword = `Sync-${randomUUID()}`;
-    const r = await run(command, prepareArgs(syncDn, secretFile(secrets, 'admin.pw', s.adminPassword), secretFile(secrets, 'sync.pw', syncPassword)),
-      { env: userEnv(home) });
+    const r = await run(
+      command,
+      prepareArgs(
+        syncDn,
+        secretFile(secrets, 'admin.pw', s.adminPassword),
+        secretFile(secrets, 'sync.pw', syncPassword),
+      ),
+      { env: userEnv(home) },
+    );
     assert.equal(r.code, 0, describeRan(r));
     assert.doesNotMatch(r.stderr, /^Log: /m, 'the tool folder is writable: nothing to say about the log');
     await assertPrepared(syncDn, syncPassword);
@@ -162,8 +241,13 @@ describe('npm package: packed, installed globally into a temporary prefix, run f
     assert.equal(lastEnd(logLines(log))?.exitCode, 0, `the run is logged in ${log}`);
     assert.equal(statSync(log).mode & 0o777, 0o600);
     const cache = path.join(home, '.cache', 'prepare-endpoint-server', 'compile-cache');
-    assert.equal(existsSync(cache) && readdirSync(cache).length > 0, hasCompileCache,
-      hasCompileCache ? `Node ${process.version} keeps its compile cache in ${cache}` : `Node ${process.version} has no compile cache: nothing in ${cache}`);
+    assert.equal(
+      existsSync(cache) && readdirSync(cache).length > 0,
+      hasCompileCache,
+      hasCompileCache
+        ? `Node ${process.version} keeps its compile cache in ${cache}`
+        : `Node ${process.version} has no compile cache: nothing in ${cache}`,
+    );
   });
 
   test('as nobody, for whom the install is read-only: a real preparation, the log in the XDG state folder (said once), --logFile wins', async (t) => {
@@ -172,7 +256,9 @@ describe('npm package: packed, installed globally into a temporary prefix, run f
       return;
     }
     if (spawnSync(process.execPath, ['-e', '0'], { ...NOBODY, stdio: 'ignore', timeout: 10_000 }).status !== 0) {
-      t.skip(`nobody cannot run ${process.execPath} (it lies in a folder private to root, such as a checkout in a 0700 folder)`);
+      t.skip(
+        `nobody cannot run ${process.execPath} (it lies in a folder private to root, such as a checkout in a 0700 folder)`,
+      );
       return;
     }
     const home = path.join(tmp, 'nobody-home');
@@ -184,7 +270,8 @@ describe('npm package: packed, installed globally into a temporary prefix, run f
     const syncPassword = `Sync-${randomUUID()}`;
     const syncFile = secretFile(secrets, 'sync.pw', syncPassword);
     for (const file of [secrets, adminFile, syncFile]) chownSync(file, NOBODY.uid, NOBODY.gid);
-    const asNobody = (args: string[], env: NodeJS.ProcessEnv): Promise<Ran> => run(command, args, { ...NOBODY, env, cwd: home });
+    const asNobody = (args: string[], env: NodeJS.ProcessEnv): Promise<Ran> =>
+      run(command, args, { ...NOBODY, env, cwd: home });
 
     const version = await asNobody(['--version'], userEnv(home));
     assert.equal(version.code, 0, describeRan(version));
@@ -198,7 +285,10 @@ describe('npm package: packed, installed globally into a temporary prefix, run f
     const stateLog = path.join(home, '.local', 'state', 'prepare-endpoint-server', 'prepare-endpoint-server.log');
     const notices = `${r.stdout}${r.stderr}`.split('\n').filter((line) => line.includes(stateLog));
     assert.equal(notices.length, 1, `the run names its log once: ${describeRan(r)}`);
-    assert.match(notices[0]!, /^Log: this run is logged to .*, because .*logs\/prepare-endpoint-server\.log cannot be written \(EACCES\)$/);
+    assert.match(
+      notices[0]!,
+      /^Log: this run is logged to .*, because .*logs\/prepare-endpoint-server\.log cannot be written \(EACCES\)$/,
+    );
     assert.doesNotMatch(r.stderr, /Warning: cannot write the log file/);
     assert.equal(lastEnd(logLines(stateLog))?.exitCode, 0);
     assert.equal(statSync(stateLog).uid, NOBODY.uid);
@@ -206,14 +296,22 @@ describe('npm package: packed, installed globally into a temporary prefix, run f
     assert.equal(statSync(path.dirname(stateLog)).mode & 0o777, 0o700);
     // The compile cache works from a read-only install: it lives in the user's cache folder.
     const cache = path.join(home, '.cache', 'prepare-endpoint-server', 'compile-cache');
-    assert.equal(existsSync(cache) && readdirSync(cache).length > 0, hasCompileCache, `compile cache in ${cache} on Node ${process.version}`);
+    assert.equal(
+      existsSync(cache) && readdirSync(cache).length > 0,
+      hasCompileCache,
+      `compile cache in ${cache} on Node ${process.version}`,
+    );
 
     // $XDG_STATE_HOME is honoured; a second run (nothing to change) logs there too.
     const xdg = path.join(home, 'state');
     const again = await asNobody(prepareArgs(syncDn, adminFile, syncFile), userEnv(home, { XDG_STATE_HOME: xdg }));
     assert.equal(again.code, 0, describeRan(again));
     const xdgLog = path.join(xdg, 'prepare-endpoint-server', 'prepare-endpoint-server.log');
-    assert.match(again.stderr, new RegExp(`^Log: this run is logged to ${xdgLog.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}, `, 'm'), describeRan(again));
+    assert.match(
+      again.stderr,
+      new RegExp(`^Log: this run is logged to ${xdgLog.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}, `, 'm'),
+      describeRan(again),
+    );
     assert.equal(lastEnd(logLines(xdgLog))?.exitCode, 0);
 
     // --logFile wins: no move, nothing said.
@@ -226,10 +324,16 @@ describe('npm package: packed, installed globally into a temporary prefix, run f
     // No writable home and no writable temporary folder: no log and no compile cache, one warning, still prepared.
     const closed = path.join(tmp, 'closed');
     mkdirSync(closed, { mode: 0o755 });
-    const homeless = await asNobody(prepareArgs(syncDn, adminFile, syncFile), userEnv('/nonexistent', { TMPDIR: closed }));
+    const homeless = await asNobody(
+      prepareArgs(syncDn, adminFile, syncFile),
+      userEnv('/nonexistent', { TMPDIR: closed }),
+    );
     assert.equal(homeless.code, 0, describeRan(homeless));
-    assert.match(homeless.stderr, /^Warning: cannot write the log file .*logs\/prepare-endpoint-server\.log \(EACCES\) nor \/nonexistent\/\.local\/state\/prepare-endpoint-server\/prepare-endpoint-server\.log \(EACCES\); the run goes on without it$/m,
-      describeRan(homeless));
+    assert.match(
+      homeless.stderr,
+      /^Warning: cannot write the log file .*logs\/prepare-endpoint-server\.log \(EACCES\) nor \/nonexistent\/\.local\/state\/prepare-endpoint-server\/prepare-endpoint-server\.log \(EACCES\); the run goes on without it$/m,
+      describeRan(homeless),
+    );
     assert.deepEqual(readdirSync(closed), [], 'nothing written in the temporary folder');
   });
 });

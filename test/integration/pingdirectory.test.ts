@@ -55,11 +55,23 @@ const sync: Bind = { dn: SYNC_DN, password: SYNC_PASSWORD };
 /** The seed's command line, against the emulator, with the given role flags and extras. */
 function prepare(e: PingEmulator, ...extra: string[]): Promise<RunCliResult> {
   return runCli([
-    '--hostname', '127.0.0.1', '--port', String(e.port),
-    '--syncServerBindDN', SYNC_DN, '--syncServerBindPasswordFile', path.join(dir, 'sync.pw'),
-    '--baseDN', 'dc=example,dc=com',
-    '-D', 'cn=Directory Manager', '-j', path.join(dir, 'admin.pw'), '--no-prompt',
-    '--logFile', path.join(dir, 'run.log'),
+    '--hostname',
+    '127.0.0.1',
+    '--port',
+    String(e.port),
+    '--syncServerBindDN',
+    SYNC_DN,
+    '--syncServerBindPasswordFile',
+    path.join(dir, 'sync.pw'),
+    '--baseDN',
+    'dc=example,dc=com',
+    '-D',
+    'cn=Directory Manager',
+    '-j',
+    path.join(dir, 'admin.pw'),
+    '--no-prompt',
+    '--logFile',
+    path.join(dir, 'run.log'),
     ...extra,
   ]);
 }
@@ -110,7 +122,10 @@ describe('prepare-endpoint-server against the PingDirectory emulator', () => {
 
     const account = await syncAccount(e);
     assert.ok(account, 'the sync user exists');
-    assert.ok(account.objectclass?.map((v) => v.toLowerCase()).includes('ds-cfg-root-dn-user'), JSON.stringify(account.objectclass));
+    assert.ok(
+      account.objectclass?.map((v) => v.toLowerCase()).includes('ds-cfg-root-dn-user'),
+      JSON.stringify(account.objectclass),
+    );
     assert.deepEqual(account['ds-cfg-inherit-default-root-privileges'], ['false']);
     assert.deepEqual(sorted(account['ds-privilege-name']), sorted(DESTINATION));
     assert.deepEqual(account.cn, ['Sync User']);
@@ -118,7 +133,10 @@ describe('prepare-endpoint-server against the PingDirectory emulator', () => {
     assert.equal(await canBind(e.url, SYNC_DN, SYNC_PASSWORD), true);
     assert.equal(await canBind(e.url, SYNC_DN, 'wrong'), false);
 
-    const backend = await readEntry(e.url, admin(e), CHANGELOG_BACKEND, ['ds-cfg-enabled', 'ds-cfg-changelog-maximum-age']);
+    const backend = await readEntry(e.url, admin(e), CHANGELOG_BACKEND, [
+      'ds-cfg-enabled',
+      'ds-cfg-changelog-maximum-age',
+    ]);
     assert.deepEqual(backend?.['ds-cfg-enabled'], ['false'], 'a destination does not enable the change log');
   });
 
@@ -131,11 +149,18 @@ describe('prepare-endpoint-server against the PingDirectory emulator', () => {
 
     const account = await syncAccount(e);
     assert.deepEqual(sorted(account?.['ds-privilege-name']), sorted(SOURCE));
-    const backend = await readEntry(e.url, admin(e), CHANGELOG_BACKEND, ['ds-cfg-enabled', 'ds-cfg-changelog-maximum-age']);
+    const backend = await readEntry(e.url, admin(e), CHANGELOG_BACKEND, [
+      'ds-cfg-enabled',
+      'ds-cfg-changelog-maximum-age',
+    ]);
     assert.deepEqual(backend?.['ds-cfg-enabled'], ['true']);
     assert.deepEqual(backend?.['ds-cfg-changelog-maximum-age'], ['3 d']);
 
-    const before = await readEntry(e.url, sync, '', ['firstChangeNumber', 'lastChangeNumber', 'lastPurgedChangeNumber']);
+    const before = await readEntry(e.url, sync, '', [
+      'firstChangeNumber',
+      'lastChangeNumber',
+      'lastPurgedChangeNumber',
+    ]);
     assert.deepEqual(before?.lastchangenumber, ['0']);
     assert.deepEqual(before?.lastpurgedchangenumber, ['0']);
 
@@ -143,7 +168,11 @@ describe('prepare-endpoint-server against the PingDirectory emulator', () => {
     const afterChange = await readEntry(e.url, sync, '', ['firstChangeNumber', 'lastChangeNumber']);
     assert.deepEqual(afterChange?.firstchangenumber, ['1']);
     assert.deepEqual(afterChange?.lastchangenumber, ['1']);
-    const change = await readEntry(e.url, sync, 'changeNumber=1,cn=changelog', ['targetDN', 'changeType', 'changeNumber']);
+    const change = await readEntry(e.url, sync, 'changeNumber=1,cn=changelog', [
+      'targetDN',
+      'changeType',
+      'changeNumber',
+    ]);
     assert.deepEqual(change?.targetdn, ['uid=after.prepare,ou=People,dc=example,dc=com']);
     assert.deepEqual(change?.changetype, ['add']);
     // The sync user may not write anything as a source: bypass-read-acl only reads.
@@ -156,15 +185,38 @@ describe('prepare-endpoint-server against the PingDirectory emulator', () => {
   test('source: no resource limits for the sync user; deletes in cn=changelog carry objectClass and the attributes asked for', async () => {
     const e = await start();
     ok(await prepare(e, '--isSource', '--changelogDeletedEntryAttribute', 'uid'));
-    const account = await readEntry(e.url, admin(e), SYNC_DN, ['ds-rlim-size-limit', 'ds-rlim-time-limit', 'ds-rlim-lookthrough-limit', 'ds-rlim-idle-time-limit']);
-    for (const name of ['ds-rlim-size-limit', 'ds-rlim-time-limit', 'ds-rlim-lookthrough-limit', 'ds-rlim-idle-time-limit']) assert.deepEqual(account?.[name], ['0'], name);
-    const backend = await readEntry(e.url, admin(e), CHANGELOG_BACKEND, ['ds-cfg-changelog-deleted-entry-include-attribute']);
+    const account = await readEntry(e.url, admin(e), SYNC_DN, [
+      'ds-rlim-size-limit',
+      'ds-rlim-time-limit',
+      'ds-rlim-lookthrough-limit',
+      'ds-rlim-idle-time-limit',
+    ]);
+    for (const name of [
+      'ds-rlim-size-limit',
+      'ds-rlim-time-limit',
+      'ds-rlim-lookthrough-limit',
+      'ds-rlim-idle-time-limit',
+    ])
+      assert.deepEqual(account?.[name], ['0'], name);
+    const backend = await readEntry(e.url, admin(e), CHANGELOG_BACKEND, [
+      'ds-cfg-changelog-deleted-entry-include-attribute',
+    ]);
     assert.deepEqual(backend?.['ds-cfg-changelog-deleted-entry-include-attribute'], ['objectClass', 'uid']);
 
     await addPerson(e, 'to.delete');
     await withClient(e.url, admin(e), (c) => c.del('uid=to.delete,ou=People,dc=example,dc=com'));
-    const record = await withClient(e.url, sync, async (c) =>
-      (await c.search('cn=changelog', { scope: 'one', filter: '(changeType=delete)', attributes: ['*', 'deletedEntryAttrs'] })).searchEntries[0]);
+    const record = await withClient(
+      e.url,
+      sync,
+      async (c) =>
+        (
+          await c.search('cn=changelog', {
+            scope: 'one',
+            filter: '(changeType=delete)',
+            attributes: ['*', 'deletedEntryAttrs'],
+          })
+        ).searchEntries[0],
+    );
     assert.match(String(record?.['deletedEntryAttrs']), /objectClass: inetOrgPerson/);
     assert.match(String(record?.['deletedEntryAttrs']), /uid: to\.delete/);
 
@@ -179,17 +231,40 @@ describe('prepare-endpoint-server against the PingDirectory emulator', () => {
     await addPerson(e, 'carried');
     const dn = 'uid=carried,ou=People,dc=example,dc=com';
     // {SSHA} of 'carried-password' with the salt 'saltsalt', as a sync carries it from another server
-    const preHashed = '{SSHA}' + Buffer.concat([
-      (await import('node:crypto')).createHash('sha1').update('carried-password').update('saltsalt').digest(), Buffer.from('saltsalt'),
-    ]).toString('base64');
-    const write = (bind: Bind): Promise<number | undefined> => withClient(e.url, bind, (c) =>
-      c.modify(dn, new Change({ operation: 'replace', modification: new Attribute({ type: 'userPassword', values: [preHashed] }) }))).then(() => 0, (error: unknown) => (error as { code?: number }).code);
-    await withClient(e.url, admin(e), (c) => c.add('cn=No Bypass,cn=Root DNs,cn=config', {
-      objectClass: ['top', 'person', 'organizationalPerson', 'inetOrgPerson', 'ds-cfg-user', 'ds-cfg-root-dn-user'],
-      cn: 'No Bypass', sn: 'Bypass', userPassword: 'no-bypass-pw', 'ds-cfg-inherit-default-root-privileges': 'false',
-      'ds-privilege-name': ['bypass-acl', 'password-reset'],
-    }));
-    assert.equal(await write({ dn: 'cn=No Bypass,cn=Root DNs,cn=config', password: 'no-bypass-pw' }), 53, 'without bypass-pw-policy a pre-encoded password is refused');
+    const preHashed =
+      '{SSHA}' +
+      Buffer.concat([
+        (await import('node:crypto')).createHash('sha1').update('carried-password').update('saltsalt').digest(),
+        Buffer.from('saltsalt'),
+      ]).toString('base64');
+    const write = (bind: Bind): Promise<number | undefined> =>
+      withClient(e.url, bind, (c) =>
+        c.modify(
+          dn,
+          new Change({
+            operation: 'replace',
+            modification: new Attribute({ type: 'userPassword', values: [preHashed] }),
+          }),
+        ),
+      ).then(
+        () => 0,
+        (error: unknown) => (error as { code?: number }).code,
+      );
+    await withClient(e.url, admin(e), (c) =>
+      c.add('cn=No Bypass,cn=Root DNs,cn=config', {
+        objectClass: ['top', 'person', 'organizationalPerson', 'inetOrgPerson', 'ds-cfg-user', 'ds-cfg-root-dn-user'],
+        cn: 'No Bypass',
+        sn: 'Bypass',
+        userPassword: 'no-bypass-pw',
+        'ds-cfg-inherit-default-root-privileges': 'false',
+        'ds-privilege-name': ['bypass-acl', 'password-reset'],
+      }),
+    );
+    assert.equal(
+      await write({ dn: 'cn=No Bypass,cn=Root DNs,cn=config', password: 'no-bypass-pw' }),
+      53,
+      'without bypass-pw-policy a pre-encoded password is refused',
+    );
     assert.equal(await write(sync), 0);
     assert.equal(await canBind(e.url, dn, 'carried-password'), true);
   });
@@ -200,7 +275,11 @@ describe('prepare-endpoint-server against the PingDirectory emulator', () => {
     ok(result);
     const account = await syncAccount(e);
     assert.deepEqual(sorted(account?.['ds-privilege-name']), sorted([...new Set([...SOURCE, ...DESTINATION])]));
-    const backend = await readEntry(e.url, admin(e), CHANGELOG_BACKEND, ['ds-cfg-enabled', 'ds-cfg-changelog-maximum-age', 'modifyTimestamp']);
+    const backend = await readEntry(e.url, admin(e), CHANGELOG_BACKEND, [
+      'ds-cfg-enabled',
+      'ds-cfg-changelog-maximum-age',
+      'modifyTimestamp',
+    ]);
     assert.deepEqual(backend?.['ds-cfg-enabled'], ['true']);
     assert.deepEqual(backend?.['ds-cfg-changelog-maximum-age'], ['2 d']);
     assert.match(result.stdout, /can read the change numbers \.+ Done/);
@@ -218,7 +297,11 @@ describe('prepare-endpoint-server against the PingDirectory emulator', () => {
     const again = await prepare(e, '--isSource', '--isDestination', '--changelogMaximumAge', '8h');
     ok(again);
     assert.match(again.stdout, /nothing to change/);
-    assert.deepEqual(await syncAccount(e), accountBefore, 'the sync user entry (modifyTimestamp included) is unchanged');
+    assert.deepEqual(
+      await syncAccount(e),
+      accountBefore,
+      'the sync user entry (modifyTimestamp included) is unchanged',
+    );
     assert.deepEqual(await readEntry(e.url, admin(e), CHANGELOG_BACKEND, ['*', 'modifyTimestamp']), backendBefore);
     const writes = (await readFile(logFile, 'utf8')).split('\n').filter((line) => line.includes('"event":"write"'));
     assert.deepEqual(writes, []);
@@ -243,7 +326,12 @@ describe('prepare-endpoint-server against the PingDirectory emulator', () => {
     ok(result);
     assert.match(result.stdout, /added bypass-read-acl, unindexed-search/);
     const account = await syncAccount(e);
-    assert.deepEqual(sorted(account?.['ds-privilege-name']), ['bypass-read-acl', 'config-read', 'jmx-read', 'unindexed-search']);
+    assert.deepEqual(sorted(account?.['ds-privilege-name']), [
+      'bypass-read-acl',
+      'config-read',
+      'jmx-read',
+      'unindexed-search',
+    ]);
     assert.deepEqual(account?.['ds-cfg-inherit-default-root-privileges'], ['false']);
   });
 
@@ -256,10 +344,13 @@ describe('prepare-endpoint-server against the PingDirectory emulator', () => {
     assert.match(text, /bypass-read-acl/);
     assert.match(text, /cannot read firstChangeNumber\/lastChangeNumber/);
     const log = await readFile(path.join(dir, 'run.log'), 'utf8');
-    assert.ok(log.split('\n').some((line) => line.includes('"level":40') && line.includes('bypass-read-acl')), 'warning in the log');
+    assert.ok(
+      log.split('\n').some((line) => line.includes('"level":40') && line.includes('bypass-read-acl')),
+      'warning in the log',
+    );
 
     const account = await syncAccount(e);
-    assert.ok(account?.['ds-privilege-name']?.includes('-bypass-read-acl'), 'others\' settings are left alone');
+    assert.ok(account?.['ds-privilege-name']?.includes('-bypass-read-acl'), "others' settings are left alone");
     const rootDse = await readEntry(e.url, sync, '', ['firstChangeNumber', 'lastChangeNumber']);
     assert.equal(rootDse?.firstchangenumber?.length ?? 0, 0, 'the emulator hides the change numbers from this account');
   });
@@ -293,15 +384,41 @@ describe('prepare-endpoint-server against the PingDirectory emulator', () => {
     const e = await start();
     const wrong = await secretFile('wrong.pw', 'not-the-password');
     const denied = await runCli([
-      '--hostname', '127.0.0.1', '--port', String(e.port), '--syncServerBindPasswordFile', path.join(dir, 'sync.pw'),
-      '--baseDN', 'dc=example,dc=com', '--isDestination', '-D', 'cn=Directory Manager', '-j', wrong, '--no-prompt',
-      '--logFile', path.join(dir, 'run.log'),
+      '--hostname',
+      '127.0.0.1',
+      '--port',
+      String(e.port),
+      '--syncServerBindPasswordFile',
+      path.join(dir, 'sync.pw'),
+      '--baseDN',
+      'dc=example,dc=com',
+      '--isDestination',
+      '-D',
+      'cn=Directory Manager',
+      '-j',
+      wrong,
+      '--no-prompt',
+      '--logFile',
+      path.join(dir, 'run.log'),
     ]);
     assert.equal(denied.code, 49, denied.stderr);
     const missing = await runCli([
-      '--hostname', '127.0.0.1', '--port', String(e.port), '--syncServerBindPasswordFile', path.join(dir, 'sync.pw'),
-      '--baseDN', 'dc=nowhere,dc=com', '--isDestination', '-D', 'cn=Directory Manager', '-j', path.join(dir, 'admin.pw'),
-      '--no-prompt', '--logFile', path.join(dir, 'run.log'),
+      '--hostname',
+      '127.0.0.1',
+      '--port',
+      String(e.port),
+      '--syncServerBindPasswordFile',
+      path.join(dir, 'sync.pw'),
+      '--baseDN',
+      'dc=nowhere,dc=com',
+      '--isDestination',
+      '-D',
+      'cn=Directory Manager',
+      '-j',
+      path.join(dir, 'admin.pw'),
+      '--no-prompt',
+      '--logFile',
+      path.join(dir, 'run.log'),
     ]);
     assert.equal(missing.code, 32, missing.stderr);
     assert.equal(await syncAccount(e), undefined);
@@ -320,7 +437,12 @@ describe('the PingDirectory emulator itself', () => {
 
   test('root DSE: Ping vendor, naming contexts, no change numbers while the changelog backend is disabled', async () => {
     const e = await start();
-    const rootDse = await readEntry(e.url, undefined, '', ['vendorName', 'vendorVersion', 'namingContexts', 'firstChangeNumber']);
+    const rootDse = await readEntry(e.url, undefined, '', [
+      'vendorName',
+      'vendorVersion',
+      'namingContexts',
+      'firstChangeNumber',
+    ]);
     assert.deepEqual(rootDse?.vendorname, ['Ping Identity Corporation']);
     assert.match(rootDse?.vendorversion?.[0] ?? '', /^Ping Identity Directory Server .*emulator/);
     assert.deepEqual(rootDse?.namingcontexts, ['dc=example,dc=com']);
@@ -336,12 +458,35 @@ describe('the PingDirectory emulator itself', () => {
     assert.equal(await canBind(e.url, 'cn=Nobody,cn=Root DNs,cn=config', 'x'), false);
 
     assert.equal(await code(readEntry(e.url, undefined, 'cn=config', ['cn'])), 50, 'cn=config needs config-read');
-    assert.equal(await code(withClient(e.url, admin(e), (c) => c.add('uid=x,ou=Nowhere,dc=example,dc=com', { objectClass: 'top', uid: 'x' }))), 32);
-    assert.equal(await code(withClient(e.url, admin(e), (c) => c.add('ou=People,dc=example,dc=com', { objectClass: 'organizationalUnit', ou: 'People' }))), 68);
+    assert.equal(
+      await code(
+        withClient(e.url, admin(e), (c) =>
+          c.add('uid=x,ou=Nowhere,dc=example,dc=com', { objectClass: 'top', uid: 'x' }),
+        ),
+      ),
+      32,
+    );
+    assert.equal(
+      await code(
+        withClient(e.url, admin(e), (c) =>
+          c.add('ou=People,dc=example,dc=com', { objectClass: 'organizationalUnit', ou: 'People' }),
+        ),
+      ),
+      68,
+    );
     assert.equal(await code(withClient(e.url, admin(e), (c) => c.del('changeNumber=1,cn=changelog'))), 53);
     assert.equal(
-      await code(withClient(e.url, admin(e), (c) =>
-        c.modify(CHANGELOG_BACKEND, new Change({ operation: 'replace', modification: new Attribute({ type: 'ds-cfg-changelog-maximum-age', values: ['soon'] }) })))),
+      await code(
+        withClient(e.url, admin(e), (c) =>
+          c.modify(
+            CHANGELOG_BACKEND,
+            new Change({
+              operation: 'replace',
+              modification: new Attribute({ type: 'ds-cfg-changelog-maximum-age', values: ['soon'] }),
+            }),
+          ),
+        ),
+      ),
       53,
       'the configuration rejects a value it cannot read',
     );
@@ -363,31 +508,61 @@ describe('the PingDirectory emulator itself', () => {
     const reader: Bind = { dn: 'cn=reader', password: 'reader-pw' };
     assert.ok(await readEntry(e.url, reader, CHANGELOG_BACKEND, ['ds-cfg-enabled']), 'config-read inherited');
     assert.equal(
-      await code(withClient(e.url, reader, (c) =>
-        c.modify(CHANGELOG_BACKEND, new Change({ operation: 'replace', modification: new Attribute({ type: 'ds-cfg-enabled', values: ['true'] }) })))),
+      await code(
+        withClient(e.url, reader, (c) =>
+          c.modify(
+            CHANGELOG_BACKEND,
+            new Change({
+              operation: 'replace',
+              modification: new Attribute({ type: 'ds-cfg-enabled', values: ['true'] }),
+            }),
+          ),
+        ),
+      ),
       50,
       '-config-write removes the inherited privilege',
     );
     const people = await searchDns(e.url, reader, 'dc=example,dc=com', '(objectClass=organizationalUnit)');
-    assert.deepEqual(people.map((dn) => dn.toLowerCase()), ['ou=people,dc=example,dc=com']);
+    assert.deepEqual(
+      people.map((dn) => dn.toLowerCase()),
+      ['ou=people,dc=example,dc=com'],
+    );
   });
 
   test('changelog: modifies and deletes are numbered while enabled, and only bypass-(read-)acl holders see them', async () => {
     const e = await start();
     await addPerson(e, 'not.logged');
     await withClient(e.url, admin(e), (c) =>
-      c.modify(CHANGELOG_BACKEND, new Change({ operation: 'replace', modification: new Attribute({ type: 'ds-cfg-enabled', values: ['true'] }) })));
+      c.modify(
+        CHANGELOG_BACKEND,
+        new Change({ operation: 'replace', modification: new Attribute({ type: 'ds-cfg-enabled', values: ['true'] }) }),
+      ),
+    );
     await withClient(e.url, admin(e), async (c: Client) => {
-      await c.modify('uid=not.logged,ou=People,dc=example,dc=com',
-        new Change({ operation: 'replace', modification: new Attribute({ type: 'description', values: ['changed'] }) }));
+      await c.modify(
+        'uid=not.logged,ou=People,dc=example,dc=com',
+        new Change({ operation: 'replace', modification: new Attribute({ type: 'description', values: ['changed'] }) }),
+      );
       await c.del('uid=not.logged,ou=People,dc=example,dc=com');
     });
     const changes = await searchDns(e.url, admin(e), 'cn=changelog', '(changeType=*)');
     assert.deepEqual(changes.sort(), ['changeNumber=1,cn=changelog', 'changeNumber=2,cn=changelog']);
     const types = await withClient(e.url, admin(e), async (c) =>
-      (await c.search('cn=changelog', { scope: 'one', filter: '(objectClass=changeLogEntry)', attributes: ['changeType'] }))
-        .searchEntries.map((entry) => String(entry.changeType)).sort());
+      (
+        await c.search('cn=changelog', {
+          scope: 'one',
+          filter: '(objectClass=changeLogEntry)',
+          attributes: ['changeType'],
+        })
+      ).searchEntries
+        .map((entry) => String(entry.changeType))
+        .sort(),
+    );
     assert.deepEqual(types, ['delete', 'modify']);
-    assert.deepEqual(await searchDns(e.url, undefined, 'cn=changelog', '(objectClass=*)'), [], 'anonymous sees no change');
+    assert.deepEqual(
+      await searchDns(e.url, undefined, 'cn=changelog', '(objectClass=*)'),
+      [],
+      'anonymous sees no change',
+    );
   });
 });

@@ -31,10 +31,38 @@ const MARK = 'Account used by the synchronization server (created by prepare-end
 const PERSON = ['top', 'person', 'organizationalPerson', 'inetOrgPerson'];
 /** Entries --remove must never delete, for the sync DN to name in turn. */
 const FOREIGN = (base: string): { dn: string; attributes: Record<string, string[]>; what: string }[] => [
-  { dn: `ou=Empty,${base}`, attributes: { objectClass: ['top', 'organizationalUnit'], ou: ['Empty'] }, what: 'an empty OU' },
-  { dn: `cn=Team,${base}`, attributes: { objectClass: ['top', 'groupOfNames'], cn: ['Team'], member: [`ou=Empty,${base}`] }, what: 'a groupOfNames' },
-  { dn: `uid=human,${base}`, attributes: { objectClass: PERSON, uid: ['human'], cn: ['Human'], sn: ['Human'], userPassword: [`Human-${randomUUID()}`] }, what: 'a person the tool never created' },
-  { dn: `uid=legacy-looking,${base}`, attributes: { objectClass: PERSON, uid: ['legacy-looking'], cn: ['L'], sn: ['L'], description: [`${MARK} (copied by hand, with more text)`] }, what: 'a person with another description' },
+  {
+    dn: `ou=Empty,${base}`,
+    attributes: { objectClass: ['top', 'organizationalUnit'], ou: ['Empty'] },
+    what: 'an empty OU',
+  },
+  {
+    dn: `cn=Team,${base}`,
+    attributes: { objectClass: ['top', 'groupOfNames'], cn: ['Team'], member: [`ou=Empty,${base}`] },
+    what: 'a groupOfNames',
+  },
+  {
+    dn: `uid=human,${base}`,
+    attributes: {
+      objectClass: PERSON,
+      uid: ['human'],
+      cn: ['Human'],
+      sn: ['Human'],
+      userPassword: [`Human-${randomUUID()}`],
+    },
+    what: 'a person the tool never created',
+  },
+  {
+    dn: `uid=legacy-looking,${base}`,
+    attributes: {
+      objectClass: PERSON,
+      uid: ['legacy-looking'],
+      cn: ['L'],
+      sn: ['L'],
+      description: [`${MARK} (copied by hand, with more text)`],
+    },
+    what: 'a person with another description',
+  },
 ];
 
 let tmp = '';
@@ -46,8 +74,17 @@ function json(r: RunCliResult): RunResult {
   return JSON.parse(lines[0] ?? '') as RunResult;
 }
 
-async function modify(url: string, bind: Bind, dn: string, operation: 'add' | 'delete' | 'replace', type: string, values: string[]): Promise<void> {
-  await withClient(url, bind, (c) => c.modify(dn, [new Change({ operation, modification: new Attribute({ type, values }) })]));
+async function modify(
+  url: string,
+  bind: Bind,
+  dn: string,
+  operation: 'add' | 'delete' | 'replace',
+  type: string,
+  values: string[],
+): Promise<void> {
+  await withClient(url, bind, (c) =>
+    c.modify(dn, [new Change({ operation, modification: new Attribute({ type, values }) })]),
+  );
 }
 
 async function add(url: string, bind: Bind, dn: string, attributes: Record<string, string[]>): Promise<void> {
@@ -58,7 +95,13 @@ async function add(url: string, bind: Bind, dn: string, attributes: Record<strin
  * `--remove` with the sync DN naming `dn`, an entry this tool did not create (or must not delete): exit 0, the
  * entry is exactly as before, and the run says it was kept and why.
  */
-async function removeKeeps(url: string, bind: Bind, args: (extra: string[]) => string[], dn: string, why: RegExp): Promise<RunCliResult> {
+async function removeKeeps(
+  url: string,
+  bind: Bind,
+  args: (extra: string[]) => string[],
+  dn: string,
+  why: RegExp,
+): Promise<RunCliResult> {
   const before = await dumpEntries(url, bind, dn, 'base');
   assert.notDeepEqual(before, {}, `'${dn}' exists before`);
   const r = await runCli(args(['--remove', '--syncServerBindDN', dn, '--json']));
@@ -83,8 +126,7 @@ after(() => {
 
 describe('389 DS (dynamic plugins on): prepare, remove, remove again, disable the change log', () => {
   let ds: Ds389 | undefined;
-  const THIRD_BASE_ACI =
-    `(targetattr="description")(version 3.0; acl "third party: description read"; allow (read,search) userdn="ldap:///${SYNC_DN}";)`;
+  const THIRD_BASE_ACI = `(targetattr="description")(version 3.0; acl "third party: description read"; allow (read,search) userdn="ldap:///${SYNC_DN}";)`;
   /** Replaces 389's anyone-reads-everything root DSE ACI, so the tool must add one of its own for the change numbers. */
   const THIRD_ROOT_ACI =
     '(targetattr="namingContexts || supportedLDAPVersion || supportedControl || supportedExtension || supportedSASLMechanisms || vendorName || vendorVersion || objectClass")' +
@@ -101,13 +143,27 @@ describe('389 DS (dynamic plugins on): prepare, remove, remove again, disable th
   };
   const admin = (): Bind => ({ dn: server().adminDn, password: server().adminPassword });
   const args = (extra: string[]): string[] => [
-    '-h', server().host, '-p', String(server().port), '-D', server().adminDn,
-    '--bindPasswordFile', path.join(tmp, 'ds-admin.pw'),
-    '--no-prompt', '--logFile', logFile, '-b', BASE, ...extra,
+    '-h',
+    server().host,
+    '-p',
+    String(server().port),
+    '-D',
+    server().adminDn,
+    '--bindPasswordFile',
+    path.join(tmp, 'ds-admin.pw'),
+    '--no-prompt',
+    '--logFile',
+    logFile,
+    '-b',
+    BASE,
+    ...extra,
   ];
-  const acis = async (dn: string): Promise<string[]> => (await readEntry(server().url, admin(), dn, ['aci']))?.aci ?? [];
+  const acis = async (dn: string): Promise<string[]> =>
+    (await readEntry(server().url, admin(), dn, ['aci']))?.aci ?? [];
   const pluginEnabled = async (): Promise<string | undefined> =>
-    (await readEntry(server().url, admin(), PLUGIN_DN, ['nsslapd-pluginEnabled']))?.['nsslapd-pluginenabled']?.[0]?.toLowerCase();
+    (await readEntry(server().url, admin(), PLUGIN_DN, ['nsslapd-pluginEnabled']))?.[
+      'nsslapd-pluginenabled'
+    ]?.[0]?.toLowerCase();
   const state = async (): Promise<Dump[]> => {
     const d = server();
     return [
@@ -136,13 +192,26 @@ describe('389 DS (dynamic plugins on): prepare, remove, remove again, disable th
   });
 
   test('prepare as source and destination: our ACIs on the base, cn=changelog and the root DSE; plugin on', async () => {
-    const r = await runCli(args(['--syncServerBindPasswordFile', path.join(tmp, 'sync.pw'), '--isSource', '--isDestination', '--changelogMaximumAge', '3d']));
+    const r = await runCli(
+      args([
+        '--syncServerBindPasswordFile',
+        path.join(tmp, 'sync.pw'),
+        '--isSource',
+        '--isDestination',
+        '--changelogMaximumAge',
+        '3d',
+      ]),
+    );
     assert.equal(r.code, 0, describeRun(r));
     assert.equal(await pluginEnabled(), 'on');
     // source read, destination write and its three deny ACIs
     assert.equal((await acis(BASE)).filter((a) => a.includes(OUR_PREFIX)).length, 5, JSON.stringify(await acis(BASE)));
     assert.equal((await acis('')).filter((a) => a.includes(OUR_PREFIX)).length, 1, JSON.stringify(await acis('')));
-    assert.equal((await acis('cn=changelog')).filter((a) => a.includes(OUR_PREFIX)).length, 1, JSON.stringify(await acis('cn=changelog')));
+    assert.equal(
+      (await acis('cn=changelog')).filter((a) => a.includes(OUR_PREFIX)).length,
+      1,
+      JSON.stringify(await acis('cn=changelog')),
+    );
     // Somebody else's ACI on cn=changelog, added after it came into being.
     await modify(server().url, admin(), 'cn=changelog', 'add', 'aci', [THIRD_CHANGELOG_ACI]);
     changelogAcisBefore = (await acis('cn=changelog')).filter((a) => !a.includes(OUR_PREFIX));
@@ -157,7 +226,10 @@ describe('389 DS (dynamic plugins on): prepare, remove, remove again, disable th
     assert.equal(r.code, 0, describeRun(r));
     assert.ok(r.stdout.includes(`dn: ${SYNC_DN}\nchangetype: delete`), describeRun(r));
     for (const dn of [BASE, 'cn=changelog', '']) {
-      assert.ok(r.stdout.includes(`dn: ${dn}\nchangetype: modify\ndelete: aci\n`), `an ACI delete on '${dn}':\n${describeRun(r)}`);
+      assert.ok(
+        r.stdout.includes(`dn: ${dn}\nchangetype: modify\ndelete: aci\n`),
+        `an ACI delete on '${dn}':\n${describeRun(r)}`,
+      );
     }
     assert.match(r.stdout, /Would update/);
     assert.doesNotMatch(r.stdout, /third party/, 'no third-party ACI is planned for deletion');
@@ -182,9 +254,17 @@ describe('389 DS (dynamic plugins on): prepare, remove, remove again, disable th
     assert.equal(result.changed, true);
     assert.ok(result.ldap.writes >= 4, `user + base + changelog + root DSE: ${JSON.stringify(result.ldap)}`);
     assert.equal(await readEntry(server().url, admin(), SYNC_DN), undefined, 'the sync user is deleted');
-    assert.deepEqual((await acis(BASE)).sort(), [...baseAcisBefore].sort(), 'the base has exactly its ACIs from before');
+    assert.deepEqual(
+      (await acis(BASE)).sort(),
+      [...baseAcisBefore].sort(),
+      'the base has exactly its ACIs from before',
+    );
     assert.deepEqual(await acis(''), rootAcisBefore, 'the root DSE has exactly its ACI from before');
-    assert.deepEqual((await acis('cn=changelog')).sort(), [...changelogAcisBefore].sort(), 'cn=changelog keeps the others');
+    assert.deepEqual(
+      (await acis('cn=changelog')).sort(),
+      [...changelogAcisBefore].sort(),
+      'cn=changelog keeps the others',
+    );
     assert.equal(await pluginEnabled(), 'on', 'the Retro Changelog Plugin stays on');
     assert.ok(await readEntry(server().url, admin(), 'cn=changelog'), 'cn=changelog still there');
   });
@@ -215,7 +295,9 @@ describe('389 DS (dynamic plugins on): prepare, remove, remove again, disable th
     const r = await runCli(args(['--syncServerBindPasswordFile', path.join(tmp, 'sync.pw'), '--isDestination']));
     assert.equal(r.code, 0, describeRun(r));
     assert.deepEqual((await readEntry(server().url, admin(), SYNC_DN, ['description']))?.description, [MARK]);
-    const again = await runCli(args(['--syncServerBindPasswordFile', path.join(tmp, 'sync.pw'), '--isDestination', '--json']));
+    const again = await runCli(
+      args(['--syncServerBindPasswordFile', path.join(tmp, 'sync.pw'), '--isDestination', '--json']),
+    );
     assert.equal(json(again).ldap.writes, 0, describeRun(again));
     assert.deepEqual((await readEntry(server().url, admin(), SYNC_DN, ['description']))?.description, [MARK]);
     const removed = await runCli(args(['--remove']));
@@ -225,7 +307,8 @@ describe('389 DS (dynamic plugins on): prepare, remove, remove again, disable th
 
   test('--remove keeps what the tool did not create: an empty OU, a groupOfNames, foreign persons, a leaf suffix entry', async () => {
     for (const entry of FOREIGN(BASE)) await add(server().url, admin(), entry.dn, entry.attributes);
-    for (const entry of FOREIGN(BASE)) await removeKeeps(server().url, admin(), args, entry.dn, /not an account|did not create it/);
+    for (const entry of FOREIGN(BASE))
+      await removeKeeps(server().url, admin(), args, entry.dn, /not an account|did not create it/);
     // dc=example,dc=org: a suffix entry with nothing below it, as the harness makes it.
     assert.equal((await dumpEntries(server().url, admin(), 'dc=example,dc=org', 'sub')) !== undefined, true);
     await removeKeeps(server().url, admin(), args, 'dc=example,dc=org', /not an account/);
@@ -235,26 +318,66 @@ describe('389 DS (dynamic plugins on): prepare, remove, remove again, disable th
     const adopted = `uid=adopted,${BASE}`;
     const password = `Adopted-${randomUUID()}`;
     const passwordFile = secretFile(tmp, 'adopted.pw', password);
-    await add(server().url, admin(), adopted, { objectClass: PERSON, uid: ['adopted'], cn: ['Adopted'], sn: ['Adopted'], userPassword: [password] });
+    await add(server().url, admin(), adopted, {
+      objectClass: PERSON,
+      uid: ['adopted'],
+      cn: ['Adopted'],
+      sn: ['Adopted'],
+      userPassword: [password],
+    });
     const before = await dumpEntries(server().url, admin(), adopted, 'base');
-    const r = await runCli(args(['--syncServerBindPasswordFile', passwordFile, '--syncServerBindDN', adopted, '--isDestination']));
+    const r = await runCli(
+      args(['--syncServerBindPasswordFile', passwordFile, '--syncServerBindDN', adopted, '--isDestination']),
+    );
     assert.equal(r.code, 0, describeRun(r));
     // Not marked, nothing changed but what the run says it sets for a sync on every account (its search limits).
     const LIMITS = ['nssizelimit', 'nslookthroughlimit', 'nspagedsizelimit', 'nstimelimit'];
-    const withoutSyncSettings = (dump: Dump): Dump => Object.fromEntries(Object.entries(dump).map(([dn, attributes]) =>
-      [dn, Object.fromEntries(Object.entries(attributes).filter(([name]) => !LIMITS.includes(name) && !/^(modifytimestamp|modifiersname|entrydn|nsuniqueid|modifiersname|internalmodif.*)$/.test(name)))]));
+    const withoutSyncSettings = (dump: Dump): Dump =>
+      Object.fromEntries(
+        Object.entries(dump).map(([dn, attributes]) => [
+          dn,
+          Object.fromEntries(
+            Object.entries(attributes).filter(
+              ([name]) =>
+                !LIMITS.includes(name) &&
+                !/^(modifytimestamp|modifiersname|entrydn|nsuniqueid|modifiersname|internalmodif.*)$/.test(name),
+            ),
+          ),
+        ]),
+      );
     const after = await dumpEntries(server().url, admin(), adopted, 'base');
-    assert.deepEqual(withoutSyncSettings(after), withoutSyncSettings(before), 'the account was not otherwise touched (no mark)');
-    assert.match(r.stdout, /Search limits of 'uid=adopted,dc=example,dc=com' \.+ (Updated|Created)/, 'the limits it set are said');
-    assert.equal((await acis(BASE)).filter((a) => a.includes(adopted)).length, 4, 'the run granted its ACIs (write and its three denies)');
+    assert.deepEqual(
+      withoutSyncSettings(after),
+      withoutSyncSettings(before),
+      'the account was not otherwise touched (no mark)',
+    );
+    assert.match(
+      r.stdout,
+      /Search limits of 'uid=adopted,dc=example,dc=com' \.+ (Updated|Created)/,
+      'the limits it set are said',
+    );
+    assert.equal(
+      (await acis(BASE)).filter((a) => a.includes(adopted)).length,
+      4,
+      'the run granted its ACIs (write and its three denies)',
+    );
     await removeKeeps(server().url, admin(), args, adopted, /did not create it/);
-    assert.deepEqual((await acis(BASE)).filter((a) => a.includes(adopted)), [], 'the ACI the run granted is gone');
+    assert.deepEqual(
+      (await acis(BASE)).filter((a) => a.includes(adopted)),
+      [],
+      'the ACI the run granted is gone',
+    );
     assert.equal(await canBind(server().url, adopted, password), true, 'the account still works');
   });
 
   test('a marked account with an entry below it is kept (a non-leaf entry is never deleted); once a leaf, it goes', async () => {
     const parent = `cn=Parent Sync,${BASE}`;
-    await add(server().url, admin(), parent, { objectClass: PERSON, cn: ['Parent Sync'], sn: ['Sync'], description: [MARK] });
+    await add(server().url, admin(), parent, {
+      objectClass: PERSON,
+      cn: ['Parent Sync'],
+      sn: ['Sync'],
+      description: [MARK],
+    });
     await add(server().url, admin(), `cn=Child,${parent}`, { objectClass: PERSON, cn: ['Child'], sn: ['Child'] });
     await removeKeeps(server().url, admin(), args, parent, /non-leaf entry is never deleted/);
     assert.ok(await readEntry(server().url, admin(), `cn=Child,${parent}`), 'the entry below is kept too');
@@ -279,18 +402,37 @@ describe('slapd: prepare source, remove, disable the change log, prepare again',
   const admin = (): Bind => ({ dn: server().adminDn, password: server().adminPassword });
   const limited = (): Bind => ({ dn: server().limitedDn, password: server().adminPassword });
   const args = (extra: string[]): string[] => [
-    '-h', server().host, '-p', String(server().port), '-D', server().adminDn,
-    '--bindPasswordFile', path.join(tmp, 'slapd-admin.pw'),
-    '--no-prompt', '--logFile', logFile, '-b', BASE, ...extra,
+    '-h',
+    server().host,
+    '-p',
+    String(server().port),
+    '-D',
+    server().adminDn,
+    '--bindPasswordFile',
+    path.join(tmp, 'slapd-admin.pw'),
+    '--no-prompt',
+    '--logFile',
+    logFile,
+    '-b',
+    BASE,
+    ...extra,
   ];
-  const sourceArgs = (): string[] => args([
-    '--syncServerBindPasswordFile', path.join(tmp, 'sync.pw'),
-    '--isSource', '--changelogMaximumAge', '3d', '--accesslogDirectory', server().accesslogDirectory,
-  ]);
-  const rules = async (dn = DATA_DB): Promise<string[]> => (await readEntry(server().url, admin(), dn, ['olcAccess']))?.olcaccess ?? [];
+  const sourceArgs = (): string[] =>
+    args([
+      '--syncServerBindPasswordFile',
+      path.join(tmp, 'sync.pw'),
+      '--isSource',
+      '--changelogMaximumAge',
+      '3d',
+      '--accesslogDirectory',
+      server().accesslogDirectory,
+    ]);
+  const rules = async (dn = DATA_DB): Promise<string[]> =>
+    (await readEntry(server().url, admin(), dn, ['olcAccess']))?.olcaccess ?? [];
   const config = async (filter: string): Promise<string[]> =>
     withClient(server().url, admin(), async (c) =>
-      (await c.search('cn=config', { scope: 'sub', filter, attributes: ['1.1'] })).searchEntries.map((e) => e.dn));
+      (await c.search('cn=config', { scope: 'sub', filter, attributes: ['1.1'] })).searchEntries.map((e) => e.dn),
+    );
   const overlays = (): Promise<string[]> => config('(objectClass=olcAccessLogConfig)');
   const accesslogDb = async (): Promise<string> => {
     const found = await config('(olcSuffix=cn=accesslog)');
@@ -300,7 +442,8 @@ describe('slapd: prepare source, remove, disable the change log, prepare again',
   const readLog = async (bind: Bind): Promise<number> =>
     withClient(server().url, bind, async (c) => {
       try {
-        return (await c.search('cn=accesslog', { scope: 'sub', filter: '(reqType=*)', attributes: ['reqDN'] })).searchEntries.length;
+        return (await c.search('cn=accesslog', { scope: 'sub', filter: '(reqType=*)', attributes: ['reqDN'] }))
+          .searchEntries.length;
       } catch (err) {
         const code = (err as { code?: unknown }).code;
         if (code === 32 || code === 50) return 0;
@@ -312,7 +455,9 @@ describe('slapd: prepare source, remove, disable the change log, prepare again',
   before(async () => {
     slapd = await startSlapd();
     secretFile(tmp, 'slapd-admin.pw', slapd.adminPassword);
-    originalRules = (await readEntry(slapd.url, { dn: slapd.adminDn, password: slapd.adminPassword }, DATA_DB, ['olcAccess']))?.olcaccess ?? [];
+    originalRules =
+      (await readEntry(slapd.url, { dn: slapd.adminDn, password: slapd.adminPassword }, DATA_DB, ['olcAccess']))
+        ?.olcaccess ?? [];
     assert.equal(originalRules.length, 4, JSON.stringify(originalRules));
   });
 
@@ -333,11 +478,18 @@ describe('slapd: prepare source, remove, disable the change log, prepare again',
   test('--remove: our olcAccess rules and the sync user go, others intact and in order; the overlay stays', async () => {
     const r = await runCli(args(['--remove']));
     assert.equal(r.code, 0, describeRun(r));
-    assert.deepEqual(withoutIndex(await rules()), withoutIndex(originalRules), 'exactly the third-party rules, in order');
+    assert.deepEqual(
+      withoutIndex(await rules()),
+      withoutIndex(originalRules),
+      'exactly the third-party rules, in order',
+    );
     assert.deepEqual(await rules(), originalRules, 'and renumbered as they were');
     assert.equal(await readEntry(server().url, admin(), SYNC_DN), undefined, 'the sync user is deleted');
     const logRules = await rules(await accesslogDb());
-    assert.ok(!logRules.some((v) => v.includes(QUOTED_SYNC)), `no rule for the sync user on cn=accesslog: ${JSON.stringify(logRules)}`);
+    assert.ok(
+      !logRules.some((v) => v.includes(QUOTED_SYNC)),
+      `no rule for the sync user on cn=accesslog: ${JSON.stringify(logRules)}`,
+    );
     assert.equal((await overlays()).length, 1, 'the accesslog overlay is kept');
     assert.equal(await readLog(limited()), 0, 'cn=accesslog did not become readable to others');
 
@@ -372,12 +524,20 @@ describe('slapd: prepare source, remove, disable the change log, prepare again',
     assert.equal((await overlays()).length, 1, 'the overlay is back');
     assert.equal(await canBind(server().url, SYNC_DN, SYNC_PASSWORD), true);
     const logRules = await rules(await accesslogDb());
-    assert.ok(logRules.some((v) => v.includes(QUOTED_SYNC)), JSON.stringify(logRules));
+    assert.ok(
+      logRules.some((v) => v.includes(QUOTED_SYNC)),
+      JSON.stringify(logRules),
+    );
 
     const before = await readLog({ dn: SYNC_DN, password: SYNC_PASSWORD });
-    await withClient(server().url, admin(), (c) => c.add(`uid=again,ou=People,${BASE}`, {
-      objectClass: ['top', 'person', 'organizationalPerson', 'inetOrgPerson'], uid: 'again', cn: 'Again', sn: 'Again',
-    }));
+    await withClient(server().url, admin(), (c) =>
+      c.add(`uid=again,ou=People,${BASE}`, {
+        objectClass: ['top', 'person', 'organizationalPerson', 'inetOrgPerson'],
+        uid: 'again',
+        cn: 'Again',
+        sn: 'Again',
+      }),
+    );
     let seen = before;
     for (let i = 0; i < 30 && seen <= before; i++) {
       seen = await readLog({ dn: SYNC_DN, password: SYNC_PASSWORD });
@@ -392,19 +552,30 @@ describe('slapd: prepare source, remove, disable the change log, prepare again',
   test('--remove keeps what the tool did not create (OpenLDAP and the generic profile): OUs, groups, foreign accounts', async () => {
     for (const entry of FOREIGN(BASE)) await add(server().url, admin(), entry.dn, entry.attributes);
     const rulesBefore = await rules();
-    for (const entry of FOREIGN(BASE)) await removeKeeps(server().url, admin(), args, entry.dn, /not an account|did not create it/);
+    for (const entry of FOREIGN(BASE))
+      await removeKeeps(server().url, admin(), args, entry.dn, /not an account|did not create it/);
     // cn=limited: an account (simpleSecurityObject) the harness made; ou=People: no account, entries below it
     await removeKeeps(server().url, admin(), args, server().limitedDn, /did not create it/);
     await removeKeeps(server().url, admin(), args, `ou=People,${BASE}`, /not an account/);
     const generic = (extra: string[]): string[] => args(['--serverType', 'generic', ...extra]);
     await removeKeeps(server().url, admin(), generic, `uid=human,${BASE}`, /did not create it/);
     await removeKeeps(server().url, admin(), generic, `ou=Empty,${BASE}`, /not an account/);
-    assert.deepEqual(await rules(), rulesBefore, 'the sync user\'s own rule stays: it was not the sync user removed');
+    assert.deepEqual(await rules(), rulesBefore, "the sync user's own rule stays: it was not the sync user removed");
   });
 
   test('the generic profile deletes an account it created (it carries the mark)', async () => {
     const genericUser = `cn=Generic Sync,${BASE}`;
-    const r = await runCli(args(['--serverType', 'generic', '--syncServerBindDN', genericUser, '--syncServerBindPasswordFile', path.join(tmp, 'sync.pw'), '--isDestination']));
+    const r = await runCli(
+      args([
+        '--serverType',
+        'generic',
+        '--syncServerBindDN',
+        genericUser,
+        '--syncServerBindPasswordFile',
+        path.join(tmp, 'sync.pw'),
+        '--isDestination',
+      ]),
+    );
     assert.equal(r.code, 0, describeRun(r));
     assert.deepEqual((await readEntry(server().url, admin(), genericUser, ['description']))?.description, [MARK]);
     const removed = await runCli(args(['--serverType', 'generic', '--remove', '--syncServerBindDN', genericUser]));
@@ -425,13 +596,29 @@ describe('PingDirectory emulator: --remove deletes the root DN sync user (its pr
   };
   const admin = (): Bind => ({ dn: server().adminDn, password: server().adminPassword });
   const args = (extra: string[]): string[] => [
-    '-h', '127.0.0.1', '-p', String(server().port), '-D', server().adminDn, '-j', path.join(tmp, 'ping-admin.pw'),
-    '--no-prompt', '--logFile', logFile, '-b', BASE, ...extra,
+    '-h',
+    '127.0.0.1',
+    '-p',
+    String(server().port),
+    '-D',
+    server().adminDn,
+    '-j',
+    path.join(tmp, 'ping-admin.pw'),
+    '--no-prompt',
+    '--logFile',
+    logFile,
+    '-b',
+    BASE,
+    ...extra,
   ];
   const backendEnabled = async (): Promise<string | undefined> =>
-    (await readEntry(server().url, admin(), CHANGELOG_BACKEND, ['ds-cfg-enabled']))?.['ds-cfg-enabled']?.[0]?.toLowerCase();
+    (await readEntry(server().url, admin(), CHANGELOG_BACKEND, ['ds-cfg-enabled']))?.[
+      'ds-cfg-enabled'
+    ]?.[0]?.toLowerCase();
   const writesOf = (runId: string): unknown[] =>
-    readFileSync(logFile, 'utf8').split('\n').filter((l) => l.trim() !== '')
+    readFileSync(logFile, 'utf8')
+      .split('\n')
+      .filter((l) => l.trim() !== '')
       .map((l) => JSON.parse(l) as { runId?: string; event?: string })
       .filter((l) => l.runId === runId && l.event === 'write');
 
@@ -444,7 +631,9 @@ describe('PingDirectory emulator: --remove deletes the root DN sync user (its pr
   });
 
   test('prepare, --remove --dry-run writes nothing, --remove deletes the account, a second one writes nothing', async () => {
-    const prepared = await runCli(args(['--syncServerBindPasswordFile', path.join(tmp, 'sync.pw'), '--isSource', '--isDestination']));
+    const prepared = await runCli(
+      args(['--syncServerBindPasswordFile', path.join(tmp, 'sync.pw'), '--isSource', '--isDestination']),
+    );
     assert.equal(prepared.code, 0, describeRun(prepared));
     assert.ok(await readEntry(server().url, admin(), PING_SYNC_DN), 'the sync user exists');
     assert.equal(await backendEnabled(), 'true');
@@ -482,8 +671,11 @@ describe('PingDirectory emulator: --remove deletes the root DN sync user (its pr
     const other = 'cn=Other Root,cn=Root DNs,cn=config';
     await add(server().url, admin(), other, {
       objectClass: ['top', 'person', 'organizationalPerson', 'inetOrgPerson', 'ds-cfg-user', 'ds-cfg-root-dn-user'],
-      cn: ['Other Root'], sn: ['Root'], userPassword: [`Other-${randomUUID()}`],
-      'ds-cfg-inherit-default-root-privileges': ['false'], 'ds-privilege-name': ['bypass-read-acl', 'config-read'],
+      cn: ['Other Root'],
+      sn: ['Root'],
+      userPassword: [`Other-${randomUUID()}`],
+      'ds-cfg-inherit-default-root-privileges': ['false'],
+      'ds-privilege-name': ['bypass-read-acl', 'config-read'],
     });
     const r = await removeKeeps(server().url, admin(), args, other, /did not create it/);
     assert.match(r.stderr, /keeps its privileges bypass-read-acl, config-read/, describeRun(r));
@@ -492,10 +684,21 @@ describe('PingDirectory emulator: --remove deletes the root DN sync user (its pr
   test('the admin bound by its alternate bind DN cannot be the sync user (exit 89, nothing written)', async () => {
     const before = await readEntry(server().url, admin(), 'cn=Directory Manager,cn=Root DNs,cn=config', ['*', '+']);
     for (const extra of [['--isDestination', '--resetSyncServerBindPassword'], ['--remove']]) {
-      const r = await runCli(args(['--syncServerBindDN', 'CN=Directory Manager, cn=Root DNs,cn=config', '--syncServerBindPasswordFile', path.join(tmp, 'sync.pw'), ...extra]));
+      const r = await runCli(
+        args([
+          '--syncServerBindDN',
+          'CN=Directory Manager, cn=Root DNs,cn=config',
+          '--syncServerBindPasswordFile',
+          path.join(tmp, 'sync.pw'),
+          ...extra,
+        ]),
+      );
       assert.equal(r.code, 89, describeRun(r));
       assert.match(r.stderr, /names the admin's own account/, describeRun(r));
     }
-    assert.deepEqual(await readEntry(server().url, admin(), 'cn=Directory Manager,cn=Root DNs,cn=config', ['*', '+']), before);
+    assert.deepEqual(
+      await readEntry(server().url, admin(), 'cn=Directory Manager,cn=Root DNs,cn=config', ['*', '+']),
+      before,
+    );
   });
 });

@@ -19,7 +19,8 @@ const SYNC_DN = `cn=Sync User,${BASE}`;
 const SYNC_PASSWORD = `Sync-Scripting-${randomUUID()}`;
 const PLUGIN_DN = 'cn=Retro Changelog Plugin,cn=plugins,cn=config';
 const STATUSES = new Set(['created', 'updated', 'unchanged', 'skipped', 'warning']);
-const TOOL_VERSION = (JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { version: string }).version;
+const TOOL_VERSION = (JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { version: string })
+  .version;
 
 let tmp = '';
 let logFile = '';
@@ -58,10 +59,15 @@ function slapdConnection(): string[] {
 /** A destination run on slapd with both passwords from files. */
 function slapdDestination(extra: string[] = []): string[] {
   return [
-    ...slapdConnection(), '-D', ldap().adminDn,
-    '--bindPasswordFile', path.join(tmp, 'slapd-admin.pw'),
-    '--syncServerBindPasswordFile', path.join(tmp, 'sync.pw'),
-    '--isDestination', ...extra,
+    ...slapdConnection(),
+    '-D',
+    ldap().adminDn,
+    '--bindPasswordFile',
+    path.join(tmp, 'slapd-admin.pw'),
+    '--syncServerBindPasswordFile',
+    path.join(tmp, 'sync.pw'),
+    '--isDestination',
+    ...extra,
   ];
 }
 
@@ -77,10 +83,13 @@ const isObject = (value: unknown): value is Record<string, unknown> =>
 const str: Check = (v, w) => assert.equal(typeof v, 'string', `${w} is a string: ${JSON.stringify(v)}`);
 const bool: Check = (v, w) => assert.equal(typeof v, 'boolean', `${w} is a boolean: ${JSON.stringify(v)}`);
 const int: Check = (v, w) => assert.ok(Number.isInteger(v), `${w} is an integer: ${JSON.stringify(v)}`);
-const count: Check = (v, w) => assert.ok(Number.isInteger(v) && (v as number) >= 0, `${w} is a count: ${JSON.stringify(v)}`);
-const nullable = (check: Check): Check => (v, w) => {
-  if (v !== null) check(v, w);
-};
+const count: Check = (v, w) =>
+  assert.ok(Number.isInteger(v) && (v as number) >= 0, `${w} is a count: ${JSON.stringify(v)}`);
+const nullable =
+  (check: Check): Check =>
+  (v, w) => {
+    if (v !== null) check(v, w);
+  };
 function shape<T>(checks: { [K in keyof T]-?: Check }): Check {
   return (v, w) => {
     assert.ok(isObject(v), `${w} is an object: ${JSON.stringify(v)}`);
@@ -88,10 +97,12 @@ function shape<T>(checks: { [K in keyof T]-?: Check }): Check {
     for (const [key, check] of Object.entries(checks) as Array<[string, Check]>) check(v[key], `${w}.${key}`);
   };
 }
-const list = (check: Check): Check => (v, w) => {
-  assert.ok(Array.isArray(v), `${w} is an array: ${JSON.stringify(v)}`);
-  v.forEach((item, index) => check(item, `${w}[${index}]`));
-};
+const list =
+  (check: Check): Check =>
+  (v, w) => {
+    assert.ok(Array.isArray(v), `${w} is an array: ${JSON.stringify(v)}`);
+    v.forEach((item, index) => check(item, `${w}[${index}]`));
+  };
 
 const checkResult: Check = shape<RunResult>({
   tool: (v, w) => assert.equal(v, 'prepare-endpoint-server', w),
@@ -99,7 +110,9 @@ const checkResult: Check = shape<RunResult>({
   runId: (v, w) => assert.match(String(v), /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/, w),
   server: shape<RunResult['server']>({
     host: nullable(str),
-    port: nullable((v, w) => assert.ok(Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 65535, `${w}: ${String(v)}`)),
+    port: nullable((v, w) =>
+      assert.ok(Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 65535, `${w}: ${String(v)}`),
+    ),
     type: nullable(str),
     productName: nullable(str),
     vendor: nullable(str),
@@ -109,23 +122,33 @@ const checkResult: Check = shape<RunResult>({
   dryRun: bool,
   syncUserDn: nullable(str),
   changed: bool,
-  steps: list(shape<RunResult['steps'][number]>({
-    id: (v, w) => { str(v, w); assert.notEqual(v, '', w); },
-    title: str,
-    status: (v, w) => assert.ok(STATUSES.has(String(v)), `${w} is one of ${[...STATUSES].join(', ')}: ${String(v)}`),
-    detail: nullable(str),
-  })),
+  steps: list(
+    shape<RunResult['steps'][number]>({
+      id: (v, w) => {
+        str(v, w);
+        assert.notEqual(v, '', w);
+      },
+      title: str,
+      status: (v, w) => assert.ok(STATUSES.has(String(v)), `${w} is one of ${[...STATUSES].join(', ')}: ${String(v)}`),
+      detail: nullable(str),
+    }),
+  ),
   warnings: list(str),
   verified: nullable(bool),
   changeNumbers: nullable(shape<NonNullable<RunResult['changeNumbers']>>({ first: str, last: str })),
   ldif: nullable(str),
   ldap: shape<RunResult['ldap']>({ reads: count, writes: count }),
   exitCode: int,
-  error: nullable(shape<NonNullable<RunResult['error']>>({
-    exitCode: int,
-    message: (v, w) => { str(v, w); assert.notEqual(v, '', w); },
-    hint: nullable(str),
-  })),
+  error: nullable(
+    shape<NonNullable<RunResult['error']>>({
+      exitCode: int,
+      message: (v, w) => {
+        str(v, w);
+        assert.notEqual(v, '', w);
+      },
+      hint: nullable(str),
+    }),
+  ),
 });
 
 /** stdout is exactly one line of JSON and nothing else; the object fits the schema and agrees with the exit code. */
@@ -134,7 +157,12 @@ function jsonOf(r: RunCliResult): RunResult {
   const lines = r.stdout.split('\n');
   assert.equal(lines.length, 2, `exactly one line on stdout:\n${describeRun(r)}`);
   let parsed: unknown;
-  assert.doesNotThrow(() => { parsed = JSON.parse(lines[0] ?? ''); }, `JSON.parse accepts stdout:\n${describeRun(r)}`);
+  assert.doesNotThrow(
+    () => {
+      parsed = JSON.parse(lines[0] ?? '');
+    },
+    `JSON.parse accepts stdout:\n${describeRun(r)}`,
+  );
   checkResult(parsed, 'result');
   const result = parsed as RunResult;
   assert.equal(result.exitCode, r.code, 'exitCode is the process exit code');
@@ -184,7 +212,8 @@ after(async () => {
 });
 
 describe('--dry-run on a fresh slapd', () => {
-  const sourceArgs = (): string[] => slapdDestination(['--isSource', '--changelogMaximumAge', '3d', '--accesslogDirectory', ldap().accesslogDirectory]);
+  const sourceArgs = (): string[] =>
+    slapdDestination(['--isSource', '--changelogMaximumAge', '3d', '--accesslogDirectory', ldap().accesslogDirectory]);
 
   test('the dumps are stable (the comparison below means something)', async () => {
     assert.deepEqual(await slapdState(), await slapdState());
@@ -198,11 +227,16 @@ describe('--dry-run on a fresh slapd', () => {
     assert.ok(r.stdout.includes(`dn: ${SYNC_DN}\nchangetype: add\n`), describeRun(r));
     assert.match(r.stdout, /^userPassword: \*{8}$/m, describeRun(r));
     assert.ok(r.stdout.includes('add: olcAccess'), 'the access rule is in the LDIF');
-    assert.match(r.stdout, /^dn: olcDatabase=\{\d+\}mdb,cn=config\nchangetype: add$/m, 'the accesslog database is in the LDIF');
+    assert.match(
+      r.stdout,
+      /^dn: olcDatabase=\{\d+\}mdb,cn=config\nchangetype: add$/m,
+      'the accesslog database is in the LDIF',
+    );
     assert.match(r.stdout, /^dn: olcOverlay=accesslog,olcDatabase=\{1\}mdb,cn=config$/m, 'the overlay is in the LDIF');
     assert.match(r.stdout, /Would create/, describeRun(r));
     assert.match(r.stdout, /dry run: nothing was written/i, describeRun(r));
-    for (const text of [r.stdout, r.stderr]) assert.ok(!text.includes(SYNC_PASSWORD), 'the sync password is never printed');
+    for (const text of [r.stdout, r.stderr])
+      assert.ok(!text.includes(SYNC_PASSWORD), 'the sync password is never printed');
     assert.ok(!readFileSync(logFile, 'utf8').includes(SYNC_PASSWORD), 'nor logged');
     assert.deepEqual(await slapdState(), before, 'data, all of cn=config and the accesslog folder are unchanged');
     assert.equal(await readEntry(ldap().url, slapdAdmin(), SYNC_DN), undefined);
@@ -222,7 +256,10 @@ describe('--dry-run on a fresh slapd', () => {
     assert.match(result.ldif ?? '', /^userPassword: \*{8}$/m);
     assert.ok(!r.stdout.includes(SYNC_PASSWORD) && !r.stderr.includes(SYNC_PASSWORD), 'no password anywhere');
     assert.deepEqual(result.roles, { source: true, destination: true });
-    assert.ok(result.steps.some((s) => s.id === 'sync-user' && s.status === 'created'), JSON.stringify(result.steps));
+    assert.ok(
+      result.steps.some((s) => s.id === 'sync-user' && s.status === 'created'),
+      JSON.stringify(result.steps),
+    );
     assert.match(r.stderr, /Testing connection to/, 'the human lines went to stderr');
     assert.deepEqual(await slapdState(), before);
   });
@@ -246,7 +283,10 @@ describe('--json on slapd', () => {
     assert.equal(typeof result.server.productName, 'string');
     const user = result.steps.find((s) => s.id === 'sync-user');
     assert.equal(user?.status, 'created', JSON.stringify(result.steps));
-    assert.ok(result.steps.some((s) => s.id.startsWith('olcaccess:') && s.status === 'created'), JSON.stringify(result.steps));
+    assert.ok(
+      result.steps.some((s) => s.id.startsWith('olcaccess:') && s.status === 'created'),
+      JSON.stringify(result.steps),
+    );
     assert.match(r.stderr, /Testing connection to 127\.0\.0\.1:\d+ \.+ Done/, describeRun(r));
     assert.match(r.stderr, /Summary:/, describeRun(r));
     assert.doesNotMatch(r.stdout, /Testing connection|Summary:|Created '/);
@@ -278,7 +318,19 @@ describe('--json on slapd', () => {
   });
 
   test('usage error (-p 0): exit 89 with a JSON error object, nothing else on stdout', async () => {
-    const r = await run(['-h', '127.0.0.1', '-p', '0', '-b', BASE, '--isDestination', '--no-prompt', '--logFile', logFile, '--json']);
+    const r = await run([
+      '-h',
+      '127.0.0.1',
+      '-p',
+      '0',
+      '-b',
+      BASE,
+      '--isDestination',
+      '--no-prompt',
+      '--logFile',
+      logFile,
+      '--json',
+    ]);
     assert.equal(r.code, 89, describeRun(r));
     const result = jsonOf(r);
     assert.equal(result.error?.exitCode, 89);
@@ -319,7 +371,13 @@ describe('password sources (slapd, sync user already there)', () => {
     const r = await run([...noPasswords(), '-j', crlf, '--syncServerBindPasswordFile', path.join(tmp, 'sync.pw')]);
     assert.equal(r.code, 0, describeRun(r));
     const noNewline = file('bare.pw', ldap().adminPassword);
-    const bare = await run([...noPasswords(), '-j', noNewline, '--syncServerBindPasswordFile', path.join(tmp, 'sync.pw')]);
+    const bare = await run([
+      ...noPasswords(),
+      '-j',
+      noNewline,
+      '--syncServerBindPasswordFile',
+      path.join(tmp, 'sync.pw'),
+    ]);
     assert.equal(bare.code, 0, describeRun(bare));
   });
 
@@ -332,16 +390,26 @@ describe('password sources (slapd, sync user already there)', () => {
   });
 
   test('PES_BIND_PASSWORD and PES_SYNC_PASSWORD, no file', async () => {
-    const r = await run(noPasswords(), { env: { PES_BIND_PASSWORD: ldap().adminPassword, PES_SYNC_PASSWORD: SYNC_PASSWORD } });
+    const r = await run(noPasswords(), {
+      env: { PES_BIND_PASSWORD: ldap().adminPassword, PES_SYNC_PASSWORD: SYNC_PASSWORD },
+    });
     assert.equal(r.code, 0, describeRun(r));
     assert.equal(withoutAdminUnderBaseWarning(r.stderr), '', 'no other warning for the environment');
-    const wrongSync = await run(noPasswords(), { env: { PES_BIND_PASSWORD: ldap().adminPassword, PES_SYNC_PASSWORD: 'wrong' } });
+    const wrongSync = await run(noPasswords(), {
+      env: { PES_BIND_PASSWORD: ldap().adminPassword, PES_SYNC_PASSWORD: 'wrong' },
+    });
     assert.equal(wrongSync.code, 49, `PES_SYNC_PASSWORD is what is used: ${describeRun(wrongSync)}`);
   });
 
   test('a file beats the environment variable (wrong env value, right file)', async () => {
     const r = await run(
-      [...noPasswords(), '-j', path.join(tmp, 'slapd-admin.pw'), '--syncServerBindPasswordFile', path.join(tmp, 'sync.pw')],
+      [
+        ...noPasswords(),
+        '-j',
+        path.join(tmp, 'slapd-admin.pw'),
+        '--syncServerBindPasswordFile',
+        path.join(tmp, 'sync.pw'),
+      ],
       { env: { PES_BIND_PASSWORD: 'wrong-admin', PES_SYNC_PASSWORD: 'wrong-sync' } },
     );
     assert.equal(r.code, 0, describeRun(r));
@@ -349,12 +417,23 @@ describe('password sources (slapd, sync user already there)', () => {
 
   test('--bindPassword on the command line works and warns on stderr, without echoing the password', async () => {
     const password = ldap().adminPassword;
-    const r = await run([...noPasswords(), '--bindPassword', password, '--syncServerBindPasswordFile', path.join(tmp, 'sync.pw'), '--json']);
+    const r = await run([
+      ...noPasswords(),
+      '--bindPassword',
+      password,
+      '--syncServerBindPasswordFile',
+      path.join(tmp, 'sync.pw'),
+      '--json',
+    ]);
     assert.equal(r.code, 0, describeRun(r));
     assert.match(r.stderr, /--bindPassword on the command line is visible to other local users/, describeRun(r));
     const result = jsonOf(r);
-    assert.ok(result.warnings.some((w) => /--bindPassword/.test(w)), 'the warning is in the JSON too');
-    for (const text of [r.stdout, r.stderr, readFileSync(logFile, 'utf8')]) assert.ok(!text.includes(password), 'password not echoed nor logged');
+    assert.ok(
+      result.warnings.some((w) => /--bindPassword/.test(w)),
+      'the warning is in the JSON too',
+    );
+    for (const text of [r.stdout, r.stderr, readFileSync(logFile, 'utf8')])
+      assert.ok(!text.includes(password), 'password not echoed nor logged');
   });
 
   test('a group- or world-readable password file works but warns', async () => {
@@ -370,21 +449,25 @@ describe('password sources (slapd, sync user already there)', () => {
 
 describe('--propertiesFilePath', () => {
   function properties(port: number): string {
-    return file(`tool-${port}.properties`, [
-      '# defaults for prepare-endpoint-server',
-      'hostname=127.0.0.1',
-      `port=${port}`,
-      `baseDN=${BASE}`,
-      'isSource=true',
-      `accesslogDirectory=${ldap().accesslogDirectory}`,
-      'changelogMaximumAge=3d',
-      `bindDN=${ldap().adminDn}`,
-      `bindPasswordFile=${path.join(tmp, 'slapd-admin.pw')}`,
-      `syncServerBindPasswordFile=${path.join(tmp, 'sync.pw')}`,
-      'noPrompt=true',
-      `logFile=${logFile}`,
-      '',
-    ].join('\n'), 0o644);
+    return file(
+      `tool-${port}.properties`,
+      [
+        '# defaults for prepare-endpoint-server',
+        'hostname=127.0.0.1',
+        `port=${port}`,
+        `baseDN=${BASE}`,
+        'isSource=true',
+        `accesslogDirectory=${ldap().accesslogDirectory}`,
+        'changelogMaximumAge=3d',
+        `bindDN=${ldap().adminDn}`,
+        `bindPasswordFile=${path.join(tmp, 'slapd-admin.pw')}`,
+        `syncServerBindPasswordFile=${path.join(tmp, 'sync.pw')}`,
+        'noPrompt=true',
+        `logFile=${logFile}`,
+        '',
+      ].join('\n'),
+      0o644,
+    );
   }
 
   test('host, baseDN, isSource, bindDN come from the file; an explicit -p wins over its wrong port', async () => {
@@ -396,13 +479,17 @@ describe('--propertiesFilePath', () => {
     assert.equal(result.server.port, ldap().port);
     assert.equal(result.server.host, '127.0.0.1');
     assert.deepEqual(result.roles, { source: true, destination: false });
-    assert.ok(result.steps.some((s) => s.id === 'accesslog:database'), `the source steps ran: ${JSON.stringify(result.steps)}`);
+    assert.ok(
+      result.steps.some((s) => s.id === 'accesslog:database'),
+      `the source steps ran: ${JSON.stringify(result.steps)}`,
+    );
     const db = await withClient(ldap().url, slapdAdmin(), (c) =>
-      c.search('cn=config', { scope: 'one', filter: '(olcSuffix=cn=accesslog)', attributes: ['olcSuffix'] }));
+      c.search('cn=config', { scope: 'one', filter: '(olcSuffix=cn=accesslog)', attributes: ['olcSuffix'] }),
+    );
     assert.equal(db.searchEntries.length, 1, 'the cn=accesslog database was created');
   });
 
-  test('without -p the file\'s port is used (a closed port: exit 91)', async () => {
+  test("without -p the file's port is used (a closed port: exit 91)", async () => {
     const wrongPort = ldap().port === 1 ? 2 : 1;
     const r = await run(['--propertiesFilePath', properties(wrongPort), '--connectTimeout', '3s', '--json']);
     assert.equal(r.code, 91, describeRun(r));
@@ -418,9 +505,26 @@ describe('389 DS (dynamic plugins on)', () => {
   });
 
   const dsArgs = (extra: string[] = []): string[] => [
-    '-h', dirsrv().host, '-p', String(dirsrv().port), '-D', dirsrv().adminDn,
-    '--bindPasswordFile', path.join(tmp, 'ds-admin.pw'), '--syncServerBindPasswordFile', path.join(tmp, 'sync.pw'),
-    '--no-prompt', '--logFile', logFile, '-b', BASE, '--isSource', '--isDestination', '--changelogMaximumAge', '3d', ...extra,
+    '-h',
+    dirsrv().host,
+    '-p',
+    String(dirsrv().port),
+    '-D',
+    dirsrv().adminDn,
+    '--bindPasswordFile',
+    path.join(tmp, 'ds-admin.pw'),
+    '--syncServerBindPasswordFile',
+    path.join(tmp, 'sync.pw'),
+    '--no-prompt',
+    '--logFile',
+    logFile,
+    '-b',
+    BASE,
+    '--isSource',
+    '--isDestination',
+    '--changelogMaximumAge',
+    '3d',
+    ...extra,
   ];
 
   test('--dry-run on a fresh server: exit 0, LDIF masked, base tree, cn=config, plugin and root DSE unchanged', async () => {
@@ -431,7 +535,13 @@ describe('389 DS (dynamic plugins on)', () => {
     assert.ok(r.stdout.includes(`dn: ${SYNC_DN}\nchangetype: add\n`), describeRun(r));
     assert.match(r.stdout, /^userPassword: \*{8}$/m);
     assert.ok(!r.stdout.includes(SYNC_PASSWORD) && !r.stderr.includes(SYNC_PASSWORD));
-    assert.match(r.stdout, new RegExp(`^dn: ${PLUGIN_DN}\nchangetype: modify\nreplace: nsslapd-pluginEnabled\nnsslapd-pluginEnabled: on\n-`, 'mi'));
+    assert.match(
+      r.stdout,
+      new RegExp(
+        `^dn: ${PLUGIN_DN}\nchangetype: modify\nreplace: nsslapd-pluginEnabled\nnsslapd-pluginEnabled: on\n-`,
+        'mi',
+      ),
+    );
     assert.match(r.stdout, /acl "prepare-endpoint-server: sync source read"/);
     assert.match(r.stdout, /acl "prepare-endpoint-server: sync destination write"/);
     assert.deepEqual(await ds389State(), before, 'nothing changed');

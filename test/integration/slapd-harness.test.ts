@@ -103,7 +103,17 @@ test('cn=admin,dc=example,dc=com manages cn=config and sees the data DB rules in
 test('root manages cn=config through LDAPI (SASL EXTERNAL)', { skip: process.getuid?.() !== 0 }, async () => {
   const s = started(slapd, 'slapd');
   const { stdout } = await execFileP('ldapsearch', [
-    '-Q', '-Y', 'EXTERNAL', '-H', s.ldapiUrl, '-LLL', '-s', 'base', '-b', 'olcDatabase={0}config,cn=config', 'olcRootDN',
+    '-Q',
+    '-Y',
+    'EXTERNAL',
+    '-H',
+    s.ldapiUrl,
+    '-LLL',
+    '-s',
+    'base',
+    '-b',
+    'olcDatabase={0}config,cn=config',
+    'olcRootDN',
   ]);
   assert.match(stdout, /^olcRootDN: cn=admin,cn=config$/m);
 });
@@ -129,7 +139,10 @@ test('cn=limited cannot read cn=config but can add under ou=People', async () =>
     withClient(s.url, limited(s), (c) =>
       c.modify(
         'olcDatabase={1}mdb,cn=config',
-        new Change({ operation: 'add', modification: new Attribute({ type: 'olcAccess', values: ['to * by * write'] }) }),
+        new Change({
+          operation: 'add',
+          modification: new Attribute({ type: 'olcAccess', values: ['to * by * write'] }),
+        }),
       ),
     ),
     (err: unknown) => [32, 50].includes(resultCode(err) ?? -1),

@@ -15,8 +15,24 @@ import { canBind, readEntry, resultCode, withClient, type Bind } from '../helper
 import { makeTempDir, started } from '../helpers/fixture.js';
 import { ReferenceSync, ssha, type ChangeRecord } from '../helpers/sync-engine.js';
 import {
-  assertPasswords, assertSameEntries, BASE, BULK_COUNT, bulkLdif, endpointOf, makeChanges, prepare, PRINTER, printerLdif, SCOPE, snapshot,
-  SYNC_DN, timedInto, writeLdif, ldapadd, type Endpoint, type SourceChanges,
+  assertPasswords,
+  assertSameEntries,
+  BASE,
+  BULK_COUNT,
+  bulkLdif,
+  endpointOf,
+  makeChanges,
+  prepare,
+  PRINTER,
+  printerLdif,
+  SCOPE,
+  snapshot,
+  SYNC_DN,
+  timedInto,
+  writeLdif,
+  ldapadd,
+  type Endpoint,
+  type SourceChanges,
 } from '../helpers/sync-fixture.js';
 
 const SOURCE_PASSWORD = `Sync-389-source-${randomUUID()}`;
@@ -44,7 +60,11 @@ const destinationEndpoints = (): Record<'389 DS' | 'OpenLDAP', Endpoint> => {
     OpenLDAP: endpointOf(started(destinationSlapd, 'slapd destination'), DESTINATION_PASSWORD),
   };
 };
-const sync = (e: Endpoint): { url: string; dn: string; password: string } => ({ url: e.url, dn: SYNC_DN, password: e.syncPassword });
+const sync = (e: Endpoint): { url: string; dn: string; password: string } => ({
+  url: e.url,
+  dn: SYNC_DN,
+  password: e.syncPassword,
+});
 const engines = new Map<string, ReferenceSync>();
 function engine(name: '389 DS' | 'OpenLDAP'): ReferenceSync {
   let found = engines.get(name);
@@ -61,7 +81,14 @@ const timed = <T>(name: string, fn: () => Promise<T>): Promise<T> => timedInto(t
 async function importLdif(ds: Ds389, file: string): Promise<void> {
   const task = `cn=pes-import-${Date.now()},cn=import,cn=tasks,cn=config`;
   const admin: Bind = { dn: ds.adminDn, password: ds.adminPassword };
-  await withClient(ds.url, admin, (c) => c.add(task, { objectClass: ['top', 'extensibleObject'], cn: [task.slice(3, task.indexOf(','))], nsFilename: [file], nsInstance: ['userroot'] }));
+  await withClient(ds.url, admin, (c) =>
+    c.add(task, {
+      objectClass: ['top', 'extensibleObject'],
+      cn: [task.slice(3, task.indexOf(','))],
+      nsFilename: [file],
+      nsInstance: ['userroot'],
+    }),
+  );
   for (let i = 0; i < 600; i++) {
     const status = await readEntry(ds.url, admin, task, ['nsTaskExitCode', 'nsTaskStatus']);
     const code = status?.nstaskexitcode?.[0];
@@ -75,13 +102,27 @@ async function importLdif(ds: Ds389, file: string): Promise<void> {
 }
 
 async function modifyAsAdmin(ds: Ds389, dn: string, type: string, values: string[]): Promise<void> {
-  await withClient(ds.url, { dn: ds.adminDn, password: ds.adminPassword }, (c) => c.modify(dn, new Change({ operation: 'replace', modification: new Attribute({ type, values }) })));
+  await withClient(ds.url, { dn: ds.adminDn, password: ds.adminPassword }, (c) =>
+    c.modify(dn, new Change({ operation: 'replace', modification: new Attribute({ type, values }) })),
+  );
 }
 
 /** The LDAP result code of a whole search of the base as `bind` (0 when it returns everything). */
 async function searchOutcome(url: string, bind: Bind, paged: boolean): Promise<{ code: number; entries: number }> {
   try {
-    const entries = await withClient(url, bind, async (c) => (await c.search(BASE, { scope: 'sub', filter: '(objectClass=*)', attributes: ['1.1'], ...(paged ? { paged: { pageSize: 500 } } : {}) })).searchEntries.length);
+    const entries = await withClient(
+      url,
+      bind,
+      async (c) =>
+        (
+          await c.search(BASE, {
+            scope: 'sub',
+            filter: '(objectClass=*)',
+            attributes: ['1.1'],
+            ...(paged ? { paged: { pageSize: 500 } } : {}),
+          })
+        ).searchEntries.length,
+    );
     return { code: 0, entries };
   } catch (error) {
     const code = resultCode(error);
@@ -93,15 +134,29 @@ async function searchOutcome(url: string, bind: Bind, paged: boolean): Promise<{
 describe('reference sync from a prepared 389 DS source', () => {
   before(async () => {
     const started389 = Date.now();
-    [source, destination389, destinationSlapd] = await Promise.all([startDs389({ noSync: true }), startDs389({ noSync: true }), startSlapd({ noSync: true })]);
+    [source, destination389, destinationSlapd] = await Promise.all([
+      startDs389({ noSync: true }),
+      startDs389({ noSync: true }),
+      startSlapd({ noSync: true }),
+    ]);
     const ds = source;
-    await importLdif(ds, writeLdif(tmp, 'bulk.ldif', bulkLdif({ withSuffix: true, baseAci: READER_ACI }) +
-      `\ndn: ${READER_DN}\nobjectClass: top\nobjectClass: account\nobjectClass: simpleSecurityObject\nuid: reader\nuserPassword: ${READER_PASSWORD}\n`));
-    await modifyAsAdmin(ds, 'cn=config,cn=ldbm database,cn=plugins,cn=config', 'nsslapd-lookthroughlimit', [LOOKTHROUGH_LIMIT]);
+    await importLdif(
+      ds,
+      writeLdif(
+        tmp,
+        'bulk.ldif',
+        bulkLdif({ withSuffix: true, baseAci: READER_ACI }) +
+          `\ndn: ${READER_DN}\nobjectClass: top\nobjectClass: account\nobjectClass: simpleSecurityObject\nuid: reader\nuserPassword: ${READER_PASSWORD}\n`,
+      ),
+    );
+    await modifyAsAdmin(ds, 'cn=config,cn=ldbm database,cn=plugins,cn=config', 'nsslapd-lookthroughlimit', [
+      LOOKTHROUGH_LIMIT,
+    ]);
     await modifyAsAdmin(ds, 'cn=config', 'nsslapd-pagedsizelimit', [PAGED_SIZE_LIMIT]);
     // The printer exists on the destinations too, put there by their admins: a sync must leave it alone.
     const destinations = destinationEndpoints();
-    for (const d of Object.values(destinations)) await ldapadd(d.url, d.admin, writeLdif(tmp, `printer-${d.port}.ldif`, `${printerLdif()}\n`));
+    for (const d of Object.values(destinations))
+      await ldapadd(d.url, d.admin, writeLdif(tmp, `printer-${d.port}.ldif`, `${printerLdif()}\n`));
     timings['servers and bulk load'] = Date.now() - started389;
 
     // Prepared as each role needs; the 389 DS source's change log starts at the restart.
@@ -124,8 +179,16 @@ describe('reference sync from a prepared 389 DS source', () => {
     const ds = started(source, '389 DS source');
     const syncUser: Bind = { dn: SYNC_DN, password: SOURCE_PASSWORD };
     const everything = BULK_COUNT + 6; // the people, base, ou=People, ou=Bulk, the printer, the reader, the sync user
-    assert.deepEqual(await searchOutcome(ds.url, syncUser, false), { code: 0, entries: everything }, 'unpaged: past the 2,000 size limit and the look-through limit');
-    assert.deepEqual(await searchOutcome(ds.url, syncUser, true), { code: 0, entries: everything }, 'paged: past the paged size limit');
+    assert.deepEqual(
+      await searchOutcome(ds.url, syncUser, false),
+      { code: 0, entries: everything },
+      'unpaged: past the 2,000 size limit and the look-through limit',
+    );
+    assert.deepEqual(
+      await searchOutcome(ds.url, syncUser, true),
+      { code: 0, entries: everything },
+      'paged: past the paged size limit',
+    );
     const reader: Bind = { dn: READER_DN, password: READER_PASSWORD };
     assert.ok([4, 11].includes((await searchOutcome(ds.url, reader, false)).code), 'the reader hits a limit unpaged');
     assert.ok([4, 11].includes((await searchOutcome(ds.url, reader, true)).code), 'the reader hits a limit paged');
@@ -141,7 +204,11 @@ describe('reference sync from a prepared 389 DS source', () => {
       const again = await timed(`paged resync of ${name}`, () => e.fullResync({ paged: true }));
       assert.deepEqual(again, { read: BULK_COUNT + 2, added: 0, modified: 0, deleted: 0, unchanged: BULK_COUNT + 2 });
       const d = destinationEndpoints()[name];
-      assertSameEntries(await snapshot(e, sourceEndpoint().url, sourceEndpoint().admin), await snapshot(e, d.url, d.admin), name);
+      assertSameEntries(
+        await snapshot(e, sourceEndpoint().url, sourceEndpoint().admin),
+        await snapshot(e, d.url, d.admin),
+        name,
+      );
     });
   }
 
@@ -149,7 +216,9 @@ describe('reference sync from a prepared 389 DS source', () => {
     const src = sourceEndpoint();
     changes = await makeChanges(src.url, src.admin);
     // Outside the base DN: not in the change log (nsslapd-include-suffix), asserted on the records below.
-    await withClient(src.url, src.admin, (c) => c.add('ou=Elsewhere,dc=example,dc=org', { objectClass: ['top', 'organizationalUnit'], ou: ['Elsewhere'] }));
+    await withClient(src.url, src.admin, (c) =>
+      c.add('ou=Elsewhere,dc=example,dc=org', { objectClass: ['top', 'organizationalUnit'], ou: ['Elsewhere'] }),
+    );
     const expected = await snapshot(engine('389 DS'), src.url, src.admin);
     for (const name of ['389 DS', 'OpenLDAP'] as const) {
       const e = engine(name);
@@ -159,7 +228,10 @@ describe('reference sync from a prepared 389 DS source', () => {
       const d = destinationEndpoints()[name];
       assertSameEntries(expected, await snapshot(e, d.url, d.admin), `${name} after the replay`);
       await assertPasswords(d.url, changes, [0, 7, 999, BULK_COUNT - 1]);
-      assert.ok(await readEntry(d.url, d.admin, PRINTER, ['cn']), `${name}: the printer, deleted on the source but not synchronized, is still there`);
+      assert.ok(
+        await readEntry(d.url, d.admin, PRINTER, ['cn']),
+        `${name}: the printer, deleted on the source but not synchronized, is still there`,
+      );
       assert.equal(await readEntry(d.url, d.admin, changes.movedFrom, ['uid']), undefined);
       assert.ok(await readEntry(d.url, d.admin, changes.movedTo, ['uid']), 'moved to its new parent');
     }
@@ -175,83 +247,167 @@ describe('reference sync from a prepared 389 DS source', () => {
       assert.ok((record.attributes['cn'] ?? []).length > 0, `${record.dn}: the whole entry (nsslapd-log-deleted)`);
     }
     const ds = started(source, '389 DS source');
-    const renamed = await readEntry(ds.url, { dn: ds.adminDn, password: ds.adminPassword }, c.renamedThenChanged, ['nsUniqueId']);
+    const renamed = await readEntry(ds.url, { dn: ds.adminDn, password: ds.adminPassword }, c.renamedThenChanged, [
+      'nsUniqueId',
+    ]);
     const id = renamed?.nsuniqueid?.[0];
     assert.ok(id !== undefined);
     const ofRenamed = records.filter((r) => r.entryId === id);
-    assert.deepEqual(ofRenamed.map((r) => r.type), ['modrdn', 'modify'], 'the rename and the change after it carry the same targetUniqueId');
-    assert.ok(records.every((r) => r.entryId !== undefined && /^[0-9a-f]{8}(-[0-9a-f]{8}){3}$/.test(r.entryId)), 'every record has a targetUniqueId');
+    assert.deepEqual(
+      ofRenamed.map((r) => r.type),
+      ['modrdn', 'modify'],
+      'the rename and the change after it carry the same targetUniqueId',
+    );
+    assert.ok(
+      records.every((r) => r.entryId !== undefined && /^[0-9a-f]{8}(-[0-9a-f]{8}){3}$/.test(r.entryId)),
+      'every record has a targetUniqueId',
+    );
     const unscoped = records.filter((r) => r.dn.toLowerCase().endsWith('dc=example,dc=org'));
     assert.deepEqual(unscoped, [], 'the change log holds only the base DN (nsslapd-include-suffix)');
-    assert.ok(await readEntry(ds.url, { dn: ds.adminDn, password: ds.adminPassword }, 'ou=Elsewhere,dc=example,dc=org'), 'the write outside the base was made');
+    assert.ok(
+      await readEntry(ds.url, { dn: ds.adminDn, password: ds.adminPassword }, 'ou=Elsewhere,dc=example,dc=org'),
+      'the write outside the base was made',
+    );
   });
 
   test('re-runs write nothing; --remove takes back what the preparations added', async () => {
     const src = sourceEndpoint();
     const destinations = destinationEndpoints();
-    for (const [endpoint, role] of [[src, '--isSource'], [destinations['389 DS'], '--isDestination'], [destinations.OpenLDAP, '--isDestination']] as const) {
+    for (const [endpoint, role] of [
+      [src, '--isSource'],
+      [destinations['389 DS'], '--isDestination'],
+      [destinations.OpenLDAP, '--isDestination'],
+    ] as const) {
       const { json } = await prepare(endpoint, tmp, [role]);
       assert.equal(json.changed, false, JSON.stringify(json.steps));
       assert.equal(json.ldap.writes, 0);
     }
     const ds = started(source, '389 DS source');
     const dsAdmin: Bind = { dn: ds.adminDn, password: ds.adminPassword };
-    const plugin = await readEntry(ds.url, dsAdmin, PLUGIN_DN, ['nsslapd-log-deleted', 'nsslapd-attribute', 'nsslapd-include-suffix', 'description']);
+    const plugin = await readEntry(ds.url, dsAdmin, PLUGIN_DN, [
+      'nsslapd-log-deleted',
+      'nsslapd-attribute',
+      'nsslapd-include-suffix',
+      'description',
+    ]);
     assert.deepEqual(plugin?.['nsslapd-log-deleted'], ['on']);
     assert.deepEqual(plugin?.['nsslapd-attribute'], ['nsuniqueid:targetUniqueId']);
     assert.deepEqual(plugin?.['nsslapd-include-suffix'], [BASE]);
     assert.equal(plugin?.description?.length, 3, 'one marker per setting this tool added');
     const dest = started(destination389, '389 DS destination');
     const destAdmin: Bind = { dn: dest.adminDn, password: dest.adminPassword };
-    assert.deepEqual((await readEntry(dest.url, destAdmin, 'cn=config', ['passwordAdminDN']))?.passwordadmindn, [PASSWORD_ADMINS]);
+    assert.deepEqual((await readEntry(dest.url, destAdmin, 'cn=config', ['passwordAdminDN']))?.passwordadmindn, [
+      PASSWORD_ADMINS,
+    ]);
 
     await prepare(src, tmp, ['--remove', '--disableChangelog']);
-    const removed = await readEntry(ds.url, dsAdmin, PLUGIN_DN, ['nsslapd-log-deleted', 'nsslapd-attribute', 'nsslapd-include-suffix', 'description', 'nsslapd-pluginEnabled']);
-    const settings = Object.fromEntries(Object.entries(removed ?? {}).filter(([name, values]) => name !== 'dn' && values.length > 0));
+    const removed = await readEntry(ds.url, dsAdmin, PLUGIN_DN, [
+      'nsslapd-log-deleted',
+      'nsslapd-attribute',
+      'nsslapd-include-suffix',
+      'description',
+      'nsslapd-pluginEnabled',
+    ]);
+    const settings = Object.fromEntries(
+      Object.entries(removed ?? {}).filter(([name, values]) => name !== 'dn' && values.length > 0),
+    );
     assert.deepEqual(settings, { 'nsslapd-pluginenabled': ['off'] }, 'the plugin is as 389 DS shipped it');
     assert.equal(await readEntry(ds.url, dsAdmin, SYNC_DN), undefined);
 
     await prepare(destinations['389 DS'], tmp, ['--remove']);
     assert.equal(await readEntry(dest.url, destAdmin, PASSWORD_ADMINS), undefined, 'the group is gone');
-    assert.deepEqual((await readEntry(dest.url, destAdmin, 'cn=config', ['passwordAdminDN']))?.passwordadmindn ?? [''], [''], 'passwordAdminDN is unset again');
+    assert.deepEqual(
+      (await readEntry(dest.url, destAdmin, 'cn=config', ['passwordAdminDN']))?.passwordadmindn ?? [''],
+      [''],
+      'passwordAdminDN is unset again',
+    );
   });
 
-  test("a passwordAdminDN someone set is kept: the sync user joins that group, writes pre-hashed passwords, and leaves it on --remove", async () => {
+  test('a passwordAdminDN someone set is kept: the sync user joins that group, writes pre-hashed passwords, and leaves it on --remove', async () => {
     const dest = started(destination389, '389 DS destination');
     const destAdmin: Bind = { dn: dest.adminDn, password: dest.adminPassword };
     const theirs = `cn=Helpdesk Password Admins,${BASE}`;
     const member = `uid=${'u00000'},ou=Bulk,${BASE}`;
-    await withClient(dest.url, destAdmin, (c) => c.add(theirs, { objectClass: ['top', 'groupOfUniqueNames'], cn: ['Helpdesk Password Admins'], uniqueMember: [member] }));
+    await withClient(dest.url, destAdmin, (c) =>
+      c.add(theirs, {
+        objectClass: ['top', 'groupOfUniqueNames'],
+        cn: ['Helpdesk Password Admins'],
+        uniqueMember: [member],
+      }),
+    );
     await modifyAsAdmin(dest, 'cn=config', 'passwordAdminDN', [theirs]);
     const d = destinationEndpoints()['389 DS'];
     const { json } = await prepare(d, tmp, ['--isDestination']);
-    assert.deepEqual(json.steps.find((step) => step.id === 'password-admin')?.status, 'created', JSON.stringify(json.steps));
-    assert.deepEqual((await readEntry(dest.url, destAdmin, theirs, ['uniqueMember']))?.uniquemember?.sort(), [member, SYNC_DN].sort());
-    assert.deepEqual((await readEntry(dest.url, destAdmin, 'cn=config', ['passwordAdminDN']))?.passwordadmindn, [theirs], 'their passwordAdminDN stays');
+    assert.deepEqual(
+      json.steps.find((step) => step.id === 'password-admin')?.status,
+      'created',
+      JSON.stringify(json.steps),
+    );
+    assert.deepEqual(
+      (await readEntry(dest.url, destAdmin, theirs, ['uniqueMember']))?.uniquemember?.sort(),
+      [member, SYNC_DN].sort(),
+    );
+    assert.deepEqual(
+      (await readEntry(dest.url, destAdmin, 'cn=config', ['passwordAdminDN']))?.passwordadmindn,
+      [theirs],
+      'their passwordAdminDN stays',
+    );
     assert.equal(await readEntry(dest.url, destAdmin, PASSWORD_ADMINS), undefined, 'no group of ours next to theirs');
 
     // The write a sync makes: a pre-hashed password, by the destination sync user; the original password then binds.
     const target = `uid=u00007,ou=Bulk,${BASE}`;
     await withClient(dest.url, { dn: SYNC_DN, password: DESTINATION_PASSWORD }, (c) =>
-      c.modify(target, new Change({ operation: 'replace', modification: new Attribute({ type: 'userPassword', values: [ssha('carried-pre-hashed')] }) })));
+      c.modify(
+        target,
+        new Change({
+          operation: 'replace',
+          modification: new Attribute({ type: 'userPassword', values: [ssha('carried-pre-hashed')] }),
+        }),
+      ),
+    );
     assert.equal(await canBind(dest.url, target, 'carried-pre-hashed'), true);
     assert.equal((await prepare(d, tmp, ['--isDestination'])).json.changed, false, 're-run: unchanged');
 
     await prepare(d, tmp, ['--remove']);
-    assert.deepEqual((await readEntry(dest.url, destAdmin, theirs, ['uniqueMember']))?.uniquemember, [member], 'only their member is left');
-    assert.deepEqual((await readEntry(dest.url, destAdmin, 'cn=config', ['passwordAdminDN']))?.passwordadmindn, [theirs]);
+    assert.deepEqual(
+      (await readEntry(dest.url, destAdmin, theirs, ['uniqueMember']))?.uniquemember,
+      [member],
+      'only their member is left',
+    );
+    assert.deepEqual((await readEntry(dest.url, destAdmin, 'cn=config', ['passwordAdminDN']))?.passwordadmindn, [
+      theirs,
+    ]);
   });
 
   test('without the password administrators group, 389 DS refuses the pre-hashed password a sync carries (19)', async () => {
     const dest = started(destination389, '389 DS destination');
     const destAdmin: Bind = { dn: dest.adminDn, password: dest.adminPassword };
     const d = destinationEndpoints()['389 DS'];
-    await withClient(dest.url, destAdmin, (c) => c.modify('cn=config', new Change({ operation: 'delete', modification: new Attribute({ type: 'passwordAdminDN' }) })));
+    await withClient(dest.url, destAdmin, (c) =>
+      c.modify(
+        'cn=config',
+        new Change({ operation: 'delete', modification: new Attribute({ type: 'passwordAdminDN' }) }),
+      ),
+    );
     await prepare(d, tmp, ['--isDestination']);
-    await withClient(dest.url, destAdmin, (c) => c.modify('cn=config', new Change({ operation: 'delete', modification: new Attribute({ type: 'passwordAdminDN' }) })));
+    await withClient(dest.url, destAdmin, (c) =>
+      c.modify(
+        'cn=config',
+        new Change({ operation: 'delete', modification: new Attribute({ type: 'passwordAdminDN' }) }),
+      ),
+    );
     const code = await withClient(dest.url, { dn: SYNC_DN, password: DESTINATION_PASSWORD }, (c) =>
-      c.modify(`uid=u00008,ou=Bulk,${BASE}`, new Change({ operation: 'replace', modification: new Attribute({ type: 'userPassword', values: [ssha('refused')] }) })))
-      .then(() => 0, (error: unknown) => resultCode(error));
+      c.modify(
+        `uid=u00008,ou=Bulk,${BASE}`,
+        new Change({
+          operation: 'replace',
+          modification: new Attribute({ type: 'userPassword', values: [ssha('refused')] }),
+        }),
+      ),
+    ).then(
+      () => 0,
+      (error: unknown) => resultCode(error),
+    );
     assert.equal(code, 19, 'passwords with storage scheme are not allowed');
   });
 });

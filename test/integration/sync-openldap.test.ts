@@ -14,8 +14,29 @@ import { canBind, readEntry, resultCode, withClient, type Bind } from '../helper
 import { makeTempDir, started } from '../helpers/fixture.js';
 import { ReferenceSync, userAttributes, type ChangeRecord } from '../helpers/sync-engine.js';
 import {
-  assertPasswords, assertSameEntries, BASE, BULK_COUNT, bulkDn, bulkLdif, bulkUid, endpointOf, firstPassword, ldapadd, makeChanges, prepare,
-  PRINTER, printerLdif, SCOPE, secondPassword, snapshot, SYNC_DN, timedInto, writeLdif, type Endpoint, type PrepareJson, type SourceChanges,
+  assertPasswords,
+  assertSameEntries,
+  BASE,
+  BULK_COUNT,
+  bulkDn,
+  bulkLdif,
+  bulkUid,
+  endpointOf,
+  firstPassword,
+  ldapadd,
+  makeChanges,
+  prepare,
+  PRINTER,
+  printerLdif,
+  SCOPE,
+  secondPassword,
+  snapshot,
+  SYNC_DN,
+  timedInto,
+  writeLdif,
+  type Endpoint,
+  type PrepareJson,
+  type SourceChanges,
 } from '../helpers/sync-fixture.js';
 
 const SOURCE_PASSWORD = `Sync-openldap-source-${randomUUID()}`;
@@ -34,9 +55,12 @@ const sourceEndpoint = (): Endpoint => endpointOf(started(source, 'slapd source'
 const destinationEndpoint = (): Endpoint => endpointOf(started(destination, 'slapd destination'), DESTINATION_PASSWORD);
 let referenceSync: ReferenceSync | undefined;
 function engine(): ReferenceSync {
-  referenceSync ??= new ReferenceSync('openldap',
+  referenceSync ??= new ReferenceSync(
+    'openldap',
     { url: sourceEndpoint().url, dn: SYNC_DN, password: SOURCE_PASSWORD },
-    { url: destinationEndpoint().url, dn: SYNC_DN, password: DESTINATION_PASSWORD }, SCOPE);
+    { url: destinationEndpoint().url, dn: SYNC_DN, password: DESTINATION_PASSWORD },
+    SCOPE,
+  );
   return referenceSync;
 }
 
@@ -56,7 +80,19 @@ class SyncRefreshOnly extends Control {
 
 async function searchOutcome(url: string, bind: Bind, paged: boolean): Promise<{ code: number; entries: number }> {
   try {
-    const entries = await withClient(url, bind, async (c) => (await c.search(BASE, { scope: 'sub', filter: '(objectClass=*)', attributes: ['1.1'], ...(paged ? { paged: { pageSize: 200 } } : {}) })).searchEntries.length);
+    const entries = await withClient(
+      url,
+      bind,
+      async (c) =>
+        (
+          await c.search(BASE, {
+            scope: 'sub',
+            filter: '(objectClass=*)',
+            attributes: ['1.1'],
+            ...(paged ? { paged: { pageSize: 200 } } : {}),
+          })
+        ).searchEntries.length,
+    );
     return { code: 0, entries };
   } catch (error) {
     const code = resultCode(error);
@@ -69,11 +105,18 @@ async function searchOutcome(url: string, bind: Bind, paged: boolean): Promise<{
 async function replicaDump(slapd: Slapd): Promise<Map<string, string>> {
   return withClient(slapd.url, { dn: slapd.adminDn, password: slapd.adminPassword }, async (c) => {
     try {
-      const { searchEntries } = await c.search(BASE, { scope: 'sub', filter: '(objectClass=*)', attributes: ['*', 'entryUUID'], paged: { pageSize: 1000 } });
-      return new Map(searchEntries.map((entry) => {
-        const uuid = String(entry['entryUUID'] ?? '');
-        return [entry.dn.toLowerCase(), JSON.stringify({ uuid, ...userAttributes(entry) })];
-      }));
+      const { searchEntries } = await c.search(BASE, {
+        scope: 'sub',
+        filter: '(objectClass=*)',
+        attributes: ['*', 'entryUUID'],
+        paged: { pageSize: 1000 },
+      });
+      return new Map(
+        searchEntries.map((entry) => {
+          const uuid = String(entry['entryUUID'] ?? '');
+          return [entry.dn.toLowerCase(), JSON.stringify({ uuid, ...userAttributes(entry) })];
+        }),
+      );
     } catch (error) {
       if (resultCode(error) === 32) return new Map();
       throw error;
@@ -99,13 +142,19 @@ async function converged(consumer: Slapd, provider: Slapd): Promise<void> {
 async function startConsumer(mode: 'refreshAndPersist' | 'delta-syncrepl'): Promise<Slapd> {
   const consumer = await startSlapd({ noSync: true, emptyDatabase: true });
   const provider = sourceEndpoint();
-  const delta = mode === 'delta-syncrepl'
-    ? ' logbase="cn=accesslog" logfilter="(&(objectClass=auditWriteObject)(reqResult=0))" syncdata=accesslog'
-    : '';
-  const syncrepl = `{0}rid=001 provider=${provider.url} bindmethod=simple binddn="${SYNC_DN}" credentials=${SOURCE_PASSWORD} ` +
+  const delta =
+    mode === 'delta-syncrepl'
+      ? ' logbase="cn=accesslog" logfilter="(&(objectClass=auditWriteObject)(reqResult=0))" syncdata=accesslog'
+      : '';
+  const syncrepl =
+    `{0}rid=001 provider=${provider.url} bindmethod=simple binddn="${SYNC_DN}" credentials=${SOURCE_PASSWORD} ` +
     `searchbase="${BASE}" scope=sub type=refreshAndPersist retry="1 +" timeout=5${delta}`;
-  await withClient(consumer.url, { dn: consumer.adminDn, password: consumer.adminPassword },
-    (c) => c.modify(DATA_DB, new Change({ operation: 'add', modification: new Attribute({ type: 'olcSyncrepl', values: [syncrepl] }) })));
+  await withClient(consumer.url, { dn: consumer.adminDn, password: consumer.adminPassword }, (c) =>
+    c.modify(
+      DATA_DB,
+      new Change({ operation: 'add', modification: new Attribute({ type: 'olcSyncrepl', values: [syncrepl] }) }),
+    ),
+  );
   return consumer;
 }
 
@@ -113,11 +162,23 @@ describe('reference sync from a prepared OpenLDAP source', () => {
   before(async () => {
     const start = Date.now();
     [source, destination] = await Promise.all([startSlapd({ noSync: true }), startSlapd({ noSync: true })]);
-    await ldapadd(source.url, { dn: source.adminDn, password: source.adminPassword }, writeLdif(tmp, 'bulk.ldif', bulkLdif({ withSuffix: false })));
-    await ldapadd(destination.url, { dn: destination.adminDn, password: destination.adminPassword }, writeLdif(tmp, 'printer.ldif', `${printerLdif()}\n`));
+    await ldapadd(
+      source.url,
+      { dn: source.adminDn, password: source.adminPassword },
+      writeLdif(tmp, 'bulk.ldif', bulkLdif({ withSuffix: false })),
+    );
+    await ldapadd(
+      destination.url,
+      { dn: destination.adminDn, password: destination.adminPassword },
+      writeLdif(tmp, 'printer.ldif', `${printerLdif()}\n`),
+    );
     timings['servers and bulk load'] = Date.now() - start;
     await timed('preparations', async () => {
-      const run = await prepare(sourceEndpoint(), tmp, ['--isSource', '--accesslogDirectory', started(source, 'slapd source').accesslogDirectory]);
+      const run = await prepare(sourceEndpoint(), tmp, [
+        '--isSource',
+        '--accesslogDirectory',
+        started(source, 'slapd source').accesslogDirectory,
+      ]);
       firstSourceRun = { stderr: run.result.stderr, json: run.json };
       await prepare(destinationEndpoint(), tmp, ['--isDestination']);
     });
@@ -125,7 +186,12 @@ describe('reference sync from a prepared OpenLDAP source', () => {
 
   after(async () => {
     console.log(`# reference sync from OpenLDAP, ms: ${JSON.stringify(timings)}`);
-    await Promise.all([source?.stop(), destination?.stop(), consumers.refreshAndPersist?.stop(), consumers['delta-syncrepl']?.stop()]);
+    await Promise.all([
+      source?.stop(),
+      destination?.stop(),
+      consumers.refreshAndPersist?.stop(),
+      consumers['delta-syncrepl']?.stop(),
+    ]);
     rmSync(tmp, { recursive: true, force: true });
   });
 
@@ -139,22 +205,41 @@ describe('reference sync from a prepared OpenLDAP source', () => {
     const s = started(source, 'slapd source');
     const everything = BULK_COUNT + 6; // the people, base, ou=People, cn=limited, ou=Bulk, the printer, the sync user
     const syncUser: Bind = { dn: SYNC_DN, password: SOURCE_PASSWORD };
-    assert.deepEqual(await searchOutcome(s.url, syncUser, false), { code: 0, entries: everything }, 'unpaged, past the 500-entry limit');
-    assert.deepEqual(await searchOutcome(s.url, syncUser, true), { code: 0, entries: everything }, 'paged, past the total of a paged search');
+    assert.deepEqual(
+      await searchOutcome(s.url, syncUser, false),
+      { code: 0, entries: everything },
+      'unpaged, past the 500-entry limit',
+    );
+    assert.deepEqual(
+      await searchOutcome(s.url, syncUser, true),
+      { code: 0, entries: everything },
+      'paged, past the total of a paged search',
+    );
     const limited: Bind = { dn: s.limitedDn, password: s.adminPassword };
     assert.equal((await searchOutcome(s.url, limited, false)).code, 4, 'cn=limited stops at the size limit');
     assert.equal((await searchOutcome(s.url, limited, true)).code, 4, 'also paged');
     // An RFC 4533 content refresh (refreshOnly, critical), as `ldapsearch -E '!sync=ro'` sends it.
-    const refresh = await withClient(s.url, syncUser, async (c) =>
-      (await c.search(BASE, { scope: 'sub', filter: '(objectClass=*)', attributes: ['1.1'] }, new SyncRefreshOnly())).searchEntries.length);
+    const refresh = await withClient(
+      s.url,
+      syncUser,
+      async (c) =>
+        (await c.search(BASE, { scope: 'sub', filter: '(objectClass=*)', attributes: ['1.1'] }, new SyncRefreshOnly()))
+          .searchEntries.length,
+    );
     assert.equal(refresh, everything, 'the sync user runs a content refresh of the whole base');
   });
 
   test('RFC 4533 consumers bound as the sync user replicate the source: refreshAndPersist and delta-syncrepl', async () => {
     const provider = started(source, 'slapd source');
     await timed('consumers start and refresh', async () => {
-      [consumers.refreshAndPersist, consumers['delta-syncrepl']] = await Promise.all([startConsumer('refreshAndPersist'), startConsumer('delta-syncrepl')]);
-      await Promise.all([converged(consumers.refreshAndPersist, provider), converged(consumers['delta-syncrepl'], provider)]);
+      [consumers.refreshAndPersist, consumers['delta-syncrepl']] = await Promise.all([
+        startConsumer('refreshAndPersist'),
+        startConsumer('delta-syncrepl'),
+      ]);
+      await Promise.all([
+        converged(consumers.refreshAndPersist, provider),
+        converged(consumers['delta-syncrepl'], provider),
+      ]);
     });
     assert.equal((await replicaDump(consumers.refreshAndPersist!)).size, BULK_COUNT + 6);
   });
@@ -168,7 +253,11 @@ describe('reference sync from a prepared OpenLDAP source', () => {
     const again = await timed('paged resync', () => e.fullResync({ paged: true }));
     assert.deepEqual(again, { read: BULK_COUNT + 2, added: 0, modified: 0, deleted: 0, unchanged: BULK_COUNT + 2 });
     const d = destinationEndpoint();
-    assertSameEntries(await snapshot(e, sourceEndpoint().url, sourceEndpoint().admin), await snapshot(e, d.url, d.admin), 'destination');
+    assertSameEntries(
+      await snapshot(e, sourceEndpoint().url, sourceEndpoint().admin),
+      await snapshot(e, d.url, d.admin),
+      'destination',
+    );
   });
 
   test('changes replayed from cn=accesslog: the destination ends equal to the source; the consumers follow', async () => {
@@ -179,14 +268,27 @@ describe('reference sync from a prepared OpenLDAP source', () => {
     const outcome = await timed('replay', () => e.replay(records));
     assert.ok(outcome.applied >= 14, JSON.stringify(outcome));
     const d = destinationEndpoint();
-    assertSameEntries(await snapshot(e, src.url, src.admin), await snapshot(e, d.url, d.admin), 'destination after the replay');
+    assertSameEntries(
+      await snapshot(e, src.url, src.admin),
+      await snapshot(e, d.url, d.admin),
+      'destination after the replay',
+    );
     await assertPasswords(d.url, changes, [0, 7, 999, BULK_COUNT - 1]);
-    assert.ok(await readEntry(d.url, d.admin, PRINTER, ['cn']), 'the printer, deleted on the source but not synchronized, is still there');
+    assert.ok(
+      await readEntry(d.url, d.admin, PRINTER, ['cn']),
+      'the printer, deleted on the source but not synchronized, is still there',
+    );
 
     const provider = started(source, 'slapd source');
-    await timed('consumers follow the changes', () => Promise.all(Object.values(consumers).map((c) => converged(c, provider))));
+    await timed('consumers follow the changes', () =>
+      Promise.all(Object.values(consumers).map((c) => converged(c, provider))),
+    );
     for (const consumer of Object.values(consumers)) {
-      assert.equal(await canBind(consumer.url, bulkDn(4), secondPassword(bulkUid(4))), true, 'the changed password binds on the consumer');
+      assert.equal(
+        await canBind(consumer.url, bulkDn(4), secondPassword(bulkUid(4))),
+        true,
+        'the changed password binds on the consumer',
+      );
       assert.equal(await canBind(consumer.url, bulkDn(0), firstPassword(bulkUid(0))), true);
     }
   });
@@ -196,33 +298,74 @@ describe('reference sync from a prepared OpenLDAP source', () => {
     const c = started(changes, 'the changes');
     const deletes = records.filter((r) => r.type === 'delete');
     assert.equal(deletes.length, 4);
-    for (const record of deletes) assert.ok((record.attributes['objectclass'] ?? []).length > 0, `${record.dn}: objectClass in reqOld`);
+    for (const record of deletes)
+      assert.ok((record.attributes['objectclass'] ?? []).length > 0, `${record.dn}: objectClass in reqOld`);
     const s = started(source, 'slapd source');
-    const renamed = await readEntry(s.url, { dn: s.adminDn, password: s.adminPassword }, c.renamedThenChanged, ['entryUUID']);
+    const renamed = await readEntry(s.url, { dn: s.adminDn, password: s.adminPassword }, c.renamedThenChanged, [
+      'entryUUID',
+    ]);
     const id = renamed?.entryuuid?.[0];
     assert.ok(id !== undefined);
-    assert.deepEqual(records.filter((r) => r.entryId === id).map((r) => r.type), ['modrdn', 'modify'], 'the rename and the change after it carry the same reqEntryUUID');
-    assert.ok(records.every((r) => r.entryId !== undefined), 'every record has a reqEntryUUID');
+    assert.deepEqual(
+      records.filter((r) => r.entryId === id).map((r) => r.type),
+      ['modrdn', 'modify'],
+      'the rename and the change after it carry the same reqEntryUUID',
+    );
+    assert.ok(
+      records.every((r) => r.entryId !== undefined),
+      'every record has a reqEntryUUID',
+    );
     // entryUUID of a deleted entry is in reqOld too (olcAccessLogOldAttr), for a consumer that correlates by it.
-    const raw = await withClient(s.url, { dn: SYNC_DN, password: SOURCE_PASSWORD }, async (client) =>
-      (await client.search('cn=accesslog', { scope: 'one', filter: '(reqType=delete)', attributes: ['reqOld'] })).searchEntries);
-    assert.ok(raw.length >= 4 && raw.every((entry) => [entry['reqOld']].flat().some((v) => String(v).startsWith('entryUUID: '))), 'reqOld holds entryUUID');
+    const raw = await withClient(
+      s.url,
+      { dn: SYNC_DN, password: SOURCE_PASSWORD },
+      async (client) =>
+        (await client.search('cn=accesslog', { scope: 'one', filter: '(reqType=delete)', attributes: ['reqOld'] }))
+          .searchEntries,
+    );
+    assert.ok(
+      raw.length >= 4 &&
+        raw.every((entry) => [entry['reqOld']].flat().some((v) => String(v).startsWith('entryUUID: '))),
+      'reqOld holds entryUUID',
+    );
   });
 
   test('re-runs write nothing; --remove --disableChangelog takes back the limits, syncprov and the overlay', async () => {
-    for (const [e, role] of [[sourceEndpoint(), '--isSource'], [destinationEndpoint(), '--isDestination']] as const) {
+    for (const [e, role] of [
+      [sourceEndpoint(), '--isSource'],
+      [destinationEndpoint(), '--isDestination'],
+    ] as const) {
       const { json } = await prepare(e, tmp, [role]);
       assert.equal(json.changed, false, JSON.stringify(json.steps));
       assert.equal(json.ldap.writes, 0);
     }
     await Promise.all(Object.values(consumers).map((c) => c.stop()));
     const s = started(source, 'slapd source');
-    const config = async (): Promise<Array<{ dn: string[]; limits: string[]; overlay: string[] }>> => withClient(s.url, { dn: s.adminDn, password: s.adminPassword }, async (c) =>
-      (await c.search('cn=config', { scope: 'sub', filter: '(|(olcLimits=*)(objectClass=olcOverlayConfig))', attributes: ['olcLimits', 'olcOverlay'] })).searchEntries
-        .map((entry) => ({ dn: [entry.dn], limits: [entry['olcLimits'] ?? []].flat().map(String), overlay: [entry['olcOverlay'] ?? []].flat().map(String) })));
+    const config = async (): Promise<Array<{ dn: string[]; limits: string[]; overlay: string[] }>> =>
+      withClient(s.url, { dn: s.adminDn, password: s.adminPassword }, async (c) =>
+        (
+          await c.search('cn=config', {
+            scope: 'sub',
+            filter: '(|(olcLimits=*)(objectClass=olcOverlayConfig))',
+            attributes: ['olcLimits', 'olcOverlay'],
+          })
+        ).searchEntries.map((entry) => ({
+          dn: [entry.dn],
+          limits: [entry['olcLimits'] ?? []].flat().map(String),
+          overlay: [entry['olcOverlay'] ?? []].flat().map(String),
+        })),
+      );
     const before = await config();
-    assert.equal(before.filter((e) => e.limits.some((v) => v.includes(SYNC_DN))).length, 2, 'limits on the data and the log database');
-    assert.equal(before.filter((e) => e.overlay.some((v) => v.endsWith('syncprov'))).length, 2, 'syncprov on the data and the log database');
+    assert.equal(
+      before.filter((e) => e.limits.some((v) => v.includes(SYNC_DN))).length,
+      2,
+      'limits on the data and the log database',
+    );
+    assert.equal(
+      before.filter((e) => e.overlay.some((v) => v.endsWith('syncprov'))).length,
+      2,
+      'syncprov on the data and the log database',
+    );
     await prepare(sourceEndpoint(), tmp, ['--remove', '--disableChangelog']);
     assert.deepEqual(await config(), [], 'no limits rule and no overlay left');
   });

@@ -36,11 +36,23 @@ interface Target {
 /** Common arguments: admin and sync passwords from files, --no-prompt, a private log, the destination role. */
 function args(target: Target, port: number, extra: string[], opts: { host?: string; syncDn?: string } = {}): string[] {
   return [
-    '-h', opts.host ?? target.host, '-p', String(port), '-D', target.adminDn,
-    '--bindPasswordFile', secretFile(tmp, `admin-${port}.pw`, target.adminPassword),
-    '--syncServerBindPasswordFile', secretFile(tmp, 'sync.pw', 'Sync-Secret-42'),
+    '-h',
+    opts.host ?? target.host,
+    '-p',
+    String(port),
+    '-D',
+    target.adminDn,
+    '--bindPasswordFile',
+    secretFile(tmp, `admin-${port}.pw`, target.adminPassword),
+    '--syncServerBindPasswordFile',
+    secretFile(tmp, 'sync.pw', 'Sync-Secret-42'),
     ...(opts.syncDn === undefined ? [] : ['--syncServerBindDN', opts.syncDn]),
-    '-b', SUFFIX, '--isDestination', '--no-prompt', '--logFile', path.join(tmp, 'run.log'),
+    '-b',
+    SUFFIX,
+    '--isDestination',
+    '--no-prompt',
+    '--logFile',
+    path.join(tmp, 'run.log'),
     ...extra,
   ];
 }
@@ -76,7 +88,11 @@ async function assertFails91(cliArgs: string[], ...patterns: RegExp[]): Promise<
 }
 
 async function assertPrepared(target: Target, cliArgs: string[], syncDn: string): Promise<RunCliResult> {
-  assert.equal(await readEntry(target.url, { dn: target.adminDn, password: target.adminPassword }, syncDn), undefined, `${syncDn} is new`);
+  assert.equal(
+    await readEntry(target.url, { dn: target.adminDn, password: target.adminPassword }, syncDn),
+    undefined,
+    `${syncDn} is new`,
+  );
   const r = await run(cliArgs);
   assert.equal(r.code, 0, describeRun(r));
   const entry = await readEntry(target.url, { dn: target.adminDn, password: target.adminPassword }, syncDn, ['cn']);
@@ -116,23 +132,44 @@ for (const family of ['OpenLDAP', '389 DS'] as const) {
     test('--useSSL with a PEM bundle (another CA, then the issuer): exit 0, sync user created', async () => {
       const t = target();
       const syncDn = `cn=Sync ${tag} SSL PEM,${SUFFIX}`;
-      await assertPrepared(t, args(t, t.ldapsPort, ['--useSSL', '--trustStorePath', started(certs, 'certs').bundlePem], { syncDn }), syncDn);
+      await assertPrepared(
+        t,
+        args(t, t.ldapsPort, ['--useSSL', '--trustStorePath', started(certs, 'certs').bundlePem], { syncDn }),
+        syncDn,
+      );
     });
 
     test('--useStartTLS with a PKCS#12 trust store and --trustStorePasswordFile: exit 0, sync user created', async () => {
       const t = target();
       const c = started(certs, 'certs');
       const syncDn = `cn=Sync ${tag} StartTLS P12,${SUFFIX}`;
-      await assertPrepared(t, args(t, t.port, ['--useStartTLS', '--trustStorePath', c.pkcs12, '--trustStorePasswordFile', c.pkcs12PasswordFile], { syncDn }), syncDn);
+      await assertPrepared(
+        t,
+        args(
+          t,
+          t.port,
+          ['--useStartTLS', '--trustStorePath', c.pkcs12, '--trustStorePasswordFile', c.pkcs12PasswordFile],
+          { syncDn },
+        ),
+        syncDn,
+      );
     });
 
     test('--useSSL with PKCS#12 and --useStartTLS with PEM, by host name (DNS:localhost): exit 0', async () => {
       const t = target();
       const c = started(certs, 'certs');
       const sslDn = `cn=Sync ${tag} SSL P12,${SUFFIX}`;
-      await assertPrepared(t, args(t, t.ldapsPort, ['-Z', '-P', c.pkcs12, '-U', c.pkcs12PasswordFile], { syncDn: sslDn, host: 'localhost' }), sslDn);
+      await assertPrepared(
+        t,
+        args(t, t.ldapsPort, ['-Z', '-P', c.pkcs12, '-U', c.pkcs12PasswordFile], { syncDn: sslDn, host: 'localhost' }),
+        sslDn,
+      );
       const startTlsDn = `cn=Sync ${tag} StartTLS PEM,${SUFFIX}`;
-      await assertPrepared(t, args(t, t.port, ['-q', '-P', c.caPem], { syncDn: startTlsDn, host: 'localhost' }), startTlsDn);
+      await assertPrepared(
+        t,
+        args(t, t.port, ['-q', '-P', c.caPem], { syncDn: startTlsDn, host: 'localhost' }),
+        startTlsDn,
+      );
     });
 
     test('--trustAll: exit 0 and a warning on stderr', async () => {
@@ -145,19 +182,31 @@ for (const family of ['OpenLDAP', '389 DS'] as const) {
 
     test('system CAs by default: the test CA is not trusted, exit 91 naming --trustStorePath', async () => {
       const t = target();
-      for (const mode of [['--useSSL', t.ldapsPort], ['--useStartTLS', t.port]] as const) {
+      for (const mode of [
+        ['--useSSL', t.ldapsPort],
+        ['--useStartTLS', t.port],
+      ] as const) {
         await assertFails91(args(t, mode[1], [mode[0]]), /unknown CA|self-signed/, /system CAs/, /--trustStorePath/);
       }
     });
 
     test('--useSSL against the plain LDAP port: exit 91, says it looks like a plain port', async () => {
       const t = target();
-      await assertFails91(args(t, t.port, ['--useSSL', '-P', started(certs, 'certs').caPem]), /plain LDAP port/, /--useStartTLS/);
+      await assertFails91(
+        args(t, t.port, ['--useSSL', '-P', started(certs, 'certs').caPem]),
+        /plain LDAP port/,
+        /--useStartTLS/,
+      );
     });
 
     test('StartTLS refused by a server without TLS: exit 91', async () => {
       const plain = family === 'OpenLDAP' ? started(slapdPlain, 'plain slapd') : started(dsPlain, 'plain 389 DS');
-      await assertFails91(args(plain, plain.port, ['--useStartTLS', '-P', started(certs, 'certs').caPem]), /refused StartTLS/, /no TLS configured/, /--useSSL/);
+      await assertFails91(
+        args(plain, plain.port, ['--useStartTLS', '-P', started(certs, 'certs').caPem]),
+        /refused StartTLS/,
+        /no TLS configured/,
+        /--useSSL/,
+      );
     });
   });
 }
@@ -166,24 +215,40 @@ describe('OpenLDAP: certificate problems', () => {
   test('a trust store without the issuer: exit 91 naming the file', async () => {
     const t = started(slapd, 'slapd');
     const c = started(certs, 'certs');
-    const line = await assertFails91(args(t, started(t.ldapsPort, 'LDAPS port'), ['--useSSL', '-P', c.otherCaPem]), /unknown CA/);
+    const line = await assertFails91(
+      args(t, started(t.ldapsPort, 'LDAPS port'), ['--useSSL', '-P', c.otherCaPem]),
+      /unknown CA/,
+    );
     assert.ok(line.includes(c.otherCaPem), line);
   });
 
   test('an expired server certificate: exit 91 "has expired", over LDAPS and StartTLS', async () => {
     const t = started(slapdExpired, 'slapd (expired)');
     const ca = started(certs, 'certs').caPem;
-    await assertFails91(args(t, started(t.ldapsPort, 'LDAPS port'), ['--useSSL', '-P', ca]), /has expired/, /renew the server certificate/);
+    await assertFails91(
+      args(t, started(t.ldapsPort, 'LDAPS port'), ['--useSSL', '-P', ca]),
+      /has expired/,
+      /renew the server certificate/,
+    );
     await assertFails91(args(t, t.port, ['--useStartTLS', '-P', ca]), /has expired/);
   });
 
   test('a certificate for another host: exit 91, the IP address and the host name are both checked', async () => {
     const t = started(slapdWrongHost, 'slapd (wrong host)');
     const ca = started(certs, 'certs').caPem;
-    await assertFails91(args(t, started(t.ldapsPort, 'LDAPS port'), ['--useSSL', '-P', ca]), /not for '127\.0\.0\.1'/, /wrong\.example/, /--hostname/);
+    await assertFails91(
+      args(t, started(t.ldapsPort, 'LDAPS port'), ['--useSSL', '-P', ca]),
+      /not for '127\.0\.0\.1'/,
+      /wrong\.example/,
+      /--hostname/,
+    );
     // StartTLS over an IP connection: the IP must be checked too (Node alone would check "localhost").
     await assertFails91(args(t, t.port, ['--useStartTLS', '-P', ca]), /not for '127\.0\.0\.1'/);
-    await assertFails91(args(t, t.port, ['--useStartTLS', '-P', ca], { host: 'localhost' }), /not for 'localhost'/, /wrong\.example/);
+    await assertFails91(
+      args(t, t.port, ['--useStartTLS', '-P', ca], { host: 'localhost' }),
+      /not for 'localhost'/,
+      /wrong\.example/,
+    );
   });
 });
 
@@ -210,9 +275,18 @@ describe('trust store problems are usage errors (89) before any connection', () 
     const syncDn = `cn=Sync damaged PEM,${SUFFIX}`;
     const r = await run(args(t, started(t.ldapsPort, 'LDAPS port'), ['--useSSL', '-P', damaged], { syncDn }));
     assert.equal(r.code, 89, describeRun(r));
-    assert.match(usageText(r), new RegExp(`^Error: --trustStorePath '${damaged.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}' cannot be read: ` +
-      'its PEM certificate 1 \\(line 1\\) is not an X\\.509 certificate'));
-    assert.equal(await readEntry(t.url, { dn: t.adminDn, password: t.adminPassword }, syncDn), undefined, 'the server was not touched');
+    assert.match(
+      usageText(r),
+      new RegExp(
+        `^Error: --trustStorePath '${damaged.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}' cannot be read: ` +
+          'its PEM certificate 1 \\(line 1\\) is not an X\\.509 certificate',
+      ),
+    );
+    assert.equal(
+      await readEntry(t.url, { dn: t.adminDn, password: t.adminPassword }, syncDn),
+      undefined,
+      'the server was not touched',
+    );
   });
 
   test('a JKS trust store: exit 89 naming the keytool command', async () => {
@@ -220,7 +294,24 @@ describe('trust store problems are usage errors (89) before any connection', () 
     const c = started(certs, 'certs');
     const jks = path.join(tmp, 'truststore.jks');
     try {
-      execFileSync('keytool', ['-importcert', '-noprompt', '-alias', 'pes', '-file', c.caPem, '-keystore', jks, '-storetype', 'JKS', '-storepass', 'changeit'], { stdio: 'ignore' });
+      execFileSync(
+        'keytool',
+        [
+          '-importcert',
+          '-noprompt',
+          '-alias',
+          'pes',
+          '-file',
+          c.caPem,
+          '-keystore',
+          jks,
+          '-storetype',
+          'JKS',
+          '-storepass',
+          'changeit',
+        ],
+        { stdio: 'ignore' },
+      );
     } catch {
       writeFileSync(jks, Buffer.from([0xfe, 0xed, 0xfe, 0xed, 0, 0, 0, 2, 0, 0, 0, 1])); // no keytool here: the JKS magic
     }
@@ -232,7 +323,12 @@ describe('trust store problems are usage errors (89) before any connection', () 
   test('no run printed a trust store or admin password', () => {
     const c = started(certs, 'certs');
     assert.ok(outputs.length > 20, `runs recorded: ${outputs.length}`);
-    for (const secret of [c.pkcs12Password, 'Not-The-P12-Password', 'Sync-Secret-42', started(slapd, 'slapd').adminPassword]) {
+    for (const secret of [
+      c.pkcs12Password,
+      'Not-The-P12-Password',
+      'Sync-Secret-42',
+      started(slapd, 'slapd').adminPassword,
+    ]) {
       for (const r of outputs) {
         assert.ok(!r.stdout.includes(secret) && !r.stderr.includes(secret), `a password leaked:\n${describeRun(r)}`);
       }

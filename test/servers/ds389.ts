@@ -52,15 +52,19 @@ export async function startDs389(opts: Ds389Options = {}): Promise<Ds389> {
     DS_DB_NOSYNC: opts.noSync === true ? '1' : '0',
     DS_DB_LIB: opts.dbLib ?? 'mdb',
   };
-  const server = await startPortScript({
-    script: ds389Script,
-    name: '389 DS',
-    envPrefix: 'DS',
-    dataDirPrefix: 'pes-389ds',
-    portInUse: /already listens|Address already in use|Can't bind/i,
-    upTimeoutMs: 120_000,
-    downTimeoutMs: 90_000,
-  }, env, opts.tls);
+  const server = await startPortScript(
+    {
+      script: ds389Script,
+      name: '389 DS',
+      envPrefix: 'DS',
+      dataDirPrefix: 'pes-389ds',
+      portInUse: /already listens|Address already in use|Can't bind/i,
+      upTimeoutMs: 120_000,
+      downTimeoutMs: 90_000,
+    },
+    env,
+    opts.tls,
+  );
   const { port, ldapsPort } = server;
   return {
     host: '127.0.0.1',

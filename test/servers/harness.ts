@@ -90,7 +90,12 @@ interface ExecError extends Error {
 }
 
 /** `bash script ...args`; resolves to its stdout, or rejects with its stdout and stderr in the message. */
-export async function runServerScript(script: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<string> {
+export async function runServerScript(
+  script: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  timeoutMs: number,
+): Promise<string> {
   try {
     const { stdout } = await execFileP('bash', [script, ...args], {
       env,
@@ -101,8 +106,14 @@ export async function runServerScript(script: string, args: string[], env: NodeJ
     return stdout;
   } catch (e) {
     const err = e as ExecError;
-    const detail = [err.stdout, err.stderr].filter((s) => s && s.trim() !== '').join('\n').trim();
-    throw new Error(`${path.basename(script)} ${args.join(' ')} failed (${String(err.code ?? err.message)}):\n${detail}`, { cause: e });
+    const detail = [err.stdout, err.stderr]
+      .filter((s) => s && s.trim() !== '')
+      .join('\n')
+      .trim();
+    throw new Error(
+      `${path.basename(script)} ${args.join(' ')} failed (${String(err.code ?? err.message)}):\n${detail}`,
+      { cause: e },
+    );
   }
 }
 
@@ -144,7 +155,11 @@ export interface PortScriptServer {
  * Starts `spec.script` on a free port in a new data directory. `baseEnv` is the scripts' environment; with
  * `tls`, a second free port for LDAPS and the PREFIX_TLS_* variables are added (and never inherited otherwise).
  */
-export async function startPortScript(spec: PortScriptSpec, baseEnv: NodeJS.ProcessEnv, tls?: ServerTls): Promise<PortScriptServer> {
+export async function startPortScript(
+  spec: PortScriptSpec,
+  baseEnv: NodeJS.ProcessEnv,
+  tls?: ServerTls,
+): Promise<PortScriptServer> {
   const tlsNames = ['CERT', 'KEY', 'CA', 'PORT'].map((n) => `${spec.envPrefix}_TLS_${n}`);
   const plainEnv: NodeJS.ProcessEnv = { ...baseEnv };
   for (const name of tlsNames) delete plainEnv[name];
@@ -160,13 +175,16 @@ export async function startPortScript(spec: PortScriptSpec, baseEnv: NodeJS.Proc
       do ldapsPort = await freePort();
       while (ldapsPort === port);
     }
-    const env: NodeJS.ProcessEnv = tls === undefined || ldapsPort === undefined ? plainEnv : {
-      ...plainEnv,
-      [`${spec.envPrefix}_TLS_CERT`]: tls.cert,
-      [`${spec.envPrefix}_TLS_KEY`]: tls.key,
-      [`${spec.envPrefix}_TLS_CA`]: tls.ca,
-      [`${spec.envPrefix}_TLS_PORT`]: String(ldapsPort),
-    };
+    const env: NodeJS.ProcessEnv =
+      tls === undefined || ldapsPort === undefined
+        ? plainEnv
+        : {
+            ...plainEnv,
+            [`${spec.envPrefix}_TLS_CERT`]: tls.cert,
+            [`${spec.envPrefix}_TLS_KEY`]: tls.key,
+            [`${spec.envPrefix}_TLS_CA`]: tls.ca,
+            [`${spec.envPrefix}_TLS_PORT`]: String(ldapsPort),
+          };
     const dataDir = await makeDataDir(`${spec.dataDirPrefix}-${port}-`, { realpath: spec.realpathDataDir === true });
     purgeAtExit(spec.script, dataDir, spec.downTimeoutMs);
     try {

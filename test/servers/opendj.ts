@@ -27,8 +27,12 @@ export interface OpenDjEmulator extends EmulatorProcess {
 }
 
 export async function startOpenDjEmulator(opts: OpenDjEmulatorOptions = {}): Promise<OpenDjEmulator> {
-  const args = ['--flavor', opts.flavor ?? 'pingds', ...(opts.standalone === true ? ['--standalone'] : []),
-    ...(opts.changelogMode === undefined ? [] : ['--changelog-mode', opts.changelogMode])];
+  const args = [
+    '--flavor',
+    opts.flavor ?? 'pingds',
+    ...(opts.standalone === true ? ['--standalone'] : []),
+    ...(opts.changelogMode === undefined ? [] : ['--changelog-mode', opts.changelogMode]),
+  ];
   const emulator = await startEmulatorProcess({
     main: openDjEmulatorMain,
     args,

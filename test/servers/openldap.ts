@@ -70,17 +70,21 @@ export async function startSlapd(opts: SlapdOptions = {}): Promise<Slapd> {
     SLAPD_DB_NOSYNC: opts.noSync === true ? '1' : '0',
     SLAPD_EMPTY_DB: opts.emptyDatabase === true ? '1' : '0',
   };
-  const server = await startPortScript({
-    script: slapdScript,
-    name: 'slapd',
-    envPrefix: 'SLAPD',
-    dataDirPrefix: 'pes-slapd',
-    // the script resolves DATADIR with pwd -P, and the ldapi URL is derived from it
-    realpathDataDir: true,
-    portInUse: /already listens|Address already in use/i,
-    upTimeoutMs: 60_000,
-    downTimeoutMs: 60_000,
-  }, env, opts.tls);
+  const server = await startPortScript(
+    {
+      script: slapdScript,
+      name: 'slapd',
+      envPrefix: 'SLAPD',
+      dataDirPrefix: 'pes-slapd',
+      // the script resolves DATADIR with pwd -P, and the ldapi URL is derived from it
+      realpathDataDir: true,
+      portInUse: /already listens|Address already in use/i,
+      upTimeoutMs: 60_000,
+      downTimeoutMs: 60_000,
+    },
+    env,
+    opts.tls,
+  );
   const { port, dataDir, ldapsPort } = server;
   return {
     host: '127.0.0.1',

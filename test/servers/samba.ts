@@ -71,7 +71,9 @@ export async function startSamba(): Promise<SambaDc> {
   try {
     await runServerScript(sambaScript, ['up', dataDir], env, UP_TIMEOUT_MS);
   } catch (e) {
-    await runServerScript(sambaScript, ['down', dataDir, '--purge'], env, DOWN_TIMEOUT_MS).catch(() => rm(dataDir, { recursive: true, force: true }));
+    await runServerScript(sambaScript, ['down', dataDir, '--purge'], env, DOWN_TIMEOUT_MS).catch(() =>
+      rm(dataDir, { recursive: true, force: true }),
+    );
     forgetAtExit(dataDir);
     running = undefined;
     throw e;
@@ -89,7 +91,11 @@ export async function startSamba(): Promise<SambaDc> {
     caFile: path.join(dataDir, 'private', 'tls', 'ca.pem'),
     async sddl(dn: string): Promise<string> {
       // Debian's samba bindings belong to the system Python, whatever `python3` is first on PATH.
-      const { stdout } = await execFileP('/usr/bin/python3', ['-c', SDDL_SCRIPT, path.join(dataDir, 'etc', 'smb.conf'), path.join(dataDir, 'private', 'sam.ldb'), dn], { timeout: 60_000 });
+      const { stdout } = await execFileP(
+        '/usr/bin/python3',
+        ['-c', SDDL_SCRIPT, path.join(dataDir, 'etc', 'smb.conf'), path.join(dataDir, 'private', 'sam.ldb'), dn],
+        { timeout: 60_000 },
+      );
       return stdout.trim();
     },
     async stop() {

@@ -66,41 +66,177 @@ export async function makeTestCertificates(): Promise<TestCertificates> {
   chmodSync(dir, 0o700);
   const p = (name: string): string => path.join(dir, name);
   try {
-    await openssl(dir, ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=PES Test CA', ...CA_EXT]);
-    await openssl(dir, ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'other-ca.key', '-out', 'other-ca.pem', '-days', '2', '-subj', '/CN=PES Other CA', ...CA_EXT]);
-    await openssl(dir, ['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=localhost']);
-    writeFileSync(p('server.ext'), [
-      'subjectAltName=DNS:localhost,IP:127.0.0.1',
-      'basicConstraints=CA:FALSE',
-      'keyUsage=critical,digitalSignature,keyEncipherment',
-      'extendedKeyUsage=serverAuth',
-      '',
-    ].join('\n'));
-    writeFileSync(p('wrong.ext'), 'subjectAltName=DNS:wrong.example\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n');
-    await openssl(dir, ['x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-set_serial', '0x1001', '-days', '2', '-extfile', 'server.ext', '-out', 'server.pem']);
-    await openssl(dir, ['x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-set_serial', '0x1002', '-days', '2', '-extfile', 'wrong.ext', '-out', 'wrong-host.pem']);
+    await openssl(dir, [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      'ca.key',
+      '-out',
+      'ca.pem',
+      '-days',
+      '2',
+      '-subj',
+      '/CN=PES Test CA',
+      ...CA_EXT,
+    ]);
+    await openssl(dir, [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      'other-ca.key',
+      '-out',
+      'other-ca.pem',
+      '-days',
+      '2',
+      '-subj',
+      '/CN=PES Other CA',
+      ...CA_EXT,
+    ]);
+    await openssl(dir, [
+      'req',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      'server.key',
+      '-out',
+      'server.csr',
+      '-subj',
+      '/CN=localhost',
+    ]);
+    writeFileSync(
+      p('server.ext'),
+      [
+        'subjectAltName=DNS:localhost,IP:127.0.0.1',
+        'basicConstraints=CA:FALSE',
+        'keyUsage=critical,digitalSignature,keyEncipherment',
+        'extendedKeyUsage=serverAuth',
+        '',
+      ].join('\n'),
+    );
+    writeFileSync(
+      p('wrong.ext'),
+      'subjectAltName=DNS:wrong.example\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n',
+    );
+    await openssl(dir, [
+      'x509',
+      '-req',
+      '-in',
+      'server.csr',
+      '-CA',
+      'ca.pem',
+      '-CAkey',
+      'ca.key',
+      '-set_serial',
+      '0x1001',
+      '-days',
+      '2',
+      '-extfile',
+      'server.ext',
+      '-out',
+      'server.pem',
+    ]);
+    await openssl(dir, [
+      'x509',
+      '-req',
+      '-in',
+      'server.csr',
+      '-CA',
+      'ca.pem',
+      '-CAkey',
+      'ca.key',
+      '-set_serial',
+      '0x1002',
+      '-days',
+      '2',
+      '-extfile',
+      'wrong.ext',
+      '-out',
+      'wrong-host.pem',
+    ]);
 
     // An expired certificate needs explicit dates in the past: `openssl ca` takes them.
     writeFileSync(p('index.txt'), '');
     writeFileSync(p('serial'), '1003\n');
-    writeFileSync(p('ca.cnf'), [
-      '[ca]', 'default_ca = test',
-      '[test]', `dir = ${dir}`, 'database = $dir/index.txt', 'new_certs_dir = $dir', 'serial = $dir/serial',
-      'default_md = sha256', 'policy = anything', 'unique_subject = no', 'copy_extensions = none',
-      '[anything]', 'commonName = supplied',
-      '[server]', 'subjectAltName = DNS:localhost,IP:127.0.0.1', 'basicConstraints = CA:FALSE', 'extendedKeyUsage = serverAuth',
-      '',
-    ].join('\n'));
-    await openssl(dir, ['ca', '-batch', '-config', 'ca.cnf', '-cert', 'ca.pem', '-keyfile', 'ca.key', '-in', 'server.csr', '-out', 'expired.pem',
-      '-startdate', '20200101000000Z', '-enddate', '20200102000000Z', '-extensions', 'server', '-notext']);
+    writeFileSync(
+      p('ca.cnf'),
+      [
+        '[ca]',
+        'default_ca = test',
+        '[test]',
+        `dir = ${dir}`,
+        'database = $dir/index.txt',
+        'new_certs_dir = $dir',
+        'serial = $dir/serial',
+        'default_md = sha256',
+        'policy = anything',
+        'unique_subject = no',
+        'copy_extensions = none',
+        '[anything]',
+        'commonName = supplied',
+        '[server]',
+        'subjectAltName = DNS:localhost,IP:127.0.0.1',
+        'basicConstraints = CA:FALSE',
+        'extendedKeyUsage = serverAuth',
+        '',
+      ].join('\n'),
+    );
+    await openssl(dir, [
+      'ca',
+      '-batch',
+      '-config',
+      'ca.cnf',
+      '-cert',
+      'ca.pem',
+      '-keyfile',
+      'ca.key',
+      '-in',
+      'server.csr',
+      '-out',
+      'expired.pem',
+      '-startdate',
+      '20200101000000Z',
+      '-enddate',
+      '20200102000000Z',
+      '-extensions',
+      'server',
+      '-notext',
+    ]);
 
     writeFileSync(p('bundle.pem'), `${readFileSync(p('other-ca.pem'), 'utf8')}${readFileSync(p('ca.pem'), 'utf8')}`);
     const password = `p12-${Math.random().toString(36).slice(2)}`;
     writeFileSync(p('truststore.pw'), `${password}\n`, { mode: 0o600 });
-    await openssl(dir, ['pkcs12', '-export', '-nokeys', '-in', 'ca.pem', '-out', 'truststore.p12', '-passout', 'file:truststore.pw']);
+    await openssl(dir, [
+      'pkcs12',
+      '-export',
+      '-nokeys',
+      '-in',
+      'ca.pem',
+      '-out',
+      'truststore.p12',
+      '-passout',
+      'file:truststore.pw',
+    ]);
     let legacy: string | undefined = p('truststore-legacy.p12');
     try {
-      await openssl(dir, ['pkcs12', '-export', '-legacy', '-nokeys', '-in', 'ca.pem', '-out', 'truststore-legacy.p12', '-passout', 'file:truststore.pw']);
+      await openssl(dir, [
+        'pkcs12',
+        '-export',
+        '-legacy',
+        '-nokeys',
+        '-in',
+        'ca.pem',
+        '-out',
+        'truststore-legacy.p12',
+        '-passout',
+        'file:truststore.pw',
+      ]);
     } catch {
       legacy = undefined; // no legacy provider in this openssl
     }

@@ -20,7 +20,9 @@ test('candidates: $XDG_CACHE_HOME, then ~/.cache, then a folder of the user in t
     '/tmp/prepare-endpoint-server-1000/compile-cache',
   ]);
   // A relative XDG path is to be ignored (XDG base directory specification); HOME=/ (daemons) is no home.
-  assert.deepEqual(compileCacheCandidates({ XDG_CACHE_HOME: 'cache', HOME: '/' }, 0, '/var/tmp'), ['/var/tmp/prepare-endpoint-server-0/compile-cache']);
+  assert.deepEqual(compileCacheCandidates({ XDG_CACHE_HOME: 'cache', HOME: '/' }, 0, '/var/tmp'), [
+    '/var/tmp/prepare-endpoint-server-0/compile-cache',
+  ]);
   assert.deepEqual(compileCacheCandidates({}, 65534, '/tmp'), ['/tmp/prepare-endpoint-server-65534/compile-cache']);
 });
 
@@ -48,7 +50,7 @@ test('a folder is used only when it is ours, a real folder, and no one else can 
     writeFileSync(join(dir, 'file'), '');
     assert.equal(isPrivateFolder(join(dir, 'file'), uid), false, 'a file');
     assert.equal(isPrivateFolder(join(dir, 'missing'), uid), false, 'missing');
-    assert.equal(isPrivateFolder(own, uid + 1), false, 'another user\'s');
+    assert.equal(isPrivateFolder(own, uid + 1), false, "another user's");
     if (uid === 0) {
       chownSync(own, 65534, 65534);
       assert.equal(isPrivateFolder(own, 0), false, 'a folder another user made (root must not run code from it)');
@@ -58,7 +60,7 @@ test('a folder is used only when it is ours, a real folder, and no one else can 
   }
 });
 
-test(`enableCompileCacheQuietly on Node ${process.versions.node}: ${hasCompileCache ? 'on, in the user\'s cache folder' : 'not in this runtime, nothing happens'}`, () => {
+test(`enableCompileCacheQuietly on Node ${process.versions.node}: ${hasCompileCache ? "on, in the user's cache folder" : 'not in this runtime, nothing happens'}`, () => {
   const dir = mkdtempSync(join(tmpdir(), 'pes-cc-run-'));
   try {
     const entry = pathToFileURL(join(repoRoot, 'dist', 'src', 'cli', 'compile-cache.js')).href;
@@ -66,9 +68,14 @@ test(`enableCompileCacheQuietly on Node ${process.versions.node}: ${hasCompileCa
       const used = enableCompileCacheQuietly(process.env);
       await import('node:module');
       process.stdout.write(JSON.stringify(used ?? null));`;
-    const run = (env: NodeJS.ProcessEnv): unknown => JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', probe], {
-      env: { PATH: process.env.PATH, ...env }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'],
-    })) as unknown;
+    const run = (env: NodeJS.ProcessEnv): unknown =>
+      JSON.parse(
+        execFileSync(process.execPath, ['--input-type=module', '-e', probe], {
+          env: { PATH: process.env.PATH, ...env },
+          encoding: 'utf8',
+          stdio: ['ignore', 'pipe', 'pipe'],
+        }),
+      ) as unknown;
     const cacheHome = join(dir, 'cache');
     const used = run({ XDG_CACHE_HOME: cacheHome, HOME: join(dir, 'home') });
     if (hasCompileCache) {

@@ -19,7 +19,10 @@ async function cleanRun(): Promise<{ snapshot: ReturnType<ReturnType<typeof ds38
 describe('core run interrupted', async () => {
   const clean = await cleanRun();
 
-  for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+  for (const [signal, code] of [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const) {
     for (let after = 1; after < clean.writes; after += 2) {
       test(`${signal} between write ${after} and ${after + 1}: exit ${code}, the next write never sent, a re-run finishes`, async () => {
         const server = ds389();
@@ -31,7 +34,10 @@ describe('core run interrupted', async () => {
           },
         });
         assert.equal(stopped.error?.resultCode, code);
-        assert.equal(stopped.error?.message, `${signal === 'SIGINT' ? 'Interrupted' : 'Terminated (SIGTERM)'} before all changes were made`);
+        assert.equal(
+          stopped.error?.message,
+          `${signal === 'SIGINT' ? 'Interrupted' : 'Terminated (SIGTERM)'} before all changes were made`,
+        );
         assert.equal(server.attempted.length, after, 'no write sent after the signal');
         assert.equal(server.openConnections, 0, 'every connection closed');
 
@@ -58,12 +64,18 @@ describe('core run interrupted', async () => {
         if (mode === 'answered') {
           // The server answered within the grace: the write is made and reported, the next one (or after the
           // last, the verification's bind) never sent.
-          assert.equal(stopped.error?.message, during === clean.writes - 1
-            ? "Terminated (SIGTERM) before the bind of 'cn=Sync User,dc=example,dc=com' on 127.0.0.1:389"
-            : 'Terminated (SIGTERM) before all changes were made');
+          assert.equal(
+            stopped.error?.message,
+            during === clean.writes - 1
+              ? "Terminated (SIGTERM) before the bind of 'cn=Sync User,dc=example,dc=com' on 127.0.0.1:389"
+              : 'Terminated (SIGTERM) before all changes were made',
+          );
           assert.equal(stopped.transcript.wrote.length, during + 1);
         } else {
-          assert.match(stopped.error?.message ?? '', /^Terminated \(SIGTERM\) during the (add|modify|delete) of .*: 127\.0\.0\.1:389 did not answer it in time, so it may or may not have been made$/);
+          assert.match(
+            stopped.error?.message ?? '',
+            /^Terminated \(SIGTERM\) during the (add|modify|delete) of .*: 127\.0\.0\.1:389 did not answer it in time, so it may or may not have been made$/,
+          );
           assert.equal(stopped.transcript.wrote.length, during, 'the dropped write is not reported as made');
         }
         assert.equal(server.attempted.length, during + 1, 'no write sent after the signal');

@@ -5,13 +5,23 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { dnEquals } from '../../src/formats/dn.js';
 import { REPLICATING_DIRECTORY_CHANGES } from '../../src/servers/activedirectory.js';
-import { AceType, decodeSecurityDescriptor, findAce, type SecurityDescriptor } from '../../src/servers/ad/security-descriptor.js';
+import {
+  AceType,
+  decodeSecurityDescriptor,
+  findAce,
+  type SecurityDescriptor,
+} from '../../src/servers/ad/security-descriptor.js';
 import { ADMIN_PASSWORD, run, settings, SYNC_PASSWORD } from '../helpers/core-run.js';
 import { AD_ADMIN_DN, AD_BASE, AD_SYNC_DN, AD_SYNC_SID, activeDirectory } from '../helpers/fake-servers.js';
 import { Secret } from '../../src/model/secret.js';
 
 const SOURCE = settings({
-  security: 'ssl', port: 636, bindDn: AD_ADMIN_DN, bindPassword: new Secret(ADMIN_PASSWORD), baseDns: [AD_BASE], roles: { source: true, destination: false },
+  security: 'ssl',
+  port: 636,
+  bindDn: AD_ADMIN_DN,
+  bindPassword: new Secret(ADMIN_PASSWORD),
+  baseDns: [AD_BASE],
+  roles: { source: true, destination: false },
 });
 
 function descriptor(server: ReturnType<typeof activeDirectory>, dn: string): SecurityDescriptor {
@@ -21,7 +31,13 @@ function descriptor(server: ReturnType<typeof activeDirectory>, dn: string): Sec
 }
 
 const grantsReplication = (sd: SecurityDescriptor): boolean =>
-  findAce(sd.dacl, { type: AceType.ACCESS_ALLOWED_OBJECT, flags: 0, mask: 0x100, sid: AD_SYNC_SID, objectType: REPLICATING_DIRECTORY_CHANGES }) !== undefined;
+  findAce(sd.dacl, {
+    type: AceType.ACCESS_ALLOWED_OBJECT,
+    flags: 0,
+    mask: 0x100,
+    sid: AD_SYNC_SID,
+    objectType: REPLICATING_DIRECTORY_CHANGES,
+  }) !== undefined;
 
 describe('core run: Active Directory in two phases', () => {
   test('the account is written first; the ACEs, planned after observing it again, name the objectSid the server gave it', async () => {
@@ -34,12 +50,25 @@ describe('core run: Active Directory in two phases', () => {
     const aceIndex = server.writes.findIndex((c) => c.kind === 'modify' && dnEquals(c.dn, AD_BASE));
     assert.ok(addIndex >= 0 && aceIndex > addIndex, 'the account before its rights');
     assert.equal(server.passwordOf(AD_SYNC_DN), SYNC_PASSWORD);
-    assert.ok(grantsReplication(descriptor(server, AD_BASE)), 'the domain root grants the new objectSid the replication right');
+    assert.ok(
+      grantsReplication(descriptor(server, AD_BASE)),
+      'the domain root grants the new objectSid the replication right',
+    );
     // Planned in the second phase, not found missing by the check after the writes (settlesAfterWrites).
-    assert.deepEqual(result.transcript.lines.filter((line) => line.includes('more write')), []);
-    assert.deepEqual(result.transcript.steps.slice(0, 1).map((s) => [s.id, s.status]), [['sync-user', 'created']]);
-    assert.equal(result.outcome?.verified, true, 'the sync user\'s DirSync finds its own entry');
-    assert.ok(result.transcript.checks.some((c) => c.startsWith(`Verifying '${AD_SYNC_DN}' can run DirSync`) && c.includes(': Done')));
+    assert.deepEqual(
+      result.transcript.lines.filter((line) => line.includes('more write')),
+      [],
+    );
+    assert.deepEqual(
+      result.transcript.steps.slice(0, 1).map((s) => [s.id, s.status]),
+      [['sync-user', 'created']],
+    );
+    assert.equal(result.outcome?.verified, true, "the sync user's DirSync finds its own entry");
+    assert.ok(
+      result.transcript.checks.some(
+        (c) => c.startsWith(`Verifying '${AD_SYNC_DN}' can run DirSync`) && c.includes(': Done'),
+      ),
+    );
 
     const made = server.writes.length;
     const again = await run(server, SOURCE);

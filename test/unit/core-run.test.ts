@@ -10,11 +10,16 @@ import { BASE, ds389, RETRO_CHANGELOG, SYNC_DN } from '../helpers/fake-servers.j
 
 const BOTH = { roles: { source: true, destination: true } } as const;
 const isAciWrite = (change: Change, dn: string, acl: string): boolean =>
-  change.kind === 'modify' && dnEquals(change.dn, dn) && change.modifications.some((m) => m.attribute === 'aci' && m.values.some((v) => v.includes(acl)));
+  change.kind === 'modify' &&
+  dnEquals(change.dn, dn) &&
+  change.modifications.some((m) => m.attribute === 'aci' && m.values.some((v) => v.includes(acl)));
 
 /** The ACIs this tool adds to the base DN for both roles, by the names they carry. */
 function ourAcis(server: ReturnType<typeof ds389>): string[] {
-  return server.values(BASE, 'aci').map((aci) => /acl "([^"]+)"/.exec(aci)?.[1] ?? aci).sort();
+  return server
+    .values(BASE, 'aci')
+    .map((aci) => /acl "([^"]+)"/.exec(aci)?.[1] ?? aci)
+    .sort();
 }
 
 /** The server a clean run (nothing in its way) leaves behind, to compare interrupted and raced runs with. */
@@ -49,7 +54,10 @@ describe('core run against an in-memory 389 DS', () => {
     const second = await run(server, settings(BOTH));
     assert.equal(second.outcome?.changed, false);
     assert.equal(server.writes.length, made, 'nothing written the second time');
-    assert.deepEqual(second.transcript.steps.filter((s) => s.status !== 'unchanged' && s.status !== 'skipped').map((s) => s.id), []);
+    assert.deepEqual(
+      second.transcript.steps.filter((s) => s.status !== 'unchanged' && s.status !== 'skipped').map((s) => s.id),
+      [],
+    );
     assert.equal(second.outcome?.verified, true);
   });
 
@@ -61,22 +69,30 @@ describe('core run against an in-memory 389 DS', () => {
     };
     const result = await run(server, settings(BOTH));
     assert.equal(result.error, undefined, result.error?.message);
-    assert.ok(result.transcript.lines.includes(`info '${SYNC_DN}' was changed meanwhile by someone else, as this run wanted: kept`));
-    assert.equal(server.writes.filter((c) => c.kind === 'add' && dnEquals(c.dn, SYNC_DN)).length, 1, 'one add made, by the other run');
+    assert.ok(
+      result.transcript.lines.includes(
+        `info '${SYNC_DN}' was changed meanwhile by someone else, as this run wanted: kept`,
+      ),
+    );
+    assert.equal(
+      server.writes.filter((c) => c.kind === 'add' && dnEquals(c.dn, SYNC_DN)).length,
+      1,
+      'one add made, by the other run',
+    );
     assert.equal(result.outcome?.verified, true);
     assert.deepEqual(server.snapshot(), await cleanState());
   });
 
-  test('an account created meanwhile with another password is not taken for this run\'s: planned again, the run stops (49) and grants it nothing', async () => {
+  test("an account created meanwhile with another password is not taken for this run's: planned again, the run stops (49) and grants it nothing", async () => {
     const server = ds389();
     server.beforeWrite = (change) => {
       if (change.kind !== 'add' || !dnEquals(change.dn, SYNC_DN) || server.exists(SYNC_DN)) return;
-      server.writeAsSomeoneElse({ ...change, attributes: { ...change.attributes, userPassword: ['someone else\'s'] } });
+      server.writeAsSomeoneElse({ ...change, attributes: { ...change.attributes, userPassword: ["someone else's"] } });
     };
     const result = await run(server, settings(BOTH));
     assert.equal(result.error?.resultCode, 49, result.error?.message);
     assert.equal(result.error?.message, `The sync user '${SYNC_DN}' exists but does not accept the password given`);
-    assert.equal(server.passwordOf(SYNC_DN), 'someone else\'s');
+    assert.equal(server.passwordOf(SYNC_DN), "someone else's");
     assert.deepEqual(ourAcis(server), [], 'no rights for an account this run cannot bind as');
   });
 
@@ -84,15 +100,31 @@ describe('core run against an in-memory 389 DS', () => {
     const server = ds389();
     const acl = 'sync destination: no access control changes';
     server.beforeWrite = (change) => {
-      if (!isAciWrite(change, BASE, acl) || server.values(BASE, 'aci').some((v) => v.includes(acl)) || change.kind !== 'modify') return;
+      if (
+        !isAciWrite(change, BASE, acl) ||
+        server.values(BASE, 'aci').some((v) => v.includes(acl)) ||
+        change.kind !== 'modify'
+      )
+        return;
       const theirs = change.modifications[0]!.values.find((v) => v.includes(acl))!;
-      server.writeAsSomeoneElse({ kind: 'modify', dn: BASE, modifications: [{ operation: 'add', attribute: 'aci', values: [theirs] }] });
+      server.writeAsSomeoneElse({
+        kind: 'modify',
+        dn: BASE,
+        modifications: [{ operation: 'add', attribute: 'aci', values: [theirs] }],
+      });
     };
     const result = await run(server, settings(BOTH));
     assert.equal(result.error, undefined, result.error?.message);
-    assert.ok(result.transcript.lines.some((line) => /^info The server changed while this run wrote \(another run at the same time\?\): \d+ more writes? to finish$/.test(line)),
-      result.transcript.lines.join('\n'));
-    for (const name of ourAcis(server)) assert.equal(ourAcis(server).filter((n) => n === name).length, 1, `${name} once`);
+    assert.ok(
+      result.transcript.lines.some((line) =>
+        /^info The server changed while this run wrote \(another run at the same time\?\): \d+ more writes? to finish$/.test(
+          line,
+        ),
+      ),
+      result.transcript.lines.join('\n'),
+    );
+    for (const name of ourAcis(server))
+      assert.equal(ourAcis(server).filter((n) => n === name).length, 1, `${name} once`);
     assert.equal(ourAcis(server).length, 5);
     assert.equal(result.outcome?.verified, true);
     assert.deepEqual(server.snapshot(), await cleanState());
@@ -124,22 +156,39 @@ describe('core run against an in-memory 389 DS', () => {
     assert.deepEqual(server.snapshot(), before);
     assert.equal(dry.outcome?.changed, false);
     assert.equal(dry.outcome?.verified, undefined);
-    assert.ok(dry.transcript.lines.some((line) => line.startsWith("info Dry run: the sync user's password was tested with one bind")));
+    assert.ok(
+      dry.transcript.lines.some((line) =>
+        line.startsWith("info Dry run: the sync user's password was tested with one bind"),
+      ),
+    );
 
     const real = await run(server, settings(BOTH));
-    assert.deepEqual(real.outcome?.changes.slice(0, dry.outcome?.changes.length), dry.outcome?.changes, 'the real run makes what the dry run printed first');
+    assert.deepEqual(
+      real.outcome?.changes.slice(0, dry.outcome?.changes.length),
+      dry.outcome?.changes,
+      'the real run makes what the dry run printed first',
+    );
   });
 
   test('a sync user that cannot read the change numbers: the writes are made and the run reports itself unverified', async () => {
     const server = ds389();
-    server.visible = (bound, dn, attribute) => !(dn === '' && /changenumber$/.test(attribute) && bound !== undefined && dnEquals(bound, SYNC_DN));
+    server.visible = (bound, dn, attribute) =>
+      !(dn === '' && /changenumber$/.test(attribute) && bound !== undefined && dnEquals(bound, SYNC_DN));
     const result = await run(server, settings(BOTH));
     assert.equal(result.error, undefined, result.error?.message);
     assert.equal(result.outcome?.verified, false);
     assert.equal(result.outcome?.changeNumbers, undefined);
     assert.ok(result.transcript.checks.includes(`Verifying '${SYNC_DN}' can read the change numbers: Denied`));
-    assert.ok(result.transcript.warnings.some((w) => w.startsWith('The sync user cannot read firstChangeNumber/lastChangeNumber in the root DSE')));
+    assert.ok(
+      result.transcript.warnings.some((w) =>
+        w.startsWith('The sync user cannot read firstChangeNumber/lastChangeNumber in the root DSE'),
+      ),
+    );
     assert.ok(server.exists(SYNC_DN) && server.exists('cn=changelog'), 'the preparation itself is made');
-    assert.equal(server.values('', 'firstChangeNumber')[0], '1', 'the numbers are there, the sync user only cannot see them');
+    assert.equal(
+      server.values('', 'firstChangeNumber')[0],
+      '1',
+      'the numbers are there, the sync user only cannot see them',
+    );
   });
 });

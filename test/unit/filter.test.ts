@@ -12,7 +12,7 @@ import { seededRandom } from '../helpers/planning.js';
 function unescapeFilterValue(escaped: string): string {
   const bytes: number[] = [];
   const encoder = new TextEncoder();
-  for (let index = 0; index < escaped.length; ) {
+  for (let index = 0; index < escaped.length;) {
     if (escaped[index] === '\\') {
       const hex = escaped.slice(index + 1, index + 3);
       assert.match(hex, /^[0-9a-fA-F]{2}$/, `bad escape at ${index} in ${JSON.stringify(escaped)}`);

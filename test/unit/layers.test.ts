@@ -29,7 +29,9 @@ interface Violation {
 /** Every import of `source` (a file of layer `layer`) that breaks the rules above. */
 function violations(file: string, layer: string, source: string): Violation[] {
   const found: Violation[] = [];
-  const specifiers = source.matchAll(/(?:^|\n)\s*(?:import|export)\b[^'";]*?from\s*'([^']+)'|import\(\s*'([^']+)'\s*\)/g);
+  const specifiers = source.matchAll(
+    /(?:^|\n)\s*(?:import|export)\b[^'";]*?from\s*'([^']+)'|import\(\s*'([^']+)'\s*\)/g,
+  );
   for (const match of specifiers) {
     const specifier = match[1] ?? match[2] ?? '';
     if (specifier === 'ldapts' || specifier.startsWith('ldapts/')) {
@@ -59,25 +61,36 @@ describe('layers', () => {
 
   test('every folder of src/ is a known layer', () => {
     const layers = new Set(files.map((file) => file.split('/')[1]));
-    assert.deepEqual([...layers].filter((layer) => layer === undefined || !(layer in MAY_IMPORT)), []);
+    assert.deepEqual(
+      [...layers].filter((layer) => layer === undefined || !(layer in MAY_IMPORT)),
+      [],
+    );
   });
 
   test('imports go one way: cli -> core -> servers -> formats, model; cli -> ldap -> tls -> formats, model', () => {
-    const broken = files.flatMap((file) => violations(file, file.split('/')[1] ?? '', readFileSync(path.join(repoRoot, file), 'utf8')));
+    const broken = files.flatMap((file) =>
+      violations(file, file.split('/')[1] ?? '', readFileSync(path.join(repoRoot, file), 'utf8')),
+    );
     assert.deepEqual(broken, []);
   });
 
   test('the rule catches an import upwards, a dynamic one, and ldapts outside src/ldap', () => {
-    assert.deepEqual(violations('src/servers/x.ts', 'servers', "import type { Settings } from '../core/settings.js';"), [
-      { file: 'src/servers/x.ts', imported: '../core/settings.js' },
-    ]);
+    assert.deepEqual(
+      violations('src/servers/x.ts', 'servers', "import type { Settings } from '../core/settings.js';"),
+      [{ file: 'src/servers/x.ts', imported: '../core/settings.js' }],
+    );
     assert.deepEqual(violations('src/model/x.ts', 'model', "const m = await import('../ldap/directory.js');"), [
       { file: 'src/model/x.ts', imported: '../ldap/directory.js' },
     ]);
-    assert.deepEqual(violations('src/core/x.ts', 'core', "import { Client } from 'ldapts';"), [{ file: 'src/core/x.ts', imported: 'ldapts' }]);
+    assert.deepEqual(violations('src/core/x.ts', 'core', "import { Client } from 'ldapts';"), [
+      { file: 'src/core/x.ts', imported: 'ldapts' },
+    ]);
     assert.deepEqual(violations('src/core/x.ts', 'core', "import { connect } from '../ldap/directory.js';"), [
       { file: 'src/core/x.ts', imported: '../ldap/directory.js' },
     ]);
-    assert.deepEqual(violations('src/cli/x.ts', 'cli', "const { connect } = await import('../ldap/directory.js');"), []);
+    assert.deepEqual(
+      violations('src/cli/x.ts', 'cli', "const { connect } = await import('../ldap/directory.js');"),
+      [],
+    );
   });
 });

@@ -16,7 +16,13 @@ function decode(line: string): string {
 
 describe('renderLdif: masking', () => {
   test('userPassword in an add is masked, the real value appears nowhere', () => {
-    const ldif = renderLdif([{ kind: 'add', dn: DN, attributes: { objectClass: ['top', 'person'], cn: ['Sync User'], userPassword: [SECRET] } }]);
+    const ldif = renderLdif([
+      {
+        kind: 'add',
+        dn: DN,
+        attributes: { objectClass: ['top', 'person'], cn: ['Sync User'], userPassword: [SECRET] },
+      },
+    ]);
     assert.ok(ldif.split('\n').includes('userPassword: ********'), ldif);
     assert.ok(!ldif.includes(SECRET), ldif);
     assert.ok(!ldif.includes(Buffer.from(SECRET).toString('base64')), 'not even base64-encoded');
@@ -24,11 +30,13 @@ describe('renderLdif: masking', () => {
   });
 
   test('masking is case-insensitive and covers unicodePwd and ds-cfg-password', () => {
-    const ldif = renderLdif([{
-      kind: 'add',
-      dn: DN,
-      attributes: { USERPASSWORD: ['a1'], unicodePwd: ['"b2"'], UnicodePWD: ['c3'], 'ds-cfg-password': ['d4'] },
-    }]);
+    const ldif = renderLdif([
+      {
+        kind: 'add',
+        dn: DN,
+        attributes: { USERPASSWORD: ['a1'], unicodePwd: ['"b2"'], UnicodePWD: ['c3'], 'ds-cfg-password': ['d4'] },
+      },
+    ]);
     assert.deepEqual(ldif.split('\n').slice(2), [
       'USERPASSWORD: ********',
       'unicodePwd: ********',
@@ -38,19 +46,32 @@ describe('renderLdif: masking', () => {
   });
 
   test('a password replace in a modify is masked, with its separator', () => {
-    const ldif = renderLdif([{ kind: 'modify', dn: DN, modifications: [{ operation: 'replace', attribute: 'userPassword', values: [SECRET] }] }]);
-    assert.equal(ldif, [`dn: ${DN}`, 'changetype: modify', 'replace: userPassword', 'userPassword: ********', '-'].join('\n'));
+    const ldif = renderLdif([
+      {
+        kind: 'modify',
+        dn: DN,
+        modifications: [{ operation: 'replace', attribute: 'userPassword', values: [SECRET] }],
+      },
+    ]);
+    assert.equal(
+      ldif,
+      [`dn: ${DN}`, 'changetype: modify', 'replace: userPassword', 'userPassword: ********', '-'].join('\n'),
+    );
   });
 
   test('every value of a multi-valued secret is masked (one line each)', () => {
     const ldif = renderLdif([{ kind: 'add', dn: DN, attributes: { userPassword: ['one', 'two'] } }]);
-    assert.deepEqual(ldif.split('\n').filter((l) => l.startsWith('userPassword')), ['userPassword: ********', 'userPassword: ********']);
+    assert.deepEqual(
+      ldif.split('\n').filter((l) => l.startsWith('userPassword')),
+      ['userPassword: ********', 'userPassword: ********'],
+    );
   });
 });
 
 describe('renderLdif: values', () => {
   test('safe strings are written as they are', () => {
-    const aci = '(targetattr="*")(version 3.0; acl "prepare-endpoint-server: sync source read"; allow (read,search,compare) userdn="ldap:///cn=Sync User,dc=example,dc=com";)';
+    const aci =
+      '(targetattr="*")(version 3.0; acl "prepare-endpoint-server: sync source read"; allow (read,search,compare) userdn="ldap:///cn=Sync User,dc=example,dc=com";)';
     const ldif = renderLdif([{ kind: 'add', dn: DN, attributes: { description: ['a: b < c'], aci: [aci] } }]);
     assert.deepEqual(ldif.split('\n'), [`dn: ${DN}`, 'changetype: add', 'description: a: b < c', `aci: ${aci}`]);
   });
@@ -84,7 +105,9 @@ describe('renderLdif: values', () => {
   });
 
   test('an empty value is written plainly', () => {
-    const ldif = renderLdif([{ kind: 'modify', dn: DN, modifications: [{ operation: 'replace', attribute: 'description', values: [''] }] }]);
+    const ldif = renderLdif([
+      { kind: 'modify', dn: DN, modifications: [{ operation: 'replace', attribute: 'description', values: [''] }] },
+    ]);
     assert.deepEqual(ldif.split('\n').slice(2), ['replace: description', 'description: ', '-']);
   });
 });
@@ -100,31 +123,40 @@ describe('renderLdif: records', () => {
         { operation: 'replace', attribute: 'nsslapd-changelogmaxage', values: ['2d'] },
       ],
     };
-    assert.equal(renderLdif([change]), [
-      'dn: cn=Retro Changelog Plugin,cn=plugins,cn=config',
-      'changetype: modify',
-      'delete: aci',
-      'aci: old one',
-      'aci: old two',
-      '-',
-      'add: aci',
-      'aci: new',
-      '-',
-      'replace: nsslapd-changelogmaxage',
-      'nsslapd-changelogmaxage: 2d',
-      '-',
-    ].join('\n'));
+    assert.equal(
+      renderLdif([change]),
+      [
+        'dn: cn=Retro Changelog Plugin,cn=plugins,cn=config',
+        'changetype: modify',
+        'delete: aci',
+        'aci: old one',
+        'aci: old two',
+        '-',
+        'add: aci',
+        'aci: new',
+        '-',
+        'replace: nsslapd-changelogmaxage',
+        'nsslapd-changelogmaxage: 2d',
+        '-',
+      ].join('\n'),
+    );
   });
 
   test('a delete of a whole attribute (no values) is just its line and the separator', () => {
-    const ldif = renderLdif([{ kind: 'modify', dn: DN, modifications: [{ operation: 'delete', attribute: 'description', values: [] }] }]);
+    const ldif = renderLdif([
+      { kind: 'modify', dn: DN, modifications: [{ operation: 'delete', attribute: 'description', values: [] }] },
+    ]);
     assert.deepEqual(ldif.split('\n'), [`dn: ${DN}`, 'changetype: modify', 'delete: description', '-']);
   });
 
   test('records are separated by one blank line, in order; a delete has no body', () => {
     const ldif = renderLdif([
       { kind: 'add', dn: DN, attributes: { cn: ['Sync User'] } },
-      { kind: 'modify', dn: 'dc=example,dc=com', modifications: [{ operation: 'add', attribute: 'aci', values: ['x'] }] },
+      {
+        kind: 'modify',
+        dn: 'dc=example,dc=com',
+        modifications: [{ operation: 'add', attribute: 'aci', values: ['x'] }],
+      },
       { kind: 'delete', dn: DN },
     ]);
     const records = ldif.split('\n\n');

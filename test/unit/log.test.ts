@@ -8,10 +8,22 @@ import { join } from 'node:path';
 import { openRunLog, userStateLogFile } from '../../src/cli/log.js';
 
 test('the fallback log file: $XDG_STATE_HOME, else ~/.local/state; a relative $XDG_STATE_HOME is ignored', () => {
-  assert.equal(userStateLogFile({ XDG_STATE_HOME: '/s', HOME: '/home/u' }), '/s/prepare-endpoint-server/prepare-endpoint-server.log');
-  assert.equal(userStateLogFile({ HOME: '/home/u' }), '/home/u/.local/state/prepare-endpoint-server/prepare-endpoint-server.log');
-  assert.equal(userStateLogFile({ XDG_STATE_HOME: 'state', HOME: '/home/u' }), '/home/u/.local/state/prepare-endpoint-server/prepare-endpoint-server.log');
-  assert.equal(userStateLogFile({}), join(homedir(), '.local', 'state', 'prepare-endpoint-server', 'prepare-endpoint-server.log'));
+  assert.equal(
+    userStateLogFile({ XDG_STATE_HOME: '/s', HOME: '/home/u' }),
+    '/s/prepare-endpoint-server/prepare-endpoint-server.log',
+  );
+  assert.equal(
+    userStateLogFile({ HOME: '/home/u' }),
+    '/home/u/.local/state/prepare-endpoint-server/prepare-endpoint-server.log',
+  );
+  assert.equal(
+    userStateLogFile({ XDG_STATE_HOME: 'state', HOME: '/home/u' }),
+    '/home/u/.local/state/prepare-endpoint-server/prepare-endpoint-server.log',
+  );
+  assert.equal(
+    userStateLogFile({}),
+    join(homedir(), '.local', 'state', 'prepare-endpoint-server', 'prepare-endpoint-server.log'),
+  );
 });
 
 test('openRunLog: the default when it can be written, else the fallback (said where), else a warning naming both', async () => {
@@ -37,7 +49,10 @@ test('openRunLog: the default when it can be written, else the fallback (said wh
 
     const neither = await openRunLog(unwritable, 'run-3', { fallback: join(blocker, 'state', 'x.log') });
     assert.equal(neither.movedTo, undefined);
-    assert.equal(neither.problem, `cannot write the log file ${unwritable} (ENOTDIR) nor ${join(blocker, 'state', 'x.log')} (ENOTDIR); the run goes on without it`);
+    assert.equal(
+      neither.problem,
+      `cannot write the log file ${unwritable} (ENOTDIR) nor ${join(blocker, 'state', 'x.log')} (ENOTDIR); the run goes on without it`,
+    );
 
     // A --logFile is never moved: no fallback is given for it.
     const chosen = await openRunLog(unwritable, 'run-4');

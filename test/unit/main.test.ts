@@ -43,8 +43,9 @@ function sink(code?: string): Writable & { text: () => string } {
   return Object.assign(stream, { text: () => Buffer.concat(chunks).toString('utf8') });
 }
 
-function fakeIo(opts: { env?: Record<string, string | undefined>; stdout?: Writable; stderr?: Writable; stdin?: PassThrough } = {}):
-  ProcessIo & { interrupt: (signal: 'SIGINT' | 'SIGTERM') => void } {
+function fakeIo(
+  opts: { env?: Record<string, string | undefined>; stdout?: Writable; stderr?: Writable; stdin?: PassThrough } = {},
+): ProcessIo & { interrupt: (signal: 'SIGINT' | 'SIGTERM') => void } {
   let handler: ((signal: 'SIGINT' | 'SIGTERM') => void) | undefined;
   return {
     env: opts.env ?? {},
@@ -61,7 +62,20 @@ function fakeIo(opts: { env?: Record<string, string | undefined>; stdout?: Writa
   };
 }
 
-const USAGE = ['-h', '127.0.0.1', '-p', '1', '-D', 'cn=x', '-b', 'dc=x', '--isDestination', '--no-prompt', '--logFile', join(dir, 'run.log')];
+const USAGE = [
+  '-h',
+  '127.0.0.1',
+  '-p',
+  '1',
+  '-D',
+  'cn=x',
+  '-b',
+  'dc=x',
+  '--isDestination',
+  '--no-prompt',
+  '--logFile',
+  join(dir, 'run.log'),
+];
 
 describe('main: output errors', () => {
   test('--version into a stdout that fails (EPIPE): exit 0, one warning on stderr, no throw', async () => {
@@ -69,7 +83,10 @@ describe('main: output errors', () => {
     const code = await main(['--version'], fakeIo({ stdout: sink('EPIPE'), stderr }));
     assert.equal(code, 0);
     await settled();
-    assert.equal(stderr.text(), 'Warning: cannot write to stdout (EPIPE): the rest of its output is dropped; the run goes on\n');
+    assert.equal(
+      stderr.text(),
+      'Warning: cannot write to stdout (EPIPE): the rest of its output is dropped; the run goes on\n',
+    );
   });
 
   test('a usage error with stderr failing: exit 89, the warning on stdout; with both failing, still 89', async () => {
@@ -102,7 +119,8 @@ describe('main: output errors', () => {
 });
 
 describe('main: --version', () => {
-  const packageVersion = (JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { version: string }).version;
+  const packageVersion = (JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { version: string })
+    .version;
 
   test('prints the version package.json gives, alone (without commander) and among other options (commander)', async () => {
     for (const args of [['--version'], ['-V'], ['-V', '--no-color']]) {
@@ -116,7 +134,15 @@ describe('main: --version', () => {
 describe('main: failures nobody foresaw while reading the options', () => {
   test('an exception that is not a PrepareError is one line and exit 89, never a stack', async () => {
     const stderr = sink();
-    const env = new Proxy({}, { get: (_target, name) => { if (name === 'PES_BIND_PASSWORD') throw new TypeError('environment unreadable'); return undefined; } });
+    const env = new Proxy(
+      {},
+      {
+        get: (_target, name) => {
+          if (name === 'PES_BIND_PASSWORD') throw new TypeError('environment unreadable');
+          return undefined;
+        },
+      },
+    );
     const code = await main(USAGE, fakeIo({ env, stderr }));
     assert.equal(code, 89);
     const lines = stderr.text().split('\n').filter(Boolean);
@@ -134,7 +160,10 @@ describe('main: failures nobody foresaw while reading the options', () => {
 });
 
 describe('main: signals', () => {
-  for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+  for (const [signal, code] of [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const) {
     test(`${signal} while a password is awaited on stdin: ${code}, one line`, async () => {
       const stdin = new PassThrough();
       const stderr = sink();
@@ -142,7 +171,12 @@ describe('main: signals', () => {
       const running = main([...USAGE, '-j', '-'], io);
       setTimeout(() => io.interrupt(signal), 50);
       assert.equal(await running, code);
-      assert.match(stderr.text(), signal === 'SIGTERM' ? /^Error: Terminated \(SIGTERM\) while reading a password from stdin/ : /^Error: Interrupted while reading a password from stdin/);
+      assert.match(
+        stderr.text(),
+        signal === 'SIGTERM'
+          ? /^Error: Terminated \(SIGTERM\) while reading a password from stdin/
+          : /^Error: Interrupted while reading a password from stdin/,
+      );
     });
   }
 
@@ -163,7 +197,12 @@ describe('translateError: every result code is a sentence with a hint', () => {
       const error = translateError(new ServerError(Number(code), 'server text'), context);
       assert.equal(error.resultCode, Number(code));
       assert.doesNotMatch(error.message, /LDAP error/);
-      assert.match(error.message, new RegExp(`^The server refused the delete of 'ou=Team,dc=example,dc=com': .*\\(${meaning.name}, LDAP result ${code}; server said: server text\\)$`));
+      assert.match(
+        error.message,
+        new RegExp(
+          `^The server refused the delete of 'ou=Team,dc=example,dc=com': .*\\(${meaning.name}, LDAP result ${code}; server said: server text\\)$`,
+        ),
+      );
       assert.ok((error.hint ?? '').length > 10, `a hint for ${code}`);
     }
   });
@@ -181,15 +220,29 @@ describe('translateError: every result code is a sentence with a hint', () => {
   });
 
   test('19 on a write that sets a password is the password policy', () => {
-    const error = translateError(new ServerError(19, 'invalid password syntax - password must be at least 20 characters long'),
-      { ...context, operation: 'add', attributes: ['objectClass', 'userPassword'] });
+    const error = translateError(
+      new ServerError(19, 'invalid password syntax - password must be at least 20 characters long'),
+      { ...context, operation: 'add', attributes: ['objectClass', 'userPassword'] },
+    );
     assert.match(error.message, /refused the password of .*password policy.*at least 20 characters/);
   });
 
   test('Active Directory bind sub-codes: expired, locked, must change', () => {
     const bind = { ...context, operation: 'bind', dn: 'CN=Sync User,CN=Users,DC=example,DC=com' };
-    assert.match(translateError(new ServerError(49, '80090308: LdapErr: DSID-0C09044E, comment: AcceptSecurityContext error, data 775, v4563'), bind).message, /locked out/);
-    assert.match(translateError(new ServerError(49, '80090308: LdapErr: DSID-0C09044E, comment: AcceptSecurityContext error, data 773, v4563'), bind).message, /must be changed/);
+    assert.match(
+      translateError(
+        new ServerError(49, '80090308: LdapErr: DSID-0C09044E, comment: AcceptSecurityContext error, data 775, v4563'),
+        bind,
+      ).message,
+      /locked out/,
+    );
+    assert.match(
+      translateError(
+        new ServerError(49, '80090308: LdapErr: DSID-0C09044E, comment: AcceptSecurityContext error, data 773, v4563'),
+        bind,
+      ).message,
+      /must be changed/,
+    );
     assert.match(translateError(new ServerError(49, 'Invalid credentials'), bind).message, /rejected the password/);
   });
 });

@@ -35,13 +35,21 @@ const THIRD_PARTY = [
 ];
 
 function dataDb(olcAccess: string[] = THIRD_PARTY, suffix = BASE, dn = DATA_DB): Entry {
-  return entry(dn, { objectClass: ['olcDatabaseConfig', 'olcMdbConfig'], olcDatabase: ['{1}mdb'], olcSuffix: [suffix], olcAccess: olcAccess });
+  return entry(dn, {
+    objectClass: ['olcDatabaseConfig', 'olcMdbConfig'],
+    olcDatabase: ['{1}mdb'],
+    olcSuffix: [suffix],
+    olcAccess: olcAccess,
+  });
 }
 
 function logDb(olcAccess: string[]): Entry {
   return entry(LOG_DB, {
-    objectClass: ['olcDatabaseConfig', 'olcMdbConfig'], olcDatabase: ['{2}mdb'], olcSuffix: [ACCESSLOG_SUFFIX],
-    olcDbDirectory: ['/var/lib/ldap/accesslog'], olcAccess: olcAccess,
+    objectClass: ['olcDatabaseConfig', 'olcMdbConfig'],
+    olcDatabase: ['{2}mdb'],
+    olcSuffix: [ACCESSLOG_SUFFIX],
+    olcDbDirectory: ['/var/lib/ldap/accesslog'],
+    olcAccess: olcAccess,
   });
 }
 
@@ -49,15 +57,38 @@ function logDb(olcAccess: string[]): Entry {
 function preparedConfig(purge: string): Entry[] {
   const limits = [`{0}dn.exact="${SYNC_DN}" size=unlimited size.prtotal=unlimited time=unlimited`];
   return [
-    entry(DATA_DB, { ...Object.fromEntries(dataDb().attributes), olcdbindex: ['objectClass eq', 'entryCSN,entryUUID eq'], olclimits: limits }),
-    moduleList('{0}back_mdb', '{1}accesslog', '{2}syncprov'),
-    entry(LOG_DB, { ...Object.fromEntries(logDb([`{0}${accesslogAccessRule(SYNC_DN, 'none')}`]).attributes), olcdbindex: ['default eq', 'entryCSN,objectClass,reqEnd,reqResult,reqStart,reqDN eq'], olclimits: limits }),
-    entry(`olcOverlay={0}syncprov,${DATA_DB}`, { objectClass: ['olcOverlayConfig', 'olcSyncProvConfig'], olcOverlay: ['{0}syncprov'], olcSpCheckpoint: ['100 10'] }),
-    entry(`olcOverlay={1}accesslog,${DATA_DB}`, {
-      objectClass: ['olcOverlayConfig', 'olcAccessLogConfig'], olcOverlay: ['{1}accesslog'], olcAccessLogDB: [ACCESSLOG_SUFFIX], olcAccessLogOps: ['writes'],
-      olcAccessLogSuccess: ['TRUE'], olcAccessLogPurge: [purge], olcAccessLogOld: ['(objectClass=*)'], olcAccessLogOldAttr: ['objectClass', 'entryUUID'],
+    entry(DATA_DB, {
+      ...Object.fromEntries(dataDb().attributes),
+      olcdbindex: ['objectClass eq', 'entryCSN,entryUUID eq'],
+      olclimits: limits,
     }),
-    entry(`olcOverlay={0}syncprov,${LOG_DB}`, { objectClass: ['olcOverlayConfig', 'olcSyncProvConfig'], olcOverlay: ['{0}syncprov'], olcSpNoPresent: ['TRUE'], olcSpReloadHint: ['TRUE'] }),
+    moduleList('{0}back_mdb', '{1}accesslog', '{2}syncprov'),
+    entry(LOG_DB, {
+      ...Object.fromEntries(logDb([`{0}${accesslogAccessRule(SYNC_DN, 'none')}`]).attributes),
+      olcdbindex: ['default eq', 'entryCSN,objectClass,reqEnd,reqResult,reqStart,reqDN eq'],
+      olclimits: limits,
+    }),
+    entry(`olcOverlay={0}syncprov,${DATA_DB}`, {
+      objectClass: ['olcOverlayConfig', 'olcSyncProvConfig'],
+      olcOverlay: ['{0}syncprov'],
+      olcSpCheckpoint: ['100 10'],
+    }),
+    entry(`olcOverlay={1}accesslog,${DATA_DB}`, {
+      objectClass: ['olcOverlayConfig', 'olcAccessLogConfig'],
+      olcOverlay: ['{1}accesslog'],
+      olcAccessLogDB: [ACCESSLOG_SUFFIX],
+      olcAccessLogOps: ['writes'],
+      olcAccessLogSuccess: ['TRUE'],
+      olcAccessLogPurge: [purge],
+      olcAccessLogOld: ['(objectClass=*)'],
+      olcAccessLogOldAttr: ['objectClass', 'entryUUID'],
+    }),
+    entry(`olcOverlay={0}syncprov,${LOG_DB}`, {
+      objectClass: ['olcOverlayConfig', 'olcSyncProvConfig'],
+      olcOverlay: ['{0}syncprov'],
+      olcSpNoPresent: ['TRUE'],
+      olcSpReloadHint: ['TRUE'],
+    }),
   ];
 }
 
@@ -66,7 +97,11 @@ function moduleList(...loads: string[]): Entry {
 }
 
 function overlay(attributes: Record<string, string[]>, parent = DATA_DB): Entry {
-  return entry(`olcOverlay={0}accesslog,${parent}`, { objectClass: ['olcOverlayConfig', 'olcAccessLogConfig'], olcOverlay: ['{0}accesslog'], ...attributes });
+  return entry(`olcOverlay={0}accesslog,${parent}`, {
+    objectClass: ['olcOverlayConfig', 'olcAccessLogConfig'],
+    olcOverlay: ['{0}accesslog'],
+    ...attributes,
+  });
 }
 
 /** A fake Observation whose cn=config search found `config`; the data entries are all there. */
@@ -145,7 +180,10 @@ describe('dataAccessRule: the olcAccess rule on a data database', () => {
 
   test('a double quote in a DN is written \\22, so it cannot end the quoted value', () => {
     const rule = dataAccessRule(BASE, 'cn=Sync \\"Q\\" User,dc=example,dc=com', 'read');
-    assert.equal(rule, 'to dn.subtree="dc=example,dc=com" by dn.exact="cn=Sync \\22Q\\22 User,dc=example,dc=com" read by * break');
+    assert.equal(
+      rule,
+      'to dn.subtree="dc=example,dc=com" by dn.exact="cn=Sync \\22Q\\22 User,dc=example,dc=com" read by * break',
+    );
     assert.equal((rule.match(/"/g) ?? []).length, 4, 'two quoted values, no stray quote');
     // and the reader still recognizes it as the rule for that user
     assert.equal(findDataRules([`{0}${rule}`], BASE, 'cn=Sync \\"Q\\" User,dc=example,dc=com').length, 1);
@@ -158,8 +196,14 @@ describe('dataAccessRule: the olcAccess rule on a data database', () => {
 
 describe('accesslogAccessRule: the olcAccess rule on cn=accesslog', () => {
   test('the sync user reads; everybody else gets none (own database) or falls through (existing one)', () => {
-    assert.equal(accesslogAccessRule(SYNC_DN, 'none'), 'to * by dn.exact="cn=Sync User,dc=example,dc=com" read by * none');
-    assert.equal(accesslogAccessRule(SYNC_DN, 'break'), 'to * by dn.exact="cn=Sync User,dc=example,dc=com" read by * break');
+    assert.equal(
+      accesslogAccessRule(SYNC_DN, 'none'),
+      'to * by dn.exact="cn=Sync User,dc=example,dc=com" read by * none',
+    );
+    assert.equal(
+      accesslogAccessRule(SYNC_DN, 'break'),
+      'to * by dn.exact="cn=Sync User,dc=example,dc=com" read by * break',
+    );
   });
 });
 
@@ -183,11 +227,17 @@ describe('findDataRules: recognizing our rule among others', () => {
   test('DN comparison ignores case and spaces; other users and other bases are not ours', () => {
     const rule = '{0}to dn.subtree="DC=Example, DC=Com" by dn.exact="CN=sync user, dc=EXAMPLE,dc=com" READ by * break';
     assert.deepEqual(findDataRules([rule], BASE, SYNC_DN), [{ value: rule, level: 'read' }]);
-    assert.deepEqual(findDataRules([`{0}${dataAccessRule(BASE, 'cn=Other,dc=example,dc=com', 'read')}`], BASE, SYNC_DN), []);
-    assert.deepEqual(findDataRules([`{0}${dataAccessRule('ou=People,dc=example,dc=com', SYNC_DN, 'read')}`], BASE, SYNC_DN), []);
+    assert.deepEqual(
+      findDataRules([`{0}${dataAccessRule(BASE, 'cn=Other,dc=example,dc=com', 'read')}`], BASE, SYNC_DN),
+      [],
+    );
+    assert.deepEqual(
+      findDataRules([`{0}${dataAccessRule('ou=People,dc=example,dc=com', SYNC_DN, 'read')}`], BASE, SYNC_DN),
+      [],
+    );
   });
 
-  test('a rule of the same user with another shape (no break, more clauses) is somebody else\'s', () => {
+  test("a rule of the same user with another shape (no break, more clauses) is somebody else's", () => {
     const values = [
       '{0}to dn.subtree="dc=example,dc=com" by dn.exact="cn=Sync User,dc=example,dc=com" read',
       '{1}to dn.subtree="dc=example,dc=com" by dn.exact="cn=Sync User,dc=example,dc=com" read by self write by * break',
@@ -212,7 +262,10 @@ describe('accesslog purge conversion (olcAccessLogPurge "age interval")', () => 
   ];
   for (const [option, purge] of cases) {
     test(`--changelogMaximumAge ${option} -> ${purge}`, () => {
-      const steps = profile.planChangelog(target({ changelogMaxAgeSeconds: parseDuration(option) }), observe([dataDb(), moduleList('{0}back_mdb')]));
+      const steps = profile.planChangelog(
+        target({ changelogMaxAgeSeconds: parseDuration(option) }),
+        observe([dataDb(), moduleList('{0}back_mdb')]),
+      );
       const add = step(steps, `accesslog:overlay:${DATA_DB}`).changes[0];
       assert.ok(add?.kind === 'add');
       assert.deepEqual(add.attributes['olcAccessLogPurge'], [purge]);
@@ -232,13 +285,18 @@ describe('accesslog purge conversion (olcAccessLogPurge "age interval")', () => 
 describe('planAccess', () => {
   test('fresh database: our rule added at {0} for a source, nothing deleted, third-party rules untouched', () => {
     const steps = profile.planAccess(target(), observe([dataDb()]));
-    assert.deepEqual(steps.map((x) => x.id), [`olcaccess:${BASE}`, `limits:${DATA_DB}`]);
+    assert.deepEqual(
+      steps.map((x) => x.id),
+      [`olcaccess:${BASE}`, `limits:${DATA_DB}`],
+    );
     const s = steps[0];
     assert.equal(s?.status, 'created');
     assert.equal(s?.changes.length, 1);
     assert.equal(s?.changes[0]?.dn, DATA_DB);
     const mods = modifications(s?.changes[0]);
-    assert.deepEqual(mods, [{ operation: 'add', attribute: 'olcAccess', values: [`{0}${dataAccessRule(BASE, SYNC_DN, 'read')}`] }]);
+    assert.deepEqual(mods, [
+      { operation: 'add', attribute: 'olcAccess', values: [`{0}${dataAccessRule(BASE, SYNC_DN, 'read')}`] },
+    ]);
     assert.deepEqual(applyOlcAccess(THIRD_PARTY, mods), [
       `{0}${dataAccessRule(BASE, SYNC_DN, 'read')}`,
       ...THIRD_PARTY.map((v, i) => `{${i + 1}}${splitOrdered(v).text}`),
@@ -246,7 +304,10 @@ describe('planAccess', () => {
   });
 
   test('destination, or both roles: the rule is at write', () => {
-    for (const roles of [{ source: false, destination: true }, { source: true, destination: true }]) {
+    for (const roles of [
+      { source: false, destination: true },
+      { source: true, destination: true },
+    ]) {
       const [s] = profile.planAccess(target({ roles }), observe([dataDb()]));
       assert.deepEqual(modifications(s?.changes[0]), [
         { operation: 'add', attribute: 'olcAccess', values: [`{0}${dataAccessRule(BASE, SYNC_DN, 'write')}`] },
@@ -261,7 +322,10 @@ describe('planAccess', () => {
       [{ source: false, destination: true }, 'write'],
     ];
     for (const [roles, level] of cases) {
-      const values = [`{0}${dataAccessRule(BASE, SYNC_DN, level)}`, ...THIRD_PARTY.map((v, i) => `{${i + 1}}${splitOrdered(v).text}`)];
+      const values = [
+        `{0}${dataAccessRule(BASE, SYNC_DN, level)}`,
+        ...THIRD_PARTY.map((v, i) => `{${i + 1}}${splitOrdered(v).text}`),
+      ];
       const [s] = profile.planAccess(target({ roles }), observe([dataDb(values)]));
       assert.equal(s?.status, 'unchanged', `${JSON.stringify(roles)} with ${level}`);
       assert.deepEqual(s?.changes, []);
@@ -280,7 +344,10 @@ describe('planAccess', () => {
     ]);
     const after = applyOlcAccess(values, mods);
     assert.equal(findDataRules(after, BASE, SYNC_DN).length, 1, 'no duplicate');
-    assert.deepEqual(after.slice(1).map((v) => splitOrdered(v).text), THIRD_PARTY.map((v) => splitOrdered(v).text));
+    assert.deepEqual(
+      after.slice(1).map((v) => splitOrdered(v).text),
+      THIRD_PARTY.map((v) => splitOrdered(v).text),
+    );
   });
 
   test('duplicates of ours: the strongest enough one is kept, the others deleted, third-party ones never', () => {
@@ -292,7 +359,8 @@ describe('planAccess', () => {
     const mods = modifications(s?.changes[0]);
     // both are strong enough for a source: the first is kept, the second deleted
     assert.deepEqual(mods, [{ operation: 'delete', attribute: 'olcAccess', values: [write] }]);
-    for (const mod of mods) for (const v of mod.values) assert.ok(!THIRD_PARTY.some((t) => splitOrdered(t).text === splitOrdered(v).text));
+    for (const mod of mods)
+      for (const v of mod.values) assert.ok(!THIRD_PARTY.some((t) => splitOrdered(t).text === splitOrdered(v).text));
   });
 
   test('nested suffixes: the most specific database gets the rule', () => {
@@ -304,18 +372,31 @@ describe('planAccess', () => {
 
   test('two base DNs: one step and one rule each', () => {
     const org = dataDb(['{0}to * by * read'], 'dc=example,dc=org', 'olcDatabase={2}mdb,cn=config');
-    const steps = profile.planAccess(target({ baseDns: [BASE, 'dc=example,dc=org'] }), observe([dataDb(), org])).filter((s) => s.id.startsWith('olcaccess:'));
-    assert.deepEqual(steps.map((s) => s.changes[0]?.dn), [DATA_DB, 'olcDatabase={2}mdb,cn=config']);
-    assert.deepEqual(modifications(steps[1]?.changes[0])[0]?.values, [`{0}${dataAccessRule('dc=example,dc=org', SYNC_DN, 'read')}`]);
+    const steps = profile
+      .planAccess(target({ baseDns: [BASE, 'dc=example,dc=org'] }), observe([dataDb(), org]))
+      .filter((s) => s.id.startsWith('olcaccess:'));
+    assert.deepEqual(
+      steps.map((s) => s.changes[0]?.dn),
+      [DATA_DB, 'olcDatabase={2}mdb,cn=config'],
+    );
+    assert.deepEqual(modifications(steps[1]?.changes[0])[0]?.values, [
+      `{0}${dataAccessRule('dc=example,dc=org', SYNC_DN, 'read')}`,
+    ]);
   });
 
   test('no database serves the base DN: 53, naming it', () => {
-    const error = rejects(() => profile.planAccess(target({ baseDns: ['dc=other,dc=net'] }), observe([dataDb()])), ResultCode.UNWILLING_TO_PERFORM);
+    const error = rejects(
+      () => profile.planAccess(target({ baseDns: ['dc=other,dc=net'] }), observe([dataDb()])),
+      ResultCode.UNWILLING_TO_PERFORM,
+    );
     assert.match(error.message, /dc=other,dc=net/);
   });
 
   test('cn=config unreadable: 50, with the LDIF for ldapmodify -Y EXTERNAL -H ldapi:///', () => {
-    const error = rejects(() => profile.planAccess(target({ roles: { source: true, destination: true } }), observe([])), ResultCode.INSUFFICIENT_ACCESS);
+    const error = rejects(
+      () => profile.planAccess(target({ roles: { source: true, destination: true } }), observe([])),
+      ResultCode.INSUFFICIENT_ACCESS,
+    );
     assert.match(`${error.message} ${error.hint ?? ''}`, /ldapmodify -Y EXTERNAL -H ldapi:\/\/\//);
     const details = error.details ?? '';
     assert.match(details, /^changetype: modify$/m);
@@ -323,7 +404,10 @@ describe('planAccess', () => {
     assert.ok(details.split('\n').includes(`olcAccess: {0}${dataAccessRule(BASE, SYNC_DN, 'write')}`), details);
     // a source-only admin gets the read rule
     const read = rejects(() => profile.planAccess(target(), observe([])), ResultCode.INSUFFICIENT_ACCESS);
-    assert.ok((read.details ?? '').split('\n').includes(`olcAccess: {0}${dataAccessRule(BASE, SYNC_DN, 'read')}`), read.details);
+    assert.ok(
+      (read.details ?? '').split('\n').includes(`olcAccess: {0}${dataAccessRule(BASE, SYNC_DN, 'read')}`),
+      read.details,
+    );
   });
 
   test('cn=config unreadable, source: the LDIF also sets up cn=accesslog (module, database, overlay)', () => {
@@ -337,27 +421,45 @@ describe('planAccess', () => {
 
 describe('planChangelog', () => {
   test('fresh server: loads the module, creates cn=accesslog for the sync user only, adds the overlay', () => {
-    const steps = profile.planChangelog(target({ changelogMaxAgeSeconds: 3 * DAY }), observe([dataDb(), moduleList('{0}back_mdb')]));
-    assert.deepEqual(steps.map((s) => [s.id, s.status]), [
-      ['accesslog:module', 'created'],
-      ['syncprov:module', 'created'],
-      ['accesslog:database', 'created'],
-      [`index:${DATA_DB}`, 'created'],
-      // syncprov before accesslog, as the admin guide's delta-syncrepl provider has them
-      [`syncprov:${DATA_DB}`, 'created'],
-      [`accesslog:overlay:${DATA_DB}`, 'created'],
-    ]);
+    const steps = profile.planChangelog(
+      target({ changelogMaxAgeSeconds: 3 * DAY }),
+      observe([dataDb(), moduleList('{0}back_mdb')]),
+    );
+    assert.deepEqual(
+      steps.map((s) => [s.id, s.status]),
+      [
+        ['accesslog:module', 'created'],
+        ['syncprov:module', 'created'],
+        ['accesslog:database', 'created'],
+        [`index:${DATA_DB}`, 'created'],
+        // syncprov before accesslog, as the admin guide's delta-syncrepl provider has them
+        [`syncprov:${DATA_DB}`, 'created'],
+        [`accesslog:overlay:${DATA_DB}`, 'created'],
+      ],
+    );
     assert.deepEqual(step(steps, 'accesslog:module').changes, [
-      { kind: 'modify', dn: MODULES, modifications: [{ operation: 'add', attribute: 'olcModuleLoad', values: ['accesslog'] }] },
+      {
+        kind: 'modify',
+        dn: MODULES,
+        modifications: [{ operation: 'add', attribute: 'olcModuleLoad', values: ['accesslog'] }],
+      },
     ]);
     const [db, logSyncprov] = step(steps, 'accesslog:database').changes;
     assert.ok(db?.kind === 'add');
     // Added with the next free {n}, so the syncprov overlay for delta-syncrepl can go under it in the same run.
     assert.equal(db.dn, 'olcDatabase={2}mdb,cn=config');
-    assert.deepEqual(db.attributes['olcLimits'], [`{0}dn.exact="${SYNC_DN}" size=unlimited size.prtotal=unlimited time=unlimited`]);
+    assert.deepEqual(db.attributes['olcLimits'], [
+      `{0}dn.exact="${SYNC_DN}" size=unlimited size.prtotal=unlimited time=unlimited`,
+    ]);
     assert.deepEqual(logSyncprov, {
-      kind: 'add', dn: 'olcOverlay=syncprov,olcDatabase={2}mdb,cn=config',
-      attributes: { objectClass: ['olcOverlayConfig', 'olcSyncProvConfig'], olcOverlay: ['syncprov'], olcSpNoPresent: ['TRUE'], olcSpReloadHint: ['TRUE'] },
+      kind: 'add',
+      dn: 'olcOverlay=syncprov,olcDatabase={2}mdb,cn=config',
+      attributes: {
+        objectClass: ['olcOverlayConfig', 'olcSyncProvConfig'],
+        olcOverlay: ['syncprov'],
+        olcSpNoPresent: ['TRUE'],
+        olcSpReloadHint: ['TRUE'],
+      },
     });
     assert.deepEqual(db.attributes['olcSuffix'], [ACCESSLOG_SUFFIX]);
     assert.deepEqual(db.attributes['olcDbDirectory'], ['/var/lib/ldap/accesslog']);
@@ -371,12 +473,21 @@ describe('planChangelog', () => {
     assert.deepEqual(ov.attributes['olcAccessLogPurge'], ['03+00:00 01+00:00']);
     assert.deepEqual(ov.attributes['olcAccessLogOld'], ['(objectClass=*)']);
     assert.deepEqual(ov.attributes['olcAccessLogOldAttr'], ['objectClass', 'entryUUID']);
-    assert.deepEqual(step(steps, `syncprov:${DATA_DB}`).changes, [{
-      kind: 'add', dn: `olcOverlay=syncprov,${DATA_DB}`,
-      attributes: { objectClass: ['olcOverlayConfig', 'olcSyncProvConfig'], olcOverlay: ['syncprov'], olcSpCheckpoint: ['100 10'] },
-    }]);
+    assert.deepEqual(step(steps, `syncprov:${DATA_DB}`).changes, [
+      {
+        kind: 'add',
+        dn: `olcOverlay=syncprov,${DATA_DB}`,
+        attributes: {
+          objectClass: ['olcOverlayConfig', 'olcSyncProvConfig'],
+          olcOverlay: ['syncprov'],
+          olcSpCheckpoint: ['100 10'],
+        },
+      },
+    ]);
     // The harness's database already indexes entryCSN and entryUUID; this one does not.
-    assert.deepEqual(modifications(step(steps, `index:${DATA_DB}`).changes[0]), [{ operation: 'add', attribute: 'olcDbIndex', values: ['entryCSN,entryUUID eq'] }]);
+    assert.deepEqual(modifications(step(steps, `index:${DATA_DB}`).changes[0]), [
+      { operation: 'add', attribute: 'olcDbIndex', values: ['entryCSN,entryUUID eq'] },
+    ]);
   });
 
   test('module found under any spelling (accesslog, accesslog.la, a path), or no module list at all', () => {
@@ -391,45 +502,84 @@ describe('planChangelog', () => {
 
   test('no cn=accesslog and no --accesslogDirectory: 89, naming the option', () => {
     const { accesslogDirectory: _unused, ...noDir } = target();
-    const error = rejects(() => profile.planChangelog(noDir, observe([dataDb(), moduleList('{0}back_mdb')])), ResultCode.PARAM_ERROR);
+    const error = rejects(
+      () => profile.planChangelog(noDir, observe([dataDb(), moduleList('{0}back_mdb')])),
+      ResultCode.PARAM_ERROR,
+    );
     assert.match(`${error.message} ${error.hint ?? ''}`, /--accesslogDirectory/);
   });
 
   test('existing cn=accesslog: no directory needed; our read rule added with break, or found', () => {
     const { accesslogDirectory: _unused, ...noDir } = target();
-    const theirs = logDb(['{0}to * by dn.exact="cn=replicator,dc=example,dc=com" read by * break', '{1}to * by * none']);
+    const theirs = logDb([
+      '{0}to * by dn.exact="cn=replicator,dc=example,dc=com" read by * break',
+      '{1}to * by * none',
+    ]);
     const steps = profile.planChangelog(noDir, observe([dataDb(), moduleList('{0}back_mdb', '{1}accesslog'), theirs]));
     const access = step(steps, 'accesslog:access');
     assert.equal(access.status, 'created');
-    assert.deepEqual(access.changes, [{
-      kind: 'modify', dn: LOG_DB,
-      modifications: [{ operation: 'add', attribute: 'olcAccess', values: [`{0}${accesslogAccessRule(SYNC_DN, 'break')}`] }],
-    }]);
+    assert.deepEqual(access.changes, [
+      {
+        kind: 'modify',
+        dn: LOG_DB,
+        modifications: [
+          { operation: 'add', attribute: 'olcAccess', values: [`{0}${accesslogAccessRule(SYNC_DN, 'break')}`] },
+        ],
+      },
+    ]);
     const ours = logDb([`{0}${accesslogAccessRule(SYNC_DN, 'none')}`]);
     const again = profile.planChangelog(noDir, observe([dataDb(), moduleList('{0}back_mdb', '{1}accesslog'), ours]));
     assert.equal(step(again, 'accesslog:access').status, 'unchanged');
   });
 
   test('prepared server: every step unchanged, no change at all', () => {
-    const steps = profile.planChangelog(target({ changelogMaxAgeSeconds: 3 * DAY }), observe(preparedConfig('03+00:00 01+00:00')));
-    assert.deepEqual(steps.map((s) => s.status), Array(steps.length).fill('unchanged'), JSON.stringify(steps, null, 1));
+    const steps = profile.planChangelog(
+      target({ changelogMaxAgeSeconds: 3 * DAY }),
+      observe(preparedConfig('03+00:00 01+00:00')),
+    );
+    assert.deepEqual(
+      steps.map((s) => s.status),
+      Array(steps.length).fill('unchanged'),
+      JSON.stringify(steps, null, 1),
+    );
     assert.ok(steps.length >= 8);
-    assert.deepEqual(steps.flatMap((s) => s.changes), []);
+    assert.deepEqual(
+      steps.flatMap((s) => s.changes),
+      [],
+    );
   });
 
   test('purge written in another form but equal (3 days as 72:00) is left alone; another age is replaced', () => {
     const config = preparedConfig;
     const same = profile.planChangelog(target({ changelogMaxAgeSeconds: 3 * DAY }), observe(config('72:00 24:00')));
     assert.equal(step(same, `accesslog:overlay:${DATA_DB}`).status, 'unchanged');
-    const other = profile.planChangelog(target({ changelogMaxAgeSeconds: 8 * HOUR }), observe(config('03+00:00 01+00:00')));
+    const other = profile.planChangelog(
+      target({ changelogMaxAgeSeconds: 8 * HOUR }),
+      observe(config('03+00:00 01+00:00')),
+    );
     const s = step(other, `accesslog:overlay:${DATA_DB}`);
     assert.equal(s.status, 'updated');
-    assert.deepEqual(modifications(s.changes[0]), [{ operation: 'replace', attribute: 'olcAccessLogPurge', values: ['00+08:00 00+08:00'] }]);
+    assert.deepEqual(modifications(s.changes[0]), [
+      { operation: 'replace', attribute: 'olcAccessLogPurge', values: ['00+08:00 00+08:00'] },
+    ]);
   });
 
   test('overlay logging reads only, or failures too: writes added, success set to TRUE', () => {
-    const ov = overlay({ olcAccessLogDB: [ACCESSLOG_SUFFIX], olcAccessLogOps: ['reads'], olcAccessLogSuccess: ['FALSE'], olcAccessLogPurge: ['02+00:00 01+00:00'] });
-    const steps = profile.planChangelog(target(), observe([dataDb(), moduleList('{0}back_mdb', '{1}accesslog'), logDb([`{0}${accesslogAccessRule(SYNC_DN, 'none')}`]), ov]));
+    const ov = overlay({
+      olcAccessLogDB: [ACCESSLOG_SUFFIX],
+      olcAccessLogOps: ['reads'],
+      olcAccessLogSuccess: ['FALSE'],
+      olcAccessLogPurge: ['02+00:00 01+00:00'],
+    });
+    const steps = profile.planChangelog(
+      target(),
+      observe([
+        dataDb(),
+        moduleList('{0}back_mdb', '{1}accesslog'),
+        logDb([`{0}${accesslogAccessRule(SYNC_DN, 'none')}`]),
+        ov,
+      ]),
+    );
     const s = step(steps, `accesslog:overlay:${DATA_DB}`);
     assert.deepEqual(modifications(s.changes[0]), [
       { operation: 'add', attribute: 'olcAccessLogOps', values: ['writes'] },
@@ -441,7 +591,15 @@ describe('planChangelog', () => {
 
   test('an overlay logging to another database is left alone with a warning', () => {
     const ov = overlay({ olcAccessLogDB: ['cn=auditlog'], olcAccessLogOps: ['writes'] });
-    const steps = profile.planChangelog(target(), observe([dataDb(), moduleList('{0}back_mdb', '{1}accesslog'), logDb([`{0}${accesslogAccessRule(SYNC_DN, 'none')}`]), ov]));
+    const steps = profile.planChangelog(
+      target(),
+      observe([
+        dataDb(),
+        moduleList('{0}back_mdb', '{1}accesslog'),
+        logDb([`{0}${accesslogAccessRule(SYNC_DN, 'none')}`]),
+        ov,
+      ]),
+    );
     const s = step(steps, `accesslog:overlay:${DATA_DB}`);
     assert.equal(s.status, 'warning');
     assert.deepEqual(s.changes, []);
@@ -449,19 +607,35 @@ describe('planChangelog', () => {
   });
 
   test('two base DNs in one database: one overlay', () => {
-    const db = entry(DATA_DB, { objectClass: ['olcDatabaseConfig'], olcSuffix: [BASE, 'dc=example,dc=org'], olcAccess: THIRD_PARTY });
-    const steps = profile.planChangelog(target({ baseDns: [BASE, 'dc=example,dc=org'] }), observe([db, moduleList('{0}back_mdb')]));
+    const db = entry(DATA_DB, {
+      objectClass: ['olcDatabaseConfig'],
+      olcSuffix: [BASE, 'dc=example,dc=org'],
+      olcAccess: THIRD_PARTY,
+    });
+    const steps = profile.planChangelog(
+      target({ baseDns: [BASE, 'dc=example,dc=org'] }),
+      observe([db, moduleList('{0}back_mdb')]),
+    );
     assert.equal(steps.filter((s) => s.id.startsWith('accesslog:overlay:')).length, 1);
   });
 });
 
 describe('duplicates two runs at once leave, and the root DNs the sync user may not be', () => {
-  const ours = (index: number, parent = DATA_DB): Entry => entry(`olcOverlay={${index}}accesslog,${parent}`, {
-    objectClass: ['olcOverlayConfig', 'olcAccessLogConfig'], olcOverlay: [`{${index}}accesslog`], olcAccessLogDB: [ACCESSLOG_SUFFIX],
-    olcAccessLogOps: ['writes'], olcAccessLogSuccess: ['TRUE'], olcAccessLogPurge: ['02+00:00 01+00:00'],
-  });
-  const config = (...overlays: Entry[]): Entry[] =>
-    [dataDb(), moduleList('{0}back_mdb', '{1}accesslog'), logDb([`{0}${accesslogAccessRule(SYNC_DN, 'none')}`]), ...overlays];
+  const ours = (index: number, parent = DATA_DB): Entry =>
+    entry(`olcOverlay={${index}}accesslog,${parent}`, {
+      objectClass: ['olcOverlayConfig', 'olcAccessLogConfig'],
+      olcOverlay: [`{${index}}accesslog`],
+      olcAccessLogDB: [ACCESSLOG_SUFFIX],
+      olcAccessLogOps: ['writes'],
+      olcAccessLogSuccess: ['TRUE'],
+      olcAccessLogPurge: ['02+00:00 01+00:00'],
+    });
+  const config = (...overlays: Entry[]): Entry[] => [
+    dataDb(),
+    moduleList('{0}back_mdb', '{1}accesslog'),
+    logDb([`{0}${accesslogAccessRule(SYNC_DN, 'none')}`]),
+    ...overlays,
+  ];
 
   test('three accesslog overlays on one database: the first stays, the others are deleted highest index first', () => {
     const steps = profile.planChangelog(target(), observe(config(ours(0), ours(1), ours(2))));
@@ -473,39 +647,74 @@ describe('duplicates two runs at once leave, and the root DNs the sync user may 
     ]);
     // One overlay left: nothing more is deleted (it may still get the change record settings it lacks).
     const single = step(profile.planChangelog(target(), observe(config(ours(0)))), `accesslog:overlay:${DATA_DB}`);
-    assert.ok(single.changes.every((change) => change.kind !== 'delete'), JSON.stringify(single.changes));
+    assert.ok(
+      single.changes.every((change) => change.kind !== 'delete'),
+      JSON.stringify(single.changes),
+    );
   });
 
   test('--remove --disableChangelog deletes every accesslog overlay, highest index first (slapd renumbers the rest)', () => {
     const steps = profile.planRemoval(target(), observe(config(ours(0), ours(2), ours(1))), true);
-    assert.deepEqual(steps.flatMap((s) => s.changes).filter((c) => c.kind === 'delete').map((c) => c.dn), [
-      `olcOverlay={2}accesslog,${DATA_DB}`, `olcOverlay={1}accesslog,${DATA_DB}`, `olcOverlay={0}accesslog,${DATA_DB}`,
-    ]);
+    assert.deepEqual(
+      steps
+        .flatMap((s) => s.changes)
+        .filter((c) => c.kind === 'delete')
+        .map((c) => c.dn),
+      [
+        `olcOverlay={2}accesslog,${DATA_DB}`,
+        `olcOverlay={1}accesslog,${DATA_DB}`,
+        `olcOverlay={0}accesslog,${DATA_DB}`,
+      ],
+    );
   });
 
   test('the accesslog read rule twice (another DN spelling): the second is taken away; --remove deletes both, highest first', () => {
-    const twice = [`{0}${accesslogAccessRule(SYNC_DN, 'none')}`, '{1}to *  by dn.exact="cn=Sync\\20User, dc=example,dc=com" read by * break'];
+    const twice = [
+      `{0}${accesslogAccessRule(SYNC_DN, 'none')}`,
+      '{1}to *  by dn.exact="cn=Sync\\20User, dc=example,dc=com" read by * break',
+    ];
     const db = logDb(twice);
-    const plan = profile.planChangelog(target(), observe([dataDb(), moduleList('{0}back_mdb', '{1}accesslog'), db, ours(0)]));
+    const plan = profile.planChangelog(
+      target(),
+      observe([dataDb(), moduleList('{0}back_mdb', '{1}accesslog'), db, ours(0)]),
+    );
     const access = step(plan, 'accesslog:access');
     assert.equal(access.status, 'updated');
-    assert.deepEqual(modifications(access.changes[0]), [{ operation: 'delete', attribute: 'olcAccess', values: [twice[1]] }]);
+    assert.deepEqual(modifications(access.changes[0]), [
+      { operation: 'delete', attribute: 'olcAccess', values: [twice[1]] },
+    ]);
     const removal = profile.planRemoval(target(), observe([dataDb(), db]), false);
     assert.deepEqual(modifications(step(removal, 'accesslog:access').changes[0])[0]?.values, [twice[1], twice[0]]);
   });
 
   test('the same data rule in two spellings: one stays, the other is deleted', () => {
-    const values = [`{0}${dataAccessRule(BASE, SYNC_DN, 'read')}`, ...THIRD_PARTY.map((v, i) => `{${i + 1}}${splitOrdered(v).text}`),
-      '{5}to dn.subtree="DC=Example, DC=com" by dn.exact="CN=sync user,dc=example,dc=com" read by * break'];
+    const values = [
+      `{0}${dataAccessRule(BASE, SYNC_DN, 'read')}`,
+      ...THIRD_PARTY.map((v, i) => `{${i + 1}}${splitOrdered(v).text}`),
+      '{5}to dn.subtree="DC=Example, DC=com" by dn.exact="CN=sync user,dc=example,dc=com" read by * break',
+    ];
     const [access] = profile.planAccess(target(), observe([dataDb(values)]));
     assert.equal(access?.status, 'updated');
     assert.match(access?.detail ?? '', /1 duplicate olcAccess rule removed/);
-    assert.deepEqual(modifications(access?.changes[0]), [{ operation: 'delete', attribute: 'olcAccess', values: [values[5]] }]);
+    assert.deepEqual(modifications(access?.changes[0]), [
+      { operation: 'delete', attribute: 'olcAccess', values: [values[5]] },
+    ]);
   });
 
   test('administratorDns: the olcRootDN of every database, the config database too', () => {
-    const configDb = entry('olcDatabase={0}config,cn=config', { objectClass: ['olcDatabaseConfig'], olcDatabase: ['{0}config'], olcRootDN: ['cn=admin,cn=config'] });
-    const data = entry(DATA_DB, { objectClass: ['olcDatabaseConfig', 'olcMdbConfig'], olcSuffix: [BASE], olcRootDN: ['cn=admin,dc=example,dc=com'] });
-    assert.deepEqual(profile.administratorDns(target(), observe([configDb, data])).map((a) => a.dn), ['cn=admin,cn=config', 'cn=admin,dc=example,dc=com']);
+    const configDb = entry('olcDatabase={0}config,cn=config', {
+      objectClass: ['olcDatabaseConfig'],
+      olcDatabase: ['{0}config'],
+      olcRootDN: ['cn=admin,cn=config'],
+    });
+    const data = entry(DATA_DB, {
+      objectClass: ['olcDatabaseConfig', 'olcMdbConfig'],
+      olcSuffix: [BASE],
+      olcRootDN: ['cn=admin,dc=example,dc=com'],
+    });
+    assert.deepEqual(
+      profile.administratorDns(target(), observe([configDb, data])).map((a) => a.dn),
+      ['cn=admin,cn=config', 'cn=admin,dc=example,dc=com'],
+    );
   });
 });

@@ -5,7 +5,9 @@ import { OPTION_TABLE, normalizeArgv, parseCommandLine, type ParseResult } from 
 import { PrepareError } from '../../src/model/errors.js';
 
 // dist/test/unit/x.test.js -> ../../../package.json
-const PACKAGE_VERSION = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+const PACKAGE_VERSION = (
+  JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
 
 function capture(): { out: string[]; err: string[]; write: { out: (s: string) => void; err: (s: string) => void } } {
   const out: string[] = [];
@@ -62,7 +64,11 @@ describe('normalizeArgv', () => {
 
   test('values that look like options are left alone', () => {
     assert.deepEqual(normalizeArgv(['-w', '--bind-dn']), ['-w', '--bind-dn']);
-    assert.deepEqual(normalizeArgv(['--bind-password', '--is-source', '--is-source']), ['--bindPassword', '--is-source', '--isSource']);
+    assert.deepEqual(normalizeArgv(['--bind-password', '--is-source', '--is-source']), [
+      '--bindPassword',
+      '--is-source',
+      '--isSource',
+    ]);
     assert.deepEqual(normalizeArgv(['-D', '--BASEDN', '--base-dn', 'dc=a']), ['-D', '--BASEDN', '--baseDN', 'dc=a']);
   });
 
@@ -79,7 +85,13 @@ describe('normalizeArgv', () => {
   });
 
   test('-- ends option processing: everything after it is untouched', () => {
-    assert.deepEqual(normalizeArgv(['--bind-dn', 'x', '--', '--base-dn', '-w']), ['--bindDN', 'x', '--', '--base-dn', '-w']);
+    assert.deepEqual(normalizeArgv(['--bind-dn', 'x', '--', '--base-dn', '-w']), [
+      '--bindDN',
+      'x',
+      '--',
+      '--base-dn',
+      '-w',
+    ]);
   });
 
   test('unknown long options pass through unchanged for commander to reject', () => {
@@ -96,8 +108,19 @@ describe('parseCommandLine', () => {
 
   test('short forms map to their long options', () => {
     const { options, explicit } = run([
-      '-h', 'ds.example.com', '-p', '1389', '-D', 'cn=Directory Manager', '-w', 'secret', '-b', 'dc=example,dc=com',
-      '-Z', '-X', '-n',
+      '-h',
+      'ds.example.com',
+      '-p',
+      '1389',
+      '-D',
+      'cn=Directory Manager',
+      '-w',
+      'secret',
+      '-b',
+      'dc=example,dc=com',
+      '-Z',
+      '-X',
+      '-n',
     ]);
     assert.equal(options['hostname'], 'ds.example.com');
     assert.equal(options['port'], '1389');
@@ -181,7 +204,9 @@ describe('parseCommandLine', () => {
     parseCommandLine(['-H'], PACKAGE_VERSION, io.write);
     const help = io.out.join('');
     // The option lines (before the examples) name exactly the table's options, plus --help and --version.
-    const listed = [...help.slice(0, help.indexOf('Examples:')).matchAll(/^ {2}(?:-[A-Za-z], )?(--[A-Za-z-]+)/gm)].map((m) => m[1]);
+    const listed = [...help.slice(0, help.indexOf('Examples:')).matchAll(/^ {2}(?:-[A-Za-z], )?(--[A-Za-z-]+)/gm)].map(
+      (m) => m[1],
+    );
     assert.deepEqual(listed.sort(), [...OPTION_TABLE.map((spec) => helpFlag(spec.long)), '--help', '--version'].sort());
     for (const spec of OPTION_TABLE) {
       const flag = helpFlag(spec.long);

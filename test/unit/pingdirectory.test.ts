@@ -37,8 +37,20 @@ function target(overrides: Partial<PrepareTarget> = {}): PrepareTarget {
   };
 }
 
-const rootDns = entry(ROOT_DNS_DN, { objectClass: ['ds-cfg-root-dn'], 'ds-cfg-default-root-privilege-name': ['bypass-acl', 'config-read', 'config-write', 'password-reset', 'unindexed-search'] });
-const disabledChangelog = entry(CHANGELOG_BACKEND_DN, { 'ds-cfg-enabled': ['false'], 'ds-cfg-changelog-maximum-age': ['2 d'] });
+const rootDns = entry(ROOT_DNS_DN, {
+  objectClass: ['ds-cfg-root-dn'],
+  'ds-cfg-default-root-privilege-name': [
+    'bypass-acl',
+    'config-read',
+    'config-write',
+    'password-reset',
+    'unindexed-search',
+  ],
+});
+const disabledChangelog = entry(CHANGELOG_BACKEND_DN, {
+  'ds-cfg-enabled': ['false'],
+  'ds-cfg-changelog-maximum-age': ['2 d'],
+});
 const ds = new PingDirectoryProfile('pingdirectory', 'PingDirectory');
 const proxy = new PingDirectoryProfile('pingdirectoryproxy', 'PingDirectoryProxy');
 
@@ -57,7 +69,12 @@ function onlyModification(step: PlannedStep | undefined): Change & { kind: 'modi
 describe('detection on root DSE fixtures', () => {
   const cases: [string, string, string, string][] = [
     ['PingDirectory', 'Ping Identity Corporation', 'Ping Identity Directory Server 10.2.0.0', 'pingdirectory'],
-    ['PingDirectoryProxy', 'Ping Identity Corporation', 'Ping Identity Directory Proxy Server 10.2.0.0', 'pingdirectoryproxy'],
+    [
+      'PingDirectoryProxy',
+      'Ping Identity Corporation',
+      'Ping Identity Directory Proxy Server 10.2.0.0',
+      'pingdirectoryproxy',
+    ],
     ['UnboundID DS', 'UnboundID Corp.', 'UnboundID Directory Server 5.2.0.0', 'pingdirectory'],
     ['UnboundID proxy', 'UnboundID Corp.', 'UnboundID Directory Proxy Server 5.2.0.0', 'pingdirectoryproxy'],
     ['Nokia DS', 'Nokia', 'Nokia 8661 Directory Server 7.3', 'pingdirectory'],
@@ -76,35 +93,71 @@ describe('detection on root DSE fixtures', () => {
 
 describe('privileges per role', () => {
   test('least privilege for each role and the union for both', () => {
-    assert.deepEqual(privilegesFor({ source: true, destination: false }), ['bypass-read-acl', 'config-read', 'unindexed-search']);
-    assert.deepEqual(privilegesFor({ source: false, destination: true }), ['bypass-acl', 'password-reset', 'bypass-pw-policy', 'unindexed-search']);
-    assert.deepEqual(privilegesFor({ source: true, destination: true }),
-      ['bypass-read-acl', 'config-read', 'unindexed-search', 'bypass-acl', 'password-reset', 'bypass-pw-policy']);
+    assert.deepEqual(privilegesFor({ source: true, destination: false }), [
+      'bypass-read-acl',
+      'config-read',
+      'unindexed-search',
+    ]);
+    assert.deepEqual(privilegesFor({ source: false, destination: true }), [
+      'bypass-acl',
+      'password-reset',
+      'bypass-pw-policy',
+      'unindexed-search',
+    ]);
+    assert.deepEqual(privilegesFor({ source: true, destination: true }), [
+      'bypass-read-acl',
+      'config-read',
+      'unindexed-search',
+      'bypass-acl',
+      'password-reset',
+      'bypass-pw-policy',
+    ]);
   });
 
   test('effective privileges: defaults only when inherited, -name removes, case does not matter', () => {
     assert.deepEqual([...effectivePrivileges(false, ['bypass-acl'], ['config-read'])], ['config-read']);
-    assert.deepEqual([...effectivePrivileges(true, ['bypass-acl', 'config-read'], ['-Bypass-ACL', 'jmx-read'])].sort(), ['config-read', 'jmx-read']);
+    assert.deepEqual(
+      [...effectivePrivileges(true, ['bypass-acl', 'config-read'], ['-Bypass-ACL', 'jmx-read'])].sort(),
+      ['config-read', 'jmx-read'],
+    );
   });
 });
 
 describe('the sync user entry', () => {
   test('a root DN user without inheritance, carrying exactly the role privileges and the password', () => {
-    const attributes = ds.syncUserEntry(DEFAULT_SYNC_USER_DN, 'pw', target({ roles: { source: false, destination: true } }));
+    const attributes = ds.syncUserEntry(
+      DEFAULT_SYNC_USER_DN,
+      'pw',
+      target({ roles: { source: false, destination: true } }),
+    );
     assert.ok(attributes.objectClass?.includes('ds-cfg-root-dn-user'));
     assert.deepEqual(attributes.cn, ['Sync User']);
     assert.deepEqual(attributes.sn, ['User']);
     assert.deepEqual(attributes.userPassword, ['pw']);
     assert.deepEqual(attributes['ds-cfg-inherit-default-root-privileges'], ['false']);
-    assert.deepEqual(attributes['ds-privilege-name'], ['bypass-acl', 'password-reset', 'bypass-pw-policy', 'unindexed-search']);
+    assert.deepEqual(attributes['ds-privilege-name'], [
+      'bypass-acl',
+      'password-reset',
+      'bypass-pw-policy',
+      'unindexed-search',
+    ]);
     // No search, time, look-through or idle limit: a full resync reads every entry, a sync connection idles between polls.
-    for (const name of ['ds-rlim-size-limit', 'ds-rlim-time-limit', 'ds-rlim-lookthrough-limit', 'ds-rlim-idle-time-limit']) {
+    for (const name of [
+      'ds-rlim-size-limit',
+      'ds-rlim-time-limit',
+      'ds-rlim-lookthrough-limit',
+      'ds-rlim-idle-time-limit',
+    ]) {
       assert.deepEqual(attributes[name], ['0'], name);
     }
   });
 
   test('--inheritDefaultRootPrivileges inherits and names only what the defaults lack', () => {
-    const attributes = ds.syncUserEntry(DEFAULT_SYNC_USER_DN, 'pw', target({ roles: { source: true, destination: true }, inheritDefaultRootPrivileges: true }));
+    const attributes = ds.syncUserEntry(
+      DEFAULT_SYNC_USER_DN,
+      'pw',
+      target({ roles: { source: true, destination: true }, inheritDefaultRootPrivileges: true }),
+    );
     assert.deepEqual(attributes['ds-cfg-inherit-default-root-privileges'], ['true']);
     assert.deepEqual(attributes['ds-privilege-name'], ['bypass-read-acl', 'bypass-pw-policy']);
   });
@@ -121,17 +174,28 @@ describe('the sync user entry', () => {
   test('the whole plan for a new source: create the user, then enable the change log', () => {
     const observed = observation([rootDns, disabledChangelog]);
     const plan = planPreparation(ds, target(), observed, { password: 'pw', canBind: false, resetPassword: false });
-    assert.deepEqual(plan.map((step) => `${step.id}:${step.status}`), ['sync-user:created', 'privileges:created', 'limits:created', 'changelog:updated', 'changelog:records:created']);
+    assert.deepEqual(
+      plan.map((step) => `${step.id}:${step.status}`),
+      ['sync-user:created', 'privileges:created', 'limits:created', 'changelog:updated', 'changelog:records:created'],
+    );
     assert.equal(plan[1]?.changes.length, 0, 'the privileges come with the new entry');
   });
 });
 
 describe('reconciling an existing account', () => {
   test('adds only the missing privileges, leaves the others and the inheritance flag alone', () => {
-    const observed = observation([rootDns, syncUser({ 'ds-cfg-inherit-default-root-privileges': ['false'], 'ds-privilege-name': ['config-read', 'jmx-read'] })]);
+    const observed = observation([
+      rootDns,
+      syncUser({
+        'ds-cfg-inherit-default-root-privileges': ['false'],
+        'ds-privilege-name': ['config-read', 'jmx-read'],
+      }),
+    ]);
     const [step] = ds.planAccess(target(), observed);
     assert.equal(step?.status, 'updated');
-    assert.deepEqual(onlyModification(step).modifications, [{ operation: 'add', attribute: 'ds-privilege-name', values: ['bypass-read-acl', 'unindexed-search'] }]);
+    assert.deepEqual(onlyModification(step).modifications, [
+      { operation: 'add', attribute: 'ds-privilege-name', values: ['bypass-read-acl', 'unindexed-search'] },
+    ]);
   });
 
   test('nothing to do when the account holds everything, inherited or named', () => {
@@ -144,7 +208,9 @@ describe('reconciling an existing account', () => {
   test('an absent inherit flag means the root user inherits (the server default)', () => {
     const observed = observation([rootDns, syncUser({})]);
     const [step] = ds.planAccess(target({ roles: { source: false, destination: true } }), observed);
-    assert.deepEqual(onlyModification(step).modifications, [{ operation: 'add', attribute: 'ds-privilege-name', values: ['bypass-pw-policy'] }]);
+    assert.deepEqual(onlyModification(step).modifications, [
+      { operation: 'add', attribute: 'ds-privilege-name', values: ['bypass-pw-policy'] },
+    ]);
   });
 
   test('a -name value that takes away a needed privilege is warned about, never removed', () => {
@@ -156,9 +222,14 @@ describe('reconciling an existing account', () => {
   });
 
   test('--inheritDefaultRootPrivileges switches inheritance on for an existing root user', () => {
-    const observed = observation([rootDns, syncUser({ 'ds-cfg-inherit-default-root-privileges': ['false'], 'ds-privilege-name': ['bypass-read-acl'] })]);
+    const observed = observation([
+      rootDns,
+      syncUser({ 'ds-cfg-inherit-default-root-privileges': ['false'], 'ds-privilege-name': ['bypass-read-acl'] }),
+    ]);
     const [step] = ds.planAccess(target({ inheritDefaultRootPrivileges: true }), observed);
-    assert.deepEqual(onlyModification(step).modifications, [{ operation: 'replace', attribute: 'ds-cfg-inherit-default-root-privileges', values: ['true'] }]);
+    assert.deepEqual(onlyModification(step).modifications, [
+      { operation: 'replace', attribute: 'ds-cfg-inherit-default-root-privileges', values: ['true'] },
+    ]);
   });
 
   test('without readable defaults the documented default list is assumed', () => {
@@ -181,7 +252,10 @@ describe('the change log', () => {
   });
 
   test('leaves an equal age alone, however the server spells it', () => {
-    const enabled = entry(CHANGELOG_BACKEND_DN, { 'ds-cfg-enabled': ['TRUE'], 'ds-cfg-changelog-maximum-age': ['48 h'] });
+    const enabled = entry(CHANGELOG_BACKEND_DN, {
+      'ds-cfg-enabled': ['TRUE'],
+      'ds-cfg-changelog-maximum-age': ['48 h'],
+    });
     const [step] = ds.planChangelog(target(), observation([enabled]));
     assert.equal(step?.status, 'unchanged');
     assert.equal(step?.changes.length, 0);
@@ -194,7 +268,10 @@ describe('the change log', () => {
   });
 
   test('the proxy reads no backend, writes nothing and names the backends', () => {
-    assert.equal(proxy.reads(target()).some((request) => request.dn === CHANGELOG_BACKEND_DN), false);
+    assert.equal(
+      proxy.reads(target()).some((request) => request.dn === CHANGELOG_BACKEND_DN),
+      false,
+    );
     const [step] = proxy.planChangelog(target(), observation([]));
     assert.equal(step?.status, 'warning');
     assert.equal(step?.changes.length, 0);
@@ -202,11 +279,19 @@ describe('the change log', () => {
   });
 
   test('explains unreadable change numbers by the missing privilege', () => {
-    const observed = observation([rootDns, disabledChangelog, syncUser({ 'ds-privilege-name': ['-bypass-acl', '-bypass-read-acl'] })]);
+    const observed = observation([
+      rootDns,
+      disabledChangelog,
+      syncUser({ 'ds-privilege-name': ['-bypass-acl', '-bypass-read-acl'] }),
+    ]);
     const plan = planPreparation(ds, target(), observed, { password: 'pw', canBind: true, resetPassword: false });
     assert.match(ds.explainMissingChangeNumbers(target(), observed, plan), /lacks the bypass-read-acl privilege/);
     const healthy = observation([rootDns, disabledChangelog]);
-    const healthyPlan = planPreparation(ds, target(), healthy, { password: 'pw', canBind: false, resetPassword: false });
+    const healthyPlan = planPreparation(ds, target(), healthy, {
+      password: 'pw',
+      canBind: false,
+      resetPassword: false,
+    });
     assert.doesNotMatch(ds.explainMissingChangeNumbers(target(), healthy, healthyPlan), /lacks/);
     assert.match(proxy.explainMissingChangeNumbers(target(), healthy, []), /backend/);
   });

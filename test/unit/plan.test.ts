@@ -1,6 +1,13 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { isMarkedAccount, planPreparation, planRemoval, planSyncUser, refuseAdministrators, type SyncUserFacts } from '../../src/core/plan.js';
+import {
+  isMarkedAccount,
+  planPreparation,
+  planRemoval,
+  planSyncUser,
+  refuseAdministrators,
+  type SyncUserFacts,
+} from '../../src/core/plan.js';
 import { SYNC_USER_DESCRIPTION } from '../../src/servers/person.js';
 import { MDB_LIVE_TOGGLE_CAUTION, LDBM_CONFIG_DN } from '../../src/servers/ds389.js';
 import { PingDirectoryProfile } from '../../src/servers/pingdirectory.js';
@@ -59,12 +66,18 @@ function aciSteps(from: Ds389Profile, t: PrepareTarget, observed: Observation): 
 
 /** Every value any change deletes. */
 function deletedValues(changes: readonly Change[]): string[] {
-  return changes.flatMap((c) => (c.kind === 'modify' ? c.modifications.filter((m) => m.operation === 'delete').flatMap((m) => m.values) : []));
+  return changes.flatMap((c) =>
+    c.kind === 'modify' ? c.modifications.filter((m) => m.operation === 'delete').flatMap((m) => m.values) : [],
+  );
 }
 
 describe('planSyncUser', () => {
   test('absent with its parent present -> created, one add with the full entry', () => {
-    const result = planSyncUser(profile, target(), observe(entry(BASE)), { password: 'sync-pw', canBind: false, resetPassword: false });
+    const result = planSyncUser(profile, target(), observe(entry(BASE)), {
+      password: 'sync-pw',
+      canBind: false,
+      resetPassword: false,
+    });
     assert.equal(result.id, 'sync-user');
     assert.equal(result.status, 'created');
     assert.equal(result.changes.length, 1);
@@ -80,13 +93,22 @@ describe('planSyncUser', () => {
   });
 
   test('the parent is found whatever the case and spacing of the DN', () => {
-    const result = planSyncUser(profile, target({ syncUserDn: 'cn=Sync User, DC=Example, DC=com' }), observe(entry(BASE)), USER_OK);
+    const result = planSyncUser(
+      profile,
+      target({ syncUserDn: 'cn=Sync User, DC=Example, DC=com' }),
+      observe(entry(BASE)),
+      USER_OK,
+    );
     assert.equal(result.status, 'created');
   });
 
   test('a uid-named sync user carries its uid and takes its value as cn/sn', () => {
-    const result = planSyncUser(profile, target({ syncUserDn: 'uid=sync,ou=People,dc=example,dc=com' }),
-      observe(entry('ou=People,dc=example,dc=com')), USER_OK);
+    const result = planSyncUser(
+      profile,
+      target({ syncUserDn: 'uid=sync,ou=People,dc=example,dc=com' }),
+      observe(entry('ou=People,dc=example,dc=com')),
+      USER_OK,
+    );
     const change = result.changes[0]!;
     if (change.kind !== 'add') throw new Error('expected an add');
     assert.deepEqual(change.attributes['uid'], ['sync']);
@@ -94,14 +116,21 @@ describe('planSyncUser', () => {
     assert.deepEqual(change.attributes['sn'], ['sync']);
   });
 
-  test('an upper-case RDN type does not produce the attribute twice',
-    () => {
-      const result = planSyncUser(profile, target({ syncUserDn: 'CN=Sync User,DC=example,DC=com' }), observe(entry(BASE)), USER_OK);
-      const change = result.changes[0]!;
-      if (change.kind !== 'add') throw new Error('expected an add');
-      const names = Object.keys(change.attributes).map((n) => n.toLowerCase());
-      assert.deepEqual(names.filter((n) => n === 'cn'), ['cn']);
-    });
+  test('an upper-case RDN type does not produce the attribute twice', () => {
+    const result = planSyncUser(
+      profile,
+      target({ syncUserDn: 'CN=Sync User,DC=example,DC=com' }),
+      observe(entry(BASE)),
+      USER_OK,
+    );
+    const change = result.changes[0]!;
+    if (change.kind !== 'add') throw new Error('expected an add');
+    const names = Object.keys(change.attributes).map((n) => n.toLowerCase());
+    assert.deepEqual(
+      names.filter((n) => n === 'cn'),
+      ['cn'],
+    );
+  });
 
   test('absent with its parent missing -> PrepareError 32 naming the parent', () => {
     const error = rejects(() => planSyncUser(profile, target(), observe(), USER_OK), 32);
@@ -119,18 +148,33 @@ describe('planSyncUser', () => {
   });
 
   test('present, password does not bind, no reset -> PrepareError 49', () => {
-    const error = rejects(() => planSyncUser(profile, target(), observe(entry(SYNC_DN)),
-      { password: 'wrong', canBind: false, resetPassword: false }), 49);
+    const error = rejects(
+      () =>
+        planSyncUser(profile, target(), observe(entry(SYNC_DN)), {
+          password: 'wrong',
+          canBind: false,
+          resetPassword: false,
+        }),
+      49,
+    );
     assert.match(error.hint ?? '', /--resetSyncServerBindPassword/);
     assert.ok(!error.message.includes('wrong'));
   });
 
   test('present, password does not bind, reset -> updated with a replace of userPassword', () => {
-    const result = planSyncUser(profile, target(), observe(entry(SYNC_DN)), { password: 'new-pw', canBind: false, resetPassword: true });
+    const result = planSyncUser(profile, target(), observe(entry(SYNC_DN)), {
+      password: 'new-pw',
+      canBind: false,
+      resetPassword: true,
+    });
     assert.equal(result.status, 'updated');
-    assert.deepEqual(result.changes, [{
-      kind: 'modify', dn: SYNC_DN, modifications: [{ operation: 'replace', attribute: 'userPassword', values: ['new-pw'] }],
-    }]);
+    assert.deepEqual(result.changes, [
+      {
+        kind: 'modify',
+        dn: SYNC_DN,
+        modifications: [{ operation: 'replace', attribute: 'userPassword', values: ['new-pw'] }],
+      },
+    ]);
   });
 });
 
@@ -139,29 +183,53 @@ describe('planPreparation on 389 DS as a source', () => {
   const rootDse = entry('', { aci: [ROOT_DSE_ANON_READ] });
 
   test('fresh server, dynamic plugins off: read ACIs, plugin enabled with a restart warning, changelog ACI skipped', () => {
-    const steps = planPreparation(profile, target({ baseDns: [BASE, OTHER_BASE] }),
-      observe(entry(BASE), entry(OTHER_BASE), rootDse, entry('cn=config', { 'nsslapd-dynamic-plugins': ['off'] }), pluginOff),
-      USER_OK);
-    assert.deepEqual(steps.map((s) => s.id), [
-      'sync-user', 'limits', `aci:source:${BASE}`, `aci:source:${OTHER_BASE}`, 'changelog:records', 'changelog', 'aci:changelog',
-    ]);
+    const steps = planPreparation(
+      profile,
+      target({ baseDns: [BASE, OTHER_BASE] }),
+      observe(
+        entry(BASE),
+        entry(OTHER_BASE),
+        rootDse,
+        entry('cn=config', { 'nsslapd-dynamic-plugins': ['off'] }),
+        pluginOff,
+      ),
+      USER_OK,
+    );
+    assert.deepEqual(
+      steps.map((s) => s.id),
+      [
+        'sync-user',
+        'limits',
+        `aci:source:${BASE}`,
+        `aci:source:${OTHER_BASE}`,
+        'changelog:records',
+        'changelog',
+        'aci:changelog',
+      ],
+    );
     for (const base of [BASE, OTHER_BASE]) {
       const aci = step(steps, `aci:source:${base}`);
       assert.equal(aci.status, 'created');
-      assert.deepEqual(aci.changes, [{
-        kind: 'modify', dn: base,
-        modifications: [{ operation: 'add', attribute: 'aci', values: [renderAci(spec('sync source read', READ))] }],
-      }]);
+      assert.deepEqual(aci.changes, [
+        {
+          kind: 'modify',
+          dn: base,
+          modifications: [{ operation: 'add', attribute: 'aci', values: [renderAci(spec('sync source read', READ))] }],
+        },
+      ]);
     }
     const changelog = step(steps, 'changelog');
     assert.equal(changelog.status, 'updated');
-    assert.deepEqual(changelog.changes, [{
-      kind: 'modify', dn: RETRO_CHANGELOG_PLUGIN_DN,
-      modifications: [
-        { operation: 'replace', attribute: 'nsslapd-pluginEnabled', values: ['on'] },
-        { operation: 'replace', attribute: 'nsslapd-changelogmaxage', values: ['2d'] },
-      ],
-    }]);
+    assert.deepEqual(changelog.changes, [
+      {
+        kind: 'modify',
+        dn: RETRO_CHANGELOG_PLUGIN_DN,
+        modifications: [
+          { operation: 'replace', attribute: 'nsslapd-pluginEnabled', values: ['on'] },
+          { operation: 'replace', attribute: 'nsslapd-changelogmaxage', values: ['2d'] },
+        ],
+      },
+    ]);
     assert.equal(changelog.warnings.length, 1);
     assert.match(changelog.warnings[0]!, /nsslapd-dynamic-plugins is off/);
     assert.match(changelog.warnings[0]!, /restart the directory server/);
@@ -171,25 +239,35 @@ describe('planPreparation on 389 DS as a source', () => {
   });
 
   test('fresh server, dynamic plugins on: no restart warning, the changelog ACI is added to cn=changelog', () => {
-    const steps = planPreparation(profile, target(),
-      observe(entry(BASE), rootDse, entry('cn=config', { 'nsslapd-dynamic-plugins': ['on'] }), pluginOff), USER_OK);
+    const steps = planPreparation(
+      profile,
+      target(),
+      observe(entry(BASE), rootDse, entry('cn=config', { 'nsslapd-dynamic-plugins': ['on'] }), pluginOff),
+      USER_OK,
+    );
     const changelog = step(steps, 'changelog');
     assert.equal(changelog.status, 'updated');
     assert.deepEqual(changelog.warnings, []);
     assert.match(changelog.detail ?? '', /started live/);
     const changelogAci = step(steps, 'aci:changelog');
     assert.equal(changelogAci.status, 'created');
-    assert.deepEqual(changelogAci.changes, [{
-      kind: 'modify', dn: CHANGELOG_DN,
-      modifications: [{ operation: 'add', attribute: 'aci', values: [renderAci(spec('sync changelog read', READ))] }],
-    }]);
+    assert.deepEqual(changelogAci.changes, [
+      {
+        kind: 'modify',
+        dn: CHANGELOG_DN,
+        modifications: [{ operation: 'add', attribute: 'aci', values: [renderAci(spec('sync changelog read', READ))] }],
+      },
+    ]);
   });
 
   test('plugin on and running, maxage 48h, 2d wanted -> changelog unchanged (48h == 2d)', () => {
-    const steps = profile.planChangelog(target(), observe(
-      entry(RETRO_CHANGELOG_PLUGIN_DN, { 'nsslapd-pluginEnabled': ['on'], 'nsslapd-changelogmaxage': ['48h'] }),
-      entry(CHANGELOG_DN, { aci: [renderAci(spec('sync changelog read', READ))] }),
-    ));
+    const steps = profile.planChangelog(
+      target(),
+      observe(
+        entry(RETRO_CHANGELOG_PLUGIN_DN, { 'nsslapd-pluginEnabled': ['on'], 'nsslapd-changelogmaxage': ['48h'] }),
+        entry(CHANGELOG_DN, { aci: [renderAci(spec('sync changelog read', READ))] }),
+      ),
+    );
     const changelog = step(steps, 'changelog');
     assert.equal(changelog.status, 'unchanged');
     assert.deepEqual(changelog.changes, []);
@@ -198,16 +276,22 @@ describe('planPreparation on 389 DS as a source', () => {
   });
 
   test('plugin on and running, maxage 7d, 2d asked for -> updated with only the age, a shortening and a restart warning', () => {
-    const steps = profile.planChangelog(target(), observe(
-      entry(RETRO_CHANGELOG_PLUGIN_DN, { 'nsslapd-pluginEnabled': ['on'], 'nsslapd-changelogmaxage': ['7d'] }),
-      entry(CHANGELOG_DN),
-    ));
+    const steps = profile.planChangelog(
+      target(),
+      observe(
+        entry(RETRO_CHANGELOG_PLUGIN_DN, { 'nsslapd-pluginEnabled': ['on'], 'nsslapd-changelogmaxage': ['7d'] }),
+        entry(CHANGELOG_DN),
+      ),
+    );
     const changelog = step(steps, 'changelog');
     assert.equal(changelog.status, 'updated');
-    assert.deepEqual(changelog.changes, [{
-      kind: 'modify', dn: RETRO_CHANGELOG_PLUGIN_DN,
-      modifications: [{ operation: 'replace', attribute: 'nsslapd-changelogmaxage', values: ['2d'] }],
-    }]);
+    assert.deepEqual(changelog.changes, [
+      {
+        kind: 'modify',
+        dn: RETRO_CHANGELOG_PLUGIN_DN,
+        modifications: [{ operation: 'replace', attribute: 'nsslapd-changelogmaxage', values: ['2d'] }],
+      },
+    ]);
     assert.equal(changelog.warnings.length, 2);
     assert.match(changelog.warnings[0]!, /shortens the change log retention from 1w to 2d/);
     assert.match(changelog.warnings[1]!, /maximum age is read when the Retro Changelog Plugin starts: restart/);
@@ -215,10 +299,13 @@ describe('planPreparation on 389 DS as a source', () => {
   });
 
   test('plugin on, maxage 30d, no age asked for -> unchanged, kept, no warning', () => {
-    const steps = profile.planChangelog(target({ keepCurrentChangelogMaxAge: true }), observe(
-      entry(RETRO_CHANGELOG_PLUGIN_DN, { 'nsslapd-pluginEnabled': ['on'], 'nsslapd-changelogmaxage': ['30d'] }),
-      entry(CHANGELOG_DN),
-    ));
+    const steps = profile.planChangelog(
+      target({ keepCurrentChangelogMaxAge: true }),
+      observe(
+        entry(RETRO_CHANGELOG_PLUGIN_DN, { 'nsslapd-pluginEnabled': ['on'], 'nsslapd-changelogmaxage': ['30d'] }),
+        entry(CHANGELOG_DN),
+      ),
+    );
     const changelog = step(steps, 'changelog');
     assert.equal(changelog.status, 'unchanged');
     assert.deepEqual(changelog.changes, []);
@@ -228,31 +315,41 @@ describe('planPreparation on 389 DS as a source', () => {
 
   test('plugin on, maxage unset or 0 (never trimmed), no age asked for -> the 2-day default', () => {
     for (const unlimited of [[], ['0']]) {
-      const steps = profile.planChangelog(target({ keepCurrentChangelogMaxAge: true }), observe(
-        entry(RETRO_CHANGELOG_PLUGIN_DN, { 'nsslapd-pluginEnabled': ['on'], 'nsslapd-changelogmaxage': unlimited }),
-        entry(CHANGELOG_DN),
-      ));
-      assert.deepEqual(step(steps, 'changelog').changes, [{
-        kind: 'modify', dn: RETRO_CHANGELOG_PLUGIN_DN,
-        modifications: [{ operation: 'replace', attribute: 'nsslapd-changelogmaxage', values: ['2d'] }],
-      }]);
+      const steps = profile.planChangelog(
+        target({ keepCurrentChangelogMaxAge: true }),
+        observe(
+          entry(RETRO_CHANGELOG_PLUGIN_DN, { 'nsslapd-pluginEnabled': ['on'], 'nsslapd-changelogmaxage': unlimited }),
+          entry(CHANGELOG_DN),
+        ),
+      );
+      assert.deepEqual(step(steps, 'changelog').changes, [
+        {
+          kind: 'modify',
+          dn: RETRO_CHANGELOG_PLUGIN_DN,
+          modifications: [{ operation: 'replace', attribute: 'nsslapd-changelogmaxage', values: ['2d'] }],
+        },
+      ]);
     }
   });
 
   test('maxage 1d, 7d asked for -> longer: changed without a shortening warning', () => {
-    const steps = profile.planChangelog(target({ changelogMaxAgeSeconds: 7 * 86400 }), observe(
-      entry(RETRO_CHANGELOG_PLUGIN_DN, { 'nsslapd-pluginEnabled': ['on'], 'nsslapd-changelogmaxage': ['1d'] }),
-      entry(CHANGELOG_DN),
-    ));
+    const steps = profile.planChangelog(
+      target({ changelogMaxAgeSeconds: 7 * 86400 }),
+      observe(
+        entry(RETRO_CHANGELOG_PLUGIN_DN, { 'nsslapd-pluginEnabled': ['on'], 'nsslapd-changelogmaxage': ['1d'] }),
+        entry(CHANGELOG_DN),
+      ),
+    );
     const changelog = step(steps, 'changelog');
     assert.equal(changelog.status, 'updated');
     assert.ok(!changelog.warnings.some((w) => /shortens/.test(w)));
   });
 
   test('plugin on but not running -> warning with restart text', () => {
-    const steps = profile.planChangelog(target(), observe(
-      entry(RETRO_CHANGELOG_PLUGIN_DN, { 'nsslapd-pluginEnabled': ['on'], 'nsslapd-changelogmaxage': ['2d'] }),
-    ));
+    const steps = profile.planChangelog(
+      target(),
+      observe(entry(RETRO_CHANGELOG_PLUGIN_DN, { 'nsslapd-pluginEnabled': ['on'], 'nsslapd-changelogmaxage': ['2d'] })),
+    );
     const changelog = step(steps, 'changelog');
     assert.equal(changelog.status, 'warning');
     assert.deepEqual(changelog.changes, []);
@@ -269,8 +366,16 @@ describe('planPreparation on 389 DS as a source', () => {
   });
 
   test('destination only: no changelog steps at all', () => {
-    const steps = planPreparation(profile, target({ roles: { source: false, destination: true } }), observe(entry(BASE)), USER_OK);
-    assert.deepEqual(steps.map((s) => s.id), ['sync-user', 'limits', `aci:destination:${BASE}`, 'password-admin']);
+    const steps = planPreparation(
+      profile,
+      target({ roles: { source: false, destination: true } }),
+      observe(entry(BASE)),
+      USER_OK,
+    );
+    assert.deepEqual(
+      steps.map((s) => s.id),
+      ['sync-user', 'limits', `aci:destination:${BASE}`, 'password-admin'],
+    );
   });
 });
 
@@ -295,53 +400,78 @@ describe('ACIs on 389 DS', () => {
     const steps = aciSteps(profile, destination, observe(entry(BASE, { aci: [THIRD_PARTY_ACI] })));
     assert.equal(steps.length, 1);
     assert.equal(steps[0]!.status, 'created');
-    assert.deepEqual(steps[0]!.changes, [{
-      kind: 'modify', dn: BASE, modifications: [{ operation: 'add', attribute: 'aci', values: wantedDestination }],
-    }]);
+    assert.deepEqual(steps[0]!.changes, [
+      {
+        kind: 'modify',
+        dn: BASE,
+        modifications: [{ operation: 'add', attribute: 'aci', values: wantedDestination }],
+      },
+    ]);
   });
 
   test('DSEE: no moddn right anywhere (DSEE does not know it)', () => {
     const dsee = new Ds389Profile('dsee', 'Sun DSEE');
-    const added = aciSteps(dsee, destination, observe(entry(BASE))).flatMap((s) => s.changes).flatMap((c) => c.kind === 'modify' ? c.modifications.flatMap((m) => m.values) : []);
+    const added = aciSteps(dsee, destination, observe(entry(BASE)))
+      .flatMap((s) => s.changes)
+      .flatMap((c) => (c.kind === 'modify' ? c.modifications.flatMap((m) => m.values) : []));
     assert.equal(added.length, 4);
-    assert.ok(added.every((aci) => !/moddn/.test(aci)), added.join('\n'));
+    assert.ok(
+      added.every((aci) => !/moddn/.test(aci)),
+      added.join('\n'),
+    );
   });
 
   test('the allow-all destination ACI of earlier versions is rewritten, the denies added, in one modify', () => {
-    const earlier = '(targetattr="*")(version 3.0; acl "prepare-endpoint-server: sync destination write"; ' +
+    const earlier =
+      '(targetattr="*")(version 3.0; acl "prepare-endpoint-server: sync destination write"; ' +
       'allow (read,search,compare,add,delete,write,moddn) userdn="ldap:///cn=Sync User,dc=example,dc=com";)';
     const steps = aciSteps(profile, destination, observe(entry(BASE, { aci: [THIRD_PARTY_ACI, earlier] })));
     assert.equal(steps[0]!.status, 'updated');
-    assert.deepEqual(steps[0]!.changes, [{
-      kind: 'modify', dn: BASE,
-      modifications: [
-        { operation: 'delete', attribute: 'aci', values: [earlier] },
-        { operation: 'add', attribute: 'aci', values: wantedDestination },
-      ],
-    }]);
+    assert.deepEqual(steps[0]!.changes, [
+      {
+        kind: 'modify',
+        dn: BASE,
+        modifications: [
+          { operation: 'delete', attribute: 'aci', values: [earlier] },
+          { operation: 'add', attribute: 'aci', values: wantedDestination },
+        ],
+      },
+    ]);
   });
 
   test('an identical existing ACI set -> unchanged, no changes', () => {
-    const steps = aciSteps(profile, destination, observe(entry(BASE, { aci: [THIRD_PARTY_ACI, ...wantedDestination] })));
+    const steps = aciSteps(
+      profile,
+      destination,
+      observe(entry(BASE, { aci: [THIRD_PARTY_ACI, ...wantedDestination] })),
+    );
     assert.equal(steps[0]!.status, 'unchanged');
     assert.deepEqual(steps[0]!.changes, []);
   });
 
   test('ours with a different text -> one modify deleting the old value and adding the new', () => {
     const old = renderAci(spec('sync destination write', ['read', 'search', 'write']));
-    const steps = aciSteps(profile, destination, observe(entry(BASE, { aci: [THIRD_PARTY_ACI, old, ...destinationDenies] })));
+    const steps = aciSteps(
+      profile,
+      destination,
+      observe(entry(BASE, { aci: [THIRD_PARTY_ACI, old, ...destinationDenies] })),
+    );
     assert.equal(steps[0]!.status, 'updated');
-    assert.deepEqual(steps[0]!.changes, [{
-      kind: 'modify', dn: BASE,
-      modifications: [
-        { operation: 'delete', attribute: 'aci', values: [old] },
-        { operation: 'add', attribute: 'aci', values: [wantedWrite] },
-      ],
-    }]);
+    assert.deepEqual(steps[0]!.changes, [
+      {
+        kind: 'modify',
+        dn: BASE,
+        modifications: [
+          { operation: 'delete', attribute: 'aci', values: [old] },
+          { operation: 'add', attribute: 'aci', values: [wantedWrite] },
+        ],
+      },
+    ]);
   });
 
   test('ours recognized whatever the case of the name and the user DN', () => {
-    const old = '(targetattr="*")(version 3.0; acl "PREPARE-ENDPOINT-SERVER: Sync Destination Write"; allow (write) userdn="ldap:///CN=sync user, DC=example,DC=COM";)';
+    const old =
+      '(targetattr="*")(version 3.0; acl "PREPARE-ENDPOINT-SERVER: Sync Destination Write"; allow (write) userdn="ldap:///CN=sync user, DC=example,DC=COM";)';
     const result = planAci('x', 'x', BASE, [old], spec('sync destination write', WRITE));
     assert.equal(result.status, 'updated');
     assert.deepEqual(deletedValues(result.changes), [old]);
@@ -352,9 +482,13 @@ describe('ACIs on 389 DS', () => {
     const wanted = renderAci(spec('sync destination write', WRITE));
     const result = planAci('x', 'x', BASE, [wanted, THIRD_PARTY_ACI, stale], spec('sync destination write', WRITE));
     assert.equal(result.status, 'updated');
-    assert.deepEqual(result.changes, [{
-      kind: 'modify', dn: BASE, modifications: [{ operation: 'delete', attribute: 'aci', values: [stale] }],
-    }]);
+    assert.deepEqual(result.changes, [
+      {
+        kind: 'modify',
+        dn: BASE,
+        modifications: [{ operation: 'delete', attribute: 'aci', values: [stale] }],
+      },
+    ]);
   });
 
   test('third-party ACIs never appear in any delete', () => {
@@ -370,16 +504,24 @@ describe('ACIs on 389 DS', () => {
       [...foreign, wantedWrite, wantedWrite, stale],
     ];
     for (const acis of observations) {
-      const steps = aciSteps(profile, target({ roles: { source: true, destination: true } }), observe(entry(BASE, { aci: acis }), entry('', { aci: [ROOT_DSE_ANON_READ] })));
+      const steps = aciSteps(
+        profile,
+        target({ roles: { source: true, destination: true } }),
+        observe(entry(BASE, { aci: acis }), entry('', { aci: [ROOT_DSE_ANON_READ] })),
+      );
       const deleted = steps.flatMap((s) => deletedValues(s.changes));
-      for (const value of foreign.filter((v) => v !== wantedRead)) assert.ok(!deleted.includes(value), `deleted ${value}`);
+      for (const value of foreign.filter((v) => v !== wantedRead))
+        assert.ok(!deleted.includes(value), `deleted ${value}`);
       assert.ok(!deleted.includes(wantedRead));
     }
   });
 
   test('root DSE with the default anonymous-read ACI -> no root DSE step', () => {
     const steps = aciSteps(profile, target(), observe(entry(BASE), entry('', { aci: [ROOT_DSE_ANON_READ] })));
-    assert.deepEqual(steps.map((s) => s.id), [`aci:source:${BASE}`]);
+    assert.deepEqual(
+      steps.map((s) => s.id),
+      [`aci:source:${BASE}`],
+    );
   });
 
   test('root DSE with no ACIs -> a root DSE ACI step adding ours', () => {
@@ -387,10 +529,15 @@ describe('ACIs on 389 DS', () => {
       const steps = aciSteps(profile, target(), observation);
       const rootStep = step(steps, 'aci:root-dse');
       assert.equal(rootStep.status, 'created');
-      assert.deepEqual(rootStep.changes, [{
-        kind: 'modify', dn: '',
-        modifications: [{ operation: 'add', attribute: 'aci', values: [renderAci(spec('sync root DSE read', READ))] }],
-      }]);
+      assert.deepEqual(rootStep.changes, [
+        {
+          kind: 'modify',
+          dn: '',
+          modifications: [
+            { operation: 'add', attribute: 'aci', values: [renderAci(spec('sync root DSE read', READ))] },
+          ],
+        },
+      ]);
     }
   });
 
@@ -405,9 +552,11 @@ describe('renderAci / isOurAci with awkward DNs', () => {
   test('a double quote in the user DN is written as \\22 and the ACI is recognized again', () => {
     const quoted = spec('sync source read', READ, 'cn=Sync \\"Q\\" User,dc=example,dc=com');
     const aci = renderAci(quoted);
-    assert.equal(aci,
+    assert.equal(
+      aci,
       '(targetattr="*")(version 3.0; acl "prepare-endpoint-server: sync source read"; ' +
-      'allow (read,search,compare) userdn="ldap:///cn=Sync \\22Q\\22 User,dc=example,dc=com";)');
+        'allow (read,search,compare) userdn="ldap:///cn=Sync \\22Q\\22 User,dc=example,dc=com";)',
+    );
     assert.equal(aci.match(/"/g)?.length, 6);
     assert.deepEqual(aciUserDns(aci), ['cn=Sync \\22Q\\22 User,dc=example,dc=com']);
     assert.equal(isOurAci(aci, quoted), true);
@@ -423,39 +572,65 @@ describe('renderAci / isOurAci with awkward DNs', () => {
     assert.equal(planAci('x', 'x', BASE, [aci], comma).status, 'unchanged');
   });
 
-  test('a DN with an escaped backslash followed by "22" is recognized again',
-    () => {
-      const backslash = spec('sync source read', READ, 'cn=Back\\\\22slash,dc=example,dc=com');
-      const aci = renderAci(backslash);
-      assert.equal(isOurAci(aci, backslash), true);
-    });
+  test('a DN with an escaped backslash followed by "22" is recognized again', () => {
+    const backslash = spec('sync source read', READ, 'cn=Back\\\\22slash,dc=example,dc=com');
+    const aci = renderAci(backslash);
+    assert.equal(isOurAci(aci, backslash), true);
+  });
 
   test('aciName reads acl "..." and aci "..."; ACIs of another name or user are not ours', () => {
     assert.equal(aciName(renderAci(spec('sync source read', READ))), 'prepare-endpoint-server: sync source read');
     assert.equal(aciName(ROOT_DSE_ANON_READ), 'rootdse anon read access');
     assert.equal(isOurAci(renderAci(spec('sync source read', READ)), spec('sync destination write', WRITE)), false);
-    assert.equal(isOurAci(renderAci(spec('sync source read', READ, 'cn=Other,dc=example,dc=com')), spec('sync source read', READ)), false);
+    assert.equal(
+      isOurAci(renderAci(spec('sync source read', READ, 'cn=Other,dc=example,dc=com')), spec('sync source read', READ)),
+      false,
+    );
   });
 });
 
 describe('planRemoval: only an account this tool created is deleted', () => {
   const PERSON = ['top', 'person', 'organizationalPerson', 'inetOrgPerson'];
-  const account = (attributes: Record<string, string[]>): Entry => entry(SYNC_DN, { objectClass: PERSON, ...attributes });
+  const account = (attributes: Record<string, string[]>): Entry =>
+    entry(SYNC_DN, { objectClass: PERSON, ...attributes });
   const userStep = (e: Entry | undefined, children: boolean | 'unknown' = false): PlannedStep =>
-    step(planRemoval(profile, target(), observe(...(e === undefined ? [] : [e]), entry(BASE), entry(''), entry(CHANGELOG_DN)), false,
-      { hasChildren: children === 'unknown' ? undefined : children }), 'sync-user');
+    step(
+      planRemoval(
+        profile,
+        target(),
+        observe(...(e === undefined ? [] : [e]), entry(BASE), entry(''), entry(CHANGELOG_DN)),
+        false,
+        { hasChildren: children === 'unknown' ? undefined : children },
+      ),
+      'sync-user',
+    );
 
   test('the mark is the exact description every version writes into the account it creates', () => {
     assert.equal(isMarkedAccount(account({ description: [SYNC_USER_DESCRIPTION] })), true);
-    assert.equal(isMarkedAccount(account({ description: ['something else', SYNC_USER_DESCRIPTION] })), true, 'among other values');
+    assert.equal(
+      isMarkedAccount(account({ description: ['something else', SYNC_USER_DESCRIPTION] })),
+      true,
+      'among other values',
+    );
     assert.equal(isMarkedAccount(account({ description: [`${SYNC_USER_DESCRIPTION} `] })), false);
     assert.equal(isMarkedAccount(account({})), false);
-    assert.equal(isMarkedAccount(entry(SYNC_DN, { objectClass: ['top', 'organizationalUnit'], description: [SYNC_USER_DESCRIPTION] })), false, 'not an account');
-    assert.equal(isMarkedAccount(entry(SYNC_DN, { objectClass: ['top', 'groupOfNames'], description: [SYNC_USER_DESCRIPTION] })), false);
+    assert.equal(
+      isMarkedAccount(
+        entry(SYNC_DN, { objectClass: ['top', 'organizationalUnit'], description: [SYNC_USER_DESCRIPTION] }),
+      ),
+      false,
+      'not an account',
+    );
+    assert.equal(
+      isMarkedAccount(entry(SYNC_DN, { objectClass: ['top', 'groupOfNames'], description: [SYNC_USER_DESCRIPTION] })),
+      false,
+    );
   });
 
   test('a marked leaf account is deleted; anything else is kept with a warning saying why', () => {
-    assert.deepEqual(userStep(account({ description: [SYNC_USER_DESCRIPTION] })).changes, [{ kind: 'delete', dn: SYNC_DN }]);
+    assert.deepEqual(userStep(account({ description: [SYNC_USER_DESCRIPTION] })).changes, [
+      { kind: 'delete', dn: SYNC_DN },
+    ]);
     for (const [kept, why] of [
       [userStep(account({})), /did not create it/],
       [userStep(entry(SYNC_DN, { objectClass: ['top', 'organizationalUnit'] })), /not an account/],
@@ -472,16 +647,30 @@ describe('planRemoval: only an account this tool created is deleted', () => {
 
   test('the rights are taken away whether the account is deleted or kept', () => {
     const aci = renderAci(spec('sync destination write', WRITE));
-    const steps = planRemoval(profile, target(), observe(account({}), entry(BASE, { aci: [aci] }), entry(''), entry(CHANGELOG_DN)), false, { hasChildren: false });
+    const steps = planRemoval(
+      profile,
+      target(),
+      observe(account({}), entry(BASE, { aci: [aci] }), entry(''), entry(CHANGELOG_DN)),
+      false,
+      { hasChildren: false },
+    );
     assert.deepEqual(deletedValues(steps.flatMap((s) => s.changes)), [aci]);
   });
 
   test('PingDirectory: a kept root DN user keeps its privileges, which a warning names', () => {
     const ping = new PingDirectoryProfile('pingdirectory', 'PingDirectory');
     const dn = 'cn=Other,cn=Root DNs,cn=config';
-    const user = entry(dn, { objectClass: [...PERSON, 'ds-cfg-root-dn-user'], 'ds-privilege-name': ['bypass-acl', 'password-reset', 'backend-backup'] });
-    const steps = planRemoval(ping, target({ syncUserDn: dn }), observe(user, entry('cn=Root DNs,cn=config')), false, { hasChildren: undefined });
-    assert.deepEqual(steps.flatMap((s) => s.changes), []);
+    const user = entry(dn, {
+      objectClass: [...PERSON, 'ds-cfg-root-dn-user'],
+      'ds-privilege-name': ['bypass-acl', 'password-reset', 'backend-backup'],
+    });
+    const steps = planRemoval(ping, target({ syncUserDn: dn }), observe(user, entry('cn=Root DNs,cn=config')), false, {
+      hasChildren: undefined,
+    });
+    assert.deepEqual(
+      steps.flatMap((s) => s.changes),
+      [],
+    );
     assert.match(step(steps, 'privileges').warnings[0] ?? '', /keeps its privileges bypass-acl, password-reset/);
   });
 });
@@ -489,13 +678,49 @@ describe('planRemoval: only an account this tool created is deleted', () => {
 describe('refuseAdministrators: the sync user is never an administrator', () => {
   test('the bind DN in any spelling, and 389 DS nsslapd-rootdn (Directory Manager when unreadable)', () => {
     const seen = observe(entry('cn=config', { 'nsslapd-rootdn': ['cn=Root Admin'] }));
-    for (const sync of ['uid=admin,ou=People,dc=example,dc=com', 'UID = Admin , OU=people,DC=EXAMPLE,DC=COM', 'uid=\\61dmin,ou=People,dc=example,dc=com']) {
-      const error = rejects(() => refuseAdministrators(profile, target({ syncUserDn: sync }), seen, 'uid=admin,ou=People,dc=example,dc=com', sync), 89);
+    for (const sync of [
+      'uid=admin,ou=People,dc=example,dc=com',
+      'UID = Admin , OU=people,DC=EXAMPLE,DC=COM',
+      'uid=\\61dmin,ou=People,dc=example,dc=com',
+    ]) {
+      const error = rejects(
+        () =>
+          refuseAdministrators(
+            profile,
+            target({ syncUserDn: sync }),
+            seen,
+            'uid=admin,ou=People,dc=example,dc=com',
+            sync,
+          ),
+        89,
+      );
       assert.match(error.message, /names the admin's own account/);
     }
-    assert.match(rejects(() => refuseAdministrators(profile, target({ syncUserDn: 'CN=root\\20admin' }), seen, 'uid=x,dc=example,dc=com', 'CN=root\\20admin'), 89).message,
-      /the root DN, nsslapd-rootdn 'cn=Root Admin'/);
-    rejects(() => refuseAdministrators(profile, target({ syncUserDn: 'cn=directory manager' }), observe(), 'uid=x,dc=example,dc=com', 'cn=directory manager'), 89);
+    assert.match(
+      rejects(
+        () =>
+          refuseAdministrators(
+            profile,
+            target({ syncUserDn: 'CN=root\\20admin' }),
+            seen,
+            'uid=x,dc=example,dc=com',
+            'CN=root\\20admin',
+          ),
+        89,
+      ).message,
+      /the root DN, nsslapd-rootdn 'cn=Root Admin'/,
+    );
+    rejects(
+      () =>
+        refuseAdministrators(
+          profile,
+          target({ syncUserDn: 'cn=directory manager' }),
+          observe(),
+          'uid=x,dc=example,dc=com',
+          'cn=directory manager',
+        ),
+      89,
+    );
     assert.doesNotThrow(() => refuseAdministrators(profile, target(), seen, 'cn=Directory Manager', SYNC_DN));
   });
 
@@ -504,15 +729,27 @@ describe('refuseAdministrators: the sync user is never an administrator', () => 
     const dn = 'cn=Directory Manager,cn=Root DNs,cn=config';
     const seen = observe(entry(dn, { 'ds-cfg-alternate-bind-dn': ['cn=Directory Manager'] }));
     rejects(() => refuseAdministrators(ping, target({ syncUserDn: dn }), seen, 'CN=directory manager', dn), 89);
-    assert.doesNotThrow(() => refuseAdministrators(ping, target({ syncUserDn: 'cn=Sync User,cn=Root DNs,cn=config' }), seen, 'cn=Directory Manager', 'cn=Sync User,cn=Root DNs,cn=config'));
+    assert.doesNotThrow(() =>
+      refuseAdministrators(
+        ping,
+        target({ syncUserDn: 'cn=Sync User,cn=Root DNs,cn=config' }),
+        seen,
+        'cn=Directory Manager',
+        'cn=Sync User,cn=Root DNs,cn=config',
+      ),
+    );
   });
 });
 
 describe('389 DS with mdb and dynamic plugins: a caution before a live start or stop of the Retro Changelog Plugin', () => {
-  const seen = (backend: string, dynamic: string, enabled: string): Observation => observe(
-    entry('cn=config', { 'nsslapd-dynamic-plugins': [dynamic] }), entry(LDBM_CONFIG_DN, { 'nsslapd-backend-implement': [backend] }),
-    entry(RETRO_CHANGELOG_PLUGIN_DN, { 'nsslapd-pluginEnabled': [enabled] }), entry(BASE), entry(''),
-  );
+  const seen = (backend: string, dynamic: string, enabled: string): Observation =>
+    observe(
+      entry('cn=config', { 'nsslapd-dynamic-plugins': [dynamic] }),
+      entry(LDBM_CONFIG_DN, { 'nsslapd-backend-implement': [backend] }),
+      entry(RETRO_CHANGELOG_PLUGIN_DN, { 'nsslapd-pluginEnabled': [enabled] }),
+      entry(BASE),
+      entry(''),
+    );
   const cautions = (steps: readonly PlannedStep[]): readonly string[] => step(steps, 'changelog').cautions ?? [];
 
   test('mdb + dynamic: on the live start and on the live stop; never on bdb or without dynamic plugins', () => {

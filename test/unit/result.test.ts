@@ -20,15 +20,31 @@ describe('stepSummary', () => {
       warnings: ['some warning'],
     };
     const summary = stepSummary(step);
-    assert.deepEqual(summary, { id: 'sync-user', title: "Sync user 'cn=Sync User,dc=example,dc=com'", status: 'created', detail: 'account added' });
+    assert.deepEqual(summary, {
+      id: 'sync-user',
+      title: "Sync user 'cn=Sync User,dc=example,dc=com'",
+      status: 'created',
+      detail: 'account added',
+    });
     assert.deepEqual(Object.keys(summary).sort(), ['detail', 'id', 'status', 'title']);
     assert.ok(!JSON.stringify(summary).includes(SECRET), 'the change (and its password) is not in the summary');
   });
 
   test('a missing detail is null, so the JSON always has the key', () => {
-    const summary = stepSummary({ id: 'changelog', title: 'Enabling cn=changelog', status: 'unchanged', changes: [], warnings: [] });
+    const summary = stepSummary({
+      id: 'changelog',
+      title: 'Enabling cn=changelog',
+      status: 'unchanged',
+      changes: [],
+      warnings: [],
+    });
     assert.equal(summary.detail, null);
-    assert.deepEqual(JSON.parse(JSON.stringify(summary)), { id: 'changelog', title: 'Enabling cn=changelog', status: 'unchanged', detail: null });
+    assert.deepEqual(JSON.parse(JSON.stringify(summary)), {
+      id: 'changelog',
+      title: 'Enabling cn=changelog',
+      status: 'unchanged',
+      detail: null,
+    });
   });
 
   test('every status passes through unchanged', () => {
@@ -38,15 +54,33 @@ describe('stepSummary', () => {
   });
 
   test('an empty detail stays an empty string (only undefined becomes null)', () => {
-    assert.equal(stepSummary({ id: 'x', title: 'X', status: 'skipped', detail: '', changes: [], warnings: [] }).detail, '');
+    assert.equal(
+      stepSummary({ id: 'x', title: 'X', status: 'skipped', detail: '', changes: [], warnings: [] }).detail,
+      '',
+    );
   });
 });
 
 describe('README documents the --json schema', () => {
   // Every key of RunResult: the compiler insists on the whole list, so a new key fails here until documented.
   const KEYS: { [K in keyof RunResult]-?: true } = {
-    tool: true, version: true, runId: true, server: true, roles: true, remove: true, dryRun: true, syncUserDn: true,
-    changed: true, steps: true, warnings: true, changeNumbers: true, verified: true, ldif: true, ldap: true, exitCode: true, error: true,
+    tool: true,
+    version: true,
+    runId: true,
+    server: true,
+    roles: true,
+    remove: true,
+    dryRun: true,
+    syncUserDn: true,
+    changed: true,
+    steps: true,
+    warnings: true,
+    changeNumbers: true,
+    verified: true,
+    ldif: true,
+    ldap: true,
+    exitCode: true,
+    error: true,
   };
 
   test('a Scripting section names every top-level key of RunResult', () => {

@@ -50,7 +50,9 @@ interface Fixture {
   dacl: OracleAcl | null;
   sacl: OracleAcl | null;
 }
-const fixtures = JSON.parse(readFileSync(path.join(repoRoot, 'test', 'fixtures', 'samba-ad', 'descriptors.json'), 'utf8')) as {
+const fixtures = JSON.parse(
+  readFileSync(path.join(repoRoot, 'test', 'fixtures', 'samba-ad', 'descriptors.json'), 'utf8'),
+) as {
   descriptors: Fixture[];
   sids: Array<{ base64: string; sid: string }>;
 };
@@ -73,7 +75,14 @@ function compareAcl(actual: SecurityDescriptor['dacl'], expected: OracleAcl | nu
   actual.aces.forEach((ace, i) => {
     const want = expected.aces[i]!;
     assert.deepEqual(
-      { type: ace.type, flags: ace.flags, mask: ace.mask, sid: ace.sid, objectType: ace.objectType ?? null, inheritedObjectType: ace.inheritedObjectType ?? null },
+      {
+        type: ace.type,
+        flags: ace.flags,
+        mask: ace.mask,
+        sid: ace.sid,
+        objectType: ace.objectType ?? null,
+        inheritedObjectType: ace.inheritedObjectType ?? null,
+      },
       want,
       `${what}: ACE ${i}`,
     );
@@ -96,14 +105,16 @@ describe('SIDs', () => {
   });
 
   test('round-trips any SID', () => {
-    fc.assert(fc.property(
-      fc.integer({ min: 0, max: 2 ** 48 - 1 }),
-      fc.array(fc.integer({ min: 0, max: 0xffffffff }), { maxLength: 15 }),
-      (authority, subs) => {
-        const sid = ['S-1', String(authority), ...subs.map(String)].join('-');
-        assert.equal(decodeSid(encodeSid(sid)), sid);
-      },
-    ));
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 2 ** 48 - 1 }),
+        fc.array(fc.integer({ min: 0, max: 0xffffffff }), { maxLength: 15 }),
+        (authority, subs) => {
+          const sid = ['S-1', String(authority), ...subs.map(String)].join('-');
+          assert.equal(decodeSid(encodeSid(sid)), sid);
+        },
+      ),
+    );
   });
 
   test('rejects malformed SIDs', () => {
@@ -137,14 +148,23 @@ describe('security descriptors read from Samba AD', () => {
 
     test(`${fixture.dn} (SD flags ${fixture.sdFlags}) re-encodes to the same bytes`, () => {
       const original = bytes(fixture.base64);
-      assert.equal(Buffer.from(encodeSecurityDescriptor(decodeSecurityDescriptor(original))).toString('base64'), fixture.base64);
+      assert.equal(
+        Buffer.from(encodeSecurityDescriptor(decodeSecurityDescriptor(original))).toString('base64'),
+        fixture.base64,
+      );
     });
   }
 
   test('an added object ACE is found again after encoding, and removed again', () => {
     const domain = fixtures.descriptors.find((f) => f.dn === 'DC=example,DC=com' && f.sdFlags === 4)!;
     const sd = decodeSecurityDescriptor(bytes(domain.base64));
-    const wanted: Ace = { type: AceType.ACCESS_ALLOWED_OBJECT, flags: 0, mask: AccessMask.CONTROL_ACCESS, sid: USER_SID, objectType: REPLICATING_DIRECTORY_CHANGES };
+    const wanted: Ace = {
+      type: AceType.ACCESS_ALLOWED_OBJECT,
+      flags: 0,
+      mask: AccessMask.CONTROL_ACCESS,
+      sid: USER_SID,
+      objectType: REPLICATING_DIRECTORY_CHANGES,
+    };
     assert.equal(findAce(sd.dacl, wanted), undefined);
     const updated = decodeSecurityDescriptor(encodeSecurityDescriptor({ ...sd, dacl: withAce(sd.dacl, wanted) }));
     assert.equal(updated.dacl?.aces.length, (sd.dacl?.aces.length ?? 0) + 1);
@@ -156,13 +176,22 @@ describe('security descriptors read from Samba AD', () => {
     const removed = withoutAces(updated.dacl, (a) => a.sid === USER_SID);
     assert.ok(removed);
     assert.equal(Buffer.from(encodeSecurityDescriptor({ ...sd, dacl: removed })).toString('base64'), domain.base64);
-    assert.equal(withoutAces(sd.dacl, (a) => a.sid === USER_SID), undefined, 'nothing to remove: undefined');
+    assert.equal(
+      withoutAces(sd.dacl, (a) => a.sid === USER_SID),
+      undefined,
+      'nothing to remove: undefined',
+    );
   });
 
   test('a deny ACE goes before the explicit allows', () => {
-    const acl = withAce({ revision: 2, aces: [{ type: AceType.ACCESS_ALLOWED, flags: 0, mask: 1, sid: 'S-1-5-18' }] },
-      { type: AceType.ACCESS_DENIED, flags: 0, mask: 1, sid: 'S-1-1-0' });
-    assert.deepEqual(acl.aces.map((a) => a.type), [AceType.ACCESS_DENIED, AceType.ACCESS_ALLOWED]);
+    const acl = withAce(
+      { revision: 2, aces: [{ type: AceType.ACCESS_ALLOWED, flags: 0, mask: 1, sid: 'S-1-5-18' }] },
+      { type: AceType.ACCESS_DENIED, flags: 0, mask: 1, sid: 'S-1-1-0' },
+    );
+    assert.deepEqual(
+      acl.aces.map((a) => a.type),
+      [AceType.ACCESS_DENIED, AceType.ACCESS_ALLOWED],
+    );
   });
 });
 
@@ -177,14 +206,21 @@ describe('ACE matching', () => {
     assert.ok(!aceCovers({ ...wanted, flags: AceFlags.CONTAINER_INHERIT | AceFlags.INHERITED }, wanted));
     assert.ok(!aceCovers({ ...wanted, flags: 0 }, wanted));
     assert.ok(!aceCovers({ ...wanted, sid: 'S-1-5-11' }, wanted));
-    assert.ok(!aceCovers({ ...wanted, type: AceType.ACCESS_ALLOWED_OBJECT, objectType: REPLICATING_DIRECTORY_CHANGES }, wanted));
+    assert.ok(
+      !aceCovers({ ...wanted, type: AceType.ACCESS_ALLOWED_OBJECT, objectType: REPLICATING_DIRECTORY_CHANGES }, wanted),
+    );
   });
 });
 
 describe('malformed descriptors', () => {
   test('are errors, never garbage', () => {
     assert.throws(() => decodeSecurityDescriptor(new Uint8Array(10)), DescriptorFormatError);
-    const sd = encodeSecurityDescriptor({ revision: 1, control: 0, owner: 'S-1-5-32-544', dacl: { revision: 2, aces: [] } });
+    const sd = encodeSecurityDescriptor({
+      revision: 1,
+      control: 0,
+      owner: 'S-1-5-32-544',
+      dacl: { revision: 2, aces: [] },
+    });
     const notSelfRelative = Uint8Array.from(sd);
     notSelfRelative[3] = 0;
     assert.throws(() => decodeSecurityDescriptor(notSelfRelative), DescriptorFormatError);
@@ -193,18 +229,20 @@ describe('malformed descriptors', () => {
   });
 
   test('random bytes never crash with anything but a DescriptorFormatError', () => {
-    fc.assert(fc.property(fc.uint8Array({ minLength: 0, maxLength: 200 }), (random) => {
-      const header = Uint8Array.from([1, 0, 0x04, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 20, 0, 0, 0]);
-      const candidate = new Uint8Array(header.length + random.length);
-      candidate.set(header);
-      candidate.set(random, header.length);
-      try {
-        const sd = decodeSecurityDescriptor(candidate);
-        encodeSecurityDescriptor(sd);
-      } catch (error) {
-        assert.ok(error instanceof DescriptorFormatError, String(error));
-      }
-    }));
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 0, maxLength: 200 }), (random) => {
+        const header = Uint8Array.from([1, 0, 0x04, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 20, 0, 0, 0]);
+        const candidate = new Uint8Array(header.length + random.length);
+        candidate.set(header);
+        candidate.set(random, header.length);
+        try {
+          const sd = decodeSecurityDescriptor(candidate);
+          encodeSecurityDescriptor(sd);
+        } catch (error) {
+          assert.ok(error instanceof DescriptorFormatError, String(error));
+        }
+      }),
+    );
   });
 
   test('an unknown ACE kind survives a round trip byte for byte', () => {

@@ -25,7 +25,17 @@ function file(content: string | Buffer, mode = 0o600): string {
 const BIND_PW = file('admin-secret\n');
 const SYNC_PW = file('sync-secret\n');
 /** A complete unattended command line; tests add to it. */
-const BASE = ['-D', 'cn=Directory Manager', '-j', BIND_PW, '--syncServerBindPasswordFile', SYNC_PW, '-b', 'dc=example,dc=com', '--isSource'];
+const BASE = [
+  '-D',
+  'cn=Directory Manager',
+  '-j',
+  BIND_PW,
+  '--syncServerBindPasswordFile',
+  SYNC_PW,
+  '-b',
+  'dc=example,dc=com',
+  '--isSource',
+];
 
 function environment(env: Record<string, string | undefined> = {}, stdinIsTTY = false, stdin = ''): Environment {
   return { env, stdinIsTTY, readStdin: () => stdin };
@@ -107,7 +117,12 @@ describe('resolveSettings: conflicts and required options', () => {
     ['--useSSL with --useStartTLS', ['--useSSL', '--useStartTLS'], 'useSSL', 'useStartTLS'],
     ['--bindPassword with --bindPasswordFile', ['-w', 'pw'], 'bindPassword', 'bindPasswordFile'],
     ['--trustAll with --trustStorePath', ['-X', '-P', BIND_PW], 'trustAll', 'trustStorePath'],
-    ['--syncServerBindPassword with its file', ['--syncServerBindPassword', 'pw'], 'syncServerBindPassword', 'syncServerBindPasswordFile'],
+    [
+      '--syncServerBindPassword with its file',
+      ['--syncServerBindPassword', 'pw'],
+      'syncServerBindPassword',
+      'syncServerBindPasswordFile',
+    ],
   ];
   for (const [title, extra, a, b] of cases) {
     test(`${title} -> 89`, () => {
@@ -127,7 +142,15 @@ describe('resolveSettings: conflicts and required options', () => {
   });
 
   test('no --baseDN -> 89', () => {
-    const error = rejected(['-D', 'cn=Directory Manager', '-j', BIND_PW, '--syncServerBindPasswordFile', SYNC_PW, '--isSource']);
+    const error = rejected([
+      '-D',
+      'cn=Directory Manager',
+      '-j',
+      BIND_PW,
+      '--syncServerBindPasswordFile',
+      SYNC_PW,
+      '--isSource',
+    ]);
     assert.match(error.message, /No --baseDN/);
   });
 
@@ -159,7 +182,13 @@ describe('resolveSettings: conflicts and required options', () => {
 });
 
 describe('resolveSettings: durations', () => {
-  for (const [text, seconds] of [['2d', 172800], ['8h', 28800], ['1w', 604800], ['2 d', 172800], ['30 minutes', 1800]] as const) {
+  for (const [text, seconds] of [
+    ['2d', 172800],
+    ['8h', 28800],
+    ['1w', 604800],
+    ['2 d', 172800],
+    ['30 minutes', 1800],
+  ] as const) {
     test(`--changelogMaximumAge '${text}' -> ${seconds} s`, () => {
       assert.equal(resolve([...BASE, '--changelogMaximumAge', text]).settings.changelogMaxAgeSeconds, seconds);
     });
@@ -177,7 +206,20 @@ describe('resolveSettings: durations', () => {
 
 describe('resolveSettings: passwords', () => {
   function withBindFile(path: string, env: Environment = environment()): ResolvedSettings {
-    return resolve(['-D', 'cn=Directory Manager', '-j', path, '--syncServerBindPasswordFile', SYNC_PW, '-b', 'dc=example,dc=com', '--isSource'], env);
+    return resolve(
+      [
+        '-D',
+        'cn=Directory Manager',
+        '-j',
+        path,
+        '--syncServerBindPasswordFile',
+        SYNC_PW,
+        '-b',
+        'dc=example,dc=com',
+        '--isSource',
+      ],
+      env,
+    );
   }
 
   test('only the first line of a password file counts', () => {
@@ -195,13 +237,33 @@ describe('resolveSettings: passwords', () => {
   });
 
   test('a missing password file -> 89', () => {
-    const error = rejected(['-D', 'cn=x', '-j', join(dir, 'nope'), '--syncServerBindPasswordFile', SYNC_PW, '-b', 'dc=x', '--isSource']);
+    const error = rejected([
+      '-D',
+      'cn=x',
+      '-j',
+      join(dir, 'nope'),
+      '--syncServerBindPasswordFile',
+      SYNC_PW,
+      '-b',
+      'dc=x',
+      '--isSource',
+    ]);
     assert.match(error.message, /Cannot read --bindPasswordFile .*it does not exist/);
   });
 
   test('an empty password file (or one whose first line is empty) -> 89', () => {
     for (const content of ['', '\n', '\nsecond\n']) {
-      const error = rejected(['-D', 'cn=x', '-j', file(content), '--syncServerBindPasswordFile', SYNC_PW, '-b', 'dc=x', '--isSource']);
+      const error = rejected([
+        '-D',
+        'cn=x',
+        '-j',
+        file(content),
+        '--syncServerBindPasswordFile',
+        SYNC_PW,
+        '-b',
+        'dc=x',
+        '--isSource',
+      ]);
       assert.match(error.message, /--bindPasswordFile .* is empty/);
     }
   });
@@ -220,8 +282,10 @@ describe('resolveSettings: passwords', () => {
   });
 
   test('PES_BIND_PASSWORD / PES_SYNC_PASSWORD are used when no file is given', () => {
-    const { settings, warnings } = resolve(['-D', 'cn=x', '-b', 'dc=x', '--isSource'],
-      environment({ PES_BIND_PASSWORD: 'env-admin', PES_SYNC_PASSWORD: 'env-sync' }));
+    const { settings, warnings } = resolve(
+      ['-D', 'cn=x', '-b', 'dc=x', '--isSource'],
+      environment({ PES_BIND_PASSWORD: 'env-admin', PES_SYNC_PASSWORD: 'env-sync' }),
+    );
     assert.equal(settings.bindPassword?.reveal(), 'env-admin');
     assert.equal(settings.syncPassword?.reveal(), 'env-sync');
     assert.deepEqual(warnings, []);
@@ -234,12 +298,25 @@ describe('resolveSettings: passwords', () => {
   });
 
   test('an empty environment variable is ignored', () => {
-    const error = rejected(['-D', 'cn=x', '-b', 'dc=x', '--isSource'], environment({ PES_BIND_PASSWORD: '', PES_SYNC_PASSWORD: '' }));
+    const error = rejected(
+      ['-D', 'cn=x', '-b', 'dc=x', '--isSource'],
+      environment({ PES_BIND_PASSWORD: '', PES_SYNC_PASSWORD: '' }),
+    );
     assert.match(error.message, /--bindPasswordFile \(or PES_BIND_PASSWORD\)/);
   });
 
   test('--bindPassword on the command line warns, without showing the password', () => {
-    const { settings, warnings } = resolve(['-D', 'cn=x', '-w', 'Hunter2!', '--syncServerBindPasswordFile', SYNC_PW, '-b', 'dc=x', '--isSource']);
+    const { settings, warnings } = resolve([
+      '-D',
+      'cn=x',
+      '-w',
+      'Hunter2!',
+      '--syncServerBindPasswordFile',
+      SYNC_PW,
+      '-b',
+      'dc=x',
+      '--isSource',
+    ]);
     assert.equal(settings.bindPassword?.reveal(), 'Hunter2!');
     assert.equal(warnings.length, 1);
     assert.match(warnings[0]!, /--bindPassword on the command line is visible to other local users/);
@@ -248,13 +325,18 @@ describe('resolveSettings: passwords', () => {
 
   test('no TTY and missing passwords -> 89 naming every missing option', () => {
     const error = rejected(['-b', 'dc=x', '--isSource']);
-    assert.equal(error.message,
-      'Missing --bindDN, --bindPasswordFile (or PES_BIND_PASSWORD), --syncServerBindPasswordFile (or PES_SYNC_PASSWORD); cannot prompt because stdin is not a terminal');
+    assert.equal(
+      error.message,
+      'Missing --bindDN, --bindPasswordFile (or PES_BIND_PASSWORD), --syncServerBindPasswordFile (or PES_SYNC_PASSWORD); cannot prompt because stdin is not a terminal',
+    );
   });
 
   test('no TTY and only the sync password missing -> 89 naming only it', () => {
     const error = rejected(['-D', 'cn=x', '-j', BIND_PW, '-b', 'dc=x', '--isSource']);
-    assert.equal(error.message, 'Missing --syncServerBindPasswordFile (or PES_SYNC_PASSWORD); cannot prompt because stdin is not a terminal');
+    assert.equal(
+      error.message,
+      'Missing --syncServerBindPasswordFile (or PES_SYNC_PASSWORD); cannot prompt because stdin is not a terminal',
+    );
   });
 
   test('a TTY with --no-prompt still rejects missing passwords, and says why', () => {
@@ -302,19 +384,22 @@ describe('Secret', () => {
 
 describe('resolveSettings: --propertiesFilePath', () => {
   test('name=value lines are defaults (any spelling), explicit options win', () => {
-    const props = file([
-      '# comment',
-      '',
-      'hostname = ds.example.com',
-      'port=1389',
-      'bind-dn=cn=Directory Manager',
-      'bindPasswordFile=' + BIND_PW,
-      'syncServerBindPasswordFile=' + SYNC_PW,
-      'baseDN=dc=example,dc=com',
-      'baseDN=dc=other,dc=com',
-      'isSource=true',
-      'changelogMaximumAge=1w',
-    ].join('\n'), 0o644);
+    const props = file(
+      [
+        '# comment',
+        '',
+        'hostname = ds.example.com',
+        'port=1389',
+        'bind-dn=cn=Directory Manager',
+        'bindPasswordFile=' + BIND_PW,
+        'syncServerBindPasswordFile=' + SYNC_PW,
+        'baseDN=dc=example,dc=com',
+        'baseDN=dc=other,dc=com',
+        'isSource=true',
+        'changelogMaximumAge=1w',
+      ].join('\n'),
+      0o644,
+    );
     const fromFile = resolve(['--propertiesFilePath', props]).settings;
     assert.equal(fromFile.host, 'ds.example.com');
     assert.equal(fromFile.port, 1389);
@@ -324,7 +409,14 @@ describe('resolveSettings: --propertiesFilePath', () => {
     assert.deepEqual(fromFile.roles, { source: true, destination: false });
     assert.equal(fromFile.changelogMaxAgeSeconds, 604800);
 
-    const overridden = resolve(['--propertiesFilePath', props, '-h', 'cli.example.com', '-b', 'dc=cli,dc=com']).settings;
+    const overridden = resolve([
+      '--propertiesFilePath',
+      props,
+      '-h',
+      'cli.example.com',
+      '-b',
+      'dc=cli,dc=com',
+    ]).settings;
     assert.equal(overridden.host, 'cli.example.com');
     assert.equal(overridden.port, 1389);
     assert.deepEqual(overridden.baseDns, ['dc=cli,dc=com']);
@@ -362,7 +454,10 @@ describe('resolveSettings: --propertiesFilePath', () => {
   });
 
   test('a missing properties file -> 89', () => {
-    assert.match(rejected([...BASE, '--propertiesFilePath', join(dir, 'absent.properties')]).message, /Cannot read --propertiesFilePath/);
+    assert.match(
+      rejected([...BASE, '--propertiesFilePath', join(dir, 'absent.properties')]).message,
+      /Cannot read --propertiesFilePath/,
+    );
   });
 
   test('noPrompt=true in a properties file turns prompting off', () => {
@@ -417,7 +512,10 @@ describe('resolveSettings: --trustStorePath', () => {
     assert.equal(settings.trust.kind, 'certificates');
     if (settings.trust.kind !== 'certificates') throw new Error('unreachable');
     assert.equal(settings.trust.source, pem);
-    assert.deepEqual(settings.trust.ca.map((b) => b.toString('utf8')), [CERT_A, CERT_B]);
+    assert.deepEqual(
+      settings.trust.ca.map((b) => b.toString('utf8')),
+      [CERT_A, CERT_B],
+    );
     assert.deepEqual(warnings, []);
   });
 
@@ -450,10 +548,25 @@ describe('resolveSettings: --trustStorePath', () => {
 });
 
 describe('resolveSettings: input that would change meaning silently', () => {
-  const syncArgs = (path: string): string[] => ['-D', 'cn=x', '-j', BIND_PW, '--syncServerBindPasswordFile', path, '-b', 'dc=x', '--isSource'];
+  const syncArgs = (path: string): string[] => [
+    '-D',
+    'cn=x',
+    '-j',
+    BIND_PW,
+    '--syncServerBindPasswordFile',
+    path,
+    '-b',
+    'dc=x',
+    '--isSource',
+  ];
 
   test('a NUL byte, a lone CR or another control character in a password file -> 89, the password never shown', () => {
-    for (const [content, says] of [['Hidden\u0000Word\n', /NUL byte/], ['Hidden\rWord\n', /carriage return/], ['Hidden\u0001Word\n', /U\+0001/], ['Hidden\u007fWord\n', /U\+007F/]] as const) {
+    for (const [content, says] of [
+      ['Hidden\u0000Word\n', /NUL byte/],
+      ['Hidden\rWord\n', /carriage return/],
+      ['Hidden\u0001Word\n', /U\+0001/],
+      ['Hidden\u007fWord\n', /U\+007F/],
+    ] as const) {
       const error = rejected(syncArgs(file(content)));
       assert.match(error.message, says);
       assert.ok(!`${error.message} ${error.hint ?? ''}`.includes('Hidden'), error.message);
@@ -481,22 +594,56 @@ describe('resolveSettings: input that would change meaning silently', () => {
   });
 
   test('only the first line is decoded: bytes after it do not matter', () => {
-    assert.equal(resolve(syncArgs(file(Buffer.concat([Buffer.from('pw\n'), Buffer.from([0xff, 0x00])])))).settings.syncPassword?.reveal(), 'pw');
+    assert.equal(
+      resolve(
+        syncArgs(file(Buffer.concat([Buffer.from('pw\n'), Buffer.from([0xff, 0x00])]))),
+      ).settings.syncPassword?.reveal(),
+      'pw',
+    );
   });
 
   test('two password files on stdin -> 89 before reading it', () => {
     let read = false;
-    const env: Environment = { env: {}, stdinIsTTY: false, readStdin: () => { read = true; return 'x\n'; } };
-    const error = rejected(['-D', 'cn=x', '-j', '-', '--syncServerBindPasswordFile', '-', '-b', 'dc=x', '--isSource'], env);
+    const env: Environment = {
+      env: {},
+      stdinIsTTY: false,
+      readStdin: () => {
+        read = true;
+        return 'x\n';
+      },
+    };
+    const error = rejected(
+      ['-D', 'cn=x', '-j', '-', '--syncServerBindPasswordFile', '-', '-b', 'dc=x', '--isSource'],
+      env,
+    );
     assert.match(error.message, /stdin can supply only one password/);
     assert.equal(read, false);
   });
 
   test('--hostname: names, IPv4 and IPv6 pass; host:port, URLs and brackets -> 89 naming --port', () => {
-    for (const host of ['ds1.example.com', 'localhost', '192.0.2.1', '::1', 'fe80::1', 'a_b.example', 'ds1.example.com.']) {
+    for (const host of [
+      'ds1.example.com',
+      'localhost',
+      '192.0.2.1',
+      '::1',
+      'fe80::1',
+      'a_b.example',
+      'ds1.example.com.',
+    ]) {
       assert.equal(resolve(['-h', host, ...BASE]).settings.host, host);
     }
-    for (const host of ['ds1:389', 'ldap://ds1', 'ldaps://ds1:636', '[::1]:389', '[::1]', 'ds1/x', 'bücher.de', '1.2.3.256', '-x', 'a..b']) {
+    for (const host of [
+      'ds1:389',
+      'ldap://ds1',
+      'ldaps://ds1:636',
+      '[::1]:389',
+      '[::1]',
+      'ds1/x',
+      'bücher.de',
+      '1.2.3.256',
+      '-x',
+      'a..b',
+    ]) {
       const error = rejected(['-h', host, ...BASE]);
       assert.match(error.message, /^Invalid --hostname/);
     }
@@ -518,8 +665,14 @@ describe('resolveSettings: input that would change meaning silently', () => {
   });
 
   test('every option with choices is checked in a properties file too; empty values -> 89', () => {
-    assert.match(rejected([...BASE, '--propertiesFilePath', file('serverType=nope\n')]).message, /Invalid --serverType 'nope' \(in .* line 1\)/);
-    assert.equal(resolve([...BASE, '--propertiesFilePath', file('serverType=openldap\n')]).settings.serverType, 'openldap');
+    assert.match(
+      rejected([...BASE, '--propertiesFilePath', file('serverType=nope\n')]).message,
+      /Invalid --serverType 'nope' \(in .* line 1\)/,
+    );
+    assert.equal(
+      resolve([...BASE, '--propertiesFilePath', file('serverType=openldap\n')]).settings.serverType,
+      'openldap',
+    );
     assert.match(rejected([...BASE, '--propertiesFilePath', file('hostname=\n')]).message, /--hostname is empty/);
     assert.match(rejected([...BASE, '--logFile', '']).message, /--logFile is empty/);
   });
@@ -527,16 +680,41 @@ describe('resolveSettings: input that would change meaning silently', () => {
   test('a properties file with a BOM is read; one that is not UTF-8 -> 89', () => {
     const bom = file(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('hostname=ds.example.com\n')]));
     assert.equal(resolve([...BASE, '--propertiesFilePath', bom]).settings.host, 'ds.example.com');
-    assert.match(rejected([...BASE, '--propertiesFilePath', file(Buffer.from('hostname=caf\xe9\n', 'latin1'))]).message, /not valid UTF-8/);
+    assert.match(
+      rejected([...BASE, '--propertiesFilePath', file(Buffer.from('hostname=caf\xe9\n', 'latin1'))]).message,
+      /not valid UTF-8/,
+    );
   });
 
   test('a password from a private properties file: no "command line" warning; a control character in it -> 89', () => {
     const props = file('bindPassword=from-props\n', 0o600);
-    const { warnings } = resolve(['-D', 'cn=x', '--syncServerBindPasswordFile', SYNC_PW, '-b', 'dc=x', '--isSource', '--propertiesFilePath', props]);
+    const { warnings } = resolve([
+      '-D',
+      'cn=x',
+      '--syncServerBindPasswordFile',
+      SYNC_PW,
+      '-b',
+      'dc=x',
+      '--isSource',
+      '--propertiesFilePath',
+      props,
+    ]);
     assert.deepEqual(warnings, []);
     const bad = file('bindPassword=a\u0001b\n', 0o600);
-    assert.match(rejected(['-D', 'cn=x', '--syncServerBindPasswordFile', SYNC_PW, '-b', 'dc=x', '--isSource', '--propertiesFilePath', bad]).message,
-      /--bindPassword \(in .* line 1\) contains/);
+    assert.match(
+      rejected([
+        '-D',
+        'cn=x',
+        '--syncServerBindPasswordFile',
+        SYNC_PW,
+        '-b',
+        'dc=x',
+        '--isSource',
+        '--propertiesFilePath',
+        bad,
+      ]).message,
+      /--bindPassword \(in .* line 1\) contains/,
+    );
   });
 
   test('special files -> 89 naming what they are', () => {
@@ -549,8 +727,16 @@ describe('resolveSettings: input that would change meaning silently', () => {
 describe('--changelogDeletedEntryAttribute', () => {
   test('repeatable; absent gives none', () => {
     assert.equal(resolve(BASE).settings.changelogDeletedEntryAttributes, undefined);
-    assert.deepEqual(resolve([...BASE, '--changelogDeletedEntryAttribute', 'employeeNumber', '--changelog-deleted-entry-attribute', '2.5.4.3']).settings.changelogDeletedEntryAttributes,
-      ['employeeNumber', '2.5.4.3']);
+    assert.deepEqual(
+      resolve([
+        ...BASE,
+        '--changelogDeletedEntryAttribute',
+        'employeeNumber',
+        '--changelog-deleted-entry-attribute',
+        '2.5.4.3',
+      ]).settings.changelogDeletedEntryAttributes,
+      ['employeeNumber', '2.5.4.3'],
+    );
   });
 
   test('anything but an attribute name or OID is 89 (it would land in server configuration as it is)', () => {
@@ -558,6 +744,9 @@ describe('--changelogDeletedEntryAttribute', () => {
       const error = rejected([...BASE, '--changelogDeletedEntryAttribute', bad]);
       assert.match(error.message, /Invalid --changelogDeletedEntryAttribute/);
     }
-    assert.match(rejected([...BASE, '--changelogDeletedEntryAttribute', '']).message, /--changelogDeletedEntryAttribute is empty/);
+    assert.match(
+      rejected([...BASE, '--changelogDeletedEntryAttribute', '']).message,
+      /--changelogDeletedEntryAttribute is empty/,
+    );
   });
 });

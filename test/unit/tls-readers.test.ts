@@ -21,10 +21,14 @@ import { PrepareError, ResultCode } from '../../src/model/errors.js';
 
 function der(tag: number, content: Buffer): Buffer {
   const n = content.length;
-  const length = n < 0x80 ? Buffer.from([n])
-    : n < 0x100 ? Buffer.from([0x81, n])
-      : n < 0x10000 ? Buffer.from([0x82, n >> 8, n & 0xff])
-        : Buffer.from([0x83, n >> 16, (n >> 8) & 0xff, n & 0xff]);
+  const length =
+    n < 0x80
+      ? Buffer.from([n])
+      : n < 0x100
+        ? Buffer.from([0x81, n])
+        : n < 0x10000
+          ? Buffer.from([0x82, n >> 8, n & 0xff])
+          : Buffer.from([0x83, n >> 16, (n >> 8) & 0xff, n & 0xff]);
   return Buffer.concat([Buffer.from([tag]), length, content]);
 }
 const seq = (...parts: Buffer[]): Buffer => der(0x30, Buffer.concat(parts));
@@ -65,12 +69,20 @@ const OID_AES128_CBC = '2.16.840.1.101.3.4.1.2';
 
 /** A PFX (version 3) around an AuthenticatedSafe, with the given MacData or none. */
 function pfx(authSafe: Buffer, macData?: Buffer): Buffer {
-  return seq(int(3n), seq(objectId(OID_DATA), explicit0(octetString(authSafe))), ...(macData === undefined ? [] : [macData]));
+  return seq(
+    int(3n),
+    seq(objectId(OID_DATA), explicit0(octetString(authSafe))),
+    ...(macData === undefined ? [] : [macData]),
+  );
 }
 
 /** MacData with SHA-256 and `iterations` rounds (the digest is never reached: the count is refused first). */
 function macData(iterations: bigint): Buffer {
-  return seq(seq(seq(objectId(OID_SHA256), nullValue), octetString(Buffer.alloc(32))), octetString(Buffer.alloc(8, 1)), int(iterations));
+  return seq(
+    seq(seq(objectId(OID_SHA256), nullValue), octetString(Buffer.alloc(32))),
+    octetString(Buffer.alloc(8, 1)),
+    int(iterations),
+  );
 }
 
 /** An encryptedData ContentInfo whose algorithm is `algorithm` and whose content is `encrypted`. */
@@ -80,7 +92,10 @@ function encryptedPart(algorithm: Buffer, encrypted: Buffer): Buffer {
 }
 
 function pbes2Algorithm(salt: Buffer, iterations: bigint, iv: Buffer): Buffer {
-  const kdf = seq(objectId(OID_PBKDF2), seq(octetString(salt), int(iterations), seq(objectId(OID_HMAC_SHA256), nullValue)));
+  const kdf = seq(
+    objectId(OID_PBKDF2),
+    seq(octetString(salt), int(iterations), seq(objectId(OID_HMAC_SHA256), nullValue)),
+  );
   return seq(objectId(OID_PBES2), seq(kdf, seq(objectId(OID_AES128_CBC), octetString(iv))));
 }
 
@@ -116,7 +131,9 @@ describe('der: every length, depth and integer is bounded', () => {
   test('a million nested indefinite-length headers: refused at MAX_DEPTH, at once, without exhausting the stack', () => {
     const depth = 1_000_000;
     const hostile = Buffer.concat([Buffer.alloc(depth * 2).fill(Buffer.from([0x30, 0x80])), Buffer.alloc(depth * 2)]);
-    const ms = timed(() => assert.throws(() => parseNode(hostile, 0), new RegExp(`nested deeper than ${MAX_DEPTH} levels`)));
+    const ms = timed(() =>
+      assert.throws(() => parseNode(hostile, 0), new RegExp(`nested deeper than ${MAX_DEPTH} levels`)),
+    );
     assert.ok(ms < 1000, `took ${ms} ms`);
     // Nesting within the limit is read.
     const fine = Buffer.concat([Buffer.alloc(20).fill(Buffer.from([0x30, 0x80])), Buffer.alloc(20)]);
@@ -127,17 +144,29 @@ describe('der: every length, depth and integer is bounded', () => {
     const node = (bytes: Buffer): ReturnType<typeof parseNode> => parseNode(bytes, 0);
     assert.equal(integer(node(int(BigInt(MAX_ITERATIONS))), MAX_ITERATIONS), MAX_ITERATIONS);
     for (const value of [BigInt(MAX_ITERATIONS) + 1n, 2n ** 40n, 2n ** 48n, 2n ** 64n]) {
-      assert.throws(() => integer(node(int(value)), MAX_ITERATIONS, 'an iteration count'),
-        (error: unknown) => error instanceof DerRangeError && error.value === value, String(value));
+      assert.throws(
+        () => integer(node(int(value)), MAX_ITERATIONS, 'an iteration count'),
+        (error: unknown) => error instanceof DerRangeError && error.value === value,
+        String(value),
+      );
     }
-    assert.throws(() => integer(node(int(2n ** 200n)), MAX_ITERATIONS), (error: unknown) => error instanceof DerRangeError && error.value === undefined);
+    assert.throws(
+      () => integer(node(int(2n ** 200n)), MAX_ITERATIONS),
+      (error: unknown) => error instanceof DerRangeError && error.value === undefined,
+    );
     assert.throws(() => integer(node(Buffer.from([0x02, 0x01, 0xff])), MAX_ITERATIONS), /negative/);
     assert.throws(() => integer(node(Buffer.from([0x02, 0x00])), MAX_ITERATIONS), /empty/);
   });
 
   test('an OBJECT IDENTIFIER with an endless arc or a truncated last arc is refused', () => {
     assert.equal(oid(parseNode(objectId(OID_PBES2), 0)), OID_PBES2);
-    assert.throws(() => oid(parseNode(der(0x06, Buffer.concat([Buffer.from([0x2a]), Buffer.alloc(100, 0xff), Buffer.from([0x01])])), 0)), /arc too large/);
+    assert.throws(
+      () =>
+        oid(
+          parseNode(der(0x06, Buffer.concat([Buffer.from([0x2a]), Buffer.alloc(100, 0xff), Buffer.from([0x01])])), 0),
+        ),
+      /arc too large/,
+    );
     assert.throws(() => oid(parseNode(der(0x06, Buffer.from([0x2a, 0x86])), 0)), /truncated/);
   });
 
@@ -149,8 +178,11 @@ describe('der: every length, depth and integer is bounded', () => {
 
 describe('pkcs12: crafted files asking for absurd work are refused fast', () => {
   test('a MAC asking for 2^48 (and 2^64, and a 41-byte number of) rounds: refused in milliseconds, naming the number', () => {
-    for (const [iterations, says] of [[2n ** 48n, /281474976710656 key derivation rounds/], [2n ** 64n, /18446744073709551616 key derivation rounds/],
-      [2n ** 319n, /a 41-byte number of key derivation rounds/]] as const) {
+    for (const [iterations, says] of [
+      [2n ** 48n, /281474976710656 key derivation rounds/],
+      [2n ** 64n, /18446744073709551616 key derivation rounds/],
+      [2n ** 319n, /a 41-byte number of key derivation rounds/],
+    ] as const) {
       const file = pfx(seq(), macData(iterations));
       let error: TrustStoreError | undefined;
       const ms = timed(() => {
@@ -173,7 +205,10 @@ describe('pkcs12: crafted files asking for absurd work are refused fast', () => 
         error = problem(() => readTrustStore(file, 'secret'));
       });
       assert.equal(error?.problem, 'unsupported');
-      assert.match(error?.message ?? '', /281474976710656 key derivation rounds, more than a trust store needs \(at most 1000000\)/);
+      assert.match(
+        error?.message ?? '',
+        /281474976710656 key derivation rounds, more than a trust store needs \(at most 1000000\)/,
+      );
       assert.ok(ms < 200, `took ${ms} ms`);
     }
   });
@@ -201,14 +236,21 @@ describe('pkcs12: crafted files asking for absurd work are refused fast', () => 
     const budget = new KdfBudget();
     budget.spend(MAX_TOTAL_ROUNDS);
     assert.throws(() => budget.spend(1), TrustStoreError);
-    assert.throws(() => pkcs12Kdf('sha1', Buffer.alloc(0), Buffer.alloc(8), 1, MAX_ITERATIONS + 1, 24), /key derivation rounds/);
+    assert.throws(
+      () => pkcs12Kdf('sha1', Buffer.alloc(0), Buffer.alloc(8), 1, MAX_ITERATIONS + 1, 24),
+      /key derivation rounds/,
+    );
     assert.throws(() => pkcs12Kdf('sha1', Buffer.alloc(0), Buffer.alloc(8), 1, 2 ** 48, 24), /key derivation rounds/);
   });
 
   test('truncated PKCS#12 and DER files are refused as unrecognized, not read past their end', () => {
     const file = pfx(seq(), macData(2048n));
     for (let cut = 1; cut < file.length; cut += 7) {
-      assert.equal(problem(() => readTrustStore(file.subarray(0, file.length - cut), undefined)).problem, 'unrecognized', `cut ${cut}`);
+      assert.equal(
+        problem(() => readTrustStore(file.subarray(0, file.length - cut), undefined)).problem,
+        'unrecognized',
+        `cut ${cut}`,
+      );
     }
   });
 });
@@ -231,9 +273,14 @@ describe('pem: every certificate block must be a certificate', () => {
   test('garbage base64, a block that is not X.509, a BEGIN without END: refused naming the block and its line', () => {
     const ca = good();
     const cases: [string, RegExp][] = [
-      [`${ca}\n-----BEGIN CERTIFICATE-----\nthis is not base64!\n-----END CERTIFICATE-----\n`, /PEM certificate 2 \(line \d+\) is not valid base64/],
-      [`-----BEGIN CERTIFICATE-----\n${Buffer.from('hello world, not DER').toString('base64')}\n-----END CERTIFICATE-----\n`,
-        /PEM certificate 1 \(line 1\) is not an X\.509 certificate/],
+      [
+        `${ca}\n-----BEGIN CERTIFICATE-----\nthis is not base64!\n-----END CERTIFICATE-----\n`,
+        /PEM certificate 2 \(line \d+\) is not valid base64/,
+      ],
+      [
+        `-----BEGIN CERTIFICATE-----\n${Buffer.from('hello world, not DER').toString('base64')}\n-----END CERTIFICATE-----\n`,
+        /PEM certificate 1 \(line 1\) is not an X\.509 certificate/,
+      ],
       [`# bundle\n${TRUNCATED_PEM}\n`, /PEM certificate 1 \(line 2\) has no END CERTIFICATE line/],
       [`${TRUNCATED_PEM}\n${ca}`, /PEM certificate 1 \(line 1\) has no END CERTIFICATE line/],
     ];
@@ -257,15 +304,32 @@ describe('pem: every certificate block must be a certificate', () => {
     try {
       const file = path.join(dir, 'ca.pem');
       writeFileSync(file, `${good()}\n-----BEGIN CERTIFICATE-----\nAAAA garbage ****\n-----END CERTIFICATE-----\n`);
-      const options = { baseDN: ['dc=example,dc=com'], isDestination: true, bindDN: 'cn=admin', prompt: false, useSSL: true, trustStorePath: file };
-      const environment = { env: { PES_BIND_PASSWORD: 'x', PES_SYNC_PASSWORD: 'y' }, stdinIsTTY: false, readStdin: () => '' };
-      assert.throws(() => resolveSettings(options, new Set(), environment), (error: unknown) => {
-        assert.ok(error instanceof PrepareError, String(error));
-        assert.equal(error.resultCode, ResultCode.PARAM_ERROR);
-        assert.equal(error.message, `--trustStorePath '${file}' cannot be read: its PEM certificate 2 (line ${good().split('\n').length + 1}) is not valid base64`);
-        assert.ok(!error.message.includes('\n'));
-        return true;
-      });
+      const options = {
+        baseDN: ['dc=example,dc=com'],
+        isDestination: true,
+        bindDN: 'cn=admin',
+        prompt: false,
+        useSSL: true,
+        trustStorePath: file,
+      };
+      const environment = {
+        env: { PES_BIND_PASSWORD: 'x', PES_SYNC_PASSWORD: 'y' },
+        stdinIsTTY: false,
+        readStdin: () => '',
+      };
+      assert.throws(
+        () => resolveSettings(options, new Set(), environment),
+        (error: unknown) => {
+          assert.ok(error instanceof PrepareError, String(error));
+          assert.equal(error.resultCode, ResultCode.PARAM_ERROR);
+          assert.equal(
+            error.message,
+            `--trustStorePath '${file}' cannot be read: its PEM certificate 2 (line ${good().split('\n').length + 1}) is not valid base64`,
+          );
+          assert.ok(!error.message.includes('\n'));
+          return true;
+        },
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -279,8 +343,27 @@ function caPem(): string {
   const dir = mkdtempSync(path.join(tmpdir(), 'pes-ca-'));
   try {
     const out = path.join(dir, 'ca.pem');
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', path.join(dir, 'ca.key'),
-      '-out', out, '-days', '2', '-subj', '/CN=pem test CA'], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-keyout',
+        path.join(dir, 'ca.key'),
+        '-out',
+        out,
+        '-days',
+        '2',
+        '-subj',
+        '/CN=pem test CA',
+      ],
+      { stdio: 'ignore' },
+    );
     caCache = readFileSync(out, 'utf8').trim();
     return caCache;
   } finally {

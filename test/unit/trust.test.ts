@@ -20,7 +20,11 @@ let password = '';
 
 function p12(name: string, extra: string[], pass = password, input = certs.caPem): string {
   const file = path.join(certs.dir, name);
-  execFileSync('openssl', ['pkcs12', '-export', '-nokeys', '-in', input, '-out', file, '-passout', `pass:${pass}`, ...extra], { stdio: 'pipe' });
+  execFileSync(
+    'openssl',
+    ['pkcs12', '-export', '-nokeys', '-in', input, '-out', file, '-passout', `pass:${pass}`, ...extra],
+    { stdio: 'pipe' },
+  );
   return file;
 }
 
@@ -83,8 +87,24 @@ describe('readTrustStore', () => {
     assert.ok(sameCertificate(readTrustStore(readFileSync(empty), undefined).certificates[0]!, caPem));
     assert.ok(sameCertificate(readTrustStore(readFileSync(empty), '').certificates[0]!, caPem));
     const withKey = path.join(certs.dir, 'with-key.p12');
-    execFileSync('openssl', ['pkcs12', '-export', '-in', certs.serverCert, '-inkey', certs.serverKey, '-certfile', certs.caPem,
-      '-out', withKey, '-passout', `pass:${password}`], { stdio: 'pipe' });
+    execFileSync(
+      'openssl',
+      [
+        'pkcs12',
+        '-export',
+        '-in',
+        certs.serverCert,
+        '-inkey',
+        certs.serverKey,
+        '-certfile',
+        certs.caPem,
+        '-out',
+        withKey,
+        '-passout',
+        `pass:${password}`,
+      ],
+      { stdio: 'pipe' },
+    );
     const store = readTrustStore(readFileSync(withKey), password);
     assert.equal(store.certificates.length, 2);
     assert.ok(store.certificates.some((c) => sameCertificate(c, caPem)));
@@ -93,8 +113,24 @@ describe('readTrustStore', () => {
   test('PKCS#12 written by keytool (trustedCertEntry)', (t) => {
     const file = path.join(certs.dir, 'java.p12');
     try {
-      execFileSync('keytool', ['-importcert', '-noprompt', '-alias', 'pes', '-file', certs.caPem, '-keystore', file,
-        '-storetype', 'PKCS12', '-storepass', password], { stdio: 'pipe' });
+      execFileSync(
+        'keytool',
+        [
+          '-importcert',
+          '-noprompt',
+          '-alias',
+          'pes',
+          '-file',
+          certs.caPem,
+          '-keystore',
+          file,
+          '-storetype',
+          'PKCS12',
+          '-storepass',
+          password,
+        ],
+        { stdio: 'pipe' },
+      );
     } catch {
       t.skip('keytool is not installed');
       return;
@@ -110,9 +146,15 @@ describe('readTrustStore', () => {
   });
 
   test('JKS, garbage and a damaged PKCS#12', () => {
-    assert.equal(problem(() => readTrustStore(Buffer.from([0xfe, 0xed, 0xfe, 0xed, 0, 0, 0, 2]), undefined)).problem, 'jks');
+    assert.equal(
+      problem(() => readTrustStore(Buffer.from([0xfe, 0xed, 0xfe, 0xed, 0, 0, 0, 2]), undefined)).problem,
+      'jks',
+    );
     assert.equal(problem(() => readTrustStore(Buffer.from('hello'), undefined)).problem, 'unrecognized');
-    assert.equal(problem(() => readTrustStore(Buffer.from([0x30, 0x82, 0x01, 0x0a, 0x02, 0x82]), undefined)).problem, 'unrecognized');
+    assert.equal(
+      problem(() => readTrustStore(Buffer.from([0x30, 0x82, 0x01, 0x0a, 0x02, 0x82]), undefined)).problem,
+      'unrecognized',
+    );
     const damaged = Buffer.from(readFileSync(certs.pkcs12));
     damaged[damaged.length - 40]! ^= 0xff; // inside the MAC
     assert.equal(problem(() => readTrustStore(damaged, password)).problem, 'password-wrong');
@@ -129,26 +171,45 @@ describe('readTrustStore', () => {
 
 describe('resolveSettings with a trust store', () => {
   const base = (extra: string[]): Record<string, unknown> => ({
-    baseDN: ['dc=example,dc=com'], isDestination: true, bindDN: 'cn=admin', prompt: false, useSSL: true, ...Object.fromEntries(
-      extra.map((e) => e.split('=', 2) as [string, string]),
-    ),
+    baseDN: ['dc=example,dc=com'],
+    isDestination: true,
+    bindDN: 'cn=admin',
+    prompt: false,
+    useSSL: true,
+    ...Object.fromEntries(extra.map((e) => e.split('=', 2) as [string, string])),
   });
-  const environment = { env: { PES_BIND_PASSWORD: 'x', PES_SYNC_PASSWORD: 'y' }, stdinIsTTY: false, readStdin: () => '' };
+  const environment = {
+    env: { PES_BIND_PASSWORD: 'x', PES_SYNC_PASSWORD: 'y' },
+    stdinIsTTY: false,
+    readStdin: () => '',
+  };
 
   test('PKCS#12 with --trustStorePasswordFile gives the CA as certificates trust', () => {
-    const { settings } = resolveSettings(base([`trustStorePath=${certs.pkcs12}`, `trustStorePasswordFile=${certs.pkcs12PasswordFile}`]), new Set(), environment);
+    const { settings } = resolveSettings(
+      base([`trustStorePath=${certs.pkcs12}`, `trustStorePasswordFile=${certs.pkcs12PasswordFile}`]),
+      new Set(),
+      environment,
+    );
     assert.equal(settings.trust.kind, 'certificates');
     if (settings.trust.kind !== 'certificates') return;
     assert.ok(sameCertificate(settings.trust.ca[0]!.toString('utf8'), caPem));
   });
 
   test('--trustStorePassword works and warns; a wrong one is exit 89 without the password in the message', () => {
-    const ok = resolveSettings(base([`trustStorePath=${certs.pkcs12}`, `trustStorePassword=${password}`]), new Set(), environment);
+    const ok = resolveSettings(
+      base([`trustStorePath=${certs.pkcs12}`, `trustStorePassword=${password}`]),
+      new Set(),
+      environment,
+    );
     assert.ok(ok.warnings.some((w) => /--trustStorePassword on the command line/.test(w)));
     const wrongFile = path.join(certs.dir, 'wrong.pw');
     writeFileSync(wrongFile, 'Secret-Wrong-P12\n', { mode: 0o600 });
     try {
-      resolveSettings(base([`trustStorePath=${certs.pkcs12}`, `trustStorePasswordFile=${wrongFile}`]), new Set(), environment);
+      resolveSettings(
+        base([`trustStorePath=${certs.pkcs12}`, `trustStorePasswordFile=${wrongFile}`]),
+        new Set(),
+        environment,
+      );
       assert.fail('expected a usage error');
     } catch (error) {
       assert.ok(error instanceof PrepareError);

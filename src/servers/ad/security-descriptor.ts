@@ -141,7 +141,10 @@ export function encodeSid(sid: string): Uint8Array {
   const match = SID_PATTERN.exec(sid.trim());
   if (match === null) fail(`'${sid}' is not a SID (S-1-<authority>-<sub>...)`);
   const authority = Number(match[1]);
-  const subs = (match[2] ?? '').split('-').filter((s) => s !== '').map(Number);
+  const subs = (match[2] ?? '')
+    .split('-')
+    .filter((s) => s !== '')
+    .map(Number);
   if (!Number.isSafeInteger(authority) || authority >= 2 ** 48) fail(`SID authority ${match[1]} is out of range`);
   if (subs.length > 15) fail(`SID '${sid}' has more than 15 sub-authorities`);
   const bytes = new Uint8Array(8 + 4 * subs.length);
@@ -185,17 +188,29 @@ export function encodeGuid(guid: string): Uint8Array {
   if (!GUID_PATTERN.test(guid)) fail(`'${guid}' is not a GUID`);
   const digits = guid.replace(/-/g, '');
   const raw = Array.from({ length: 16 }, (_, i) => parseInt(digits.slice(2 * i, 2 * i + 2), 16));
-  return Uint8Array.from([...raw.slice(0, 4).reverse(), ...raw.slice(4, 6).reverse(), ...raw.slice(6, 8).reverse(), ...raw.slice(8)]);
+  return Uint8Array.from([
+    ...raw.slice(0, 4).reverse(),
+    ...raw.slice(4, 6).reverse(),
+    ...raw.slice(6, 8).reverse(),
+    ...raw.slice(8),
+  ]);
 }
 
 // ---- ACEs and ACLs ---------------------------------------------------------------------------------------
 
 function isObjectAce(type: number): boolean {
-  return type === AceType.ACCESS_ALLOWED_OBJECT || type === AceType.ACCESS_DENIED_OBJECT || type === AceType.SYSTEM_AUDIT_OBJECT || type === 0x08;
+  return (
+    type === AceType.ACCESS_ALLOWED_OBJECT ||
+    type === AceType.ACCESS_DENIED_OBJECT ||
+    type === AceType.SYSTEM_AUDIT_OBJECT ||
+    type === 0x08
+  );
 }
 
 function isBasicAce(type: number): boolean {
-  return type === AceType.ACCESS_ALLOWED || type === AceType.ACCESS_DENIED || type === AceType.SYSTEM_AUDIT || type === 0x03;
+  return (
+    type === AceType.ACCESS_ALLOWED || type === AceType.ACCESS_DENIED || type === AceType.SYSTEM_AUDIT || type === 0x03
+  );
 }
 
 function readAce(bytes: Uint8Array, offset: number): { ace: Ace; size: number } {
@@ -207,7 +222,16 @@ function readAce(bytes: Uint8Array, offset: number): { ace: Ace; size: number } 
   if (size < 4 || offset + size > bytes.length) fail(`ACE at ${offset} has an impossible size ${size}`);
   const end = offset + size;
   if (!isBasicAce(type) && !isObjectAce(type)) {
-    return { ace: { type, flags, mask: size >= 8 ? dv.getUint32(offset + 4, true) : 0, sid: '', raw: bytes.slice(offset, end) }, size };
+    return {
+      ace: {
+        type,
+        flags,
+        mask: size >= 8 ? dv.getUint32(offset + 4, true) : 0,
+        sid: '',
+        raw: bytes.slice(offset, end),
+      },
+      size,
+    };
   }
   if (size < 8) fail(`ACE at ${offset} is too short for an access mask`);
   const mask = dv.getUint32(offset + 4, true);
@@ -262,7 +286,12 @@ export function encodeAce(ace: Ace): Uint8Array {
   dv.setUint32(4, ace.mask >>> 0, true);
   let at = 8;
   if (object) {
-    dv.setUint32(at, (ace.objectType === undefined ? 0 : ACE_OBJECT_TYPE_PRESENT) | (ace.inheritedObjectType === undefined ? 0 : ACE_INHERITED_OBJECT_TYPE_PRESENT), true);
+    dv.setUint32(
+      at,
+      (ace.objectType === undefined ? 0 : ACE_OBJECT_TYPE_PRESENT) |
+        (ace.inheritedObjectType === undefined ? 0 : ACE_INHERITED_OBJECT_TYPE_PRESENT),
+      true,
+    );
     at += 4;
     for (const guid of guids) {
       bytes.set(guid, at);
@@ -318,7 +347,12 @@ export function decodeSecurityDescriptor(bytes: Uint8Array): SecurityDescriptor 
   if (revision !== 1) fail(`security descriptor revision ${revision}, not 1`);
   const control = dv.getUint16(2, true);
   if ((control & SeControl.SELF_RELATIVE) === 0) fail('the security descriptor is not self-relative');
-  const [ownerAt, groupAt, saclAt, daclAt] = [4, 8, 12, 16].map((o) => dv.getUint32(o, true)) as [number, number, number, number];
+  const [ownerAt, groupAt, saclAt, daclAt] = [4, 8, 12, 16].map((o) => dv.getUint32(o, true)) as [
+    number,
+    number,
+    number,
+    number,
+  ];
   return {
     revision,
     control,
@@ -388,7 +422,12 @@ export function withAce(acl: Acl | undefined, ace: Ace): Acl {
   let index = aces.findIndex((a) => (a.flags & AceFlags.INHERITED) !== 0);
   if (index < 0) index = aces.length;
   if (denied) {
-    const firstAllow = aces.findIndex((a) => (a.flags & AceFlags.INHERITED) === 0 && a.type !== AceType.ACCESS_DENIED && a.type !== AceType.ACCESS_DENIED_OBJECT);
+    const firstAllow = aces.findIndex(
+      (a) =>
+        (a.flags & AceFlags.INHERITED) === 0 &&
+        a.type !== AceType.ACCESS_DENIED &&
+        a.type !== AceType.ACCESS_DENIED_OBJECT,
+    );
     if (firstAllow >= 0 && firstAllow < index) index = firstAllow;
   }
   aces.splice(index, 0, ace);
@@ -398,14 +437,25 @@ export function withAce(acl: Acl | undefined, ace: Ace): Acl {
 /** The ACL without the explicit ACEs `remove` picks; undefined when nothing matched. */
 export function withoutAces(acl: Acl | undefined, remove: (ace: Ace) => boolean): Acl | undefined {
   if (acl === undefined) return undefined;
-  const kept = acl.aces.filter((ace) => ace.raw !== undefined || (ace.flags & AceFlags.INHERITED) !== 0 || !remove(ace));
+  const kept = acl.aces.filter(
+    (ace) => ace.raw !== undefined || (ace.flags & AceFlags.INHERITED) !== 0 || !remove(ace),
+  );
   return kept.length === acl.aces.length ? undefined : { revision: acl.revision, aces: kept };
 }
 
 /** A short form for the console and the log: `allow CONTROL_ACCESS 1131f6aa-... to S-1-5-21-...-1105`. */
 export function describeAce(ace: Ace): string {
-  const kind = ace.type === AceType.ACCESS_ALLOWED || ace.type === AceType.ACCESS_ALLOWED_OBJECT ? 'allow' : ace.type === AceType.ACCESS_DENIED || ace.type === AceType.ACCESS_DENIED_OBJECT ? 'deny' : `type ${ace.type}`;
-  const rights = Object.entries(AccessMask).filter(([, bit]) => (ace.mask & bit) !== 0).map(([name]) => name).join('|') || `0x${ace.mask.toString(16)}`;
+  const kind =
+    ace.type === AceType.ACCESS_ALLOWED || ace.type === AceType.ACCESS_ALLOWED_OBJECT
+      ? 'allow'
+      : ace.type === AceType.ACCESS_DENIED || ace.type === AceType.ACCESS_DENIED_OBJECT
+        ? 'deny'
+        : `type ${ace.type}`;
+  const rights =
+    Object.entries(AccessMask)
+      .filter(([, bit]) => (ace.mask & bit) !== 0)
+      .map(([name]) => name)
+      .join('|') || `0x${ace.mask.toString(16)}`;
   const object = ace.objectType === undefined ? '' : ` on ${ace.objectType}`;
   const inherit = (ace.flags & AceFlags.CONTAINER_INHERIT) !== 0 ? ', inherited by children' : '';
   return `${kind} ${rights}${object} to ${ace.sid}${inherit}`;

@@ -27,7 +27,9 @@ const KNOWN_RIGHTS = new Set([...ALL_RIGHTS, 'all', 'proxy']);
 
 /** Parses one ACI; throws 21 (invalid attribute syntax) for text the server would reject. */
 export function parseAci(text: string): Aci {
-  const fail = (why: string): never => { throw new LdapFailure(RESULT.invalidAttributeSyntax, `The ACI '${text}' is not valid: ${why}`); };
+  const fail = (why: string): never => {
+    throw new LdapFailure(RESULT.invalidAttributeSyntax, `The ACI '${text}' is not valid: ${why}`);
+  };
   let rest = text.trim();
   let target: string | undefined;
   let scope: Aci['scope'] = 'subtree';
@@ -41,16 +43,23 @@ export function parseAci(text: string): Aci {
     const [, keyword = '', operator = '=', value = ''] = part;
     switch (keyword.toLowerCase()) {
       case 'target': {
-        if (operator !== '=' || !/^ldap:\/\/\//i.test(value)) { understood = false; break; }
+        if (operator !== '=' || !/^ldap:\/\/\//i.test(value)) {
+          understood = false;
+          break;
+        }
         target = normalize(value.replace(/^ldap:\/\/\//i, ''));
         break;
       }
       case 'targetscope':
-        if (!['base', 'onelevel', 'subtree', 'subordinate'].includes(value.toLowerCase())) fail(`unknown targetscope '${value}'`);
+        if (!['base', 'onelevel', 'subtree', 'subordinate'].includes(value.toLowerCase()))
+          fail(`unknown targetscope '${value}'`);
         scope = value.toLowerCase() as Aci['scope'];
         break;
       case 'targetattr':
-        attributes = { names: new Set(value.split('||').map((name) => name.trim().toLowerCase())), negate: operator === '!=' };
+        attributes = {
+          names: new Set(value.split('||').map((name) => name.trim().toLowerCase())),
+          negate: operator === '!=',
+        };
         break;
       case 'targetcontrol':
         controls = value.split('||').map((oid) => oid.trim().toLowerCase());
@@ -59,7 +68,9 @@ export function parseAci(text: string): Aci {
         understood = false;
     }
   }
-  const body = /^\(\s*version\s+3\.0\s*;\s*acl\s+"[^"]*"\s*;\s*(allow|deny)\s*\(([^)]*)\)\s*(.*?)\s*;\s*\)\s*$/i.exec(rest);
+  const body = /^\(\s*version\s+3\.0\s*;\s*acl\s+"[^"]*"\s*;\s*(allow|deny)\s*\(([^)]*)\)\s*(.*?)\s*;\s*\)\s*$/i.exec(
+    rest,
+  );
   if (body === null) return fail('expected (version 3.0; acl "name"; allow|deny (rights) bind rule;)');
   const [, permission = 'allow', rightsText = '', bindRule = ''] = body;
   const rights = new Set<string>();
@@ -72,14 +83,38 @@ export function parseAci(text: string): Aci {
     const conjunction: string[] = [];
     for (const rule of alternative.replace(/^\(|\)$/g, '').split(/\s+and\s+/i)) {
       const userdn = /^\(?\s*userdn\s*=\s*"([^"]*)"\s*\)?$/i.exec(rule.trim());
-      if (userdn === null) { understood = false; continue; }
-      const names = (userdn[1] ?? '').split('||').map((url) => url.trim().replace(/^ldap:\/\/\//i, '').trim());
+      if (userdn === null) {
+        understood = false;
+        continue;
+      }
+      const names = (userdn[1] ?? '').split('||').map((url) =>
+        url
+          .trim()
+          .replace(/^ldap:\/\/\//i, '')
+          .trim(),
+      );
       // `a || b` in one userdn: either DN; kept as one token the matcher splits.
-      conjunction.push(names.map((name) => (['anyone', 'all', 'self'].includes(name.toLowerCase()) ? name.toLowerCase() : normalize(name))).join('||'));
+      conjunction.push(
+        names
+          .map((name) =>
+            ['anyone', 'all', 'self'].includes(name.toLowerCase()) ? name.toLowerCase() : normalize(name),
+          )
+          .join('||'),
+      );
     }
     users.push(conjunction);
   }
-  return { text, target, scope, attributes, ...(controls === undefined ? { controls: undefined } : { controls }), allow: permission.toLowerCase() === 'allow', rights, users, understood };
+  return {
+    text,
+    target,
+    scope,
+    attributes,
+    ...(controls === undefined ? { controls: undefined } : { controls }),
+    allow: permission.toLowerCase() === 'allow',
+    rights,
+    users,
+    understood,
+  };
 }
 
 export interface AccessQuestion {
@@ -100,24 +135,39 @@ function applies(aci: Aci, holder: string | undefined, question: AccessQuestion)
   const base = aci.target ?? holder;
   if (base !== undefined) {
     if (holder !== undefined && !within(base, holder)) return false;
-    const inScope = aci.scope === 'base' ? question.entry === base
-      : aci.scope === 'onelevel' ? parentOf(question.entry) === base && question.entry !== ''
-        : aci.scope === 'subordinate' ? question.entry !== base && within(question.entry, base)
-          : within(question.entry, base);
+    const inScope =
+      aci.scope === 'base'
+        ? question.entry === base
+        : aci.scope === 'onelevel'
+          ? parentOf(question.entry) === base && question.entry !== ''
+          : aci.scope === 'subordinate'
+            ? question.entry !== base && within(question.entry, base)
+            : within(question.entry, base);
     if (!inScope) return false;
   }
   if (question.control !== undefined) {
-    if (aci.controls === undefined || !(aci.controls.includes(question.control.toLowerCase()) || aci.controls.includes('*'))) return false;
+    if (
+      aci.controls === undefined ||
+      !(aci.controls.includes(question.control.toLowerCase()) || aci.controls.includes('*'))
+    )
+      return false;
   } else if (aci.controls !== undefined) {
     return false;
   }
   if (question.attribute !== undefined) {
     if (aci.attributes === undefined) return false;
     const name = question.attribute.toLowerCase();
-    const named = aci.attributes.names.has(name) || (aci.attributes.names.has('*') && !OPERATIONAL_FOR_STAR(name)) || (aci.attributes.names.has('+') && OPERATIONAL_FOR_STAR(name));
+    const named =
+      aci.attributes.names.has(name) ||
+      (aci.attributes.names.has('*') && !OPERATIONAL_FOR_STAR(name)) ||
+      (aci.attributes.names.has('+') && OPERATIONAL_FOR_STAR(name));
     if (named === aci.attributes.negate) return false;
   }
-  return aci.users.some((conjunction) => conjunction.length > 0 && conjunction.every((token) => token.split('||').some((user) => userMatches(user, question))));
+  return aci.users.some(
+    (conjunction) =>
+      conjunction.length > 0 &&
+      conjunction.every((token) => token.split('||').some((user) => userMatches(user, question))),
+  );
 }
 
 function userMatches(user: string, question: AccessQuestion): boolean {

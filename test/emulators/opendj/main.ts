@@ -26,7 +26,8 @@ async function main(): Promise<void> {
   const port = parsePort(values.port);
   if (values.flavor !== 'pingds' && values.flavor !== 'opendj') throw new Error('--flavor must be pingds or opendj');
   const mode = values['changelog-mode'];
-  if (mode !== 'enabled-cookie-mode-only' && mode !== 'enabled' && mode !== 'disabled') throw new Error('--changelog-mode must be enabled-cookie-mode-only, enabled or disabled');
+  if (mode !== 'enabled-cookie-mode-only' && mode !== 'enabled' && mode !== 'disabled')
+    throw new Error('--changelog-mode must be enabled-cookie-mode-only, enabled or disabled');
   const file = values['admin-password-file'];
   const adminPassword = file === undefined ? 'adminpw' : readPasswordFile(file);
   const flavor: Flavor = values.flavor;
@@ -34,7 +35,12 @@ async function main(): Promise<void> {
   const replicationServer = values.standalone !== true;
   const running = await listen(port, { flavor, replicationServer, changelogMode, adminPassword });
   announceAndServe(running, values['pid-file'], flavor === 'pingds' ? 'PingDS' : 'OpenDJ', {
-    emulator: 'opendj', flavor, host: running.host, port: running.port, pid: process.pid, replicationServer,
+    emulator: 'opendj',
+    flavor,
+    host: running.host,
+    port: running.port,
+    pid: process.pid,
+    replicationServer,
   });
 }
 

@@ -6,8 +6,23 @@
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { Attribute, Filter, Modification } from '../pingdirectory/protocol.js';
 import {
-  applyModification, authenticate, generalizedTime, ldifOfAttributes, ldifOfModifications, LdapFailure, makeEntry, matches, normalize, parentOf, RESULT,
-  select as selectAttributes, stampWrite, values, within, type SearchResultEntry, type StoredEntry,
+  applyModification,
+  authenticate,
+  generalizedTime,
+  ldifOfAttributes,
+  ldifOfModifications,
+  LdapFailure,
+  makeEntry,
+  matches,
+  normalize,
+  parentOf,
+  RESULT,
+  select as selectAttributes,
+  stampWrite,
+  values,
+  within,
+  type SearchResultEntry,
+  type StoredEntry,
 } from '../shared/entries.js';
 import type { Session } from '../shared/ldap-server.js';
 import { decide, parseAci, setOperationalAttributes, type Aci } from './aci.js';
@@ -44,22 +59,86 @@ const ECL_CONTROL = '1.3.6.1.4.1.26027.1.5.4';
 
 /** Privileges every root user holds (`default-root-privilege-name` of the root DN configuration). */
 const ROOT_PRIVILEGES = [
-  'bypass-acl', 'modify-acl', 'config-read', 'config-write', 'ldif-import', 'ldif-export', 'backend-backup', 'backend-restore',
-  'server-shutdown', 'server-restart', 'disconnect-client', 'cancel-request', 'password-reset', 'update-schema',
-  'privilege-change', 'unindexed-search', 'subentry-write', 'changelog-read',
+  'bypass-acl',
+  'modify-acl',
+  'config-read',
+  'config-write',
+  'ldif-import',
+  'ldif-export',
+  'backend-backup',
+  'backend-restore',
+  'server-shutdown',
+  'server-restart',
+  'disconnect-client',
+  'cancel-request',
+  'password-reset',
+  'update-schema',
+  'privilege-change',
+  'unindexed-search',
+  'subentry-write',
+  'changelog-read',
 ];
-const KNOWN_PRIVILEGES = new Set([...ROOT_PRIVILEGES, 'proxied-auth', 'jmx-read', 'jmx-write', 'jmx-notify', 'data-sync', 'monitor-read', 'bypass-lockdown', 'server-lockdown']);
-const RESOURCE_LIMITS = ['ds-rlim-size-limit', 'ds-rlim-time-limit', 'ds-rlim-lookthrough-limit', 'ds-rlim-idle-time-limit'];
-const ROOT_DSE_OPERATIONAL = ['changelog', 'firstchangenumber', 'lastchangenumber', 'lastexternalchangelogcookie', 'vendorname', 'vendorversion',
-  'namingcontexts', 'supportedcontrol', 'supportedextension', 'supportedldapversion', 'subschemasubentry', 'supportedfeatures'];
+const KNOWN_PRIVILEGES = new Set([
+  ...ROOT_PRIVILEGES,
+  'proxied-auth',
+  'jmx-read',
+  'jmx-write',
+  'jmx-notify',
+  'data-sync',
+  'monitor-read',
+  'bypass-lockdown',
+  'server-lockdown',
+]);
+const RESOURCE_LIMITS = [
+  'ds-rlim-size-limit',
+  'ds-rlim-time-limit',
+  'ds-rlim-lookthrough-limit',
+  'ds-rlim-idle-time-limit',
+];
+const ROOT_DSE_OPERATIONAL = [
+  'changelog',
+  'firstchangenumber',
+  'lastchangenumber',
+  'lastexternalchangelogcookie',
+  'vendorname',
+  'vendorversion',
+  'namingcontexts',
+  'supportedcontrol',
+  'supportedextension',
+  'supportedldapversion',
+  'subschemasubentry',
+  'supportedfeatures',
+];
 const OPERATIONAL = new Set([
-  'ds-privilege-name', 'aci', 'entryuuid', 'createtimestamp', 'modifytimestamp', 'creatorsname', 'modifiersname',
-  'changenumber', 'changetime', 'targetentryuuid', 'changelogcookie', 'includedattributes', 'replicationcsn', ...RESOURCE_LIMITS, ...ROOT_DSE_OPERATIONAL,
+  'ds-privilege-name',
+  'aci',
+  'entryuuid',
+  'createtimestamp',
+  'modifytimestamp',
+  'creatorsname',
+  'modifiersname',
+  'changenumber',
+  'changetime',
+  'targetentryuuid',
+  'changelogcookie',
+  'includedattributes',
+  'replicationcsn',
+  ...RESOURCE_LIMITS,
+  ...ROOT_DSE_OPERATIONAL,
 ]);
 setOperationalAttributes(OPERATIONAL);
 const DURATION_UNITS: Readonly<Record<string, [string, number]>> = {
-  ms: ['ms', 0.001], s: ['s', 1], seconds: ['s', 1], m: ['m', 60], minutes: ['m', 60], h: ['h', 3600], hours: ['h', 3600],
-  d: ['d', 86400], days: ['d', 86400], w: ['w', 604800], weeks: ['w', 604800],
+  ms: ['ms', 0.001],
+  s: ['s', 1],
+  seconds: ['s', 1],
+  m: ['m', 60],
+  minutes: ['m', 60],
+  h: ['h', 3600],
+  hours: ['h', 3600],
+  d: ['d', 86400],
+  days: ['d', 86400],
+  w: ['w', 604800],
+  weeks: ['w', 604800],
 };
 
 interface ChangeRecord {
@@ -86,9 +165,11 @@ export class EmulatedServer {
 
   public bind(session: Session, dn: string, password: string | undefined): void {
     session.boundDn = undefined;
-    if (password === undefined) throw new LdapFailure(RESULT.authMethodNotSupported, 'Only simple authentication is emulated');
+    if (password === undefined)
+      throw new LdapFailure(RESULT.authMethodNotSupported, 'Only simple authentication is emulated');
     if (dn.trim() === '' && password === '') return;
-    if (password === '') throw new LdapFailure(RESULT.unwillingToPerform, 'Unauthenticated simple binds are not allowed');
+    if (password === '')
+      throw new LdapFailure(RESULT.unwillingToPerform, 'Unauthenticated simple binds are not allowed');
     session.boundDn = normalize(authenticate(this.entries, dn, password, ROOT_DNS, passwordMatches).dn);
   }
 
@@ -97,14 +178,18 @@ export class EmulatedServer {
     const account = this.entries.get(session.boundDn);
     if (account === undefined) return new Set();
     const root = parentOf(session.boundDn) === normalize(ROOT_DNS);
-    return new Set([...(root ? ROOT_PRIVILEGES : []), ...values(account, 'ds-privilege-name').map((v) => v.trim().toLowerCase())]);
+    return new Set([
+      ...(root ? ROOT_PRIVILEGES : []),
+      ...values(account, 'ds-privilege-name').map((v) => v.trim().toLowerCase()),
+    ]);
   }
 
   // ------------------------------------------------------------ access control
 
   private acisFor(entryKey: string): { aci: Aci; holder: string | undefined }[] {
     const list: { aci: Aci; holder: string | undefined }[] = [];
-    for (const text of values(this.entries.get(normalize(ACCESS_CONTROL_HANDLER)), 'ds-cfg-global-aci')) list.push({ aci: parseAci(text), holder: undefined });
+    for (const text of values(this.entries.get(normalize(ACCESS_CONTROL_HANDLER)), 'ds-cfg-global-aci'))
+      list.push({ aci: parseAci(text), holder: undefined });
     // Entry ACIs live in the data only (OpenDJ keeps none in cn=config); each covers its entry and the subtree.
     for (let key = entryKey; key !== ''; key = parentOf(key)) {
       if (within(key, normalize(CONFIG))) break;
@@ -121,7 +206,13 @@ export class EmulatedServer {
 
   private allowed(session: Session, entry: string, right: string, attribute?: string, control?: string): boolean {
     if (this.privileges(session).has('bypass-acl')) return true;
-    return decide(this.acisFor(entry), { user: session.boundDn, entry, right, ...(attribute === undefined ? {} : { attribute }), ...(control === undefined ? {} : { control }) });
+    return decide(this.acisFor(entry), {
+      user: session.boundDn,
+      entry,
+      right,
+      ...(attribute === undefined ? {} : { attribute }),
+      ...(control === undefined ? {} : { control }),
+    });
   }
 
   // ------------------------------------------------------------ replication and the changelog
@@ -148,7 +239,11 @@ export class EmulatedServer {
 
   private domainFor(key: string): StoredEntry | undefined {
     for (const [entryKey, entry] of this.entries) {
-      if (!within(entryKey, normalize(DOMAINS)) || !values(entry, 'objectClass').some((c) => c.toLowerCase() === 'ds-cfg-replication-domain')) continue;
+      if (
+        !within(entryKey, normalize(DOMAINS)) ||
+        !values(entry, 'objectClass').some((c) => c.toLowerCase() === 'ds-cfg-replication-domain')
+      )
+        continue;
       if (values(entry, 'ds-cfg-base-dn').some((base) => within(key, normalize(base)))) return entry;
     }
     return undefined;
@@ -161,7 +256,13 @@ export class EmulatedServer {
     while (this.changes.length > 0 && (this.changes[0]?.time.getTime() ?? 0) < cutoff) this.changes.shift();
   }
 
-  private record(key: string, dn: string, changeType: ChangeRecord['changeType'], changes: string | undefined, entry: StoredEntry | undefined): void {
+  private record(
+    key: string,
+    dn: string,
+    changeType: ChangeRecord['changeType'],
+    changes: string | undefined,
+    entry: StoredEntry | undefined,
+  ): void {
     if (this.replicationServer() === undefined) return;
     const domain = this.domainFor(key);
     if (domain === undefined) return;
@@ -169,18 +270,29 @@ export class EmulatedServer {
     const include = [...values(domain, 'ds-cfg-ecl-include'), ...values(external, 'ds-cfg-ecl-include')];
     const forDeletes = changeType === 'delete' ? values(domain, 'ds-cfg-ecl-include-for-deletes') : [];
     const names = [...new Set([...include, ...forDeletes].map((n) => n.toLowerCase()))];
-    const included = entry === undefined || names.length === 0
-      ? undefined
-      : names.flatMap((name) => {
-        const attribute = entry.attributes.get(name);
-        return attribute === undefined || name === 'userpassword' ? [] : attribute.values.map((v) => `${attribute.name}: ${v}`);
-      }).join('\n');
+    const included =
+      entry === undefined || names.length === 0
+        ? undefined
+        : names
+            .flatMap((name) => {
+              const attribute = entry.attributes.get(name);
+              return attribute === undefined || name === 'userpassword'
+                ? []
+                : attribute.values.map((v) => `${attribute.name}: ${v}`);
+            })
+            .join('\n');
     this.lastChangeNumber += 1;
     const time = new Date();
     const csn = `${time.getTime().toString(16).padStart(16, '0')}0001${this.lastChangeNumber.toString(16).padStart(8, '0')}`;
     this.changes.push({
-      number: this.lastChangeNumber, csn, time, targetDn: dn, changeType, changes,
-      targetEntryUuid: values(entry, 'entryUUID')[0] ?? '', includedAttributes: included === '' ? undefined : included,
+      number: this.lastChangeNumber,
+      csn,
+      time,
+      targetDn: dn,
+      changeType,
+      changes,
+      targetEntryUuid: values(entry, 'entryUUID')[0] ?? '',
+      includedAttributes: included === '' ? undefined : included,
     });
   }
 
@@ -192,31 +304,47 @@ export class EmulatedServer {
     const numbered = this.changeNumbersOn();
     if (!numbered && !withControl) return found;
     for (const record of this.changes) {
-      const dn = numbered && !withControl ? `changeNumber=${record.number},${CHANGELOG}` : `replicationCSN=${record.csn},${DATA_SUFFIX},${CHANGELOG}`;
-      found.set(normalize(dn), makeEntry(dn, {
-        objectClass: ['top', 'changeLogEntry'],
-        ...(numbered ? { changeNumber: [String(record.number)] } : {}),
-        targetDN: [record.targetDn],
-        changeType: [record.changeType],
-        changeTime: [generalizedTime(record.time)],
-        replicationCSN: [record.csn],
-        changeLogCookie: [`${DATA_SUFFIX}:${record.csn};`],
-        ...(record.targetEntryUuid === '' ? {} : { targetEntryUUID: [record.targetEntryUuid] }),
-        ...(record.changes === undefined ? {} : { changes: [record.changes] }),
-        ...(record.includedAttributes === undefined ? {} : { includedAttributes: [record.includedAttributes] }),
-      }));
+      const dn =
+        numbered && !withControl
+          ? `changeNumber=${record.number},${CHANGELOG}`
+          : `replicationCSN=${record.csn},${DATA_SUFFIX},${CHANGELOG}`;
+      found.set(
+        normalize(dn),
+        makeEntry(dn, {
+          objectClass: ['top', 'changeLogEntry'],
+          ...(numbered ? { changeNumber: [String(record.number)] } : {}),
+          targetDN: [record.targetDn],
+          changeType: [record.changeType],
+          changeTime: [generalizedTime(record.time)],
+          replicationCSN: [record.csn],
+          changeLogCookie: [`${DATA_SUFFIX}:${record.csn};`],
+          ...(record.targetEntryUuid === '' ? {} : { targetEntryUUID: [record.targetEntryUuid] }),
+          ...(record.changes === undefined ? {} : { changes: [record.changes] }),
+          ...(record.includedAttributes === undefined ? {} : { includedAttributes: [record.includedAttributes] }),
+        }),
+      );
     }
     return found;
   }
 
   // ------------------------------------------------------------ search
 
-  public search(session: Session, base: string, scope: 'base' | 'one' | 'sub', filter: Filter, requested: readonly string[], controls: readonly string[]): SearchResultEntry[] {
+  public search(
+    session: Session,
+    base: string,
+    scope: 'base' | 'one' | 'sub',
+    filter: Filter,
+    requested: readonly string[],
+    controls: readonly string[],
+  ): SearchResultEntry[] {
     const baseKey = normalize(base);
     const held = this.privileges(session);
     const withEcl = controls.includes(ECL_CONTROL);
     if (withEcl && !this.allowed(session, '', 'read', undefined, ECL_CONTROL)) {
-      throw new LdapFailure(RESULT.insufficientAccessRights, `You do not have sufficient access rights to use the control ${ECL_CONTROL}`);
+      throw new LdapFailure(
+        RESULT.insufficientAccessRights,
+        `You do not have sufficient access rights to use the control ${ECL_CONTROL}`,
+      );
     }
     if (baseKey === '' && scope === 'base') {
       const rootDse = this.rootDse(session);
@@ -226,21 +354,29 @@ export class EmulatedServer {
     if (within(baseKey, normalize(CHANGELOG))) {
       if (!this.changelogExposed()) throw new LdapFailure(RESULT.noSuchObject, `The entry '${base}' does not exist`);
       if (!held.has('changelog-read')) {
-        throw new LdapFailure(RESULT.insufficientAccessRights, 'You do not have the changelog-read privilege required to read the external changelog');
+        throw new LdapFailure(
+          RESULT.insufficientAccessRights,
+          'You do not have the changelog-read privilege required to read the external changelog',
+        );
       }
       candidates = this.changelogEntries(withEcl);
     } else {
       if (within(baseKey, normalize(CONFIG)) && !held.has('config-read')) {
-        throw new LdapFailure(RESULT.insufficientAccessRights, 'You do not have sufficient privileges to read the server configuration (config-read)');
+        throw new LdapFailure(
+          RESULT.insufficientAccessRights,
+          'You do not have sufficient privileges to read the server configuration (config-read)',
+        );
       }
       candidates = this.entries;
     }
     const visible = (key: string): boolean => this.allowed(session, key, 'search');
     const baseEntry = candidates.get(baseKey);
-    if (baseEntry === undefined || !visible(baseKey)) throw new LdapFailure(RESULT.noSuchObject, `The entry '${base}' does not exist`);
+    if (baseEntry === undefined || !visible(baseKey))
+      throw new LdapFailure(RESULT.noSuchObject, `The entry '${base}' does not exist`);
     const found: SearchResultEntry[] = [];
     for (const [key, entry] of candidates) {
-      const inScope = scope === 'base' ? key === baseKey : scope === 'one' ? parentOf(key) === baseKey : within(key, baseKey);
+      const inScope =
+        scope === 'base' ? key === baseKey : scope === 'one' ? parentOf(key) === baseKey : within(key, baseKey);
       if (!inScope || !visible(key) || !matches(entry, filter)) continue;
       const readable = makeEntry(entry.dn, {});
       for (const [lower, attribute] of entry.attributes) {
@@ -259,19 +395,37 @@ export class EmulatedServer {
       subschemaSubentry: ['cn=schema'],
       supportedLDAPVersion: ['2', '3'],
       vendorName: [pingds ? 'Ping Identity Corporation' : 'Open Identity Platform Community'],
-      vendorVersion: [`${pingds ? 'PingDS 8.0.0' : 'OpenDJ Server 4.9.4'} (prepare-endpoint-server test emulator, not the real product)`],
-      supportedControl: [
-        '1.2.840.113556.1.4.319', '1.3.6.1.1.12', '1.3.6.1.4.1.26027.1.5.2', ECL_CONTROL, '1.3.6.1.4.1.42.2.27.8.5.1',
-        '2.16.840.1.113730.3.4.2', '2.16.840.1.113730.3.4.3', ...(pingds ? ['1.3.6.1.4.1.36733.2.1.5.1'] : []),
+      vendorVersion: [
+        `${pingds ? 'PingDS 8.0.0' : 'OpenDJ Server 4.9.4'} (prepare-endpoint-server test emulator, not the real product)`,
       ],
-      supportedExtension: ['1.3.6.1.4.1.1466.20037', '1.3.6.1.4.1.26027.1.6.1', '1.3.6.1.4.1.26027.1.6.2', '1.3.6.1.4.1.4203.1.11.1', '1.3.6.1.4.1.4203.1.11.3'],
+      supportedControl: [
+        '1.2.840.113556.1.4.319',
+        '1.3.6.1.1.12',
+        '1.3.6.1.4.1.26027.1.5.2',
+        ECL_CONTROL,
+        '1.3.6.1.4.1.42.2.27.8.5.1',
+        '2.16.840.1.113730.3.4.2',
+        '2.16.840.1.113730.3.4.3',
+        ...(pingds ? ['1.3.6.1.4.1.36733.2.1.5.1'] : []),
+      ],
+      supportedExtension: [
+        '1.3.6.1.4.1.1466.20037',
+        '1.3.6.1.4.1.26027.1.6.1',
+        '1.3.6.1.4.1.26027.1.6.2',
+        '1.3.6.1.4.1.4203.1.11.1',
+        '1.3.6.1.4.1.4203.1.11.3',
+      ],
     };
     if (this.changelogExposed()) {
       this.purge();
       all.changeLog = [CHANGELOG];
-      all.lastExternalChangeLogCookie = [this.changes.length === 0 ? '' : `${DATA_SUFFIX}:${this.changes[this.changes.length - 1]?.csn ?? ''};`];
+      all.lastExternalChangeLogCookie = [
+        this.changes.length === 0 ? '' : `${DATA_SUFFIX}:${this.changes[this.changes.length - 1]?.csn ?? ''};`,
+      ];
       if (this.changeNumbersOn()) {
-        all.firstChangeNumber = [String(this.changes[0]?.number ?? (this.lastChangeNumber === 0 ? 0 : this.lastChangeNumber + 1))];
+        all.firstChangeNumber = [
+          String(this.changes[0]?.number ?? (this.lastChangeNumber === 0 ? 0 : this.lastChangeNumber + 1)),
+        ];
         all.lastChangeNumber = [String(this.lastChangeNumber)];
       }
     }
@@ -285,34 +439,56 @@ export class EmulatedServer {
   /** Checks every write makes, before the ACIs: where writes go at all, and the privileges OpenDJ requires. */
   private authorizeWrite(session: Session, key: string, dn: string, attributeNames: readonly string[]): void {
     if (key === '') throw new LdapFailure(RESULT.unwillingToPerform, 'The root DSE cannot be changed');
-    if (within(key, normalize(CHANGELOG))) throw new LdapFailure(RESULT.unwillingToPerform, 'The external changelog is read-only');
+    if (within(key, normalize(CHANGELOG)))
+      throw new LdapFailure(RESULT.unwillingToPerform, 'The external changelog is read-only');
     const held = this.privileges(session);
     const names = attributeNames.map((name) => name.toLowerCase());
     if (names.includes('aci') && !held.has('modify-acl')) {
-      throw new LdapFailure(RESULT.insufficientAccessRights, `Changing access control ('aci' of '${dn}') requires the modify-acl privilege`);
+      throw new LdapFailure(
+        RESULT.insufficientAccessRights,
+        `Changing access control ('aci' of '${dn}') requires the modify-acl privilege`,
+      );
     }
     if (names.includes('ds-privilege-name') && !held.has('privilege-change')) {
-      throw new LdapFailure(RESULT.insufficientAccessRights, 'Changing privileges requires the privilege-change privilege');
+      throw new LdapFailure(
+        RESULT.insufficientAccessRights,
+        'Changing privileges requires the privilege-change privilege',
+      );
     }
     if (within(key, normalize(CONFIG))) {
-      if (!held.has('config-write')) throw new LdapFailure(RESULT.insufficientAccessRights, `Changing the server configuration ('${dn}') requires the config-write privilege`);
+      if (!held.has('config-write'))
+        throw new LdapFailure(
+          RESULT.insufficientAccessRights,
+          `Changing the server configuration ('${dn}') requires the config-write privilege`,
+        );
       if (names.includes('ds-cfg-global-aci') && !held.has('modify-acl')) {
-        throw new LdapFailure(RESULT.insufficientAccessRights, 'Changing global ACIs requires the modify-acl privilege');
+        throw new LdapFailure(
+          RESULT.insufficientAccessRights,
+          'Changing global ACIs requires the modify-acl privilege',
+        );
       }
     }
   }
 
   public add(session: Session, dn: string, attributes: readonly Attribute[]): void {
     const key = normalize(dn);
-    this.authorizeWrite(session, key, dn, attributes.map((a) => a.name));
-    if (within(key, normalize(CONFIG))) throw new LdapFailure(RESULT.unwillingToPerform, 'The emulator adds no configuration entries');
+    this.authorizeWrite(
+      session,
+      key,
+      dn,
+      attributes.map((a) => a.name),
+    );
+    if (within(key, normalize(CONFIG)))
+      throw new LdapFailure(RESULT.unwillingToPerform, 'The emulator adds no configuration entries');
     if (!this.allowed(session, key, 'add') || attributes.some((a) => !this.allowed(session, key, 'add', a.name))) {
       throw new LdapFailure(RESULT.insufficientAccessRights, `Insufficient access rights to add '${dn}'`);
     }
     if (this.entries.has(key)) throw new LdapFailure(RESULT.entryAlreadyExists, `The entry '${dn}' already exists`);
-    if (!this.entries.has(parentOf(key))) throw new LdapFailure(RESULT.noSuchObject, `The parent of '${dn}' does not exist`);
+    if (!this.entries.has(parentOf(key)))
+      throw new LdapFailure(RESULT.noSuchObject, `The parent of '${dn}' does not exist`);
     const record: Record<string, string[]> = {};
-    for (const attribute of attributes) record[attribute.name] = [...(record[attribute.name] ?? []), ...attribute.values];
+    for (const attribute of attributes)
+      record[attribute.name] = [...(record[attribute.name] ?? []), ...attribute.values];
     const entry = makeEntry(dn, record);
     const password = entry.attributes.get('userpassword');
     if (password !== undefined) {
@@ -328,21 +504,35 @@ export class EmulatedServer {
 
   public modify(session: Session, dn: string, modifications: readonly Modification[]): void {
     const key = normalize(dn);
-    this.authorizeWrite(session, key, dn, modifications.map((m) => m.attribute.name));
+    this.authorizeWrite(
+      session,
+      key,
+      dn,
+      modifications.map((m) => m.attribute.name),
+    );
     const current = this.entries.get(key);
     if (current === undefined) throw new LdapFailure(RESULT.noSuchObject, `The entry '${dn}' does not exist`);
     if (!within(key, normalize(CONFIG)) || !this.privileges(session).has('bypass-acl')) {
       for (const m of modifications) {
         if (!this.allowed(session, key, 'write', m.attribute.name)) {
-          throw new LdapFailure(RESULT.insufficientAccessRights, `Insufficient access rights to modify '${m.attribute.name}' of '${dn}'`);
+          throw new LdapFailure(
+            RESULT.insufficientAccessRights,
+            `Insufficient access rights to modify '${m.attribute.name}' of '${dn}'`,
+          );
         }
       }
     }
     const touchesPassword = modifications.some((m) => m.attribute.name.toLowerCase() === 'userpassword');
     if (touchesPassword && session.boundDn !== key && !this.privileges(session).has('password-reset')) {
-      throw new LdapFailure(RESULT.insufficientAccessRights, "Changing another user's password requires the password-reset privilege");
+      throw new LdapFailure(
+        RESULT.insufficientAccessRights,
+        "Changing another user's password requires the password-reset privilege",
+      );
     }
-    const next = makeEntry(current.dn, Object.fromEntries([...current.attributes.values()].map((a) => [a.name, a.values])));
+    const next = makeEntry(
+      current.dn,
+      Object.fromEntries([...current.attributes.values()].map((a) => [a.name, a.values])),
+    );
     for (const modification of modifications) {
       const { operation, attribute } = modification;
       let incoming = [...attribute.values];
@@ -364,8 +554,10 @@ export class EmulatedServer {
     this.authorizeWrite(session, key, dn, []);
     const current = this.entries.get(key);
     if (current === undefined) throw new LdapFailure(RESULT.noSuchObject, `The entry '${dn}' does not exist`);
-    if (within(key, normalize(CONFIG))) throw new LdapFailure(RESULT.unwillingToPerform, 'The emulator deletes no configuration entries');
-    if (!this.allowed(session, key, 'delete')) throw new LdapFailure(RESULT.insufficientAccessRights, `Insufficient access rights to delete '${dn}'`);
+    if (within(key, normalize(CONFIG)))
+      throw new LdapFailure(RESULT.unwillingToPerform, 'The emulator deletes no configuration entries');
+    if (!this.allowed(session, key, 'delete'))
+      throw new LdapFailure(RESULT.insufficientAccessRights, `Insufficient access rights to delete '${dn}'`);
     if ([...this.entries.keys()].some((other) => other !== key && parentOf(other) === key)) {
       throw new LdapFailure(RESULT.notAllowedOnNonLeaf, `The entry '${dn}' has subordinate entries`);
     }
@@ -376,34 +568,52 @@ export class EmulatedServer {
   /** allow-pre-encoded-passwords of the Default Password Policy (false by default) governs every writer alike. */
   private authorizePreEncoded(passwords: readonly string[]): void {
     if (!passwords.some((value) => /^\{[A-Za-z0-9-]+\}/.test(value))) return;
-    if ((values(this.entries.get(normalize(PASSWORD_POLICY)), 'ds-cfg-allow-pre-encoded-passwords')[0] ?? 'false').toLowerCase() === 'true') return;
-    throw new LdapFailure(RESULT.unwillingToPerform, 'Pre-encoded passwords are not allowed for the password attribute userPassword');
+    if (
+      (
+        values(this.entries.get(normalize(PASSWORD_POLICY)), 'ds-cfg-allow-pre-encoded-passwords')[0] ?? 'false'
+      ).toLowerCase() === 'true'
+    )
+      return;
+    throw new LdapFailure(
+      RESULT.unwillingToPerform,
+      'Pre-encoded passwords are not allowed for the password attribute userPassword',
+    );
   }
 
   /** What the configuration and the server reject: values they cannot read. */
   private validate(entry: StoredEntry): void {
     for (const value of values(entry, 'ds-privilege-name')) {
-      if (!KNOWN_PRIVILEGES.has(value.trim().toLowerCase())) throw new LdapFailure(RESULT.unwillingToPerform, `'${value}' is not a privilege name`);
+      if (!KNOWN_PRIVILEGES.has(value.trim().toLowerCase()))
+        throw new LdapFailure(RESULT.unwillingToPerform, `'${value}' is not a privilege name`);
     }
     for (const name of RESOURCE_LIMITS) {
       for (const value of values(entry, name)) {
-        if (!/^-?\d+$/.test(value.trim())) throw new LdapFailure(RESULT.invalidAttributeSyntax, `'${value}' is not a valid value for ${name}`);
+        if (!/^-?\d+$/.test(value.trim()))
+          throw new LdapFailure(RESULT.invalidAttributeSyntax, `'${value}' is not a valid value for ${name}`);
       }
     }
     for (const value of [...values(entry, 'aci'), ...values(entry, 'ds-cfg-global-aci')]) parseAci(value);
     for (const value of values(entry, 'ds-cfg-changelog-enabled')) {
       if (!['disabled', 'enabled', 'enabled-cookie-mode-only'].includes(value)) {
-        throw new LdapFailure(RESULT.unwillingToPerform, `'${value}' is not a valid value for changelog-enabled: use disabled, enabled or enabled-cookie-mode-only`);
+        throw new LdapFailure(
+          RESULT.unwillingToPerform,
+          `'${value}' is not a valid value for changelog-enabled: use disabled, enabled or enabled-cookie-mode-only`,
+        );
       }
     }
     for (const name of ['ds-cfg-compute-change-number', 'ds-cfg-allow-pre-encoded-passwords', 'ds-cfg-enabled']) {
       for (const value of values(entry, name)) {
-        if (!/^(true|false)$/i.test(value)) throw new LdapFailure(RESULT.unwillingToPerform, `'${value}' is not a valid value for ${name}: use true or false`);
+        if (!/^(true|false)$/i.test(value))
+          throw new LdapFailure(
+            RESULT.unwillingToPerform,
+            `'${value}' is not a valid value for ${name}: use true or false`,
+          );
       }
     }
     const delay = entry.attributes.get('ds-cfg-replication-purge-delay');
     if (delay !== undefined) {
-      if (delay.values.length !== 1) throw new LdapFailure(RESULT.unwillingToPerform, 'replication-purge-delay takes exactly one value');
+      if (delay.values.length !== 1)
+        throw new LdapFailure(RESULT.unwillingToPerform, 'replication-purge-delay takes exactly one value');
       delay.values = [normalizeDuration(delay.values[0] ?? '')];
     }
   }
@@ -420,15 +630,22 @@ export class EmulatedServer {
       this.entries.set(normalize(dn), makeEntry(dn, attributes));
     };
     put(CONFIG, { objectClass: ['top', 'ds-cfg-root-config'], cn: ['config'] });
-    put(ROOT_DNS, { objectClass: ['top', 'ds-cfg-root-dn'], cn: ['Root DNs'], 'ds-cfg-default-root-privilege-name': ROOT_PRIVILEGES });
+    put(ROOT_DNS, {
+      objectClass: ['top', 'ds-cfg-root-dn'],
+      cn: ['Root DNs'],
+      'ds-cfg-default-root-privilege-name': ROOT_PRIVILEGES,
+    });
     put(ADMIN_DN, {
       objectClass: ['top', 'person', 'organizationalPerson', 'inetOrgPerson', 'ds-cfg-root-dn-user'],
-      cn: ['Directory Manager'], sn: ['Manager'], userPassword: [encodePassword(this.options.adminPassword)],
+      cn: ['Directory Manager'],
+      sn: ['Manager'],
+      userPassword: [encodePassword(this.options.adminPassword)],
       'ds-cfg-alternate-bind-dn': ['cn=Directory Manager'],
     });
     put(ACCESS_CONTROL_HANDLER, {
       objectClass: ['top', 'ds-cfg-access-control-handler', 'ds-cfg-dsee-compat-access-control-handler'],
-      cn: ['Access Control Handler'], 'ds-cfg-enabled': ['true'],
+      cn: ['Access Control Handler'],
+      'ds-cfg-enabled': ['true'],
       'ds-cfg-global-aci': [
         '(target="ldap:///")(targetscope="base")(targetattr="objectClass||namingContexts||supportedAuthPasswordSchemes||supportedControl||supportedExtension||supportedFeatures||supportedLDAPVersion||supportedSASLMechanisms||vendorName||vendorVersion||subschemaSubentry")(version 3.0; acl "User-Visible Root DSE Operational Attributes"; allow (read,search,compare) userdn="ldap:///anyone";)',
         '(targetattr="*")(version 3.0; acl "Self entry modification"; allow (write) userdn="ldap:///self";)',
@@ -436,25 +653,58 @@ export class EmulatedServer {
       ],
     });
     put('cn=Password Policies,cn=config', { objectClass: ['top', 'ds-cfg-branch'], cn: ['Password Policies'] });
-    put(PASSWORD_POLICY, { objectClass: ['top', 'ds-cfg-password-policy'], cn: ['Default Password Policy'], 'ds-cfg-allow-pre-encoded-passwords': ['false'] });
-    put('cn=Synchronization Providers,cn=config', { objectClass: ['top', 'ds-cfg-branch'], cn: ['Synchronization Providers'] });
-    put(PROVIDER, { objectClass: ['top', 'ds-cfg-synchronization-provider', 'ds-cfg-replication-synchronization-provider'], cn: ['Multimaster Synchronization'], 'ds-cfg-enabled': ['true'] });
+    put(PASSWORD_POLICY, {
+      objectClass: ['top', 'ds-cfg-password-policy'],
+      cn: ['Default Password Policy'],
+      'ds-cfg-allow-pre-encoded-passwords': ['false'],
+    });
+    put('cn=Synchronization Providers,cn=config', {
+      objectClass: ['top', 'ds-cfg-branch'],
+      cn: ['Synchronization Providers'],
+    });
+    put(PROVIDER, {
+      objectClass: ['top', 'ds-cfg-synchronization-provider', 'ds-cfg-replication-synchronization-provider'],
+      cn: ['Multimaster Synchronization'],
+      'ds-cfg-enabled': ['true'],
+    });
     if (this.options.replicationServer) {
       const pingds = this.options.flavor === 'pingds';
       put(REPLICATION_SERVER, {
-        objectClass: ['top', 'ds-cfg-replication-server'], cn: ['replication server'], 'ds-cfg-replication-port': ['8989'],
+        objectClass: ['top', 'ds-cfg-replication-server'],
+        cn: ['replication server'],
+        'ds-cfg-replication-port': ['8989'],
         'ds-cfg-replication-purge-delay': ['3 d'],
-        ...(pingds ? { 'ds-cfg-changelog-enabled': [this.options.changelogMode] } : { 'ds-cfg-compute-change-number': ['true'] }),
+        ...(pingds
+          ? { 'ds-cfg-changelog-enabled': [this.options.changelogMode] }
+          : { 'ds-cfg-compute-change-number': ['true'] }),
       });
       put(DOMAINS, { objectClass: ['top', 'ds-cfg-branch'], cn: ['domains'] });
-      put(DOMAIN, { objectClass: ['top', 'ds-cfg-replication-domain'], cn: [DATA_SUFFIX], 'ds-cfg-base-dn': [DATA_SUFFIX], 'ds-cfg-server-id': ['1'] });
-      if (!pingds) put(EXTERNAL_DOMAIN, { objectClass: ['top', 'ds-cfg-external-changelog-domain'], cn: ['external changelog'], 'ds-cfg-enabled': ['true'] });
+      put(DOMAIN, {
+        objectClass: ['top', 'ds-cfg-replication-domain'],
+        cn: [DATA_SUFFIX],
+        'ds-cfg-base-dn': [DATA_SUFFIX],
+        'ds-cfg-server-id': ['1'],
+      });
+      if (!pingds)
+        put(EXTERNAL_DOMAIN, {
+          objectClass: ['top', 'ds-cfg-external-changelog-domain'],
+          cn: ['external changelog'],
+          'ds-cfg-enabled': ['true'],
+        });
     }
     put(DATA_SUFFIX, { objectClass: ['top', 'domain'], dc: ['example'], entryUUID: [randomUUID()] });
-    put(`ou=People,${DATA_SUFFIX}`, { objectClass: ['top', 'organizationalUnit'], ou: ['People'], entryUUID: [randomUUID()] });
+    put(`ou=People,${DATA_SUFFIX}`, {
+      objectClass: ['top', 'organizationalUnit'],
+      ou: ['People'],
+      entryUUID: [randomUUID()],
+    });
     put(DATA_ADMIN_DN, {
-      objectClass: ['top', 'person', 'organizationalPerson', 'inetOrgPerson'], uid: ['data-admin'], cn: ['Data Admin'], sn: ['Admin'],
-      userPassword: [encodePassword(DATA_ADMIN_PASSWORD)], entryUUID: [randomUUID()],
+      objectClass: ['top', 'person', 'organizationalPerson', 'inetOrgPerson'],
+      uid: ['data-admin'],
+      cn: ['Data Admin'],
+      sn: ['Admin'],
+      userPassword: [encodePassword(DATA_ADMIN_PASSWORD)],
+      entryUUID: [randomUUID()],
       'ds-privilege-name': ['bypass-acl', 'modify-acl', 'password-reset', 'privilege-change', 'unindexed-search'],
     });
   }
@@ -465,7 +715,11 @@ export class EmulatedServer {
 export function normalizeDuration(text: string): string {
   const match = /^\s*(\d+)\s*([a-z]+)\s*$/i.exec(text);
   const unit = match === null ? undefined : DURATION_UNITS[(match[2] ?? '').toLowerCase()];
-  if (match === null || unit === undefined) throw new LdapFailure(RESULT.unwillingToPerform, `'${text}' is not a valid duration: use a number and a unit such as '3 d'`);
+  if (match === null || unit === undefined)
+    throw new LdapFailure(
+      RESULT.unwillingToPerform,
+      `'${text}' is not a valid duration: use a number and a unit such as '3 d'`,
+    );
   return `${Number(match[1])} ${unit[0]}`;
 }
 
@@ -486,7 +740,10 @@ function passwordMatches(stored: string, clear: string): boolean {
   if (scheme === undefined) return stored === clear;
   const raw = Buffer.from(stored.slice(scheme.length + 2), 'base64');
   const size = scheme === 'SSHA' ? 20 : 32;
-  const candidate = createHash(scheme === 'SSHA' ? 'sha1' : 'sha256').update(clear, 'utf8').update(raw.subarray(size)).digest();
+  const candidate = createHash(scheme === 'SSHA' ? 'sha1' : 'sha256')
+    .update(clear, 'utf8')
+    .update(raw.subarray(size))
+    .digest();
   return raw.length > size && timingSafeEqual(candidate, raw.subarray(0, size));
 }
 

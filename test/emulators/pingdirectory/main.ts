@@ -29,7 +29,11 @@ async function main(): Promise<void> {
   const proxy = values.proxy === true;
   const running = await listen(port, { proxy, adminPassword: adminPassword(values['admin-password-file']) });
   announceAndServe(running, values['pid-file'], `PingDirectory${proxy ? 'Proxy' : ''}`, {
-    emulator: proxy ? 'pingdirectoryproxy' : 'pingdirectory', host: running.host, port: running.port, pid: process.pid, proxy,
+    emulator: proxy ? 'pingdirectoryproxy' : 'pingdirectory',
+    host: running.host,
+    port: running.port,
+    pid: process.pid,
+    proxy,
   });
 }
 

@@ -8,9 +8,19 @@ import { BerReader, BerWriter } from 'ldapts';
 export type Filter =
   | { readonly kind: 'and' | 'or'; readonly filters: readonly Filter[] }
   | { readonly kind: 'not'; readonly filter: Filter }
-  | { readonly kind: 'equal' | 'greaterOrEqual' | 'lessOrEqual' | 'approx'; readonly attribute: string; readonly value: string }
+  | {
+      readonly kind: 'equal' | 'greaterOrEqual' | 'lessOrEqual' | 'approx';
+      readonly attribute: string;
+      readonly value: string;
+    }
   | { readonly kind: 'present'; readonly attribute: string }
-  | { readonly kind: 'substrings'; readonly attribute: string; readonly initial?: string; readonly any: readonly string[]; readonly final?: string }
+  | {
+      readonly kind: 'substrings';
+      readonly attribute: string;
+      readonly initial?: string;
+      readonly any: readonly string[];
+      readonly final?: string;
+    }
   | { readonly kind: 'unsupported' };
 
 export interface Attribute {
@@ -31,7 +41,14 @@ export interface Control {
 export type Request =
   | { readonly op: 'bind'; readonly dn: string; readonly password: string | undefined }
   | { readonly op: 'unbind' }
-  | { readonly op: 'search'; readonly base: string; readonly scope: 'base' | 'one' | 'sub'; readonly filter: Filter; readonly attributes: readonly string[]; readonly typesOnly: boolean }
+  | {
+      readonly op: 'search';
+      readonly base: string;
+      readonly scope: 'base' | 'one' | 'sub';
+      readonly filter: Filter;
+      readonly attributes: readonly string[];
+      readonly typesOnly: boolean;
+    }
   | { readonly op: 'add'; readonly dn: string; readonly attributes: readonly Attribute[] }
   | { readonly op: 'modify'; readonly dn: string; readonly modifications: readonly Modification[] }
   | { readonly op: 'delete'; readonly dn: string }
@@ -133,7 +150,13 @@ function readFilter(reader: BerReader): Filter {
         else if (partTag === 0x81) any.push(value);
         else final = value;
       }
-      return { kind: 'substrings', attribute, any, ...(initial === undefined ? {} : { initial }), ...(final === undefined ? {} : { final }) };
+      return {
+        kind: 'substrings',
+        attribute,
+        any,
+        ...(initial === undefined ? {} : { initial }),
+        ...(final === undefined ? {} : { final }),
+      };
     }
     case 0x87:
       return { kind: 'present', attribute: readPrimitiveContents(reader) };
@@ -244,7 +267,8 @@ function readControls(reader: BerReader): Control[] {
     need(reader.readSequence(0x30), 'control');
     const controlEnd = reader.offset + reader.length;
     const oid = readText(reader, 'control type');
-    const critical = reader.offset < controlEnd && reader.peek() === 0x01 ? need(reader.readBoolean(), 'criticality') : false;
+    const critical =
+      reader.offset < controlEnd && reader.peek() === 0x01 ? need(reader.readBoolean(), 'criticality') : false;
     reader.offset = controlEnd;
     controls.push({ oid, critical });
   }
@@ -273,7 +297,12 @@ export function encodeResult(messageId: number, tag: number, code: number, diagn
   return writer.buffer;
 }
 
-export function encodeSearchEntry(messageId: number, dn: string, attributes: readonly Attribute[], typesOnly: boolean): Buffer {
+export function encodeSearchEntry(
+  messageId: number,
+  dn: string,
+  attributes: readonly Attribute[],
+  typesOnly: boolean,
+): Buffer {
   const writer = new BerWriter();
   writer.startSequence();
   writer.writeInt(messageId);

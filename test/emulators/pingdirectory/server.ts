@@ -12,6 +12,7 @@ const START_TLS_OID = '1.3.6.1.4.1.1466.20037';
 export async function listen(port: number, options: EmulatorOptions): Promise<RunningEmulator> {
   return listenLdap(port, new EmulatedServer(options), {
     knownControls: new Set(),
-    refuseExtended: (oid) => (oid === START_TLS_OID ? 'The emulator does not offer StartTLS' : `Unsupported extended operation ${oid}`),
+    refuseExtended: (oid) =>
+      oid === START_TLS_OID ? 'The emulator does not offer StartTLS' : `Unsupported extended operation ${oid}`,
   });
 }

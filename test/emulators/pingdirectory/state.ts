@@ -7,8 +7,23 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Attribute, Filter, Modification } from './protocol.js';
 import type { Session } from '../shared/ldap-server.js';
 import {
-  applyModification, authenticate, generalizedTime, ldifOfAttributes, ldifOfModifications, LdapFailure, makeEntry, matches, normalize, parentOf, RESULT,
-  select as selectAttributes, stampWrite, values, within as isWithin, type SearchResultEntry, type StoredEntry,
+  applyModification,
+  authenticate,
+  generalizedTime,
+  ldifOfAttributes,
+  ldifOfModifications,
+  LdapFailure,
+  makeEntry,
+  matches,
+  normalize,
+  parentOf,
+  RESULT,
+  select as selectAttributes,
+  stampWrite,
+  values,
+  within as isWithin,
+  type SearchResultEntry,
+  type StoredEntry,
 } from '../shared/entries.js';
 
 export interface EmulatorOptions {
@@ -28,35 +43,103 @@ const CHANGELOG_DN = 'cn=changelog';
 
 /** `default-root-privilege-name` of `cn=Root DNs,cn=config`, PingDirectory 10.2. */
 export const DEFAULT_ROOT_PRIVILEGES = [
-  'audit-data-security', 'bypass-acl', 'modify-acl', 'config-read', 'config-write', 'ldif-import', 'ldif-export',
-  'backend-backup', 'backend-restore', 'server-shutdown', 'server-restart', 'disconnect-client', 'password-reset',
-  'update-schema', 'privilege-change', 'unindexed-search', 'lockdown-mode', 'stream-values', 'third-party-task',
-  'use-admin-session', 'soft-delete-read', 'metrics-read', 'manage-topology', 'permit-get-password-policy-state-issues',
-  'permit-proxied-mschapv2-details', 'collect-support-data', 'file-servlet-access',
+  'audit-data-security',
+  'bypass-acl',
+  'modify-acl',
+  'config-read',
+  'config-write',
+  'ldif-import',
+  'ldif-export',
+  'backend-backup',
+  'backend-restore',
+  'server-shutdown',
+  'server-restart',
+  'disconnect-client',
+  'password-reset',
+  'update-schema',
+  'privilege-change',
+  'unindexed-search',
+  'lockdown-mode',
+  'stream-values',
+  'third-party-task',
+  'use-admin-session',
+  'soft-delete-read',
+  'metrics-read',
+  'manage-topology',
+  'permit-get-password-policy-state-issues',
+  'permit-proxied-mschapv2-details',
+  'collect-support-data',
+  'file-servlet-access',
 ];
 
 /** Per-user resource limits (operational attributes; 0 is no limit). */
-const RESOURCE_LIMIT_ATTRIBUTES = ['ds-rlim-size-limit', 'ds-rlim-time-limit', 'ds-rlim-lookthrough-limit', 'ds-rlim-idle-time-limit'];
+const RESOURCE_LIMIT_ATTRIBUTES = [
+  'ds-rlim-size-limit',
+  'ds-rlim-time-limit',
+  'ds-rlim-lookthrough-limit',
+  'ds-rlim-idle-time-limit',
+];
 
 /** Storage schemes whose `{SCHEME}` prefix makes a userPassword value pre-encoded. */
-const KNOWN_SCHEMES = new Set(['ssha', 'sha', 'ssha256', 'sha256', 'ssha384', 'ssha512', 'sha512', 'md5', 'smd5', 'crypt', 'pbkdf2', 'aes', 'clear']);
+const KNOWN_SCHEMES = new Set([
+  'ssha',
+  'sha',
+  'ssha256',
+  'sha256',
+  'ssha384',
+  'ssha512',
+  'sha512',
+  'md5',
+  'smd5',
+  'crypt',
+  'pbkdf2',
+  'aes',
+  'clear',
+]);
 
 /** Privilege names the emulator accepts in `ds-privilege-name` (the defaults and the others Ping documents). */
 const KNOWN_PRIVILEGES = new Set([
   ...DEFAULT_ROOT_PRIVILEGES,
-  'bypass-read-acl', 'bypass-pw-policy', 'proxied-auth', 'jmx-read', 'jmx-write', 'jmx-notify', 'exec-task',
-  'permit-externally-processed-authentication', 'permit-forwarding-client-connection-policy',
+  'bypass-read-acl',
+  'bypass-pw-policy',
+  'proxied-auth',
+  'jmx-read',
+  'jmx-write',
+  'jmx-notify',
+  'exec-task',
+  'permit-externally-processed-authentication',
+  'permit-forwarding-client-connection-policy',
 ]);
 
 /** Operational attributes: returned only when asked for by name or with `+`. */
 const OPERATIONAL = new Set([
-  'firstchangenumber', 'lastchangenumber', 'lastpurgedchangenumber', 'ds-privilege-name', 'changetime',
-  'createtimestamp', 'modifytimestamp', 'creatorsname', 'modifiersname', 'deletedentryattrs',
+  'firstchangenumber',
+  'lastchangenumber',
+  'lastpurgedchangenumber',
+  'ds-privilege-name',
+  'changetime',
+  'createtimestamp',
+  'modifytimestamp',
+  'creatorsname',
+  'modifiersname',
+  'deletedentryattrs',
   ...RESOURCE_LIMIT_ATTRIBUTES,
 ]);
 
 const DURATION_UNITS: Readonly<Record<string, string>> = {
-  ms: 'ms', s: 's', sec: 's', seconds: 's', m: 'm', min: 'm', minutes: 'm', h: 'h', hours: 'h', d: 'd', days: 'd', w: 'w', weeks: 'w',
+  ms: 'ms',
+  s: 's',
+  sec: 's',
+  seconds: 's',
+  m: 'm',
+  min: 'm',
+  minutes: 'm',
+  h: 'h',
+  hours: 'h',
+  d: 'd',
+  days: 'd',
+  w: 'w',
+  weeks: 'w',
 };
 const UNIT_SECONDS: Readonly<Record<string, number>> = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86400, w: 604800 };
 
@@ -124,10 +207,14 @@ export class EmulatedServer {
 
   public bind(session: Session, dn: string, password: string | undefined): void {
     session.boundDn = undefined;
-    if (password === undefined) throw new LdapFailure(RESULT.authMethodNotSupported, 'Only simple authentication is emulated');
+    if (password === undefined)
+      throw new LdapFailure(RESULT.authMethodNotSupported, 'Only simple authentication is emulated');
     if (dn.trim() === '' && password === '') return;
     if (password === '') {
-      throw new LdapFailure(RESULT.unwillingToPerform, 'Unauthenticated simple binds (a DN without a password) are not allowed');
+      throw new LdapFailure(
+        RESULT.unwillingToPerform,
+        'Unauthenticated simple binds (a DN without a password) are not allowed',
+      );
     }
     session.boundDn = normalize(authenticate(this.entries, dn, password, ROOT_DNS_DN, passwordMatches).dn);
   }
@@ -139,10 +226,13 @@ export class EmulatedServer {
     if (session.boundDn === undefined) return new Set();
     const account = this.entries.get(session.boundDn);
     if (account === undefined) return new Set();
-    const rootUser = parentOf(session.boundDn) === normalize(ROOT_DNS_DN) && hasObjectClass(account, 'ds-cfg-root-dn-user');
+    const rootUser =
+      parentOf(session.boundDn) === normalize(ROOT_DNS_DN) && hasObjectClass(account, 'ds-cfg-root-dn-user');
     const inheritValue = values(account, 'ds-cfg-inherit-default-root-privileges')[0];
     const inherits = rootUser && (inheritValue === undefined || inheritValue.toLowerCase() === 'true');
-    const held = new Set(inherits ? values(this.entries.get(normalize(ROOT_DNS_DN)), 'ds-cfg-default-root-privilege-name') : []);
+    const held = new Set(
+      inherits ? values(this.entries.get(normalize(ROOT_DNS_DN)), 'ds-cfg-default-root-privilege-name') : [],
+    );
     const assigned = values(account, 'ds-privilege-name').map((value) => value.trim().toLowerCase());
     for (const name of assigned) if (!name.startsWith('-')) held.add(name);
     for (const name of assigned) if (name.startsWith('-')) held.delete(name.slice(1));
@@ -152,7 +242,11 @@ export class EmulatedServer {
   private isRootUser(session: Session): boolean {
     if (session.boundDn === undefined) return false;
     const account = this.entries.get(session.boundDn);
-    return account !== undefined && parentOf(session.boundDn) === normalize(ROOT_DNS_DN) && hasObjectClass(account, 'ds-cfg-root-dn-user');
+    return (
+      account !== undefined &&
+      parentOf(session.boundDn) === normalize(ROOT_DNS_DN) &&
+      hasObjectClass(account, 'ds-cfg-root-dn-user')
+    );
   }
 
   private canReadEverything(held: Set<string>): boolean {
@@ -166,7 +260,13 @@ export class EmulatedServer {
 
   // ------------------------------------------------------------ search
 
-  public search(session: Session, base: string, scope: 'base' | 'one' | 'sub', filter: Filter, requested: readonly string[]): SearchResultEntry[] {
+  public search(
+    session: Session,
+    base: string,
+    scope: 'base' | 'one' | 'sub',
+    filter: Filter,
+    requested: readonly string[],
+  ): SearchResultEntry[] {
     const baseKey = normalize(base);
     const held = this.privileges(session);
     if (baseKey === '' && scope === 'base') {
@@ -175,12 +275,19 @@ export class EmulatedServer {
     }
     this.purgeChangelog();
     if (isWithin(baseKey, normalize(CONFIG_DN)) && !held.has('config-read')) {
-      throw new LdapFailure(RESULT.insufficientAccessRights, 'You do not have sufficient privileges to access the server configuration (config-read is needed)');
+      throw new LdapFailure(
+        RESULT.insufficientAccessRights,
+        'You do not have sufficient privileges to access the server configuration (config-read is needed)',
+      );
     }
     const candidates = this.visibleEntries(held);
     const baseEntry = candidates.get(baseKey);
     if (baseEntry === undefined) {
-      throw new LdapFailure(RESULT.noSuchObject, `The entry '${base}' does not exist`, this.matchedDn(baseKey, candidates));
+      throw new LdapFailure(
+        RESULT.noSuchObject,
+        `The entry '${base}' does not exist`,
+        this.matchedDn(baseKey, candidates),
+      );
     }
     const found: SearchResultEntry[] = [];
     for (const [key, entry] of candidates) {
@@ -200,18 +307,24 @@ export class EmulatedServer {
       else if (readsData) visible.set(key, entry);
     }
     if (this.changelogEnabled() && readsData) {
-      visible.set(normalize(CHANGELOG_DN), makeEntry(CHANGELOG_DN, { objectClass: ['top', 'untypedObject'], cn: ['changelog'] }));
+      visible.set(
+        normalize(CHANGELOG_DN),
+        makeEntry(CHANGELOG_DN, { objectClass: ['top', 'untypedObject'], cn: ['changelog'] }),
+      );
       for (const record of this.changes) {
         const dn = `changeNumber=${record.number},${CHANGELOG_DN}`;
-        visible.set(normalize(dn), makeEntry(dn, {
-          objectClass: ['top', 'changeLogEntry'],
-          changeNumber: [String(record.number)],
-          targetDN: [record.targetDn],
-          changeType: [record.changeType],
-          ...(record.changes === undefined ? {} : { changes: [record.changes] }),
-          ...(record.deletedEntryAttrs === undefined ? {} : { deletedEntryAttrs: [record.deletedEntryAttrs] }),
-          changeTime: [generalizedTime(record.time)],
-        }));
+        visible.set(
+          normalize(dn),
+          makeEntry(dn, {
+            objectClass: ['top', 'changeLogEntry'],
+            changeNumber: [String(record.number)],
+            targetDN: [record.targetDn],
+            changeType: [record.changeType],
+            ...(record.changes === undefined ? {} : { changes: [record.changes] }),
+            ...(record.deletedEntryAttrs === undefined ? {} : { deletedEntryAttrs: [record.deletedEntryAttrs] }),
+            changeTime: [generalizedTime(record.time)],
+          }),
+        );
       }
     }
     return visible;
@@ -226,7 +339,9 @@ export class EmulatedServer {
   }
 
   private rootDse(held: Set<string>): StoredEntry {
-    const version = this.options.proxy ? 'Ping Identity Directory Proxy Server 10.2.0.0' : 'Ping Identity Directory Server 10.2.0.0';
+    const version = this.options.proxy
+      ? 'Ping Identity Directory Proxy Server 10.2.0.0'
+      : 'Ping Identity Directory Server 10.2.0.0';
     const attributes: Record<string, string[]> = {
       objectClass: ['top', 'ds-root-dse'],
       namingContexts: [DATA_SUFFIX],
@@ -249,18 +364,32 @@ export class EmulatedServer {
 
   public add(session: Session, dn: string, attributes: readonly Attribute[]): void {
     const key = normalize(dn);
-    this.authorizeWrite(session, key, attributes.map((attribute) => attribute.name), dn);
+    this.authorizeWrite(
+      session,
+      key,
+      attributes.map((attribute) => attribute.name),
+      dn,
+    );
     if (this.entries.has(key)) throw new LdapFailure(RESULT.entryAlreadyExists, `The entry '${dn}' already exists`);
     const parent = parentOf(key);
     if (!this.entries.has(parent)) {
-      throw new LdapFailure(RESULT.noSuchObject, `The parent of '${dn}' does not exist`, this.matchedDn(key, this.entries));
+      throw new LdapFailure(
+        RESULT.noSuchObject,
+        `The parent of '${dn}' does not exist`,
+        this.matchedDn(key, this.entries),
+      );
     }
     const record: Record<string, string[]> = {};
-    for (const attribute of attributes) record[attribute.name] = [...(record[attribute.name] ?? []), ...attribute.values];
+    for (const attribute of attributes)
+      record[attribute.name] = [...(record[attribute.name] ?? []), ...attribute.values];
     const entry = makeEntry(dn, record);
-    if (values(entry, 'objectClass').length === 0) throw new LdapFailure(RESULT.objectClassViolation, 'The entry has no object class');
+    if (values(entry, 'objectClass').length === 0)
+      throw new LdapFailure(RESULT.objectClassViolation, 'The entry has no object class');
     if (parent === normalize(ROOT_DNS_DN) && !hasObjectClass(entry, 'ds-cfg-root-dn-user')) {
-      throw new LdapFailure(RESULT.objectClassViolation, `Entries below '${ROOT_DNS_DN}' must be root DN users (objectClass ds-cfg-root-dn-user)`);
+      throw new LdapFailure(
+        RESULT.objectClassViolation,
+        `Entries below '${ROOT_DNS_DN}' must be root DN users (objectClass ds-cfg-root-dn-user)`,
+      );
     }
     if (isWithin(key, normalize(CONFIG_DN))) this.validateConfig(entry);
     const password = entry.attributes.get('userpassword');
@@ -278,18 +407,39 @@ export class EmulatedServer {
     const names = modifications.map((modification) => modification.attribute.name);
     this.authorizeWrite(session, key, names, dn);
     const current = this.entries.get(key);
-    if (current === undefined) throw new LdapFailure(RESULT.noSuchObject, `The entry '${dn}' does not exist`, this.matchedDn(key, this.entries));
+    if (current === undefined)
+      throw new LdapFailure(RESULT.noSuchObject, `The entry '${dn}' does not exist`, this.matchedDn(key, this.entries));
     const touchesPassword = names.some((name) => name.toLowerCase() === 'userpassword');
-    if (touchesPassword && isWithin(key, normalize(DATA_SUFFIX)) && session.boundDn !== key && !this.privileges(session).has('password-reset')) {
-      throw new LdapFailure(RESULT.insufficientAccessRights, "Changing another user's password requires the password-reset privilege");
+    if (
+      touchesPassword &&
+      isWithin(key, normalize(DATA_SUFFIX)) &&
+      session.boundDn !== key &&
+      !this.privileges(session).has('password-reset')
+    ) {
+      throw new LdapFailure(
+        RESULT.insufficientAccessRights,
+        "Changing another user's password requires the password-reset privilege",
+      );
     }
     if (touchesPassword) {
-      this.authorizePreEncoded(session, key, modifications.filter((m) => m.attribute.name.toLowerCase() === 'userpassword' && m.operation !== 'delete').flatMap((m) => m.attribute.values));
+      this.authorizePreEncoded(
+        session,
+        key,
+        modifications
+          .filter((m) => m.attribute.name.toLowerCase() === 'userpassword' && m.operation !== 'delete')
+          .flatMap((m) => m.attribute.values),
+      );
     }
-    const next = makeEntry(current.dn, Object.fromEntries([...current.attributes.values()].map((a) => [a.name, a.values])));
+    const next = makeEntry(
+      current.dn,
+      Object.fromEntries([...current.attributes.values()].map((a) => [a.name, a.values])),
+    );
     for (const modification of modifications) {
       const { operation, attribute } = modification;
-      const incoming = attribute.name.toLowerCase() === 'userpassword' && operation !== 'delete' ? attribute.values.map(encodePassword) : [...attribute.values];
+      const incoming =
+        attribute.name.toLowerCase() === 'userpassword' && operation !== 'delete'
+          ? attribute.values.map(encodePassword)
+          : [...attribute.values];
       // A delete names stored values in any case.
       applyModification(next, modification, incoming, (stored, named) => stored.toLowerCase() === named.toLowerCase());
     }
@@ -302,12 +452,16 @@ export class EmulatedServer {
   public delete(session: Session, dn: string): void {
     const key = normalize(dn);
     this.authorizeWrite(session, key, [], dn);
-    if (!this.entries.has(key)) throw new LdapFailure(RESULT.noSuchObject, `The entry '${dn}' does not exist`, this.matchedDn(key, this.entries));
+    if (!this.entries.has(key))
+      throw new LdapFailure(RESULT.noSuchObject, `The entry '${dn}' does not exist`, this.matchedDn(key, this.entries));
     if ([...this.entries.keys()].some((other) => parentOf(other) === key && other !== key)) {
       throw new LdapFailure(RESULT.notAllowedOnNonLeaf, `The entry '${dn}' has subordinate entries`);
     }
     if (isWithin(key, normalize(CONFIG_DN)) && parentOf(key) !== normalize(ROOT_DNS_DN)) {
-      throw new LdapFailure(RESULT.unwillingToPerform, 'Only root DN users may be deleted from the emulated configuration');
+      throw new LdapFailure(
+        RESULT.unwillingToPerform,
+        'Only root DN users may be deleted from the emulated configuration',
+      );
     }
     const deleted = this.entries.get(key);
     this.entries.delete(key);
@@ -322,28 +476,50 @@ export class EmulatedServer {
   private authorizePreEncoded(session: Session, key: string, passwords: readonly string[]): void {
     if (!isWithin(key, normalize(DATA_SUFFIX)) || !passwords.some(isPreEncoded)) return;
     if (session.boundDn !== key && this.privileges(session).has('bypass-pw-policy')) return;
-    throw new LdapFailure(RESULT.unwillingToPerform, 'Pre-encoded passwords are not allowed for the password attribute userPassword');
+    throw new LdapFailure(
+      RESULT.unwillingToPerform,
+      'Pre-encoded passwords are not allowed for the password attribute userPassword',
+    );
   }
 
   /** Who may write where (the emulator's stand-in for privileges plus the default access control). */
   private authorizeWrite(session: Session, key: string, attributeNames: readonly string[], dn: string): void {
     if (key === '') throw new LdapFailure(RESULT.unwillingToPerform, 'The root DSE cannot be changed over LDAP');
     if (isWithin(key, normalize(CHANGELOG_DN))) {
-      throw new LdapFailure(RESULT.unwillingToPerform, 'The changelog backend is read-only (writability-mode disabled)');
+      throw new LdapFailure(
+        RESULT.unwillingToPerform,
+        'The changelog backend is read-only (writability-mode disabled)',
+      );
     }
     const held = this.privileges(session);
     if (isWithin(key, normalize(CONFIG_DN))) {
       if (!this.isRootUser(session) || !held.has('config-write')) {
-        throw new LdapFailure(RESULT.insufficientAccessRights, `Changing the server configuration ('${dn}') requires a root user with the config-write privilege`);
+        throw new LdapFailure(
+          RESULT.insufficientAccessRights,
+          `Changing the server configuration ('${dn}') requires a root user with the config-write privilege`,
+        );
       }
-      const privilegeAttributes = ['ds-privilege-name', 'ds-cfg-inherit-default-root-privileges', 'ds-cfg-default-root-privilege-name'];
-      if (attributeNames.some((name) => privilegeAttributes.includes(name.toLowerCase())) && !held.has('privilege-change')) {
-        throw new LdapFailure(RESULT.insufficientAccessRights, 'Changing privileges requires the privilege-change privilege');
+      const privilegeAttributes = [
+        'ds-privilege-name',
+        'ds-cfg-inherit-default-root-privileges',
+        'ds-cfg-default-root-privilege-name',
+      ];
+      if (
+        attributeNames.some((name) => privilegeAttributes.includes(name.toLowerCase())) &&
+        !held.has('privilege-change')
+      ) {
+        throw new LdapFailure(
+          RESULT.insufficientAccessRights,
+          'Changing privileges requires the privilege-change privilege',
+        );
       }
       return;
     }
     if (!held.has('bypass-acl')) {
-      throw new LdapFailure(RESULT.insufficientAccessRights, `Insufficient access rights to change '${dn}' (the emulator has no ACIs: writes need bypass-acl)`);
+      throw new LdapFailure(
+        RESULT.insufficientAccessRights,
+        `Insufficient access rights to change '${dn}' (the emulator has no ACIs: writes need bypass-acl)`,
+      );
     }
   }
 
@@ -351,21 +527,31 @@ export class EmulatedServer {
   private validateConfig(entry: StoredEntry): void {
     for (const value of values(entry, 'ds-privilege-name')) {
       const name = value.trim().toLowerCase().replace(/^-/, '');
-      if (!KNOWN_PRIVILEGES.has(name)) throw new LdapFailure(RESULT.unwillingToPerform, `'${value}' is not a privilege name`);
+      if (!KNOWN_PRIVILEGES.has(name))
+        throw new LdapFailure(RESULT.unwillingToPerform, `'${value}' is not a privilege name`);
     }
     for (const attribute of ['ds-cfg-enabled', 'ds-cfg-inherit-default-root-privileges']) {
       for (const value of values(entry, attribute)) {
-        if (!/^(true|false)$/i.test(value)) throw new LdapFailure(RESULT.unwillingToPerform, `'${value}' is not a valid value for ${attribute}: use true or false`);
+        if (!/^(true|false)$/i.test(value))
+          throw new LdapFailure(
+            RESULT.unwillingToPerform,
+            `'${value}' is not a valid value for ${attribute}: use true or false`,
+          );
       }
     }
     for (const name of RESOURCE_LIMIT_ATTRIBUTES) {
       for (const value of values(entry, name)) {
-        if (!/^\d+$/.test(value.trim())) throw new LdapFailure(RESULT.unwillingToPerform, `'${value}' is not a valid value for ${name}: use a whole number, 0 for no limit`);
+        if (!/^\d+$/.test(value.trim()))
+          throw new LdapFailure(
+            RESULT.unwillingToPerform,
+            `'${value}' is not a valid value for ${name}: use a whole number, 0 for no limit`,
+          );
       }
     }
     const age = entry.attributes.get('ds-cfg-changelog-maximum-age');
     if (age !== undefined) {
-      if (age.values.length !== 1) throw new LdapFailure(RESULT.unwillingToPerform, 'changelog-maximum-age takes exactly one value');
+      if (age.values.length !== 1)
+        throw new LdapFailure(RESULT.unwillingToPerform, 'changelog-maximum-age takes exactly one value');
       age.values = [normalizeDuration(age.values[0] ?? '')];
     }
   }
@@ -378,14 +564,36 @@ export class EmulatedServer {
 
   // ------------------------------------------------------------ change log
 
-  private recordChange(key: string, dn: string, changeType: ChangeRecord['changeType'], changes: string | undefined, deleted?: StoredEntry): void {
+  private recordChange(
+    key: string,
+    dn: string,
+    changeType: ChangeRecord['changeType'],
+    changes: string | undefined,
+    deleted?: StoredEntry,
+  ): void {
     if (!this.changelogEnabled() || !isWithin(key, normalize(DATA_SUFFIX))) return;
     this.lastChangeNumber += 1;
-    const kept = values(this.entries.get(normalize(CHANGELOG_BACKEND_DN)), 'ds-cfg-changelog-deleted-entry-include-attribute');
-    const deletedEntryAttrs = deleted === undefined || kept.length === 0
-      ? undefined
-      : kept.flatMap((name) => { const a = deleted.attributes.get(name.toLowerCase()); return a === undefined ? [] : a.values.map((v) => `${a.name}: ${v}`); }).join('\n');
-    this.changes.push({ number: this.lastChangeNumber, time: this.now(), targetDn: dn, changeType, changes, ...(deletedEntryAttrs === undefined ? {} : { deletedEntryAttrs }) });
+    const kept = values(
+      this.entries.get(normalize(CHANGELOG_BACKEND_DN)),
+      'ds-cfg-changelog-deleted-entry-include-attribute',
+    );
+    const deletedEntryAttrs =
+      deleted === undefined || kept.length === 0
+        ? undefined
+        : kept
+            .flatMap((name) => {
+              const a = deleted.attributes.get(name.toLowerCase());
+              return a === undefined ? [] : a.values.map((v) => `${a.name}: ${v}`);
+            })
+            .join('\n');
+    this.changes.push({
+      number: this.lastChangeNumber,
+      time: this.now(),
+      targetDn: dn,
+      changeType,
+      changes,
+      ...(deletedEntryAttrs === undefined ? {} : { deletedEntryAttrs }),
+    });
   }
 
   /** Drops changes older than changelog-maximum-age, counting them in lastPurgedChangeNumber. */
@@ -450,7 +658,10 @@ export function normalizeDuration(text: string): string {
   const match = /^\s*(\d+)\s*([a-z]+)\s*$/i.exec(text);
   const unit = match === null ? undefined : DURATION_UNITS[(match[2] ?? '').toLowerCase()];
   if (match === null || unit === undefined) {
-    throw new LdapFailure(RESULT.unwillingToPerform, `'${text}' is not a valid duration: use a number and a unit such as '2 d' or '12 h'`);
+    throw new LdapFailure(
+      RESULT.unwillingToPerform,
+      `'${text}' is not a valid duration: use a number and a unit such as '2 d' or '12 h'`,
+    );
   }
   return `${Number(match[1])} ${unit}`;
 }

@@ -61,7 +61,10 @@ export function normalize(dn: string): string {
     .map((rdn) => {
       const eq = rdn.indexOf('=');
       if (eq <= 0) throw new LdapFailure(RESULT.invalidDnSyntax, `The DN '${dn}' is not valid`);
-      return `${rdn.slice(0, eq).trim().toLowerCase()}=${rdn.slice(eq + 1).trim().toLowerCase()}`;
+      return `${rdn.slice(0, eq).trim().toLowerCase()}=${rdn
+        .slice(eq + 1)
+        .trim()
+        .toLowerCase()}`;
     })
     .join(',');
 }
@@ -99,7 +102,8 @@ export interface SearchResultEntry {
 
 export function makeEntry(dn: string, attributes: Record<string, readonly string[]>): StoredEntry {
   const entry: StoredEntry = { dn, attributes: new Map() };
-  for (const [name, list] of Object.entries(attributes)) entry.attributes.set(name.toLowerCase(), { name, values: [...list] });
+  for (const [name, list] of Object.entries(attributes))
+    entry.attributes.set(name.toLowerCase(), { name, values: [...list] });
   return entry;
 }
 
@@ -111,7 +115,11 @@ export function values(entry: StoredEntry | undefined, name: string): string[] {
  * The account a simple bind names: the entry at that DN, else the root DN user (an entry right below
  * rootDnsDn) with the DN among its `ds-cfg-alternate-bind-dn` values. A DN that does not parse is invalid credentials.
  */
-function findBindAccount(entries: ReadonlyMap<string, StoredEntry>, dn: string, rootDnsDn: string): StoredEntry | undefined {
+function findBindAccount(
+  entries: ReadonlyMap<string, StoredEntry>,
+  dn: string,
+  rootDnsDn: string,
+): StoredEntry | undefined {
   let key: string;
   try {
     key = normalize(dn);
@@ -129,7 +137,10 @@ function findBindAccount(entries: ReadonlyMap<string, StoredEntry>, dn: string, 
 
 /** The account a simple bind with a password authenticates as (findBindAccount); any other outcome is 49. */
 export function authenticate(
-  entries: ReadonlyMap<string, StoredEntry>, dn: string, password: string, rootDnsDn: string,
+  entries: ReadonlyMap<string, StoredEntry>,
+  dn: string,
+  password: string,
+  rootDnsDn: string,
   passwordMatches: (stored: string, clear: string) => boolean,
 ): StoredEntry {
   const account = findBindAccount(entries, dn, rootDnsDn);
@@ -140,15 +151,26 @@ export function authenticate(
 }
 
 export function generalizedTime(date: Date): string {
-  return date.toISOString().replace(/[-:T]/g, '').replace(/\.(\d{3})Z$/, '.$1Z');
+  return date
+    .toISOString()
+    .replace(/[-:T]/g, '')
+    .replace(/\.(\d{3})Z$/, '.$1Z');
 }
 
 /** createTimestamp/modifyTimestamp and creatorsName/modifiersName (RFC 4512 section 3.4), to the millisecond. */
 export function stampWrite(entry: StoredEntry, who: string, when: Date, created: boolean): void {
   const time = generalizedTime(when);
   const names: [string, string][] = created
-    ? [['createTimestamp', time], ['creatorsName', who], ['modifyTimestamp', time], ['modifiersName', who]]
-    : [['modifyTimestamp', time], ['modifiersName', who]];
+    ? [
+        ['createTimestamp', time],
+        ['creatorsName', who],
+        ['modifyTimestamp', time],
+        ['modifiersName', who],
+      ]
+    : [
+        ['modifyTimestamp', time],
+        ['modifiersName', who],
+      ];
   for (const [name, value] of names) entry.attributes.set(name.toLowerCase(), { name, values: [value] });
 }
 
@@ -158,7 +180,10 @@ export function stampWrite(entry: StoredEntry, who: string, when: Date, created:
  * store (the values, or encoded passwords); `sameValue` says which stored value a delete names.
  */
 export function applyModification(
-  entry: StoredEntry, { operation, attribute }: Modification, incoming: string[], sameValue: (stored: string, named: string) => boolean,
+  entry: StoredEntry,
+  { operation, attribute }: Modification,
+  incoming: string[],
+  sameValue: (stored: string, named: string) => boolean,
 ): void {
   const lower = attribute.name.toLowerCase();
   const existing = entry.attributes.get(lower);
@@ -168,7 +193,8 @@ export function applyModification(
   } else if (operation === 'add') {
     const have = existing?.values ?? [];
     const duplicate = attribute.values.find((value) => have.some((v) => v.toLowerCase() === value.toLowerCase()));
-    if (duplicate !== undefined) throw new LdapFailure(RESULT.attributeOrValueExists, `'${attribute.name}' already has the value '${duplicate}'`);
+    if (duplicate !== undefined)
+      throw new LdapFailure(RESULT.attributeOrValueExists, `'${attribute.name}' already has the value '${duplicate}'`);
     entry.attributes.set(lower, { name: existing?.name ?? attribute.name, values: [...have, ...incoming] });
   } else {
     if (existing === undefined) throw new LdapFailure(RESULT.noSuchAttribute, `'${attribute.name}' is not present`);
@@ -186,7 +212,11 @@ export function applyModification(
 }
 
 /** The requested attributes of an entry: user attributes for none or `*`, operational ones by name or `+`. */
-export function select(entry: StoredEntry, requested: readonly string[], isOperational: (lowerName: string) => boolean): SearchResultEntry {
+export function select(
+  entry: StoredEntry,
+  requested: readonly string[],
+  isOperational: (lowerName: string) => boolean,
+): SearchResultEntry {
   const wanted = requested.map((name) => name.toLowerCase()).filter((name) => name !== '1.1');
   const allUser = wanted.length === 0 || wanted.includes('*');
   const allOperational = wanted.includes('+');
@@ -218,7 +248,9 @@ export function matches(entry: StoredEntry, filter: Filter): boolean {
     case 'lessOrEqual':
       return has(filter.attribute).some((value) => {
         const numeric = /^-?\d+$/.test(value) && /^-?\d+$/.test(filter.value);
-        const order = numeric ? Number(value) - Number(filter.value) : value.toLowerCase().localeCompare(filter.value.toLowerCase());
+        const order = numeric
+          ? Number(value) - Number(filter.value)
+          : value.toLowerCase().localeCompare(filter.value.toLowerCase());
         return filter.kind === 'greaterOrEqual' ? order >= 0 : order <= 0;
       });
     case 'substrings':
@@ -235,7 +267,10 @@ export function matches(entry: StoredEntry, filter: Filter): boolean {
           if (found < 0) return false;
           position = found + part.length;
         }
-        return filter.final === undefined || (text.length - filter.final.length >= position && text.endsWith(filter.final.toLowerCase()));
+        return (
+          filter.final === undefined ||
+          (text.length - filter.final.length >= position && text.endsWith(filter.final.toLowerCase()))
+        );
       });
     case 'unsupported':
       return false;
@@ -246,16 +281,24 @@ export function matches(entry: StoredEntry, filter: Filter): boolean {
 
 export function ldifOfAttributes(attributes: readonly Attribute[]): string {
   return attributes
-    .flatMap((attribute) => attribute.values.map((value) => `${attribute.name}: ${attribute.name.toLowerCase() === 'userpassword' ? '{redacted}' : value}`))
+    .flatMap((attribute) =>
+      attribute.values.map(
+        (value) => `${attribute.name}: ${attribute.name.toLowerCase() === 'userpassword' ? '{redacted}' : value}`,
+      ),
+    )
     .join('\n');
 }
 
 export function ldifOfModifications(modifications: readonly Modification[]): string {
   return modifications
-    .map(({ operation, attribute }) => [
-      `${operation}: ${attribute.name}`,
-      ...attribute.values.map((value) => `${attribute.name}: ${attribute.name.toLowerCase() === 'userpassword' ? '{redacted}' : value}`),
-      '-',
-    ].join('\n'))
+    .map(({ operation, attribute }) =>
+      [
+        `${operation}: ${attribute.name}`,
+        ...attribute.values.map(
+          (value) => `${attribute.name}: ${attribute.name.toLowerCase() === 'userpassword' ? '{redacted}' : value}`,
+        ),
+        '-',
+      ].join('\n'),
+    )
     .join('\n');
 }

@@ -4,7 +4,14 @@
  * between the emulators (the server's rules, which controls it understands) comes in as arguments.
  */
 import * as net from 'node:net';
-import { decodeMessage, encodeResult, encodeSearchEntry, RESPONSE_TAG, splitMessages, type Envelope } from '../pingdirectory/protocol.js';
+import {
+  decodeMessage,
+  encodeResult,
+  encodeSearchEntry,
+  RESPONSE_TAG,
+  splitMessages,
+  type Envelope,
+} from '../pingdirectory/protocol.js';
 import type { Attribute, Filter, Modification } from '../pingdirectory/protocol.js';
 import { LdapFailure, RESULT } from './entries.js';
 
@@ -22,8 +29,14 @@ export interface Session {
 /** The operations an emulated server answers; each throws LdapFailure to answer with a result code. */
 export interface EmulatedDirectory {
   bind(session: Session, dn: string, password: string | undefined): void;
-  search(session: Session, base: string, scope: 'base' | 'one' | 'sub', filter: Filter, requested: readonly string[], controls: readonly string[]):
-    readonly { readonly dn: string; readonly attributes: Attribute[] }[];
+  search(
+    session: Session,
+    base: string,
+    scope: 'base' | 'one' | 'sub',
+    filter: Filter,
+    requested: readonly string[],
+    controls: readonly string[],
+  ): readonly { readonly dn: string; readonly attributes: Attribute[] }[];
   add(session: Session, dn: string, attributes: readonly Attribute[]): void;
   modify(session: Session, dn: string, modifications: readonly Modification[]): void;
   delete(session: Session, dn: string): void;
@@ -36,7 +49,11 @@ export interface AnswerRules {
   readonly refuseExtended: (oid: string) => string;
 }
 
-export async function listenLdap(port: number, server: EmulatedDirectory, rules: AnswerRules): Promise<RunningEmulator> {
+export async function listenLdap(
+  port: number,
+  server: EmulatedDirectory,
+  rules: AnswerRules,
+): Promise<RunningEmulator> {
   const sockets = new Set<net.Socket>();
   const listener = net.createServer((socket) => {
     sockets.add(socket);
@@ -87,14 +104,23 @@ function serveConnection(socket: net.Socket, server: EmulatedDirectory, rules: A
 function answer(server: EmulatedDirectory, rules: AnswerRules, session: Session, envelope: Envelope): Buffer[] {
   const { messageId, request } = envelope;
   const tagFor: Record<string, number> = {
-    bind: RESPONSE_TAG.bind, search: RESPONSE_TAG.search, add: RESPONSE_TAG.add, modify: RESPONSE_TAG.modify,
-    delete: RESPONSE_TAG.delete, modifyDn: RESPONSE_TAG.modifyDn, compare: RESPONSE_TAG.compare, extended: RESPONSE_TAG.extended,
+    bind: RESPONSE_TAG.bind,
+    search: RESPONSE_TAG.search,
+    add: RESPONSE_TAG.add,
+    modify: RESPONSE_TAG.modify,
+    delete: RESPONSE_TAG.delete,
+    modifyDn: RESPONSE_TAG.modifyDn,
+    compare: RESPONSE_TAG.compare,
+    extended: RESPONSE_TAG.extended,
   };
   const tag = tagFor[request.op] ?? RESPONSE_TAG.extended;
   try {
     const critical = envelope.controls.find((control) => control.critical && !rules.knownControls.has(control.oid));
     if (critical !== undefined) {
-      throw new LdapFailure(RESULT.unavailableCriticalExtension, `The emulator does not support the critical control ${critical.oid}`);
+      throw new LdapFailure(
+        RESULT.unavailableCriticalExtension,
+        `The emulator does not support the critical control ${critical.oid}`,
+      );
     }
     switch (request.op) {
       case 'bind':
@@ -102,7 +128,14 @@ function answer(server: EmulatedDirectory, rules: AnswerRules, session: Session,
         return [encodeResult(messageId, tag, RESULT.success)];
       case 'search': {
         const controls = envelope.controls.map((control) => control.oid);
-        const entries = server.search(session, request.base, request.scope, request.filter, request.attributes, controls);
+        const entries = server.search(
+          session,
+          request.base,
+          request.scope,
+          request.filter,
+          request.attributes,
+          controls,
+        );
         return [
           ...entries.map((entry) => encodeSearchEntry(messageId, entry.dn, entry.attributes, request.typesOnly)),
           encodeResult(messageId, tag, RESULT.success),
@@ -131,6 +164,8 @@ function answer(server: EmulatedDirectory, rules: AnswerRules, session: Session,
     }
   } catch (error) {
     if (error instanceof LdapFailure) return [encodeResult(messageId, tag, error.code, error.message, error.matchedDn)];
-    return [encodeResult(messageId, tag, RESULT.operationsError, error instanceof Error ? error.message : 'internal error')];
+    return [
+      encodeResult(messageId, tag, RESULT.operationsError, error instanceof Error ? error.message : 'internal error'),
+    ];
   }
 }

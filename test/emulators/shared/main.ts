@@ -21,7 +21,12 @@ export function readPasswordFile(file: string): string {
  * Once listening: write the PID file, say on stderr what is listening (a test double, not the product), print the
  * one JSON line the starters wait for on stdout, and close and exit 0 on SIGTERM or SIGINT.
  */
-export function announceAndServe(running: RunningEmulator, pidFile: string | undefined, banner: string, announcement: Record<string, unknown>): void {
+export function announceAndServe(
+  running: RunningEmulator,
+  pidFile: string | undefined,
+  banner: string,
+  announcement: Record<string, unknown>,
+): void {
   if (pidFile !== undefined) writeFileSync(pidFile, `${process.pid}\n`);
   process.stderr.write(`${banner} EMULATOR for tests (not the real product) listening on 127.0.0.1:${running.port}\n`);
   process.stdout.write(`${JSON.stringify(announcement)}\n`);
