@@ -303,8 +303,8 @@ function spellRdns(text: string, adjust: (spelling: string) => string): string[]
 }
 
 function hexEscapeControls(spelling: string): string {
-  // eslint-disable-next-line no-control-regex -- control characters are exactly what this escapes
   return spelling.replace(
+    // eslint-disable-next-line no-control-regex -- control characters are exactly what this escapes
     /[\u0000-\u001f\u007f]/g,
     (char) => `\\${char.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`,
   );

@@ -38,7 +38,8 @@ export interface RunCliOptions {
    * default) closes stdin at once; 'inherit-none' gives the child no stdin at
    * all (/dev/null).
    */
-  stdin?: string | 'closed' | 'inherit-none';
+  /** Text for stdin, or 'closed' / 'inherit-none' (spelled out for the reader: any string is text). */
+  stdin?: string;
   /** Extra environment variables (on top of process.env and NO_COLOR=1). */
   env?: Record<string, string>;
   /** Kill the child (SIGKILL) after this many ms; default 60000. */

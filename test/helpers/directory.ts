@@ -22,7 +22,7 @@ const INSUFFICIENT_ACCESS = 50;
 /** The LDAP result code of an ldapts error, if it has one. */
 export function resultCode(err: unknown): number | undefined {
   if (typeof err === 'object' && err !== null && 'code' in err) {
-    const code = (err as { code: unknown }).code;
+    const code = err.code;
     if (typeof code === 'number') return code;
   }
   return undefined;

@@ -27,7 +27,7 @@ export const REPO_LOG = path.join(repoRoot, 'logs', 'prepare-endpoint-server.log
 
 export interface SpawnOptions {
   /** Text for stdin, then closed; 'closed' (default) closes it at once; 'open' leaves the pipe open. */
-  stdin?: string | 'closed' | 'open';
+  stdin?: string;
   env?: Record<string, string>;
   timeoutMs?: number;
   uid?: number;

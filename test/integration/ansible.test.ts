@@ -153,7 +153,7 @@ function assertRecap(p: Played, expected: Partial<Record<string, Partial<Recap>>
   for (const [host, want] of Object.entries(expected)) {
     assert.ok(got[host], `${host} in the recap\n${describePlay(p)}`);
     for (const [key, value] of Object.entries(want ?? {})) {
-      assert.equal(got[host]![key as keyof Recap], value, `${host} ${key}\n${describePlay(p)}`);
+      assert.equal(got[host][key as keyof Recap], value, `${host} ${key}\n${describePlay(p)}`);
     }
   }
 }

@@ -158,7 +158,7 @@ describe('matrix: arguments (exit 89, nothing written)', () => {
 });
 
 describe('matrix: DNs with escaped characters, UTF-8 and multi-valued RDNs, end to end', () => {
-  const cases = [
+  const cases: readonly { name: string; dn: string; rdn: Readonly<Record<string, string>> }[] = [
     { name: 'escaped comma', dn: `cn=Sync\\, User,ou=People,${BASE}`, rdn: { cn: 'Sync, User' } },
     { name: 'UTF-8 value', dn: `cn=Sÿnc Üser ✓ 同步,ou=People,${BASE}`, rdn: { cn: 'Sÿnc Üser ✓ 同步' } },
     {

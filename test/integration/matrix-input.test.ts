@@ -19,7 +19,6 @@ import {
   oneLine,
   runCli,
   secretFile,
-  spawnCli,
   SENTINEL_OTHER,
   SENTINEL_SYNC,
   type SpawnOptions,

@@ -94,7 +94,7 @@ function shape<T>(checks: { [K in keyof T]-?: Check }): Check {
   return (v, w) => {
     assert.ok(isObject(v), `${w} is an object: ${JSON.stringify(v)}`);
     assert.deepEqual(Object.keys(v).sort(), Object.keys(checks).sort(), `${w} has exactly the documented keys`);
-    for (const [key, check] of Object.entries(checks) as Array<[string, Check]>) check(v[key], `${w}.${key}`);
+    for (const [key, check] of Object.entries<Check>(checks)) check(v[key], `${w}.${key}`);
   };
 }
 const list =

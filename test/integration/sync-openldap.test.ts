@@ -103,7 +103,7 @@ async function searchOutcome(url: string, bind: Bind, paged: boolean): Promise<{
 
 /** Every entry of the base with its user attributes and entryUUID, as `bind` (a rootdn) sees it. */
 async function replicaDump(slapd: Slapd): Promise<Map<string, string>> {
-  return withClient(slapd.url, { dn: slapd.adminDn, password: slapd.adminPassword }, async (c) => {
+  return withClient<Map<string, string>>(slapd.url, { dn: slapd.adminDn, password: slapd.adminPassword }, async (c) => {
     try {
       const { searchEntries } = await c.search(BASE, {
         scope: 'sub',

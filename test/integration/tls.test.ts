@@ -116,7 +116,11 @@ before(async () => {
 });
 
 after(async () => {
-  await Promise.all([slapd, slapdExpired, slapdWrongHost, slapdPlain, ds, dsPlain].map((s) => s?.stop()));
+  await Promise.all(
+    [slapd, slapdExpired, slapdWrongHost, slapdPlain, ds, dsPlain].map(async (s) => {
+      await s?.stop();
+    }),
+  );
   certs?.cleanup();
   if (tmp !== '') rmSync(tmp, { recursive: true, force: true });
 });

@@ -80,7 +80,7 @@ test(`enableCompileCacheQuietly on Node ${process.versions.node}: ${hasCompileCa
     const used = run({ XDG_CACHE_HOME: cacheHome, HOME: join(dir, 'home') });
     if (hasCompileCache) {
       assert.equal(used, join(cacheHome, 'prepare-endpoint-server', 'compile-cache'));
-      assert.ok(readdirSync(used as string).length > 0, 'the cache was written at exit');
+      assert.ok(readdirSync(used).length > 0, 'the cache was written at exit');
     } else {
       assert.equal(used, null);
       assert.deepEqual(readdirSync(dir), [], 'no folder made');

@@ -170,8 +170,8 @@ describe('security descriptors read from Samba AD', () => {
     assert.equal(updated.dacl?.aces.length, (sd.dacl?.aces.length ?? 0) + 1);
     assert.ok(findAce(updated.dacl, wanted));
     // inherited ACEs stay behind the explicit ones
-    const firstInherited = updated.dacl!.aces.findIndex((a) => (a.flags & AceFlags.INHERITED) !== 0);
-    const ours = updated.dacl!.aces.findIndex((a) => a.sid === USER_SID);
+    const firstInherited = updated.dacl.aces.findIndex((a) => (a.flags & AceFlags.INHERITED) !== 0);
+    const ours = updated.dacl.aces.findIndex((a) => a.sid === USER_SID);
     assert.ok(firstInherited < 0 || ours < firstInherited);
     const removed = withoutAces(updated.dacl, (a) => a.sid === USER_SID);
     assert.ok(removed);

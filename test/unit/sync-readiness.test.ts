@@ -573,7 +573,7 @@ describe('the OpenLDAP change log check when cn=accesslog has no entry yet', () 
     const warnings: string[] = [];
     const info: string[] = [];
     const reporter = {
-      check: (title: string, outcome: string, detail?: string) => checks.push(`${outcome}: ${detail ?? ''}`),
+      check: (_title: string, outcome: string, detail?: string) => checks.push(`${outcome}: ${detail ?? ''}`),
       info: (m: string) => info.push(m),
     } as unknown as RunReporter;
     const { sync, admin } = fakes(refresh, rule);
