@@ -195,6 +195,113 @@ async function entry(client, dn, attributes) {
   }
 }
 
+/** The tool's arguments for a full source preparation of `base` on 127.0.0.1:`port`, its run log in `log`. */
+const sourceArgs = ({ port, adminPw, syncPw, base = BASE_DN, log }, extra = []) => [
+  '-h',
+  '127.0.0.1',
+  '-p',
+  String(port),
+  '-D',
+  ADMIN_DN,
+  '-j',
+  adminPw,
+  '--syncServerBindPasswordFile',
+  syncPw,
+  '-b',
+  base,
+  '--isSource',
+  '--no-prompt',
+  '--logFile',
+  log,
+  ...extra,
+];
+
+/** The environment the bench/prepare-*.sh baselines read. */
+const scriptEnv = ({ url, adminPw, syncPw, base = BASE_DN }) => ({
+  LDAP_URL: url,
+  BIND_DN: ADMIN_DN,
+  BIND_PW_FILE: adminPw,
+  SYNC_PW_FILE: syncPw,
+  BASE_DN: base,
+});
+
+/**
+ * The two source-preparation rows of a server, tool against `script`: a first run on a fresh server (`reset`
+ * before each, untimed), then re-runs on the prepared server, which must write nothing. Both also give an
+ * operation-count row from the run log.
+ */
+async function sourceRows({
+  heading,
+  server,
+  opName,
+  resetWord,
+  script,
+  prepare,
+  shell,
+  reset,
+  log,
+  minReads,
+  minWrites,
+}) {
+  console.log(
+    `== ${heading}: full source preparation of a fresh server (${RUNS.prepare} alternating runs, ${resetWord} before each)`,
+  );
+  const ops = [];
+  row(
+    `${server}: first run (fresh server)`,
+    'tool',
+    script,
+    await alternate(
+      RUNS.prepare,
+      () => {
+        const ms = prepare();
+        ops.push(lastRun(log));
+        return ms;
+      },
+      shell,
+      reset,
+    ),
+    1.0,
+  );
+  opRows.push({
+    node: current.version,
+    name: `${opName}, first run`,
+    reads: median(ops.map((o) => o.reads)),
+    writes: median(ops.map((o) => o.writes)),
+    minReads,
+    minWrites,
+  });
+
+  console.log(`== ${heading}: re-run on the prepared server (${RUNS.rerun} alternating runs)`);
+  await reset();
+  prepare();
+  const again = [];
+  row(
+    `${server}: re-run (prepared server)`,
+    'tool',
+    script,
+    await alternate(
+      RUNS.rerun,
+      () => {
+        const ms = prepare();
+        again.push(lastRun(log));
+        return ms;
+      },
+      shell,
+    ),
+    0.8,
+  );
+  if (again.some((o) => o.writes !== 0)) throw new Error(`a re-run on a prepared ${server} wrote something`);
+  opRows.push({
+    node: current.version,
+    name: `${opName}, re-run`,
+    reads: median(again.map((o) => o.reads)),
+    writes: Math.max(...again.map((o) => o.writes)),
+    minReads,
+    minWrites: 0,
+  });
+}
+
 const asArray = (value) => (value === undefined ? [] : Array.isArray(value) ? value : [value]).map(String);
 
 // ------------------------------------------------------------------------------------------ rows
@@ -227,24 +334,7 @@ async function startup() {
   const closed = await freePort();
   const adminPw = secretFile('startup-admin.pw', 'Secret123!');
   const syncPw = secretFile('startup-sync.pw', 'Bench-Sync-Pw-1');
-  const toConnect = [
-    '-h',
-    '127.0.0.1',
-    '-p',
-    String(closed),
-    '-D',
-    ADMIN_DN,
-    '-j',
-    adminPw,
-    '--syncServerBindPasswordFile',
-    syncPw,
-    '-b',
-    BASE_DN,
-    '--isSource',
-    '--no-prompt',
-    '--logFile',
-    join(work, 'startup.log'),
-  ];
+  const toConnect = sourceArgs({ port: closed, adminPw, syncPw, log: join(work, 'startup.log') });
   // Untimed: fills the compile cache where this Node has one (what every run after the first one finds).
   tool(['--version']);
   tool(['--help']);
@@ -376,93 +466,24 @@ const LIB389_UID = 'syncuser';
 async function ds389Rows(ds) {
   const { port, url, bases, reset, adminPw, syncPw } = ds;
   const log = join(work, `ds-tool-${current.major}.log`);
-  const toolArgs = (base, extra = []) => [
-    '-h',
-    '127.0.0.1',
-    '-p',
-    String(port),
-    '-D',
-    ADMIN_DN,
-    '-j',
-    adminPw,
-    '--syncServerBindPasswordFile',
-    syncPw,
-    '-b',
-    base,
-    '--isSource',
-    '--no-prompt',
-    '--logFile',
-    log,
-    ...extra,
-  ];
-  const scriptEnv = (base) => ({
-    LDAP_URL: url,
-    BIND_DN: ADMIN_DN,
-    BIND_PW_FILE: adminPw,
-    SYNC_PW_FILE: syncPw,
-    BASE_DN: base,
-  });
-  const prepare = (base = BASE_DN) => tool(toolArgs(base));
-  const shell = (base = BASE_DN) => timed('bash', [join(ROOT, 'bench', 'prepare-389ds.sh')], scriptEnv(base));
+  const prepare = (base = BASE_DN) => tool(sourceArgs({ port, adminPw, syncPw, base, log }));
+  const shell = (base = BASE_DN) =>
+    timed('bash', [join(ROOT, 'bench', 'prepare-389ds.sh')], scriptEnv({ url, adminPw, syncPw, base }));
   const label = `[Node ${current.version}] 389 DS`;
 
   if (ONLY.includes('389ds')) {
-    console.log(
-      `== ${label}: full source preparation of a fresh server (${RUNS.prepare} alternating runs, reset before each)`,
-    );
-    const ops = [];
-    row(
-      '389 DS: first run (fresh server)',
-      'tool',
-      'bench/prepare-389ds.sh',
-      await alternate(
-        RUNS.prepare,
-        () => {
-          const ms = prepare();
-          ops.push(lastRun(log));
-          return ms;
-        },
-        shell,
-        reset,
-      ),
-      1.0,
-    );
-    opRows.push({
-      node: current.version,
-      name: '389 DS source, first run',
-      reads: median(ops.map((o) => o.reads)),
-      writes: median(ops.map((o) => o.writes)),
+    await sourceRows({
+      heading: label,
+      server: '389 DS',
+      opName: '389 DS source',
+      resetWord: 'reset',
+      script: 'bench/prepare-389ds.sh',
+      prepare,
+      shell,
+      reset,
+      log,
       minReads: 7,
       minWrites: 3,
-    });
-
-    console.log(`== ${label}: re-run on the prepared server (${RUNS.rerun} alternating runs)`);
-    await reset();
-    prepare();
-    const again = [];
-    row(
-      '389 DS: re-run (prepared server)',
-      'tool',
-      'bench/prepare-389ds.sh',
-      await alternate(
-        RUNS.rerun,
-        () => {
-          const ms = prepare();
-          again.push(lastRun(log));
-          return ms;
-        },
-        shell,
-      ),
-      0.8,
-    );
-    if (again.some((o) => o.writes !== 0)) throw new Error('a re-run on a prepared 389 DS wrote something');
-    opRows.push({
-      node: current.version,
-      name: '389 DS source, re-run',
-      reads: median(again.map((o) => o.reads)),
-      writes: Math.max(...again.map((o) => o.writes)),
-      minReads: 7,
-      minWrites: 0,
     });
   }
 
@@ -470,7 +491,10 @@ async function ds389Rows(ds) {
     // The same preparation as dsconf/dsidm make it: the same account DN, the same ACI, plugin and maximum age.
     const syncDn = `uid=${LIB389_UID},ou=People,${BASE_DN}`;
     const lib389 = () =>
-      timed('bash', [join(ROOT, 'bench', 'prepare-389ds-lib389.sh')], { ...scriptEnv(BASE_DN), SYNC_UID: LIB389_UID });
+      timed('bash', [join(ROOT, 'bench', 'prepare-389ds-lib389.sh')], {
+        ...scriptEnv({ url, adminPw, syncPw }),
+        SYNC_UID: LIB389_UID,
+      });
     console.log(
       `== ${label}: the same source preparation with dsconf/dsidm (${RUNS.lib389} alternating runs, reset before each)`,
     );
@@ -482,7 +506,7 @@ async function ds389Rows(ds) {
       await alternate(
         RUNS.lib389,
         () => {
-          const ms = tool(toolArgs(BASE_DN, ['--syncServerBindDN', syncDn]));
+          const ms = tool(sourceArgs({ port, adminPw, syncPw, log }, ['--syncServerBindDN', syncDn]));
           ops.push(lastRun(log));
           return ms;
         },
@@ -536,96 +560,27 @@ async function ping() {
   const adminPw = secretFile('ping-admin.pw', 'adminpw');
   const syncPw = secretFile('ping-sync.pw', 'Bench-Sync-Pw-1');
   const log = join(work, 'ping-tool.log');
-  const prepare = () =>
-    tool([
-      '-h',
-      '127.0.0.1',
-      '-p',
-      String(port),
-      '-D',
-      ADMIN_DN,
-      '-j',
-      adminPw,
-      '--syncServerBindPasswordFile',
-      syncPw,
-      '-b',
-      BASE_DN,
-      '--isSource',
-      '--no-prompt',
-      '--logFile',
-      log,
-    ]);
+  const prepare = () => tool(sourceArgs({ port, adminPw, syncPw, log }));
   const shell = () =>
-    timed('bash', [join(ROOT, 'bench', 'prepare-pingdirectory.sh')], {
-      LDAP_URL: url,
-      BIND_DN: ADMIN_DN,
-      BIND_PW_FILE: adminPw,
-      SYNC_PW_FILE: syncPw,
-      BASE_DN,
-    });
+    timed('bash', [join(ROOT, 'bench', 'prepare-pingdirectory.sh')], scriptEnv({ url, adminPw, syncPw }));
   // The emulator keeps its data in memory: a restart is a fresh server. Not timed.
   const restart = async () => {
     down();
     up();
   };
 
-  console.log(
-    `== PingDirectory emulator: full source preparation of a fresh server (${RUNS.prepare} alternating runs, restart before each)`,
-  );
-  const ops = [];
-  row(
-    'PingDirectory emulator: first run (fresh server)',
-    'tool',
-    'bench/prepare-pingdirectory.sh',
-    await alternate(
-      RUNS.prepare,
-      () => {
-        const ms = prepare();
-        ops.push(lastRun(log));
-        return ms;
-      },
-      shell,
-      restart,
-    ),
-    1.0,
-  );
-  opRows.push({
-    node: current.version,
-    name: 'PingDirectory source, first run',
-    reads: median(ops.map((o) => o.reads)),
-    writes: median(ops.map((o) => o.writes)),
+  await sourceRows({
+    heading: 'PingDirectory emulator',
+    server: 'PingDirectory emulator',
+    opName: 'PingDirectory source',
+    resetWord: 'restart',
+    script: 'bench/prepare-pingdirectory.sh',
+    prepare,
+    shell,
+    reset: restart,
+    log,
     minReads: 6,
     minWrites: 2,
-  });
-
-  console.log(`== PingDirectory emulator: re-run on the prepared server (${RUNS.rerun} alternating runs)`);
-  await restart();
-  prepare();
-  const again = [];
-  row(
-    'PingDirectory emulator: re-run (prepared server)',
-    'tool',
-    'bench/prepare-pingdirectory.sh',
-    await alternate(
-      RUNS.rerun,
-      () => {
-        const ms = prepare();
-        again.push(lastRun(log));
-        return ms;
-      },
-      shell,
-    ),
-    0.8,
-  );
-  if (again.some((o) => o.writes !== 0))
-    throw new Error('a re-run on a prepared PingDirectory emulator wrote something');
-  opRows.push({
-    node: current.version,
-    name: 'PingDirectory source, re-run',
-    reads: median(again.map((o) => o.reads)),
-    writes: Math.max(...again.map((o) => o.writes)),
-    minReads: 6,
-    minWrites: 0,
   });
 }
 

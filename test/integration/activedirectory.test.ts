@@ -11,6 +11,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { connect } from '../../src/ldap/directory.js';
 import type { Directory } from '../../src/model/directory.js';
+import type { Change } from '../../src/model/entries.js';
 import { sdFlagsControl } from '../../src/servers/activedirectory.js';
 import {
   AceType,
@@ -19,6 +20,8 @@ import {
   encodeSecurityDescriptor,
   SecurityInformation,
   withAce,
+  type Ace,
+  type SecurityDescriptor,
 } from '../../src/servers/ad/security-descriptor.js';
 import { withClient } from '../helpers/directory.js';
 import { buildPreviousVersion, previousVersionSkipReason } from '../helpers/previous-version.js';
@@ -123,6 +126,39 @@ async function removeAll(baseDns?: string[]): Promise<void> {
   const r = await run(['--remove', '--isSource', '--isDestination'], baseDns);
   assert.equal(r.code, 0, describeRun(r));
   assert.equal(await asAdmin((d) => d.read(SYNC_DN, ['objectClass'])), undefined);
+}
+
+const USER_CLASSES = ['top', 'person', 'organizationalPerson', 'user'];
+
+/** The add of a user account (`classes` its object classes) with `attributes`. */
+function addUser(dn: string, attributes: Record<string, string[]> = {}, classes = USER_CLASSES): Change {
+  return { kind: 'add', dn, attributes: { objectClass: classes, ...attributes } };
+}
+
+/** A modify of one attribute. */
+function modify(dn: string, operation: 'add' | 'delete' | 'replace', attribute: string, values: string[]): Change {
+  return { kind: 'modify', dn, modifications: [{ operation, attribute, values }] };
+}
+
+/** The write of `dn`'s DACL: `sd` with `ace` added. */
+function daclWith(dn: string, sd: SecurityDescriptor, ace: Ace): Change {
+  const written = encodeSecurityDescriptor({ ...sd, dacl: withAce(sd.dacl, ace) });
+  return {
+    kind: 'modify',
+    dn,
+    controls: [sdFlagsControl(SecurityInformation.DACL)],
+    modifications: [
+      { operation: 'replace', attribute: 'nTSecurityDescriptor', values: [Buffer.from(written).toString('base64')] },
+    ],
+  };
+}
+
+/** Insufficient access (50): what a write out of the sync user's reach gets. */
+const refused = (e: { resultCode?: number }): boolean => e.resultCode === 50;
+
+/** `change` made by `d` is refused for insufficient access. */
+async function assertRefused(d: Directory, change: Change, what: string): Promise<void> {
+  await assert.rejects(d.apply(change), refused, what);
 }
 
 /** DirSync as `bind` from the start until done: the cookie that sees only later changes. */
@@ -241,34 +277,11 @@ describe('Active Directory on Samba AD DC', { skip: skip ?? false }, () => {
     const sync = await open({ dn: SYNC_DN, password: SYNC_PASSWORD }, true);
     try {
       const user = `CN=Synced ${randomUUID().slice(0, 8)},${TARGET_OU}`;
-      await sync.apply({
-        kind: 'add',
-        dn: user,
-        attributes: {
-          objectClass: ['top', 'person', 'organizationalPerson', 'user'],
-          sAMAccountName: [`s${randomUUID().slice(0, 12)}`],
-        },
-      });
-      await sync.apply({
-        kind: 'modify',
-        dn: user,
-        modifications: [{ operation: 'replace', attribute: 'description', values: ['synced'] }],
-      });
-      await sync.apply({
-        kind: 'modify',
-        dn: user,
-        modifications: [{ operation: 'replace', attribute: 'unicodePwd', values: [`Reset-${randomUUID()}-aA1!`] }],
-      });
+      await sync.apply(addUser(user, { sAMAccountName: [`s${randomUUID().slice(0, 12)}`] }));
+      await sync.apply(modify(user, 'replace', 'description', ['synced']));
+      await sync.apply(modify(user, 'replace', 'unicodePwd', [`Reset-${randomUUID()}-aA1!`]));
       await sync.apply({ kind: 'delete', dn: user });
-      await assert.rejects(
-        sync.apply({
-          kind: 'add',
-          dn: `CN=Elsewhere,CN=Users,${BASE}`,
-          attributes: { objectClass: ['top', 'person', 'organizationalPerson', 'user'] },
-        }),
-        (e: { resultCode?: number }) => e.resultCode === 50,
-        'no rights outside the base DN',
-      );
+      await assertRefused(sync, addUser(`CN=Elsewhere,CN=Users,${BASE}`), 'no rights outside the base DN');
     } finally {
       await sync.close();
     }
@@ -282,41 +295,21 @@ describe('Active Directory on Samba AD DC', { skip: skip ?? false }, () => {
     const nestedAdmin = `CN=Nested Admin ${randomUUID().slice(0, 6)},${TARGET_OU}`;
     const alice = `CN=Alice ${randomUUID().slice(0, 6)},${TARGET_OU}`;
     await asAdmin(async (d) => {
-      await d.apply({
-        kind: 'add',
-        dn: tier0,
-        attributes: { objectClass: ['top', 'group'], sAMAccountName: [`t0${randomUUID().slice(0, 8)}`] },
-      });
-      await d.apply({
-        kind: 'add',
-        dn: nestedAdmin,
-        attributes: {
-          objectClass: ['top', 'person', 'organizationalPerson', 'user'],
-          sAMAccountName: [`na${randomUUID().slice(0, 8)}`],
-          unicodePwd: [`Nested-${randomUUID()}-aA1!`],
-          userAccountControl: ['512'],
-        },
-      });
-      await d.apply({
-        kind: 'add',
-        dn: alice,
-        attributes: {
-          objectClass: ['top', 'person', 'organizationalPerson', 'user'],
-          sAMAccountName: [`al${randomUUID().slice(0, 8)}`],
-          unicodePwd: [`Alice-${randomUUID()}-aA1!`],
-          userAccountControl: ['512'],
-        },
-      });
-      await d.apply({
-        kind: 'modify',
-        dn: tier0,
-        modifications: [{ operation: 'add', attribute: 'member', values: [nestedAdmin] }],
-      });
-      await d.apply({
-        kind: 'modify',
-        dn: `CN=Domain Admins,CN=Users,${BASE}`,
-        modifications: [{ operation: 'add', attribute: 'member', values: [tier0] }],
-      });
+      await d.apply(addUser(tier0, { sAMAccountName: [`t0${randomUUID().slice(0, 8)}`] }, ['top', 'group']));
+      for (const [dn, prefix, password] of [
+        [nestedAdmin, 'na', 'Nested'],
+        [alice, 'al', 'Alice'],
+      ] as const) {
+        await d.apply(
+          addUser(dn, {
+            sAMAccountName: [`${prefix}${randomUUID().slice(0, 8)}`],
+            unicodePwd: [`${password}-${randomUUID()}-aA1!`],
+            userAccountControl: ['512'],
+          }),
+        );
+      }
+      await d.apply(modify(tier0, 'add', 'member', [nestedAdmin]));
+      await d.apply(modify(`CN=Domain Admins,CN=Users,${BASE}`, 'add', 'member', [tier0]));
     }, true);
     const r = await run(['--isDestination', ...LDAPS]);
     assert.equal(r.code, 0, describeRun(r));
@@ -332,7 +325,6 @@ describe('Active Directory on Samba AD DC', { skip: skip ?? false }, () => {
       'no DS-Replication-Get-Changes-All (DCSync)',
     );
 
-    const refused = (e: { resultCode?: number }): boolean => e.resultCode === 50;
     const sync = await open({ dn: SYNC_DN, password: SYNC_PASSWORD }, true);
     try {
       for (const group of [
@@ -344,24 +336,12 @@ describe('Active Directory on Samba AD DC', { skip: skip ?? false }, () => {
         `CN=Backup Operators,CN=Builtin,${BASE}`,
         tier0,
       ]) {
-        await assert.rejects(
-          sync.apply({
-            kind: 'modify',
-            dn: group,
-            modifications: [{ operation: 'add', attribute: 'member', values: [SYNC_DN] }],
-          }),
-          refused,
-          `join ${group}`,
-        );
+        await assertRefused(sync, modify(group, 'add', 'member', [SYNC_DN]), `join ${group}`);
       }
       for (const account of [`CN=Administrator,CN=Users,${BASE}`, `CN=krbtgt,CN=Users,${BASE}`, nestedAdmin]) {
-        await assert.rejects(
-          sync.apply({
-            kind: 'modify',
-            dn: account,
-            modifications: [{ operation: 'replace', attribute: 'unicodePwd', values: [`Taken-${randomUUID()}-aA1!`] }],
-          }),
-          refused,
+        await assertRefused(
+          sync,
+          modify(account, 'replace', 'unicodePwd', [`Taken-${randomUUID()}-aA1!`]),
           `reset ${account}`,
         );
         await assert.rejects(
@@ -376,57 +356,15 @@ describe('Active Directory on Samba AD DC', { skip: skip ?? false }, () => {
           d.read(dn, ['nTSecurityDescriptor'], { controls: [sdFlagsControl(SecurityInformation.DACL)] }),
         );
         const sd = decodeSecurityDescriptor(binaryValue(current, 'nTSecurityDescriptor')!);
-        const everyone = encodeSecurityDescriptor({
-          ...sd,
-          dacl: withAce(sd.dacl, { type: AceType.ACCESS_ALLOWED, flags: 0, mask: 0x10000000, sid: 'S-1-1-0' }),
-        });
-        await assert.rejects(
-          sync.apply({
-            kind: 'modify',
-            dn,
-            controls: [sdFlagsControl(SecurityInformation.DACL)],
-            modifications: [
-              {
-                operation: 'replace',
-                attribute: 'nTSecurityDescriptor',
-                values: [Buffer.from(everyone).toString('base64')],
-              },
-            ],
-          }),
-          refused,
-          `descriptor of ${dn}`,
-        );
+        const everyone = { type: AceType.ACCESS_ALLOWED, flags: 0, mask: 0x10000000, sid: 'S-1-1-0' };
+        await assertRefused(sync, daclWith(dn, sd, everyone), `descriptor of ${dn}`);
       }
       const gpLink = '[LDAP://cn={31B2F340-016D-11D2-945F-00C04FB984F9},cn=policies,cn=system,DC=example,DC=com;0]';
       for (const dn of [BASE, TARGET_OU]) {
-        await assert.rejects(
-          sync.apply({
-            kind: 'modify',
-            dn,
-            modifications: [{ operation: 'replace', attribute: 'gPLink', values: [gpLink] }],
-          }),
-          refused,
-          `gPLink on ${dn}`,
-        );
+        await assertRefused(sync, modify(dn, 'replace', 'gPLink', [gpLink]), `gPLink on ${dn}`);
       }
-      await assert.rejects(
-        sync.apply({
-          kind: 'modify',
-          dn: BASE,
-          modifications: [{ operation: 'replace', attribute: 'description', values: ['taken'] }],
-        }),
-        refused,
-        'the domain object itself',
-      );
-      await assert.rejects(
-        sync.apply({
-          kind: 'modify',
-          dn: SYNC_DN,
-          modifications: [{ operation: 'replace', attribute: 'description', values: ['mine'] }],
-        }),
-        refused,
-        'its own account',
-      );
+      await assertRefused(sync, modify(BASE, 'replace', 'description', ['taken']), 'the domain object itself');
+      await assertRefused(sync, modify(SYNC_DN, 'replace', 'description', ['mine']), 'its own account');
 
       // What a sync needs: users, groups, contacts and OUs created, changed, moved and deleted; an ordinary password reset.
       const ou = `OU=Synced ${randomUUID().slice(0, 6)},${TARGET_OU}`;
@@ -436,39 +374,12 @@ describe('Active Directory on Samba AD DC', { skip: skip ?? false }, () => {
       const sub = `OU=Sub,${ou}`;
       await sync.apply({ kind: 'add', dn: ou, attributes: { objectClass: ['top', 'organizationalUnit'] } });
       await sync.apply({ kind: 'add', dn: sub, attributes: { objectClass: ['top', 'organizationalUnit'] } });
-      await sync.apply({
-        kind: 'add',
-        dn: user,
-        attributes: {
-          objectClass: ['top', 'person', 'organizationalPerson', 'user'],
-          sAMAccountName: [`su${randomUUID().slice(0, 8)}`],
-        },
-      });
-      await sync.apply({
-        kind: 'add',
-        dn: group,
-        attributes: { objectClass: ['top', 'group'], sAMAccountName: [`sg${randomUUID().slice(0, 8)}`] },
-      });
-      await sync.apply({
-        kind: 'add',
-        dn: contact,
-        attributes: { objectClass: ['top', 'person', 'organizationalPerson', 'contact'] },
-      });
-      await sync.apply({
-        kind: 'modify',
-        dn: group,
-        modifications: [{ operation: 'add', attribute: 'member', values: [user] }],
-      });
-      await sync.apply({
-        kind: 'modify',
-        dn: user,
-        modifications: [{ operation: 'replace', attribute: 'description', values: ['synced'] }],
-      });
-      await sync.apply({
-        kind: 'modify',
-        dn: alice,
-        modifications: [{ operation: 'replace', attribute: 'unicodePwd', values: [`Reset-${randomUUID()}-aA1!`] }],
-      });
+      await sync.apply(addUser(user, { sAMAccountName: [`su${randomUUID().slice(0, 8)}`] }));
+      await sync.apply(addUser(group, { sAMAccountName: [`sg${randomUUID().slice(0, 8)}`] }, ['top', 'group']));
+      await sync.apply(addUser(contact, {}, ['top', 'person', 'organizationalPerson', 'contact']));
+      await sync.apply(modify(group, 'add', 'member', [user]));
+      await sync.apply(modify(user, 'replace', 'description', ['synced']));
+      await sync.apply(modify(alice, 'replace', 'unicodePwd', [`Reset-${randomUUID()}-aA1!`]));
       await withClient(dc.url, { dn: SYNC_DN, password: SYNC_PASSWORD }, (c) =>
         c.modifyDN(user, `CN=Synced User,${sub}`),
       );
@@ -477,11 +388,7 @@ describe('Active Directory on Samba AD DC', { skip: skip ?? false }, () => {
       await sync.close();
     }
     await asAdmin(async (d) => {
-      await d.apply({
-        kind: 'modify',
-        dn: `CN=Domain Admins,CN=Users,${BASE}`,
-        modifications: [{ operation: 'delete', attribute: 'member', values: [tier0] }],
-      });
+      await d.apply(modify(`CN=Domain Admins,CN=Users,${BASE}`, 'delete', 'member', [tier0]));
       for (const dn of [tier0, nestedAdmin, alice]) await d.apply({ kind: 'delete', dn });
     });
     await removeAll();
@@ -621,17 +528,14 @@ describe('Active Directory on Samba AD DC', { skip: skip ?? false }, () => {
     writeFileSync(passwordFile, `${password}\n`, { mode: 0o600 });
     await asAdmin(
       (d) =>
-        d.apply({
-          kind: 'add',
-          dn: adopted,
-          attributes: {
-            objectClass: ['top', 'person', 'organizationalPerson', 'user'],
+        d.apply(
+          addUser(adopted, {
             cn: ['Adopted User'],
             sAMAccountName: ['adopted'],
             userAccountControl: ['512'],
             unicodePwd: [password],
-          },
-        }),
+          }),
+        ),
       true,
     );
     try {
@@ -679,15 +583,12 @@ describe('Active Directory on Samba AD DC', { skip: skip ?? false }, () => {
   test('an account that is not a user, a built-in or a protected one is never taken over, even with --resetSyncServerBindPassword', async () => {
     const computer = `CN=pc${randomUUID().slice(0, 6)},CN=Computers,${BASE}`;
     await asAdmin((d) =>
-      d.apply({
-        kind: 'add',
-        dn: computer,
-        attributes: {
-          objectClass: ['top', 'person', 'organizationalPerson', 'user', 'computer'],
-          sAMAccountName: [`pc${randomUUID().slice(0, 8)}$`],
-          userAccountControl: ['4096'],
-        },
-      }),
+      d.apply(
+        addUser(computer, { sAMAccountName: [`pc${randomUUID().slice(0, 8)}$`], userAccountControl: ['4096'] }, [
+          ...USER_CLASSES,
+          'computer',
+        ]),
+      ),
     );
     const domainBefore = await dc.sddl(BASE);
     try {
@@ -726,26 +627,20 @@ describe('Active Directory on Samba AD DC', { skip: skip ?? false }, () => {
     const disabled = `CN=Disabled Sync,CN=Users,${BASE}`;
     const risky = `CN=Risky Sync,CN=Users,${BASE}`;
     await asAdmin(async (d) => {
-      await d.apply({
-        kind: 'add',
-        dn: disabled,
-        attributes: {
-          objectClass: ['top', 'person', 'organizationalPerson', 'user'],
+      await d.apply(
+        addUser(disabled, {
           sAMAccountName: ['DisabledSync'],
           unicodePwd: [SYNC_PASSWORD],
           userAccountControl: ['514'],
-        },
-      });
-      await d.apply({
-        kind: 'add',
-        dn: risky,
-        attributes: {
-          objectClass: ['top', 'person', 'organizationalPerson', 'user'],
+        }),
+      );
+      await d.apply(
+        addUser(risky, {
           sAMAccountName: ['RiskySync'],
           unicodePwd: [SYNC_PASSWORD],
           userAccountControl: [String(0x200 | 0x400000)],
-        },
-      });
+        }),
+      );
     }, true);
     try {
       for (const extra of [[], ['--resetSyncServerBindPassword']]) {
@@ -855,18 +750,7 @@ describe('Active Directory on Samba AD DC', { skip: skip ?? false }, () => {
       });
       const sd = decodeSecurityDescriptor(binaryValue(current, 'nTSecurityDescriptor')!);
       const deny = { type: AceType.ACCESS_DENIED_OBJECT, flags: 0, mask: 0x100, sid, objectType: GET_CHANGES };
-      await d.apply({
-        kind: 'modify',
-        dn: BASE,
-        controls: [sdFlagsControl(SecurityInformation.DACL)],
-        modifications: [
-          {
-            operation: 'replace',
-            attribute: 'nTSecurityDescriptor',
-            values: [Buffer.from(encodeSecurityDescriptor({ ...sd, dacl: withAce(sd.dacl, deny) })).toString('base64')],
-          },
-        ],
-      });
+      await d.apply(daclWith(BASE, sd, deny));
     }, true);
     const r = await run(['--isSource', '--json']);
     assert.equal(r.code, 0, describeRun(r));
@@ -882,13 +766,7 @@ describe('Active Directory on Samba AD DC', { skip: skip ?? false }, () => {
     assert.equal(config.code, 89, describeRun(config));
     assert.match(config.stderr, /not in the domain naming context/);
     const holder = `CN=Holder ${randomUUID().slice(0, 6)},CN=Users,${BASE}`;
-    await asAdmin((d) =>
-      d.apply({
-        kind: 'add',
-        dn: holder,
-        attributes: { objectClass: ['top', 'person', 'organizationalPerson', 'user'], sAMAccountName: ['SyncUser'] },
-      }),
-    );
+    await asAdmin((d) => d.apply(addUser(holder, { sAMAccountName: ['SyncUser'] })));
     try {
       const r = await run(['--isSource']);
       assert.equal(r.code, 68, describeRun(r));
