@@ -1,6 +1,6 @@
 // Small ldapts helpers for tests that look at a directory server directly
 // (independently of the code under test).
-import { Client } from 'ldapts';
+import { Attribute, Change, Client } from 'ldapts';
 
 export interface Bind {
   dn: string;
@@ -138,6 +138,20 @@ export async function searchFirstValues(
 /** Every attribute of an entry (user and operational), names lower-cased and sorted, values base64 for binary. */
 export type Dump = Record<string, Record<string, string[]>>;
 
+/** One modify of one attribute of `dn`, as `bind`. */
+export async function modifyAttribute(
+  url: string,
+  bind: Bind,
+  dn: string,
+  operation: 'add' | 'delete' | 'replace',
+  type: string,
+  values: string[],
+): Promise<void> {
+  await withClient(url, bind, (c) =>
+    c.modify(dn, new Change({ operation, modification: new Attribute({ type, values }) })),
+  );
+}
+
 /**
  * Every attribute (user and operational) of every entry under `base` (or of `base` alone), keyed
  * `scope:dn` in lower case: compare two dumps for "byte-for-byte unchanged". Empty if `base` does not exist.
@@ -165,4 +179,18 @@ export async function dumpEntries(url: string, bind: Bind, base: string, scope: 
     }
     return out;
   });
+}
+
+/**
+ * What a run against 389 DS may touch, dumped (see dumpEntries): everything under `base`, cn=config, the Retro
+ * Changelog plugin, the root DSE and cn=changelog.
+ */
+export async function ds389Dumps(url: string, bind: Bind, base: string): Promise<Dump[]> {
+  return [
+    await dumpEntries(url, bind, base, 'sub'),
+    await dumpEntries(url, bind, 'cn=config', 'base'),
+    await dumpEntries(url, bind, 'cn=Retro Changelog Plugin,cn=plugins,cn=config', 'base'),
+    await dumpEntries(url, bind, '', 'base'),
+    await dumpEntries(url, bind, 'cn=changelog', 'base'),
+  ];
 }

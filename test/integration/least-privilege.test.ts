@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { Attribute, Change, type Client } from 'ldapts';
 import { runCli, type RunCliResult } from '../helpers/cli.js';
-import { canBind, readEntry, resultCode, withClient, type Bind } from '../helpers/directory.js';
+import { canBind, modifyAttribute, readEntry, resultCode, withClient, type Bind } from '../helpers/directory.js';
 import { connectionArgs, describeRun, makeTempDir, secretFile } from '../helpers/fixture.js';
 import { sleep, spawnCli } from '../helpers/matrix.js';
 import { buildPreviousVersion, previousVersionSkipReason, type PreviousVersion } from '../helpers/previous-version.js';
@@ -27,19 +27,6 @@ const tmp = makeTempDir('pes-least-privilege-');
 const adminPasswordFile = (password: string): string => secretFile(tmp, `admin-${password.length}.pw`, password);
 const syncPasswordFile = secretFile(tmp, 'sync.pw', SYNC_PASSWORD);
 const logFile = path.join(tmp, 'run.log');
-
-async function modify(
-  url: string,
-  bind: Bind,
-  dn: string,
-  operation: 'add' | 'delete' | 'replace',
-  type: string,
-  values: string[],
-): Promise<void> {
-  await withClient(url, bind, (c) =>
-    c.modify(dn, new Change({ operation, modification: new Attribute({ type, values }) })),
-  );
-}
 
 async function acisOf(url: string, bind: Bind, dn: string): Promise<string[]> {
   return (await readEntry(url, bind, dn, ['aci']))?.aci ?? [];
@@ -225,7 +212,7 @@ describe('389 DS destination: what the sync user can and cannot do, on the serve
           new Change({ operation: 'add', modification: new Attribute({ type: 'aci', values: [EVIL_ACI] }) }),
         );
       assert.equal(await outcome(ds.url, asOrgSync, addEvil), 0, 'the attack worked against the previous version');
-      await modify(ds.url, admin(), ORG, 'delete', 'aci', [EVIL_ACI]);
+      await modifyAttribute(ds.url, admin(), ORG, 'delete', 'aci', [EVIL_ACI]);
 
       const upgrade = await runCli(args(['--isDestination', '--json'], ORG, orgSync));
       assert.equal(upgrade.code, 0, describeRun(upgrade));
@@ -244,7 +231,7 @@ describe('389 DS destination: what the sync user can and cannot do, on the serve
   });
 
   test('retention: a 30d maximum age is kept without --changelogMaximumAge, and shortening it is said', async () => {
-    await modify(ds.url, admin(), PLUGIN_DN, 'replace', 'nsslapd-changelogmaxage', ['30d']);
+    await modifyAttribute(ds.url, admin(), PLUGIN_DN, 'replace', 'nsslapd-changelogmaxage', ['30d']);
     const kept = await runCli(args(['--isSource']));
     assert.equal(kept.code, 0, describeRun(kept));
     assert.match(kept.stdout, /30d, kept: pass --changelogMaximumAge to change it/);
@@ -270,7 +257,7 @@ describe('389 DS destination: what the sync user can and cannot do, on the serve
     );
   });
   test("retention at a terminal: the prompt offers the server's 30d, and Enter keeps it", async () => {
-    await modify(ds.url, admin(), PLUGIN_DN, 'replace', 'nsslapd-changelogmaxage', ['30d']);
+    await modifyAttribute(ds.url, admin(), PLUGIN_DN, 'replace', 'nsslapd-changelogmaxage', ['30d']);
     const atTerminal = args(['--isSource']).filter((arg) => arg !== '--no-prompt');
     const spawned = spawnCli(atTerminal, { tty: true, stdin: 'open', timeoutMs: 30_000 });
     const prompted = await Promise.race([
@@ -380,7 +367,7 @@ describe('PingDirectory emulator retention: changelog-maximum-age kept unless as
   });
 
   test("'30 d' set by someone else is kept without the option; an explicit 2d shortens it with a warning", async () => {
-    await modify(
+    await modifyAttribute(
       emulator.url,
       { dn: emulator.adminDn, password: emulator.adminPassword },
       backend,

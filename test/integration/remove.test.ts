@@ -12,11 +12,19 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { readFileSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
-import { Attribute, Change } from 'ldapts';
 import type { RunResult } from '../../src/cli/result.js';
 import { runCli, type RunCliResult } from '../helpers/cli.js';
 import { describeRun, makeTempDir, secretFile } from '../helpers/fixture.js';
-import { canBind, dumpEntries, readEntry, withClient, type Bind, type Dump } from '../helpers/directory.js';
+import {
+  canBind,
+  ds389Dumps,
+  dumpEntries,
+  modifyAttribute,
+  readEntry,
+  withClient,
+  type Bind,
+  type Dump,
+} from '../helpers/directory.js';
 import { startDs389, type Ds389 } from '../servers/ds389.js';
 import { startSlapd, type Slapd } from '../servers/openldap.js';
 import { startPingEmulator, type PingEmulator } from '../servers/pingdirectory.js';
@@ -74,19 +82,6 @@ function json(r: RunCliResult): RunResult {
   return JSON.parse(lines[0] ?? '') as RunResult;
 }
 
-async function modify(
-  url: string,
-  bind: Bind,
-  dn: string,
-  operation: 'add' | 'delete' | 'replace',
-  type: string,
-  values: string[],
-): Promise<void> {
-  await withClient(url, bind, (c) =>
-    c.modify(dn, [new Change({ operation, modification: new Attribute({ type, values }) })]),
-  );
-}
-
 async function add(url: string, bind: Bind, dn: string, attributes: Record<string, string[]>): Promise<void> {
   await withClient(url, bind, (c) => c.add(dn, attributes));
 }
@@ -114,6 +109,50 @@ async function removeKeeps(
   return r;
 }
 
+interface StartedServer {
+  host: string;
+  port: number;
+  url: string;
+  adminDn: string;
+  adminPassword: string;
+}
+
+/**
+ * A describe block's handles on its server (`started()`, set in its before()): the server, its admin bind, and
+ * the tool's arguments against it (the admin password from `adminPasswordFile` in tmp, given with
+ * `passwordOption`; -b BASE), `extra` last.
+ */
+function handles<S extends StartedServer>(
+  started: () => S | undefined,
+  what: string,
+  adminPasswordFile: string,
+  passwordOption = '--bindPasswordFile',
+): { server: () => S; admin: () => Bind; args: (extra: string[]) => string[] } {
+  const server = (): S => {
+    const s = started();
+    assert.ok(s, `${what} was not started`);
+    return s;
+  };
+  const admin = (): Bind => ({ dn: server().adminDn, password: server().adminPassword });
+  const args = (extra: string[]): string[] => [
+    '-h',
+    server().host,
+    '-p',
+    String(server().port),
+    '-D',
+    server().adminDn,
+    passwordOption,
+    path.join(tmp, adminPasswordFile),
+    '--no-prompt',
+    '--logFile',
+    logFile,
+    '-b',
+    BASE,
+    ...extra,
+  ];
+  return { server, admin, args };
+}
+
 before(() => {
   tmp = makeTempDir('pes-remove-');
   logFile = path.join(tmp, 'run.log');
@@ -137,51 +176,22 @@ describe('389 DS (dynamic plugins on): prepare, remove, remove again, disable th
   let rootAcisBefore: string[] = [];
   let changelogAcisBefore: string[] = [];
 
-  const server = (): Ds389 => {
-    assert.ok(ds, '389 DS was not started');
-    return ds;
-  };
-  const admin = (): Bind => ({ dn: server().adminDn, password: server().adminPassword });
-  const args = (extra: string[]): string[] => [
-    '-h',
-    server().host,
-    '-p',
-    String(server().port),
-    '-D',
-    server().adminDn,
-    '--bindPasswordFile',
-    path.join(tmp, 'ds-admin.pw'),
-    '--no-prompt',
-    '--logFile',
-    logFile,
-    '-b',
-    BASE,
-    ...extra,
-  ];
+  const { server, admin, args } = handles(() => ds, '389 DS', 'ds-admin.pw');
   const acis = async (dn: string): Promise<string[]> =>
     (await readEntry(server().url, admin(), dn, ['aci']))?.aci ?? [];
   const pluginEnabled = async (): Promise<string | undefined> =>
     (await readEntry(server().url, admin(), PLUGIN_DN, ['nsslapd-pluginEnabled']))?.[
       'nsslapd-pluginenabled'
     ]?.[0]?.toLowerCase();
-  const state = async (): Promise<Dump[]> => {
-    const d = server();
-    return [
-      await dumpEntries(d.url, admin(), BASE, 'sub'),
-      await dumpEntries(d.url, admin(), 'cn=config', 'base'),
-      await dumpEntries(d.url, admin(), PLUGIN_DN, 'base'),
-      await dumpEntries(d.url, admin(), '', 'base'),
-      await dumpEntries(d.url, admin(), 'cn=changelog', 'base'),
-    ];
-  };
+  const state = (): Promise<Dump[]> => ds389Dumps(server().url, admin(), BASE);
 
   before(async () => {
     ds = await startDs389({ dynamicPlugins: true });
     secretFile(tmp, 'ds-admin.pw', ds.adminPassword);
     const d = ds;
     const bind = { dn: d.adminDn, password: d.adminPassword };
-    await modify(d.url, bind, BASE, 'add', 'aci', [THIRD_BASE_ACI]);
-    await modify(d.url, bind, '', 'replace', 'aci', [THIRD_ROOT_ACI]);
+    await modifyAttribute(d.url, bind, BASE, 'add', 'aci', [THIRD_BASE_ACI]);
+    await modifyAttribute(d.url, bind, '', 'replace', 'aci', [THIRD_ROOT_ACI]);
     baseAcisBefore = await acis(BASE);
     rootAcisBefore = await acis('');
     assert.deepEqual(rootAcisBefore, [THIRD_ROOT_ACI], 'the root DSE ACI was restricted');
@@ -213,7 +223,7 @@ describe('389 DS (dynamic plugins on): prepare, remove, remove again, disable th
       JSON.stringify(await acis('cn=changelog')),
     );
     // Somebody else's ACI on cn=changelog, added after it came into being.
-    await modify(server().url, admin(), 'cn=changelog', 'add', 'aci', [THIRD_CHANGELOG_ACI]);
+    await modifyAttribute(server().url, admin(), 'cn=changelog', 'add', 'aci', [THIRD_CHANGELOG_ACI]);
     changelogAcisBefore = (await acis('cn=changelog')).filter((a) => !a.includes(OUR_PREFIX));
     assert.ok(changelogAcisBefore.includes(THIRD_CHANGELOG_ACI));
     assert.equal(await canBind(server().url, SYNC_DN, SYNC_PASSWORD), true);
@@ -395,28 +405,8 @@ describe('slapd: prepare source, remove, disable the change log, prepare again',
   const QUOTED_SYNC = `dn.exact="${SYNC_DN}"`;
   let originalRules: string[] = [];
 
-  const server = (): Slapd => {
-    assert.ok(slapd, 'slapd was not started');
-    return slapd;
-  };
-  const admin = (): Bind => ({ dn: server().adminDn, password: server().adminPassword });
+  const { server, admin, args } = handles(() => slapd, 'slapd', 'slapd-admin.pw');
   const limited = (): Bind => ({ dn: server().limitedDn, password: server().adminPassword });
-  const args = (extra: string[]): string[] => [
-    '-h',
-    server().host,
-    '-p',
-    String(server().port),
-    '-D',
-    server().adminDn,
-    '--bindPasswordFile',
-    path.join(tmp, 'slapd-admin.pw'),
-    '--no-prompt',
-    '--logFile',
-    logFile,
-    '-b',
-    BASE,
-    ...extra,
-  ];
   const sourceArgs = (): string[] =>
     args([
       '--syncServerBindPasswordFile',
@@ -590,27 +580,7 @@ describe('PingDirectory emulator: --remove deletes the root DN sync user (its pr
   const PING_SYNC_DN = 'cn=Sync User,cn=Root DNs,cn=config';
   const CHANGELOG_BACKEND = 'ds-cfg-backend-id=changelog,cn=Backends,cn=config';
   let ping: PingEmulator | undefined;
-  const server = (): PingEmulator => {
-    assert.ok(ping, 'the emulator was not started');
-    return ping;
-  };
-  const admin = (): Bind => ({ dn: server().adminDn, password: server().adminPassword });
-  const args = (extra: string[]): string[] => [
-    '-h',
-    '127.0.0.1',
-    '-p',
-    String(server().port),
-    '-D',
-    server().adminDn,
-    '-j',
-    path.join(tmp, 'ping-admin.pw'),
-    '--no-prompt',
-    '--logFile',
-    logFile,
-    '-b',
-    BASE,
-    ...extra,
-  ];
+  const { server, admin, args } = handles(() => ping, 'the emulator', 'ping-admin.pw', '-j');
   const backendEnabled = async (): Promise<string | undefined> =>
     (await readEntry(server().url, admin(), CHANGELOG_BACKEND, ['ds-cfg-enabled']))?.[
       'ds-cfg-enabled'

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import type { RunResult } from '../../src/cli/result.js';
 import { repoRoot, runCli, type RunCliOptions, type RunCliResult } from '../helpers/cli.js';
 import { describeRun, makeTempDir, withoutAdminUnderBaseWarning } from '../helpers/fixture.js';
-import { canBind, dumpEntries, readEntry, withClient, type Bind, type Dump } from '../helpers/directory.js';
+import { canBind, ds389Dumps, dumpEntries, readEntry, withClient, type Bind, type Dump } from '../helpers/directory.js';
 import { startDs389, type Ds389 } from '../servers/ds389.js';
 import { startSlapd, type Slapd } from '../servers/openldap.js';
 
@@ -184,14 +184,7 @@ async function slapdState(): Promise<{ data: Dump; config: Dump; accesslogFiles:
 }
 
 async function ds389State(): Promise<Dump[]> {
-  const d = dirsrv();
-  return [
-    await dumpEntries(d.url, dsAdmin(), BASE, 'sub'),
-    await dumpEntries(d.url, dsAdmin(), 'cn=config', 'base'),
-    await dumpEntries(d.url, dsAdmin(), PLUGIN_DN, 'base'),
-    await dumpEntries(d.url, dsAdmin(), '', 'base'),
-    await dumpEntries(d.url, dsAdmin(), 'cn=changelog', 'base'),
-  ];
+  return ds389Dumps(dirsrv().url, dsAdmin(), BASE);
 }
 
 before(async () => {
