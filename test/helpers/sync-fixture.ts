@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { Attribute, Change, type Client } from 'ldapts';
 import { runCli, type RunCliResult } from './cli.js';
-import { canBind, withClient, type Bind } from './directory.js';
+import { canBind, resultCode, withClient, type Bind } from './directory.js';
 import { connectionArgs, describeRun, secretFile } from './fixture.js';
 import { ssha, userAttributes, type Attributes, type ReferenceSync, type SyncScope } from './sync-engine.js';
 
@@ -133,6 +133,37 @@ export function endpointOf(
 }
 
 /** Runs `fn` and records its wall time in `timings` under `name` (even when it fails). */
+/**
+ * A whole search of BASE as `bind`, unpaged or in pages of `pageSize`: its LDAP result code (0 when it returns
+ * everything) and the entries it returned (-1 on an error).
+ */
+export async function searchOutcome(
+  url: string,
+  bind: Bind,
+  pageSize?: number,
+): Promise<{ code: number; entries: number }> {
+  try {
+    const entries = await withClient(
+      url,
+      bind,
+      async (c) =>
+        (
+          await c.search(BASE, {
+            scope: 'sub',
+            filter: '(objectClass=*)',
+            attributes: ['1.1'],
+            ...(pageSize === undefined ? {} : { paged: { pageSize } }),
+          })
+        ).searchEntries.length,
+    );
+    return { code: 0, entries };
+  } catch (error) {
+    const code = resultCode(error);
+    if (code === undefined) throw error;
+    return { code, entries: -1 };
+  }
+}
+
 export async function timedInto<T>(timings: Record<string, number>, name: string, fn: () => Promise<T>): Promise<T> {
   const start = Date.now();
   try {

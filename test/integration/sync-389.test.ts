@@ -26,6 +26,7 @@ import {
   PRINTER,
   printerLdif,
   SCOPE,
+  searchOutcome,
   snapshot,
   SYNC_DN,
   timedInto,
@@ -45,6 +46,8 @@ const PASSWORD_ADMINS = 'cn=prepare-endpoint-server password administrators,cn=c
 /** Lowered on the source so the sync user's exemption from each limit is proven with 2,600 entries. */
 const LOOKTHROUGH_LIMIT = '1000';
 const PAGED_SIZE_LIMIT = '1000';
+/** The page size of the paged searches: below PAGED_SIZE_LIMIT. */
+const PAGE_SIZE = 500;
 
 const tmp = makeTempDir('pes-sync-389-');
 let source: Ds389 | undefined;
@@ -107,30 +110,6 @@ async function modifyAsAdmin(ds: Ds389, dn: string, type: string, values: string
   );
 }
 
-/** The LDAP result code of a whole search of the base as `bind` (0 when it returns everything). */
-async function searchOutcome(url: string, bind: Bind, paged: boolean): Promise<{ code: number; entries: number }> {
-  try {
-    const entries = await withClient(
-      url,
-      bind,
-      async (c) =>
-        (
-          await c.search(BASE, {
-            scope: 'sub',
-            filter: '(objectClass=*)',
-            attributes: ['1.1'],
-            ...(paged ? { paged: { pageSize: 500 } } : {}),
-          })
-        ).searchEntries.length,
-    );
-    return { code: 0, entries };
-  } catch (error) {
-    const code = resultCode(error);
-    if (code === undefined) throw error;
-    return { code, entries: -1 };
-  }
-}
-
 describe('reference sync from a prepared 389 DS source', () => {
   before(async () => {
     const started389 = Date.now();
@@ -180,18 +159,18 @@ describe('reference sync from a prepared 389 DS source', () => {
     const syncUser: Bind = { dn: SYNC_DN, password: SOURCE_PASSWORD };
     const everything = BULK_COUNT + 6; // the people, base, ou=People, ou=Bulk, the printer, the reader, the sync user
     assert.deepEqual(
-      await searchOutcome(ds.url, syncUser, false),
+      await searchOutcome(ds.url, syncUser),
       { code: 0, entries: everything },
       'unpaged: past the 2,000 size limit and the look-through limit',
     );
     assert.deepEqual(
-      await searchOutcome(ds.url, syncUser, true),
+      await searchOutcome(ds.url, syncUser, PAGE_SIZE),
       { code: 0, entries: everything },
       'paged: past the paged size limit',
     );
     const reader: Bind = { dn: READER_DN, password: READER_PASSWORD };
-    assert.ok([4, 11].includes((await searchOutcome(ds.url, reader, false)).code), 'the reader hits a limit unpaged');
-    assert.ok([4, 11].includes((await searchOutcome(ds.url, reader, true)).code), 'the reader hits a limit paged');
+    assert.ok([4, 11].includes((await searchOutcome(ds.url, reader)).code), 'the reader hits a limit unpaged');
+    assert.ok([4, 11].includes((await searchOutcome(ds.url, reader, PAGE_SIZE)).code), 'the reader hits a limit paged');
   });
 
   for (const name of ['389 DS', 'OpenLDAP'] as const) {

@@ -29,6 +29,7 @@ import {
   PRINTER,
   printerLdif,
   SCOPE,
+  searchOutcome,
   secondPassword,
   snapshot,
   SYNC_DN,
@@ -42,6 +43,8 @@ import {
 const SOURCE_PASSWORD = `Sync-openldap-source-${randomUUID()}`;
 const DESTINATION_PASSWORD = `Sync-openldap-destination-${randomUUID()}`;
 const DATA_DB = 'olcDatabase={1}mdb,cn=config';
+/** The page size of the paged searches. */
+const PAGE_SIZE = 200;
 
 const tmp = makeTempDir('pes-sync-openldap-');
 let source: Slapd | undefined;
@@ -75,29 +78,6 @@ class SyncRefreshOnly extends Control {
   protected override writeControl(writer: BerWriter): void {
     // SEQUENCE { mode ENUMERATED refreshOnly(1) }
     writer.writeBuffer(Buffer.from([0x30, 0x03, 0x0a, 0x01, 0x01]), 0x04);
-  }
-}
-
-async function searchOutcome(url: string, bind: Bind, paged: boolean): Promise<{ code: number; entries: number }> {
-  try {
-    const entries = await withClient(
-      url,
-      bind,
-      async (c) =>
-        (
-          await c.search(BASE, {
-            scope: 'sub',
-            filter: '(objectClass=*)',
-            attributes: ['1.1'],
-            ...(paged ? { paged: { pageSize: 200 } } : {}),
-          })
-        ).searchEntries.length,
-    );
-    return { code: 0, entries };
-  } catch (error) {
-    const code = resultCode(error);
-    if (code === undefined) throw error;
-    return { code, entries: -1 };
   }
 }
 
@@ -206,18 +186,18 @@ describe('reference sync from a prepared OpenLDAP source', () => {
     const everything = BULK_COUNT + 6; // the people, base, ou=People, cn=limited, ou=Bulk, the printer, the sync user
     const syncUser: Bind = { dn: SYNC_DN, password: SOURCE_PASSWORD };
     assert.deepEqual(
-      await searchOutcome(s.url, syncUser, false),
+      await searchOutcome(s.url, syncUser),
       { code: 0, entries: everything },
       'unpaged, past the 500-entry limit',
     );
     assert.deepEqual(
-      await searchOutcome(s.url, syncUser, true),
+      await searchOutcome(s.url, syncUser, PAGE_SIZE),
       { code: 0, entries: everything },
       'paged, past the total of a paged search',
     );
     const limited: Bind = { dn: s.limitedDn, password: s.adminPassword };
-    assert.equal((await searchOutcome(s.url, limited, false)).code, 4, 'cn=limited stops at the size limit');
-    assert.equal((await searchOutcome(s.url, limited, true)).code, 4, 'also paged');
+    assert.equal((await searchOutcome(s.url, limited)).code, 4, 'cn=limited stops at the size limit');
+    assert.equal((await searchOutcome(s.url, limited, PAGE_SIZE)).code, 4, 'also paged');
     // An RFC 4533 content refresh (refreshOnly, critical), as `ldapsearch -E '!sync=ro'` sends it.
     const refresh = await withClient(
       s.url,
