@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import type { Client } from 'ldapts';
 import { startSlapd, type Slapd } from '../servers/openldap.js';
 import { runCli } from '../helpers/cli.js';
-import { describeRun, fileSize, logLines, makeTempDir, secretFile } from '../helpers/fixture.js';
+import { connectionArgs, describeRun, fileSize, logLines, makeTempDir, secretFile } from '../helpers/fixture.js';
 import { canBind, readEntry, withClient, type Bind } from '../helpers/directory.js';
 
 const BASE = 'dc=example,dc=com';
@@ -37,6 +37,21 @@ async function configState(s: Slapd, admin: Bind): Promise<Array<Record<string, 
   });
 }
 
+/** A run of the generic profile forced on `s` as its admin (password files written into `tmp`); `extra` last. */
+function genericArgs(s: Slapd, tmp: string, logFile: string, extra: string[]): string[] {
+  return connectionArgs(
+    {
+      host: s.host,
+      port: s.port,
+      bindDn: s.adminDn,
+      adminPasswordFile: secretFile(tmp, 'admin.pw', s.adminPassword),
+      syncPasswordFile: secretFile(tmp, 'sync.pw', SYNC_PASSWORD),
+      logFile,
+    },
+    ['-b', BASE, '--serverType', 'generic', ...extra],
+  );
+}
+
 describe('generic profile forced on slapd (--serverType generic)', () => {
   test('--isSource --isDestination: sync user created, no olcAccess rule, no overlay, exit 0, hand-work warnings; re-run writes nothing', async () => {
     const s = await startSlapd();
@@ -44,29 +59,7 @@ describe('generic profile forced on slapd (--serverType generic)', () => {
     try {
       const admin: Bind = { dn: s.adminDn, password: s.adminPassword };
       const logFile = path.join(tmp, 'run.log');
-      const args = [
-        '-h',
-        s.host,
-        '-p',
-        String(s.port),
-        '-D',
-        s.adminDn,
-        '--bindPasswordFile',
-        secretFile(tmp, 'admin.pw', s.adminPassword),
-        '--syncServerBindPasswordFile',
-        secretFile(tmp, 'sync.pw', SYNC_PASSWORD),
-        '--no-prompt',
-        '--logFile',
-        logFile,
-        '-b',
-        BASE,
-        '--serverType',
-        'generic',
-        '--isSource',
-        '--isDestination',
-        '--changelogMaximumAge',
-        '3d',
-      ];
+      const args = genericArgs(s, tmp, logFile, ['--isSource', '--isDestination', '--changelogMaximumAge', '3d']);
       const configBefore = await configState(s, admin);
       assert.ok(configBefore.length > 0, 'the admin reads cn=config');
 
@@ -131,28 +124,7 @@ describe('generic profile forced on slapd (--serverType generic)', () => {
       const admin: Bind = { dn: s.adminDn, password: s.adminPassword };
       const configBefore = await configState(s, admin);
       const r = await runCli(
-        [
-          '-h',
-          s.host,
-          '-p',
-          String(s.port),
-          '-D',
-          s.adminDn,
-          '--bindPasswordFile',
-          secretFile(tmp, 'admin.pw', s.adminPassword),
-          '--syncServerBindPasswordFile',
-          secretFile(tmp, 'sync.pw', SYNC_PASSWORD),
-          '--no-prompt',
-          '--logFile',
-          path.join(tmp, 'run.log'),
-          '-b',
-          BASE,
-          '--serverType',
-          'generic',
-          '--isSource',
-          '--accesslogDirectory',
-          s.accesslogDirectory,
-        ],
+        genericArgs(s, tmp, path.join(tmp, 'run.log'), ['--isSource', '--accesslogDirectory', s.accesslogDirectory]),
         { timeoutMs: 30_000 },
       );
       assert.equal(r.code, 0, describeRun(r));
