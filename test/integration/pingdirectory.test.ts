@@ -52,28 +52,31 @@ async function start(proxy = false): Promise<PingEmulator> {
 const admin = (e: PingEmulator): Bind => ({ dn: e.adminDn, password: e.adminPassword });
 const sync: Bind = { dn: SYNC_DN, password: SYNC_PASSWORD };
 
-/** The seed's command line, against the emulator, with the given role flags and extras. */
-function prepare(e: PingEmulator, ...extra: string[]): Promise<RunCliResult> {
+/** A run against the emulator on `baseDn`, as the admin with the password in `adminPasswordFile`; `extra` last. */
+function runOn(e: PingEmulator, baseDn: string, adminPasswordFile: string, extra: string[]): Promise<RunCliResult> {
   return runCli([
     '--hostname',
     '127.0.0.1',
     '--port',
     String(e.port),
-    '--syncServerBindDN',
-    SYNC_DN,
     '--syncServerBindPasswordFile',
     path.join(dir, 'sync.pw'),
     '--baseDN',
-    'dc=example,dc=com',
+    baseDn,
     '-D',
     'cn=Directory Manager',
     '-j',
-    path.join(dir, 'admin.pw'),
+    adminPasswordFile,
     '--no-prompt',
     '--logFile',
     path.join(dir, 'run.log'),
     ...extra,
   ]);
+}
+
+/** The seed's command line, against the emulator, with the given role flags and extras. */
+function prepare(e: PingEmulator, ...extra: string[]): Promise<RunCliResult> {
+  return runOn(e, 'dc=example,dc=com', path.join(dir, 'admin.pw'), ['--syncServerBindDN', SYNC_DN, ...extra]);
 }
 
 function ok(result: RunCliResult): void {
@@ -383,43 +386,9 @@ describe('prepare-endpoint-server against the PingDirectory emulator', () => {
   test('a wrong admin password exits 49 and a missing base DN exits 32, writing nothing', async () => {
     const e = await start();
     const wrong = await secretFile('wrong.pw', 'not-the-password');
-    const denied = await runCli([
-      '--hostname',
-      '127.0.0.1',
-      '--port',
-      String(e.port),
-      '--syncServerBindPasswordFile',
-      path.join(dir, 'sync.pw'),
-      '--baseDN',
-      'dc=example,dc=com',
-      '--isDestination',
-      '-D',
-      'cn=Directory Manager',
-      '-j',
-      wrong,
-      '--no-prompt',
-      '--logFile',
-      path.join(dir, 'run.log'),
-    ]);
+    const denied = await runOn(e, 'dc=example,dc=com', wrong, ['--isDestination']);
     assert.equal(denied.code, 49, denied.stderr);
-    const missing = await runCli([
-      '--hostname',
-      '127.0.0.1',
-      '--port',
-      String(e.port),
-      '--syncServerBindPasswordFile',
-      path.join(dir, 'sync.pw'),
-      '--baseDN',
-      'dc=nowhere,dc=com',
-      '--isDestination',
-      '-D',
-      'cn=Directory Manager',
-      '-j',
-      path.join(dir, 'admin.pw'),
-      '--no-prompt',
-      '--logFile',
-      path.join(dir, 'run.log'),
-    ]);
+    const missing = await runOn(e, 'dc=nowhere,dc=com', path.join(dir, 'admin.pw'), ['--isDestination']);
     assert.equal(missing.code, 32, missing.stderr);
     assert.equal(await syncAccount(e), undefined);
   });
