@@ -66,6 +66,14 @@ export function logLines(file: string, offset = 0): LogLine[] {
     .map((line) => JSON.parse(line) as LogLine);
 }
 
+/** The lines of the last run in the run log `file`: those with the runId of its last line. */
+export function lastRunLines(file: string): LogLine[] {
+  const all = logLines(file);
+  const runId = all.at(-1)?.runId;
+  assert.ok(runId, 'the run log has lines with a runId');
+  return all.filter((line) => line.runId === runId);
+}
+
 export interface CliConnection {
   host: string;
   port: number | string;

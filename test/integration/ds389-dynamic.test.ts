@@ -8,16 +8,8 @@ import { rmSync } from 'node:fs';
 import * as path from 'node:path';
 import type { Client } from 'ldapts';
 import { startDs389, type Ds389 } from '../servers/ds389.js';
-import { runCli } from '../helpers/cli.js';
-import {
-  connectionArgs,
-  describeRun,
-  logLines,
-  makeTempDir,
-  secretFile,
-  started,
-  type LogLine,
-} from '../helpers/fixture.js';
+import { runCli, type RunCliResult } from '../helpers/cli.js';
+import { connectionArgs, describeRun, lastRunLines, makeTempDir, secretFile, started } from '../helpers/fixture.js';
 import { adminBind, canBind, readEntry, withClient, type Bind } from '../helpers/directory.js';
 
 const COM = 'dc=example,dc=com';
@@ -54,11 +46,17 @@ function commonArgs(syncPasswordFile: string): string[] {
   });
 }
 
-function lastRunLines(): LogLine[] {
-  const all = logLines(logFile);
-  const runId = all.at(-1)?.runId;
-  assert.ok(runId, 'the run log has lines with a runId');
-  return all.filter((line) => line.runId === runId);
+/** Source and destination on both bases, as SYNC_DN. */
+function bothRoles(): Promise<RunCliResult> {
+  return runCli([
+    ...commonArgs(secretFile(tmp, 'sync.pw', SYNC_PASSWORD)),
+    '--isSource',
+    '--isDestination',
+    '-b',
+    COM,
+    '-b',
+    ORG,
+  ]);
 }
 
 function acisNamed(acis: readonly string[] | undefined, name: string, userDn: string): string[] {
@@ -138,7 +136,7 @@ describe('389 DS with dynamic plugins on (tests run in order)', () => {
     );
     assert.equal(await canBind(d.url, DEST_ONLY_DN, DEST_ONLY_PASSWORD), true);
 
-    const lines = lastRunLines();
+    const lines = lastRunLines(logFile);
     const writes = lines.filter((l) => l.event === 'write');
     assert.ok(writes.length > 0, 'the run logged its writes');
     assert.ok(!writes.some((l) => /plugins|changelog/i.test(String(l.dn))), JSON.stringify(writes));
@@ -161,15 +159,7 @@ describe('389 DS with dynamic plugins on (tests run in order)', () => {
 
   test('--isSource --isDestination over two bases: exit 0, no restart warning, everything granted in one run', async () => {
     const d = server();
-    const r = await runCli([
-      ...commonArgs(secretFile(tmp, 'sync.pw', SYNC_PASSWORD)),
-      '--isSource',
-      '--isDestination',
-      '-b',
-      COM,
-      '-b',
-      ORG,
-    ]);
+    const r = await bothRoles();
     assert.equal(r.code, 0, describeRun(r));
     assert.doesNotMatch(r.stderr, /restart/i, describeRun(r));
     assert.doesNotMatch(r.stdout, /restart/i, describeRun(r));
@@ -229,19 +219,11 @@ describe('389 DS with dynamic plugins on (tests run in order)', () => {
   });
 
   test('a second identical run changes nothing', async () => {
-    const r = await runCli([
-      ...commonArgs(secretFile(tmp, 'sync.pw', SYNC_PASSWORD)),
-      '--isSource',
-      '--isDestination',
-      '-b',
-      COM,
-      '-b',
-      ORG,
-    ]);
+    const r = await bothRoles();
     assert.equal(r.code, 0, describeRun(r));
     assert.match(r.stdout, /nothing to change/i, describeRun(r));
     assert.deepEqual(
-      lastRunLines().filter((l) => l.event === 'write'),
+      lastRunLines(logFile).filter((l) => l.event === 'write'),
       [],
     );
   });
