@@ -65,39 +65,47 @@ export async function makeTestCertificates(): Promise<TestCertificates> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'pes-tls-'));
   chmodSync(dir, 0o700);
   const p = (name: string): string => path.join(dir, name);
-  try {
-    await openssl(dir, [
+  /** A self-signed CA valid for 2 days: its key in `name`.key, its certificate in `name`.pem. */
+  const selfSignedCa = (name: string, subject: string): Promise<void> =>
+    openssl(dir, [
       'req',
       '-x509',
       '-newkey',
       'rsa:2048',
       '-nodes',
       '-keyout',
-      'ca.key',
+      `${name}.key`,
       '-out',
+      `${name}.pem`,
+      '-days',
+      '2',
+      '-subj',
+      subject,
+      ...CA_EXT,
+    ]);
+  /** server.csr signed by the test CA for 2 days, with the extensions of `extfile`, into `out`. */
+  const signServerCsr = (serial: string, extfile: string, out: string): Promise<void> =>
+    openssl(dir, [
+      'x509',
+      '-req',
+      '-in',
+      'server.csr',
+      '-CA',
       'ca.pem',
+      '-CAkey',
+      'ca.key',
+      '-set_serial',
+      serial,
       '-days',
       '2',
-      '-subj',
-      '/CN=PES Test CA',
-      ...CA_EXT,
-    ]);
-    await openssl(dir, [
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-keyout',
-      'other-ca.key',
+      '-extfile',
+      extfile,
       '-out',
-      'other-ca.pem',
-      '-days',
-      '2',
-      '-subj',
-      '/CN=PES Other CA',
-      ...CA_EXT,
+      out,
     ]);
+  try {
+    await selfSignedCa('ca', '/CN=PES Test CA');
+    await selfSignedCa('other-ca', '/CN=PES Other CA');
     await openssl(dir, [
       'req',
       '-newkey',
@@ -124,42 +132,8 @@ export async function makeTestCertificates(): Promise<TestCertificates> {
       p('wrong.ext'),
       'subjectAltName=DNS:wrong.example\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n',
     );
-    await openssl(dir, [
-      'x509',
-      '-req',
-      '-in',
-      'server.csr',
-      '-CA',
-      'ca.pem',
-      '-CAkey',
-      'ca.key',
-      '-set_serial',
-      '0x1001',
-      '-days',
-      '2',
-      '-extfile',
-      'server.ext',
-      '-out',
-      'server.pem',
-    ]);
-    await openssl(dir, [
-      'x509',
-      '-req',
-      '-in',
-      'server.csr',
-      '-CA',
-      'ca.pem',
-      '-CAkey',
-      'ca.key',
-      '-set_serial',
-      '0x1002',
-      '-days',
-      '2',
-      '-extfile',
-      'wrong.ext',
-      '-out',
-      'wrong-host.pem',
-    ]);
+    await signServerCsr('0x1001', 'server.ext', 'server.pem');
+    await signServerCsr('0x1002', 'wrong.ext', 'wrong-host.pem');
 
     // An expired certificate needs explicit dates in the past: `openssl ca` takes them.
     writeFileSync(p('index.txt'), '');
@@ -212,31 +186,24 @@ export async function makeTestCertificates(): Promise<TestCertificates> {
     writeFileSync(p('bundle.pem'), `${readFileSync(p('other-ca.pem'), 'utf8')}${readFileSync(p('ca.pem'), 'utf8')}`);
     const password = `p12-${Math.random().toString(36).slice(2)}`;
     writeFileSync(p('truststore.pw'), `${password}\n`, { mode: 0o600 });
-    await openssl(dir, [
-      'pkcs12',
-      '-export',
-      '-nokeys',
-      '-in',
-      'ca.pem',
-      '-out',
-      'truststore.p12',
-      '-passout',
-      'file:truststore.pw',
-    ]);
-    let legacy: string | undefined = p('truststore-legacy.p12');
-    try {
-      await openssl(dir, [
+    /** A PKCS#12 trust store holding the test CA, under the password of truststore.pw. */
+    const trustStore = (out: string, options: string[] = []): Promise<void> =>
+      openssl(dir, [
         'pkcs12',
         '-export',
-        '-legacy',
+        ...options,
         '-nokeys',
         '-in',
         'ca.pem',
         '-out',
-        'truststore-legacy.p12',
+        out,
         '-passout',
         'file:truststore.pw',
       ]);
+    await trustStore('truststore.p12');
+    let legacy: string | undefined = p('truststore-legacy.p12');
+    try {
+      await trustStore('truststore-legacy.p12', ['-legacy']);
     } catch {
       legacy = undefined; // no legacy provider in this openssl
     }
