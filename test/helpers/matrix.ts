@@ -124,9 +124,32 @@ export function useMatrixFiles(prefix: string, logName?: string): MatrixRun {
   return run;
 }
 
+/** Files of a run against the matrix's slapd, each in place of the matrix's own. */
+export interface SlapdRunFiles {
+  bindDn?: string;
+  adminFile?: string;
+  syncFile?: string;
+  logFile?: string;
+}
+
+export interface SlapdMatrix extends MatrixRun {
+  readonly server: Slapd;
+  /** `args` against `server`, with the matrix's files unless `opts` names others. */
+  readonly serverArgs: (extra: readonly string[], opts?: SlapdRunFiles) => string[];
+}
+
 /** The matrix files and a throw-away slapd (`server`), made in before() and stopped and removed in after(). */
-export function useSlapdMatrix(prefix: string, logName?: string): MatrixRun & { readonly server: Slapd } {
-  const run = Object.assign(matrixRun(), { server: undefined as unknown as Slapd });
+export function useSlapdMatrix(prefix: string, logName?: string): SlapdMatrix {
+  const run: SlapdMatrix & { server: Slapd } = Object.assign(matrixRun(), {
+    server: undefined as unknown as Slapd,
+    serverArgs: (extra: readonly string[], opts: SlapdRunFiles = {}): string[] =>
+      run.args(run.server, extra, {
+        bindDn: opts.bindDn ?? run.server.adminDn,
+        adminPasswordFile: opts.adminFile ?? run.adminFile,
+        syncPasswordFile: opts.syncFile ?? run.syncFile,
+        logFile: opts.logFile ?? run.logFile,
+      }),
+  });
   before(async () => {
     Object.assign(run, makeMatrixFiles(prefix, logName));
     run.server = await startSlapd();

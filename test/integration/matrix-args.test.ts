@@ -30,12 +30,7 @@ import { accessRulesFor, addEntries, slapdState } from '../helpers/slapd-state.j
 const BASE = 'dc=example,dc=com';
 const matrix = useSlapdMatrix('pes-matrix-args-', path.join('logs', 'run.log'));
 
-function common(extra: string[], opts: { adminFile?: string; syncFile?: string } = {}): string[] {
-  return matrix.args(matrix.server, extra, {
-    adminPasswordFile: opts.adminFile ?? matrix.adminFile,
-    syncPasswordFile: opts.syncFile ?? matrix.syncFile,
-  });
-}
+const common = matrix.serverArgs;
 
 /** Runs the CLI, expects a usage error: exit 89, one line on stderr matching `pattern`, nothing on stdout or the server. */
 async function usageError(args: string[], pattern: RegExp): Promise<string> {

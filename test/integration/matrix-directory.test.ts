@@ -25,13 +25,7 @@ const matrix = useSlapdMatrix('pes-matrix-dir-');
 let wrongFile = '';
 let otherFile = '';
 
-function common(extra: string[], opts: { bindDn?: string; adminFile?: string; syncFile?: string } = {}): string[] {
-  return matrix.args(matrix.server, extra, {
-    bindDn: opts.bindDn ?? matrix.server.adminDn,
-    adminPasswordFile: opts.adminFile ?? matrix.adminFile,
-    syncPasswordFile: opts.syncFile ?? matrix.syncFile,
-  });
-}
+const common = matrix.serverArgs;
 
 /** The run fails with `code` and a first stderr line matching `pattern`; the server and the log show no write. */
 async function failsCleanly(

@@ -32,12 +32,7 @@ let fifo = '';
 let socketPath = '';
 let socketServer: net.Server | undefined;
 
-function common(extra: string[], opts: { adminFile?: string; syncFile?: string } = {}): string[] {
-  return matrix.args(matrix.server, extra, {
-    adminPasswordFile: opts.adminFile ?? matrix.adminFile,
-    syncPasswordFile: opts.syncFile ?? matrix.syncFile,
-  });
-}
+const common = matrix.serverArgs;
 
 /** `args` with the value after `option` replaced (or the option and value appended). */
 function withOption(args: string[], option: string, value: string): string[] {

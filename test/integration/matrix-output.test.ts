@@ -28,12 +28,7 @@ const ESCAPE = '\u001b[';
 const matrix = useSlapdMatrix('pes-matrix-out-');
 let counter = 0;
 
-function common(extra: string[], opts: { adminFile?: string; logFile?: string } = {}): string[] {
-  return matrix.args(matrix.server, extra, {
-    adminPasswordFile: opts.adminFile ?? matrix.adminFile,
-    logFile: opts.logFile ?? matrix.logFile,
-  });
-}
+const common = matrix.serverArgs;
 
 /** A sync user DN no run has used yet: each row prepares from scratch, so its writes happen after the fault. */
 function freshUser(): string {
