@@ -37,6 +37,11 @@ const BASE = [
   '--isSource',
 ];
 
+/** A source run as cn=x on dc=x, the admin password given by `admin` (none: from elsewhere); `extra` last. */
+function asX(admin: string[], extra: string[] = []): string[] {
+  return ['-D', 'cn=x', ...admin, '--syncServerBindPasswordFile', SYNC_PW, '-b', 'dc=x', '--isSource', ...extra];
+}
+
 function environment(env: Record<string, string | undefined> = {}, stdinIsTTY = false, stdin = ''): Environment {
   return { env, stdinIsTTY, readStdin: () => stdin };
 }
@@ -237,33 +242,13 @@ describe('resolveSettings: passwords', () => {
   });
 
   test('a missing password file -> 89', () => {
-    const error = rejected([
-      '-D',
-      'cn=x',
-      '-j',
-      join(dir, 'nope'),
-      '--syncServerBindPasswordFile',
-      SYNC_PW,
-      '-b',
-      'dc=x',
-      '--isSource',
-    ]);
+    const error = rejected(asX(['-j', join(dir, 'nope')]));
     assert.match(error.message, /Cannot read --bindPasswordFile .*it does not exist/);
   });
 
   test('an empty password file (or one whose first line is empty) -> 89', () => {
     for (const content of ['', '\n', '\nsecond\n']) {
-      const error = rejected([
-        '-D',
-        'cn=x',
-        '-j',
-        file(content),
-        '--syncServerBindPasswordFile',
-        SYNC_PW,
-        '-b',
-        'dc=x',
-        '--isSource',
-      ]);
+      const error = rejected(asX(['-j', file(content)]));
       assert.match(error.message, /--bindPasswordFile .* is empty/);
     }
   });
@@ -306,17 +291,7 @@ describe('resolveSettings: passwords', () => {
   });
 
   test('--bindPassword on the command line warns, without showing the password', () => {
-    const { settings, warnings } = resolve([
-      '-D',
-      'cn=x',
-      '-w',
-      'Hunter2!',
-      '--syncServerBindPasswordFile',
-      SYNC_PW,
-      '-b',
-      'dc=x',
-      '--isSource',
-    ]);
+    const { settings, warnings } = resolve(asX(['-w', 'Hunter2!']));
     assert.equal(settings.bindPassword?.reveal(), 'Hunter2!');
     assert.equal(warnings.length, 1);
     assert.match(warnings[0]!, /--bindPassword on the command line is visible to other local users/);
@@ -688,33 +663,10 @@ describe('resolveSettings: input that would change meaning silently', () => {
 
   test('a password from a private properties file: no "command line" warning; a control character in it -> 89', () => {
     const props = file('bindPassword=from-props\n', 0o600);
-    const { warnings } = resolve([
-      '-D',
-      'cn=x',
-      '--syncServerBindPasswordFile',
-      SYNC_PW,
-      '-b',
-      'dc=x',
-      '--isSource',
-      '--propertiesFilePath',
-      props,
-    ]);
+    const { warnings } = resolve(asX([], ['--propertiesFilePath', props]));
     assert.deepEqual(warnings, []);
     const bad = file('bindPassword=a\u0001b\n', 0o600);
-    assert.match(
-      rejected([
-        '-D',
-        'cn=x',
-        '--syncServerBindPasswordFile',
-        SYNC_PW,
-        '-b',
-        'dc=x',
-        '--isSource',
-        '--propertiesFilePath',
-        bad,
-      ]).message,
-      /--bindPassword \(in .* line 1\) contains/,
-    );
+    assert.match(rejected(asX([], ['--propertiesFilePath', bad])).message, /--bindPassword \(in .* line 1\) contains/);
   });
 
   test('special files -> 89 naming what they are', () => {
