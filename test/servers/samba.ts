@@ -6,7 +6,9 @@
 //
 // Samba's AD LDAP ports are fixed (389, 636): the DC needs root, and only one can run at a time, so every AD
 // test lives in one file sharing one DC. `sambaSkipReason()` says why the tests cannot run (not root).
-import { execFile } from 'node:child_process';
+// Two test runs on one machine (a CI run and a developer's) take turns: startSamba() waits for a machine-wide
+// lock that its process holds until stop() or its own end.
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
@@ -61,8 +63,44 @@ r = db.search(base=sys.argv[3], scope=ldb.SCOPE_BASE, attrs=['nTSecurityDescript
 print(ndr_unpack(security.descriptor, r[0]['nTSecurityDescriptor'][0]).as_sddl())
 `;
 
+/** The lock that serializes Samba DCs across processes (not /tmp/samba-ad.lock, which a developer may hold around a whole run). */
+const MACHINE_LOCK = '/tmp/pes-samba-ad.lock';
+/** How long a second run waits for the first DC to go: a whole AD test file takes about two minutes. */
+const LOCK_WAIT_SECONDS = 900;
+
+/**
+ * Takes the machine-wide lock: flock(1) holds it while its child `cat` reads this process's stdin pipe, so the
+ * lock goes when it is released, and also when this process dies (the pipe closes, cat ends).
+ */
+async function takeMachineLock(): Promise<ChildProcess> {
+  const holder = spawn(
+    'flock',
+    ['-w', String(LOCK_WAIT_SECONDS), MACHINE_LOCK, 'sh', '-c', 'echo locked; exec cat >/dev/null'],
+    {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    },
+  );
+  await new Promise<void>((resolve, reject) => {
+    holder.stdout?.once('data', () => resolve());
+    holder.once('error', reject);
+    holder.once('exit', (code) =>
+      reject(new Error(`no Samba DC lock (${MACHINE_LOCK}) within ${LOCK_WAIT_SECONDS}s: exit ${code}`)),
+    );
+  });
+  // The lock must not keep a test process alive on its own (a file that forgot stop() still ends).
+  holder.unref();
+  for (const stream of [holder.stdin, holder.stdout]) (stream as unknown as { unref?: () => void } | null)?.unref?.();
+  return holder;
+}
+
+function releaseMachineLock(holder: ChildProcess): void {
+  holder.stdin?.end();
+  if (holder.pid !== undefined && holder.exitCode === null) holder.kill('SIGTERM');
+}
+
 export async function startSamba(): Promise<SambaDc> {
   if (running !== undefined) throw new Error(`a Samba DC is already running from ${running}: only one can run`);
+  const lock = await takeMachineLock();
   const adminPassword = process.env.SAMBA_ADMIN_PASSWORD ?? 'Secret123!';
   const env: NodeJS.ProcessEnv = { ...process.env, SAMBA_ADMIN_PASSWORD: adminPassword };
   const dataDir = await makeDataDir('pes-samba-', { realpath: true });
@@ -76,6 +114,7 @@ export async function startSamba(): Promise<SambaDc> {
     );
     forgetAtExit(dataDir);
     running = undefined;
+    releaseMachineLock(lock);
     throw e;
   }
   let stopped = false;
@@ -101,9 +140,13 @@ export async function startSamba(): Promise<SambaDc> {
     async stop() {
       if (stopped) return;
       stopped = true;
-      await runServerScript(sambaScript, ['down', dataDir, '--purge'], env, DOWN_TIMEOUT_MS);
-      forgetAtExit(dataDir);
-      running = undefined;
+      try {
+        await runServerScript(sambaScript, ['down', dataDir, '--purge'], env, DOWN_TIMEOUT_MS);
+      } finally {
+        forgetAtExit(dataDir);
+        running = undefined;
+        releaseMachineLock(lock);
+      }
     },
   };
 }
