@@ -2,11 +2,7 @@
 import type { ConnectionOptions } from '../model/directory.js';
 import type { ServerTypeName } from '../servers/detect.js';
 import type { Secret } from '../model/secret.js';
-
-export interface Roles {
-  readonly source: boolean;
-  readonly destination: boolean;
-}
+import type { RoleSet } from '../model/plan.js';
 
 /** Where and how to connect (host, port, TLS, trust, timeouts), then what to do there. */
 export interface Settings extends ConnectionOptions {
@@ -17,7 +13,7 @@ export interface Settings extends ConnectionOptions {
   readonly syncUserDn: string | undefined;
   readonly syncPassword: Secret | undefined;
   readonly baseDns: readonly string[];
-  readonly roles: Roles;
+  readonly roles: RoleSet;
   /** Undefined when not given: a terminal run asks, others use the default. */
   readonly changelogMaxAgeSeconds: number | undefined;
   readonly serverType: ServerTypeName;
