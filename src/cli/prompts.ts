@@ -44,6 +44,16 @@ export function terminalPrompter(output: NodeJS.WritableStream, options: PromptO
       throw error;
     }
   };
+  /** A password, never empty, echoed as `*`. */
+  const askPassword = async (message: string): Promise<string> => {
+    const { password } = await import('@inquirer/prompts');
+    return guard(() =>
+      password(
+        { message, mask: '*', validate: (v: string) => (v === '' ? 'the password may not be empty' : true), ...theme },
+        context,
+      ),
+    );
+  };
   return {
     async text(message, defaultValue, validate) {
       const { input } = await import('@inquirer/prompts');
@@ -54,34 +64,13 @@ export function terminalPrompter(output: NodeJS.WritableStream, options: PromptO
         ),
       );
     },
-    async secret(message) {
-      const { password } = await import('@inquirer/prompts');
-      return guard(() =>
-        password(
-          {
-            message,
-            mask: '*',
-            validate: (v: string) => (v === '' ? 'the password may not be empty' : true),
-            ...theme,
-          },
-          context,
-        ),
-      );
+    secret(message) {
+      return askPassword(message);
     },
     async newSecret(message) {
       const { password } = await import('@inquirer/prompts');
       for (;;) {
-        const first = await guard(() =>
-          password(
-            {
-              message,
-              mask: '*',
-              validate: (v: string) => (v === '' ? 'the password may not be empty' : true),
-              ...theme,
-            },
-            context,
-          ),
-        );
+        const first = await askPassword(message);
         const second = await guard(() => password({ message: 'Confirm the password:', mask: '*', ...theme }, context));
         if (first === second) return first;
         output.write('The passwords do not match; try again.\n');
