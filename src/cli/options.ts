@@ -34,7 +34,7 @@ const OPTION_DEFINITIONS = [
     short: 'h',
     value: 'host',
     group: 'Connection',
-    help: 'directory server to prepare',
+    help: 'directory server to prepare, or ldapi://<percent-encoded socket path> (ldapi:/// finds the local socket)',
     default: 'localhost',
   },
   {
@@ -58,7 +58,7 @@ const OPTION_DEFINITIONS = [
     short: 'P',
     value: 'file',
     group: 'Connection',
-    help: 'PEM bundle or PKCS#12 file of trusted CA certificates',
+    help: 'PEM bundle, PKCS#12 or JKS file of trusted CA certificates',
     defaultText: 'system CAs',
   },
   {
@@ -75,6 +75,45 @@ const OPTION_DEFINITIONS = [
     value: 'file',
     group: 'Connection',
     help: 'file holding the trust store password',
+  },
+  {
+    long: 'trustStoreFormat',
+    value: 'format',
+    group: 'Connection',
+    help: 'format of --trustStorePath: JKS, PKCS12 or PEM',
+    defaultText: 'recognized from the file',
+  },
+  {
+    long: 'keyStorePath',
+    value: 'file',
+    group: 'Connection',
+    help: 'client certificate and key (PEM, PKCS#12 or JKS) for --useSASLExternal over --useSSL/--useStartTLS',
+  },
+  {
+    long: 'keyStorePassword',
+    value: 'password',
+    group: 'Connection',
+    help: 'password of the key store',
+    secret: true,
+  },
+  {
+    long: 'keyStorePasswordFile',
+    value: 'file',
+    group: 'Connection',
+    help: 'file holding the key store password',
+  },
+  {
+    long: 'keyStoreFormat',
+    value: 'format',
+    group: 'Connection',
+    help: 'format of --keyStorePath: JKS, PKCS12 or PEM',
+    defaultText: 'recognized from the file',
+  },
+  {
+    long: 'certNickname',
+    value: 'alias',
+    group: 'Connection',
+    help: 'the key store entry (alias) of the client certificate, when it holds several',
   },
   {
     long: 'connectTimeout',
@@ -97,6 +136,18 @@ const OPTION_DEFINITIONS = [
     group: 'Credentials',
     help: 'administrator DN used to prepare the server',
     defaultText: 'prompted',
+  },
+  {
+    long: 'useSASLExternal',
+    group: 'Credentials',
+    help: 'bind the admin with SASL EXTERNAL (ldapi: the process user; TLS: --keyStorePath); with --bindDN too, EXTERNAL configures cn=config and --bindDN writes the entries',
+  },
+  {
+    long: 'saslOption',
+    value: 'name=value',
+    group: 'Credentials',
+    help: 'SASL option as Ping spells it; mech=EXTERNAL is --useSASLExternal',
+    repeatable: true,
   },
   {
     long: 'bindPassword',

@@ -2,11 +2,12 @@
  * From parsed options (plus the properties file, password files and environment) to validated Settings.
  * Everything is checked here, before any connection: a problem is a PrepareError with code 89 and a hint.
  */
+import { readdirSync, statSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { DurationSyntaxError, parseDuration } from '../formats/duration.js';
 import { type Settings } from '../core/settings.js';
 import { Secret } from '../model/secret.js';
-import type { Trust } from '../model/directory.js';
+import type { ClientCertificate, Trust } from '../model/directory.js';
 import { DnSyntaxError, normalizeDn, parseDn } from '../formats/dn.js';
 import { PrepareError, ResultCode } from '../model/errors.js';
 import { looseName, OPTION_TABLE, optionKey, type OptionKey, type Options, type RawOptions } from './options.js';
@@ -18,7 +19,8 @@ import {
   readRegularFile,
   TRUST_STORE_MAX_BYTES,
 } from './input.js';
-import { readTrustStore, TrustStoreError, type TrustStoreContent } from '../tls/truststore.js';
+import { readTrustStore, TrustStoreError, type TrustStoreContent, type TrustStoreFormat } from '../tls/truststore.js';
+import { readKeyStore, type KeyStoreContent, type KeyStoreFormat } from '../tls/keystore.js';
 
 export interface ResolvedSettings {
   readonly settings: Settings;
@@ -46,6 +48,7 @@ const STDIN_PASSWORD_FILES = [
   'bindPasswordFile',
   'syncServerBindPasswordFile',
   'trustStorePasswordFile',
+  'keyStorePasswordFile',
 ] as const satisfies readonly OptionKey[];
 
 function usage(message: string, hint?: string): PrepareError {
@@ -67,7 +70,15 @@ export function resolveSettings(
 
   const security = options.useSSL === true ? 'ssl' : options.useStartTLS === true ? 'starttls' : 'none';
   const port = parsePort(options.port, security === 'ssl' ? 636 : 389, from('port'));
-  const host = parseHost(options.hostname, from('hostname'));
+  const socketPath = ldapiSocketPath(options.hostname, from('hostname'));
+  // An ldapi socket is local: the host only names it in messages, and TLS has nothing to protect.
+  const host = socketPath === undefined ? parseHost(options.hostname, from('hostname')) : 'localhost';
+  if (socketPath !== undefined && security !== 'none')
+    throw usage(
+      `--${security === 'ssl' ? 'useSSL' : 'useStartTLS'} does not go with an ldapi:// --hostname: the socket never leaves this machine`,
+      `leave out --${security === 'ssl' ? 'useSSL' : 'useStartTLS'}`,
+    );
+  const useSaslExternal = saslExternal(options, from);
 
   const bindDn = optionalDn(options.bindDN, '--bindDN');
   const syncUserDn = optionalDn(options.syncServerBindDN, '--syncServerBindDN');
@@ -136,14 +147,31 @@ export function resolveSettings(
     from,
   );
   const trust = resolveTrust(options, warnings, environment, from);
+  const clientCertificate = resolveClientCertificate(options, warnings, environment);
+  if (clientCertificate !== undefined && security === 'none') {
+    throw usage(
+      `--keyStorePath is presented only in a TLS handshake, and the connection is ${socketPath === undefined ? 'plain LDAP' : 'an ldapi socket'}`,
+      socketPath === undefined
+        ? 'add --useStartTLS (or --useSSL with the LDAPS port)'
+        : 'over ldapi the process user is the SASL EXTERNAL identity: leave out --keyStorePath',
+    );
+  }
+  if (useSaslExternal && socketPath === undefined && clientCertificate === undefined) {
+    throw usage(
+      '--useSASLExternal needs an identity the connection proves: an ldapi:// --hostname (the process user) or a client certificate',
+      'give --hostname ldapi://<socket path>, or --keyStorePath with --useStartTLS or --useSSL',
+    );
+  }
   if (options.trustAll === true && security === 'none')
     warnings.push('--trustAll has no effect without --useSSL or --useStartTLS');
 
   const canPrompt = options.prompt !== false && environment.stdinIsTTY;
   if (!canPrompt) {
+    // With SASL EXTERNAL alone, the connection's identity is the admin: no DN, no password.
+    const externalOnly = useSaslExternal && bindDn === undefined;
     const missing = [
-      ...(bindDn === undefined ? ['--bindDN'] : []),
-      ...(bindPassword === undefined ? ['--bindPasswordFile (or PES_BIND_PASSWORD)'] : []),
+      ...(bindDn === undefined && !externalOnly ? ['--bindDN'] : []),
+      ...(bindPassword === undefined && !externalOnly ? ['--bindPasswordFile (or PES_BIND_PASSWORD)'] : []),
       ...(syncPassword === undefined && !remove ? ['--syncServerBindPasswordFile (or PES_SYNC_PASSWORD)'] : []),
     ];
     if (missing.length > 0) {
@@ -163,6 +191,9 @@ export function resolveSettings(
       port,
       security,
       trust,
+      ...(socketPath === undefined ? {} : { socketPath }),
+      ...(clientCertificate === undefined ? {} : { clientCertificate }),
+      ...(useSaslExternal ? { useSaslExternal } : {}),
       connectTimeoutMs,
       operationTimeoutMs,
       bindDn,
@@ -263,6 +294,7 @@ const CONFLICTS: readonly (readonly [OptionKey, OptionKey])[] = [
   ['syncServerBindPassword', 'syncServerBindPasswordFile'],
   ['trustAll', 'trustStorePath'],
   ['trustStorePassword', 'trustStorePasswordFile'],
+  ['keyStorePassword', 'keyStorePasswordFile'],
 ];
 
 function conflict(options: Options, a: OptionKey, b: OptionKey): void {
@@ -523,9 +555,10 @@ function resolveTrust(
     );
   }
   const password = trustStorePassword(options, warnings, environment, from);
+  const format = storeFormat(options.trustStoreFormat, '--trustStoreFormat');
   let store: TrustStoreContent;
   try {
-    store = readTrustStore(content, password);
+    store = readTrustStore(content, password, format);
   } catch (error) {
     // A reader of hostile bytes may fail in ways it did not foresee: that is still a file it cannot read.
     const problem =
@@ -537,7 +570,197 @@ function resolveTrust(
           );
     throw trustStoreUsage(problem, path);
   }
+  if (store.unverified === true)
+    warnings.push(
+      `--trustStorePath '${path}' is a JKS file read without its password, so its integrity was not checked: give --trustStorePasswordFile to check it`,
+    );
   return { kind: 'certificates', ca: store.certificates.map((c) => Buffer.from(c)), source: path };
+}
+
+/** --trustStoreFormat and --keyStoreFormat as Ping spells them (JKS, PKCS12, PEM; any letter case). */
+function storeFormat(text: string | undefined, option: string): (TrustStoreFormat & KeyStoreFormat) | undefined {
+  if (text === undefined) return undefined;
+  const format = text
+    .trim()
+    .toLowerCase()
+    .replace(/^pkcs#?12$/, 'pkcs12');
+  if (format === 'jks' || format === 'pkcs12' || format === 'pem') return format;
+  throw usage(
+    `Invalid ${option} '${text}': use JKS, PKCS12 or PEM`,
+    format === 'pkcs11' || format === 'bcfks'
+      ? `${text.toUpperCase()} key stores are not supported: export the certificate to PKCS#12 or PEM`
+      : undefined,
+  );
+}
+
+/**
+ * --useSASLExternal, or Ping's --saslOption mech=EXTERNAL. Other mechanisms send a password this tool
+ * already sends with a simple bind, and are refused rather than half-supported.
+ */
+function saslExternal(options: Options, from: (key: OptionKey) => string): boolean {
+  let external = options.useSASLExternal === true;
+  for (const option of options.saslOption ?? []) {
+    const eq = option.indexOf('=');
+    const name = eq < 0 ? option : option.slice(0, eq).trim().toLowerCase();
+    const value = eq < 0 ? '' : option.slice(eq + 1).trim();
+    if (name === 'mech' && value.toUpperCase() === 'EXTERNAL') external = true;
+    else if (name === 'mech')
+      throw usage(
+        `Unsupported --saslOption '${option}'${from('saslOption')}: only mech=EXTERNAL is supported`,
+        'bind with --bindDN and a password for a simple bind, or with mech=EXTERNAL',
+      );
+    else
+      throw usage(
+        `Unsupported --saslOption '${option}'${from('saslOption')}: EXTERNAL takes no options`,
+        'give only --saslOption mech=EXTERNAL (or --useSASLExternal)',
+      );
+  }
+  return external;
+}
+
+/** The client certificate of --keyStorePath (PEM, PKCS#12 or JKS), with its password and --certNickname. */
+function resolveClientCertificate(
+  options: Options,
+  warnings: string[],
+  environment: Environment,
+): ClientCertificate | undefined {
+  const path = options.keyStorePath;
+  if (path === undefined) {
+    for (const key of ['keyStorePassword', 'keyStorePasswordFile', 'keyStoreFormat', 'certNickname'] as const)
+      if (options[key] !== undefined) throw usage(`--${key} needs --keyStorePath`);
+    return undefined;
+  }
+  let content: Buffer;
+  try {
+    content = readRegularFile(path, TRUST_STORE_MAX_BYTES).bytes;
+  } catch (error) {
+    if (!(error instanceof InputFileError)) throw error;
+    throw usage(
+      `Cannot read --keyStorePath '${path}': ${error.message}`,
+      error.problem === 'missing' || error.problem === 'unreadable'
+        ? 'check the path and its permissions'
+        : `give a PEM, PKCS#12 or JKS file (at most ${formatBytes(TRUST_STORE_MAX_BYTES)})`,
+    );
+  }
+  const file = options.keyStorePasswordFile;
+  let password: string | undefined;
+  if (file !== undefined) password = readPasswordFile(file, '--keyStorePasswordFile', environment, warnings);
+  else if (options.keyStorePassword !== undefined) {
+    warnings.push(
+      '--keyStorePassword on the command line is visible to other local users; prefer --keyStorePasswordFile',
+    );
+    password = checkPassword(options.keyStorePassword, '--keyStorePassword');
+  }
+  let store: KeyStoreContent;
+  try {
+    store = readKeyStore(
+      content,
+      password,
+      storeFormat(options.keyStoreFormat, '--keyStoreFormat'),
+      options.certNickname,
+    );
+  } catch (error) {
+    const problem =
+      error instanceof TrustStoreError
+        ? error
+        : new TrustStoreError(
+            'unrecognized',
+            `it is a damaged file (${error instanceof Error ? error.message : String(error)})`,
+          );
+    throw usage(
+      `--keyStorePath '${path}' cannot be used: ${problem.message}`,
+      problem.problem === 'password-needed' || problem.problem === 'password-wrong'
+        ? 'give its password with --keyStorePasswordFile (or --keyStorePassword)'
+        : 'give a PEM file with the certificate and its private key, a PKCS#12 file or a JKS key store (and --certNickname for one of several)',
+    );
+  }
+  return store.kind === 'pem'
+    ? { kind: 'pem', key: store.key, cert: store.cert, subject: store.subject, source: path }
+    : { kind: 'pfx', pfx: store.pfx, passphrase: store.passphrase, subject: store.subject, source: path };
+}
+
+/** Where servers put their ldapi socket by default: OpenLDAP (Debian, RHEL, source builds), then 389 DS instances. */
+const DEFAULT_LDAPI_SOCKETS = [
+  '/run/slapd/ldapi',
+  '/var/run/slapd/ldapi',
+  '/run/openldap/ldapi',
+  '/run/ldapi',
+  '/var/run/ldapi',
+];
+const DS389_SOCKET_FOLDERS = ['/run', '/run/dirsrv'];
+
+/**
+ * The socket of an `ldapi://` --hostname, undefined for any other host. The path is percent-encoded as
+ * OpenLDAP's and 389's tools write it (`%2F` or `%2f`); `ldapi:///` is the server's default socket, looked for
+ * where servers put it. A path that exists and is no socket is refused here; a missing one fails to connect (91).
+ */
+function ldapiSocketPath(text: string, from: string): string | undefined {
+  const url = /^ldapi:\/\/([^/?#]*)\/?$/i.exec(text);
+  if (url === null) {
+    if (/^ldapi:/i.test(text))
+      throw usage(
+        `Invalid --hostname '${text}'${from}: an ldapi URL is ldapi:// and the socket path with each / written %2F`,
+        'such as ldapi://%2Frun%2Fslapd%2Fldapi, or ldapi:/// for the default socket',
+      );
+    return undefined;
+  }
+  const encoded = url[1] ?? '';
+  if (encoded === '') return defaultLdapiSocket(text, from);
+  let socketPath: string;
+  try {
+    socketPath = decodeURIComponent(encoded);
+  } catch {
+    throw usage(
+      `Invalid --hostname '${text}'${from}: its percent-encoding is broken`,
+      'write each / of the path as %2F',
+    );
+  }
+  if (!socketPath.startsWith('/') || socketPath.includes('\0'))
+    throw usage(
+      `Invalid --hostname '${text}'${from}: the socket path '${socketPath}' is not absolute`,
+      'write the full path with each / as %2F, such as ldapi://%2Frun%2Fslapd%2Fldapi',
+    );
+  let isSocket: boolean | undefined;
+  try {
+    isSocket = statSync(socketPath).isSocket();
+  } catch {
+    isSocket = undefined; // missing or unreadable: the connection says so, naming the path
+  }
+  if (isSocket === false)
+    throw usage(
+      `Invalid --hostname '${text}'${from}: '${socketPath}' is not a socket`,
+      "give the path of the directory server's ldapi socket",
+    );
+  return socketPath;
+}
+
+function defaultLdapiSocket(text: string, from: string): string {
+  const isSocket = (path: string): boolean => {
+    try {
+      return statSync(path).isSocket();
+    } catch {
+      return false;
+    }
+  };
+  const found = DEFAULT_LDAPI_SOCKETS.filter(isSocket);
+  for (const folder of DS389_SOCKET_FOLDERS) {
+    let names: string[];
+    try {
+      names = readdirSync(folder);
+    } catch {
+      continue;
+    }
+    for (const name of names)
+      if (/^slapd-.+\.socket$/.test(name) && isSocket(`${folder}/${name}`)) found.push(`${folder}/${name}`);
+  }
+  const unique = [...new Set(found)];
+  if (unique.length === 1 && unique[0] !== undefined) return unique[0];
+  throw usage(
+    unique.length === 0
+      ? `--hostname '${text}'${from}: no ldapi socket found in the usual places (${[...DEFAULT_LDAPI_SOCKETS, '/run/slapd-*.socket'].join(', ')})`
+      : `--hostname '${text}'${from}: several ldapi sockets found (${unique.join(', ')})`,
+    'give the socket path: ldapi://%2Fpath%2Fto%2Fsocket',
+  );
 }
 
 /** The PKCS#12 password: file (first line) first, then the option (accepted, with a warning). */
@@ -565,8 +788,8 @@ function trustStoreUsage(error: TrustStoreError, path: string): PrepareError {
   switch (error.problem) {
     case 'jks':
       return usage(
-        `--trustStorePath '${path}' is a Java KeyStore (JKS), which is not supported`,
-        `convert it: keytool -exportcert -rfc -keystore ${path} -alias <alias> -file ca.pem, then pass ca.pem ` +
+        `--trustStorePath '${path}' is a Java KeyStore (JKS) that cannot be read: ${error.message}`,
+        `check the file, or convert it: keytool -exportcert -rfc -keystore ${path} -alias <alias> -file ca.pem, then pass ca.pem ` +
           `(or all of it: keytool -importkeystore -srckeystore ${path} -destkeystore truststore.p12 -deststoretype PKCS12)`,
       );
     case 'password-needed':
@@ -608,6 +831,9 @@ function trustStoreUsage(error: TrustStoreError, path: string): PrepareError {
  * Each line is read by OPTION_TABLE: a name it does not know, or a flag whose value is not true or false, is a
  * usage error here; the values then go through checkedOptions with those of the command line.
  */
+/** The tool's name, as a Ping properties file prefixes its lines. */
+const TOOL_NAME = 'prepare-endpoint-server';
+
 function withPropertiesFile(
   parsed: RawOptions,
   explicit: ReadonlySet<string>,
@@ -647,7 +873,11 @@ function withPropertiesFile(
     if (trimmed === '' || trimmed.startsWith('#')) return;
     const eq = trimmed.indexOf('=');
     if (eq <= 0) throw usage(`${path} line ${index + 1}: expected name=value`);
-    const name = looseName(trimmed.slice(0, eq).trim());
+    const written = trimmed.slice(0, eq).trim();
+    // Ping's ArgumentParser: `tool.option=value` is for that tool only; other tools' lines are skipped.
+    const dot = written.lastIndexOf('.');
+    if (dot >= 0 && written.slice(0, dot) !== TOOL_NAME) return;
+    const name = looseName(written.slice(dot + 1));
     const value = trimmed.slice(eq + 1).trim();
     const spec = OPTION_TABLE.find((s) => looseName(s.long) === name);
     if (spec === undefined || spec.long === 'propertiesFilePath')

@@ -18,7 +18,16 @@ export function connectionOptions(settings: Settings): ConnectionOptions {
     trust: settings.trust,
     connectTimeoutMs: settings.connectTimeoutMs,
     operationTimeoutMs: settings.operationTimeoutMs,
+    ...(settings.socketPath === undefined ? {} : { socketPath: settings.socketPath }),
+    ...(settings.clientCertificate === undefined ? {} : { clientCertificate: settings.clientCertificate }),
   };
+}
+
+/** How messages name the server: `host:port`, or the ldapi:// URL of its socket. */
+export function serverAddress(options: ConnectionOptions): string {
+  return options.socketPath === undefined
+    ? `${options.host}:${options.port}`
+    : `ldapi://${encodeURIComponent(options.socketPath)}`;
 }
 
 /** Opens another connection of the run: its options and counters are the run's (see RunDependencies.connect). */
@@ -29,7 +38,7 @@ export async function openConnection(
   options: ConnectionOptions,
   reporter: RunReporter,
 ): Promise<{ directory: Directory; rootDse: Entry | undefined }> {
-  const address = `${options.host}:${options.port}`;
+  const address = serverAddress(options);
   try {
     const directory = await open();
     // ldapts connects on the first operation; the root DSE read is that operation (and proves the server

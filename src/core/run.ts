@@ -23,6 +23,7 @@ import {
 } from './connections.js';
 import { formatCompact, parseDuration } from '../formats/duration.js';
 import { hasChildren, settleSpellings } from './names.js';
+import { TwoIdentityDirectory } from './identities.js';
 import { observe, verifyBaseDns } from './observe.js';
 import { isMarkedAccount, planRemoval, planSyncUser, refuseAdministrators, type SyncUserFacts } from './plan.js';
 import { applySettled, type SettleOptions } from './settle.js';
@@ -62,7 +63,9 @@ export async function prepareEndpoint(settings: Settings, deps: RunDependencies)
   const connection = { ...connectionOptions(settings), signal: deps.signal };
   const open: OpenDirectory = () => deps.connect(connection, deps.stats);
   // The connection test is the detection read: one root DSE round trip, not two.
-  const { directory: admin, rootDse } = await openConnection(open, connection, deps.reporter);
+  const { directory: opened, rootDse } = await openConnection(open, connection, deps.reporter);
+  // With --useSASLExternal, cn=config is the EXTERNAL identity's and the rest the bind DN's (identities.ts).
+  const admin = settings.useSaslExternal === true ? new TwoIdentityDirectory(opened, open) : opened;
   const run = new Preparation(settings, deps, admin, open);
   try {
     return await run.prepare(rootDse);
@@ -206,6 +209,17 @@ class Preparation {
   private async bindAdmin(): Promise<string> {
     if (this.adminDn !== undefined) return this.adminDn;
     const { settings, deps } = this;
+    let externalIdentity: string | undefined;
+    if (settings.useSaslExternal === true) {
+      externalIdentity = (await this.admin.bindExternal()) ?? '';
+      deps.reporter.info(
+        `Bound with SASL EXTERNAL as '${externalIdentity || 'the identity of the connection'}'${settings.bindDn === undefined ? '' : ` (it configures cn=config; '${settings.bindDn}' writes the entries)`}`,
+      );
+      if (settings.bindDn === undefined) {
+        this.adminDn = externalIdentity;
+        return externalIdentity;
+      }
+    }
     const bindDn =
       settings.bindDn ?? (await ask(deps, (p) => p.text('Administrator bind DN:', DEFAULT_ADMIN_DN), '--bindDN'));
     const bindPassword =

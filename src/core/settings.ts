@@ -9,6 +9,11 @@ export interface Settings extends ConnectionOptions {
   /** Admin account used to prepare the server; prompted for when absent. */
   readonly bindDn: string | undefined;
   readonly bindPassword: Secret | undefined;
+  /**
+   * --useSASLExternal: the admin binds with SASL EXTERNAL (the process over ldapi, the client certificate
+   * over TLS). With a bind DN too, EXTERNAL configures cn=config and the bind DN writes the entries.
+   */
+  readonly useSaslExternal?: boolean;
   /** Sync user; the default DN depends on the server family. */
   readonly syncUserDn: string | undefined;
   readonly syncPassword: Secret | undefined;

@@ -60,7 +60,8 @@ class LdaptsDirectory implements Directory {
     public readonly stats: DirectoryStats,
   ) {
     const host = options.host.includes(':') ? `[${options.host}]` : options.host;
-    this.address = `${host}:${options.port}`;
+    const socketPath = options.socketPath;
+    this.address = socketPath === undefined ? `${host}:${options.port}` : ldapiAddress(socketPath);
     const scheme = options.security === 'ssl' ? 'ldaps' : 'ldap';
     const track = <S extends net.Socket>(socket: S): S => {
       this.sockets.add(socket);
@@ -68,7 +69,8 @@ class LdaptsDirectory implements Directory {
       return socket;
     };
     this.client = new Client({
-      url: `${scheme}://${host}:${options.port}`,
+      // ldapts knows no ldapi://: the URL only names the scheme, createConnection opens the socket.
+      url: socketPath === undefined ? `${scheme}://${host}:${options.port}` : 'ldap://localhost',
       connectTimeout: options.connectTimeoutMs,
       timeout: options.operationTimeoutMs,
       // Our own RFC 4514 parser validates DNs before they get here; ldapts' strict parser rejects some valid ones.
@@ -78,7 +80,9 @@ class LdaptsDirectory implements Directory {
       ...(options.security === 'ssl' ? { tlsOptions: tlsOptionsFor(options) } : {}),
       // The same connections ldapts would open, kept in sight so that a signal can drop them.
       createConnection: ((...args: Parameters<typeof net.connect>) =>
-        track(net.connect(...args))) as typeof net.connect,
+        track(
+          socketPath === undefined ? net.connect(...args) : net.connect({ path: socketPath }),
+        )) as typeof net.connect,
       createSecureConnection: ((...args: Parameters<typeof tls.connect>) =>
         track(tls.connect(...args))) as typeof tls.connect,
     });
@@ -100,6 +104,22 @@ class LdaptsDirectory implements Directory {
   public async bind(dn: string, password: string): Promise<void> {
     await this.guard('bind', dn, () => this.client.bind(dn, password));
     this.boundDn = dn;
+  }
+
+  public async bindExternal(): Promise<string | undefined> {
+    await this.guard('SASL EXTERNAL bind', '', () => this.client.bind('EXTERNAL'));
+    let identity: string | undefined;
+    try {
+      // "Who am I?" (RFC 4532): the server's answer is `dn:<DN>`, `u:<user>` or empty for anonymous.
+      const { value } = await this.guard('Who am I? request', '', () => this.client.exop(WHO_AM_I_OID));
+      identity =
+        value?.startsWith('dn:') === true ? value.slice(3) : value === undefined || value === '' ? undefined : value;
+    } catch (error) {
+      // A server without the extended operation still bound the identity: only the name is unknown.
+      if (!(error instanceof PrepareError) || error.resultCode === ResultCode.CONNECT_ERROR) throw error;
+    }
+    this.boundDn = identity ?? 'the SASL EXTERNAL identity';
+    return identity;
   }
 
   public async read(dn: string, attributes: readonly string[], options?: SearchOptions): Promise<Entry | undefined> {
@@ -323,8 +343,15 @@ class LdaptsDirectory implements Directory {
     });
   }
 
-  private tlsContext(): Pick<ErrorContext, 'security' | 'trust'> {
-    return { security: this.options.security, trust: this.options.trust };
+  private tlsContext(): Pick<ErrorContext, 'security' | 'trust' | 'socketPath' | 'clientCertificate'> {
+    return {
+      security: this.options.security,
+      trust: this.options.trust,
+      ...(this.options.socketPath === undefined ? {} : { socketPath: this.options.socketPath }),
+      ...(this.options.clientCertificate === undefined
+        ? {}
+        : { clientCertificate: this.options.clientCertificate.subject }),
+    };
   }
 }
 
@@ -409,6 +436,13 @@ class DirSyncControl extends Control {
     reader.readInt();
     this.responseCookie = reader.readString(Ber.OctetString, true) ?? Buffer.alloc(0);
   }
+}
+
+const WHO_AM_I_OID = '1.3.6.1.4.1.4203.1.11.3';
+
+/** `ldapi://` and the socket path percent-encoded, as OpenLDAP's and 389's tools write it. */
+export function ldapiAddress(socketPath: string): string {
+  return `ldapi://${encodeURIComponent(socketPath)}`;
 }
 
 function withDeadline<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {

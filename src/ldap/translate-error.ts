@@ -21,6 +21,39 @@ export interface ErrorContext {
   /** For TLS failures: how the connection was secured and what was trusted. */
   readonly security?: TransportSecurity;
   readonly trust?: Trust;
+  /** An ldapi:// connection: the socket's path, which connection errors name. */
+  readonly socketPath?: string;
+  /** The subject of the client certificate presented for SASL EXTERNAL, which a refused bind names. */
+  readonly clientCertificate?: string;
+}
+
+/** Result codes a refused SASL EXTERNAL bind comes with (no identity, no mapping, mechanism not offered). */
+const EXTERNAL_REFUSALS: ReadonlySet<number> = new Set([
+  ResultCode.INAPPROPRIATE_AUTHENTICATION,
+  ResultCode.INVALID_CREDENTIALS,
+  7, // authMethodNotSupported
+  ResultCode.UNWILLING_TO_PERFORM,
+  ResultCode.INSUFFICIENT_ACCESS,
+]);
+
+/** A refused SASL EXTERNAL bind: say whose identity the server did not map, and how to map it. */
+function externalRefused(error: ResultCodeError, said: string, context: ErrorContext): PrepareError {
+  if (context.clientCertificate !== undefined) {
+    return new PrepareError(
+      error.code,
+      `${context.address} refused the SASL EXTERNAL bind with the client certificate '${context.clientCertificate}'${said}: the server does not map it to an entry`,
+      'map the certificate on the server (389 DS: nsslapd-certmap / certmap.conf and nsCertSubjectDN or userCertificate; OpenLDAP: olcTLSVerifyClient and olcAuthzRegexp), or check --certNickname',
+      { cause: error },
+    );
+  }
+  return new PrepareError(
+    error.code,
+    `${context.address} refused the SASL EXTERNAL bind${said}: ${context.socketPath === undefined ? 'without a client certificate (--keyStorePath) there is no identity to bind' : 'the server maps no entry to this process user over ldapi'}`,
+    context.socketPath === undefined
+      ? 'give the client certificate with --keyStorePath, over --useSSL or --useStartTLS'
+      : 'run as root (or the user the server maps: 389 DS nsslapd-ldapiautobind, OpenLDAP olcAuthzRegexp on cn=peercred), or bind with --bindDN',
+    { cause: error },
+  );
 }
 
 /** A StartTLS request answered with an error result: the server has no TLS to offer on this port. */
@@ -61,6 +94,8 @@ export function translateError(error: unknown, context: ErrorContext): PrepareEr
     const serverText = error.message.replace(/\s*Code: 0x[0-9a-f]+\s*$/i, '').trim();
     const said = serverText === '' ? '' : ` (server said: ${serverText})`;
     if (context.operation === 'StartTLS') return startTlsRefused(error, said, context);
+    if (context.operation === 'SASL EXTERNAL bind' && EXTERNAL_REFUSALS.has(error.code))
+      return externalRefused(error, said, context);
     switch (error.code) {
       case ResultCode.INVALID_CREDENTIALS: {
         // Active Directory says why in a "data <hex>" sub-code: a right password can still be refused.
@@ -122,6 +157,10 @@ export function translateError(error: unknown, context: ErrorContext): PrepareEr
   const code =
     typeof (error as { code?: unknown } | null | undefined)?.code === 'string' ? (error as { code: string }).code : '';
   const message = error instanceof Error ? error.message : String(error);
+  if (context.socketPath !== undefined) {
+    const socketFailure = socketConnectFailure(code, context.socketPath, error);
+    if (socketFailure !== undefined) return socketFailure;
+  }
   if (code === 'ECONNREFUSED') {
     return new PrepareError(
       ResultCode.CONNECT_ERROR,
@@ -169,6 +208,29 @@ export function translateError(error: unknown, context: ErrorContext): PrepareEr
     `The ${context.operation} of ${where} on ${context.address} failed: ${message}`,
     'check that the server runs and the network between, then run the same command again',
     { cause: error },
+  );
+}
+
+/** An ldapi:// socket that cannot be connected to: the message names its path. */
+function socketConnectFailure(code: string, path: string, error: unknown): PrepareError | undefined {
+  const reasons: Readonly<Record<string, readonly [string, string]>> = {
+    ENOENT: [
+      'there is no such socket',
+      'check the path in the ldapi:// URL (percent-encoded, such as ldapi://%2Frun%2Fslapd%2Fldapi)',
+    ],
+    ECONNREFUSED: ['no server is listening on it', 'start the directory server, or check the path in the ldapi:// URL'],
+    EACCES: ['this user may not open it', 'run as a user allowed to open the socket (usually root)'],
+    ENOTSOCK: ['it is not a socket', "give the path of the server's ldapi socket"],
+  };
+  const reason = reasons[code];
+  if (reason === undefined) return undefined;
+  return new PrepareError(
+    ResultCode.CONNECT_ERROR,
+    `Cannot connect to the ldapi socket '${path}': ${reason[0]}`,
+    reason[1],
+    {
+      cause: error,
+    },
   );
 }
 

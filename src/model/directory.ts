@@ -14,9 +14,30 @@ export type Trust =
   /** PEM certificates to trust instead of the system's. */
   | { readonly kind: 'certificates'; readonly ca: readonly Buffer[]; readonly source: string };
 
+/**
+ * The administrator's own certificate, for a SASL EXTERNAL bind over TLS: PEM texts (the key decrypted in
+ * memory only), or a PKCS#12 file with its password, which node:tls opens itself.
+ */
+export type ClientCertificate = {
+  /** The certificate's subject, as messages name it (RFC 4514 order). */
+  readonly subject: string;
+  /** Where it came from (the --keyStorePath file). */
+  readonly source: string;
+} & (
+  | { readonly kind: 'pem'; readonly key: string; readonly cert: string }
+  | { readonly kind: 'pfx'; readonly pfx: Buffer; readonly passphrase: string }
+);
+
 export interface ConnectionOptions {
   readonly host: string;
   readonly port: number;
+  /**
+   * An ldapi:// connection: the path of the server's Unix domain socket (host and port are then unused, and
+   * `security` is 'none': the socket never leaves the machine).
+   */
+  readonly socketPath?: string;
+  /** Presented in the TLS handshake (LDAPS or StartTLS) for a SASL EXTERNAL bind. */
+  readonly clientCertificate?: ClientCertificate;
   readonly security: TransportSecurity;
   readonly trust: Trust;
   readonly connectTimeoutMs: number;
@@ -59,6 +80,12 @@ export interface Directory {
   readonly address: string;
   readonly stats: DirectoryStats;
   bind(dn: string, password: string): Promise<void>;
+  /**
+   * A SASL EXTERNAL bind: the identity is the one the transport proves (the calling process over ldapi, the
+   * client certificate over TLS). Resolves to the identity the server mapped it to ("Who am I?", RFC 4532),
+   * as a DN, or undefined when the server does not say.
+   */
+  bindExternal(): Promise<string | undefined>;
   /** Reads one entry; undefined when it does not exist (or this connection may not see it). */
   read(dn: string, attributes: readonly string[], options?: SearchOptions): Promise<Entry | undefined>;
   search(

@@ -2,6 +2,7 @@
 export type TrustStoreProblem =
   /** Not PEM, not DER, not PKCS#12. */
   | 'unrecognized'
+  /** A Java KeyStore (JKS or JCEKS) that is damaged or holds what this reader does not read (message names it). */
   | 'jks'
   /** A PEM certificate block that is not a certificate (damaged base64, no END line, not X.509). */
   | 'invalid-pem'

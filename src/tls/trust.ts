@@ -5,7 +5,7 @@
 import { closeSync, constants, fstatSync, openSync, readFileSync } from 'node:fs';
 import * as tls from 'node:tls';
 import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
-import type { Trust } from '../model/directory.js';
+import type { ClientCertificate, Trust } from '../model/directory.js';
 import { pemCertificateBlocks } from './pem.js';
 
 /**
@@ -13,11 +13,16 @@ import { pemCertificateBlocks } from './pem.js';
  * and for StartTLS it is the only way Node learns it (given only the socket of an IP connection, Node would
  * check the certificate against "localhost"). `servername` (SNI) only for DNS names.
  */
-export function tlsOptionsFor(options: { readonly host: string; readonly trust: Trust }): TlsConnectionOptions {
+export function tlsOptionsFor(options: {
+  readonly host: string;
+  readonly trust: Trust;
+  readonly clientCertificate?: ClientCertificate;
+}): TlsConnectionOptions {
   const base: TlsConnectionOptions = {
     host: options.host,
     ...(isIpAddress(options.host) ? {} : { servername: options.host }),
     minVersion: 'TLSv1.2',
+    ...clientCertificateOptions(options.clientCertificate),
   };
   switch (options.trust.kind) {
     case 'all':
@@ -27,6 +32,14 @@ export function tlsOptionsFor(options: { readonly host: string; readonly trust: 
     case 'system':
       return { ...base, ca: systemCertificates(), rejectUnauthorized: true };
   }
+}
+
+/** The administrator's certificate and key, presented when the server asks (SASL EXTERNAL over TLS). */
+function clientCertificateOptions(certificate: ClientCertificate | undefined): TlsConnectionOptions {
+  if (certificate === undefined) return {};
+  return certificate.kind === 'pem'
+    ? { key: certificate.key, cert: certificate.cert }
+    : { pfx: certificate.pfx, passphrase: certificate.passphrase };
 }
 
 /** Where Linux distributions keep the system CA bundle (SSL_CERT_FILE first, as OpenSSL does). */

@@ -75,6 +75,9 @@ export class FakeDirectoryServer {
   public readsTaken = 0;
   private readonly failures: WriteFailure[] = [];
 
+  /** The DN a SASL EXTERNAL bind maps to (undefined: the server refuses it, 48). */
+  public externalIdentity: string | undefined;
+
   public constructor(public readonly address = 'fake.example:389') {}
 
   /** Puts an entry as it is (no checks, not counted as a write): the server's initial state. */
@@ -279,6 +282,19 @@ class FakeConnection implements Directory {
       throw translateError(new ServerAnswer(49, 'Invalid credentials'), this.context('bind', dn));
     }
     this.boundDn = dn;
+  }
+
+  public async bindExternal(): Promise<string | undefined> {
+    await this.operation('bind', '');
+    const identity = this.server.externalIdentity;
+    if (identity === undefined) {
+      throw translateError(
+        new ServerAnswer(48, 'SASL(-4): no mechanism available'),
+        this.context('SASL EXTERNAL bind', ''),
+      );
+    }
+    this.boundDn = identity;
+    return identity;
   }
 
   public async read(dn: string, attributes: readonly string[], options?: SearchOptions): Promise<Entry | undefined> {

@@ -56,6 +56,13 @@
 #                         per write, for tests that load thousands of entries
 #   SLAPD_EMPTY_DB        1 => no seeded entries at all (read at creation): for a syncrepl
 #                         consumer that replicates the whole tree from a provider
+#   SLAPD_STOCK           1 => cn=config exactly as Debian's package makes it, from
+#                         /usr/share/slapd/slapd.init.ldif (read at creation): cn=config
+#                         manageable only by root over ldapi (SASL EXTERNAL); the data
+#                         admin cn=admin,dc=example,dc=com is the root DN of the data but
+#                         has no rights on cn=config; root may only read the data; no
+#                         cn=admin,cn=config password, no cn=limited; seeded: the suffix
+#                         entry only. TLS (below) is added to cn=config as for the others.
 #
 # TLS (optional, opt-in, read at creation only; all four or none):
 #   SLAPD_TLS_CERT        server certificate (PEM)
@@ -235,6 +242,9 @@ description: limited admin: may write $SUFFIX, no rights on cn=config
 userPassword: $hash
 EOF
     )
+    if [ "${SLAPD_STOCK:-0}" = 1 ]; then
+        stock_config
+    fi
     if ! slapadd -n0 -F "$CONFDIR" -l "$D/config.ldif" > "$D/slapadd.log" 2>&1; then
         echo "$PROG: ERROR: slapadd -n0 failed; $D/slapadd.log:" >&2
         tail -n 25 "$D/slapadd.log" >&2
@@ -249,6 +259,22 @@ EOF
     fi
     rm -f "$D/config.ldif" "$D/seed.ldif"   # they hold password hashes
     [ -d "$CONFDIR/cn=config" ] || die "slapadd did not create $CONFDIR/cn=config (see $D/slapadd.log)"
+}
+
+# stock_config: replace config.ldif and seed.ldif by Debian's own slapd.init.ldif
+# (paths moved into $D, the TLS settings appended to cn=config) and the suffix entry.
+stock_config() {
+    local init=/usr/share/slapd/slapd.init.ldif
+    [ -r "$init" ] || die "$init not found (is slapd installed?)"
+    (
+        umask 077
+        sed -e "s#@SUFFIX@#$SUFFIX#g" -e "s#@PASSWORD@#$hash#g" -e "s#/var/lib/ldap#$D/data#" \
+            -e "s#/var/run/slapd/slapd.pid#$PIDFILE#" -e "s#/var/run/slapd/slapd.args#$D/run/slapd.args#" "$init" \
+            | TLS_LDIF="$tls_ldif" awk '{ print } /^olcToolThreads:/ && ENVIRON["TLS_LDIF"] != "" { print ENVIRON["TLS_LDIF"] }' \
+            > "$D/config.ldif"
+        printf 'dn: %s\nobjectClass: top\nobjectClass: dcObject\nobjectClass: organization\no: example\ndc: example\n' \
+            "$SUFFIX" > "$D/seed.ldif"
+    )
 }
 
 start_instance() {
