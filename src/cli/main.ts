@@ -322,6 +322,9 @@ async function openChannels(
       version: run.version,
       host: settings.host,
       port: settings.port,
+      ...(settings.socketPath === undefined ? {} : { socketPath: settings.socketPath }),
+      ...(settings.useSaslExternal === true ? { sasl: 'EXTERNAL' } : {}),
+      ...(settings.clientCertificate === undefined ? {} : { clientCertificate: settings.clientCertificate.subject }),
       security: settings.security,
       trust: settings.trust.kind,
       baseDns: settings.baseDns,
@@ -362,7 +365,14 @@ async function prepare(
   ]);
   const progress: RunProgress = {
     steps: [],
-    server: { host: settings.host, port: settings.port, type: null, productName: null, vendor: null },
+    // An ldapi run names its socket's URL, with no port.
+    server: {
+      host: settings.socketPath === undefined ? settings.host : `ldapi://${encodeURIComponent(settings.socketPath)}`,
+      port: settings.socketPath === undefined ? settings.port : null,
+      type: null,
+      productName: null,
+      vendor: null,
+    },
   };
   const reporter = consoleReporter(screen, problems, log, settings.dryRun, warnings, progress);
   const stats: DirectoryStats = { reads: 0, writes: 0 };

@@ -140,7 +140,7 @@ class Preparation {
 
     const { target, observed } = await this.observeTarget(
       server,
-      targetFor(settings, spelledSyncUserDn),
+      { ...targetFor(settings, spelledSyncUserDn), adminConnection: adminConnection(settings, bindDn) },
       givenSyncUserDn,
       bindDn,
     );
@@ -478,6 +478,16 @@ function targetFor(settings: Settings, syncUserDn: string): PrepareTarget {
       ? {}
       : { deletedEntryAttributes: settings.changelogDeletedEntryAttributes }),
   };
+}
+
+/** How the run reached the server, for commands a profile prints for someone to run by hand. */
+function adminConnection(settings: Settings, adminDn: string): NonNullable<PrepareTarget['adminConnection']> {
+  const host = settings.host.includes(':') ? `[${settings.host}]` : settings.host;
+  const url =
+    settings.socketPath !== undefined
+      ? `ldapi://${encodeURIComponent(settings.socketPath)}`
+      : `${settings.security === 'ssl' ? 'ldaps' : 'ldap'}://${host}:${settings.port}`;
+  return { url, startTls: settings.security === 'starttls', adminDn };
 }
 
 /**

@@ -58,6 +58,11 @@ export interface PrepareTarget {
    * family always keeps (objectClass, the entry id), where the family lets them be chosen.
    */
   readonly deletedEntryAttributes?: readonly string[];
+  /**
+   * How this run reached the server, for commands printed for someone to run by hand (ldapadd, ldappasswd):
+   * the URL (`ldap://host:port`, `ldaps://...`, `ldapi://...`), whether StartTLS was used, and the admin's DN.
+   */
+  readonly adminConnection?: { readonly url: string; readonly startTls: boolean; readonly adminDn: string };
 }
 
 /** What the access test learned about an existing sync user. */

@@ -8,6 +8,7 @@ import { decideRetention, KEPT_NOTE, wantedRetention } from './retention.js';
 import { isWithin, normalizeDn, parentDn, parseDn, quotableDn } from '../formats/dn.js';
 import { PrepareError, ResultCode } from '../model/errors.js';
 import { renderLdif } from '../formats/ldif.js';
+import { escapeFilterValue } from '../formats/filter.js';
 import { firstValue, valuesOf, type Change, type Entry, type Modification } from '../model/entries.js';
 import { personEntry, syncUserUnderBase } from './person.js';
 import {
@@ -156,97 +157,209 @@ function databaseFor(view: ConfigView, dn: string): Entry | undefined {
 }
 
 /**
- * What root can apply with `ldapmodify -Y EXTERNAL -H ldapi:///` when the admin may not read cn=config: the
- * sync user (password masked), the access rules and, on a source, the change log. Database DNs cannot be known
- * without reading cn=config, so they are placeholders that ldapmodify rejects until they are filled in.
+ * Without cn=config, what the admin and the sync user can read shows whether the fix printed before was
+ * applied: the sync user exists and, on a source, the root DSE names cn=accesslog (whose entries the sync
+ * user must then read: the final check). Then the run verifies instead of printing the fix again. Write
+ * access cannot be seen without cn=config: a destination's step says so instead of claiming it.
  */
-function ldapiHint(
-  target: PrepareTarget,
-  observed: Observation,
-  syncUser: Record<string, string[]> | undefined,
-): string {
+function appliedByHand(target: PrepareTarget, observed: Observation): PlannedStep[] | undefined {
+  if (observed.entry(target.syncUserDn) === undefined) return undefined;
+  const logServed = valuesOf(observed.rootDse, 'namingContexts').some((dn) => sameDn(dn, ACCESSLOG_SUFFIX));
+  if (target.roles.source && !logServed) return undefined;
+  return target.baseDns.map((base) =>
+    target.roles.destination
+      ? manual(
+          { id: `olcaccess:${base}`, title: `Write access for the sync user on '${base}'` },
+          'cannot be checked: cn=config is not readable by this admin',
+          [
+            `The sync user's write access on '${base}' cannot be checked without cn=config: if root applied the printed fix it has it; run as root over ldapi with --useSASLExternal to have it checked`,
+          ],
+        )
+      : unchanged(
+          { id: `olcaccess:${base}`, title: `Read access for the sync user on '${base}'` },
+          'cn=config is not readable by this admin: the sync user reads cn=accesslog at the end',
+        ),
+  );
+}
+
+/** A word for a POSIX shell: single-quoted, a quote inside written '\''. */
+function shellWord(text: string): string {
+  return `'${text.replace(/'/g, "'\\''")}'`;
+}
+
+/** LDIF for an unquoted here-document: `$`, backquote and backslash keep their meaning; `@@NAME@@` becomes `$NAME`. */
+function hereDocument(ldif: string): string {
+  return ldif.replace(/[\\$`]/g, (c) => `\\${c}`).replace(/@@([A-Z0-9_]+)@@/g, '$$$1');
+}
+
+/** The database DN of an olcSuffix, looked up by root over ldapi (the one command that finds it). */
+function lookUp(variable: string, suffix: string): string {
+  return (
+    `${variable}=$(ldapsearch -Q -LLL -o ldif-wrap=no -Y EXTERNAL -H ldapi:/// -b cn=config ${shellWord(`(olcSuffix=${escapeFilterValue(suffix)})`)} dn | sed -n 's/^dn: //p')\n` +
+    `[ -n "$${variable}" ] || { echo "no database in cn=config serves ${suffix.replace(/["$`\\]/g, '')}" >&2; exit 1; }`
+  );
+}
+
+const ROOT_LDAPMODIFY = 'ldapmodify -Q -Y EXTERNAL -H ldapi:///';
+
+/**
+ * The complete fix when the admin may not read cn=config (a stock Debian slapd: only root over ldapi may),
+ * split by who can apply it. Part 1 is a script for root on the server: it looks each database's DN up by
+ * its suffix (the admin could not read them), then adds the access rules, the entryCSN/entryUUID indexes and,
+ * on a source, the change log. Part 2 is for the admin who ran this: the sync user's entry (ldapadd) and its
+ * password (ldappasswd prompts for it: no password is ever printed). A re-run then verifies (planAccess).
+ */
+function handFix(target: PrepareTarget, observed: Observation, syncUser: Record<string, string[]> | undefined): string {
   const level = target.roles.destination ? 'write' : 'read';
-  const placeholder = (base: string): string => `<DN of the database serving ${base}>`;
-  const blocks: string[] = [
-    "# Fill in each <...> placeholder; find a database DN with:\n#   ldapsearch -Y EXTERNAL -H ldapi:/// -b cn=config -LLL '(olcSuffix=<base DN>)' dn",
+  const database = (index: number): string => `@@DB${index + 1}@@`;
+  const root: string[] = [
+    '#!/bin/sh',
+    '# Part 1, for root on the server: cn=config is managed by root over ldapi (SASL EXTERNAL).',
+    '# Save it as a file and run it as root: sh FILE',
+    'set -e',
+    ...target.baseDns.map((base, index) => lookUp(`DB${index + 1}`, base)),
   ];
-  if (syncUser !== undefined && observed.entry(target.syncUserDn) === undefined) {
-    blocks.push(
-      renderLdif([{ kind: 'add', dn: target.syncUserDn, attributes: syncUser }]) +
-        '\n# (set the real password with ldappasswd afterwards)',
-    );
-  }
-  for (const base of target.baseDns) {
-    blocks.push(
-      [
-        `dn: ${placeholder(base)}`,
-        'changetype: modify',
-        'add: olcAccess',
-        `olcAccess: {0}${dataAccessRule(base, target.syncUserDn, level)}`,
-        '-',
-        'add: olcLimits',
-        `olcLimits: {0}${limitsRule(target.syncUserDn)}`,
-        '-',
-      ].join('\n'),
-    );
-  }
+  /** One ldapmodify as root; `orElse` runs when it fails (a value that is there already). */
+  const modify = (ldif: string, orElse?: string): string =>
+    `${ROOT_LDAPMODIFY} <<EOF${orElse === undefined ? '' : ` || echo ${shellWord(orElse)}`}\n${hereDocument(ldif)}\nEOF`;
+  root.push(
+    modify(
+      target.baseDns
+        .map((base, index) =>
+          [
+            `dn: ${database(index)}`,
+            'changetype: modify',
+            'add: olcAccess',
+            `olcAccess: {0}${dataAccessRule(base, target.syncUserDn, level)}`,
+            '-',
+            'add: olcLimits',
+            `olcLimits: {0}${limitsRule(target.syncUserDn)}`,
+            '-',
+          ].join('\n'),
+        )
+        .join('\n\n'),
+    ),
+  );
   if (target.roles.source) {
     const purge = purgeValue(target.changelogMaxAgeSeconds);
     const logOld = logOldAttributes(target.deletedEntryAttributes ?? []);
-    blocks.push(
-      '# the change log: load accesslog and syncprov (skip those loaded), a cn=accesslog database with syncprov for ' +
-        'delta-syncrepl, then on each data database syncprov and the accesslog overlay (entryCSN,entryUUID eq indexes needed)',
-      [
-        'dn: cn=module{0},cn=config',
-        'changetype: modify',
-        'add: olcModuleLoad',
-        'olcModuleLoad: accesslog',
-        'olcModuleLoad: syncprov',
-        '-',
-      ].join('\n'),
-      [
-        'dn: olcDatabase=mdb,cn=config',
-        'changetype: add',
-        'objectClass: olcDatabaseConfig',
-        'objectClass: olcMdbConfig',
-        'olcDatabase: mdb',
-        `olcSuffix: ${ACCESSLOG_SUFFIX}`,
-        `olcDbDirectory: ${target.accesslogDirectory ?? '<existing empty folder slapd can write>'}`,
-        `olcRootDN: ${ACCESSLOG_SUFFIX}`,
-        'olcDbIndex: default eq',
-        'olcDbIndex: entryCSN,objectClass,reqEnd,reqResult,reqStart,reqDN eq',
-        `olcAccess: {0}${accesslogAccessRule(target.syncUserDn, 'none')}`,
-        `olcLimits: {0}${limitsRule(target.syncUserDn)}`,
-      ].join('\n'),
-      [
-        'dn: olcOverlay=syncprov,<DN of the cn=accesslog database>',
-        'changetype: add',
-        ...Object.entries(syncprovOnLogAttributes()).flatMap(([name, values]) => values.map((v) => `${name}: ${v}`)),
-      ].join('\n'),
-      ...target.baseDns.flatMap((base) => [
-        [
-          `dn: olcOverlay=syncprov,${placeholder(base)}`,
-          'changetype: add',
-          'objectClass: olcOverlayConfig',
-          'objectClass: olcSyncProvConfig',
-          'olcOverlay: syncprov',
-          'olcSpCheckpoint: 100 10',
-        ].join('\n'),
-        [
-          `dn: olcOverlay=accesslog,${placeholder(base)}`,
-          'changetype: add',
-          'objectClass: olcOverlayConfig',
-          'objectClass: olcAccessLogConfig',
-          'olcOverlay: accesslog',
-          `olcAccessLogDB: ${ACCESSLOG_SUFFIX}`,
-          'olcAccessLogOps: writes',
-          'olcAccessLogSuccess: TRUE',
-          `olcAccessLogPurge: ${purge}`,
-          ...Object.entries(logOld).flatMap(([name, values]) => values.map((v) => `${name}: ${v}`)),
-        ].join('\n'),
-      ]),
+    const attributeLines = (attributes: Record<string, string[]>): string[] =>
+      Object.entries(attributes).flatMap(([name, values]) => values.map((v) => `${name}: ${v}`));
+    const served = valuesOf(observed.rootDse, 'namingContexts').some((dn) => sameDn(dn, ACCESSLOG_SUFFIX));
+    root.push(
+      '# Content sync needs equality indexes on entryCSN and entryUUID (a database that has them already says so).',
+      ...target.baseDns.map(
+        (_base, index) =>
+          `${modify([`dn: ${database(index)}`, 'changetype: modify', 'add: olcDbIndex', 'olcDbIndex: entryCSN,entryUUID eq', '-'].join('\n'), 'the entryCSN/entryUUID indexes exist already')}`,
+      ),
+      '# The overlays as modules (Debian builds them so); a module loaded already says so.',
+      ...['accesslog', 'syncprov'].map(
+        (module) =>
+          `${modify(['dn: cn=module{0},cn=config', 'changetype: modify', 'add: olcModuleLoad', `olcModuleLoad: ${module}`, '-'].join('\n'), `the ${module} module is loaded already`)}`,
+      ),
+    );
+    if (served) {
+      root.push(
+        `# '${ACCESSLOG_SUFFIX}' exists: the sync user gets read access to it.`,
+        lookUp('LOGDB', ACCESSLOG_SUFFIX),
+        modify(
+          [
+            'dn: @@LOGDB@@',
+            'changetype: modify',
+            'add: olcAccess',
+            `olcAccess: {0}${accesslogAccessRule(target.syncUserDn, 'break')}`,
+            '-',
+          ].join('\n'),
+        ),
+      );
+    } else {
+      const folder = target.accesslogDirectory;
+      root.push(
+        `# A '${ACCESSLOG_SUFFIX}' database in its own folder, owned like the data's, readable by the sync user only.`,
+        ...(folder === undefined
+          ? [
+              'LOGDIR=/var/lib/ldap-accesslog',
+              'DATADIR=$(ldapsearch -Q -LLL -o ldif-wrap=no -Y EXTERNAL -H ldapi:/// -b "$DB1" -s base olcDbDirectory | sed -n \'s/^olcDbDirectory: //p\')',
+              'mkdir -p "$LOGDIR" && chown --reference="$DATADIR" "$LOGDIR" && chmod 700 "$LOGDIR"',
+            ]
+          : [`LOGDIR=${shellWord(folder)}`]),
+        modify(
+          [
+            'dn: olcDatabase=mdb,cn=config',
+            'changetype: add',
+            'objectClass: olcDatabaseConfig',
+            'objectClass: olcMdbConfig',
+            'olcDatabase: mdb',
+            `olcSuffix: ${ACCESSLOG_SUFFIX}`,
+            'olcDbDirectory: @@LOGDIR@@',
+            `olcRootDN: ${ACCESSLOG_SUFFIX}`,
+            'olcDbIndex: default eq',
+            'olcDbIndex: entryCSN,objectClass,reqEnd,reqResult,reqStart,reqDN eq',
+            `olcAccess: {0}${accesslogAccessRule(target.syncUserDn, 'none')}`,
+            `olcLimits: {0}${limitsRule(target.syncUserDn)}`,
+          ].join('\n'),
+        ),
+        lookUp('LOGDB', ACCESSLOG_SUFFIX),
+        modify(
+          ['dn: olcOverlay=syncprov,@@LOGDB@@', 'changetype: add', ...attributeLines(syncprovOnLogAttributes())].join(
+            '\n',
+          ),
+        ),
+      );
+    }
+    root.push(
+      modify(
+        target.baseDns
+          .flatMap((_base, index) => [
+            [
+              `dn: olcOverlay=syncprov,${database(index)}`,
+              'changetype: add',
+              'objectClass: olcOverlayConfig',
+              'objectClass: olcSyncProvConfig',
+              'olcOverlay: syncprov',
+              'olcSpCheckpoint: 100 10',
+            ].join('\n'),
+            [
+              `dn: olcOverlay=accesslog,${database(index)}`,
+              'changetype: add',
+              'objectClass: olcOverlayConfig',
+              'objectClass: olcAccessLogConfig',
+              'olcOverlay: accesslog',
+              `olcAccessLogDB: ${ACCESSLOG_SUFFIX}`,
+              'olcAccessLogOps: writes',
+              'olcAccessLogSuccess: TRUE',
+              `olcAccessLogPurge: ${purge}`,
+              ...attributeLines(logOld),
+            ].join('\n'),
+          ])
+          .join('\n\n'),
+      ),
     );
   }
+  const blocks = [root.join('\n')];
+  if (syncUser !== undefined && observed.entry(target.syncUserDn) === undefined) {
+    const connection = target.adminConnection;
+    const server =
+      connection === undefined
+        ? '-H ldap://localhost'
+        : `-H ${shellWord(connection.url)}${connection.startTls ? ' -ZZ' : ''}`;
+    const admin = connection === undefined ? '' : ` -D ${shellWord(connection.adminDn)}`;
+    const { userPassword: _password, ...withoutPassword } = syncUser;
+    blocks.push(
+      [
+        `# Part 2, for ${connection === undefined ? 'the data admin' : `'${connection.adminDn}'`} (it may write the entries): the sync user,`,
+        '# then its password (ldappasswd asks for the admin password, then twice for the new one).',
+        `ldapadd -x ${server}${admin} -W <<'EOF'`,
+        renderLdif([{ kind: 'add', dn: target.syncUserDn, attributes: withoutPassword }]).replace(
+          /^changetype: add\n/m,
+          '',
+        ),
+        'EOF',
+        `ldappasswd -x ${server}${admin} -W -S ${shellWord(target.syncUserDn)}`,
+      ].join('\n'),
+    );
+  }
+  blocks.push('# Then run this command again: it checks what it can see and verifies the sync user.');
   return blocks.join('\n\n');
 }
 
@@ -382,11 +495,13 @@ export class OpenLdapProfile implements ServerProfile {
   public planAccess(target: PrepareTarget, observed: Observation): PlannedStep[] {
     const view = configView(observed);
     if (view.databases.length === 0) {
+      const applied = appliedByHand(target, observed);
+      if (applied !== undefined) return applied;
       throw new PrepareError(
         ResultCode.INSUFFICIENT_ACCESS,
         'The admin may not read cn=config, where OpenLDAP keeps access rules',
-        'bind as an account with manage rights on cn=config, or have root apply the LDIF below with ldapmodify -Y EXTERNAL -H ldapi:///',
-        { details: ldapiHint(target, observed, this.syncUserEntry(target.syncUserDn, '')) },
+        'run this command as root on the server with --hostname ldapi:/// --useSASLExternal (and this --bindDN for the entries), or apply the two parts below',
+        { details: handFix(target, observed, this.syncUserEntry(target.syncUserDn, '')) },
       );
     }
     const level = target.roles.destination ? 'write' : 'read';
@@ -433,6 +548,14 @@ export class OpenLdapProfile implements ServerProfile {
 
   public planChangelog(target: PrepareTarget, observed: Observation): PlannedStep[] {
     const view = configView(observed);
+    // Reached without cn=config only once the hand-applied fix shows (appliedByHand): the sync user checks the log.
+    if (view.databases.length === 0)
+      return [
+        unchanged(
+          { id: 'accesslog:database', title: `The '${ACCESSLOG_SUFFIX}' database` },
+          'served (namingContexts); cn=config is not readable by this admin, so the sync user reads it at the end',
+        ),
+      ];
     const steps: PlannedStep[] = [];
 
     // Debian and most packages build overlays as modules: accesslog and syncprov must be loaded before they can be configured.
