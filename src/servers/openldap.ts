@@ -250,12 +250,12 @@ function handFix(target: PrepareTarget, observed: Observation, syncUser: Record<
       '# Content sync needs equality indexes on entryCSN and entryUUID (a database that has them already says so).',
       ...target.baseDns.map(
         (_base, index) =>
-          `${modify([`dn: ${database(index)}`, 'changetype: modify', 'add: olcDbIndex', 'olcDbIndex: entryCSN,entryUUID eq', '-'].join('\n'), 'the entryCSN/entryUUID indexes exist already')}`,
+          modify([`dn: ${database(index)}`, 'changetype: modify', 'add: olcDbIndex', 'olcDbIndex: entryCSN,entryUUID eq', '-'].join('\n'), 'the entryCSN/entryUUID indexes exist already'),
       ),
       '# The overlays as modules (Debian builds them so); a module loaded already says so.',
       ...['accesslog', 'syncprov'].map(
         (module) =>
-          `${modify(['dn: cn=module{0},cn=config', 'changetype: modify', 'add: olcModuleLoad', `olcModuleLoad: ${module}`, '-'].join('\n'), `the ${module} module is loaded already`)}`,
+          modify(['dn: cn=module{0},cn=config', 'changetype: modify', 'add: olcModuleLoad', `olcModuleLoad: ${module}`, '-'].join('\n'), `the ${module} module is loaded already`),
       ),
     );
     if (served) {

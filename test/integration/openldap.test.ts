@@ -6,7 +6,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { Client } from 'ldapts';
 import { startSlapd, type Slapd } from '../servers/openldap.js';
@@ -41,6 +41,16 @@ function rule(level: 'read' | 'write'): string {
 /** `{3}to * ...` -> `to * ...` */
 function text(value: string): string {
   return value.replace(/^\{\d+\}/, '');
+}
+
+/**
+ * The two parts of the fix printed when cn=config is unreadable: root's script and the admin's commands,
+ * with `ldapi:///` (the default socket) pointed at this test server's socket.
+ */
+function fixParts(stderr: string, ldapiUrl: string): { root: string; admin: string } {
+  const script = stderr.slice(stderr.indexOf('#!/bin/sh')).replaceAll('ldapi:///', ldapiUrl);
+  const part2 = script.indexOf('# Part 2');
+  return part2 < 0 ? { root: script, admin: '' } : { root: script.slice(0, part2), admin: script.slice(part2) };
 }
 
 function sleep(ms: number): Promise<void> {
@@ -468,29 +478,12 @@ describe('OpenLDAP admin without cn=config rights (cn=limited)', () => {
         output.split('\n').some((line) => line.startsWith(LDIF_LINE)),
         describeRun(r),
       );
-      assert.ok(output.includes('ldapmodify -Y EXTERNAL -H ldapi:///'), describeRun(r));
+      assert.ok(output.includes('ldapmodify -Q -Y EXTERNAL -H ldapi:///'), describeRun(r));
       assert.ok(!output.includes(SYNC_PASSWORD) && !output.includes(s.adminPassword), 'no password printed');
 
       if (!isRoot) return; // applying it needs root's SASL EXTERNAL identity
-      // The LDIF block: from its first comment line to the end of stderr.
-      const start = r.stderr.indexOf('# Fill in');
-      assert.ok(start >= 0, describeRun(r));
-      let ldif = r.stderr.slice(start);
-      // Its comment says how to find the database DN: run that search (on this server's socket) and use the answer.
-      const search = /ldapsearch -Y EXTERNAL -H ldapi:\/\/\/ -b cn=config -LLL '([^']+)' dn/.exec(ldif);
-      assert.ok(search, `the comment gives the ldapsearch: ${ldif}`);
-      const filter = search[1]!.replace('<base DN>', BASE);
-      const found = execFileSync(
-        'ldapsearch',
-        ['-Q', '-Y', 'EXTERNAL', '-H', s.ldapiUrl, '-b', 'cn=config', '-LLL', filter, 'dn'],
-        { encoding: 'utf8' },
-      );
-      const dn = /^dn: (.+)$/m.exec(found)?.[1];
-      assert.equal(dn, DATA_DB, found);
-      ldif = ldif.replaceAll(`<DN of the database serving ${BASE}>`, DATA_DB);
-      // The operator keeps only the access rule here (the sync user is created by the admin run below).
-      ldif = ldif.slice(ldif.indexOf(`dn: ${dn}`));
-      execFileSync('ldapmodify', ['-Q', '-Y', 'EXTERNAL', '-H', s.ldapiUrl], { input: ldif, encoding: 'utf8' });
+      // The operator runs part 1 as root as printed (on this server's socket); the sync user is created by the admin run below.
+      execFileSync('sh', ['-c', fixParts(r.stderr, s.ldapiUrl).root], { encoding: 'utf8' });
 
       const values = await f.olcAccess(DATA_DB);
       assertOursFirst(values, original, 'write');
@@ -534,18 +527,23 @@ describe('OpenLDAP admin without cn=config rights (cn=limited)', () => {
   });
 
   test(
-    'root applies the whole printed LDIF (password filled in): the sync user exists and may write',
+    'root applies part 1 of the printed fix, the admin part 2 (password set with ldappasswd): the sync user exists and may write',
     { skip: !isRoot },
     async () => {
       await withSlapd(async (f) => {
         const r = await f.run(f.args(['--isDestination'], f.slapd.limitedDn));
         assert.equal(r.code, 50, describeRun(r));
-        let ldif = r.stderr.slice(r.stderr.indexOf('# Fill in'));
-        assert.match(ldif, /^userPassword: \*{8}$/m, 'the password is masked');
-        ldif = ldif
-          .replaceAll(`<DN of the database serving ${BASE}>`, DATA_DB)
-          .replace(/^userPassword: \*{8}$/m, `userPassword: ${SYNC_PASSWORD}`);
-        execFileSync('ldapmodify', ['-Q', '-Y', 'EXTERNAL', '-H', f.slapd.ldapiUrl], { input: ldif, encoding: 'utf8' });
+        const parts = fixParts(r.stderr, f.slapd.ldapiUrl);
+        assert.doesNotMatch(r.stderr, /userPassword|\*{8}/, 'no password, not even masked');
+        execFileSync('sh', ['-c', parts.root], { encoding: 'utf8' });
+        // Part 2 as printed, with the two passwords given where a person would type them.
+        const adminPassword = path.join(f.tmp, 'admin-nonl.pw');
+        writeFileSync(adminPassword, f.slapd.adminPassword, { mode: 0o600 });
+        execFileSync(
+          'sh',
+          ['-c', parts.admin.replaceAll(' -W ', ` -y '${adminPassword}' `).replace(' -S ', ` -s '${SYNC_PASSWORD}' `)],
+          { encoding: 'utf8' },
+        );
         assert.equal(await canBind(f.slapd.url, SYNC_DN, SYNC_PASSWORD), true);
         const added = await addPerson(f.slapd.url, syncBind, 'after-root-ldif');
         await withClient(f.slapd.url, syncBind, (c) => c.del(added));

@@ -397,8 +397,15 @@ describe('planAccess', () => {
       () => profile.planAccess(target({ roles: { source: true, destination: true } }), observe([])),
       ResultCode.INSUFFICIENT_ACCESS,
     );
-    assert.match(`${error.message} ${error.hint ?? ''}`, /ldapmodify -Y EXTERNAL -H ldapi:\/\/\//);
+    assert.match(`${error.message} ${error.hint ?? ''}`, /--hostname ldapi:\/\/\/ --useSASLExternal/);
     const details = error.details ?? '';
+    assert.match(details, /^ldapmodify -Q -Y EXTERNAL -H ldapi:\/\/\/ <<EOF/m);
+    // Nothing left for a person to fill in: database DNs are looked up by the script, the password is set by ldappasswd.
+    assert.doesNotMatch(details, /<[^<>\n]*>/);
+    assert.doesNotMatch(details, /userPassword|\*{3}/);
+    assert.match(details, /^DB1=\$\(ldapsearch .*'\(olcSuffix=dc=example,dc=com\)' dn/m);
+    assert.match(details, /^dn: \$DB1$/m);
+    assert.match(details, /^olcDbIndex: entryCSN,entryUUID eq$/m);
     assert.match(details, /^changetype: modify$/m);
     assert.match(details, /^add: olcAccess$/m);
     assert.ok(details.split('\n').includes(`olcAccess: {0}${dataAccessRule(BASE, SYNC_DN, 'write')}`), details);
@@ -416,6 +423,36 @@ describe('planAccess', () => {
     assert.match(details, /olcModuleLoad: accesslog/);
     assert.match(details, /olcSuffix: cn=accesslog/);
     assert.match(details, /olcOverlay: accesslog/);
+  });
+
+  test('cn=config unreadable, the fix applied by hand (sync user there, cn=accesslog served): verified, not printed again', () => {
+    const applied = (dn: string): Entry | undefined =>
+      normalizeDn(dn) === normalizeDn(SYNC_DN) ? entry(SYNC_DN, { objectClass: ['person'] }) : undefined;
+    const seen = (namingContexts: string[]): Observation => ({
+      rootDse: entry('', { namingContexts }),
+      entry: applied,
+      found: () => [],
+    });
+    const source = profile.planAccess(target(), seen([BASE, 'cn=accesslog']));
+    assert.deepEqual(
+      source.map((s) => s.status),
+      ['unchanged'],
+    );
+    assert.deepEqual(
+      profile.planChangelog(target(), seen([BASE, 'cn=accesslog'])).map((s) => [s.status, s.changes.length]),
+      [['unchanged', 0]],
+    );
+    // A destination's write rule cannot be seen: a warning, never a claim.
+    const both = profile.planAccess(
+      target({ roles: { source: true, destination: true } }),
+      seen([BASE, 'cn=accesslog']),
+    );
+    assert.deepEqual(
+      both.map((s) => s.status),
+      ['warning'],
+    );
+    // cn=accesslog not served yet: the fix is printed again.
+    rejects(() => profile.planAccess(target(), seen([BASE])), ResultCode.INSUFFICIENT_ACCESS);
   });
 });
 
