@@ -19,6 +19,10 @@ export interface ApplyContext {
   /** Checked before each write: Ctrl-C or SIGTERM stops the run before the next write (see WRITE_GRACE_MS for the one in flight). */
   readonly signal: AbortSignal;
   readonly warn: (message: string) => void;
+  /** How the run reached the server: named by the ldappasswd command printed instead of a password. */
+  readonly adminConnection?: { readonly url: string; readonly startTls: boolean; readonly adminDn: string };
+  /** What to do when the admin may not make a change, when the run knows better than "bind as another admin". */
+  readonly insufficientAccessHint?: string;
 }
 
 /**
@@ -69,7 +73,7 @@ export async function applyPlan(
         // Another run (or person) may have made the same change since we read the server: that is success.
         if (!(await madeMeanwhile(admin, change, error, open))) {
           progress.failed = change;
-          throw withRemainingChanges(error, changes.slice(applied));
+          throw withRemainingChanges(error, changes.slice(applied), context);
         }
         reporter.info(`'${change.dn}' was changed meanwhile by someone else, as this run wanted: kept`);
       }
@@ -147,8 +151,11 @@ async function madeMeanwhile(admin: Directory, change: Change, error: unknown, o
   }
 }
 
-/** When the admin may not make a change, the operator gets the LDIF of what is left to apply by hand. */
-function withRemainingChanges(error: unknown, remaining: readonly Change[]): unknown {
+/**
+ * When the admin may not make a change, the operator gets the LDIF of what is left to apply by hand. A password
+ * is never printed, not even masked: its values are left out and the ldappasswd command that sets it is given.
+ */
+function withRemainingChanges(error: unknown, remaining: readonly Change[], context: ApplyContext): unknown {
   if (
     !(error instanceof PrepareError) ||
     error.resultCode !== ResultCode.INSUFFICIENT_ACCESS ||
@@ -156,10 +163,33 @@ function withRemainingChanges(error: unknown, remaining: readonly Change[]): unk
   ) {
     return error;
   }
+  const passwords = new Set<string>();
+  const withoutSecrets = remaining.flatMap((change): Change[] => {
+    if (change.kind === 'add') {
+      const kept = Object.entries(change.attributes).filter(([name]) => !isSecretAttribute(name));
+      if (kept.length < Object.keys(change.attributes).length) passwords.add(change.dn);
+      return [{ ...change, attributes: Object.fromEntries(kept) }];
+    }
+    if (change.kind === 'modify') {
+      const kept = change.modifications.filter((m) => !isSecretAttribute(m.attribute));
+      if (kept.length < change.modifications.length) passwords.add(change.dn);
+      return kept.length === 0 ? [] : [{ ...change, modifications: kept }];
+    }
+    return [change];
+  });
+  const connection = context.adminConnection;
+  const server =
+    connection === undefined
+      ? ''
+      : ` -H '${connection.url}'${connection.startTls ? ' -ZZ' : ''} -D '${connection.adminDn.replace(/'/g, "'\\''")}'`;
+  const setPasswords = [...passwords].map(
+    (dn) =>
+      `# then its password (asked for, never printed): ldappasswd -x${server} -W -S '${dn.replace(/'/g, "'\\''")}'`,
+  );
   return new PrepareError(
     error.resultCode,
     error.message,
-    'bind as an administrator with the rights, or have one apply the LDIF below (passwords masked: fill them in)',
-    { cause: error, details: renderLdif(remaining) },
+    context.insufficientAccessHint ?? 'bind as an administrator with the rights, or have one apply the LDIF below',
+    { cause: error, details: [renderLdif(withoutSecrets), ...setPasswords].join('\n\n') },
   );
 }

@@ -5,7 +5,7 @@
  * is a PrepareError carrying the exit code. Nothing here touches `process`.
  */
 import type { Directory, DirectoryConnector, DirectoryStats } from '../model/directory.js';
-import { dnSpelling, isWithin } from '../formats/dn.js';
+import { dnEquals, dnSpelling, isWithin } from '../formats/dn.js';
 import { PrepareError, ResultCode } from '../model/errors.js';
 import type { Change, Entry } from '../model/entries.js';
 import { detectServer, ROOT_DSE_ATTRIBUTES, type Detection, type ServerFamily } from '../servers/detect.js';
@@ -212,6 +212,7 @@ class Preparation {
     let externalIdentity: string | undefined;
     if (settings.useSaslExternal === true) {
       externalIdentity = (await this.admin.bindExternal()) ?? '';
+      await refuseUnmappedCertificate(this.admin, settings, externalIdentity);
       deps.reporter.info(
         `Bound with SASL EXTERNAL as '${externalIdentity || 'the identity of the connection'}'${settings.bindDn === undefined ? '' : ` (it configures cn=config; '${settings.bindDn}' writes the entries)`}`,
       );
@@ -387,6 +388,8 @@ class Preparation {
       reporter: deps.reporter,
       signal: deps.signal,
       warn: this.warn,
+      ...(target.adminConnection === undefined ? {} : { adminConnection: target.adminConnection }),
+      ...externalOnlyHint(settings, profile, target, firstObservation),
     };
     // The last phase settles the whole plan; an earlier one is settled on its own, so the next is planned from what it leaves.
     const lastSettling: SettleOptions = {
@@ -478,6 +481,42 @@ function targetFor(settings: Settings, syncUserDn: string): PrepareTarget {
       ? {}
       : { deletedEntryAttributes: settings.changelogDeletedEntryAttributes }),
   };
+}
+
+/**
+ * SASL EXTERNAL alone on a server where that identity may configure but not write the data (Debian's slapd:
+ * root over ldapi only reads it): the fix is the second identity, the data's administrator, named here.
+ */
+function externalOnlyHint(
+  settings: Settings,
+  profile: ServerProfile,
+  target: PrepareTarget,
+  observed: Observation,
+): { insufficientAccessHint?: string } {
+  if (settings.useSaslExternal !== true || settings.bindDn !== undefined) return {};
+  const administrators = (profile.administratorDns?.(target, observed) ?? []).filter(
+    (admin) => !isWithin(admin.dn, 'cn=config'),
+  );
+  const named = administrators.map((admin) => `'${admin.dn}' (${admin.what})`).join(' or ');
+  return {
+    insufficientAccessHint: `the SASL EXTERNAL identity may configure the server but not write its entries: run the same command with --bindDN ${named === '' ? "<the data's administrator>" : named} and --bindPasswordFile too (EXTERNAL then configures cn=config, the bind DN writes the entries)`,
+  };
+}
+
+/**
+ * slapd binds a client certificate no olcAuthzRegexp maps as the certificate's own subject, an identity with
+ * no entry and no rights: refuse it as 389 DS does (49), naming the certificate, rather than fail later on
+ * every read with a message about rights.
+ */
+async function refuseUnmappedCertificate(admin: Directory, settings: Settings, identity: string): Promise<void> {
+  const certificate = settings.clientCertificate;
+  if (certificate === undefined || identity === '' || !dnEquals(identity, certificate.subject)) return;
+  if ((await admin.read(identity, ['objectClass'])) !== undefined) return;
+  throw new PrepareError(
+    ResultCode.INVALID_CREDENTIALS,
+    `The server does not map the client certificate '${certificate.subject}' to an entry: it bound it as its own subject, which names no entry`,
+    'map the certificate on the server (OpenLDAP: olcAuthzRegexp from its subject to the admin entry; 389 DS: certmap.conf), or check --certNickname',
+  );
 }
 
 /** How the run reached the server, for commands a profile prints for someone to run by hand. */

@@ -113,7 +113,11 @@ class LdaptsDirectory implements Directory {
       // "Who am I?" (RFC 4532): the server's answer is `dn:<DN>`, `u:<user>` or empty for anonymous.
       const { value } = await this.guard('Who am I? request', '', () => this.client.exop(WHO_AM_I_OID));
       identity =
-        value?.startsWith('dn:') === true ? value.slice(3) : value === undefined || value === '' ? undefined : value;
+        value?.startsWith('dn:') === true
+          ? value.slice(3).trim()
+          : value === undefined || value === ''
+            ? undefined
+            : value;
     } catch (error) {
       // A server without the extended operation still bound the identity: only the name is unknown.
       if (!(error instanceof PrepareError) || error.resultCode === ResultCode.CONNECT_ERROR) throw error;

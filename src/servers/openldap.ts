@@ -248,14 +248,30 @@ function handFix(target: PrepareTarget, observed: Observation, syncUser: Record<
     const served = valuesOf(observed.rootDse, 'namingContexts').some((dn) => sameDn(dn, ACCESSLOG_SUFFIX));
     root.push(
       '# Content sync needs equality indexes on entryCSN and entryUUID (a database that has them already says so).',
-      ...target.baseDns.map(
-        (_base, index) =>
-          modify([`dn: ${database(index)}`, 'changetype: modify', 'add: olcDbIndex', 'olcDbIndex: entryCSN,entryUUID eq', '-'].join('\n'), 'the entryCSN/entryUUID indexes exist already'),
+      ...target.baseDns.map((_base, index) =>
+        modify(
+          [
+            `dn: ${database(index)}`,
+            'changetype: modify',
+            'add: olcDbIndex',
+            'olcDbIndex: entryCSN,entryUUID eq',
+            '-',
+          ].join('\n'),
+          'the entryCSN/entryUUID indexes exist already',
+        ),
       ),
       '# The overlays as modules (Debian builds them so); a module loaded already says so.',
-      ...['accesslog', 'syncprov'].map(
-        (module) =>
-          modify(['dn: cn=module{0},cn=config', 'changetype: modify', 'add: olcModuleLoad', `olcModuleLoad: ${module}`, '-'].join('\n'), `the ${module} module is loaded already`),
+      ...['accesslog', 'syncprov'].map((module) =>
+        modify(
+          [
+            'dn: cn=module{0},cn=config',
+            'changetype: modify',
+            'add: olcModuleLoad',
+            `olcModuleLoad: ${module}`,
+            '-',
+          ].join('\n'),
+          `the ${module} module is loaded already`,
+        ),
       ),
     );
     if (served) {

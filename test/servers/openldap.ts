@@ -60,6 +60,12 @@ export interface SlapdOptions {
   noSync?: boolean;
   /** No seeded entries (not even the suffix): for a syncrepl consumer that replicates the whole tree. */
   emptyDatabase?: boolean;
+  /**
+   * cn=config exactly as Debian's package makes it (slapd.init.ldif): only root over ldapi may manage it, the
+   * data admin cn=admin,dc=example,dc=com has no rights there, root only reads the data; no cn=limited, no
+   * cn=admin,cn=config password; seeded with the suffix entry only.
+   */
+  stock?: boolean;
 }
 
 export async function startSlapd(opts: SlapdOptions = {}): Promise<Slapd> {
@@ -69,6 +75,7 @@ export async function startSlapd(opts: SlapdOptions = {}): Promise<Slapd> {
     SLAPD_ADMIN_PASSWORD: adminPassword,
     SLAPD_DB_NOSYNC: opts.noSync === true ? '1' : '0',
     SLAPD_EMPTY_DB: opts.emptyDatabase === true ? '1' : '0',
+    SLAPD_STOCK: opts.stock === true ? '1' : '0',
   };
   const server = await startPortScript(
     {

@@ -1,0 +1,304 @@
+// Locked-down servers, against real processes: a slapd configured from Debian's own slapd.init.ldif (cn=config
+// manageable only by root over ldapi with SASL EXTERNAL; the data admin has no rights there; root only reads the
+// data), a 389 DS reached over its ldapi socket with autobind, and client-certificate SASL EXTERNAL binds over
+// StartTLS. Every claim is checked on the server: the sync user binds, reads cn=accesslog and the base, runs an
+// RFC 4533 search (ldapsearch -E sync=ro); a re-run writes nothing; an unmapped certificate is refused.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { startSlapd, type Slapd } from '../servers/openldap.js';
+import { startDs389, type Ds389 } from '../servers/ds389.js';
+import { makeTestCertificates, serverTls, type TestCertificates } from '../servers/tls.js';
+import { runCli, type RunCliResult } from '../helpers/cli.js';
+import { canBind, readEntry, searchDns } from '../helpers/directory.js';
+import { describeRun, makeTempDir, secretFile } from '../helpers/fixture.js';
+
+const BASE = 'dc=example,dc=com';
+const SYNC_DN = `cn=Sync User,${BASE}`;
+const SYNC_PASSWORD = `Sync-Lockdown-${randomUUID()}`;
+const DATA_ADMIN = `cn=admin,${BASE}`;
+const isRoot = process.getuid?.() === 0;
+
+let tmp: string;
+let syncPasswordFile: string;
+
+/** The run's result and its --json object. */
+async function run(args: string[]): Promise<{ r: RunCliResult; json: { ldap: { writes: number }; changed: boolean } }> {
+  const r = await runCli([...args, '--no-prompt', '--json', '--logFile', path.join(tmp, 'run.log')], {
+    timeoutMs: 120_000,
+  });
+  let json = { ldap: { writes: -1 }, changed: true };
+  try {
+    json = JSON.parse(r.stdout) as typeof json;
+  } catch {
+    // the assertion on the exit code shows the output
+  }
+  return { r, json };
+}
+
+function ldapsearch(args: string[]): string {
+  return execFileSync('ldapsearch', ['-LLL', '-o', 'ldif-wrap=no', ...args], { encoding: 'utf8' });
+}
+
+before(() => {
+  tmp = makeTempDir('pes-lockdown-');
+  syncPasswordFile = secretFile(tmp, 'sync.pw', SYNC_PASSWORD);
+});
+
+describe('ldapi:// in --hostname', () => {
+  test('a path that is no socket: 89 naming it; a missing socket: 91 naming it', async () => {
+    const notSocket = path.join(tmp, 'not-a-socket');
+    writeFileSync(notSocket, '');
+    const common = [
+      '--useSASLExternal',
+      '-b',
+      BASE,
+      '--isDestination',
+      '--syncServerBindPasswordFile',
+      syncPasswordFile,
+    ];
+    const a = await run(['-h', `ldapi://${encodeURIComponent(notSocket)}`, ...common]);
+    assert.equal(a.r.code, 89, describeRun(a.r));
+    assert.match(a.r.stderr, new RegExp(`'${notSocket}' is not a socket`), describeRun(a.r));
+    const missing = path.join(tmp, 'no-such.socket');
+    const b = await run(['-h', `ldapi://${encodeURIComponent(missing).replace(/%2F/g, '%2f')}`, ...common]);
+    assert.equal(b.r.code, 91, describeRun(b.r));
+    assert.match(b.r.stderr, new RegExp(`Cannot connect to the ldapi socket '${missing}': there is no such socket`));
+    const c = await run(['-h', 'ldapi://relative%2Fpath', ...common]);
+    assert.equal(c.r.code, 89, describeRun(c.r));
+    const d = await run(['-h', `ldapi://${encodeURIComponent(missing)}`, '--useStartTLS', ...common]);
+    assert.equal(d.r.code, 89, describeRun(d.r));
+  });
+});
+
+describe("Debian's stock slapd (slapd.init.ldif), prepared by root over ldapi", { skip: !isRoot }, () => {
+  let slapd: Slapd;
+  let adminPasswordFile: string;
+  const accesslog = (): string[] => ['--accesslogDirectory', slapd.accesslogDirectory];
+
+  before(async () => {
+    slapd = await startSlapd({ stock: true });
+    adminPasswordFile = secretFile(tmp, 'stock-admin.pw', slapd.adminPassword);
+  });
+  after(async () => {
+    await slapd?.stop();
+  });
+
+  test('SASL EXTERNAL alone: root may not write the data, 50 before any write, the hint names --bindDN', async () => {
+    const { r } = await run([
+      '-h',
+      slapd.ldapiUrl,
+      '--useSASLExternal',
+      '-b',
+      BASE,
+      '--isDestination',
+      '--syncServerBindPasswordFile',
+      syncPasswordFile,
+    ]);
+    assert.equal(r.code, 50, describeRun(r));
+    assert.match(r.stderr, /--bindDN/, describeRun(r));
+    assert.equal(await readEntry(slapd.url, undefined, SYNC_DN), undefined, 'nothing written');
+  });
+
+  test('one command as root: source and destination; a re-run writes nothing; the sync user reads and syncs', async () => {
+    const args = [
+      '-h',
+      slapd.ldapiUrl,
+      '--saslOption',
+      'mech=EXTERNAL',
+      '-D',
+      DATA_ADMIN,
+      '-j',
+      adminPasswordFile,
+      '--syncServerBindPasswordFile',
+      syncPasswordFile,
+      '-b',
+      BASE,
+      '--isSource',
+      '--isDestination',
+      ...accesslog(),
+    ];
+    const first = await run(args);
+    assert.equal(first.r.code, 0, describeRun(first.r));
+    assert.ok(first.json.ldap.writes > 0, describeRun(first.r));
+    const again = await run(args);
+    assert.equal(again.r.code, 0, describeRun(again.r));
+    assert.equal(again.json.ldap.writes, 0, describeRun(again.r));
+    assert.equal(again.json.changed, false);
+
+    assert.equal(await canBind(slapd.url, SYNC_DN, SYNC_PASSWORD), true);
+    const sync = { dn: SYNC_DN, password: SYNC_PASSWORD };
+    assert.ok((await searchDns(slapd.url, sync, 'cn=accesslog', '(objectClass=*)')).length > 0, 'reads cn=accesslog');
+    assert.ok((await searchDns(slapd.url, sync, BASE, '(objectClass=*)')).includes(BASE), 'reads the base');
+    const pw = secretFile(tmp, 'sync-nonl.pw', SYNC_PASSWORD);
+    writeFileSync(pw, SYNC_PASSWORD, { mode: 0o600 }); // ldapsearch -y takes the whole file
+    const synced = ldapsearch(['-x', '-H', slapd.url, '-D', SYNC_DN, '-y', pw, '-b', BASE, '-E', 'sync=ro', 'dn']);
+    assert.match(synced, new RegExp(`^dn: ${BASE}$`, 'm'), synced);
+    // The sync user may write the destination: an entry it adds is there.
+    const probe = `cn=probe-${randomUUID()},${BASE}`;
+    execFileSync('ldapadd', ['-x', '-H', slapd.url, '-D', SYNC_DN, '-y', pw], {
+      input: `dn: ${probe}\nobjectClass: organizationalRole\ncn: ${probe.slice(3, probe.indexOf(','))}\n`,
+    });
+    execFileSync('ldapdelete', ['-x', '-H', slapd.url, '-D', SYNC_DN, '-y', pw, probe]);
+  });
+
+  test('then the data admin alone over TCP (no cn=config rights): verifies, prints no fix, writes nothing', async () => {
+    const { r, json } = await run([
+      '-h',
+      slapd.host,
+      '-p',
+      String(slapd.port),
+      '-D',
+      DATA_ADMIN,
+      '-j',
+      adminPasswordFile,
+      '--syncServerBindPasswordFile',
+      syncPasswordFile,
+      '-b',
+      BASE,
+      '--isSource',
+    ]);
+    assert.equal(r.code, 0, describeRun(r));
+    assert.equal(json.ldap.writes, 0, describeRun(r));
+    assert.doesNotMatch(r.stderr, /#!\/bin\/sh/);
+  });
+});
+
+describe('389 DS over ldapi, root autobinds as Directory Manager', { skip: !isRoot }, () => {
+  let ds: Ds389;
+  before(async () => {
+    ds = await startDs389();
+  });
+  after(async () => {
+    await ds?.stop();
+  });
+
+  test('--useSASLExternal alone, no admin password anywhere: prepared; a re-run writes nothing', async () => {
+    // The harness writes the socket's URL as 389's tools do (lower-case %2f).
+    const url = /^LDAPI_URL=(.*)$/m.exec(readFileSync(path.join(ds.dataDir, 'connection.env'), 'utf8'))?.[1] ?? '';
+    assert.match(url, /^ldapi:\/\/%2f/);
+    const args = [
+      '-h',
+      url,
+      '--useSASLExternal',
+      '--syncServerBindPasswordFile',
+      syncPasswordFile,
+      '-b',
+      BASE,
+      '--isDestination',
+    ];
+    const first = await run(args);
+    assert.equal(first.r.code, 0, describeRun(first.r));
+    assert.match(first.r.stderr, /Bound with SASL EXTERNAL as 'cn=Directory Manager'/i, describeRun(first.r));
+    assert.equal(await canBind(ds.url, SYNC_DN, SYNC_PASSWORD), true);
+    const again = await run(args);
+    assert.equal(again.r.code, 0, describeRun(again.r));
+    assert.equal(again.json.ldap.writes, 0, describeRun(again.r));
+  });
+});
+
+describe('client certificates: SASL EXTERNAL over StartTLS (slapd olcAuthzRegexp)', { skip: !isRoot }, () => {
+  let certs: TestCertificates;
+  let slapd: Slapd;
+  let mapped: string;
+  let unmapped: string;
+
+  /** A client certificate issued by the test CA, key and certificate in one PEM file. */
+  function clientPem(name: string, subject: string): string {
+    const dir = path.join(tmp, name);
+    mkdirSync(dir, { recursive: true });
+    const key = path.join(dir, 'client.key');
+    const csr = path.join(dir, 'client.csr');
+    const cert = path.join(dir, 'client.pem');
+    execFileSync('openssl', [
+      'req',
+      '-new',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      key,
+      '-out',
+      csr,
+      '-subj',
+      subject,
+    ]);
+    execFileSync('openssl', [
+      'x509',
+      '-req',
+      '-in',
+      csr,
+      '-CA',
+      certs.caPem,
+      '-CAkey',
+      certs.caKey,
+      '-CAcreateserial',
+      '-days',
+      '2',
+      '-out',
+      cert,
+    ]);
+    const both = path.join(dir, 'keystore.pem');
+    execFileSync('sh', ['-c', `cat '${cert}' '${key}' > '${both}'`]);
+    return both;
+  }
+
+  before(async () => {
+    certs = await makeTestCertificates();
+    slapd = await startSlapd({ tls: serverTls(certs) });
+    // As the research found it on Debian: ask for a client certificate, map one subject to the admin.
+    execFileSync('ldapmodify', ['-Q', '-Y', 'EXTERNAL', '-H', slapd.ldapiUrl], {
+      input:
+        'dn: cn=config\nchangetype: modify\nreplace: olcTLSVerifyClient\nolcTLSVerifyClient: try\n-\n' +
+        `add: olcAuthzRegexp\nolcAuthzRegexp: "^cn=pes admin$" "${DATA_ADMIN}"\n-\n`,
+    });
+    mapped = clientPem('mapped', '/CN=pes admin');
+    unmapped = clientPem('unmapped', '/CN=pes stranger');
+  });
+  after(async () => {
+    await slapd?.stop();
+    certs?.cleanup();
+  });
+
+  const args = (keyStore: string): string[] => [
+    '-h',
+    '127.0.0.1',
+    '-p',
+    String(slapd.port),
+    '--useStartTLS',
+    '--trustStorePath',
+    certs.caPem,
+    '--useSASLExternal',
+    '--keyStorePath',
+    keyStore,
+    '--syncServerBindPasswordFile',
+    syncPasswordFile,
+    '-b',
+    BASE,
+    '--isDestination',
+  ];
+
+  test('the mapped certificate binds as the admin and prepares the server', async () => {
+    const { r } = await run(args(mapped));
+    assert.equal(r.code, 0, describeRun(r));
+    assert.match(r.stderr, new RegExp(`Bound with SASL EXTERNAL as '${DATA_ADMIN}'`, 'i'), describeRun(r));
+    assert.equal(await canBind(slapd.url, SYNC_DN, SYNC_PASSWORD), true);
+  });
+
+  test('an unmapped certificate: 49 naming its subject, nothing written', async () => {
+    const before = ldapsearch(['-Q', '-Y', 'EXTERNAL', '-H', slapd.ldapiUrl, '-b', 'cn=config', 'olcAccess']);
+    const { r } = await run(args(unmapped));
+    assert.equal(r.code, 49, describeRun(r));
+    assert.match(r.stderr, /client certificate 'CN=pes stranger'/, describeRun(r));
+    assert.equal(ldapsearch(['-Q', '-Y', 'EXTERNAL', '-H', slapd.ldapiUrl, '-b', 'cn=config', 'olcAccess']), before);
+  });
+
+  test('a key store that is not one: 89 before connecting', async () => {
+    const { r } = await run(args(certs.caPem));
+    assert.equal(r.code, 89, describeRun(r));
+    assert.match(r.stderr, /--keyStorePath .* holds no PEM private key/, describeRun(r));
+  });
+});
