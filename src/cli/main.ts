@@ -379,15 +379,29 @@ async function prepare(
   const asRun = { roles: settings.roles, remove: settings.remove, dryRun: settings.dryRun, ldap: stats };
   let result: RunResult;
   try {
-    const [{ prepareEndpoint }, { connect }] = await Promise.all([
-      import('../core/run.js'),
-      import('../ldap/directory.js'),
-    ]);
-    const outcome = await prepareEndpoint(settings, {
+    const [{ prepareEndpoint }, { connect, inspectServerCertificate }, { trustAtTerminal }, { connectionOptions }] =
+      await Promise.all([
+        import('../core/run.js'),
+        import('../ldap/directory.js'),
+        import('./trust-prompt.js'),
+        import('../core/connections.js'),
+      ]);
+    const prompter = resolved.canPrompt
+      ? terminalPrompter(io.stderr, { signal, color: resolved.color && isTerminal(io.stderr) })
+      : undefined;
+    // At a terminal, a server certificate nothing vouches for is shown and may be trusted for this run.
+    const trust =
+      prompter === undefined
+        ? settings.trust
+        : await trustAtTerminal(
+            { ...connectionOptions(settings), signal },
+            prompter,
+            inspectServerCertificate,
+            (text) => io.stderr.write(`${text}\n`),
+          );
+    const outcome = await prepareEndpoint(trust === settings.trust ? settings : { ...settings, trust }, {
       reporter,
-      prompter: resolved.canPrompt
-        ? terminalPrompter(io.stderr, { signal, color: resolved.color && isTerminal(io.stderr) })
-        : undefined,
+      prompter,
       signal,
       stats,
       connect,

@@ -5,9 +5,10 @@
  */
 import { Attribute, Ber, BerReader, BerWriter, Change as LdapChange, Client, Control, ResultCodeError } from 'ldapts';
 import * as net from 'node:net';
+import { X509Certificate } from 'node:crypto';
 import * as tls from 'node:tls';
 import { interruption, PrepareError, ResultCode } from '../model/errors.js';
-import { tlsOptionsFor } from '../tls/trust.js';
+import { pinnedMismatch, tlsOptionsFor } from '../tls/trust.js';
 import { translateError, type ErrorContext } from './translate-error.js';
 import {
   BINARY_ATTRIBUTES,
@@ -18,7 +19,14 @@ import {
   type Entry,
   type LdapControl,
 } from '../model/entries.js';
-import type { ConnectionOptions, Directory, DirectoryStats, DirSyncResult, SearchOptions } from '../model/directory.js';
+import type {
+  ConnectionOptions,
+  Directory,
+  DirectoryStats,
+  DirSyncResult,
+  SearchOptions,
+  ServerCertificateFacts,
+} from '../model/directory.js';
 
 /**
  * How long a write in flight may still be answered after a signal. A healthy server answers in
@@ -58,6 +66,7 @@ class LdaptsDirectory implements Directory {
   public constructor(
     private readonly options: ConnectionOptions,
     public readonly stats: DirectoryStats,
+    private readonly tlsConnect: typeof tls.connect = tls.connect,
   ) {
     const host = options.host.includes(':') ? `[${options.host}]` : options.host;
     const socketPath = options.socketPath;
@@ -83,8 +92,15 @@ class LdaptsDirectory implements Directory {
         track(
           socketPath === undefined ? net.connect(...args) : net.connect({ path: socketPath }),
         )) as typeof net.connect,
-      createSecureConnection: ((...args: Parameters<typeof tls.connect>) =>
-        track(tls.connect(...args))) as typeof tls.connect,
+      createSecureConnection: ((...args: Parameters<typeof tls.connect>) => {
+        const socket = track(this.tlsConnect(...args));
+        // Registered before ldapts' own listener: a certificate other than the one accepted ends the connection.
+        socket.once('secureConnect', () => {
+          const mismatch = pinnedMismatch(options.trust, socket);
+          if (mismatch !== undefined) socket.destroy(mismatch);
+        });
+        return socket;
+      }) as typeof tls.connect,
     });
   }
 
@@ -443,6 +459,98 @@ class DirSyncControl extends Control {
 }
 
 const WHO_AM_I_OID = '1.3.6.1.4.1.4203.1.11.3';
+
+/**
+ * The server's certificate as the run's trust sees it, for the question asked at a terminal: one TLS handshake
+ * (after StartTLS where asked) that verifies nothing itself, then node:tls's verdict on the chain and the host
+ * name. Nothing is sent but StartTLS; the connection is closed at once. Failures are PrepareErrors (91).
+ */
+export async function inspectServerCertificate(options: ConnectionOptions): Promise<ServerCertificateFacts> {
+  const strict = tlsOptionsFor(options);
+  let socket: tls.TLSSocket | undefined;
+  // A holder, not a variable: it is filled in by the handshake's callback.
+  const seen: { certificate?: tls.DetailedPeerCertificate } = {};
+  const capture = (...args: Parameters<typeof tls.connect>): tls.TLSSocket => {
+    const opened = tls.connect(...args);
+    // Read while the connection is up: a closed socket has no peer certificate any more.
+    opened.once('secureConnect', () => {
+      seen.certificate = opened.getPeerCertificate(true);
+    });
+    socket = opened;
+    return opened;
+  };
+  const probe = new LdaptsDirectory(
+    {
+      ...options,
+      trust: { kind: 'all' },
+      security: options.security,
+    },
+    { reads: 0, writes: 0 },
+    capture as typeof tls.connect,
+  );
+  try {
+    await probe.open();
+    // LDAPS shakes hands inside the first operation; its answer does not matter (anonymous reads may be refused).
+    if (options.security === 'ssl')
+      await probe.read('', ['1.1']).catch((error: unknown) => {
+        if (socket === undefined || (error instanceof PrepareError && error.resultCode === ResultCode.CONNECT_ERROR))
+          throw error;
+      });
+  } finally {
+    await probe.abandon();
+  }
+  const presented = seen.certificate;
+  if (presented?.raw === undefined)
+    throw new PrepareError(ResultCode.CONNECT_ERROR, `${probe.address} presented no certificate`);
+  const certificate = new X509Certificate(presented.raw);
+  const chain = [certificate];
+  // node:tls ends the chain with null, or with a self-signed certificate that is its own issuer.
+  let next = presented.issuerCertificate as tls.DetailedPeerCertificate | null;
+  while (next !== null && chain.length < 10 && next.fingerprint256 !== chain.at(-1)?.fingerprint256) {
+    chain.push(new X509Certificate(next.raw));
+    next = next.issuerCertificate;
+  }
+  const hostMismatch = tls.checkServerIdentity(options.host, presented)?.message;
+  const reason = chainProblem(chain, strict.ca);
+  return {
+    subject: certificate.subject.split('\n').reverse().join(','),
+    issuer: certificate.issuer.split('\n').reverse().join(','),
+    validFrom: certificate.validFrom,
+    validTo: certificate.validTo,
+    fingerprint256: certificate.fingerprint256,
+    trusted: reason === undefined && hostMismatch === undefined,
+    ...(reason === undefined ? {} : { reason }),
+    ...(hostMismatch === undefined ? {} : { hostMismatch }),
+  };
+}
+
+/** Why no trusted CA vouches for the chain (undefined when one does, and every certificate is in its validity). */
+function chainProblem(chain: readonly X509Certificate[], ca: TlsCa): string | undefined {
+  const now = Date.now();
+  for (const certificate of chain) {
+    if (Date.parse(certificate.validTo) < now)
+      return `the certificate '${certificate.subject.replace(/\n/g, ',')}' has expired`;
+    if (Date.parse(certificate.validFrom) > now)
+      return `the certificate '${certificate.subject.replace(/\n/g, ',')}' is not valid yet`;
+  }
+  const anchors = (Array.isArray(ca) ? ca : ca === undefined ? [] : [ca]).flatMap((pem) => {
+    try {
+      return [new X509Certificate(pem)];
+    } catch {
+      return [];
+    }
+  });
+  const vouched = chain.some((certificate) =>
+    anchors.some(
+      (anchor) =>
+        anchor.fingerprint256 === certificate.fingerprint256 ||
+        (certificate.checkIssued(anchor) && certificate.verify(anchor.publicKey)),
+    ),
+  );
+  return vouched ? undefined : 'no trusted CA issued it (self-signed, or its CA is not in the trust store)';
+}
+
+type TlsCa = tls.ConnectionOptions['ca'];
 
 /** `ldapi://` and the socket path percent-encoded, as OpenLDAP's and 389's tools write it. */
 export function ldapiAddress(socketPath: string): string {

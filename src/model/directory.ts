@@ -12,7 +12,28 @@ export type Trust =
   | { readonly kind: 'system' }
   | { readonly kind: 'all' }
   /** PEM certificates to trust instead of the system's. */
-  | { readonly kind: 'certificates'; readonly ca: readonly Buffer[]; readonly source: string };
+  | { readonly kind: 'certificates'; readonly ca: readonly Buffer[]; readonly source: string }
+  /**
+   * The one server certificate a person accepted at the prompt for this run (its SHA-256 fingerprint, as
+   * node:tls writes it): any other certificate ends the connection.
+   */
+  | { readonly kind: 'pinned'; readonly fingerprint256: string; readonly subject: string };
+
+/** A server certificate as the question "do you trust it?" shows it (see inspectServerCertificate). */
+export interface ServerCertificateFacts {
+  readonly subject: string;
+  readonly issuer: string;
+  readonly validFrom: string;
+  readonly validTo: string;
+  /** SHA-256 fingerprint, colon-separated hex, as node:tls and keytool write it. */
+  readonly fingerprint256: string;
+  /** Verified against the run's trust (chain and host name). */
+  readonly trusted: boolean;
+  /** Why it is not trusted, in OpenSSL's or node:tls's words (such as SELF_SIGNED_CERT_IN_CHAIN). */
+  readonly reason?: string;
+  /** The host name mismatch, when the certificate does not name the host. */
+  readonly hostMismatch?: string;
+}
 
 /**
  * The administrator's own certificate, for a SASL EXTERNAL bind over TLS: PEM texts (the key decrypted in

@@ -27,6 +27,9 @@ export function tlsOptionsFor(options: {
   switch (options.trust.kind) {
     case 'all':
       return { ...base, rejectUnauthorized: false };
+    case 'pinned':
+      // The fingerprint is checked by the connection itself once the handshake is done (checkPinned).
+      return { ...base, rejectUnauthorized: false };
     case 'certificates':
       return { ...base, ca: [...options.trust.ca], rejectUnauthorized: true };
     case 'system':
@@ -90,6 +93,20 @@ function readBundle(file: string): string | undefined {
   } finally {
     if (fd !== undefined) closeSync(fd);
   }
+}
+
+/**
+ * For a certificate accepted at the prompt: the error that ends a connection whose server presents another one
+ * (undefined when it is the one), so a certificate swapped between the question and the run is refused.
+ */
+export function pinnedMismatch(trust: Trust, socket: tls.TLSSocket): Error | undefined {
+  if (trust.kind !== 'pinned') return undefined;
+  const presented = socket.getPeerCertificate().fingerprint256;
+  if (presented === trust.fingerprint256) return undefined;
+  return Object.assign(
+    new Error(`the server presented another certificate than '${trust.subject}', which was accepted for this run`),
+    { code: 'ERR_PINNED_CERTIFICATE_CHANGED' },
+  );
 }
 
 function isIpAddress(host: string): boolean {

@@ -15,6 +15,7 @@ import { makeTestCertificates, serverTls, type TestCertificates } from '../serve
 import { runCli, type RunCliResult } from '../helpers/cli.js';
 import { canBind, readEntry, searchDns } from '../helpers/directory.js';
 import { describeRun, makeTempDir, secretFile } from '../helpers/fixture.js';
+import { spawnCli } from '../helpers/matrix.js';
 
 const BASE = 'dc=example,dc=com';
 const SYNC_DN = `cn=Sync User,${BASE}`;
@@ -294,6 +295,68 @@ describe('client certificates: SASL EXTERNAL over StartTLS (slapd olcAuthzRegexp
     assert.equal(r.code, 49, describeRun(r));
     assert.match(r.stderr, /client certificate 'CN=pes stranger'/, describeRun(r));
     assert.equal(ldapsearch(['-Q', '-Y', 'EXTERNAL', '-H', slapd.ldapiUrl, '-b', 'cn=config', 'olcAccess']), before);
+  });
+
+  describe('an unknown server certificate at a terminal (no --trustStorePath)', () => {
+    const promptUser = `cn=Prompt User,${BASE}`;
+    const atTerminal = (): string[] => [
+      '-h',
+      '127.0.0.1',
+      '-p',
+      String(slapd.port),
+      '--useStartTLS',
+      '-D',
+      DATA_ADMIN,
+      '-j',
+      secretFile(tmp, 'tls-admin.pw', slapd.adminPassword),
+      '--syncServerBindDN',
+      promptUser,
+      '--syncServerBindPasswordFile',
+      syncPasswordFile,
+      '-b',
+      BASE,
+      '--isDestination',
+      '--logFile',
+      path.join(tmp, 'prompt.log'),
+    ];
+
+    async function answer(text: string): Promise<RunCliResult> {
+      const spawned = spawnCli(atTerminal(), { tty: true, stdin: 'open', timeoutMs: 60_000 });
+      const asked = await Promise.race([
+        spawned.output(/Do you trust this certificate for this run\?/).then(() => true),
+        new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 30_000)),
+      ]);
+      if (asked) spawned.child.stdin?.write(`${text}\r`);
+      else spawned.child.kill('SIGKILL');
+      const r = await spawned.result;
+      assert.ok(asked, `the question was asked: ${describeRun(r)}`);
+      return r;
+    }
+
+    test('shown with subject, issuer, validity and SHA-256 fingerprint; "no": 91, nothing written', async () => {
+      const r = await answer('no');
+      const shown = `${r.stdout}${r.stderr}`;
+      assert.match(shown, /Subject: +CN=localhost/, describeRun(r));
+      assert.match(shown, /Issuer: +CN=PES Test CA/, describeRun(r));
+      assert.match(shown, /Valid until: /, describeRun(r));
+      assert.match(shown, /SHA-256 fingerprint: ([0-9A-F]{2}:){31}[0-9A-F]{2}/, describeRun(r));
+      assert.equal(r.code, 91, describeRun(r));
+      assert.match(shown, /--trustStorePath/, describeRun(r));
+      assert.equal(await readEntry(slapd.url, undefined, promptUser), undefined, 'nothing written');
+    });
+
+    test('"yes": the run proceeds with that certificate', async () => {
+      const r = await answer('yes');
+      assert.equal(r.code, 0, describeRun(r));
+      assert.equal(await canBind(slapd.url, promptUser, SYNC_PASSWORD), true);
+    });
+
+    test('--no-prompt (or no terminal): 91 naming --trustStorePath, nothing asked', async () => {
+      const { r } = await run(atTerminal().slice(0, -2));
+      assert.equal(r.code, 91, describeRun(r));
+      assert.match(r.stderr, /--trustStorePath/, describeRun(r));
+      assert.doesNotMatch(r.stderr, /Do you trust/);
+    });
   });
 
   test('a key store that is not one: 89 before connecting', async () => {
