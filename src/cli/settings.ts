@@ -651,14 +651,10 @@ function resolveClientCertificate(
     );
     password = checkPassword(options.keyStorePassword, '--keyStorePassword');
   }
+  const format = storeFormat(options.keyStoreFormat, '--keyStoreFormat');
   let store: KeyStoreContent;
   try {
-    store = readKeyStore(
-      content,
-      password,
-      storeFormat(options.keyStoreFormat, '--keyStoreFormat'),
-      options.certNickname,
-    );
+    store = readKeyStore(content, password, format, options.certNickname);
   } catch (error) {
     const problem =
       error instanceof TrustStoreError
