@@ -5,14 +5,14 @@
 // RFC 4533 search (ldapsearch -E sync=ro); a re-run writes nothing; an unmapped certificate is refused.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { startSlapd, type Slapd } from '../servers/openldap.js';
 import { startDs389, type Ds389 } from '../servers/ds389.js';
 import { makeTestCertificates, serverTls, type TestCertificates } from '../servers/tls.js';
-import { runCli, type RunCliResult } from '../helpers/cli.js';
+import { repoRoot, runCli, type RunCliResult } from '../helpers/cli.js';
 import { canBind, readEntry, searchDns } from '../helpers/directory.js';
 import { describeRun, makeTempDir, secretFile } from '../helpers/fixture.js';
 import { spawnCli } from '../helpers/matrix.js';
@@ -198,6 +198,53 @@ describe('389 DS over ldapi, root autobinds as Directory Manager', { skip: !isRo
     const again = await run(args);
     assert.equal(again.r.code, 0, describeRun(again.r));
     assert.equal(again.json.ldap.writes, 0, describeRun(again.r));
+  });
+
+  test('the Ansible module: use_sasl_external and the ldapi URL, no admin password', (ctx) => {
+    if (spawnSync('ansible', ['--version']).status !== 0) {
+      ctx.skip('ansible is not installed');
+      return;
+    }
+    const url = /^LDAPI_URL=(.*)$/m.exec(readFileSync(path.join(ds.dataDir, 'connection.env'), 'utf8'))?.[1] ?? '';
+    const home = path.join(tmp, 'ansible');
+    const played = spawnSync(
+      'ansible',
+      [
+        'localhost',
+        '-c',
+        'local',
+        '-i',
+        'localhost,',
+        '-m',
+        'pes.endpoint.prepare_endpoint_server',
+        '-a',
+        JSON.stringify({
+          hostname: url,
+          use_sasl_external: true,
+          base_dn: [BASE],
+          is_destination: true,
+          sync_server_bind_dn: `cn=Ansible User,${BASE}`,
+          sync_server_bind_password_file: syncPasswordFile,
+          log_file: path.join(tmp, 'ansible-run.log'),
+        }),
+      ],
+      {
+        encoding: 'utf8',
+        env: {
+          ...process.env,
+          PATH: `${path.join(repoRoot, 'bin')}:${process.env.PATH ?? ''}`,
+          ANSIBLE_COLLECTIONS_PATH: path.join(repoRoot, 'ansible'),
+          ANSIBLE_HOME: home,
+          ANSIBLE_LOCAL_TEMP: path.join(home, 'tmp'),
+          ANSIBLE_REMOTE_TEMP: path.join(home, 'tmp'),
+          ANSIBLE_CONFIG: path.join(home, 'none.cfg'),
+        },
+        timeout: 120_000,
+      },
+    );
+    assert.equal(played.status, 0, `${played.stdout}${played.stderr}`);
+    assert.match(played.stdout, /"changed": true/, played.stdout);
+    assert.match(played.stdout, /"msg": "ldapi:\/\/%2F[^"]* changed/, played.stdout);
   });
 });
 

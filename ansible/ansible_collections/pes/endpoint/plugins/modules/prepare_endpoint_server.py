@@ -42,7 +42,10 @@ options:
     type: path
     default: prepare-endpoint-server
   hostname:
-    description: Directory server to prepare (C(--hostname)).
+    description:
+      - Directory server to prepare (C(--hostname)).
+      - Or its ldapi socket, C(ldapi://) and the path percent-encoded (C(ldapi://%2Frun%2Fslapd%2Fldapi)); C(ldapi:///)
+        finds the local server's default socket. Use it with I(use_sasl_external) on the server itself (delegate_to).
     type: str
     required: true
   port:
@@ -69,6 +72,35 @@ options:
   trust_store_password_file:
     description: File whose first line is the trust store password (C(--trustStorePasswordFile)).
     type: path
+  trust_store_format:
+    description: Format of I(trust_store_path) (C(--trustStoreFormat)); recognized from the file when absent.
+    type: str
+    choices: [JKS, PKCS12, PEM]
+  use_sasl_external:
+    description:
+      - Bind the admin with SASL EXTERNAL (C(--useSASLExternal)) - over ldapi the identity is the user running the
+        command (root is C(cn=peercred) on OpenLDAP, Directory Manager on 389 DS), over TLS the client certificate of
+        I(key_store_path).
+      - With I(bind_dn) too, EXTERNAL configures C(cn=config) and I(bind_dn) writes the entries (Debian's stock slapd).
+        Without it no admin password is needed.
+    type: bool
+    default: false
+  key_store_path:
+    description: Client certificate and key (PEM, PKCS#12 or JKS) for I(use_sasl_external) over TLS (C(--keyStorePath)).
+    type: path
+  key_store_password:
+    description: Password of the key store; sent to the command on its stdin (not together with I(trust_store_password)).
+    type: str
+  key_store_password_file:
+    description: File whose first line is the key store password (C(--keyStorePasswordFile)).
+    type: path
+  key_store_format:
+    description: Format of I(key_store_path) (C(--keyStoreFormat)); recognized from the file when absent.
+    type: str
+    choices: [JKS, PKCS12, PEM]
+  cert_nickname:
+    description: The key store entry (alias) of the client certificate, when it holds several (C(--certNickname)).
+    type: str
   connect_timeout:
     description: Give up connecting after this long (C(--connectTimeout)), such as C(10s).
     type: str
@@ -76,9 +108,10 @@ options:
     description: Give up on any single LDAP operation after this long (C(--operationTimeout)).
     type: str
   bind_dn:
-    description: Administrator DN used to prepare the server (C(--bindDN)).
+    description:
+      - Administrator DN used to prepare the server (C(--bindDN)).
+      - Required unless I(use_sasl_external) is true.
     type: str
-    required: true
   bind_password:
     description: Administrator password; sent to the command in C(PES_BIND_PASSWORD).
     type: str
@@ -246,6 +279,11 @@ VALUE_OPTIONS = (
     ('port', '--port'),
     ('trust_store_path', '--trustStorePath'),
     ('trust_store_password_file', '--trustStorePasswordFile'),
+    ('trust_store_format', '--trustStoreFormat'),
+    ('key_store_path', '--keyStorePath'),
+    ('key_store_password_file', '--keyStorePasswordFile'),
+    ('key_store_format', '--keyStoreFormat'),
+    ('cert_nickname', '--certNickname'),
     ('connect_timeout', '--connectTimeout'),
     ('operation_timeout', '--operationTimeout'),
     ('bind_dn', '--bindDN'),
@@ -265,6 +303,7 @@ LIST_OPTIONS = (
 FLAG_OPTIONS = (
     ('use_ssl', '--useSSL'),
     ('use_start_tls', '--useStartTLS'),
+    ('use_sasl_external', '--useSASLExternal'),
     ('trust_all', '--trustAll'),
     ('reset_sync_server_bind_password', '--resetSyncServerBindPassword'),
     ('is_source', '--isSource'),
@@ -292,9 +331,16 @@ def argument_spec():
         trust_store_path=dict(type='path'),
         trust_store_password=dict(type='str', no_log=True),
         trust_store_password_file=dict(type='path', no_log=False),
+        trust_store_format=dict(type='str', choices=['JKS', 'PKCS12', 'PEM']),
+        use_sasl_external=dict(type='bool', default=False),
+        key_store_path=dict(type='path'),
+        key_store_password=dict(type='str', no_log=True),
+        key_store_password_file=dict(type='path', no_log=False),
+        key_store_format=dict(type='str', choices=['JKS', 'PKCS12', 'PEM']),
+        cert_nickname=dict(type='str'),
         connect_timeout=dict(type='str'),
         operation_timeout=dict(type='str'),
-        bind_dn=dict(type='str', required=True),
+        bind_dn=dict(type='str'),
         bind_password=dict(type='str', no_log=True),
         bind_password_file=dict(type='path', no_log=False),
         sync_server_bind_dn=dict(type='str'),
@@ -367,6 +413,9 @@ def run(module, executable, dry_run):
         # The command reads one password line from stdin for a password file given as '-'.
         args[1:1] = ['--trustStorePasswordFile', '-']
         stdin = params['trust_store_password']
+    elif params.get('key_store_password') is not None:
+        args[1:1] = ['--keyStorePasswordFile', '-']
+        stdin = params['key_store_password']
     rc, stdout, stderr = module.run_command(args, data=stdin, environ_update=environment, check_rc=False)
     try:
         result = json.loads(stdout)
@@ -391,11 +440,10 @@ def main():
             ('use_ssl', 'use_start_tls'),
             ('trust_all', 'trust_store_path'),
             ('trust_store_password', 'trust_store_password_file'),
+            ('key_store_password', 'key_store_password_file'),
+            ('trust_store_password', 'key_store_password'),
             ('bind_password', 'bind_password_file'),
             ('sync_server_bind_password', 'sync_server_bind_password_file'),
-        ],
-        required_one_of=[
-            ('bind_password', 'bind_password_file', 'properties_file_path'),
         ],
         required_if=[
             ('state', 'present',
@@ -403,6 +451,14 @@ def main():
         ],
         supports_check_mode=True,
     )
+    params = module.params
+    # SASL EXTERNAL alone binds as the connection's own identity: no bind DN, no password. Otherwise both.
+    if not params['use_sasl_external'] or params['bind_dn'] is not None:
+        if params['bind_dn'] is None and params['properties_file_path'] is None:
+            module.fail_json(msg='bind_dn is required unless use_sasl_external is true', rc=89)
+        if all(params[key] is None for key in ('bind_password', 'bind_password_file', 'properties_file_path')):
+            module.fail_json(msg='one of bind_password, bind_password_file, properties_file_path is required '
+                                 'with bind_dn (or use_sasl_external alone)', rc=89)
     if module.params['disable_changelog'] and module.params['state'] != 'absent':
         module.fail_json(msg='disable_changelog only goes with state=absent', rc=89)
     if module.params['state'] == 'present' and not (module.params['is_source'] or module.params['is_destination']):
@@ -462,8 +518,10 @@ def main():
         verb = 'would change' if changed else 'nothing would change'
     else:
         verb = 'changed' if changed else 'nothing to change'
-    output['msg'] = '%s:%s %s (%s)' % ((result.get('server') or {}).get('host'), (result.get('server') or {}).get('port'),
-                                       verb, step_counts(output['steps']))
+    server = result.get('server') or {}
+    # An ldapi server is its socket's URL, with no port.
+    where = server.get('host') if server.get('port') is None else '%s:%s' % (server.get('host'), server.get('port'))
+    output['msg'] = '%s %s (%s)' % (where, verb, step_counts(output['steps']))
     module.exit_json(**output)
 
 
