@@ -384,7 +384,7 @@ describe('Ansible collection pes.endpoint with ansible-playbook', { skip }, () =
     );
     assert.match(
       noPassword.output,
-      /one of the following is required: bind_password, bind_password_file, properties_file_path/,
+      /one of bind_password, bind_password_file, properties_file_path is required/,
       noPassword.output,
     );
     const missing = await adHoc(`${common} executable=no-such-prepare-endpoint-server`);
