@@ -44,6 +44,46 @@ function ldapsearch(args: string[]): string {
   return execFileSync('ldapsearch', ['-LLL', '-o', 'ldif-wrap=no', ...args], { encoding: 'utf8' });
 }
 
+/** A client certificate issued by the test CA, key and certificate in one PEM file. */
+function clientPem(certs: TestCertificates, name: string, subject: string): string {
+  const dir = path.join(tmp, name);
+  mkdirSync(dir, { recursive: true });
+  const key = path.join(dir, 'client.key');
+  const csr = path.join(dir, 'client.csr');
+  const cert = path.join(dir, 'client.pem');
+  execFileSync('openssl', [
+    'req',
+    '-new',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    key,
+    '-out',
+    csr,
+    '-subj',
+    subject,
+  ]);
+  execFileSync('openssl', [
+    'x509',
+    '-req',
+    '-in',
+    csr,
+    '-CA',
+    certs.caPem,
+    '-CAkey',
+    certs.caKey,
+    '-CAcreateserial',
+    '-days',
+    '2',
+    '-out',
+    cert,
+  ]);
+  const both = path.join(dir, 'keystore.pem');
+  execFileSync('sh', ['-c', `cat '${cert}' '${key}' > '${both}'`]);
+  return both;
+}
+
 before(() => {
   tmp = makeTempDir('pes-lockdown-');
   syncPasswordFile = secretFile(tmp, 'sync.pw', SYNC_PASSWORD);
@@ -254,46 +294,6 @@ describe('client certificates: SASL EXTERNAL over StartTLS (slapd olcAuthzRegexp
   let mapped: string;
   let unmapped: string;
 
-  /** A client certificate issued by the test CA, key and certificate in one PEM file. */
-  function clientPem(name: string, subject: string): string {
-    const dir = path.join(tmp, name);
-    mkdirSync(dir, { recursive: true });
-    const key = path.join(dir, 'client.key');
-    const csr = path.join(dir, 'client.csr');
-    const cert = path.join(dir, 'client.pem');
-    execFileSync('openssl', [
-      'req',
-      '-new',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-keyout',
-      key,
-      '-out',
-      csr,
-      '-subj',
-      subject,
-    ]);
-    execFileSync('openssl', [
-      'x509',
-      '-req',
-      '-in',
-      csr,
-      '-CA',
-      certs.caPem,
-      '-CAkey',
-      certs.caKey,
-      '-CAcreateserial',
-      '-days',
-      '2',
-      '-out',
-      cert,
-    ]);
-    const both = path.join(dir, 'keystore.pem');
-    execFileSync('sh', ['-c', `cat '${cert}' '${key}' > '${both}'`]);
-    return both;
-  }
-
   before(async () => {
     certs = await makeTestCertificates();
     slapd = await startSlapd({ tls: serverTls(certs) });
@@ -303,8 +303,8 @@ describe('client certificates: SASL EXTERNAL over StartTLS (slapd olcAuthzRegexp
         'dn: cn=config\nchangetype: modify\nreplace: olcTLSVerifyClient\nolcTLSVerifyClient: try\n-\n' +
         `add: olcAuthzRegexp\nolcAuthzRegexp: "^cn=pes admin$" "${DATA_ADMIN}"\n-\n`,
     });
-    mapped = clientPem('mapped', '/CN=pes admin');
-    unmapped = clientPem('unmapped', '/CN=pes stranger');
+    mapped = clientPem(certs, 'mapped', '/CN=pes admin');
+    unmapped = clientPem(certs, 'unmapped', '/CN=pes stranger');
   });
   after(async () => {
     await slapd?.stop();
@@ -410,5 +410,62 @@ describe('client certificates: SASL EXTERNAL over StartTLS (slapd olcAuthzRegexp
     const { r } = await run(args(certs.caPem));
     assert.equal(r.code, 89, describeRun(r));
     assert.match(r.stderr, /--keyStorePath .* holds no PEM private key/, describeRun(r));
+  });
+});
+
+describe('client certificates: SASL EXTERNAL over StartTLS (389 DS certificate mapping)', { skip: !isRoot }, () => {
+  let certs: TestCertificates;
+  let ds: Ds389;
+  const ADMIN = `cn=pes admin,${BASE}`;
+
+  before(async () => {
+    certs = await makeTestCertificates();
+    ds = await startDs389({ tls: serverTls(certs) });
+    // certmap.conf as dscreate writes it maps a certificate to the entry named by its subject. That entry gets
+    // the rights an administrator of the data and of cn=config has, by ACI (389 DS has no root DN entry).
+    const aci = (name: string): string =>
+      `aci: (targetattr="*")(version 3.0; acl "${name}"; allow (all) userdn="ldap:///${ADMIN}";)`;
+    execFileSync('ldapmodify', ['-x', '-H', ds.url, '-D', ds.adminDn, '-w', ds.adminPassword], {
+      input:
+        `dn: ${ADMIN}\nchangetype: add\nobjectClass: person\ncn: pes admin\nsn: admin\n\n` +
+        `dn: ${BASE}\nchangetype: modify\nadd: aci\n${aci('pes admin: data')}\n-\n\n` +
+        `dn: cn=config\nchangetype: modify\nadd: aci\n${aci('pes admin: config')}\n-\n`,
+    });
+  });
+  after(async () => {
+    await ds?.stop();
+    certs?.cleanup();
+  });
+
+  const args = (keyStore: string): string[] => [
+    '-h',
+    '127.0.0.1',
+    '-p',
+    String(ds.port),
+    '--useStartTLS',
+    '--trustStorePath',
+    certs.caPem,
+    '--saslOption',
+    'mech=EXTERNAL',
+    '--keyStorePath',
+    keyStore,
+    '--syncServerBindPasswordFile',
+    syncPasswordFile,
+    '-b',
+    BASE,
+    '--isDestination',
+  ];
+
+  test('the mapped certificate binds as its entry and prepares the server', async () => {
+    const { r } = await run(args(clientPem(certs, 'ds-mapped', '/DC=com/DC=example/CN=pes admin')));
+    assert.equal(r.code, 0, describeRun(r));
+    assert.match(r.stderr, new RegExp(`Bound with SASL EXTERNAL as '${ADMIN}'`, 'i'), describeRun(r));
+    assert.equal(await canBind(ds.url, SYNC_DN, SYNC_PASSWORD), true);
+  });
+
+  test('an unmapped certificate: 49 naming its subject, nothing written', async () => {
+    const { r } = await run(args(clientPem(certs, 'ds-unmapped', '/DC=com/DC=example/CN=pes nobody')));
+    assert.equal(r.code, 49, describeRun(r));
+    assert.match(r.stderr, /client certificate 'CN=pes nobody,DC=example,DC=com'/, describeRun(r));
   });
 });
