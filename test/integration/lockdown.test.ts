@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { startSlapd, type Slapd } from '../servers/openldap.js';
 import { startDs389, type Ds389 } from '../servers/ds389.js';
@@ -112,6 +112,26 @@ describe('ldapi:// in --hostname', () => {
     assert.equal(c.r.code, 89, describeRun(c.r));
     const d = await run(['-h', `ldapi://${encodeURIComponent(missing)}`, '--useStartTLS', ...common]);
     assert.equal(d.r.code, 89, describeRun(d.r));
+  });
+
+  test('ldapi:/// looks for the default socket: with none on this machine, 89 listing where it looked', async (ctx) => {
+    const places = ['/run/slapd/ldapi', '/var/run/slapd/ldapi', '/run/openldap/ldapi', '/run/ldapi', '/var/run/ldapi'];
+    const ds389 = readdirSync('/run').filter((name) => /^slapd-.+\.socket$/.test(name));
+    if (places.some((place) => existsSync(place)) || ds389.length > 0) {
+      ctx.skip('this machine has a default ldapi socket');
+      return;
+    }
+    const common = [
+      '--useSASLExternal',
+      '-b',
+      BASE,
+      '--isDestination',
+      '--syncServerBindPasswordFile',
+      syncPasswordFile,
+    ];
+    const { r } = await run(['-h', 'ldapi:///', ...common]);
+    assert.equal(r.code, 89, describeRun(r));
+    assert.match(r.stderr, /no ldapi socket found in the usual places \(\/run\/slapd\/ldapi, /, describeRun(r));
   });
 });
 
