@@ -108,7 +108,7 @@ function pkcs12KeyStore(content: Buffer, password: string | undefined, nickname:
   const pfx = tryParsePfx(content);
   if (pfx === undefined) throw new TrustStoreError('unrecognized', 'it is neither PEM, PKCS#12 nor JKS');
   // The bounded reader checks the password against the MAC and every key derivation's rounds first.
-  const certificates = pkcs12Certificates(pfx, password);
+  const certificates = pkcs12Certificates(pfx, password, { keyBags: 'bounded' });
   const passphrase = password ?? '';
   try {
     tls.createSecureContext({ pfx: content, passphrase });

@@ -166,7 +166,15 @@ function passwordCandidates(password: string | undefined): Array<string | null> 
 }
 
 /** The certificates of a parsed PFX (PEM texts); throws TrustStoreError. */
-export function pkcs12Certificates(pfx: Pfx, password: string | undefined): string[] {
+/**
+ * `keyBags: 'bounded'` (a client key store, whose key node:tls decrypts afterwards): a shrouded key bag whose
+ * key derivation asks for more rounds than MAX_ITERATIONS is refused here, before OpenSSL would run them.
+ */
+export function pkcs12Certificates(
+  pfx: Pfx,
+  password: string | undefined,
+  options: { readonly keyBags?: 'bounded' } = {},
+): string[] {
   const budget = new KdfBudget();
   let chosen: string | null | undefined;
   if (pfx.mac === 'none') {
@@ -200,13 +208,13 @@ export function pkcs12Certificates(pfx: Pfx, password: string | undefined): stri
       const contentInfo = sequence(contentInfoNode);
       const type = oid(contentInfo[0]);
       if (type === OID.data) {
-        collectBags(octets(explicit0(contentInfo[1])), certificates, 0);
+        collectBags(octets(explicit0(contentInfo[1])), certificates, 0, options.keyBags === 'bounded');
       } else if (type === OID.encryptedData) {
         const encryptedData = sequence(explicit0(contentInfo[1]));
         const encryptedContentInfo = sequence(encryptedData[1]);
         const algorithm = sequence(encryptedContentInfo[1]);
         const encrypted = octets(encryptedContentInfo[2], 0x80);
-        collectBags(decrypt(algorithm, encrypted, chosen, budget), certificates, 0);
+        collectBags(decrypt(algorithm, encrypted, chosen, budget), certificates, 0, options.keyBags === 'bounded');
       } else if (type === OID.envelopedData) {
         throw new TrustStoreError('unsupported', 'it uses public-key (enveloped) encryption, which is not supported');
       }
@@ -228,7 +236,7 @@ export function pkcs12Certificates(pfx: Pfx, password: string | undefined): stri
   return certificates;
 }
 
-function collectBags(safeContents: Buffer, out: string[], nesting: number): void {
+function collectBags(safeContents: Buffer, out: string[], nesting: number, boundKeys = false): void {
   if (nesting > MAX_BAG_NESTING) throw new DerError(`SafeContents nested deeper than ${MAX_BAG_NESTING} levels`);
   for (const bagNode of sequence(parseNode(safeContents, 0))) {
     const bag = sequence(bagNode);
@@ -245,9 +253,24 @@ function collectBags(safeContents: Buffer, out: string[], nesting: number): void
       }
       out.push(certificate.toString());
     } else if (bagId === OID.safeContentsBag) {
-      collectBags(explicit0(bag[1]).raw, out, nesting + 1);
+      collectBags(explicit0(bag[1]).raw, out, nesting + 1, boundKeys);
+    } else if (bagId === OID.shroudedKeyBag && boundKeys) {
+      keyBagRounds(sequence(sequence(explicit0(bag[1]))[0]));
     }
     // key bags, CRL bags, secret bags: not trust anchors
+  }
+}
+
+/** The rounds a shrouded key bag's encryption asks for (PBES2 with PBKDF2, or a PKCS#12 PBE), bounded. */
+function keyBagRounds(algorithm: DerNode[]): void {
+  const algorithmOid = oid(algorithm[0]);
+  if (algorithmOid === OID.pbes2) {
+    const kdf = sequence(sequence(algorithm[1])[0]);
+    iterationCount(sequence(kdf[1])[1]);
+  } else if (PKCS12_PBE[algorithmOid] !== undefined) {
+    iterationCount(sequence(algorithm[1])[1]);
+  } else {
+    throw new TrustStoreError('unsupported', `its key is protected by ${algorithmOid}, which is not supported`);
   }
 }
 

@@ -163,6 +163,28 @@ describe('PEM and PKCS#12 key stores', () => {
     );
   });
 
+  test('PKCS#12: a key protected by more key derivation rounds than allowed is refused before OpenSSL runs them', () => {
+    execFileSync('openssl', [
+      'pkcs12',
+      '-export',
+      '-in',
+      file('c.pem'),
+      '-inkey',
+      file('k.pem'),
+      '-certpbe',
+      'NONE',
+      '-iter',
+      '2000000',
+      '-passout',
+      'pass:secret',
+      '-out',
+      file('slow.p12'),
+    ]);
+    const refused = problem(() => readKeyStore(readFileSync(file('slow.p12')), 'secret', undefined, undefined));
+    assert.equal(refused.problem, 'unsupported');
+    assert.match(refused.message, /2000000 key derivation rounds/);
+  });
+
   test('options: --keyStorePath with its password file, --trustStoreFormat JKS, --saslOption mech=EXTERNAL', () => {
     const pw = file('pw');
     writeFileSync(pw, `${PASSWORD}\n`, { mode: 0o600 });
