@@ -356,6 +356,28 @@ describe('client certificates: SASL EXTERNAL over StartTLS (slapd olcAuthzRegexp
     assert.equal(await canBind(slapd.url, SYNC_DN, SYNC_PASSWORD), true);
   });
 
+  test('the same certificate in a PKCS#12 key store: its password never printed or logged', async () => {
+    const sentinel = `KeyStore-Sentinel-${randomUUID()}`;
+    const p12 = path.join(tmp, 'mapped.p12');
+    execFileSync('openssl', ['pkcs12', '-export', '-in', mapped, '-out', p12, '-passout', 'stdin'], {
+      input: `${sentinel}\n`,
+    });
+    const passwordFile = secretFile(tmp, 'p12.pw', sentinel);
+    const keyStoreArgs = args(p12).concat(['--keyStorePasswordFile', passwordFile, '--keyStoreFormat', 'PKCS12']);
+    const { r } = await run(keyStoreArgs);
+    assert.equal(r.code, 0, describeRun(r));
+    const wrong = await run(args(p12).concat(['--keyStorePassword', 'not-it']));
+    assert.equal(wrong.r.code, 89, describeRun(wrong.r));
+    for (const text of [
+      r.stdout,
+      r.stderr,
+      wrong.r.stdout,
+      wrong.r.stderr,
+      readFileSync(path.join(tmp, 'run.log'), 'utf8'),
+    ])
+      assert.ok(!text.includes(sentinel), 'the key store password is nowhere');
+  });
+
   test('an unmapped certificate: 49 naming its subject, nothing written', async () => {
     const before = ldapsearch(['-Q', '-Y', 'EXTERNAL', '-H', slapd.ldapiUrl, '-b', 'cn=config', 'olcAccess']);
     const { r } = await run(args(unmapped));
