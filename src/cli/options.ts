@@ -362,6 +362,7 @@ const EXIT_CODE_HELP = `
 Exit codes (LDAP result codes, as in Ping's tools):
    0  success, also with warnings or with nothing to change
   32  no such object: a base DN or the sync user's parent entry is missing
+  48  inappropriate authentication: the SASL EXTERNAL bind was refused
   49  invalid credentials: admin password wrong, or sync user password mismatch
   50  insufficient access: the admin may not make a needed change
   53  unwilling to perform: unsupported server type, or the server refused

@@ -165,6 +165,10 @@ export function resolveSettings(
   if (options.trustAll === true && security === 'none')
     warnings.push('--trustAll has no effect without --useSSL or --useStartTLS');
 
+  if (useSaslExternal && bindDn === undefined && bindPassword !== undefined)
+    warnings.push(
+      'An admin password was given without --bindDN: with --useSASLExternal alone it is not used (add --bindDN for a second identity that writes the entries)',
+    );
   const canPrompt = options.prompt !== false && environment.stdinIsTTY;
   if (!canPrompt) {
     // With SASL EXTERNAL alone, the connection's identity is the admin: no DN, no password.
