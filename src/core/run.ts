@@ -209,9 +209,8 @@ class Preparation {
   private async bindAdmin(): Promise<string> {
     if (this.adminDn !== undefined) return this.adminDn;
     const { settings, deps } = this;
-    let externalIdentity: string | undefined;
     if (settings.useSaslExternal === true) {
-      externalIdentity = (await this.admin.bindExternal()) ?? '';
+      const externalIdentity = (await this.admin.bindExternal()) ?? '';
       await refuseUnmappedCertificate(this.admin, settings, externalIdentity);
       deps.reporter.info(
         `Bound with SASL EXTERNAL as '${externalIdentity || 'the identity of the connection'}'${settings.bindDn === undefined ? '' : ` (it configures cn=config; '${settings.bindDn}' writes the entries)`}`,
