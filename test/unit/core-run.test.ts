@@ -192,3 +192,27 @@ describe('core run against an in-memory 389 DS', () => {
     );
   });
 });
+
+describe('core run with SASL EXTERNAL (--useSASLExternal)', () => {
+  test('alone: the connection identity prepares the server, no admin DN or password asked for', async () => {
+    const server = ds389();
+    server.externalIdentity = 'cn=Directory Manager';
+    const result = await run(
+      server,
+      settings({ ...BOTH, bindDn: undefined, bindPassword: undefined, useSaslExternal: true }),
+    );
+    assert.equal(result.error, undefined, result.error?.message);
+    assert.equal(server.passwordOf(SYNC_DN), SYNC_PASSWORD);
+  });
+
+  test('refused by the server: 48, nothing written', async () => {
+    const server = ds389();
+    const before = server.snapshot();
+    const result = await run(
+      server,
+      settings({ ...BOTH, bindDn: undefined, bindPassword: undefined, useSaslExternal: true }),
+    );
+    assert.equal(result.error?.resultCode, 48, result.error?.message);
+    assert.deepEqual(server.snapshot(), before);
+  });
+});
