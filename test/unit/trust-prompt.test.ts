@@ -2,7 +2,9 @@
 // with the inspection and the terminal stubbed: what is shown, and what each answer does.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import type { TLSSocket } from 'node:tls';
 import { trustAtTerminal } from '../../src/cli/trust-prompt.js';
+import { pinnedMismatch } from '../../src/tls/trust.js';
 import type { ConnectionOptions, ServerCertificateFacts } from '../../src/model/directory.js';
 import { PrepareError } from '../../src/model/errors.js';
 import type { Prompter } from '../../src/core/ports.js';
@@ -94,5 +96,16 @@ describe('trustAtTerminal', () => {
       ),
       { kind: 'system' },
     );
+  });
+});
+
+describe('a pinned certificate', () => {
+  test('another certificate presented later ends the connection; the same one, or other trusts, do not', () => {
+    const presenting = (fingerprint256: string): TLSSocket =>
+      ({ getPeerCertificate: () => ({ fingerprint256 }) }) as unknown as TLSSocket;
+    const pinned = { kind: 'pinned', fingerprint256: 'AA:BB', subject: 'CN=x' } as const;
+    assert.equal(pinnedMismatch(pinned, presenting('AA:BB')), undefined);
+    assert.match(pinnedMismatch(pinned, presenting('CC:DD'))?.message ?? '', /another certificate than 'CN=x'/);
+    assert.equal(pinnedMismatch({ kind: 'system' }, presenting('CC:DD')), undefined);
   });
 });
