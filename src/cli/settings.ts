@@ -78,6 +78,8 @@ export function resolveSettings(
       `--${security === 'ssl' ? 'useSSL' : 'useStartTLS'} does not go with an ldapi:// --hostname: the socket never leaves this machine`,
       `leave out --${security === 'ssl' ? 'useSSL' : 'useStartTLS'}`,
     );
+  if (socketPath !== undefined && options.port !== undefined)
+    warnings.push('--port has no effect with an ldapi:// --hostname: the socket is the address');
   const useSaslExternal = saslExternal(options, from);
 
   const bindDn = optionalDn(options.bindDN, '--bindDN');
