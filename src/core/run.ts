@@ -10,7 +10,7 @@ import { PrepareError, ResultCode } from '../model/errors.js';
 import type { Change, Entry } from '../model/entries.js';
 import { detectServer, ROOT_DSE_ATTRIBUTES, type Detection, type ServerFamily } from '../servers/detect.js';
 import { ONE_PHASE, type PlanPart, type ServerProfile } from '../servers/profile.js';
-import type { ExistingAccountFacts, Observation, PlannedStep, PrepareTarget } from '../model/plan.js';
+import type { ExistingAccountFacts, Observation, PlannedStep, PrepareTarget, SyncAccountFacts } from '../model/plan.js';
 import { profileFor, SUPPORTED_FAMILIES } from '../servers/registry.js';
 import { type ApplyContext } from './apply.js';
 import {
@@ -24,7 +24,14 @@ import {
 import { formatCompact, parseDuration } from '../formats/duration.js';
 import { hasChildren, settleSpellings } from './names.js';
 import { observe, verifyBaseDns } from './observe.js';
-import { isMarkedAccount, planRemoval, planSyncUser, refuseAdministrators, type SyncUserFacts } from './plan.js';
+import {
+  isMarkedAccount,
+  planRemoval,
+  planSyncUser,
+  refuseAdministrators,
+  resetsPassword,
+  type SyncUserFacts,
+} from './plan.js';
 import { applySettled, type SettleOptions } from './settle.js';
 import type { Prompter, RunReporter } from './ports.js';
 import { DEFAULT_ADMIN_DN, DEFAULT_CHANGELOG_MAX_AGE_SECONDS, type Settings } from './settings.js';
@@ -280,10 +287,27 @@ class Preparation {
 
   /** What the sync user step is planned from: read when planned, as a later access test may have bound. */
   private syncFacts(syncPassword: Secret | undefined): SyncUserFacts {
+    const accountState = this.syncSession?.accountState;
     return {
       password: syncPassword?.reveal() ?? '',
       canBind: this.syncSession?.bound ?? false,
       resetPassword: this.settings.resetSyncPassword,
+      ...(accountState === undefined ? {} : { accountState }),
+    };
+  }
+
+  /** What the password policy step plans from: the account as the sync user step leaves it. */
+  private accountPolicyFacts(
+    target: PrepareTarget,
+    seen: Observation,
+    syncPassword: Secret | undefined,
+  ): SyncAccountFacts {
+    const existing = seen.entry(target.syncUserDn);
+    const facts = this.syncFacts(syncPassword);
+    return {
+      created: existing === undefined,
+      passwordReset: resetsPassword(existing, facts),
+      ...(facts.accountState === undefined ? {} : { state: facts.accountState }),
     };
   }
 
@@ -306,6 +330,8 @@ class Preparation {
       switch (part) {
         case 'sync-user':
           return [planSyncUser(profile, target, seen, this.syncFacts(syncPassword))];
+        case 'password-policy':
+          return profile.planPasswordPolicy?.(target, seen, this.accountPolicyFacts(target, seen, syncPassword)) ?? [];
         case 'prerequisites':
           return profile.planPrerequisites?.(target, seen) ?? [];
         case 'access':

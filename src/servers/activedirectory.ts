@@ -193,7 +193,7 @@ export class ActiveDirectoryProfile implements ServerProfile {
   public readonly passwordRequiresEncryption = true;
   /** ACEs name the sync user by its objectSid, which the server assigns when the account is created. */
   public readonly phases: readonly (readonly PlanPart[])[] = [
-    ['sync-user', 'prerequisites'],
+    ['sync-user', 'password-policy', 'prerequisites'],
     ['access', 'changelog'],
   ];
   /** A descriptor is written whole: a run that wrote one checks after its writes that no other run's write lost its ACE. */

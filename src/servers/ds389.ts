@@ -19,7 +19,8 @@ import {
   syncUserLimits,
 } from './ds389-sync.js';
 import type { ServerProfile } from './profile.js';
-import type { Observation, PlannedStep, PrepareTarget, ReadRequest } from '../model/plan.js';
+import type { Observation, PlannedStep, PrepareTarget, ReadRequest, SyncAccountFacts } from '../model/plan.js';
+import { passwordPolicyReads, plan389PasswordPolicy, planDseePasswordPolicy } from './ds389-pwpolicy.js';
 import { changed, manual, skipped, unchanged, type StepHead } from '../model/steps.js';
 
 export const RETRO_CHANGELOG_PLUGIN_DN = 'cn=Retro Changelog Plugin,cn=plugins,cn=config';
@@ -77,7 +78,10 @@ export class Ds389Profile implements ServerProfile {
   }
 
   public reads(target: PrepareTarget): ReadRequest[] {
-    const sync = syncReadinessReads(target, this.family);
+    const sync = [
+      ...syncReadinessReads(target, this.family),
+      ...(this.family === '389ds' && target.removing !== true ? passwordPolicyReads(target) : []),
+    ];
     // nsslapd-rootdn: the sync user may never be the Directory Manager (see administratorDns).
     if (!target.roles.source) return [...sync, { dn: CONFIG_DN, attributes: ['nsslapd-rootdn'] }];
     return [
@@ -91,6 +95,10 @@ export class Ds389Profile implements ServerProfile {
       { dn: CHANGELOG_DN, attributes: ['aci'] },
       { dn: ROOT_DSE_DN, attributes: ['aci'] },
     ];
+  }
+
+  public planPasswordPolicy(target: PrepareTarget, observed: Observation, account: SyncAccountFacts): PlannedStep[] {
+    return this.family === '389ds' ? plan389PasswordPolicy(target, observed, account) : planDseePasswordPolicy(target);
   }
 
   public followUpReads(target: PrepareTarget, observed: Observation): ReadRequest[] {
