@@ -4,7 +4,7 @@
  * plan.ts (pure), apply.ts and verify.ts. Everything the run says goes through the reporter; every failure
  * is a PrepareError carrying the exit code. Nothing here touches `process`.
  */
-import type { Directory, DirectoryConnector, DirectoryStats } from '../model/directory.js';
+import type { AccountPolicyState, Directory, DirectoryConnector, DirectoryStats } from '../model/directory.js';
 import { dnSpelling, isWithin } from '../formats/dn.js';
 import { PrepareError, ResultCode } from '../model/errors.js';
 import type { Change, Entry } from '../model/entries.js';
@@ -286,8 +286,10 @@ class Preparation {
   }
 
   /** What the sync user step is planned from: read when planned, as a later access test may have bound. */
-  private syncFacts(syncPassword: Secret | undefined): SyncUserFacts {
-    const accountState = this.syncSession?.accountState;
+  private syncFacts(syncPassword: Secret | undefined, observedState?: AccountPolicyState): SyncUserFacts {
+    // What the bind told wins; the entry's own attributes add what a bind keeps quiet about.
+    const told = this.syncSession?.accountState;
+    const accountState = told === undefined && observedState === undefined ? undefined : { ...observedState, ...told };
     return {
       password: syncPassword?.reveal() ?? '',
       canBind: this.syncSession?.bound ?? false,
@@ -301,9 +303,10 @@ class Preparation {
     target: PrepareTarget,
     seen: Observation,
     syncPassword: Secret | undefined,
+    observedState: AccountPolicyState | undefined,
   ): SyncAccountFacts {
     const existing = seen.entry(target.syncUserDn);
-    const facts = this.syncFacts(syncPassword);
+    const facts = this.syncFacts(syncPassword, observedState);
     return {
       created: existing === undefined,
       passwordReset: resetsPassword(existing, facts),
@@ -326,12 +329,20 @@ class Preparation {
       };
       return { target, phases: [removal], whole: removal };
     }
+    const observedState = (seen: Observation): AccountPolicyState | undefined =>
+      profile.observedAccountState?.(target, seen);
     const planPart = (part: PlanPart, seen: Observation): PlannedStep[] => {
       switch (part) {
         case 'sync-user':
-          return [planSyncUser(profile, target, seen, this.syncFacts(syncPassword))];
+          return [planSyncUser(profile, target, seen, this.syncFacts(syncPassword, observedState(seen)))];
         case 'password-policy':
-          return profile.planPasswordPolicy?.(target, seen, this.accountPolicyFacts(target, seen, syncPassword)) ?? [];
+          return (
+            profile.planPasswordPolicy?.(
+              target,
+              seen,
+              this.accountPolicyFacts(target, seen, syncPassword, observedState(seen)),
+            ) ?? []
+          );
         case 'prerequisites':
           return profile.planPrerequisites?.(target, seen) ?? [];
         case 'access':

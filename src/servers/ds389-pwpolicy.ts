@@ -161,7 +161,7 @@ function accountModifications(
     modifications.push({ operation: 'replace', attribute: 'passwordExpirationTime', values: [NEVER_EXPIRES] });
     done.push(`passwordExpirationTime ${NEVER_EXPIRES}${expiration === undefined ? '' : ` (was ${expiration})`}`);
   }
-  if (firstValue(entry, 'accountUnlockTime') !== undefined || account.state?.locked === true) {
+  if (firstValue(entry, 'accountUnlockTime') !== undefined) {
     modifications.push({ operation: 'replace', attribute: 'accountUnlockTime', values: [] });
     done.push('lock cleared');
   }

@@ -2,6 +2,7 @@
  * What a server family contributes to a run. The core decides the order of things and owns the steps every
  * family shares (base DNs, the sync user); a profile only knows its own DNs, attributes and rules.
  */
+import type { AccountPolicyState } from '../model/directory.js';
 import type {
   ChangeSource,
   ExistingAccountFacts,
@@ -64,6 +65,11 @@ export interface ServerProfile {
    * as the admin. Planned right after the sync user (the 'password-policy' part). Pure.
    */
   planPasswordPolicy?(target: PrepareTarget, observed: Observation, account: SyncAccountFacts): PlannedStep[];
+  /**
+   * The account's password policy state as the admin sees it on the entry, for what a bind does not tell
+   * (OpenLDAP answers a locked account's bind with a plain 49 unless olcPPolicyUseLockout is on). Pure.
+   */
+  observedAccountState?(target: PrepareTarget, observed: Observation): AccountPolicyState | undefined;
   /**
    * Object classes of the probe entry (named by `cn`) a destination's verification adds and deletes as the sync
    * user; `top, organizationalRole` when absent.
