@@ -6,7 +6,7 @@
  */
 import type { AccountPolicyState, Directory, DirectoryConnector, DirectoryStats } from '../model/directory.js';
 import { dnSpelling, isWithin } from '../formats/dn.js';
-import { PrepareError, ResultCode } from '../model/errors.js';
+import { accountStateProblem, PrepareError, ResultCode } from '../model/errors.js';
 import type { Change, Entry } from '../model/entries.js';
 import { detectServer, ROOT_DSE_ATTRIBUTES, type Detection, type ServerFamily } from '../servers/detect.js';
 import { ONE_PHASE, type PlanPart, type ServerProfile } from '../servers/profile.js';
@@ -150,6 +150,7 @@ class Preparation {
     );
     await this.recheckSpelling(target.syncUserDn, givenSyncUserDn, syncPassword, observed);
     for (const message of server.profile.vetTarget?.(target, observed, this.accountFacts()) ?? []) this.warn(message);
+    if (!settings.remove) warnAboutSyncUserInsideBase(target, this.warn);
     // The age is asked once the server's current one is known (so the prompt can offer to keep it), and only
     // once the sync user and base DNs were found acceptable.
     const asked =
@@ -374,6 +375,20 @@ class Preparation {
     }
     const plan: PlannedStep[] = [];
     for (const phase of planner.phases) plan.push(...(await phase(observed)));
+    // The bind above is the dry run's verification: an account stuck in its password policy is said, not planned past.
+    const stuck = accountStateProblem({
+      ...server.profile.observedAccountState?.(planner.target, observed),
+      ...this.syncSession?.accountState,
+    });
+    if (stuck !== undefined) {
+      this.warn(
+        `The sync user cannot work as it is: ${stuck}; ${
+          server.profile.planPasswordPolicy === undefined
+            ? 'exempt it from the password policy by hand and clear its state as an administrator'
+            : 'a run without --dry-run exempts it from the password policy and clears its state as the admin'
+        }`,
+      );
+    }
     for (const step of plan) {
       reporter.step(step);
       for (const message of [...(step.changes.length > 0 ? (step.cautions ?? []) : []), ...step.warnings])
@@ -581,6 +596,20 @@ function warnAboutAdminUnderDestination(
         'entry: make each destination base DN the synchronized subtree, not a suffix that holds administrators',
     );
   }
+}
+
+/**
+ * A sync user inside a synchronized base DN travels with the data: its entry, password and password policy are
+ * copied to the other side, and a destination sync may change or delete it like any other entry there.
+ */
+function warnAboutSyncUserInsideBase(target: PrepareTarget, warn: (message: string) => void): void {
+  const base = target.baseDns.find((dn) => isWithin(target.syncUserDn, dn));
+  if (base === undefined) return;
+  warn(
+    `The sync user '${target.syncUserDn}' lies inside the synchronized base DN '${base}': a sync would copy its entry, ` +
+      'password and password policy to the other side. Keep it out of the sync: give it a container of its own outside ' +
+      "the base DNs (--syncServerBindDN), or exclude its DN and its password policy entry in the sync engine's configuration",
+  );
 }
 
 function warnAboutIgnoredOptions(settings: Settings, family: ServerFamily, warn: (message: string) => void): void {
