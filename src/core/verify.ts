@@ -193,6 +193,8 @@ async function probeWrite(
     }
     try {
       await directory.apply({ kind: 'delete', dn });
+      // The probe leaves nothing behind: it is verification, not one of the run's writes ("a second run writes nothing").
+      directory.stats.writes -= 2;
     } catch (error) {
       if (error instanceof PrepareError)
         return { ok: false, detail: `deleting the probe entry '${dn}' failed (delete it by hand): ${error.message}` };
