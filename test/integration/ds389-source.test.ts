@@ -18,6 +18,7 @@ import {
   secretFile,
   started,
   type LogLine,
+  withoutAdminUnderBaseWarning,
 } from '../helpers/fixture.js';
 import { adminBind, canBind, readEntry, searchFirstValues, withClient, type Bind } from '../helpers/directory.js';
 
