@@ -188,3 +188,19 @@ export function planDseePasswordPolicy(target: PrepareTarget): PlannedStep[] {
     ),
   ];
 }
+
+/**
+ * `--remove`: the account's own policy goes with the account (the container stays: other local policies may
+ * live in it); kept with an account this tool does not delete, which would otherwise fall back to the global one.
+ */
+export function plan389PasswordPolicyRemoval(
+  target: PrepareTarget,
+  observed: Observation,
+  accountKept: boolean,
+): PlannedStep {
+  const head = { id: 'password-policy', title: `Password policy of '${target.syncUserDn}'` };
+  const policyDn = userPolicyDn(target.syncUserDn);
+  if (observed.entry(policyDn) === undefined) return unchanged(head, 'no policy of its own');
+  if (accountKept) return unchanged(head, `own policy ${policyDn} kept with the account`);
+  return changed(head, 'updated', `own policy ${policyDn} deleted`, [{ kind: 'delete', dn: policyDn }]);
+}

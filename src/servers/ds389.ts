@@ -20,7 +20,12 @@ import {
 } from './ds389-sync.js';
 import type { ServerProfile } from './profile.js';
 import type { Observation, PlannedStep, PrepareTarget, ReadRequest, SyncAccountFacts } from '../model/plan.js';
-import { passwordPolicyReads, plan389PasswordPolicy, planDseePasswordPolicy } from './ds389-pwpolicy.js';
+import {
+  passwordPolicyReads,
+  plan389PasswordPolicy,
+  plan389PasswordPolicyRemoval,
+  planDseePasswordPolicy,
+} from './ds389-pwpolicy.js';
 import { changed, manual, skipped, unchanged, type StepHead } from '../model/steps.js';
 
 export const RETRO_CHANGELOG_PLUGIN_DN = 'cn=Retro Changelog Plugin,cn=plugins,cn=config';
@@ -87,7 +92,7 @@ export class Ds389Profile implements ServerProfile {
   public reads(target: PrepareTarget): ReadRequest[] {
     const sync = [
       ...syncReadinessReads(target, this.family),
-      ...(this.family === '389ds' && target.removing !== true ? passwordPolicyReads(target) : []),
+      ...(this.family === '389ds' ? passwordPolicyReads(target) : []),
     ];
     // nsslapd-rootdn: the sync user may never be the Directory Manager (see administratorDns).
     if (!target.roles.source) return [...sync, { dn: CONFIG_DN, attributes: ['nsslapd-rootdn'] }];
@@ -281,7 +286,12 @@ export class Ds389Profile implements ServerProfile {
     return seconds === undefined || seconds <= 0 ? undefined : seconds;
   }
 
-  public planRemoval(target: PrepareTarget, observed: Observation, disableChangelog: boolean): PlannedStep[] {
+  public planRemoval(
+    target: PrepareTarget,
+    observed: Observation,
+    disableChangelog: boolean,
+    accountKept?: boolean,
+  ): PlannedStep[] {
     const user = target.syncUserDn;
     const dataAcis = [this.aci('sync source read', READ_RIGHTS, user), ...this.destinationAcis(user)];
     const steps = target.baseDns.map((base) =>
@@ -314,6 +324,7 @@ export class Ds389Profile implements ServerProfile {
       ),
     );
     if (this.family === '389ds') steps.push(...planPasswordAdminRemoval(target, observed));
+    if (this.family === '389ds') steps.push(plan389PasswordPolicyRemoval(target, observed, accountKept === true));
     if (disableChangelog) {
       if (this.family === '389ds') steps.push(...planChangeRecordsRemoval(observed));
       steps.push(this.planChangelogOff(observed));

@@ -34,7 +34,10 @@ export function syncPolicyDn(syncUserDn: string): string {
 export function openLdapPolicyReads(target: PrepareTarget): ReadRequest[] {
   return [
     { dn: target.syncUserDn, attributes: [...ACCOUNT_STATE_ATTRIBUTES] },
-    { dn: syncPolicyDn(target.syncUserDn), attributes: ['objectClass', ...Object.keys(EXEMPT_POLICY)] },
+    {
+      dn: syncPolicyDn(target.syncUserDn),
+      attributes: ['objectClass', 'description', ...Object.keys(EXEMPT_POLICY)],
+    },
   ];
 }
 
@@ -131,4 +134,19 @@ export function findGuardRules(
 
 function comparable(rule: string): string {
   return rule.trim().replace(/\s+/g, ' ').toLowerCase();
+}
+
+/** `--remove`: the account's own policy entry goes with the account (only one carrying this tool's description). */
+export function planOpenLdapPasswordPolicyRemoval(
+  target: PrepareTarget,
+  observed: Observation,
+  accountKept: boolean,
+): PlannedStep {
+  const head = { id: 'password-policy', title: `Password policy of '${target.syncUserDn}'` };
+  const policyDn = syncPolicyDn(target.syncUserDn);
+  const policy = observed.entry(policyDn);
+  if (policy === undefined) return unchanged(head, 'no policy of its own');
+  if (accountKept || !valuesOf(policy, 'description').includes(POLICY_DESCRIPTION))
+    return unchanged(head, `${policyDn} kept${accountKept ? ' with the account' : ': this tool did not make it'}`);
+  return changed(head, 'updated', `own policy ${policyDn} deleted`, [{ kind: 'delete', dn: policyDn }]);
 }

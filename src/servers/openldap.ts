@@ -41,6 +41,7 @@ import {
   observedOpenLdapState,
   openLdapPolicyReads,
   planOpenLdapPasswordPolicy,
+  planOpenLdapPasswordPolicyRemoval,
   policyGuardRules,
 } from './openldap-pwpolicy.js';
 
@@ -342,7 +343,7 @@ export class OpenLdapProfile implements ServerProfile {
   }
 
   public reads(target: PrepareTarget): ReadRequest[] {
-    return target.removing === true ? [] : openLdapPolicyReads(target);
+    return openLdapPolicyReads(target);
   }
 
   /** What the ppolicy overlay left on the account: a lock or a must-change flag a bind does not always tell. */
@@ -562,7 +563,12 @@ export class OpenLdapProfile implements ServerProfile {
     return undefined;
   }
 
-  public planRemoval(target: PrepareTarget, observed: Observation, disableChangelog: boolean): PlannedStep[] {
+  public planRemoval(
+    target: PrepareTarget,
+    observed: Observation,
+    disableChangelog: boolean,
+    accountKept?: boolean,
+  ): PlannedStep[] {
     const view = configView(observed);
     if (view.databases.length === 0) {
       throw new PrepareError(
@@ -607,6 +613,7 @@ export class OpenLdapProfile implements ServerProfile {
             ),
       );
     }
+    steps.push(planOpenLdapPasswordPolicyRemoval(target, observed, accountKept === true));
     const logDatabase = view.databases.find((d) => valuesOf(d, 'olcSuffix').some((s) => sameDn(s, ACCESSLOG_SUFFIX)));
     if (logDatabase !== undefined) {
       const ours = highestIndexFirst(findAccesslogRules(valuesOf(logDatabase, 'olcAccess'), target.syncUserDn));

@@ -224,6 +224,14 @@ describe('389 DS with a global password policy', () => {
     );
     await worksAsDestination(ds.url, { dn, password: SYNC_PASSWORD }, 'converged');
   });
+  test('--remove deletes the account and its own policy', async () => {
+    const policyDn = (await readEntry(ds.url, admin(), syncDn, ['pwdpolicysubentry']))?.pwdpolicysubentry?.[0] ?? '';
+    assert.notEqual(await readEntry(ds.url, admin(), policyDn), undefined);
+    const r = await runCli(args(['--remove']));
+    assert.equal(r.code, 0, describeRun(r));
+    assert.equal(await readEntry(ds.url, admin(), syncDn), undefined);
+    assert.equal(await readEntry(ds.url, admin(), policyDn), undefined, 'its policy is gone too');
+  });
 });
 
 describe('OpenLDAP with the ppolicy overlay and a default policy', () => {
@@ -335,5 +343,13 @@ describe('OpenLDAP with the ppolicy overlay and a default policy', () => {
     assert.deepEqual(account?.pwdreset ?? [], [], 'no must-change after the reset');
     assert.deepEqual(account?.pwdaccountlockedtime ?? [], [], 'the lock is cleared');
     await worksAsDestination(slapd.url, { dn, password: NEW_PASSWORD }, 'after reset');
+  });
+
+  test('--remove deletes the account and its own policy entry', async () => {
+    const own = `cn=prepare-endpoint-server sync account policy,${PEOPLE}`;
+    const r = await runCli(args(['--remove']));
+    assert.equal(r.code, 0, describeRun(r));
+    assert.equal(await readEntry(slapd.url, admin(), syncDn), undefined);
+    assert.equal(await readEntry(slapd.url, admin(), own), undefined, 'its policy is gone too');
   });
 });
