@@ -40,6 +40,7 @@ import {
   type SecurityDescriptor,
 } from './ad/security-descriptor.js';
 import { SYNC_USER_DESCRIPTION } from './person.js';
+import { passwordSettingsReads, planAdPasswordSettings } from './ad/password-settings.js';
 import type { PlanPart, ServerProfile } from './profile.js';
 import type {
   ChangeSource,
@@ -49,6 +50,7 @@ import type {
   PrepareTarget,
   ReadRequest,
   SearchRequest,
+  SyncAccountFacts,
 } from '../model/plan.js';
 import { changed, manual, skipped, unchanged } from '../model/steps.js';
 
@@ -267,8 +269,17 @@ export class ActiveDirectoryProfile implements ServerProfile {
       // Its own account gets the protected objects' deny ACE when it lives below a base DN.
       reads.push({ dn: target.syncUserDn, attributes: ['nTSecurityDescriptor'], controls: [DACL_ONLY] });
     }
+    if (target.removing !== true) reads.push(...passwordSettingsReads(nc));
     return reads;
   }
+
+  /** Its own PSO (no lockout, no maximum age), and a lock or must-change flag cleared as the admin. */
+  public planPasswordPolicy(target: PrepareTarget, observed: Observation, account: SyncAccountFacts): PlannedStep[] {
+    return planAdPasswordSettings(target, observed, account, this.domainNc(target.baseDns));
+  }
+
+  /** A contact: one of the classes a destination creates (SYNCED_CLASSES), and no account. */
+  public readonly probeEntryClasses = ['top', 'contact'] as const;
 
   public syncUserEntry(dn: string, password: string): Record<string, string[]> {
     const cn = parseDn(dn)[0]?.[0]?.value ?? 'Sync User';
@@ -528,7 +539,12 @@ export class ActiveDirectoryProfile implements ServerProfile {
 
     if (!account.canBind) {
       const state = accountState(existing, control, account.bindDiagnostic);
-      if (state !== undefined) {
+      // Its own account's lock or must-change flag the password policy step clears; anyone else's is refused.
+      const clearable =
+        ours &&
+        (control & (UAC.ACCOUNTDISABLE | UAC.PASSWORD_EXPIRED)) === 0 &&
+        /locked out|must change/.test(state ?? '');
+      if (state !== undefined && !clearable) {
         throw new PrepareError(
           ResultCode.INVALID_CREDENTIALS,
           `The sync user '${target.syncUserDn}' exists but cannot bind: the account ${state}`,
