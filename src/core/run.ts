@@ -150,7 +150,6 @@ class Preparation {
     );
     await this.recheckSpelling(target.syncUserDn, givenSyncUserDn, syncPassword, observed);
     for (const message of server.profile.vetTarget?.(target, observed, this.accountFacts()) ?? []) this.warn(message);
-    if (!settings.remove) warnAboutSyncUserInsideBase(target, this.warn);
     // The age is asked once the server's current one is known (so the prompt can offer to keep it), and only
     // once the sync user and base DNs were found acceptable.
     const asked =
@@ -394,6 +393,7 @@ class Preparation {
       for (const message of [...(step.changes.length > 0 ? (step.cautions ?? []) : []), ...step.warnings])
         this.warn(message);
     }
+    if (!this.settings.remove) warnAboutSyncUserInsideBase(planner.target, this.warn);
     return this.outcome(
       server,
       planner.target.syncUserDn,
@@ -465,7 +465,10 @@ class Preparation {
           this.syncSession,
           this.admin,
         );
-    if (!settings.remove) warnAboutAdminUnderDestination(settings, this.adminDn, this.warn);
+    if (!settings.remove) {
+      warnAboutAdminUnderDestination(settings, this.adminDn, this.warn);
+      warnAboutSyncUserInsideBase(target, this.warn);
+    }
     return this.outcome(server, target.syncUserDn, plan, verdict, true);
   }
 

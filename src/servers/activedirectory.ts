@@ -40,7 +40,11 @@ import {
   type SecurityDescriptor,
 } from './ad/security-descriptor.js';
 import { SYNC_USER_DESCRIPTION } from './person.js';
-import { passwordSettingsReads, planAdPasswordSettings } from './ad/password-settings.js';
+import {
+  passwordSettingsReads,
+  planAdPasswordSettings,
+  planAdPasswordSettingsRemoval,
+} from './ad/password-settings.js';
 import type { PlanPart, ServerProfile } from './profile.js';
 import type {
   ChangeSource,
@@ -269,7 +273,7 @@ export class ActiveDirectoryProfile implements ServerProfile {
       // Its own account gets the protected objects' deny ACE when it lives below a base DN.
       reads.push({ dn: target.syncUserDn, attributes: ['nTSecurityDescriptor'], controls: [DACL_ONLY] });
     }
-    if (target.removing !== true) reads.push(...passwordSettingsReads(nc));
+    reads.push(...passwordSettingsReads(nc));
     return reads;
   }
 
@@ -812,7 +816,12 @@ export class ActiveDirectoryProfile implements ServerProfile {
     ];
   }
 
-  public planRemoval(target: PrepareTarget, observed: Observation): PlannedStep[] {
+  public planRemoval(
+    target: PrepareTarget,
+    observed: Observation,
+    _disableChangelog?: boolean,
+    accountKept?: boolean,
+  ): PlannedStep[] {
     const user = observed.entry(target.syncUserDn);
     const sid = sidOf(user);
     const steps: PlannedStep[] = [];
@@ -876,6 +885,7 @@ export class ActiveDirectoryProfile implements ServerProfile {
             ]),
       );
     }
+    steps.push(planAdPasswordSettingsRemoval(target, observed, this.domainNc(target.baseDns), accountKept === true));
     return steps;
   }
 

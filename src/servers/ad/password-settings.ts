@@ -123,3 +123,24 @@ export function planAdPasswordSettings(
   }
   return [changed(head, changes[0]?.kind === 'add' ? 'created' : 'updated', done.join('; '), changes, { warnings })];
 }
+
+/**
+ * `--remove`: the PSO goes with the account (only the one of this tool's name that applies to it alone); kept
+ * with an account this tool keeps.
+ */
+export function planAdPasswordSettingsRemoval(
+  target: PrepareTarget,
+  observed: Observation,
+  domainNc: string,
+  accountKept: boolean,
+): PlannedStep {
+  const head = { id: 'password-policy', title: `Password policy of '${target.syncUserDn}'` };
+  const dn = psoDn(domainNc);
+  const pso = observed.entry(dn);
+  if (pso === undefined) return unchanged(head, 'no PSO of its own');
+  const appliesTo = valuesOf(pso, 'msDS-PSOAppliesTo');
+  const onlyOurs = appliesTo.every((value) => dnEquals(value, target.syncUserDn));
+  if (accountKept || !onlyOurs)
+    return unchanged(head, `${dn} kept${accountKept ? ' with the account' : ': it applies to others too'}`);
+  return changed(head, 'updated', `own PSO ${dn} deleted`, [{ kind: 'delete', dn }]);
+}
