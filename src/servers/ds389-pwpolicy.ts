@@ -6,7 +6,7 @@
  * someone changes them. The account's own state is cleared as the Directory Manager (a `passwordExpirationTime`
  * of 1970 means "must change"; `accountUnlockTime` a lock). Pure planning; ds389.ts wires it into the profile.
  */
-import { escapeDnValue, dnEquals, parentDn } from '../formats/dn.js';
+import { escapeDnValue, dnEquals, formatDn, parentDn, parseDn } from '../formats/dn.js';
 import { firstValue, valuesOf, type Change, type Entry, type Modification } from '../model/entries.js';
 import type { Observation, PlannedStep, PrepareTarget, ReadRequest, SyncAccountFacts } from '../model/plan.js';
 import { changed, manual, unchanged } from '../model/steps.js';
@@ -35,7 +35,8 @@ const ACCOUNT_STATE_ATTRIBUTES = [
 
 /** `cn=nsPwPolicyContainer` under the account's parent, where 389 keeps local policies. */
 export function policyContainerDn(syncUserDn: string): string {
-  return `cn=nsPwPolicyContainer,${parentDn(syncUserDn) ?? ''}`;
+  const parent = parentDn(syncUserDn) ?? '';
+  return parent === '' ? 'cn=nsPwPolicyContainer' : `cn=nsPwPolicyContainer,${parent}`;
 }
 
 /**
@@ -50,8 +51,12 @@ export function userPolicyDn(syncUserDn: string): string {
   return `cn=${value},${policyContainerDn(syncUserDn)}`;
 }
 
+/**
+ * The policy's name holds the account's DN as text: written in one spelling (RFC 4514, escapes as few as can be),
+ * so every spelling of the sync user DN a run settles on names the same policy entry.
+ */
 function policyName(syncUserDn: string): string {
-  return `cn=nsPwPolicyEntry_user,${syncUserDn}`;
+  return `cn=nsPwPolicyEntry_user,${formatDn(parseDn(syncUserDn))}`;
 }
 
 export function passwordPolicyReads(target: PrepareTarget): ReadRequest[] {
