@@ -10,6 +10,7 @@ import { Ds389Profile } from '../../src/servers/ds389.js';
 import { NEVER_EXPIRES, plan389PasswordPolicy, userPolicyDn } from '../../src/servers/ds389-pwpolicy.js';
 import { planOpenLdapPasswordPolicy, syncPolicyDn } from '../../src/servers/openldap-pwpolicy.js';
 import { planAdPasswordSettings, psoContainerDn, psoDn } from '../../src/servers/ad/password-settings.js';
+import { planPingPasswordPolicy, ROOT_PASSWORD_POLICY_DN } from '../../src/servers/pingdirectory-pwpolicy.js';
 import { entry, observation, rejects } from '../helpers/planning.js';
 
 const BASE = 'dc=example,dc=com';
@@ -193,5 +194,30 @@ describe('Active Directory: a PSO of its own', () => {
       ['lockoutTime=0', 'pwdLastSet=-1'],
       'never pwdLastSet=0',
     );
+  });
+});
+
+describe('PingDirectory: the policy that reaches the sync user, said', () => {
+  const pingTarget = { ...target, syncUserDn: 'cn=Sync User,cn=Root DNs,cn=config' };
+
+  test('a root DN user gets the Root Password Policy: none of lockout, expiry or forced change -> unchanged', () => {
+    const root = entry(ROOT_PASSWORD_POLICY_DN, { 'ds-cfg-lockout-failure-count': ['0'] });
+    const [step] = planPingPasswordPolicy(pingTarget, observation([root]));
+    assert.equal(step?.status, 'unchanged');
+    assert.match(step?.detail ?? '', /Root Password Policy/);
+  });
+
+  test('the policy it names locks after 3 failures and expires: a warning naming both and what to set', () => {
+    const named = 'cn=Strict,cn=Password Policies,cn=config';
+    const [step] = planPingPasswordPolicy(
+      pingTarget,
+      observation([
+        entry(pingTarget.syncUserDn, { 'ds-pwp-password-policy-dn': [named] }),
+        entry(named, { 'ds-cfg-lockout-failure-count': ['3'], 'ds-cfg-max-password-age': ['90 d'] }),
+      ]),
+    );
+    assert.equal(step?.status, 'warning');
+    assert.deepEqual(step?.changes, [], 'nothing written');
+    assert.match(step?.warnings[0] ?? '', /lockout-failure-count 3, max-password-age 90 d.*ds-pwp-password-policy-dn/);
   });
 });
