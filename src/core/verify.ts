@@ -171,7 +171,7 @@ export async function verifySyncUser(
 function stateFix(profile: ServerProfile): string {
   return profile.planPasswordPolicy === undefined
     ? `exempt the account from the password policy of ${profile.productName} by hand (no expiry, no lockout, no must-change), clear its state as an administrator, then run this command again`
-    : 'the password policy still reaches the account: check that nothing overrides its own policy, then run this command again (it clears the state as the admin; add --resetSyncServerBindPassword if the password is not known)';
+    : "the password policy still reaches the account: see the run's password policy step, fix what it names, then run this command again (where it exempts the account it also clears the state as the admin; add --resetSyncServerBindPassword if the password is not known)";
 }
 
 /**
