@@ -1,6 +1,6 @@
 /**
- * PingDirectory: which password policy reaches the sync user, and whether it would lock, expire or force a
- * change. Ping documents that the Root Password Policy applies to root DN users and the Default Password Policy
+ * PingDirectory (and the OpenDS lineage, PingDS/OpenDJ/OUD, which shares these configuration names): which
+ * password policy reaches the sync user, and whether it would lock, expire or force a change. Ping documents that the Root Password Policy applies to root DN users and the Default Password Policy
  * to everyone else, unless an entry names its own in `ds-pwp-password-policy-dn` ("Viewing password policies",
  * "Managing password policies", PingDirectory administration guide); the `bypass-pw-policy` privilege has no
  * effect on binds ("Bypassing password policy evaluation"). This tool does not write password policy
