@@ -2,8 +2,8 @@
  * The run's connections: the admin's, opened by the root DSE read that both tests it and feeds detection, and
  * the sync user's, opened by the access test and kept for the final verification. Callers close both.
  */
-import type { ConnectionOptions, Directory } from '../model/directory.js';
-import { PrepareError, ResultCode } from '../model/errors.js';
+import type { AccountPolicyState, ConnectionOptions, Directory } from '../model/directory.js';
+import { accountStateProblem, PrepareError, ResultCode } from '../model/errors.js';
 import type { Entry } from '../model/entries.js';
 import { ROOT_DSE_ATTRIBUTES } from '../servers/detect.js';
 import type { RunReporter } from './ports.js';
@@ -58,6 +58,16 @@ export interface SyncSession {
   readonly bound: boolean;
   /** Why the bind failed, in the server's words (Active Directory's `data 533` and the like). */
   readonly bindDiagnostic?: string;
+  /**
+   * What the password policy said at the bind (asked with the password policy request control): a lock, an
+   * expired password or one that must be changed, with the bind refused or not; an expiry date ahead.
+   */
+  readonly accountState?: AccountPolicyState;
+}
+
+/** A bind as the sync user, asking the server what its password policy says about the account. */
+export function bindAsSyncUser(directory: Directory, dn: string, password: Secret): Promise<AccountPolicyState | void> {
+  return directory.bind(dn, password.reveal(), { passwordPolicy: true });
 }
 
 /**
@@ -72,16 +82,21 @@ export async function testSyncAccess(
 ): Promise<SyncSession> {
   const directory = await open();
   try {
-    await directory.bind(dn, password.reveal());
-    reporter.check(`Testing '${dn}' access`, 'Done');
-    return { directory, bound: true };
+    const state = (await bindAsSyncUser(directory, dn, password)) ?? undefined;
+    const problem = accountStateProblem(state);
+    // A bind that succeeds for an account that must change its password (or is about to expire) is no
+    // working sync account: said here, and cleared by the run as the admin.
+    reporter.check(`Testing '${dn}' access`, problem === undefined ? 'Done' : 'Denied', problem);
+    return { directory, bound: true, ...(state === undefined ? {} : { accountState: state }) };
   } catch (error) {
-    if (error instanceof PrepareError && isDenial(error.resultCode)) {
-      reporter.check(`Testing '${dn}' access`, 'Denied');
+    if (error instanceof PrepareError && (isDenial(error.resultCode) || error.accountState !== undefined)) {
+      const problem = accountStateProblem(error.accountState);
+      reporter.check(`Testing '${dn}' access`, 'Denied', problem);
       return {
         directory,
         bound: false,
         ...(error.serverMessage === undefined ? {} : { bindDiagnostic: error.serverMessage }),
+        ...(error.accountState === undefined ? {} : { accountState: error.accountState }),
       };
     }
     await directory.close();
@@ -96,10 +111,12 @@ export async function testSyncAccess(
  */
 export async function retestSyncAccess(session: SyncSession, dn: string, password: Secret): Promise<SyncSession> {
   try {
-    await session.directory.bind(dn, password.reveal());
-    return { directory: session.directory, bound: true };
+    const state = (await bindAsSyncUser(session.directory, dn, password)) ?? undefined;
+    return { directory: session.directory, bound: true, ...(state === undefined ? {} : { accountState: state }) };
   } catch (error) {
-    if (error instanceof PrepareError && isDenial(error.resultCode)) return session;
+    if (error instanceof PrepareError && (isDenial(error.resultCode) || error.accountState !== undefined)) {
+      return error.accountState === undefined ? session : { ...session, accountState: error.accountState };
+    }
     throw error;
   }
 }

@@ -5,7 +5,14 @@
  * `cn=config` goes to the EXTERNAL connection, everything else to the bind DN's connection of its own.
  * With --useSASLExternal alone, everything goes to the EXTERNAL connection.
  */
-import type { Directory, DirectoryStats, DirSyncResult, SearchOptions } from '../model/directory.js';
+import type {
+  AccountPolicyState,
+  BindOptions,
+  Directory,
+  DirectoryStats,
+  DirSyncResult,
+  SearchOptions,
+} from '../model/directory.js';
 import type { Change, Entry } from '../model/entries.js';
 import { isWithin } from '../formats/dn.js';
 import type { OpenDirectory } from './connections.js';
@@ -32,10 +39,10 @@ export class TwoIdentityDirectory implements Directory {
   }
 
   /** Binds the data identity on a connection of its own (the EXTERNAL one keeps its identity). */
-  public async bind(dn: string, password: string): Promise<void> {
+  public async bind(dn: string, password: string, options?: BindOptions): Promise<AccountPolicyState | void> {
     const data = this.data ?? (await this.open());
     this.data = data;
-    await data.bind(dn, password);
+    return data.bind(dn, password, options);
   }
 
   public read(dn: string, attributes: readonly string[], options?: SearchOptions): Promise<Entry | undefined> {

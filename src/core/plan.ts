@@ -2,7 +2,8 @@
  * The plan: what the server looks like in, the list of steps (each with its writes) out. Pure, so every
  * decision the tool makes can be tested without a server, and `--dry-run` is the plan printed.
  */
-import { PrepareError, ResultCode } from '../model/errors.js';
+import { accountStateProblem, PrepareError, ResultCode } from '../model/errors.js';
+import type { AccountPolicyState } from '../model/directory.js';
 import { dnEquals, parentDn } from '../formats/dn.js';
 import { valuesOf, type Entry } from '../model/entries.js';
 import { SYNC_USER_DESCRIPTION } from '../servers/person.js';
@@ -15,6 +16,31 @@ export interface SyncUserFacts {
   /** Whether a simple bind with the given password succeeded before anything was changed. */
   readonly canBind: boolean;
   readonly resetPassword: boolean;
+  /** What the password policy said at that bind (a lock, an expired password, one to change first). */
+  readonly accountState?: AccountPolicyState;
+}
+
+/**
+ * The account's state keeps the bind from proving the password (locked, expired, must change): the profile's
+ * password policy step clears the state as the admin, and the final verification binds with the password.
+ */
+export function isStuck(state: AccountPolicyState | undefined): boolean {
+  return (
+    state !== undefined &&
+    (state.locked === true ||
+      state.expired === true ||
+      state.mustChange === true ||
+      state.graceLoginsLeft !== undefined)
+  );
+}
+
+/** The sync user step replaces the password of the existing account (see planSyncUser). */
+export function resetsPassword(existing: Entry | undefined, facts: SyncUserFacts): boolean {
+  return (
+    existing !== undefined &&
+    facts.resetPassword &&
+    !(facts.canBind && accountStateProblem(facts.accountState) === undefined)
+  );
 }
 
 export function planPreparation(
@@ -66,8 +92,16 @@ export function planSyncUser(
         'choose another --syncServerBindDN: a new entry, or an existing person or simpleSecurityObject',
       );
     }
-    if (syncUser.canBind) {
+    const problem = accountStateProblem(syncUser.accountState);
+    if (syncUser.canBind && problem === undefined) {
       return unchanged({ id, title }, 'exists and accepts the password');
+    }
+    if (!syncUser.resetPassword && (syncUser.canBind || isStuck(syncUser.accountState))) {
+      // The password policy step clears the state as the admin; the verification then binds with the password.
+      return unchanged(
+        { id, title },
+        `exists${syncUser.canBind ? ' and accepts the password' : ''}; ${problem ?? 'its password policy state'}: cleared by the password policy step`,
+      );
     }
     if (!syncUser.resetPassword) {
       throw new PrepareError(

@@ -4,13 +4,13 @@
  * plan.ts (pure), apply.ts and verify.ts. Everything the run says goes through the reporter; every failure
  * is a PrepareError carrying the exit code. Nothing here touches `process`.
  */
-import type { Directory, DirectoryConnector, DirectoryStats } from '../model/directory.js';
+import type { AccountPolicyState, Directory, DirectoryConnector, DirectoryStats } from '../model/directory.js';
 import { dnEquals, dnSpelling, isWithin } from '../formats/dn.js';
-import { PrepareError, ResultCode } from '../model/errors.js';
+import { accountStateProblem, PrepareError, ResultCode } from '../model/errors.js';
 import type { Change, Entry } from '../model/entries.js';
 import { detectServer, ROOT_DSE_ATTRIBUTES, type Detection, type ServerFamily } from '../servers/detect.js';
 import { ONE_PHASE, type PlanPart, type ServerProfile } from '../servers/profile.js';
-import type { ExistingAccountFacts, Observation, PlannedStep, PrepareTarget } from '../model/plan.js';
+import type { ExistingAccountFacts, Observation, PlannedStep, PrepareTarget, SyncAccountFacts } from '../model/plan.js';
 import { profileFor, SUPPORTED_FAMILIES } from '../servers/registry.js';
 import { type ApplyContext } from './apply.js';
 import {
@@ -25,7 +25,14 @@ import { formatCompact, parseDuration } from '../formats/duration.js';
 import { hasChildren, settleSpellings } from './names.js';
 import { TwoIdentityDirectory } from './identities.js';
 import { observe, verifyBaseDns } from './observe.js';
-import { isMarkedAccount, planRemoval, planSyncUser, refuseAdministrators, type SyncUserFacts } from './plan.js';
+import {
+  isMarkedAccount,
+  planRemoval,
+  planSyncUser,
+  refuseAdministrators,
+  resetsPassword,
+  type SyncUserFacts,
+} from './plan.js';
 import { applySettled, type SettleOptions } from './settle.js';
 import type { Prompter, RunReporter } from './ports.js';
 import { DEFAULT_ADMIN_DN, DEFAULT_CHANGELOG_MAX_AGE_SECONDS, type Settings } from './settings.js';
@@ -293,11 +300,31 @@ class Preparation {
   }
 
   /** What the sync user step is planned from: read when planned, as a later access test may have bound. */
-  private syncFacts(syncPassword: Secret | undefined): SyncUserFacts {
+  private syncFacts(syncPassword: Secret | undefined, observedState?: AccountPolicyState): SyncUserFacts {
+    // What the bind told wins; the entry's own attributes add what a bind keeps quiet about.
+    const told = this.syncSession?.accountState;
+    const accountState = told === undefined && observedState === undefined ? undefined : { ...observedState, ...told };
     return {
       password: syncPassword?.reveal() ?? '',
       canBind: this.syncSession?.bound ?? false,
       resetPassword: this.settings.resetSyncPassword,
+      ...(accountState === undefined ? {} : { accountState }),
+    };
+  }
+
+  /** What the password policy step plans from: the account as the sync user step leaves it. */
+  private accountPolicyFacts(
+    target: PrepareTarget,
+    seen: Observation,
+    syncPassword: Secret | undefined,
+    observedState: AccountPolicyState | undefined,
+  ): SyncAccountFacts {
+    const existing = seen.entry(target.syncUserDn);
+    const facts = this.syncFacts(syncPassword, observedState);
+    return {
+      created: existing === undefined,
+      passwordReset: resetsPassword(existing, facts),
+      ...(facts.accountState === undefined ? {} : { state: facts.accountState }),
     };
   }
 
@@ -316,10 +343,20 @@ class Preparation {
       };
       return { target, phases: [removal], whole: removal };
     }
+    const observedState = (seen: Observation): AccountPolicyState | undefined =>
+      profile.observedAccountState?.(target, seen);
     const planPart = (part: PlanPart, seen: Observation): PlannedStep[] => {
       switch (part) {
         case 'sync-user':
-          return [planSyncUser(profile, target, seen, this.syncFacts(syncPassword))];
+          return [planSyncUser(profile, target, seen, this.syncFacts(syncPassword, observedState(seen)))];
+        case 'password-policy':
+          return (
+            profile.planPasswordPolicy?.(
+              target,
+              seen,
+              this.accountPolicyFacts(target, seen, syncPassword, observedState(seen)),
+            ) ?? []
+          );
         case 'prerequisites':
           return profile.planPrerequisites?.(target, seen) ?? [];
         case 'access':
@@ -351,11 +388,26 @@ class Preparation {
     }
     const plan: PlannedStep[] = [];
     for (const phase of planner.phases) plan.push(...(await phase(observed)));
+    // The bind above is the dry run's verification: an account stuck in its password policy is said, not planned past.
+    const stuck = accountStateProblem({
+      ...server.profile.observedAccountState?.(planner.target, observed),
+      ...this.syncSession?.accountState,
+    });
+    if (stuck !== undefined) {
+      this.warn(
+        `The sync user cannot work as it is: ${stuck}; ${
+          server.profile.planPasswordPolicy === undefined
+            ? 'exempt it from the password policy by hand and clear its state as an administrator'
+            : 'a run without --dry-run exempts it from the password policy and clears its state as the admin'
+        }`,
+      );
+    }
     for (const step of plan) {
       reporter.step(step);
       for (const message of [...(step.changes.length > 0 ? (step.cautions ?? []) : []), ...step.warnings])
         this.warn(message);
     }
+    if (!this.settings.remove) warnAboutSyncUserInsideBase(planner.target, this.warn);
     return this.outcome(
       server,
       planner.target.syncUserDn,
@@ -429,7 +481,10 @@ class Preparation {
           this.syncSession,
           this.admin,
         );
-    if (!settings.remove) warnAboutAdminUnderDestination(settings, this.adminDn, this.warn);
+    if (!settings.remove) {
+      warnAboutAdminUnderDestination(settings, this.adminDn, this.warn);
+      warnAboutSyncUserInsideBase(target, this.warn);
+    }
     return this.outcome(server, target.syncUserDn, plan, verdict, true);
   }
 
@@ -606,6 +661,20 @@ function warnAboutAdminUnderDestination(
         'entry: make each destination base DN the synchronized subtree, not a suffix that holds administrators',
     );
   }
+}
+
+/**
+ * A sync user inside a synchronized base DN travels with the data: its entry, password and password policy are
+ * copied to the other side, and a destination sync may change or delete it like any other entry there.
+ */
+function warnAboutSyncUserInsideBase(target: PrepareTarget, warn: (message: string) => void): void {
+  const base = target.baseDns.find((dn) => isWithin(target.syncUserDn, dn));
+  if (base === undefined) return;
+  warn(
+    `The sync user '${target.syncUserDn}' lies inside the synchronized base DN '${base}': a sync would copy its entry, ` +
+      'password and password policy to the other side. Keep it out of the sync: give it a container of its own outside ' +
+      "the base DNs (--syncServerBindDN), or exclude its DN and its password policy entry in the sync engine's configuration",
+  );
 }
 
 function warnAboutIgnoredOptions(settings: Settings, family: ServerFamily, warn: (message: string) => void): void {

@@ -4,12 +4,13 @@
  * the account is gone. A denied check becomes a warning, not a failure: the writes are already made.
  */
 import { normalizeDn } from '../formats/dn.js';
-import { PrepareError, ResultCode } from '../model/errors.js';
+import { randomBytes } from 'node:crypto';
+import { accountStateProblem, PrepareError, ResultCode } from '../model/errors.js';
 import { firstValue, valuesOf } from '../model/entries.js';
 import type { ServerProfile } from '../servers/profile.js';
 import type { ChangeSource, Observation, PlannedStep, PrepareTarget } from '../model/plan.js';
 import type { Directory } from '../model/directory.js';
-import type { OpenDirectory, SyncSession } from './connections.js';
+import { bindAsSyncUser, type OpenDirectory, type SyncSession } from './connections.js';
 import type { RunReporter } from './ports.js';
 import type { Secret } from '../model/secret.js';
 
@@ -42,7 +43,29 @@ export async function verifySyncUser(
   try {
     const syncUserKey = normalizeDn(target.syncUserDn);
     const accountChanged = plan.some((step) => step.changes.some((change) => normalizeDn(change.dn) === syncUserKey));
-    if (session?.bound !== true || accountChanged) await directory.bind(target.syncUserDn, password.reveal());
+    // A state seen at the first bind (must change, expiring) is checked again after the run cleared it.
+    const state =
+      session?.bound !== true || accountChanged || accountStateProblem(session.accountState) !== undefined
+        ? ((await bindAsSyncUser(directory, target.syncUserDn, password)) ?? undefined)
+        : session.accountState;
+    const problem = accountStateProblem(state);
+    if (problem !== undefined) {
+      reporter.check(`Testing '${target.syncUserDn}' access`, 'Failed', problem);
+      warn(`The sync user cannot work as it is: ${problem}; ${stateFix(profile)}`);
+      return FAILED;
+    }
+    if (target.roles.destination) {
+      const probe = await probeWrite(directory, profile, target);
+      reporter.check(
+        `Verifying '${target.syncUserDn}' can add and delete an entry`,
+        probe.ok ? 'Done' : 'Denied',
+        probe.detail,
+      );
+      if (!probe.ok) {
+        warn(`The sync user cannot write as a destination: ${probe.detail}`);
+        return FAILED;
+      }
+    }
     if (!target.roles.source) {
       reporter.check(`Testing '${target.syncUserDn}' access`, 'Done');
       return PASSED;
@@ -126,6 +149,12 @@ export async function verifySyncUser(
     );
     return FAILED;
   } catch (error) {
+    const problem = error instanceof PrepareError ? accountStateProblem(error.accountState) : undefined;
+    if (problem !== undefined) {
+      reporter.check(`Testing '${target.syncUserDn}' access`, 'Failed', problem);
+      warn(`The sync user cannot bind after preparation: ${problem}; ${stateFix(profile)}`);
+      return FAILED;
+    }
     if (error instanceof PrepareError && error.resultCode === ResultCode.INVALID_CREDENTIALS) {
       reporter.check(`Testing '${target.syncUserDn}' access`, 'Denied');
       warn(`The sync user cannot bind after preparation: check its account status (locked or expired?) on the server`);
@@ -136,6 +165,54 @@ export async function verifySyncUser(
     // A reused connection is closed by prepareEndpoint.
     if (session === undefined) await directory.close();
   }
+}
+
+/** What to do about a password policy state the run could not clear. */
+function stateFix(profile: ServerProfile): string {
+  return profile.planPasswordPolicy === undefined
+    ? `exempt the account from the password policy of ${profile.productName} by hand (no expiry, no lockout, no must-change), clear its state as an administrator, then run this command again`
+    : "the password policy still reaches the account: see the run's password policy step, fix what it names, then run this command again (where it exempts the account it also clears the state as the admin; add --resetSyncServerBindPassword if the password is not known)";
+}
+
+/**
+ * A destination proves it can write by doing it: the sync user adds an entry under each base DN and deletes it
+ * again (with a random name, so two runs never meet). Refused, or not deleted, fails the verification.
+ */
+async function probeWrite(
+  directory: Directory,
+  profile: ServerProfile,
+  target: PrepareTarget,
+): Promise<{ ok: boolean; detail: string }> {
+  for (const base of target.baseDns) {
+    const dn = `cn=prepare-endpoint-server probe ${randomBytes(6).toString('hex')},${base}`;
+    try {
+      await directory.apply({ kind: 'add', dn, attributes: probeAttributes(profile, dn) });
+    } catch (error) {
+      if (error instanceof PrepareError) return { ok: false, detail: `adding '${dn}' failed: ${error.message}` };
+      throw error;
+    }
+    try {
+      await directory.apply({ kind: 'delete', dn });
+      // The probe leaves nothing behind: it is verification, not one of the run's writes ("a second run writes nothing").
+      directory.stats.writes -= 2;
+    } catch (error) {
+      if (error instanceof PrepareError)
+        return { ok: false, detail: `deleting the probe entry '${dn}' failed (delete it by hand): ${error.message}` };
+      throw error;
+    }
+  }
+  const bases = target.baseDns.length;
+  return {
+    ok: true,
+    detail: `a probe entry added and deleted under ${bases === 1 ? 'the base DN' : `each of ${bases} base DNs`}`,
+  };
+}
+
+function probeAttributes(profile: ServerProfile, dn: string): Record<string, string[]> {
+  const cn = dn.slice(3, dn.indexOf(','));
+  return profile.probeEntryClasses === undefined
+    ? { objectClass: ['top', 'organizationalRole'], cn: [cn] }
+    : { objectClass: [...profile.probeEntryClasses], cn: [cn] };
 }
 
 /** RFC 4533 Sync Request control (refreshOnly, no cookie): the BER of SEQUENCE { mode ENUMERATED 1 }. */

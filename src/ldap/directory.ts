@@ -20,6 +20,8 @@ import {
   type LdapControl,
 } from '../model/entries.js';
 import type {
+  AccountPolicyState,
+  BindOptions,
   ConnectionOptions,
   Directory,
   DirectoryStats,
@@ -117,9 +119,21 @@ class LdaptsDirectory implements Directory {
     }
   }
 
-  public async bind(dn: string, password: string): Promise<void> {
-    await this.guard('bind', dn, () => this.client.bind(dn, password));
+  public async bind(dn: string, password: string, options?: BindOptions): Promise<AccountPolicyState | void> {
+    if (options?.passwordPolicy !== true) {
+      await this.guard('bind', dn, () => this.client.bind(dn, password));
+      this.boundDn = dn;
+      return;
+    }
+    const policy = new PasswordPolicyControl();
+    const expired = new ResponseOnlyControl(NETSCAPE_PASSWORD_EXPIRED_OID);
+    const expiring = new ResponseOnlyControl(NETSCAPE_PASSWORD_EXPIRING_OID);
+    const state = (): AccountPolicyState => accountStateOf(policy, expired, expiring);
+    await this.guard('bind', dn, () => this.client.bind(dn, password, [policy, expired, expiring]), {
+      accountState: state,
+    });
     this.boundDn = dn;
+    return state();
   }
 
   public async bindExternal(): Promise<string | undefined> {
@@ -302,7 +316,7 @@ class LdaptsDirectory implements Directory {
     operation: string,
     dn: string,
     action: () => Promise<T>,
-    kind: { write?: boolean; attributes?: readonly string[] } = {},
+    kind: { write?: boolean; attributes?: readonly string[]; accountState?: () => AccountPolicyState } = {},
   ): Promise<T> {
     const context = (): ErrorContext => ({
       operation,
@@ -311,6 +325,7 @@ class LdaptsDirectory implements Directory {
       address: this.address,
       ...this.tlsContext(),
       ...(kind.attributes === undefined ? {} : { attributes: kind.attributes }),
+      ...(kind.accountState === undefined ? {} : { accountState: kind.accountState() }),
     });
     const signal = this.options.signal;
     const where = dn === '' ? 'the root DSE' : `'${dn}'`;
@@ -555,6 +570,113 @@ type TlsCa = tls.ConnectionOptions['ca'];
 /** `ldapi://` and the socket path percent-encoded, as OpenLDAP's and 389's tools write it. */
 export function ldapiAddress(socketPath: string): string {
   return `ldapi://${encodeURIComponent(socketPath)}`;
+}
+
+/** The password policy request control (draft-behera-ldap-password-policy section 6.1), no value. */
+export const PASSWORD_POLICY_OID = '1.3.6.1.4.1.42.2.27.8.5.1';
+/** 389 DS (Netscape): the password has expired or must be changed first; value "0". */
+export const NETSCAPE_PASSWORD_EXPIRED_OID = '2.16.840.1.113730.3.4.4';
+/** 389 DS (Netscape): the password expires in the value's number of seconds. */
+export const NETSCAPE_PASSWORD_EXPIRING_OID = '2.16.840.1.113730.3.4.5';
+
+/**
+ * The request control, which ldapts hands the response control of the same OID back to (it matches response
+ * controls to request controls by OID). The response value (draft-behera section 6.2):
+ * `SEQUENCE { warning [0] CHOICE { timeBeforeExpiration [0] INTEGER, graceAuthNsRemaining [1] INTEGER } OPTIONAL,
+ * error [1] ENUMERATED { passwordExpired(0), accountLocked(1), changeAfterReset(2), ... } OPTIONAL }`.
+ */
+class PasswordPolicyControl extends Control {
+  public answered = false;
+  public timeBeforeExpiration: number | undefined;
+  public graceAuthNsRemaining: number | undefined;
+  public error: number | undefined;
+
+  public constructor() {
+    super(PASSWORD_POLICY_OID, { critical: false });
+  }
+
+  protected override parseControl(reader: BerReader): void {
+    this.answered = true;
+    const value = reader.buffer;
+    const parsed = parsePasswordPolicyResponse(value);
+    this.timeBeforeExpiration = parsed.timeBeforeExpiration;
+    this.graceAuthNsRemaining = parsed.graceAuthNsRemaining;
+    this.error = parsed.error;
+  }
+}
+
+/**
+ * A control the server sends without being asked (389 DS's expired and expiring controls): ldapts keeps a
+ * response control only when a request control of its OID was sent, so this one sits in the request's list
+ * but writes nothing on the wire.
+ */
+class ResponseOnlyControl extends Control {
+  public value: string | undefined;
+
+  public constructor(oid: string) {
+    super(oid, { critical: false });
+  }
+
+  public override write(): void {
+    // Not sent: see the class comment.
+  }
+
+  protected override parseControl(reader: BerReader): void {
+    this.value = reader.buffer.toString('utf8');
+  }
+}
+
+/** The fields of a password policy response value; undefined fields were absent (or not understood). */
+export function parsePasswordPolicyResponse(value: Buffer): {
+  timeBeforeExpiration?: number;
+  graceAuthNsRemaining?: number;
+  error?: number;
+} {
+  const result: { timeBeforeExpiration?: number; graceAuthNsRemaining?: number; error?: number } = {};
+  // SEQUENCE header
+  if (value.length < 2 || value[0] !== 0x30) return result;
+  let offset = 2;
+  const end = Math.min(value.length, 2 + (value[1] ?? 0));
+  const integer = (start: number, length: number): number => {
+    let n = 0;
+    for (let i = 0; i < length && i < 6; i++) n = n * 256 + (value[start + i] ?? 0);
+    return n;
+  };
+  while (offset + 2 <= end) {
+    const tag = value[offset] ?? 0;
+    const length = value[offset + 1] ?? 0;
+    const body = offset + 2;
+    if (tag === 0xa0 && length >= 2) {
+      // warning: one context-tagged INTEGER inside
+      const inner = value[body] ?? 0;
+      const innerLength = value[body + 1] ?? 0;
+      if (inner === 0x80) result.timeBeforeExpiration = integer(body + 2, innerLength);
+      if (inner === 0x81) result.graceAuthNsRemaining = integer(body + 2, innerLength);
+    } else if (tag === 0x81 && length >= 1) {
+      result.error = integer(body, length);
+    }
+    offset = body + length;
+  }
+  return result;
+}
+
+function accountStateOf(
+  policy: PasswordPolicyControl,
+  expired: ResponseOnlyControl,
+  expiring: ResponseOnlyControl,
+): AccountPolicyState {
+  const seconds = expiring.value === undefined ? undefined : Number.parseInt(expiring.value.trim(), 10);
+  return {
+    ...(policy.error === 0 ? { expired: true } : {}),
+    ...(policy.error === 1 ? { locked: true } : {}),
+    // 389 DS sends the expired control with a successful bind when the password must be changed first.
+    ...(policy.error === 2 || expired.value !== undefined ? { mustChange: true } : {}),
+    ...(policy.timeBeforeExpiration === undefined ? {} : { expiresInSeconds: policy.timeBeforeExpiration }),
+    ...(seconds === undefined || Number.isNaN(seconds) || policy.timeBeforeExpiration !== undefined
+      ? {}
+      : { expiresInSeconds: seconds }),
+    ...(policy.graceAuthNsRemaining === undefined ? {} : { graceLoginsLeft: policy.graceAuthNsRemaining }),
+  };
 }
 
 function withDeadline<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {

@@ -5,9 +5,9 @@
  */
 import { ResultCodeError } from 'ldapts';
 import { isSecretAttribute } from '../model/entries.js';
-import { PrepareError, ResultCode } from '../model/errors.js';
+import { accountStateProblem, PrepareError, ResultCode } from '../model/errors.js';
 import { tlsFailure } from '../tls/failures.js';
-import type { TransportSecurity, Trust } from '../model/directory.js';
+import type { AccountPolicyState, TransportSecurity, Trust } from '../model/directory.js';
 import { RESULT_CODE_MEANINGS } from './result-meanings.js';
 
 /** The operation that failed, and on what: the words of the message. */
@@ -25,6 +25,8 @@ export interface ErrorContext {
   readonly socketPath?: string;
   /** The subject of the client certificate presented for SASL EXTERNAL, which a refused bind names. */
   readonly clientCertificate?: string;
+  /** For a bind that asked for it: what the password policy response controls said. */
+  readonly accountState?: AccountPolicyState;
 }
 
 /** Result codes a refused SASL EXTERNAL bind comes with (no identity, no mapping, mechanism not offered). */
@@ -85,6 +87,39 @@ const AD_BIND_REASONS: Readonly<Record<string, readonly [string, string]>> = {
   '775': ['the account is locked out', 'unlock the account, or wait for the lockout to end'],
 };
 
+/** Active Directory's bind sub-codes that are a password policy state of the account. */
+const AD_ACCOUNT_STATES: Readonly<Record<string, AccountPolicyState>> = {
+  '532': { expired: true },
+  '773': { mustChange: true },
+  '775': { locked: true },
+};
+
+const STATE_HINT =
+  'an administrator clears the state (for the sync user: run this command again, which exempts it from the password policy and clears the state; add --resetSyncServerBindPassword if its password is unknown)';
+
+/**
+ * A refused bind whose reason is the account's password policy state: 389 DS answers a locked account with 19
+ * ("exceed password retry limit"), OpenLDAP's ppolicy with 49 and the response control's error, AD with 49 and
+ * a data sub-code. Named as such, never as a wrong password or a unique attribute.
+ */
+function refusedByPolicy(error: ResultCodeError, serverText: string, context: ErrorContext): PrepareError | undefined {
+  if (context.operation !== 'bind') return undefined;
+  const adCode = /\bdata ([0-9a-f]{3,4})\b/i.exec(serverText)?.[1]?.toLowerCase() ?? '';
+  const state: AccountPolicyState = {
+    ...(context.accountState ?? {}),
+    ...(error.code === ResultCode.CONSTRAINT_VIOLATION ? { locked: true } : {}),
+    ...(error.code === ResultCode.INVALID_CREDENTIALS ? (AD_ACCOUNT_STATES[adCode] ?? {}) : {}),
+  };
+  const problem = accountStateProblem(state);
+  if (problem === undefined || (state.expiresInSeconds !== undefined && Object.keys(state).length === 1))
+    return undefined;
+  return new PrepareError(error.code, `The server refused the bind of '${context.dn}': ${problem}`, STATE_HINT, {
+    cause: error,
+    serverMessage: serverText,
+    accountState: state,
+  });
+}
+
 /** The one place where ldapts and socket errors become what the user reads and what the process exits with. */
 export function translateError(error: unknown, context: ErrorContext): PrepareError {
   if (error instanceof PrepareError) return error;
@@ -96,6 +131,8 @@ export function translateError(error: unknown, context: ErrorContext): PrepareEr
     if (context.operation === 'StartTLS') return startTlsRefused(error, said, context);
     if (context.operation === 'SASL EXTERNAL bind' && EXTERNAL_REFUSALS.has(error.code))
       return externalRefused(error, said, context);
+    const policyRefusal = refusedByPolicy(error, serverText, context);
+    if (policyRefusal !== undefined) return policyRefusal;
     switch (error.code) {
       case ResultCode.INVALID_CREDENTIALS: {
         // Active Directory says why in a "data <hex>" sub-code: a right password can still be refused.

@@ -70,6 +70,33 @@ export interface ConnectionOptions {
   readonly signal?: AbortSignal;
 }
 
+/**
+ * What a server's password policy said about an account at its bind: the password policy response control
+ * (draft-behera-ldap-password-policy, 1.3.6.1.4.1.42.2.27.8.5.1: OpenLDAP's ppolicy overlay, 389 DS), 389 DS's
+ * own expired (2.16.840.1.113730.3.4.4) and expiring (2.16.840.1.113730.3.4.5) controls, 389 DS's result 19 for a
+ * locked account and Active Directory's bind sub-codes. Empty when the policy had nothing to say.
+ */
+export interface AccountPolicyState {
+  /** The password must be changed before anything else works (reset by an admin, or a new account). */
+  readonly mustChange?: boolean;
+  readonly expired?: boolean;
+  /** Too many failed binds: the right password is refused until the lock ends or an admin clears it. */
+  readonly locked?: boolean;
+  /** The password expires in this many seconds. */
+  readonly expiresInSeconds?: number;
+  /** The password has expired and this many grace binds are left. */
+  readonly graceLoginsLeft?: number;
+}
+
+/** Options of a bind. */
+export interface BindOptions {
+  /**
+   * Ask the server what its password policy says about the account (the request control, non-critical): the
+   * answer comes back from a successful bind, and with a refused one on the PrepareError's `accountState`.
+   */
+  readonly passwordPolicy?: boolean;
+}
+
 export interface DirectoryStats {
   reads: number;
   writes: number;
@@ -100,7 +127,8 @@ export interface Directory {
   /** `host:port`, as the console shows it. */
   readonly address: string;
   readonly stats: DirectoryStats;
-  bind(dn: string, password: string): Promise<void>;
+  /** Resolves to what the password policy said when `options.passwordPolicy` asked (else nothing). */
+  bind(dn: string, password: string, options?: BindOptions): Promise<AccountPolicyState | void>;
   /**
    * A SASL EXTERNAL bind: the identity is the one the transport proves (the calling process over ldapi, the
    * client certificate over TLS). Resolves to the identity the server mapped it to ("Who am I?", RFC 4532),

@@ -3,6 +3,8 @@
  * are built on) exit with the result code of what went wrong, and scripts already know those numbers, so the
  * one error type of the project lives at the bottom layer where the codes come from.
  */
+import type { AccountPolicyState } from './directory.js';
+
 export const ResultCode = {
   SUCCESS: 0,
   OPERATIONS_ERROR: 1,
@@ -52,12 +54,16 @@ export class PrepareError extends Error {
     public readonly resultCode: ResultCodeValue,
     message: string,
     public readonly hint?: string,
-    options?: { cause?: unknown; details?: string; serverMessage?: string },
+    options?: { cause?: unknown; details?: string; serverMessage?: string; accountState?: AccountPolicyState },
   ) {
     super(message, options);
     this.details = options?.details;
     this.serverMessage = options?.serverMessage;
+    this.accountState = options?.accountState;
   }
+
+  /** A refused bind: what the password policy said about the account (locked, expired, must change). */
+  public readonly accountState: AccountPolicyState | undefined;
 
   /**
    * The server's own diagnostic text, for callers that read more into it than the result code (Active
@@ -94,4 +100,20 @@ export function isInterruption(error: unknown): boolean {
     error instanceof PrepareError &&
     (error.resultCode === ResultCode.INTERRUPTED || error.resultCode === ResultCode.TERMINATED)
   );
+}
+
+/**
+ * The account state that stops a sync engine, in words, or undefined when there is none: a password to change
+ * first, an expired or expiring password, grace logins, a lock. Any of these fails the verification.
+ */
+export function accountStateProblem(state: AccountPolicyState | undefined): string | undefined {
+  if (state === undefined) return undefined;
+  if (state.locked === true) return 'the account is locked (too many failed binds)';
+  if (state.mustChange === true) return 'the password must be changed before the account can be used';
+  if (state.expired === true) return 'the password has expired';
+  if (state.graceLoginsLeft !== undefined)
+    return `the password has expired (${state.graceLoginsLeft} grace binds left)`;
+  if (state.expiresInSeconds !== undefined)
+    return `the password expires in ${state.expiresInSeconds} seconds (the password policy still applies to the account)`;
+  return undefined;
 }

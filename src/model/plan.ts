@@ -3,6 +3,7 @@
  * connection saw (Observation, with the reads and searches that fill it) and what a run will do or did
  * (PlannedStep). Plain data, no behaviour.
  */
+import type { AccountPolicyState } from './directory.js';
 import type { Change, Entry, LdapControl } from './entries.js';
 
 export type StepStatus = 'created' | 'updated' | 'unchanged' | 'skipped' | 'warning';
@@ -74,6 +75,16 @@ export interface ExistingAccountFacts {
   readonly resetPassword: boolean;
   /** `--remove`: the account is about to go, its state does not matter. */
   readonly removing: boolean;
+}
+
+/** What the password policy step knows of the sync user beyond the observation. */
+export interface SyncAccountFacts {
+  /** The sync user step of this plan adds the account (so the observation has none yet). */
+  readonly created: boolean;
+  /** The sync user step of this plan replaces its password (which may set a must-change flag). */
+  readonly passwordReset: boolean;
+  /** What the password policy said at the sync user's bind, refused or not. */
+  readonly state?: AccountPolicyState;
 }
 
 /** An entry to read as the admin before planning. */

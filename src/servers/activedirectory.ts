@@ -40,6 +40,11 @@ import {
   type SecurityDescriptor,
 } from './ad/security-descriptor.js';
 import { SYNC_USER_DESCRIPTION } from './person.js';
+import {
+  passwordSettingsReads,
+  planAdPasswordSettings,
+  planAdPasswordSettingsRemoval,
+} from './ad/password-settings.js';
 import type { PlanPart, ServerProfile } from './profile.js';
 import type {
   ChangeSource,
@@ -49,6 +54,7 @@ import type {
   PrepareTarget,
   ReadRequest,
   SearchRequest,
+  SyncAccountFacts,
 } from '../model/plan.js';
 import { changed, manual, skipped, unchanged } from '../model/steps.js';
 
@@ -193,7 +199,7 @@ export class ActiveDirectoryProfile implements ServerProfile {
   public readonly passwordRequiresEncryption = true;
   /** ACEs name the sync user by its objectSid, which the server assigns when the account is created. */
   public readonly phases: readonly (readonly PlanPart[])[] = [
-    ['sync-user', 'prerequisites'],
+    ['sync-user', 'password-policy', 'prerequisites'],
     ['access', 'changelog'],
   ];
   /** A descriptor is written whole: a run that wrote one checks after its writes that no other run's write lost its ACE. */
@@ -267,8 +273,17 @@ export class ActiveDirectoryProfile implements ServerProfile {
       // Its own account gets the protected objects' deny ACE when it lives below a base DN.
       reads.push({ dn: target.syncUserDn, attributes: ['nTSecurityDescriptor'], controls: [DACL_ONLY] });
     }
+    reads.push(...passwordSettingsReads(nc));
     return reads;
   }
+
+  /** Its own PSO (no lockout, no maximum age), and a lock or must-change flag cleared as the admin. */
+  public planPasswordPolicy(target: PrepareTarget, observed: Observation, account: SyncAccountFacts): PlannedStep[] {
+    return planAdPasswordSettings(target, observed, account, this.domainNc(target.baseDns));
+  }
+
+  /** A contact: one of the classes a destination creates (SYNCED_CLASSES), and no account. */
+  public readonly probeEntryClasses = ['top', 'contact'] as const;
 
   public syncUserEntry(dn: string, password: string): Record<string, string[]> {
     const cn = parseDn(dn)[0]?.[0]?.value ?? 'Sync User';
@@ -528,7 +543,12 @@ export class ActiveDirectoryProfile implements ServerProfile {
 
     if (!account.canBind) {
       const state = accountState(existing, control, account.bindDiagnostic);
-      if (state !== undefined) {
+      // Its own account's lock or must-change flag the password policy step clears; anyone else's is refused.
+      const clearable =
+        ours &&
+        (control & (UAC.ACCOUNTDISABLE | UAC.PASSWORD_EXPIRED)) === 0 &&
+        /locked out|must change/.test(state ?? '');
+      if (state !== undefined && !clearable) {
         throw new PrepareError(
           ResultCode.INVALID_CREDENTIALS,
           `The sync user '${target.syncUserDn}' exists but cannot bind: the account ${state}`,
@@ -796,7 +816,12 @@ export class ActiveDirectoryProfile implements ServerProfile {
     ];
   }
 
-  public planRemoval(target: PrepareTarget, observed: Observation): PlannedStep[] {
+  public planRemoval(
+    target: PrepareTarget,
+    observed: Observation,
+    _disableChangelog?: boolean,
+    accountKept?: boolean,
+  ): PlannedStep[] {
     const user = observed.entry(target.syncUserDn);
     const sid = sidOf(user);
     const steps: PlannedStep[] = [];
@@ -860,6 +885,7 @@ export class ActiveDirectoryProfile implements ServerProfile {
             ]),
       );
     }
+    steps.push(planAdPasswordSettingsRemoval(target, observed, this.domainNc(target.baseDns), accountKept === true));
     return steps;
   }
 

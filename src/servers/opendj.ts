@@ -5,6 +5,7 @@
  * `cn=changelog` and the external changelog control, ACIs on the base DNs for the data. The change log is the
  * external changelog of a replication server, configured in `cn=config` as `dsconfig` would.
  */
+import { pingPasswordPolicyReads, planPingPasswordPolicy } from './pingdirectory-pwpolicy.js';
 import { formatSpaced, parseServerDuration } from '../formats/duration.js';
 import { dnEquals, isWithin, parentDn } from '../formats/dn.js';
 import { PrepareError, ResultCode } from '../model/errors.js';
@@ -107,6 +108,7 @@ export class OpenDjProfile implements ServerProfile {
       },
       // Read on every run: an admin that cannot read the configuration stops the run here (exit 50), before any write.
       { dn: ACCESS_CONTROL_HANDLER_DN, attributes: [GLOBAL_ACI_ATTRIBUTE] },
+      ...(target.removing === true ? [] : pingPasswordPolicyReads(target)),
       ...(target.roles.source
         ? [
             {
@@ -156,6 +158,15 @@ export class OpenDjProfile implements ServerProfile {
   public syncUserEntry(dn: string, password: string, target: PrepareTarget): Record<string, string[]> {
     const limits = Object.fromEntries(Object.entries(RESOURCE_LIMITS).map(([name, value]) => [name, [value]]));
     return { ...personEntry(dn, password), ...limits, [PRIVILEGE_ATTRIBUTE]: privilegesFor(target.roles) };
+  }
+
+  /**
+   * Which password policy reaches the sync user (`ds-pwp-password-policy-dn`, else the Default Password Policy for
+   * an account in the data), and what in it would stop a sync: said, not written (the names are OpenDS's, shared
+   * with PingDirectory).
+   */
+  public planPasswordPolicy(target: PrepareTarget, observed: Observation): PlannedStep[] {
+    return planPingPasswordPolicy(target, observed);
   }
 
   public planAccess(target: PrepareTarget, observed: Observation): PlannedStep[] {

@@ -33,8 +33,18 @@ import type {
   PrepareTarget,
   ReadRequest,
   SearchRequest,
+  SyncAccountFacts,
 } from '../model/plan.js';
 import { changed, manual, unchanged, unchangedUnlessWarned } from '../model/steps.js';
+import type { AccountPolicyState } from '../model/directory.js';
+import {
+  findGuardRules,
+  observedOpenLdapState,
+  openLdapPolicyReads,
+  planOpenLdapPasswordPolicy,
+  planOpenLdapPasswordPolicyRemoval,
+  policyGuardRules,
+} from './openldap-pwpolicy.js';
 
 export const ACCESSLOG_SUFFIX = 'cn=accesslog';
 const CONFIG_SEARCH = 'openldap:config';
@@ -461,8 +471,28 @@ export class OpenLdapProfile implements ServerProfile {
     return syncUserUnderBase(baseDns);
   }
 
-  public reads(): ReadRequest[] {
-    return [];
+  public reads(target: PrepareTarget): ReadRequest[] {
+    return openLdapPolicyReads(target);
+  }
+
+  /** What the ppolicy overlay left on the account: a lock or a must-change flag a bind does not always tell. */
+  public observedAccountState(target: PrepareTarget, observed: Observation): AccountPolicyState | undefined {
+    return observedOpenLdapState(observed.entry(target.syncUserDn));
+  }
+
+  public planPasswordPolicy(target: PrepareTarget, observed: Observation, account: SyncAccountFacts): PlannedStep[] {
+    const view = configView(observed);
+    const database = databaseFor(view, target.syncUserDn);
+    const overlay =
+      database === undefined
+        ? undefined
+        : view.overlays.find((o) => hasObjectClass(o, 'olcPPolicyConfig') && sameDn(parentDn(o.dn) ?? '', database.dn));
+    return planOpenLdapPasswordPolicy(target, observed, account, overlay?.dn);
+  }
+
+  /** The ppolicy schema is known to slapd (its module loaded, or an overlay configured in a static build). */
+  private knowsPasswordPolicies(view: ConfigView): boolean {
+    return isModuleLoaded(view, 'ppolicy') || view.overlays.some((o) => hasObjectClass(o, 'olcPPolicyConfig'));
   }
 
   public searches(): SearchRequest[] {
@@ -532,26 +562,51 @@ export class OpenLdapProfile implements ServerProfile {
           'check --baseDN against the olcSuffix values in cn=config',
         );
       }
-      const ours = findDataRules(valuesOf(database, 'olcAccess'), base, target.syncUserDn);
+      const values = valuesOf(database, 'olcAccess');
+      const ours = findDataRules(values, base, target.syncUserDn);
       const strongEnough = ours.filter((rule) => rank(rule.level) >= rank(level));
       const wanted = `{0}${dataAccessRule(base, target.syncUserDn, level)}`;
-      if (strongEnough.length === 1 && ours.length === 1) {
-        return unchanged({ id, title }, `olcAccess rule on ${database.dn} grants ${ours[0]?.level}`);
-      }
       const keep = strongEnough[0];
-      const drop = highestIndexFirst(ours.filter((rule) => rule !== keep).map((rule) => rule.value));
+      // A destination may never write a password policy: guard rules come before its write rule.
+      const guards =
+        level === 'write' && this.knowsPasswordPolicies(view) ? policyGuardRules(base, target.syncUserDn) : [];
+      const foundGuards = findGuardRules(values, base, target.syncUserDn);
+      const keepIndex = keep === undefined ? undefined : splitOrdered(keep.value).index;
+      const guardsInPlace =
+        foundGuards.length === guards.length &&
+        (guards.length === 0 || (keepIndex !== undefined && foundGuards.every((guard) => guard.index < keepIndex)));
+      if (strongEnough.length === 1 && ours.length === 1 && guardsInPlace) {
+        return unchanged(
+          { id, title },
+          `olcAccess rule on ${database.dn} grants ${ours[0]?.level}${guards.length > 0 ? ', password policies read-only' : ''}`,
+        );
+      }
+      const drop = highestIndexFirst([
+        ...ours.filter((rule) => rule !== keep).map((rule) => rule.value),
+        ...(guardsInPlace ? [] : foundGuards.map((guard) => guard.value)),
+      ]);
       const modifications: Modification[] = [
         ...(drop.length > 0 ? [{ operation: 'delete' as const, attribute: 'olcAccess', values: drop }] : []),
         ...(keep === undefined ? [{ operation: 'add' as const, attribute: 'olcAccess', values: [wanted] }] : []),
+        // Each added at {0}, so they end up first, before the write rule.
+        ...(guardsInPlace
+          ? []
+          : guards.map((rule) => ({ operation: 'add' as const, attribute: 'olcAccess', values: [`{0}${rule}`] }))),
       ];
+      const guardNote =
+        guardsInPlace || guards.length === 0
+          ? ''
+          : '; password policy entries and pwdPolicySubentry made read-only for it';
       return changed(
         { id, title },
         ours.length === 0 ? 'created' : 'updated',
-        ours.length === 0
+        (ours.length === 0
           ? `olcAccess rule added first on ${database.dn}, falling through (by * break) to the existing rules`
           : keep === undefined
             ? `olcAccess rule on ${database.dn} set to ${level}`
-            : `${drop.length} duplicate olcAccess rule${drop.length === 1 ? '' : 's'} removed from ${database.dn}`,
+            : drop.length > 0 && ours.length > 1
+              ? `${ours.length - 1} duplicate olcAccess rule${ours.length === 2 ? '' : 's'} removed from ${database.dn}`
+              : `olcAccess rule on ${database.dn} grants ${keep.level}`) + guardNote,
         [{ kind: 'modify', dn: database.dn, modifications }],
       );
     });
@@ -647,7 +702,12 @@ export class OpenLdapProfile implements ServerProfile {
     return undefined;
   }
 
-  public planRemoval(target: PrepareTarget, observed: Observation, disableChangelog: boolean): PlannedStep[] {
+  public planRemoval(
+    target: PrepareTarget,
+    observed: Observation,
+    disableChangelog: boolean,
+    accountKept?: boolean,
+  ): PlannedStep[] {
     const view = configView(observed);
     if (view.databases.length === 0) {
       throw new PrepareError(
@@ -660,7 +720,12 @@ export class OpenLdapProfile implements ServerProfile {
     for (const base of target.baseDns) {
       const database = databaseFor(view, base);
       const ours =
-        database === undefined ? [] : findDataRules(valuesOf(database, 'olcAccess'), base, target.syncUserDn);
+        database === undefined
+          ? []
+          : [
+              ...findDataRules(valuesOf(database, 'olcAccess'), base, target.syncUserDn),
+              ...findGuardRules(valuesOf(database, 'olcAccess'), base, target.syncUserDn),
+            ];
       steps.push(
         database === undefined || ours.length === 0
           ? unchanged(
@@ -687,6 +752,7 @@ export class OpenLdapProfile implements ServerProfile {
             ),
       );
     }
+    steps.push(planOpenLdapPasswordPolicyRemoval(target, observed, accountKept === true));
     const logDatabase = view.databases.find((d) => valuesOf(d, 'olcSuffix').some((s) => sameDn(s, ACCESSLOG_SUFFIX)));
     if (logDatabase !== undefined) {
       const ours = highestIndexFirst(findAccesslogRules(valuesOf(logDatabase, 'olcAccess'), target.syncUserDn));

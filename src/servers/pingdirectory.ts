@@ -3,6 +3,7 @@
  * user is a root DN user in the configuration; its rights are privileges (`ds-privilege-name`), never ACIs;
  * the change log is the `changelog` backend, configured through `cn=config`.
  */
+import { pingPasswordPolicyReads, planPingPasswordPolicy } from './pingdirectory-pwpolicy.js';
 import { formatSpaced, parseServerDuration } from '../formats/duration.js';
 import { decideRetention, KEPT_NOTE, wantedRetention } from './retention.js';
 import { dnEquals, firstRdn, normalizeDn, parentDn } from '../formats/dn.js';
@@ -156,6 +157,7 @@ export class PingDirectoryProfile implements ServerProfile {
         ],
       },
       { dn: ROOT_DNS_DN, attributes: [DEFAULT_ROOT_PRIVILEGES_ATTRIBUTE] },
+      ...(target.removing === true ? [] : pingPasswordPolicyReads(target)),
     ];
     if (target.roles.source && !this.proxy) {
       requests.push({
@@ -204,6 +206,11 @@ export class PingDirectoryProfile implements ServerProfile {
   /** A root DN user also binds with its alternate bind DNs: the admin may be this account under another name. */
   public syncUserAliases(target: PrepareTarget, observed: Observation): readonly string[] {
     return valuesOf(observed.entry(target.syncUserDn), ALTERNATE_BIND_DN_ATTRIBUTE);
+  }
+
+  /** Which password policy reaches the sync user, and what in it would stop a sync (said, not written). */
+  public planPasswordPolicy(target: PrepareTarget, observed: Observation): PlannedStep[] {
+    return planPingPasswordPolicy(target, observed);
   }
 
   public planAccess(target: PrepareTarget, observed: Observation): PlannedStep[] {

@@ -2,6 +2,7 @@
  * What a server family contributes to a run. The core decides the order of things and owns the steps every
  * family shares (base DNs, the sync user); a profile only knows its own DNs, attributes and rules.
  */
+import type { AccountPolicyState } from '../model/directory.js';
 import type {
   ChangeSource,
   ExistingAccountFacts,
@@ -10,16 +11,19 @@ import type {
   PrepareTarget,
   ReadRequest,
   SearchRequest,
+  SyncAccountFacts,
 } from '../model/plan.js';
 
 /**
  * What one phase of a preparation plans: the sync user (planned by the core for every family), the writes a
  * family needs before its rights can be planned, the rights, and on a source the change log.
  */
-export type PlanPart = 'sync-user' | 'prerequisites' | 'access' | 'changelog';
+export type PlanPart = 'sync-user' | 'password-policy' | 'prerequisites' | 'access' | 'changelog';
 
 /** The preparation of most families: everything planned from one observation, then written. */
-export const ONE_PHASE: readonly (readonly PlanPart[])[] = [['sync-user', 'prerequisites', 'access', 'changelog']];
+export const ONE_PHASE: readonly (readonly PlanPart[])[] = [
+  ['sync-user', 'password-policy', 'prerequisites', 'access', 'changelog'],
+];
 
 export interface ServerProfile {
   readonly family: string;
@@ -55,6 +59,22 @@ export interface ServerProfile {
    * the rights and the change log. A dry run plans every phase from the one observation.
    */
   readonly phases?: readonly (readonly PlanPart[])[];
+  /**
+   * The sync user out of reach of the server's password policy (no expiry, no lockout, no must-change), by the
+   * family's own per-account mechanism, and a stuck state of the account (locked, expired, must change) cleared
+   * as the admin. Planned right after the sync user (the 'password-policy' part). Pure.
+   */
+  planPasswordPolicy?(target: PrepareTarget, observed: Observation, account: SyncAccountFacts): PlannedStep[];
+  /**
+   * The account's password policy state as the admin sees it on the entry, for what a bind does not tell
+   * (OpenLDAP answers a locked account's bind with a plain 49 unless olcPPolicyUseLockout is on). Pure.
+   */
+  observedAccountState?(target: PrepareTarget, observed: Observation): AccountPolicyState | undefined;
+  /**
+   * Object classes of the probe entry (named by `cn`) a destination's verification adds and deletes as the sync
+   * user; `top, organizationalRole` when absent.
+   */
+  readonly probeEntryClasses?: readonly string[];
   /** Writes that must happen before the rights can be planned (the 'prerequisites' part of a phase). Pure. */
   planPrerequisites?(target: PrepareTarget, observed: Observation): PlannedStep[];
   /** Rights for the roles: ACIs, access rules or privileges. Pure. */

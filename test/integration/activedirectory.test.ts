@@ -471,6 +471,7 @@ describe('Active Directory on Samba AD DC', { skip: skip ?? false }, () => {
       again.steps.map((s) => [s.id, s.status]),
       [
         ['sync-user', 'unchanged'],
+        ['password-policy', 'unchanged'],
         ['ad:protected', 'unchanged'],
         [`ace:${BASE}`, 'unchanged'],
         [`ace:${DELETED}`, 'unchanged'],

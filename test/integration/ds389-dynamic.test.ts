@@ -140,10 +140,12 @@ describe('389 DS with dynamic plugins on (tests run in order)', () => {
     const writes = lines.filter((l) => l.event === 'write');
     assert.ok(writes.length > 0, 'the run logged its writes');
     assert.ok(!writes.some((l) => /plugins|changelog/i.test(String(l.dn))), JSON.stringify(writes));
-    // In cn=config a destination writes only what pre-hashed passwords need: passwordAdminDN and the group it names.
+    // In cn=config a destination writes only what its account's own password policy needs (the switch that makes
+    // 389 honour it, said before it is written) and what pre-hashed passwords need: passwordAdminDN and its group.
     assert.deepEqual(
       writes.filter((l) => /cn=config$/i.test(String(l.dn))).map((l) => [l.dn, l.attributes]),
       [
+        ['cn=config', ['nsslapd-pwpolicy-local']],
         [
           'cn=prepare-endpoint-server password administrators,cn=config',
           ['objectClass', 'cn', 'description', 'member'],
@@ -151,6 +153,7 @@ describe('389 DS with dynamic plugins on (tests run in order)', () => {
         ['cn=config', ['passwordAdminDN']],
       ],
     );
+    assert.match(r.stderr, /nsslapd-pwpolicy-local is 'off' in cn=config: this run turns it on \(server-wide\)/);
     assert.ok(
       !lines.some((l) => l.event === 'step' && l.id === 'changelog'),
       'no changelog step in a destination-only run',

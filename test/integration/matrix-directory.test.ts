@@ -266,8 +266,8 @@ describe('matrix: directory (prepared slapd)', () => {
     const json = JSON.parse(r.stdout) as { steps: { status: string }[] };
     assert.deepEqual(
       json.steps.map((step) => step.status),
-      ['unchanged', 'created', 'unchanged'],
-      'the sync user, the access rule, its search limits',
+      ['unchanged', 'unchanged', 'created', 'unchanged'],
+      'the sync user, its password policy (no ppolicy overlay here), the access rule, its search limits',
     );
     assert.deepEqual(await accessRulesFor(matrix.server, 'cn=Sync User'), [rule]);
     const again = await runCli(common(['--isDestination', '-b', BASE, '--json']));

@@ -141,6 +141,8 @@ describe('matrix: races on 389 DS', () => {
           'prepare-endpoint-server: sync destination write',
           'prepare-endpoint-server: sync destination: no access control changes',
           'prepare-endpoint-server: sync destination: no entries carrying ACIs',
+          'prepare-endpoint-server: sync destination: no password policies',
+          'prepare-endpoint-server: sync destination: no password policy pointers',
           'prepare-endpoint-server: sync destination: not its own account',
           'prepare-endpoint-server: sync source read',
         ],

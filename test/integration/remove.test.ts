@@ -215,7 +215,7 @@ describe('389 DS (dynamic plugins on): prepare, remove, remove again, disable th
     assert.equal(r.code, 0, describeRun(r));
     assert.equal(await pluginEnabled(), 'on');
     // source read, destination write and its three deny ACIs
-    assert.equal((await acis(BASE)).filter((a) => a.includes(OUR_PREFIX)).length, 5, JSON.stringify(await acis(BASE)));
+    assert.equal((await acis(BASE)).filter((a) => a.includes(OUR_PREFIX)).length, 7, JSON.stringify(await acis(BASE)));
     assert.equal((await acis('')).filter((a) => a.includes(OUR_PREFIX)).length, 1, JSON.stringify(await acis('')));
     assert.equal(
       (await acis('cn=changelog')).filter((a) => a.includes(OUR_PREFIX)).length,
@@ -340,8 +340,16 @@ describe('389 DS (dynamic plugins on): prepare, remove, remove again, disable th
       args(['--syncServerBindPasswordFile', passwordFile, '--syncServerBindDN', adopted, '--isDestination']),
     );
     assert.equal(r.code, 0, describeRun(r));
-    // Not marked, nothing changed but what the run says it sets for a sync on every account (its search limits).
-    const LIMITS = ['nssizelimit', 'nslookthroughlimit', 'nspagedsizelimit', 'nstimelimit'];
+    // Not marked, nothing changed but what the run says it sets for a sync on every account (its search limits, and
+    // its own password policy: no expiry, no lockout).
+    const LIMITS = [
+      'nssizelimit',
+      'nslookthroughlimit',
+      'nspagedsizelimit',
+      'nstimelimit',
+      'pwdpolicysubentry',
+      'passwordexpirationtime',
+    ];
     const withoutSyncSettings = (dump: Dump): Dump =>
       Object.fromEntries(
         Object.entries(dump).map(([dn, attributes]) => [
@@ -368,8 +376,8 @@ describe('389 DS (dynamic plugins on): prepare, remove, remove again, disable th
     );
     assert.equal(
       (await acis(BASE)).filter((a) => a.includes(adopted)).length,
-      4,
-      'the run granted its ACIs (write and its three denies)',
+      6,
+      'the run granted its ACIs (write and its five denies)',
     );
     await removeKeeps(server().url, admin(), args, adopted, /did not create it/);
     assert.deepEqual(

@@ -234,7 +234,7 @@ describe('translateError: every result code is a sentence with a hint', () => {
         new ServerError(49, '80090308: LdapErr: DSID-0C09044E, comment: AcceptSecurityContext error, data 775, v4563'),
         bind,
       ).message,
-      /locked out/,
+      /locked/,
     );
     assert.match(
       translateError(
@@ -244,5 +244,15 @@ describe('translateError: every result code is a sentence with a hint', () => {
       /must be changed/,
     );
     assert.match(translateError(new ServerError(49, 'Invalid credentials'), bind).message, /rejected the password/);
+    // 389 DS answers the bind of a locked account with 19, OpenLDAP's ppolicy with 49 and the control's error.
+    const locked = translateError(new ServerError(19, 'Exceed password retry limit. Please try later.'), bind);
+    assert.match(locked.message, /the account is locked/);
+    assert.deepEqual(locked.accountState, { locked: true });
+    assert.match(
+      translateError(new ServerError(49, 'Invalid credentials'), { ...bind, accountState: { expired: true } }).message,
+      /the password has expired/,
+    );
+    // Not a bind: 19 keeps its usual meaning.
+    assert.doesNotMatch(translateError(new ServerError(19, 'x'), context).message, /locked/);
   });
 });

@@ -389,6 +389,11 @@ describe('ACIs on 389 DS', () => {
       'deny (write) userdn="ldap:///cn=Sync User,dc=example,dc=com";)',
     '(targetfilter="(aci=*)")(version 3.0; acl "prepare-endpoint-server: sync destination: no entries carrying ACIs"; ' +
       'deny (add,delete) userdn="ldap:///cn=Sync User,dc=example,dc=com";)',
+    '(targetattr="*")(targetfilter="(|(objectClass=passwordPolicy)(objectClass=cosSuperDefinition)(objectClass=cosTemplate)(cn=nsPwPolicyContainer))")' +
+      '(version 3.0; acl "prepare-endpoint-server: sync destination: no password policies"; ' +
+      'deny (add,delete,write) userdn="ldap:///cn=Sync User,dc=example,dc=com";)',
+    '(targetattr="pwdpolicysubentry")(version 3.0; acl "prepare-endpoint-server: sync destination: no password policy pointers"; ' +
+      'deny (write) userdn="ldap:///cn=Sync User,dc=example,dc=com";)',
     '(targetattr="*")(version 3.0; acl "prepare-endpoint-server: sync destination: not its own account"; ' +
       'deny (write,delete,moddn) (userdn="ldap:///cn=Sync User,dc=example,dc=com" and userdn="ldap:///self");)',
   ];
@@ -414,7 +419,7 @@ describe('ACIs on 389 DS', () => {
     const added = aciSteps(dsee, destination, observe(entry(BASE)))
       .flatMap((s) => s.changes)
       .flatMap((c) => (c.kind === 'modify' ? c.modifications.flatMap((m) => m.values) : []));
-    assert.equal(added.length, 4);
+    assert.equal(added.length, 6);
     assert.ok(
       added.every((aci) => !/moddn/.test(aci)),
       added.join('\n'),

@@ -628,6 +628,28 @@ export class EmulatedServer {
       'ds-cfg-alternate-bind-dn': [ADMIN_ALTERNATE_DN],
       'ds-cfg-inherit-default-root-privileges': ['true'],
     });
+    // Password policies as PingDirectory ships them ("Viewing password policies"): the Root Password Policy applies
+    // to root DN users, the Default Password Policy to everyone else; neither expires, locks or forces a change.
+    put('cn=Password Policies,cn=config', { objectClass: ['top', 'ds-cfg-branch'], cn: ['Password Policies'] });
+    put('cn=Root Password Policy,cn=Password Policies,cn=config', {
+      objectClass: ['top', 'ds-cfg-password-policy'],
+      cn: ['Root Password Policy'],
+      'ds-cfg-password-attribute': ['userPassword'],
+      'ds-cfg-default-password-storage-scheme': ['cn=PBKDF2,cn=Password Storage Schemes,cn=config'],
+      'ds-cfg-password-change-requires-current-password': ['true'],
+      'ds-cfg-lockout-failure-count': ['0'],
+      'ds-cfg-force-change-on-add': ['false'],
+      'ds-cfg-force-change-on-reset': ['false'],
+    });
+    put('cn=Default Password Policy,cn=Password Policies,cn=config', {
+      objectClass: ['top', 'ds-cfg-password-policy'],
+      cn: ['Default Password Policy'],
+      'ds-cfg-password-attribute': ['userPassword'],
+      'ds-cfg-default-password-storage-scheme': ['cn=Salted SHA256,cn=Password Storage Schemes,cn=config'],
+      'ds-cfg-lockout-failure-count': ['0'],
+      'ds-cfg-force-change-on-add': ['false'],
+      'ds-cfg-force-change-on-reset': ['false'],
+    });
     put('cn=Backends,cn=config', { objectClass: ['top', 'ds-cfg-branch'], cn: ['Backends'] });
     if (!this.options.proxy) {
       put(CHANGELOG_BACKEND_DN, {

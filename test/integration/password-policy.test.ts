@@ -1,0 +1,355 @@
+// The sync account against production-style password policies (issue 22), judged as the sync user on the
+// servers themselves: 389 DS with a global policy (must change, 1-day maximum age, lockout after 3 failures) and
+// OpenLDAP's ppolicy overlay with such a default policy. The account binds with no policy control saying
+// anything, reads and writes what its role needs, survives wrong passwords and a shortened maximum age, a reset
+// of a locked account leaves it working, the destination user cannot change any password policy, and an account
+// made by the version before this change is converged by one run.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+import { Attribute, Change, type Client } from 'ldapts';
+import { runCli } from '../helpers/cli.js';
+import { canBind, readEntry, resultCode, withClient, type Bind } from '../helpers/directory.js';
+import { connectionArgs, describeRun, makeTempDir, secretFile } from '../helpers/fixture.js';
+import { buildPreviousVersion, previousVersionSkipReason, type PreviousVersion } from '../helpers/previous-version.js';
+import { startDs389, type Ds389 } from '../servers/ds389.js';
+import { startSlapd, type Slapd } from '../servers/openldap.js';
+
+const execFileP = promisify(execFile);
+const BASE = 'dc=example,dc=com';
+const PEOPLE = `ou=People,${BASE}`;
+const SYNC_PASSWORD = 'Sync-policy-pass-1';
+const NEW_PASSWORD = 'Sync-policy-pass-2';
+/** main before this change: its accounts got the global policy (must change, expiry, lockout). */
+const BEFORE_THIS_CHANGE = 'fd474c85f27cc48e1cbb2f7896c59282d35a0369';
+
+const tmp = makeTempDir('pes-password-policy-');
+const syncPasswordFile = secretFile(tmp, 'sync.pw', SYNC_PASSWORD);
+const newPasswordFile = secretFile(tmp, 'new.pw', NEW_PASSWORD);
+const logFile = path.join(tmp, 'run.log');
+
+/** The LDAP result code of what `fn` does as `bind` (0 when it succeeds). */
+async function outcome(url: string, bind: Bind, fn: (c: Client) => Promise<unknown>): Promise<number> {
+  try {
+    await withClient(url, bind, fn);
+    return 0;
+  } catch (error) {
+    const code = resultCode(error);
+    if (code === undefined) throw error;
+    return code;
+  }
+}
+
+/** What `ldapwhoami -e ppolicy` prints about the password policy at the bind (expiry, grace, must change). */
+async function policyWordsAtBind(url: string, bind: Bind): Promise<string> {
+  const { stdout, stderr } = await execFileP('ldapwhoami', [
+    '-x',
+    '-H',
+    url,
+    '-D',
+    bind.dn,
+    '-w',
+    bind.password,
+    '-e',
+    'ppolicy',
+  ]).catch((error: { stdout?: string; stderr?: string }) => ({
+    stdout: error.stdout ?? '',
+    stderr: error.stderr ?? '',
+  }));
+  return `${stdout}\n${stderr}`;
+}
+
+async function wrongBinds(url: string, dn: string, times: number): Promise<void> {
+  for (let i = 0; i < times; i++) assert.equal(await canBind(url, dn, `wrong-${i}`), false);
+}
+
+/** As the sync user: a base search, and an entry added and deleted under the people container. */
+async function worksAsDestination(url: string, sync: Bind, label: string): Promise<void> {
+  const dn = `cn=probe ${label},${PEOPLE}`;
+  assert.equal(
+    await outcome(url, sync, async (c) => {
+      await c.search(BASE, { scope: 'base', filter: '(objectClass=*)', attributes: ['1.1'] });
+      await c.add(dn, { objectClass: ['top', 'organizationalRole'], cn: `probe ${label}` });
+      await c.del(dn);
+    }),
+    0,
+    `${label}: the sync user searches, adds and deletes`,
+  );
+}
+
+function replace(attribute: string, ...values: string[]): Change {
+  return new Change({ operation: 'replace', modification: new Attribute({ type: attribute, values }) });
+}
+
+describe('389 DS with a global password policy', () => {
+  let ds: Ds389;
+  let previous: PreviousVersion | undefined;
+  const syncDn = `cn=Sync User,${PEOPLE}`;
+  const sync: Bind = { dn: syncDn, password: SYNC_PASSWORD };
+  const admin = (): Bind => ({ dn: ds.adminDn, password: ds.adminPassword });
+  const args = (extra: string[], dn = syncDn, passwordFile = syncPasswordFile): string[] =>
+    connectionArgs(
+      {
+        host: '127.0.0.1',
+        port: ds.port,
+        bindDn: ds.adminDn,
+        adminPasswordFile: secretFile(tmp, 'ds-admin.pw', ds.adminPassword),
+        syncPasswordFile: passwordFile,
+        logFile,
+      },
+      ['-b', BASE, '--syncServerBindDN', dn, ...extra],
+    );
+
+  before(async () => {
+    ds = await startDs389({ dynamicPlugins: true });
+    await withClient(ds.url, admin(), (c) =>
+      c.modify('cn=config', [
+        replace('passwordMustChange', 'on'),
+        replace('passwordExp', 'on'),
+        replace('passwordMaxAge', '86400'),
+        replace('passwordLockout', 'on'),
+        replace('passwordMaxFailure', '3'),
+        replace('passwordLockoutDuration', '3600'),
+      ]),
+    );
+  });
+
+  after(async () => {
+    previous?.remove();
+    await ds?.stop();
+  });
+
+  test('source and destination: the account binds with no policy control, reads the change log and writes', async () => {
+    const r = await runCli(args(['--isSource', '--isDestination', '--json']));
+    assert.equal(r.code, 0, describeRun(r));
+    const result = JSON.parse(r.stdout) as { verified: boolean; steps: { id: string; status: string }[] };
+    assert.equal(result.verified, true, describeRun(r));
+    assert.match(r.stderr, /nsslapd-pwpolicy-local is 'off' in cn=config: this run turns it on/, 'the switch is said');
+    const account = await readEntry(ds.url, admin(), syncDn, ['pwdpolicysubentry', 'passwordExpirationTime']);
+    assert.equal(account?.passwordexpirationtime?.[0], '20380119031407Z');
+    assert.match(account?.pwdpolicysubentry?.[0] ?? '', /nsPwPolicyEntry_user.*cn=nsPwPolicyContainer,ou=People/i);
+    assert.doesNotMatch(await policyWordsAtBind(ds.url, sync), /must be changed|expire|grace|locked/i);
+    assert.equal(
+      await outcome(ds.url, sync, (c) =>
+        c.search('cn=changelog', { scope: 'base', filter: '(objectClass=*)', attributes: ['1.1'] }),
+      ),
+      0,
+      'the sync user reads the change log',
+    );
+    await worksAsDestination(ds.url, sync, 'first');
+  });
+
+  test('five wrong binds, then the right password still binds; a shortened maximum age does not expire it', async () => {
+    await wrongBinds(ds.url, syncDn, 5);
+    assert.equal(await canBind(ds.url, syncDn, SYNC_PASSWORD), true);
+    await withClient(ds.url, admin(), (c) => c.modify('cn=config', [replace('passwordMaxAge', '1')]));
+    await new Promise((resolve) => setTimeout(resolve, 2100));
+    assert.doesNotMatch(await policyWordsAtBind(ds.url, sync), /must be changed|expire|grace|locked/i);
+    await worksAsDestination(ds.url, sync, 'after max age');
+    await withClient(ds.url, admin(), (c) => c.modify('cn=config', [replace('passwordMaxAge', '86400')]));
+  });
+
+  test('the destination sync user cannot change a password policy, its CoS, or any pwdpolicysubentry', async () => {
+    const policyDn = (await readEntry(ds.url, admin(), syncDn, ['pwdpolicysubentry']))?.pwdpolicysubentry?.[0] ?? '';
+    assert.equal(await outcome(ds.url, sync, (c) => c.modify(policyDn, [replace('passwordLockout', 'on')])), 50);
+    assert.equal(await outcome(ds.url, sync, (c) => c.del(policyDn)), 50);
+    await withClient(ds.url, admin(), (c) =>
+      c.add(`uid=victim,${PEOPLE}`, { objectClass: ['top', 'inetOrgPerson'], uid: 'victim', cn: 'v', sn: 'v' }),
+    );
+    assert.equal(
+      await outcome(ds.url, sync, (c) => c.modify(`uid=victim,${PEOPLE}`, [replace('pwdpolicysubentry', policyDn)])),
+      50,
+    );
+    assert.equal(
+      await outcome(ds.url, sync, (c) =>
+        c.add(`cn=weaker,${PEOPLE}`, {
+          objectClass: ['top', 'ldapsubentry', 'cosSuperDefinition', 'cosPointerDefinition'],
+          cn: 'weaker',
+          cosTemplateDn: `cn=t,${PEOPLE}`,
+          cosAttribute: 'pwdpolicysubentry default operational-default',
+        }),
+      ),
+      50,
+    );
+    assert.equal(
+      await outcome(ds.url, sync, (c) => c.modify(`uid=victim,${PEOPLE}`, [replace('description', 'ok')])),
+      0,
+    );
+  });
+
+  test('--resetSyncServerBindPassword on a locked account: admin first, the lock cleared, no must-change', async () => {
+    const dn = `cn=Locked Sync,${PEOPLE}`;
+    assert.equal((await runCli(args(['--isDestination'], dn))).code, 0);
+    // The lockout is the global policy's: taken back into the account's reach to lock it, as an older version left it.
+    await withClient(ds.url, admin(), (c) => c.modify(dn, [replace('pwdpolicysubentry')]));
+    await wrongBinds(ds.url, dn, 3);
+    assert.equal(await outcome(ds.url, { dn, password: SYNC_PASSWORD }, async () => undefined), 19, 'locked');
+    const r = await runCli(args(['--isDestination', '--resetSyncServerBindPassword'], dn, newPasswordFile));
+    assert.equal(r.code, 0, describeRun(r));
+    assert.match(
+      r.stdout,
+      /Testing 'cn=Locked Sync,ou=People,dc=example,dc=com' access \.+ Denied \(the account is locked/,
+    );
+    const account = await readEntry(ds.url, admin(), dn, ['accountUnlockTime', 'passwordExpirationTime']);
+    assert.deepEqual(account?.accountunlocktime ?? [], [], 'the lock is cleared');
+    assert.equal(account?.passwordexpirationtime?.[0], '20380119031407Z');
+    await worksAsDestination(ds.url, { dn, password: NEW_PASSWORD }, 'after reset');
+  });
+
+  test('an account made by the version before this change (must change, then locked) is converged by one run', async (t) => {
+    const skip = await previousVersionSkipReason(BEFORE_THIS_CHANGE);
+    if (skip !== undefined) {
+      t.skip(skip);
+      return;
+    }
+    previous = await buildPreviousVersion(BEFORE_THIS_CHANGE);
+    const dn = `cn=Old Sync,${PEOPLE}`;
+    const old = await runCli(args(['--isDestination'], dn), { cli: previous.cli });
+    assert.equal(old.code, 0, describeRun(old));
+    assert.equal(
+      (await readEntry(ds.url, admin(), dn, ['passwordExpirationTime']))?.passwordexpirationtime?.[0],
+      '19700101000000Z',
+    );
+    await wrongBinds(ds.url, dn, 3);
+    const dry = await runCli(args(['--isDestination', '--dry-run'], dn));
+    assert.match(dry.stderr, /The sync user cannot work as it is: the account is locked/, describeRun(dry));
+    const r = await runCli(args(['--isDestination', '--json'], dn));
+    assert.equal(r.code, 0, describeRun(r));
+    assert.equal((JSON.parse(r.stdout) as { verified: boolean }).verified, true, describeRun(r));
+    assert.doesNotMatch(
+      await policyWordsAtBind(ds.url, { dn, password: SYNC_PASSWORD }),
+      /must be changed|expire|locked/i,
+    );
+    await worksAsDestination(ds.url, { dn, password: SYNC_PASSWORD }, 'converged');
+  });
+  test('--remove deletes the account and its own policy', async () => {
+    const policyDn = (await readEntry(ds.url, admin(), syncDn, ['pwdpolicysubentry']))?.pwdpolicysubentry?.[0] ?? '';
+    assert.notEqual(await readEntry(ds.url, admin(), policyDn), undefined);
+    const r = await runCli(args(['--remove']));
+    assert.equal(r.code, 0, describeRun(r));
+    assert.equal(await readEntry(ds.url, admin(), syncDn), undefined);
+    assert.equal(await readEntry(ds.url, admin(), policyDn), undefined, 'its policy is gone too');
+  });
+});
+
+describe('OpenLDAP with the ppolicy overlay and a default policy', () => {
+  let slapd: Slapd;
+  const syncDn = `cn=Sync User,${PEOPLE}`;
+  const sync: Bind = { dn: syncDn, password: SYNC_PASSWORD };
+  const policiesDn = `ou=policies,${BASE}`;
+  const defaultPolicy = `cn=default,${policiesDn}`;
+  const admin = (): Bind => ({ dn: slapd.adminDn, password: slapd.adminPassword });
+  const args = (extra: string[], dn = syncDn, passwordFile = syncPasswordFile): string[] =>
+    connectionArgs(
+      {
+        host: '127.0.0.1',
+        port: slapd.port,
+        bindDn: slapd.adminDn,
+        adminPasswordFile: secretFile(tmp, 'slapd-admin.pw', slapd.adminPassword),
+        syncPasswordFile: passwordFile,
+        logFile,
+      },
+      ['-b', BASE, '--syncServerBindDN', dn, ...extra],
+    );
+
+  before(async () => {
+    slapd = await startSlapd();
+    await withClient(slapd.url, admin(), async (c) => {
+      await c.modify('cn=module{0},cn=config', [
+        new Change({ operation: 'add', modification: new Attribute({ type: 'olcModuleLoad', values: ['ppolicy'] }) }),
+      ]);
+      await c.add('olcOverlay=ppolicy,olcDatabase={1}mdb,cn=config', {
+        objectClass: ['olcOverlayConfig', 'olcPPolicyConfig'],
+        olcOverlay: 'ppolicy',
+        olcPPolicyDefault: defaultPolicy,
+      });
+      await c.add(policiesDn, { objectClass: ['organizationalUnit'], ou: 'policies' });
+      await c.add(defaultPolicy, {
+        objectClass: ['device', 'pwdPolicy'],
+        cn: 'default',
+        pwdAttribute: 'userPassword',
+        pwdMaxAge: '86400',
+        pwdMustChange: 'TRUE',
+        pwdLockout: 'TRUE',
+        pwdMaxFailure: '3',
+      });
+    });
+  });
+
+  after(async () => {
+    await slapd?.stop();
+  });
+
+  test('source and destination: no policy control at the bind, the account reads and writes', async () => {
+    const r = await runCli(
+      args(['--isSource', '--isDestination', '--accesslogDirectory', slapd.accesslogDirectory, '--json']),
+    );
+    assert.equal(r.code, 0, describeRun(r));
+    assert.equal((JSON.parse(r.stdout) as { verified: boolean }).verified, true, describeRun(r));
+    const account = await readEntry(slapd.url, admin(), syncDn, ['pwdPolicySubentry']);
+    assert.match(account?.pwdpolicysubentry?.[0] ?? '', /^cn=prepare-endpoint-server sync account policy,ou=People/i);
+    assert.doesNotMatch(await policyWordsAtBind(slapd.url, sync), /must be changed|expire|grace|locked/i);
+    await worksAsDestination(slapd.url, sync, 'first');
+  });
+
+  test('five wrong binds, then the right password binds; a shortened default maximum age does not expire it', async () => {
+    await wrongBinds(slapd.url, syncDn, 5);
+    assert.equal(await canBind(slapd.url, syncDn, SYNC_PASSWORD), true);
+    await withClient(slapd.url, admin(), (c) => c.modify(defaultPolicy, [replace('pwdMaxAge', '1')]));
+    await new Promise((resolve) => setTimeout(resolve, 2100));
+    assert.doesNotMatch(await policyWordsAtBind(slapd.url, sync), /must be changed|expire|grace|locked/i);
+    await worksAsDestination(slapd.url, sync, 'after max age');
+    await withClient(slapd.url, admin(), (c) => c.modify(defaultPolicy, [replace('pwdMaxAge', '86400')]));
+  });
+
+  test('the destination sync user cannot change, delete or add a policy, nor set pwdPolicySubentry', async () => {
+    const own = `cn=prepare-endpoint-server sync account policy,${PEOPLE}`;
+    assert.equal(await outcome(slapd.url, sync, (c) => c.modify(defaultPolicy, [replace('pwdLockout', 'FALSE')])), 50);
+    assert.equal(await outcome(slapd.url, sync, (c) => c.modify(own, [replace('pwdLockout', 'TRUE')])), 50);
+    assert.equal(await outcome(slapd.url, sync, (c) => c.del(defaultPolicy)), 50);
+    assert.equal(
+      await outcome(slapd.url, sync, (c) =>
+        c.add(`cn=evil,${policiesDn}`, {
+          objectClass: ['device', 'pwdPolicy'],
+          cn: 'evil',
+          pwdAttribute: 'userPassword',
+        }),
+      ),
+      50,
+    );
+    assert.equal(
+      await outcome(slapd.url, sync, (c) => c.modify(slapd.limitedDn, [replace('pwdPolicySubentry', own)])),
+      50,
+    );
+    assert.equal(await outcome(slapd.url, sync, (c) => c.modify(policiesDn, [replace('description', 'ok')])), 0);
+  });
+
+  test('--resetSyncServerBindPassword on a locked account made under the default policy leaves no pwdReset', async () => {
+    const dn = `cn=Locked Sync,${PEOPLE}`;
+    await withClient(slapd.url, admin(), (c) =>
+      c.add(dn, { objectClass: ['inetOrgPerson'], cn: 'Locked Sync', sn: 'S', userPassword: SYNC_PASSWORD }),
+    );
+    await wrongBinds(slapd.url, dn, 3);
+    assert.equal(
+      (await readEntry(slapd.url, admin(), dn, ['pwdAccountLockedTime']))?.pwdaccountlockedtime?.length,
+      1,
+      'locked',
+    );
+    const r = await runCli(args(['--isDestination', '--resetSyncServerBindPassword'], dn, newPasswordFile));
+    assert.equal(r.code, 0, describeRun(r));
+    const account = await readEntry(slapd.url, admin(), dn, ['pwdReset', 'pwdAccountLockedTime']);
+    assert.deepEqual(account?.pwdreset ?? [], [], 'no must-change after the reset');
+    assert.deepEqual(account?.pwdaccountlockedtime ?? [], [], 'the lock is cleared');
+    await worksAsDestination(slapd.url, { dn, password: NEW_PASSWORD }, 'after reset');
+  });
+
+  test('--remove deletes the account and its own policy entry', async () => {
+    const own = `cn=prepare-endpoint-server sync account policy,${PEOPLE}`;
+    const r = await runCli(args(['--remove']));
+    assert.equal(r.code, 0, describeRun(r));
+    assert.equal(await readEntry(slapd.url, admin(), syncDn), undefined);
+    assert.equal(await readEntry(slapd.url, admin(), own), undefined, 'its policy is gone too');
+  });
+});
