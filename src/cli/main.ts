@@ -369,11 +369,11 @@ async function prepare(
   const asRun = { roles: settings.roles, remove: settings.remove, dryRun: settings.dryRun, ldap: stats };
   let result: RunResult;
   try {
-    const [{ prepareEndpoint }, { connect }] = await Promise.all([
-      import('../core/run.js'),
+    const [{ prepareTopology }, { connect }] = await Promise.all([
+      import('../core/topology.js'),
       import('../ldap/directory.js'),
     ]);
-    const outcome = await prepareEndpoint(settings, {
+    const outcome = await prepareTopology(settings, {
       reporter,
       prompter: resolved.canPrompt
         ? terminalPrompter(io.stderr, { signal, color: resolved.color && isTerminal(io.stderr) })
@@ -408,6 +408,7 @@ async function prepare(
         steps: outcome.steps,
         changeNumbers: outcome.changeNumbers ?? null,
         verified: outcome.verified ?? null,
+        servers: outcome.servers,
         ldif,
       },
     });

@@ -18,6 +18,7 @@ import {
   readRegularFile,
   TRUST_STORE_MAX_BYTES,
 } from './input.js';
+import { parseReplicas } from './replicas.js';
 import { readTrustStore, TrustStoreError, type TrustStoreContent } from '../tls/truststore.js';
 
 export interface ResolvedSettings {
@@ -108,6 +109,12 @@ export function resolveSettings(
     maxAgeText === undefined ? undefined : duration(maxAgeText, '--changelogMaximumAge', from('changelogMaximumAge'));
   const connectTimeoutMs = timerDuration(options.connectTimeout, '--connectTimeout', from('connectTimeout'));
   const operationTimeoutMs = timerDuration(options.operationTimeout, '--operationTimeout', from('operationTimeout'));
+  const replicas = parseReplicas(options.replica, { host, port }, from('replica'));
+  const replicationTimeoutMs = timerDuration(
+    options.replicationTimeout,
+    '--replicationTimeout',
+    from('replicationTimeout'),
+  );
 
   const fromStdin = STDIN_PASSWORD_FILES.filter((key) => options[key] === '-');
   if (fromStdin.length > 1) {
@@ -181,6 +188,7 @@ export function resolveSettings(
       remove,
       disableChangelog: options.disableChangelog === true,
       dryRun: options.dryRun === true,
+      ...(replicas.length === 0 ? {} : { replicas, replicationTimeoutMs }),
     },
     warnings,
     canPrompt,

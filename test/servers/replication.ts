@@ -16,7 +16,7 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { Attribute, Change } from 'ldapts';
 import { adminBind, withClient } from '../helpers/directory.js';
-import { startDs389, type Ds389 } from './ds389.js';
+import { startDs389, type Ds389, type Ds389Options } from './ds389.js';
 import { startSlapd, type Slapd } from './openldap.js';
 
 const execFileP = promisify(execFile);
@@ -58,8 +58,8 @@ async function dsconf(ds: Ds389, args: string[]): Promise<string> {
 }
 
 /** Two 389 DS instances in multi-supplier replication (about 20 s here). */
-export async function startDs389Pair(): Promise<Ds389Pair> {
-  const [a, b] = await Promise.all([startDs389(), startDs389()]);
+export async function startDs389Pair(opts: Ds389Options = {}): Promise<Ds389Pair> {
+  const [a, b] = await Promise.all([startDs389(opts), startDs389(opts)]);
   try {
     // A test-only secret of the replication manager (it exists on these throw-away servers only).
     const replicationPassword = 'Repl-Secret-123';
