@@ -3,8 +3,10 @@
  * one `nsds5Replica` entry per replicated suffix (nsDS5ReplicaType 3 with nsDS5Flags 1: a supplier; type 2 with
  * flags 1: a hub; type 2 with flags 0: a read-only consumer) and one `nsds5ReplicationAgreement` below it per
  * server it sends changes to (Red Hat Directory Server 12, Configuring and managing replication, chapters 1-3).
- * Conflict entries carry `nsds5ReplConflict` and are hidden unless the search names that attribute and sends
- * ManageDsaIT (Red Hat DS 12, "Solving common replication conflicts").
+ * Conflict entries carry `nsds5ReplConflict` (Red Hat DS 12, "Solving common replication conflicts"); 389 DS 2.x
+ * also makes them `ldapsubentry`, hidden from a search whose filter does not name that object class: on 2.3.1 here
+ * `(nsds5ReplConflict=*)` with ManageDsaIT found none, `(|(objectClass=ldapsubentry)(nsds5ReplConflict=*))` found
+ * them (with the replication keep-alive entries, which carry no nsds5ReplConflict and are left out).
  */
 import { dnEquals, isWithin } from '../formats/dn.js';
 import { firstValue, valuesOf, type Entry } from '../model/entries.js';
@@ -140,7 +142,7 @@ export class Ds389TopologyReading implements TopologyReading {
       key: `conflicts-${index}`,
       base,
       scope: 'sub' as const,
-      filter: '(nsds5ReplConflict=*)',
+      filter: '(|(objectClass=ldapsubentry)(nsds5ReplConflict=*))',
       attributes: ['objectClass', 'description', 'nsds5ReplConflict'],
       controls: [{ oid: MANAGE_DSA_IT_OID, critical: false }],
     }));

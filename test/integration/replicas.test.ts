@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import * as path from 'node:path';
-import { Control } from 'ldapts';
+import { Attribute, Change, Control } from 'ldapts';
 import { runCli, type RunCliResult } from '../helpers/cli.js';
 import { adminBind, canBind, readEntry, withClient, type Bind } from '../helpers/directory.js';
 import { connectionArgs, describeRun, makeTempDir, secretFile, started } from '../helpers/fixture.js';
@@ -41,15 +41,15 @@ function parsed(run: RunCliResult): RunJson {
   }
 }
 
-/** 389 DS conflict entries under the base: shown only to a search naming nsds5ReplConflict with ManageDsaIT. */
+/** 389 DS conflict entries under the base: 2.x makes them ldapsubentry, shown only to a filter naming that class. */
 async function conflictEntries(server: { url: string; adminDn: string; adminPassword: string }): Promise<string[]> {
   return withClient(server.url, adminBind(server), async (c) => {
     const { searchEntries } = await c.search(
       BASE,
-      { scope: 'sub', filter: '(nsds5ReplConflict=*)', attributes: ['dn'] },
+      { scope: 'sub', filter: '(|(objectClass=ldapsubentry)(nsds5ReplConflict=*))', attributes: ['nsds5ReplConflict'] },
       [new Control('2.16.840.1.113730.3.4.2')],
     );
-    return searchEntries.map((e) => e.dn);
+    return searchEntries.filter((e) => [e['nsds5ReplConflict'] ?? []].flat().length > 0).map((e) => e.dn);
   });
 }
 
@@ -181,6 +181,85 @@ describe('389 DS multi-supplier pair', () => {
     for (const server of [p().a, p().b]) {
       assert.deepEqual(await conflictEntries(server), [], `no conflict entry on ${server.url}`);
       assert.ok(await canBind(server.url, lagDn, SYNC_PASSWORD));
+    }
+  });
+  test('a setting that differs between the servers fails verification naming the server and the value', async () => {
+    // Someone set a longer retention on B: a run without --changelogMaximumAge keeps it (never weakened) ...
+    await withClient(p().b.url, adminBind(p().b), (c) =>
+      c.modify(
+        'cn=Retro Changelog Plugin,cn=plugins,cn=config',
+        new Change({
+          operation: 'replace',
+          modification: new Attribute({ type: 'nsslapd-changelogmaxage', values: ['5d'] }),
+        }),
+      ),
+    );
+    const withoutAge = args(replicaB()).filter(
+      (a, i, all) => a !== '--changelogMaximumAge' && all[i - 1] !== '--changelogMaximumAge',
+    );
+    const run = await runCli(withoutAge, { timeoutMs: 120_000 });
+    assert.equal(run.code, 0, describeRun(run));
+    const json = parsed(run);
+    // ... and the comparison says that a failover from A to B reads a different retention.
+    assert.equal(json.verified, false, describeRun(run));
+    const mismatch = json.warnings.find((w) => w.includes('nsslapd-changelogmaxage'));
+    assert.ok(mismatch, JSON.stringify(json.warnings));
+    assert.match(mismatch, new RegExp(`127\\.0\\.0\\.1:${p().b.port} has '5d'`));
+    // Given explicitly, the age is set on both and the servers agree again.
+    const again = await runCli(args(replicaB()), { timeoutMs: 120_000 });
+    assert.equal(parsed(again).verified, true, describeRun(again));
+  });
+
+  test('without --replica, parallel runs on A and B under lag leave a conflict copy; the next run removes the one it made and says so', async () => {
+    const raceDn = `cn=Sync Race,${BASE}`;
+    await p().pause('a');
+    await p().pause('b');
+    try {
+      const [onA, onB] = await Promise.all([
+        runCli(args([], raceDn), { timeoutMs: 120_000 }),
+        runCli(
+          connectionArgs(
+            {
+              host: p().b.host,
+              port: p().b.port,
+              bindDn: p().b.adminDn,
+              adminPasswordFile,
+              syncPasswordFile,
+              logFile: path.join(tmp, 'run-b.log'),
+            },
+            [
+              '-b',
+              BASE,
+              '--isSource',
+              '--isDestination',
+              '--changelogMaximumAge',
+              '2d',
+              '--syncServerBindDN',
+              raceDn,
+              '--json',
+            ],
+          ),
+          { timeoutMs: 120_000 },
+        ),
+      ]);
+      assert.equal(onA.code, 0, describeRun(onA));
+      assert.equal(onB.code, 0, describeRun(onB));
+    } finally {
+      await p().resume('a');
+      await p().resume('b');
+    }
+    await waitUntil('the conflict entry appears', async () => (await conflictEntries(p().a)).length > 0);
+    const run = await runCli(args([], raceDn), { timeoutMs: 120_000 });
+    assert.equal(run.code, 0, describeRun(run));
+    const step = parsed(run).steps.find((s) => s.id.startsWith('conflicts:'));
+    assert.equal(step?.status, 'updated', describeRun(run));
+    assert.match(step?.detail ?? '', /removed 1 copy of the sync user this tool made: 'cn=Sync Race\+nsuniqueid=/i);
+    for (const server of [p().a, p().b]) {
+      await waitUntil(
+        `no conflict entry left on ${server.url}`,
+        async () => (await conflictEntries(server)).length === 0,
+      );
+      assert.ok(await canBind(server.url, raceDn, SYNC_PASSWORD));
     }
   });
 });
