@@ -377,7 +377,10 @@ class TopologyRun {
       if (step !== undefined) extraSteps.push(step);
     }
     const ready = settings.dryRun || settings.remove ? true : await this.compareFailover(order);
-    for (const outcome of outcomes) this.warnings.push(...outcome.warnings);
+    // One message said by several servers' runs (a family's note) counts once.
+    for (const message of outcomes.flatMap((o) => o.warnings)) {
+      if (!this.warnings.includes(message)) this.warnings.push(message);
+    }
 
     const steps = [
       ...reports.flatMap((r, index) =>

@@ -12,7 +12,13 @@ import { adminBind, canBind, readEntry, withClient, type Bind } from '../helpers
 import { connectionArgs, describeRun, makeTempDir, secretFile, started } from '../helpers/fixture.js';
 import { ReferenceSync, type Account } from '../helpers/sync-engine.js';
 import { startSlapd } from '../servers/openldap.js';
-import { startDs389Pair, startSlapdPair, type Ds389Pair, type SlapdPair } from '../servers/replication.js';
+import {
+  startDs389Pair,
+  startSlapdConsumer,
+  startSlapdPair,
+  type Ds389Pair,
+  type SlapdPair,
+} from '../servers/replication.js';
 
 const BASE = 'dc=example,dc=com';
 const SYNC_PASSWORD = `Sync-Repl-${randomUUID()}`;
@@ -53,6 +59,15 @@ async function conflictEntries(server: { url: string; adminDn: string; adminPass
     );
     return searchEntries.filter((e) => [e['nsds5ReplConflict'] ?? []].flat().length > 0).map((e) => e.dn);
   });
+}
+
+/** The accesslog overlays in a slapd's cn=config (as its config admin). */
+async function accesslogOverlays(server: { url: string; adminPassword: string }): Promise<string[]> {
+  return withClient(server.url, { dn: 'cn=admin,cn=config', password: server.adminPassword }, async (c) =>
+    (
+      await c.search('cn=config', { scope: 'sub', filter: '(objectClass=olcAccessLogConfig)', attributes: ['dn'] })
+    ).searchEntries.map((e) => e.dn),
+  );
 }
 
 async function waitUntil(what: string, check: () => Promise<boolean>): Promise<void> {
@@ -419,6 +434,95 @@ describe('slapd multi-provider pair', () => {
       );
       assert.equal(overlays.length, 1, `one accesslog overlay on ${server.url}`);
       assert.ok(await canBind(server.url, `cn=Sync User,${BASE}`, SYNC_PASSWORD));
+    }
+  });
+  test('a read-only consumer named with --replica gets no writes and its own line; the sync user binds there', async () => {
+    const { a, b } = p();
+    const consumer = await startSlapdConsumer(a);
+    try {
+      const overlaysBefore = await accesslogOverlays(consumer);
+      const run = await runCli(
+        connectionArgs(
+          {
+            host: a.host,
+            port: a.port,
+            bindDn: a.adminDn,
+            adminPasswordFile,
+            syncPasswordFile,
+            logFile: path.join(tmp, 'run.log'),
+          },
+          [
+            '-b',
+            BASE,
+            '--isSource',
+            '--changelogMaximumAge',
+            '2d',
+            '--accesslogDirectory',
+            a.accesslogDirectory,
+            '--replica',
+            `127.0.0.1:${b.port},accesslogDirectory=${b.accesslogDirectory}`,
+            '--replica',
+            `127.0.0.1:${consumer.port}`,
+            '--json',
+          ],
+        ),
+        { timeoutMs: 120_000 },
+      );
+      assert.equal(run.code, 0, describeRun(run));
+      const json = parsed(run);
+      const third = json.servers[2];
+      assert.deepEqual([third?.port, third?.role, third?.prepared], [consumer.port, 'consumer', false]);
+      assert.deepEqual(
+        third?.steps.map((s) => s.status),
+        ['skipped'],
+      );
+      assert.match(run.stderr, new RegExp(`Read-only consumer 127\\.0\\.0\\.1:${consumer.port} \\.+ Skipped`));
+      assert.equal(json.verified, true, describeRun(run));
+      assert.deepEqual(await accesslogOverlays(consumer), overlaysBefore, 'nothing written on the consumer');
+      assert.ok(await canBind(consumer.url, `cn=Sync User,${BASE}`, SYNC_PASSWORD), 'the sync user binds there');
+    } finally {
+      await consumer.stop();
+    }
+  });
+  test('--remove with --replica deletes the account once and takes back each server its own rules', async () => {
+    const { a, b } = p();
+    const run = await runCli(
+      connectionArgs(
+        {
+          host: a.host,
+          port: a.port,
+          bindDn: a.adminDn,
+          adminPasswordFile,
+          syncPasswordFile,
+          logFile: path.join(tmp, 'run.log'),
+        },
+        ['-b', BASE, '--remove', '--replica', `127.0.0.1:${b.port}`, '--json'],
+      ),
+      { timeoutMs: 120_000 },
+    );
+    assert.equal(run.code, 0, describeRun(run));
+    const json = parsed(run);
+    assert.equal(json.servers[0]?.steps.find((s) => s.id === 'sync-user')?.status, 'updated');
+    assert.notEqual(json.servers[1]?.steps.find((s) => s.id === 'sync-user')?.status, 'updated', 'deleted once, on A');
+    for (const server of [a, b]) {
+      assert.equal(await readEntry(server.url, adminBind(server), `cn=Sync User,${BASE}`), undefined, server.url);
+      const rules = await withClient(
+        server.url,
+        { dn: 'cn=admin,cn=config', password: server.adminPassword },
+        async (c) =>
+          (
+            await c.search('cn=config', {
+              scope: 'sub',
+              filter: '(|(olcAccess=*)(olcLimits=*))',
+              attributes: ['olcAccess', 'olcLimits'],
+            })
+          ).searchEntries.flatMap((e) => [e['olcAccess'] ?? [], e['olcLimits'] ?? []].flat().map(String)),
+      );
+      assert.deepEqual(
+        rules.filter((r) => r.includes('cn=Sync User')),
+        [],
+        `no rule for the sync user left on ${server.url}`,
+      );
     }
   });
 });

@@ -106,12 +106,20 @@ export async function startDs389Pair(opts: Ds389Options = {}): Promise<Ds389Pair
         `to-${to.port}`,
       ]);
     }
-    await dsconf(a, ['repl-agmt', 'init', '--suffix', REPLICATED_SUFFIX, `to-${b.port}`]);
-    const deadline = Date.now() + 60_000;
+    // init-status says "Unknown" until the total update task reports; on a loaded machine that can outlast a
+    // first init, so an init still unknown after 30 s is started again (initialising twice is harmless).
+    const init = (): Promise<string> => dsconf(a, ['repl-agmt', 'init', '--suffix', REPLICATED_SUFFIX, `to-${b.port}`]);
+    await init();
+    const deadline = Date.now() + 180_000;
+    let startedAt = Date.now();
     for (;;) {
       const status = await dsconf(a, ['repl-agmt', 'init-status', '--suffix', REPLICATED_SUFFIX, `to-${b.port}`]);
       if (/successfully initialized/i.test(status)) break;
       if (/fail|error/i.test(status) || Date.now() > deadline) throw new Error(`initialising B failed: ${status}`);
+      if (/unknown/i.test(status) && Date.now() - startedAt > 30_000) {
+        await init();
+        startedAt = Date.now();
+      }
       await new Promise((resolve) => setTimeout(resolve, 500));
     }
   } catch (error) {
@@ -200,4 +208,40 @@ export async function startSlapdPair(): Promise<SlapdPair> {
       await Promise.all([a.stop(), b.stop()]);
     },
   };
+}
+
+/**
+ * A read-only consumer of `provider` (plain syncrepl, no olcMultiProvider, writes referred to the provider by
+ * olcUpdateRef): it starts empty and receives the provider's tree.
+ */
+export async function startSlapdConsumer(provider: Slapd): Promise<Slapd> {
+  const consumer = await startSlapd({ noSync: true, emptyDatabase: true });
+  try {
+    await withClient(consumer.url, adminBind(consumer), async (c) => {
+      const add = (type: string, values: string[]): Change =>
+        new Change({ operation: 'add', modification: new Attribute({ type, values }) });
+      await c.modify(SLAPD_DATA_DB, [
+        add('olcSyncrepl', [
+          `rid=009 provider=${provider.url} bindmethod=simple binddn="${provider.adminDn}" ` +
+            `credentials=${provider.adminPassword} searchbase="${REPLICATED_SUFFIX}" scope=sub ` +
+            'type=refreshAndPersist retry="1 +" timeout=5',
+        ]),
+        add('olcUpdateRef', [provider.url]),
+      ]);
+    });
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const people = await withClient(consumer.url, adminBind(consumer), async (c) => {
+        const found = await c.search(`ou=People,${REPLICATED_SUFFIX}`, { scope: 'base' }).catch(() => undefined);
+        return found?.searchEntries.length ?? 0;
+      });
+      if (people === 1) break;
+      if (Date.now() > deadline) throw new Error('the slapd consumer did not receive the tree in 60 s');
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  } catch (error) {
+    await consumer.stop();
+    throw error;
+  }
+  return consumer;
 }
