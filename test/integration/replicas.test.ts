@@ -7,7 +7,9 @@ import * as assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import * as path from 'node:path';
 import { Attribute, Change, Control, type Client } from 'ldapts';
-import { runCli, type RunCliResult } from '../helpers/cli.js';
+import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { cliPath, repoRoot, runCli, type RunCliResult } from '../helpers/cli.js';
 import { adminBind, canBind, readEntry, withClient, type Bind } from '../helpers/directory.js';
 import { connectionArgs, describeRun, makeTempDir, secretFile, started } from '../helpers/fixture.js';
 import { ReferenceSync, type Account } from '../helpers/sync-engine.js';
@@ -525,4 +527,69 @@ describe('slapd multi-provider pair', () => {
       );
     }
   });
+  test(
+    'Ansible: one task with replicas prepares the pair (the module passes --replica, its result has servers)',
+    { skip: spawnSync('sh', ['-c', 'command -v ansible-playbook']).status === 0 ? false : 'ansible-playbook missing' },
+    async () => {
+      const { a, b } = p();
+      const play = path.join(tmp, 'replicas.yml');
+      const resultFile = path.join(tmp, 'ansible-result.json');
+      const task = {
+        executable: cliPath,
+        hostname: '127.0.0.1',
+        port: a.port,
+        replicas: [`127.0.0.1:${b.port},accesslogDirectory=${b.accesslogDirectory}`],
+        bind_dn: a.adminDn,
+        bind_password: a.adminPassword,
+        sync_server_bind_password: SYNC_PASSWORD,
+        base_dn: [BASE],
+        is_source: true,
+        changelog_maximum_age: '2d',
+        accesslog_directory: a.accesslogDirectory,
+        log_file: path.join(tmp, 'ansible-run.log'),
+      };
+      writeFileSync(
+        play,
+        JSON.stringify([
+          {
+            hosts: 'localhost',
+            connection: 'local',
+            gather_facts: false,
+            tasks: [
+              { 'pes.endpoint.prepare_endpoint_server': task, register: 'prepared' },
+              { copy: { content: '{{ prepared | to_json }}', dest: resultFile } },
+            ],
+          },
+        ]),
+      );
+      const played = spawnSync('ansible-playbook', ['-i', 'localhost,', play], {
+        cwd: tmp,
+        encoding: 'utf8',
+        timeout: 240_000,
+        env: {
+          ...process.env,
+          PATH: `${path.dirname(process.execPath)}:${process.env.PATH ?? '/usr/bin:/bin'}`,
+          ANSIBLE_COLLECTIONS_PATH: path.join(repoRoot, 'ansible'),
+          ANSIBLE_HOME: path.join(tmp, 'ansible-home'),
+          ANSIBLE_LOCAL_TEMP: path.join(tmp, 'ansible-tmp'),
+          ANSIBLE_REMOTE_TEMP: path.join(tmp, 'ansible-tmp'),
+          ANSIBLE_NOCOLOR: '1',
+          ANSIBLE_PYTHON_INTERPRETER: 'auto_silent',
+          ANSIBLE_LOCALHOST_WARNING: 'false',
+          ANSIBLE_INVENTORY_UNPARSED_WARNING: 'false',
+        },
+      });
+      assert.equal(played.status, 0, `${played.stdout}\n${played.stderr}`);
+      assert.ok(!`${played.stdout}${played.stderr}`.includes(SYNC_PASSWORD), 'no password in the output');
+      const result = JSON.parse(readFileSync(resultFile, 'utf8')) as { changed: boolean; servers: ServerJson[] };
+      assert.equal(result.changed, true);
+      assert.deepEqual(
+        result.servers.map((s) => [s.port, s.verified]),
+        [
+          [a.port, true],
+          [b.port, true],
+        ],
+      );
+    },
+  );
 });
