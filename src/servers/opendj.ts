@@ -5,6 +5,7 @@
  * `cn=changelog` and the external changelog control, ACIs on the base DNs for the data. The change log is the
  * external changelog of a replication server, configured in `cn=config` as `dsconfig` would.
  */
+import { OpenDjTopologyReading } from './opendj-topology.js';
 import { formatSpaced, parseServerDuration } from '../formats/duration.js';
 import { dnEquals, isWithin, parentDn } from '../formats/dn.js';
 import { PrepareError, ResultCode } from '../model/errors.js';
@@ -89,6 +90,7 @@ export class OpenDjProfile implements ServerProfile {
   public readonly changeNumberAttributes = ['firstChangeNumber', 'lastChangeNumber'] as const;
   /** Root DSE numbers come through a global ACI; the records themselves need changelog-read too: both are checked. */
   public readonly changelogEntryDn = CHANGELOG_DN;
+  public readonly topology = new OpenDjTopologyReading();
 
   public constructor(public readonly family: OpenDjFamily) {
     this.productName = PRODUCT_NAMES[family];

@@ -7,6 +7,7 @@ import type { Entry } from '../../src/model/entries.js';
 import type { PrepareTarget } from '../../src/model/plan.js';
 import { AdTopologyReading } from '../../src/servers/ad-topology.js';
 import { Ds389TopologyReading } from '../../src/servers/ds389-topology.js';
+import { OpenDjTopologyReading } from '../../src/servers/opendj-topology.js';
 import { OpenLdapTopologyReading } from '../../src/servers/openldap-topology.js';
 import { entry, rejects } from '../helpers/planning.js';
 
@@ -283,5 +284,34 @@ describe('Active Directory topology (fixtures: no second DC runs here)', () => {
       }),
     );
     assert.equal(conflicts.length, 1);
+  });
+});
+
+describe('PingDS / OpenDJ topology', () => {
+  const reading = new OpenDjTopologyReading();
+  const provider = 'cn=Multimaster Synchronization,cn=Synchronization Providers,cn=config';
+
+  test('a replication domain of the base DN: replicated, the replication servers said in the notes, not as --replica', () => {
+    const topology = reading.topology(
+      target,
+      found({
+        replication: [
+          entry(`cn=replication server,${provider}`, {
+            objectClass: ['ds-cfg-replication-server'],
+            'ds-cfg-replication-server': ['ds2.example.com:8989'],
+            'ds-cfg-replication-purge-delay': ['3 d'],
+          }),
+          entry(`cn=dc=example\\,dc=com,cn=domains,${provider}`, {
+            objectClass: ['ds-cfg-replication-domain'],
+            'ds-cfg-base-dn': [BASE],
+            'ds-cfg-server-id': ['1'],
+          }),
+        ],
+      }),
+    );
+    assert.equal(topology.role, 'supplier');
+    assert.deepEqual(topology.peers, []);
+    assert.ok(topology.notes.some((n) => n.includes('ds2.example.com:8989')));
+    assert.equal(reading.topology(target, found({})).role, undefined);
   });
 });
