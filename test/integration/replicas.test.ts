@@ -593,3 +593,58 @@ describe('slapd multi-provider pair', () => {
     },
   );
 });
+
+describe('slapd multi-provider pair with delta-syncrepl over the accesslog', () => {
+  let pair: SlapdPair | undefined;
+  let tmp = '';
+  const p = (): SlapdPair => started(pair, 'slapd delta-syncrepl pair');
+
+  before(async () => {
+    pair = await startSlapdPair({ delta: true });
+    tmp = makeTempDir('pes-replicas-delta-');
+  });
+  after(async () => {
+    await pair?.stop();
+  });
+
+  test('one run with --replica adopts each server its own accesslog: both verified, settings equal, replication kept', async () => {
+    const { a, b } = p();
+    const run = await runCli(
+      connectionArgs(
+        {
+          host: a.host,
+          port: a.port,
+          bindDn: a.adminDn,
+          adminPasswordFile: secretFile(tmp, 'admin.pw', a.adminPassword),
+          syncPasswordFile: secretFile(tmp, 'sync.pw', SYNC_PASSWORD),
+          logFile: path.join(tmp, 'run.log'),
+        },
+        ['-b', BASE, '--isSource', '--replica', `127.0.0.1:${b.port}`, '--json'],
+      ),
+      { timeoutMs: 120_000 },
+    );
+    assert.equal(run.code, 0, describeRun(run));
+    const json = parsed(run);
+    assert.equal(json.verified, true, describeRun(run));
+    assert.deepEqual(
+      json.servers.map((s) => [s.role, s.verified]),
+      [
+        ['supplier', true],
+        ['supplier', true],
+      ],
+    );
+    assert.match(run.stderr, /Failover readiness \(settings equal on every server\) \.+ Done/);
+    for (const server of [a, b]) {
+      assert.equal((await accesslogOverlays(server)).length, 1, `the existing overlay adopted on ${server.url}`);
+      assert.ok(await canBind(server.url, `cn=Sync User,${BASE}`, SYNC_PASSWORD));
+    }
+    // Replication still runs both ways over the accesslogs.
+    await withClient(b.url, adminBind(b), (c) =>
+      c.add(`ou=AfterPrepare,${BASE}`, { objectClass: ['top', 'organizationalUnit'], ou: 'AfterPrepare' }),
+    );
+    await waitUntil(
+      'a write on B reaches A',
+      async () => (await readEntry(a.url, adminBind(a), `ou=AfterPrepare,${BASE}`)) !== undefined,
+    );
+  });
+});

@@ -4,9 +4,10 @@
 //     dc=example,dc=com, set up with dsconf as Red Hat documents it (replication enable on each with its own
 //     replica id, one agreement each way, A initialises B);
 //   startSlapdPair(): two slapd (test/servers/slapd.sh) in multi-provider replication of dc=example,dc=com:
-//     plain syncrepl (refreshAndPersist, no accesslog) each way, olcServerID per server, syncprov on the data
-//     database, olcMultiProvider TRUE. Delta-syncrepl is not used: the tool under test creates the accesslog
-//     database itself on a source, and a pre-made one would hide what it does.
+//     syncrepl (refreshAndPersist) each way, olcServerID per server, syncprov on the data database,
+//     olcMultiProvider TRUE; plain by default (the tool under test then creates each accesslog itself), or with
+//     { delta: true } delta-syncrepl over a cn=accesslog database on each server (the tool adopts it);
+//   startSlapdConsumer(provider): a read-only syncrepl consumer with olcUpdateRef.
 //
 // Every process is stopped by its PID through the scripts (stop()).
 import { execFile } from 'node:child_process';
@@ -159,8 +160,17 @@ export interface SlapdPair {
 
 const SLAPD_DATA_DB = 'olcDatabase={1}mdb,cn=config';
 
+export interface SlapdPairOptions {
+  /**
+   * Delta-syncrepl: each server logs its writes in its own `cn=accesslog` database (in the harness's accesslog
+   * folder) and the syncrepl of the other reads that log (logbase, syncdata=accesslog), as the OpenLDAP
+   * Administrator's Guide sets up delta-syncrepl multi-provider.
+   */
+  readonly delta?: boolean;
+}
+
 /** Two slapd in multi-provider syncrepl of dc=example,dc=com; B starts empty and receives A's tree. */
-export async function startSlapdPair(): Promise<SlapdPair> {
+export async function startSlapdPair(opts: SlapdPairOptions = {}): Promise<SlapdPair> {
   const [a, b] = await Promise.all([startSlapd({ noSync: true }), startSlapd({ noSync: true, emptyDatabase: true })]);
   try {
     for (const [self, other, id] of [
@@ -171,16 +181,50 @@ export async function startSlapdPair(): Promise<SlapdPair> {
         const add = (type: string, values: string[]): Change =>
           new Change({ operation: 'add', modification: new Attribute({ type, values }) });
         await c.modify('cn=config', [add('olcServerID', [id])]);
-        await c.modify('cn=module{0},cn=config', [add('olcModuleLoad', ['syncprov'])]);
+        await c.modify('cn=module{0},cn=config', [
+          add('olcModuleLoad', opts.delta === true ? ['syncprov', 'accesslog'] : ['syncprov']),
+        ]);
+        if (opts.delta === true) {
+          // The log database first (the overlay names it), readable by the other server's replication bind.
+          await c.add(`olcDatabase={2}mdb,cn=config`, {
+            objectClass: ['olcDatabaseConfig', 'olcMdbConfig'],
+            olcDatabase: '{2}mdb',
+            olcSuffix: 'cn=accesslog',
+            olcDbDirectory: self.accesslogDirectory,
+            olcRootDN: self.adminDn,
+            olcDbIndex: ['default eq', 'entryCSN,objectClass,reqEnd,reqResult,reqStart,reqDN'],
+            olcAccess: `{0}to * by dn.exact="${other.adminDn}" read by * break`,
+          });
+          await c.add('olcOverlay=syncprov,olcDatabase={2}mdb,cn=config', {
+            objectClass: ['olcOverlayConfig', 'olcSyncProvConfig'],
+            olcOverlay: 'syncprov',
+            olcSpNoPresent: 'TRUE',
+            olcSpReloadHint: 'TRUE',
+          });
+        }
         await c.add(`olcOverlay=syncprov,${SLAPD_DATA_DB}`, {
           objectClass: ['olcOverlayConfig', 'olcSyncProvConfig'],
           olcOverlay: 'syncprov',
         });
+        if (opts.delta === true) {
+          await c.add(`olcOverlay=accesslog,${SLAPD_DATA_DB}`, {
+            objectClass: ['olcOverlayConfig', 'olcAccessLogConfig'],
+            olcOverlay: 'accesslog',
+            olcAccessLogDB: 'cn=accesslog',
+            olcAccessLogOps: 'writes',
+            olcAccessLogSuccess: 'TRUE',
+            olcAccessLogPurge: '07+00:00 01+00:00',
+          });
+        }
+        const delta =
+          opts.delta === true
+            ? ' logbase="cn=accesslog" logfilter="(&(objectClass=auditWriteObject)(reqResult=0))" syncdata=accesslog'
+            : '';
         await c.modify(SLAPD_DATA_DB, [
           add('olcSyncrepl', [
             `rid=00${id} provider=${other.url} bindmethod=simple binddn="${other.adminDn}" ` +
               `credentials=${other.adminPassword} searchbase="${REPLICATED_SUFFIX}" scope=sub ` +
-              'type=refreshAndPersist retry="1 +" timeout=5',
+              `type=refreshAndPersist retry="1 +" timeout=5${delta}`,
           ]),
           add('olcMultiProvider', ['TRUE']),
         ]);
