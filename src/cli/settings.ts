@@ -115,6 +115,9 @@ export function resolveSettings(
     '--replicationTimeout',
     from('replicationTimeout'),
   );
+  if (replicas.length === 0 && (explicit.has('replicationTimeout') || from('replicationTimeout') !== '')) {
+    warnings.push('--replicationTimeout applies with --replica only and was ignored');
+  }
 
   const fromStdin = STDIN_PASSWORD_FILES.filter((key) => options[key] === '-');
   if (fromStdin.length > 1) {
