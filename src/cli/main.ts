@@ -379,9 +379,9 @@ async function prepare(
   const asRun = { roles: settings.roles, remove: settings.remove, dryRun: settings.dryRun, ldap: stats };
   let result: RunResult;
   try {
-    const [{ prepareEndpoint }, { connect, inspectServerCertificate }, { trustAtTerminal }, { connectionOptions }] =
+    const [{ prepareTopology }, { connect, inspectServerCertificate }, { trustAtTerminal }, { connectionOptions }] =
       await Promise.all([
-        import('../core/run.js'),
+        import('../core/topology.js'),
         import('../ldap/directory.js'),
         import('./trust-prompt.js'),
         import('../core/connections.js'),
@@ -399,7 +399,7 @@ async function prepare(
             inspectServerCertificate,
             (text) => io.stderr.write(`${text}\n`),
           );
-    const outcome = await prepareEndpoint(trust === settings.trust ? settings : { ...settings, trust }, {
+    const outcome = await prepareTopology(trust === settings.trust ? settings : { ...settings, trust }, {
       reporter,
       prompter,
       signal,
@@ -432,6 +432,7 @@ async function prepare(
         steps: outcome.steps,
         changeNumbers: outcome.changeNumbers ?? null,
         verified: outcome.verified ?? null,
+        servers: outcome.servers,
         ldif,
       },
     });

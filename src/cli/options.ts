@@ -232,6 +232,21 @@ const OPTION_DEFINITIONS = [
     group: 'Preparation',
     help: 'OpenLDAP source: existing server-side folder for a new cn=accesslog database',
   },
+  // --replica options (issue 24): one run prepares the servers of one replicated topology.
+  {
+    long: 'replica',
+    value: 'host:port[,accesslogDirectory=path]',
+    group: 'Preparation',
+    help: 'another server of the same replicated topology, prepared in the same run (same security and credentials); repeat for several; OpenLDAP: its own accesslog folder after a comma',
+    repeatable: true,
+  },
+  {
+    long: 'replicationTimeout',
+    value: 'duration',
+    group: 'Preparation',
+    help: 'with --replica: how long to wait for the replicated data to reach each replica (at most 24d)',
+    default: '30s',
+  },
   {
     long: 'adAdministratorsGroup',
     group: 'Preparation',

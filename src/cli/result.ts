@@ -36,11 +36,31 @@ export interface RunResult {
    * null when no check ran (a dry run, or a run that failed first).
    */
   readonly verified: boolean | null;
+  /**
+   * One object per server the run prepared or read (with --replica, every server of the topology; else the one):
+   * its role in replication, its steps, and its own change numbers (each server numbers its change log itself).
+   */
+  readonly servers: readonly ServerResult[];
   /** The planned changes as LDIF, in a dry run. */
   readonly ldif: string | null;
   readonly ldap: { readonly reads: number; readonly writes: number };
   readonly exitCode: number;
   readonly error: { readonly exitCode: number; readonly message: string; readonly hint: string | null } | null;
+}
+
+export interface ServerResult {
+  readonly host: string;
+  readonly port: number;
+  readonly role: string | null;
+  readonly prepared: boolean;
+  readonly steps: RunResult['steps'];
+  readonly changeNumbers: { readonly first: string; readonly last: string } | null;
+  readonly verified: boolean | null;
+}
+
+/** What the core reports of one server (core/topology.ts's ServerReport), as the CLI receives it. */
+export interface ServerFacts extends Omit<ServerResult, 'steps'> {
+  readonly steps: readonly PlannedStep[];
 }
 
 export function stepSummary(step: PlannedStep): RunResult['steps'][number] {
@@ -62,6 +82,8 @@ export interface RunFacts {
     readonly steps: readonly PlannedStep[];
     readonly changeNumbers: RunResult['changeNumbers'];
     readonly verified: boolean | null;
+    /** Absent when the run failed before any server was done. */
+    readonly servers?: readonly ServerFacts[];
     readonly ldif: string | null;
     readonly ldap: RunResult['ldap'];
   };
@@ -85,6 +107,7 @@ export function buildResult(facts: RunFacts): RunResult {
     warnings: facts.warnings,
     changeNumbers: run?.changeNumbers ?? null,
     verified: run?.verified ?? null,
+    servers: (run?.servers ?? []).map((server) => ({ ...server, steps: server.steps.map(stepSummary) })),
     ldif: run?.ldif ?? null,
     ldap: run === undefined ? { reads: 0, writes: 0 } : { ...run.ldap },
     exitCode,

@@ -19,6 +19,7 @@ import {
   readRegularFile,
   TRUST_STORE_MAX_BYTES,
 } from './input.js';
+import { parseReplicas } from './replicas.js';
 import { readTrustStore, TrustStoreError, type TrustStoreContent, type TrustStoreFormat } from '../tls/truststore.js';
 import { readKeyStore, type KeyStoreContent, type KeyStoreFormat } from '../tls/keystore.js';
 
@@ -121,6 +122,15 @@ export function resolveSettings(
     maxAgeText === undefined ? undefined : duration(maxAgeText, '--changelogMaximumAge', from('changelogMaximumAge'));
   const connectTimeoutMs = timerDuration(options.connectTimeout, '--connectTimeout', from('connectTimeout'));
   const operationTimeoutMs = timerDuration(options.operationTimeout, '--operationTimeout', from('operationTimeout'));
+  const replicas = parseReplicas(options.replica, { host, port }, from('replica'));
+  const replicationTimeoutMs = timerDuration(
+    options.replicationTimeout,
+    '--replicationTimeout',
+    from('replicationTimeout'),
+  );
+  if (replicas.length === 0 && (explicit.has('replicationTimeout') || from('replicationTimeout') !== '')) {
+    warnings.push('--replicationTimeout applies with --replica only and was ignored');
+  }
 
   const fromStdin = STDIN_PASSWORD_FILES.filter((key) => options[key] === '-');
   if (fromStdin.length > 1) {
@@ -218,6 +228,7 @@ export function resolveSettings(
       remove,
       disableChangelog: options.disableChangelog === true,
       dryRun: options.dryRun === true,
+      ...(replicas.length === 0 ? {} : { replicas, replicationTimeoutMs }),
     },
     warnings,
     canPrompt,

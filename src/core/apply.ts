@@ -54,6 +54,7 @@ export async function applyPlan(
   const changes = steps.flatMap((step) => step.changes);
   let applied = 0;
   for (const step of steps) {
+    const kept: Change[] = [];
     // A caution is read before the write it is about: the server may not survive that write.
     if (step.changes.length > 0) for (const message of step.cautions ?? []) warn(message);
     for (const change of step.changes) {
@@ -76,12 +77,30 @@ export async function applyPlan(
           throw withRemainingChanges(error, changes.slice(applied), context);
         }
         reporter.info(`'${change.dn}' was changed meanwhile by someone else, as this run wanted: kept`);
+        kept.push(change);
       }
       applied += 1;
     }
-    reporter.step(step);
+    const reported = asWritten(step, kept);
+    reporter.step(reported);
     for (const message of step.warnings) warn(message);
   }
+}
+
+/**
+ * The step as this run made it: a write another run made first (kept) is no write of this run, and a step all of
+ * whose writes were kept says `unchanged`, never Created.
+ */
+function asWritten(step: PlannedStep, kept: readonly Change[]): PlannedStep {
+  if (kept.length === 0) return step;
+  const written = step.changes.filter((change) => !kept.includes(change));
+  const note = 'made meanwhile by another writer (a concurrent run, or replication), as this run wanted: kept';
+  return {
+    ...step,
+    ...(written.length === 0 ? { status: 'unchanged' as const } : {}),
+    detail: step.detail === undefined ? note : `${step.detail}; ${note}`,
+    changes: written,
+  };
 }
 
 /** The precondition of a modify: `attribute` still has exactly the values observed. */

@@ -49,6 +49,20 @@ export interface RunDependencies {
   readonly stats: DirectoryStats;
   /** Opens each connection of the run: src/ldap's adapter in the CLI, an in-memory directory in tests. */
   readonly connect: DirectoryConnector;
+  /**
+   * Once the server is prepared and verified (in a dry run: planned), with the admin connection still open:
+   * core/topology.ts reads replication there and returns steps of its own (conflict entries removed).
+   */
+  readonly afterPreparation?: (prepared: PreparedServer) => Promise<readonly PlannedStep[]>;
+}
+
+/** What afterPreparation gets: the server as the run left it. */
+export interface PreparedServer {
+  readonly admin: Directory;
+  readonly profile: ServerProfile;
+  readonly target: PrepareTarget;
+  readonly dryRun: boolean;
+  readonly warn: (message: string) => void;
 }
 
 export interface RunOutcome {
@@ -408,12 +422,28 @@ class Preparation {
         this.warn(message);
     }
     if (!this.settings.remove) warnAboutSyncUserInsideBase(planner.target, this.warn);
+    await this.afterPreparation(server, planner.target, plan);
     return this.outcome(
       server,
       planner.target.syncUserDn,
       plan,
       { changeNumbers: undefined, verified: undefined },
       false,
+    );
+  }
+
+  /** The afterPreparation hook, its steps added to the run's. */
+  private async afterPreparation(server: IdentifiedServer, target: PrepareTarget, plan: PlannedStep[]): Promise<void> {
+    const hook = this.deps.afterPreparation;
+    if (hook === undefined) return;
+    plan.push(
+      ...(await hook({
+        admin: this.admin,
+        profile: server.profile,
+        target,
+        dryRun: this.settings.dryRun,
+        warn: this.warn,
+      })),
     );
   }
 
@@ -485,6 +515,7 @@ class Preparation {
       warnAboutAdminUnderDestination(settings, this.adminDn, this.warn);
       warnAboutSyncUserInsideBase(target, this.warn);
     }
+    await this.afterPreparation(server, target, plan);
     return this.outcome(server, target.syncUserDn, plan, verdict, true);
   }
 

@@ -33,7 +33,21 @@ export interface Settings extends ConnectionOptions {
   readonly disableChangelog: boolean;
   /** Read and plan only: print the changes as LDIF, write nothing. */
   readonly dryRun: boolean;
+  /** `--replica`: the other servers of the topology, prepared in the same run (optional: absent is none). */
+  readonly replicas?: readonly ReplicaEndpoint[];
+  /** `--replicationTimeout`: how long to wait for replicated data to reach each replica (default 30 s). */
+  readonly replicationTimeoutMs?: number;
 }
+
+/** Another server of the topology, with the inputs that differ per server. */
+export interface ReplicaEndpoint {
+  readonly host: string;
+  readonly port: number;
+  /** OpenLDAP: the accesslog folder on this server (else the run's --accesslogDirectory). */
+  readonly accesslogDirectory?: string;
+}
+
+export const DEFAULT_REPLICATION_TIMEOUT_MS = 30_000;
 
 export const DEFAULT_CHANGELOG_MAX_AGE_SECONDS = 2 * 24 * 3600;
 export const DEFAULT_ADMIN_DN = 'cn=Directory Manager';

@@ -62,7 +62,9 @@ export async function applySettled(
       );
       break;
     }
-    const unsettled = new Set(round.filter((step) => !applied.includes(step)).map((step) => step.id));
+    // By id: a step whose writes another run made first is reported (and applied) as a new, unchanged step object.
+    const appliedIds = new Set(applied.map((step) => step.id));
+    const unsettled = new Set(round.filter((step) => !appliedIds.has(step.id)).map((step) => step.id));
     // Runs that met on one entry would meet again if they read it again at once: a short random pause parts them.
     if (conflict !== undefined) await pause(10 + Math.floor(Math.random() * 40 * (replans + 1)));
     const fresh = await options.replan();

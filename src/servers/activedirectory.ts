@@ -11,6 +11,7 @@
  * not read its DACL (the default: only SYSTEM may) it first takes ownership for BUILTIN\Administrators, as
  * `dsacls "CN=Deleted Objects,..." /takeOwnership` does in Ping's documentation.
  */
+import { AdTopologyReading } from './ad-topology.js';
 import { dnEquals, formatDn, isValidDn, isWithin, normalizeDn, parseDn } from '../formats/dn.js';
 import { PrepareError, ResultCode } from '../model/errors.js';
 import { equalityFilter, escapeFilterValue } from '../formats/filter.js';
@@ -212,7 +213,10 @@ export class ActiveDirectoryProfile implements ServerProfile {
   /** The other partitions the server holds (configuration, schema, DNS zones): some sit below the domain's DN. */
   private readonly otherNamingContexts: readonly string[];
 
+  public readonly topology: AdTopologyReading;
+
   public constructor(rootDse?: Entry) {
+    this.topology = new AdTopologyReading(rootDse);
     this.defaultNamingContext = firstValue(rootDse, 'defaultNamingContext');
     this.otherNamingContexts = valuesOf(rootDse, 'namingContexts').filter(
       (nc) => this.defaultNamingContext === undefined || !dnEquals(nc, this.defaultNamingContext),

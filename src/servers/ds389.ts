@@ -19,6 +19,7 @@ import {
   syncUserLimits,
 } from './ds389-sync.js';
 import type { ServerProfile } from './profile.js';
+import { Ds389TopologyReading } from './ds389-topology.js';
 import type { Observation, PlannedStep, PrepareTarget, ReadRequest, SyncAccountFacts } from '../model/plan.js';
 import {
   passwordPolicyReads,
@@ -76,12 +77,14 @@ export class Ds389Profile implements ServerProfile {
   public readonly changeNumberAttributes = ['firstChangeNumber', 'lastChangeNumber'] as const;
   /** 389 DS keeps `\20` and a space apart in DNs (see core/names.ts). */
   public readonly distinguishesDnSpellings = true;
+  public readonly topology: Ds389TopologyReading;
 
   public constructor(
     family: '389ds' | 'dsee',
     public readonly productName: string,
   ) {
     this.family = family;
+    this.topology = new Ds389TopologyReading(family);
   }
 
   public defaultSyncUserDn(baseDns: readonly string[]): string {

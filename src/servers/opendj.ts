@@ -6,6 +6,7 @@
  * external changelog of a replication server, configured in `cn=config` as `dsconfig` would.
  */
 import { pingPasswordPolicyReads, planPingPasswordPolicy } from './pingdirectory-pwpolicy.js';
+import { OpenDjTopologyReading } from './opendj-topology.js';
 import { formatSpaced, parseServerDuration } from '../formats/duration.js';
 import { dnEquals, isWithin, parentDn } from '../formats/dn.js';
 import { PrepareError, ResultCode } from '../model/errors.js';
@@ -90,6 +91,7 @@ export class OpenDjProfile implements ServerProfile {
   public readonly changeNumberAttributes = ['firstChangeNumber', 'lastChangeNumber'] as const;
   /** Root DSE numbers come through a global ACI; the records themselves need changelog-read too: both are checked. */
   public readonly changelogEntryDn = CHANGELOG_DN;
+  public readonly topology = new OpenDjTopologyReading();
 
   public constructor(public readonly family: OpenDjFamily) {
     this.productName = PRODUCT_NAMES[family];

@@ -26,6 +26,7 @@ import {
   syncprovOnLogAttributes,
 } from './openldap-sync.js';
 import type { ServerProfile } from './profile.js';
+import { OpenLdapTopologyReading } from './openldap-topology.js';
 import type {
   ChangeSource,
   Observation,
@@ -463,6 +464,7 @@ function overlayAdd(databaseDn: string, purge: string, deletedEntryAttributes: r
 export class OpenLdapProfile implements ServerProfile {
   public readonly family = 'openldap';
   public readonly productName = 'OpenLDAP';
+  public readonly topology = new OpenLdapTopologyReading();
   public readonly baseDnAttributes = ['objectClass'] as const;
   public readonly passwordAttribute = 'userPassword';
   public readonly changeNumberAttributes = [] as const;

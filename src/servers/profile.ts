@@ -13,6 +13,7 @@ import type {
   SearchRequest,
   SyncAccountFacts,
 } from '../model/plan.js';
+import type { TopologyReading } from '../model/topology.js';
 
 /**
  * What one phase of a preparation plans: the sync user (planned by the core for every family), the writes a
@@ -128,6 +129,11 @@ export interface ServerProfile {
   readonly changelogEntryDn?: string;
   /** Root DSE attributes the sync user must be able to read on a source. */
   readonly changeNumberAttributes: readonly string[];
+  /**
+   * The replication this server takes part in, the settings a failover depends on, and conflict entries
+   * (src/servers/*-topology.ts). Families without it say nothing of replication.
+   */
+  readonly topology?: TopologyReading;
   /** Why the sync user could not read the change numbers and what to do, given what was planned. */
   explainMissingChangeNumbers(target: PrepareTarget, observed: Observation, plan: readonly PlannedStep[]): string;
 }

@@ -37,6 +37,8 @@ export interface ChangeRecord {
   readonly modifications: readonly { operation: 'add' | 'delete' | 'replace'; attribute: string; values: string[] }[];
   readonly newRdn?: string;
   readonly newSuperior?: string;
+  /** 389 DS: when this server logged the change (changeTime): where a failover back-tracks to. */
+  readonly changeTime?: string;
 }
 
 export interface ResyncReport {
@@ -232,10 +234,19 @@ export class ReferenceSync {
   /** Every record read, for the tests to look at. */
   public readonly recordsRead: ChangeRecord[] = [];
   public writes = 0;
+  /** What each applied change was (not where: change numbers are per server), to skip it after a failover. */
+  private readonly appliedChanges = new Set<string>();
+  /** The changeTime of the last record applied: where a failover back-tracks from. */
+  private lastChangeTime: string | undefined;
+  /** After failOver(): the next read back-tracks to records logged at or after this time. */
+  private backtrackTo: string | undefined;
+  private failedOver = false;
+  /** Records read again after a failover that had been applied before it (skipped, never applied twice). */
+  public alreadyApplied = 0;
 
   public constructor(
     private readonly kind: SourceKind,
-    private readonly source: Account,
+    private source: Account,
     private readonly destination: Account,
     private readonly scope: SyncScope,
   ) {}
@@ -308,6 +319,20 @@ export class ReferenceSync {
     }
   }
 
+  /**
+   * The source is gone: read from `next` instead, another server of its replicated topology. Change numbers are
+   * that server's own, so the engine back-tracks by time: the next read takes every record `next` logged from
+   * `backtrackSeconds` before the last change applied, and skips the ones already applied (389 DS only).
+   */
+  public failOver(next: Account, backtrackSeconds: number): void {
+    if (this.kind !== '389ds') throw new Error('failOver: 389 DS only');
+    if (this.lastChangeTime === undefined) throw new Error('failOver: no change applied yet');
+    this.source = next;
+    this.failedOver = true;
+    this.backtrackTo = shiftGeneralizedTime(this.lastChangeTime, -backtrackSeconds);
+    this.position = '0';
+  }
+
   /** Makes the destination's scope equal to the source's, as a full resync does. */
   public async fullResync(options: { paged: boolean }): Promise<ResyncReport> {
     const sourceEntries = await this.read(this.source, { paged: options.paged, withIds: true });
@@ -366,9 +391,13 @@ export class ReferenceSync {
     if (this.position === undefined) throw new Error('markChangeLogPosition() first');
     const client = await connect(this.source);
     try {
+      const backtrackTo = this.backtrackTo;
+      this.backtrackTo = undefined;
       const records =
         this.kind === '389ds'
-          ? await this.read389Records(client, this.position)
+          ? (await this.read389Records(client, this.position)).filter(
+              (record) => backtrackTo === undefined || (record.changeTime ?? '') >= backtrackTo,
+            )
           : await this.readAccesslogRecords(client, this.position);
       if (records.length > 0) this.position = records[records.length - 1]!.position;
       this.recordsRead.push(...records);
@@ -404,6 +433,7 @@ export class ReferenceSync {
           modifications: type === 'modify' ? modificationsOfLdif(changes) : [],
           ...(newRdn === undefined ? {} : { newRdn }),
           ...(newSuperior === undefined ? {} : { newSuperior }),
+          ...(get(entry, 'changeTime') === undefined ? {} : { changeTime: get(entry, 'changeTime') }),
         };
       })
       .sort((a, b) => Number(a.position) - Number(b.position));
@@ -452,9 +482,19 @@ export class ReferenceSync {
     let skipped = 0;
     try {
       for (const record of records) {
+        const identity = changeIdentity(record);
+        // Only a back-tracked read holds changes already applied; before any failover, two equal changes are two.
+        if (this.failedOver && this.appliedChanges.has(identity)) {
+          this.alreadyApplied += 1;
+          continue;
+        }
         try {
           if (!(await this.apply(client, record))) skipped += 1;
-          else applied += 1;
+          else {
+            applied += 1;
+            this.appliedChanges.add(identity);
+          }
+          if (record.changeTime !== undefined) this.lastChangeTime = record.changeTime;
         } catch (error) {
           throw new Error(
             `change ${record.position} (${record.type} ${record.dn}) failed on the destination: ${String(error)}; record ${JSON.stringify(record)}`,
@@ -539,4 +579,35 @@ function difference(current: Attributes, wanted: Attributes): Change[] {
       changes.push(new Change({ operation: 'delete', modification: new Attribute({ type: name }) }));
   }
   return changes;
+}
+
+/**
+ * What a change is, whichever server logged it: its type, the entry's id and what it wrote (user attributes
+ * only: servers log their own operational ones). The streams of the tests never make one change twice.
+ */
+function changeIdentity(record: ChangeRecord): string {
+  const user = (name: string): boolean => !OPERATIONAL.has(name.toLowerCase());
+  return JSON.stringify([
+    record.type,
+    record.entryId,
+    Object.entries(record.attributes)
+      .filter(([name]) => user(name))
+      .map(([name, values]) => [name.toLowerCase(), [...values].sort()])
+      .sort(),
+    record.modifications
+      .filter((m) => user(m.attribute))
+      .map((m) => [m.operation, m.attribute.toLowerCase(), [...m.values].sort()]),
+    record.newRdn ?? null,
+    record.newSuperior ?? null,
+  ]);
+}
+
+/** `20261208014500Z` moved by `seconds`. */
+function shiftGeneralizedTime(time: string, seconds: number): string {
+  const match = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})/.exec(time);
+  if (match === null) throw new Error(`not a generalized time: ${time}`);
+  const [, y, mo, d, h, mi, se] = match.map(Number) as [number, number, number, number, number, number, number];
+  const shifted = new Date(Date.UTC(y, mo - 1, d, h, mi, se) + seconds * 1000);
+  const pad = (n: number): string => String(n).padStart(2, '0');
+  return `${shifted.getUTCFullYear()}${pad(shifted.getUTCMonth() + 1)}${pad(shifted.getUTCDate())}${pad(shifted.getUTCHours())}${pad(shifted.getUTCMinutes())}${pad(shifted.getUTCSeconds())}Z`;
 }

@@ -136,6 +136,17 @@ const checkResult: Check = shape<RunResult>({
   warnings: list(str),
   verified: nullable(bool),
   changeNumbers: nullable(shape<NonNullable<RunResult['changeNumbers']>>({ first: str, last: str })),
+  servers: list(
+    shape<RunResult['servers'][number]>({
+      host: str,
+      port: int,
+      role: nullable(str),
+      prepared: bool,
+      steps: list((v, w) => assert.ok(isObject(v), w)),
+      changeNumbers: nullable(shape<NonNullable<RunResult['changeNumbers']>>({ first: str, last: str })),
+      verified: nullable(bool),
+    }),
+  ),
   ldif: nullable(str),
   ldap: shape<RunResult['ldap']>({ reads: count, writes: count }),
   exitCode: int,

@@ -85,6 +85,9 @@ describe('core run against an in-memory 389 DS', () => {
       1,
       'one add made, by the other run',
     );
+    const account = result.outcome?.steps.find((s) => s.id === 'sync-user');
+    assert.equal(account?.status, 'unchanged', 'the account another run made is kept, not Created');
+    assert.deepEqual(account?.changes, []);
     assert.equal(result.outcome?.verified, true);
     assert.deepEqual(server.snapshot(), await cleanState());
   });

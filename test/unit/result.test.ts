@@ -77,6 +77,7 @@ describe('README documents the --json schema', () => {
     warnings: true,
     changeNumbers: true,
     verified: true,
+    servers: true,
     ldif: true,
     ldap: true,
     exitCode: true,

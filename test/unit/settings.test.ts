@@ -702,3 +702,30 @@ describe('--changelogDeletedEntryAttribute', () => {
     );
   });
 });
+
+describe('resolveSettings: --replica and --replicationTimeout', () => {
+  test('replicas with their per-server accesslog folder, and the timeout in ms (default 30s)', () => {
+    const { settings } = resolve(
+      asX(['-w', 'pw'], ['--replica', 'ds2:389', '--replica', 'ds3:1389,accesslogDirectory=/srv/log']),
+    );
+    assert.deepEqual(settings.replicas, [
+      { host: 'ds2', port: 389 },
+      { host: 'ds3', port: 1389, accesslogDirectory: '/srv/log' },
+    ]);
+    assert.equal(settings.replicationTimeoutMs, 30_000);
+    assert.equal(
+      resolve(asX(['-w', 'pw'], ['--replica', 'ds2:389', '--replicationTimeout', '2m'])).settings.replicationTimeoutMs,
+      120_000,
+    );
+  });
+
+  test('a replica naming the server itself is a usage error; --replicationTimeout alone is ignored with a warning', () => {
+    rejected(asX(['-w', 'pw'], ['-h', 'ds1', '--replica', 'DS1:389']));
+    const { settings, warnings } = resolve(asX(['-w', 'pw'], ['--replicationTimeout', '1m']));
+    assert.equal(settings.replicas, undefined);
+    assert.ok(
+      warnings.includes('--replicationTimeout applies with --replica only and was ignored'),
+      JSON.stringify(warnings),
+    );
+  });
+});

@@ -165,6 +165,18 @@ options:
   accesslog_directory:
     description: OpenLDAP source only, an existing server-side folder for a new accesslog database (C(--accesslogDirectory)).
     type: str
+  replicas:
+    description:
+      - The other servers of the same replicated topology as C(hostname), each C(HOST:PORT) (OpenLDAP with its own
+        accesslog folder C(HOST:PORT,accesslogDirectory=PATH)), prepared in the same run (C(--replica), once each).
+      - The replicated sync user is written once, on a writable server, and the run waits for it on each replica
+        before it applies that server's own settings. Use one task per topology, never one task per replica in
+        parallel (two runs adding one account on two replicas leave a replication conflict entry).
+    type: list
+    elements: str
+  replication_timeout:
+    description: With C(replicas), how long to wait for the replicated data on each replica (C(--replicationTimeout), default 30s).
+    type: str
   ad_administrators_group:
     description: Active Directory only (C(--adAdministratorsGroup)).
     type: bool
@@ -242,6 +254,11 @@ change_numbers:
   returned: when the command printed its result
   type: dict
   sample: {"first": "1", "last": "12"}
+servers:
+  description: One dict per server of the run (with C(replicas), every server of the topology) with C(host), C(port), C(role), C(prepared), C(steps), C(changeNumbers) (that server's own) and C(verified).
+  returned: when the command printed its result
+  type: list
+  elements: dict
 verified:
   description: The final check passed (the sync user can do what its role needs); null in check mode.
   returned: when the command printed its result
@@ -293,12 +310,14 @@ VALUE_OPTIONS = (
     ('changelog_maximum_age', '--changelogMaximumAge'),
     ('server_type', '--serverType'),
     ('accesslog_directory', '--accesslogDirectory'),
+    ('replication_timeout', '--replicationTimeout'),
     ('properties_file_path', '--propertiesFilePath'),
     ('log_file', '--logFile'),
 )
 LIST_OPTIONS = (
     ('base_dn', '--baseDN'),
     ('changelog_deleted_entry_attribute', '--changelogDeletedEntryAttribute'),
+    ('replicas', '--replica'),
 )
 FLAG_OPTIONS = (
     ('use_ssl', '--useSSL'),
@@ -357,6 +376,8 @@ def argument_spec():
         inherit_default_root_privileges=dict(type='bool', default=False),
         changelog_deleted_entry_attribute=dict(type='list', elements='str'),
         accesslog_directory=dict(type='str'),
+        replicas=dict(type='list', elements='str'),
+        replication_timeout=dict(type='str'),
         ad_administrators_group=dict(type='bool', default=False),
         state=dict(type='str', default='present', choices=['present', 'absent']),
         disable_changelog=dict(type='bool', default=False),
@@ -493,6 +514,7 @@ def main():
         server=result.get('server'),
         change_numbers=result.get('changeNumbers'),
         verified=result.get('verified'),
+        servers=result.get('servers') or [],
         sync_user_dn=result.get('syncUserDn'),
         roles=result.get('roles'),
         ldap=result.get('ldap'),
