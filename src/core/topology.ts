@@ -209,8 +209,10 @@ async function settleConflicts(
   const found = await runSearches(prepared.admin, reading.conflictSearches(prepared.target));
   const entries = reading.conflicts(prepared.target, found);
   const head = { id: `conflicts:${address}`, title: `Replication conflict entries on ${address}` };
-  const ours = entries.filter(isMarkedAccount);
-  const others = entries.filter((entry) => !isMarkedAccount(entry));
+  const isOurs = (entry: Entry): boolean =>
+    isMarkedAccount(entry) || reading.isOwnConflict?.(prepared.target, entry) === true;
+  const ours = entries.filter(isOurs);
+  const others = entries.filter((entry) => !isOurs(entry));
   for (const entry of others) {
     prepared.warn(
       `${address} holds the replication conflict entry '${entry.dn}' (${valuesOf(entry, 'nsds5ReplConflict')[0] ?? 'conflict'}), which this tool did not make: resolve it by hand`,
@@ -221,7 +223,7 @@ async function settleConflicts(
     return undefined;
   }
   const deletes: Change[] = ours.map((entry) => ({ kind: 'delete', dn: entry.dn }));
-  const detail = `${prepared.dryRun ? 'would remove' : 'removed'} ${ours.length} cop${ours.length === 1 ? 'y' : 'ies'} of the sync user this tool made: ${ours.map((e) => `'${e.dn}'`).join(', ')}`;
+  const detail = `${prepared.dryRun ? 'would remove' : 'removed'} ${ours.length} conflict cop${ours.length === 1 ? 'y' : 'ies'} of what this tool made (the sync user, its password policy): ${ours.map((e) => `'${e.dn}'`).join(', ')}`;
   if (!prepared.dryRun) {
     for (const change of deletes) {
       try {

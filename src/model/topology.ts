@@ -66,4 +66,9 @@ export interface TopologyReading {
   conflictSearches?(target: PrepareTarget): TopologySearch[];
   /** The conflict entries among what conflictSearches found (the core tells the tool's own by their mark). */
   conflicts?(target: PrepareTarget, found: TopologyEntries): readonly Entry[];
+  /**
+   * A conflict copy of an entry this tool made for the sync user other than the account itself, which carries
+   * no mark of its own (389 DS's user-level password policy entry: two runs under replication lag both add it).
+   */
+  isOwnConflict?(target: PrepareTarget, entry: Entry): boolean;
 }

@@ -8,7 +8,7 @@
  * `(nsds5ReplConflict=*)` with ManageDsaIT found none, `(|(objectClass=ldapsubentry)(nsds5ReplConflict=*))` found
  * them (with the replication keep-alive entries, which carry no nsds5ReplConflict and are left out).
  */
-import { dnEquals, isWithin } from '../formats/dn.js';
+import { dnEquals, formatDn, isWithin, parseDn } from '../formats/dn.js';
 import { firstValue, valuesOf, type Entry } from '../model/entries.js';
 import type { PrepareTarget } from '../model/plan.js';
 import type {
@@ -23,6 +23,7 @@ import type {
 import { aciName, aciUserDns } from './aci.js';
 const CHANGELOG_DN = 'cn=changelog';
 import { RETRO_CHANGELOG_PLUGIN as RETRO_CHANGELOG_PLUGIN_DN, syncUserLimits } from './ds389-sync.js';
+import { userPolicyDn } from './ds389-pwpolicy.js';
 
 const MAPPING_TREE_DN = 'cn=mapping tree,cn=config';
 /** RFC 3296 ManageDsaIT: 389 DS returns conflict entries to a search that sends it. */
@@ -151,6 +152,22 @@ export class Ds389TopologyReading implements TopologyReading {
   public conflicts(target: PrepareTarget, found: TopologyEntries): readonly Entry[] {
     const entries = target.baseDns.flatMap((_, index) => found.get(`conflicts-${index}`) ?? []);
     return entries.filter((entry) => valuesOf(entry, 'nsds5ReplConflict').length > 0);
+  }
+
+  public isOwnConflict(target: PrepareTarget, entry: Entry): boolean {
+    return dnEquals(withoutUniqueId(entry.dn), userPolicyDn(target.syncUserDn));
+  }
+}
+
+/** The DN a conflict copy was added as: 389 DS names the copy `<rdn>+nsuniqueid=<id>,<parent>`. */
+function withoutUniqueId(dn: string): string {
+  try {
+    const [first, ...rest] = parseDn(dn);
+    if (first === undefined) return dn;
+    const kept = first.filter((ava) => ava.type.toLowerCase() !== 'nsuniqueid');
+    return kept.length === 0 ? dn : formatDn([kept, ...rest]);
+  } catch {
+    return dn;
   }
 }
 

@@ -113,10 +113,21 @@ export async function startDs389Pair(opts: Ds389Options = {}): Promise<Ds389Pair
     await init();
     const deadline = Date.now() + 180_000;
     let startedAt = Date.now();
+    // A loaded machine can also fail an init outright ("Can't contact LDAP server - no response received" while
+    // B is still busy starting): such a failure is tried again, twice, before the pair gives up.
+    let failedInits = 0;
     for (;;) {
       const status = await dsconf(a, ['repl-agmt', 'init-status', '--suffix', REPLICATED_SUFFIX, `to-${b.port}`]);
       if (/successfully initialized/i.test(status)) break;
-      if (/fail|error/i.test(status) || Date.now() > deadline) throw new Error(`initialising B failed: ${status}`);
+      if (Date.now() > deadline) throw new Error(`initialising B failed: ${status}`);
+      if (/fail|error/i.test(status)) {
+        failedInits += 1;
+        if (failedInits > 2) throw new Error(`initialising B failed: ${status}`);
+        await new Promise((resolve) => setTimeout(resolve, 2_000));
+        await init();
+        startedAt = Date.now();
+        continue;
+      }
       if (/unknown/i.test(status) && Date.now() - startedAt > 30_000) {
         await init();
         startedAt = Date.now();
