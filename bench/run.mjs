@@ -17,7 +17,7 @@
  *
  * Nodes: the start-up and 389 DS rows run once per Node major, with the tool (and the `node -e 0` baseline) on
  * that Node, which scripts/node-for.sh provides (the machine's own, or the npm registry's `node` package in
- * .cache/node/<major>); the PingDirectory rows run on the first Node only. On a Node with a module compile
+ * .cache/node/<major>); the PingDirectory rows too. On a Node with a module compile
  * cache (22+) the tool's cache lives in this run's temporary folder and is warmed by one untimed run first.
  *
  * Servers: a throw-away 389 DS (test/servers/389ds.sh) and the PingDirectory emulator
@@ -195,6 +195,23 @@ async function entry(client, dn, attributes) {
   }
 }
 
+/**
+ * The minimum LDAP operations of a re-run made by this (warm) process, one after another: two connections and
+ * binds, the plan's reads, the sync user's change numbers. Returns the milliseconds they took.
+ */
+async function minimumOps(url, adminDn, adminPassword, syncDn, syncPassword, reads) {
+  const start = process.hrtime.bigint();
+  const client = new Client({ url, strictDN: false });
+  await client.bind(adminDn, adminPassword);
+  for (const [dn, attributes] of reads) await entry(client, dn, attributes);
+  const sync = new Client({ url, strictDN: false });
+  await sync.bind(syncDn, syncPassword);
+  await entry(sync, '', ['firstChangeNumber', 'lastChangeNumber']);
+  const ms = Number(process.hrtime.bigint() - start) / 1e6;
+  await Promise.all([client.unbind(), sync.unbind()]);
+  return ms;
+}
+
 /** The tool's arguments for a full source preparation of `base` on 127.0.0.1:`port`, its run log in `log`. */
 const sourceArgs = ({ port, adminPw, syncPw, base = BASE_DN, log }, extra = []) => [
   '-h',
@@ -238,6 +255,9 @@ async function sourceRows({
   script,
   prepare,
   shell,
+  floor,
+  floorName,
+  limitOps,
   reset,
   log,
   minReads,
@@ -262,6 +282,13 @@ async function sourceRows({
       reset,
     ),
     1.0,
+  );
+  row(
+    `${server}: first run (fresh server) vs the floor`,
+    'tool',
+    floorName,
+    await alternate(RUNS.prepare, prepare, floor, reset),
+    0.9,
   );
   opRows.push({
     node: current.version,
@@ -289,7 +316,24 @@ async function sourceRows({
       },
       shell,
     ),
-    0.8,
+    0.6,
+  );
+  row(
+    `${server}: re-run (prepared server) vs the floor`,
+    'tool',
+    floorName,
+    await alternate(RUNS.rerun, prepare, floor),
+    0.9,
+  );
+  // The physical limit: a Node that starts and does nothing, plus the re-run's minimum LDAP operations made by
+  // a warm process (one after another, as the floor makes them), timed in this process: what no run can beat.
+  await limitOps();
+  row(
+    `${server}: re-run vs the physical limit`,
+    'tool',
+    'node -e 0 + LDAP (warm)',
+    await alternate(RUNS.rerun, prepare, async () => timed(current.bin, ['-e', '0']) + (await limitOps())),
+    null,
   );
   if (again.some((o) => o.writes !== 0)) throw new Error(`a re-run on a prepared ${server} wrote something`);
   opRows.push({
@@ -469,6 +513,7 @@ async function ds389Rows(ds) {
   const prepare = (base = BASE_DN) => tool(sourceArgs({ port, adminPw, syncPw, base, log }));
   const shell = (base = BASE_DN) =>
     timed('bash', [join(ROOT, 'bench', 'prepare-389ds.sh')], scriptEnv({ url, adminPw, syncPw, base }));
+  const floor = () => timed(current.bin, [join(ROOT, 'bench', 'floor-389ds.mjs')], scriptEnv({ url, adminPw, syncPw }));
   const label = `[Node ${current.version}] 389 DS`;
 
   if (ONLY.includes('389ds')) {
@@ -480,6 +525,16 @@ async function ds389Rows(ds) {
       script: 'bench/prepare-389ds.sh',
       prepare,
       shell,
+      floor,
+      floorName: 'bench/floor-389ds.mjs',
+      limitOps: () =>
+        minimumOps(url, ADMIN_DN, 'Secret123!', `cn=Sync User,${BASE_DN}`, 'Bench-Sync-Pw-1', [
+          ['', ['vendorVersion', 'changelog']],
+          [BASE_DN, ['aci']],
+          [`cn=Sync User,${BASE_DN}`, ['1.1']],
+          ['cn=config', ['nsslapd-dynamic-plugins']],
+          [PLUGIN_DN, ['nsslapd-pluginEnabled', 'nsslapd-changelogmaxage']],
+        ]),
       reset,
       log,
       minReads: 7,
@@ -563,6 +618,8 @@ async function ping() {
   const prepare = () => tool(sourceArgs({ port, adminPw, syncPw, log }));
   const shell = () =>
     timed('bash', [join(ROOT, 'bench', 'prepare-pingdirectory.sh')], scriptEnv({ url, adminPw, syncPw }));
+  const floor = () =>
+    timed(current.bin, [join(ROOT, 'bench', 'floor-pingdirectory.mjs')], scriptEnv({ url, adminPw, syncPw }));
   // The emulator keeps its data in memory: a restart is a fresh server. Not timed.
   const restart = async () => {
     down();
@@ -577,6 +634,15 @@ async function ping() {
     script: 'bench/prepare-pingdirectory.sh',
     prepare,
     shell,
+    floor,
+    floorName: 'bench/floor-pingdirectory.mjs',
+    limitOps: () =>
+      minimumOps(url, ADMIN_DN, 'adminpw', 'cn=Sync User,cn=Root DNs,cn=config', 'Bench-Sync-Pw-1', [
+        ['', ['vendorName']],
+        [BASE_DN, ['1.1']],
+        ['cn=Sync User,cn=Root DNs,cn=config', ['ds-privilege-name']],
+        ['ds-cfg-backend-id=changelog,cn=Backends,cn=config', ['ds-cfg-enabled', 'ds-cfg-changelog-maximum-age']],
+      ]),
     reset: restart,
     log,
     minReads: 6,
@@ -662,11 +728,11 @@ function table(measured) {
 if (BUILD) build();
 const measured = nodes();
 const ds = ONLY.some((o) => ['389ds', 'lib389', 'loop'].includes(o)) ? await ds389Server() : undefined;
-for (const [index, node] of measured.entries()) {
+for (const node of measured) {
   current = node;
   if (ONLY.includes('startup')) await startup();
   if (ds !== undefined) await ds389Rows(ds);
-  if (index === 0 && ONLY.includes('ping')) await ping();
+  if (ONLY.includes('ping')) await ping();
 }
 await ds?.client.unbind();
 if (ONLY.includes('ansible')) {
