@@ -141,6 +141,11 @@ function row(name, aLabel, bLabel, times, target, note = '', unit = 'ms') {
   );
 }
 const opRows = [];
+/** Records the tool's LDAP operations per run and prints them (reads, writes, round trips). */
+function opRow(r) {
+  opRows.push(r);
+  console.log(`       ${r.name}: ${r.reads} reads, ${r.writes} writes, ${r.roundTrips} round trips per run (tool)`);
+}
 
 /** The tool, on the Node being measured. */
 const tool = (args, env = {}, expect = 0) => timed(current.bin, [BIN, ...args], { ...current.env, ...env }, expect);
@@ -290,11 +295,12 @@ async function sourceRows({
     await alternate(RUNS.prepare, prepare, floor, reset),
     0.9,
   );
-  opRows.push({
+  opRow({
     node: current.version,
     name: `${opName}, first run`,
     reads: median(ops.map((o) => o.reads)),
     writes: median(ops.map((o) => o.writes)),
+    roundTrips: median(ops.map((o) => o.roundTrips)),
     minReads,
     minWrites,
   });
@@ -336,11 +342,12 @@ async function sourceRows({
     null,
   );
   if (again.some((o) => o.writes !== 0)) throw new Error(`a re-run on a prepared ${server} wrote something`);
-  opRows.push({
+  opRow({
     node: current.version,
     name: `${opName}, re-run`,
     reads: median(again.map((o) => o.reads)),
     writes: Math.max(...again.map((o) => o.writes)),
+    roundTrips: median(again.map((o) => o.roundTrips)),
     minReads,
     minWrites: 0,
   });
@@ -712,11 +719,11 @@ function table(measured) {
     if (ops.length > 0) {
       lines.push(
         '',
-        '| LDAP operations per run (tool, from its log) | reads | writes | minimum the plan needs (reads / writes) | |',
-        '|---|--:|--:|--:|---|',
+        '| LDAP operations per run (tool, from its log) | reads | writes | round trips | minimum the plan needs (reads / writes) | |',
+        '|---|--:|--:|--:|--:|---|',
         ...ops.map(
           (o) =>
-            `| ${o.name} | ${o.reads} | ${o.writes} | ${o.minReads} / ${o.minWrites} | ${o.reads <= o.minReads && o.writes <= o.minWrites ? 'at the minimum' : `**${o.reads - o.minReads} reads over**`} |`,
+            `| ${o.name} | ${o.reads} | ${o.writes} | ${o.roundTrips ?? '?'} | ${o.minReads} / ${o.minWrites} | ${o.reads <= o.minReads && o.writes <= o.minWrites ? 'at the minimum' : `**${o.reads - o.minReads} reads over**`} |`,
         ),
       );
     }
