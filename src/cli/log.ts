@@ -1,15 +1,59 @@
 /**
- * The run log: pino JSON lines, written synchronously so a crash loses nothing, one run id on every line.
+ * The run log: JSON lines in pino's format (level, time, runId, tool, the fields, msg), written synchronously
+ * so a crash loses nothing, one run id on every line. Written here in a few lines rather than by pino, whose
+ * loading cost a run more start-up time than all of its LDAP (BENCHMARKS.md).
  * Only DNs and attribute names are logged; secrets are redacted by key and never built into messages.
  * A log never fails a run: a file that cannot be opened, or that stops taking writes (a full disk, an I/O
  * error), is reported once through `onProblem` and the run goes on without it.
  */
-import { constants, mkdirSync, openSync } from 'node:fs';
+import { constants, mkdirSync, openSync, writeSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, join } from 'node:path';
-import type { Logger } from 'pino';
 
-export type RunLog = Pick<Logger, 'info' | 'warn' | 'error'>;
+/** One event: its fields (plain data) and its message. */
+export interface RunLog {
+  info(fields: Readonly<Record<string, unknown>>, message: string): void;
+  warn(fields: Readonly<Record<string, unknown>>, message: string): void;
+  error(fields: Readonly<Record<string, unknown>>, message: string): void;
+}
+
+/** pino's level numbers, which the lines keep. */
+const LEVELS = { info: 30, warn: 40, error: 50 } as const;
+
+/** Keys whose values never reach the log, at the top of an event or one level down. */
+const SECRET_KEYS = new Set(['password', 'bindPassword', 'syncPassword', 'userPassword']);
+
+function redacted(fields: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const copy: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(fields)) {
+    if (SECRET_KEYS.has(key)) copy[key] = '***';
+    else if (value !== null && typeof value === 'object' && !Array.isArray(value))
+      copy[key] = Object.fromEntries(
+        Object.entries(value as Record<string, unknown>).map(([inner, v]) => [
+          inner,
+          SECRET_KEYS.has(inner) ? '***' : v,
+        ]),
+      );
+    else copy[key] = value;
+  }
+  return copy;
+}
+
+/** Writes all of `text` to `fd`, waiting (up to a second in all) while a pipe that is full takes no more. */
+function writeAll(fd: number, text: string): void {
+  const bytes = Buffer.from(text);
+  let offset = 0;
+  let waits = 0;
+  while (offset < bytes.length) {
+    try {
+      offset += writeSync(fd, bytes, offset);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EAGAIN' || waits >= 100) throw error;
+      waits += 1;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
+    }
+  }
+}
 
 const SILENT: RunLog = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
@@ -45,13 +89,17 @@ export interface OpenRunLogOptions {
  * Opens the log at `path`; when that is impossible, at `fallback` if one is given. When neither can be written
  * it returns a silent log and the reason.
  */
-export async function openRunLog(path: string, runId: string, options: OpenRunLogOptions = {}): Promise<OpenedRunLog> {
+export function openRunLog(path: string, runId: string, options: OpenRunLogOptions = {}): Promise<OpenedRunLog> {
+  return Promise.resolve(openRunLogNow(path, runId, options));
+}
+
+function openRunLogNow(path: string, runId: string, options: OpenRunLogOptions): OpenedRunLog {
   const onProblem = options.onProblem ?? ((): void => undefined);
-  const first = await openAt(path, runId, 0o750, onProblem);
+  const first = openAt(path, runId, 0o750, onProblem);
   if (first.log !== undefined) return { log: first.log };
   const fallback = options.fallback;
   if (fallback !== undefined && fallback !== path) {
-    const second = await openAt(fallback, runId, 0o700, onProblem);
+    const second = openAt(fallback, runId, 0o700, onProblem);
     if (second.log !== undefined)
       return {
         log: second.log,
@@ -74,12 +122,12 @@ function problemText(path: string, error: unknown): string {
   return `cannot write the log file ${path}${codeOf(error)}; the run goes on without it`;
 }
 
-async function openAt(
+function openAt(
   path: string,
   runId: string,
   folderMode: number,
   onProblem: (message: string) => void,
-): Promise<{ log?: RunLog; error?: unknown }> {
+): { log?: RunLog; error?: unknown } {
   try {
     mkdirSync(dirname(path), { recursive: true, mode: folderMode });
     // Non-blocking open: a named pipe with no reader fails at once (ENXIO) instead of waiting for one.
@@ -89,44 +137,20 @@ async function openAt(
       constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NONBLOCK | constants.O_NOCTTY,
       0o600,
     );
-    const { default: pino } = await import('pino');
-    const destination = pino.destination({ dest: fd, sync: true });
     let failed = false;
     const fail = (error: unknown): void => {
       if (failed) return;
       failed = true;
       onProblem(problemText(path, error));
     };
-    // sonic-boom reports a failed write (ENOSPC, EIO, EPIPE) as an 'error' event: without a listener it
-    // would end the process.
-    destination.on('error', fail);
-    const logger = pino(
-      {
-        base: { runId, tool: 'prepare-endpoint-server' },
-        timestamp: pino.stdTimeFunctions.isoTime,
-        redact: {
-          paths: [
-            'password',
-            '*.password',
-            'bindPassword',
-            'syncPassword',
-            '*.bindPassword',
-            '*.syncPassword',
-            'userPassword',
-            '*.userPassword',
-          ],
-          censor: '***',
-        },
-      },
-      destination,
-    );
+    const base = JSON.stringify({ runId, tool: 'prepare-endpoint-server' }).slice(1, -1);
     const guarded =
-      (level: 'info' | 'warn' | 'error') =>
-      (...args: unknown[]): void => {
+      (level: keyof typeof LEVELS) =>
+      (fields: Readonly<Record<string, unknown>>, message: string): void => {
         if (failed) return;
         try {
-          // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- tsc needs it: pino's overloads take no unknown[] spread
-          (logger[level] as (...a: unknown[]) => void)(...args);
+          const rest = JSON.stringify({ ...redacted(fields), msg: message }).slice(1, -1);
+          writeAll(fd, `{"level":${LEVELS[level]},"time":"${new Date().toISOString()}",${base},${rest}}\n`);
         } catch (error) {
           fail(error);
         }

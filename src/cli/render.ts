@@ -1,6 +1,27 @@
 /** Console output in the style of Ping's tool: `Testing connection to host:port ..... Done`. */
-import { Chalk, type ChalkInstance } from 'chalk';
 import type { PlannedStep, StepStatus } from '../model/plan.js';
+
+/**
+ * The four styles the console uses, as the 16-colour ANSI codes (what chalk wrote at level 1, without loading
+ * chalk and the terminal detection it brings: a run's start-up is shorter without them, BENCHMARKS.md). A style
+ * is closed before a line break and opened again after it, so a cut or paged line keeps no colour.
+ */
+interface Styles {
+  green(text: string): string;
+  yellow(text: string): string;
+  red(text: string): string;
+  dim(text: string): string;
+}
+
+function ansi(open: number, close: number): (text: string) => string {
+  const start = `\u001B[${open}m`;
+  const end = `\u001B[${close}m`;
+  return (text) =>
+    text === '' ? '' : `${start}${text.replace(/\r?\n/g, (newline) => `${end}${newline}${start}`)}${end}`;
+}
+
+const COLOURS: Styles = { green: ansi(32, 39), yellow: ansi(33, 39), red: ansi(31, 39), dim: ansi(2, 22) };
+const PLAIN: Styles = { green: String, yellow: String, red: String, dim: String };
 
 const LINE_WIDTH = 72;
 
@@ -9,13 +30,13 @@ export interface Console {
 }
 
 export class Renderer {
-  private readonly style: ChalkInstance;
+  private readonly style: Styles;
 
   public constructor(
     private readonly out: Console,
     color: boolean,
   ) {
-    this.style = new Chalk({ level: color ? 1 : 0 });
+    this.style = color ? COLOURS : PLAIN;
   }
 
   public check(title: string, outcome: string, detail?: string): void {
