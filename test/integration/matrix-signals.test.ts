@@ -17,16 +17,18 @@ import {
 } from '../helpers/ldap-proxy.js';
 import {
   assertNoSecretsAnywhere,
+  connectingTo,
   describeRun,
   fileSize,
   logLines,
   oneLine,
+  readsStdin,
   runCli,
   signalAndWait,
-  sleep,
   spawnCli,
   SENTINEL_SYNC,
   type Spawned,
+  until,
   useSlapdMatrix,
 } from '../helpers/matrix.js';
 import { accessRulesFor, slapdState } from '../helpers/slapd-state.js';
@@ -123,8 +125,7 @@ describe('matrix: signals stop the run at once (130 for SIGINT, 143 for SIGTERM)
       const run = args(matrix.server.host, matrix.server.port, matrix.server.adminDn, ['-b', BASE, '--isDestination']);
       run[run.indexOf('--bindPasswordFile') + 1] = '-';
       const spawned = spawnCli(run, { stdin: 'open', timeoutMs: 20_000 });
-      // Long enough for Node to start and the tool to install its handlers, even on a loaded machine.
-      await sleep(1_500);
+      await until('reading stdin', () => readsStdin(spawned));
       const r = await signalAndWait(spawned, signal);
       spawned.child.stdin?.destroy();
       assertStopped(r, signal, 'reading stdin', offset, /while reading a password from stdin/);
@@ -134,6 +135,8 @@ describe('matrix: signals stop the run at once (130 for SIGINT, 143 for SIGTERM)
       const listener = await startFullBacklogListener();
       const offset = fileSize(matrix.logFile);
       try {
+        // The listener's own connections that fill its queue wait too: the CLI's is one more.
+        const filling = connectingTo(listener.port);
         const spawned = spawnCli(
           args('127.0.0.1', listener.port, matrix.server.adminDn, [
             '-b',
@@ -144,8 +147,7 @@ describe('matrix: signals stop the run at once (130 for SIGINT, 143 for SIGTERM)
           ]),
           { timeoutMs: 30_000 },
         );
-        // Node starts, the connect is sent and stays in progress.
-        await sleep(1_000);
+        await until('connecting', () => connectingTo(listener.port) > filling);
         const r = await signalAndWait(spawned, signal);
         assertStopped(
           r,
@@ -173,8 +175,7 @@ describe('matrix: signals stop the run at once (130 for SIGINT, 143 for SIGTERM)
           ]),
           { timeoutMs: 40_000 },
         );
-        while (silent.connections() === 0) await sleep(50);
-        await sleep(300);
+        await until('the root DSE search', () => silent.received() > 0);
         const r = await signalAndWait(spawned, signal);
         assertStopped(
           r,
