@@ -28,7 +28,11 @@ export async function previousVersionSkipReason(commit = LEAST_PRIVILEGE_BASELIN
   }
 }
 
-/** Exports `commit`'s bin/ and src/ into a temporary folder and compiles them with this checkout's TypeScript. */
+/**
+ * Exports `commit`'s bin/ and src/ into a temporary folder and compiles them with this checkout's TypeScript.
+ * It builds and runs against this checkout's node_modules: what the earlier release needs and the tool no longer
+ * does (chalk, pino) stays in package.json's devDependencies for this.
+ */
 export async function buildPreviousVersion(commit = LEAST_PRIVILEGE_BASELINE): Promise<PreviousVersion> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'pes-previous-'));
   try {
