@@ -17,7 +17,7 @@
  *
  * Nodes: the start-up and 389 DS rows run once per Node major, with the tool (and the `node -e 0` baseline) on
  * that Node, which scripts/node-for.sh provides (the machine's own, or the npm registry's `node` package in
- * .cache/node/<major>); the PingDirectory rows run on the first Node only. On a Node with a module compile
+ * .cache/node/<major>); the PingDirectory rows too. On a Node with a module compile
  * cache (22+) the tool's cache lives in this run's temporary folder and is warmed by one untimed run first.
  *
  * Servers: a throw-away 389 DS (test/servers/389ds.sh) and the PingDirectory emulator
@@ -141,6 +141,11 @@ function row(name, aLabel, bLabel, times, target, note = '', unit = 'ms') {
   );
 }
 const opRows = [];
+/** Records the tool's LDAP operations per run and prints them (reads, writes, round trips). */
+function opRow(r) {
+  opRows.push(r);
+  console.log(`       ${r.name}: ${r.reads} reads, ${r.writes} writes, ${r.roundTrips} round trips per run (tool)`);
+}
 
 /** The tool, on the Node being measured. */
 const tool = (args, env = {}, expect = 0) => timed(current.bin, [BIN, ...args], { ...current.env, ...env }, expect);
@@ -195,6 +200,23 @@ async function entry(client, dn, attributes) {
   }
 }
 
+/**
+ * The minimum LDAP operations of a re-run made by this (warm) process, one after another: two connections and
+ * binds, the plan's reads, the sync user's change numbers. Returns the milliseconds they took.
+ */
+async function minimumOps(url, adminDn, adminPassword, syncDn, syncPassword, reads) {
+  const start = process.hrtime.bigint();
+  const client = new Client({ url, strictDN: false });
+  await client.bind(adminDn, adminPassword);
+  for (const [dn, attributes] of reads) await entry(client, dn, attributes);
+  const sync = new Client({ url, strictDN: false });
+  await sync.bind(syncDn, syncPassword);
+  await entry(sync, '', ['firstChangeNumber', 'lastChangeNumber']);
+  const ms = Number(process.hrtime.bigint() - start) / 1e6;
+  await Promise.all([client.unbind(), sync.unbind()]);
+  return ms;
+}
+
 /** The tool's arguments for a full source preparation of `base` on 127.0.0.1:`port`, its run log in `log`. */
 const sourceArgs = ({ port, adminPw, syncPw, base = BASE_DN, log }, extra = []) => [
   '-h',
@@ -238,6 +260,9 @@ async function sourceRows({
   script,
   prepare,
   shell,
+  floor,
+  floorName,
+  limitOps,
   reset,
   log,
   minReads,
@@ -263,11 +288,19 @@ async function sourceRows({
     ),
     1.0,
   );
-  opRows.push({
+  row(
+    `${server}: first run (fresh server) vs the floor`,
+    'tool',
+    floorName,
+    await alternate(RUNS.prepare, prepare, floor, reset),
+    0.9,
+  );
+  opRow({
     node: current.version,
     name: `${opName}, first run`,
     reads: median(ops.map((o) => o.reads)),
     writes: median(ops.map((o) => o.writes)),
+    roundTrips: median(ops.map((o) => o.roundTrips)),
     minReads,
     minWrites,
   });
@@ -289,14 +322,33 @@ async function sourceRows({
       },
       shell,
     ),
-    0.8,
+    0.6,
+  );
+  row(
+    `${server}: re-run (prepared server) vs the floor`,
+    'tool',
+    floorName,
+    await alternate(RUNS.rerun, prepare, floor),
+    0.9,
+  );
+  // The physical limit: a Node that starts and does nothing, plus the re-run's minimum LDAP operations made by
+  // a warm process (one after another, as the floor makes them), timed in this process: what no client sending
+  // one request at a time can beat.
+  await limitOps();
+  row(
+    `${server}: re-run vs the physical limit`,
+    'tool',
+    'node -e 0 + LDAP (warm)',
+    await alternate(RUNS.rerun, prepare, async () => timed(current.bin, ['-e', '0']) + (await limitOps())),
+    null,
   );
   if (again.some((o) => o.writes !== 0)) throw new Error(`a re-run on a prepared ${server} wrote something`);
-  opRows.push({
+  opRow({
     node: current.version,
     name: `${opName}, re-run`,
     reads: median(again.map((o) => o.reads)),
     writes: Math.max(...again.map((o) => o.writes)),
+    roundTrips: median(again.map((o) => o.roundTrips)),
     minReads,
     minWrites: 0,
   });
@@ -330,7 +382,7 @@ async function startup() {
     throw new Error('bin --version is wrong');
 
   // A whole run up to its first connection, refused at once (exit 91): every chunk a real run loads (commander,
-  // settings, pino, chalk, the core with ldapts), with no server in the measure.
+  // settings, the log, the console, the core with ldapts), with no server in the measure.
   const closed = await freePort();
   const adminPw = secretFile('startup-admin.pw', 'Secret123!');
   const syncPw = secretFile('startup-sync.pw', 'Bench-Sync-Pw-1');
@@ -349,7 +401,7 @@ async function startup() {
     'bin --version',
     'node -e 0',
     await alternate(RUNS.startup, () => run(['--version']), node0),
-    1.3,
+    1.1,
     '',
     unit,
   );
@@ -358,7 +410,7 @@ async function startup() {
     'bin --help',
     'node -e 0',
     await alternate(RUNS.startup, () => run(['--help']), node0),
-    1.5,
+    1.1,
     '',
     unit,
   );
@@ -367,7 +419,7 @@ async function startup() {
     'bin (exit 91)',
     'node -e 0',
     await alternate(RUNS.startup, () => run(toConnect, {}, 91), node0),
-    null,
+    1.3,
     '',
     unit,
   );
@@ -469,6 +521,7 @@ async function ds389Rows(ds) {
   const prepare = (base = BASE_DN) => tool(sourceArgs({ port, adminPw, syncPw, base, log }));
   const shell = (base = BASE_DN) =>
     timed('bash', [join(ROOT, 'bench', 'prepare-389ds.sh')], scriptEnv({ url, adminPw, syncPw, base }));
+  const floor = () => timed(current.bin, [join(ROOT, 'bench', 'floor-389ds.mjs')], scriptEnv({ url, adminPw, syncPw }));
   const label = `[Node ${current.version}] 389 DS`;
 
   if (ONLY.includes('389ds')) {
@@ -480,6 +533,16 @@ async function ds389Rows(ds) {
       script: 'bench/prepare-389ds.sh',
       prepare,
       shell,
+      floor,
+      floorName: 'bench/floor-389ds.mjs',
+      limitOps: () =>
+        minimumOps(url, ADMIN_DN, 'Secret123!', `cn=Sync User,${BASE_DN}`, 'Bench-Sync-Pw-1', [
+          ['', ['vendorVersion', 'changelog']],
+          [BASE_DN, ['aci']],
+          [`cn=Sync User,${BASE_DN}`, ['1.1']],
+          ['cn=config', ['nsslapd-dynamic-plugins']],
+          [PLUGIN_DN, ['nsslapd-pluginEnabled', 'nsslapd-changelogmaxage']],
+        ]),
       reset,
       log,
       minReads: 7,
@@ -549,7 +612,7 @@ async function ds389Rows(ds) {
 
 async function ping() {
   const port = await freePort();
-  const dir = join(work, 'ping');
+  const dir = join(work, `ping-${current.major}`);
   const script = join(ROOT, 'test', 'emulators', 'pingdirectory', 'emulator.sh');
   const up = () => execFileSync('bash', [script, 'up', String(port), dir], { stdio: 'ignore' });
   const down = () => execFileSync('bash', [script, 'down', dir], { stdio: 'ignore' });
@@ -563,6 +626,8 @@ async function ping() {
   const prepare = () => tool(sourceArgs({ port, adminPw, syncPw, log }));
   const shell = () =>
     timed('bash', [join(ROOT, 'bench', 'prepare-pingdirectory.sh')], scriptEnv({ url, adminPw, syncPw }));
+  const floor = () =>
+    timed(current.bin, [join(ROOT, 'bench', 'floor-pingdirectory.mjs')], scriptEnv({ url, adminPw, syncPw }));
   // The emulator keeps its data in memory: a restart is a fresh server. Not timed.
   const restart = async () => {
     down();
@@ -577,11 +642,21 @@ async function ping() {
     script: 'bench/prepare-pingdirectory.sh',
     prepare,
     shell,
+    floor,
+    floorName: 'bench/floor-pingdirectory.mjs',
+    limitOps: () =>
+      minimumOps(url, ADMIN_DN, 'adminpw', 'cn=Sync User,cn=Root DNs,cn=config', 'Bench-Sync-Pw-1', [
+        ['', ['vendorName']],
+        [BASE_DN, ['1.1']],
+        ['cn=Sync User,cn=Root DNs,cn=config', ['ds-privilege-name']],
+        ['ds-cfg-backend-id=changelog,cn=Backends,cn=config', ['ds-cfg-enabled', 'ds-cfg-changelog-maximum-age']],
+      ]),
     reset: restart,
     log,
     minReads: 6,
     minWrites: 2,
   });
+  down();
 }
 
 // ------------------------------------------------------------------------------------------ report
@@ -646,11 +721,11 @@ function table(measured) {
     if (ops.length > 0) {
       lines.push(
         '',
-        '| LDAP operations per run (tool, from its log) | reads | writes | minimum the plan needs (reads / writes) | |',
-        '|---|--:|--:|--:|---|',
+        '| LDAP operations per run (tool, from its log) | reads | writes | round trips | minimum the plan needs (reads / writes) | |',
+        '|---|--:|--:|--:|--:|---|',
         ...ops.map(
           (o) =>
-            `| ${o.name} | ${o.reads} | ${o.writes} | ${o.minReads} / ${o.minWrites} | ${o.reads <= o.minReads && o.writes <= o.minWrites ? 'at the minimum' : `**${o.reads - o.minReads} reads over**`} |`,
+            `| ${o.name} | ${o.reads} | ${o.writes} | ${o.roundTrips ?? '?'} | ${o.minReads} / ${o.minWrites} | ${o.reads <= o.minReads && o.writes <= o.minWrites ? 'at the minimum' : `**${[o.reads > o.minReads ? `${o.reads - o.minReads} reads` : '', o.writes > o.minWrites ? `${o.writes - o.minWrites} writes` : ''].filter(Boolean).join(', ')} over**`} |`,
         ),
       );
     }
@@ -662,11 +737,11 @@ function table(measured) {
 if (BUILD) build();
 const measured = nodes();
 const ds = ONLY.some((o) => ['389ds', 'lib389', 'loop'].includes(o)) ? await ds389Server() : undefined;
-for (const [index, node] of measured.entries()) {
+for (const node of measured) {
   current = node;
   if (ONLY.includes('startup')) await startup();
   if (ds !== undefined) await ds389Rows(ds);
-  if (index === 0 && ONLY.includes('ping')) await ping();
+  if (ONLY.includes('ping')) await ping();
 }
 await ds?.client.unbind();
 if (ONLY.includes('ansible')) {

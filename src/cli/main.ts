@@ -16,7 +16,7 @@ import type { ResolvedSettings } from './settings.js';
 
 // Start-up is part of every run of a fleet loop: this module loads nothing but node builtins (and output.ts,
 // which has no imports). `--version`
-// answers from package.json alone; everything else (commander, chalk, pino, ldapts, prompts) is imported on
+// answers from package.json alone; everything else (commander, the log, ldapts, prompts) is imported on
 // the path that uses it, below.
 
 export interface ProcessIo {
@@ -443,6 +443,7 @@ async function prepare(
         changed: outcome.changed,
         reads: stats.reads,
         writes: stats.writes,
+        roundTrips: stats.roundTrips ?? 0,
         durationMs: Date.now() - run.startedAt,
       },
       'run finished',
@@ -472,6 +473,7 @@ async function prepare(
         exitCode: result.exitCode,
         reads: stats.reads,
         writes: stats.writes,
+        roundTrips: stats.roundTrips ?? 0,
         durationMs: Date.now() - run.startedAt,
         hint: failure.hint ?? null,
         ...(result.exitCode === 1 && error instanceof Error ? { stack: error.stack ?? null } : {}),

@@ -109,7 +109,8 @@ export function buildResult(facts: RunFacts): RunResult {
     verified: run?.verified ?? null,
     servers: (run?.servers ?? []).map((server) => ({ ...server, steps: server.steps.map(stepSummary) })),
     ldif: run?.ldif ?? null,
-    ldap: run === undefined ? { reads: 0, writes: 0 } : { ...run.ldap },
+    // Reads and writes only: the round trips are the log's (and the bench's), not part of this object's schema.
+    ldap: run === undefined ? { reads: 0, writes: 0 } : { reads: run.ldap.reads, writes: run.ldap.writes },
     exitCode,
     error: error === undefined ? null : { exitCode, message: error.message, hint: error.hint ?? null },
   };

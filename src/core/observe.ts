@@ -52,7 +52,7 @@ export async function observe(
     ),
     inFlight(
       searches.map((search) => () => searchOrNothing(admin, search)),
-      1,
+      MAX_IN_FLIGHT,
     ),
   ]);
   const byDn = new Map(keys.map((key, index) => [key, entries[index]]));
@@ -98,11 +98,13 @@ function normalizedOrUndefined(dn: string): string | undefined {
 }
 
 /**
- * Requests pipelined on one connection. 389 DS answers a third request in flight on one connection only at
- * its next poll, about 100 ms later (measured: 6 reads in flight take 100-400 ms, 2 at a time take 3 ms), so
- * the reads go out two at a time, and the searches (profiles other than 389 DS's) one at a time beside them.
+ * Requests pipelined on one connection: the reads of an observation do not depend on each other, so they go
+ * out together and cost one round trip. They leave in one TCP segment (the adapter holds the requests made in
+ * one turn of the event loop), which is what 389 DS needs to answer them at once: requests that arrive while
+ * it works on another wait for its next poll, 100 ms or more (see BENCHMARKS.md). The bound only keeps a
+ * profile with very many reads from flooding a server.
  */
-const MAX_IN_FLIGHT = 2;
+const MAX_IN_FLIGHT = 32;
 
 /** Runs the tasks with at most `limit` of them in flight; the results keep the tasks' order. */
 async function inFlight<T>(tasks: readonly (() => Promise<T>)[], limit: number): Promise<T[]> {

@@ -153,11 +153,18 @@ class Preparation {
     // DNs go to the server as written, less what RFC 4514 lets a parser ignore and with naming OIDs as names
     // (`2.5.4.3=` is `cn=`: 389 DS reads no entry by an OID-typed DN).
     const spelledSyncUserDn = dnSpelling(givenSyncUserDn);
+    // The admin's bind and the access test use two connections: both go out at once when nothing must be asked
+    // first (a prompt would mix with the access test's line). The access test's failure still comes first.
+    const adminBinding =
+      this.adminDn !== undefined || (settings.bindDn !== undefined && settings.bindPassword !== undefined)
+        ? this.bindAdmin()
+        : undefined;
+    adminBinding?.catch(() => undefined);
     this.syncSession =
       syncPassword === undefined
         ? undefined
         : await testSyncAccess(this.open, spelledSyncUserDn, syncPassword, this.deps.reporter);
-    const bindDn = await this.bindAdmin();
+    const bindDn = await (adminBinding ?? this.bindAdmin());
 
     const { target, observed } = await this.observeTarget(
       server,

@@ -100,6 +100,12 @@ export interface BindOptions {
 export interface DirectoryStats {
   reads: number;
   writes: number;
+  /**
+   * Round trips on the run's critical path, across its connections: an operation sent while others are in
+   * flight shares their round trip; one sent after an answer came back starts the next. Counted by the adapter
+   * (absent where nothing counts them).
+   */
+  roundTrips?: number;
 }
 
 /** Options of a read or search (all optional; callers without them are unaffected). */

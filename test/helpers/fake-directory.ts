@@ -73,6 +73,8 @@ export class FakeDirectoryServer {
   /** Called as the server takes each read or search (`index` counts them from 0): a test aborts the run here. */
   public beforeRead: ((base: string, index: number) => void) | undefined;
   public readsTaken = 0;
+  /** Reads and searches the run asked for (taken or, after a signal, refused): sent together, they are all in flight. */
+  public readsRequested = 0;
   private readonly failures: WriteFailure[] = [];
 
   /** The DN a SASL EXTERNAL bind maps to (undefined: the server refuses it, 48). */
@@ -310,6 +312,7 @@ class FakeConnection implements Directory {
     options?: SearchOptions,
   ): Promise<Entry[]> {
     this.stats.reads += 1;
+    this.server.readsRequested += 1;
     await this.operation('search', base);
     this.server.beforeRead?.(base, this.server.readsTaken++);
     // The adapter drops a read in flight at once.

@@ -151,13 +151,19 @@ export async function startLdapProxy(
 export async function startSilentListener(): Promise<{
   port: number;
   connections: () => number;
+  /** Bytes received on every connection: a request was sent once this is above 0. */
+  received: () => number;
   close: () => Promise<void>;
 }> {
   const sockets = new Set<net.Socket>();
   let accepted = 0;
+  let received = 0;
   const server = net.createServer((socket) => {
     accepted += 1;
     sockets.add(socket);
+    socket.on('data', (chunk: Buffer) => {
+      received += chunk.length;
+    });
     socket.on('error', () => undefined);
     socket.on('close', () => sockets.delete(socket));
   });
@@ -165,6 +171,7 @@ export async function startSilentListener(): Promise<{
   return {
     port: (server.address() as net.AddressInfo).port,
     connections: () => accepted,
+    received: () => received,
     async close() {
       for (const socket of sockets) socket.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -336,6 +336,51 @@ export function cliProcess(pid: number): number | undefined {
   return undefined;
 }
 
+/**
+ * Resolves once `ready()` holds, checked every 20 ms: a state the CLI shows from outside, so that a signal is
+ * sent at that point of the run whatever the machine's load (never after a guessed sleep). Fails after
+ * `deadlineMs`, naming `what`.
+ */
+export async function until(what: string, ready: () => boolean, deadlineMs = 30_000): Promise<void> {
+  const giveUp = Date.now() + deadlineMs;
+  while (!ready()) {
+    if (Date.now() > giveUp) assert.fail(`the CLI never got to: ${what}`);
+    await sleep(20);
+  }
+}
+
+/**
+ * True once the CLI of `spawned` reads its stdin: fd 0 is in one of its epoll sets (Node watches it only once a
+ * read starts, after main() installed its signal handlers).
+ */
+export function readsStdin(spawned: Spawned): boolean {
+  const pid = cliProcess(spawned.child.pid!);
+  if (pid === undefined) return false;
+  try {
+    return readdirSync(`/proc/${pid}/fdinfo`).some((fd) => {
+      try {
+        return /^tfd:\s+0\s/m.test(readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8'));
+      } catch {
+        return false;
+      }
+    });
+  } catch {
+    return false;
+  }
+}
+
+/** TCP connections to 127.0.0.1:`port` still waiting for the server's SYN-ACK (SYN_SENT), on this machine. */
+export function connectingTo(port: number): number {
+  const hex = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  return readFileSync('/proc/net/tcp', 'utf8')
+    .split('\n')
+    .slice(1)
+    .filter((line) => {
+      const [, , remote, state] = line.trim().split(/\s+/);
+      return remote?.endsWith(hex) === true && state === '02';
+    }).length;
+}
+
 /** Sends `signal` to the CLI process of `spawned` and resolves with its result and the time it took to exit. */
 export async function signalAndWait(
   spawned: Spawned,

@@ -180,7 +180,6 @@ describe('389 DS: failures write nothing (pristine server)', () => {
       const r = await run(noPasswords, { stdin, timeoutMs: 20_000 });
       assert.equal(r.timedOut, false, `stdin ${stdin}: the CLI must not wait for input\n${describeRun(r)}`);
       assert.equal(r.code, 89, `stdin ${stdin}\n${describeRun(r)}`);
-      assert.ok(r.ms < 10_000, `stdin ${stdin}: took ${r.ms} ms`);
       assert.match(r.stderr, /bindPasswordFile|PES_BIND_PASSWORD/, describeRun(r));
     }
     assert.equal(await readEntry(d.url, admin(), `cn=Sync User,${COM}`), undefined);

@@ -55,7 +55,6 @@ describe('matrix: process', () => {
       spawned.child.stdin?.destroy();
       assert.equal(r.timedOut, false, describeRun(r));
       assert.equal(r.code, 89, describeRun(r));
-      assert.ok(r.ms < 5_000, `took ${r.ms} ms`);
       assert.match(r.stderr, /cannot prompt because stdin is not a terminal/);
       assert.deepEqual(await slapdState(matrix.server), before);
     }
@@ -78,7 +77,7 @@ describe('matrix: process', () => {
     assert.equal(end.at(-1)?.exitCode, 130, JSON.stringify(end));
   });
 
-  test('Ctrl-C (SIGINT) during the writes: exit 130 after the write in flight, the log says so; a re-run finishes', async () => {
+  test('Ctrl-C (SIGINT) during the writes: exit 130, nothing after the write in flight, the log says so; a re-run finishes', async () => {
     let child: ChildProcess | undefined;
     const proxy = await startLdapProxy(
       { host: matrix.server.host, port: matrix.server.port },
@@ -86,7 +85,8 @@ describe('matrix: process', () => {
         async onWrite(request): Promise<WriteDecision> {
           if (request.index === 1) {
             child?.kill('SIGINT');
-            // Well within WRITE_GRACE_MS: the write in flight is answered, and reported as made.
+            // Usually within WRITE_GRACE_MS, so that the write is answered; on a loaded machine the grace may run
+            // out first. Both outcomes are correct and asserted below: the test does not control the timing.
             await sleep(100);
           }
           return 'forward';
@@ -94,26 +94,41 @@ describe('matrix: process', () => {
       },
     );
     const offset = fileSize(matrix.logFile);
+    let answeredInTime: boolean;
     try {
       const spawned = spawnCli(common(matrix.server, ['-b', BASE, '--isDestination'], proxy.port));
       child = spawned.child;
       const r = await spawned.result;
       assert.equal(r.code, 130, describeRun(r));
-      assert.match(oneLine(r.stderr, r), /Interrupted before all changes were made/);
+      const line = oneLine(r.stderr, r);
+      // Answered within the grace: reported as made. Not answered in time: said to be unknown, never as made.
+      assert.match(
+        line,
+        /Interrupted (before all changes were made|during the add of 'cn=Sync User,dc=example,dc=com': 127\.0\.0\.1:\d+ did not answer it in time, so it may or may not have been made)/,
+      );
+      answeredInTime = /before all changes were made/.test(line);
       assert.equal(proxy.writes.length, 1, 'no write was sent after the interrupt');
     } finally {
       await proxy.close();
     }
     const lines = logLines(matrix.logFile, offset);
-    assert.equal(lines.filter((l) => l.event === 'write').length, 1, 'the write in flight is logged');
+    assert.equal(
+      lines.filter((l) => l.event === 'write').length,
+      answeredInTime ? 1 : 0,
+      'the write in flight is logged as made only when it was answered',
+    );
     assert.equal(lines.filter((l) => l.event === 'end').at(-1)?.exitCode, 130);
+    // The account's add was forwarded: the server made it (whether the run heard back in time or not), whole.
     assert.ok(
       await readEntry(matrix.server.url, { dn: matrix.server.adminDn, password: matrix.server.adminPassword }, SYNC_DN),
     );
+    assert.equal(await canBind(matrix.server.url, SYNC_DN, SENTINEL_SYNC), true);
     assert.deepEqual(await accessRulesFor(matrix.server, 'cn=Sync User'), []);
     const rerun = await runCli(common(matrix.server, ['-b', BASE, '--isDestination']));
     assert.equal(rerun.code, 0, describeRun(rerun));
     assert.equal((await accessRulesFor(matrix.server, 'cn=Sync User')).length, 1);
+    const third = await runCli(common(matrix.server, ['-b', BASE, '--isDestination', '--json']));
+    assert.equal((JSON.parse(third.stdout) as { changed: boolean }).changed, false, describeRun(third));
   });
 
   test('the log folder cannot be written (a file in its path; a read-only folder for a non-root user): a warning, the run succeeds', async (t) => {

@@ -97,13 +97,19 @@ describe('core run interrupted', async () => {
   test('a signal while the run reads (before any write): 130, the read dropped, nothing written', async () => {
     const server = ds389();
     const interrupt = new AbortController();
+    // The reads of an observation go out together: those asked for before the signal are in flight with the
+    // one it drops; none may be sent after it.
+    let askedBeforeSignal = -1;
     server.beforeRead = (_base, index) => {
-      if (index === 4) interrupt.abort('SIGINT');
+      if (index !== 4) return;
+      askedBeforeSignal = server.readsRequested;
+      interrupt.abort('SIGINT');
     };
     const stopped = await run(server, BOTH, { signal: interrupt.signal });
     assert.equal(stopped.error?.resultCode, 130);
     assert.match(stopped.error?.message ?? '', /^Interrupted during the search of .* on 127\.0\.0\.1:389$/);
-    assert.equal(server.readsTaken, 5, 'no read after the one the signal dropped');
+    assert.ok(askedBeforeSignal >= 5, 'the signal came during a read');
+    assert.ok(server.readsTaken <= askedBeforeSignal, 'no read sent after the signal');
     assert.deepEqual(server.attempted, []);
     assert.equal(server.openConnections, 0);
   });

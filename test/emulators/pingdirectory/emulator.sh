@@ -32,6 +32,9 @@ up)
     [ -f "$MAIN" ] || die "$MAIN is missing: build first (npx tsc -p tsconfig.json)"
     mkdir -p "$D"
     our_pid "$D" >/dev/null && die "an emulator already runs for $D"
+    # Emptied here, not by the redirection below (made by the background child, perhaps after the loop's
+    # first look): a restart would otherwise take the last run's line for this one's.
+    : >"$D/emulator.out"
     node "$MAIN" --port "$PORT" --pid-file "$D/emulator.pid" "${PROXY[@]}" >"$D/emulator.out" 2>"$D/emulator.log" &
     for _ in $(seq 1 100); do
         if [ -s "$D/emulator.out" ]; then cat "$D/emulator.out"; exit 0; fi
