@@ -413,11 +413,14 @@ export function sourceReadAci(userDn: string): AciSpec {
   return { name: 'sync source read', targetAttributes: '*||+', rights: READ_RIGHTS, userDn };
 }
 
-/** Every attribute but `aci`: the destination sync user may never write access control. */
+/**
+ * Every attribute but `aci` and the password policy pointers: the destination sync user may never write access
+ * control, nor point an account (itself included) at another password policy.
+ */
 export function destinationWriteAci(userDn: string): AciSpec {
   return {
     name: 'sync destination write',
-    targetAttributes: 'aci',
+    targetAttributes: 'aci || ds-pwp-password-policy-dn || pwdPolicySubentry',
     excludeTargetAttributes: true,
     rights: WRITE_RIGHTS,
     userDn,
