@@ -79,6 +79,10 @@ function prepare(e: PingEmulator, ...extra: string[]): Promise<RunCliResult> {
   return runOn(e, 'dc=example,dc=com', path.join(dir, 'admin.pw'), ['--syncServerBindDN', SYNC_DN, ...extra]);
 }
 
+function describeRunText(result: RunCliResult): string {
+  return `${result.stdout}\n${result.stderr}`;
+}
+
 function ok(result: RunCliResult): void {
   assert.equal(result.code, 0, `exit ${String(result.code)}\n${result.stdout}\n${result.stderr}`);
 }
@@ -443,6 +447,29 @@ describe('prepare-endpoint-server against the PingDirectory emulator', () => {
     assert.equal(await syncAccount(e), undefined);
     assert.equal(await readEntry(e.url, admin(e), own, ['cn']), undefined, 'the policy went with the account');
     assert.ok(await readEntry(e.url, admin(e), rootPolicy, ['cn']), "Ping's own policy stays");
+  });
+
+  test('password policy: an account an earlier version made, locked under the Root Password Policy, is converged by one run', async () => {
+    const e = await start();
+    const rootPolicy = 'cn=Root Password Policy,cn=Password Policies,cn=config';
+    await withClient(e.url, admin(e), (c) =>
+      c.modify(
+        rootPolicy,
+        new Change({
+          operation: 'replace',
+          modification: new Attribute({ type: 'ds-cfg-lockout-failure-count', values: ['3'] }),
+        }),
+      ),
+    );
+    await addSyncAccount(e, false, DESTINATION);
+    for (let i = 0; i < 3; i += 1) assert.equal(await canBind(e.url, SYNC_DN, 'wrong'), false);
+    assert.equal(await canBind(e.url, SYNC_DN, SYNC_PASSWORD), false, 'locked');
+    const dry = await prepare(e, '--isDestination', '--dry-run');
+    assert.match(dry.stderr, /The sync user cannot work as it is: the account is locked/, describeRunText(dry));
+    const result = await prepare(e, '--isDestination');
+    ok(result);
+    assert.match(result.stdout, /access \.+ Denied \(the account is locked/, describeRunText(result));
+    assert.equal(await canBind(e.url, SYNC_DN, SYNC_PASSWORD), true, describeRunText(result));
   });
 
   test('a wrong admin password exits 49 and a missing base DN exits 32, writing nothing', async () => {

@@ -196,7 +196,7 @@ export class EmulatedServer {
     }
     const limit = this.lockoutFailureCount(key);
     if (limit > 0 && (this.failures.get(key) ?? 0) >= limit)
-      throw new LdapFailure(RESULT.invalidCredentials, 'The account is locked after too many failed binds');
+      throw new LdapFailure(RESULT.invalidCredentials, 'The account is locked after too many failed binds', '', 1);
     this.failures.delete(key);
     session.boundDn = key;
   }

@@ -240,13 +240,13 @@ export class EmulatedServer {
     const key = normalize(account.dn);
     const limit = this.lockoutFailureCount(key);
     if (limit > 0 && (this.failures.get(key) ?? 0) >= limit) {
-      throw new LdapFailure(RESULT.invalidCredentials, 'The account is locked after too many failed binds');
+      throw new LdapFailure(RESULT.invalidCredentials, 'The account is locked after too many failed binds', '', 1);
     }
     const maxAge = this.policyValue(key, 'ds-cfg-max-password-age');
     const setAt = this.passwordSetAt.get(key);
     if (maxAge !== undefined && setAt !== undefined && durationSeconds(maxAge) > 0) {
       if (this.now().getTime() - setAt.getTime() > durationSeconds(maxAge) * 1000)
-        throw new LdapFailure(RESULT.invalidCredentials, 'The password has expired');
+        throw new LdapFailure(RESULT.invalidCredentials, 'The password has expired', '', 0);
     }
     this.failures.delete(key);
     session.boundDn = key;
