@@ -5,7 +5,13 @@
  * `cn=changelog` and the external changelog control, ACIs on the base DNs for the data. The change log is the
  * external changelog of a replication server, configured in `cn=config` as `dsconfig` would.
  */
-import { pingPasswordPolicyReads, planPingPasswordPolicy } from './pingdirectory-pwpolicy.js';
+import {
+  OPENDJ_POLICY,
+  pingPasswordPolicyReads,
+  pingPasswordPolicyRemovalReads,
+  planPingPasswordPolicy,
+  planPingPasswordPolicyRemoval,
+} from './pingdirectory-pwpolicy.js';
 import { OpenDjTopologyReading } from './opendj-topology.js';
 import { formatSpaced, parseServerDuration } from '../formats/duration.js';
 import { dnEquals, isWithin, parentDn } from '../formats/dn.js';
@@ -110,7 +116,7 @@ export class OpenDjProfile implements ServerProfile {
       },
       // Read on every run: an admin that cannot read the configuration stops the run here (exit 50), before any write.
       { dn: ACCESS_CONTROL_HANDLER_DN, attributes: [GLOBAL_ACI_ATTRIBUTE] },
-      ...(target.removing === true ? [] : pingPasswordPolicyReads(target)),
+      ...(target.removing === true ? pingPasswordPolicyRemovalReads(target) : pingPasswordPolicyReads(target)),
       ...(target.roles.source
         ? [
             {
@@ -163,12 +169,13 @@ export class OpenDjProfile implements ServerProfile {
   }
 
   /**
-   * Which password policy reaches the sync user (`ds-pwp-password-policy-dn`, else the Default Password Policy for
-   * an account in the data), and what in it would stop a sync: said, not written (the names are OpenDS's, shared
-   * with PingDirectory).
+   * A per-server password policy of the sync user's own (no lockout, no maximum age, no forced change), named by
+   * its `ds-pwp-password-policy-dn` (PingDS "Assign password policies"); writing it needs config-write, which the
+   * sync user lacks, and the destination ACI (`targetattr != aci`) covers user attributes only, not that
+   * operational attribute.
    */
   public planPasswordPolicy(target: PrepareTarget, observed: Observation): PlannedStep[] {
-    return planPingPasswordPolicy(target, observed);
+    return planPingPasswordPolicy(target, observed, OPENDJ_POLICY);
   }
 
   public planAccess(target: PrepareTarget, observed: Observation): PlannedStep[] {
@@ -327,7 +334,7 @@ export class OpenDjProfile implements ServerProfile {
     disableChangelog: boolean,
     accountKept = false,
   ): PlannedStep[] {
-    const steps: PlannedStep[] = [];
+    const steps: PlannedStep[] = [...planPingPasswordPolicyRemoval(target, observed, accountKept)];
     const all = [sourceReadAci(target.syncUserDn), destinationWriteAci(target.syncUserDn)];
     for (const base of target.baseDns) {
       steps.push(
@@ -408,11 +415,14 @@ export function sourceReadAci(userDn: string): AciSpec {
   return { name: 'sync source read', targetAttributes: '*||+', rights: READ_RIGHTS, userDn };
 }
 
-/** Every attribute but `aci`: the destination sync user may never write access control. */
+/**
+ * Every attribute but `aci` and the password policy pointers: the destination sync user may never write access
+ * control, nor point an account (itself included) at another password policy.
+ */
 export function destinationWriteAci(userDn: string): AciSpec {
   return {
     name: 'sync destination write',
-    targetAttributes: 'aci',
+    targetAttributes: 'aci || ds-pwp-password-policy-dn || pwdPolicySubentry',
     excludeTargetAttributes: true,
     rights: WRITE_RIGHTS,
     userDn,

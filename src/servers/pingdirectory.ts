@@ -3,7 +3,12 @@
  * user is a root DN user in the configuration; its rights are privileges (`ds-privilege-name`), never ACIs;
  * the change log is the `changelog` backend, configured through `cn=config`.
  */
-import { pingPasswordPolicyReads, planPingPasswordPolicy } from './pingdirectory-pwpolicy.js';
+import {
+  pingPasswordPolicyReads,
+  pingPasswordPolicyRemovalReads,
+  planPingPasswordPolicy,
+  planPingPasswordPolicyRemoval,
+} from './pingdirectory-pwpolicy.js';
 import { formatSpaced, parseServerDuration } from '../formats/duration.js';
 import { decideRetention, KEPT_NOTE, wantedRetention } from './retention.js';
 import { dnEquals, firstRdn, normalizeDn, parentDn } from '../formats/dn.js';
@@ -157,7 +162,7 @@ export class PingDirectoryProfile implements ServerProfile {
         ],
       },
       { dn: ROOT_DNS_DN, attributes: [DEFAULT_ROOT_PRIVILEGES_ATTRIBUTE] },
-      ...(target.removing === true ? [] : pingPasswordPolicyReads(target)),
+      ...(target.removing === true ? pingPasswordPolicyRemovalReads(target) : pingPasswordPolicyReads(target)),
     ];
     if (target.roles.source && !this.proxy) {
       requests.push({
@@ -208,7 +213,7 @@ export class PingDirectoryProfile implements ServerProfile {
     return valuesOf(observed.entry(target.syncUserDn), ALTERNATE_BIND_DN_ATTRIBUTE);
   }
 
-  /** Which password policy reaches the sync user, and what in it would stop a sync (said, not written). */
+  /** A password policy of the sync user's own (no lockout, no maximum age, no forced change), named by the account. */
   public planPasswordPolicy(target: PrepareTarget, observed: Observation): PlannedStep[] {
     return planPingPasswordPolicy(target, observed);
   }
@@ -345,7 +350,7 @@ export class PingDirectoryProfile implements ServerProfile {
     disableChangelog: boolean,
     accountKept = false,
   ): PlannedStep[] {
-    const steps: PlannedStep[] = [];
+    const steps: PlannedStep[] = [...planPingPasswordPolicyRemoval(target, observed, accountKept)];
     const account = observed.entry(target.syncUserDn);
     if (accountKept && account !== undefined) {
       const held = new Set(valuesOf(account, PRIVILEGE_ATTRIBUTE).map((value) => value.trim().toLowerCase()));

@@ -97,6 +97,52 @@ async function expectRefused(what: string, code: number, fn: () => Promise<unkno
 }
 
 describe('PingDS emulator: source and destination', () => {
+  test('password policy: a per-server policy of its own under a locking Default Password Policy; the destination user cannot repoint or weaken it; --remove deletes it', async () => {
+    const e = await start();
+    const defaultPolicy = 'cn=Default Password Policy,cn=Password Policies,cn=config';
+    const own = 'cn=Sync User Password Policy (prepare-endpoint-server),cn=Password Policies,cn=config';
+    const set = (attribute: string, values: string[]): Change =>
+      new Change({ operation: 'replace', modification: new Attribute({ type: attribute, values }) });
+    await withClient(e.url, admin(e), async (c) => {
+      await c.modify(defaultPolicy, set('ds-cfg-lockout-failure-count', ['3']));
+      await c.add(`uid=control,${BASE}`, {
+        objectClass: ['top', 'person', 'organizationalPerson', 'inetOrgPerson'],
+        uid: 'control',
+        cn: 'Control',
+        sn: 'Control',
+        userPassword: 'control-1',
+      });
+    });
+    for (let i = 0; i < 3; i += 1) assert.equal(await canBind(e.url, `uid=control,${BASE}`, 'wrong'), false);
+    assert.equal(await canBind(e.url, `uid=control,${BASE}`, 'control-1'), false, 'the emulator locks under it');
+
+    ok(await prepare(e, '--isDestination'));
+    const account = await readEntry(e.url, admin(e), SYNC_DN, ['ds-pwp-password-policy-dn']);
+    assert.deepEqual(account?.['ds-pwp-password-policy-dn'], [own]);
+    const policy = await readEntry(e.url, admin(e), own, ['*']);
+    assert.deepEqual(policy?.['ds-cfg-lockout-failure-count'], ['0']);
+    assert.deepEqual(policy?.['ds-cfg-java-class'], ['org.opends.server.core.PasswordPolicyFactory']);
+    for (let i = 0; i < 5; i += 1) assert.equal(await canBind(e.url, SYNC_DN, 'wrong'), false);
+    assert.equal(await canBind(e.url, SYNC_DN, SYNC_PASSWORD), true, 'five wrong binds do not lock it');
+
+    await expectRefused('repointing its own policy', 50, () =>
+      withClient(e.url, sync, (c) => c.modify(SYNC_DN, set('ds-pwp-password-policy-dn', [defaultPolicy]))),
+    );
+    await expectRefused('repointing another account', 50, () =>
+      withClient(e.url, sync, (c) => c.modify(`uid=control,${BASE}`, set('ds-pwp-password-policy-dn', [own]))),
+    );
+    await expectRefused('weakening its policy', 50, () =>
+      withClient(e.url, sync, (c) => c.modify(own, set('ds-cfg-lockout-failure-count', ['1']))),
+    );
+    await expectRefused('weakening the default policy', 50, () =>
+      withClient(e.url, sync, (c) => c.modify(defaultPolicy, set('ds-cfg-lockout-failure-count', ['0']))),
+    );
+
+    ok(await prepare(e, '--isDestination', '--remove'));
+    assert.equal(await readEntry(e.url, admin(e), SYNC_DN, ['cn']), undefined);
+    assert.equal(await readEntry(e.url, admin(e), own, ['cn']), undefined, 'the policy went with the account');
+  });
+
   test('prepares both roles; the sync user reads change numbers and cn=changelog, and a delete records objectClass', async () => {
     const e = await start();
     const result = await prepare(

@@ -1,7 +1,7 @@
 // The sync account against a domain lockout policy on Samba AD (issue 22), judged as the sync user: a domain
 // lockout threshold of 3, yet five wrong binds leave the account working (its own PSO has no lockout); the
 // destination user cannot change the PSO or the domain's password settings; --resetSyncServerBindPassword on a
-// locked account unlocks it; --remove takes the PSO away with the account.
+// locked account unlocks it; --remove takes the PSO away with the account; a source run (DirSync) is verified too.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
@@ -73,7 +73,7 @@ async function asSyncUser(password: string, change: Change): Promise<number> {
   }
 }
 
-function run(extra: string[], syncPassword = SYNC_PASSWORD): Promise<RunCliResult> {
+function run(extra: string[], syncPassword = SYNC_PASSWORD, base = TARGET_OU): Promise<RunCliResult> {
   const adminFile = path.join(tmp, 'admin.pw');
   const syncFile = path.join(tmp, `sync-${syncPassword.length}-${syncPassword.slice(-3)}.pw`);
   writeFileSync(adminFile, `${dc.adminPassword}\n`, { mode: 0o600 });
@@ -92,7 +92,7 @@ function run(extra: string[], syncPassword = SYNC_PASSWORD): Promise<RunCliResul
       '--logFile',
       path.join(tmp, 'run.log'),
       '-b',
-      TARGET_OU,
+      base,
       '--useSSL',
       '--trustAll',
       ...extra,
@@ -171,5 +171,25 @@ describe('Samba AD with a domain lockout threshold of 3', { skip: skip ?? false 
     assert.equal(r.code, 0, describeRun(r));
     assert.equal(await as(admin(), (d) => d.read(PSO_DN, ['objectClass'])), undefined);
     assert.equal(await as(admin(), (d) => d.read(SYNC_DN, ['objectClass'])), undefined);
+  });
+
+  test('source (DirSync rights on the domain): its own PSO, verified; five wrong binds, then DirSync as the sync user; --remove takes its PSO', async () => {
+    const r = await run(['--isSource', '--json'], SYNC_PASSWORD, BASE);
+    assert.equal(r.code, 0, describeRun(r));
+    assert.equal((JSON.parse(r.stdout) as { verified: boolean }).verified, true, describeRun(r));
+    const pso = await as(admin(), (d) => d.read(PSO_DN, ['msDS-LockoutThreshold', 'msDS-PSOAppliesTo']));
+    assert.deepEqual(valuesOf(pso, 'msDS-LockoutThreshold'), ['0']);
+    await wrongBinds(5);
+    assert.equal(await bindOutcome(SYNC_PASSWORD), '0', 'not locked');
+    const entries = await as({ dn: SYNC_DN, password: SYNC_PASSWORD }, async (d) => {
+      const result = await d.dirSync(BASE, '(objectClass=organizationalUnit)', ['objectClass'], {});
+      return result.entries.length;
+    });
+    assert.ok(entries > 0, 'DirSync as the sync user returns entries');
+
+    // A shortened domain maximum age is not tested here: Samba 4.17 showed no expiry to observe (README).
+    const removed = await run(['--remove', '--isSource'], SYNC_PASSWORD, BASE);
+    assert.equal(removed.code, 0, describeRun(removed));
+    assert.equal(await as(admin(), (d) => d.read(PSO_DN, ['objectClass'])), undefined);
   });
 });

@@ -30,6 +30,16 @@ const syncPasswordFile = secretFile(tmp, 'sync.pw', SYNC_PASSWORD);
 const newPasswordFile = secretFile(tmp, 'new.pw', NEW_PASSWORD);
 const logFile = path.join(tmp, 'run.log');
 
+/** main before this change, built once for the file (389 DS and OpenLDAP both converge an account it made). */
+let previousBuild: Promise<PreviousVersion> | undefined;
+function previousVersion(): Promise<PreviousVersion> {
+  previousBuild ??= buildPreviousVersion(BEFORE_THIS_CHANGE);
+  return previousBuild;
+}
+after(async () => {
+  if (previousBuild !== undefined) (await previousBuild).remove();
+});
+
 /** The LDAP result code of what `fn` does as `bind` (0 when it succeeds). */
 async function outcome(url: string, bind: Bind, fn: (c: Client) => Promise<unknown>): Promise<number> {
   try {
@@ -85,7 +95,6 @@ function replace(attribute: string, ...values: string[]): Change {
 
 describe('389 DS with a global password policy', () => {
   let ds: Ds389;
-  let previous: PreviousVersion | undefined;
   const syncDn = `cn=Sync User,${PEOPLE}`;
   const sync: Bind = { dn: syncDn, password: SYNC_PASSWORD };
   const admin = (): Bind => ({ dn: ds.adminDn, password: ds.adminPassword });
@@ -117,7 +126,6 @@ describe('389 DS with a global password policy', () => {
   });
 
   after(async () => {
-    previous?.remove();
     await ds?.stop();
   });
 
@@ -204,7 +212,7 @@ describe('389 DS with a global password policy', () => {
       t.skip(skip);
       return;
     }
-    previous = await buildPreviousVersion(BEFORE_THIS_CHANGE);
+    const previous = await previousVersion();
     const dn = `cn=Old Sync,${PEOPLE}`;
     const old = await runCli(args(['--isDestination'], dn), { cli: previous.cli });
     assert.equal(old.code, 0, describeRun(old));
@@ -324,6 +332,48 @@ describe('OpenLDAP with the ppolicy overlay and a default policy', () => {
       50,
     );
     assert.equal(await outcome(slapd.url, sync, (c) => c.modify(policiesDn, [replace('description', 'ok')])), 0);
+  });
+
+  test('an account made by the version before this change (must change, then locked) is converged by one run', async (t) => {
+    const skip = await previousVersionSkipReason(BEFORE_THIS_CHANGE);
+    if (skip !== undefined) {
+      t.skip(skip);
+      return;
+    }
+    const previous = await previousVersion();
+    const dn = `cn=Old Sync,${PEOPLE}`;
+    const old = await runCli(args(['--isDestination'], dn), { cli: previous.cli });
+    assert.equal(old.code, 0, describeRun(old));
+    // Its reset to a new password under pwdMustChange leaves pwdReset (must change), as the issue saw.
+    const reset = await runCli(args(['--isDestination', '--resetSyncServerBindPassword'], dn, newPasswordFile), {
+      cli: previous.cli,
+    });
+    assert.equal(reset.code, 0, describeRun(reset));
+    assert.deepEqual((await readEntry(slapd.url, admin(), dn, ['pwdReset']))?.pwdreset, ['TRUE'], 'must change');
+    assert.equal(
+      await outcome(slapd.url, { dn, password: NEW_PASSWORD }, (c) => c.search(BASE, { scope: 'base' })),
+      50,
+    );
+    await wrongBinds(slapd.url, dn, 3);
+    assert.equal(
+      (await readEntry(slapd.url, admin(), dn, ['pwdAccountLockedTime']))?.pwdaccountlockedtime?.length,
+      1,
+      'then locked',
+    );
+    const dry = await runCli(args(['--isDestination', '--dry-run'], dn, newPasswordFile));
+    assert.match(dry.stderr, /The sync user cannot work as it is: the account is locked/, describeRun(dry));
+    const r = await runCli(args(['--isDestination', '--json'], dn, newPasswordFile));
+    assert.equal(r.code, 0, describeRun(r));
+    assert.equal((JSON.parse(r.stdout) as { verified: boolean }).verified, true, describeRun(r));
+    const account = await readEntry(slapd.url, admin(), dn, ['pwdReset', 'pwdAccountLockedTime', 'pwdPolicySubentry']);
+    assert.deepEqual(account?.pwdreset ?? [], []);
+    assert.deepEqual(account?.pwdaccountlockedtime ?? [], []);
+    assert.match(account?.pwdpolicysubentry?.[0] ?? '', /^cn=prepare-endpoint-server sync account policy,/i);
+    assert.doesNotMatch(
+      await policyWordsAtBind(slapd.url, { dn, password: NEW_PASSWORD }),
+      /must be changed|expire|grace|locked/i,
+    );
+    await worksAsDestination(slapd.url, { dn, password: NEW_PASSWORD }, 'converged old');
   });
 
   test('--resetSyncServerBindPassword on a locked account made under the default policy leaves no pwdReset', async () => {

@@ -79,6 +79,10 @@ function prepare(e: PingEmulator, ...extra: string[]): Promise<RunCliResult> {
   return runOn(e, 'dc=example,dc=com', path.join(dir, 'admin.pw'), ['--syncServerBindDN', SYNC_DN, ...extra]);
 }
 
+function describeRunText(result: RunCliResult): string {
+  return `${result.stdout}\n${result.stderr}`;
+}
+
 function ok(result: RunCliResult): void {
   assert.equal(result.code, 0, `exit ${String(result.code)}\n${result.stdout}\n${result.stderr}`);
 }
@@ -381,6 +385,91 @@ describe('prepare-endpoint-server against the PingDirectory emulator', () => {
     assert.match(result.stdout + result.stderr, /PingDirectoryProxy/);
     const backend = await readEntry(e.url, admin(e), CHANGELOG_BACKEND, ['ds-cfg-enabled']);
     assert.deepEqual(backend?.['ds-cfg-enabled'], ['false'], 'treated as a proxy: the change log is left alone');
+  });
+
+  test('password policy: the sync user gets a policy of its own under a locking, must-change Root Password Policy; it cannot touch it; --remove deletes it', async () => {
+    const e = await start();
+    const rootPolicy = 'cn=Root Password Policy,cn=Password Policies,cn=config';
+    const own = 'cn=Sync User Password Policy (prepare-endpoint-server),cn=Password Policies,cn=config';
+    const set = (attribute: string, values: string[]): Change =>
+      new Change({ operation: 'replace', modification: new Attribute({ type: attribute, values }) });
+    await withClient(e.url, admin(e), async (c) => {
+      await c.modify(rootPolicy, [
+        set('ds-cfg-lockout-failure-count', ['3']),
+        set('ds-cfg-force-change-on-add', ['true']),
+      ]);
+      // A root DN user the policy governs: proves the emulator locks and forces a change under it.
+      await c.add('cn=Control,cn=Root DNs,cn=config', {
+        objectClass: ['top', 'person', 'organizationalPerson', 'inetOrgPerson', 'ds-cfg-user', 'ds-cfg-root-dn-user'],
+        cn: 'Control',
+        sn: 'Control',
+        userPassword: 'control-1',
+        'ds-privilege-name': ['config-read'],
+      });
+    });
+    const control: Bind = { dn: 'cn=Control,cn=Root DNs,cn=config', password: 'control-1' };
+    await assert.rejects(readEntry(e.url, control, 'cn=config', ['cn']), { code: 53 }, 'must change first');
+    for (let i = 0; i < 3; i += 1) assert.equal(await canBind(e.url, control.dn, 'wrong'), false);
+    assert.equal(await canBind(e.url, control.dn, control.password), false, 'the control account is locked');
+
+    ok(await prepare(e, '--isDestination'));
+    const account = await readEntry(e.url, admin(e), SYNC_DN, ['ds-pwp-password-policy-dn']);
+    assert.deepEqual(account?.['ds-pwp-password-policy-dn'], [own]);
+    const policy = await readEntry(e.url, admin(e), own, ['*']);
+    assert.deepEqual(policy?.['ds-cfg-lockout-failure-count'], ['0']);
+    assert.deepEqual(policy?.['ds-cfg-force-change-on-add'], ['false']);
+    assert.equal(policy?.['ds-cfg-max-password-age'], undefined, 'no maximum age');
+    assert.ok(await readEntry(e.url, sync, 'dc=example,dc=com', ['dc']), 'no forced change for the sync user');
+    for (let i = 0; i < 5; i += 1) assert.equal(await canBind(e.url, SYNC_DN, 'wrong'), false);
+    assert.equal(await canBind(e.url, SYNC_DN, SYNC_PASSWORD), true, 'five wrong binds do not lock it');
+
+    // The destination sync user (no config-write) can neither weaken its policy nor point itself elsewhere.
+    await assert.rejects(
+      withClient(e.url, sync, (c) => c.modify(own, set('ds-cfg-lockout-failure-count', ['1']))),
+      { code: 50 },
+    );
+    await assert.rejects(
+      withClient(e.url, sync, (c) => c.modify(rootPolicy, set('ds-cfg-lockout-failure-count', ['0']))),
+      { code: 50 },
+    );
+    await assert.rejects(
+      withClient(e.url, sync, (c) => c.modify(SYNC_DN, set('ds-pwp-password-policy-dn', [rootPolicy]))),
+      { code: 50 },
+    );
+
+    // Someone weakens the policy later: a re-run sets it back.
+    await withClient(e.url, admin(e), (c) => c.modify(own, set('ds-cfg-lockout-failure-count', ['2'])));
+    ok(await prepare(e, '--isDestination'));
+    const back = await readEntry(e.url, admin(e), own, ['ds-cfg-lockout-failure-count']);
+    assert.deepEqual(back?.['ds-cfg-lockout-failure-count'], ['0']);
+
+    ok(await prepare(e, '--isDestination', '--remove'));
+    assert.equal(await syncAccount(e), undefined);
+    assert.equal(await readEntry(e.url, admin(e), own, ['cn']), undefined, 'the policy went with the account');
+    assert.ok(await readEntry(e.url, admin(e), rootPolicy, ['cn']), "Ping's own policy stays");
+  });
+
+  test('password policy: an account an earlier version made, locked under the Root Password Policy, is converged by one run', async () => {
+    const e = await start();
+    const rootPolicy = 'cn=Root Password Policy,cn=Password Policies,cn=config';
+    await withClient(e.url, admin(e), (c) =>
+      c.modify(
+        rootPolicy,
+        new Change({
+          operation: 'replace',
+          modification: new Attribute({ type: 'ds-cfg-lockout-failure-count', values: ['3'] }),
+        }),
+      ),
+    );
+    await addSyncAccount(e, false, DESTINATION);
+    for (let i = 0; i < 3; i += 1) assert.equal(await canBind(e.url, SYNC_DN, 'wrong'), false);
+    assert.equal(await canBind(e.url, SYNC_DN, SYNC_PASSWORD), false, 'locked');
+    const dry = await prepare(e, '--isDestination', '--dry-run');
+    assert.match(dry.stderr, /The sync user cannot work as it is: the account is locked/, describeRunText(dry));
+    const result = await prepare(e, '--isDestination');
+    ok(result);
+    assert.match(result.stdout, /access \.+ Denied \(the account is locked/, describeRunText(result));
+    assert.equal(await canBind(e.url, SYNC_DN, SYNC_PASSWORD), true, describeRunText(result));
   });
 
   test('a wrong admin password exits 49 and a missing base DN exits 32, writing nothing', async () => {

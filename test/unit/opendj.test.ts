@@ -251,7 +251,7 @@ describe('OpenDjProfile planning', () => {
     assert.match(steps[1]?.detail ?? '', /objectClass added next to uid/);
   });
 
-  test('destination: the write ACI never covers aci, and pre-encoded passwords are left to the operator with the exact command', () => {
+  test('destination: the write ACI never covers aci nor the password policy pointers, and pre-encoded passwords are left to the operator with the exact command', () => {
     const seen = observation([
       entry(BASE),
       handler(),
@@ -260,7 +260,7 @@ describe('OpenDjProfile planning', () => {
     const steps = profile.planAccess(target({ source: false, destination: true }), seen);
     const base = steps.find((s) => s.id === `aci:${BASE}`)!;
     const aci = base.changes[0]?.kind === 'modify' ? (base.changes[0].modifications[0]?.values[0] ?? '') : '';
-    assert.match(aci, /^\(targetattr!="aci"\)/);
+    assert.match(aci, /^\(targetattr!="aci \|\| ds-pwp-password-policy-dn \|\| pwdPolicySubentry"\)/);
     assert.doesNotMatch(aci, /\ball\b|proxy/);
     const preEncoded = steps.find((s) => s.id === 'pre-encoded-passwords')!;
     assert.equal(preEncoded.status, 'warning');

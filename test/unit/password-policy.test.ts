@@ -10,7 +10,13 @@ import { Ds389Profile } from '../../src/servers/ds389.js';
 import { NEVER_EXPIRES, plan389PasswordPolicy, userPolicyDn } from '../../src/servers/ds389-pwpolicy.js';
 import { planOpenLdapPasswordPolicy, syncPolicyDn } from '../../src/servers/openldap-pwpolicy.js';
 import { planAdPasswordSettings, psoContainerDn, psoDn } from '../../src/servers/ad/password-settings.js';
-import { planPingPasswordPolicy, ROOT_PASSWORD_POLICY_DN } from '../../src/servers/pingdirectory-pwpolicy.js';
+import {
+  DEFAULT_PASSWORD_POLICY_DN,
+  planPingPasswordPolicy,
+  planPingPasswordPolicyRemoval,
+  ROOT_PASSWORD_POLICY_DN,
+  syncPolicyDn as syncPingPolicyDn,
+} from '../../src/servers/pingdirectory-pwpolicy.js';
 import { entry, observation, rejects } from '../helpers/planning.js';
 
 const BASE = 'dc=example,dc=com';
@@ -197,27 +203,63 @@ describe('Active Directory: a PSO of its own', () => {
   });
 });
 
-describe('PingDirectory: the policy that reaches the sync user, said', () => {
+describe("PingDirectory / PingDS: a password policy of the sync user's own, named by ds-pwp-password-policy-dn", () => {
   const pingTarget = { ...target, syncUserDn: 'cn=Sync User,cn=Root DNs,cn=config' };
+  const own = syncPingPolicyDn(pingTarget.syncUserDn);
 
-  test('a root DN user gets the Root Password Policy: none of lockout, expiry or forced change -> unchanged', () => {
-    const root = entry(ROOT_PASSWORD_POLICY_DN, { 'ds-cfg-lockout-failure-count': ['0'] });
-    const [step] = planPingPasswordPolicy(pingTarget, observation([root]));
-    assert.equal(step?.status, 'unchanged');
-    assert.match(step?.detail ?? '', /Root Password Policy/);
-  });
-
-  test('the policy it names locks after 3 failures and expires: a warning naming both and what to set', () => {
-    const named = 'cn=Strict,cn=Password Policies,cn=config';
+  test('absent: the policy is added (no lockout, no max age, no forced change) and the account names it', () => {
     const [step] = planPingPasswordPolicy(
       pingTarget,
       observation([
-        entry(pingTarget.syncUserDn, { 'ds-pwp-password-policy-dn': [named] }),
-        entry(named, { 'ds-cfg-lockout-failure-count': ['3'], 'ds-cfg-max-password-age': ['90 d'] }),
+        entry(pingTarget.syncUserDn, { 'ds-pwp-password-policy-dn': [ROOT_PASSWORD_POLICY_DN] }),
+        entry(DEFAULT_PASSWORD_POLICY_DN, { 'ds-cfg-default-password-storage-scheme': ['cn=PBKDF2,cn=x'] }),
       ]),
     );
-    assert.equal(step?.status, 'warning');
-    assert.deepEqual(step?.changes, [], 'nothing written');
-    assert.match(step?.warnings[0] ?? '', /lockout-failure-count 3, max-password-age 90 d.*ds-pwp-password-policy-dn/);
+    assert.equal(step?.status, 'created');
+    assert.equal(own, 'cn=Sync User Password Policy (prepare-endpoint-server),cn=Password Policies,cn=config');
+    const [add, modify] = step?.changes ?? [];
+    assert.equal(add?.kind === 'add' ? add.attributes['ds-cfg-lockout-failure-count']?.[0] : undefined, '0');
+    assert.equal(add?.kind === 'add' ? add.attributes['ds-cfg-max-password-age'] : 'not an add', undefined);
+    assert.deepEqual(add?.kind === 'add' ? add.attributes['ds-cfg-default-password-storage-scheme'] : [], [
+      'cn=PBKDF2,cn=x',
+    ]);
+    assert.deepEqual(modify, {
+      kind: 'modify',
+      dn: pingTarget.syncUserDn,
+      modifications: [{ operation: 'replace', attribute: 'ds-pwp-password-policy-dn', values: [own] }],
+    });
+  });
+
+  test('its own policy weakened by someone (lockout 3, max age 90 d): set back; in place: unchanged', () => {
+    const named = entry(pingTarget.syncUserDn, { 'ds-pwp-password-policy-dn': [own] });
+    const [step] = planPingPasswordPolicy(
+      pingTarget,
+      observation([
+        named,
+        entry(own, {
+          'ds-cfg-lockout-failure-count': ['3'],
+          'ds-cfg-max-password-age': ['90 d'],
+          'ds-cfg-force-change-on-add': ['false'],
+          'ds-cfg-force-change-on-reset': ['false'],
+        }),
+      ]),
+    );
+    assert.equal(step?.status, 'updated');
+    assert.match(step?.detail ?? '', /lockout-failure-count 0, max-password-age unset/);
+    const exempt = entry(own, {
+      'ds-cfg-lockout-failure-count': ['0'],
+      'ds-cfg-force-change-on-add': ['false'],
+      'ds-cfg-force-change-on-reset': ['false'],
+    });
+    assert.equal(planPingPasswordPolicy(pingTarget, observation([named, exempt]))[0]?.status, 'unchanged');
+  });
+
+  test('--remove: deleted with the account it is named by, kept with a kept account', () => {
+    const seen = observation([
+      entry(pingTarget.syncUserDn, { 'ds-pwp-password-policy-dn': [own] }),
+      entry(own, { cn: ['x'] }),
+    ]);
+    assert.deepEqual(planPingPasswordPolicyRemoval(pingTarget, seen, false)[0]?.changes, [{ kind: 'delete', dn: own }]);
+    assert.deepEqual(planPingPasswordPolicyRemoval(pingTarget, seen, true)[0]?.changes, []);
   });
 });

@@ -53,7 +53,8 @@ const REPLICATION_SERVER = `cn=replication server,${PROVIDER}`;
 const DOMAINS = `cn=domains,${PROVIDER}`;
 const DOMAIN = `cn=dc=example\\,dc=com,${DOMAINS}`;
 const EXTERNAL_DOMAIN = `cn=external changelog,${DOMAIN}`;
-const PASSWORD_POLICY = 'cn=Default Password Policy,cn=Password Policies,cn=config';
+const PASSWORD_POLICIES = 'cn=Password Policies,cn=config';
+const PASSWORD_POLICY = `cn=Default Password Policy,${PASSWORD_POLICIES}`;
 const CHANGELOG = 'cn=changelog';
 const ECL_CONTROL = '1.3.6.1.4.1.26027.1.5.4';
 
@@ -111,6 +112,7 @@ const ROOT_DSE_OPERATIONAL = [
 ];
 const OPERATIONAL = new Set([
   'ds-privilege-name',
+  'ds-pwp-password-policy-dn',
   'aci',
   'entryuuid',
   'createtimestamp',
@@ -157,8 +159,21 @@ export class EmulatedServer {
   private readonly changes: ChangeRecord[] = [];
   private lastChangeNumber = 0;
 
+  /** Failed binds in a row per account, counted against its policy's lockout-failure-count. */
+  private readonly failures = new Map<string, number>();
+
   public constructor(private readonly options: EmulatorOptions) {
     this.seed();
+  }
+
+  /**
+   * The per-server policy that governs an account: the one its ds-pwp-password-policy-dn names, else the Default
+   * Password Policy ("Assign password policies", PingDS 8; root users have the Root Password Policy, not emulated).
+   */
+  private lockoutFailureCount(key: string): number {
+    const named = values(this.entries.get(key), 'ds-pwp-password-policy-dn')[0];
+    const policy = this.entries.get(normalize(named ?? PASSWORD_POLICY));
+    return Number(values(policy, 'ds-cfg-lockout-failure-count')[0] ?? '0');
   }
 
   // ------------------------------------------------------------ bind and privileges
@@ -170,7 +185,20 @@ export class EmulatedServer {
     if (dn.trim() === '' && password === '') return;
     if (password === '')
       throw new LdapFailure(RESULT.unwillingToPerform, 'Unauthenticated simple binds are not allowed');
-    session.boundDn = normalize(authenticate(this.entries, dn, password, ROOT_DNS, passwordMatches).dn);
+    let key: string;
+    try {
+      key = normalize(authenticate(this.entries, dn, password, ROOT_DNS, passwordMatches).dn);
+    } catch (error) {
+      const named = normalize(dn);
+      if (this.entries.has(named) && this.lockoutFailureCount(named) > 0)
+        this.failures.set(named, (this.failures.get(named) ?? 0) + 1);
+      throw error;
+    }
+    const limit = this.lockoutFailureCount(key);
+    if (limit > 0 && (this.failures.get(key) ?? 0) >= limit)
+      throw new LdapFailure(RESULT.invalidCredentials, 'The account is locked after too many failed binds', '', 1);
+    this.failures.delete(key);
+    session.boundDn = key;
   }
 
   public privileges(session: Session): Set<string> {
@@ -478,9 +506,22 @@ export class EmulatedServer {
       dn,
       attributes.map((a) => a.name),
     );
-    if (within(key, normalize(CONFIG)))
-      throw new LdapFailure(RESULT.unwillingToPerform, 'The emulator adds no configuration entries');
-    if (!this.allowed(session, key, 'add') || attributes.some((a) => !this.allowed(session, key, 'add', a.name))) {
+    // Configuration entries: only password policies (dsconfig create-password-policy), by a config-write holder.
+    const policy = parentOf(key) === normalize(PASSWORD_POLICIES);
+    if (within(key, normalize(CONFIG)) && !policy)
+      throw new LdapFailure(
+        RESULT.unwillingToPerform,
+        'The emulator adds no configuration entries but password policies',
+      );
+    if (policy) {
+      const named = new Set(attributes.map((a) => a.name.toLowerCase()));
+      for (const needed of ['ds-cfg-password-attribute', 'ds-cfg-default-password-storage-scheme', 'ds-cfg-java-class'])
+        if (!named.has(needed)) throw new LdapFailure(RESULT.objectClassViolation, `A password policy needs ${needed}`);
+    }
+    if (
+      (!policy && !this.allowed(session, key, 'add')) ||
+      attributes.some((a) => !this.allowed(session, key, 'add', a.name))
+    ) {
       throw new LdapFailure(RESULT.insufficientAccessRights, `Insufficient access rights to add '${dn}'`);
     }
     if (this.entries.has(key)) throw new LdapFailure(RESULT.entryAlreadyExists, `The entry '${dn}' already exists`);
@@ -554,9 +595,13 @@ export class EmulatedServer {
     this.authorizeWrite(session, key, dn, []);
     const current = this.entries.get(key);
     if (current === undefined) throw new LdapFailure(RESULT.noSuchObject, `The entry '${dn}' does not exist`);
-    if (within(key, normalize(CONFIG)))
-      throw new LdapFailure(RESULT.unwillingToPerform, 'The emulator deletes no configuration entries');
-    if (!this.allowed(session, key, 'delete'))
+    const policy = parentOf(key) === normalize(PASSWORD_POLICIES) && key !== normalize(PASSWORD_POLICY);
+    if (within(key, normalize(CONFIG)) && !policy)
+      throw new LdapFailure(
+        RESULT.unwillingToPerform,
+        'The emulator deletes no configuration entries but password policies',
+      );
+    if (!policy && !this.allowed(session, key, 'delete'))
       throw new LdapFailure(RESULT.insufficientAccessRights, `Insufficient access rights to delete '${dn}'`);
     if ([...this.entries.keys()].some((other) => other !== key && parentOf(other) === key)) {
       throw new LdapFailure(RESULT.notAllowedOnNonLeaf, `The entry '${dn}' has subordinate entries`);

@@ -284,7 +284,27 @@ export function decodeMessage(message: Buffer): Envelope {
   return { messageId, request, controls: readControls(reader) };
 }
 
-export function encodeResult(messageId: number, tag: number, code: number, diagnostic = '', matchedDn = ''): Buffer {
+/** The password policy response control (draft-behera 6.2). */
+export const PASSWORD_POLICY_OID = '1.3.6.1.4.1.42.2.27.8.5.1';
+
+export interface ResponseControl {
+  readonly oid: string;
+  readonly value: Buffer;
+}
+
+/** A PasswordPolicyResponseValue carrying only an error: SEQUENCE { error [1] ENUMERATED }. */
+export function passwordPolicyErrorControl(error: number): ResponseControl {
+  return { oid: PASSWORD_POLICY_OID, value: Buffer.from([0x30, 0x03, 0x81, 0x01, error]) };
+}
+
+export function encodeResult(
+  messageId: number,
+  tag: number,
+  code: number,
+  diagnostic = '',
+  matchedDn = '',
+  controls: readonly ResponseControl[] = [],
+): Buffer {
   const writer = new BerWriter();
   writer.startSequence();
   writer.writeInt(messageId);
@@ -293,6 +313,16 @@ export function encodeResult(messageId: number, tag: number, code: number, diagn
   writer.writeString(matchedDn);
   writer.writeString(diagnostic);
   writer.endSequence();
+  if (controls.length > 0) {
+    writer.startSequence(0xa0);
+    for (const control of controls) {
+      writer.startSequence();
+      writer.writeString(control.oid);
+      writer.writeBuffer(control.value, 0x04);
+      writer.endSequence();
+    }
+    writer.endSequence();
+  }
   writer.endSequence();
   return writer.buffer;
 }

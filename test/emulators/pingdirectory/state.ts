@@ -40,6 +40,9 @@ const CONFIG_DN = 'cn=config';
 const ROOT_DNS_DN = 'cn=Root DNs,cn=config';
 const CHANGELOG_BACKEND_DN = 'ds-cfg-backend-id=changelog,cn=Backends,cn=config';
 const CHANGELOG_DN = 'cn=changelog';
+const POLICIES_DN = 'cn=Password Policies,cn=config';
+const ROOT_POLICY_DN = `cn=Root Password Policy,${POLICIES_DN}`;
+const DEFAULT_POLICY_DN = `cn=Default Password Policy,${POLICIES_DN}`;
 
 /** `default-root-privilege-name` of `cn=Root DNs,cn=config`, PingDirectory 10.2. */
 export const DEFAULT_ROOT_PRIVILEGES = [
@@ -117,6 +120,7 @@ const OPERATIONAL = new Set([
   'lastchangenumber',
   'lastpurgedchangenumber',
   'ds-privilege-name',
+  'ds-pwp-password-policy-dn',
   'changetime',
   'createtimestamp',
   'modifytimestamp',
@@ -193,6 +197,12 @@ export class EmulatedServer {
   private lastChangeNumber = 0;
   private lastPurgedChangeNumber = 0;
   private readonly now: () => Date;
+  /** Failed binds in a row per account (reset by a successful bind), counted against lockout-failure-count. */
+  private readonly failures = new Map<string, number>();
+  /** When each account's password was last set, for max-password-age. */
+  private readonly passwordSetAt = new Map<string, Date>();
+  /** Accounts added (or reset by another) under a policy with force-change-on-add (or -reset). */
+  private readonly mustChange = new Set<string>();
 
   public constructor(private readonly options: EmulatorOptions) {
     this.now = options.now ?? (() => new Date());
@@ -216,7 +226,71 @@ export class EmulatedServer {
         'Unauthenticated simple binds (a DN without a password) are not allowed',
       );
     }
-    session.boundDn = normalize(authenticate(this.entries, dn, password, ROOT_DNS_DN, passwordMatches).dn);
+    let account: StoredEntry;
+    try {
+      account = authenticate(this.entries, dn, password, ROOT_DNS_DN, passwordMatches);
+    } catch (error) {
+      // A wrong password counts against the policy of the account the DN names (when there is one).
+      const named = this.entries.get(normalize(dn));
+      if (named !== undefined && this.lockoutFailureCount(normalize(named.dn)) > 0) {
+        this.failures.set(normalize(named.dn), (this.failures.get(normalize(named.dn)) ?? 0) + 1);
+      }
+      throw error;
+    }
+    const key = normalize(account.dn);
+    const limit = this.lockoutFailureCount(key);
+    if (limit > 0 && (this.failures.get(key) ?? 0) >= limit) {
+      throw new LdapFailure(RESULT.invalidCredentials, 'The account is locked after too many failed binds', '', 1);
+    }
+    const maxAge = this.policyValue(key, 'ds-cfg-max-password-age');
+    const setAt = this.passwordSetAt.get(key);
+    if (maxAge !== undefined && setAt !== undefined && durationSeconds(maxAge) > 0) {
+      if (this.now().getTime() - setAt.getTime() > durationSeconds(maxAge) * 1000)
+        throw new LdapFailure(RESULT.invalidCredentials, 'The password has expired', '', 0);
+    }
+    this.failures.delete(key);
+    session.boundDn = key;
+  }
+
+  // ------------------------------------------------------------ password policy
+
+  /**
+   * The policy that governs an account: the one its ds-pwp-password-policy-dn names, else the Root Password
+   * Policy for a root DN user and the Default Password Policy for anyone else ("Assigning password policies to
+   * users", "Viewing password policies").
+   */
+  private effectivePolicy(key: string): StoredEntry | undefined {
+    const named = values(this.entries.get(key), 'ds-pwp-password-policy-dn')[0];
+    if (named !== undefined) return this.entries.get(normalize(named));
+    return this.entries.get(normalize(parentOf(key) === normalize(ROOT_DNS_DN) ? ROOT_POLICY_DN : DEFAULT_POLICY_DN));
+  }
+
+  private policyValue(key: string, attribute: string): string | undefined {
+    return values(this.effectivePolicy(key), attribute)[0];
+  }
+
+  private lockoutFailureCount(key: string): number {
+    return Number(this.policyValue(key, 'ds-cfg-lockout-failure-count') ?? '0');
+  }
+
+  /** A password set by someone else under force-change-on-add/-reset must be changed before anything else. */
+  private passwordSet(session: Session, key: string, added: boolean): void {
+    this.passwordSetAt.set(key, this.now());
+    const force = this.policyValue(key, added ? 'ds-cfg-force-change-on-add' : 'ds-cfg-force-change-on-reset');
+    if (session.boundDn !== key && force?.toLowerCase() === 'true') this.mustChange.add(key);
+    else this.mustChange.delete(key);
+  }
+
+  /** Until it changes its password, an account under force-change may do nothing else (inferred: 53). */
+  private requireNoPendingChange(session: Session, changingOwnPassword = false): void {
+    if (session.boundDn === undefined || changingOwnPassword || !this.mustChange.has(session.boundDn)) return;
+    // The policy that applies now decides: a policy without force-change no longer asks for it.
+    const policy = this.effectivePolicy(session.boundDn);
+    const forced = ['ds-cfg-force-change-on-add', 'ds-cfg-force-change-on-reset'].some(
+      (name) => values(policy, name)[0]?.toLowerCase() === 'true',
+    );
+    if (!forced) return;
+    throw new LdapFailure(RESULT.unwillingToPerform, 'You must change your password before any other operation');
   }
 
   // ------------------------------------------------------------ privileges
@@ -269,6 +343,7 @@ export class EmulatedServer {
   ): SearchResultEntry[] {
     const baseKey = normalize(base);
     const held = this.privileges(session);
+    this.requireNoPendingChange(session);
     if (baseKey === '' && scope === 'base') {
       const rootDse = this.rootDse(held);
       return matches(rootDse, filter) ? [select(rootDse, requested)] : [];
@@ -364,6 +439,7 @@ export class EmulatedServer {
 
   public add(session: Session, dn: string, attributes: readonly Attribute[]): void {
     const key = normalize(dn);
+    this.requireNoPendingChange(session);
     this.authorizeWrite(
       session,
       key,
@@ -399,12 +475,18 @@ export class EmulatedServer {
     }
     this.stampWrite(entry, session, true);
     this.entries.set(key, entry);
+    this.failures.delete(key);
+    if (password !== undefined) this.passwordSet(session, key, true);
     this.recordChange(key, dn, 'add', ldifOfAttributes(attributes));
   }
 
   public modify(session: Session, dn: string, modifications: readonly Modification[]): void {
     const key = normalize(dn);
     const names = modifications.map((modification) => modification.attribute.name);
+    this.requireNoPendingChange(
+      session,
+      session.boundDn === key && names.every((name) => name.toLowerCase() === 'userpassword'),
+    );
     this.authorizeWrite(session, key, names, dn);
     const current = this.entries.get(key);
     if (current === undefined)
@@ -446,25 +528,34 @@ export class EmulatedServer {
     if (isWithin(key, normalize(CONFIG_DN))) this.validateConfig(next);
     this.stampWrite(next, session, false);
     this.entries.set(key, next);
+    if (touchesPassword) this.passwordSet(session, key, false);
     this.recordChange(key, dn, 'modify', ldifOfModifications(modifications));
   }
 
   public delete(session: Session, dn: string): void {
     const key = normalize(dn);
+    this.requireNoPendingChange(session);
     this.authorizeWrite(session, key, [], dn);
     if (!this.entries.has(key))
       throw new LdapFailure(RESULT.noSuchObject, `The entry '${dn}' does not exist`, this.matchedDn(key, this.entries));
     if ([...this.entries.keys()].some((other) => parentOf(other) === key && other !== key)) {
       throw new LdapFailure(RESULT.notAllowedOnNonLeaf, `The entry '${dn}' has subordinate entries`);
     }
-    if (isWithin(key, normalize(CONFIG_DN)) && parentOf(key) !== normalize(ROOT_DNS_DN)) {
+    const deletablePolicy =
+      parentOf(key) === normalize(POLICIES_DN) &&
+      key !== normalize(ROOT_POLICY_DN) &&
+      key !== normalize(DEFAULT_POLICY_DN);
+    if (isWithin(key, normalize(CONFIG_DN)) && parentOf(key) !== normalize(ROOT_DNS_DN) && !deletablePolicy) {
       throw new LdapFailure(
         RESULT.unwillingToPerform,
-        'Only root DN users may be deleted from the emulated configuration',
+        'Only root DN users and password policies other than the two shipped ones may be deleted from the emulated configuration',
       );
     }
     const deleted = this.entries.get(key);
     this.entries.delete(key);
+    this.failures.delete(key);
+    this.mustChange.delete(key);
+    this.passwordSetAt.delete(key);
     this.recordChange(key, dn, 'delete', undefined, deleted);
   }
 
@@ -537,6 +628,23 @@ export class EmulatedServer {
             RESULT.unwillingToPerform,
             `'${value}' is not a valid value for ${attribute}: use true or false`,
           );
+      }
+    }
+    if (hasObjectClass(entry, 'ds-cfg-password-policy')) {
+      for (const name of ['ds-cfg-password-attribute', 'ds-cfg-default-password-storage-scheme']) {
+        if (values(entry, name).length === 0)
+          throw new LdapFailure(RESULT.objectClassViolation, `A password policy needs ${name}`);
+      }
+      for (const value of values(entry, 'ds-cfg-lockout-failure-count')) {
+        if (!/^\d+$/.test(value.trim()))
+          throw new LdapFailure(RESULT.unwillingToPerform, `'${value}' is not a valid lockout-failure-count`);
+      }
+      for (const value of values(entry, 'ds-cfg-max-password-age')) normalizeDuration(value);
+      for (const name of ['ds-cfg-force-change-on-add', 'ds-cfg-force-change-on-reset']) {
+        for (const value of values(entry, name)) {
+          if (!/^(true|false)$/i.test(value))
+            throw new LdapFailure(RESULT.unwillingToPerform, `'${value}' is not a valid value for ${name}`);
+        }
       }
     }
     for (const name of RESOURCE_LIMIT_ATTRIBUTES) {

@@ -25,10 +25,15 @@ export const RESULT = {
 } as const;
 
 export class LdapFailure extends Error {
+  /**
+   * `passwordPolicyError`: the draft-behera PasswordPolicyResponseValue error (0 passwordExpired, 1 accountLocked,
+   * 2 changeAfterReset), sent in the response control when the request asked for it.
+   */
   public constructor(
     public readonly code: number,
     message: string,
     public readonly matchedDn = '',
+    public readonly passwordPolicyError?: number,
   ) {
     super(message);
   }

@@ -8,6 +8,8 @@ import {
   decodeMessage,
   encodeResult,
   encodeSearchEntry,
+  PASSWORD_POLICY_OID,
+  passwordPolicyErrorControl,
   RESPONSE_TAG,
   splitMessages,
   type Envelope,
@@ -163,7 +165,12 @@ function answer(server: EmulatedDirectory, rules: AnswerRules, session: Session,
         throw new LdapFailure(RESULT.protocolError, `Unsupported protocol operation 0x${request.tag.toString(16)}`);
     }
   } catch (error) {
-    if (error instanceof LdapFailure) return [encodeResult(messageId, tag, error.code, error.message, error.matchedDn)];
+    if (error instanceof LdapFailure) {
+      const asked = envelope.controls.some((control) => control.oid === PASSWORD_POLICY_OID);
+      const controls =
+        asked && error.passwordPolicyError !== undefined ? [passwordPolicyErrorControl(error.passwordPolicyError)] : [];
+      return [encodeResult(messageId, tag, error.code, error.message, error.matchedDn, controls)];
+    }
     return [
       encodeResult(messageId, tag, RESULT.operationsError, error instanceof Error ? error.message : 'internal error'),
     ];
