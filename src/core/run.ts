@@ -568,6 +568,7 @@ function targetFor(settings: Settings, syncUserDn: string): PrepareTarget {
     keepCurrentChangelogMaxAge: settings.changelogMaxAgeSeconds === undefined,
     inheritDefaultRootPrivileges: settings.inheritDefaultRootPrivileges,
     ...(settings.accesslogDirectory === undefined ? {} : { accesslogDirectory: settings.accesslogDirectory }),
+    ...(settings.writeProvenOn === undefined ? {} : { writeProvenOn: settings.writeProvenOn }),
     ...(settings.adAdministratorsGroup === true ? { adAdministratorsGroup: true } : {}),
     ...(settings.changelogDeletedEntryAttributes === undefined
       ? {}

@@ -35,6 +35,11 @@ export interface Settings extends ConnectionOptions {
   readonly dryRun: boolean;
   /** `--replica`: the other servers of the topology, prepared in the same run (optional: absent is none). */
   readonly replicas?: readonly ReplicaEndpoint[];
+  /**
+   * Set by a `--replica` run for the servers after the first: the destination's write was proven there by the
+   * probe entry, and the rights are compared across the servers, so this one is not probed again.
+   */
+  readonly writeProvenOn?: string;
   /** `--replicationTimeout`: how long to wait for replicated data to reach each replica (default 30 s). */
   readonly replicationTimeoutMs?: number;
 }

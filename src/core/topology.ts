@@ -344,12 +344,15 @@ class TopologyRun {
         continue;
       }
       deps.reporter.info(`Preparing ${addressOf(server.endpoint)}: the replicated data arrived; its own settings now`);
-      const outcome = await prepareEndpoint(this.serverSettings(settings, server.endpoint), {
-        ...deps,
-        // Credentials are resolved; a per-server prompt (the change log age) would differ between servers.
-        prompter: undefined,
-        afterPreparation: undefined,
-      });
+      const outcome = await prepareEndpoint(
+        { ...this.serverSettings(settings, server.endpoint), writeProvenOn: addressOf(writable.endpoint) },
+        {
+          ...deps,
+          // Credentials are resolved; a per-server prompt (the change log age) would differ between servers.
+          prompter: undefined,
+          afterPreparation: undefined,
+        },
+      );
       outcomes.push(outcome);
       reports.push(report(server, outcome, true));
     }

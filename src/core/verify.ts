@@ -54,7 +54,15 @@ export async function verifySyncUser(
       warn(`The sync user cannot work as it is: ${problem}; ${stateFix(profile)}`);
       return FAILED;
     }
-    if (target.roles.destination) {
+    if (target.roles.destination && target.writeProvenOn !== undefined) {
+      // A probe here would race the first server's probe arriving by replication (389 DS 2.3's retro changelog
+      // answered such an add with 68, then stopped): the rights are the same, compared across the servers.
+      reporter.check(
+        `Verifying '${target.syncUserDn}' can add and delete an entry`,
+        'Done',
+        `proven on ${target.writeProvenOn}; the rights are compared across the servers`,
+      );
+    } else if (target.roles.destination) {
       const probe = await probeWrite(directory, profile, target);
       reporter.check(
         `Verifying '${target.syncUserDn}' can add and delete an entry`,

@@ -35,6 +35,8 @@ export interface PrepareTarget {
   readonly baseDns: readonly string[];
   readonly roles: RoleSet;
   readonly syncUserDn: string;
+  /** Another server of the topology where the probe write proved the destination's rights (see Settings). */
+  readonly writeProvenOn?: string;
   /** The change log maximum age the run asks for (the 2-day default when none was given). */
   readonly changelogMaxAgeSeconds: number;
   /**
