@@ -29,6 +29,11 @@ export interface ResolvedSettings {
   readonly color: boolean;
   /** One JSON object on stdout; human output on stderr. */
   readonly json: boolean;
+  /**
+   * Every password the options gave (admin, sync, trust store): masked wherever it might appear in what the
+   * run prints, logs or answers in JSON (a server may repeat one).
+   */
+  readonly secrets?: readonly Secret[];
 }
 
 export interface Environment {
@@ -135,7 +140,8 @@ export function resolveSettings(
     warnings,
     from,
   );
-  const trust = resolveTrust(options, warnings, environment, from);
+  const secrets: Secret[] = [];
+  const trust = resolveTrust(options, warnings, environment, from, secrets);
   if (options.trustAll === true && security === 'none')
     warnings.push('--trustAll has no effect without --useSSL or --useStartTLS');
 
@@ -187,6 +193,7 @@ export function resolveSettings(
     logFile: options.logFile,
     color,
     json: options.json === true,
+    secrets: [...[bindPassword, syncPassword].filter((secret) => secret !== undefined), ...secrets],
   };
 }
 
@@ -501,6 +508,7 @@ function resolveTrust(
   warnings: string[],
   environment: Environment,
   from: (key: OptionKey) => string,
+  secrets: Secret[] = [],
 ): Trust {
   if (options.trustAll === true) {
     warnings.push(
@@ -523,6 +531,7 @@ function resolveTrust(
     );
   }
   const password = trustStorePassword(options, warnings, environment, from);
+  if (password !== undefined) secrets.push(new Secret(password));
   let store: TrustStoreContent;
   try {
     store = readTrustStore(content, password);

@@ -7,7 +7,7 @@
  */
 import type { Directory } from '../model/directory.js';
 import { dnSpelling, firstRdn, firstRdnSpelling, normalizeDn, parentDn } from '../formats/dn.js';
-import { PrepareError } from '../model/errors.js';
+import { isConnectionFailure, PrepareError } from '../model/errors.js';
 import { equalityFilter } from '../formats/filter.js';
 import type { Entry } from '../model/entries.js';
 import type { ServerProfile } from '../servers/profile.js';
@@ -70,7 +70,8 @@ async function findByRdn(admin: Directory, dn: string, observed: Observation): P
   try {
     found = await admin.search(parentEntry.dn, 'one', filter, ['1.1']);
   } catch (error) {
-    if (error instanceof PrepareError) return undefined;
+    // A refused lookup finds nothing; a connection that is gone is no answer at all, and stops the run.
+    if (error instanceof PrepareError && !isConnectionFailure(error)) return undefined;
     throw error;
   }
   const wanted = normalizeDn(dn);
