@@ -403,7 +403,7 @@ async function prepare(
     });
     const ldif = settings.dryRun ? renderLdif(outcome.changes) : null;
     if (ldif !== null) {
-      screen.info(
+      screen.block(
         outcome.changes.length === 0
           ? 'Dry run: nothing would change.'
           : `Dry run: these changes would be made (passwords masked):\n\n${ldif}\n`,

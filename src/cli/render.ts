@@ -43,7 +43,12 @@ export class Renderer {
   }
 
   public info(message: string): void {
-    this.out.line(block(message));
+    this.out.line(plain(message));
+  }
+
+  /** Several lines as they are (the dry run's LDIF), every control character but the newline escaped. */
+  public block(text: string): void {
+    this.out.line(block(text));
   }
 
   public step(step: PlannedStep, dryRun = false): void {

@@ -187,7 +187,15 @@ class LdaptsDirectory implements Directory {
       socket.destroy(failure);
     }, this.options.connectTimeoutMs);
     deadline.unref();
+    const onError = (error: unknown): void => this.lose(error);
+    // ldapts removes every 'error' listener once a socket is connected (or secured) and adds its own, which
+    // words a reset as its internals: this one comes back right after, so the loss is known in our terms.
+    const listenAgain = (): void =>
+      process.nextTick(() => {
+        if (!socket.listeners('error').includes(onError)) socket.on('error', onError);
+      });
     socket.once('connect', () => {
+      listenAgain();
       if (secure && !overExisting) this.phase = 'handshaking';
       else {
         this.phase = 'open';
@@ -196,12 +204,13 @@ class LdaptsDirectory implements Directory {
     });
     if (secure) {
       socket.once('secureConnect', () => {
+        listenAgain();
         this.phase = 'open';
         this.framing.expectStartTls(false);
         clearTimeout(deadline);
       });
     }
-    socket.on('error', (error: unknown) => this.lose(error));
+    socket.on('error', onError);
     socket.once('close', () => {
       clearTimeout(deadline);
       this.sockets.delete(socket);
