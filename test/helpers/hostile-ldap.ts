@@ -4,6 +4,7 @@
 // answers like a minimal OpenLDAP: any bind succeeds, the root DSE names dc=example,dc=com, every other
 // search finds nothing (noSuchObject).
 import * as net from 'node:net';
+import * as tls from 'node:tls';
 
 /** BER: one element with a definite length. */
 export function ber(tag: number, ...contents: Buffer[]): Buffer {
@@ -157,10 +158,14 @@ export interface HostileServer {
   close(): Promise<void>;
 }
 
-export async function startHostileLdap(behave: Behaviour = () => 'default'): Promise<HostileServer> {
+/** With `tls`, the server speaks LDAPS (TLS from the first byte) with that certificate and key (PEM). */
+export async function startHostileLdap(
+  behave: Behaviour = () => 'default',
+  options: { tls?: { cert: Buffer; key: Buffer } } = {},
+): Promise<HostileServer> {
   const sockets = new Set<net.Socket>();
   let accepted = 0;
-  const server = net.createServer((socket) => {
+  const onConnection = (socket: net.Socket): void => {
     const connection = accepted;
     accepted += 1;
     sockets.add(socket);
@@ -182,7 +187,12 @@ export async function startHostileLdap(behave: Behaviour = () => 'default'): Pro
         if (behave(request, socket) === 'default') answerNormally(request, socket);
       }
     });
-  });
+  };
+  const server =
+    options.tls === undefined
+      ? net.createServer(onConnection)
+      : tls.createServer({ cert: options.tls.cert, key: options.tls.key }, onConnection);
+  server.on('tlsClientError', () => undefined);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     port: (server.address() as net.AddressInfo).port,

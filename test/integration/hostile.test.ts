@@ -28,6 +28,7 @@ import {
   useMatrixFiles,
 } from '../helpers/matrix.js';
 import type { RunCliResult } from '../helpers/cli.js';
+import { makeTestCertificates } from '../servers/tls.js';
 
 const BASE = 'dc=example,dc=com';
 const ADMIN_DN = `cn=admin,${BASE}`;
@@ -361,6 +362,31 @@ describe('hostile servers: connections that end, stall or never start', () => {
       assert.equal(server.connections(), 2);
     } finally {
       await server.close();
+    }
+  });
+
+  test('an LDAPS connection closed while idle: the next operation fails at once with 91, not after a timeout', async () => {
+    const certs = await makeTestCertificates();
+    const server = await startHostileLdap(
+      (request, socket) => {
+        if (request.connection === 0 && request.op === SEARCH && request.base === '') {
+          socket.write(message(request.id, searchEntry('', ROOT_DSE)));
+          socket.write(message(request.id, result(0x65, 0)));
+          socket.end();
+          return undefined;
+        }
+        return 'default';
+      },
+      { tls: { cert: readFileSync(certs.serverCert), key: readFileSync(certs.serverKey) } },
+    );
+    try {
+      const r = await run(server.port, ['--useSSL', '--trustStorePath', certs.caPem, '--operationTimeout', '60s']);
+      assert.equal(r.code, 91, describeRun(r));
+      assert.match(r.line, /ended earlier \(it was closed\), and this tool never reopens one by itself/);
+      assert.equal(server.connections(), 2);
+    } finally {
+      await server.close();
+      certs.cleanup();
     }
   });
 
