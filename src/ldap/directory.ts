@@ -42,6 +42,8 @@ export const DEFAULT_SEARCH_SIZE_LIMIT = 1000;
 /** Root DSE values are read for detection and messages: longer ones are cut, as are very long value lists. */
 export const ROOT_DSE_VALUE_MAX_CHARS = 1000;
 export const ROOT_DSE_VALUES_MAX = 500;
+/** The longest delay a Node timer holds (about 24.8 days). */
+const MAX_TIMER_MS = 2_147_483_647;
 
 /**
  * Opens a connection (StartTLS is negotiated here too). Reads and writes are counted into `stats`, which
@@ -438,10 +440,13 @@ class LdaptsDirectory implements Directory {
     if (this.lost !== undefined) {
       throw translateError(new ConnectionFailure('gone', 'not sent', undefined, { cause: this.lost }), context());
     }
-    const deadlineMs =
+    // Node's timers fire at once past 2^31-1 ms: the sum of two long timeouts is clamped to what they hold.
+    const deadlineMs = Math.min(
+      MAX_TIMER_MS,
       this.phase === 'open'
         ? this.options.operationTimeoutMs
-        : this.options.operationTimeoutMs + this.options.connectTimeoutMs;
+        : this.options.operationTimeoutMs + this.options.connectTimeoutMs,
+    );
     return new Promise<T>((resolve, reject) => {
       let grace: NodeJS.Timeout | undefined;
       let finished = false;
