@@ -5,7 +5,8 @@
  * until V8 aborts. This layer cuts the byte stream into whole LDAPMessages itself (linear: one copy per
  * message at most), hands ldapts exactly one message per call (so its recursion never happens), and stops the
  * connection, without reading on, when the server
- * - sends something that is not an LDAPMessage, or one larger than the connection allows,
+ * - sends something that is not an LDAPMessage (any element, at any depth, that does not fit its parent),
+ *   or one larger than the connection allows,
  * - answers a request that is not waiting for an answer (or with an answer of another type),
  * - sends more entries than a search asked for, or more bytes for one operation than it allows,
  * - sends a notice of disconnection (RFC 4511 4.4.1),
@@ -62,6 +63,130 @@ function header(buffer: Buffer, offset: number): { tag: number; start: number; l
   let length = 0;
   for (let i = 0; i < n; i++) length = length * 256 + buffer.readUInt8(offset + 2 + i);
   return { tag, start: offset + 2 + n, length };
+}
+
+/** Constructed elements nest no deeper than this in any LDAP message this tool reads. */
+const MAX_DEPTH = 32;
+
+/**
+ * True when every element of `message`, at every depth, has a one-byte tag and a definite length that ends
+ * inside its parent, and the parent's elements fill it exactly. ldapts' element loops (`while (offset < end)`)
+ * assume as much: a SET whose length runs past its message makes its reader return null forever, and
+ * the loop pushes empty values until the heap is gone (a 118-byte answer did it). Iterative: no recursion.
+ */
+export function isWellFormed(message: Buffer): boolean {
+  const ends: number[] = [message.length];
+  let offset = 0;
+  while (ends.length > 0) {
+    const end = ends[ends.length - 1] ?? 0;
+    if (offset === end) {
+      ends.pop();
+      continue;
+    }
+    const head = header(message, offset);
+    if (typeof head === 'string') return false;
+    // Tag numbers of 31 and up take more bytes: LDAP uses none.
+    if ((head.tag & 0x1f) === 0x1f) return false;
+    const elementEnd = head.start + head.length;
+    if (elementEnd > end) return false;
+    if ((head.tag & 0x20) !== 0) {
+      if (ends.length > MAX_DEPTH) return false;
+      ends.push(elementEnd);
+      offset = head.start;
+    } else offset = elementEnd;
+  }
+  return offset === message.length;
+}
+
+/** The elements that fill `buffer` from `start` to `end`: tag and content range. */
+function elements(buffer: Buffer, start: number, end: number): { tag: number; start: number; end: number }[] {
+  const found: { tag: number; start: number; end: number }[] = [];
+  for (let offset = start; offset < end;) {
+    const head = header(buffer, offset);
+    if (typeof head === 'string') return [];
+    found.push({ tag: head.tag, start: head.start, end: head.start + head.length });
+    offset = head.start + head.length;
+  }
+  return found;
+}
+
+const OCTET_STRING = 0x04;
+const SEQUENCE = 0x30;
+const SET = 0x31;
+/**
+ * Response controls whose values are parsed as BER: ldapts' entry change notification, paged results,
+ * persistent search and server-side sort, and Active Directory's DirSync (read by directory.ts).
+ */
+const PARSED_CONTROLS: ReadonlySet<string> = new Set([
+  '2.16.840.1.113730.3.4.7',
+  '1.2.840.113556.1.4.319',
+  '2.16.840.1.113730.3.4.3',
+  '1.2.840.113556.1.4.473',
+  '1.2.840.113556.1.4.841',
+]);
+
+/** The LDAPResult-shaped responses: bind, search done, modify, add, delete, modify DN, compare, extended. */
+const RESULT_OPS: ReadonlySet<number> = new Set([0x61, 0x65, 0x67, 0x69, 0x6b, 0x6d, 0x6f, 0x78]);
+
+/**
+ * True when a well-formed message (isWellFormed) also has the shape RFC 4511 gives its response: ldapts reads
+ * an element as a SEQUENCE or a SET whatever its tag says, so a primitive element where a constructed one is
+ * due would take its bytes, unchecked, for elements.
+ */
+function hasResponseShape(message: Buffer, opTag: number, opStart: number): boolean {
+  const [op, controls, ...rest] = elements(message, opStart, message.length);
+  if (op === undefined || rest.length > 0) return false;
+  if (controls !== undefined) {
+    if (controls.tag !== 0xa0) return false;
+    for (const control of elements(message, controls.start, controls.end)) {
+      if (control.tag !== SEQUENCE) return false;
+      const parts = elements(message, control.start, control.end);
+      const [oid] = parts;
+      if (oid?.tag !== OCTET_STRING || parts.some((part) => (part.tag & 0x20) !== 0)) return false;
+      // The value of a control ldapts (or this adapter) reads is BER too: checked the same way.
+      const value = parts.find((part, index) => index > 0 && part.tag === OCTET_STRING);
+      if (
+        PARSED_CONTROLS.has(message.subarray(oid.start, oid.end).toString('latin1')) &&
+        value !== undefined &&
+        value.end > value.start &&
+        !isWellFormed(message.subarray(value.start, value.end))
+      )
+        return false;
+    }
+  }
+  const parts = elements(message, op.start, op.end);
+  if (opTag === SEARCH_RESULT_ENTRY) {
+    const [dn, attributes, ...more] = parts;
+    if (dn?.tag !== OCTET_STRING || attributes?.tag !== SEQUENCE || more.length > 0) return false;
+    return elements(message, attributes.start, attributes.end).every((attribute) => {
+      if (attribute.tag !== SEQUENCE) return false;
+      const [type, values, ...extra] = elements(message, attribute.start, attribute.end);
+      return (
+        type?.tag === OCTET_STRING &&
+        extra.length === 0 &&
+        (values === undefined ||
+          (values.tag === SET &&
+            elements(message, values.start, values.end).every((value) => value.tag === OCTET_STRING)))
+      );
+    });
+  }
+  if (opTag === SEARCH_RESULT_REFERENCE) return parts.every((uri) => uri.tag === OCTET_STRING);
+  if (opTag === INTERMEDIATE_RESPONSE) return parts.every((part) => (part.tag & 0x20) === 0);
+  if (RESULT_OPS.has(opTag)) {
+    const [code, matched, diagnostic, ...optional] = parts;
+    return (
+      code?.tag === 0x0a &&
+      matched?.tag === OCTET_STRING &&
+      diagnostic?.tag === OCTET_STRING &&
+      optional.every(
+        (part) =>
+          (part.tag & 0x20) === 0 ||
+          (part.tag === 0xa3 &&
+            elements(message, part.start, part.end).every((referral) => referral.tag === OCTET_STRING)),
+      )
+    );
+  }
+  return false;
 }
 
 /** messageID and protocolOp tag of one whole LDAPMessage, or undefined when it is not one. */
@@ -165,8 +290,8 @@ export class BoundedFraming {
   }
 
   private accept(message: Buffer): void {
-    const id = identify(message);
-    if (id === undefined) {
+    const id = isWellFormed(message) ? identify(message) : undefined;
+    if (id === undefined || !hasResponseShape(message, id.opTag, id.opStart)) {
       this.fail({ kind: 'malformed', detail: 'sent a message that is not an LDAP message' });
       return;
     }

@@ -102,6 +102,21 @@ describe('bounded framing in front of the message parser', () => {
     }
   });
 
+  test('elements that do not fit their parent, or a primitive tag where a SEQUENCE is due, are malformed', () => {
+    // Found by fuzzing: each made ldapts' value loop push empty values until the heap ran out (118 bytes).
+    const fuzzed = [
+      '3074020102646f0400486b3025040b6f626a656374436c61737331160403746f7004614f70656e4c444150726f6f744453453025040e6e6179696e67436f6e74657874733113041164633d6578616d706c652c64633d636f6dfc1b0414737570706f727465644c44415056657273696f6e310304013330',
+      '3074020102646f0400306b3025040b6f626a65bc74436c61737331160403746f70040f4f70656e4c444150726f6f744453453025040e6e616d696e67436f6e74657874733113041164633d6578616d706c652c646344636f6d301b0414737570706f727465644c44415056657273696f6e31350401333',
+    ];
+    for (const hex of fuzzed) {
+      const { f, delivered, violations } = framing({ 2: { requestTag: 0x63, sizeLimit: 1 } });
+      const bytes = Buffer.from(hex.length % 2 === 0 ? hex : `${hex}0`, 'hex');
+      f.push(bytes.subarray(0, 0x76));
+      assert.equal(violations[0]?.kind, 'malformed', hex.slice(0, 40));
+      assert.equal(delivered.length, 0);
+    }
+  });
+
   test('plaintext after the StartTLS response (before the handshake) is an injection', () => {
     const { f, violations } = framing({ 1: { requestTag: 0x77 } });
     f.expectStartTls(true);
