@@ -23,11 +23,16 @@ const PARALLEL = 4;
 let certs: TestCertificates | undefined;
 let ds: Ds389 | undefined;
 let tmp = '';
+/** Written once: runs at once must not read a file while another rewrites it. */
+let adminFile = '';
+let syncFile = '';
 
 before(async () => {
   tmp = makeTempDir('pes-hostile-starttls-');
   certs = await makeTestCertificates();
   ds = await startDs389({ tls: serverTls(certs) });
+  adminFile = secretFile(tmp, 'admin.pw', ds.adminPassword);
+  syncFile = secretFile(tmp, 'sync.pw', SYNC_PASSWORD);
 });
 
 after(async () => {
@@ -46,9 +51,9 @@ function cliArgs(port: number, syncDn: string): string[] {
     '-D',
     server.adminDn,
     '--bindPasswordFile',
-    secretFile(tmp, 'admin.pw', server.adminPassword),
+    adminFile,
     '--syncServerBindPasswordFile',
-    secretFile(tmp, 'sync.pw', SYNC_PASSWORD),
+    syncFile,
     '--syncServerBindDN',
     syncDn,
     '-b',
