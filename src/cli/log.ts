@@ -8,8 +8,24 @@ import { constants, mkdirSync, openSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, join } from 'node:path';
 import type { Logger } from 'pino';
+import { escapeControls, type SecretMask } from '../formats/server-text.js';
 
 export type RunLog = Pick<Logger, 'info' | 'warn' | 'error'>;
+
+/**
+ * The log as the run writes to it: every string (messages and fields) cleaned by `clean` first, which masks
+ * the run's passwords and escapes control characters (a server's words end up in messages and warnings).
+ */
+export function cleanedRunLog(log: RunLog, mask: SecretMask): RunLog {
+  const clean = (text: string): string => escapeControls(mask.apply(text), { keepNewlines: true });
+  const wrap =
+    (level: 'info' | 'warn' | 'error') =>
+    (...args: unknown[]): void => {
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- tsc needs it: pino's overloads take no unknown[] spread
+      (log[level] as (...a: unknown[]) => void)(...args.map((arg) => mask.deep(arg, clean)));
+    };
+  return { info: wrap('info'), warn: wrap('warn'), error: wrap('error') };
+}
 
 const SILENT: RunLog = { info: () => undefined, warn: () => undefined, error: () => undefined };
 

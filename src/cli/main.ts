@@ -13,6 +13,8 @@ import { guardedOutput, type ConsoleOutput } from './output.js';
 import type { RunProgress } from './reporter.js';
 import type { RunResult } from './result.js';
 import type { ResolvedSettings } from './settings.js';
+import type { SecretMask } from '../formats/server-text.js';
+import type { Prompter } from '../core/ports.js';
 
 // Start-up is part of every run of a fleet loop: this module loads nothing but node builtins (and output.ts,
 // which has no imports). `--version`
@@ -99,7 +101,11 @@ export async function main(args: readonly string[], io: ProcessIo): Promise<numb
     return exitStatus(await runCommand(args, io, output, interrupt.signal));
   } catch (error) {
     // runCommand() turns every failure into a PrepareError; this is the net under it: one line, never a stack.
-    const message = (error instanceof Error ? error.message : String(error)).split('\n', 1)[0];
+    const message = (error instanceof Error ? error.message : String(error))
+      .split('\n', 1)[0]
+      ?.slice(0, 300)
+      // eslint-disable-next-line no-control-regex -- no control character reaches the terminal
+      .replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
     output.err(`Error: Unexpected failure: ${message}: please report it\n`);
     return 1;
   } finally {
@@ -269,6 +275,8 @@ interface RunChannels {
   readonly log: RunLog;
   /** The run's one list of warnings: the options', the log's and the console's problems, and the core's. */
   readonly warnings: string[];
+  /** The run's passwords, masked in everything it writes; a prompt's answer is added when given. */
+  readonly mask: SecretMask;
 }
 
 /** Opens the log and sets up the console; from here on a failing log or console stream is a warning of the run. */
@@ -280,16 +288,25 @@ async function openChannels(
 ): Promise<RunChannels> {
   const { settings } = resolved;
   const err = (text: string): void => output.err(text);
-  const [{ openRunLog, userStateLogFile }, { Renderer }] = await Promise.all([
+  const [{ openRunLog, userStateLogFile, cleanedRunLog }, { Renderer }, { SecretMask }] = await Promise.all([
     import('./log.js'),
     import('./render.js'),
+    import('../formats/server-text.js'),
   ]);
+  const mask = new SecretMask((resolved.secrets ?? []).map((secret) => secret.reveal()));
   // With --json, stdout carries the JSON object alone: everything a person reads goes to stderr.
   output.stdoutIsData(resolved.json);
   const humanStream = resolved.json ? io.stderr : io.stdout;
   const human = resolved.json ? err : (text: string): void => output.out(text);
-  const screen = new Renderer({ line: (text) => human(`${text}\n`) }, resolved.color && isTerminal(humanStream));
-  const problems = new Renderer({ line: (text) => err(`${text}\n`) }, resolved.color && isTerminal(io.stderr));
+  // The renderers escape control characters in what they print; the mask takes out any password.
+  const screen = new Renderer(
+    { line: (text) => human(`${mask.apply(text)}\n`) },
+    resolved.color && isTerminal(humanStream),
+  );
+  const problems = new Renderer(
+    { line: (text) => err(`${mask.apply(text)}\n`) },
+    resolved.color && isTerminal(io.stderr),
+  );
   const warnings: string[] = [];
   // A log or console stream that fails later is a warning of the run (in --json too), said once.
   let reportProblem = (message: string): void => {
@@ -304,7 +321,7 @@ async function openChannels(
       reportProblem(message);
     },
   });
-  const log: RunLog = opened.log;
+  const log: RunLog = cleanedRunLog(opened.log, mask);
   if (opened.problem !== undefined) {
     problems.warning(opened.problem);
     warnings.push(opened.problem);
@@ -344,7 +361,7 @@ async function openChannels(
     problems.warning(message);
     log.warn({ event: 'warning' }, message);
   }
-  return { screen, problems, log, warnings };
+  return { screen, problems, log, warnings, mask };
 }
 
 /** The run itself: the core wired to the console and the log, its outcome (or failure) told, its exit code. */
@@ -356,13 +373,15 @@ async function prepare(
   run: RunIdentity,
 ): Promise<number> {
   const { settings } = resolved;
-  const { screen, problems, log, warnings } = await openChannels(resolved, io, output, run);
-  const [{ terminalPrompter }, { renderLdif }, { buildResult }, { consoleReporter }] = await Promise.all([
-    import('./prompts.js'),
-    import('../formats/ldif.js'),
-    import('./result.js'),
-    import('./reporter.js'),
-  ]);
+  const { screen, problems, log, warnings, mask } = await openChannels(resolved, io, output, run);
+  const [{ terminalPrompter }, { renderLdif }, { buildResult }, { consoleReporter }, { escapeControls }] =
+    await Promise.all([
+      import('./prompts.js'),
+      import('../formats/ldif.js'),
+      import('./result.js'),
+      import('./reporter.js'),
+      import('../formats/server-text.js'),
+    ]);
   const progress: RunProgress = {
     steps: [],
     // An ldapi run names its socket's URL, with no port.
@@ -379,15 +398,21 @@ async function prepare(
   const asRun = { roles: settings.roles, remove: settings.remove, dryRun: settings.dryRun, ldap: stats };
   let result: RunResult;
   try {
-    const [{ prepareTopology }, { connect, inspectServerCertificate }, { trustAtTerminal }, { connectionOptions }] =
-      await Promise.all([
-        import('../core/topology.js'),
-        import('../ldap/directory.js'),
-        import('./trust-prompt.js'),
-        import('../core/connections.js'),
-      ]);
+    const [
+      { prepareTopology },
+      { connect, inspectServerCertificate },
+      { trustAtTerminal },
+      { connectionOptions },
+      { displayLine },
+    ] = await Promise.all([
+      import('../core/topology.js'),
+      import('../ldap/directory.js'),
+      import('./trust-prompt.js'),
+      import('../core/connections.js'),
+      import('../formats/server-text.js'),
+    ]);
     const prompter = resolved.canPrompt
-      ? terminalPrompter(io.stderr, { signal, color: resolved.color && isTerminal(io.stderr) })
+      ? maskAnswers(terminalPrompter(io.stderr, { signal, color: resolved.color && isTerminal(io.stderr) }), mask)
       : undefined;
     // At a terminal, a server certificate nothing vouches for is shown and may be trusted for this run.
     const trust =
@@ -397,7 +422,14 @@ async function prepare(
             { ...connectionOptions(settings), signal },
             prompter,
             inspectServerCertificate,
-            (text) => io.stderr.write(`${text}\n`),
+            // The certificate's names are the server's words: each line masked, its control characters escaped.
+            (text) =>
+              io.stderr.write(
+                `${text
+                  .split('\n')
+                  .map((line) => displayLine(line, mask))
+                  .join('\n')}\n`,
+              ),
           );
     const outcome = await prepareTopology(trust === settings.trust ? settings : { ...settings, trust }, {
       reporter,
@@ -408,7 +440,7 @@ async function prepare(
     });
     const ldif = settings.dryRun ? renderLdif(outcome.changes) : null;
     if (ldif !== null) {
-      screen.info(
+      screen.block(
         outcome.changes.length === 0
           ? 'Dry run: nothing would change.'
           : `Dry run: these changes would be made (passwords masked):\n\n${ldif}\n`,
@@ -451,7 +483,8 @@ async function prepare(
   } catch (error) {
     const failure = await asFailure(error);
     problems.error(failure.message, failure.hint);
-    if (failure.details !== undefined) output.err(`${failure.details}\n`);
+    if (failure.details !== undefined)
+      output.err(`${escapeControls(mask.apply(failure.details), { keepNewlines: true })}\n`);
     result = buildResult({
       ...run,
       warnings,
@@ -481,8 +514,29 @@ async function prepare(
       failure.message,
     );
   }
-  if (resolved.json) output.out(`${JSON.stringify(result)}\n`);
+  // JSON escapes C0 controls itself; the mask also takes out passwords and escapes DEL and C1 controls.
+  if (resolved.json)
+    output.out(
+      `${JSON.stringify(mask.deep(result, (text) => escapeControls(mask.apply(text), { keepNewlines: true })))}\n`,
+    );
   return result.exitCode;
+}
+
+/** A prompter whose password answers join the run's mask as they are given. */
+function maskAnswers(prompter: Prompter, mask: SecretMask): Prompter {
+  return {
+    text: (message, defaultValue, validate) => prompter.text(message, defaultValue, validate),
+    secret: async (message) => {
+      const answer = await prompter.secret(message);
+      mask.add(answer);
+      return answer;
+    },
+    newSecret: async (message) => {
+      const answer = await prompter.newSecret(message);
+      mask.add(answer);
+      return answer;
+    },
+  };
 }
 
 /** The value of the last `--logFile` in normalized argv (before `--`), resolved; undefined when absent. */

@@ -1,8 +1,22 @@
 /** Console output in the style of Ping's tool: `Testing connection to host:port ..... Done`. */
 import { Chalk, type ChalkInstance } from 'chalk';
 import type { PlannedStep, StepStatus } from '../model/plan.js';
+import { cut, escapeControls, LINE_MAX_CHARS } from '../formats/server-text.js';
 
 const LINE_WIDTH = 72;
+
+/**
+ * A piece of a line, whatever it holds (DNs and messages may carry a server's words): control characters
+ * shown escaped, so nothing a server sends can move the cursor, clear the screen or forge a line; a flood cut.
+ */
+function plain(text: string): string {
+  return escapeControls(cut(text, LINE_MAX_CHARS));
+}
+
+/** A block of lines (the dry run's LDIF): newlines kept, every other control character escaped. */
+function block(text: string): string {
+  return escapeControls(text, { keepNewlines: true });
+}
 
 export interface Console {
   line(text: string): void;
@@ -25,11 +39,16 @@ export class Renderer {
         : outcome === 'Denied'
           ? this.style.yellow(outcome)
           : this.style.red(outcome);
-    this.out.line(`${dotted(title)} ${word}${detail === undefined ? '' : ` (${detail})`}`);
+    this.out.line(`${dotted(plain(title))} ${word}${detail === undefined ? '' : ` (${plain(detail)})`}`);
   }
 
   public info(message: string): void {
-    this.out.line(message);
+    this.out.line(plain(message));
+  }
+
+  /** Several lines as they are (the dry run's LDIF), every control character but the newline escaped. */
+  public block(text: string): void {
+    this.out.line(block(text));
   }
 
   public step(step: PlannedStep, dryRun = false): void {
@@ -42,26 +61,26 @@ export class Renderer {
             ? 'Would update'
             : this.status(step.status);
       this.out.line(
-        `${dotted(step.title)} ${word}${step.detail === undefined ? '' : this.style.dim(` (${step.detail})`)}`,
+        `${dotted(plain(step.title))} ${word}${step.detail === undefined ? '' : this.style.dim(` (${plain(step.detail)})`)}`,
       );
       return;
     }
     if (step.id === 'sync-user' && step.status === 'created') {
       // Ping prints exactly this line when it creates the account.
-      this.out.line(`Created '${step.title.replace(/^Sync user '(.*)'$/, '$1')}'`);
+      this.out.line(`Created '${plain(step.title).replace(/^Sync user '(.*)'$/, '$1')}'`);
       return;
     }
     this.out.line(
-      `${dotted(step.title)} ${this.status(step.status)}${step.detail === undefined ? '' : this.style.dim(` (${step.detail})`)}`,
+      `${dotted(plain(step.title))} ${this.status(step.status)}${step.detail === undefined ? '' : this.style.dim(` (${plain(step.detail)})`)}`,
     );
   }
 
   public warning(message: string): void {
-    this.out.line(`${this.style.yellow('Warning:')} ${message}`);
+    this.out.line(`${this.style.yellow('Warning:')} ${plain(message)}`);
   }
 
   public error(message: string, hint?: string): void {
-    this.out.line(`${this.style.red('Error:')} ${message}${hint === undefined ? '' : `: ${hint}`}`);
+    this.out.line(`${this.style.red('Error:')} ${plain(message)}${hint === undefined ? '' : `: ${plain(hint)}`}`);
   }
 
   public summary(

@@ -32,6 +32,11 @@ export interface ResolvedSettings {
   readonly color: boolean;
   /** One JSON object on stdout; human output on stderr. */
   readonly json: boolean;
+  /**
+   * Every password the options gave (admin, sync, trust store): masked wherever it might appear in what the
+   * run prints, logs or answers in JSON (a server may repeat one).
+   */
+  readonly secrets?: readonly Secret[];
 }
 
 export interface Environment {
@@ -158,8 +163,9 @@ export function resolveSettings(
     warnings,
     from,
   );
-  const trust = resolveTrust(options, warnings, environment, from);
-  const clientCertificate = resolveClientCertificate(options, warnings, environment);
+  const secrets: Secret[] = [];
+  const trust = resolveTrust(options, warnings, environment, from, secrets);
+  const clientCertificate = resolveClientCertificate(options, warnings, environment, secrets);
   if (clientCertificate !== undefined && security === 'none') {
     throw usage(
       `--keyStorePath is presented only in a TLS handshake, and the connection is ${socketPath === undefined ? 'plain LDAP' : 'an ldapi socket'}`,
@@ -235,6 +241,7 @@ export function resolveSettings(
     logFile: options.logFile,
     color,
     json: options.json === true,
+    secrets: [...[bindPassword, syncPassword].filter((secret) => secret !== undefined), ...secrets],
   };
 }
 
@@ -550,6 +557,7 @@ function resolveTrust(
   warnings: string[],
   environment: Environment,
   from: (key: OptionKey) => string,
+  secrets: Secret[] = [],
 ): Trust {
   if (options.trustAll === true) {
     warnings.push(
@@ -572,6 +580,7 @@ function resolveTrust(
     );
   }
   const password = trustStorePassword(options, warnings, environment, from);
+  if (password !== undefined) secrets.push(new Secret(password));
   const format = storeFormat(options.trustStoreFormat, '--trustStoreFormat');
   let store: TrustStoreContent;
   try {
@@ -640,6 +649,7 @@ function resolveClientCertificate(
   options: Options,
   warnings: string[],
   environment: Environment,
+  secrets: Secret[] = [],
 ): ClientCertificate | undefined {
   const path = options.keyStorePath;
   if (path === undefined) {
@@ -668,6 +678,7 @@ function resolveClientCertificate(
     );
     password = checkPassword(options.keyStorePassword, '--keyStorePassword');
   }
+  if (password !== undefined) secrets.push(new Secret(password));
   const format = storeFormat(options.keyStoreFormat, '--keyStoreFormat');
   let store: KeyStoreContent;
   try {

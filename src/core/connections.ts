@@ -39,15 +39,38 @@ export async function openConnection(
   reporter: RunReporter,
 ): Promise<{ directory: Directory; rootDse: Entry | undefined }> {
   const address = serverAddress(options);
+  let directory: Directory | undefined;
   try {
-    const directory = await open();
+    directory = await open();
     // ldapts connects on the first operation; the root DSE read is that operation (and proves the server
     // speaks LDAP). It asks for what detection needs, so detection reads nothing more.
-    const rootDse = await directory.read('', ROOT_DSE_ATTRIBUTES);
+    const rootDse = await readRootDseAnonymously(directory);
     reporter.check(`Testing connection to ${address}`, 'Done');
     return { directory, rootDse };
   } catch (error) {
     reporter.check(`Testing connection to ${address}`, 'Failed');
+    // Closed on every path: a connection left open keeps the process waiting until the server hangs up.
+    await directory?.close();
+    throw error;
+  }
+}
+
+/**
+ * The root DSE as an anonymous connection sees it; undefined when the server answers nobody anonymous
+ * (389 DS with nsslapd-allow-anonymous-access off says 48, slapd with olcRequires authc 53, others 50): the
+ * server did answer, so the connection works, and the run binds as the admin before reading it again.
+ */
+async function readRootDseAnonymously(directory: Directory): Promise<Entry | undefined> {
+  try {
+    return await directory.read('', ROOT_DSE_ATTRIBUTES);
+  } catch (error) {
+    if (
+      error instanceof PrepareError &&
+      (error.resultCode === ResultCode.INAPPROPRIATE_AUTHENTICATION ||
+        error.resultCode === ResultCode.INSUFFICIENT_ACCESS ||
+        error.resultCode === ResultCode.UNWILLING_TO_PERFORM)
+    )
+      return undefined;
     throw error;
   }
 }

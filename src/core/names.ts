@@ -7,7 +7,7 @@
  */
 import type { Directory } from '../model/directory.js';
 import { dnSpelling, firstRdn, firstRdnSpelling, normalizeDn, parentDn } from '../formats/dn.js';
-import { PrepareError } from '../model/errors.js';
+import { isConnectionFailure, PrepareError } from '../model/errors.js';
 import { equalityFilter } from '../formats/filter.js';
 import type { Entry } from '../model/entries.js';
 import type { ServerProfile } from '../servers/profile.js';
@@ -52,6 +52,9 @@ function spellingUnderParent(dn: string, observed: Observation): string {
   return parentSpelling === undefined ? dnSpelling(dn) : `${firstRdnSpelling(dn)},${parentSpelling}`;
 }
 
+/** At most this many entries answer the lookup of an RDN under one parent. */
+const RDN_LOOKUP_LIMIT = 10;
+
 /**
  * For servers that tell spellings apart (389 DS): the entry under the sync user's parent whose RDN is the sync
  * user's by RFC 4514, found by its naming attribute values (which are the same whatever the DN's escapes).
@@ -68,9 +71,11 @@ async function findByRdn(admin: Directory, dn: string, observed: Observation): P
       : `(&${rdn.map((ava) => equalityFilter(ava.type, ava.value)).join('')})`;
   let found: Entry[];
   try {
-    found = await admin.search(parentEntry.dn, 'one', filter, ['1.1']);
+    // Entries whose RDN has the same values: one, or a few spellings at most; the bound stops a flood.
+    found = await admin.search(parentEntry.dn, 'one', filter, ['1.1'], { sizeLimit: RDN_LOOKUP_LIMIT });
   } catch (error) {
-    if (error instanceof PrepareError) return undefined;
+    // A refused lookup finds nothing; a connection that is gone is no answer at all, and stops the run.
+    if (error instanceof PrepareError && !isConnectionFailure(error)) return undefined;
     throw error;
   }
   const wanted = normalizeDn(dn);

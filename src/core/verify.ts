@@ -5,7 +5,7 @@
  */
 import { normalizeDn } from '../formats/dn.js';
 import { randomBytes } from 'node:crypto';
-import { accountStateProblem, PrepareError, ResultCode } from '../model/errors.js';
+import { accountStateProblem, isConnectionFailure, PrepareError, ResultCode } from '../model/errors.js';
 import { firstValue, valuesOf } from '../model/entries.js';
 import type { ServerProfile } from '../servers/profile.js';
 import type { ChangeSource, Observation, PlannedStep, PrepareTarget } from '../model/plan.js';
@@ -242,12 +242,18 @@ async function verifyAnotherWay(
   try {
     await directory.search(check.refreshBase, 'base', '(objectClass=*)', ['1.1'], { controls: [SYNC_REFRESH_ONLY] });
   } catch (error) {
-    if (error instanceof PrepareError)
+    // A refused refresh is a verdict; a connection that is gone is not (it stops the run).
+    if (error instanceof PrepareError && !isConnectionFailure(error))
       return { ok: false, detail: `an RFC 4533 refresh of '${check.refreshBase}' failed: ${error.message}` };
     throw error;
   }
   if (admin !== undefined) {
-    const found = await admin.search(check.ruleBase, 'sub', check.ruleFilter, [check.ruleAttribute]).catch(() => []);
+    const found = await admin
+      .search(check.ruleBase, 'sub', check.ruleFilter, [check.ruleAttribute])
+      .catch((error: unknown) => {
+        if (isConnectionFailure(error)) throw error;
+        return [];
+      });
     if (!found.some((entry) => check.hasRule(valuesOf(entry, check.ruleAttribute)))) {
       return {
         ok: false,

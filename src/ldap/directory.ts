@@ -9,7 +9,9 @@ import { X509Certificate } from 'node:crypto';
 import * as tls from 'node:tls';
 import { interruption, PrepareError, ResultCode } from '../model/errors.js';
 import { pinnedMismatch, tlsOptionsFor } from '../tls/trust.js';
-import { translateError, type ErrorContext } from './translate-error.js';
+import { ConnectionFailure, translateError, type ErrorContext } from './translate-error.js';
+import { BoundedFraming } from './framing.js';
+import { SecretMask } from '../formats/server-text.js';
 import {
   BINARY_ATTRIBUTES,
   DIRSYNC_OID,
@@ -37,6 +39,22 @@ import type {
  */
 export const WRITE_GRACE_MS = 400;
 
+/** Largest LDAP message read (header included): a root DSE, an entry with its security descriptor. */
+export const MAX_MESSAGE_BYTES = 2 * 1024 * 1024;
+/** Most bytes read for one request (a search's entries and result together): bounds the memory of a flood. */
+export const MAX_OPERATION_BYTES = 8 * 1024 * 1024;
+/**
+ * The entries a one-level or subtree search may return when its caller sets no limit: far above what any
+ * lookup of this tool finds, far below a flood. A search that reaches it fails (sizeLimitExceeded) rather
+ * than plan from a cut list.
+ */
+export const DEFAULT_SEARCH_SIZE_LIMIT = 1000;
+/** Root DSE values are read for detection and messages: longer ones are cut, as are very long value lists. */
+export const ROOT_DSE_VALUE_MAX_CHARS = 1000;
+export const ROOT_DSE_VALUES_MAX = 500;
+/** The longest delay a Node timer holds (about 24.8 days). */
+const MAX_TIMER_MS = 2_147_483_647;
+
 /**
  * Opens a connection (StartTLS is negotiated here too). Reads and writes are counted into `stats`, which
  * several connections of one run may share. The CLI gives it to the core as its DirectoryConnector.
@@ -56,6 +74,26 @@ export async function connect(
   return directory;
 }
 
+/** Where the connection is: no socket yet, TCP connecting, TLS handshaking, open. */
+type Phase = 'idle' | 'connecting' | 'handshaking' | 'open';
+
+/** The fields of ldapts' Client this adapter reaches into (see BoundedFraming for why). */
+interface ClientInternals {
+  socketDataHandler: (data: Buffer) => void;
+  readonly messageParser: {
+    read(data: Buffer, details: unknown): void;
+    on(event: 'error', listener: (error: unknown) => void): void;
+  };
+  readonly messageDetailsByMessageId: Map<string, { message: { protocolOperation: number; sizeLimit?: number } }>;
+}
+
+/**
+ * One connection, which never changes its security by itself: ldapts opens a new socket on the next
+ * operation after a drop (plain TCP, without StartTLS and without a bind); here a second socket is refused,
+ * and once the connection is lost (closed, reset, timed out, a protocol violation) every later operation
+ * fails at once with what happened (91, or 85 after a timeout). A run that needs a connection again opens a
+ * new one through connect(): TCP, StartTLS, the certificate check and a bind.
+ */
 class LdaptsDirectory implements Directory {
   public readonly address: string;
   private readonly client: Client;
@@ -66,6 +104,18 @@ class LdaptsDirectory implements Directory {
   private dropped = false;
   /** True while requests written in this turn of the event loop are held to leave together (see coalesce()). */
   private corked = false;
+  /** Sockets opened to the server (a TLS socket over an existing one does not count): at most one. */
+  private opened = 0;
+  private phase: Phase = 'idle';
+  /** The first reason the connection ended; set for good. */
+  private lost: unknown;
+  /** Operations in flight, told when the connection is lost. */
+  private readonly onLost = new Set<(reason: unknown) => void>();
+  /** Set by close(): the sockets closing after it are no failure. */
+  private closing = false;
+  private readonly framing: BoundedFraming;
+  /** The passwords sent on this connection, masked in whatever the server says back. */
+  private readonly secrets = new SecretMask();
 
   public constructor(
     private readonly options: ConnectionOptions,
@@ -76,55 +126,144 @@ class LdaptsDirectory implements Directory {
     const socketPath = options.socketPath;
     this.address = socketPath === undefined ? `${host}:${options.port}` : ldapiAddress(socketPath);
     const scheme = options.security === 'ssl' ? 'ldaps' : 'ldap';
-    const track = <S extends net.Socket>(socket: S): S => {
-      this.sockets.add(socket);
-      socket.once('close', () => this.sockets.delete(socket));
-      // Each request goes out when it is written (see coalesce() for those written together): Nagle's wait for
-      // the previous answer's acknowledgement only delays the next request of a run.
-      socket.setNoDelay(true);
-      return socket;
-    };
     this.client = new Client({
       // ldapts knows no ldapi://: the URL only names the scheme, createConnection opens the socket.
       url: socketPath === undefined ? `${scheme}://${host}:${options.port}` : 'ldap://localhost',
-      connectTimeout: options.connectTimeoutMs,
-      timeout: options.operationTimeoutMs,
+      // Both deadlines are kept here (connect, handshake, operation), so that each says what it was.
+      connectTimeout: 0,
+      timeout: 0,
       // Our own RFC 4514 parser validates DNs before they get here; ldapts' strict parser rejects some valid ones.
       strictDN: false,
       // Any tlsOptions make ldapts speak TLS from the first byte, so they are given only for LDAPS;
       // StartTLS gets them in open().
       ...(options.security === 'ssl' ? { tlsOptions: tlsOptionsFor(options) } : {}),
-      // The same connections ldapts would open, kept in sight so that a signal can drop them.
-      createConnection: ((...args: Parameters<typeof net.connect>) =>
-        track(
-          socketPath === undefined ? net.connect(...args) : net.connect({ path: socketPath }),
-        )) as typeof net.connect,
-      createSecureConnection: ((...args: Parameters<typeof tls.connect>) => {
-        const socket = track(this.tlsConnect(...args));
+      // The same connections ldapts would open, kept in sight; a second connection is refused.
+      createConnection: ((port: number, hostname: string) => {
+        const first = this.firstSocket(port, hostname);
+        return this.watch(socketPath === undefined ? net.connect(first) : net.connect({ path: socketPath }), false);
+      }) as unknown as typeof net.connect,
+      createSecureConnection: (...args: unknown[]) => {
+        const [first, hostname, tlsOptions] = args;
+        const socket =
+          typeof first === 'object' && first !== null
+            ? // StartTLS: TLS over the socket already open.
+              this.watch(this.tlsConnect(first as tls.ConnectionOptions), true, true)
+            : this.watch(
+                this.tlsConnect({
+                  ...(tlsOptions as tls.ConnectionOptions),
+                  ...this.firstSocket(first as number, hostname as string),
+                }),
+                true,
+              );
         // Registered before ldapts' own listener: a certificate other than the one accepted ends the connection.
         socket.once('secureConnect', () => {
           const mismatch = pinnedMismatch(options.trust, socket);
           if (mismatch !== undefined) socket.destroy(mismatch);
         });
         return socket;
-      }) as typeof tls.connect,
+      },
     });
+    const internals = this.client as unknown as ClientInternals;
+    this.framing = new BoundedFraming(
+      {
+        lookup: (messageId) => {
+          const message = internals.messageDetailsByMessageId.get(String(messageId))?.message;
+          return message === undefined
+            ? undefined
+            : {
+                requestTag: message.protocolOperation,
+                ...(typeof message.sizeLimit === 'number' ? { sizeLimit: message.sizeLimit } : {}),
+              };
+        },
+      },
+      { maxMessageBytes: MAX_MESSAGE_BYTES, maxOperationBytes: MAX_OPERATION_BYTES },
+      (message) => internals.messageParser.read(message, internals.messageDetailsByMessageId),
+      (violation) => this.lose(new ConnectionFailure('protocol', violation.detail, violation.serverText)),
+    );
+    // ldapts reads whatever its data handler is when it attaches it (at connect, and after StartTLS).
+    internals.socketDataHandler = (data: Buffer) => this.framing.push(data);
+    // A message ldapts cannot parse: its own listener fails the request; this one ends the connection.
+    internals.messageParser.on('error', () =>
+      this.lose(new ConnectionFailure('protocol', 'sent a message that could not be read')),
+    );
+  }
+
+  /** The host and port of the one socket to the server; a second is refused (see the class comment). */
+  private firstSocket(port: number, host: string): { port: number; host: string } {
+    if (this.lost !== undefined || this.opened > 0 || this.closing) {
+      throw new ConnectionFailure('gone', 'the connection ended earlier and is never reopened by itself', undefined, {
+        cause: this.lost,
+      });
+    }
+    this.opened += 1;
+    return { port, host };
+  }
+
+  /** Keeps a socket in sight: its connect and handshake deadline, its errors, its end. */
+  private watch<S extends net.Socket>(socket: S, secure: boolean, overExisting = false): S {
+    this.sockets.add(socket);
+    // Each request goes out when it is written (see coalesce() for those written together): Nagle's wait for
+    // the previous answer's acknowledgement only delays the next request of a run.
+    socket.setNoDelay(true);
+    this.phase = overExisting ? 'handshaking' : 'connecting';
+    const deadline = setTimeout(() => {
+      const failure = new ConnectionFailure(
+        this.phase === 'handshaking' ? 'handshake-stalled' : 'connect-timeout',
+        this.phase === 'handshaking' ? 'the TLS handshake stalled' : 'the connection could not be made in time',
+      );
+      this.lose(failure);
+      socket.destroy(failure);
+    }, this.options.connectTimeoutMs);
+    deadline.unref();
+    const onError = (error: unknown): void => this.lose(error);
+    // ldapts removes every 'error' listener once a socket is connected (or secured) and adds its own, which
+    // words a reset as its internals: this one comes back right after, so the loss is known in our terms.
+    const listenAgain = (): void =>
+      process.nextTick(() => {
+        if (!socket.listeners('error').includes(onError)) socket.on('error', onError);
+      });
+    socket.once('connect', () => {
+      listenAgain();
+      if (secure && !overExisting) this.phase = 'handshaking';
+      else {
+        this.phase = 'open';
+        clearTimeout(deadline);
+      }
+    });
+    if (secure) {
+      socket.once('secureConnect', () => {
+        listenAgain();
+        this.phase = 'open';
+        this.framing.expectStartTls(false);
+        clearTimeout(deadline);
+      });
+    }
+    socket.on('error', onError);
+    socket.once('close', () => {
+      clearTimeout(deadline);
+      this.sockets.delete(socket);
+      this.lose(new ConnectionFailure('closed', 'the connection was closed'));
+    });
+    return socket;
+  }
+
+  /** The connection ended: remember the first reason, fail what is in flight, read and send nothing more. */
+  private lose(reason: unknown): void {
+    if (this.lost !== undefined) return;
+    this.lost = this.closing && reason instanceof ConnectionFailure ? new ConnectionFailure('gone', 'closed') : reason;
+    for (const socket of this.sockets) socket.destroy();
+    for (const listener of [...this.onLost]) listener(this.lost);
   }
 
   public async open(): Promise<void> {
     if (this.options.security === 'starttls') {
-      // ldapts puts no deadline on the TLS handshake that follows the StartTLS response.
-      await this.guard('StartTLS', '', () =>
-        withDeadline(
-          this.client.startTLS(tlsOptionsFor(this.options)),
-          this.options.connectTimeoutMs,
-          'StartTLS handshake timed out',
-        ),
-      );
+      this.framing.expectStartTls(true);
+      await this.guard('StartTLS', '', () => this.client.startTLS(tlsOptionsFor(this.options)));
     }
   }
 
   public async bind(dn: string, password: string, options?: BindOptions): Promise<AccountPolicyState | void> {
+    this.secrets.add(password);
     if (options?.passwordPolicy !== true) {
       await this.guard('bind', dn, () => this.client.bind(dn, password));
       this.boundDn = dn;
@@ -163,7 +302,8 @@ class LdaptsDirectory implements Directory {
 
   public async read(dn: string, attributes: readonly string[], options?: SearchOptions): Promise<Entry | undefined> {
     const entries = await this.searchOrMissing(dn, 'base', '(objectClass=*)', attributes, options);
-    return entries[0];
+    const entry = entries[0];
+    return entry === undefined || dn !== '' ? entry : capRootDse(entry);
   }
 
   public async search(
@@ -212,6 +352,8 @@ class LdaptsDirectory implements Directory {
     this.stats.writes += 1;
     switch (change.kind) {
       case 'add':
+        for (const [type, values] of Object.entries(change.attributes))
+          if (isSecretAttribute(type)) for (const value of values) this.secrets.add(value);
         await this.guard(
           'add',
           change.dn,
@@ -226,6 +368,8 @@ class LdaptsDirectory implements Directory {
         );
         return;
       case 'modify':
+        for (const m of change.modifications)
+          if (isSecretAttribute(m.attribute)) for (const value of m.values) this.secrets.add(value);
         await this.guard(
           'modify',
           change.dn,
@@ -256,15 +400,18 @@ class LdaptsDirectory implements Directory {
   }
 
   public async close(): Promise<void> {
-    if (this.dropped) {
+    if (this.dropped || this.lost !== undefined) {
+      this.closing = true;
       this.drop();
       return;
     }
+    this.closing = true;
     try {
       // An unbind is not answered; the deadline only covers a socket that will not take the request.
       await withDeadline(this.client.unbind(), 1000, 'unbind timed out');
     } catch {
       // The connection is going away either way; a failed unbind changes nothing for the run.
+    } finally {
       this.drop();
     }
   }
@@ -284,6 +431,8 @@ class LdaptsDirectory implements Directory {
     options?: SearchOptions,
   ): Promise<Entry[]> {
     this.stats.reads += 1;
+    // Every search carries the bound it needs, and the framing stops reading past it.
+    const sizeLimit = scope === 'base' ? 1 : (options?.sizeLimit ?? DEFAULT_SEARCH_SIZE_LIMIT);
     try {
       const { searchEntries } = await this.guard('search', base, () =>
         this.client.search(
@@ -294,11 +443,18 @@ class LdaptsDirectory implements Directory {
             attributes: [...attributes],
             explicitBufferAttributes: bufferAttributes(attributes),
             timeLimit: Math.ceil(this.options.operationTimeoutMs / 1000),
-            ...(options?.sizeLimit === undefined ? {} : { sizeLimit: options.sizeLimit }),
+            sizeLimit,
           },
           ldaptsControls(options?.controls),
         ),
       );
+      if (scope !== 'base' && options?.sizeLimit === undefined && searchEntries.length >= sizeLimit) {
+        throw new PrepareError(
+          ResultCode.SIZE_LIMIT_EXCEEDED,
+          `The search under '${base}' on ${this.address} found ${sizeLimit} entries or more, more than this tool reads`,
+          'check --baseDN: it should name the subtree to synchronize, not a whole directory of configuration entries',
+        );
+      }
       return searchEntries.map(toEntry);
     } catch (error) {
       if (
@@ -315,7 +471,9 @@ class LdaptsDirectory implements Directory {
   /**
    * Runs one ldapts operation: its failure becomes a PrepareError, and a signal stops it. A read (or a
    * connect, which ldapts makes inside the first operation) is dropped at once; a write gets WRITE_GRACE_MS
-   * to be answered, so that a write the server made is reported as made.
+   * to be answered, so that a write the server made is reported as made. The operation has
+   * --operationTimeout (and --connectTimeout when it opens the connection); a connection that ends fails it
+   * at once, and every operation after that too.
    */
   private async guard<T>(
     operation: string,
@@ -328,7 +486,9 @@ class LdaptsDirectory implements Directory {
       dn,
       boundDn: this.boundDn,
       address: this.address,
+      mask: this.secrets,
       ...this.tlsContext(),
+      ...(kind.write === true ? { write: true } : {}),
       ...(kind.attributes === undefined ? {} : { attributes: kind.attributes }),
       ...(kind.accountState === undefined ? {} : { accountState: kind.accountState() }),
     });
@@ -336,50 +496,74 @@ class LdaptsDirectory implements Directory {
     const where = dn === '' ? 'the root DSE' : `'${dn}'`;
     if (signal?.aborted === true)
       throw interruption(signal.reason, `before the ${operation} of ${where} on ${this.address}`);
-    this.coalesce();
-    const pending = this.countRoundTrip(action());
-    if (signal === undefined) {
-      try {
-        return await pending;
-      } catch (error) {
-        throw translateError(error, context());
-      }
+    if (this.lost !== undefined) {
+      throw translateError(new ConnectionFailure('gone', 'not sent', undefined, { cause: this.lost }), context());
     }
+    // Node's timers fire at once past 2^31-1 ms: the sum of two long timeouts is clamped to what they hold.
+    const deadlineMs = Math.min(
+      MAX_TIMER_MS,
+      this.phase === 'open'
+        ? this.options.operationTimeoutMs
+        : this.options.operationTimeoutMs + this.options.connectTimeoutMs,
+    );
     return new Promise<T>((resolve, reject) => {
       let grace: NodeJS.Timeout | undefined;
+      let finished = false;
+      const deadline = setTimeout(() => {
+        this.lose(
+          this.phase === 'open'
+            ? new ConnectionFailure('operation-timeout', 'no answer in time')
+            : new ConnectionFailure(
+                this.phase === 'handshaking' ? 'handshake-stalled' : 'connect-timeout',
+                'no connection in time',
+              ),
+        );
+      }, deadlineMs);
+      const finish = (settle: () => void): void => {
+        if (finished) return;
+        finished = true;
+        clearTimeout(deadline);
+        clearTimeout(grace);
+        this.onLost.delete(onLost);
+        signal?.removeEventListener('abort', onAbort);
+        settle();
+      };
+      const onLost = (reason: unknown): void => finish(() => reject(translateError(reason, context())));
       const stop = (): void => {
         // ldapts connects inside the first operation: say which of the two was cut short.
-        const connecting = [...this.sockets].some((socket) => socket.connecting);
-        this.drop();
-        reject(
-          interruption(
-            signal.reason,
-            connecting
-              ? `while connecting to ${this.address}`
-              : kind.write === true
-                ? `during the ${operation} of ${where}: ${this.address} did not answer it in time, so it may or may not have been made`
-                : `during the ${operation} of ${where} on ${this.address}`,
-          ),
-        );
+        const connecting = this.phase === 'connecting' || this.phase === 'handshaking';
+        finish(() => {
+          this.drop();
+          reject(
+            interruption(
+              signal?.reason,
+              connecting
+                ? `while connecting to ${this.address}`
+                : kind.write === true
+                  ? `during the ${operation} of ${where}: ${this.address} did not answer it in time, so it may or may not have been made`
+                  : `during the ${operation} of ${where} on ${this.address}`,
+            ),
+          );
+        });
       };
       const onAbort = (): void => {
         if (kind.write === true) grace = setTimeout(stop, WRITE_GRACE_MS);
         else stop();
       };
-      signal.addEventListener('abort', onAbort, { once: true });
-      const settle = (): void => {
-        signal.removeEventListener('abort', onAbort);
-        clearTimeout(grace);
-      };
+      this.onLost.add(onLost);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      let pending: Promise<T>;
+      try {
+        this.coalesce();
+        pending = this.countRoundTrip(action());
+      } catch (error) {
+        finish(() => reject(translateError(this.lost ?? error, context())));
+        return;
+      }
       pending.then(
-        (value) => {
-          settle();
-          resolve(value);
-        },
-        (error: unknown) => {
-          settle();
-          reject(translateError(error, context()));
-        },
+        (value) => finish(() => resolve(value)),
+        // When the connection was lost, that is what happened (ldapts' own words are about its internals).
+        (error: unknown) => finish(() => reject(translateError(this.lost ?? error, context()))),
       );
     });
   }
@@ -426,6 +610,18 @@ class LdaptsDirectory implements Directory {
         : { clientCertificate: this.options.clientCertificate.subject }),
     };
   }
+}
+
+/** The root DSE is read for detection and shown in messages: values and lists cut to a sane size. */
+function capRootDse(entry: Entry): Entry {
+  const attributes = new Map<string, string[]>();
+  for (const [name, values] of entry.attributes) {
+    attributes.set(
+      name,
+      values.slice(0, ROOT_DSE_VALUES_MAX).map((value) => value.slice(0, ROOT_DSE_VALUE_MAX_CHARS)),
+    );
+  }
+  return { dn: entry.dn, attributes };
 }
 
 /**

@@ -9,6 +9,40 @@ import { accountStateProblem, PrepareError, ResultCode } from '../model/errors.j
 import { tlsFailure } from '../tls/failures.js';
 import type { AccountPolicyState, TransportSecurity, Trust } from '../model/directory.js';
 import { RESULT_CODE_MEANINGS } from './result-meanings.js';
+import { serverText as cleanServerText, type SecretMask } from '../formats/server-text.js';
+
+/**
+ * How a connection ended, in the adapter's own terms (never read from a message): a connect or a TLS
+ * handshake that did not finish in time, an operation without an answer in time, a connection closed or
+ * stopped for breaking the protocol, and `gone` for an operation asked of a connection that ended earlier
+ * (its cause is how it ended).
+ */
+export type ConnectionFailureKind =
+  'connect-timeout' | 'handshake-stalled' | 'operation-timeout' | 'closed' | 'protocol' | 'gone';
+
+export class ConnectionFailure extends Error {
+  public override readonly name = 'ConnectionFailure';
+
+  public constructor(
+    public readonly kind: ConnectionFailureKind,
+    message: string,
+    /** The server's own words (a notice of disconnection), raw: translateError cleans them. */
+    public readonly serverText?: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/**
+ * The result codes a server may answer with that this tool knows (RFC 4511 4.1.9, RFC 3909, RFC 4370,
+ * RFC 6171, RFC 4533's e-syncRefreshRequired). Any other, and the client-side codes a server has no business
+ * sending (85, 89, 91) or the shell's 130 and 143, would read as one of the tool's own exits: they exit 80.
+ */
+const SERVER_RESULT_CODES: ReadonlySet<number> = new Set([
+  0, 1, 2, 3, 4, 5, 6, 7, 8, 10, 11, 12, 13, 14, 16, 17, 18, 19, 20, 21, 32, 33, 34, 36, 48, 49, 50, 51, 52, 53, 54, 64,
+  65, 66, 67, 68, 69, 71, 80, 118, 119, 120, 121, 122, 123, 4096,
+]);
 
 /** The operation that failed, and on what: the words of the message. */
 export interface ErrorContext {
@@ -27,6 +61,10 @@ export interface ErrorContext {
   readonly clientCertificate?: string;
   /** For a bind that asked for it: what the password policy response controls said. */
   readonly accountState?: AccountPolicyState;
+  /** The operation changes the server (a timeout then leaves it unknown whether it was made). */
+  readonly write?: boolean;
+  /** The passwords sent on the connection: masked in whatever the server says. */
+  readonly mask?: SecretMask;
 }
 
 /** Result codes a refused SASL EXTERNAL bind comes with (no identity, no mapping, mechanism not offered). */
@@ -125,18 +163,44 @@ export function translateError(error: unknown, context: ErrorContext): PrepareEr
   if (error instanceof PrepareError) return error;
   const where = context.dn === '' ? 'the root DSE' : `'${context.dn}'`;
   const who = context.boundDn === undefined ? 'an anonymous connection' : `'${context.boundDn}'`;
+  if (error instanceof ConnectionFailure) return connectionFailure(error, context, where);
   if (error instanceof ResultCodeError) {
-    const serverText = error.message.replace(/\s*Code: 0x[0-9a-f]+\s*$/i, '').trim();
+    const rawText = error.message.replace(/\s*Code: 0x[0-9a-f]+\s*$/i, '');
+    // The server's words are data: no control character, no secret, no flood reaches the user.
+    const serverText = cleanServerText(rawText, context.mask);
     const said = serverText === '' ? '' : ` (server said: ${serverText})`;
     if (context.operation === 'StartTLS') return startTlsRefused(error, said, context);
+    if (!SERVER_RESULT_CODES.has(error.code)) {
+      return new PrepareError(
+        ResultCode.OTHER,
+        `The server answered the ${context.operation} of ${where} with result code ${error.code}, which is no LDAP result code (exit 80)${said}`,
+        "check the server's error log; a proxy or a broken server may stand between",
+        { cause: error },
+      );
+    }
     if (context.operation === 'SASL EXTERNAL bind' && EXTERNAL_REFUSALS.has(error.code))
       return externalRefused(error, said, context);
     const policyRefusal = refusedByPolicy(error, serverText, context);
     if (policyRefusal !== undefined) return policyRefusal;
+    if (
+      context.boundDn === undefined &&
+      context.operation !== 'bind' &&
+      (error.code === ResultCode.INAPPROPRIATE_AUTHENTICATION ||
+        error.code === ResultCode.INSUFFICIENT_ACCESS ||
+        error.code === ResultCode.UNWILLING_TO_PERFORM)
+    ) {
+      // Hardened servers (389 DS without anonymous access, slapd's olcRequires authc) answer nobody anonymous.
+      return new PrepareError(
+        error.code,
+        `The server refuses the ${context.operation} of ${where} to an anonymous connection${said}`,
+        'give --bindDN and its password (the run binds as the admin before reading)',
+        { cause: error },
+      );
+    }
     switch (error.code) {
       case ResultCode.INVALID_CREDENTIALS: {
         // Active Directory says why in a "data <hex>" sub-code: a right password can still be refused.
-        const reason = AD_BIND_REASONS[/\bdata ([0-9a-f]{3,4})\b/i.exec(serverText)?.[1]?.toLowerCase() ?? ''];
+        const reason = AD_BIND_REASONS[/\bdata ([0-9a-f]{3,4})\b/i.exec(rawText)?.[1]?.toLowerCase() ?? ''];
         if (reason !== undefined) {
           return new PrepareError(
             error.code,
@@ -191,8 +255,7 @@ export function translateError(error: unknown, context: ErrorContext): PrepareEr
       { cause: error },
     );
   }
-  const code =
-    typeof (error as { code?: unknown } | null | undefined)?.code === 'string' ? (error as { code: string }).code : '';
+  const code = errorCode(error);
   const message = error instanceof Error ? error.message : String(error);
   if (context.socketPath !== undefined) {
     const socketFailure = socketConnectFailure(code, context.socketPath, error);
@@ -201,7 +264,7 @@ export function translateError(error: unknown, context: ErrorContext): PrepareEr
   if (code === 'ECONNREFUSED') {
     return new PrepareError(
       ResultCode.CONNECT_ERROR,
-      `Nothing is listening on ${context.address}`,
+      `Nothing is listening on ${context.address} (connection refused)`,
       'check --hostname and --port, and that the directory server is running',
       { cause: error },
     );
@@ -216,33 +279,28 @@ export function translateError(error: unknown, context: ErrorContext): PrepareEr
   }
   const tls = tlsFailure(error, code, message, context);
   if (tls !== undefined) return tls;
-  if (code === 'ECONNRESET' || /secure TLS connection/i.test(message)) {
+  if (code === 'ECONNRESET') {
     return new PrepareError(
       ResultCode.CONNECT_ERROR,
-      `The connection to ${context.address} was reset`,
-      'if the port is a plain LDAP port, drop --useSSL (or use --useStartTLS)',
+      `The connection to ${context.address} was reset during the ${context.operation}${maybeMade(context)}`,
+      context.operation === 'StartTLS' || context.security === 'ssl'
+        ? 'if the port is a plain LDAP port, drop --useSSL (or use --useStartTLS)'
+        : 'run the same command again once the server is back: it finishes what is left',
       { cause: error },
     );
   }
-  if (/timed? ?out|timeout/i.test(message) || code === 'ETIMEDOUT') {
-    return new PrepareError(
-      ResultCode.TIMEOUT,
-      `${context.address} did not answer the ${context.operation} in time`,
-      'check that the server is healthy, or raise --connectTimeout / --operationTimeout',
-      { cause: error },
-    );
-  }
-  if (/closed|ECONNABORTED|EPIPE/i.test(message) || code === 'EPIPE') {
+  if (code === 'ETIMEDOUT') return connectionFailure(new ConnectionFailure('connect-timeout', message), context, where);
+  if (code === 'EPIPE' || code === 'ECONNABORTED') {
     return new PrepareError(
       ResultCode.CONNECT_ERROR,
-      `The connection to ${context.address} was lost during the ${context.operation}`,
+      `The connection to ${context.address} was lost during the ${context.operation}${maybeMade(context)}`,
       'run the same command again once the server is back: it finishes what is left',
       { cause: error },
     );
   }
   return new PrepareError(
     ResultCode.CONNECT_ERROR,
-    `The ${context.operation} of ${where} on ${context.address} failed: ${message}`,
+    `The ${context.operation} of ${where} on ${context.address} failed: ${cleanServerText(message.split('\n', 1)[0] ?? '', context.mask)}`,
     'check that the server runs and the network between, then run the same command again',
     { cause: error },
   );
@@ -269,6 +327,98 @@ function socketConnectFailure(code: string, path: string, error: unknown): Prepa
       cause: error,
     },
   );
+}
+
+function errorCode(error: unknown): string {
+  const code = (error as { code?: unknown } | null | undefined)?.code;
+  return typeof code === 'string' ? code : '';
+}
+
+/** For a write the connection lost: the server may have made it or not. */
+function maybeMade(context: ErrorContext): string {
+  return context.write === true ? ', so it may or may not have been made' : '';
+}
+
+/** How an earlier loss reads inside another sentence. */
+function lossWords(reason: unknown): { words: string; code: number } {
+  if (reason instanceof ConnectionFailure) {
+    switch (reason.kind) {
+      case 'operation-timeout':
+        return { words: 'an operation got no answer in time', code: ResultCode.TIMEOUT };
+      case 'connect-timeout':
+        return { words: 'the connect timed out', code: ResultCode.CONNECT_ERROR };
+      case 'handshake-stalled':
+        return { words: 'the TLS handshake stalled', code: ResultCode.CONNECT_ERROR };
+      case 'protocol':
+        return { words: `the server ${reason.message}`, code: ResultCode.CONNECT_ERROR };
+      case 'closed':
+        return { words: 'it was closed', code: ResultCode.CONNECT_ERROR };
+      case 'gone':
+        return { words: 'it was closed', code: ResultCode.CONNECT_ERROR };
+    }
+  }
+  const code = errorCode(reason);
+  return {
+    words: code === 'ECONNRESET' ? 'it was reset' : code === '' ? 'a socket error' : `a socket error (${code})`,
+    code: ResultCode.CONNECT_ERROR,
+  };
+}
+
+/** A connection that could not be made, timed out, ended, or broke the protocol: one line, 91 (85 for a timeout). */
+function connectionFailure(error: ConnectionFailure, context: ErrorContext, where: string): PrepareError {
+  const cause = { cause: error };
+  switch (error.kind) {
+    case 'connect-timeout':
+      return new PrepareError(
+        ResultCode.CONNECT_ERROR,
+        `Could not connect to ${context.address}: the connect timed out`,
+        'check --hostname, --port and the firewall between, or raise --connectTimeout',
+        cause,
+      );
+    case 'handshake-stalled':
+      return new PrepareError(
+        ResultCode.CONNECT_ERROR,
+        `TLS to ${context.address} failed: the handshake stalled (no answer within --connectTimeout)`,
+        context.security === 'ssl'
+          ? 'check that the port is an LDAPS port (or use --useStartTLS with the LDAP port), or raise --connectTimeout'
+          : 'check the server and anything between (a proxy may hold the handshake), or raise --connectTimeout',
+        cause,
+      );
+    case 'operation-timeout':
+      return new PrepareError(
+        ResultCode.TIMEOUT,
+        `${context.address} did not answer the ${context.operation} of ${where} in time${maybeMade(context)}; the connection is closed`,
+        'check that the server is healthy, or raise --operationTimeout; a re-run finishes what is left',
+        cause,
+      );
+    case 'closed':
+      return new PrepareError(
+        ResultCode.CONNECT_ERROR,
+        `The connection to ${context.address} was lost during the ${context.operation}${maybeMade(context)}`,
+        context.operation === 'StartTLS'
+          ? 'if this is an LDAPS port, use --useSSL instead of --useStartTLS'
+          : 'run the same command again once the server is back: it finishes what is left',
+        cause,
+      );
+    case 'protocol': {
+      const text = error.serverText === undefined ? '' : cleanServerText(error.serverText, context.mask);
+      return new PrepareError(
+        ResultCode.CONNECT_ERROR,
+        `The connection to ${context.address} was stopped during the ${context.operation}: the server ${error.message}${text === '' ? '' : ` (server said: ${text})`}`,
+        'nothing more was read or sent on it; check that --hostname and --port name a sane LDAP server and what stands between, then run again',
+        cause,
+      );
+    }
+    case 'gone': {
+      const earlier = lossWords(error.cause);
+      return new PrepareError(
+        earlier.code,
+        `The ${context.operation} of ${where} was not sent: the connection to ${context.address} ended earlier (${earlier.words}), and this tool never reopens one by itself`,
+        'run the same command again: it connects anew (TLS and bind included) and finishes what is left',
+        cause,
+      );
+    }
+  }
 }
 
 function capitalize(text: string): string {

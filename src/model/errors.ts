@@ -8,6 +8,8 @@ import type { AccountPolicyState } from './directory.js';
 export const ResultCode = {
   SUCCESS: 0,
   OPERATIONS_ERROR: 1,
+  /** A search found more entries than this tool reads (or than its caller asked for). */
+  SIZE_LIMIT_EXCEEDED: 4,
   /** Not an LDAP meaning: the tool's own unexpected failure, reported with operationsError's 1. */
   UNEXPECTED: 1,
   /** The server wants a stronger bind than a simple one over a plain connection. */
@@ -92,6 +94,21 @@ export function interruption(reason: unknown, when: string): PrepareError {
     terminated ? ResultCode.TERMINATED : ResultCode.INTERRUPTED,
     `${terminated ? 'Terminated (SIGTERM)' : 'Interrupted'} ${when}`.trim(),
     'run the same command again: it finishes what is left',
+  );
+}
+
+/**
+ * A failure of the connection itself (it could not be made, ended, timed out, or the run was stopped): never
+ * an answer such as "not found" or "not allowed". No server answer carries these codes: the directory adapter
+ * turns a server's 85, 89, 91, 130 or 143 into 80.
+ */
+export function isConnectionFailure(error: unknown): boolean {
+  return (
+    error instanceof PrepareError &&
+    (error.resultCode === ResultCode.CONNECT_ERROR ||
+      error.resultCode === ResultCode.TIMEOUT ||
+      error.resultCode === ResultCode.INTERRUPTED ||
+      error.resultCode === ResultCode.TERMINATED)
   );
 }
 

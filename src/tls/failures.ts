@@ -3,6 +3,7 @@
  * certificate, a wrong host name, a handshake cut short) turned into one line and a hint, exit code 91.
  */
 import { PrepareError, ResultCode } from '../model/errors.js';
+import { serverText } from '../formats/server-text.js';
 import type { TransportSecurity, Trust } from '../model/directory.js';
 
 /** What was being done when the error came: the operation (StartTLS or another), where, and how secured. */
@@ -77,7 +78,7 @@ export function tlsFailure(
           : undefined;
     return new PrepareError(
       ResultCode.CONNECT_ERROR,
-      `${failed}: the server certificate is not for '${host}'${names === undefined ? '' : ` (it names ${names})`}`,
+      `${failed}: the server certificate is not for '${host}'${names === undefined ? '' : ` (it names ${serverText(names)})`}`,
       `connect with a --hostname the certificate names, or reissue the certificate with '${host}' in its subjectAltName`,
       cause,
     );
@@ -107,7 +108,7 @@ export function tlsFailure(
   if (context.operation === 'StartTLS' && /closed/i.test(message)) {
     return new PrepareError(
       ResultCode.CONNECT_ERROR,
-      `${context.address} did not answer the StartTLS request (${message})`,
+      `${context.address} did not answer the StartTLS request (${serverText(message)})`,
       'if this is an LDAPS port, use --useSSL instead of --useStartTLS',
       cause,
     );
@@ -115,7 +116,7 @@ export function tlsFailure(
   if (code.startsWith('ERR_SSL_') || code.startsWith('ERR_TLS_') || /^CERT_|_CERT(_|$)/.test(code)) {
     return new PrepareError(
       ResultCode.CONNECT_ERROR,
-      `${failed}: ${message}`,
+      `${failed}: ${serverText(message)}`,
       'check the server certificate and its TLS settings',
       cause,
     );

@@ -214,3 +214,71 @@ export async function startFullBacklogListener(): Promise<{ port: number; close:
       }),
   };
 }
+
+/** What a key-less man in the middle saw on one connection: every byte the client sent, chunk by chunk. */
+export interface RelayedConnection {
+  readonly clientChunks: Buffer[];
+}
+
+export interface RecordingRelay {
+  readonly port: number;
+  readonly connections: RelayedConnection[];
+  /** Client chunks seen so far, over every connection. */
+  clientChunkCount(): number;
+  close(): Promise<void>;
+}
+
+/**
+ * A TCP relay without any key (it cannot read TLS): it records what the client sends, and from the client's
+ * `withholdAfter`-th chunk on (counted over every connection; after StartTLS a chunk is a TLS record or a few)
+ * it stops passing the server's answers on that connection, as an attacker who wants the client to time out
+ * and fall back would. The client side stays open: the client has to give up by itself.
+ */
+export async function startRecordingRelay(
+  target: { host: string; port: number },
+  options: { withholdAfter?: number } = {},
+): Promise<RecordingRelay> {
+  const sockets = new Set<net.Socket>();
+  const connections: RelayedConnection[] = [];
+  let chunks = 0;
+  const server = net.createServer((client) => {
+    const upstream = net.connect(target.port, target.host);
+    const record: RelayedConnection = { clientChunks: [] };
+    connections.push(record);
+    sockets.add(client);
+    sockets.add(upstream);
+    let withholding = false;
+    const end = (): void => {
+      client.destroy();
+      upstream.destroy();
+      sockets.delete(client);
+      sockets.delete(upstream);
+    };
+    client.on('error', end);
+    upstream.on('error', end);
+    client.on('close', end);
+    upstream.on('close', () => {
+      if (!withholding) end();
+    });
+    upstream.on('data', (chunk: Buffer) => {
+      if (!withholding) client.write(chunk);
+    });
+    client.on('data', (chunk: Buffer) => {
+      chunks += 1;
+      record.clientChunks.push(Buffer.from(chunk));
+      if (chunks === options.withholdAfter) withholding = true;
+      if (!upstream.destroyed) upstream.write(chunk);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    connections,
+    clientChunkCount: () => chunks,
+    async close() {
+      for (const socket of sockets) socket.destroy();
+      sockets.clear();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}

@@ -213,10 +213,16 @@ describe('translateError: every result code is a sentence with a hint', () => {
     assert.match(error.hint ?? '', /never deletes a subtree/);
   });
 
-  test('a code nobody lists still says what it is and where to look', () => {
-    const error = translateError(new ServerError(16654, ''), context);
-    assert.match(error.message, /^The server refused the delete of .*\(LDAP result 16654\)$/);
-    assert.match(error.hint ?? '', /documentation/);
+  test("a code that is no LDAP result, or that reads as one of the tool's own exits, exits 80 and names the code", () => {
+    for (const code of [16654, 85, 89, 91, 130, 143, 9, 255]) {
+      const error = translateError(new ServerError(code, ''), context);
+      assert.equal(error.resultCode, 80, `server code ${code}`);
+      assert.match(
+        error.message,
+        new RegExp(`^The server answered the delete of .* with result code ${code}, which is no LDAP result code`),
+      );
+      assert.match(error.hint ?? '', /error log/);
+    }
   });
 
   test('19 on a write that sets a password is the password policy', () => {
