@@ -2,6 +2,7 @@
  * The CLI boundary: parse, resolve settings, wire prompts, console and log to the core, and turn the outcome
  * into the exit code. This is the one place where a run ends; `bin/` only sets `process.exitCode` from it.
  */
+import { setMaxListeners } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -95,6 +96,8 @@ export async function main(args: readonly string[], io: ProcessIo): Promise<numb
   // From the first moment: a signal stops the run with 130/143 (never the default death mid-write), and a
   // stdout or stderr that fails (a closed pipe) is a warning, never a crash.
   const interrupt = new AbortController();
+  // Every operation in flight listens to it, and a run sends its reads together: more than Node's default of 10.
+  setMaxListeners(0, interrupt.signal);
   const unsubscribe = io.onInterrupt((signal) => interrupt.abort(signal));
   const output = guardedOutput(io.stdout, io.stderr);
   try {

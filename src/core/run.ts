@@ -428,8 +428,9 @@ class Preparation {
       for (const message of [...(step.changes.length > 0 ? (step.cautions ?? []) : []), ...step.warnings])
         this.warn(message);
     }
-    if (!this.settings.remove) warnAboutSyncUserInsideBase(planner.target, this.warn);
+    // The topology is read first: a run that fails there prints its one error line and no advice.
     await this.afterPreparation(server, planner.target, plan);
+    if (!this.settings.remove) warnAboutSyncUserInsideBase(planner.target, this.warn);
     return this.outcome(
       server,
       planner.target.syncUserDn,
@@ -518,11 +519,12 @@ class Preparation {
           this.syncSession,
           this.admin,
         );
+    // The topology is read first: a run that fails there prints its one error line and no advice.
+    await this.afterPreparation(server, target, plan);
     if (!settings.remove) {
       warnAboutAdminUnderDestination(settings, this.adminDn, this.warn);
       warnAboutSyncUserInsideBase(target, this.warn);
     }
-    await this.afterPreparation(server, target, plan);
     return this.outcome(server, target.syncUserDn, plan, verdict, true);
   }
 

@@ -357,7 +357,12 @@ describe('hostile servers: connections that end, stall or never start', () => {
       // The operation timeout is longer than the hang guard: waiting for it would fail the test.
       const r = await run(server.port, ['--operationTimeout', '60s']);
       assert.equal(r.code, 91, describeRun(r));
-      assert.match(r.line, /ended earlier \(it was closed\), and this tool never reopens one by itself/);
+      // The close is seen before the next request is sent, or while it is on its way (the admin's bind goes out
+      // beside the sync user's access test): either way the run stops at once, without reconnecting.
+      assert.match(
+        r.line,
+        /ended earlier \(it was closed\), and this tool never reopens one by itself|was lost during the bind/,
+      );
       // The admin connection and the sync user's own: no third, reconnected one.
       assert.equal(server.connections(), 2);
     } finally {
@@ -382,7 +387,12 @@ describe('hostile servers: connections that end, stall or never start', () => {
     try {
       const r = await run(server.port, ['--useSSL', '--trustStorePath', certs.caPem, '--operationTimeout', '60s']);
       assert.equal(r.code, 91, describeRun(r));
-      assert.match(r.line, /ended earlier \(it was closed\), and this tool never reopens one by itself/);
+      // The close is seen before the next request is sent, or while it is on its way (the admin's bind goes out
+      // beside the sync user's access test): either way the run stops at once, without reconnecting.
+      assert.match(
+        r.line,
+        /ended earlier \(it was closed\), and this tool never reopens one by itself|was lost during the bind/,
+      );
       assert.equal(server.connections(), 2);
     } finally {
       await server.close();
