@@ -191,8 +191,10 @@ async function probeWrite(
   profile: ServerProfile,
   target: PrepareTarget,
 ): Promise<{ ok: boolean; detail: string }> {
+  let leftovers = 0;
   for (const base of target.baseDns) {
-    const dn = `cn=prepare-endpoint-server probe ${randomBytes(6).toString('hex')},${base}`;
+    leftovers += await removeLeftoverProbes(directory, base);
+    const dn = `cn=${PROBE_PREFIX}${randomBytes(6).toString('hex')},${base}`;
     try {
       await directory.apply({ kind: 'add', dn, attributes: probeAttributes(profile, dn) });
     } catch (error) {
@@ -212,8 +214,31 @@ async function probeWrite(
   const bases = target.baseDns.length;
   return {
     ok: true,
-    detail: `a probe entry added and deleted under ${bases === 1 ? 'the base DN' : `each of ${bases} base DNs`}`,
+    detail: `a probe entry added and deleted under ${bases === 1 ? 'the base DN' : `each of ${bases} base DNs`}${leftovers === 0 ? '' : `; ${leftovers} left by an interrupted run removed`}`,
   };
+}
+
+const PROBE_PREFIX = 'prepare-endpoint-server probe ';
+
+/**
+ * A run stopped between the probe's add and its delete (a signal, a lost connection) leaves the probe entry:
+ * the next verification deletes what carries the probe's name (an administrator's entry never does). Those
+ * deletes are writes of this run, counted as such.
+ */
+async function removeLeftoverProbes(directory: Directory, base: string): Promise<number> {
+  const found = await directory.search(base, 'one', `(cn=${PROBE_PREFIX}*)`, ['1.1'], { sizeLimit: 10 });
+  let removed = 0;
+  for (const entry of found) {
+    if (!entry.dn.toLowerCase().startsWith(`cn=${PROBE_PREFIX}`)) continue;
+    try {
+      await directory.apply({ kind: 'delete', dn: entry.dn });
+      removed += 1;
+    } catch (error) {
+      // Deleted meanwhile by another run's verification.
+      if (!(error instanceof PrepareError) || error.resultCode !== ResultCode.NO_SUCH_OBJECT) throw error;
+    }
+  }
+  return removed;
 }
 
 function probeAttributes(profile: ServerProfile, dn: string): Record<string, string[]> {
