@@ -4,7 +4,7 @@
  * the account is gone. A denied check becomes a warning, not a failure: the writes are already made.
  */
 import { normalizeDn } from '../formats/dn.js';
-import { randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { accountStateProblem, isConnectionFailure, PrepareError, ResultCode } from '../model/errors.js';
 import { firstValue, valuesOf } from '../model/entries.js';
 import type { ServerProfile } from '../servers/profile.js';
@@ -184,25 +184,40 @@ function stateFix(profile: ServerProfile): string {
 
 /**
  * A destination proves it can write by doing it: the sync user adds an entry under each base DN and deletes it
- * again (with a random name, so two runs never meet). Refused, or not deleted, fails the verification.
+ * again. The probe's name is the sync user's own (a digest of its DN), so a probe that a run stopped between the
+ * add and the delete left behind is found by the next run of the same account (its add answers "already
+ * exists"), deleted and made again, and two runs of different accounts never touch each other's. Two runs of
+ * the same account at once may delete each other's probe: the one whose delete then finds nothing still proved
+ * the add, and the other proved the delete. Refused, or not deleted, fails the verification.
  */
 async function probeWrite(
   directory: Directory,
   profile: ServerProfile,
   target: PrepareTarget,
 ): Promise<{ ok: boolean; detail: string }> {
+  const name = `${PROBE_PREFIX}${createHash('sha256').update(normalizeDn(target.syncUserDn)).digest('hex').slice(0, 12)}`;
   let leftovers = 0;
   for (const base of target.baseDns) {
-    leftovers += await removeLeftoverProbes(directory, base);
-    const dn = `cn=${PROBE_PREFIX}${randomBytes(6).toString('hex')},${base}`;
-    try {
+    const dn = `cn=${name},${base}`;
+    const add = async (): Promise<void> => {
       await directory.apply({ kind: 'add', dn, attributes: probeAttributes(profile, dn) });
+    };
+    try {
+      try {
+        await add();
+      } catch (error) {
+        if (!(error instanceof PrepareError) || error.resultCode !== ResultCode.ENTRY_ALREADY_EXISTS) throw error;
+        // Left by a run of this account that stopped before its delete (or one running now): made anew.
+        await deleteProbe(directory, dn);
+        leftovers += 1;
+        await add();
+      }
     } catch (error) {
       if (error instanceof PrepareError) return { ok: false, detail: `adding '${dn}' failed: ${error.message}` };
       throw error;
     }
     try {
-      await directory.apply({ kind: 'delete', dn });
+      await deleteProbe(directory, dn);
       // The probe leaves nothing behind: it is verification, not one of the run's writes ("a second run writes nothing").
       directory.stats.writes -= 2;
     } catch (error) {
@@ -214,31 +229,19 @@ async function probeWrite(
   const bases = target.baseDns.length;
   return {
     ok: true,
-    detail: `a probe entry added and deleted under ${bases === 1 ? 'the base DN' : `each of ${bases} base DNs`}${leftovers === 0 ? '' : `; ${leftovers} left by an interrupted run removed`}`,
+    detail: `a probe entry added and deleted under ${bases === 1 ? 'the base DN' : `each of ${bases} base DNs`}${leftovers === 0 ? '' : ` (${leftovers} left by an interrupted run replaced)`}`,
   };
 }
 
 const PROBE_PREFIX = 'prepare-endpoint-server probe ';
 
-/**
- * A run stopped between the probe's add and its delete (a signal, a lost connection) leaves the probe entry:
- * the next verification deletes what carries the probe's name (an administrator's entry never does). Those
- * deletes are writes of this run, counted as such.
- */
-async function removeLeftoverProbes(directory: Directory, base: string): Promise<number> {
-  const found = await directory.search(base, 'one', `(cn=${PROBE_PREFIX}*)`, ['1.1'], { sizeLimit: 10 });
-  let removed = 0;
-  for (const entry of found) {
-    if (!entry.dn.toLowerCase().startsWith(`cn=${PROBE_PREFIX}`)) continue;
-    try {
-      await directory.apply({ kind: 'delete', dn: entry.dn });
-      removed += 1;
-    } catch (error) {
-      // Deleted meanwhile by another run's verification.
-      if (!(error instanceof PrepareError) || error.resultCode !== ResultCode.NO_SUCH_OBJECT) throw error;
-    }
+/** Deletes a probe entry; one already gone (another run of the same account deleted it) is no failure. */
+async function deleteProbe(directory: Directory, dn: string): Promise<void> {
+  try {
+    await directory.apply({ kind: 'delete', dn });
+  } catch (error) {
+    if (!(error instanceof PrepareError) || error.resultCode !== ResultCode.NO_SUCH_OBJECT) throw error;
   }
-  return removed;
 }
 
 function probeAttributes(profile: ServerProfile, dn: string): Record<string, string[]> {
