@@ -5,7 +5,7 @@
  */
 import { formatAccessLogPurge, parseServerDuration } from '../formats/duration.js';
 import { decideRetention, KEPT_NOTE, wantedRetention } from './retention.js';
-import { isWithin, normalizeDn, parentDn, parseDn, quotableDn } from '../formats/dn.js';
+import { isValidDn, isWithin, normalizeDn, parentDn, parseDn, quotableDn } from '../formats/dn.js';
 import { PrepareError, ResultCode } from '../model/errors.js';
 import { renderLdif } from '../formats/ldif.js';
 import { escapeFilterValue } from '../formats/filter.js';
@@ -39,6 +39,7 @@ import type {
 import { changed, manual, unchanged, unchangedUnlessWarned } from '../model/steps.js';
 import type { AccountPolicyState } from '../model/directory.js';
 import {
+  comparableRule,
   findGuardRules,
   observedOpenLdapState,
   openLdapPolicyReads,
@@ -88,6 +89,14 @@ export function splitOrdered(value: string): { index: number | undefined; text: 
 interface DataRule {
   readonly value: string;
   readonly level: string;
+}
+
+/** The policies named by olcPPolicyDefault on the ppolicy overlays of a database. */
+function defaultPolicies(view: ConfigView, database: Entry): string[] {
+  return view.overlays
+    .filter((o) => hasObjectClass(o, 'olcPPolicyConfig') && sameDn(parentDn(o.dn) ?? '', database.dn))
+    .flatMap((o) => valuesOf(o, 'olcPPolicyDefault'))
+    .filter((dn) => dn.trim() !== '' && isValidDn(dn));
 }
 
 /** Our data rules for `base` and the sync user among a database's olcAccess values. */
@@ -517,6 +526,7 @@ export class OpenLdapProfile implements ServerProfile {
           'olcAccessLogSuccess',
           'olcAccessLogPurge',
           'olcDisabled',
+          'olcPPolicyDefault',
           ...CONFIG_ATTRIBUTES,
         ],
       },
@@ -571,11 +581,15 @@ export class OpenLdapProfile implements ServerProfile {
       const keep = strongEnough[0];
       // A destination may never write a password policy: guard rules come before its write rule.
       const guards =
-        level === 'write' && this.knowsPasswordPolicies(view) ? policyGuardRules(base, target.syncUserDn) : [];
+        level === 'write' && this.knowsPasswordPolicies(view)
+          ? policyGuardRules(base, target.syncUserDn, defaultPolicies(view, database))
+          : [];
       const foundGuards = findGuardRules(values, base, target.syncUserDn);
       const keepIndex = keep === undefined ? undefined : splitOrdered(keep.value).index;
+      const wantedGuards = new Set(guards.map(comparableRule));
       const guardsInPlace =
         foundGuards.length === guards.length &&
+        foundGuards.every((guard) => wantedGuards.has(comparableRule(splitOrdered(guard.value).text))) &&
         (guards.length === 0 || (keepIndex !== undefined && foundGuards.every((guard) => guard.index < keepIndex)));
       if (strongEnough.length === 1 && ours.length === 1 && guardsInPlace) {
         return unchanged(
@@ -590,15 +604,17 @@ export class OpenLdapProfile implements ServerProfile {
       const modifications: Modification[] = [
         ...(drop.length > 0 ? [{ operation: 'delete' as const, attribute: 'olcAccess', values: drop }] : []),
         ...(keep === undefined ? [{ operation: 'add' as const, attribute: 'olcAccess', values: [wanted] }] : []),
-        // Each added at {0}, so they end up first, before the write rule.
+        // Each added at {0}, so they end up first, before the write rule, in the order policyGuardRules gives.
         ...(guardsInPlace
           ? []
-          : guards.map((rule) => ({ operation: 'add' as const, attribute: 'olcAccess', values: [`{0}${rule}`] }))),
+          : [...guards]
+              .reverse()
+              .map((rule) => ({ operation: 'add' as const, attribute: 'olcAccess', values: [`{0}${rule}`] }))),
       ];
       const guardNote =
         guardsInPlace || guards.length === 0
           ? ''
-          : '; password policy entries and pwdPolicySubentry made read-only for it';
+          : "; password policies, their state on accounts, pwdPolicySubentry and the default policy's place made read-only for it";
       return changed(
         { id, title },
         ours.length === 0 ? 'created' : 'updated',
