@@ -133,16 +133,17 @@ const POLICY_STATE_ATTRIBUTES = [
  *   new entry) and not its attributes (olcAddContentAcl is off by default), so an added account cannot name a
  *   lockout-free policy; such an entry may still be deleted (`z`), not renamed;
  * - the policy attributes (`@pwdPolicy`) and the overlay's state attributes on any entry;
- * - the `entry` of each ancestor of a policy named by olcPPolicyDefault, within the base: renaming
- *   `ou=policies` would leave the default naming nothing, and lockout gone for the whole database.
+ * - the `entry` of each ancestor, within the base, of the policies in place (olcPPolicyDefault, every pwdPolicy
+ *   entry, the sync user's own): renaming `ou=policies` would leave the default naming nothing, and lockout gone
+ *   for the whole database. A policy added later is covered by the next run.
  * It may still read all of them.
  */
-export function policyGuardRules(base: string, syncUserDn: string, defaultPolicyDns: readonly string[] = []): string[] {
+export function policyGuardRules(base: string, syncUserDn: string, placedPolicyDns: readonly string[] = []): string[] {
   const sync = `by dn.exact="${quotableDn(syncUserDn)}"`;
   const who = `${sync} read by * break`;
   const where = `dn.subtree="${quotableDn(base)}"`;
   const ancestors = new Map<string, string>();
-  for (const policyDn of defaultPolicyDns) {
+  for (const policyDn of placedPolicyDns) {
     for (let dn = parentDn(policyDn); dn !== undefined && dn !== '' && isWithin(dn, base); dn = parentDn(dn)) {
       ancestors.set(normalizeDn(dn), dn);
     }

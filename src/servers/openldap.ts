@@ -46,6 +46,7 @@ import {
   planOpenLdapPasswordPolicy,
   planOpenLdapPasswordPolicyRemoval,
   policyGuardRules,
+  syncPolicyDn,
 } from './openldap-pwpolicy.js';
 
 export const ACCESSLOG_SUFFIX = 'cn=accesslog';
@@ -91,12 +92,32 @@ interface DataRule {
   readonly level: string;
 }
 
-/** The policies named by olcPPolicyDefault on the ppolicy overlays of a database. */
-function defaultPolicies(view: ConfigView, database: Entry): string[] {
-  return view.overlays
-    .filter((o) => hasObjectClass(o, 'olcPPolicyConfig') && sameDn(parentDn(o.dn) ?? '', database.dn))
-    .flatMap((o) => valuesOf(o, 'olcPPolicyDefault'))
-    .filter((dn) => dn.trim() !== '' && isValidDn(dn));
+/** Where a policy's ancestors are searched for: every pwdPolicy entry under a base DN (admin's view). */
+function policySearchKey(base: string): string {
+  return `openldap:policies:${normalizeDn(base)}`;
+}
+
+/**
+ * The policies whose place a destination sync user may not change: those named by olcPPolicyDefault on the
+ * database's ppolicy overlays, every pwdPolicy entry found under the base, and the sync user's own (made in this
+ * run when the overlay is on the database that holds the account). A policy whose ancestor is renamed names nothing,
+ * and slapo-ppolicy then applies no policy at all.
+ */
+function placedPolicies(
+  view: ConfigView,
+  observed: Observation,
+  target: PrepareTarget,
+  database: Entry,
+  base: string,
+): string[] {
+  const overlayOn = (db: Entry | undefined): Entry[] =>
+    db === undefined
+      ? []
+      : view.overlays.filter((o) => hasObjectClass(o, 'olcPPolicyConfig') && sameDn(parentDn(o.dn) ?? '', db.dn));
+  const defaults = overlayOn(database).flatMap((o) => valuesOf(o, 'olcPPolicyDefault'));
+  const found = observed.found(policySearchKey(base)).map((e) => e.dn);
+  const own = overlayOn(databaseFor(view, target.syncUserDn)).length > 0 ? [syncPolicyDn(target.syncUserDn)] : [];
+  return [...defaults, ...found, ...own].filter((dn) => dn.trim() !== '' && isValidDn(dn));
 }
 
 /** Our data rules for `base` and the sync user among a database's olcAccess values. */
@@ -506,8 +527,16 @@ export class OpenLdapProfile implements ServerProfile {
     return isModuleLoaded(view, 'ppolicy') || view.overlays.some((o) => hasObjectClass(o, 'olcPPolicyConfig'));
   }
 
-  public searches(): SearchRequest[] {
+  public searches(target: PrepareTarget): SearchRequest[] {
     return [
+      // Only a destination gets guard rules; the search reads the whole base, so a source run skips it.
+      ...(target.roles.destination ? target.baseDns : []).map((base) => ({
+        key: policySearchKey(base),
+        base,
+        scope: 'sub' as const,
+        filter: '(objectClass=pwdPolicy)',
+        attributes: ['1.1'],
+      })),
       {
         key: CONFIG_SEARCH,
         base: 'cn=config',
@@ -582,7 +611,7 @@ export class OpenLdapProfile implements ServerProfile {
       // A destination may never write a password policy: guard rules come before its write rule.
       const guards =
         level === 'write' && this.knowsPasswordPolicies(view)
-          ? policyGuardRules(base, target.syncUserDn, defaultPolicies(view, database))
+          ? policyGuardRules(base, target.syncUserDn, placedPolicies(view, observed, target, database, base))
           : [];
       const foundGuards = findGuardRules(values, base, target.syncUserDn);
       const keepIndex = keep === undefined ? undefined : splitOrdered(keep.value).index;

@@ -248,6 +248,7 @@ describe('OpenLDAP with the ppolicy overlay and a default policy', () => {
   const sync: Bind = { dn: syncDn, password: SYNC_PASSWORD };
   const policiesDn = `ou=policies,${BASE}`;
   const defaultPolicy = `cn=default,${policiesDn}`;
+  const specialDn = `ou=special,${BASE}`;
   const admin = (): Bind => ({ dn: slapd.adminDn, password: slapd.adminPassword });
   const args = (extra: string[], dn = syncDn, passwordFile = syncPasswordFile): string[] =>
     connectionArgs(
@@ -282,6 +283,15 @@ describe('OpenLDAP with the ppolicy overlay and a default policy', () => {
         pwdMustChange: 'TRUE',
         pwdLockout: 'TRUE',
         pwdMaxFailure: '3',
+      });
+      // A policy accounts name by pwdPolicySubentry, in a container of its own.
+      await c.add(specialDn, { objectClass: ['organizationalUnit'], ou: 'special' });
+      await c.add(`cn=strict,${specialDn}`, {
+        objectClass: ['device', 'pwdPolicy'],
+        cn: 'strict',
+        pwdAttribute: 'userPassword',
+        pwdLockout: 'TRUE',
+        pwdMaxFailure: '2',
       });
     });
   });
@@ -371,6 +381,9 @@ describe('OpenLDAP with the ppolicy overlay and a default policy', () => {
     // The default policy's container renamed away: the default would name nothing.
     assert.equal(await outcome(slapd.url, sync, (c) => c.modifyDN(policiesDn, 'ou=gone')), 50);
     assert.equal((await readEntry(slapd.url, admin(), defaultPolicy, ['cn'])) !== undefined, true);
+    // Nor the container of another policy (accounts naming it would get none), nor that of its own policy.
+    assert.equal(await outcome(slapd.url, sync, (c) => c.modifyDN(specialDn, 'ou=gone')), 50);
+    assert.equal(await outcome(slapd.url, sync, (c) => c.modifyDN(PEOPLE, 'ou=gone')), 50);
     // Another account's lock cleared.
     const victim = `cn=victim,${PEOPLE}`;
     await withClient(slapd.url, admin(), (c) =>
