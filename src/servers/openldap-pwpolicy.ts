@@ -5,7 +5,7 @@
  * left on the account (`pwdAccountLockedTime`, `pwdReset`) is cleared as the admin. The destination sync user
  * may never write a policy: see policyGuardRules. Pure planning; openldap.ts wires it into the profile.
  */
-import { escapeDnValue, parentDn, quotableDn } from '../formats/dn.js';
+import { dnEquals, escapeDnValue, isWithin, normalizeDn, parentDn, quotableDn } from '../formats/dn.js';
 import type { AccountPolicyState } from '../model/directory.js';
 import { firstValue, valuesOf, type Change, type Entry, type Modification } from '../model/entries.js';
 import type { Observation, PlannedStep, PrepareTarget, ReadRequest, SyncAccountFacts } from '../model/plan.js';
@@ -107,32 +107,90 @@ export function planOpenLdapPasswordPolicy(
 }
 
 /**
- * The olcAccess rules that keep a destination sync user from every password policy under a base DN, written
- * before its write rule: whole pwdPolicy entries (change, delete, add, rename), and the policy attributes
- * (`@pwdPolicy`, every attribute of the class) and `pwdPolicySubentry` on any entry. It may still read them.
+ * What the ppolicy overlay keeps on an account (slapo-ppolicy(5)). Some are NO-USER-MODIFICATION, refused anyway
+ * without the Relax control; pwdAccountLockedTime, pwdReset, pwdStartTime and pwdEndTime are not, so a writer
+ * could unlock or un-expire any account. All are read-only for the destination sync user.
  */
-export function policyGuardRules(base: string, syncUserDn: string): string[] {
-  const who = `by dn.exact="${quotableDn(syncUserDn)}" read by * break`;
+const POLICY_STATE_ATTRIBUTES = [
+  'pwdPolicySubentry',
+  'pwdAccountLockedTime',
+  'pwdFailureTime',
+  'pwdReset',
+  'pwdChangedTime',
+  'pwdHistory',
+  'pwdGraceUseTime',
+  'pwdStartTime',
+  'pwdEndTime',
+  'pwdAccountTmpLockoutEnd',
+] as const;
+
+/**
+ * The olcAccess rules that keep a destination sync user from every password policy under a base DN, written
+ * before its write rule (each `by * break`, so the rules after them still decide for everyone else):
+ * - whole pwdPolicy entries (change, delete, add, rename);
+ * - an objectClass value pwdPolicy written on any entry (a modify turning an entry it made into a policy);
+ * - the `entry` of any entry carrying pwdPolicySubentry: slapd checks an add against `entry` (the filter sees the
+ *   new entry) and not its attributes (olcAddContentAcl is off by default), so an added account cannot name a
+ *   lockout-free policy; such an entry may still be deleted (`z`), not renamed;
+ * - the policy attributes (`@pwdPolicy`) and the overlay's state attributes on any entry;
+ * - the `entry` of each ancestor, within the base, of the policies in place (olcPPolicyDefault, every pwdPolicy
+ *   entry, the sync user's own): renaming `ou=policies` would leave the default naming nothing, and lockout gone
+ *   for the whole database. A policy added later is covered by the next run.
+ * It may still read all of them.
+ */
+export function policyGuardRules(base: string, syncUserDn: string, placedPolicyDns: readonly string[] = []): string[] {
+  const sync = `by dn.exact="${quotableDn(syncUserDn)}"`;
+  const who = `${sync} read by * break`;
   const where = `dn.subtree="${quotableDn(base)}"`;
-  return [`to ${where} filter=(objectClass=pwdPolicy) ${who}`, `to ${where} attrs=@pwdPolicy,pwdPolicySubentry ${who}`];
+  const ancestors = new Map<string, string>();
+  for (const policyDn of placedPolicyDns) {
+    for (let dn = parentDn(policyDn); dn !== undefined && dn !== '' && isWithin(dn, base); dn = parentDn(dn)) {
+      ancestors.set(normalizeDn(dn), dn);
+    }
+  }
+  // In this order (slapd stops at the first rule and clause that match): a policy entry is read-only whole, even
+  // when it carries pwdPolicySubentry too.
+  return [
+    `to ${where} filter=(objectClass=pwdPolicy) ${who}`,
+    ...[...ancestors.values()].map((dn) => `to dn.base="${quotableDn(dn)}" attrs=entry ${who}`),
+    `to ${where} attrs=objectClass val=pwdPolicy ${who}`,
+    `to ${where} attrs=@pwdPolicy,${POLICY_STATE_ATTRIBUTES.join(',')} ${who}`,
+    `to ${where} filter=(pwdPolicySubentry=*) attrs=entry ${sync} =rscxdz by * break`,
+  ];
 }
 
-/** The guard rules among a database's olcAccess values for `base` and the sync user (compared as written). */
+/** The guard rules an earlier version of this tool wrote: recognised so a run replaces them and --remove removes them. */
+function earlierGuardRules(base: string, syncUserDn: string): string[] {
+  const who = `by dn.exact="${quotableDn(syncUserDn)}" read by * break`;
+  return [`to dn.subtree="${quotableDn(base)}" attrs=@pwdPolicy,pwdPolicySubentry ${who}`];
+}
+
+/**
+ * This tool's guard rules among a database's olcAccess values for `base` and the sync user (compared as written):
+ * today's, an earlier version's, and an ancestor rule for any DN within the base (the default policy may have moved).
+ */
 export function findGuardRules(
   values: readonly string[],
   base: string,
   syncUserDn: string,
 ): { value: string; index: number }[] {
-  const wanted = new Set(policyGuardRules(base, syncUserDn).map(comparable));
+  const known = new Set(
+    [...policyGuardRules(base, syncUserDn), ...earlierGuardRules(base, syncUserDn)].map(comparableRule),
+  );
+  const ancestorRule = /^to dn\.base="([^"]*)" attrs=entry by dn\.exact="([^"]*)" read by \* break$/;
   return values.flatMap((value, position) => {
     const match = /^\{(\d+)\}(.*)$/s.exec(value);
     const text = match === null ? value : (match[2] ?? '');
     const index = match === null ? position : Number(match[1]);
-    return wanted.has(comparable(text)) ? [{ value, index }] : [];
+    const ancestor = ancestorRule.exec(comparableRule(text));
+    const ours =
+      known.has(comparableRule(text)) ||
+      (ancestor !== null && dnEquals(ancestor[2] ?? '', syncUserDn) && isWithin(ancestor[1] ?? '', base));
+    return ours ? [{ value, index }] : [];
   });
 }
 
-function comparable(rule: string): string {
+export function comparableRule(rule: string): string {
   return rule.trim().replace(/\s+/g, ' ').toLowerCase();
 }
 

@@ -5,7 +5,7 @@
  */
 import { formatAccessLogPurge, parseServerDuration } from '../formats/duration.js';
 import { decideRetention, KEPT_NOTE, wantedRetention } from './retention.js';
-import { isWithin, normalizeDn, parentDn, parseDn, quotableDn } from '../formats/dn.js';
+import { isValidDn, isWithin, normalizeDn, parentDn, parseDn, quotableDn } from '../formats/dn.js';
 import { PrepareError, ResultCode } from '../model/errors.js';
 import { renderLdif } from '../formats/ldif.js';
 import { escapeFilterValue } from '../formats/filter.js';
@@ -39,12 +39,14 @@ import type {
 import { changed, manual, unchanged, unchangedUnlessWarned } from '../model/steps.js';
 import type { AccountPolicyState } from '../model/directory.js';
 import {
+  comparableRule,
   findGuardRules,
   observedOpenLdapState,
   openLdapPolicyReads,
   planOpenLdapPasswordPolicy,
   planOpenLdapPasswordPolicyRemoval,
   policyGuardRules,
+  syncPolicyDn,
 } from './openldap-pwpolicy.js';
 
 export const ACCESSLOG_SUFFIX = 'cn=accesslog';
@@ -88,6 +90,34 @@ export function splitOrdered(value: string): { index: number | undefined; text: 
 interface DataRule {
   readonly value: string;
   readonly level: string;
+}
+
+/** Where a policy's ancestors are searched for: every pwdPolicy entry under a base DN (admin's view). */
+function policySearchKey(base: string): string {
+  return `openldap:policies:${normalizeDn(base)}`;
+}
+
+/**
+ * The policies whose place a destination sync user may not change: those named by olcPPolicyDefault on the
+ * database's ppolicy overlays, every pwdPolicy entry found under the base, and the sync user's own (made in this
+ * run when the overlay is on the database that holds the account). A policy whose ancestor is renamed names nothing,
+ * and slapo-ppolicy then applies no policy at all.
+ */
+function placedPolicies(
+  view: ConfigView,
+  observed: Observation,
+  target: PrepareTarget,
+  database: Entry,
+  base: string,
+): string[] {
+  const overlayOn = (db: Entry | undefined): Entry[] =>
+    db === undefined
+      ? []
+      : view.overlays.filter((o) => hasObjectClass(o, 'olcPPolicyConfig') && sameDn(parentDn(o.dn) ?? '', db.dn));
+  const defaults = overlayOn(database).flatMap((o) => valuesOf(o, 'olcPPolicyDefault'));
+  const found = observed.found(policySearchKey(base)).map((e) => e.dn);
+  const own = overlayOn(databaseFor(view, target.syncUserDn)).length > 0 ? [syncPolicyDn(target.syncUserDn)] : [];
+  return [...defaults, ...found, ...own].filter((dn) => dn.trim() !== '' && isValidDn(dn));
 }
 
 /** Our data rules for `base` and the sync user among a database's olcAccess values. */
@@ -497,8 +527,16 @@ export class OpenLdapProfile implements ServerProfile {
     return isModuleLoaded(view, 'ppolicy') || view.overlays.some((o) => hasObjectClass(o, 'olcPPolicyConfig'));
   }
 
-  public searches(): SearchRequest[] {
+  public searches(target: PrepareTarget): SearchRequest[] {
     return [
+      // Only a destination gets guard rules; the search reads the whole base, so a source run skips it.
+      ...(target.roles.destination ? target.baseDns : []).map((base) => ({
+        key: policySearchKey(base),
+        base,
+        scope: 'sub' as const,
+        filter: '(objectClass=pwdPolicy)',
+        attributes: ['1.1'],
+      })),
       {
         key: CONFIG_SEARCH,
         base: 'cn=config',
@@ -517,6 +555,7 @@ export class OpenLdapProfile implements ServerProfile {
           'olcAccessLogSuccess',
           'olcAccessLogPurge',
           'olcDisabled',
+          'olcPPolicyDefault',
           ...CONFIG_ATTRIBUTES,
         ],
       },
@@ -571,11 +610,15 @@ export class OpenLdapProfile implements ServerProfile {
       const keep = strongEnough[0];
       // A destination may never write a password policy: guard rules come before its write rule.
       const guards =
-        level === 'write' && this.knowsPasswordPolicies(view) ? policyGuardRules(base, target.syncUserDn) : [];
+        level === 'write' && this.knowsPasswordPolicies(view)
+          ? policyGuardRules(base, target.syncUserDn, placedPolicies(view, observed, target, database, base))
+          : [];
       const foundGuards = findGuardRules(values, base, target.syncUserDn);
       const keepIndex = keep === undefined ? undefined : splitOrdered(keep.value).index;
+      const wantedGuards = new Set(guards.map(comparableRule));
       const guardsInPlace =
         foundGuards.length === guards.length &&
+        foundGuards.every((guard) => wantedGuards.has(comparableRule(splitOrdered(guard.value).text))) &&
         (guards.length === 0 || (keepIndex !== undefined && foundGuards.every((guard) => guard.index < keepIndex)));
       if (strongEnough.length === 1 && ours.length === 1 && guardsInPlace) {
         return unchanged(
@@ -590,15 +633,17 @@ export class OpenLdapProfile implements ServerProfile {
       const modifications: Modification[] = [
         ...(drop.length > 0 ? [{ operation: 'delete' as const, attribute: 'olcAccess', values: drop }] : []),
         ...(keep === undefined ? [{ operation: 'add' as const, attribute: 'olcAccess', values: [wanted] }] : []),
-        // Each added at {0}, so they end up first, before the write rule.
+        // Each added at {0}, so they end up first, before the write rule, in the order policyGuardRules gives.
         ...(guardsInPlace
           ? []
-          : guards.map((rule) => ({ operation: 'add' as const, attribute: 'olcAccess', values: [`{0}${rule}`] }))),
+          : [...guards]
+              .reverse()
+              .map((rule) => ({ operation: 'add' as const, attribute: 'olcAccess', values: [`{0}${rule}`] }))),
       ];
       const guardNote =
         guardsInPlace || guards.length === 0
           ? ''
-          : '; password policy entries and pwdPolicySubentry made read-only for it';
+          : "; password policies, their state on accounts, pwdPolicySubentry and the default policy's place made read-only for it";
       return changed(
         { id, title },
         ours.length === 0 ? 'created' : 'updated',

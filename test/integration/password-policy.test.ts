@@ -248,6 +248,7 @@ describe('OpenLDAP with the ppolicy overlay and a default policy', () => {
   const sync: Bind = { dn: syncDn, password: SYNC_PASSWORD };
   const policiesDn = `ou=policies,${BASE}`;
   const defaultPolicy = `cn=default,${policiesDn}`;
+  const specialDn = `ou=special,${BASE}`;
   const admin = (): Bind => ({ dn: slapd.adminDn, password: slapd.adminPassword });
   const args = (extra: string[], dn = syncDn, passwordFile = syncPasswordFile): string[] =>
     connectionArgs(
@@ -282,6 +283,15 @@ describe('OpenLDAP with the ppolicy overlay and a default policy', () => {
         pwdMustChange: 'TRUE',
         pwdLockout: 'TRUE',
         pwdMaxFailure: '3',
+      });
+      // A policy accounts name by pwdPolicySubentry, in a container of its own.
+      await c.add(specialDn, { objectClass: ['organizationalUnit'], ou: 'special' });
+      await c.add(`cn=strict,${specialDn}`, {
+        objectClass: ['device', 'pwdPolicy'],
+        cn: 'strict',
+        pwdAttribute: 'userPassword',
+        pwdLockout: 'TRUE',
+        pwdMaxFailure: '2',
       });
     });
   });
@@ -332,6 +342,130 @@ describe('OpenLDAP with the ppolicy overlay and a default policy', () => {
       50,
     );
     assert.equal(await outcome(slapd.url, sync, (c) => c.modify(policiesDn, [replace('description', 'ok')])), 0);
+  });
+
+  test('the destination sync user cannot escape lockout: no add naming a policy, no class added, no rename above the default, no unlock', async () => {
+    const own = `cn=prepare-endpoint-server sync account policy,${PEOPLE}`;
+    // An added account naming the lockout-free policy (an add is checked on `entry`, not its attributes).
+    assert.equal(
+      await outcome(slapd.url, sync, (c) =>
+        c.add(`cn=escapee,${PEOPLE}`, {
+          objectClass: ['person'],
+          cn: 'escapee',
+          sn: 'escapee',
+          pwdPolicySubentry: own,
+        }),
+      ),
+      50,
+    );
+    // An entry of its own made a policy by a modify that adds the class, in any spelling.
+    const weak = `cn=weakpol,${policiesDn}`;
+    assert.equal(
+      await outcome(slapd.url, sync, (c) =>
+        c.add(weak, { objectClass: ['device', 'extensibleObject'], cn: 'weakpol', pwdLockout: 'FALSE' }),
+      ),
+      0,
+    );
+    for (const spelling of ['pwdPolicy', 'PWDPOLICY', '1.3.6.1.4.1.42.2.27.8.2.1']) {
+      assert.equal(
+        await outcome(slapd.url, sync, (c) =>
+          c.modify(weak, [
+            new Change({ operation: 'add', modification: new Attribute({ type: 'objectClass', values: [spelling] }) }),
+          ]),
+        ),
+        50,
+        spelling,
+      );
+    }
+    assert.equal(await outcome(slapd.url, sync, (c) => c.del(weak)), 0);
+    // The default policy's container renamed away: the default would name nothing.
+    assert.equal(await outcome(slapd.url, sync, (c) => c.modifyDN(policiesDn, 'ou=gone')), 50);
+    assert.equal((await readEntry(slapd.url, admin(), defaultPolicy, ['cn'])) !== undefined, true);
+    // Nor the container of another policy (accounts naming it would get none), nor that of its own policy.
+    assert.equal(await outcome(slapd.url, sync, (c) => c.modifyDN(specialDn, 'ou=gone')), 50);
+    assert.equal(await outcome(slapd.url, sync, (c) => c.modifyDN(PEOPLE, 'ou=gone')), 50);
+    // Another account's lock cleared.
+    const victim = `cn=victim,${PEOPLE}`;
+    await withClient(slapd.url, admin(), (c) =>
+      c.add(victim, {
+        objectClass: ['person'],
+        cn: 'victim',
+        sn: 'victim',
+        pwdAccountLockedTime: '000001010000Z',
+        pwdReset: 'TRUE',
+        pwdPolicySubentry: defaultPolicy,
+      }),
+    );
+    for (const attribute of ['pwdAccountLockedTime', 'pwdReset', 'pwdEndTime']) {
+      assert.equal(await outcome(slapd.url, sync, (c) => c.modify(victim, [replace(attribute)])), 50, attribute);
+    }
+    // NO-USER-MODIFICATION: slapd refuses it before any access rule (19, constraintViolation).
+    assert.equal(await outcome(slapd.url, sync, (c) => c.modify(victim, [replace('pwdFailureTime')])), 19);
+    const locked = await readEntry(slapd.url, admin(), victim, ['pwdAccountLockedTime', 'pwdReset']);
+    assert.equal(locked?.pwdaccountlockedtime?.[0], '000001010000Z');
+    // Ordinary destination writes still work, on an account the admin gave a policy too.
+    assert.equal(
+      await outcome(slapd.url, sync, async (c) => {
+        await c.modify(victim, [replace('description', 'synced')]);
+        await c.add(`cn=plain,${PEOPLE}`, { objectClass: ['person'], cn: 'plain', sn: 'plain' });
+        await c.modify(`cn=plain,${PEOPLE}`, [replace('sn', 'changed')]);
+        await c.modifyDN(`cn=plain,${PEOPLE}`, 'cn=plain2');
+        await c.del(`cn=plain2,${PEOPLE}`);
+        await c.del(victim);
+      }),
+      0,
+    );
+  });
+
+  test('guard rules of the earlier shape are replaced by one run, and the next run changes nothing', async () => {
+    const database = 'olcDatabase={1}mdb,cn=config';
+    const rules = async (): Promise<string[]> =>
+      (await readEntry(slapd.url, admin(), database, ['olcAccess']))?.olcaccess ?? [];
+    const current = (await rules()).filter((rule) => /pwdPolicy|attrs=entry/i.test(rule));
+    assert.ok(current.length >= 5, current.join('\n'));
+    const who = `by dn.exact="${syncDn}" read by * break`;
+    await withClient(slapd.url, admin(), async (c) => {
+      await c.modify(database, [
+        new Change({ operation: 'delete', modification: new Attribute({ type: 'olcAccess', values: current }) }),
+      ]);
+      await c.modify(database, [
+        new Change({
+          operation: 'add',
+          modification: new Attribute({
+            type: 'olcAccess',
+            values: [`{0}to dn.subtree="${BASE}" attrs=@pwdPolicy,pwdPolicySubentry ${who}`],
+          }),
+        }),
+      ]);
+      await c.modify(database, [
+        new Change({
+          operation: 'add',
+          modification: new Attribute({
+            type: 'olcAccess',
+            values: [`{0}to dn.subtree="${BASE}" filter=(objectClass=pwdPolicy) ${who}`],
+          }),
+        }),
+      ]);
+    });
+    // What the earlier rules let through (the test's attack can fail): an account added naming the exempt policy.
+    const escapee = `cn=escapee,${PEOPLE}`;
+    const own = `cn=prepare-endpoint-server sync account policy,${PEOPLE}`;
+    const escape = (c: Client): Promise<void> =>
+      c.add(escapee, { objectClass: ['person'], cn: 'escapee', sn: 'escapee', pwdPolicySubentry: own });
+    assert.equal(await outcome(slapd.url, sync, escape), 0, 'the earlier rules let the add through');
+    await withClient(slapd.url, admin(), (c) => c.del(escapee));
+    const r = await runCli(args(['--isSource', '--isDestination', '--accesslogDirectory', slapd.accesslogDirectory]));
+    assert.equal(r.code, 0, describeRun(r));
+    const after = await rules();
+    assert.equal(await outcome(slapd.url, sync, escape), 50);
+    assert.equal(after.filter((rule) => /attrs=@pwdPolicy,pwdPolicySubentry by/i.test(rule)).length, 0);
+    assert.equal(after.filter((rule) => /pwdPolicy|attrs=entry/i.test(rule)).length, current.length, after.join('\n'));
+    assert.equal(await outcome(slapd.url, sync, (c) => c.modifyDN(policiesDn, 'ou=gone')), 50);
+    const again = await runCli(
+      args(['--isSource', '--isDestination', '--accesslogDirectory', slapd.accesslogDirectory]),
+    );
+    assert.equal(again.code, 0, describeRun(again));
+    assert.deepEqual(await rules(), after, 'the next run leaves olcAccess as it is');
   });
 
   test('an account made by the version before this change (must change, then locked) is converged by one run', async (t) => {
@@ -401,5 +535,11 @@ describe('OpenLDAP with the ppolicy overlay and a default policy', () => {
     assert.equal(r.code, 0, describeRun(r));
     assert.equal(await readEntry(slapd.url, admin(), syncDn), undefined);
     assert.equal(await readEntry(slapd.url, admin(), own), undefined, 'its policy is gone too');
+    const access = (await readEntry(slapd.url, admin(), 'olcDatabase={1}mdb,cn=config', ['olcAccess']))?.olcaccess;
+    assert.deepEqual(
+      (access ?? []).filter((rule) => rule.toLowerCase().includes(syncDn.toLowerCase())),
+      [],
+      'no rule for the sync user is left, guards included',
+    );
   });
 });
