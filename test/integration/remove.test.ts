@@ -376,8 +376,8 @@ describe('389 DS (dynamic plugins on): prepare, remove, remove again, disable th
     );
     assert.equal(
       (await acis(BASE)).filter((a) => a.includes(adopted)).length,
-      6,
-      'the run granted its ACIs (write and its five denies)',
+      9,
+      'the run granted its ACIs (write, add and its seven denies)',
     );
     await removeKeeps(server().url, admin(), args, adopted, /did not create it/);
     assert.deepEqual(
