@@ -114,6 +114,7 @@ describe('matrix: races on 389 DS', () => {
         (JSON.parse(r.stdout) as { steps: { id: string; status: string }[] }).steps.find((s) => s.id === 'sync-user')
           ?.status,
         'unchanged',
+        describeRun(r),
       );
     } finally {
       await proxy.close();
