@@ -186,6 +186,50 @@ describe('389 DS: the destination sync user against password policy attacks', ()
     assert.equal(await outcome(ds.url, sync, (c) => c.modifyDN(`uid=victim2,${PEOPLE}`, 'uid=victim')), 0);
   });
 
+  test('under a subtree policy (its CoS hands every entry a pwdpolicysubentry): ordinary writes work, moves are refused', async () => {
+    const svc = `ou=Policed,${BASE}`;
+    const container = `cn=nsPwPolicyContainer,${svc}`;
+    const policy = `cn=subtree policy,${container}`;
+    const template = `cn=subtree template,${container}`;
+    await withClient(ds.url, admin(), async (c) => {
+      await c.add(svc, { objectClass: ['top', 'organizationalUnit'], ou: 'Policed' });
+      await c.add(container, { objectClass: ['top', 'nsContainer'], cn: 'nsPwPolicyContainer' });
+      await c.add(policy, {
+        objectClass: ['top', 'ldapsubentry', 'passwordPolicy'],
+        cn: 'subtree policy',
+        passwordLockout: 'on',
+        passwordMaxFailure: '2',
+      });
+      await c.add(template, {
+        objectClass: ['top', 'extensibleObject', 'cosTemplate', 'ldapsubentry'],
+        cn: 'subtree template',
+        pwdpolicysubentry: policy,
+      });
+      await c.add(`cn=nsPwPolicy_CoS,${svc}`, {
+        objectClass: ['top', 'ldapsubentry', 'cosSuperDefinition', 'cosPointerDefinition'],
+        cn: 'nsPwPolicy_CoS',
+        cosTemplateDn: template,
+        cosAttribute: 'pwdpolicysubentry default operational-default',
+      });
+    });
+    const dn = `uid=policed,${svc}`;
+    assert.equal(
+      await outcome(ds.url, sync, (c) =>
+        c.add(dn, { objectClass: ['top', 'inetOrgPerson'], uid: 'policed', cn: 'p', sn: 'p' }),
+      ),
+      0,
+      'an add under the subtree policy',
+    );
+    assert.deepEqual(
+      (await readEntry(ds.url, admin(), dn, ['pwdpolicysubentry']))?.pwdpolicysubentry,
+      [policy],
+      'the subtree policy applies to it',
+    );
+    assert.equal(await outcome(ds.url, sync, (c) => c.modify(dn, [change('replace', 'description', 'x')])), 0);
+    assert.equal(await outcome(ds.url, sync, (c) => c.modifyDN(svc, `ou=Policed,${PEOPLE}`)), 50, 'no moves');
+    assert.equal(await outcome(ds.url, sync, (c) => c.del(dn)), 0);
+  });
+
   test('ordinary destination writes work: person entries added, changed, given a password, deleted', async () => {
     const dn = `uid=ordinary,${PEOPLE}`;
     assert.equal(
