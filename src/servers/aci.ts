@@ -23,6 +23,11 @@ export interface AciSpec {
   readonly targetAttributes?: string;
   /** Write `targetattr!=`: every attribute but those named. */
   readonly excludeTargetAttributes?: boolean;
+  /**
+   * A `targattrfilters` (389 DS): the ACI applies to added or deleted values of an attribute that match a
+   * filter, such as `add=objectClass:(objectClass=cosTemplate)`.
+   */
+  readonly targetAttrFilters?: string;
   /** A `targetfilter`: the ACI applies to entries matching it (checked on the entry added, deleted or moved). */
   readonly targetFilter?: string;
   /** The ACI binds only when the user acts on its own entry (`userdn="ldap:///self"` as well). */
@@ -57,6 +62,7 @@ export function renderAci(spec: AciSpec): string {
       ? ''
       : `(targetattr${spec.excludeTargetAttributes === true ? '!=' : '='}"${spec.targetAttributes}")`;
   const filter = spec.targetFilter === undefined ? '' : `(targetfilter="${spec.targetFilter}")`;
+  const valueFilters = spec.targetAttrFilters === undefined ? '' : `(targattrfilters="${spec.targetAttrFilters}")`;
   const target =
     spec.target === undefined ? '' : `(target="ldap:///${spec.target === '' ? '' : quotableDn(spec.target)}")`;
   const scope = spec.targetScope === undefined ? '' : `(targetscope="${spec.targetScope}")`;
@@ -65,7 +71,7 @@ export function renderAci(spec: AciSpec): string {
   // The user's own DN comes first: aciUserDns() reads the first userdn.
   const bindRule = spec.ownEntryOnly === true ? `(${user} and userdn="ldap:///self");)` : `${user};)`;
   return (
-    `${target}${scope}${control}${attributes}${filter}(version 3.0; acl "${ACI_NAME_PREFIX}${spec.name}"; ` +
+    `${target}${scope}${control}${attributes}${filter}${valueFilters}(version 3.0; acl "${ACI_NAME_PREFIX}${spec.name}"; ` +
     `${spec.permission ?? 'allow'} (${spec.rights.join(',')}) ${bindRule}`
   );
 }

@@ -251,8 +251,8 @@ export function planChangeRecordsRemoval(observed: Observation): PlannedStep[] {
 /**
  * 389 DS refuses a pre-hashed userPassword (`{SSHA}...`, which is what a sync carries) unless the writer is a
  * password administrator: a member of the group `passwordAdminDN` names (RHDS admin guide, password
- * administrators). With none named, this tool names its own group; a group someone named gets the sync user
- * as a member; anything else is reported with what to do.
+ * administrators). With none named, this tool names its own group; a group someone else named is never joined
+ * (it may carry rights of its own): what to add by hand is said instead.
  */
 export function planPasswordAdmin(target: PrepareTarget, observed: Observation): PlannedStep[] {
   const id = 'password-admin';
@@ -320,9 +320,13 @@ export function planPasswordAdmin(target: PrepareTarget, observed: Observation):
   }
   const detail = `member of '${named}' (${membership}), the group passwordAdminDN names`;
   if (isMember(entry, membership, sync)) return [unchanged({ id, title }, detail)];
+  // Never joined: that group may carry rights of its own (ACIs naming it), which the sync user would gain.
   return [
-    changed({ id, title }, 'created', `added to '${named}' (${membership}), the group passwordAdminDN names`, [
-      { kind: 'modify', dn: named, modifications: [{ operation: 'add', attribute: membership, values: [sync] }] },
+    manual({ id, title }, `passwordAdminDN names '${named}', a group this tool did not make`, [
+      `passwordAdminDN in cn=config names '${named}', a group this tool did not make: the destination sync user cannot ` +
+        `write pre-hashed passwords (389 DS answers 19) until it is a member. This tool never joins someone else's group ` +
+        `(the sync user would gain every right granted to it): check what that group may do, then add '${sync}' to its ` +
+        `${membership} by hand, and run this command again`,
     ]),
   ];
 }

@@ -51,17 +51,52 @@ export const MDB_LIVE_TOGGLE_CAUTION =
 const ROOT_DSE_DN = '';
 
 /**
- * Entries that make or apply a password policy: the policy entries (local ones are ldapsubentries), the CoS
- * definitions and templates that hand out pwdpolicysubentry (or any other attribute), and their container.
+ * Object classes that make or apply a password policy (or any other virtual attribute): the policy entries, the
+ * CoS definitions and templates that hand out pwdpolicysubentry (how subtree policies work), and ldapsubentry,
+ * which local policies, CoS entries and roles are.
  */
-const PASSWORD_POLICY_FILTER =
-  '(|(objectClass=passwordPolicy)(objectClass=cosSuperDefinition)(objectClass=cosTemplate)(cn=nsPwPolicyContainer))';
+const POLICY_CLASSES = [
+  'passwordPolicy',
+  'ldapsubentry',
+  'cosSuperDefinition',
+  'cosClassicDefinition',
+  'cosPointerDefinition',
+  'cosIndirectDefinition',
+  'cosTemplate',
+] as const;
+const POLICY_CLASS_FILTER = `(|${POLICY_CLASSES.map((name) => `(objectClass=${name})`).join('')})`;
+
+/** Entries that make or apply a password policy: entries of those classes, and their container. */
+const PASSWORD_POLICY_FILTER = `(|${POLICY_CLASSES.map((name) => `(objectClass=${name})`).join('')}(cn=nsPwPolicyContainer))`;
+
+/**
+ * Attributes no destination writes on any entry: the pointer to a policy, the CoS settings that hand one out,
+ * and the state the policy keeps on an account (failed binds, lock, expiry, grace logins, history), which the
+ * server maintains itself. nsAccountLock is not among them: a sync carries account (de)activation.
+ */
+const POLICY_STATE_ATTRIBUTES = [
+  'pwdpolicysubentry',
+  'cosAttribute',
+  'cosTemplateDn',
+  'cosSpecifier',
+  'cosIndirectSpecifier',
+  'accountUnlockTime',
+  'passwordRetryCount',
+  'retryCountResetTime',
+  'passwordExpirationTime',
+  'passwordGraceUserTime',
+  'passwordExpWarned',
+  'passwordHistory',
+] as const;
 
 const READ_RIGHTS = ['read', 'search', 'compare'];
-/** A destination applies adds, modifies, deletes and renames; reading is how it finds the entries to change. */
-const WRITE_RIGHTS = ['read', 'search', 'compare', 'add', 'delete', 'write'];
-/** 389 DS 1.3.1+ checks moves to a new parent against `moddn`; Sun DSEE does not know the right. */
-const MOVE_RIGHT = 'moddn';
+/**
+ * A destination applies adds, modifies, deletes and renames in place; reading is how it finds the entries to
+ * change. Not `moddn` (389 DS 1.3.1+ checks moves to a new parent against it): moving an entry could carry a
+ * subtree password policy's container away from the accounts it governs; an operator who wants moves adds an
+ * ACI of their own (README).
+ */
+const WRITE_RIGHTS = ['read', 'search', 'compare', 'delete', 'write'];
 
 /** The step that enables the Retro Changelog Plugin, whatever it finds. */
 const CHANGELOG_STEP: StepHead = { id: 'changelog', title: 'Enabling cn=changelog' };
@@ -380,20 +415,34 @@ export class Ds389Profile implements ServerProfile {
   }
 
   /**
-   * A destination may add, delete, rename and write every attribute of every entry under the base, and never
-   * touch access control: the allow ACI leaves out `aci`, and deny ACIs (which win over any allow, including one
-   * the account might gain later through a group) refuse writing `aci` values, adding or deleting an entry that
-   * carries ACIs (389 checks targetattr per attribute on a modify, but not on an add), and changing
-   * its own account (its roles, limits or lock).
+   * A destination may add, delete, rename in place and write every attribute of every entry under the base, and
+   * never touch access control: the allow ACI leaves out `aci`, and deny ACIs (which win over any allow,
+   * including one the account might gain later through a group) refuse writing `aci` values, adding or deleting
+   * an entry that carries ACIs (389 checks targetattr per attribute on a modify, but not on an add), making or
+   * changing a password policy or a CoS (entries, object class values, pointers), clearing an account's
+   * lockout or expiry state, and changing its own account (its roles, limits or lock).
    */
   private destinationAcis(userDn: string): AciSpec[] {
-    const move = this.family === 'dsee' ? [] : [MOVE_RIGHT];
+    // A deny of moddn on its own account stays (an operator may grant moves by hand); DSEE does not know the right.
+    const move = this.family === 'dsee' ? [] : ['moddn'];
     return [
       {
         name: 'sync destination write',
         targetAttributes: 'aci',
         excludeTargetAttributes: true,
-        rights: [...WRITE_RIGHTS, ...move],
+        rights: WRITE_RIGHTS,
+        userDn,
+      },
+      // Adds are allowed only of entries without a pwdpolicysubentry of their own (which would pick their
+      // password policy). Said as an allow with a value filter because a deny cannot say it on 389 DS: a
+      // targetfilter also sees the pwdpolicysubentry a subtree policy's CoS hands every entry below it, and a
+      // deny's value filter matches every entry lacking the attribute.
+      {
+        name: 'sync destination add',
+        targetAttributes: 'aci',
+        excludeTargetAttributes: true,
+        targetAttrFilters: 'add=pwdpolicysubentry:(!(pwdpolicysubentry=*))',
+        rights: ['add'],
         userDn,
       },
       {
@@ -423,11 +472,30 @@ export class Ds389Profile implements ServerProfile {
         rights: ['add', 'delete', 'write'],
         userDn,
       },
+      // 389 tests a targetfilter on the entry as it is before a modify: a plain entry could otherwise be turned
+      // into a policy or CoS entry by adding the object class value.
       {
-        name: 'sync destination: no password policy pointers',
-        targetAttributes: 'pwdpolicysubentry',
+        name: 'sync destination: no password policy classes',
+        targetAttrFilters: `add=objectClass:${POLICY_CLASS_FILTER},del=objectClass:${POLICY_CLASS_FILTER}`,
         permission: 'deny',
         rights: ['write'],
+        userDn,
+      },
+      {
+        name: 'sync destination: no password policy pointers',
+        targetAttributes: POLICY_STATE_ATTRIBUTES.join(' || '),
+        permission: 'deny',
+        rights: ['write'],
+        userDn,
+      },
+      // targetattr governs modifies, not adds: an added entry could otherwise be a CoS of its own.
+      {
+        name: 'sync destination: no entries carrying password policy pointers',
+        targetFilter: `(|${POLICY_STATE_ATTRIBUTES.slice(1, 5)
+          .map((name) => `(${name}=*)`)
+          .join('')})`,
+        permission: 'deny',
+        rights: ['add'],
         userDn,
       },
       // An ACI's target may not leave the entry it sits on, so "its own entry" is said by the bind rule instead.

@@ -23,6 +23,8 @@ const EVIL_ACI = '(targetattr="*")(version 3.0; acl "taken over"; allow (all) us
 const THIRD_PARTY_ACI =
   '(targetattr="description")(version 3.0; acl "third party: helpdesk"; allow (read,search) userdn="ldap:///anyone";)';
 
+/** README, 389 DS rights: what an operator adds by hand for a sync that moves entries to a new parent. */
+const MOVE_ACI = `(targetattr="*")(version 3.0; acl "sync destination moves (added by hand)"; allow (moddn) userdn="ldap:///cn=Sync User,${BASE}";)`;
 const tmp = makeTempDir('pes-least-privilege-');
 const adminPasswordFile = (password: string): string => secretFile(tmp, `admin-${password.length}.pw`, password);
 const syncPasswordFile = secretFile(tmp, 'sync.pw', SYNC_PASSWORD);
@@ -164,7 +166,7 @@ describe('389 DS destination: what the sync user can and cannot do, on the serve
     assert.equal(await outcome(ds.url, sync, (c) => c.modifyDN(syncDn, `cn=Sync User,ou=People,${BASE}`)), 50);
   });
 
-  test('it still adds, modifies, moves to a new parent and deletes ordinary entries, and resets an ordinary password', async () => {
+  test('it still adds, modifies, renames and deletes ordinary entries, and resets an ordinary password; moves only with an ACI added by hand', async () => {
     const ou = `ou=Synced,${BASE}`;
     const user = `uid=bob,${ou}`;
     await withClient(ds.url, sync, async (c) => {
@@ -179,7 +181,23 @@ describe('389 DS destination: what the sync user can and cannot do, on the serve
         user,
         new Change({ operation: 'replace', modification: new Attribute({ type: 'description', values: ['synced'] }) }),
       );
+      await c.modifyDN(user, 'uid=bobby');
+      await c.modifyDN(`uid=bobby,${ou}`, 'uid=bob');
+      await assert.rejects(c.modifyDN(user, `uid=bob,ou=People,${BASE}`), (e) => resultCode(e) === 50, 'no moddn');
+      // README, 389 DS rights: an operator who wants moves adds this ACI of their own.
+      await withClient(ds.url, admin(), (a) =>
+        a.modify(
+          BASE,
+          new Change({ operation: 'add', modification: new Attribute({ type: 'aci', values: [MOVE_ACI] }) }),
+        ),
+      );
       await c.modifyDN(user, `uid=bob,ou=People,${BASE}`);
+      await withClient(ds.url, admin(), (a) =>
+        a.modify(
+          BASE,
+          new Change({ operation: 'delete', modification: new Attribute({ type: 'aci', values: [MOVE_ACI] }) }),
+        ),
+      );
       await c.modify(
         `uid=alice,ou=People,${BASE}`,
         new Change({

@@ -113,6 +113,7 @@ describe('matrix: races on 389 DS', () => {
         (JSON.parse(r.stdout) as { steps: { id: string; status: string }[] }).steps.find((s) => s.id === 'sync-user')
           ?.status,
         'unchanged',
+        describeRun(r),
       );
     } finally {
       await proxy.close();
@@ -137,10 +138,13 @@ describe('matrix: races on 389 DS', () => {
       assert.deepEqual(
         names,
         [
+          'prepare-endpoint-server: sync destination add',
           'prepare-endpoint-server: sync destination write',
           'prepare-endpoint-server: sync destination: no access control changes',
           'prepare-endpoint-server: sync destination: no entries carrying ACIs',
+          'prepare-endpoint-server: sync destination: no entries carrying password policy pointers',
           'prepare-endpoint-server: sync destination: no password policies',
+          'prepare-endpoint-server: sync destination: no password policy classes',
           'prepare-endpoint-server: sync destination: no password policy pointers',
           'prepare-endpoint-server: sync destination: not its own account',
           'prepare-endpoint-server: sync source read',

@@ -214,8 +214,8 @@ describe('389 DS (dynamic plugins on): prepare, remove, remove again, disable th
     );
     assert.equal(r.code, 0, describeRun(r));
     assert.equal(await pluginEnabled(), 'on');
-    // source read, destination write and its three deny ACIs
-    assert.equal((await acis(BASE)).filter((a) => a.includes(OUR_PREFIX)).length, 7, JSON.stringify(await acis(BASE)));
+    // source read, the destination's write and add and its seven deny ACIs
+    assert.equal((await acis(BASE)).filter((a) => a.includes(OUR_PREFIX)).length, 10, JSON.stringify(await acis(BASE)));
     assert.equal((await acis('')).filter((a) => a.includes(OUR_PREFIX)).length, 1, JSON.stringify(await acis('')));
     assert.equal(
       (await acis('cn=changelog')).filter((a) => a.includes(OUR_PREFIX)).length,
@@ -376,8 +376,8 @@ describe('389 DS (dynamic plugins on): prepare, remove, remove again, disable th
     );
     assert.equal(
       (await acis(BASE)).filter((a) => a.includes(adopted)).length,
-      6,
-      'the run granted its ACIs (write and its five denies)',
+      9,
+      'the run granted its ACIs (write, add and its seven denies)',
     );
     await removeKeeps(server().url, admin(), args, adopted, /did not create it/);
     assert.deepEqual(

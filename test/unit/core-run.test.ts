@@ -37,10 +37,13 @@ describe('core run against an in-memory 389 DS', () => {
     assert.equal(first.error, undefined, first.error?.message);
     assert.equal(server.passwordOf(SYNC_DN), SYNC_PASSWORD, 'the account binds with the password given');
     assert.deepEqual(ourAcis(server), [
+      'prepare-endpoint-server: sync destination add',
       'prepare-endpoint-server: sync destination write',
       'prepare-endpoint-server: sync destination: no access control changes',
       'prepare-endpoint-server: sync destination: no entries carrying ACIs',
+      'prepare-endpoint-server: sync destination: no entries carrying password policy pointers',
       'prepare-endpoint-server: sync destination: no password policies',
+      'prepare-endpoint-server: sync destination: no password policy classes',
       'prepare-endpoint-server: sync destination: no password policy pointers',
       'prepare-endpoint-server: sync destination: not its own account',
       'prepare-endpoint-server: sync source read',
@@ -134,7 +137,7 @@ describe('core run against an in-memory 389 DS', () => {
     );
     for (const name of ourAcis(server))
       assert.equal(ourAcis(server).filter((n) => n === name).length, 1, `${name} once`);
-    assert.equal(ourAcis(server).length, 7);
+    assert.equal(ourAcis(server).length, 10);
     assert.equal(result.outcome?.verified, true);
     assert.deepEqual(server.snapshot(), await cleanState());
     assert.equal((await run(server, settings(BOTH))).outcome?.changed, false);

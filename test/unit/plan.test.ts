@@ -382,26 +382,23 @@ describe('planPreparation on 389 DS as a source', () => {
 describe('ACIs on 389 DS', () => {
   // The destination's rights: everything but access control, with deny ACIs that win over any allow.
   const wantedWrite =
-    '(targetattr!="aci")(version 3.0; acl "prepare-endpoint-server: sync destination write"; ' +
-    'allow (read,search,compare,add,delete,write,moddn) userdn="ldap:///cn=Sync User,dc=example,dc=com";)';
+    '(targetattr!="aci")(version 3.0; acl "prepare-endpoint-server: sync destination write"; allow (read,search,compare,delete,write) userdn="ldap:///cn=Sync User,dc=example,dc=com";)';
+  // The add allow (adds without a pwdpolicysubentry of their own) and the denies.
   const destinationDenies = [
-    '(targetattr="aci")(version 3.0; acl "prepare-endpoint-server: sync destination: no access control changes"; ' +
-      'deny (write) userdn="ldap:///cn=Sync User,dc=example,dc=com";)',
-    '(targetfilter="(aci=*)")(version 3.0; acl "prepare-endpoint-server: sync destination: no entries carrying ACIs"; ' +
-      'deny (add,delete) userdn="ldap:///cn=Sync User,dc=example,dc=com";)',
-    '(targetattr="*")(targetfilter="(|(objectClass=passwordPolicy)(objectClass=cosSuperDefinition)(objectClass=cosTemplate)(cn=nsPwPolicyContainer))")' +
-      '(version 3.0; acl "prepare-endpoint-server: sync destination: no password policies"; ' +
-      'deny (add,delete,write) userdn="ldap:///cn=Sync User,dc=example,dc=com";)',
-    '(targetattr="pwdpolicysubentry")(version 3.0; acl "prepare-endpoint-server: sync destination: no password policy pointers"; ' +
-      'deny (write) userdn="ldap:///cn=Sync User,dc=example,dc=com";)',
-    '(targetattr="*")(version 3.0; acl "prepare-endpoint-server: sync destination: not its own account"; ' +
-      'deny (write,delete,moddn) (userdn="ldap:///cn=Sync User,dc=example,dc=com" and userdn="ldap:///self");)',
+    '(targetattr!="aci")(targattrfilters="add=pwdpolicysubentry:(!(pwdpolicysubentry=*))")(version 3.0; acl "prepare-endpoint-server: sync destination add"; allow (add) userdn="ldap:///cn=Sync User,dc=example,dc=com";)',
+    '(targetattr="aci")(version 3.0; acl "prepare-endpoint-server: sync destination: no access control changes"; deny (write) userdn="ldap:///cn=Sync User,dc=example,dc=com";)',
+    '(targetfilter="(aci=*)")(version 3.0; acl "prepare-endpoint-server: sync destination: no entries carrying ACIs"; deny (add,delete) userdn="ldap:///cn=Sync User,dc=example,dc=com";)',
+    '(targetattr="*")(targetfilter="(|(objectClass=passwordPolicy)(objectClass=ldapsubentry)(objectClass=cosSuperDefinition)(objectClass=cosClassicDefinition)(objectClass=cosPointerDefinition)(objectClass=cosIndirectDefinition)(objectClass=cosTemplate)(cn=nsPwPolicyContainer))")(version 3.0; acl "prepare-endpoint-server: sync destination: no password policies"; deny (add,delete,write) userdn="ldap:///cn=Sync User,dc=example,dc=com";)',
+    '(targattrfilters="add=objectClass:(|(objectClass=passwordPolicy)(objectClass=ldapsubentry)(objectClass=cosSuperDefinition)(objectClass=cosClassicDefinition)(objectClass=cosPointerDefinition)(objectClass=cosIndirectDefinition)(objectClass=cosTemplate)),del=objectClass:(|(objectClass=passwordPolicy)(objectClass=ldapsubentry)(objectClass=cosSuperDefinition)(objectClass=cosClassicDefinition)(objectClass=cosPointerDefinition)(objectClass=cosIndirectDefinition)(objectClass=cosTemplate))")(version 3.0; acl "prepare-endpoint-server: sync destination: no password policy classes"; deny (write) userdn="ldap:///cn=Sync User,dc=example,dc=com";)',
+    '(targetattr="pwdpolicysubentry || cosAttribute || cosTemplateDn || cosSpecifier || cosIndirectSpecifier || accountUnlockTime || passwordRetryCount || retryCountResetTime || passwordExpirationTime || passwordGraceUserTime || passwordExpWarned || passwordHistory")(version 3.0; acl "prepare-endpoint-server: sync destination: no password policy pointers"; deny (write) userdn="ldap:///cn=Sync User,dc=example,dc=com";)',
+    '(targetfilter="(|(cosAttribute=*)(cosTemplateDn=*)(cosSpecifier=*)(cosIndirectSpecifier=*))")(version 3.0; acl "prepare-endpoint-server: sync destination: no entries carrying password policy pointers"; deny (add) userdn="ldap:///cn=Sync User,dc=example,dc=com";)',
+    '(targetattr="*")(version 3.0; acl "prepare-endpoint-server: sync destination: not its own account"; deny (write,delete,moddn) (userdn="ldap:///cn=Sync User,dc=example,dc=com" and userdn="ldap:///self");)',
   ];
   const wantedDestination = [wantedWrite, ...destinationDenies];
   const wantedRead = renderAci(spec('sync source read', READ));
   const destination = target({ roles: { source: false, destination: true } });
 
-  test('destination: add,delete,write,moddn on everything but aci, and the deny ACIs, in one modify', () => {
+  test('destination: add (no pwdpolicysubentry), delete, write on everything but aci, no moddn, and the deny ACIs, in one modify', () => {
     const steps = aciSteps(profile, destination, observe(entry(BASE, { aci: [THIRD_PARTY_ACI] })));
     assert.equal(steps.length, 1);
     assert.equal(steps[0]!.status, 'created');
@@ -419,7 +416,7 @@ describe('ACIs on 389 DS', () => {
     const added = aciSteps(dsee, destination, observe(entry(BASE)))
       .flatMap((s) => s.changes)
       .flatMap((c) => (c.kind === 'modify' ? c.modifications.flatMap((m) => m.values) : []));
-    assert.equal(added.length, 6);
+    assert.equal(added.length, 9);
     assert.ok(
       added.every((aci) => !/moddn/.test(aci)),
       added.join('\n'),

@@ -263,18 +263,22 @@ describe('389 DS: pre-hashed passwords through passwordAdminDN', () => {
     assert.equal(again.status, 'unchanged');
   });
 
-  test("someone's group: the sync user joins it (member or uniqueMember); their passwordAdminDN stays", () => {
+  test("someone's group: never joined (it may carry rights of its own); what to add by hand is said", () => {
     const theirs = `cn=Admins,${BASE}`;
-    const names = plan(
-      config(theirs),
-      entry(theirs, { objectClass: ['top', 'groupOfNames'], member: ['uid=a,dc=example,dc=com'] }),
-    );
-    assert.deepEqual(names.changes, [
-      { kind: 'modify', dn: theirs, modifications: [{ operation: 'add', attribute: 'member', values: [SYNC_DN] }] },
-    ]);
-    const unique = plan(config(theirs), entry(theirs, { objectClass: ['groupOfUniqueNames'] }));
-    assert.deepEqual(mods(unique.changes[0]), [{ operation: 'add', attribute: 'uniqueMember', values: [SYNC_DN] }]);
-    assert.ok(!names.changes.some((c) => c.dn === 'cn=config'));
+    for (const [group, attribute] of [
+      [entry(theirs, { objectClass: ['top', 'groupOfNames'], member: ['uid=a,dc=example,dc=com'] }), 'member'],
+      [entry(theirs, { objectClass: ['groupOfUniqueNames'] }), 'uniqueMember'],
+    ] as const) {
+      const s = plan(config(theirs), group);
+      assert.equal(s.status, 'warning');
+      assert.deepEqual(s.changes, []);
+      assert.match(
+        s.warnings[0] ?? '',
+        new RegExp(`never joins someone else's group.*add '${SYNC_DN}' to its ${attribute} by hand`),
+      );
+    }
+    const already = plan(config(theirs), entry(theirs, { objectClass: ['groupOfNames'], member: [SYNC_DN] }));
+    assert.equal(already.status, 'unchanged', 'a member added by hand');
   });
 
   test('an account, or an entry the admin cannot read: reported with what to do, nothing written', () => {
