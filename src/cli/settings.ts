@@ -165,7 +165,7 @@ export function resolveSettings(
   );
   const secrets: Secret[] = [];
   const trust = resolveTrust(options, warnings, environment, from, secrets);
-  const clientCertificate = resolveClientCertificate(options, warnings, environment, secrets);
+  const clientCertificate = resolveClientCertificate(options, warnings, environment, from, secrets);
   if (clientCertificate !== undefined && security === 'none') {
     throw usage(
       `--keyStorePath is presented only in a TLS handshake, and the connection is ${socketPath === undefined ? 'plain LDAP' : 'an ldapi socket'}`,
@@ -567,34 +567,15 @@ function resolveTrust(
   }
   const path = options.trustStorePath;
   if (path === undefined) return { kind: 'system' };
-  let content: Buffer;
-  try {
-    content = readRegularFile(path, TRUST_STORE_MAX_BYTES).bytes;
-  } catch (error) {
-    if (!(error instanceof InputFileError)) throw error;
-    throw usage(
-      `Cannot read --trustStorePath '${path}': ${error.message}`,
-      error.problem === 'missing' || error.problem === 'unreadable'
-        ? 'check the path and its permissions'
-        : `give a PEM or PKCS#12 file (at most ${formatBytes(TRUST_STORE_MAX_BYTES)})`,
-    );
-  }
-  const password = trustStorePassword(options, warnings, environment, from);
+  const content = readStoreFile(path, '--trustStorePath', 'a PEM or PKCS#12 file');
+  const password = storePassword('trustStore', options, warnings, environment, from);
   if (password !== undefined) secrets.push(new Secret(password));
   const format = storeFormat(options.trustStoreFormat, '--trustStoreFormat');
   let store: TrustStoreContent;
   try {
     store = readTrustStore(content, password, format);
   } catch (error) {
-    // A reader of hostile bytes may fail in ways it did not foresee: that is still a file it cannot read.
-    const problem =
-      error instanceof TrustStoreError
-        ? error
-        : new TrustStoreError(
-            'unrecognized',
-            `it is a damaged file (${error instanceof Error ? error.message : String(error)})`,
-          );
-    throw trustStoreUsage(problem, path);
+    throw trustStoreUsage(asStoreError(error), path);
   }
   if (store.unverified === true)
     warnings.push(
@@ -649,6 +630,7 @@ function resolveClientCertificate(
   options: Options,
   warnings: string[],
   environment: Environment,
+  from: (key: OptionKey) => string,
   secrets: Secret[] = [],
 ): ClientCertificate | undefined {
   const path = options.keyStorePath;
@@ -657,40 +639,15 @@ function resolveClientCertificate(
       if (options[key] !== undefined) throw usage(`--${key} needs --keyStorePath`);
     return undefined;
   }
-  let content: Buffer;
-  try {
-    content = readRegularFile(path, TRUST_STORE_MAX_BYTES).bytes;
-  } catch (error) {
-    if (!(error instanceof InputFileError)) throw error;
-    throw usage(
-      `Cannot read --keyStorePath '${path}': ${error.message}`,
-      error.problem === 'missing' || error.problem === 'unreadable'
-        ? 'check the path and its permissions'
-        : `give a PEM, PKCS#12 or JKS file (at most ${formatBytes(TRUST_STORE_MAX_BYTES)})`,
-    );
-  }
-  const file = options.keyStorePasswordFile;
-  let password: string | undefined;
-  if (file !== undefined) password = readPasswordFile(file, '--keyStorePasswordFile', environment, warnings);
-  else if (options.keyStorePassword !== undefined) {
-    warnings.push(
-      '--keyStorePassword on the command line is visible to other local users; prefer --keyStorePasswordFile',
-    );
-    password = checkPassword(options.keyStorePassword, '--keyStorePassword');
-  }
+  const content = readStoreFile(path, '--keyStorePath', 'a PEM, PKCS#12 or JKS file');
+  const password = storePassword('keyStore', options, warnings, environment, from);
   if (password !== undefined) secrets.push(new Secret(password));
   const format = storeFormat(options.keyStoreFormat, '--keyStoreFormat');
   let store: KeyStoreContent;
   try {
     store = readKeyStore(content, password, format, options.certNickname);
   } catch (error) {
-    const problem =
-      error instanceof TrustStoreError
-        ? error
-        : new TrustStoreError(
-            'unrecognized',
-            `it is a damaged file (${error instanceof Error ? error.message : String(error)})`,
-          );
+    const problem = asStoreError(error);
     throw usage(
       `--keyStorePath '${path}' cannot be used: ${problem.message}`,
       problem.problem === 'password-needed' || problem.problem === 'password-wrong'
@@ -787,25 +744,49 @@ function defaultLdapiSocket(text: string, from: string): string {
   );
 }
 
-/** The PKCS#12 password: file (first line) first, then the option (accepted, with a warning). */
-function trustStorePassword(
+/** The bytes of a trust or key store file; what cannot be read is a usage error naming the option. */
+function readStoreFile(path: string, option: '--trustStorePath' | '--keyStorePath', what: string): Buffer {
+  try {
+    return readRegularFile(path, TRUST_STORE_MAX_BYTES).bytes;
+  } catch (error) {
+    if (!(error instanceof InputFileError)) throw error;
+    throw usage(
+      `Cannot read ${option} '${path}': ${error.message}`,
+      error.problem === 'missing' || error.problem === 'unreadable'
+        ? 'check the path and its permissions'
+        : `give ${what} (at most ${formatBytes(TRUST_STORE_MAX_BYTES)})`,
+    );
+  }
+}
+
+/** A trust or key store's password: from its file, else from the option (visible to other users: warned). */
+function storePassword(
+  store: 'trustStore' | 'keyStore',
   options: Options,
   warnings: string[],
   environment: Environment,
   from: (key: OptionKey) => string,
 ): string | undefined {
-  const file = options.trustStorePasswordFile;
-  if (file !== undefined) return readPasswordFile(file, '--trustStorePasswordFile', environment, warnings);
-  const value = options.trustStorePassword;
-  if (value !== undefined) {
-    const where = from('trustStorePassword');
-    if (where === '')
-      warnings.push(
-        '--trustStorePassword on the command line is visible to other local users; prefer --trustStorePasswordFile',
+  const file = options[`${store}PasswordFile`];
+  if (file !== undefined) return readPasswordFile(file, `--${store}PasswordFile`, environment, warnings);
+  const value = options[`${store}Password`];
+  if (value === undefined) return undefined;
+  const where = from(`${store}Password`);
+  if (where === '')
+    warnings.push(
+      `--${store}Password on the command line is visible to other local users; prefer --${store}PasswordFile`,
+    );
+  return checkPassword(value, `--${store}Password${where}`);
+}
+
+/** A reader of hostile bytes may fail in ways it did not foresee: that is still a file it cannot read. */
+function asStoreError(error: unknown): TrustStoreError {
+  return error instanceof TrustStoreError
+    ? error
+    : new TrustStoreError(
+        'unrecognized',
+        `it is a damaged file (${error instanceof Error ? error.message : String(error)})`,
       );
-    return checkPassword(value, `--trustStorePassword${where}`);
-  }
-  return undefined;
 }
 
 function trustStoreUsage(error: TrustStoreError, path: string): PrepareError {

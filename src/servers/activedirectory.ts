@@ -548,14 +548,10 @@ export class ActiveDirectoryProfile implements ServerProfile {
     if (!account.canBind) {
       const state = accountState(existing, control, account.bindDiagnostic);
       // Its own account's lock or must-change flag the password policy step clears; anyone else's is refused.
-      const clearable =
-        ours &&
-        (control & (UAC.ACCOUNTDISABLE | UAC.PASSWORD_EXPIRED)) === 0 &&
-        /locked out|must change/.test(state ?? '');
-      if (state !== undefined && !clearable) {
+      if (state !== undefined && !(ours && state.clearable)) {
         throw new PrepareError(
           ResultCode.INVALID_CREDENTIALS,
-          `The sync user '${target.syncUserDn}' exists but cannot bind: the account ${state}`,
+          `The sync user '${target.syncUserDn}' exists but cannot bind: the account ${state.words}`,
           account.resetPassword
             ? '--resetSyncServerBindPassword sets a password, nothing more: fix the account on the domain controller first (this tool does not change an account it did not create)'
             : 'fix the account on the domain controller, then run this command again',
@@ -1042,17 +1038,30 @@ const BIND_DIAGNOSTICS: Readonly<Record<string, string>> = {
   '775': 'is locked out',
 };
 
-/** What keeps an existing account from binding, from its attributes first, then the server's diagnostic. */
-function accountState(entry: Entry, control: number, diagnostic: string | undefined): string | undefined {
-  if ((control & UAC.ACCOUNTDISABLE) !== 0) return 'is disabled (userAccountControl has ACCOUNTDISABLE)';
+/**
+ * What keeps an existing account from binding, from its attributes first, then the server's diagnostic:
+ * its words, and whether it is a lock or a must-change (what the password policy step clears on its own account).
+ */
+function accountState(
+  entry: Entry,
+  control: number,
+  diagnostic: string | undefined,
+): { readonly words: string; readonly clearable: boolean } | undefined {
+  if ((control & UAC.ACCOUNTDISABLE) !== 0)
+    return { words: 'is disabled (userAccountControl has ACCOUNTDISABLE)', clearable: false };
+  // An expired password is never cleared for the account, even when it is also locked.
+  const expired = (control & UAC.PASSWORD_EXPIRED) !== 0;
   const lockout = firstValue(entry, 'lockoutTime');
   if ((control & UAC.LOCKOUT) !== 0 || (lockout !== undefined && lockout !== '0'))
-    return 'is locked out (lockoutTime is set)';
-  if ((control & UAC.PASSWORD_EXPIRED) !== 0) return 'has an expired password';
-  if (firstValue(entry, 'pwdLastSet') === '0') return 'must change its password at next logon (pwdLastSet is 0)';
+    return { words: 'is locked out (lockoutTime is set)', clearable: !expired };
+  if (expired) return { words: 'has an expired password', clearable: false };
+  if (firstValue(entry, 'pwdLastSet') === '0')
+    return { words: 'must change its password at next logon (pwdLastSet is 0)', clearable: true };
   const code = /\bdata ([0-9a-f]{3})\b/i.exec(diagnostic ?? '')?.[1]?.toLowerCase();
   const said = code === undefined ? undefined : BIND_DIAGNOSTICS[code];
-  return said === undefined ? undefined : `${said} (the server said: data ${code})`;
+  return said === undefined
+    ? undefined
+    : { words: `${said} (the server said: data ${code})`, clearable: code === '773' || code === '775' };
 }
 
 /** The account attribute holding the record of where its ACEs are (`info`, "Notes" in the AD consoles). */
